@@ -1,0 +1,128 @@
+/**
+ * The Bun adapter: translates a neutral symbol table into `bun:ffi`.
+ * `bun:ffi` is fetched with `process.getBuiltinModule` at first use, so no
+ * static import breaks the other runtimes or their type checkers.
+ *
+ * @module
+ */
+
+import { SecretMemoryError } from "../src/errors.ts";
+import type {
+  BoundLibrary,
+  NativeType,
+  RuntimeAdapter,
+  SymbolTable,
+} from "./types.ts";
+import { type NodeLikeProcess, processHooks } from "./_process.ts";
+
+type BunFunction = (...args: unknown[]) => unknown;
+
+interface BunFfi {
+  dlopen(
+    path: string,
+    symbols: Record<string, { args: string[]; returns: string }>,
+  ): { symbols: Record<string, BunFunction> };
+  toArrayBuffer(pointer: number, offset: number, length: number): ArrayBuffer;
+  read: { i32(pointer: number, offset: number): number };
+}
+
+// Pointers cross as u64 so that every address, including MAP_FAILED
+// (all bits set), arrives exactly; a JavaScript number would round it.
+const BUN_TYPES: Record<NativeType, string> = {
+  void: "void",
+  i32: "i32",
+  u32: "u32",
+  i64: "i64",
+  u64: "u64",
+  isize: "i64",
+  usize: "u64",
+  pointer: "u64",
+  buffer: "ptr",
+};
+
+/** The Bun adapter; `process` is Bun's Node-compatible process object. */
+export function createBunAdapter(
+  process: NodeLikeProcess,
+  version: string,
+): RuntimeAdapter {
+  const ffi = process.getBuiltinModule("bun:ffi") as BunFfi | undefined;
+  if (ffi === undefined) {
+    throw new SecretMemoryError(
+      "FFI_UNAVAILABLE",
+      "Cannot call native code: this Bun has no bun:ffi module",
+    );
+  }
+
+  function bind(native: BunFunction, result: NativeType): BunFunction {
+    const wide = result === "i64" || result === "u64" ||
+      result === "isize" || result === "usize";
+    return wide ? (...args) => Number(native(...args)) : native;
+  }
+
+  return {
+    runtime: "bun",
+    version,
+
+    open<S extends SymbolTable>(candidates: readonly string[], symbols: S) {
+      const declared: Record<string, { args: string[]; returns: string }> = {};
+      for (const [name, fn] of Object.entries(symbols)) {
+        declared[name] = {
+          args: fn.parameters.map((type) => BUN_TYPES[type]),
+          returns: BUN_TYPES[fn.result],
+        };
+      }
+      const failures: string[] = [];
+      for (const path of candidates) {
+        const library = openWithOptionals(ffi, path, declared, symbols);
+        if (typeof library === "string") {
+          failures.push(`${path}: ${library}`);
+          continue;
+        }
+        const bound: Record<string, BunFunction | undefined> = {};
+        for (const [name, fn] of Object.entries(symbols)) {
+          const native = library[name];
+          bound[name] = native && bind(native, fn.result);
+        }
+        return bound as BoundLibrary<S>;
+      }
+      throw new SecretMemoryError(
+        "FFI_UNAVAILABLE",
+        `Cannot open a native library (${failures.join("; ")})`,
+      );
+    },
+
+    view(address, length) {
+      if (length === 0) return new ArrayBuffer(0);
+      return ffi.toArrayBuffer(Number(address), 0, length);
+    },
+
+    readInt32: (address) => ffi.read.i32(Number(address), 0),
+
+    ...processHooks(process),
+  };
+}
+
+/**
+ * bun:ffi refuses a whole table when one symbol is missing, so a table with
+ * optional symbols is retried without the ones that failed to bind.
+ */
+function openWithOptionals(
+  ffi: BunFfi,
+  path: string,
+  declared: Record<string, { args: string[]; returns: string }>,
+  symbols: SymbolTable,
+): Record<string, BunFunction> | string {
+  const wanted = { ...declared };
+  for (;;) {
+    try {
+      return ffi.dlopen(path, wanted).symbols;
+    } catch (error) {
+      const message = (error as Error).message;
+      const missing = Object.keys(wanted).find((name) =>
+        symbols[name].optional && message.includes(name)
+      );
+      if (missing === undefined) return message;
+      delete wanted[missing];
+    }
+  }
+}

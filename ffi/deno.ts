@@ -1,0 +1,149 @@
+/**
+ * The Deno adapter: translates a neutral symbol table into `Deno.dlopen`.
+ * Deno is reached through `globalThis` with the few types declared here, so
+ * this file also compiles where Deno's own types are absent (the npm build).
+ *
+ * @module
+ */
+
+import { SecretMemoryError } from "../src/errors.ts";
+import type {
+  BoundLibrary,
+  NativeType,
+  RuntimeAdapter,
+  SymbolTable,
+} from "./types.ts";
+
+type DenoPointer = object | null;
+type DenoFunction = (...args: unknown[]) => unknown;
+
+interface DenoFfi {
+  version: { deno: string };
+  dlopen(
+    path: string,
+    symbols: Record<string, unknown>,
+  ): { symbols: Record<string, DenoFunction | undefined> };
+  UnsafePointer: {
+    create(value: bigint): DenoPointer;
+    value(pointer: DenoPointer): bigint | number;
+  };
+  UnsafePointerView: {
+    new (pointer: object): { getInt32(offset?: number): number };
+    getArrayBuffer(pointer: object, length: number): ArrayBuffer;
+  };
+  addSignalListener(signal: string, listener: () => void): void;
+  exit(code: number): never;
+  errors: {
+    NotCapable?: ErrorConstructor;
+    PermissionDenied?: ErrorConstructor;
+  };
+}
+
+const DENO_TYPES: Record<NativeType, string> = {
+  void: "void",
+  i32: "i32",
+  u32: "u32",
+  i64: "i64",
+  u64: "u64",
+  isize: "isize",
+  usize: "usize",
+  pointer: "pointer",
+  buffer: "buffer",
+};
+
+/** The Deno adapter; `deno` is the `Deno` global. */
+export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
+  const { UnsafePointer, UnsafePointerView } = deno;
+  const toPointer = (address: bigint): DenoPointer =>
+    address === 0n ? null : UnsafePointer.create(address);
+  const fromPointer = (pointer: unknown): bigint =>
+    pointer === null ? 0n : BigInt(UnsafePointer.value(pointer as object));
+
+  function bind(
+    native: DenoFunction,
+    parameters: readonly NativeType[],
+    result: NativeType,
+  ): DenoFunction {
+    const pointerArgs = parameters.flatMap((type, index) =>
+      type === "pointer" ? [index] : []
+    );
+    const returnsPointer = result === "pointer";
+    const returnsWide = result === "i64" || result === "u64" ||
+      result === "isize" || result === "usize";
+    return (...args: unknown[]) => {
+      for (const index of pointerArgs) {
+        args[index] = toPointer(args[index] as bigint);
+      }
+      const value = native(...args);
+      if (returnsPointer) return fromPointer(value);
+      return returnsWide ? Number(value) : value;
+    };
+  }
+
+  return {
+    runtime: "deno",
+    version: deno.version.deno,
+
+    open<S extends SymbolTable>(candidates: readonly string[], symbols: S) {
+      const declared: Record<string, unknown> = {};
+      for (const [name, fn] of Object.entries(symbols)) {
+        declared[name] = {
+          parameters: fn.parameters.map((type) => DENO_TYPES[type]),
+          result: DENO_TYPES[fn.result],
+          optional: fn.optional ?? false,
+        };
+      }
+      const failures: string[] = [];
+      for (const path of candidates) {
+        let library;
+        try {
+          library = deno.dlopen(path, declared);
+        } catch (error) {
+          if (isPermissionError(deno, error)) {
+            throw new SecretMemoryError(
+              "FFI_UNAVAILABLE",
+              "Cannot call native code: Deno needs FFI permission; run with --allow-ffi",
+              { cause: error },
+            );
+          }
+          failures.push(`${path}: ${(error as Error).message}`);
+          continue;
+        }
+        const bound: Record<string, DenoFunction | undefined> = {};
+        for (const [name, fn] of Object.entries(symbols)) {
+          const native = library.symbols[name];
+          bound[name] = native && bind(native, fn.parameters, fn.result);
+        }
+        return bound as BoundLibrary<S>;
+      }
+      throw new SecretMemoryError(
+        "FFI_UNAVAILABLE",
+        `Cannot open a native library (${failures.join("; ")})`,
+      );
+    },
+
+    view(address, length) {
+      if (length === 0) return new ArrayBuffer(0);
+      return UnsafePointerView.getArrayBuffer(toPointer(address)!, length);
+    },
+
+    readInt32: (address) =>
+      new UnsafePointerView(toPointer(address)!).getInt32(0),
+
+    onExit(listener) {
+      globalThis.addEventListener("unload", listener);
+    },
+
+    onSignal(signal, listener) {
+      deno.addSignalListener(signal, listener);
+    },
+
+    exit: (code) => deno.exit(code),
+  };
+}
+
+function isPermissionError(deno: DenoFfi, error: unknown): boolean {
+  const { NotCapable, PermissionDenied } = deno.errors;
+  return (NotCapable !== undefined && error instanceof NotCapable) ||
+    (PermissionDenied !== undefined && error instanceof PermissionDenied);
+}

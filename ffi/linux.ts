@@ -1,0 +1,104 @@
+/**
+ * Linux's libc, declared once in neutral types. Every runtime adapter binds
+ * this same table; the values below hold for x86_64 and aarch64 alike (both
+ * use the generic numbering for these flags).
+ *
+ * @module
+ */
+
+import type { SymbolTable } from "./types.ts";
+
+/** Where libc lives: glibc first, then musl under its usual names. */
+export const LINUX_LIBC_CANDIDATES: readonly string[] = [
+  "libc.so.6",
+  "libc.musl-x86_64.so.1",
+  "libc.musl-aarch64.so.1",
+  "libc.so",
+];
+
+/** The libc functions secmem calls on Linux. */
+export const LINUX_LIBC = {
+  // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+  mmap: {
+    parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"],
+    result: "pointer",
+  },
+  // int mprotect(void *addr, size_t len, int prot)
+  mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  // int madvise(void *addr, size_t length, int advice)
+  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  // int mlock(const void *addr, size_t len)
+  mlock: { parameters: ["pointer", "usize"], result: "i32" },
+  // int munlock(const void *addr, size_t len)
+  munlock: { parameters: ["pointer", "usize"], result: "i32" },
+  // int munmap(void *addr, size_t length)
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  // void explicit_bzero(void *s, size_t n)  (glibc >= 2.25, musl)
+  explicit_bzero: {
+    parameters: ["pointer", "usize"],
+    result: "void",
+    optional: true,
+  },
+  // void *memset(void *s, int c, size_t n)
+  memset: { parameters: ["pointer", "i32", "usize"], result: "pointer" },
+  // void *memcpy(void *dest, const void *src, size_t n)
+  memcpy: { parameters: ["pointer", "pointer", "usize"], result: "pointer" },
+  // ssize_t getrandom(void *buf, size_t buflen, unsigned int flags)
+  getrandom: {
+    parameters: ["pointer", "usize", "u32"],
+    result: "isize",
+    optional: true,
+  },
+  // long sysconf(int name)
+  sysconf: { parameters: ["i32"], result: "i64" },
+  // int getrlimit(int resource, struct rlimit *rlim)
+  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  // int setrlimit(int resource, const struct rlimit *rlim)
+  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  // int *__errno_location(void)
+  __errno_location: { parameters: [], result: "pointer" },
+  // int open(const char *pathname, int flags)
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  // ssize_t read(int fd, void *buf, size_t count)
+  read: { parameters: ["i32", "pointer", "usize"], result: "isize" },
+  // ssize_t pread(int fd, void *buf, size_t count, off_t offset)
+  pread: {
+    parameters: ["i32", "pointer", "usize", "i64"],
+    result: "isize",
+  },
+  // ssize_t write(int fd, const void *buf, size_t count)
+  write: { parameters: ["i32", "pointer", "usize"], result: "isize" },
+  // int close(int fd)
+  close: { parameters: ["i32"], result: "i32" },
+} as const satisfies SymbolTable;
+
+/** Linux constants from <sys/mman.h>, <errno.h>, <unistd.h>, <fcntl.h>. */
+export const LINUX = {
+  PROT_NONE: 0,
+  PROT_READ: 1,
+  PROT_WRITE: 2,
+  MAP_PRIVATE: 0x02,
+  MAP_FIXED: 0x10,
+  MAP_ANONYMOUS: 0x20,
+  MAP_LOCKED: 0x2000,
+  MAP_NORESERVE: 0x4000,
+  /** `(void *)-1` as an unsigned 64-bit address. */
+  MAP_FAILED: 0xffff_ffff_ffff_ffffn,
+  MADV_DONTFORK: 10,
+  MADV_DONTDUMP: 16,
+  MADV_WIPEONFORK: 18,
+  RLIMIT_CORE: 4,
+  RLIMIT_MEMLOCK: 8,
+  /** `RLIM_INFINITY`: all bits set. */
+  RLIM_INFINITY: 0xffff_ffff_ffff_ffffn,
+  _SC_PAGESIZE: 30,
+  O_RDONLY: 0,
+  O_CLOEXEC: 0x80000,
+  EPERM: 1,
+  EINTR: 4,
+  EIO: 5,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EINVAL: 22,
+  ENOSYS: 38,
+} as const;

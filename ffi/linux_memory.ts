@@ -1,0 +1,238 @@
+/**
+ * The core's native interface on Linux, built from the libc table bound by
+ * whichever runtime adapter is running. Plain TypeScript over bound calls:
+ * no runtime FFI is touched here.
+ *
+ * @module
+ */
+
+import { SecretMemoryError } from "../src/errors.ts";
+import type {
+  CommitResult,
+  LockLimit,
+  NativeMemory,
+  PlatformFeatures,
+  Protection,
+} from "../src/_native.ts";
+import { LINUX, LINUX_LIBC, LINUX_LIBC_CANDIDATES } from "./linux.ts";
+import type { BoundLibrary, RuntimeAdapter } from "./types.ts";
+
+type Libc = BoundLibrary<typeof LINUX_LIBC>;
+
+const PROTECTION_FLAGS: Record<Protection, number> = {
+  noaccess: LINUX.PROT_NONE,
+  readonly: LINUX.PROT_READ,
+  readwrite: LINUX.PROT_READ | LINUX.PROT_WRITE,
+};
+
+const ERRNO_NAMES: Record<number, string> = {
+  [LINUX.EPERM]: "EPERM",
+  [LINUX.EINTR]: "EINTR",
+  [LINUX.EIO]: "EIO",
+  [LINUX.EAGAIN]: "EAGAIN",
+  [LINUX.ENOMEM]: "ENOMEM",
+  [LINUX.EINVAL]: "EINVAL",
+  [LINUX.ENOSYS]: "ENOSYS",
+};
+
+const HINTS: Record<string, string> = {
+  mmap: "the process may be out of memory or at vm.max_map_count",
+  open: "check that the path exists and is readable",
+};
+
+/** Builds Linux's native memory layer over a runtime adapter. */
+export function createLinuxMemory(
+  adapter: RuntimeAdapter,
+  arch: string,
+): NativeMemory {
+  const libc: Libc = adapter.open(LINUX_LIBC_CANDIDATES, LINUX_LIBC);
+  const errnoAddress = libc.__errno_location();
+  const errno = (): number => adapter.readInt32(errnoAddress);
+
+  /** Turns a failed call into a typed error; errno must be read first. */
+  function fail(syscall: string, code: number): never {
+    const name = ERRNO_NAMES[code] ?? `errno ${code}`;
+    const hint = HINTS[syscall];
+    throw new SecretMemoryError(
+      "OS_ERROR",
+      `Cannot complete ${syscall}: ${name}${hint ? ` (${hint})` : ""}`,
+      { errno: code, syscall },
+    );
+  }
+
+  function check(syscall: string, result: number): number {
+    if (result < 0) fail(syscall, errno());
+    return result;
+  }
+
+  const pageSize = Number(libc.sysconf(LINUX._SC_PAGESIZE));
+  if (!Number.isSafeInteger(pageSize) || pageSize <= 0) {
+    fail("sysconf", errno());
+  }
+
+  const rlimitBytes = new Uint8Array(16);
+  const rlimitView = new DataView(rlimitBytes.buffer);
+  const toLimit = (value: bigint): number =>
+    value === LINUX.RLIM_INFINITY ? Infinity : Number(value);
+
+  function readLockLimit(): LockLimit {
+    check("getrlimit", libc.getrlimit(LINUX.RLIMIT_MEMLOCK, rlimitBytes));
+    return {
+      soft: toLimit(rlimitView.getBigUint64(0, true)),
+      hard: toLimit(rlimitView.getBigUint64(8, true)),
+    };
+  }
+
+  const wipe = libc.explicit_bzero ??
+    ((address: bigint, length: number) => void libc.memset(address, 0, length));
+
+  const features: PlatformFeatures = {
+    lock: true,
+    dontDump: true,
+    forkProtection: "wipe",
+  };
+
+  function advise(address: bigint, length: number, advice: number): number {
+    return libc.madvise(address, length, advice) === 0 ? 0 : errno();
+  }
+
+  /** Reads a whole number of bytes or fewer at end of input, retrying EINTR. */
+  function retrying(syscall: string, call: () => number): number {
+    for (;;) {
+      const result = call();
+      if (result >= 0) return result;
+      const code = errno();
+      if (code !== LINUX.EINTR) fail(syscall, code);
+    }
+  }
+
+  return {
+    runtime: adapter.runtime,
+    runtimeVersion: adapter.version,
+    os: "linux",
+    arch,
+    pageSize,
+    features,
+
+    reserve(length) {
+      const address = libc.mmap(
+        0n,
+        length,
+        LINUX.PROT_NONE,
+        LINUX.MAP_PRIVATE | LINUX.MAP_ANONYMOUS | LINUX.MAP_NORESERVE,
+        -1,
+        0,
+      );
+      if (address === LINUX.MAP_FAILED) fail("mmap", errno());
+      return address;
+    },
+
+    commit(address, length, lock): CommitResult {
+      // One fixed mapping over the reservation replaces mprotect + mlock:
+      // MAP_LOCKED locks and prefaults, and is refused (EAGAIN, or EPERM
+      // with a zero limit) exactly where mlock would be.
+      const flags = LINUX.MAP_PRIVATE | LINUX.MAP_ANONYMOUS | LINUX.MAP_FIXED |
+        (lock ? LINUX.MAP_LOCKED : 0);
+      const mapped = libc.mmap(
+        address,
+        length,
+        LINUX.PROT_READ | LINUX.PROT_WRITE,
+        flags,
+        -1,
+        0,
+      );
+      if (mapped !== LINUX.MAP_FAILED) return "ok";
+      const code = errno();
+      if (lock && (code === LINUX.EAGAIN || code === LINUX.EPERM)) {
+        return "lock-limit";
+      }
+      fail("mmap", code);
+    },
+
+    seclude(address, length) {
+      const dump = advise(address, length, LINUX.MADV_DONTDUMP);
+      if (dump !== 0) fail("madvise(MADV_DONTDUMP)", dump);
+      if (features.forkProtection === "wipe") {
+        const wiped = advise(address, length, LINUX.MADV_WIPEONFORK);
+        if (wiped === 0) return;
+        // Kernels before 4.14 lack WIPEONFORK; leaving the pages out of the
+        // child entirely protects them just as well.
+        if (wiped !== LINUX.EINVAL) fail("madvise(MADV_WIPEONFORK)", wiped);
+        features.forkProtection = "omit";
+      }
+      const omitted = advise(address, length, LINUX.MADV_DONTFORK);
+      if (omitted !== 0) fail("madvise(MADV_DONTFORK)", omitted);
+    },
+
+    protect(address, length, protection) {
+      const flags = PROTECTION_FLAGS[protection];
+      if (libc.mprotect(address, length, flags) !== 0) {
+        fail("mprotect", errno());
+      }
+    },
+
+    release(address, length) {
+      if (libc.munmap(address, length) !== 0) fail("munmap", errno());
+    },
+
+    wipe,
+
+    copy(destination, source, length) {
+      libc.memcpy(destination, source, length);
+    },
+
+    fillRandom(address, length) {
+      const getrandom = libc.getrandom;
+      if (getrandom === undefined) {
+        throw new SecretMemoryError(
+          "UNSUPPORTED_PLATFORM",
+          "Cannot fill random bytes: this libc has no getrandom (glibc 2.25 or musl 1.1.20 is needed)",
+        );
+      }
+      let filled = 0;
+      while (filled < length) {
+        filled += retrying(
+          "getrandom",
+          () => getrandom(address + BigInt(filled), length - filled, 0),
+        );
+      }
+    },
+
+    view: (address, length) => adapter.view(address, length),
+
+    lockLimit: readLockLimit,
+
+    raiseLockLimit() {
+      const { soft, hard } = readLockLimit();
+      if (soft >= hard) return false;
+      rlimitView.setBigUint64(0, rlimitView.getBigUint64(8, true), true);
+      return libc.setrlimit(LINUX.RLIMIT_MEMLOCK, rlimitBytes) === 0;
+    },
+
+    openRead(path) {
+      const bytes = new TextEncoder().encode(`${path}\0`);
+      return retrying(
+        "open",
+        () => libc.open(bytes, LINUX.O_RDONLY | LINUX.O_CLOEXEC),
+      );
+    },
+
+    readInto(fd, address, length, offset) {
+      return offset === undefined
+        ? retrying("read", () => libc.read(fd, address, length))
+        : retrying("pread", () => libc.pread(fd, address, length, offset));
+    },
+
+    writeFrom(fd, address, length) {
+      return retrying("write", () => libc.write(fd, address, length));
+    },
+
+    close(fd) {
+      check("close", libc.close(fd));
+    },
+
+    onExit: (listener) => adapter.onExit(listener),
+    onSignal: (signal, listener) => adapter.onSignal(signal, listener),
+    exit: (code) => adapter.exit(code),
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Picks the adapter for the running runtime and the memory layer for the
+ * running OS. Runtimes are told apart by their globals, Bun before Node
+ * (Bun also defines `process.versions.node`), and Deno first.
+ *
+ * @module
+ */
+
+import { SecretMemoryError } from "../src/errors.ts";
+import type { NativeMemory } from "../src/_native.ts";
+import { createBunAdapter } from "./bun.ts";
+import { createDenoAdapter } from "./deno.ts";
+import { createLinuxMemory } from "./linux_memory.ts";
+import type { NodeLikeProcess } from "./_process.ts";
+import type { RuntimeAdapter } from "./types.ts";
+
+interface Host {
+  // deno-lint-ignore no-explicit-any
+  Deno?: any;
+  Bun?: { version: string };
+  process?: NodeLikeProcess & { platform: string; arch: string };
+}
+
+const host = globalThis as unknown as Host;
+
+/** The running OS and CPU, in Node's vocabulary (`linux`, `x64`, ...). */
+export function platform(): { os: string; arch: string } {
+  if (host.Deno !== undefined) {
+    const { os, arch } = host.Deno.build as { os: string; arch: string };
+    return {
+      os,
+      arch: arch === "x86_64" ? "x64" : arch === "aarch64" ? "arm64" : arch,
+    };
+  }
+  return {
+    os: host.process?.platform ?? "unknown",
+    arch: host.process?.arch ?? "unknown",
+  };
+}
+
+function loadAdapter(): RuntimeAdapter {
+  if (host.Deno !== undefined) return createDenoAdapter(host.Deno);
+  if (host.Bun !== undefined && host.process !== undefined) {
+    return createBunAdapter(host.process, host.Bun.version);
+  }
+  throw new SecretMemoryError(
+    "UNSUPPORTED_PLATFORM",
+    "Cannot find a supported runtime: secmem runs on Deno 2, Bun 1 and Node 26 or newer",
+  );
+}
+
+/** Opens the native layer for this runtime and OS. */
+export function loadNative(): NativeMemory {
+  const { os, arch } = platform();
+  if (os !== "linux") {
+    throw new SecretMemoryError(
+      "UNSUPPORTED_PLATFORM",
+      `Cannot protect memory on ${os}: this version of secmem supports Linux`,
+    );
+  }
+  return createLinuxMemory(loadAdapter(), arch);
+}

@@ -1,0 +1,85 @@
+/**
+ * The one error type secmem throws, with a stable `code` to branch on.
+ *
+ * @module
+ */
+
+/**
+ * Stable error codes. Callers branch on these; messages may change.
+ *
+ * - `INVALID_SIZE`: a size that is not a whole number in range.
+ * - `INVALID_ARGUMENT`: an argument of the wrong type or an unknown option.
+ * - `DESTROYED`: the buffer was destroyed; it cannot be used any more.
+ * - `ACCESS_DENIED`: the access asked for conflicts with an open scope.
+ * - `MEMLOCK_LIMIT`: the OS refused to lock more memory.
+ * - `CANARY_CORRUPTED`: bytes next to the secret were overwritten.
+ * - `FFI_UNAVAILABLE`: the runtime cannot call native code here.
+ * - `UNSUPPORTED_PLATFORM`: the runtime or OS is not supported.
+ * - `OS_ERROR`: a system call failed; see `errno` and `syscall`.
+ * - `TOO_LARGE`: input is longer than the maximum the caller allowed.
+ */
+export type SecretMemoryErrorCode =
+  | "INVALID_SIZE"
+  | "INVALID_ARGUMENT"
+  | "DESTROYED"
+  | "ACCESS_DENIED"
+  | "MEMLOCK_LIMIT"
+  | "CANARY_CORRUPTED"
+  | "FFI_UNAVAILABLE"
+  | "UNSUPPORTED_PLATFORM"
+  | "OS_ERROR"
+  | "TOO_LARGE";
+
+/** Extra facts an error may carry. */
+export interface SecretMemoryErrorOptions {
+  /** The underlying error, if this one wraps another. */
+  cause?: unknown;
+  /** The OS error number of a failed call. */
+  errno?: number;
+  /** The name of the failed call, for example `"mmap"`. */
+  syscall?: string;
+}
+
+/**
+ * Thrown by every secmem operation that fails.
+ *
+ * @example Branch on the code
+ * ```ts
+ * import { SecretBuffer, SecretMemoryError } from "@secmem/secmem";
+ *
+ * try {
+ *   SecretBuffer.alloc(-1);
+ * } catch (error) {
+ *   if (!(error instanceof SecretMemoryError)) throw error;
+ *   if (error.code !== "INVALID_SIZE") throw error;
+ * }
+ * ```
+ */
+export class SecretMemoryError extends Error {
+  /** The stable code that names what went wrong. */
+  readonly code: SecretMemoryErrorCode;
+  /** The OS error number, when a system call failed. */
+  readonly errno?: number;
+  /** The system call or native function that failed. */
+  readonly syscall?: string;
+
+  /**
+   * @param code The stable code.
+   * @param message What happened and what to do about it.
+   * @param options `cause`, `errno` and `syscall`, where known.
+   */
+  constructor(
+    code: SecretMemoryErrorCode,
+    message: string,
+    options: SecretMemoryErrorOptions = {},
+  ) {
+    super(
+      message,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.name = "SecretMemoryError";
+    this.code = code;
+    if (options.errno !== undefined) this.errno = options.errno;
+    if (options.syscall !== undefined) this.syscall = options.syscall;
+  }
+}
