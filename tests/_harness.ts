@@ -1,0 +1,92 @@
+/**
+ * A small test runner that behaves the same in Deno, Bun and Node, so that
+ * one test source runs under all three. Test files call `test()`; `run.ts`
+ * imports them and prints one line per test and a closing summary.
+ *
+ * @module
+ */
+
+/** A test body; it fails by throwing or by rejecting. */
+export type TestBody = () => void | Promise<void>;
+
+/** Per-test options. */
+export interface TestOptions {
+  /** A reason to skip; the test is reported as skipped with it. */
+  skip?: string | false;
+}
+
+interface Registered {
+  name: string;
+  file: string;
+  body: TestBody;
+  options: TestOptions;
+}
+
+const registered: Registered[] = [];
+let currentFile = "";
+
+/** Registers a test. */
+export function test(
+  name: string,
+  body: TestBody,
+  options: TestOptions = {},
+): void {
+  registered.push({ name, file: currentFile, body, options });
+}
+
+/** Which runtime is running the tests. */
+export const runtime: "deno" | "bun" | "node" = "Deno" in globalThis
+  ? "deno"
+  : "Bun" in globalThis
+  ? "bun"
+  : "node";
+
+/** Totals of one run. */
+export interface Totals {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+/** Imports each test file, then runs every test it registered, in order. */
+export async function runFiles(
+  files: readonly string[],
+  filter?: string,
+): Promise<Totals> {
+  for (const file of files) {
+    currentFile = file;
+    await import(file);
+  }
+  const totals: Totals = { passed: 0, failed: 0, skipped: 0 };
+  for (const { name, file, body, options } of registered) {
+    const label = `${file.replace(/^.*\/tests\//, "")} > ${name}`;
+    if (filter !== undefined && !label.includes(filter)) continue;
+    if (options.skip) {
+      totals.skipped++;
+      console.log(`[${runtime}] skip ${label} (${options.skip})`);
+      continue;
+    }
+    const started = performance.now();
+    try {
+      await body();
+      totals.passed++;
+      const ms = (performance.now() - started).toFixed(0);
+      console.log(`[${runtime}] ok   ${label} (${ms} ms)`);
+    } catch (error) {
+      totals.failed++;
+      console.log(`[${runtime}] FAIL ${label}`);
+      console.log(
+        indent(
+          error instanceof Error
+            ? (error.stack ?? error.message)
+            : String(error),
+        ),
+      );
+    }
+  }
+  return totals;
+}
+
+function indent(text: string): string {
+  return text.split("\n").map((line) => `    ${line}`).join("\n");
+}
