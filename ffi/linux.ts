@@ -70,6 +70,13 @@ export const LINUX_LIBC = {
   write: { parameters: ["i32", "pointer", "usize"], result: "isize" },
   // int close(int fd)
   close: { parameters: ["i32"], result: "i32" },
+  // memfd_secret backend (defence in depth).
+  // long syscall(long number, ...): variadic in C; declared with the two
+  // integer arguments memfd_secret takes, which x86_64 and aarch64 Linux
+  // pass in the same registers either way.
+  syscall: { parameters: ["i64", "i64"], result: "i64" },
+  // int ftruncate(int fd, off_t length)
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
 } as const satisfies SymbolTable;
 
 /** Linux constants from <sys/mman.h>, <errno.h>, <unistd.h>, <fcntl.h>. */
@@ -101,4 +108,9 @@ export const LINUX = {
   ENOMEM: 12,
   EINVAL: 22,
   ENOSYS: 38,
+  // memfd_secret backend (defence in depth).
+  MAP_SHARED: 0x01,
+  /** memfd_secret(2): the same number on x86_64 and aarch64. */
+  SYS_memfd_secret: 447,
+  EMFILE: 24,
 } as const;

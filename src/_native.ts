@@ -37,6 +37,13 @@ export interface PlatformFeatures {
 /** Result of committing pages: `lock-limit` if the lock limit refused. */
 export type CommitResult = "ok" | "lock-limit";
 
+/** Whether memfd_secret(2) pages can be had here, and what was seen. */
+export interface SecretMemorySupport {
+  available: boolean;
+  /** What the probe saw, for example `ENOSYS: ...`. */
+  detail: string;
+}
+
 /** The OS and runtime services the core uses. */
 export interface NativeMemory {
   readonly runtime: RuntimeName;
@@ -54,6 +61,16 @@ export interface NativeMemory {
    * writable, zeroed pages, locked in RAM when `lock` is true.
    */
   commit(address: bigint, length: number, lock: boolean): CommitResult;
+  /**
+   * Backs `length` bytes at `address` (inside a reservation) with readable,
+   * writable, zeroed memfd_secret(2) pages: locked, prefaulted, out of the
+   * kernel's direct map, out of core dumps and forked children; the
+   * descriptor is already closed on return. `unsupported` when the kernel
+   * refuses memfd_secret (see `secretMemory`). Absent off Linux.
+   */
+  commitSecret?(address: bigint, length: number): CommitResult | "unsupported";
+  /** Probes memfd_secret(2) once (a descriptor opened and closed). */
+  secretMemory?(): SecretMemorySupport;
   /** Keeps committed pages out of core dumps and out of forked children. */
   seclude(address: bigint, length: number): void;
   /** Changes the protection of committed pages. */
