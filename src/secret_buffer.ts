@@ -49,6 +49,16 @@ export interface SecretBufferOptions {
    * follows the user bytes.
    */
   placement?: "end" | "start";
+  /**
+   * What backs the data pages. `"anonymous"` (default): private anonymous
+   * pages. `"secretmem"`: memfd_secret(2) pages (Linux 5.14 or newer), which
+   * leave the kernel's direct map, so even the kernel cannot read them
+   * without mapping them again; always locked, so they count against
+   * RLIMIT_MEMLOCK whatever `lock` says; `UNSUPPORTED_PLATFORM` where the
+   * kernel refuses. `"auto"`: secret memory where it works, anonymous pages
+   * otherwise; `backend` on the buffer says which it got.
+   */
+  backend?: "anonymous" | "secretmem" | "auto";
 }
 
 /** Options for `SecretBuffer.from`. */
@@ -104,12 +114,12 @@ export class SecretBuffer {
     options: unknown,
     fill?: (user: Uint8Array, address: bigint) => void,
   ): SecretBuffer {
-    const { lock, placement } = checkBufferOptions(options);
+    const { lock, placement, backend } = checkBufferOptions(options);
     const memory = native();
     const layout = layoutFor(size, memory.pageSize, placement);
     return new SecretBuffer(
       constructing,
-      mapRegion(memory, layout, lock, fill),
+      mapRegion(memory, layout, lock, fill, backend),
     );
   }
 
@@ -434,6 +444,24 @@ export class SecretBuffer {
    */
   [Symbol.dispose](): void {
     this.destroy();
+  }
+
+  /**
+   * What backs the data pages: `"anonymous"` or `"secretmem"`
+   * (memfd_secret(2)); with `backend: "auto"`, which one this buffer got.
+   *
+   * @throws {SecretMemoryError} `DESTROYED`.
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using key = SecretBuffer.random(32, { backend: "auto" });
+   * console.log(key.backend); // "secretmem" on Linux 5.14+, else "anonymous"
+   * ```
+   */
+  get backend(): "anonymous" | "secretmem" {
+    return this.#alive("backend").backend;
   }
 
   /**
