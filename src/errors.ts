@@ -17,6 +17,7 @@
  * - `UNSUPPORTED_PLATFORM`: the runtime or OS is not supported.
  * - `OS_ERROR`: a system call failed; see `errno` and `syscall`.
  * - `TOO_LARGE`: input is longer than the maximum the caller allowed.
+ * - `INTEGRITY`: sealed data was modified; it failed authentication.
  */
 export type SecretMemoryErrorCode =
   | "INVALID_SIZE"
@@ -28,7 +29,8 @@ export type SecretMemoryErrorCode =
   | "FFI_UNAVAILABLE"
   | "UNSUPPORTED_PLATFORM"
   | "OS_ERROR"
-  | "TOO_LARGE";
+  | "TOO_LARGE"
+  | "INTEGRITY";
 
 /** Extra facts an error may carry. */
 export interface SecretMemoryErrorOptions {
