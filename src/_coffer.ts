@@ -19,12 +19,10 @@
  */
 
 import { native } from "./_native.ts";
+import { KEY_SIZE } from "./_xchacha.ts";
 import type { Needle } from "./_scan.ts";
 import { SecretMemoryError } from "./errors.ts";
 import { SecretBuffer } from "./secret_buffer.ts";
-
-/** Bytes of the XChaCha20-Poly1305 key. */
-export const KEY_SIZE = 32;
 
 /** How often the halves are re-split, in milliseconds (memguard: 500). */
 export const REKEY_INTERVAL_MS = 500;
@@ -111,10 +109,11 @@ export class Coffer {
   }
 
   /**
-   * The key as a masked needle for the memory scanner (tests only): the
-   * key XOR a random mask, and the mask. The key itself is never formed.
+   * The key (or, with `part`, one half) as a masked needle for the memory
+   * scanner, tests only: the bytes XOR a random mask, and the mask. The
+   * key itself is never formed.
    */
-  keyNeedle(): Needle {
+  keyNeedle(part: "key" | "left" | "right" = "key"): Needle {
     this.#check();
     const mask = new Uint8Array(KEY_SIZE);
     for (let i = 0; i < KEY_SIZE; i++) {
@@ -124,7 +123,10 @@ export class Coffer {
     this.#left.read((l) =>
       this.#right.read((r) => {
         for (let i = 0; i < KEY_SIZE; i++) {
-          masked[i] = (l[i] ^ mask[i]) ^ r[i];
+          const other = part === "key" ? r[i] : 0;
+          masked[i] = part === "right"
+            ? r[i] ^ mask[i]
+            : (l[i] ^ mask[i]) ^ other;
         }
       })
     );

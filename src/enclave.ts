@@ -5,14 +5,12 @@
  * @module
  */
 
-import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { type Coffer, currentCoffer, KEY_SIZE } from "./_coffer.ts";
+import { type Coffer, currentCoffer } from "./_coffer.ts";
+import { KEY_SIZE, messageCipher, NONCE_SIZE, TAG_SIZE } from "./_xchacha.ts";
 import { checkBoolean, checkOptions } from "./_validate.ts";
 import { SecretMemoryError } from "./errors.ts";
 import { SecretBuffer, type SecretBufferOptions } from "./secret_buffer.ts";
 
-const NONCE_SIZE = 24;
-const TAG_SIZE = 16;
 const BLOCK = 64;
 
 /**
@@ -113,14 +111,14 @@ export class Enclave {
     const coffer = currentCoffer();
     coffer.retain();
     try {
-      // Work area: | key (32) | pad | plaintext (padded) | sealed (padded + 16) |
+      // Work: | key | subkey | plaintext (padded) | sealed (padded + tag) |
       withWorkArea(BLOCK + 2 * padded + TAG_SIZE, (work) => {
         const key = work.subarray(0, KEY_SIZE);
         const plain = work.subarray(BLOCK, BLOCK + padded);
         const sealed = work.subarray(BLOCK + padded);
         coffer.deriveInto(key);
         buffer.read((bytes) => plain.set(bytes));
-        xchacha20poly1305(key, ciphertext.subarray(0, NONCE_SIZE))
+        messageCipher(key, work.subarray(KEY_SIZE, BLOCK), nonceOf(ciphertext))
           .encrypt(plain, sealed);
         ciphertext.set(sealed, NONCE_SIZE);
       });
@@ -165,14 +163,15 @@ export class Enclave {
     }
     const padded = paddedLength(this.#size);
     try {
-      // Work area: | key (32) | pad | plaintext (padded) |
+      // Work: | key | subkey | plaintext (padded) |
       return withWorkArea(BLOCK + padded, (work) => {
         const key = work.subarray(0, KEY_SIZE);
         const plain = work.subarray(BLOCK);
         coffer.deriveInto(key);
-        const cipher = xchacha20poly1305(
+        const cipher = messageCipher(
           key,
-          ciphertext.subarray(0, NONCE_SIZE),
+          work.subarray(KEY_SIZE, BLOCK),
+          nonceOf(ciphertext),
         );
         try {
           cipher.decrypt(ciphertext.subarray(NONCE_SIZE), plain);
@@ -277,6 +276,10 @@ export class Enclave {
   get [Symbol.toStringTag](): string {
     return "Enclave";
   }
+}
+
+function nonceOf(ciphertext: Uint8Array): Uint8Array {
+  return ciphertext.subarray(0, NONCE_SIZE);
 }
 
 /**
