@@ -82,7 +82,25 @@ export function runDoctor(): DoctorReport {
     }`,
   );
   if (caps.os === "linux") linuxFacts(add);
-  selfTest(add);
+  add(
+    "secretmem",
+    "Secret memory (memfd_secret, out of the kernel's direct map)",
+    caps.secretMemory.available ? "pass" : "info",
+    `${caps.secretMemory.detail}${
+      caps.secretMemory.available
+        ? '; opt in with { backend: "secretmem" } or "auto"'
+        : '; buffers use anonymous pages ({ backend: "auto" } falls back)'
+    }`,
+  );
+  selfTest(add, "anonymous");
+  if (caps.secretMemory.available) {
+    // The same self-test on secret memory, its lines marked as such.
+    selfTest(
+      (id, title, status, detail) =>
+        add(`secretmem-${id}`, `${title} (secretmem)`, status, detail),
+      "secretmem",
+    );
+  }
   return { ok: checks.every((c) => c.status !== "fail"), checks };
 }
 
@@ -140,10 +158,10 @@ function linuxFacts(add: Add): void {
   );
 }
 
-function selfTest(add: Add): void {
+function selfTest(add: Add, backend: "anonymous" | "secretmem"): void {
   let buffer: SecretBuffer | undefined;
   try {
-    buffer = SecretBuffer.random(32);
+    buffer = SecretBuffer.random(32, { backend });
   } catch (error) {
     add("alloc", "Allocate a guarded buffer", "fail", (error as Error).message);
     return;
@@ -173,7 +191,7 @@ function selfTest(add: Add): void {
     );
   flag("locked", "Data pages locked in RAM", "lo");
   flag("dontdump", "Data pages excluded from core dumps", "dd");
-  if (memory.features.forkProtection === "wipe") {
+  if (backend === "anonymous" && memory.features.forkProtection === "wipe") {
     flag("wipeonfork", "Data pages wiped in forked children", "wf");
   } else {
     flag("dontfork", "Data pages left out of forked children", "dc");
