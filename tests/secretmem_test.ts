@@ -7,7 +7,12 @@
  * @module
  */
 
-import { readdirSync, readlinkSync } from "node:fs";
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LINUX_LIBC_CANDIDATES } from "../ffi/linux.ts";
+import { loadAdapter } from "../ffi/load.ts";
+import type { Needle } from "../src/_scan.ts";
 import { spawnSync } from "node:child_process";
 import { capabilities, SecretBuffer, stats } from "../mod.ts";
 import { native } from "../src/_native.ts";
@@ -210,3 +215,91 @@ test(
         : "needs setpriv"),
   },
 );
+
+/**
+ * Counts where each needle occurs in a (sparse) core file: only the data
+ * runs (lseek SEEK_DATA/SEEK_HOLE) are read, into guarded scratch memory.
+ */
+function scanFile(path: string, needles: Needle[]): number[] {
+  const SEEK_DATA = 3;
+  const SEEK_HOLE = 4;
+  const { lseek } = loadAdapter().open(LINUX_LIBC_CANDIDATES, {
+    lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  });
+  const memory = native();
+  const counts = needles.map(() => 0);
+  const chunk = 1 << 20;
+  const overlap = 64;
+  const fd = memory.openRead(path);
+  try {
+    withScratch(chunk, (scratch) => {
+      let at = 0;
+      for (;;) {
+        const start = lseek(fd, at, SEEK_DATA);
+        if (start < 0) break; // ENXIO: no data after `at`
+        const end = lseek(fd, start, SEEK_HOLE);
+        for (let offset = start; offset < end;) {
+          const length = Math.min(chunk, end - offset);
+          const got = memory.readInto(fd, scratch.address, length, offset);
+          if (got <= 0) break;
+          const view = scratch.view.subarray(0, got);
+          needles.forEach(({ masked, mask }, n) => {
+            const first = masked[0] ^ mask[0];
+            for (
+              let i = view.indexOf(first);
+              i >= 0 && i + masked.length <= got;
+              i = view.indexOf(first, i + 1)
+            ) {
+              let same = true;
+              for (let j = 1; j < masked.length && same; j++) {
+                same = (view[i + j] ^ mask[j]) === masked[j];
+              }
+              // A match straddling two reads is counted in the second.
+              if (same && (i < got - overlap || offset + got >= end)) {
+                counts[n]++;
+              }
+            }
+          });
+          offset += got < length || offset + got >= end ? got : got - overlap;
+        }
+        at = end;
+      }
+    });
+  } finally {
+    memory.close(fd);
+  }
+  return counts;
+}
+
+const fromHex = (hex: string) =>
+  new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16)));
+
+test("secretmem: a core dump holds the heap control but not the secret", () => {
+  const dir = mkdtempSync(join(tmpdir(), "secmem-core-"));
+  try {
+    const result = runChild(childScript("secretmem_core.ts"), [], {
+      cwd: dir,
+      shellPrefix: "ulimit -c unlimited;",
+    });
+    const cores = readdirSync(dir).filter((name) => name.startsWith("core"));
+    assert(
+      cores.length === 1,
+      `one core file, got ${cores.join(", ")}; ${result.stderr.slice(0, 300)}`,
+    );
+    const line = result.stdout.split("\n").find((l) => l.startsWith("{"))!;
+    const report = JSON.parse(line);
+    const needle = (n: { masked: string; mask: string }): Needle => ({
+      masked: fromHex(n.masked),
+      mask: fromHex(n.mask),
+    });
+    const [control, secret] = scanFile(join(dir, cores[0]), [
+      needle(report.control),
+      needle(report.secret),
+    ]);
+    console.log(`    core: control found ${control} time(s), secret ${secret}`);
+    assert(control > 0, "the core holds the heap control (the scan sees)");
+    assertEquals(secret, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, { skip: needsSecretmem });
