@@ -7,8 +7,19 @@
  * @module
  */
 
+import { mkdtempSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { capabilities, SecretBuffer, stats } from "../mod.ts";
-import type { WindowsMemory } from "../ffi/windows_memory.ts";
+import { createBunAdapter } from "../ffi/bun.ts";
+import { createDenoAdapter } from "../ffi/deno.ts";
+import type { RuntimeAdapter } from "../ffi/types.ts";
+import type { NodeLikeProcess } from "../ffi/_process.ts";
+import {
+  createWindowsMemory,
+  type WindowsMemory,
+} from "../ffi/windows_memory.ts";
+import { SecretMemoryError } from "../src/errors.ts";
 import { native } from "../src/_native.ts";
 import {
   assert,
@@ -17,7 +28,7 @@ import {
   assertThrowsCode,
 } from "./_assert.ts";
 import { runChild } from "./_child.ts";
-import { test } from "./_harness.ts";
+import { runtime, test } from "./_harness.ts";
 import { windowsOnly } from "./_platform.ts";
 
 const env = (globalThis as unknown as {
@@ -100,6 +111,88 @@ test("fillRandom writes ProcessPrng bytes straight into the pages", () => {
   } finally {
     m.release(base, page);
   }
+}, { skip: notInLockPass });
+
+/** This runtime's adapter, opened afresh (Deno or Bun; Node has none yet). */
+function freshAdapter(): RuntimeAdapter {
+  const host = globalThis as unknown as {
+    // deno-lint-ignore no-explicit-any
+    Deno: any;
+    Bun: { version: string };
+    process: NodeLikeProcess;
+  };
+  return runtime === "deno"
+    ? createDenoAdapter(host.Deno)
+    : createBunAdapter(host.process, host.Bun.version);
+}
+
+test(
+  "fillRandom falls back to BCryptGenRandom without bcryptprimitives",
+  () => {
+    const real = freshAdapter();
+    const refused: string[] = [];
+    const adapter: RuntimeAdapter = {
+      ...real,
+      open(candidates, symbols) {
+        if (candidates.includes("bcryptprimitives.dll")) {
+          refused.push(...candidates);
+          throw new SecretMemoryError("FFI_UNAVAILABLE", "refused by the test");
+        }
+        return real.open(candidates, symbols);
+      },
+    };
+    const m = createWindowsMemory(adapter, "x64");
+    assertEquals(refused, ["bcryptprimitives.dll"]);
+    assertEquals(m.randomSource, "BCryptGenRandom");
+    const page = m.pageSize;
+    const base = m.reserve(page);
+    try {
+      m.commit(base, page, false);
+      const bytes = new Uint8Array(m.view(base, page));
+      m.fillRandom(base, page);
+      const first = hex(bytes);
+      m.fillRandom(base, page);
+      assertNotEquals(hex(bytes), first, "two fills differ");
+      bytes.buffer.transfer(0);
+    } finally {
+      m.release(base, page);
+    }
+  },
+  { skip: notInLockPass || (runtime === "node" && "no Node adapter yet") },
+);
+
+test("CreateFileW and ReadFile read a file straight into the pages", () => {
+  const m = memory();
+  const folder = mkdtempSync(join(tmpdir(), "secmem-"));
+  const path = join(folder, "seed.bin");
+  const content = Uint8Array.from({ length: 300 }, (_, i) => (i * 7) & 0xff);
+  writeFileSync(path, content);
+  const page = m.pageSize;
+  const base = m.reserve(page);
+  const fd = m.openRead(path);
+  try {
+    m.commit(base, page, false);
+    const bytes = new Uint8Array(m.view(base, page));
+    assertEquals(m.readInto(fd, base, page), 300);
+    assertEquals(bytes.slice(0, 300), content);
+    assertEquals(m.readInto(fd, base, page), 0, "end of file");
+    assertEquals(m.readInto(fd, base + 400n, 10, 290), 10, "read at offset");
+    assertEquals(bytes.slice(400, 410), content.slice(290));
+    assertEquals(m.readInto(fd, base, 10, 5000), 0, "offset past the end");
+    bytes.buffer.transfer(0);
+  } finally {
+    m.close(fd);
+    m.release(base, page);
+    // Bun under Wine fails rmSync(recursive) with EFAULT; remove by hand.
+    unlinkSync(path);
+    rmdirSync(folder);
+  }
+  const missing = assertThrowsCode(
+    () => m.openRead(join(folder, "missing")),
+    "OS_ERROR",
+  );
+  assert(missing.errno === 2 || missing.errno === 3, `errno ${missing.errno}`);
+  assertEquals(missing.syscall, "CreateFileW");
 }, { skip: notInLockPass });
 
 test("SecretBuffer: alloc, write, read, destroy", () => {
