@@ -17,10 +17,13 @@ started=$SECONDS
 wine "$BUN_EXE" tests/run.ts "$@" || status=$?
 
 if [ $# -eq 0 ]; then
-  # Root holds CAP_IPC_LOCK, which lifts every lock limit: drop it, cap
-  # RLIMIT_MEMLOCK, and Wine's VirtualLock (mlock underneath) is refused.
-  SECMEM_TEST_LOCK_LIMIT=65536 \
-    setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock \
+  # Cap RLIMIT_MEMLOCK and Wine's VirtualLock (mlock underneath) is refused.
+  # Root holds CAP_IPC_LOCK, which lifts every lock limit: drop it first.
+  drop_lock_capability=()
+  if [ "$(id -u)" -eq 0 ]; then
+    drop_lock_capability=(setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock)
+  fi
+  SECMEM_TEST_LOCK_LIMIT=65536 "${drop_lock_capability[@]}" \
     prlimit --memlock=65536 -- \
     wine "$BUN_EXE" tests/run.ts "windows_test.ts > lock limit" || status=$?
 fi
