@@ -1,0 +1,49 @@
+/**
+ * Guarded, locked, wiped memory for secrets in Deno, Bun and Node.
+ *
+ * A `SecretBuffer` keeps its bytes in a mapping of their own, outside the
+ * garbage-collected heap: locked in RAM (never swapped), left out of core
+ * dumps and forked children, fenced by inaccessible guard pages, guarded by
+ * a random canary, inaccessible except inside `read`/`write` scopes, and
+ * wiped the moment it is destroyed.
+ *
+ * Deno needs `--allow-ffi`.
+ *
+ * @example Make a key, use it, and let `using` wipe it
+ * ```ts
+ * import { SecretBuffer } from "@secmem/secmem";
+ *
+ * using key = SecretBuffer.random(32);
+ * const firstByte = key.read((bytes) => bytes[0]);
+ * console.log(String(key)); // SecretBuffer(32 bytes, noaccess)
+ * if (typeof firstByte !== "number") throw new Error("unreadable");
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type FromOptions,
+  SecretBuffer,
+  type SecretBufferOptions,
+  type SecretBufferState,
+} from "./src/secret_buffer.ts";
+export {
+  SecretMemoryError,
+  type SecretMemoryErrorCode,
+  type SecretMemoryErrorOptions,
+} from "./src/errors.ts";
+export {
+  type Capabilities,
+  capabilities,
+  type Protections,
+} from "./src/capabilities.ts";
+export {
+  catchInterrupt,
+  type MemoryStats,
+  purge,
+  type PurgeResult,
+  stats,
+} from "./src/_registry.ts";
+export { timingSafeEqual } from "./src/constant_time.ts";
+export { MAX_SIZE } from "./src/_layout.ts";

@@ -1,0 +1,176 @@
+/**
+ * One guarded mapping: how it is made, opened, checked and unmade. The steps
+ * are written once here, in a fixed order, and every buffer follows them.
+ *
+ * Syscalls for one small buffer on Linux: mmap (reserve), mmap (data pages,
+ * locked), madvise ×2, mprotect (rest) at creation; mprotect (open) and
+ * munmap at destroy: 7. One getrandom(2) per 256 buffers refills canaries.
+ *
+ * @module
+ */
+
+import { nextCanary } from "./_canary.ts";
+import { SecretMemoryError } from "./errors.ts";
+import type { Layout } from "./_layout.ts";
+import type { NativeMemory, Protection } from "./_native.ts";
+import type { LockPolicy } from "./_validate.ts";
+import { timingSafeEqual } from "./constant_time.ts";
+
+/** A live mapping and the views over it. Holds no reference to its owner. */
+export interface Region {
+  readonly base: bigint;
+  readonly layout: Layout;
+  readonly dataAddress: bigint;
+  readonly userAddress: bigint;
+  /** Whether the data pages are locked in RAM. */
+  readonly locked: boolean;
+  /** Zero-copy buffer over exactly the user bytes. */
+  readonly user: ArrayBuffer;
+  /** Zero-copy view over the canary bytes in the mapping. */
+  readonly canary: Uint8Array;
+  /** The value the canary must hold. */
+  readonly expected: Uint8Array;
+  protection: Protection;
+}
+
+/**
+ * Maps a guarded region for `layout`, lets `fill` write the user bytes while
+ * the pages are still writable, and leaves it at rest (noaccess).
+ * On any failure, nothing stays mapped.
+ */
+export function mapRegion(
+  memory: NativeMemory,
+  layout: Layout,
+  lock: LockPolicy,
+  fill?: (user: Uint8Array, userAddress: bigint) => void,
+): Region {
+  // 1. Reserve guard + data + guard as one inaccessible mapping.
+  const base = memory.reserve(layout.total);
+  const dataAddress = base + BigInt(layout.dataOffset);
+  let committed = false;
+  let user: ArrayBuffer | undefined;
+  let canary: Uint8Array | undefined;
+  try {
+    const userAddress = base + BigInt(layout.userOffset);
+    // 2. Back the data pages, locked; the guard pages stay unbacked.
+    const locked = commitData(memory, dataAddress, layout.dataLength, lock);
+    committed = true;
+    // 3. Keep the data pages out of core dumps and forked children.
+    memory.seclude(dataAddress, layout.dataLength);
+    // 4. Place the canary and the caller's bytes.
+    const expected = nextCanary(memory);
+    canary = new Uint8Array(
+      memory.view(base + BigInt(layout.canaryOffset), expected.length),
+    );
+    canary.set(expected);
+    user = memory.view(userAddress, layout.size);
+    fill?.(new Uint8Array(user), userAddress);
+    // 5. Rest: nothing can touch the pages until a scope opens them.
+    memory.protect(dataAddress, layout.dataLength, "noaccess");
+    return {
+      base,
+      layout,
+      dataAddress,
+      userAddress,
+      locked,
+      user,
+      canary,
+      expected,
+      protection: "noaccess",
+    };
+  } catch (error) {
+    // The caller's bytes may already be in the pages: wipe before unmap.
+    detach(user, canary);
+    try {
+      if (committed) {
+        memory.protect(dataAddress, layout.dataLength, "readwrite");
+        memory.wipe(dataAddress, layout.dataLength);
+      }
+    } finally {
+      memory.release(base, layout.total);
+    }
+    throw error;
+  }
+}
+
+function commitData(
+  memory: NativeMemory,
+  address: bigint,
+  length: number,
+  lock: LockPolicy,
+): boolean {
+  if (memory.commit(address, length, true) === "ok") return true;
+  // Raise the soft limit toward the hard one, once, then try again.
+  if (
+    memory.raiseLockLimit() && memory.commit(address, length, true) === "ok"
+  ) {
+    return true;
+  }
+  if (lock === "best-effort") {
+    memory.commit(address, length, false);
+    return false;
+  }
+  throw memlockError(memory, length);
+}
+
+function memlockError(memory: NativeMemory, length: number): SecretMemoryError {
+  const { soft, hard } = memory.lockLimit();
+  const limit = soft === Infinity ? "unlimited" : `${soft} bytes`;
+  return new SecretMemoryError(
+    "MEMLOCK_LIMIT",
+    `Cannot lock ${length} bytes: the locked-memory limit (RLIMIT_MEMLOCK) is ${limit}` +
+      ` (hard limit ${
+        hard === Infinity ? "unlimited" : `${hard} bytes`
+      }) and is reached;` +
+      " raise it with `ulimit -l <KiB>` in the shell that starts the process," +
+      " LimitMEMLOCK= in a systemd unit, or memlock in /etc/security/limits.conf;" +
+      ' or destroy buffers you no longer need, or pass { lock: "best-effort" } to allow unlocked pages',
+  );
+}
+
+/** Changes the data pages' protection, if it differs. */
+export function setProtection(
+  memory: NativeMemory,
+  region: Region,
+  protection: Protection,
+): void {
+  if (region.protection === protection) return;
+  memory.protect(region.dataAddress, region.layout.dataLength, protection);
+  region.protection = protection;
+}
+
+/** Whether the canary still holds its value; the pages must be readable. */
+export function canaryIntact(region: Region): boolean {
+  return timingSafeEqual(region.canary, region.expected);
+}
+
+/**
+ * Destroys a region in the fixed order: open, check the canary, wipe every
+ * data byte (slack, canary and user bytes), detach the views, unmap.
+ * Returns whether the canary was intact; the region is gone either way.
+ */
+export function unmapRegion(memory: NativeMemory, region: Region): boolean {
+  try {
+    setProtection(memory, region, "readwrite");
+    const intact = canaryIntact(region);
+    memory.wipe(region.dataAddress, region.layout.dataLength);
+    return intact;
+  } finally {
+    detach(region.user, region.canary);
+    region.expected.fill(0);
+    memory.release(region.base, region.layout.total);
+  }
+}
+
+/**
+ * Detaches zero-copy buffers: every view over them becomes empty, so no
+ * caller can reach the address range once it is unmapped and reused.
+ * `transfer(0)` copies nothing.
+ */
+function detach(user: ArrayBuffer | undefined, canary: Uint8Array | undefined) {
+  if (user !== undefined && !user.detached) user.transfer(0);
+  const canaryBuffer = canary?.buffer as ArrayBuffer | undefined;
+  if (canaryBuffer !== undefined && !canaryBuffer.detached) {
+    canaryBuffer.transfer(0);
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Every live region, so that all of them can be wiped at once: at process
+ * exit, on an interrupt, by `purge()`, or one by one when their owner is
+ * garbage-collected without `destroy()`.
+ *
+ * @module
+ */
+
+import { native } from "./_native.ts";
+import { type Region, unmapRegion } from "./_region.ts";
+
+const live = new Set<Region>();
+
+const totals = { userBytes: 0, mappedBytes: 0, lockedBytes: 0 };
+
+// Holds the region, never its owner, so the owner can be collected; the
+// region holds the user ArrayBuffer, so views a caller kept are detached.
+const finalizer = new FinalizationRegistry<Region>((region) => {
+  if (live.has(region)) retireQuietly(region);
+});
+
+let exitHookInstalled = false;
+
+/** Starts tracking `region`, owned by `owner`. */
+export function track(owner: object, region: Region): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    native().onExit(() => void purge());
+  }
+  live.add(region);
+  finalizer.register(owner, region, region);
+  totals.userBytes += region.layout.size;
+  totals.mappedBytes += region.layout.total;
+  if (region.locked) totals.lockedBytes += region.layout.dataLength;
+}
+
+/**
+ * Stops tracking `region` and destroys it (see `unmapRegion`).
+ * Returns whether its canary was intact.
+ */
+export function retire(region: Region): boolean {
+  finalizer.unregister(region);
+  live.delete(region);
+  totals.userBytes -= region.layout.size;
+  totals.mappedBytes -= region.layout.total;
+  if (region.locked) totals.lockedBytes -= region.layout.dataLength;
+  return unmapRegion(native(), region);
+}
+
+function retireQuietly(region: Region): boolean {
+  try {
+    return retire(region);
+  } catch {
+    // At exit or in a finalizer there is no caller to tell; carry on so
+    // that the remaining regions are still wiped.
+    return false;
+  }
+}
+
+/** What `purge()` did. */
+export interface PurgeResult {
+  /** Buffers wiped and unmapped. */
+  destroyed: number;
+  /** Of those, how many had a corrupted canary. */
+  corrupted: number;
+}
+
+/**
+ * Wipes and unmaps every live buffer. Their handles then behave as
+ * destroyed. Errors are collected, not thrown, so every buffer is reached.
+ *
+ * @returns How many buffers were destroyed, and how many of them had a
+ * corrupted canary.
+ *
+ * @example Wipe everything before a risky operation
+ * ```ts
+ * import { purge, SecretBuffer } from "@secmem/secmem";
+ *
+ * const key = SecretBuffer.random(32);
+ * const { destroyed } = purge();
+ * if (destroyed < 1 || key.state !== "destroyed") throw new Error("not purged");
+ * ```
+ */
+export function purge(): PurgeResult {
+  const result: PurgeResult = { destroyed: 0, corrupted: 0 };
+  for (const region of [...live]) {
+    result.destroyed++;
+    if (!retireQuietly(region)) result.corrupted++;
+  }
+  return result;
+}
+
+/** Whether `region` is still live (not retired by destroy, purge or GC). */
+export function isLive(region: Region): boolean {
+  return live.has(region);
+}
+
+/** Counts of live buffers and the memory they hold. */
+export interface MemoryStats {
+  /** Buffers alive now. */
+  liveBuffers: number;
+  /** Bytes the callers asked for, summed. */
+  userBytes: number;
+  /** Bytes of address space mapped, guard pages included. */
+  mappedBytes: number;
+  /** Bytes locked in RAM. */
+  lockedBytes: number;
+}
+
+/**
+ * Counts of what secmem holds right now.
+ *
+ * @returns Live buffers, their user bytes, mapped bytes and locked bytes.
+ *
+ * @example Check that nothing is left
+ * ```ts
+ * import { SecretBuffer, stats } from "@secmem/secmem";
+ *
+ * const before = stats().liveBuffers;
+ * SecretBuffer.alloc(16).destroy();
+ * if (stats().liveBuffers !== before) throw new Error("leaked");
+ * ```
+ */
+export function stats(): MemoryStats {
+  return { liveBuffers: live.size, ...totals };
+}
+
+let interruptsCaught = false;
+
+/**
+ * Wipes every live buffer when the process receives SIGINT or SIGTERM, then
+ * exits with 128 + the signal number (130 or 143), as a shell would report.
+ * Opt-in, because it replaces the runtime's default handling of those
+ * signals. Calling it again does nothing.
+ *
+ * @example Install once at start-up
+ * ```ts
+ * import { catchInterrupt } from "@secmem/secmem";
+ *
+ * catchInterrupt();
+ * ```
+ */
+export function catchInterrupt(): void {
+  if (interruptsCaught) return;
+  interruptsCaught = true;
+  const memory = native();
+  const codes = { SIGINT: 130, SIGTERM: 143 } as const;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    memory.onSignal(signal, () => {
+      purge();
+      memory.exit(codes[signal]);
+    });
+  }
+}

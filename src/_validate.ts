@@ -1,0 +1,115 @@
+/**
+ * Argument checks. Each returns what it checked, so a caller reads
+ * `const size = checkSize(input)`, and builds its message only on failure.
+ *
+ * @module
+ */
+
+import { SecretMemoryError } from "./errors.ts";
+import { MAX_SIZE, type Placement } from "./_layout.ts";
+
+/** A byte count: a whole number from 0 to `MAX_SIZE`. */
+export function checkSize(size: unknown, what = "size"): number {
+  if (
+    typeof size === "number" && Number.isInteger(size) && size >= 0 &&
+    size <= MAX_SIZE
+  ) {
+    return size;
+  }
+  throw new SecretMemoryError(
+    "INVALID_SIZE",
+    `Cannot use ${
+      describe(size)
+    } as ${what}: expected a whole number of bytes from 0 to ${MAX_SIZE}`,
+  );
+}
+
+/** A callback. */
+export function checkFunction<T extends (...args: never[]) => unknown>(
+  fn: T,
+  what: string,
+): T {
+  if (typeof fn === "function") return fn;
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot call ${what}: expected a function, got ${describe(fn)}`,
+  );
+}
+
+/** A true/false option. */
+export function checkBoolean(value: unknown, what: string): boolean {
+  if (typeof value === "boolean") return value;
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot use ${describe(value)} as ${what}: expected true or false`,
+  );
+}
+
+/** A `Uint8Array` source of bytes. */
+export function checkBytes(bytes: unknown, what: string): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot read ${what}: expected a Uint8Array, got ${describe(bytes)}`,
+  );
+}
+
+/** Lock policy: whether an unlockable buffer is an error. */
+export type LockPolicy = "required" | "best-effort";
+
+/** Options shared by every constructor, checked and with defaults. */
+export interface CheckedOptions {
+  lock: LockPolicy;
+  placement: Placement;
+}
+
+/** One option whose value must be one of `allowed`. */
+export function checkChoice<T extends string>(
+  value: unknown,
+  allowed: readonly T[],
+  what: string,
+): T {
+  if (allowed.includes(value as T)) return value as T;
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot use ${describe(value)} as ${what}: expected ${
+      allowed.map((v) => `"${v}"`).join(" or ")
+    }`,
+  );
+}
+
+/** The options object itself: undefined or a plain object. */
+export function checkOptions(options: unknown): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (typeof options === "object" && options !== null) {
+    return options as Record<string, unknown>;
+  }
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot use ${describe(options)} as options: expected an object`,
+  );
+}
+
+/** Lock and placement options with their defaults. */
+export function checkBufferOptions(options: unknown): CheckedOptions {
+  const { lock = "required", placement = "end" } = checkOptions(options);
+  return {
+    lock: checkChoice(lock, ["required", "best-effort"], "lock"),
+    placement: checkChoice(placement, ["end", "start"], "placement"),
+  };
+}
+
+/** A short, content-free description of a value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "number" || typeof value === "boolean") {
+    return String(value);
+  }
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "string") return `a string of length ${value.length}`;
+  if (typeof value === "function") return "a function";
+  if (typeof value === "object") {
+    return `an object (${value.constructor?.name ?? "no prototype"})`;
+  }
+  return typeof value;
+}

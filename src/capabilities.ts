@@ -1,0 +1,70 @@
+/**
+ * What this machine and runtime give, as probed through the native layer.
+ *
+ * @module
+ */
+
+import { native, type OsName, type RuntimeName } from "./_native.ts";
+
+/** The protections a buffer gets on this platform. */
+export interface Protections {
+  /** Pages are locked in RAM, so they are not swapped out. */
+  lock: boolean;
+  /** Pages are left out of core dumps. */
+  dontDump: boolean;
+  /** Forked children get the pages zeroed (`wipe`), not at all (`omit`), or a copy (`none`). */
+  forkProtection: "wipe" | "omit" | "none";
+  /** Inaccessible guard pages fence each buffer. */
+  guardPages: boolean;
+  /** Buffers rest inaccessible between scopes. */
+  noaccessAtRest: boolean;
+}
+
+/** The platform as secmem sees it. */
+export interface Capabilities {
+  runtime: RuntimeName;
+  runtimeVersion: string;
+  os: OsName;
+  arch: string;
+  /** The OS page size in bytes. */
+  pageSize: number;
+  protections: Protections;
+  /** The locked-memory limit in bytes (`Infinity`: none). */
+  memlock: { soft: number; hard: number };
+}
+
+/**
+ * Reports the runtime, OS, page size, which protections buffers get here,
+ * and the locked-memory limit.
+ *
+ * @returns A fresh report.
+ * @throws {SecretMemoryError} `FFI_UNAVAILABLE` or `UNSUPPORTED_PLATFORM`
+ * where secmem cannot run.
+ *
+ * @example Refuse to run without locked memory
+ * ```ts
+ * import { capabilities } from "@secmem/secmem";
+ *
+ * const caps = capabilities();
+ * if (!caps.protections.lock) throw new Error("memory locking is unavailable");
+ * ```
+ */
+export function capabilities(): Capabilities {
+  const memory = native();
+  const { soft, hard } = memory.lockLimit();
+  return {
+    runtime: memory.runtime,
+    runtimeVersion: memory.runtimeVersion,
+    os: memory.os,
+    arch: memory.arch,
+    pageSize: memory.pageSize,
+    protections: {
+      lock: memory.features.lock,
+      dontDump: memory.features.dontDump,
+      forkProtection: memory.features.forkProtection,
+      guardPages: true,
+      noaccessAtRest: true,
+    },
+    memlock: { soft, hard },
+  };
+}

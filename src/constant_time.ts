@@ -1,0 +1,33 @@
+/**
+ * Comparison whose time does not depend on where two inputs differ.
+ *
+ * @module
+ */
+
+/**
+ * Compares two byte arrays in time that depends only on their length.
+ *
+ * Lengths are not treated as secret: arrays of different lengths return
+ * `false` at once. JavaScript engines give no formal guarantee that a JIT
+ * will not shortcut the loop; it accumulates differences with XOR and OR and
+ * never branches on the bytes, which current engines compile without early
+ * exits.
+ *
+ * @param a The first array.
+ * @param b The second array.
+ * @returns Whether the arrays hold the same bytes.
+ *
+ * @example Compare two arrays
+ * ```ts
+ * import { timingSafeEqual } from "@secmem/secmem";
+ *
+ * const equal = timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2]));
+ * if (!equal) throw new Error("expected equal");
+ * ```
+ */
+export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];
+  return difference === 0;
+}

@@ -1,0 +1,552 @@
+/**
+ * `SecretBuffer`: bytes in their own guarded, locked, wiped mapping,
+ * inaccessible except inside a scope.
+ *
+ * @module
+ */
+
+import { AccessGate } from "./_access.ts";
+import { layoutFor } from "./_layout.ts";
+import { native } from "./_native.ts";
+import {
+  canaryIntact,
+  mapRegion,
+  type Region,
+  setProtection,
+} from "./_region.ts";
+import { isLive, retire, track } from "./_registry.ts";
+import {
+  checkBoolean,
+  checkBufferOptions,
+  checkBytes,
+  checkChoice,
+  checkFunction,
+  checkOptions,
+  checkSize,
+} from "./_validate.ts";
+import { timingSafeEqual } from "./constant_time.ts";
+import { SecretMemoryError } from "./errors.ts";
+
+/** Where a buffer's pages stand: its access now, or destroyed. */
+export type SecretBufferState =
+  | "noaccess"
+  | "readonly"
+  | "readwrite"
+  | "destroyed";
+
+/** Options for creating a buffer. */
+export interface SecretBufferOptions {
+  /**
+   * `"required"` (default): fail with `MEMLOCK_LIMIT` if the pages cannot
+   * be locked in RAM. `"best-effort"`: keep unlocked pages instead (they may
+   * then be swapped out); every other protection still applies.
+   */
+  lock?: "required" | "best-effort";
+  /**
+   * `"end"` (default): the last user byte touches the trailing guard page,
+   * so a native overflow faults at once. `"start"`: the first user byte is
+   * page-aligned, for native APIs that need alignment; the canary then
+   * follows the user bytes.
+   */
+  placement?: "end" | "start";
+}
+
+/** Options for `SecretBuffer.from`. */
+export interface FromOptions extends SecretBufferOptions {
+  /** Zero the source array after copying it (default `true`). */
+  wipeSource?: boolean;
+}
+
+const constructing = Symbol("SecretBuffer.constructing");
+
+/**
+ * Secret bytes outside the garbage-collected heap: locked in RAM, left out
+ * of core dumps and forked children, fenced by guard pages, guarded by a
+ * canary, inaccessible at rest, and wiped when destroyed.
+ *
+ * Access the bytes inside `read()` or `write()`; outside a scope the pages
+ * are inaccessible, and touching a view kept from a scope kills the process
+ * with SIGSEGV (intended: fail closed). After `destroy()` every kept view is
+ * empty.
+ *
+ * @example Create, use and destroy a key
+ * ```ts
+ * import { SecretBuffer } from "@secmem/secmem";
+ *
+ * using key = SecretBuffer.random(32);
+ * const first = key.read((bytes) => bytes.length);
+ * if (first !== 32) throw new Error("expected 32 bytes");
+ * // `using` destroys the key at the end of the scope.
+ * ```
+ */
+export class SecretBuffer {
+  #region: Region | undefined;
+  #view: Uint8Array | undefined;
+  readonly #size: number;
+  readonly #gate = new AccessGate();
+
+  /** Use `SecretBuffer.alloc`, `from` or `random`. @internal */
+  private constructor(token: symbol, region: Region) {
+    if (token !== constructing) {
+      throw new SecretMemoryError(
+        "INVALID_ARGUMENT",
+        "Cannot construct SecretBuffer directly: use SecretBuffer.alloc, from or random",
+      );
+    }
+    this.#region = region;
+    this.#size = region.layout.size;
+    this.#view = new Uint8Array(region.user);
+    track(this, region);
+  }
+
+  static #create(
+    size: number,
+    options: unknown,
+    fill?: (user: Uint8Array, address: bigint) => void,
+  ): SecretBuffer {
+    const { lock, placement } = checkBufferOptions(options);
+    const memory = native();
+    const layout = layoutFor(size, memory.pageSize, placement);
+    return new SecretBuffer(
+      constructing,
+      mapRegion(memory, layout, lock, fill),
+    );
+  }
+
+  /**
+   * A zero-filled buffer of `size` bytes.
+   *
+   * @param size Bytes, a whole number from 0 to 2^30. A size of 0 is
+   * allowed (an empty passphrase is a valid secret); it still maps one
+   * guarded data page, for the canary.
+   * @param options Lock policy and placement.
+   * @returns The buffer, at rest (noaccess).
+   * @throws {SecretMemoryError} `INVALID_SIZE`, `INVALID_ARGUMENT`,
+   * `MEMLOCK_LIMIT`, `FFI_UNAVAILABLE`, `UNSUPPORTED_PLATFORM`, `OS_ERROR`.
+   *
+   * @example Allocate and fill
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using buffer = SecretBuffer.alloc(4);
+   * buffer.write((bytes) => bytes.set([1, 2, 3, 4]));
+   * const sum = buffer.read((bytes) => bytes.reduce((a, b) => a + b, 0));
+   * if (sum !== 10) throw new Error("unexpected content");
+   * ```
+   */
+  static alloc(size: number, options?: SecretBufferOptions): SecretBuffer {
+    return SecretBuffer.#create(checkSize(size), options);
+  }
+
+  /**
+   * A buffer holding a copy of `bytes`; the source is then zeroed unless
+   * `wipeSource` is `false`. The source is only zeroed once the copy is
+   * safe, so on failure the caller still has it.
+   *
+   * @param bytes The secret to copy in.
+   * @param options `wipeSource`, lock policy and placement.
+   * @returns The buffer, at rest.
+   * @throws {SecretMemoryError} as `alloc`, and `INVALID_ARGUMENT` when
+   * `bytes` is not a `Uint8Array`.
+   *
+   * @example Take over a key that arrived in an ordinary array
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * const incoming = new Uint8Array([7, 7, 7]);
+   * using key = SecretBuffer.from(incoming);
+   * if (incoming.some((b) => b !== 0)) throw new Error("source not wiped");
+   * ```
+   */
+  static from(bytes: Uint8Array, options?: FromOptions): SecretBuffer {
+    const source = checkBytes(bytes, "the source bytes");
+    const { wipeSource = true } = checkOptions(options);
+    checkBoolean(wipeSource, "wipeSource");
+    const buffer = SecretBuffer.#create(
+      checkSize(source.length, "the source length"),
+      options,
+      (user) => user.set(source),
+    );
+    if (wipeSource) source.fill(0);
+    return buffer;
+  }
+
+  /**
+   * A buffer of `size` random bytes, written straight into the locked pages
+   * by the OS generator (getrandom(2) on Linux). The bytes never pass
+   * through `crypto.getRandomValues`, which in Deno and Bun keeps a copy of
+   * its last output in the heap.
+   *
+   * @param size Bytes, as for `alloc`.
+   * @param options Lock policy and placement.
+   * @returns The buffer, at rest.
+   * @throws {SecretMemoryError} as `alloc`.
+   *
+   * @example A 256-bit key
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using key = SecretBuffer.random(32);
+   * if (key.size !== 32) throw new Error("expected 32 bytes");
+   * ```
+   */
+  static random(size: number, options?: SecretBufferOptions): SecretBuffer {
+    const memory = native();
+    return SecretBuffer.#create(
+      checkSize(size),
+      options,
+      (_, address) => memory.fillRandom(address, size),
+    );
+  }
+
+  /**
+   * The number of user bytes (still known after destroy).
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using buffer = SecretBuffer.alloc(8);
+   * if (buffer.size !== 8) throw new Error("wrong size");
+   * ```
+   */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * The pages' access now: `noaccess` at rest, `readonly` or `readwrite`
+   * inside scopes or after `protect()`, `destroyed` after `destroy()`.
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * const buffer = SecretBuffer.alloc(8);
+   * if (buffer.state !== "noaccess") throw new Error("should rest closed");
+   * buffer.destroy();
+   * if (buffer.state !== "destroyed") throw new Error("should be destroyed");
+   * ```
+   */
+  get state(): SecretBufferState {
+    const region = this.#liveRegion();
+    return region === undefined ? "destroyed" : region.protection;
+  }
+
+  /**
+   * Address of the first user byte, for native code. The bytes there are
+   * only accessible while a scope (or `protect()`) opens them.
+   *
+   * @throws {SecretMemoryError} `DESTROYED` after destroy: a stale address
+   * must never reach native code.
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using buffer = SecretBuffer.alloc(8);
+   * if (buffer.address <= 0n) throw new Error("no address");
+   * ```
+   */
+  get address(): bigint {
+    return this.#alive("address").userAddress;
+  }
+
+  /**
+   * Calls `fn` with a view of the bytes while the pages are read-only, then
+   * restores the previous access. If `fn` returns a promise, access lasts
+   * until it settles. Scopes nest. Writing to the view faults (SIGSEGV).
+   *
+   * @param fn Receives the view; its result is returned.
+   * @returns What `fn` returns.
+   * @throws {SecretMemoryError} `DESTROYED`, `INVALID_ARGUMENT`,
+   * `CANARY_CORRUPTED` when the canary was overwritten.
+   *
+   * @example Derive something from a key
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using key = SecretBuffer.from(new Uint8Array([1, 2, 3]));
+   * const first = key.read((bytes) => bytes[0]);
+   * if (first !== 1) throw new Error("unexpected");
+   * ```
+   */
+  read<T>(fn: (bytes: Uint8Array) => T): T {
+    return this.#scope("read", fn);
+  }
+
+  /**
+   * Calls `fn` with a writable view of the bytes, then restores the
+   * previous access. If `fn` returns a promise, access lasts until it
+   * settles. Refused inside a read scope.
+   *
+   * @param fn Receives the view; its result is returned.
+   * @returns What `fn` returns.
+   * @throws {SecretMemoryError} `DESTROYED`, `INVALID_ARGUMENT`,
+   * `ACCESS_DENIED` inside a read scope, `CANARY_CORRUPTED`.
+   *
+   * @example Fill a buffer
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using buffer = SecretBuffer.alloc(3);
+   * buffer.write((bytes) => bytes.fill(9));
+   * ```
+   */
+  write<T>(fn: (bytes: Uint8Array) => T): T {
+    return this.#scope("write", fn);
+  }
+
+  /**
+   * The low-level switch: sets the access that holds outside scopes, for
+   * code that must keep the bytes open across calls (like
+   * `sodium_mprotect_*`). Open scopes still get at least what they need.
+   * Close again with `protect("noaccess")`.
+   *
+   * @param state `"noaccess"`, `"readonly"` or `"readwrite"`.
+   * @throws {SecretMemoryError} `DESTROYED`, `INVALID_ARGUMENT`,
+   * `CANARY_CORRUPTED`.
+   *
+   * @example Keep a key readable for native code, then close it
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using key = SecretBuffer.random(32);
+   * key.protect("readonly");
+   * // ... native code reads 32 bytes at key.address ...
+   * key.protect("noaccess");
+   * ```
+   */
+  protect(state: "noaccess" | "readonly" | "readwrite"): void {
+    this.#alive("protect");
+    const protection = checkChoice(
+      state,
+      ["noaccess", "readonly", "readwrite"],
+      "state",
+    );
+    this.#gate.setBase(protection);
+    try {
+      this.#apply();
+    } catch (error) {
+      // Never leave a corrupted buffer open.
+      this.#gate.setBase("noaccess");
+      this.#apply();
+      throw error;
+    }
+  }
+
+  /**
+   * The user bytes as a view, for code that holds access through
+   * `protect()`. The view faults when touched while the pages are
+   * inaccessible, and is empty after destroy. Prefer `read`/`write`.
+   *
+   * @throws {SecretMemoryError} `DESTROYED`.
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using key = SecretBuffer.alloc(2);
+   * key.protect("readwrite");
+   * key.view.set([1, 2]);
+   * key.protect("noaccess");
+   * ```
+   */
+  get view(): Uint8Array {
+    this.#alive("view");
+    return this.#view!;
+  }
+
+  /**
+   * Compares with another buffer or array in time that depends only on the
+   * length (see `timingSafeEqual` for what JavaScript can promise).
+   *
+   * @param other A `SecretBuffer` or a `Uint8Array`.
+   * @returns Whether both hold the same bytes.
+   * @throws {SecretMemoryError} `DESTROYED` if either buffer is destroyed,
+   * `INVALID_ARGUMENT` for anything else.
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using a = SecretBuffer.from(new Uint8Array([1, 2]));
+   * using b = SecretBuffer.from(new Uint8Array([1, 2]));
+   * if (!a.equals(b)) throw new Error("expected equal");
+   * ```
+   */
+  equals(other: SecretBuffer | Uint8Array): boolean {
+    this.#alive("equals");
+    if (other instanceof SecretBuffer) {
+      other.#alive("equals");
+      if (other === this) return true;
+      return this.read((mine) =>
+        other.read((theirs) => timingSafeEqual(mine, theirs))
+      );
+    }
+    const bytes = checkBytes(other, "the bytes to compare");
+    return this.read((mine) => timingSafeEqual(mine, bytes));
+  }
+
+  /**
+   * Opens the pages, checks the canary, wipes every data byte, detaches
+   * all views, and unmaps. Safe to call again. A corrupted canary still
+   * wipes and unmaps, then throws.
+   *
+   * @throws {SecretMemoryError} `CANARY_CORRUPTED` if bytes beside the
+   * secret were overwritten (a buffer overflow or underflow in native code).
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * const key = SecretBuffer.random(32);
+   * key.destroy();
+   * key.destroy(); // no effect
+   * ```
+   */
+  destroy(): void {
+    const region = this.#region;
+    if (region === undefined) return;
+    this.#region = undefined;
+    this.#view = undefined;
+    if (!isLive(region)) return;
+    if (!retire(region)) {
+      throw new SecretMemoryError(
+        "CANARY_CORRUPTED",
+        `Cannot trust this buffer: the canary beside its ${this.#size} bytes was overwritten` +
+          " (a native write out of bounds); it was wiped and unmapped anyway",
+      );
+    }
+  }
+
+  /**
+   * Destroys the buffer; lets `using` end its life with the scope.
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * {
+   *   using key = SecretBuffer.random(16);
+   * } // destroyed here
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+
+  /**
+   * A description with the size and state, never the content.
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using key = SecretBuffer.random(4);
+   * if (String(key) !== "SecretBuffer(4 bytes, noaccess)") throw new Error();
+   * ```
+   */
+  toString(): string {
+    return `SecretBuffer(${this.#size} bytes, ${this.state})`;
+  }
+
+  /**
+   * The same description as `toString`, so that `JSON.stringify` cannot
+   * leak the content.
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using key = SecretBuffer.random(4);
+   * if (!JSON.stringify({ key }).includes("SecretBuffer(4 bytes")) throw new Error();
+   * ```
+   */
+  toJSON(): string {
+    return this.toString();
+  }
+
+  /** Deno's `console.log` and `Deno.inspect` show the description. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** Node's and Bun's `console.log` and `util.inspect` show it too. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  /** The class name for `Object.prototype.toString`. */
+  get [Symbol.toStringTag](): string {
+    return "SecretBuffer";
+  }
+
+  /** The region while it is live; undefined once destroyed or purged. */
+  #liveRegion(): Region | undefined {
+    const region = this.#region;
+    if (region !== undefined && !isLive(region)) {
+      // Purged or wiped at exit behind our back: behave as destroyed.
+      this.#region = undefined;
+      this.#view = undefined;
+      return undefined;
+    }
+    return region;
+  }
+
+  #alive(action: string): Region {
+    const region = this.#liveRegion();
+    if (region !== undefined) return region;
+    throw new SecretMemoryError(
+      "DESTROYED",
+      `Cannot use ${action}: the buffer was destroyed; create a new one`,
+    );
+  }
+
+  #scope<T>(kind: "read" | "write", fn: (bytes: Uint8Array) => T): T {
+    this.#alive(kind);
+    checkFunction(fn, kind);
+    if (kind === "write") this.#gate.enterWrite();
+    else this.#gate.enterRead();
+    let settledLater = false;
+    try {
+      this.#apply();
+      const result = fn(this.#view!);
+      if (isPromiseLike(result)) {
+        settledLater = true;
+        return Promise.resolve(result).finally(() => this.#leave(kind)) as T;
+      }
+      return result;
+    } finally {
+      if (!settledLater) this.#leave(kind);
+    }
+  }
+
+  #leave(kind: "read" | "write"): void {
+    if (kind === "write") this.#gate.exitWrite();
+    else this.#gate.exitRead();
+    // The buffer may have been destroyed inside the scope: its range may
+    // already belong to someone else, so it must not be touched.
+    if (this.#liveRegion() !== undefined) this.#apply();
+  }
+
+  /** Gives the pages the protection the gate requires. */
+  #apply(): void {
+    const region = this.#region!;
+    const wanted = this.#gate.required;
+    const opening = region.protection === "noaccess" && wanted !== "noaccess";
+    setProtection(native(), region, wanted);
+    if (opening && !canaryIntact(region)) {
+      throw new SecretMemoryError(
+        "CANARY_CORRUPTED",
+        `Cannot open this buffer: the canary beside its ${this.#size} bytes was overwritten` +
+          " (a native write out of bounds); destroy it",
+      );
+    }
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null &&
+    typeof (value as { then?: unknown }).then === "function";
+}
