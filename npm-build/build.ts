@@ -235,9 +235,10 @@ function packageJson(manifest: DenoManifest): Record<string, unknown> {
     main: built(main, ".js"),
     types: built(main, ".d.ts"),
     exports,
+    // npm's publish drops a bin path that starts with "./".
     ...(doctor === undefined
       ? {}
-      : { bin: { [DOCTOR_BIN]: built(doctor, ".js") } }),
+      : { bin: { [DOCTOR_BIN]: built(doctor, ".js").slice(2) } }),
     engines: ENGINES,
     files: ["esm/", "README.md", "LICENSE"],
     ...MAINTAINER_FIELDS,

@@ -49,6 +49,17 @@ fi
 ' "$work/pack.json"
 tarball="$(ls "$work"/secmem-*.tgz)"
 
+# npm would silently rewrite (or drop) fields it finds invalid at publish.
+mkdir -p "$work/fix"
+cp "$root/npm-build/out/package.json" "$work/fix/package.json"
+if (cd "$work/fix" && npm pkg fix >/dev/null 2>&1) &&
+  cmp -s "$root/npm-build/out/package.json" "$work/fix/package.json"; then
+  pass "package.json needs no npm pkg fix"
+else
+  diff "$root/npm-build/out/package.json" "$work/fix/package.json"
+  flunk "package.json needs no npm pkg fix"
+fi
+
 # A fresh project that installs only the tarball.
 project="$work/project"
 mkdir -p "$project"
