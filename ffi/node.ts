@@ -101,18 +101,21 @@ export function createNodeAdapter(process: NodeLikeProcess): RuntimeAdapter {
 }
 
 /**
- * Fetches `node:ffi`, or explains why this Node cannot give it: too old, or
- * built or started without it.
+ * Fetches `node:ffi`, or explains why this Node cannot give it: too old;
+ * started without `--experimental-ffi` where the module is still behind that
+ * flag (Node 26.1 shipped it so), or with `--no-experimental-ffi`; or built
+ * without FFI.
  */
 function loadFfi(process: NodeLikeProcess, version: string): NodeFfi {
-  const major = Number.parseInt(version, 10);
   const ffi = typeof process.getBuiltinModule === "function"
     ? process.getBuiltinModule("node:ffi") as NodeFfi | undefined
     : undefined;
   if (ffi !== undefined) return ffi;
-  const reason = major >= 26
-    ? `Node ${version} has no node:ffi module (it was built without FFI or started with --no-experimental-ffi)`
-    : `this is Node ${version}`;
+  const [major, minor] = version.split(".").map(Number);
+  const tooOld = !(major > 26 || (major === 26 && minor >= 1));
+  const reason = tooOld
+    ? `this is Node ${version}`
+    : `Node ${version} gives no node:ffi module (start it with --experimental-ffi, which early Node 26 releases require, or use a build with FFI)`;
   throw new SecretMemoryError(
     "FFI_UNAVAILABLE",
     `Cannot call native code: secmem needs Node ${FIRST_FFI_NODE} or newer with node:ffi, and ${reason}; run it with Node ${FIRST_FFI_NODE}+, Bun or Deno`,
