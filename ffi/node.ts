@@ -107,9 +107,15 @@ export function createNodeAdapter(process: NodeLikeProcess): RuntimeAdapter {
  * without FFI.
  */
 function loadFfi(process: NodeLikeProcess, version: string): NodeFfi {
-  const ffi = typeof process.getBuiltinModule === "function"
-    ? process.getBuiltinModule("node:ffi") as NodeFfi | undefined
-    : undefined;
+  let ffi: NodeFfi | undefined;
+  let cause: unknown;
+  try {
+    ffi = typeof process.getBuiltinModule === "function"
+      ? process.getBuiltinModule("node:ffi") as NodeFfi | undefined
+      : undefined;
+  } catch (error) {
+    cause = error;
+  }
   if (ffi !== undefined) return ffi;
   const [major, minor] = version.split(".").map(Number);
   const tooOld = !(major > 26 || (major === 26 && minor >= 1));
@@ -119,6 +125,7 @@ function loadFfi(process: NodeLikeProcess, version: string): NodeFfi {
   throw new SecretMemoryError(
     "FFI_UNAVAILABLE",
     `Cannot call native code: secmem needs Node ${FIRST_FFI_NODE} or newer with node:ffi, and ${reason}; run it with Node ${FIRST_FFI_NODE}+, Bun or Deno`,
+    { cause },
   );
 }
 
