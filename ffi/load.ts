@@ -39,7 +39,11 @@ export function platform(): { os: string; arch: string } {
   };
 }
 
-function loadAdapter(): RuntimeAdapter {
+/**
+ * The adapter for the running runtime, for binding tables beyond libc's
+ * memory calls (test-only symbols, other libraries).
+ */
+export function loadAdapter(): RuntimeAdapter {
   if (host.Deno !== undefined) return createDenoAdapter(host.Deno);
   if (host.Bun !== undefined && host.process !== undefined) {
     return createBunAdapter(host.process, host.Bun.version);
