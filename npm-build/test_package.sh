@@ -117,22 +117,34 @@ else
 fi
 
 # The doctor, the ways the README gives. `npx` runs the bin's
-# `#!/usr/bin/env node`, so Node 26 goes first on PATH.
+# `#!/usr/bin/env node`, so Node 26 goes first on PATH. The package is
+# tested, not the machine: the doctor must run under the expected runtime
+# and print a JSON report whose `ok` matches its exit status (1 when a
+# required protection is missing); failing checks are listed.
 doctor() {
-  local label="$1"
-  shift
-  if (cd "$project" && "$@") >"$work/doctor.json" 2>"$work/doctor.err" &&
-    "$NODE26" -e 'JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"))' "$work/doctor.json"; then
+  local label="$1" runtime="$2"
+  shift 2
+  (cd "$project" && "$@") >"$work/doctor.json" 2>"$work/doctor.err"
+  local status=$?
+  if "$NODE26" -e '
+    const [file, status, runtime] = process.argv.slice(1);
+    const report = JSON.parse(require("node:fs").readFileSync(file, "utf8"));
+    const first = report.checks?.[0]?.detail ?? "";
+    if (typeof report.ok !== "boolean" || !first.startsWith(`${runtime} `)) process.exit(1);
+    if (report.ok !== (status === "0")) process.exit(1);
+    const failing = report.checks.filter((c) => c.status === "fail").map((c) => `${c.id} (${c.detail})`);
+    if (failing.length > 0) console.log(`# doctor under ${runtime} reports failing checks: ${failing.join("; ")}`);
+  ' "$work/doctor.json" "$status" "$runtime"; then
     pass "doctor via $label"
   else
     cat "$work/doctor.json" "$work/doctor.err"
-    flunk "doctor via $label"
+    flunk "doctor via $label (exit $status)"
   fi
 }
 node26_path="$(dirname "$NODE26"):$PATH"
-doctor "npx secmem-doctor" env PATH="$node26_path" npx --offline secmem-doctor --json
-doctor "bunx --bun secmem-doctor" env PATH="$(dirname "$BUN"):$PATH" "$BUN" x --bun secmem-doctor --json
-doctor "deno run npm:secmem/doctor" "$DENO" run --cached-only --allow-all npm:secmem/doctor --json
+doctor "npx secmem-doctor" node env PATH="$node26_path" npx --offline secmem-doctor --json
+doctor "bunx --bun secmem-doctor" bun env PATH="$(dirname "$BUN"):$PATH" "$BUN" x --bun secmem-doctor --json
+doctor "deno run npm:secmem/doctor" deno "$DENO" run --cached-only --allow-all npm:secmem/doctor --json
 
 # The types resolve for a TypeScript user (when a tsc is at hand).
 tsc="${TSC:-}"
