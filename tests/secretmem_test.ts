@@ -138,7 +138,7 @@ test(
       using buffer = SecretBuffer.random(32, { backend });
       const fd = memory.openRead("/proc/self/mem");
       try {
-        return withScratch(32, (scratch) => {
+        return withScratch((scratch) => {
           try {
             memory.readInto(fd, scratch.address, 32, Number(buffer.address));
             return buffer.read((bytes) =>
@@ -241,11 +241,11 @@ function scanFile(path: string, needles: Needle[]): number[] {
   });
   const memory = native();
   const counts = needles.map(() => 0);
-  const chunk = 1 << 20;
+  const chunk = 1 << 16; // within the procfs scratch (1 MiB)
   const overlap = 64;
   const fd = memory.openRead(path);
   try {
-    withScratch(chunk, (scratch) => {
+    withScratch((scratch) => {
       let at = 0;
       for (;;) {
         const start = lseek(fd, at, SEEK_DATA);
