@@ -100,10 +100,15 @@ export async function promptSecret(
       "Cannot prompt for a secret: stdin is not a terminal; run in a terminal, or pass { allowPipe: true } to read one line from the pipe",
     );
   }
-  say(prompt);
-  if (!terminal) return await readLine(new Accumulator("the input", checked));
+  if (!terminal) {
+    say(prompt);
+    return await readLine(new Accumulator("the input", checked));
+  }
+  // Echo off before the prompt shows, so that nothing typed after it
+  // appears on the screen.
   const restore = memory.quietTerminal(STDIN);
   try {
+    say(prompt);
     return await readKeys(new Accumulator("the passphrase", checked));
   } finally {
     restore();
