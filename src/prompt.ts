@@ -58,8 +58,8 @@ const KEY = {
  * bytes typed (UTF-8, without the newline) in a `SecretBuffer`.
  *
  * The prompt is written to stderr; keys are read from stdin. Backspace
- * (DEL or ^H) removes the last byte, Ctrl-U the whole line, Enter ends
- * the input. Ctrl-C, and Ctrl-D with nothing typed, cancel. The terminal
+ * (DEL or ^H) removes the last UTF-8 character, Ctrl-U the whole line,
+ * Enter ends the input. Ctrl-C, and Ctrl-D with nothing typed, cancel. The terminal
  * settings are restored on every path.
  *
  * @param prompt The text shown, for example `"Passphrase: "`.
@@ -155,7 +155,7 @@ async function readKeys(collected: Accumulator): Promise<SecretBuffer> {
         case KEY.DELETE:
         case KEY.BACKSPACE:
           collected.forgetByte();
-          collected.dropLast();
+          dropCharacter(collected);
           break;
         case KEY.CTRL_U:
           collected.forgetByte();
@@ -178,6 +178,15 @@ async function readKeys(collected: Accumulator): Promise<SecretBuffer> {
     }
   } finally {
     collected.discard();
+  }
+}
+
+/** Removes the last UTF-8 character: continuation bytes, then the lead. */
+function dropCharacter(collected: Accumulator): void {
+  while (collected.length > 0) {
+    const byte = collected.lastByte();
+    collected.dropLast();
+    if ((byte & 0xc0) !== 0x80) return;
   }
 }
 
