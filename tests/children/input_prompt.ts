@@ -4,9 +4,10 @@
  * or the error code, and whether the terminal settings (`stty -g`) are the
  * same after the prompt as before. Mode `scan` also builds a masked needle
  * from the passphrase, destroys it, and prints how many copies of it a
- * scan of the process's memory finds.
+ * scan of the process's memory finds; `scan-control` keeps one heap copy
+ * first, which the scan must find.
  *
- * Usage: input_prompt.ts <mode: show|scan|pipe>
+ * Usage: input_prompt.ts <mode: show|pipe|scan|scan-control>
  *
  * @module
  */
@@ -37,10 +38,15 @@ try {
     maxSize: 64,
   });
   lines.push(`size ${secret.size}`);
-  if (mode === "scan") {
+  if (mode.startsWith("scan")) {
     const needle = needleOf(secret);
+    // The control keeps one heap copy, which the scan must find.
+    const kept = mode === "scan-control"
+      ? secret.read((bytes) => bytes.slice())
+      : null;
     secret.destroy();
     lines.push(`copies ${scanMemory(needle).hits.length}`);
+    kept?.fill(0);
   } else {
     const hex = secret.read((bytes) =>
       Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")
