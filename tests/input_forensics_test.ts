@@ -79,6 +79,7 @@ test("after a prompt and destroy, 0 copies of the passphrase are left", () => {
       fileURLToPath(childScript("input_pty.py")),
       "Passphrase: ",
       keys,
+      "--",
       ...runtimeCommand(childScript("input_prompt.ts"), [mode]),
     ], { encoding: "utf8", timeout: 90_000 });
     const match = /size 32\r?\ncopies (\d+)/.exec(run.stdout);

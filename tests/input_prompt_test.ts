@@ -26,7 +26,13 @@ function onTerminal(keys: string, mode = "show"): string {
   ).join("");
   const driver = fileURLToPath(childScript("input_pty.py"));
   const command = runtimeCommand(childScript("input_prompt.ts"), [mode]);
-  const run = spawnSync("python3", [driver, "Passphrase: ", hex, ...command], {
+  const run = spawnSync("python3", [
+    driver,
+    "Passphrase: ",
+    hex,
+    "--",
+    ...command,
+  ], {
     encoding: "utf8",
     timeout: 90_000,
     env: { ...processEnv(), NO_COLOR: "1" },
@@ -136,3 +142,40 @@ test("promptSecret checks its arguments before touching the terminal", async () 
     "INVALID_SIZE",
   );
 });
+
+/** Runs examples/prompt_passphrase.ts on a pty, answering both prompts. */
+function runExample(first: string, second: string) {
+  const hex = (text: string) =>
+    Array.from(
+      new TextEncoder().encode(text),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+  const example = new URL("../examples/prompt_passphrase.ts", import.meta.url)
+    .href;
+  return spawnSync("python3", [
+    fileURLToPath(childScript("input_pty.py")),
+    "New passphrase: ",
+    hex(first),
+    "Repeat it: ",
+    hex(second),
+    "--",
+    ...runtimeCommand(example),
+  ], { encoding: "utf8", timeout: 90_000 });
+}
+
+test(
+  "the prompt example accepts matching passphrases and refuses others",
+  () => {
+    const same = runExample("open sesame\r", "open sesame\r");
+    assertEquals(same.status, 0, same.stdout);
+    assert(same.stdout.includes("Passphrase accepted: 11 bytes"), same.stdout);
+    assert(!same.stdout.includes("sesame"), "a passphrase was echoed");
+    const differ = runExample("open sesame\r", "open sesamf\r");
+    assertEquals(differ.status, 1, differ.stdout);
+    assert(differ.stdout.includes("differ"), differ.stdout);
+    const cancelled = runExample("\x03", "");
+    assertEquals(cancelled.status, 1, cancelled.stdout);
+    assert(cancelled.stdout.includes("cancelled (Ctrl-C)"), cancelled.stdout);
+  },
+  { skip: ptyOnly },
+);

@@ -1,7 +1,8 @@
-"""Runs a command on a new pseudo-terminal, waits until it shows a prompt,
-types the given keys, and prints everything the terminal showed.
+"""Runs a command on a new pseudo-terminal, waits until it shows each
+prompt in turn, types the keys given for it, and prints everything the
+terminal showed.
 
-Usage: python3 input_pty.py <prompt> <keys as hex> <command...>
+Usage: python3 input_pty.py <prompt> <keys as hex> [<prompt> <keys>...] -- <command...>
 Exit status: the command's. Used by tests/input_prompt_test.ts.
 """
 
@@ -11,16 +12,17 @@ import select
 import sys
 import time
 
-prompt = sys.argv[1].encode()
-keys = bytes.fromhex(sys.argv[2])
-command = sys.argv[3:]
+split = sys.argv.index("--")
+pairs = sys.argv[1:split]
+steps = [(pairs[i].encode(), bytes.fromhex(pairs[i + 1])) for i in range(0, len(pairs), 2)]
+command = sys.argv[split + 1:]
 
 pid, terminal = pty.fork()
 if pid == 0:
     os.execvp(command[0], command)
 
 shown = b""
-typed = False
+seen = 0  # how much of the output earlier prompts have used up
 deadline = time.monotonic() + 60
 while time.monotonic() < deadline:
     ready, _, _ = select.select([terminal], [], [], 0.2)
@@ -32,11 +34,12 @@ while time.monotonic() < deadline:
         if not data:
             break
         shown += data
-    if not typed and prompt in shown:
+    if steps and steps[0][0] in shown[seen:]:
         # The prompt is written after echo is turned off, so the keys
         # typed now are never echoed.
+        prompt, keys = steps.pop(0)
+        seen = shown.index(prompt, seen) + len(prompt)
         os.write(terminal, keys)
-        typed = True
 else:
     os.kill(pid, 9)
 
