@@ -10,7 +10,9 @@ import { SecretMemoryError } from "../src/errors.ts";
 import type { NativeMemory } from "../src/_native.ts";
 import { createBunAdapter } from "./bun.ts";
 import { createDenoAdapter } from "./deno.ts";
+import { createNodeAdapter } from "./node.ts";
 import { createLinuxMemory } from "./linux_memory.ts";
+import { createWindowsMemory } from "./windows_memory.ts";
 import type { NodeLikeProcess } from "./_process.ts";
 import type { RuntimeAdapter } from "./types.ts";
 
@@ -47,6 +49,9 @@ export function loadAdapter(): RuntimeAdapter {
   if (host.Bun !== undefined && host.process !== undefined) {
     return createBunAdapter(host.process, host.Bun.version);
   }
+  if (host.process?.versions?.node !== undefined) {
+    return createNodeAdapter(host.process);
+  }
   throw new SecretMemoryError(
     "UNSUPPORTED_PLATFORM",
     "Cannot find a supported runtime: secmem runs on Deno 2, Bun 1 and Node 26 or newer",
@@ -56,11 +61,13 @@ export function loadAdapter(): RuntimeAdapter {
 /** Opens the native layer for this runtime and OS. */
 export function loadNative(): NativeMemory {
   const { os, arch } = platform();
-  if (os !== "linux") {
-    throw new SecretMemoryError(
-      "UNSUPPORTED_PLATFORM",
-      `Cannot protect memory on ${os}: this version of secmem supports Linux`,
-    );
+  if (os === "linux") return createLinuxMemory(loadAdapter(), arch);
+  // Deno says "windows", Bun and Node say "win32".
+  if (os === "windows" || os === "win32") {
+    return createWindowsMemory(loadAdapter(), arch);
   }
-  return createLinuxMemory(loadAdapter(), arch);
+  throw new SecretMemoryError(
+    "UNSUPPORTED_PLATFORM",
+    `Cannot protect memory on ${os}: this version of secmem supports Linux and Windows`,
+  );
 }

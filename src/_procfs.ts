@@ -7,7 +7,6 @@
  */
 
 import { native } from "./_native.ts";
-import { SecretBuffer } from "./secret_buffer.ts";
 
 /** One line of /proc/self/maps. */
 export interface MapEntry {
@@ -19,24 +18,39 @@ export interface MapEntry {
   path: string;
 }
 
+/** Scratch memory: native, out of dumps and forks, wiped after each use. */
+export interface Scratch {
+  readonly address: bigint;
+  readonly size: number;
+  readonly view: Uint8Array;
+}
+
+const SCRATCH_SIZE = 1 << 20;
+let scratch: Scratch | undefined;
+
 /**
- * Runs `fn` with a guarded scratch buffer of `size` bytes held open for
- * reading and writing, then destroys it (wiping whatever was read into it).
- * `placement: "start"` makes its data pages begin at `address`.
+ * Runs `fn` with this module's scratch memory, then wipes it. The mapping
+ * is made once and kept: a fresh one per read could land in the hole a
+ * just-destroyed buffer left, and fool a check that the hole is empty.
+ * It is locked where the limit allows, and is not counted in `stats()`.
  */
-export function withScratch<T>(
-  size: number,
-  fn: (scratch: SecretBuffer) => T,
-): T {
-  const scratch = SecretBuffer.alloc(size, {
-    lock: "best-effort",
-    placement: "start",
-  });
+export function withScratch<T>(fn: (scratch: Scratch) => T): T {
+  const memory = native();
+  if (scratch === undefined) {
+    const page = memory.pageSize;
+    const base = memory.reserve(SCRATCH_SIZE + 2 * page);
+    const address = base + BigInt(page);
+    if (memory.commit(address, SCRATCH_SIZE, true) !== "ok") {
+      memory.commit(address, SCRATCH_SIZE, false);
+    }
+    memory.seclude(address, SCRATCH_SIZE);
+    const view = new Uint8Array(memory.view(address, SCRATCH_SIZE));
+    scratch = { address, size: SCRATCH_SIZE, view };
+  }
   try {
-    scratch.protect("readwrite");
     return fn(scratch);
   } finally {
-    scratch.destroy();
+    memory.wipe(scratch.address, scratch.size);
   }
 }
 
@@ -45,7 +59,7 @@ export function readProcText(path: string): string {
   const memory = native();
   const fd = memory.openRead(path);
   try {
-    return withScratch(65536, (scratch) => {
+    return withScratch((scratch) => {
       const decoder = new TextDecoder();
       let text = "";
       for (;;) {
@@ -102,6 +116,16 @@ export function parseSmaps(text: string): SmapsEntry[] {
     }
   }
   return entries;
+}
+
+/**
+ * Whether any secmem data mapping (VmFlags `wf`, which only secmem sets in
+ * a runtime process) still overlaps `[start, end)`.
+ */
+export function secmemMappingOverlaps(start: bigint, end: bigint): boolean {
+  return parseSmaps(readProcText("/proc/self/smaps")).some((m) =>
+    m.flags.includes("wf") && m.start < end && start < m.end
+  );
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 
 import { native } from "./_native.ts";
-import { readMaps, withScratch } from "./_procfs.ts";
+import { readMaps, type Scratch, withScratch } from "./_procfs.ts";
 import { SecretBuffer } from "./secret_buffer.ts";
 
 /** A secret to look for, as `masked` XOR `mask`. */
@@ -48,7 +48,6 @@ export function needleOf(secret: SecretBuffer | Uint8Array): Needle {
   return secret instanceof SecretBuffer ? secret.read(read) : read(secret);
 }
 
-const CHUNK = 1 << 20;
 const SKIPPED_PATHS = new Set(["[vsyscall]", "[vvar]", "[vvar_vclock]"]);
 
 /**
@@ -66,9 +65,9 @@ export function scanMemory(
   const pagemap = memory.openRead("/proc/self/pagemap");
   const mem = memory.openRead("/proc/self/mem");
   try {
-    withScratch(CHUNK, (scratch) => {
+    withScratch((scratch) => {
       const scratchStart = scratch.address;
-      const scratchEnd = scratchStart + BigInt(CHUNK + page);
+      const scratchEnd = scratchStart + BigInt(scratch.size);
       const excluded = [...exclude, [scratchStart, scratchEnd]] as const;
       for (const entry of maps) {
         if (SKIPPED_PATHS.has(entry.path)) continue;
@@ -97,12 +96,12 @@ export function scanMemory(
   function presentRuns(
     fd: number,
     entry: { start: bigint; end: bigint },
-    scratch: SecretBuffer,
+    scratch: Scratch,
   ): [bigint, bigint][] {
     const runs: [bigint, bigint][] = [];
     const firstPage = Number(entry.start / BigInt(page));
     const pages = Number((entry.end - entry.start) / BigInt(page));
-    const perRead = CHUNK / 8;
+    const perRead = scratch.size / 8;
     let runStart = -1;
     for (let done = 0; done < pages; done += perRead) {
       const count = Math.min(perRead, pages - done);
@@ -129,7 +128,7 @@ export function scanMemory(
 
   function readFully(
     fd: number,
-    scratch: SecretBuffer,
+    scratch: Scratch,
     length: number,
     offset: number,
   ): number {
@@ -152,14 +151,14 @@ export function scanMemory(
     start: bigint,
     end: bigint,
     { masked, mask }: Needle,
-    scratch: SecretBuffer,
+    scratch: Scratch,
     report: (address: bigint) => void,
   ): void {
     const overlap = masked.length - 1;
     const first = masked[0] ^ mask[0];
     for (let at = start; at < end;) {
       const length = Number(
-        end - at < BigInt(CHUNK) ? end - at : BigInt(CHUNK),
+        end - at < BigInt(scratch.size) ? end - at : BigInt(scratch.size),
       );
       const got = readFully(fd, scratch, length, Number(at));
       const view = scratch.view.subarray(0, got);

@@ -7,7 +7,11 @@
 
 import { capabilities } from "./capabilities.ts";
 import { native } from "./_native.ts";
-import { mappingAround, readProcText } from "./_procfs.ts";
+import {
+  mappingAround,
+  readProcText,
+  secmemMappingOverlaps,
+} from "./_procfs.ts";
 import { needleOf, scanMemory } from "./_scan.ts";
 import { SecretBuffer } from "./secret_buffer.ts";
 
@@ -21,6 +25,7 @@ export interface DoctorCheck {
   id: string;
   /** What was checked, for people. */
   title: string;
+  /** The verdict. */
   status: CheckStatus;
   /** What was seen. */
   detail: string;
@@ -30,6 +35,7 @@ export interface DoctorCheck {
 export interface DoctorReport {
   /** True when no required protection failed. */
   ok: boolean;
+  /** Every check, in the order run. */
   checks: DoctorCheck[];
 }
 
@@ -193,8 +199,10 @@ function selfTest(add: Add): void {
     guarded ? "pass" : "fail",
     `before ${before?.perms ?? "none"}, after ${after?.perms ?? "none"}`,
   );
+  const dataRange = at === undefined ? undefined : [at.start, at.end] as const;
   buffer.destroy();
-  const gone = mappingAround(address).at === undefined;
+  const gone = dataRange !== undefined &&
+    !secmemMappingOverlaps(dataRange[0], dataRange[1]);
   add(
     "unmapped",
     "Unmapped at destroy",
