@@ -67,7 +67,8 @@ const KEY = {
  * lock policy and placement of the result.
  * @returns The passphrase, at rest.
  * @throws {SecretMemoryError} `NOT_A_TERMINAL` when stdin is not a
- * terminal and `allowPipe` is not set; `CANCELLED` on Ctrl-C, or Ctrl-D or
+ * terminal and `allowPipe` is not set (`UNSUPPORTED_PLATFORM` where the
+ * OS layer has no terminal control yet); `CANCELLED` on Ctrl-C, or Ctrl-D or
  * end of input before any byte; `TOO_LARGE` past `maxSize`; `OS_ERROR`.
  *
  * @example Ask for a passphrase (run it in a terminal)
@@ -93,8 +94,15 @@ export async function promptSecret(
   checkBoolean(allowPipe, "allowPipe");
   const checked = checkInputOptions({ ...rest, maxSize });
   const memory = native();
-  const terminal = memory.isTerminal(STDIN);
+  const { isTerminal, quietTerminal } = memory;
+  const terminal = isTerminal?.call(memory, STDIN) ?? false;
   if (!terminal && !allowPipe) {
+    if (isTerminal === undefined) {
+      throw new SecretMemoryError(
+        "UNSUPPORTED_PLATFORM",
+        `Cannot prompt for a secret on ${memory.os}: terminal control is not implemented there yet; pass { allowPipe: true } to read one line from stdin`,
+      );
+    }
     throw new SecretMemoryError(
       "NOT_A_TERMINAL",
       "Cannot prompt for a secret: stdin is not a terminal; run in a terminal, or pass { allowPipe: true } to read one line from the pipe",
@@ -106,7 +114,7 @@ export async function promptSecret(
   }
   // Echo off before the prompt shows, so that nothing typed after it
   // appears on the screen.
-  const restore = memory.quietTerminal(STDIN);
+  const restore = quietTerminal!.call(memory, STDIN);
   try {
     say(prompt);
     return await readKeys(new Accumulator("the passphrase", checked));
