@@ -7,7 +7,7 @@
  * @module
  */
 
-import { MAX_SIZE } from "./_layout.ts";
+import { CANARY_SIZE, MAX_SIZE } from "./_layout.ts";
 import { native } from "./_native.ts";
 import { checkBufferOptions, checkOptions, describe } from "./_validate.ts";
 import { SecretMemoryError } from "./errors.ts";
@@ -79,8 +79,8 @@ export class Accumulator {
     this.#what = what;
     this.#maxSize = checked.maxSize;
     this.#options = checked.buffer;
-    // One page holds a passphrase or a key; most input needs no growth.
-    const first = Math.min(checked.maxSize, native().pageSize - 16);
+    // One data page holds a passphrase or a key: most input never grows.
+    const first = Math.min(checked.maxSize, native().pageSize - CANARY_SIZE);
     this.#buffer = this.#open(first);
   }
 

@@ -27,7 +27,9 @@ export type FdOrFile = number | { readonly fd: number } | DenoFileLike;
 
 /** The part of a Deno `FsFile` used when no descriptor is available. */
 export interface DenoFileLike {
+  /** Reads into `view`; the count, or null at end of file. */
   read(view: Uint8Array): Promise<number | null>;
+  /** Writes from `view`; the count written. */
   write(view: Uint8Array): Promise<number>;
 }
 
