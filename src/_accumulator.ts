@@ -147,9 +147,10 @@ export class Accumulator {
     let done = 0;
     while (done < chunk.length) {
       const free = this.space(chunk.length - done)!;
-      new Uint8Array(native().view(free.address, free.length)).set(
-        chunk.subarray(done, done + free.length),
-      );
+      const view = native().view(free.address, free.length);
+      new Uint8Array(view).set(chunk.subarray(done, done + free.length));
+      // Nothing may keep a way into pages that will be unmapped.
+      view.transfer(0);
       this.#length += free.length;
       done += free.length;
     }
