@@ -248,9 +248,10 @@ export class SecretBuffer {
    * import { SecretBuffer } from "@secmem/secmem";
    *
    * const buffer = SecretBuffer.alloc(8);
-   * if (buffer.state !== "noaccess") throw new Error("should rest closed");
+   * const states: string[] = [buffer.state];
    * buffer.destroy();
-   * if (buffer.state !== "destroyed") throw new Error("should be destroyed");
+   * states.push(buffer.state);
+   * if (states.join() !== "noaccess,destroyed") throw new Error(states.join());
    * ```
    */
   get state(): SecretBufferState {
