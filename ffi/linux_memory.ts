@@ -34,6 +34,13 @@ const ERRNO_NAMES: Record<number, string> = {
   [LINUX.ENOMEM]: "ENOMEM",
   [LINUX.EINVAL]: "EINVAL",
   [LINUX.ENOSYS]: "ENOSYS",
+  [LINUX.ENOENT]: "ENOENT",
+  [LINUX.ENXIO]: "ENXIO",
+  [LINUX.EBADF]: "EBADF",
+  [LINUX.EACCES]: "EACCES",
+  [LINUX.ENOTDIR]: "ENOTDIR",
+  [LINUX.EISDIR]: "EISDIR",
+  [LINUX.ENOTTY]: "ENOTTY",
   [LINUX.EMFILE]: "EMFILE",
 };
 
@@ -302,6 +309,26 @@ export function createLinuxMemory(
 
     close(fd) {
       check("close", libc.close(fd));
+    },
+
+    isTerminal: (fd) => libc.isatty(fd) === 1,
+
+    quietTerminal(fd) {
+      const saved = new Uint8Array(LINUX.TERMIOS_SIZE);
+      check("tcgetattr", libc.tcgetattr(fd, saved));
+      const quiet = saved.slice();
+      const flags = new DataView(quiet.buffer);
+      const lflag = flags.getUint32(LINUX.TERMIOS_LFLAG_OFFSET, true) &
+        ~(LINUX.ECHO | LINUX.ECHONL | LINUX.ICANON | LINUX.ISIG |
+          LINUX.IEXTEN);
+      flags.setUint32(LINUX.TERMIOS_LFLAG_OFFSET, lflag >>> 0, true);
+      // Without ICANON: return from read(2) after each byte, no timeout.
+      quiet[LINUX.TERMIOS_CC_OFFSET + LINUX.VMIN] = 1;
+      quiet[LINUX.TERMIOS_CC_OFFSET + LINUX.VTIME] = 0;
+      check("tcsetattr", libc.tcsetattr(fd, LINUX.TCSANOW, quiet));
+      return () => {
+        retrying("tcsetattr", () => libc.tcsetattr(fd, LINUX.TCSANOW, saved));
+      };
     },
 
     onExit: (listener) => adapter.onExit(listener),

@@ -109,6 +109,19 @@ export interface NativeMemory {
   /** Closes a descriptor. */
   close(fd: number): void;
 
+  /**
+   * Whether `fd` is a terminal. Optional: an OS layer without terminal
+   * control leaves it out (with `quietTerminal`), and the prompt then
+   * only reads piped input.
+   */
+  isTerminal?(fd: number): boolean;
+  /**
+   * Turns off echo, line editing and the signal keys on terminal `fd`, so
+   * that each key arrives as a byte (Ctrl-C as 0x03). Returns a function
+   * that restores the saved settings.
+   */
+  quietTerminal?(fd: number): () => void;
+
   /** Runs `listener` synchronously when the process exits normally. */
   onExit(listener: () => void): void;
   /** Runs `listener` when the process receives `signal`. */
