@@ -5,7 +5,8 @@
  * @module
  */
 
-import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { chacha20, xchacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { chachaBlock } from "./_chacha_block.ts";
 import { SecretBuffer, stats } from "../mod.ts";
 import { Enclave } from "../enclave.ts";
 import { currentCoffer } from "../src/_coffer.ts";
@@ -171,6 +172,23 @@ test("the cipher is noble's XChaCha20-Poly1305, byte for byte", () => {
     const back = messageCipher(key, subkey, nonce)
       .decrypt(sealed, new Uint8Array(size));
     assertEquals([...back], [...plain]);
+  }
+});
+
+test("the forensic tests' ChaCha20 block function agrees with noble", () => {
+  const key = pattern(32);
+  const nonce = pattern(12).reverse();
+  for (const counter of [0, 1, 7]) {
+    const expected = chacha20(
+      key,
+      nonce,
+      new Uint8Array(64),
+      undefined,
+      counter,
+    );
+    const block = new Uint8Array(64);
+    chachaBlock(key, nonce, counter, block);
+    assertEquals([...block], [...expected], `counter ${counter}`);
   }
 });
 

@@ -4,7 +4,9 @@
  * enclave, and after each step scans this process's present pages for the
  * plaintext, the key, the keystream that covers the plaintext (which, with
  * the heap ciphertext, would give the plaintext back), and the enclave's
- * HChaCha20 subkey (derived material the cipher library may leave). Live guarded
+ * HChaCha20 subkey (derived material the cipher library may leave), and
+ * the Poly1305 one-time key block (counter 0), which noble is known to
+ * leave in a scratch array (reported, not required to be absent). Live guarded
  * buffers are excluded. A fresh process, so no other test's heap muddies
  * the figures. Prints one JSON line.
  *
@@ -16,6 +18,7 @@ import { Enclave } from "../../enclave.ts";
 import { currentCoffer } from "../../src/_coffer.ts";
 import { ciphertextForTesting } from "../../src/enclave.ts";
 import { messageCipher } from "../../src/_xchacha.ts";
+import { chachaBlock } from "../_chacha_block.ts";
 import { type Needle, needleOf, scanMemory } from "../../src/_scan.ts";
 
 const host = globalThis as unknown as {
@@ -33,15 +36,20 @@ const coffer = currentCoffer();
 const key = coffer.keyNeedle();
 const halves = coffer.ranges();
 // The enclave's subkey, derived in guarded memory (building the cipher
-// object runs only HChaCha20, which leaves nothing).
-const subkey: Needle = (() => {
-  using work = SecretBuffer.alloc(64, { placement: "start" });
+// object runs only HChaCha20, which leaves nothing), and the ChaCha20
+// block at counter 0 under it: its first 32 bytes are the Poly1305
+// one-time key.
+const [subkey, oneTimeKey] = (() => {
+  using work = SecretBuffer.alloc(128, { placement: "start" });
   return work.write((bytes) => {
     coffer.deriveInto(bytes.subarray(0, 32));
     const nonce = ciphertextForTesting(enclave)!.subarray(0, 24);
-    messageCipher(bytes.subarray(0, 32), bytes.subarray(32), nonce);
+    messageCipher(bytes.subarray(0, 32), bytes.subarray(32, 64), nonce);
     bytes.fill(0, 0, 32);
-    return needleOf(bytes.subarray(32));
+    const tail = new Uint8Array(12);
+    tail.set(nonce.subarray(16), 4);
+    chachaBlock(bytes.subarray(32, 64), tail, 0, bytes.subarray(64));
+    return [needleOf(bytes.subarray(32, 64)), needleOf(bytes.subarray(64, 96))];
   });
 })();
 
@@ -55,6 +63,7 @@ report.afterSeal = {
   key: count(key),
   subkey: count(subkey),
 };
+report.oneTimeKey = { afterSeal: count(oneTimeKey) };
 
 const opened = enclave.open();
 const openedRange: [bigint, bigint] = [
@@ -86,6 +95,7 @@ report.opened = {
   keystreamOverPlaintext: count(keystream),
   subkey: count(subkey),
 };
+(report.oneTimeKey as Record<string, number>).opened = count(oneTimeKey);
 opened.destroy();
 report.afterOpenedDestroyed = {
   plaintext: count(plaintext),
@@ -100,6 +110,8 @@ report.afterEnclaveDestroyed = {
   keystreamOverPlaintext: scanMemory(keystream).hits.length,
   subkey: scanMemory(subkey).hits.length,
 };
+(report.oneTimeKey as Record<string, number>).afterEnclaveDestroyed =
+  scanMemory(oneTimeKey).hits.length;
 const control = new Uint8Array(size).map((_, i) => (i * 151 + 7) & 0xff);
 report.heapControl = scanMemory(needleOf(control)).hits.length;
 report.statsRestored = JSON.stringify(stats()) === JSON.stringify(before);
