@@ -106,7 +106,12 @@ export function mapRegion(
   }
 }
 
-function commitData(
+/**
+ * Backs data pages under the lock policy: locked, or after one raise of the
+ * soft limit, or (best-effort) unlocked. Returns whether they are locked.
+ * @throws {SecretMemoryError} `MEMLOCK_LIMIT` when required and refused.
+ */
+export function commitData(
   memory: NativeMemory,
   address: bigint,
   length: number,

@@ -26,12 +26,27 @@ const finalizer = new FinalizationRegistry<Region>((region) => {
 
 let exitHookInstalled = false;
 
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  native().onExit(() => void purge());
+}
+
+/** More memory that `purge()` and the exit wipe must reach (the pool's). */
+const purgeHooks: (() => PurgeResult)[] = [];
+
+/**
+ * Adds `hook` to what `purge()`, the exit wipe and `catchInterrupt` run,
+ * for allocators that keep their own mappings (`SecretPool`'s arenas).
+ */
+export function addPurgeHook(hook: () => PurgeResult): void {
+  installExitHook();
+  purgeHooks.push(hook);
+}
+
 /** Starts tracking `region`, owned by `owner`. */
 export function track(owner: object, region: Region): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    native().onExit(() => void purge());
-  }
+  installExitHook();
   live.add(region);
   finalizer.register(owner, region, region);
   totals.userBytes += region.layout.size;
@@ -73,7 +88,8 @@ export interface PurgeResult {
 }
 
 /**
- * Wipes and unmaps every live buffer. Their handles then behave as
+ * Wipes and unmaps every live buffer, and every `SecretPool`'s arenas
+ * (each live slot counts as one buffer). Their handles then behave as
  * destroyed. Errors are collected, not thrown, so every buffer is reached.
  *
  * @returns How many buffers were destroyed, and how many of them had a
@@ -93,6 +109,15 @@ export function purge(): PurgeResult {
   for (const region of [...live]) {
     result.destroyed++;
     if (!retireQuietly(region)) result.corrupted++;
+  }
+  for (const hook of purgeHooks) {
+    try {
+      const more = hook();
+      result.destroyed += more.destroyed;
+      result.corrupted += more.corrupted;
+    } catch {
+      // As above: the remaining memory must still be reached.
+    }
   }
   return result;
 }
