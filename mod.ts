@@ -55,3 +55,11 @@ export {
 export { DEFAULT_MAX_SIZE, type InputOptions } from "./src/_accumulator.ts";
 export { type ByteSource } from "./src/input_stream.ts";
 export { type DenoFileLike, type FdOrFile } from "./src/input_fd.ts";
+export {
+  type PoolFromOptions,
+  type PoolStats,
+  SecretPool,
+  type SecretPoolOptions,
+  SecretSlot,
+  type SlotClassStats,
+} from "./src/pool.ts";
