@@ -302,7 +302,10 @@ export class Arena {
       try {
         this.#settle(page);
       } finally {
-        const buffer = this.#views.get(index);
+        // Most slots never had a view: skip the lookup when none exist.
+        const buffer = this.#views.size === 0
+          ? undefined
+          : this.#views.get(index);
         if (buffer !== undefined) {
           this.#views.delete(index);
           buffer.transfer(0);

@@ -58,9 +58,8 @@ export interface SlotGeometry {
 
 /** The size class, as an index into `SLOT_SIZES`, that holds `size`. */
 export function classIndexFor(size: number): number {
-  let index = 0;
-  while (SLOT_SIZES[index] < size) index++;
-  return index;
+  // Classes are the powers of two from 16: ceil(log2(size)) - 4, at least 0.
+  return Math.max(0, 28 - Math.clz32(size - 1));
 }
 
 /** The geometry of slots of `slotSize` on pages of `pageSize`. */

@@ -127,9 +127,10 @@ class PoolCore {
 
   /** Gives a slot back; unmaps its arena if that leaves two empty ones. */
   give(arena: Arena, index: number, level: Level): boolean {
+    const wasFull = arena.full;
     const intact = arena.release(index, level);
     const home = this.#classFor(arena.geometry.slotSize);
-    home.open.add(arena);
+    if (wasFull) home.open.add(arena);
     if (arena.liveSlots === 0) {
       const spare = home.spare;
       if (spare === undefined) {
