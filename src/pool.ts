@@ -70,8 +70,11 @@ export interface SlotClassStats {
 
 /** What a pool holds now. */
 export interface PoolStats {
+  /** Slots holding a secret. */
   liveSlots: number;
+  /** Slots mapped and free. */
   freeSlots: number;
+  /** Arenas mapped (each: guard page, data pages, guard page). */
   arenas: number;
   /** Bytes of address space, guard pages included. */
   mappedBytes: number;
@@ -547,6 +550,17 @@ let fillSlot: (
  * `state` is the access its page has now: another slot's open scope on the
  * same page can make it `readonly` or `readwrite` too; a pool that rests
  * readwrite always says `readwrite`.
+ *
+ * @example Write, read, compare, destroy
+ * ```ts
+ * import { SecretPool } from "@secmem/secmem";
+ *
+ * using pool = new SecretPool();
+ * using slot = pool.alloc(4);
+ * slot.write((bytes) => bytes.set([1, 2, 3, 4]));
+ * if (!slot.equals(new Uint8Array([1, 2, 3, 4]))) throw new Error();
+ * if (String(slot) !== "SecretSlot(4 bytes, noaccess)") throw new Error();
+ * ```
  */
 export class SecretSlot {
   #core: PoolCore | undefined;
