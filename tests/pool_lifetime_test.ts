@@ -25,6 +25,13 @@ test("a slot dropped without destroy is wiped and freed by the finalizer", () =>
   assertEquals(report.keptState, "noaccess");
 });
 
+test("slots still alive at exit are wiped by the exit purge", () => {
+  const child = runChild(childScript("pool_probe.ts"), ["exit"]);
+  assertEquals(child.status, 0, child.stderr);
+  assert(child.stdout.includes("live before exit: 2"), child.stdout);
+  assert(child.stdout.includes("live at exit: 0 destroyed"), child.stdout);
+});
+
 function straceSkip(): string | false {
   if (linuxOnly) return linuxOnly;
   return spawnSync("strace", ["-V"]).status === 0

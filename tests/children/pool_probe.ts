@@ -3,6 +3,8 @@
  * - `finalize`: drops slots without destroying them (keeping a view of one),
  *   forces garbage collection, and reports whether the pool got them back
  *   and the kept view was detached.
+ * - `exit`: leaves slots alive and exits normally; a listener added after
+ *   the library's reports what was still live when it ran.
  * - `cycles N`: N pooled 32-byte alloc+destroy cycles at rest noaccess after
  *   a warm-up, for counting system calls under strace (N = 0 gives the
  *   baseline).
@@ -11,6 +13,7 @@
  */
 
 import { SecretPool } from "../../mod.ts";
+import { native } from "../../src/_native.ts";
 
 const host = globalThis as unknown as {
   Deno?: { args: string[] };
@@ -51,6 +54,14 @@ if (mode === "finalize") {
     viewLength: view!.length,
     keptState: kept.state,
   }));
+} else if (mode === "exit") {
+  const pool = new SecretPool();
+  const held = [pool.random(32), pool.from(new Uint8Array([1, 2, 3]))];
+  // Added after the library's own exit listener, so it runs after it.
+  native().onExit(() => {
+    console.log(`live at exit: ${pool.stats().liveSlots} ${held[0].state}`);
+  });
+  console.log(`live before exit: ${pool.stats().liveSlots}`);
 } else if (mode === "cycles") {
   const cycles = Number(args[1]);
   const pool = new SecretPool();
