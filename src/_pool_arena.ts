@@ -68,6 +68,9 @@ export class Arena {
   #freeCount: number;
   // The size asked for in each slot; 0 while the slot is free.
   readonly #sizes: Uint16Array;
+  // The access each slot needs; kept here rather than in the handle, so a
+  // slot reclaimed after its handle was collected gives its page back.
+  readonly #levels: Uint8Array;
   // Per page: slots that need read access, slots that need write access,
   // and the protection the page has now.
   readonly #readers: Uint32Array;
@@ -107,6 +110,7 @@ export class Arena {
     }
     this.#freeCount = this.capacity;
     this.#sizes = new Uint16Array(this.capacity);
+    this.#levels = new Uint8Array(this.capacity);
     this.#readers = new Uint32Array(pages);
     this.#writers = new Uint32Array(pages);
     this.#protection = new Uint8Array(pages).fill(rest);
@@ -230,14 +234,20 @@ export class Arena {
     return new Uint8Array(buffer);
   }
 
+  /** The access slot `index` needs now (its scopes and `protect`). */
+  levelOf(index: number): Level {
+    return this.#levels[index] as Level;
+  }
+
   /**
-   * Moves slot `index` from needing access `from` to needing `to`, and
-   * gives its page the strongest access any of its slots needs.
+   * Sets the access slot `index` needs, and gives its page the strongest
+   * access any of its slots needs.
    */
-  relevel(index: number, from: Level, to: Level): void {
+  relevel(index: number, to: Level): void {
     const page = this.#pageOf(index);
-    this.#count(page, from, -1);
+    this.#count(page, this.#levels[index] as Level, -1);
     this.#count(page, to, 1);
+    this.#levels[index] = to;
     this.#settle(page);
   }
 
@@ -280,15 +290,16 @@ export class Arena {
   }
 
   /**
-   * Gives slot `index` back: drops the access it held (`level`), checks its
+   * Gives slot `index` back: drops the access it still held, checks its
    * canaries and slack, wipes the whole slot, restores its canaries if they
    * were overwritten (so its neighbour can still be checked), detaches the
    * slot's view, and frees it. Returns whether the canaries were intact;
    * the slot is wiped and freed either way.
    */
-  release(index: number, level: Level): boolean {
+  release(index: number): boolean {
     const page = this.#pageOf(index);
-    this.#count(page, level, -1);
+    this.#count(page, this.#levels[index] as Level, -1);
+    this.#levels[index] = 0;
     let intact = false;
     try {
       this.#open(page);

@@ -129,9 +129,9 @@ class PoolCore {
   }
 
   /** Gives a slot back; unmaps its arena if that leaves two empty ones. */
-  give(arena: Arena, index: number, level: Level): boolean {
+  give(arena: Arena, index: number): boolean {
     const wasFull = arena.full;
-    const intact = arena.release(index, level);
+    const intact = arena.release(index);
     const home = this.#classFor(arena.geometry.slotSize);
     if (wasFull) home.open.add(arena);
     if (arena.liveSlots === 0) {
@@ -262,7 +262,7 @@ class PoolCore {
     const arena = this.#arenas.get(Math.floor(key / KEY_SPACE));
     if (arena === undefined || !arena.live) return;
     try {
-      this.give(arena, key % KEY_SPACE, 0);
+      this.give(arena, key % KEY_SPACE);
     } catch {
       // No caller to tell in a finalizer.
     }
@@ -567,7 +567,6 @@ export class SecretSlot {
   #arena: Arena | undefined;
   readonly #index: number;
   readonly #size: number;
-  #level: Level = 0;
   #gate: AccessGate | undefined;
 
   static {
@@ -604,7 +603,7 @@ export class SecretSlot {
       arena.withWritable(this.#index, (all) => fill(arena, this.#index, all));
     } catch (error) {
       this.#core!.finalizer.unregister(this);
-      this.#core!.give(arena, this.#index, 0);
+      this.#core!.give(arena, this.#index);
       this.#arena = undefined;
       throw error;
     }
@@ -731,9 +730,7 @@ export class SecretSlot {
     this.#core = undefined;
     if (!arena.live) return;
     core.finalizer.unregister(this);
-    const level = this.#level;
-    this.#level = 0;
-    if (!core.give(arena, this.#index, level)) {
+    if (!core.give(arena, this.#index)) {
       throw new SecretMemoryError(
         "CANARY_CORRUPTED",
         `Cannot trust this slot: a canary beside its ${this.#size} bytes was overwritten` +
@@ -824,10 +821,9 @@ export class SecretSlot {
   /** Moves the slot's page count to what its gate needs; checks on opening. */
   #apply(arena: Arena): void {
     const wanted = RANK[this.#gate!.required];
-    const before = this.#level;
+    const before = arena.levelOf(this.#index);
     if (wanted === before) return;
-    arena.relevel(this.#index, before, wanted);
-    this.#level = wanted;
+    arena.relevel(this.#index, wanted);
     if (before === 0 && !arena.intact(this.#index)) {
       throw new SecretMemoryError(
         "CANARY_CORRUPTED",

@@ -22,7 +22,7 @@ test("a slot dropped without destroy is wiped and freed by the finalizer", () =>
   assertEquals(report.before, 101);
   assertEquals(report.after, 1, "only the slot still referenced stays");
   assertEquals(report.viewLength, 0, "the dropped slot's view is detached");
-  assertEquals(report.keptState, "noaccess");
+  assertEquals(report.keptState, "noaccess", "its open page was closed");
 });
 
 test("slots still alive at exit are wiped by the exit purge", () => {

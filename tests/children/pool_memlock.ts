@@ -7,12 +7,24 @@
  */
 
 import { SecretMemoryError, SecretPool, type SecretSlot } from "../../mod.ts";
-import { readProcText } from "../../src/_procfs.ts";
+import { native, useNativeForTesting } from "../../src/_native.ts";
+import { statusBytes } from "../../src/_procfs.ts";
 
-function mapCount(): number {
-  return readProcText("/proc/self/maps").split("\n").filter((l) => l !== "")
-    .length;
-}
+// The real native layer, watched: every reservation must be released.
+const real = native();
+const reserved = new Set<bigint>();
+useNativeForTesting({
+  ...real,
+  reserve(length) {
+    const address = real.reserve(length);
+    reserved.add(address);
+    return address;
+  },
+  release(address, length) {
+    reserved.delete(address);
+    real.release(address, length);
+  },
+});
 
 const marker = new Uint8Array(32).map((_, i) => i + 1);
 const pool = new SecretPool();
@@ -28,14 +40,16 @@ while (failure === undefined && slots.length < 1_000_000) {
   }
 }
 const stats = pool.stats();
-const maps = mapCount();
+const locked = statusBytes("VmLck");
+const outstanding = reserved.size;
 let again: string | undefined;
 try {
   pool.random(32);
 } catch (error) {
   again = (error as SecretMemoryError).code;
 }
-const mapsAfterRetry = mapCount();
+const outstandingAfterRetry = reserved.size;
+const lockedAfterRetry = statusBytes("VmLck");
 
 const lenient = new SecretPool({ lock: "best-effort" });
 const unlocked = Array.from({ length: 2000 }, () => lenient.random(32));
@@ -48,7 +62,10 @@ console.log(JSON.stringify({
   statsLive: stats.liveSlots,
   again,
   sameStats: JSON.stringify(pool.stats()) === JSON.stringify(stats),
-  sameMaps: maps === mapsAfterRetry,
+  outstanding,
+  arenas: stats.arenas,
+  sameReservations: outstanding === outstandingAfterRetry,
+  sameLocked: locked === lockedAfterRetry,
   firstIntact: first.equals(marker),
   lenient: {
     live: unlocked.length,

@@ -39,6 +39,8 @@ if (mode === "finalize") {
     dropped.read((bytes) => {
       view = bytes;
     });
+    // Dropped while holding its page open: reclaiming must close it.
+    dropped.protect("readwrite");
     for (let i = 0; i < 99; i++) pool.random(32);
   })();
   const before = pool.stats().liveSlots;
@@ -52,6 +54,7 @@ if (mode === "finalize") {
     before,
     after,
     viewLength: view!.length,
+    // Same page as the dropped slot (the same size class, taken first).
     keptState: kept.state,
   }));
 } else if (mode === "exit") {
