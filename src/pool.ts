@@ -319,6 +319,12 @@ const constructing = Symbol("SecretSlot.constructing");
  * Sizes from 1 to 2048 bytes (`SecretPool.maxSlotSize`); larger secrets
  * are refused with `INVALID_SIZE`, to be put in a `SecretBuffer`.
  *
+ * A pool keeps its arenas until `destroy()` (or `purge()`, or exit, which
+ * wipe them too), keeping at most one empty arena per size class: make a
+ * pool long-lived rather than one per task. No pool method takes a slot:
+ * each slot frees itself with `destroy()`, and `equals` compares slots of
+ * different pools.
+ *
  * @example A pool of session keys
  * ```ts
  * import { SecretPool } from "@secmem/secmem";
