@@ -26,6 +26,7 @@ import {
 } from "./_validate.ts";
 import { timingSafeEqual } from "./constant_time.ts";
 import { SecretMemoryError } from "./errors.ts";
+import type { SecretSlot } from "./pool.ts";
 import type { InputOptions } from "./_accumulator.ts";
 import { fromBase64, fromHex, fromText } from "./encoding.ts";
 import { copySecret, sliceSecret } from "./input_copy.ts";
@@ -397,7 +398,7 @@ export class SecretBuffer {
    * Compares with another buffer or array in time that depends only on the
    * length (see `timingSafeEqual` for what JavaScript can promise).
    *
-   * @param other A `SecretBuffer` or a `Uint8Array`.
+   * @param other A `SecretBuffer`, a pool's `SecretSlot` or a `Uint8Array`.
    * @returns Whether both hold the same bytes.
    * @throws {SecretMemoryError} `DESTROYED` if either buffer is destroyed,
    * `INVALID_ARGUMENT` for anything else.
@@ -411,13 +412,21 @@ export class SecretBuffer {
    * if (!a.equals(b)) throw new Error("expected equal");
    * ```
    */
-  equals(other: SecretBuffer | Uint8Array): boolean {
+  equals(other: SecretBuffer | SecretSlot | Uint8Array): boolean {
     this.#alive("equals");
     if (other instanceof SecretBuffer) {
       other.#alive("equals");
       if (other === this) return true;
       return this.read((mine) =>
         other.read((theirs) => timingSafeEqual(mine, theirs))
+      );
+    }
+    // A pool slot, recognised by its tag: importing the pool here would
+    // make a cycle. Its own read() checks that it is alive.
+    if (Object.prototype.toString.call(other) === "[object SecretSlot]") {
+      const slot = other as SecretSlot;
+      return this.read((mine) =>
+        slot.read((theirs) => timingSafeEqual(mine, theirs))
       );
     }
     const bytes = checkBytes(other, "the bytes to compare");

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { purge, SecretPool, type SecretSlot } from "../mod.ts";
+import { purge, SecretBuffer, SecretPool, type SecretSlot } from "../mod.ts";
 import { native } from "../src/_native.ts";
 import {
   mappingAround,
@@ -227,3 +227,15 @@ test(
   },
   { skip: linuxOnly },
 );
+
+test("SecretBuffer.equals compares with a pool slot in both directions", () => {
+  using pool = new SecretPool();
+  const slot = pool.from(new Uint8Array([4, 5, 6]));
+  using same = SecretBuffer.from(new Uint8Array([4, 5, 6]));
+  using other = SecretBuffer.from(new Uint8Array([4, 5, 7]));
+  assert(same.equals(slot), "buffer equals slot");
+  assert(!other.equals(slot), "buffer differs from slot");
+  assert(slot.equals(same), "slot equals buffer");
+  slot.destroy();
+  assertThrowsCode(() => same.equals(slot), "DESTROYED");
+});
