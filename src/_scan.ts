@@ -125,57 +125,96 @@ export function scanMemory(
   function pageRange(base: bigint, from: number, to: number): [bigint, bigint] {
     return [base + BigInt(from * page), base + BigInt(to * page)];
   }
+}
 
-  function readFully(
-    fd: number,
-    scratch: Scratch,
-    length: number,
-    offset: number,
-  ): number {
-    let done = 0;
-    while (done < length) {
-      const count = memory.readInto(
+/**
+ * Searches a whole file (a core dump, for example) for `needle`, reading it
+ * a chunk at a time into the guarded scratch memory. Hits are file offsets.
+ */
+export function scanFile(needle: Needle, path: string): ScanResult {
+  const memory = native();
+  const result: ScanResult = { hits: [], bytesScanned: 0, skipped: 0 };
+  const fd = memory.openRead(path);
+  try {
+    withScratch((scratch) => {
+      result.bytesScanned = searchRange(
         fd,
-        scratch.address + BigInt(done),
-        length - done,
-        offset + done,
+        0n,
+        BigInt(Number.MAX_SAFE_INTEGER),
+        needle,
+        scratch,
+        (offset) => result.hits.push(offset),
       );
-      if (count === 0) break;
-      done += count;
-    }
-    return done;
+    });
+  } finally {
+    memory.close(fd);
   }
+  return result;
+}
 
-  function searchRange(
-    fd: number,
-    start: bigint,
-    end: bigint,
-    { masked, mask }: Needle,
-    scratch: Scratch,
-    report: (address: bigint) => void,
-  ): void {
-    const overlap = masked.length - 1;
-    const first = masked[0] ^ mask[0];
-    for (let at = start; at < end;) {
-      const length = Number(
-        end - at < BigInt(scratch.size) ? end - at : BigInt(scratch.size),
-      );
-      const got = readFully(fd, scratch, length, Number(at));
-      const view = scratch.view.subarray(0, got);
-      for (
-        let i = view.indexOf(first);
-        i >= 0;
-        i = view.indexOf(first, i + 1)
-      ) {
-        if (i + masked.length > got) break;
-        let same = true;
-        for (let j = 1; j < masked.length && same; j++) {
-          same = (view[i + j] ^ mask[j]) === masked[j];
-        }
-        if (same) report(at + BigInt(i));
-      }
-      if (got < length || at + BigInt(got) >= end) break;
-      at += BigInt(got - overlap);
-    }
+/** Reads up to `length` bytes at `offset` into the scratch; fewer at EOF. */
+function readFully(
+  fd: number,
+  scratch: Scratch,
+  length: number,
+  offset: number,
+): number {
+  const memory = native();
+  let done = 0;
+  while (done < length) {
+    const count = memory.readInto(
+      fd,
+      scratch.address + BigInt(done),
+      length - done,
+      offset + done,
+    );
+    if (count === 0) break;
+    done += count;
   }
+  return done;
+}
+
+/**
+ * Reports every offset in [start, end) of `fd` where the needle's secret
+ * starts; returns the bytes read (fewer than the range at end of file).
+ */
+function searchRange(
+  fd: number,
+  start: bigint,
+  end: bigint,
+  { masked, mask }: Needle,
+  scratch: Scratch,
+  report: (address: bigint) => void,
+): number {
+  const overlap = masked.length - 1;
+  // Anchor on a byte of the secret that is not zero: anchoring on a zero
+  // byte would stop at every byte of zero-filled pages and sparse files.
+  let anchor = 0;
+  while (anchor < overlap && (masked[anchor] ^ mask[anchor]) === 0) anchor++;
+  const first = masked[anchor] ^ mask[anchor];
+  let read = 0;
+  for (let at = start; at < end;) {
+    const length = Number(
+      end - at < BigInt(scratch.size) ? end - at : BigInt(scratch.size),
+    );
+    const got = readFully(fd, scratch, length, Number(at));
+    read = Number(at - start) + got;
+    const view = scratch.view.subarray(0, got);
+    for (
+      let i = view.indexOf(first, anchor);
+      i >= 0;
+      i = view.indexOf(first, i + 1)
+    ) {
+      const begin = i - anchor;
+      if (begin + masked.length > got) break;
+      let same = true;
+      for (let j = 0; j < masked.length && same; j++) {
+        same = (view[begin + j] ^ mask[j]) === masked[j];
+      }
+      if (same) report(at + BigInt(begin));
+    }
+    if (got < length || at + BigInt(got) >= end) break;
+    at += BigInt(got - overlap);
+  }
+  return read;
 }
