@@ -34,6 +34,13 @@ export const TEST_LIBC = {
   abort: { parameters: [], result: "void" },
   // pid_t getpid(void)
   getpid: { parameters: [], result: "i32" },
+  // int clone(int (*fn)(void *), void *stack, int flags, void *arg)
+  clone: {
+    parameters: ["pointer", "pointer", "i32", "pointer"],
+    result: "i32",
+  },
+  // int mprotect(void *addr, size_t len, int prot)
+  mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
 } as const satisfies SymbolTable;
 
 /** Linux values the proof children need (<sys/wait.h>, <signal.h>). */
@@ -41,6 +48,9 @@ export const TEST_LINUX = {
   WNOHANG: 1,
   SIGKILL: 9,
   SIGABRT: 6,
+  SIGCHLD: 17,
+  PROT_READ: 1,
+  PROT_EXEC: 4,
 } as const;
 
 /** The bound test table. */
