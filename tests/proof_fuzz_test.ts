@@ -1,0 +1,400 @@
+/**
+ * Property-based test (fast-check): random sequences of alloc, from,
+ * random, read, write, protect, equals, destroy, nested scopes and
+ * throwing callbacks, run against a model. After every step each buffer's
+ * state, size and contents match the model, and stats() matches the live
+ * set; after every run everything is destroyed, stats() is back to its
+ * start and no buffer's address is mapped any more (/proc/self/maps).
+ *
+ * @module
+ */
+
+import fc from "fast-check";
+import { SecretBuffer, type SecretBufferState, stats } from "../mod.ts";
+import {
+  assert,
+  assertEquals,
+  AssertionError,
+  assertThrowsCode,
+} from "./_assert.ts";
+import { env, ownMaps, say } from "./_forensics.ts";
+import { test } from "./_harness.ts";
+import { linuxOnly } from "./_platform.ts";
+
+type Protection = "noaccess" | "readonly" | "readwrite";
+type Placement = "end" | "start";
+type Lock = "required" | "best-effort";
+
+type Op =
+  | { kind: "alloc"; size: number; placement: Placement; lock: Lock }
+  | { kind: "from"; bytes: Uint8Array; wipe: boolean }
+  | { kind: "random"; size: number }
+  | { kind: "read"; target: number }
+  | { kind: "write"; target: number; offset: number; bytes: Uint8Array }
+  | { kind: "protect"; target: number; state: Protection }
+  | { kind: "equals"; a: number; b: number }
+  | { kind: "equalsBytes"; a: number; same: boolean }
+  | { kind: "destroy"; target: number }
+  | {
+    kind: "scope";
+    scope: "read" | "write";
+    target: number;
+    inner: Op[];
+    throws: boolean;
+  };
+
+/** One buffer as the model sees it; `content` is null once destroyed. */
+interface Entry {
+  buffer: SecretBuffer;
+  size: number;
+  content: Uint8Array | null;
+  base: Protection;
+  readers: number;
+  writers: number;
+  address: bigint;
+}
+
+const RANK: Record<Protection, number> = {
+  noaccess: 0,
+  readonly: 1,
+  readwrite: 2,
+};
+
+function expectedState(entry: Entry): SecretBufferState {
+  if (entry.content === null) return "destroyed";
+  const scoped: Protection = entry.writers > 0
+    ? "readwrite"
+    : entry.readers > 0
+    ? "readonly"
+    : "noaccess";
+  return RANK[scoped] >= RANK[entry.base] ? scoped : entry.base;
+}
+
+/** Thrown by callbacks that the property makes fail on purpose. */
+class Planned extends Error {}
+
+const size = fc.oneof(
+  fc.integer({ min: 0, max: 64 }),
+  fc.integer({ min: 0, max: 9000 }),
+);
+const target = fc.nat({ max: 15 });
+const leaf: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({
+    kind: fc.constant("alloc" as const),
+    size,
+    placement: fc.constantFrom<Placement>("end", "start"),
+    lock: fc.constantFrom<Lock>("required", "best-effort"),
+  }),
+  fc.record({
+    kind: fc.constant("from" as const),
+    bytes: fc.uint8Array({ maxLength: 80 }),
+    wipe: fc.boolean(),
+  }),
+  fc.record({ kind: fc.constant("random" as const), size }),
+  fc.record({ kind: fc.constant("read" as const), target }),
+  fc.record({
+    kind: fc.constant("write" as const),
+    target,
+    offset: fc.nat({ max: 10_000 }),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }),
+  }),
+  fc.record({
+    kind: fc.constant("protect" as const),
+    target,
+    state: fc.constantFrom<Protection>("noaccess", "readonly", "readwrite"),
+  }),
+  fc.record({ kind: fc.constant("equals" as const), a: target, b: target }),
+  fc.record({
+    kind: fc.constant("equalsBytes" as const),
+    a: target,
+    same: fc.boolean(),
+  }),
+  fc.record({ kind: fc.constant("destroy" as const), target }),
+);
+const { op } = fc.letrec<{ op: Op; scope: Op }>((tie) => ({
+  op: fc.oneof({ maxDepth: 2, depthIdentifier: "scope" }, leaf, tie("scope")),
+  scope: fc.record({
+    kind: fc.constant("scope" as const),
+    scope: fc.constantFrom<"read" | "write">("read", "write"),
+    target,
+    inner: fc.array(tie("op"), { maxLength: 4, depthIdentifier: "scope" }),
+    throws: fc.boolean(),
+  }),
+}));
+
+const STEPS = 24;
+const RUNS = Number(env("SECMEM_FUZZ_RUNS") ?? 10_000);
+/** Printed with the figures; set SECMEM_FUZZ_SEED to replay a run. */
+const SEED = Number(env("SECMEM_FUZZ_SEED") ?? (Date.now() % 2 ** 31));
+
+/** Runs one sequence against the model; returns how many ops ran. */
+function runSequence(ops: Op[]): number {
+  const entries: Entry[] = [];
+  const start = stats();
+  let performed = 0;
+
+  const pick = (index: number): Entry | undefined =>
+    entries.length === 0 ? undefined : entries[index % entries.length];
+
+  function add(buffer: SecretBuffer, content: Uint8Array): void {
+    entries.push({
+      buffer,
+      size: content.length,
+      content,
+      base: "noaccess",
+      readers: 0,
+      writers: 0,
+      address: buffer.address,
+    });
+  }
+
+  function writeRefused(entry: Entry): boolean {
+    return entry.readers > 0 && entry.writers === 0;
+  }
+
+  function perform(op: Op): void {
+    performed++;
+    switch (op.kind) {
+      case "alloc": {
+        const buffer = SecretBuffer.alloc(op.size, {
+          placement: op.placement,
+          lock: op.lock,
+        });
+        add(buffer, new Uint8Array(op.size));
+        return;
+      }
+      case "from": {
+        const source = op.bytes.slice();
+        const buffer = SecretBuffer.from(source, { wipeSource: op.wipe });
+        assertEquals(
+          source,
+          op.wipe ? new Uint8Array(source.length) : op.bytes,
+          "source after from()",
+        );
+        add(buffer, op.bytes.slice());
+        return;
+      }
+      case "random": {
+        const buffer = SecretBuffer.random(op.size);
+        add(buffer, buffer.read((view) => view.slice()));
+        return;
+      }
+      case "read":
+      case "write": {
+        const entry = pick(op.target);
+        if (entry === undefined) return;
+        if (entry.content === null) {
+          assertThrowsCode(() => entry.buffer[op.kind](() => 0), "DESTROYED");
+          return;
+        }
+        if (op.kind === "write" && writeRefused(entry)) {
+          assertThrowsCode(() => entry.buffer.write(() => 0), "ACCESS_DENIED");
+          return;
+        }
+        const content = entry.content;
+        const counter = op.kind === "write" ? "writers" : "readers";
+        entry.buffer[op.kind]((view) => {
+          entry[counter]++;
+          try {
+            assertEquals(
+              entry.buffer.state,
+              expectedState(entry),
+              "state in scope",
+            );
+            assertEquals(view, content, "contents in scope");
+            if (op.kind === "write" && entry.size > 0) {
+              const at = op.offset % entry.size;
+              const patch = op.bytes.subarray(0, entry.size - at);
+              view.set(patch, at);
+              content.set(patch, at);
+            }
+          } finally {
+            entry[counter]--;
+          }
+        });
+        return;
+      }
+      case "protect": {
+        const entry = pick(op.target);
+        if (entry === undefined) return;
+        if (entry.content === null) {
+          assertThrowsCode(() => entry.buffer.protect(op.state), "DESTROYED");
+          return;
+        }
+        entry.buffer.protect(op.state);
+        entry.base = op.state;
+        return;
+      }
+      case "equals": {
+        const a = pick(op.a);
+        const b = pick(op.b);
+        if (a === undefined || b === undefined) return;
+        if (a.content === null || b.content === null) {
+          assertThrowsCode(() => a.buffer.equals(b.buffer), "DESTROYED");
+          return;
+        }
+        const same = a.content.length === b.content.length &&
+          a.content.every((v, i) => v === b.content![i]);
+        assertEquals(a.buffer.equals(b.buffer), same, "equals");
+        return;
+      }
+      case "equalsBytes": {
+        const a = pick(op.a);
+        if (a === undefined) return;
+        if (a.content === null) {
+          assertThrowsCode(
+            () => a.buffer.equals(new Uint8Array(1)),
+            "DESTROYED",
+          );
+          return;
+        }
+        const bytes = a.content.length === 0
+          ? new Uint8Array(op.same ? 0 : 1)
+          : a.content.slice();
+        if (!op.same && bytes.length > 0) bytes[0] ^= 0xff;
+        assertEquals(a.buffer.equals(bytes), op.same, "equals(bytes)");
+        return;
+      }
+      case "destroy": {
+        const entry = pick(op.target);
+        if (entry === undefined) return;
+        entry.buffer.destroy();
+        entry.content = null;
+        return;
+      }
+      case "scope": {
+        const entry = pick(op.target);
+        if (entry === undefined) return;
+        if (entry.content === null) {
+          assertThrowsCode(() => entry.buffer[op.scope](() => 0), "DESTROYED");
+          return;
+        }
+        if (op.scope === "write" && writeRefused(entry)) {
+          assertThrowsCode(() => entry.buffer.write(() => 0), "ACCESS_DENIED");
+          return;
+        }
+        const counter = op.scope === "write" ? "writers" : "readers";
+        const planned = new Planned("planned failure");
+        let thrown: unknown;
+        try {
+          entry.buffer[op.scope]((view) => {
+            entry[counter]++;
+            try {
+              assertEquals(
+                entry.buffer.state,
+                expectedState(entry),
+                "state in scope",
+              );
+              assertEquals(view, entry.content, "contents in scope");
+              for (const inner of op.inner) perform(inner);
+              if (entry.content === null) {
+                assertEquals(
+                  view.byteLength,
+                  0,
+                  "view after destroy in its own scope",
+                );
+              } else {
+                assertEquals(view, entry.content, "contents after inner steps");
+              }
+            } finally {
+              entry[counter]--;
+            }
+            if (op.throws) throw planned;
+          });
+        } catch (error) {
+          thrown = error;
+        }
+        if (thrown instanceof AssertionError) throw thrown;
+        assert(
+          op.throws ? thrown === planned : thrown === undefined,
+          `scope ended with ${String(thrown)}`,
+        );
+        return;
+      }
+    }
+  }
+
+  function checkInvariants(): void {
+    let live = 0;
+    let userBytes = 0;
+    for (const entry of entries) {
+      assertEquals(entry.buffer.state, expectedState(entry), "state");
+      assertEquals(entry.buffer.size, entry.size, "size");
+      if (entry.content === null) continue;
+      live++;
+      userBytes += entry.size;
+      const content = entry.content;
+      entry.buffer.read((view) => assertEquals(view, content, "contents"));
+    }
+    const now = stats();
+    assertEquals(
+      now.liveBuffers - start.liveBuffers,
+      live,
+      "stats().liveBuffers",
+    );
+    assertEquals(
+      now.userBytes - start.userBytes,
+      userBytes,
+      "stats().userBytes",
+    );
+  }
+
+  try {
+    for (const step of ops) {
+      perform(step);
+      checkInvariants();
+    }
+  } finally {
+    for (const entry of entries) entry.buffer.destroy();
+  }
+  assertEquals(
+    stats().liveBuffers,
+    start.liveBuffers,
+    "live buffers after the run",
+  );
+  assertEquals(
+    stats().lockedBytes,
+    start.lockedBytes,
+    "locked bytes after the run",
+  );
+  const maps = ownMaps();
+  for (const { address } of entries) {
+    const still = maps.find((m) => m.start <= address && address < m.end);
+    assert(
+      still === undefined,
+      `0x${address.toString(16)} is still mapped (${still?.perms} ${
+        still?.start.toString(16)
+      }-${still?.end.toString(16)})`,
+    );
+  }
+  return performed;
+}
+
+test(
+  `fast-check: ${RUNS.toLocaleString("en")} random sequences against a model`,
+  () => {
+    let performed = 0;
+    let sequences = 0;
+    const started = performance.now();
+    fc.assert(
+      fc.property(
+        fc.array(op, { minLength: 1, maxLength: STEPS, size: "max" }),
+        (ops) => {
+          sequences++;
+          performed += runSequence(ops);
+        },
+      ),
+      { numRuns: RUNS, seed: SEED },
+    );
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    say(
+      `  ${
+        sequences.toLocaleString("en")
+      } sequences of up to ${STEPS} steps (scopes nest up to 2 deep, up to 4 steps each):` +
+        ` ${
+          performed.toLocaleString("en")
+        } operations, invariants after every step, in ${seconds} s`,
+    );
+  },
+  { skip: linuxOnly },
+);
