@@ -10,11 +10,11 @@
 
 import { SecretMemoryError } from "../src/errors.ts";
 import type {
-  BoundLibrary,
   NativeType,
   RuntimeAdapter,
   SymbolTable,
 } from "./types.ts";
+import { openFirst } from "./_open.ts";
 import { type NodeLikeProcess, processHooks } from "./_process.ts";
 
 type NodeFunction = (...args: unknown[]) => unknown;
@@ -65,27 +65,21 @@ export function createNodeAdapter(process: NodeLikeProcess): RuntimeAdapter {
     version,
 
     open<S extends SymbolTable>(candidates: readonly string[], symbols: S) {
-      const failures: string[] = [];
-      for (const path of candidates) {
+      return openFirst<S>(candidates, (path) => {
         let library: NodeLibrary;
         try {
           library = new ffi.DynamicLibrary(path);
         } catch (error) {
           rethrowPermission(error);
-          failures.push(`${path}: ${(error as Error).message}`);
-          continue;
+          throw error;
         }
         try {
-          return bindAll(library, symbols) as BoundLibrary<S>;
+          return bindAll(library, symbols);
         } catch (error) {
           library.close();
-          failures.push(`${path}: ${(error as Error).message}`);
+          throw error;
         }
-      }
-      throw new SecretMemoryError(
-        "FFI_UNAVAILABLE",
-        `Cannot open a native library (${failures.join("; ")})`,
-      );
+      });
     },
 
     view(address, length) {

