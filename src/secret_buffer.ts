@@ -377,7 +377,9 @@ export class SecretBuffer {
    */
   equals(other: SecretBuffer | Uint8Array): boolean {
     this.#alive("equals");
-    if (other instanceof SecretBuffer) {
+    // A brand check, not instanceof: a forged object (a Proxy of a buffer,
+    // Object.create of the prototype) must be refused with a typed error.
+    if (typeof other === "object" && other !== null && #region in other) {
       other.#alive("equals");
       if (other === this) return true;
       return this.read((mine) =>
