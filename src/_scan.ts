@@ -58,9 +58,22 @@ export function scanMemory(
   needle: Needle,
   exclude: readonly [bigint, bigint][] = [],
 ): ScanResult {
+  return scanMemoryAll([needle], exclude)[0];
+}
+
+/** `scanMemory` for several needles in one pass; one result per needle. */
+export function scanMemoryAll(
+  needles: readonly Needle[],
+  exclude: readonly [bigint, bigint][] = [],
+): ScanResult[] {
   const memory = native();
   const page = memory.pageSize;
-  const result: ScanResult = { hits: [], bytesScanned: 0, skipped: 0 };
+  const results: ScanResult[] = needles.map(() => ({
+    hits: [],
+    bytesScanned: 0,
+    skipped: 0,
+  }));
+  const result = { bytesScanned: 0, skipped: 0 };
   const maps = readMaps();
   const pagemap = memory.openRead("/proc/self/pagemap");
   const mem = memory.openRead("/proc/self/mem");
@@ -74,9 +87,9 @@ export function scanMemory(
         try {
           for (const [start, end] of presentRuns(pagemap, entry, scratch)) {
             result.bytesScanned += Number(end - start);
-            searchRange(mem, start, end, needle, scratch, (hit) => {
+            searchRange(mem, start, end, needles, scratch, (index, hit) => {
               if (!excluded.some(([s, e]) => s <= hit && hit < e)) {
-                result.hits.push(hit);
+                results[index].hits.push(hit);
               }
             });
           }
@@ -90,7 +103,8 @@ export function scanMemory(
     memory.close(pagemap);
     memory.close(mem);
   }
-  return result;
+  for (const one of results) Object.assign(one, result);
+  return results;
 
   /** Runs of consecutive present or swapped pages within one mapping. */
   function presentRuns(
@@ -128,28 +142,42 @@ export function scanMemory(
 }
 
 /**
- * Searches a whole file (a core dump, for example) for `needle`, reading it
- * a chunk at a time into the guarded scratch memory. Hits are file offsets.
+ * Searches a file (a core dump, for example) for each of `needles` in one
+ * pass, reading it a chunk at a time into the guarded scratch memory. One
+ * result per needle; hits are file offsets. `ranges` (start inclusive, end
+ * exclusive) limits the search, for example to a sparse file's data.
  */
-export function scanFile(needle: Needle, path: string): ScanResult {
+export function scanFile(
+  needles: readonly Needle[],
+  path: string,
+  ranges: readonly [number, number][] = [[0, Number.MAX_SAFE_INTEGER]],
+): ScanResult[] {
   const memory = native();
-  const result: ScanResult = { hits: [], bytesScanned: 0, skipped: 0 };
+  const results: ScanResult[] = needles.map(() => ({
+    hits: [],
+    bytesScanned: 0,
+    skipped: 0,
+  }));
   const fd = memory.openRead(path);
   try {
     withScratch((scratch) => {
-      result.bytesScanned = searchRange(
-        fd,
-        0n,
-        BigInt(Number.MAX_SAFE_INTEGER),
-        needle,
-        scratch,
-        (offset) => result.hits.push(offset),
-      );
+      let read = 0;
+      for (const [start, end] of ranges) {
+        read += searchRange(
+          fd,
+          BigInt(start),
+          BigInt(end),
+          needles,
+          scratch,
+          (index, offset) => results[index].hits.push(offset),
+        );
+      }
+      for (const one of results) one.bytesScanned = read;
     });
   } finally {
     memory.close(fd);
   }
-  return result;
+  return results;
 }
 
 /** Reads up to `length` bytes at `offset` into the scratch; fewer at EOF. */
@@ -175,23 +203,28 @@ function readFully(
 }
 
 /**
- * Reports every offset in [start, end) of `fd` where the needle's secret
- * starts; returns the bytes read (fewer than the range at end of file).
+ * Reports every offset in [start, end) of `fd` where a needle's secret
+ * starts, with the needle's index; returns the bytes read (fewer than the
+ * range at end of file).
  */
 function searchRange(
   fd: number,
   start: bigint,
   end: bigint,
-  { masked, mask }: Needle,
+  needles: readonly Needle[],
   scratch: Scratch,
-  report: (address: bigint) => void,
+  report: (index: number, address: bigint) => void,
 ): number {
-  const overlap = masked.length - 1;
-  // Anchor on a byte of the secret that is not zero: anchoring on a zero
+  const overlap = Math.max(0, ...needles.map((n) => n.masked.length - 1));
+  // Anchor on a byte of each secret that is not zero: anchoring on a zero
   // byte would stop at every byte of zero-filled pages and sparse files.
-  let anchor = 0;
-  while (anchor < overlap && (masked[anchor] ^ mask[anchor]) === 0) anchor++;
-  const first = masked[anchor] ^ mask[anchor];
+  const anchors = needles.map(({ masked, mask }) => {
+    let anchor = 0;
+    while (
+      anchor < masked.length - 1 && (masked[anchor] ^ mask[anchor]) === 0
+    ) anchor++;
+    return anchor;
+  });
   let read = 0;
   for (let at = start; at < end;) {
     const length = Number(
@@ -199,22 +232,29 @@ function searchRange(
     );
     const got = readFully(fd, scratch, length, Number(at));
     read = Number(at - start) + got;
+    const last = got < length || at + BigInt(got) >= end;
+    // A match that starts at or after `next` is reported by the next chunk.
+    const next = got - overlap;
     const view = scratch.view.subarray(0, got);
-    for (
-      let i = view.indexOf(first, anchor);
-      i >= 0;
-      i = view.indexOf(first, i + 1)
-    ) {
-      const begin = i - anchor;
-      if (begin + masked.length > got) break;
-      let same = true;
-      for (let j = 0; j < masked.length && same; j++) {
-        same = (view[begin + j] ^ mask[j]) === masked[j];
+    needles.forEach(({ masked, mask }, index) => {
+      const anchor = anchors[index];
+      const first = masked[anchor] ^ mask[anchor];
+      for (
+        let i = view.indexOf(first, anchor);
+        i >= 0;
+        i = view.indexOf(first, i + 1)
+      ) {
+        const begin = i - anchor;
+        if (begin + masked.length > got || (!last && begin >= next)) break;
+        let same = true;
+        for (let j = 0; j < masked.length && same; j++) {
+          same = (view[begin + j] ^ mask[j]) === masked[j];
+        }
+        if (same) report(index, at + BigInt(begin));
       }
-      if (same) report(at + BigInt(begin));
-    }
-    if (got < length || at + BigInt(got) >= end) break;
-    at += BigInt(got - overlap);
+    });
+    if (last) break;
+    at += BigInt(next);
   }
   return read;
 }
