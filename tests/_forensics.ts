@@ -24,7 +24,9 @@ import {
   type SmapsEntry,
 } from "../src/_procfs.ts";
 import type { Needle } from "../src/_scan.ts";
+import { native } from "../src/_native.ts";
 import { runtime } from "./_harness.ts";
+import { TEST_LINUX, testLibc } from "./_test_libc.ts";
 import { type ChildResult, runtimeCommand } from "./_child.ts";
 
 /** Prints one line of figures, prefixed by the runtime that ran it. */
@@ -271,4 +273,34 @@ function processEnv(): Record<string, string> {
     process: { env: Record<string, string> };
   };
   return { ...host.process.env };
+}
+
+/**
+ * The ranges of a sparse file that hold data (SEEK_DATA/SEEK_HOLE), each
+ * widened by `margin` bytes so a needle that touches a hole is still seen.
+ * A kernel core of Bun is about 6 GiB with a few MiB of data; reading its
+ * holes takes seconds.
+ */
+export function dataRanges(path: string, margin = 64): [number, number][] {
+  const memory = native();
+  const libc = testLibc();
+  const fd = memory.openRead(path);
+  const ranges: [number, number][] = [];
+  try {
+    let at = 0;
+    for (;;) {
+      const start = libc.lseek(fd, at, TEST_LINUX.SEEK_DATA);
+      if (start < 0) break; // ENXIO: no data after `at`
+      const end = libc.lseek(fd, start, TEST_LINUX.SEEK_HOLE);
+      if (end <= start) break;
+      const from = Math.max(0, start - margin);
+      const last = ranges[ranges.length - 1];
+      if (last !== undefined && from <= last[1]) last[1] = end + margin;
+      else ranges.push([from, end + margin]);
+      at = end;
+    }
+  } finally {
+    memory.close(fd);
+  }
+  return ranges;
 }

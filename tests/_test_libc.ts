@@ -39,6 +39,8 @@ export const TEST_LIBC = {
     parameters: ["pointer", "pointer", "i32", "pointer"],
     result: "i32",
   },
+  // off_t lseek(int fd, off_t offset, int whence)
+  lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
   // int mprotect(void *addr, size_t len, int prot)
   mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
 } as const satisfies SymbolTable;
@@ -51,6 +53,8 @@ export const TEST_LINUX = {
   SIGCHLD: 17,
   PROT_READ: 1,
   PROT_EXEC: 4,
+  SEEK_DATA: 3,
+  SEEK_HOLE: 4,
 } as const;
 
 /** The bound test table. */

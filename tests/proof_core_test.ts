@@ -14,6 +14,7 @@ import {
   bytesText,
   coreDumpObstacle,
   corePattern,
+  dataRanges,
   describeChild,
   dumpEstimate,
   filesIn,
@@ -41,14 +42,17 @@ interface CoreReport {
 /** Searches one core for the three needles and checks the outcome. */
 function searchCore(path: string, report: CoreReport, label: string): void {
   const started = performance.now();
-  const control = scanFile(needleFromHex(report.control), path);
-  const atRest = scanFile(needleFromHex(report.atRest), path);
-  const open = scanFile(needleFromHex(report.open), path);
+  const ranges = dataRanges(path);
+  const [control, atRest, open] = scanFile(
+    [report.control, report.atRest, report.open].map(needleFromHex),
+    path,
+    ranges,
+  );
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   say(
     `  ${label}: searched ${
       bytesText(control.bytesScanned)
-    } three times in ${seconds} s;` +
+    } of data (${ranges.length} extents) in one pass in ${seconds} s;` +
       ` control S2 hits ${control.hits.length}, SecretBuffer S1 at rest hits ${atRest.hits.length},` +
       ` SecretBuffer S3 open (readonly) hits ${open.hits.length}`,
   );

@@ -7,9 +7,17 @@
  * @module
  */
 
+import { writeFileSync } from "node:fs";
+import { scanFile } from "../src/_scan.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { childScript, runChild } from "./_child.ts";
-import { describeChild, lastJson, say } from "./_forensics.ts";
+import {
+  describeChild,
+  lastJson,
+  removeDir,
+  say,
+  tempDir,
+} from "./_forensics.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 
@@ -51,6 +59,45 @@ test(
       } else {
         assertEquals(row.hits, [row.expected], `${row.name}: hits`);
       }
+    }
+  },
+  { skip: linuxOnly },
+);
+
+test(
+  "scanFile finds each needle once, across chunk boundaries, in one pass",
+  () => {
+    const MiB = 2 ** 20;
+    const data = new Uint8Array(3 * MiB + 123);
+    const long = Uint8Array.from({ length: 32 }, (_, i) => 0x40 + i);
+    const short = Uint8Array.from([0, 0, 9, 8, 7, 6, 5, 4]); // leading zeros
+    const places: [Uint8Array, number][] = [
+      [long, 10],
+      [long, MiB - 16], // straddles the first chunk's end
+      [short, MiB - 40], // inside the overlap the next chunk re-reads
+      [short, 2 * MiB - 70],
+      [short, 2 * MiB - 4], // straddles
+      [long, data.length - 32], // the very end of the file
+    ];
+    for (const [bytes, at] of places) data.set(bytes, at);
+    const dir = tempDir("scanfile");
+    try {
+      writeFileSync(`${dir}/data`, data);
+      const needle = (bytes: Uint8Array) => ({
+        masked: bytes.map((b) => b ^ 0x5c),
+        mask: new Uint8Array(bytes.length).fill(0x5c),
+      });
+      const [longHits, shortHits] = scanFile(
+        [needle(long), needle(short)],
+        `${dir}/data`,
+      );
+      const expected = (bytes: Uint8Array) =>
+        places.filter(([b]) => b === bytes).map(([, at]) => BigInt(at));
+      assertEquals(longHits.hits, expected(long), "32-byte needle");
+      assertEquals(shortHits.hits, expected(short), "8-byte needle");
+      assertEquals(longHits.bytesScanned, data.length, "bytes read");
+    } finally {
+      removeDir(dir);
     }
   },
   { skip: linuxOnly },
