@@ -17,6 +17,8 @@ import {
   AssertionError,
   assertThrowsCode,
 } from "./_assert.ts";
+import { layoutFor } from "../src/_layout.ts";
+import { native } from "../src/_native.ts";
 import { env, ownMaps, say } from "./_forensics.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
@@ -123,6 +125,7 @@ const { op } = fc.letrec<{ op: Op; scope: Op }>((tie) => ({
 }));
 
 const STEPS = 24;
+
 const RUNS = Number(env("SECMEM_FUZZ_RUNS") ?? 10_000);
 /** Printed with the figures; set SECMEM_FUZZ_SEED to replay a run. */
 const SEED = Number(env("SECMEM_FUZZ_SEED") ?? (Date.now() % 2 ** 31));
@@ -317,12 +320,14 @@ function runSequence(ops: Op[]): number {
   function checkInvariants(): void {
     let live = 0;
     let userBytes = 0;
+    let mappedBytes = 0;
     for (const entry of entries) {
       assertEquals(entry.buffer.state, expectedState(entry), "state");
       assertEquals(entry.buffer.size, entry.size, "size");
       if (entry.content === null) continue;
       live++;
       userBytes += entry.size;
+      mappedBytes += layoutFor(entry.size, native().pageSize, "end").total;
       const content = entry.content;
       entry.buffer.read((view) => assertEquals(view, content, "contents"));
     }
@@ -336,6 +341,11 @@ function runSequence(ops: Op[]): number {
       now.userBytes - start.userBytes,
       userBytes,
       "stats().userBytes",
+    );
+    assertEquals(
+      now.mappedBytes - start.mappedBytes,
+      mappedBytes,
+      "stats().mappedBytes",
     );
   }
 
