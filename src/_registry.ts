@@ -11,7 +11,12 @@ import { type Region, unmapRegion } from "./_region.ts";
 
 const live = new Set<Region>();
 
-const totals = { userBytes: 0, mappedBytes: 0, lockedBytes: 0 };
+const totals = {
+  userBytes: 0,
+  mappedBytes: 0,
+  lockedBytes: 0,
+  secretmemBuffers: 0,
+};
 
 // Holds the region, never its owner, so the owner can be collected; the
 // region holds the user ArrayBuffer, so views a caller kept are detached.
@@ -32,6 +37,7 @@ export function track(owner: object, region: Region): void {
   totals.userBytes += region.layout.size;
   totals.mappedBytes += region.layout.total;
   if (region.locked) totals.lockedBytes += region.layout.dataLength;
+  if (region.backend === "secretmem") totals.secretmemBuffers++;
 }
 
 /**
@@ -44,6 +50,7 @@ export function retire(region: Region): boolean {
   totals.userBytes -= region.layout.size;
   totals.mappedBytes -= region.layout.total;
   if (region.locked) totals.lockedBytes -= region.layout.dataLength;
+  if (region.backend === "secretmem") totals.secretmemBuffers--;
   return unmapRegion(native(), region);
 }
 
@@ -105,6 +112,8 @@ export interface MemoryStats {
   mappedBytes: number;
   /** Bytes locked in RAM. */
   lockedBytes: number;
+  /** Of the live buffers, how many are backed by memfd_secret(2) pages. */
+  secretmemBuffers: number;
 }
 
 /**

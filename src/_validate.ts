@@ -57,10 +57,17 @@ export function checkBytes(bytes: unknown, what: string): Uint8Array {
 /** Lock policy: whether an unlockable buffer is an error. */
 export type LockPolicy = "required" | "best-effort";
 
+/**
+ * What backs the data pages: anonymous pages, memfd_secret(2) pages, or
+ * secret memory where the kernel gives it and anonymous pages elsewhere.
+ */
+export type MemoryBackend = "anonymous" | "secretmem" | "auto";
+
 /** Options shared by every constructor, checked and with defaults. */
 export interface CheckedOptions {
   lock: LockPolicy;
   placement: Placement;
+  backend: MemoryBackend;
 }
 
 /** One option whose value must be one of `allowed`. */
@@ -90,12 +97,18 @@ export function checkOptions(options: unknown): Record<string, unknown> {
   );
 }
 
-/** Lock and placement options with their defaults. */
+/** Lock, placement and backend options with their defaults. */
 export function checkBufferOptions(options: unknown): CheckedOptions {
-  const { lock = "required", placement = "end" } = checkOptions(options);
+  const { lock = "required", placement = "end", backend = "anonymous" } =
+    checkOptions(options);
   return {
     lock: checkChoice(lock, ["required", "best-effort"], "lock"),
     placement: checkChoice(placement, ["end", "start"], "placement"),
+    backend: checkChoice(
+      backend,
+      ["anonymous", "secretmem", "auto"],
+      "backend",
+    ),
   };
 }
 
