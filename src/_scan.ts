@@ -14,7 +14,7 @@
 
 import { native } from "./_native.ts";
 import { readMaps, type Scratch, withScratch } from "./_procfs.ts";
-import { SecretBuffer } from "./secret_buffer.ts";
+import { isSecretBuffer, type SecretBuffer } from "./secret_buffer.ts";
 
 /** A secret to look for, as `masked` XOR `mask`. */
 export interface Needle {
@@ -45,7 +45,7 @@ export function needleOf(secret: SecretBuffer | Uint8Array): Needle {
     for (let i = 0; i < bytes.length; i++) masked[i] = bytes[i] ^ mask[i];
     return { masked, mask };
   };
-  return secret instanceof SecretBuffer ? secret.read(read) : read(secret);
+  return isSecretBuffer(secret) ? secret.read(read) : read(secret);
 }
 
 const SKIPPED_PATHS = new Set(["[vsyscall]", "[vvar]", "[vvar_vclock]"]);
