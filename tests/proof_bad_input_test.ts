@@ -15,6 +15,8 @@ import {
   stats,
   timingSafeEqual,
 } from "../mod.ts";
+import { Enclave } from "../enclave.ts";
+import { promptSecret } from "../mod.ts";
 import { say, wipeOnForkMappings } from "./_forensics.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
@@ -256,13 +258,305 @@ function rows(live: SecretBuffer, dead: SecretBuffer): Row[] {
   return table;
 }
 
+/** Rows for the input, copy, output and Enclave entry points. */
+function moreRows(live: SecretBuffer, dead: SecretBuffer): Row[] {
+  const S = SecretBuffer as Any;
+  const forged = Object.create(SecretBuffer.prototype);
+  const here = new URL(import.meta.url);
+  /** Runs `fn` on a fresh buffer and destroys it whatever happens. */
+  const fresh = (fn: (buffer: SecretBuffer) => unknown) => () => {
+    const buffer = SecretBuffer.alloc(2);
+    try {
+      return fn(buffer);
+    } finally {
+      buffer.destroy();
+    }
+  };
+  const sealed = (fn: (enclave: Enclave) => unknown) =>
+    fresh((buffer) => {
+      const enclave = Enclave.seal(buffer);
+      try {
+        return fn(enclave);
+      } finally {
+        enclave.destroy();
+      }
+    });
+  const table: Row[] = [
+    [
+      "SecretBuffer.from",
+      "(forged SecretBuffer)",
+      () => S.from(forged),
+      "INVALID_ARGUMENT",
+    ],
+    [
+      "SecretBuffer.from",
+      "(destroyed SecretBuffer)",
+      () => S.from(dead),
+      "DESTROYED",
+    ],
+    [
+      "SecretBuffer.from(buffer, options)",
+      '{ backend: "x" }',
+      () => S.from(live, { backend: "x" }),
+      "INVALID_ARGUMENT",
+    ],
+    [
+      "SecretBuffer.alloc(8, options)",
+      '{ backend: "x" }',
+      () => S.alloc(8, { backend: "x" }),
+      "INVALID_ARGUMENT",
+    ],
+  ];
+  for (
+    const [input, text] of [["42", 42], ["null", null], ['"zz"', "zz"], [
+      '"abc" (odd)',
+      "abc",
+    ]] as const
+  ) {
+    table.push([
+      "SecretBuffer.fromHex",
+      input,
+      () => S.fromHex(text),
+      "INVALID_ARGUMENT",
+    ]);
+  }
+  table.push([
+    "SecretBuffer.fromHex(text, options)",
+    "{ lock: 1 }",
+    () => S.fromHex("ab", { lock: 1 }),
+    "INVALID_ARGUMENT",
+  ]);
+  for (
+    const [input, text] of [["42", 42], ["null", null], [
+      '"!!!"',
+      "!!!",
+    ]] as const
+  ) {
+    table.push([
+      "SecretBuffer.fromBase64",
+      input,
+      () => S.fromBase64(text),
+      "INVALID_ARGUMENT",
+    ]);
+  }
+  for (
+    const [input, text] of [["42", 42], ["null", null], [
+      "a Uint8Array",
+      new Uint8Array(2),
+    ]] as const
+  ) {
+    table.push([
+      "SecretBuffer.fromText",
+      input,
+      () => S.fromText(text),
+      "INVALID_ARGUMENT",
+    ]);
+  }
+  for (
+    const [input, path] of [["42", 42], ['""', ""], ["null", null]] as const
+  ) {
+    table.push([
+      "SecretBuffer.fromFileSync",
+      input,
+      () => S.fromFileSync(path),
+      "INVALID_ARGUMENT",
+    ]);
+    table.push([
+      "SecretBuffer.fromFile",
+      input,
+      () => S.fromFile(path),
+      "INVALID_ARGUMENT",
+    ]);
+  }
+  table.push(
+    [
+      "SecretBuffer.fromFileSync(path, options)",
+      "{ maxSize: -1 }",
+      () => S.fromFileSync(here, { maxSize: -1 }),
+      "INVALID_SIZE",
+    ],
+    [
+      "SecretBuffer.fromFileSync(path, options)",
+      '{ maxSize: "1" }',
+      () => S.fromFileSync(here, { maxSize: "1" }),
+      "INVALID_SIZE",
+    ],
+    [
+      "SecretBuffer.fromFileSync(path, options)",
+      "{ maxSize: 1 }",
+      () => S.fromFileSync(here, { maxSize: 1 }),
+      "TOO_LARGE",
+    ],
+    [
+      "SecretBuffer.fromFileSync(path, options)",
+      "null",
+      () => S.fromFileSync(here, null),
+      "INVALID_ARGUMENT",
+    ],
+  );
+  for (
+    const [input, fd] of [["-1", -1], ['"x"', "x"], ["1.5", 1.5], [
+      '{ fd: "x" }',
+      { fd: "x" },
+    ], ["null", null]] as const
+  ) {
+    table.push([
+      "SecretBuffer.fromFdSync",
+      input,
+      () => S.fromFdSync(fd),
+      "INVALID_ARGUMENT",
+    ]);
+    table.push([
+      "SecretBuffer.fromFd",
+      input,
+      () => S.fromFd(fd),
+      "INVALID_ARGUMENT",
+    ]);
+    table.push([
+      "buffer.writeToSync",
+      input,
+      () => live.writeToSync(fd as Any),
+      "INVALID_ARGUMENT",
+    ]);
+    table.push([
+      "buffer.writeTo",
+      input,
+      () => live.writeTo(fd as Any),
+      "INVALID_ARGUMENT",
+    ]);
+  }
+  for (
+    const [input, stream] of [["42", 42], ["{}", {}], ["null", null], [
+      '"text"',
+      "text",
+    ]] as const
+  ) {
+    table.push([
+      "SecretBuffer.fromStream",
+      input,
+      () => S.fromStream(stream),
+      "INVALID_ARGUMENT",
+    ]);
+  }
+  for (
+    const [input, args] of [
+      ['"a"', ["a"]],
+      ["-1", [-1]],
+      ["1.5", [1.5]],
+      ["NaN", [NaN]],
+      ["(3, 1)", [3, 1]],
+      ["(0, 99)", [0, 99]],
+      ["(0, 4, null)", [0, 4, null]],
+    ] as const
+  ) {
+    table.push([
+      "buffer.slice",
+      input,
+      () => (live.slice as Any)(...args),
+      "INVALID_ARGUMENT",
+    ]);
+  }
+  table.push(
+    ["destroyed.slice", "()", () => dead.slice(), "DESTROYED"],
+    [
+      "buffer.copyTo",
+      "(forged SecretBuffer)",
+      () => live.copyTo(forged),
+      "INVALID_ARGUMENT",
+    ],
+    [
+      "buffer.copyTo",
+      "(a Uint8Array)",
+      () => live.copyTo(new Uint8Array(8) as Any),
+      "INVALID_ARGUMENT",
+    ],
+    [
+      "buffer.copyTo",
+      "(a destroyed buffer)",
+      () => live.copyTo(dead),
+      "DESTROYED",
+    ],
+    [
+      "destroyed.copyTo",
+      "(a live buffer)",
+      () => dead.copyTo(live),
+      "DESTROYED",
+    ],
+    [
+      "buffer.copyTo",
+      "(too small a target)",
+      fresh((small) => live.copyTo(small)),
+      "INVALID_ARGUMENT",
+    ],
+    [
+      "buffer.copyTo(target, offset)",
+      "-1",
+      fresh((t) => live.copyTo(t, -1)),
+      "INVALID_ARGUMENT",
+    ],
+    [
+      "buffer.copyTo(target, offset)",
+      '"a"',
+      fresh((t) => live.copyTo(t, "a" as Any)),
+      "INVALID_ARGUMENT",
+    ],
+    ["destroyed.writeToSync", "1", () => dead.writeToSync(1), "DESTROYED"],
+    ["destroyed.writeTo", "1", () => dead.writeTo(1), "DESTROYED"],
+    ["destroyed.backend", "", () => dead.backend, "DESTROYED"],
+    ["promptSecret", "42", () => (promptSecret as Any)(42), "INVALID_ARGUMENT"],
+    ["Enclave.seal", "42", () => Enclave.seal(42 as Any), "INVALID_ARGUMENT"],
+    [
+      "Enclave.seal",
+      "(forged SecretBuffer)",
+      () => Enclave.seal(forged),
+      "INVALID_ARGUMENT",
+    ],
+    [
+      "Enclave.seal",
+      "(destroyed SecretBuffer)",
+      () => Enclave.seal(dead),
+      "DESTROYED",
+    ],
+    [
+      "Enclave.seal(buffer, options)",
+      "null",
+      fresh((b) => Enclave.seal(b, null as Any)),
+      "INVALID_ARGUMENT",
+    ],
+    [
+      "Enclave.seal(buffer, options)",
+      '{ destroySource: "yes" }',
+      fresh((b) => Enclave.seal(b, { destroySource: "yes" as Any })),
+      "INVALID_ARGUMENT",
+    ],
+    [
+      "enclave.open",
+      '{ lock: "x" }',
+      sealed((e) => e.open({ lock: "x" as Any })),
+      "INVALID_ARGUMENT",
+    ],
+    [
+      "destroyed enclave.open",
+      "()",
+      sealed((e) => {
+        e.destroy();
+        return e.open();
+      }),
+      "DESTROYED",
+    ],
+  );
+  return table;
+}
+
 test(
   "bad input at every entry point gets its error code and leaves nothing mapped",
-  () => {
+  async () => {
     const live = SecretBuffer.alloc(4);
     const dead = SecretBuffer.alloc(4);
     dead.destroy();
-    const table = rows(live, dead);
+    // The Enclave keeps its key store once made: make it before counting.
+    Enclave.seal(SecretBuffer.alloc(1)).destroy();
+    const table = [...rows(live, dead), ...moreRows(live, dead)];
     const entries = new Set(table.map(([entry]) => entry));
     const wrong: string[] = [];
     for (const [entry, input, call, code] of table) {
@@ -271,7 +565,7 @@ test(
       let outcome: string;
       let result: unknown;
       try {
-        result = call();
+        result = await call();
         outcome = `returned ${describe(result)}`;
       } catch (error) {
         outcome = error instanceof SecretMemoryError
@@ -281,7 +575,9 @@ test(
           }`;
       }
       // A call that wrongly succeeded must not leak the buffer it made.
-      if (result instanceof SecretBuffer) result.destroy();
+      if (result instanceof SecretBuffer || result instanceof Enclave) {
+        result.destroy();
+      }
       const after = stats();
       const mappingsAfter = wipeOnForkMappings();
       if (outcome !== code) {
