@@ -30,8 +30,8 @@ interface MemlockReport {
   error: { code: string | null; message: string };
   mapsBeforeFailure: number;
   mapsAfterFailure: number;
-  failedReservation: string[];
-  failedReservationStillMapped: string[];
+  failedReservations: string[];
+  failedReservationsStillMapped: string[];
   mappingsAdded: string[];
   mappingsRemoved: string[];
   lockedAtLimit: number;
@@ -83,9 +83,9 @@ function run(soft: number, hard: number): MemlockReport {
             .join("; ")
         })`
         : "") +
-      `; failed reservation ${
-        report.failedReservation.join("-")
-      } still mapped: ${report.failedReservationStillMapped.length};` +
+      `; reservations made by the failed call ${
+        report.failedReservations.join(", ")
+      }, still mapped: ${report.failedReservationsStillMapped.length};` +
       ` best-effort ${
         report.bestEffort.ok
           ? `ok (${report.bestEffort.state}, VmLck ${report.bestEffort.lockedAfter})`
@@ -107,17 +107,14 @@ function run(soft: number, hard: number): MemlockReport {
     report.allocated,
     "stats().liveBuffers at the limit",
   );
+  // The count of mappings may move with the runtime's own heap; what the
+  // failed call itself reserved must be gone.
+  assert(report.failedReservations.length > 0, "the failed call reserved");
   assertEquals(
-    report.failedReservationStillMapped,
+    report.failedReservationsStillMapped,
     [],
-    "the failed call's reservation is unmapped",
+    "mappings left where the failed call reserved",
   );
-  // The runtime may map heap of its own meanwhile; secmem's reservations are
-  // PROT_NONE, so a leak would add or grow a ---p mapping.
-  const addedNone = report.mappingsAdded.filter((line) =>
-    line.split(/\s+/)[1] === "---p"
-  );
-  assertEquals(addedNone, [], "PROT_NONE mappings added by the failed call");
   assert(
     report.lockedAtLimit <= report.limitAtEnd.soft,
     "VmLck within the limit",

@@ -14,10 +14,10 @@ const memory = native();
 
 // Record every reservation, to check that the failed call left none.
 const reserve = memory.reserve.bind(memory);
-let lastReserved: [bigint, bigint] = [0n, 0n];
+let reserved: [bigint, bigint][] = [];
 (memory as { reserve: typeof reserve }).reserve = (length) => {
   const address = reserve(length);
-  lastReserved = [address, address + BigInt(length)];
+  reserved.push([address, address + BigInt(length)]);
   return address;
 };
 const limitAtStart = memory.lockLimit();
@@ -36,15 +36,16 @@ let failure: unknown;
 let mapsBeforeFailure: string[] = [];
 let mapsAfterFailure: string[] = [];
 let lockedAtLimit = 0;
-let failedReservation: [bigint, bigint] = [0n, 0n];
+let failedReservations: [bigint, bigint][] = [];
 const mapLines = () => procText("/proc/self/maps").trim().split("\n");
 for (let i = 0; i < 10_000; i++) {
   const maps = mapLines();
+  reserved = [];
   try {
     buffers.push(SecretBuffer.from(pattern(i)));
   } catch (error) {
     mapsAfterFailure = mapLines();
-    failedReservation = lastReserved;
+    failedReservations = [...reserved];
     mapsBeforeFailure = maps;
     failure = error;
     lockedAtLimit = ownStatus("VmLck");
@@ -97,10 +98,11 @@ emit({
   error,
   mapsBeforeFailure: mapsBeforeFailure.length,
   mapsAfterFailure: mapsAfterFailure.length,
-  failedReservation: failedReservation.map((a) => `0x${a.toString(16)}`),
-  failedReservationStillMapped: overlapping(
-    mapsAfterFailure,
-    failedReservation,
+  failedReservations: failedReservations.map(([from, to]) =>
+    `0x${from.toString(16)}-0x${to.toString(16)}`
+  ),
+  failedReservationsStillMapped: failedReservations.flatMap((range) =>
+    overlapping(mapsAfterFailure, range)
   ),
   mappingsAdded: mapsAfterFailure.filter((l) => !mapsBeforeFailure.includes(l)),
   mappingsRemoved: mapsBeforeFailure.filter((l) =>
