@@ -17,6 +17,7 @@ import {
   dataRanges,
   describeChild,
   dumpEstimate,
+  env,
   filesIn,
   inCI,
   lastJson,
@@ -117,7 +118,7 @@ if (inCI && !linuxOnly && coreDumpObstacle() !== undefined) {
 }
 
 /** gcore writes every mapping, even unbacked reservations: cap the cost. */
-const GCORE_BUDGET = 8 * 2 ** 30;
+const GCORE_BUDGET = Number(env("SECMEM_GCORE_BUDGET") ?? 8 * 2 ** 30);
 
 test(
   "gcore of a live process holds the control array but not the SecretBuffer",
