@@ -135,7 +135,7 @@ test(
           } (gdb writes the runtime's` +
             ` untouched reservations as zeros; budget ${
               bytesText(GCORE_BUDGET)
-            }); the kernel core covers this runtime`,
+            }, SECMEM_GCORE_BUDGET=<bytes> raises it); the kernel core covers this runtime`,
         );
         return;
       }
