@@ -9,7 +9,11 @@ import { type Coffer, currentCoffer } from "./_coffer.ts";
 import { KEY_SIZE, messageCipher, NONCE_SIZE, TAG_SIZE } from "./_xchacha.ts";
 import { checkBoolean, checkOptions } from "./_validate.ts";
 import { SecretMemoryError } from "./errors.ts";
-import { SecretBuffer, type SecretBufferOptions } from "./secret_buffer.ts";
+import {
+  isSecretBuffer,
+  SecretBuffer,
+  type SecretBufferOptions,
+} from "./secret_buffer.ts";
 
 const BLOCK = 64;
 
@@ -95,7 +99,7 @@ export class Enclave {
    * ```
    */
   static seal(buffer: SecretBuffer, options?: SealOptions): Enclave {
-    if (!(buffer instanceof SecretBuffer)) {
+    if (!isSecretBuffer(buffer)) {
       throw new SecretMemoryError(
         "INVALID_ARGUMENT",
         "Cannot seal: expected a SecretBuffer; make one with SecretBuffer.from(bytes)",

@@ -8,7 +8,11 @@
 import { native } from "./_native.ts";
 import { describe } from "./_validate.ts";
 import { SecretMemoryError } from "./errors.ts";
-import { SecretBuffer, type SecretBufferOptions } from "./secret_buffer.ts";
+import {
+  isSecretBuffer,
+  SecretBuffer,
+  type SecretBufferOptions,
+} from "./secret_buffer.ts";
 
 /**
  * A new buffer holding bytes `start` to `end` of `source` (see
@@ -56,7 +60,7 @@ export function copySecret(
   target: SecretBuffer,
   offset = 0,
 ): number {
-  if (!(target instanceof SecretBuffer)) {
+  if (!isSecretBuffer(target)) {
     throw new SecretMemoryError(
       "INVALID_ARGUMENT",
       `Cannot copy into ${describe(target)}: expected a SecretBuffer`,

@@ -83,6 +83,18 @@ export interface FromOptions extends SecretBufferOptions {
   wipeSource?: boolean;
 }
 
+let brand: (value: unknown) => boolean;
+
+/**
+ * Whether `value` is a SecretBuffer made by this module: a brand check on
+ * its private state, which a Proxy of a buffer or an object made from the
+ * prototype fails (`instanceof` would pass them, and the first private
+ * access would then throw a TypeError instead of a typed error). Internal.
+ */
+export function isSecretBuffer(value: unknown): value is SecretBuffer {
+  return brand(value);
+}
+
 const constructing = Symbol("SecretBuffer.constructing");
 
 /**
@@ -106,6 +118,11 @@ const constructing = Symbol("SecretBuffer.constructing");
  * ```
  */
 export class SecretBuffer {
+  static {
+    brand = (value) =>
+      typeof value === "object" && value !== null && #region in value;
+  }
+
   #region: Region | undefined;
   #view: Uint8Array | undefined;
   readonly #size: number;
@@ -190,7 +207,7 @@ export class SecretBuffer {
     bytes: Uint8Array | SecretBuffer,
     options?: FromOptions,
   ): SecretBuffer {
-    if (bytes instanceof SecretBuffer) {
+    if (isSecretBuffer(bytes)) {
       // Guarded to guarded by memcpy; the source buffer is left as it is.
       checkBufferOptions(options);
       return sliceSecret(bytes, 0, bytes.size, options);
@@ -414,7 +431,7 @@ export class SecretBuffer {
    */
   equals(other: SecretBuffer | SecretSlot | Uint8Array): boolean {
     this.#alive("equals");
-    if (other instanceof SecretBuffer) {
+    if (isSecretBuffer(other)) {
       other.#alive("equals");
       if (other === this) return true;
       return this.read((mine) =>
