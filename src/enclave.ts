@@ -105,7 +105,7 @@ export class Enclave {
         "Cannot seal: expected a SecretBuffer; make one with SecretBuffer.from(bytes)",
       );
     }
-    const { destroySource = true } = checkOptions(options);
+    const { destroySource = true } = checkOptions(options, ["destroySource"]);
     checkBoolean(destroySource, "destroySource");
     const size = buffer.size;
     const padded = paddedLength(size);

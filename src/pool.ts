@@ -351,7 +351,10 @@ export class SecretPool {
    * @throws {SecretMemoryError} `INVALID_ARGUMENT` for unknown values.
    */
   constructor(options?: SecretPoolOptions) {
-    const { rest = "noaccess", lock = "required" } = checkOptions(options);
+    const { rest = "noaccess", lock = "required" } = checkOptions(options, [
+      "rest",
+      "lock",
+    ]);
     this.#core = new PoolCore(
       RANK[checkChoice(rest, ["noaccess", "readwrite"], "rest")],
       checkChoice(lock, ["required", "best-effort"], "lock"),
@@ -429,7 +432,7 @@ export class SecretPool {
    */
   from(bytes: Uint8Array, options?: PoolFromOptions): SecretSlot {
     const source = checkBytes(bytes, "the source bytes");
-    const { wipeSource = true } = checkOptions(options);
+    const { wipeSource = true } = checkOptions(options, ["wipeSource"]);
     checkBoolean(wipeSource, "wipeSource");
     const slot = this.#take(checkSlotSize(source.length, "the source length"));
     fillSlot(

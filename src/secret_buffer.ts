@@ -207,17 +207,17 @@ export class SecretBuffer {
     bytes: Uint8Array | SecretBuffer,
     options?: FromOptions,
   ): SecretBuffer {
+    const { wipeSource = true, ...bufferOptions } = checkOptions(options);
+    checkBoolean(wipeSource, "wipeSource");
     if (isSecretBuffer(bytes)) {
       // Guarded to guarded by memcpy; the source buffer is left as it is.
-      checkBufferOptions(options);
-      return sliceSecret(bytes, 0, bytes.size, options);
+      checkBufferOptions(bufferOptions);
+      return sliceSecret(bytes, 0, bytes.size, bufferOptions);
     }
     const source = checkBytes(bytes, "the source bytes");
-    const { wipeSource = true } = checkOptions(options);
-    checkBoolean(wipeSource, "wipeSource");
     const buffer = SecretBuffer.#create(
       checkSize(source.length, "the source length"),
-      options,
+      bufferOptions,
       (user) => user.set(source),
     );
     if (wipeSource) source.fill(0);
