@@ -1,0 +1,129 @@
+/**
+ * The command-line protocol every JavaScript contestant of the benchmark
+ * speaks (the C contestant, `sodium_bench.c`, speaks the same one):
+ *
+ * ```text
+ * time WORKLOAD:ITERATIONS ...  one line "WORKLOAD NS_PER_OP" per workload
+ * count WORKLOAD ITERATIONS     warm-up, then ITERATIONS, no output
+ *                               (run under strace; ITERATIONS = 0 is the
+ *                               baseline subtracted from the count)
+ * memory COUNT                  prints "ready", waits for a line on stdin,
+ *                               allocates COUNT 32-byte secrets, prints
+ *                               "held", waits for a line, frees them
+ * version                       the runtime and library versions
+ * ```
+ *
+ * Runs under Deno, Bun and Node alike: only `node:` built-ins are used.
+ *
+ * @module
+ */
+
+import { readSync } from "node:fs";
+import process from "node:process";
+
+/** Warm-up iterations before every measured batch, as in the C program. */
+export const WARMUP = 200;
+
+/** One workload: what it keeps alive, and the loop that is timed. */
+export interface Workload {
+  /** Runs `n` iterations; may be async (sodium-native waits for finalizers). */
+  run(n: number): void | Promise<void>;
+  /** Releases what the workload kept alive. */
+  teardown?(): void | Promise<void>;
+}
+
+/** What a contestant provides: workloads by name, and one 32-byte secret. */
+export interface Contestant {
+  /** Builds a workload (allocating what it keeps alive), by name. */
+  workloads: Record<string, () => Workload>;
+  /** Makes one 32-byte secret and returns how to free it. */
+  secret32(): () => void;
+  /** Free-form version line. */
+  version(): string;
+}
+
+/** Parses a non-negative integer argument or exits with a usage error. */
+function count(text: string | undefined): number {
+  const value = Number(text);
+  if (text === undefined || !Number.isSafeInteger(value) || value < 0) {
+    usage(`not an iteration count: ${text}`);
+  }
+  return value;
+}
+
+function usage(problem: string): never {
+  process.stderr.write(
+    `${problem}\nusage: time WORKLOAD:N ... | count WORKLOAD N | memory COUNT | version\n`,
+  );
+  process.exit(2);
+}
+
+function build(contestant: Contestant, name: string): Workload {
+  const make = contestant.workloads[name];
+  if (make === undefined) usage(`unknown workload: ${name}`);
+  return make();
+}
+
+/** Blocks until the harness writes a line (it reads /proc/PID meanwhile). */
+function awaitHarness(): void {
+  const byte = new Uint8Array(1);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let read: number;
+    try {
+      read = readSync(0, byte, 0, 1, null);
+    } catch (error) {
+      // Node leaves a piped stdin non-blocking: wait a millisecond, retry.
+      if ((error as { code?: string }).code !== "EAGAIN") throw error;
+      Atomics.wait(pause, 0, 0, 1);
+      continue;
+    }
+    if (read === 0 || byte[0] === 10) return;
+  }
+}
+
+/**
+ * Holds `n` 32-byte secrets while the harness measures the process from
+ * outside (`_memory.ts`), so that every contestant is measured by the same
+ * code: "ready", wait, allocate, "held", wait, free.
+ */
+function memory(contestant: Contestant, n: number): void {
+  const frees: Array<() => void> = new Array(n);
+  console.log("ready");
+  awaitHarness();
+  for (let i = 0; i < n; i++) frees[i] = contestant.secret32();
+  console.log("held");
+  awaitHarness();
+  for (const free of frees) free();
+}
+
+/** Runs the protocol for `contestant` on the process's arguments. */
+export async function main(contestant: Contestant): Promise<void> {
+  const [mode, ...args] = process.argv.slice(2);
+  if (mode === "version") {
+    console.log(contestant.version());
+  } else if (mode === "memory") {
+    memory(contestant, count(args[0]));
+  } else if (mode === "count") {
+    const workload = build(contestant, args[0]);
+    const n = count(args[1]);
+    await workload.run(WARMUP);
+    await workload.run(n);
+    await workload.teardown?.();
+  } else if (mode === "time" && args.length > 0) {
+    for (const spec of args) {
+      const [name, iterations] = spec.split(":");
+      const n = count(iterations);
+      if (n === 0) usage("cannot time zero iterations");
+      const workload = build(contestant, name);
+      await workload.run(WARMUP);
+      const start = performance.now();
+      await workload.run(n);
+      const elapsed = performance.now() - start;
+      await workload.teardown?.();
+      console.log(`${name} ${(elapsed * 1e6 / n).toFixed(1)}`);
+    }
+  } else {
+    usage(`unknown mode: ${mode}`);
+  }
+}

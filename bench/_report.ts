@@ -1,0 +1,263 @@
+/**
+ * Turns the raw results of a run into the Markdown report: timings with
+ * ratios against libsodium C, the profile of where secmem's time goes,
+ * syscalls, memory per secret, the issue's targets, and the spread.
+ *
+ * @module
+ */
+
+import { BASELINE, type Contestant } from "./_contestants.ts";
+import type { MemoryCost } from "./_memory.ts";
+import { median, pairedRatio, spread } from "./_stats.ts";
+import type { SyscallCount } from "./_strace.ts";
+import { runs, STRACED, WORKLOADS } from "./_workloads.ts";
+
+/** Everything one run measured. */
+export interface Results {
+  command: string;
+  date: string;
+  machine: { nproc: number; kernel: string; cpu: string };
+  quick: boolean;
+  rounds: number;
+  contestants: Contestant[];
+  versions: Record<string, string>;
+  /** Nanoseconds per op, one entry per round (NaN: that round failed). */
+  samples: Record<string, Record<string, number[]>>;
+  syscalls: Record<string, Record<string, SyscallCount | string>>;
+  memory: Record<string, MemoryCost | string>;
+  failures: string[];
+}
+
+/** Nanoseconds as a short human figure. */
+function time(ns: number): string {
+  if (!Number.isFinite(ns)) return "n/a";
+  if (ns < 1000) return `${ns.toFixed(ns < 10 ? 1 : 0)} ns`;
+  const us = ns / 1000;
+  return `${us.toFixed(us < 10 ? 2 : 1)} µs`;
+}
+
+const ratio = (r: number): string =>
+  Number.isFinite(r) ? `${r.toFixed(2)}x` : "n/a";
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [
+    line(header),
+    line(header.map(() => "---")),
+    ...rows.map(line),
+  ].join("\n");
+}
+
+function cell(results: Results, id: string, workload: string): number {
+  return median(results.samples[id]?.[workload] ?? []);
+}
+
+function ratioOf(results: Results, id: string, workload: string): number {
+  return pairedRatio(
+    results.samples[id]?.[workload] ?? [],
+    results.samples[BASELINE]?.[workload] ?? [],
+  );
+}
+
+function timings(results: Results, profile: boolean): string {
+  const header = ["workload", ...results.contestants.map((c) => c.title)];
+  const rows = WORKLOADS.filter((w) => (w.profile ?? false) === profile).map(
+    (w) => [
+      w.label,
+      ...results.contestants.map((c) => {
+        if (!runs(w, c.id)) return "—";
+        const ns = cell(results, c.id, w.id);
+        if (c.id === BASELINE || profile) return time(ns);
+        return `${time(ns)} (${ratio(ratioOf(results, c.id, w.id))})`;
+      }),
+    ],
+  );
+  return table(header, rows);
+}
+
+/** Differences that say where secmem's time goes, per runtime. */
+function breakdown(results: Results): string {
+  const secmem = results.contestants.filter((c) =>
+    c.id !== BASELINE && c.id !== "sodium-native"
+  );
+  const c = (w: string) => cell(results, BASELINE, w);
+  const lines: Array<[string, (id: string) => number]> = [
+    [
+      "runtime FFI cost per call (getpid − C getpid)",
+      (id) => cell(results, id, "getpid") - c("getpid"),
+    ],
+    [
+      "secmem adapter + FFI per call (ffi_ptr − C)",
+      (id) => cell(results, id, "ffi_ptr") - c("ffi_ptr"),
+    ],
+    [
+      "native calls + kernel for 32 B (floor32 − C floor32)",
+      (id) => cell(results, id, "floor32") - c("floor32"),
+    ],
+    [
+      "SecretBuffer JS work per alloc+destroy (alloc32 − floor32)",
+      (id) => cell(results, id, "alloc32") - cell(results, id, "floor32"),
+    ],
+    [
+      "read scope over the C toggle (read − C read)",
+      (id) => cell(results, id, "read") - c("read"),
+    ],
+  ];
+  return table(
+    ["difference of medians", ...secmem.map((s) => s.title)],
+    lines.map(([label, f]) => [label, ...secmem.map((s) => time(f(s.id)))]),
+  );
+}
+
+function syscallCell(count: SyscallCount | string | undefined): string {
+  if (count === undefined) return "—";
+  if (typeof count === "string") return `n/a (${count})`;
+  const parts = Object.entries(count.bySyscall)
+    .filter(([, n]) => Math.abs(n) >= 0.05)
+    .sort(([, a], [, b]) => b - a)
+    .map(([name, n]) => `${name} ${+n.toFixed(2)}`);
+  return `**${count.total.toFixed(2)}**: ${parts.join(", ")}`;
+}
+
+function syscalls(results: Results): string {
+  const labels = new Map(WORKLOADS.map((w) => [w.id, w.label]));
+  return table(
+    ["contestant", ...STRACED.map((w) => labels.get(w) ?? w)],
+    results.contestants.map((c) => [
+      c.title,
+      ...STRACED.map((w) => syscallCell(results.syscalls[c.id]?.[w])),
+    ]),
+  );
+}
+
+function memory(results: Results): string {
+  return table(
+    [
+      "contestant",
+      "pages in the secret's mappings",
+      "pages mapped, whole process",
+      "pages resident, whole process",
+      "bytes locked",
+      "VMAs",
+    ],
+    results.contestants.map((c) => {
+      const m = results.memory[c.id];
+      if (m === undefined || typeof m === "string") {
+        return [c.title, `n/a${m ? ` (${m})` : ""}`, "", "", "", ""];
+      }
+      return [
+        c.title,
+        m.layout.toFixed(2),
+        m.mapped.toFixed(2),
+        m.resident.toFixed(2),
+        m.locked.toFixed(0),
+        m.vmas.toFixed(2),
+      ];
+    }),
+  );
+}
+
+function verdict(ok: boolean | undefined): string {
+  return ok === undefined ? "not measured" : ok ? "met" : "**missed**";
+}
+
+function targets(results: Results): string {
+  const rows: string[][] = [];
+  for (const id of ["deno", "bun", "node"]) {
+    const c = results.contestants.find((x) => x.id === id);
+    if (c === undefined) continue;
+    const alloc = ratioOf(results, id, "alloc32");
+    const read = ratioOf(results, id, "read");
+    const calls = results.syscalls[id]?.alloc32;
+    const m = results.memory[id];
+    const pages = typeof m === "object" ? m.layout : NaN;
+    const known = (x: number) => Number.isFinite(x);
+    rows.push(
+      [
+        c.title,
+        "alloc+destroy 32 B ≤ 0.75x C",
+        ratio(alloc),
+        verdict(known(alloc) ? alloc <= 0.75 : undefined),
+      ],
+      [
+        c.title,
+        "syscalls per alloc+destroy ≤ 7",
+        typeof calls === "object" ? calls.total.toFixed(2) : "n/a",
+        verdict(typeof calls === "object" ? calls.total <= 7.05 : undefined),
+      ],
+      [
+        c.title,
+        "pages per 32 B secret ≤ 3",
+        known(pages) ? pages.toFixed(2) : "n/a",
+        verdict(known(pages) ? pages <= 3.05 : undefined),
+      ],
+      [
+        c.title,
+        "read scope ≤ 1.1x C toggle pair",
+        ratio(read),
+        verdict(known(read) ? read <= 1.1 : undefined),
+      ],
+    );
+  }
+  return table(["runtime", "target (issue 6)", "measured", "verdict"], rows);
+}
+
+function spreads(results: Results): string {
+  return table(
+    ["workload", ...results.contestants.map((c) => c.title)],
+    WORKLOADS.map((w) => [
+      w.id,
+      ...results.contestants.map((c) => {
+        if (!runs(w, c.id)) return "—";
+        const s = spread(results.samples[c.id]?.[w.id] ?? []);
+        return Number.isFinite(s) ? `${(s * 100).toFixed(0)}%` : "n/a";
+      }),
+    ]),
+  );
+}
+
+/** The whole report, in Markdown. */
+export function render(results: Results): string {
+  const { machine } = results;
+  const versions = results.contestants.map((c) =>
+    `- ${c.title}: ${results.versions[c.id] ?? "n/a"}`
+  );
+  return [
+    `## Run of ${results.date}${results.quick ? " (quick: smoke only)" : ""}`,
+    "",
+    `- Command: \`${results.command}\``,
+    `- Machine: ${machine.nproc} CPUs (${machine.cpu}), Linux ${machine.kernel}`,
+    `- Rounds: ${results.rounds}, contestants interleaved, order rotated each round`,
+    ...versions,
+    "",
+    "### Time per operation (median over rounds; ratio against libsodium C, median of per-round ratios)",
+    "",
+    timings(results, false),
+    "",
+    "### Profile: FFI and native-call cost",
+    "",
+    timings(results, true),
+    "",
+    breakdown(results),
+    "",
+    "### Syscalls per operation (strace -c -f; N iterations minus 0, divided by N)",
+    "",
+    syscalls(results),
+    "",
+    "### Memory per 32-byte secret (many held; read from /proc/PID/smaps and status)",
+    "",
+    memory(results),
+    "",
+    "### Targets",
+    "",
+    targets(results),
+    "",
+    "### Spread over rounds ((max − min) / median)",
+    "",
+    spreads(results),
+    "",
+    ...(results.failures.length > 0
+      ? ["### Failures", "", ...results.failures.map((f) => `- ${f}`), ""]
+      : []),
+  ].join("\n");
+}

@@ -1,0 +1,188 @@
+/**
+ * The benchmark harness. Runs every contestant (libsodium C, sodium-native,
+ * secmem under Deno, Bun and Node) through the same workloads, interleaved
+ * (A B C ... A B C ...; the order rotates each round), and prints a
+ * Markdown report: medians, ratios against libsodium C, syscalls per
+ * operation from strace, and memory per 32-byte secret.
+ *
+ * Start it with `bash bench/run.sh` (which builds the C program and installs
+ * sodium-native first); this file runs under Node 26.
+ *
+ * ```text
+ * node bench/run.ts [--quick] [--rounds N] [--skip id,id] [--json FILE]
+ * ```
+ * `--quick` runs tiny counts once (a smoke test, not a measurement).
+ * The exit status is 1 when any contestant failed any step.
+ *
+ * @module
+ */
+
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import process from "node:process";
+import { BASELINE, type Contestant, CONTESTANTS } from "./_contestants.ts";
+import { render, type Results } from "./_report.ts";
+import { measureMemory } from "./_memory.ts";
+import { keyValues, spawn } from "./_spawn.ts";
+import { countSyscalls } from "./_strace.ts";
+import {
+  MEMORY_SECRETS,
+  runs,
+  STRACE_ITERATIONS,
+  STRACED,
+  WORKLOADS,
+} from "./_workloads.ts";
+
+interface Options {
+  quick: boolean;
+  rounds: number;
+  skip: string[];
+  json?: string;
+}
+
+function parseOptions(args: string[]): Options {
+  const options: Options = { quick: false, rounds: 7, skip: [] };
+  let roundsGiven = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--quick") options.quick = true;
+    else if (arg === "--rounds") {
+      options.rounds = Number(args[++i]);
+      roundsGiven = true;
+    } else if (arg === "--skip") options.skip = (args[++i] ?? "").split(",");
+    else if (arg === "--json") options.json = args[++i];
+    else {
+      process.stderr.write(
+        `unknown argument ${arg}\nusage: run.ts [--quick] [--rounds N] [--skip id,id] [--json FILE]\n`,
+      );
+      process.exit(2);
+    }
+  }
+  if (options.quick && !roundsGiven) options.rounds = 1;
+  if (!Number.isSafeInteger(options.rounds) || options.rounds < 1) {
+    process.stderr.write("--rounds needs a whole number of at least 1\n");
+    process.exit(2);
+  }
+  return options;
+}
+
+function machine(): Results["machine"] {
+  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  return {
+    nproc: availableParallelism(),
+    kernel: execFileSync("uname", ["-r"], { encoding: "utf8" }).trim(),
+    cpu: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? "unknown",
+  };
+}
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+const options = parseOptions(process.argv.slice(2));
+const size = options.quick ? "quick" : "full";
+const results: Results = {
+  command: `bash bench/run.sh ${process.argv.slice(2).join(" ")}`.trim(),
+  date: new Date().toISOString(),
+  machine: machine(),
+  quick: options.quick,
+  rounds: options.rounds,
+  contestants: [],
+  versions: {},
+  samples: {},
+  syscalls: {},
+  memory: {},
+  failures: [],
+};
+
+// 1. Who can run at all: a contestant that cannot print its version is
+//    reported and left out, rather than failing every round.
+for (const contestant of CONTESTANTS) {
+  if (options.skip.includes(contestant.id)) continue;
+  const outcome = spawn(contestant, ["version"]);
+  if (!outcome.ok) {
+    results.failures.push(`${contestant.title}: ${outcome.error}`);
+    continue;
+  }
+  results.versions[contestant.id] = outcome.stdout.trim();
+  results.contestants.push(contestant);
+  results.samples[contestant.id] = {};
+}
+if (!results.contestants.some((c) => c.id === BASELINE)) {
+  log(`the baseline (${BASELINE}) cannot run: ${results.failures.join("; ")}`);
+  process.exit(1);
+}
+
+function timeRound(contestant: Contestant, round: number): void {
+  const workloads = WORKLOADS.filter((w) => runs(w, contestant.id));
+  const outcome = spawn(contestant, [
+    "time",
+    ...workloads.map((w) => `${w.id}:${w[size]}`),
+  ]);
+  const values = outcome.ok ? keyValues(outcome.stdout) : new Map();
+  if (!outcome.ok) {
+    results.failures.push(
+      `${contestant.title}, round ${round + 1}: ${outcome.error}`,
+    );
+  }
+  for (const w of workloads) {
+    const series = results.samples[contestant.id][w.id] ??= [];
+    series[round] = values.get(w.id) ?? NaN;
+  }
+}
+
+// 2. Timings, interleaved: each round runs every contestant once, starting
+//    one further along the list than the round before.
+const field = results.contestants;
+for (let round = 0; round < options.rounds; round++) {
+  for (let k = 0; k < field.length; k++) {
+    const contestant = field[(round + k) % field.length];
+    log(`round ${round + 1}/${options.rounds}: ${contestant.title}`);
+    timeRound(contestant, round);
+  }
+}
+
+// 3. Syscalls per operation.
+for (const contestant of field) {
+  results.syscalls[contestant.id] = {};
+  for (const workload of STRACED) {
+    log(`strace: ${contestant.title} ${workload}`);
+    const count = countSyscalls(
+      contestant,
+      workload,
+      STRACE_ITERATIONS[size],
+    );
+    if (typeof count === "string") {
+      results.failures.push(
+        `${contestant.title}, strace ${workload}: ${count}`,
+      );
+    }
+    results.syscalls[contestant.id][workload] = count;
+  }
+}
+
+// 4. Memory per 32-byte secret, measured from outside each process.
+const page = Number(
+  execFileSync("getconf", ["PAGESIZE"], { encoding: "utf8" }),
+);
+for (const contestant of field) {
+  log(`memory: ${contestant.title}`);
+  try {
+    results.memory[contestant.id] = await measureMemory(
+      contestant,
+      MEMORY_SECRETS[size],
+      page,
+    );
+  } catch (error) {
+    const message = (error as Error).message;
+    results.failures.push(`${contestant.title}, memory: ${message}`);
+    results.memory[contestant.id] = message;
+  }
+}
+
+if (options.json !== undefined) {
+  writeFileSync(options.json, JSON.stringify(results, null, 2));
+}
+console.log(render(results));
+process.exit(results.failures.length > 0 ? 1 : 0);
