@@ -3,7 +3,10 @@
  * speaks (the C contestant, `sodium_bench.c`, speaks the same one):
  *
  * ```text
- * time WORKLOAD:ITERATIONS ...  one line "WORKLOAD NS_PER_OP" per workload
+ * time WORKLOAD:ITERATIONS ...  one line "WORKLOAD NS USER_NS SYS_NS" per
+ *                               workload: wall-clock, then CPU time of the
+ *                               whole process (every thread) in user space
+ *                               and in the kernel, each per operation
  * count WORKLOAD ITERATIONS     warm-up, then ITERATIONS, no output
  *                               (run under strace; ITERATIONS = 0 is the
  *                               baseline subtracted from the count)
@@ -117,11 +120,16 @@ export async function main(contestant: Contestant): Promise<void> {
       if (n === 0) usage("cannot time zero iterations");
       const workload = build(contestant, name);
       await workload.run(WARMUP);
+      const cpu = process.cpuUsage();
       const start = performance.now();
       await workload.run(n);
       const elapsed = performance.now() - start;
+      const { user, system } = process.cpuUsage(cpu);
       await workload.teardown?.();
-      console.log(`${name} ${(elapsed * 1e6 / n).toFixed(1)}`);
+      const per = (ns: number) => (ns / n).toFixed(1);
+      console.log(
+        `${name} ${per(elapsed * 1e6)} ${per(user * 1e3)} ${per(system * 1e3)}`,
+      );
     }
   } else {
     usage(`unknown mode: ${mode}`);

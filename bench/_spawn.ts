@@ -41,13 +41,15 @@ export function spawn(
   return { ok: true, stdout: result.stdout };
 }
 
-/** Parses "key value" lines into numbers. */
-export function keyValues(stdout: string): Map<string, number> {
-  const values = new Map<string, number>();
+/** Parses "key value value ..." lines into numbers. */
+export function keyValues(stdout: string): Map<string, number[]> {
+  const values = new Map<string, number[]>();
   for (const line of stdout.trim().split("\n")) {
-    const [key, value] = line.trim().split(/\s+/);
-    const number = Number(value);
-    if (key && Number.isFinite(number)) values.set(key, number);
+    const [key, ...fields] = line.trim().split(/\s+/);
+    const numbers = fields.map(Number);
+    if (key && numbers.length > 0 && numbers.every(Number.isFinite)) {
+      values.set(key, numbers);
+    }
   }
   return values;
 }

@@ -20,6 +20,7 @@ export interface WorkloadInfo {
 }
 
 const NO_SODIUM_NATIVE = ["c", "deno", "bun", "node"];
+const SECMEM = ["deno", "bun", "node"];
 
 /** The workloads, in the order of the report. */
 export const WORKLOADS: readonly WorkloadInfo[] = [
@@ -81,6 +82,38 @@ export const WORKLOADS: readonly WorkloadInfo[] = [
     quick: 300,
     profile: true,
     only: NO_SODIUM_NATIVE,
+  },
+  {
+    id: "floor32_raw",
+    label: "the same 8 calls, raw runtime FFI, bigint args",
+    full: 20000,
+    quick: 300,
+    profile: true,
+    only: ["c", "deno", "bun", "node"],
+  },
+  {
+    id: "part_views",
+    label: "JS piece: 2 views made, wrapped, detached",
+    full: 100000,
+    quick: 1000,
+    profile: true,
+    only: SECMEM,
+  },
+  {
+    id: "part_canary",
+    label: "JS piece: one canary drawn",
+    full: 100000,
+    quick: 1000,
+    profile: true,
+    only: SECMEM,
+  },
+  {
+    id: "part_registry",
+    label: "JS piece: live set + FinalizationRegistry in/out",
+    full: 100000,
+    quick: 1000,
+    profile: true,
+    only: SECMEM,
   },
 ];
 

@@ -91,6 +91,7 @@ const results: Results = {
   contestants: [],
   versions: {},
   samples: {},
+  cpu: {},
   syscalls: {},
   memory: {},
   failures: [],
@@ -108,6 +109,7 @@ for (const contestant of CONTESTANTS) {
   results.versions[contestant.id] = outcome.stdout.trim();
   results.contestants.push(contestant);
   results.samples[contestant.id] = {};
+  results.cpu[contestant.id] = {};
 }
 if (!results.contestants.some((c) => c.id === BASELINE)) {
   log(`the baseline (${BASELINE}) cannot run: ${results.failures.join("; ")}`);
@@ -127,8 +129,11 @@ function timeRound(contestant: Contestant, round: number): void {
     );
   }
   for (const w of workloads) {
-    const series = results.samples[contestant.id][w.id] ??= [];
-    series[round] = values.get(w.id) ?? NaN;
+    const [wall, user, sys] = values.get(w.id) ?? [NaN, NaN, NaN];
+    (results.samples[contestant.id][w.id] ??= [])[round] = wall;
+    const cpu = results.cpu[contestant.id][w.id] ??= { user: [], sys: [] };
+    cpu.user[round] = user;
+    cpu.sys[round] = sys;
   }
 }
 

@@ -13,16 +13,23 @@
  *   made through its native layer with no `SecretBuffer` around it (the C
  *   program runs the same sequence in C): the difference from `alloc32` is
  *   the JavaScript work of `SecretBuffer`, the difference from C's
- *   `floor32` is FFI overhead.
+ *   `floor32` is FFI overhead;
+ * - `floor32_raw`: the same calls straight through the runtime's FFI with
+ *   bigint 64-bit arguments and no adapter: the least this runtime can pay,
+ *   so `floor32 − floor32_raw` is what secmem's adapter layer costs;
+ * - `part_views`, `part_canary`, `part_registry`: the JavaScript pieces of
+ *   one buffer's life in isolation (zero-copy views made and detached, a
+ *   canary drawn, the live-set and FinalizationRegistry bookkeeping).
  *
  * @module
  */
 
 import process from "node:process";
 import { SecretBuffer } from "../mod.ts";
+import { nextCanary } from "../src/_canary.ts";
 import { native } from "../src/_native.ts";
 import { main, type Workload } from "./_protocol.ts";
-import { rawGetpid } from "./_raw_ffi.ts";
+import { rawFloor, rawGetpid } from "./_raw_ffi.ts";
 
 const noop = (): void => {};
 
@@ -65,6 +72,23 @@ function equals(size: number): () => Workload {
         b.destroy();
       },
     };
+  };
+}
+
+/** A workload over one committed page, released at teardown. */
+function page(
+  body: (memory: ReturnType<typeof native>, data: bigint) => void,
+): Workload {
+  const memory = native();
+  const size = memory.pageSize;
+  const base = memory.reserve(3 * size);
+  const data = base + BigInt(size);
+  memory.commit(data, size, false);
+  return {
+    run(n) {
+      for (let i = 0; i < n; i++) body(memory, data);
+    },
+    teardown: () => memory.release(base, 3 * size),
   };
 }
 
@@ -141,6 +165,42 @@ await main({
             memory.wipe(data, page);
             memory.release(base, 3 * page);
           }
+        },
+      };
+    },
+    part_views: () =>
+      page((memory, data) => {
+        // What one buffer's life does with views: user and canary buffers
+        // made over the pages, wrapped, and detached at destroy.
+        const user = memory.view(data + 4064n, 32);
+        const canary = memory.view(data + 4048n, 16);
+        new Uint8Array(user);
+        new Uint8Array(canary);
+        user.transfer(0);
+        canary.transfer(0);
+      }),
+    part_canary: () => page((memory) => void nextCanary(memory)),
+    part_registry: () => {
+      const registry = new FinalizationRegistry<object>(noop);
+      const live = new Set<object>();
+      return {
+        run(n) {
+          for (let i = 0; i < n; i++) {
+            const owner = {};
+            const region = {};
+            live.add(region);
+            registry.register(owner, region, region);
+            registry.unregister(region);
+            live.delete(region);
+          }
+        },
+      };
+    },
+    floor32_raw: () => {
+      const once = rawFloor(native().pageSize);
+      return {
+        run(n) {
+          for (let i = 0; i < n; i++) once();
         },
       };
     },

@@ -5,7 +5,8 @@
  * compiles it into bench/out/ and it is never part of the package.
  *
  * Modes (the protocol every contestant speaks, see bench/README.md):
- *   sodium_bench time WORKLOAD:ITERATIONS ...  prints "WORKLOAD NS_PER_OP"
+ *   sodium_bench time WORKLOAD:ITERATIONS ...  prints "WORKLOAD NS USER_NS
+ *                                              SYS_NS" per operation
  *   sodium_bench count WORKLOAD ITERATIONS     runs a fixed warm-up, then the
  *                                              iterations, prints nothing
  *                                              (strace counts the difference
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +44,10 @@ static void *must_malloc(size_t size) {
   void *p = sodium_malloc(size);
   if (p == NULL) die("sodium_malloc");
   return p;
+}
+
+static double cpu_ns(const struct timeval *tv) {
+  return (double)tv->tv_sec * 1e9 + (double)tv->tv_usec * 1e3;
 }
 
 static double now_ns(void) {
@@ -158,14 +164,15 @@ static void run(const char *w, struct fixture *f, long n) {
   else if (strncmp(w, "live", 4) == 0) alloc_free(32, n);
   else if (strcmp(w, "getpid") == 0) raw_getpid(n);
   else if (strcmp(w, "ffi_ptr") == 0) pointer_call(f, n);
-  else if (strcmp(w, "floor32") == 0) secmem_floor(n);
+  else if (strcmp(w, "floor32") == 0 || strcmp(w, "floor32_raw") == 0)
+    secmem_floor(n);
 }
 
 static int workload_known(const char *w) {
   static const char *const names[] = {
       "alloc32", "alloc1k", "alloc64k", "read",    "random32", "eq32",
       "eq4k",    "live1",   "live1k",   "live10k", "getpid",   "floor32",
-      "ffi_ptr"};
+      "ffi_ptr", "floor32_raw"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++)
     if (strcmp(w, names[i]) == 0) return 1;
   return 0;
@@ -231,11 +238,16 @@ int main(int argc, char **argv) {
       struct fixture f;
       setup(argv[i], &f);
       run(argv[i], &f, WARMUP);
+      struct rusage r0, r1;
+      getrusage(RUSAGE_SELF, &r0);
       double t0 = now_ns();
       run(argv[i], &f, n);
       double t1 = now_ns();
+      getrusage(RUSAGE_SELF, &r1);
       teardown(&f);
-      printf("%s %.1f\n", argv[i], (t1 - t0) / (double)n);
+      printf("%s %.1f %.1f %.1f\n", argv[i], (t1 - t0) / (double)n,
+             (cpu_ns(&r1.ru_utime) - cpu_ns(&r0.ru_utime)) / (double)n,
+             (cpu_ns(&r1.ru_stime) - cpu_ns(&r0.ru_stime)) / (double)n);
       fflush(stdout);
     }
     return 0;
