@@ -11,6 +11,7 @@ import type { NativeMemory } from "../src/_native.ts";
 import { createBunAdapter } from "./bun.ts";
 import { createDenoAdapter } from "./deno.ts";
 import { createLinuxMemory } from "./linux_memory.ts";
+import { createWindowsMemory } from "./windows_memory.ts";
 import type { NodeLikeProcess } from "./_process.ts";
 import type { RuntimeAdapter } from "./types.ts";
 
@@ -38,7 +39,11 @@ export function platform(): { os: string; arch: string } {
   };
 }
 
-function loadAdapter(): RuntimeAdapter {
+/**
+ * The adapter for the running runtime, for binding tables beyond libc's
+ * memory calls (test-only symbols, other libraries).
+ */
+export function loadAdapter(): RuntimeAdapter {
   if (host.Deno !== undefined) return createDenoAdapter(host.Deno);
   if (host.Bun !== undefined && host.process !== undefined) {
     return createBunAdapter(host.process, host.Bun.version);
@@ -52,11 +57,13 @@ function loadAdapter(): RuntimeAdapter {
 /** Opens the native layer for this runtime and OS. */
 export function loadNative(): NativeMemory {
   const { os, arch } = platform();
-  if (os !== "linux") {
-    throw new SecretMemoryError(
-      "UNSUPPORTED_PLATFORM",
-      `Cannot protect memory on ${os}: this version of secmem supports Linux`,
-    );
+  if (os === "linux") return createLinuxMemory(loadAdapter(), arch);
+  // Deno says "windows", Bun and Node say "win32".
+  if (os === "windows" || os === "win32") {
+    return createWindowsMemory(loadAdapter(), arch);
   }
-  return createLinuxMemory(loadAdapter(), arch);
+  throw new SecretMemoryError(
+    "UNSUPPORTED_PLATFORM",
+    `Cannot protect memory on ${os}: this version of secmem supports Linux and Windows`,
+  );
 }

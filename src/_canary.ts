@@ -12,25 +12,41 @@ import type { NativeMemory } from "./_native.ts";
 
 const BATCH = 4096;
 
-let batchAddress = 0n;
-let batch: Uint8Array | undefined;
-let used = BATCH;
+interface Batch {
+  address: bigint;
+  bytes: Uint8Array;
+  used: number;
+}
+
+// One batch per native layer, so a test's fake never sees the real one's.
+const batches = new WeakMap<NativeMemory, Batch>();
+
+function batchFor(memory: NativeMemory): Batch {
+  let batch = batches.get(memory);
+  if (batch === undefined) {
+    const address = memory.reserve(BATCH);
+    memory.commit(address, BATCH, false);
+    batch = {
+      address,
+      bytes: new Uint8Array(memory.view(address, BATCH)),
+      used: BATCH,
+    };
+    batches.set(memory, batch);
+  }
+  return batch;
+}
 
 /** A fresh random canary of `CANARY_SIZE` bytes. */
 export function nextCanary(memory: NativeMemory): Uint8Array {
-  if (batch === undefined) {
-    const reservation = memory.reserve(BATCH);
-    memory.commit(reservation, BATCH, false);
-    batchAddress = reservation;
-    batch = new Uint8Array(memory.view(reservation, BATCH));
+  const batch = batchFor(memory);
+  if (batch.used + CANARY_SIZE > BATCH) {
+    memory.fillRandom(batch.address, BATCH);
+    batch.used = 0;
   }
-  if (used + CANARY_SIZE > BATCH) {
-    memory.fillRandom(batchAddress, BATCH);
-    used = 0;
-  }
-  const canary = batch.slice(used, used + CANARY_SIZE);
+  const start = batch.used;
+  const canary = batch.bytes.slice(start, start + CANARY_SIZE);
   // A canary handed out must not be handed out again, nor stay readable.
-  batch.fill(0, used, used + CANARY_SIZE);
-  used += CANARY_SIZE;
+  batch.bytes.fill(0, start, start + CANARY_SIZE);
+  batch.used += CANARY_SIZE;
   return canary;
 }

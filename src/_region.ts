@@ -115,6 +115,17 @@ function commitData(
 
 function memlockError(memory: NativeMemory, length: number): SecretMemoryError {
   const { soft, hard } = memory.lockLimit();
+  if (memory.os === "windows") {
+    return new SecretMemoryError(
+      "MEMLOCK_LIMIT",
+      `Cannot lock ${length} bytes: the process working set (minimum ${soft} bytes,` +
+        ` maximum ${hard} bytes) holds no more locked pages and Windows refused to grow it;` +
+        " raise it with SetProcessWorkingSetSize before allocating, free memory," +
+        " destroy buffers you no longer need," +
+        ' or pass { lock: "best-effort" } to allow unlocked pages' +
+        " (under Wine the limit is the host's RLIMIT_MEMLOCK: `ulimit -l`)",
+    );
+  }
   const limit = soft === Infinity ? "unlimited" : `${soft} bytes`;
   return new SecretMemoryError(
     "MEMLOCK_LIMIT",

@@ -1,0 +1,430 @@
+/**
+ * The core's native interface on Windows, built from kernel32 (and the
+ * system generator in bcryptprimitives or bcrypt) as bound by whichever
+ * runtime adapter is running. Plain TypeScript over bound calls.
+ *
+ * What Windows gives, and what it does not:
+ * - Guard pages and rest state: `PAGE_NOACCESS`, as on Linux.
+ * - Locking: `VirtualLock` keeps pages in the working set, so they are not
+ *   paged out. It is bounded by the process's minimum working-set size, not
+ *   by a limit the user sets; secmem grows that size when a lock is refused.
+ * - No call keeps a range out of crash dumps, and there is no fork, so
+ *   `seclude` has nothing to do; `features` says so rather than pretend.
+ *
+ * @module
+ */
+
+import { SecretMemoryError } from "../src/errors.ts";
+import type {
+  CommitResult,
+  LockLimit,
+  NativeMemory,
+  PlatformFeatures,
+  Protection,
+} from "../src/_native.ts";
+import {
+  WINDOWS,
+  WINDOWS_BCRYPT,
+  WINDOWS_BCRYPT_CANDIDATES,
+  WINDOWS_KERNEL32,
+  WINDOWS_KERNEL32_CANDIDATES,
+  WINDOWS_PRNG,
+  WINDOWS_PRNG_CANDIDATES,
+} from "./windows.ts";
+import type { RuntimeAdapter } from "./types.ts";
+
+/** Which system generator `fillRandom` calls. */
+export type WindowsRandomSource = "ProcessPrng" | "BCryptGenRandom" | "none";
+
+/** The native interface on Windows, plus the generator it found. */
+export interface WindowsMemory extends NativeMemory {
+  /** The generator behind `fillRandom`; `none` if neither library opened. */
+  readonly randomSource: WindowsRandomSource;
+}
+
+const PROTECTION_FLAGS: Record<Protection, number> = {
+  noaccess: WINDOWS.PAGE_NOACCESS,
+  readonly: WINDOWS.PAGE_READONLY,
+  readwrite: WINDOWS.PAGE_READWRITE,
+};
+
+const ERROR_NAMES: Record<number, string> = {
+  [WINDOWS.ERROR_FILE_NOT_FOUND]: "ERROR_FILE_NOT_FOUND",
+  [WINDOWS.ERROR_PATH_NOT_FOUND]: "ERROR_PATH_NOT_FOUND",
+  [WINDOWS.ERROR_ACCESS_DENIED]: "ERROR_ACCESS_DENIED",
+  [WINDOWS.ERROR_INVALID_HANDLE]: "ERROR_INVALID_HANDLE",
+  [WINDOWS.ERROR_NOT_ENOUGH_MEMORY]: "ERROR_NOT_ENOUGH_MEMORY",
+  [WINDOWS.ERROR_OUTOFMEMORY]: "ERROR_OUTOFMEMORY",
+  [WINDOWS.ERROR_INVALID_PARAMETER]: "ERROR_INVALID_PARAMETER",
+  [WINDOWS.ERROR_INVALID_ADDRESS]: "ERROR_INVALID_ADDRESS",
+  [WINDOWS.ERROR_NOACCESS]: "ERROR_NOACCESS",
+  [WINDOWS.ERROR_NO_SYSTEM_RESOURCES]: "ERROR_NO_SYSTEM_RESOURCES",
+  [WINDOWS.ERROR_WORKING_SET_QUOTA]: "ERROR_WORKING_SET_QUOTA",
+  [WINDOWS.ERROR_COMMITMENT_LIMIT]: "ERROR_COMMITMENT_LIMIT",
+};
+
+const HINTS: Record<string, string> = {
+  "VirtualAlloc(MEM_RESERVE)":
+    "the process may be out of address space or memory",
+  "VirtualAlloc(MEM_COMMIT)":
+    "the system commit limit may be reached; enlarge the paging file or free memory",
+  CreateFileW: "check that the path exists and is readable",
+};
+
+/** Builds Windows' native memory layer over a runtime adapter. */
+export function createWindowsMemory(
+  adapter: RuntimeAdapter,
+  arch: string,
+): WindowsMemory {
+  const kernel32 = adapter.open(WINDOWS_KERNEL32_CANDIDATES, WINDOWS_KERNEL32);
+  // The runtime itself may call Win32 between two FFI calls and overwrite
+  // the thread's last error; reading it first thing after a failed call is
+  // the best any FFI caller can do.
+  const lastError = (): number => kernel32.GetLastError();
+
+  /** Turns a failed call into a typed error; read the error code first. */
+  function fail(call: string, code: number): never {
+    const name = ERROR_NAMES[code] ?? "Windows error";
+    const hint = HINTS[call];
+    throw new SecretMemoryError(
+      "OS_ERROR",
+      `Cannot complete ${call}: ${name} (${code})${hint ? `; ${hint}` : ""}`,
+      { errno: code, syscall: call },
+    );
+  }
+
+  function check(call: string, ok: number): void {
+    if (ok === 0) fail(call, lastError());
+  }
+
+  const systemInfo = new Uint8Array(WINDOWS.SYSTEM_INFO_SIZE);
+  kernel32.GetSystemInfo(systemInfo);
+  const pageSize = new DataView(systemInfo.buffer).getUint32(
+    WINDOWS.SYSTEM_INFO_PAGE_SIZE,
+    true,
+  );
+  if (pageSize === 0 || (pageSize & (pageSize - 1)) !== 0) {
+    throw new SecretMemoryError(
+      "UNSUPPORTED_PLATFORM",
+      `Cannot use the page size Windows reported (${pageSize}): it is not a power of two`,
+    );
+  }
+
+  // The working set bounds VirtualLock: a process may lock about its
+  // minimum working-set size, less a few pages Windows keeps for itself.
+  const process = kernel32.GetCurrentProcess();
+  const minimumBytes = new Uint8Array(8);
+  const maximumBytes = new Uint8Array(8);
+
+  function workingSet(): { minimum: number; maximum: number } {
+    check(
+      "GetProcessWorkingSetSize",
+      kernel32.GetProcessWorkingSetSize(process, minimumBytes, maximumBytes),
+    );
+    return {
+      minimum: Number(new DataView(minimumBytes.buffer).getBigUint64(0, true)),
+      maximum: Number(new DataView(maximumBytes.buffer).getBigUint64(0, true)),
+    };
+  }
+
+  /**
+   * Grows the working set by at least `bytes`, and at least doubles it, so
+   * that a program making many buffers is not refused one buffer at a time.
+   * Returns whether the minimum really grew: Wine, for one, accepts the
+   * call and changes nothing.
+   */
+  function growWorkingSet(bytes: number): boolean {
+    const { minimum, maximum } = workingSet();
+    const step = Math.max(bytes, minimum);
+    const grown = kernel32.SetProcessWorkingSetSize(
+      process,
+      minimum + step,
+      Math.max(maximum, minimum) + step,
+    );
+    return grown !== 0 && workingSet().minimum > minimum;
+  }
+
+  /** Locks committed pages; returns 0 or the error code. */
+  function lock(address: bigint, length: number): number {
+    return kernel32.VirtualLock(address, length) !== 0 ? 0 : lastError();
+  }
+
+  const features: PlatformFeatures = {
+    lock: true,
+    // No Win32 call keeps a range out of crash dumps that any debugger or
+    // MiniDumpWriteDump takes; say so instead of pretending.
+    dontDump: false,
+    // Windows has no fork: a child process never inherits private pages.
+    forkProtection: "none",
+  };
+
+  const random = openRandom(adapter);
+
+  /** Standard handles stand in for descriptors 0, 1 and 2. */
+  function handleOf(fd: number): bigint {
+    const standard = [
+      WINDOWS.STD_INPUT_HANDLE,
+      WINDOWS.STD_OUTPUT_HANDLE,
+      WINDOWS.STD_ERROR_HANDLE,
+    ][fd];
+    if (standard === undefined) return BigInt(fd);
+    const handle = kernel32.GetStdHandle(standard);
+    if (handle === WINDOWS.INVALID_HANDLE_VALUE) {
+      fail("GetStdHandle", lastError());
+    }
+    return handle;
+  }
+
+  const countBytes = new Uint8Array(4);
+  const countView = new DataView(countBytes.buffer);
+
+  return {
+    runtime: adapter.runtime,
+    runtimeVersion: adapter.version,
+    os: "windows",
+    arch,
+    pageSize,
+    features,
+    randomSource: random.source,
+
+    reserve(length) {
+      // Windows rounds every reservation's base to the allocation
+      // granularity (64 KiB), so small buffers use more address space than
+      // on Linux, but only the committed pages use memory.
+      const address = kernel32.VirtualAlloc(
+        0n,
+        length,
+        WINDOWS.MEM_RESERVE,
+        WINDOWS.PAGE_NOACCESS,
+      );
+      if (address === 0n) fail("VirtualAlloc(MEM_RESERVE)", lastError());
+      return address;
+    },
+
+    commit(address, length, wantLock): CommitResult {
+      const committed = kernel32.VirtualAlloc(
+        address,
+        length,
+        WINDOWS.MEM_COMMIT,
+        WINDOWS.PAGE_READWRITE,
+      );
+      if (committed === 0n) fail("VirtualAlloc(MEM_COMMIT)", lastError());
+      if (!wantLock) return "ok";
+      let code = lock(address, length);
+      if (code === WINDOWS.ERROR_WORKING_SET_QUOTA) {
+        growWorkingSet(length);
+        code = lock(address, length);
+      }
+      if (code === 0) return "ok";
+      // Give the pages back, so that a refused lock leaves the reservation
+      // as it was, as a refused MAP_LOCKED does on Linux.
+      check(
+        "VirtualFree(MEM_DECOMMIT)",
+        kernel32.VirtualFree(address, length, WINDOWS.MEM_DECOMMIT),
+      );
+      // Wine turns a refused mlock(2) (RLIMIT_MEMLOCK) into ACCESS_DENIED;
+      // Windows does not return it for committed read-write pages.
+      if (
+        code === WINDOWS.ERROR_WORKING_SET_QUOTA ||
+        code === WINDOWS.ERROR_ACCESS_DENIED
+      ) {
+        return "lock-limit";
+      }
+      fail("VirtualLock", code);
+    },
+
+    seclude() {
+      // Nothing to ask of Windows: see `features` (no dump exclusion, no
+      // fork). Kept as a call so the core's steps stay the same everywhere.
+    },
+
+    protect(address, length, protection) {
+      const previous = new Uint8Array(4);
+      check(
+        "VirtualProtect",
+        kernel32.VirtualProtect(
+          address,
+          length,
+          PROTECTION_FLAGS[protection],
+          previous,
+        ),
+      );
+    },
+
+    release(address) {
+      // MEM_RELEASE takes the reservation's base and a size of 0, and frees
+      // the whole reservation; freed pages are unlocked with it.
+      check(
+        "VirtualFree(MEM_RELEASE)",
+        kernel32.VirtualFree(address, 0, WINDOWS.MEM_RELEASE),
+      );
+    },
+
+    // RtlSecureZeroMemory is an inline in the headers, not an export. A call
+    // through FFI cannot be elided by any compiler: the JIT cannot see into
+    // the callee, and the callee cannot see that the memory is freed next.
+    wipe(address, length) {
+      kernel32.RtlZeroMemory(address, length);
+    },
+
+    copy(destination, source, length) {
+      kernel32.RtlMoveMemory(destination, source, length);
+    },
+
+    fillRandom: random.fill,
+
+    view: (address, length) => adapter.view(address, length),
+
+    lockLimit(): LockLimit {
+      const { minimum, maximum } = workingSet();
+      return { soft: minimum, hard: maximum };
+    },
+
+    raiseLockLimit: () => growWorkingSet(0),
+
+    openRead(path) {
+      const handle = kernel32.CreateFileW(
+        wideString(path),
+        WINDOWS.GENERIC_READ,
+        WINDOWS.FILE_SHARE_READ | WINDOWS.FILE_SHARE_WRITE |
+          WINDOWS.FILE_SHARE_DELETE,
+        0n,
+        WINDOWS.OPEN_EXISTING,
+        WINDOWS.FILE_ATTRIBUTE_NORMAL,
+        0n,
+      );
+      if (handle === WINDOWS.INVALID_HANDLE_VALUE) {
+        fail("CreateFileW", lastError());
+      }
+      // Kernel handles are small multiples of 4, never 0, 1 or 2, so they
+      // fit a number and do not collide with the standard descriptors.
+      return Number(handle);
+    },
+
+    readInto(fd, address, length, offset) {
+      const handle = handleOf(fd);
+      if (offset !== undefined) {
+        // Unlike pread(2), this moves the handle's position.
+        check(
+          "SetFilePointerEx",
+          kernel32.SetFilePointerEx(handle, offset, 0n, WINDOWS.FILE_BEGIN),
+        );
+      }
+      const wanted = Math.min(length, WINDOWS.MAX_DWORD_CHUNK);
+      if (kernel32.ReadFile(handle, address, wanted, countBytes, 0n) === 0) {
+        const code = lastError();
+        // End of a file read at an offset, and a closed pipe, are end of input.
+        if (
+          code === WINDOWS.ERROR_HANDLE_EOF ||
+          code === WINDOWS.ERROR_BROKEN_PIPE
+        ) {
+          return 0;
+        }
+        fail("ReadFile", code);
+      }
+      return countView.getUint32(0, true);
+    },
+
+    writeFrom(fd, address, length) {
+      const wanted = Math.min(length, WINDOWS.MAX_DWORD_CHUNK);
+      check(
+        "WriteFile",
+        kernel32.WriteFile(handleOf(fd), address, wanted, countBytes, 0n),
+      );
+      return countView.getUint32(0, true);
+    },
+
+    close(fd) {
+      // The standard handles belong to the process, not to the caller.
+      if (fd <= 2) return;
+      check("CloseHandle", kernel32.CloseHandle(BigInt(fd)));
+    },
+
+    onExit: (listener) => adapter.onExit(listener),
+    onSignal: (signal, listener) => adapter.onSignal(signal, listener),
+    exit: (code) => adapter.exit(code),
+  };
+}
+
+/** `text` as a NUL-terminated UTF-16 string, as wide-character calls want. */
+function wideString(text: string): Uint8Array {
+  const units = new Uint16Array(text.length + 1);
+  for (let i = 0; i < text.length; i++) units[i] = text.charCodeAt(i);
+  return new Uint8Array(units.buffer);
+}
+
+interface RandomSource {
+  source: WindowsRandomSource;
+  fill(address: bigint, length: number): void;
+}
+
+/**
+ * Opens the system generator: `ProcessPrng` where bcryptprimitives.dll has
+ * it (Windows 10 and later), else `BCryptGenRandom` from bcrypt.dll. Either
+ * writes straight into the pages; nothing passes through the JS heap.
+ */
+function openRandom(adapter: RuntimeAdapter): RandomSource {
+  const failures: string[] = [];
+  try {
+    const prng = adapter.open(WINDOWS_PRNG_CANDIDATES, WINDOWS_PRNG);
+    return {
+      source: "ProcessPrng",
+      fill(address, length) {
+        if (prng.ProcessPrng(address, length) === 0) {
+          throw new SecretMemoryError(
+            "OS_ERROR",
+            "Cannot fill random bytes: ProcessPrng returned FALSE",
+            { syscall: "ProcessPrng" },
+          );
+        }
+      },
+    };
+  } catch (error) {
+    if (!isUnavailable(error)) throw error;
+    failures.push((error as Error).message);
+  }
+  try {
+    const bcrypt = adapter.open(WINDOWS_BCRYPT_CANDIDATES, WINDOWS_BCRYPT);
+    return {
+      source: "BCryptGenRandom",
+      fill(address, length) {
+        for (let done = 0; done < length;) {
+          const chunk = Math.min(length - done, WINDOWS.MAX_DWORD_CHUNK);
+          const status = bcrypt.BCryptGenRandom(
+            0n,
+            address + BigInt(done),
+            chunk,
+            WINDOWS.BCRYPT_USE_SYSTEM_PREFERRED_RNG,
+          );
+          if (status !== 0) {
+            const hex = (status >>> 0).toString(16).padStart(8, "0");
+            throw new SecretMemoryError(
+              "OS_ERROR",
+              `Cannot fill random bytes: BCryptGenRandom returned NTSTATUS 0x${hex}`,
+              { errno: status >>> 0, syscall: "BCryptGenRandom" },
+            );
+          }
+          done += chunk;
+        }
+      },
+    };
+  } catch (error) {
+    if (!isUnavailable(error)) throw error;
+    failures.push((error as Error).message);
+  }
+  return {
+    source: "none",
+    fill() {
+      throw new SecretMemoryError(
+        "UNSUPPORTED_PLATFORM",
+        `Cannot fill random bytes: neither bcryptprimitives.dll nor bcrypt.dll could be opened (${
+          failures.join("; ")
+        })`,
+      );
+    },
+  };
+}
+
+function isUnavailable(error: unknown): boolean {
+  return error instanceof SecretMemoryError && error.code === "FFI_UNAVAILABLE";
+}

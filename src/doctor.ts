@@ -1,0 +1,270 @@
+/**
+ * The doctor: what this machine and runtime actually give a secret, proved
+ * by a live self-test rather than assumed.
+ *
+ * @module
+ */
+
+import { capabilities } from "./capabilities.ts";
+import { native } from "./_native.ts";
+import {
+  mappingAround,
+  readProcText,
+  secmemMappingOverlaps,
+} from "./_procfs.ts";
+import { needleOf, scanMemory } from "./_scan.ts";
+import { SecretBuffer } from "./secret_buffer.ts";
+
+/** `pass`: holds; `fail`: a required protection is missing; `warn`: a
+ * weakness of the machine that secmem cannot fix; `info`: a fact. */
+export type CheckStatus = "pass" | "fail" | "warn" | "info";
+
+/** One line of the report. */
+export interface DoctorCheck {
+  /** A stable identifier, for machines. */
+  id: string;
+  /** What was checked, for people. */
+  title: string;
+  status: CheckStatus;
+  /** What was seen. */
+  detail: string;
+}
+
+/** The whole report. */
+export interface DoctorReport {
+  /** True when no required protection failed. */
+  ok: boolean;
+  checks: DoctorCheck[];
+}
+
+/**
+ * Runs every check: platform facts, limits, and a live self-test of one
+ * buffer (smaps flags, guard pages, a memory scan after destroy).
+ *
+ * @returns The report; `ok` is false when a required protection is missing.
+ *
+ * @example Fail a deployment check when protections are missing
+ * ```ts
+ * import { runDoctor } from "@secmem/secmem/doctor";
+ *
+ * const report = runDoctor();
+ * if (!report.ok) console.error("secmem cannot protect secrets here");
+ * ```
+ */
+export function runDoctor(): DoctorReport {
+  const checks: DoctorCheck[] = [];
+  const add = (
+    id: string,
+    title: string,
+    status: CheckStatus,
+    detail: string,
+  ) => checks.push({ id, title, status, detail });
+
+  let caps;
+  try {
+    caps = capabilities();
+  } catch (error) {
+    add("ffi", "Native calls", "fail", (error as Error).message);
+    return { ok: false, checks };
+  }
+  add(
+    "runtime",
+    "Runtime",
+    "info",
+    `${caps.runtime} ${caps.runtimeVersion} on ${caps.os} ${caps.arch}, page size ${caps.pageSize}`,
+  );
+  const { soft, hard } = caps.memlock;
+  const limit = (n: number) => (n === Infinity ? "unlimited" : formatBytes(n));
+  add(
+    "memlock",
+    "Locked-memory limit (RLIMIT_MEMLOCK)",
+    soft !== Infinity && soft < 1 << 20 ? "warn" : "info",
+    `soft ${limit(soft)}, hard ${limit(hard)}, about ${
+      soft === Infinity ? "unlimited" : Math.floor(soft / caps.pageSize)
+    } one-page buffers${
+      hasIpcLock() ? "; CAP_IPC_LOCK held, the limit does not bind" : ""
+    }`,
+  );
+  if (caps.os === "linux") linuxFacts(add);
+  selfTest(add);
+  return { ok: checks.every((c) => c.status !== "fail"), checks };
+}
+
+type Add = (
+  id: string,
+  title: string,
+  status: CheckStatus,
+  detail: string,
+) => void;
+
+function linuxFacts(add: Add): void {
+  const read = (path: string) => {
+    try {
+      return readProcText(path).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const pattern = read("/proc/sys/kernel/core_pattern");
+  const coreLimit = /^Max core file size\s+(\S+)/m.exec(
+    read("/proc/self/limits") ?? "",
+  )?.[1];
+  add(
+    "core-dumps",
+    "Core dumps",
+    "info",
+    `core_pattern ${JSON.stringify(pattern ?? "unknown")}, RLIMIT_CORE ${
+      coreLimit ?? "unknown"
+    }; ` +
+      "buffers are excluded from dumps by MADV_DONTDUMP",
+  );
+  const swaps = (read("/proc/swaps") ?? "").split("\n").slice(1).filter(
+    Boolean,
+  );
+  add(
+    "swap",
+    "Swap",
+    "info",
+    swaps.length === 0
+      ? "no swap devices"
+      : `${swaps.length} swap device(s); locked buffers are never swapped out`,
+  );
+  const ptrace = read("/proc/sys/kernel/yama/ptrace_scope");
+  add(
+    "ptrace",
+    "ptrace scope (Yama)",
+    ptrace === undefined || ptrace === "0" ? "warn" : "info",
+    ptrace === undefined
+      ? "Yama is absent: any process of the same user can read this one's memory"
+      : `ptrace_scope ${ptrace}${
+        ptrace === "0"
+          ? ": any process of the same user can read this one's memory"
+          : ""
+      }`,
+  );
+}
+
+function selfTest(add: Add): void {
+  let buffer: SecretBuffer | undefined;
+  try {
+    buffer = SecretBuffer.random(32);
+  } catch (error) {
+    add("alloc", "Allocate a guarded buffer", "fail", (error as Error).message);
+    return;
+  }
+  add("alloc", "Allocate a guarded buffer", "pass", String(buffer));
+  const address = buffer.address;
+  const memory = native();
+  if (memory.os !== "linux") {
+    buffer.destroy();
+    add(
+      "self-test",
+      "Live self-test",
+      "info",
+      "reads /proc; runs on Linux only",
+    );
+    return;
+  }
+  const needle = needleOf(buffer);
+  const { before, at, after } = mappingAround(address);
+  const flags = at?.flags ?? [];
+  const flag = (id: string, title: string, name: string) =>
+    add(
+      id,
+      title,
+      flags.includes(name) ? "pass" : "fail",
+      `VmFlags ${flags.includes(name) ? "has" : "lacks"} "${name}"`,
+    );
+  flag("locked", "Data pages locked in RAM", "lo");
+  flag("dontdump", "Data pages excluded from core dumps", "dd");
+  if (memory.features.forkProtection === "wipe") {
+    flag("wipeonfork", "Data pages wiped in forked children", "wf");
+  } else {
+    flag("dontfork", "Data pages left out of forked children", "dc");
+  }
+  add(
+    "rest",
+    "Data pages inaccessible at rest",
+    at?.perms.startsWith("---") ? "pass" : "fail",
+    `data pages ${at?.perms ?? "not found"}`,
+  );
+  const guarded = before?.perms.startsWith("---") &&
+    after?.perms.startsWith("---") &&
+    before.end === at?.start && after.start === at?.end;
+  add(
+    "guards",
+    "Guard pages before and after",
+    guarded ? "pass" : "fail",
+    `before ${before?.perms ?? "none"}, after ${after?.perms ?? "none"}`,
+  );
+  const dataRange = at === undefined ? undefined : [at.start, at.end] as const;
+  buffer.destroy();
+  const gone = dataRange !== undefined &&
+    !secmemMappingOverlaps(dataRange[0], dataRange[1]);
+  add(
+    "unmapped",
+    "Unmapped at destroy",
+    gone ? "pass" : "fail",
+    gone ? "the range is no longer mapped" : "the range is still mapped",
+  );
+  const control = new Uint8Array(32);
+  for (let i = 0; i < control.length; i++) control[i] = (i * 151 + 7) & 0xff;
+  const controlHits = scanMemory(needleOf(control)).hits.length;
+  const scan = scanMemory(needle);
+  add(
+    "scan",
+    "No copy of a destroyed secret in process memory",
+    scan.hits.length === 0 && controlHits > 0 ? "pass" : "fail",
+    `${scan.hits.length} copies in ${
+      formatBytes(scan.bytesScanned)
+    } of present pages; ` +
+      `a heap control was found ${controlHits} time(s)${
+        controlHits === 0 ? " (the scan cannot see: result void)" : ""
+      }`,
+  );
+}
+
+function hasIpcLock(): boolean {
+  try {
+    const text = readProcText("/proc/self/status");
+    const effective = /^CapEff:\s+([0-9a-f]+)/m.exec(text)?.[1];
+    return effective !== undefined &&
+      (BigInt(`0x${effective}`) & (1n << 14n)) !== 0n;
+  } catch {
+    return false;
+  }
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(0)} KiB`;
+  return `${n} bytes`;
+}
+
+/**
+ * The report as a table for people.
+ *
+ * @param report From `runDoctor`.
+ * @returns Lines of text, one per check, and a verdict.
+ *
+ * @example
+ * ```ts
+ * import { formatReport, runDoctor } from "@secmem/secmem/doctor";
+ *
+ * console.log(formatReport(runDoctor()));
+ * ```
+ */
+export function formatReport(report: DoctorReport): string {
+  const width = Math.max(...report.checks.map((c) => c.title.length));
+  const lines = report.checks.map((c) =>
+    `${c.status.toUpperCase().padEnd(4)}  ${c.title.padEnd(width)}  ${c.detail}`
+  );
+  lines.push(
+    "",
+    report.ok
+      ? "secmem: every required protection holds on this machine"
+      : "secmem: a required protection is MISSING (see FAIL above)",
+  );
+  return lines.join("\n");
+}

@@ -1,0 +1,27 @@
+/**
+ * Skip reasons for tests that only one OS can run, so every test file
+ * writes the condition the same way: `test(name, fn, { skip: linuxOnly })`.
+ *
+ * @module
+ */
+
+import { platform } from "../ffi/load.ts";
+
+/** The running OS in the runtime's own word (`linux`, `win32`, `windows`). */
+export const os: string = platform().os;
+
+/** Whether this is Windows (Deno says `windows`; Bun and Node say `win32`). */
+export const isWindows: boolean = os === "windows" || os === "win32";
+
+/**
+ * A skip reason for tests that need Linux (`/proc`, `madvise`, signals by
+ * number, core dumps), or `false` on Linux.
+ */
+export const linuxOnly: string | false = os === "linux"
+  ? false
+  : `needs Linux (/proc, madvise, core dumps); this is ${os}`;
+
+/** A skip reason for tests of the Windows layer, or `false` on Windows. */
+export const windowsOnly: string | false = isWindows
+  ? false
+  : `needs Windows (kernel32); this is ${os}`;

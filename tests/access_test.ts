@@ -1,0 +1,58 @@
+/**
+ * The access gate alone: which protection the pages need for any mix of
+ * scopes and the low-level switch.
+ *
+ * @module
+ */
+
+import { AccessGate } from "../src/_access.ts";
+import { assertEquals, assertThrowsCode } from "./_assert.ts";
+import { test } from "./_harness.ts";
+
+test("gate: rests noaccess, reads readonly, writes readwrite", () => {
+  const gate = new AccessGate();
+  assertEquals(gate.required, "noaccess");
+  gate.enterRead();
+  assertEquals(gate.required, "readonly");
+  gate.exitRead();
+  gate.enterWrite();
+  assertEquals(gate.required, "readwrite");
+  gate.enterRead();
+  assertEquals(
+    gate.required,
+    "readwrite",
+    "a read inside a write keeps write access",
+  );
+  gate.exitRead();
+  gate.exitWrite();
+  assertEquals(gate.required, "noaccess");
+});
+
+test("gate: a write inside a read is refused, and the gate is unchanged", () => {
+  const gate = new AccessGate();
+  gate.enterRead();
+  assertThrowsCode(() => gate.enterWrite(), "ACCESS_DENIED");
+  assertEquals(gate.required, "readonly");
+  gate.exitRead();
+  assertEquals(gate.required, "noaccess");
+});
+
+test("gate: a write inside read inside write is allowed", () => {
+  const gate = new AccessGate();
+  gate.enterWrite();
+  gate.enterRead();
+  gate.enterWrite();
+  assertEquals(gate.required, "readwrite");
+});
+
+test("gate: protect() sets a floor that scopes never lower", () => {
+  const gate = new AccessGate();
+  gate.setBase("readwrite");
+  gate.enterRead();
+  assertEquals(gate.required, "readwrite");
+  gate.exitRead();
+  gate.setBase("readonly");
+  assertEquals(gate.required, "readonly");
+  gate.setBase("noaccess");
+  assertEquals(gate.required, "noaccess");
+});

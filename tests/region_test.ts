@@ -1,0 +1,206 @@
+/**
+ * The allocation recipe against a fake native layer: the order of steps, the
+ * syscall budget, the lock policy, and cleanup after every kind of failure.
+ *
+ * @module
+ */
+
+import { useNativeForTesting } from "../src/_native.ts";
+import { stats } from "../src/_registry.ts";
+import { SecretBuffer } from "../src/secret_buffer.ts";
+import { assert, assertEquals, assertThrowsCode } from "./_assert.ts";
+import { createFake, type Fake, type FakeOptions } from "./_fake_native.ts";
+import { test } from "./_harness.ts";
+
+const PAGE = 4096;
+
+/**
+ * Runs `body` with a fresh fake installed. The fake's first allocation also
+ * maps its canary batch (reserve, commit unlocked, fillRandom); `warm` does
+ * that first so the calls a test sees are the buffer's own.
+ */
+function withFake(
+  options: FakeOptions & { warm?: boolean },
+  body: (fake: Fake) => void,
+): void {
+  const fake = createFake(options);
+  useNativeForTesting(fake.memory);
+  try {
+    if (options.warm ?? true) {
+      SecretBuffer.alloc(1, { lock: "best-effort" }).destroy();
+      fake.calls.length = 0;
+    }
+    body(fake);
+  } finally {
+    useNativeForTesting(undefined);
+  }
+}
+
+test("alloc then destroy follows the fixed order within 7 system calls", () => {
+  withFake({}, (fake) => {
+    const buffer = SecretBuffer.alloc(32);
+    assertEquals(fake.calls, [
+      "reserve", // mmap PROT_NONE: guard + data + guard
+      "commit:locked", // mmap MAP_FIXED|MAP_LOCKED over the data pages
+      "seclude", // madvise DONTDUMP, madvise WIPEONFORK
+      "protect:noaccess", // mprotect: rest
+    ]);
+    fake.calls.length = 0;
+    buffer.destroy();
+    // mprotect to open, wipe (a libc call, no syscall), munmap.
+    assertEquals(fake.calls, ["protect:readwrite", "wipe", "release"]);
+  });
+});
+
+test("random fills the pages before they close: no extra protection change", () => {
+  withFake({}, (fake) => {
+    const buffer = SecretBuffer.random(32);
+    assertEquals(fake.calls, [
+      "reserve",
+      "commit:locked",
+      "seclude",
+      "fillRandom",
+      "protect:noaccess",
+    ]);
+    const content = buffer.read((bytes) => [...bytes]);
+    assert(content.some((b) => b !== 0), "random bytes reach the view");
+    buffer.destroy();
+  });
+});
+
+test("destroy unmaps the three pages it mapped", () => {
+  withFake({}, (fake) => {
+    const before = fake.mapped();
+    const buffer = SecretBuffer.random(100);
+    assertEquals(fake.mapped(), before + 3 * PAGE);
+    buffer.destroy();
+    assertEquals(fake.mapped(), before);
+  });
+});
+
+test("the wipe covers the whole data page, not only the user bytes", () => {
+  withFake({}, (fake) => {
+    const buffer = SecretBuffer.from(new Uint8Array(40).fill(0xaa));
+    const dataStart = buffer.address + 40n - BigInt(PAGE);
+    // Put a marker in the slack, far from the user bytes, natively.
+    buffer.protect("readwrite");
+    fake.memory.fillRandom(dataStart, 64);
+    buffer.protect("noaccess");
+    let wiped: Uint8Array | undefined;
+    const release = fake.memory.release;
+    fake.memory.release = (address, length) => {
+      wiped = fake.peek(dataStart, PAGE);
+      release(address, length);
+    };
+    buffer.destroy();
+    fake.memory.release = release;
+    assert(wiped !== undefined, "release was reached");
+    assert(wiped.every((b) => b === 0), "every data byte is zero before unmap");
+  });
+});
+
+test("a refused lock raises the soft limit once, then throws MEMLOCK_LIMIT with nothing mapped", () => {
+  withFake({ lockRefusals: 99, canRaise: true }, (fake) => {
+    const before = fake.mapped();
+    const live = stats().liveBuffers;
+    const error = assertThrowsCode(
+      () => SecretBuffer.alloc(32),
+      "MEMLOCK_LIMIT",
+    );
+    assert(error.message.includes("ulimit -l"), "says how to raise the limit");
+    assert(error.message.includes("65536 bytes"), "names the limit");
+    assert(
+      error.message.includes("Cannot lock 4096 bytes"),
+      "names the request",
+    );
+    assertEquals(fake.calls.filter((c) => c === "raiseLockLimit").length, 1);
+    assertEquals(fake.calls.filter((c) => c === "commit:locked").length, 2);
+    assertEquals(fake.mapped(), before);
+    assertEquals(stats().liveBuffers, live);
+  });
+});
+
+test("a limit that cannot be raised is not retried", () => {
+  withFake({ lockRefusals: 99, canRaise: false }, (fake) => {
+    assertThrowsCode(() => SecretBuffer.alloc(32), "MEMLOCK_LIMIT");
+    assertEquals(fake.calls.filter((c) => c === "commit:locked").length, 1);
+  });
+});
+
+test("after a raised limit the second lock succeeds", () => {
+  withFake({ lockRefusals: 1, canRaise: true }, () => {
+    const locked = stats().lockedBytes;
+    const buffer = SecretBuffer.alloc(8);
+    assertEquals(stats().lockedBytes, locked + PAGE);
+    buffer.destroy();
+  });
+});
+
+test("best-effort falls back to unlocked pages and stats count them as unlocked", () => {
+  withFake({ lockRefusals: 99 }, (fake) => {
+    const locked = stats().lockedBytes;
+    const buffer = SecretBuffer.alloc(8, { lock: "best-effort" });
+    assert(fake.calls.includes("commit:unlocked"));
+    assertEquals(stats().lockedBytes, locked);
+    buffer.destroy();
+  });
+});
+
+// The canary batch is mapped (reserve, commit unlocked, fillRandom) after
+// seclude, so fillRandom's first call is the batch's and the second the
+// buffer's.
+const failures: [string, number][] = [
+  ["reserve", 1],
+  ["commit", 1],
+  ["seclude", 1],
+  ["fillRandom", 2],
+  ["protect", 1],
+];
+for (const [step, nth] of failures) {
+  test(`a failure in ${step} during creation leaves nothing mapped`, () => {
+    withFake({ warm: false, failOn: { name: step, nth } }, (fake) => {
+      const live = stats().liveBuffers;
+      let threw = false;
+      try {
+        SecretBuffer.random(16);
+      } catch (error) {
+        threw = String(error).includes("failed on purpose");
+      }
+      assert(threw, `the ${step} failure reaches the caller`);
+      // Only the canary batch (one page), if it was reached, may remain.
+      const batchMapped = fake.calls.includes("commit:unlocked");
+      assertEquals(fake.mapped(), batchMapped ? PAGE : 0);
+      assertEquals(stats().liveBuffers, live);
+      if (step === "fillRandom" || step === "protect" || step === "seclude") {
+        assert(
+          fake.calls.includes("wipe"),
+          "committed pages are wiped before unmap",
+        );
+      }
+    });
+  });
+}
+
+test("placement start puts the first user byte on a page boundary and the canary after it", () => {
+  withFake({}, () => {
+    const buffer = SecretBuffer.alloc(100, { placement: "start" });
+    assertEquals(buffer.address % BigInt(PAGE), 0n);
+    buffer.destroy();
+    const end = SecretBuffer.alloc(100);
+    assertEquals((end.address + 100n) % BigInt(PAGE), 0n);
+    end.destroy();
+  });
+});
+
+test("a scope opens the pages once and closes them once, nesting included", () => {
+  withFake({}, (fake) => {
+    const buffer = SecretBuffer.alloc(4);
+    fake.calls.length = 0;
+    buffer.read(() => buffer.read(() => buffer.read(() => 0)));
+    assertEquals(fake.calls, ["protect:readonly", "protect:noaccess"]);
+    fake.calls.length = 0;
+    buffer.write(() => buffer.read(() => 0));
+    assertEquals(fake.calls, ["protect:readwrite", "protect:noaccess"]);
+    buffer.destroy();
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * The kernel's own record of a buffer: /proc/self/smaps must show the data
+ * pages locked (lo), out of dumps (dd), wiped on fork (wf), inaccessible at
+ * rest, fenced by inaccessible guard pages, and gone after destroy.
+ *
+ * @module
+ */
+
+import { SecretBuffer } from "../mod.ts";
+import { mappingAround, secmemMappingOverlaps } from "../src/_procfs.ts";
+import { assert, assertEquals } from "./_assert.ts";
+import { runtime, test } from "./_harness.ts";
+import { linuxOnly } from "./_platform.ts";
+
+for (
+  const [size, placement] of [[32, "end"], [5000, "end"], [32, "start"], [
+    0,
+    "end",
+  ]] as const
+) {
+  test(
+    `smaps: a ${size}-byte buffer (${placement}) is locked, dontdump, wipeonfork and fenced`,
+    () => {
+      const buffer = SecretBuffer.random(size, { placement });
+      const address = buffer.address;
+      const probe = size === 0 && placement === "end" ? address - 1n : address;
+      const { before, at, after } = mappingAround(probe);
+      assert(at !== undefined, "the data pages are mapped");
+      for (const flag of ["lo", "dd", "wf"]) {
+        assert(
+          at.flags.includes(flag),
+          `VmFlags has ${flag}: ${at.flags.join(" ")}`,
+        );
+      }
+      assertEquals(at.perms, "---p", "data pages at rest");
+      assert(
+        before !== undefined && before.end === at.start,
+        "a mapping right before",
+      );
+      assert(
+        after !== undefined && after.start === at.end,
+        "a mapping right after",
+      );
+      assertEquals(before.perms, "---p", "leading guard");
+      assertEquals(after.perms, "---p", "trailing guard");
+      // A neighbour's guard page may merge with ours into one larger VMA.
+      assert(
+        before.end - before.start >= 4096n && after.end - after.start >= 4096n,
+        "whole guard pages",
+      );
+      assert(
+        !before.flags.includes("lo") && !after.flags.includes("lo"),
+        "guard pages are not locked",
+      );
+      if (placement === "end") {
+        assertEquals(
+          address + BigInt(size),
+          at.end,
+          "user bytes end at the guard",
+        );
+      }
+      buffer.read(() => assertEquals(mappingAround(probe).at?.perms, "r--p"));
+      buffer.write(() => assertEquals(mappingAround(probe).at?.perms, "rw-p"));
+      buffer.destroy();
+      assertEquals(
+        mappingAround(probe).at,
+        undefined,
+        "unmapped after destroy",
+      );
+      console.log(
+        `[${runtime}]   ${size} B ${placement}: ${at.flags.join(" ")}`,
+      );
+    },
+    { skip: linuxOnly },
+  );
+}
