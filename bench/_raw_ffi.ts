@@ -152,3 +152,34 @@ export function rawFloor(pageSize: number): () => void {
     if (munmap(base, total) !== 0) throw new Error("munmap failed");
   };
 }
+
+/**
+ * A read scope's two protection changes (readonly, then back to noaccess)
+ * on one locked page, straight through the runtime's FFI: the least a read
+ * scope can cost in this runtime. Returns the toggle and its cleanup.
+ */
+export function rawToggle(
+  pageSize: number,
+): { toggle: () => void; release: () => void } {
+  const { fns } = bindRaw({
+    mmap: {
+      parameters: ["u64", "u64", "i32", "i32", "i32", "i64"],
+      result: "u64",
+    },
+    mprotect: { parameters: ["u64", "u64", "i32"], result: "i32" },
+    munmap: { parameters: ["u64", "u64"], result: "i32" },
+  });
+  const { mmap, mprotect, munmap } = fns;
+  const page = BigInt(pageSize);
+  const data = BigInt(
+    mmap(0n, page, 0, 0x02 | 0x20 | 0x2000, -1, 0n) as bigint,
+  );
+  if (data === 0xffff_ffff_ffff_ffffn) throw new Error("mmap failed");
+  return {
+    toggle() {
+      if (mprotect(data, page, 1) !== 0) throw new Error("mprotect failed");
+      if (mprotect(data, page, 0) !== 0) throw new Error("mprotect failed");
+    },
+    release: () => void munmap(data, page),
+  };
+}

@@ -19,6 +19,7 @@ export interface Results {
   machine: { nproc: number; kernel: string; cpu: string };
   quick: boolean;
   rounds: number;
+  pin?: string;
   contestants: Contestant[];
   versions: Record<string, string>;
   /** Nanoseconds per op, one entry per round (NaN: that round failed). */
@@ -122,6 +123,14 @@ function breakdown(results: Results): string {
       "read scope over the C toggle pair (read − C read)",
       (id) => cell(results, id, "read") - c("read"),
     ],
+    [
+      "…the 2 mprotects from this runtime, raw (toggle_raw − C read)",
+      (id) => cell(results, id, "toggle_raw") - c("read"),
+    ],
+    [
+      "…secmem's adapter + scope logic (read − toggle_raw)",
+      (id) => cell(results, id, "read") - cell(results, id, "toggle_raw"),
+    ],
   ];
   return table(
     ["difference of medians", ...secmem.map((s) => s.title)],
@@ -130,7 +139,15 @@ function breakdown(results: Results): string {
 }
 
 /** Workloads whose CPU time is split into user and kernel in the report. */
-const CPU_SPLIT = ["alloc32", "floor32", "read", "random32", "eq32"];
+const CPU_SPLIT = [
+  "alloc32",
+  "floor32",
+  "floor32_raw",
+  "read",
+  "toggle_raw",
+  "random32",
+  "eq32",
+];
 
 function cpuSplit(results: Results): string {
   const labels = new Map(WORKLOADS.map((w) => [w.id, w.label]));
@@ -293,6 +310,9 @@ export function render(results: Results): string {
     `- Command: \`${results.command}\``,
     `- Machine: ${machine.nproc} CPUs (${machine.cpu}), Linux ${machine.kernel}`,
     `- Rounds: ${results.rounds}, contestants interleaved, order rotated each round`,
+    ...(results.pin === undefined
+      ? []
+      : [`- Every contestant pinned to CPU ${results.pin} (taskset)`]),
     ...versions,
     "",
     "### Time per operation (median over rounds; ratio against libsodium C, median of per-round ratios)",

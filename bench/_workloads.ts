@@ -92,6 +92,14 @@ export const WORKLOADS: readonly WorkloadInfo[] = [
     only: ["c", "deno", "bun", "node"],
   },
   {
+    id: "toggle_raw",
+    label: "a read scope's 2 mprotects, raw runtime FFI",
+    full: 50000,
+    quick: 1000,
+    profile: true,
+    only: NO_SODIUM_NATIVE,
+  },
+  {
     id: "part_views",
     label: "JS piece: 2 views made, wrapped, detached",
     full: 100000,

@@ -9,9 +9,12 @@
  * sodium-native first); this file runs under Node 26.
  *
  * ```text
- * node bench/run.ts [--quick] [--rounds N] [--skip id,id] [--json FILE]
+ * node bench/run.ts [--quick] [--rounds N] [--skip id,id] [--pin CPU]
+ *                   [--json FILE]
  * ```
  * `--quick` runs tiny counts once (a smoke test, not a measurement).
+ * `--pin CPU` runs every contestant on that one CPU: a diagnostic that
+ * takes cross-CPU TLB shootdowns out of the kernel's share.
  * The exit status is 1 when any contestant failed any step.
  *
  * @module
@@ -39,6 +42,8 @@ interface Options {
   rounds: number;
   skip: string[];
   json?: string;
+  /** Run every contestant on this one CPU (`taskset -c`), a diagnostic. */
+  pin?: string;
 }
 
 function parseOptions(args: string[]): Options {
@@ -52,9 +57,10 @@ function parseOptions(args: string[]): Options {
       roundsGiven = true;
     } else if (arg === "--skip") options.skip = (args[++i] ?? "").split(",");
     else if (arg === "--json") options.json = args[++i];
+    else if (arg === "--pin") options.pin = args[++i];
     else {
       process.stderr.write(
-        `unknown argument ${arg}\nusage: run.ts [--quick] [--rounds N] [--skip id,id] [--json FILE]\n`,
+        `unknown argument ${arg}\nusage: run.ts [--quick] [--rounds N] [--skip id,id] [--pin CPU] [--json FILE]\n`,
       );
       process.exit(2);
     }
@@ -88,6 +94,7 @@ const results: Results = {
   machine: machine(),
   quick: options.quick,
   rounds: options.rounds,
+  pin: options.pin,
   contestants: [],
   versions: {},
   samples: {},
@@ -99,7 +106,11 @@ const results: Results = {
 
 // 1. Who can run at all: a contestant that cannot print its version is
 //    reported and left out, rather than failing every round.
-for (const contestant of CONTESTANTS) {
+const pinned = (c: Contestant): Contestant =>
+  options.pin === undefined
+    ? c
+    : { ...c, command: ["taskset", "-c", options.pin, ...c.command] };
+for (const contestant of CONTESTANTS.map(pinned)) {
   if (options.skip.includes(contestant.id)) continue;
   const outcome = spawn(contestant, ["version"]);
   if (!outcome.ok) {

@@ -17,6 +17,8 @@
  * - `floor32_raw`: the same calls straight through the runtime's FFI with
  *   bigint 64-bit arguments and no adapter: the least this runtime can pay,
  *   so `floor32 − floor32_raw` is what secmem's adapter layer costs;
+ * - `toggle_raw`: a read scope's two mprotect calls straight through the
+ *   runtime's FFI: the least a read scope can cost in this runtime;
  * - `part_views`, `part_canary`, `part_registry`: the JavaScript pieces of
  *   one buffer's life in isolation (zero-copy views made and detached, a
  *   canary drawn, the live-set and FinalizationRegistry bookkeeping).
@@ -29,7 +31,7 @@ import { SecretBuffer } from "../mod.ts";
 import { nextCanary } from "../src/_canary.ts";
 import { native } from "../src/_native.ts";
 import { main, type Workload } from "./_protocol.ts";
-import { rawFloor, rawGetpid } from "./_raw_ffi.ts";
+import { rawFloor, rawGetpid, rawToggle } from "./_raw_ffi.ts";
 
 const noop = (): void => {};
 
@@ -194,6 +196,15 @@ await main({
             live.delete(region);
           }
         },
+      };
+    },
+    toggle_raw: () => {
+      const { toggle, release } = rawToggle(native().pageSize);
+      return {
+        run(n) {
+          for (let i = 0; i < n; i++) toggle();
+        },
+        teardown: release,
       };
     },
     floor32_raw: () => {

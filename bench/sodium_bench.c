@@ -128,7 +128,8 @@ static void secmem_floor(long n) {
 /* Sets up what `w` keeps alive; the live counts hold extra 32 B secrets. */
 static void setup(const char *w, struct fixture *f) {
   memset(f, 0, sizeof *f);
-  if (strcmp(w, "read") == 0 || strcmp(w, "ffi_ptr") == 0) {
+  if (strcmp(w, "read") == 0 || strcmp(w, "ffi_ptr") == 0 ||
+      strcmp(w, "toggle_raw") == 0) {
     f->a = must_malloc(32);
     if (sodium_mprotect_noaccess(f->a) != 0) die("sodium_mprotect_noaccess");
   } else if (strcmp(w, "eq32") == 0 || strcmp(w, "eq4k") == 0) {
@@ -158,7 +159,8 @@ static void run(const char *w, struct fixture *f, long n) {
   if (strcmp(w, "alloc32") == 0) alloc_free(32, n);
   else if (strcmp(w, "alloc1k") == 0) alloc_free(1024, n);
   else if (strcmp(w, "alloc64k") == 0) alloc_free(65536, n);
-  else if (strcmp(w, "read") == 0) read_scope(f, n);
+  else if (strcmp(w, "read") == 0 || strcmp(w, "toggle_raw") == 0)
+    read_scope(f, n);
   else if (strcmp(w, "random32") == 0) random_fill(n);
   else if (strcmp(w, "eq32") == 0 || strcmp(w, "eq4k") == 0) compare(f, n);
   else if (strncmp(w, "live", 4) == 0) alloc_free(32, n);
@@ -172,7 +174,7 @@ static int workload_known(const char *w) {
   static const char *const names[] = {
       "alloc32", "alloc1k", "alloc64k", "read",    "random32", "eq32",
       "eq4k",    "live1",   "live1k",   "live10k", "getpid",   "floor32",
-      "ffi_ptr", "floor32_raw"};
+      "ffi_ptr", "floor32_raw", "toggle_raw"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++)
     if (strcmp(w, names[i]) == 0) return 1;
   return 0;
