@@ -24,7 +24,11 @@
 import { readSync } from "node:fs";
 import process from "node:process";
 
-/** Warm-up iterations before every measured batch, as in the C program. */
+/**
+ * Warm-up iterations before the counted iterations of `count` (the same in
+ * both strace runs, as in the C program). A timed batch of N iterations
+ * first runs max(WARMUP, N / 10), so the JIT has compiled the loop.
+ */
 export const WARMUP = 200;
 
 /** One workload: what it keeps alive, and the loop that is timed. */
@@ -119,7 +123,7 @@ export async function main(contestant: Contestant): Promise<void> {
       const n = count(iterations);
       if (n === 0) usage("cannot time zero iterations");
       const workload = build(contestant, name);
-      await workload.run(WARMUP);
+      await workload.run(Math.max(WARMUP, Math.ceil(n / 10)));
       const cpu = process.cpuUsage();
       const start = performance.now();
       await workload.run(n);

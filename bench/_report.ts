@@ -17,6 +17,8 @@ export interface Results {
   command: string;
   date: string;
   machine: { nproc: number; kernel: string; cpu: string };
+  /** /proc/loadavg (1, 5, 15 minutes) when the run started and ended. */
+  load: { before: string; after: string };
   quick: boolean;
   rounds: number;
   pin?: string;
@@ -309,7 +311,9 @@ export function render(results: Results): string {
     "",
     `- Command: \`${results.command}\``,
     `- Machine: ${machine.nproc} CPUs (${machine.cpu}), Linux ${machine.kernel}`,
-    `- Rounds: ${results.rounds}, contestants interleaved, order rotated each round`,
+    `- Load average at start / end: ${results.load.before} / ${results.load.after}` +
+    " (the machine is shared; other work inflates and scatters times)",
+    `- Rounds: ${results.rounds}; in each, every workload runs in every contestant, one process each, order rotated`,
     ...(results.pin === undefined
       ? []
       : [`- Every contestant pinned to CPU ${results.pin} (taskset)`]),

@@ -24,7 +24,7 @@ const SECMEM = ["deno", "bun", "node"];
 
 /** The workloads, in the order of the report. */
 export const WORKLOADS: readonly WorkloadInfo[] = [
-  { id: "alloc32", label: "alloc+destroy 32 B", full: 20000, quick: 300 },
+  { id: "alloc32", label: "alloc+destroy 32 B", full: 10000, quick: 300 },
   { id: "alloc1k", label: "alloc+destroy 1 KiB", full: 10000, quick: 200 },
   { id: "alloc64k", label: "alloc+destroy 64 KiB", full: 3000, quick: 100 },
   {
@@ -78,7 +78,7 @@ export const WORKLOADS: readonly WorkloadInfo[] = [
   {
     id: "floor32",
     label: "secmem's 8 native calls for 32 B, no SecretBuffer",
-    full: 20000,
+    full: 10000,
     quick: 300,
     profile: true,
     only: NO_SODIUM_NATIVE,
@@ -86,7 +86,7 @@ export const WORKLOADS: readonly WorkloadInfo[] = [
   {
     id: "floor32_raw",
     label: "the same 8 calls, raw runtime FFI, bigint args",
-    full: 20000,
+    full: 10000,
     quick: 300,
     profile: true,
     only: ["c", "deno", "bun", "node"],

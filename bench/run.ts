@@ -1,7 +1,7 @@
 /**
  * The benchmark harness. Runs every contestant (libsodium C, sodium-native,
  * secmem under Deno, Bun and Node) through the same workloads, interleaved
- * (A B C ... A B C ...; the order rotates each round), and prints a
+ * (for each round and workload, A B C ...; the order rotates), and prints a
  * Markdown report: medians, ratios against libsodium C, syscalls per
  * operation from strace, and memory per 32-byte secret.
  *
@@ -34,6 +34,7 @@ import {
   runs,
   STRACE_ITERATIONS,
   STRACED,
+  type WorkloadInfo,
   WORKLOADS,
 } from "./_workloads.ts";
 
@@ -47,7 +48,7 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options {
-  const options: Options = { quick: false, rounds: 7, skip: [] };
+  const options: Options = { quick: false, rounds: 9, skip: [] };
   let roundsGiven = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -82,6 +83,10 @@ function machine(): Results["machine"] {
   };
 }
 
+function loadAverage(): string {
+  return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+}
+
 function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
@@ -92,6 +97,7 @@ const results: Results = {
   command: `bash bench/run.sh ${process.argv.slice(2).join(" ")}`.trim(),
   date: new Date().toISOString(),
   machine: machine(),
+  load: { before: loadAverage(), after: "" },
   quick: options.quick,
   rounds: options.rounds,
   pin: options.pin,
@@ -127,36 +133,46 @@ if (!results.contestants.some((c) => c.id === BASELINE)) {
   process.exit(1);
 }
 
-function timeRound(contestant: Contestant, round: number): void {
-  const workloads = WORKLOADS.filter((w) => runs(w, contestant.id));
+function timeOne(
+  contestant: Contestant,
+  workload: WorkloadInfo,
+  round: number,
+): void {
   const outcome = spawn(contestant, [
     "time",
-    ...workloads.map((w) => `${w.id}:${w[size]}`),
+    `${workload.id}:${workload[size]}`,
   ]);
   const values = outcome.ok ? keyValues(outcome.stdout) : new Map();
   if (!outcome.ok) {
     results.failures.push(
-      `${contestant.title}, round ${round + 1}: ${outcome.error}`,
+      `${contestant.title}, ${workload.id}, round ${
+        round + 1
+      }: ${outcome.error}`,
     );
   }
-  for (const w of workloads) {
-    const [wall, user, sys] = values.get(w.id) ?? [NaN, NaN, NaN];
-    (results.samples[contestant.id][w.id] ??= [])[round] = wall;
-    const cpu = results.cpu[contestant.id][w.id] ??= { user: [], sys: [] };
-    cpu.user[round] = user;
-    cpu.sys[round] = sys;
-  }
+  const [wall, user, sys] = values.get(workload.id) ?? [NaN, NaN, NaN];
+  (results.samples[contestant.id][workload.id] ??= [])[round] = wall;
+  const cpu = results.cpu[contestant.id][workload.id] ??= {
+    user: [],
+    sys: [],
+  };
+  cpu.user[round] = user;
+  cpu.sys[round] = sys;
 }
 
-// 2. Timings, interleaved: each round runs every contestant once, starting
-//    one further along the list than the round before.
+// 2. Timings, interleaved as finely as processes allow: for each round and
+//    each workload, every contestant runs it once, in an order that rotates
+//    with the round and the workload, so that the figures a ratio pairs are
+//    taken seconds apart and no contestant always goes first.
 const field = results.contestants;
 for (let round = 0; round < options.rounds; round++) {
-  for (let k = 0; k < field.length; k++) {
-    const contestant = field[(round + k) % field.length];
-    log(`round ${round + 1}/${options.rounds}: ${contestant.title}`);
-    timeRound(contestant, round);
-  }
+  log(`round ${round + 1}/${options.rounds}`);
+  WORKLOADS.forEach((workload, index) => {
+    for (let k = 0; k < field.length; k++) {
+      const contestant = field[(round + index + k) % field.length];
+      if (runs(workload, contestant.id)) timeOne(contestant, workload, round);
+    }
+  });
 }
 
 // 3. Syscalls per operation.
@@ -197,6 +213,7 @@ for (const contestant of field) {
   }
 }
 
+results.load.after = loadAverage();
 if (options.json !== undefined) {
   writeFileSync(options.json, JSON.stringify(results, null, 2));
 }
