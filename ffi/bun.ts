@@ -7,12 +7,8 @@
  */
 
 import { SecretMemoryError } from "../src/errors.ts";
-import type {
-  BoundLibrary,
-  NativeType,
-  RuntimeAdapter,
-  SymbolTable,
-} from "./types.ts";
+import { openFirst } from "./_open.ts";
+import type { NativeType, RuntimeAdapter, SymbolTable } from "./types.ts";
 import { type NodeLikeProcess, processHooks } from "./_process.ts";
 
 type BunFunction = (...args: unknown[]) => unknown;
@@ -71,24 +67,15 @@ export function createBunAdapter(
           returns: BUN_TYPES[fn.result],
         };
       }
-      const failures: string[] = [];
-      for (const path of candidates) {
+      return openFirst<S>(candidates, (path) => {
         const library = openWithOptionals(ffi, path, declared, symbols);
-        if (typeof library === "string") {
-          failures.push(`${path}: ${library}`);
-          continue;
-        }
         const bound: Record<string, BunFunction | undefined> = {};
         for (const [name, fn] of Object.entries(symbols)) {
           const native = library[name];
           bound[name] = native && bind(native, fn.result);
         }
-        return bound as BoundLibrary<S>;
-      }
-      throw new SecretMemoryError(
-        "FFI_UNAVAILABLE",
-        `Cannot open a native library (${failures.join("; ")})`,
-      );
+        return bound;
+      });
     },
 
     view(address, length) {
@@ -111,7 +98,7 @@ function openWithOptionals(
   path: string,
   declared: Record<string, { args: string[]; returns: string }>,
   symbols: SymbolTable,
-): Record<string, BunFunction> | string {
+): Record<string, BunFunction> {
   const wanted = { ...declared };
   for (;;) {
     try {
@@ -121,7 +108,7 @@ function openWithOptionals(
       const missing = Object.keys(wanted).find((name) =>
         symbols[name].optional && message.includes(name)
       );
-      if (missing === undefined) return message;
+      if (missing === undefined) throw error;
       delete wanted[missing];
     }
   }

@@ -7,12 +7,8 @@
  */
 
 import { SecretMemoryError } from "../src/errors.ts";
-import type {
-  BoundLibrary,
-  NativeType,
-  RuntimeAdapter,
-  SymbolTable,
-} from "./types.ts";
+import { openFirst } from "./_open.ts";
+import type { NativeType, RuntimeAdapter, SymbolTable } from "./types.ts";
 
 type DenoPointer = object | null;
 type DenoFunction = (...args: unknown[]) => unknown;
@@ -93,8 +89,7 @@ export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
           optional: fn.optional ?? false,
         };
       }
-      const failures: string[] = [];
-      for (const path of candidates) {
+      return openFirst<S>(candidates, (path) => {
         let library;
         try {
           library = deno.dlopen(path, declared);
@@ -106,20 +101,15 @@ export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
               { cause: error },
             );
           }
-          failures.push(`${path}: ${(error as Error).message}`);
-          continue;
+          throw error;
         }
         const bound: Record<string, DenoFunction | undefined> = {};
         for (const [name, fn] of Object.entries(symbols)) {
           const native = library.symbols[name];
           bound[name] = native && bind(native, fn.parameters, fn.result);
         }
-        return bound as BoundLibrary<S>;
-      }
-      throw new SecretMemoryError(
-        "FFI_UNAVAILABLE",
-        `Cannot open a native library (${failures.join("; ")})`,
-      );
+        return bound;
+      });
     },
 
     view(address, length) {

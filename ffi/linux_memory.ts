@@ -96,7 +96,7 @@ export function createLinuxMemory(
     return libc.madvise(address, length, advice) === 0 ? 0 : errno();
   }
 
-  /** Reads a whole number of bytes or fewer at end of input, retrying EINTR. */
+  /** Makes the call again while it fails with EINTR; other failures throw. */
   function retrying(syscall: string, call: () => number): number {
     for (;;) {
       const result = call();

@@ -10,6 +10,7 @@ import { SecretMemoryError } from "../src/errors.ts";
 import type { NativeMemory } from "../src/_native.ts";
 import { createBunAdapter } from "./bun.ts";
 import { createDenoAdapter } from "./deno.ts";
+import { createNodeAdapter } from "./node.ts";
 import { createLinuxMemory } from "./linux_memory.ts";
 import { createWindowsMemory } from "./windows_memory.ts";
 import type { NodeLikeProcess } from "./_process.ts";
@@ -47,6 +48,9 @@ export function loadAdapter(): RuntimeAdapter {
   if (host.Deno !== undefined) return createDenoAdapter(host.Deno);
   if (host.Bun !== undefined && host.process !== undefined) {
     return createBunAdapter(host.process, host.Bun.version);
+  }
+  if (host.process?.versions?.node !== undefined) {
+    return createNodeAdapter(host.process);
   }
   throw new SecretMemoryError(
     "UNSUPPORTED_PLATFORM",

@@ -15,7 +15,7 @@ export type { RuntimeName, StopSignal };
 /** Page protection of a range. */
 export type Protection = "noaccess" | "readonly" | "readwrite";
 
-/** The operating systems the boundary knows about. */
+/** The operating systems secmem knows about. */
 export type OsName = "linux" | "darwin" | "windows";
 
 /** A limit on locked memory in bytes; `Infinity` when there is none. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { native, type OsName, type RuntimeName } from "./_native.ts";
+import { native } from "./_native.ts";
 
 /** The protections a buffer gets on this platform. */
 export interface Protections {
@@ -22,12 +22,17 @@ export interface Protections {
 
 /** The platform as secmem sees it. */
 export interface Capabilities {
-  runtime: RuntimeName;
+  /** The runtime running secmem. */
+  runtime: "deno" | "bun" | "node";
+  /** Its version. */
   runtimeVersion: string;
-  os: OsName;
+  /** The operating system. */
+  os: "linux" | "darwin" | "windows";
+  /** The CPU architecture, in Node's words (`x64`, `arm64`). */
   arch: string;
   /** The OS page size in bytes. */
   pageSize: number;
+  /** What each buffer gets here. */
   protections: Protections;
   /** The locked-memory limit in bytes (`Infinity`: none). */
   memlock: { soft: number; hard: number };

@@ -25,6 +25,7 @@ export interface DoctorCheck {
   id: string;
   /** What was checked, for people. */
   title: string;
+  /** The verdict. */
   status: CheckStatus;
   /** What was seen. */
   detail: string;
@@ -34,6 +35,7 @@ export interface DoctorCheck {
 export interface DoctorReport {
   /** True when no required protection failed. */
   ok: boolean;
+  /** Every check, in the order run. */
   checks: DoctorCheck[];
 }
 

