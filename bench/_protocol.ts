@@ -3,10 +3,11 @@
  * speaks (the C contestant, `sodium_bench.c`, speaks the same one):
  *
  * ```text
- * time WORKLOAD:ITERATIONS ...  one line "WORKLOAD NS USER_NS SYS_NS" per
- *                               workload: wall-clock, then CPU time of the
- *                               whole process (every thread) in user space
- *                               and in the kernel, each per operation
+ * time WORKLOAD:ITERATIONS ...  one line "WORKLOAD NS USER_NS SYS_NS
+ *                               THREAD_NS" per workload, each per operation:
+ *                               wall-clock; CPU time of the whole process
+ *                               (every thread) in user space and in the
+ *                               kernel; CPU time of the main thread
  * count WORKLOAD ITERATIONS     warm-up, then ITERATIONS, no output
  *                               (run under strace; ITERATIONS = 0 is the
  *                               baseline subtracted from the count)
@@ -23,6 +24,7 @@
 
 import { readSync } from "node:fs";
 import process from "node:process";
+import { threadCpuClock } from "./_raw_ffi.ts";
 
 /**
  * Warm-up iterations before the counted iterations of `count` (the same in
@@ -106,6 +108,7 @@ function memory(contestant: Contestant, n: number): void {
 
 /** Runs the protocol for `contestant` on the process's arguments. */
 export async function main(contestant: Contestant): Promise<void> {
+  const threadCpu = threadCpuClock();
   const [mode, ...args] = process.argv.slice(2);
   if (mode === "version") {
     console.log(contestant.version());
@@ -125,14 +128,18 @@ export async function main(contestant: Contestant): Promise<void> {
       const workload = build(contestant, name);
       await workload.run(Math.max(WARMUP, Math.ceil(n / 10)));
       const cpu = process.cpuUsage();
+      const thread0 = threadCpu();
       const start = performance.now();
       await workload.run(n);
       const elapsed = performance.now() - start;
+      const thread = threadCpu() - thread0;
       const { user, system } = process.cpuUsage(cpu);
       await workload.teardown?.();
       const per = (ns: number) => (ns / n).toFixed(1);
       console.log(
-        `${name} ${per(elapsed * 1e6)} ${per(user * 1e3)} ${per(system * 1e3)}`,
+        `${name} ${per(elapsed * 1e6)} ${per(user * 1e3)} ${
+          per(system * 1e3)
+        } ${per(thread)}`,
       );
     }
   } else {

@@ -150,14 +150,16 @@ function timeOne(
       }: ${outcome.error}`,
     );
   }
-  const [wall, user, sys] = values.get(workload.id) ?? [NaN, NaN, NaN];
-  (results.samples[contestant.id][workload.id] ??= [])[round] = wall;
+  const [wall, user, sys, thread] = values.get(workload.id) ?? [];
+  (results.samples[contestant.id][workload.id] ??= [])[round] = wall ?? NaN;
   const cpu = results.cpu[contestant.id][workload.id] ??= {
     user: [],
     sys: [],
+    thread: [],
   };
-  cpu.user[round] = user;
-  cpu.sys[round] = sys;
+  cpu.user[round] = user ?? NaN;
+  cpu.sys[round] = sys ?? NaN;
+  cpu.thread[round] = thread ?? NaN;
 }
 
 // 2. Timings, interleaved as finely as processes allow: for each round and

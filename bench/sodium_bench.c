@@ -6,7 +6,8 @@
  *
  * Modes (the protocol every contestant speaks, see bench/README.md):
  *   sodium_bench time WORKLOAD:ITERATIONS ...  prints "WORKLOAD NS USER_NS
- *                                              SYS_NS" per operation
+ *                                              SYS_NS THREAD_NS" per
+ *                                              operation
  *   sodium_bench count WORKLOAD ITERATIONS     runs a fixed warm-up, then the
  *                                              iterations, prints nothing
  *                                              (strace counts the difference
@@ -49,6 +50,12 @@ static void *must_malloc(size_t size) {
 
 static double cpu_ns(const struct timeval *tv) {
   return (double)tv->tv_sec * 1e9 + (double)tv->tv_usec * 1e3;
+}
+
+static double thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
 static double now_ns(void) {
@@ -243,14 +250,17 @@ int main(int argc, char **argv) {
       run(argv[i], &f, n / 10 > WARMUP ? n / 10 : WARMUP);
       struct rusage r0, r1;
       getrusage(RUSAGE_SELF, &r0);
+      double c0 = thread_cpu_ns();
       double t0 = now_ns();
       run(argv[i], &f, n);
       double t1 = now_ns();
+      double c1 = thread_cpu_ns();
       getrusage(RUSAGE_SELF, &r1);
       teardown(&f);
-      printf("%s %.1f %.1f %.1f\n", argv[i], (t1 - t0) / (double)n,
+      printf("%s %.1f %.1f %.1f %.1f\n", argv[i], (t1 - t0) / (double)n,
              (cpu_ns(&r1.ru_utime) - cpu_ns(&r0.ru_utime)) / (double)n,
-             (cpu_ns(&r1.ru_stime) - cpu_ns(&r0.ru_stime)) / (double)n);
+             (cpu_ns(&r1.ru_stime) - cpu_ns(&r0.ru_stime)) / (double)n,
+             (c1 - c0) / (double)n);
       fflush(stdout);
     }
     return 0;
