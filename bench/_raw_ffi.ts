@@ -180,8 +180,9 @@ export function rawFloor(pageSize: number): () => void {
 
 /**
  * A read scope's two protection changes (readonly, then back to noaccess)
- * on one locked page, straight through the runtime's FFI: the least a read
- * scope can cost in this runtime. Returns the toggle and its cleanup.
+ * on a data page laid out as secmem lays it out (locked, between two guard
+ * pages), straight through the runtime's FFI: the least a read scope can
+ * cost in this runtime. Returns the toggle and its cleanup.
  */
 export function rawToggle(
   pageSize: number,
@@ -196,15 +197,24 @@ export function rawToggle(
   });
   const { mmap, mprotect, munmap } = fns;
   const page = BigInt(pageSize);
-  const data = BigInt(
-    mmap(0n, page, 0, 0x02 | 0x20 | 0x2000, -1, 0n) as bigint,
+  const base = BigInt(
+    mmap(0n, 3n * page, 0, 0x02 | 0x20 | 0x4000, -1, 0n) as bigint,
   );
-  if (data === 0xffff_ffff_ffff_ffffn) throw new Error("mmap failed");
+  if (base === 0xffff_ffff_ffff_ffffn) throw new Error("mmap failed");
+  const data = base + page;
+  if (
+    BigInt(
+      mmap(data, page, 0, 0x02 | 0x20 | 0x10 | 0x2000, -1, 0n) as bigint,
+    ) !==
+      data
+  ) {
+    throw new Error("mmap MAP_FIXED failed");
+  }
   return {
     toggle() {
       if (mprotect(data, page, 1) !== 0) throw new Error("mprotect failed");
       if (mprotect(data, page, 0) !== 0) throw new Error("mprotect failed");
     },
-    release: () => void munmap(data, page),
+    release: () => void munmap(base, 3n * page),
   };
 }

@@ -165,8 +165,12 @@ function breakdown(results: Results): string {
       (id) => cell(results, id, "read") - c("read"),
     ],
     [
-      "…the 2 mprotects from this runtime, raw (toggle_raw − C read)",
-      (id) => cell(results, id, "toggle_raw") - c("read"),
+      "…secmem's 2 mprotects from C (C toggle_raw − C read)",
+      () => c("toggle_raw") - c("read"),
+    ],
+    [
+      "…the same from this runtime, raw FFI (toggle_raw − C toggle_raw)",
+      (id) => cell(results, id, "toggle_raw") - c("toggle_raw"),
     ],
     [
       "…secmem's adapter + scope logic (read − toggle_raw)",
@@ -343,14 +347,17 @@ function targets(results: Results): string {
 }
 
 function spreads(results: Results): string {
+  const percent = (s: number) =>
+    Number.isFinite(s) ? `${(s * 100).toFixed(0)}%` : "n/a";
   return table(
     ["workload", ...results.contestants.map((c) => c.title)],
     WORKLOADS.map((w) => [
       w.id,
       ...results.contestants.map((c) => {
         if (!runs(w, c.id)) return "—";
-        const s = spread(results.samples[c.id]?.[w.id] ?? []);
-        return Number.isFinite(s) ? `${(s * 100).toFixed(0)}%` : "n/a";
+        const wall = spread(series(results, c.id, w.id, "wall"));
+        const thread = spread(series(results, c.id, w.id, "thread"));
+        return `${percent(wall)} / ${percent(thread)}`;
       }),
     ]),
   );
@@ -405,7 +412,7 @@ export function render(results: Results): string {
     "",
     targets(results),
     "",
-    "### Spread over rounds ((max − min) / median)",
+    "### Spread over rounds (interquartile range / median; wall-clock / main-thread CPU)",
     "",
     spreads(results),
     "",

@@ -26,9 +26,21 @@ export function pairedRatio(
   return median(samples.map((value, round) => value / baseline[round]));
 }
 
-/** (max - min) / median of the finite values, as a fraction. */
+/** A quantile of sorted values, interpolated linearly. */
+function quantile(sorted: readonly number[], q: number): number {
+  const at = (sorted.length - 1) * q;
+  const low = Math.floor(at);
+  const high = Math.ceil(at);
+  return sorted[low] + (sorted[high] - sorted[low]) * (at - low);
+}
+
+/**
+ * The interquartile range over the median of the finite values, as a
+ * fraction: how far the middle half of the rounds lies apart, untouched by
+ * the odd round that another process on the machine disturbed.
+ */
 export function spread(values: readonly number[]): number {
-  const finite = values.filter(Number.isFinite);
-  if (finite.length < 2) return NaN;
-  return (Math.max(...finite) - Math.min(...finite)) / median(finite);
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length < 2) return NaN;
+  return (quantile(sorted, 0.75) - quantile(sorted, 0.25)) / median(sorted);
 }

@@ -93,7 +93,7 @@ export const WORKLOADS: readonly WorkloadInfo[] = [
   },
   {
     id: "toggle_raw",
-    label: "a read scope's 2 mprotects, raw runtime FFI",
+    label: "secmem's 2 read-scope mprotects, raw runtime FFI",
     full: 50000,
     quick: 1000,
     profile: true,
