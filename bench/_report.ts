@@ -36,6 +36,8 @@ export interface Results {
   >;
   syscalls: Record<string, Record<string, SyscallCount | string>>;
   memory: Record<string, MemoryCost | string>;
+  /** Nanoseconds of each of secmem's calls timed alone from C, per run. */
+  steps: Record<string, number[]>;
   failures: string[];
 }
 
@@ -184,6 +186,21 @@ function breakdown(results: Results): string {
     ],
     lines.map(([label, f]) => [label, ...secmem.map((s) => time(f(s.id)))]),
   );
+}
+
+function steps(results: Results): string {
+  const rows = Object.entries(results.steps).map(([step, values]) => [
+    step.replaceAll("_", " "),
+    time(median(values)),
+  ]);
+  const total = Object.values(results.steps).reduce(
+    (sum, values) => sum + median(values),
+    0,
+  );
+  return table(["call (C, secmem's layout)", "median"], [
+    ...rows,
+    ["**total**", time(total)],
+  ]);
 }
 
 /** Workloads whose CPU time is split into user and kernel in the report. */
@@ -399,6 +416,10 @@ export function render(results: Results): string {
     "CPU time per operation, user + kernel, of the whole process (all threads: JIT and GC threads included, so the sum can exceed the wall-clock time):",
     "",
     cpuSplit(results),
+    "",
+    "Each of secmem's calls for one 32-byte buffer timed alone from C (wall-clock; the kernel floor of secmem's design):",
+    "",
+    steps(results),
     "",
     "### Syscalls per operation (strace -c -f; N iterations minus 0, divided by N)",
     "",

@@ -107,6 +107,7 @@ const results: Results = {
   cpu: {},
   syscalls: {},
   memory: {},
+  steps: {},
   failures: [],
 };
 
@@ -214,6 +215,21 @@ for (const contestant of field) {
     results.memory[contestant.id] = message;
   }
 }
+
+// 5. The kernel's share, call by call, from C (secmem's sequence).
+const c = field.find((x) => x.id === BASELINE)!;
+const steps: Record<string, number[]> = {};
+for (let round = 0; round < Math.min(options.rounds, 5); round++) {
+  const outcome = spawn(c, ["steps", String(options.quick ? 500 : 20000)]);
+  if (!outcome.ok) {
+    results.failures.push(`steps: ${outcome.error}`);
+    break;
+  }
+  for (const [step, [ns]] of keyValues(outcome.stdout)) {
+    (steps[step] ??= []).push(ns);
+  }
+}
+results.steps = steps;
 
 results.load.after = loadAverage();
 if (options.json !== undefined) {

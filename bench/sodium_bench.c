@@ -16,6 +16,8 @@
  *                                              line, holds COUNT 32-byte
  *                                              secrets, prints "held", waits
  *                                              for a line, frees them
+ *   sodium_bench steps N                       times each of secmem's calls
+ *                                              for one buffer alone (C only)
  *   sodium_bench version                       prints libsodium's version
  */
 #define _GNU_SOURCE
@@ -153,6 +155,50 @@ static void secmem_toggle(long n) {
   munmap(base, 3 * page);
 }
 
+/*
+ * Each of secmem's calls for one 32-byte buffer timed on its own, from C:
+ * where the kernel's share of an alloc+destroy goes. Prints one line per
+ * step, "STEP NS" (STEP has no spaces), averaged over n rounds.
+ */
+static void secmem_steps(long n) {
+  static const char *const names[] = {
+      "mmap_reserve_3_pages",  "mmap_fixed_locked_data", "madvise_dontdump",
+      "madvise_wipeonfork",    "mprotect_noaccess_rest", "mprotect_rw_open",
+      "explicit_bzero_page",   "munmap_3_pages"};
+  const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  double sum[8] = {0};
+  for (long i = 0; i < n + WARMUP; i++) {
+    double t[9];
+    t[0] = now_ns();
+    unsigned char *base = mmap(NULL, 3 * page, PROT_NONE,
+                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                               -1, 0);
+    if (base == MAP_FAILED) die("mmap");
+    t[1] = now_ns();
+    unsigned char *data = base + page;
+    if (mmap(data, page, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_LOCKED, -1,
+             0) == MAP_FAILED)
+      die("mmap fixed");
+    t[2] = now_ns();
+    if (madvise(data, page, MADV_DONTDUMP) != 0) die("madvise");
+    t[3] = now_ns();
+    if (madvise(data, page, MADV_WIPEONFORK) != 0) die("madvise");
+    t[4] = now_ns();
+    if (mprotect(data, page, PROT_NONE) != 0) die("mprotect");
+    t[5] = now_ns();
+    if (mprotect(data, page, PROT_READ | PROT_WRITE) != 0) die("mprotect");
+    t[6] = now_ns();
+    explicit_bzero(data, page);
+    t[7] = now_ns();
+    if (munmap(base, 3 * page) != 0) die("munmap");
+    t[8] = now_ns();
+    if (i >= WARMUP)
+      for (int k = 0; k < 8; k++) sum[k] += t[k + 1] - t[k];
+  }
+  for (int k = 0; k < 8; k++) printf("%s %.1f\n", names[k], sum[k] / (double)n);
+}
+
 /* Sets up what `w` keeps alive; the live counts hold extra 32 B secrets. */
 static void setup(const char *w, struct fixture *f) {
   memset(f, 0, sizeof *f);
@@ -243,6 +289,10 @@ int main(int argc, char **argv) {
     printf("%s\n", sodium_version_string());
     return 0;
   }
+  if (argc == 3 && strcmp(argv[1], "steps") == 0) {
+    secmem_steps(parse_count(argv[2]));
+    return 0;
+  }
   if (argc == 3 && strcmp(argv[1], "memory") == 0) {
     memory(parse_count(argv[2]));
     return 0;
@@ -286,6 +336,6 @@ int main(int argc, char **argv) {
   }
   fprintf(stderr,
           "usage: sodium_bench time WORKLOAD:N ... | count WORKLOAD N | "
-          "memory COUNT | version\n");
+          "memory COUNT | steps N | version\n");
   return 2;
 }
