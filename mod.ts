@@ -47,3 +47,19 @@ export {
 } from "./src/_registry.ts";
 export { timingSafeEqual } from "./src/constant_time.ts";
 export { MAX_SIZE } from "./src/_layout.ts";
+export {
+  PROMPT_MAX_SIZE,
+  type PromptOptions,
+  promptSecret,
+} from "./src/prompt.ts";
+export { DEFAULT_MAX_SIZE, type InputOptions } from "./src/_accumulator.ts";
+export { type ByteSource } from "./src/input_stream.ts";
+export { type DenoFileLike, type FdOrFile } from "./src/input_fd.ts";
+export {
+  type PoolFromOptions,
+  type PoolStats,
+  SecretPool,
+  type SecretPoolOptions,
+  SecretSlot,
+  type SlotClassStats,
+} from "./src/pool.ts";

@@ -70,6 +70,20 @@ export const LINUX_LIBC = {
   write: { parameters: ["i32", "pointer", "usize"], result: "isize" },
   // int close(int fd)
   close: { parameters: ["i32"], result: "i32" },
+  // Terminal control, for the passphrase prompt.
+  // int isatty(int fd)
+  isatty: { parameters: ["i32"], result: "i32" },
+  // int tcgetattr(int fd, struct termios *termios_p)
+  tcgetattr: { parameters: ["i32", "buffer"], result: "i32" },
+  // int tcsetattr(int fd, int optional_actions, const struct termios *termios_p)
+  tcsetattr: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  // memfd_secret backend (defence in depth).
+  // long syscall(long number, ...): variadic in C; declared with the two
+  // integer arguments memfd_secret takes, which x86_64 and aarch64 Linux
+  // pass in the same registers either way.
+  syscall: { parameters: ["i64", "i64"], result: "i64" },
+  // int ftruncate(int fd, off_t length)
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
 } as const satisfies SymbolTable;
 
 /** Linux constants from <sys/mman.h>, <errno.h>, <unistd.h>, <fcntl.h>. */
@@ -101,4 +115,33 @@ export const LINUX = {
   ENOMEM: 12,
   EINVAL: 22,
   ENOSYS: 38,
+  // Terminal control, for the passphrase prompt: <termios.h> as glibc and
+  // musl lay it out on x86_64 and aarch64 alike (asm-generic numbering).
+  // struct termios { tcflag_t c_iflag, c_oflag, c_cflag, c_lflag;
+  //   cc_t c_line; cc_t c_cc[32]; speed_t c_ispeed, c_ospeed; }: 60 bytes.
+  TERMIOS_SIZE: 60,
+  TERMIOS_LFLAG_OFFSET: 12,
+  TERMIOS_CC_OFFSET: 17,
+  /** c_lflag bits. */
+  ISIG: 0o1,
+  ICANON: 0o2,
+  ECHO: 0o10,
+  ECHONL: 0o100,
+  IEXTEN: 0o100000,
+  /** c_cc indices. */
+  VTIME: 5,
+  VMIN: 6,
+  TCSANOW: 0,
+  ENOENT: 2,
+  ENXIO: 6,
+  EBADF: 9,
+  EACCES: 13,
+  ENOTDIR: 20,
+  EISDIR: 21,
+  ENOTTY: 25,
+  // memfd_secret backend (defence in depth).
+  MAP_SHARED: 0x01,
+  /** memfd_secret(2): the same number on x86_64 and aarch64. */
+  SYS_memfd_secret: 447,
+  EMFILE: 24,
 } as const;

@@ -13,6 +13,7 @@ import type {
   NativeMemory,
   PlatformFeatures,
   Protection,
+  SecretMemorySupport,
 } from "../src/_native.ts";
 import { LINUX, LINUX_LIBC, LINUX_LIBC_CANDIDATES } from "./linux.ts";
 import type { BoundLibrary, RuntimeAdapter } from "./types.ts";
@@ -33,6 +34,14 @@ const ERRNO_NAMES: Record<number, string> = {
   [LINUX.ENOMEM]: "ENOMEM",
   [LINUX.EINVAL]: "EINVAL",
   [LINUX.ENOSYS]: "ENOSYS",
+  [LINUX.ENOENT]: "ENOENT",
+  [LINUX.ENXIO]: "ENXIO",
+  [LINUX.EBADF]: "EBADF",
+  [LINUX.EACCES]: "EACCES",
+  [LINUX.ENOTDIR]: "ENOTDIR",
+  [LINUX.EISDIR]: "EISDIR",
+  [LINUX.ENOTTY]: "ENOTTY",
+  [LINUX.EMFILE]: "EMFILE",
 };
 
 const HINTS: Record<string, string> = {
@@ -106,6 +115,36 @@ export function createLinuxMemory(
     }
   }
 
+  let secretSupport: SecretMemorySupport | undefined;
+
+  /**
+   * memfd_secret(O_CLOEXEC), remembering whether the kernel offers it.
+   * Returns -1 when it does not; other failures throw.
+   */
+  function openSecret(): number {
+    const fd = libc.syscall(LINUX.SYS_memfd_secret, LINUX.O_CLOEXEC);
+    if (fd >= 0) {
+      secretSupport ??= {
+        available: true,
+        detail: "memfd_secret(2) works (Linux 5.14 or newer)",
+      };
+      return fd;
+    }
+    const code = errno();
+    // ENOSYS: kernel older than 5.14, built without CONFIG_SECRETMEM, or
+    // secretmem disabled at boot; EPERM: a seccomp filter refuses it.
+    if (code !== LINUX.ENOSYS && code !== LINUX.EPERM) {
+      fail("memfd_secret", code);
+    }
+    secretSupport = {
+      available: false,
+      detail: code === LINUX.ENOSYS
+        ? "ENOSYS: the kernel has no memfd_secret (older than 5.14, built without CONFIG_SECRETMEM, or secretmem.enable=0 at boot)"
+        : "EPERM: memfd_secret is refused, probably by a seccomp filter (a container's default profile)",
+    };
+    return -1;
+  }
+
   return {
     runtime: adapter.runtime,
     runtimeVersion: adapter.version,
@@ -162,6 +201,47 @@ export function createLinuxMemory(
       }
       const omitted = advise(address, length, LINUX.MADV_DONTFORK);
       if (omitted !== 0) fail("madvise(MADV_DONTFORK)", omitted);
+    },
+
+    commitSecret(address, length) {
+      if (secretSupport?.available === false) return "unsupported";
+      const fd = openSecret();
+      if (fd < 0) return "unsupported";
+      // The file's size is the mapping's; the pages come at the first touch.
+      if (libc.ftruncate(fd, length) !== 0) {
+        const code = errno();
+        libc.close(fd);
+        fail("ftruncate", code);
+      }
+      // MAP_LOCKED prefaults the pages here, so that a shortage surfaces as
+      // an errno now rather than as SIGBUS at the first touch; it is also
+      // where RLIMIT_MEMLOCK is checked (the pages are always locked).
+      const mapped = libc.mmap(
+        address,
+        length,
+        LINUX.PROT_READ | LINUX.PROT_WRITE,
+        LINUX.MAP_SHARED | LINUX.MAP_FIXED | LINUX.MAP_LOCKED,
+        fd,
+        0,
+      );
+      const code = mapped === LINUX.MAP_FAILED ? errno() : 0;
+      // The mapping holds the file; no descriptor may outlive this call.
+      libc.close(fd);
+      if (code === LINUX.EAGAIN || code === LINUX.EPERM) return "lock-limit";
+      if (code !== 0) fail("mmap(memfd_secret)", code);
+      // A shared mapping is inherited across fork (WIPEONFORK applies to
+      // private anonymous pages only), so leave it out of children.
+      const omitted = advise(address, length, LINUX.MADV_DONTFORK);
+      if (omitted !== 0) fail("madvise(MADV_DONTFORK)", omitted);
+      return "ok";
+    },
+
+    secretMemory() {
+      if (secretSupport === undefined) {
+        const fd = openSecret();
+        if (fd >= 0) libc.close(fd);
+      }
+      return secretSupport!;
     },
 
     protect(address, length, protection) {
@@ -229,6 +309,26 @@ export function createLinuxMemory(
 
     close(fd) {
       check("close", libc.close(fd));
+    },
+
+    isTerminal: (fd) => libc.isatty(fd) === 1,
+
+    quietTerminal(fd) {
+      const saved = new Uint8Array(LINUX.TERMIOS_SIZE);
+      check("tcgetattr", libc.tcgetattr(fd, saved));
+      const quiet = saved.slice();
+      const flags = new DataView(quiet.buffer);
+      const lflag = flags.getUint32(LINUX.TERMIOS_LFLAG_OFFSET, true) &
+        ~(LINUX.ECHO | LINUX.ECHONL | LINUX.ICANON | LINUX.ISIG |
+          LINUX.IEXTEN);
+      flags.setUint32(LINUX.TERMIOS_LFLAG_OFFSET, lflag >>> 0, true);
+      // Without ICANON: return from read(2) after each byte, no timeout.
+      quiet[LINUX.TERMIOS_CC_OFFSET + LINUX.VMIN] = 1;
+      quiet[LINUX.TERMIOS_CC_OFFSET + LINUX.VTIME] = 0;
+      check("tcsetattr", libc.tcsetattr(fd, LINUX.TCSANOW, quiet));
+      return () => {
+        retrying("tcsetattr", () => libc.tcsetattr(fd, LINUX.TCSANOW, saved));
+      };
     },
 
     onExit: (listener) => adapter.onExit(listener),

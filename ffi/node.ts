@@ -9,11 +9,7 @@
  */
 
 import { SecretMemoryError } from "../src/errors.ts";
-import type {
-  NativeType,
-  RuntimeAdapter,
-  SymbolTable,
-} from "./types.ts";
+import type { NativeType, RuntimeAdapter, SymbolTable } from "./types.ts";
 import { openFirst } from "./_open.ts";
 import { type NodeLikeProcess, processHooks } from "./_process.ts";
 

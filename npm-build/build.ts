@@ -42,6 +42,26 @@ const NODE_SHEBANG = "#!/usr/bin/env node";
  * releases lacked (the release that added it is not pinned down here).
  */
 const ENGINES = { node: ">=26.1.0", bun: ">=1.4.0" };
+
+/**
+ * Runtime dependencies of the package, at the versions the repository
+ * develops against. Only the `./enclave` entry point imports one; the core
+ * module imports nothing.
+ */
+const DEPENDENCIES: Record<string, string> = dependencyVersions([
+  "@noble/ciphers",
+]);
+
+function dependencyVersions(names: string[]): Record<string, string> {
+  const manifest = JSON.parse(
+    readFileSync(join(root, "package.json"), "utf8"),
+  ) as {
+    devDependencies: Record<string, string>;
+  };
+  return Object.fromEntries(
+    names.map((name) => [name, manifest.devDependencies[name]]),
+  );
+}
 /**
  * Left for the maintainer: `repository`, `homepage`, `bugs` and `author`
  * are copied into package.json from here once they are known.
@@ -175,9 +195,9 @@ function renameInExamples(files: string[], jsrName: string): void {
 }
 
 /**
- * The package must stand alone: every import is relative (and `.js`) or a
- * `node:` built-in. A bare, `jsr:`, `npm:` or URL import would be a runtime
- * dependency the package does not declare. Comments are skipped: the JSDoc
+ * Every import must be satisfiable: relative (and `.js`), a `node:`
+ * built-in, or a declared dependency. Any other bare, `jsr:`, `npm:` or URL
+ * import would be a runtime dependency the package does not declare. Comments are skipped: the JSDoc
  * examples import the package itself.
  */
 function checkImports(files: string[]): void {
@@ -191,7 +211,10 @@ function checkImports(files: string[]): void {
     for (const match of code.matchAll(specifier)) {
       const spec = match[1] ?? match[2] ?? match[3];
       const local = /^\.{1,2}\//.test(spec) && spec.endsWith(".js");
-      if (!local && !spec.startsWith("node:")) {
+      const declared = Object.keys(DEPENDENCIES).some((name) =>
+        spec === name || spec.startsWith(`${name}/`)
+      );
+      if (!local && !declared && !spec.startsWith("node:")) {
         problems.push(`${relative(out, file)} imports "${spec}"`);
       }
     }
@@ -235,6 +258,7 @@ function packageJson(manifest: DenoManifest): Record<string, unknown> {
     main: built(main, ".js"),
     types: built(main, ".d.ts"),
     exports,
+    dependencies: DEPENDENCIES,
     // npm's publish drops a bin path that starts with "./".
     ...(doctor === undefined
       ? {}

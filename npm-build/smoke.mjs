@@ -238,6 +238,18 @@ if (expectNoFfi) {
     buffer.destroy();
     assert(secmem.stats().liveBuffers === before, "live count did not fall");
   });
+
+  await check("the ./enclave entry seals and opens", async () => {
+    const { Enclave } = await import(`${specifier}/enclave`);
+    const source = SecretBuffer.from(new Uint8Array([5, 6, 7]));
+    const enclave = Enclave.seal(source);
+    assert(source.state === "destroyed", "the source was not destroyed");
+    const opened = enclave.open();
+    assert(opened.equals(new Uint8Array([5, 6, 7])), "opened content differs");
+    assert(!String(enclave).includes("5, 6, 7"), "the enclave is not redacted");
+    opened.destroy();
+    enclave.destroy();
+  });
 }
 
 console.log(`smoke: ${passed} passed, ${failed} failed`);

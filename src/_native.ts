@@ -37,6 +37,13 @@ export interface PlatformFeatures {
 /** Result of committing pages: `lock-limit` if the lock limit refused. */
 export type CommitResult = "ok" | "lock-limit";
 
+/** Whether memfd_secret(2) pages can be had here, and what was seen. */
+export interface SecretMemorySupport {
+  available: boolean;
+  /** What the probe saw, for example `ENOSYS: ...`. */
+  detail: string;
+}
+
 /** The OS and runtime services the core uses. */
 export interface NativeMemory {
   readonly runtime: RuntimeName;
@@ -54,6 +61,16 @@ export interface NativeMemory {
    * writable, zeroed pages, locked in RAM when `lock` is true.
    */
   commit(address: bigint, length: number, lock: boolean): CommitResult;
+  /**
+   * Backs `length` bytes at `address` (inside a reservation) with readable,
+   * writable, zeroed memfd_secret(2) pages: locked, prefaulted, out of the
+   * kernel's direct map, out of core dumps and forked children; the
+   * descriptor is already closed on return. `unsupported` when the kernel
+   * refuses memfd_secret (see `secretMemory`). Absent off Linux.
+   */
+  commitSecret?(address: bigint, length: number): CommitResult | "unsupported";
+  /** Probes memfd_secret(2) once (a descriptor opened and closed). */
+  secretMemory?(): SecretMemorySupport;
   /** Keeps committed pages out of core dumps and out of forked children. */
   seclude(address: bigint, length: number): void;
   /** Changes the protection of committed pages. */
@@ -91,6 +108,19 @@ export interface NativeMemory {
   writeFrom(fd: number, address: bigint, length: number): number;
   /** Closes a descriptor. */
   close(fd: number): void;
+
+  /**
+   * Whether `fd` is a terminal. Optional: an OS layer without terminal
+   * control leaves it out (with `quietTerminal`), and the prompt then
+   * only reads piped input.
+   */
+  isTerminal?(fd: number): boolean;
+  /**
+   * Turns off echo, line editing and the signal keys on terminal `fd`, so
+   * that each key arrives as a byte (Ctrl-C as 0x03). Returns a function
+   * that restores the saved settings.
+   */
+  quietTerminal?(fd: number): () => void;
 
   /** Runs `listener` synchronously when the process exits normally. */
   onExit(listener: () => void): void;

@@ -119,12 +119,17 @@ export function parseSmaps(text: string): SmapsEntry[] {
 }
 
 /**
- * Whether any secmem data mapping (VmFlags `wf`, which only secmem sets in
- * a runtime process) still overlaps `[start, end)`.
+ * Whether any secmem buffer's data mapping (VmFlags `wf`, which only secmem
+ * sets in a runtime process) still overlaps `[start, end)`.
  */
 export function secmemMappingOverlaps(start: bigint, end: bigint): boolean {
-  return parseSmaps(readProcText("/proc/self/smaps")).some((m) =>
-    m.flags.includes("wf") && m.start < end && start < m.end
+  const smaps = parseSmaps(readProcText("/proc/self/smaps"));
+  // Reading smaps may have just made the scratch mapping, possibly in the
+  // very hole being checked; it is this module's, not a buffer.
+  const own = scratch?.address;
+  return smaps.some((m) =>
+    m.flags.includes("wf") && m.start !== own && m.start < end &&
+    start < m.end
   );
 }
 

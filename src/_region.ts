@@ -5,6 +5,9 @@
  * Syscalls for one small buffer on Linux: mmap (reserve), mmap (data pages,
  * locked), madvise ×2, mprotect (rest) at creation; mprotect (open) and
  * munmap at destroy: 7. One getrandom(2) per 256 buffers refills canaries.
+ * The memfd_secret backend maps the data pages from a secret-memory file
+ * instead: memfd_secret, ftruncate, mmap, close, madvise(DONTFORK) replace
+ * the locked mmap and the two madvise calls (9 in all).
  *
  * @module
  */
@@ -13,7 +16,7 @@ import { nextCanary } from "./_canary.ts";
 import { SecretMemoryError } from "./errors.ts";
 import type { Layout } from "./_layout.ts";
 import type { NativeMemory, Protection } from "./_native.ts";
-import type { LockPolicy } from "./_validate.ts";
+import type { LockPolicy, MemoryBackend } from "./_validate.ts";
 import { timingSafeEqual } from "./constant_time.ts";
 
 /** A live mapping and the views over it. Holds no reference to its owner. */
@@ -24,6 +27,8 @@ export interface Region {
   readonly userAddress: bigint;
   /** Whether the data pages are locked in RAM. */
   readonly locked: boolean;
+  /** What backs the data pages: anonymous memory or memfd_secret(2). */
+  readonly backend: "anonymous" | "secretmem";
   /** Zero-copy buffer over exactly the user bytes. */
   readonly user: ArrayBuffer;
   /** Zero-copy view over the canary bytes in the mapping. */
@@ -43,6 +48,7 @@ export function mapRegion(
   layout: Layout,
   lock: LockPolicy,
   fill?: (user: Uint8Array, userAddress: bigint) => void,
+  backend: MemoryBackend = "anonymous",
 ): Region {
   // 1. Reserve guard + data + guard as one inaccessible mapping.
   const base = memory.reserve(layout.total);
@@ -53,10 +59,16 @@ export function mapRegion(
   try {
     const userAddress = base + BigInt(layout.userOffset);
     // 2. Back the data pages, locked; the guard pages stay unbacked.
-    const locked = commitData(memory, dataAddress, layout.dataLength, lock);
+    const backing = backend === "anonymous"
+      ? undefined
+      : commitSecretData(memory, dataAddress, layout.dataLength, backend);
+    const locked = backing === undefined
+      ? commitData(memory, dataAddress, layout.dataLength, lock)
+      : true;
     committed = true;
-    // 3. Keep the data pages out of core dumps and forked children.
-    memory.seclude(dataAddress, layout.dataLength);
+    // 3. Keep the data pages out of core dumps and forked children (secret
+    // memory comes out of both already).
+    if (backing === undefined) memory.seclude(dataAddress, layout.dataLength);
     // 4. Place the canary and the caller's bytes.
     const expected = nextCanary(memory);
     canary = new Uint8Array(
@@ -73,6 +85,7 @@ export function mapRegion(
       dataAddress,
       userAddress,
       locked,
+      backend: backing ?? "anonymous",
       user,
       canary,
       expected,
@@ -93,7 +106,12 @@ export function mapRegion(
   }
 }
 
-function commitData(
+/**
+ * Backs data pages under the lock policy: locked, or after one raise of the
+ * soft limit, or (best-effort) unlocked. Returns whether they are locked.
+ * @throws {SecretMemoryError} `MEMLOCK_LIMIT` when required and refused.
+ */
+export function commitData(
   memory: NativeMemory,
   address: bigint,
   length: number,
@@ -113,7 +131,46 @@ function commitData(
   throw memlockError(memory, length);
 }
 
-function memlockError(memory: NativeMemory, length: number): SecretMemoryError {
+/**
+ * Backs the data pages with memfd_secret(2) pages. Returns undefined when
+ * `auto` must fall back to anonymous pages; `secretmem` throws instead.
+ */
+function commitSecretData(
+  memory: NativeMemory,
+  address: bigint,
+  length: number,
+  backend: "secretmem" | "auto",
+): "secretmem" | undefined {
+  if (memory.commitSecret === undefined) {
+    if (backend === "auto") return undefined;
+    throw new SecretMemoryError(
+      "UNSUPPORTED_PLATFORM",
+      `Cannot use secret memory on ${memory.os}: memfd_secret(2) is Linux-only;` +
+        ' use backend "auto" to fall back to anonymous pages',
+    );
+  }
+  let result = memory.commitSecret(address, length);
+  // Raise the soft limit toward the hard one, once, then try again.
+  if (result === "lock-limit" && memory.raiseLockLimit()) {
+    result = memory.commitSecret(address, length);
+  }
+  if (result === "ok") return "secretmem";
+  if (backend === "auto") return undefined;
+  if (result === "lock-limit") {
+    throw memlockError(memory, length, true);
+  }
+  throw new SecretMemoryError(
+    "UNSUPPORTED_PLATFORM",
+    `Cannot use secret memory: ${memory.secretMemory?.().detail};` +
+      ' use backend "auto" to fall back to anonymous pages',
+  );
+}
+
+function memlockError(
+  memory: NativeMemory,
+  length: number,
+  secret = false,
+): SecretMemoryError {
   const { soft, hard } = memory.lockLimit();
   if (memory.os === "windows") {
     return new SecretMemoryError(
@@ -129,13 +186,18 @@ function memlockError(memory: NativeMemory, length: number): SecretMemoryError {
   const limit = soft === Infinity ? "unlimited" : `${soft} bytes`;
   return new SecretMemoryError(
     "MEMLOCK_LIMIT",
-    `Cannot lock ${length} bytes: the locked-memory limit (RLIMIT_MEMLOCK) is ${limit}` +
+    `Cannot lock ${length} bytes${
+      secret ? " of secret memory" : ""
+    }: the locked-memory limit (RLIMIT_MEMLOCK) is ${limit}` +
       ` (hard limit ${
         hard === Infinity ? "unlimited" : `${hard} bytes`
       }) and is reached;` +
       " raise it with `ulimit -l <KiB>` in the shell that starts the process," +
       " LimitMEMLOCK= in a systemd unit, or memlock in /etc/security/limits.conf;" +
-      ' or destroy buffers you no longer need, or pass { lock: "best-effort" } to allow unlocked pages',
+      " or destroy buffers you no longer need, or " +
+      (secret
+        ? 'pass { backend: "auto" } to fall back to anonymous pages (secret memory is always locked)'
+        : 'pass { lock: "best-effort" } to allow unlocked pages'),
   );
 }
 

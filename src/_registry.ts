@@ -11,7 +11,12 @@ import { type Region, unmapRegion } from "./_region.ts";
 
 const live = new Set<Region>();
 
-const totals = { userBytes: 0, mappedBytes: 0, lockedBytes: 0 };
+const totals = {
+  userBytes: 0,
+  mappedBytes: 0,
+  lockedBytes: 0,
+  secretmemBuffers: 0,
+};
 
 // Holds the region, never its owner, so the owner can be collected; the
 // region holds the user ArrayBuffer, so views a caller kept are detached.
@@ -21,17 +26,33 @@ const finalizer = new FinalizationRegistry<Region>((region) => {
 
 let exitHookInstalled = false;
 
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  native().onExit(() => void purge());
+}
+
+/** More memory that `purge()` and the exit wipe must reach (the pool's). */
+const purgeHooks: (() => PurgeResult)[] = [];
+
+/**
+ * Adds `hook` to what `purge()`, the exit wipe and `catchInterrupt` run,
+ * for allocators that keep their own mappings (`SecretPool`'s arenas).
+ */
+export function addPurgeHook(hook: () => PurgeResult): void {
+  installExitHook();
+  purgeHooks.push(hook);
+}
+
 /** Starts tracking `region`, owned by `owner`. */
 export function track(owner: object, region: Region): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    native().onExit(() => void purge());
-  }
+  installExitHook();
   live.add(region);
   finalizer.register(owner, region, region);
   totals.userBytes += region.layout.size;
   totals.mappedBytes += region.layout.total;
   if (region.locked) totals.lockedBytes += region.layout.dataLength;
+  if (region.backend === "secretmem") totals.secretmemBuffers++;
 }
 
 /**
@@ -44,6 +65,7 @@ export function retire(region: Region): boolean {
   totals.userBytes -= region.layout.size;
   totals.mappedBytes -= region.layout.total;
   if (region.locked) totals.lockedBytes -= region.layout.dataLength;
+  if (region.backend === "secretmem") totals.secretmemBuffers--;
   return unmapRegion(native(), region);
 }
 
@@ -66,7 +88,8 @@ export interface PurgeResult {
 }
 
 /**
- * Wipes and unmaps every live buffer. Their handles then behave as
+ * Wipes and unmaps every live buffer, and every `SecretPool`'s arenas
+ * (each live slot counts as one buffer). Their handles then behave as
  * destroyed. Errors are collected, not thrown, so every buffer is reached.
  *
  * @returns How many buffers were destroyed, and how many of them had a
@@ -87,6 +110,15 @@ export function purge(): PurgeResult {
     result.destroyed++;
     if (!retireQuietly(region)) result.corrupted++;
   }
+  for (const hook of purgeHooks) {
+    try {
+      const more = hook();
+      result.destroyed += more.destroyed;
+      result.corrupted += more.corrupted;
+    } catch {
+      // As above: the remaining memory must still be reached.
+    }
+  }
   return result;
 }
 
@@ -105,6 +137,8 @@ export interface MemoryStats {
   mappedBytes: number;
   /** Bytes locked in RAM. */
   lockedBytes: number;
+  /** Of the live buffers, how many are backed by memfd_secret(2) pages. */
+  secretmemBuffers: number;
 }
 
 /**

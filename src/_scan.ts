@@ -14,7 +14,7 @@
 
 import { native } from "./_native.ts";
 import { readMaps, type Scratch, withScratch } from "./_procfs.ts";
-import { SecretBuffer } from "./secret_buffer.ts";
+import { isSecretBuffer, type SecretBuffer } from "./secret_buffer.ts";
 
 /** A secret to look for, as `masked` XOR `mask`. */
 export interface Needle {
@@ -45,7 +45,7 @@ export function needleOf(secret: SecretBuffer | Uint8Array): Needle {
     for (let i = 0; i < bytes.length; i++) masked[i] = bytes[i] ^ mask[i];
     return { masked, mask };
   };
-  return secret instanceof SecretBuffer ? secret.read(read) : read(secret);
+  return isSecretBuffer(secret) ? secret.read(read) : read(secret);
 }
 
 const SKIPPED_PATHS = new Set(["[vsyscall]", "[vvar]", "[vvar_vclock]"]);
@@ -58,9 +58,22 @@ export function scanMemory(
   needle: Needle,
   exclude: readonly [bigint, bigint][] = [],
 ): ScanResult {
+  return scanMemoryAll([needle], exclude)[0];
+}
+
+/** `scanMemory` for several needles in one pass; one result per needle. */
+export function scanMemoryAll(
+  needles: readonly Needle[],
+  exclude: readonly [bigint, bigint][] = [],
+): ScanResult[] {
   const memory = native();
   const page = memory.pageSize;
-  const result: ScanResult = { hits: [], bytesScanned: 0, skipped: 0 };
+  const results: ScanResult[] = needles.map(() => ({
+    hits: [],
+    bytesScanned: 0,
+    skipped: 0,
+  }));
+  const result = { bytesScanned: 0, skipped: 0 };
   const maps = readMaps();
   const pagemap = memory.openRead("/proc/self/pagemap");
   const mem = memory.openRead("/proc/self/mem");
@@ -74,9 +87,9 @@ export function scanMemory(
         try {
           for (const [start, end] of presentRuns(pagemap, entry, scratch)) {
             result.bytesScanned += Number(end - start);
-            searchRange(mem, start, end, needle, scratch, (hit) => {
+            searchRange(mem, start, end, needles, scratch, (index, hit) => {
               if (!excluded.some(([s, e]) => s <= hit && hit < e)) {
-                result.hits.push(hit);
+                results[index].hits.push(hit);
               }
             });
           }
@@ -90,7 +103,8 @@ export function scanMemory(
     memory.close(pagemap);
     memory.close(mem);
   }
-  return result;
+  for (const one of results) Object.assign(one, result);
+  return results;
 
   /** Runs of consecutive present or swapped pages within one mapping. */
   function presentRuns(
@@ -125,57 +139,122 @@ export function scanMemory(
   function pageRange(base: bigint, from: number, to: number): [bigint, bigint] {
     return [base + BigInt(from * page), base + BigInt(to * page)];
   }
+}
 
-  function readFully(
-    fd: number,
-    scratch: Scratch,
-    length: number,
-    offset: number,
-  ): number {
-    let done = 0;
-    while (done < length) {
-      const count = memory.readInto(
-        fd,
-        scratch.address + BigInt(done),
-        length - done,
-        offset + done,
-      );
-      if (count === 0) break;
-      done += count;
-    }
-    return done;
+/**
+ * Searches a file (a core dump, for example) for each of `needles` in one
+ * pass, reading it a chunk at a time into the guarded scratch memory. One
+ * result per needle; hits are file offsets. `ranges` (start inclusive, end
+ * exclusive) limits the search, for example to a sparse file's data.
+ */
+export function scanFile(
+  needles: readonly Needle[],
+  path: string,
+  ranges: readonly [number, number][] = [[0, Number.MAX_SAFE_INTEGER]],
+): ScanResult[] {
+  const memory = native();
+  const results: ScanResult[] = needles.map(() => ({
+    hits: [],
+    bytesScanned: 0,
+    skipped: 0,
+  }));
+  const fd = memory.openRead(path);
+  try {
+    withScratch((scratch) => {
+      let read = 0;
+      for (const [start, end] of ranges) {
+        read += searchRange(
+          fd,
+          BigInt(start),
+          BigInt(end),
+          needles,
+          scratch,
+          (index, offset) => results[index].hits.push(offset),
+        );
+      }
+      for (const one of results) one.bytesScanned = read;
+    });
+  } finally {
+    memory.close(fd);
   }
+  return results;
+}
 
-  function searchRange(
-    fd: number,
-    start: bigint,
-    end: bigint,
-    { masked, mask }: Needle,
-    scratch: Scratch,
-    report: (address: bigint) => void,
-  ): void {
-    const overlap = masked.length - 1;
-    const first = masked[0] ^ mask[0];
-    for (let at = start; at < end;) {
-      const length = Number(
-        end - at < BigInt(scratch.size) ? end - at : BigInt(scratch.size),
-      );
-      const got = readFully(fd, scratch, length, Number(at));
-      const view = scratch.view.subarray(0, got);
+/** Reads up to `length` bytes at `offset` into the scratch; fewer at EOF. */
+function readFully(
+  fd: number,
+  scratch: Scratch,
+  length: number,
+  offset: number,
+): number {
+  const memory = native();
+  let done = 0;
+  while (done < length) {
+    const count = memory.readInto(
+      fd,
+      scratch.address + BigInt(done),
+      length - done,
+      offset + done,
+    );
+    if (count === 0) break;
+    done += count;
+  }
+  return done;
+}
+
+/**
+ * Reports every offset in [start, end) of `fd` where a needle's secret
+ * starts, with the needle's index; returns the bytes read (fewer than the
+ * range at end of file).
+ */
+function searchRange(
+  fd: number,
+  start: bigint,
+  end: bigint,
+  needles: readonly Needle[],
+  scratch: Scratch,
+  report: (index: number, address: bigint) => void,
+): number {
+  const overlap = Math.max(0, ...needles.map((n) => n.masked.length - 1));
+  // Anchor on a byte of each secret that is not zero: anchoring on a zero
+  // byte would stop at every byte of zero-filled pages and sparse files.
+  const anchors = needles.map(({ masked, mask }) => {
+    let anchor = 0;
+    while (
+      anchor < masked.length - 1 && (masked[anchor] ^ mask[anchor]) === 0
+    ) anchor++;
+    return anchor;
+  });
+  let read = 0;
+  for (let at = start; at < end;) {
+    const length = Number(
+      end - at < BigInt(scratch.size) ? end - at : BigInt(scratch.size),
+    );
+    const got = readFully(fd, scratch, length, Number(at));
+    read = Number(at - start) + got;
+    const last = got < length || at + BigInt(got) >= end;
+    // A match that starts at or after `next` is reported by the next chunk.
+    const next = got - overlap;
+    const view = scratch.view.subarray(0, got);
+    needles.forEach(({ masked, mask }, index) => {
+      const anchor = anchors[index];
+      const first = masked[anchor] ^ mask[anchor];
       for (
-        let i = view.indexOf(first);
+        let i = view.indexOf(first, anchor);
         i >= 0;
         i = view.indexOf(first, i + 1)
       ) {
-        if (i + masked.length > got) break;
+        const begin = i - anchor;
+        if (begin + masked.length > got || (!last && begin >= next)) break;
         let same = true;
-        for (let j = 1; j < masked.length && same; j++) {
-          same = (view[i + j] ^ mask[j]) === masked[j];
+        for (let j = 0; j < masked.length && same; j++) {
+          same = (view[begin + j] ^ mask[j]) === masked[j];
         }
-        if (same) report(at + BigInt(i));
+        if (same) report(index, at + BigInt(begin));
       }
-      if (got < length || at + BigInt(got) >= end) break;
-      at += BigInt(got - overlap);
-    }
+    });
+    if (last) break;
+    at += BigInt(next);
   }
+  return read;
 }

@@ -57,10 +57,17 @@ export function checkBytes(bytes: unknown, what: string): Uint8Array {
 /** Lock policy: whether an unlockable buffer is an error. */
 export type LockPolicy = "required" | "best-effort";
 
+/**
+ * What backs the data pages: anonymous pages, memfd_secret(2) pages, or
+ * secret memory where the kernel gives it and anonymous pages elsewhere.
+ */
+export type MemoryBackend = "anonymous" | "secretmem" | "auto";
+
 /** Options shared by every constructor, checked and with defaults. */
 export interface CheckedOptions {
   lock: LockPolicy;
   placement: Placement;
+  backend: MemoryBackend;
 }
 
 /** One option whose value must be one of `allowed`. */
@@ -78,10 +85,29 @@ export function checkChoice<T extends string>(
   );
 }
 
-/** The options object itself: undefined or a plain object. */
-export function checkOptions(options: unknown): Record<string, unknown> {
+/**
+ * The options object itself: undefined or an object, holding only the
+ * `known` keys when they are given.
+ */
+export function checkOptions(
+  options: unknown,
+  known?: readonly string[],
+): Record<string, unknown> {
   if (options === undefined) return {};
   if (typeof options === "object" && options !== null) {
+    // A misspelt option must not quietly fall back to its default: a typo
+    // in `lock` would otherwise give the caller the policy they didn't ask.
+    const unknown = known === undefined
+      ? undefined
+      : Object.keys(options).find((key) => !known.includes(key));
+    if (unknown !== undefined) {
+      throw new SecretMemoryError(
+        "INVALID_ARGUMENT",
+        `Cannot use option ${JSON.stringify(unknown)}: expected ${
+          known!.join(", ")
+        }`,
+      );
+    }
     return options as Record<string, unknown>;
   }
   throw new SecretMemoryError(
@@ -90,12 +116,25 @@ export function checkOptions(options: unknown): Record<string, unknown> {
   );
 }
 
-/** Lock and placement options with their defaults. */
+/** The options every buffer constructor takes. */
+export const BUFFER_OPTION_KEYS: readonly string[] = [
+  "lock",
+  "placement",
+  "backend",
+];
+
+/** Lock, placement and backend options with their defaults; no others. */
 export function checkBufferOptions(options: unknown): CheckedOptions {
-  const { lock = "required", placement = "end" } = checkOptions(options);
+  const { lock = "required", placement = "end", backend = "anonymous" } =
+    checkOptions(options, BUFFER_OPTION_KEYS);
   return {
     lock: checkChoice(lock, ["required", "best-effort"], "lock"),
     placement: checkChoice(placement, ["end", "start"], "placement"),
+    backend: checkChoice(
+      backend,
+      ["anonymous", "secretmem", "auto"],
+      "backend",
+    ),
   };
 }
 

@@ -36,6 +36,11 @@ export interface Capabilities {
   protections: Protections;
   /** The locked-memory limit in bytes (`Infinity`: none). */
   memlock: { soft: number; hard: number };
+  /**
+   * Whether `backend: "secretmem"` works here (memfd_secret(2), probed
+   * once), and what the probe saw.
+   */
+  secretMemory: { available: boolean; detail: string };
 }
 
 /**
@@ -71,5 +76,7 @@ export function capabilities(): Capabilities {
       noaccessAtRest: true,
     },
     memlock: { soft, hard },
+    secretMemory: memory.secretMemory?.() ??
+      { available: false, detail: `memfd_secret(2) is Linux-only` },
   };
 }

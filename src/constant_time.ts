@@ -4,6 +4,8 @@
  * @module
  */
 
+import { checkBytes } from "./_validate.ts";
+
 /**
  * Compares two byte arrays in time that depends only on their length.
  *
@@ -16,6 +18,8 @@
  * @param a The first array.
  * @param b The second array.
  * @returns Whether the arrays hold the same bytes.
+ * @throws {SecretMemoryError} `INVALID_ARGUMENT` when either is not a
+ * `Uint8Array`.
  *
  * @example Compare two arrays
  * ```ts
@@ -26,6 +30,9 @@
  * ```
  */
 export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  // Strings or plain arrays would compare as equal (their XOR is 0): refuse.
+  checkBytes(a, "the first array");
+  checkBytes(b, "the second array");
   if (a.length !== b.length) return false;
   let difference = 0;
   for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];

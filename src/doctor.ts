@@ -88,7 +88,31 @@ export function runDoctor(): DoctorReport {
     }`,
   );
   if (caps.os === "linux") linuxFacts(add);
-  selfTest(add);
+  add(
+    "secretmem",
+    "Secret memory (memfd_secret)",
+    caps.secretMemory.available ? "pass" : "info",
+    `${caps.secretMemory.detail}${
+      caps.secretMemory.available
+        ? '; opt in with { backend: "secretmem" } or "auto"'
+        : '; buffers use anonymous pages ({ backend: "auto" } falls back)'
+    }`,
+  );
+  selfTest(add, "anonymous");
+  if (caps.secretMemory.available) {
+    // The same self-test on secret memory, its lines marked as such. It is
+    // opt-in, so a refused allocation (the lock limit) only warns.
+    selfTest(
+      (id, title, status, detail) =>
+        add(
+          `secretmem-${id}`,
+          `${title} (secretmem)`,
+          id === "alloc" && status === "fail" ? "warn" : status,
+          detail,
+        ),
+      "secretmem",
+    );
+  }
   return { ok: checks.every((c) => c.status !== "fail"), checks };
 }
 
@@ -146,10 +170,10 @@ function linuxFacts(add: Add): void {
   );
 }
 
-function selfTest(add: Add): void {
+function selfTest(add: Add, backend: "anonymous" | "secretmem"): void {
   let buffer: SecretBuffer | undefined;
   try {
-    buffer = SecretBuffer.random(32);
+    buffer = SecretBuffer.random(32, { backend });
   } catch (error) {
     add("alloc", "Allocate a guarded buffer", "fail", (error as Error).message);
     return;
@@ -179,7 +203,7 @@ function selfTest(add: Add): void {
     );
   flag("locked", "Data pages locked in RAM", "lo");
   flag("dontdump", "Data pages excluded from core dumps", "dd");
-  if (memory.features.forkProtection === "wipe") {
+  if (backend === "anonymous" && memory.features.forkProtection === "wipe") {
     flag("wipeonfork", "Data pages wiped in forked children", "wf");
   } else {
     flag("dontfork", "Data pages left out of forked children", "dc");

@@ -17,6 +17,11 @@
  * - `UNSUPPORTED_PLATFORM`: the runtime or OS is not supported.
  * - `OS_ERROR`: a system call failed; see `errno` and `syscall`.
  * - `TOO_LARGE`: input is longer than the maximum the caller allowed.
+ * - `CANCELLED`: the user ended a prompt (Ctrl-C, or Ctrl-D / end of
+ *   input before any byte); whatever was typed was wiped.
+ * - `NOT_A_TERMINAL`: a prompt was asked for, but stdin is not a terminal
+ *   and piped input was not allowed.
+ * - `INTEGRITY`: sealed data was modified; it failed authentication.
  */
 export type SecretMemoryErrorCode =
   | "INVALID_SIZE"
@@ -28,7 +33,10 @@ export type SecretMemoryErrorCode =
   | "FFI_UNAVAILABLE"
   | "UNSUPPORTED_PLATFORM"
   | "OS_ERROR"
-  | "TOO_LARGE";
+  | "TOO_LARGE"
+  | "CANCELLED"
+  | "NOT_A_TERMINAL"
+  | "INTEGRITY";
 
 /** Extra facts an error may carry. */
 export interface SecretMemoryErrorOptions {

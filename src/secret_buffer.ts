@@ -26,6 +26,22 @@ import {
 } from "./_validate.ts";
 import { timingSafeEqual } from "./constant_time.ts";
 import { SecretMemoryError } from "./errors.ts";
+import type { SecretSlot } from "./pool.ts";
+import type { InputOptions } from "./_accumulator.ts";
+import { fromBase64, fromHex, fromText } from "./encoding.ts";
+import { copySecret, sliceSecret } from "./input_copy.ts";
+import {
+  type FdOrFile,
+  fromFd,
+  fromFdSync,
+  fromFile,
+  fromFileSync,
+  fromStdin,
+  fromStdinSync,
+  writeTo,
+  writeToSync,
+} from "./input_fd.ts";
+import { type ByteSource, fromStream } from "./input_stream.ts";
 
 /** Where a buffer's pages stand: its access now, or destroyed. */
 export type SecretBufferState =
@@ -49,12 +65,34 @@ export interface SecretBufferOptions {
    * follows the user bytes.
    */
   placement?: "end" | "start";
+  /**
+   * What backs the data pages. `"anonymous"` (default): private anonymous
+   * pages. `"secretmem"`: memfd_secret(2) pages (Linux 5.14 or newer), which
+   * leave the kernel's direct map, so even the kernel cannot read them
+   * without mapping them again; always locked, so they count against
+   * RLIMIT_MEMLOCK whatever `lock` says; `UNSUPPORTED_PLATFORM` where the
+   * kernel refuses. `"auto"`: secret memory where it works, anonymous pages
+   * otherwise; `backend` on the buffer says which it got.
+   */
+  backend?: "anonymous" | "secretmem" | "auto";
 }
 
 /** Options for `SecretBuffer.from`. */
 export interface FromOptions extends SecretBufferOptions {
   /** Zero the source array after copying it (default `true`). */
   wipeSource?: boolean;
+}
+
+let brand: (value: unknown) => boolean;
+
+/**
+ * Whether `value` is a SecretBuffer made by this module: a brand check on
+ * its private state, which a Proxy of a buffer or an object made from the
+ * prototype fails (`instanceof` would pass them, and the first private
+ * access would then throw a TypeError instead of a typed error). Internal.
+ */
+export function isSecretBuffer(value: unknown): value is SecretBuffer {
+  return brand(value);
 }
 
 const constructing = Symbol("SecretBuffer.constructing");
@@ -80,6 +118,11 @@ const constructing = Symbol("SecretBuffer.constructing");
  * ```
  */
 export class SecretBuffer {
+  static {
+    brand = (value) =>
+      typeof value === "object" && value !== null && #region in value;
+  }
+
   #region: Region | undefined;
   #view: Uint8Array | undefined;
   readonly #size: number;
@@ -104,12 +147,12 @@ export class SecretBuffer {
     options: unknown,
     fill?: (user: Uint8Array, address: bigint) => void,
   ): SecretBuffer {
-    const { lock, placement } = checkBufferOptions(options);
+    const { lock, placement, backend } = checkBufferOptions(options);
     const memory = native();
     const layout = layoutFor(size, memory.pageSize, placement);
     return new SecretBuffer(
       constructing,
-      mapRegion(memory, layout, lock, fill),
+      mapRegion(memory, layout, lock, fill, backend),
     );
   }
 
@@ -141,9 +184,11 @@ export class SecretBuffer {
   /**
    * A buffer holding a copy of `bytes`; the source is then zeroed unless
    * `wipeSource` is `false`. The source is only zeroed once the copy is
-   * safe, so on failure the caller still has it.
+   * safe, so on failure the caller still has it. Given another
+   * `SecretBuffer`, copies its bytes page to page (memcpy through FFI,
+   * never through the heap) and leaves the source as it was.
    *
-   * @param bytes The secret to copy in.
+   * @param bytes The secret to copy in: a `Uint8Array` or a `SecretBuffer`.
    * @param options `wipeSource`, lock policy and placement.
    * @returns The buffer, at rest.
    * @throws {SecretMemoryError} as `alloc`, and `INVALID_ARGUMENT` when
@@ -158,13 +203,21 @@ export class SecretBuffer {
    * if (incoming.some((b) => b !== 0)) throw new Error("source not wiped");
    * ```
    */
-  static from(bytes: Uint8Array, options?: FromOptions): SecretBuffer {
-    const source = checkBytes(bytes, "the source bytes");
-    const { wipeSource = true } = checkOptions(options);
+  static from(
+    bytes: Uint8Array | SecretBuffer,
+    options?: FromOptions,
+  ): SecretBuffer {
+    const { wipeSource = true, ...bufferOptions } = checkOptions(options);
     checkBoolean(wipeSource, "wipeSource");
+    if (isSecretBuffer(bytes)) {
+      // Guarded to guarded by memcpy; the source buffer is left as it is.
+      checkBufferOptions(bufferOptions);
+      return sliceSecret(bytes, 0, bytes.size, bufferOptions);
+    }
+    const source = checkBytes(bytes, "the source bytes");
     const buffer = SecretBuffer.#create(
       checkSize(source.length, "the source length"),
-      options,
+      bufferOptions,
       (user) => user.set(source),
     );
     if (wipeSource) source.fill(0);
@@ -223,9 +276,10 @@ export class SecretBuffer {
    * import { SecretBuffer } from "@secmem/secmem";
    *
    * const buffer = SecretBuffer.alloc(8);
-   * if (buffer.state !== "noaccess") throw new Error("should rest closed");
+   * const states: string[] = [buffer.state];
    * buffer.destroy();
-   * if (buffer.state !== "destroyed") throw new Error("should be destroyed");
+   * states.push(buffer.state);
+   * if (states.join() !== "noaccess,destroyed") throw new Error(states.join());
    * ```
    */
   get state(): SecretBufferState {
@@ -361,7 +415,7 @@ export class SecretBuffer {
    * Compares with another buffer or array in time that depends only on the
    * length (see `timingSafeEqual` for what JavaScript can promise).
    *
-   * @param other A `SecretBuffer` or a `Uint8Array`.
+   * @param other A `SecretBuffer`, a pool's `SecretSlot` or a `Uint8Array`.
    * @returns Whether both hold the same bytes.
    * @throws {SecretMemoryError} `DESTROYED` if either buffer is destroyed,
    * `INVALID_ARGUMENT` for anything else.
@@ -375,13 +429,21 @@ export class SecretBuffer {
    * if (!a.equals(b)) throw new Error("expected equal");
    * ```
    */
-  equals(other: SecretBuffer | Uint8Array): boolean {
+  equals(other: SecretBuffer | SecretSlot | Uint8Array): boolean {
     this.#alive("equals");
-    if (other instanceof SecretBuffer) {
+    if (isSecretBuffer(other)) {
       other.#alive("equals");
       if (other === this) return true;
       return this.read((mine) =>
         other.read((theirs) => timingSafeEqual(mine, theirs))
+      );
+    }
+    // A pool slot, recognised by its tag: importing the pool here would
+    // make a cycle. Its own read() checks that it is alive.
+    if (Object.prototype.toString.call(other) === "[object SecretSlot]") {
+      const slot = other as SecretSlot;
+      return this.read((mine) =>
+        slot.read((theirs) => timingSafeEqual(mine, theirs))
       );
     }
     const bytes = checkBytes(other, "the bytes to compare");
@@ -434,6 +496,360 @@ export class SecretBuffer {
    */
   [Symbol.dispose](): void {
     this.destroy();
+  }
+
+  // Getting secrets in and out without heap copies (src/input_*.ts,
+  // src/encoding.ts): thin entry points over those modules.
+
+  /**
+   * Reads a whole file into a new buffer with read(2), straight into the
+   * locked pages: no runtime buffer or heap copy holds the bytes.
+   *
+   * @param path The file's path (a string or `file:` URL).
+   * @param options `maxSize` (default 65536 bytes), lock and placement.
+   * @returns The file's bytes, at rest, in a buffer of their exact size.
+   * @throws {SecretMemoryError} `TOO_LARGE` (nothing left mapped),
+   * `OS_ERROR` (for example `ENOENT`), `INVALID_ARGUMENT`, as `alloc`.
+   *
+   * @example Read a key file
+   * ```ts ignore
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using key = await SecretBuffer.fromFile("/run/secrets/key", { maxSize: 64 });
+   * ```
+   */
+  static fromFile(
+    path: string | URL,
+    options?: InputOptions,
+  ): Promise<SecretBuffer> {
+    return fromFile(path, options);
+  }
+
+  /**
+   * `fromFile`, synchronously (read(2) is synchronous anyway).
+   *
+   * @param path The file's path.
+   * @param options `maxSize`, lock and placement.
+   * @returns The file's bytes, at rest.
+   * @throws {SecretMemoryError} as `fromFile`.
+   *
+   * @example
+   * ```ts ignore
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using key = SecretBuffer.fromFileSync("/run/secrets/key");
+   * ```
+   */
+  static fromFileSync(
+    path: string | URL,
+    options?: InputOptions,
+  ): SecretBuffer {
+    return fromFileSync(path, options);
+  }
+
+  /**
+   * Reads an open file or descriptor to its end with read(2) straight
+   * into the locked pages. A Deno `FsFile` has no public descriptor in
+   * Deno 2, so it is read with its own `read(view)` into a view over the
+   * pages instead.
+   *
+   * @param fdOrFile A descriptor number, a Node/Bun `FileHandle`, or a
+   * Deno `FsFile`.
+   * @param options `maxSize` (default 65536 bytes), lock and placement.
+   * @returns The bytes read, at rest.
+   * @throws {SecretMemoryError} `TOO_LARGE`, `OS_ERROR`,
+   * `INVALID_ARGUMENT`, as `alloc`.
+   *
+   * @example
+   * ```ts ignore
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using secret = await SecretBuffer.fromFd(3, { maxSize: 4096 });
+   * ```
+   */
+  static fromFd(
+    fdOrFile: FdOrFile,
+    options?: InputOptions,
+  ): Promise<SecretBuffer> {
+    return fromFd(fdOrFile, options);
+  }
+
+  /**
+   * `fromFd`, synchronously; descriptors and `FileHandle`s only.
+   *
+   * @param fdOrFile A descriptor number or a `FileHandle`.
+   * @param options `maxSize`, lock and placement.
+   * @returns The bytes read, at rest.
+   * @throws {SecretMemoryError} as `fromFd`.
+   *
+   * @example
+   * ```ts ignore
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using secret = SecretBuffer.fromFdSync(3);
+   * ```
+   */
+  static fromFdSync(
+    fdOrFile: number | { readonly fd: number },
+    options?: InputOptions,
+  ): SecretBuffer {
+    return fromFdSync(fdOrFile, options);
+  }
+
+  /**
+   * Reads stdin to its end with read(2) straight into the locked pages.
+   * Waiting for input blocks the thread (read(2) is synchronous) unless
+   * stdin is non-blocking. For a terminal, use `promptSecret`.
+   *
+   * @param options `maxSize` (default 65536 bytes), lock and placement.
+   * @returns The bytes read, at rest.
+   * @throws {SecretMemoryError} `TOO_LARGE`, `OS_ERROR`, as `alloc`.
+   *
+   * @example `printf %s "$TOKEN" | deno run --allow-ffi app.ts`
+   * ```ts ignore
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using token = await SecretBuffer.fromStdin({ maxSize: 4096 });
+   * ```
+   */
+  static fromStdin(options?: InputOptions): Promise<SecretBuffer> {
+    return fromStdin(options);
+  }
+
+  /**
+   * `fromStdin`, synchronously.
+   *
+   * @param options `maxSize`, lock and placement.
+   * @returns The bytes read, at rest.
+   * @throws {SecretMemoryError} as `fromStdin`.
+   *
+   * @example
+   * ```ts ignore
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using token = SecretBuffer.fromStdinSync();
+   * ```
+   */
+  static fromStdinSync(options?: InputOptions): SecretBuffer {
+    return fromStdinSync(options);
+  }
+
+  /**
+   * Reads a byte stream to its end. A byte `ReadableStream` is read with a
+   * BYOB reader into views over the locked pages; other streams and async
+   * iterables of `Uint8Array` are copied in chunk by chunk, each chunk
+   * zeroed once copied (copies the producer made before are beyond reach).
+   *
+   * @param stream A `ReadableStream` or an async iterable of `Uint8Array`.
+   * @param options `maxSize` (default 65536 bytes), lock and placement.
+   * @returns The bytes read, at rest.
+   * @throws {SecretMemoryError} `TOO_LARGE` (the stream is cancelled),
+   * `INVALID_ARGUMENT`, as `alloc`.
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * const chunks = (async function* () {
+   *   yield new Uint8Array([1, 2]);
+   *   yield new Uint8Array([3]);
+   * })();
+   * using secret = await SecretBuffer.fromStream(chunks);
+   * if (secret.size !== 3) throw new Error("expected 3 bytes");
+   * ```
+   */
+  static fromStream(
+    stream: ByteSource,
+    options?: InputOptions,
+  ): Promise<SecretBuffer> {
+    return fromStream(stream, options);
+  }
+
+  /**
+   * Decodes hex (upper or lower case, no separators) straight into a new
+   * buffer, with no table lookup indexed by the secret. The string itself
+   * cannot be wiped: JavaScript strings are immutable.
+   *
+   * @param text Hex digits, an even number of them.
+   * @param options Lock and placement.
+   * @returns The decoded bytes, at rest.
+   * @throws {SecretMemoryError} `INVALID_ARGUMENT` for bad input (the
+   * half-decoded buffer is wiped and unmapped first).
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using key = SecretBuffer.fromHex("00ff10");
+   * if (key.read((b) => b[1]) !== 255) throw new Error("bad decode");
+   * ```
+   */
+  static fromHex(text: string, options?: SecretBufferOptions): SecretBuffer {
+    return fromHex(text, options);
+  }
+
+  /**
+   * Decodes base64 (standard or URL-safe alphabet, padding optional)
+   * straight into a new buffer, without `atob`. The string itself cannot
+   * be wiped.
+   *
+   * @param text Base64 text, without whitespace.
+   * @param options Lock and placement.
+   * @returns The decoded bytes, at rest.
+   * @throws {SecretMemoryError} `INVALID_ARGUMENT` for bad input (the
+   * half-decoded buffer is wiped and unmapped first).
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using key = SecretBuffer.fromBase64("AQID");
+   * if (key.size !== 3) throw new Error("bad decode");
+   * ```
+   */
+  static fromBase64(text: string, options?: SecretBufferOptions): SecretBuffer {
+    return fromBase64(text, options);
+  }
+
+  /**
+   * Encodes a string as UTF-8 straight into a new buffer
+   * (`TextEncoder.encodeInto`). The string you pass stays in the heap and
+   * cannot be wiped: prefer `fromFile`, `fromStdin` or `promptSecret`,
+   * which never make one.
+   *
+   * @param text The text.
+   * @param options Lock and placement.
+   * @returns Its UTF-8 bytes, at rest.
+   * @throws {SecretMemoryError} `INVALID_ARGUMENT`, as `alloc`.
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using word = SecretBuffer.fromText("héllo");
+   * if (word.size !== 6) throw new Error("expected 6 UTF-8 bytes");
+   * ```
+   */
+  static fromText(text: string, options?: SecretBufferOptions): SecretBuffer {
+    return fromText(text, options);
+  }
+
+  /**
+   * Writes all the bytes to an open file or descriptor with write(2) from
+   * the locked pages (for example a child process's stdin). A Deno
+   * `FsFile` is written with its own `write(view)`.
+   *
+   * @param fdOrFile A descriptor number, a `FileHandle`, or a Deno `FsFile`.
+   * @returns The number of bytes written (the size).
+   * @throws {SecretMemoryError} `DESTROYED`, `OS_ERROR` (for example
+   * `EPIPE`), `INVALID_ARGUMENT`.
+   *
+   * @example
+   * ```ts ignore
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using key = SecretBuffer.random(32);
+   * await key.writeTo(child.stdin.fd);
+   * ```
+   */
+  writeTo(fdOrFile: FdOrFile): Promise<number> {
+    try {
+      this.#alive("writeTo");
+      return writeTo(this, fdOrFile);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * `writeTo`, synchronously; descriptors and `FileHandle`s only.
+   *
+   * @param fdOrFile A descriptor number or a `FileHandle`.
+   * @returns The number of bytes written.
+   * @throws {SecretMemoryError} as `writeTo`.
+   *
+   * @example
+   * ```ts ignore
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using key = SecretBuffer.random(32);
+   * key.writeToSync(1);
+   * ```
+   */
+  writeToSync(fdOrFile: number | { readonly fd: number }): number {
+    this.#alive("writeToSync");
+    return writeToSync(this, fdOrFile);
+  }
+
+  /**
+   * A new buffer with bytes `start` (inclusive) to `end` (exclusive),
+   * copied page to page; this one is unchanged.
+   *
+   * @param start First byte, from 0 to `size` (default 0).
+   * @param end One past the last byte, from `start` to `size` (default `size`).
+   * @param options Lock and placement of the new buffer.
+   * @returns The slice, at rest.
+   * @throws {SecretMemoryError} `DESTROYED`, `INVALID_ARGUMENT`, as `alloc`.
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using both = SecretBuffer.fromHex("aabbccdd");
+   * using tail = both.slice(2);
+   * if (!tail.equals(new Uint8Array([0xcc, 0xdd]))) throw new Error();
+   * ```
+   */
+  slice(
+    start?: number,
+    end?: number,
+    options?: SecretBufferOptions,
+  ): SecretBuffer {
+    this.#alive("slice");
+    return sliceSecret(this, start, end, options);
+  }
+
+  /**
+   * Copies all of this buffer's bytes into `target` at `offset`, page to
+   * page.
+   *
+   * @param target The buffer to write into.
+   * @param offset Where in `target` (default 0).
+   * @returns The number of bytes copied.
+   * @throws {SecretMemoryError} `DESTROYED`, `INVALID_ARGUMENT` when it
+   * does not fit.
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using part = SecretBuffer.fromHex("0102");
+   * using whole = SecretBuffer.alloc(4);
+   * part.copyTo(whole, 2);
+   * if (!whole.equals(new Uint8Array([0, 0, 1, 2]))) throw new Error();
+   * ```
+   */
+  copyTo(target: SecretBuffer, offset?: number): number {
+    this.#alive("copyTo");
+    return copySecret(this, target, offset);
+  }
+
+  /**
+   * What backs the data pages: `"anonymous"` or `"secretmem"`
+   * (memfd_secret(2)); with `backend: "auto"`, which one this buffer got.
+   *
+   * @throws {SecretMemoryError} `DESTROYED`.
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using key = SecretBuffer.random(32, { backend: "auto" });
+   * console.log(key.backend); // "secretmem" on Linux 5.14+, else "anonymous"
+   * ```
+   */
+  get backend(): "anonymous" | "secretmem" {
+    return this.#alive("backend").backend;
   }
 
   /**

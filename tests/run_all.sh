@@ -22,6 +22,18 @@ run() {
 }
 
 run "$BIN/deno" run --allow-all tests/run.ts
+# Every JSDoc @example, type-checked and run; its summary is restated in the
+# form the total below adds up.
+doc_examples() {
+  local out
+  out=$("$BIN/deno" test --doc --allow-all mod.ts doctor.ts enclave.ts src/*.ts 2>&1)
+  local code=$?
+  printf '%s\n' "$out" | grep -E '^(ok|FAILED)|passed|failed|error' | sed 's/\x1b\[[0-9;]*m//g'
+  printf '%s\n' "$out" | sed 's/\x1b\[[0-9;]*m//g' |
+    sed -nE 's/^(ok|FAILED) \| ([0-9]+) passed.* \| ([0-9]+) failed.*/doc-examples: \2 passed, \3 failed/p'
+  return $code
+}
+run doc_examples
 run "$BIN/bun" tests/run.ts
 if [ -f ffi/node.ts ]; then
   run "$NODE26" --no-warnings=ExperimentalWarning tests/run.ts

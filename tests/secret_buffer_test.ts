@@ -340,3 +340,29 @@ test("error messages never contain the bytes they refused", () => {
   );
   assert(!error.message.includes("hunter2"), error.message);
 });
+
+test("a misspelt option is refused, not silently defaulted", () => {
+  const before = stats();
+  const error = assertThrowsCode(
+    () => SecretBuffer.alloc(8, { lok: "best-effort" } as unknown as undefined),
+    "INVALID_ARGUMENT",
+  );
+  assert(
+    error.message.includes('"lok"') && error.message.includes("lock"),
+    error.message,
+  );
+  assertThrowsCode(
+    () =>
+      SecretBuffer.from(
+        new Uint8Array(1),
+        { wipesource: false } as unknown as undefined,
+      ),
+    "INVALID_ARGUMENT",
+  );
+  assertEquals(stats(), before);
+  using kept = SecretBuffer.from(new Uint8Array([1]), {
+    wipeSource: false,
+    lock: "best-effort",
+  });
+  assertEquals(kept.size, 1);
+});

@@ -1,0 +1,222 @@
+/**
+ * Collects input of unknown length in guarded memory: a buffer that grows
+ * by doubling into new guarded buffers (native copy, old one destroyed),
+ * refuses to pass the caller's maximum, and ends as an exact-size buffer.
+ * No byte of the input ever sits in the JavaScript heap here.
+ *
+ * @module
+ */
+
+import { CANARY_SIZE, MAX_SIZE } from "./_layout.ts";
+import { native } from "./_native.ts";
+import { checkBufferOptions, checkOptions, describe } from "./_validate.ts";
+import { SecretMemoryError } from "./errors.ts";
+import type { SecretBufferOptions } from "./secret_buffer.ts";
+import { SecretBuffer } from "./secret_buffer.ts";
+
+/** The default `maxSize` for input of unknown length: 64 KiB. */
+export const DEFAULT_MAX_SIZE = 65536;
+
+/** Options for reading input of unknown length into a `SecretBuffer`. */
+export interface InputOptions extends SecretBufferOptions {
+  /**
+   * The most bytes to accept (default 65536). Longer input fails with
+   * `TOO_LARGE` and leaves nothing mapped. At most `MAX_SIZE`.
+   */
+  maxSize?: number;
+}
+
+/** Options checked: the maximum, and the rest for the final buffer. */
+export interface CheckedInput {
+  maxSize: number;
+  buffer: SecretBufferOptions;
+}
+
+/** Checks `maxSize` and the buffer options, with defaults. */
+export function checkInputOptions(options: unknown): CheckedInput {
+  const { maxSize = DEFAULT_MAX_SIZE, ...rest } = checkOptions(options);
+  if (
+    typeof maxSize !== "number" || !Number.isInteger(maxSize) || maxSize < 0 ||
+    maxSize > MAX_SIZE
+  ) {
+    throw new SecretMemoryError(
+      "INVALID_SIZE",
+      `Cannot use ${
+        describe(maxSize)
+      } as maxSize: expected a whole number of bytes from 0 to ${MAX_SIZE}`,
+    );
+  }
+  const { lock, placement } = checkBufferOptions(rest);
+  return { maxSize, buffer: { lock, placement } };
+}
+
+/** The error for input longer than the caller allowed. */
+export function tooLarge(what: string, maxSize: number): SecretMemoryError {
+  return new SecretMemoryError(
+    "TOO_LARGE",
+    `Cannot read ${what}: it is longer than maxSize (${maxSize} bytes); pass a larger { maxSize } if this input is expected`,
+  );
+}
+
+/**
+ * A guarded buffer that input is appended to. Its capacity doubles, up to
+ * `maxSize`; `finish()` returns an exact-size copy and destroys the rest.
+ * While it lives the pages stay writable (`protect("readwrite")`), so that
+ * a native read can land in them; `finish()` and `discard()` close them.
+ */
+export class Accumulator {
+  #buffer: SecretBuffer;
+  #length = 0;
+  readonly #maxSize: number;
+  readonly #options: SecretBufferOptions;
+  readonly #what: string;
+
+  /**
+   * @param what Names the input in errors, for example `the file /x`.
+   * @param checked The checked options.
+   */
+  constructor(what: string, checked: CheckedInput) {
+    this.#what = what;
+    this.#maxSize = checked.maxSize;
+    this.#options = checked.buffer;
+    // One data page holds a passphrase or a key: most input never grows.
+    const first = Math.min(checked.maxSize, native().pageSize - CANARY_SIZE);
+    this.#buffer = this.#open(first);
+  }
+
+  /** Bytes collected so far. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Bytes that may still be appended before `maxSize`. */
+  get remaining(): number {
+    return this.#maxSize - this.#length;
+  }
+
+  /**
+   * Makes room for at least one more byte (at most `wanted`), growing if
+   * needed, and returns the free space's address and length. Returns
+   * undefined when `maxSize` is reached.
+   */
+  space(wanted = Infinity): { address: bigint; length: number } | undefined {
+    if (this.#length >= this.#maxSize) return undefined;
+    if (this.#length === this.#buffer.size) this.#grow();
+    const length = Math.min(wanted, this.#buffer.size - this.#length);
+    return { address: this.#buffer.address + BigInt(this.#length), length };
+  }
+
+  /** Records `count` bytes written into the space last given. */
+  advance(count: number): void {
+    this.#length += count;
+  }
+
+  /**
+   * Reads once from `fd` (read(2) straight into the pages). Returns the
+   * count read, 0 at end of input; throws `TOO_LARGE` if input goes on
+   * past `maxSize`.
+   */
+  readFrom(fd: number): number {
+    const memory = native();
+    const free = this.space();
+    if (free === undefined) {
+      // Full: one more byte, into a throwaway guarded byte, tells whether
+      // the input ends exactly at maxSize.
+      const probe = SecretBuffer.alloc(1, { lock: "best-effort" });
+      try {
+        const extra = probe.write(() => memory.readInto(fd, probe.address, 1));
+        if (extra > 0) throw tooLarge(this.#what, this.#maxSize);
+        return 0;
+      } finally {
+        probe.destroy();
+      }
+    }
+    const count = memory.readInto(fd, free.address, free.length);
+    this.#length += count;
+    return count;
+  }
+
+  /**
+   * Copies `chunk` in, or throws `TOO_LARGE` when it does not fit. The
+   * chunk is the caller's to wipe.
+   */
+  append(chunk: Uint8Array): void {
+    if (chunk.length > this.remaining) {
+      throw tooLarge(this.#what, this.#maxSize);
+    }
+    let done = 0;
+    while (done < chunk.length) {
+      const free = this.space(chunk.length - done)!;
+      const view = native().view(free.address, free.length);
+      new Uint8Array(view).set(chunk.subarray(done, done + free.length));
+      // Nothing may keep a way into pages that will be unmapped.
+      view.transfer(0);
+      this.#length += free.length;
+      done += free.length;
+    }
+  }
+
+  /**
+   * Reads one byte from `fd` into the next free slot without keeping it:
+   * returns its value, or -1 at end of input. Call `advance(1)` to keep
+   * it. Throws `TOO_LARGE` if `maxSize` bytes are already kept.
+   */
+  readByte(fd: number): number {
+    const free = this.space(1);
+    if (free === undefined) throw tooLarge(this.#what, this.#maxSize);
+    if (native().readInto(fd, free.address, 1) === 0) return -1;
+    return this.#buffer.view[this.#length];
+  }
+
+  /** The last byte kept (the buffer must not be empty). */
+  lastByte(): number {
+    return this.#buffer.view[this.#length - 1];
+  }
+
+  /** Wipes the slot `readByte` filled, for a byte that is not kept. */
+  forgetByte(): void {
+    native().wipe(this.#buffer.address + BigInt(this.#length), 1);
+  }
+
+  /** Removes the last byte (backspace); false if there was none. */
+  dropLast(): boolean {
+    if (this.#length === 0) return false;
+    this.#length--;
+    native().wipe(this.#buffer.address + BigInt(this.#length), 1);
+    return true;
+  }
+
+  /** The collected bytes in an exact-size buffer; this one is destroyed. */
+  finish(): SecretBuffer {
+    try {
+      const result = SecretBuffer.alloc(this.#length, this.#options);
+      if (this.#length > 0) {
+        result.write(() =>
+          native().copy(result.address, this.#buffer.address, this.#length)
+        );
+      }
+      return result;
+    } finally {
+      this.discard();
+    }
+  }
+
+  /** Wipes and unmaps everything collected. Safe to call again. */
+  discard(): void {
+    this.#buffer.destroy();
+  }
+
+  #open(size: number): SecretBuffer {
+    const buffer = SecretBuffer.alloc(size, { ...this.#options });
+    buffer.protect("readwrite");
+    return buffer;
+  }
+
+  #grow(): void {
+    const size = Math.min(this.#maxSize, Math.max(1, this.#buffer.size * 2));
+    const next = this.#open(size);
+    native().copy(next.address, this.#buffer.address, this.#length);
+    this.#buffer.destroy();
+    this.#buffer = next;
+  }
+}

@@ -1,0 +1,405 @@
+/**
+ * One pool arena: a guarded mapping cut into slots of one size class, with
+ * a free list, per-page counts of open scopes, and the canaries' expected
+ * values. Taking a slot makes no system call; giving one back wipes it and
+ * makes only the protection calls its page needs (none when the pool rests
+ * readwrite, or when the page is already writable).
+ *
+ * Syscalls to map an arena on Linux: mmap (reserve), mmap (data, locked),
+ * madvise ×2, getrandom (canaries), mprotect (rest): 6, for up to 1 MiB of
+ * slots. Unmapping: mprotect, munmap.
+ *
+ * @module
+ */
+
+import { CANARY_SIZE } from "./_layout.ts";
+import type { NativeMemory, Protection } from "./_native.ts";
+import {
+  canariesPerPage,
+  canaryBefore,
+  canaryOffset,
+  type SlotGeometry,
+  slotOffset,
+} from "./_pool_layout.ts";
+import { commitData } from "./_region.ts";
+import type { LockPolicy } from "./_validate.ts";
+
+/** Access as a number, so that the stronger of two is the larger. */
+export type Level = 0 | 1 | 2;
+
+/** The protection of each level. */
+export const PROTECTIONS: readonly Protection[] = [
+  "noaccess",
+  "readonly",
+  "readwrite",
+];
+
+/** What unmapping an arena found. */
+export interface ArenaPurge {
+  /** Slots that were still live. */
+  live: number;
+  /** Of those, how many had a canary or slack byte overwritten. */
+  corrupted: number;
+}
+
+let nextId = 1;
+
+/** A mapped arena of slots. Holds no reference to any slot handle. */
+export class Arena {
+  /** A number no other arena of this process had. */
+  readonly id: number = nextId++;
+  readonly geometry: SlotGeometry;
+  readonly pages: number;
+  /** Slots in the arena. */
+  readonly capacity: number;
+  readonly base: bigint;
+  readonly dataAddress: bigint;
+  readonly dataLength: number;
+  /** Bytes reserved: the data pages and one guard page on each side. */
+  readonly total: number;
+  /** Whether the data pages are locked in RAM. */
+  readonly locked: boolean;
+
+  readonly #memory: NativeMemory;
+  readonly #rest: Level;
+  #bytes: Uint8Array;
+  readonly #expected: Uint8Array;
+  readonly #free: Int32Array;
+  #freeCount: number;
+  // The size asked for in each slot; 0 while the slot is free.
+  readonly #sizes: Uint16Array;
+  // The access each slot needs; kept here rather than in the handle, so a
+  // slot reclaimed after its handle was collected gives its page back.
+  readonly #levels: Uint8Array;
+  // Per page: slots that need read access, slots that need write access,
+  // and the protection the page has now.
+  readonly #readers: Uint32Array;
+  readonly #writers: Uint32Array;
+  readonly #protection: Uint8Array;
+  // Zero-copy buffers handed out for single slots, detached when the slot
+  // is freed, so a view kept past destroy never shows the next occupant.
+  readonly #views = new Map<number, ArrayBuffer>();
+  #live = true;
+
+  private constructor(
+    memory: NativeMemory,
+    geometry: SlotGeometry,
+    pages: number,
+    base: bigint,
+    locked: boolean,
+    bytes: Uint8Array,
+    expected: Uint8Array,
+    rest: Level,
+  ) {
+    this.#memory = memory;
+    this.geometry = geometry;
+    this.pages = pages;
+    this.capacity = pages * geometry.slotsPerPage;
+    this.base = base;
+    this.dataAddress = base + BigInt(geometry.pageSize);
+    this.dataLength = pages * geometry.pageSize;
+    this.total = this.dataLength + 2 * geometry.pageSize;
+    this.locked = locked;
+    this.#bytes = bytes;
+    this.#expected = expected;
+    this.#rest = rest;
+    this.#free = new Int32Array(this.capacity);
+    // Lowest index on top, so slots fill pages in order.
+    for (let i = 0; i < this.capacity; i++) {
+      this.#free[i] = this.capacity - 1 - i;
+    }
+    this.#freeCount = this.capacity;
+    this.#sizes = new Uint16Array(this.capacity);
+    this.#levels = new Uint8Array(this.capacity);
+    this.#readers = new Uint32Array(pages);
+    this.#writers = new Uint32Array(pages);
+    this.#protection = new Uint8Array(pages).fill(rest);
+  }
+
+  /**
+   * Maps an arena of `pages` data pages: reserve with guards, commit under
+   * the lock policy, seclude, draw the canaries from the OS generator
+   * straight into the pages, place them, and close the pages if the pool
+   * rests noaccess. On any failure nothing stays mapped.
+   */
+  static map(
+    memory: NativeMemory,
+    geometry: SlotGeometry,
+    pages: number,
+    lock: LockPolicy,
+    rest: Level,
+  ): Arena {
+    const { pageSize } = geometry;
+    const dataLength = pages * pageSize;
+    const total = dataLength + 2 * pageSize;
+    const base = memory.reserve(total);
+    const data = base + BigInt(pageSize);
+    let committed = false;
+    let buffer: ArrayBuffer | undefined;
+    try {
+      const locked = commitData(memory, data, dataLength, lock);
+      committed = true;
+      memory.seclude(data, dataLength);
+      buffer = memory.view(data, dataLength);
+      const bytes = new Uint8Array(buffer);
+      const count = pages * canariesPerPage(geometry);
+      const expected = new Uint8Array(count * CANARY_SIZE);
+      // One getrandom(2) for every canary of the arena, then spread them.
+      memory.fillRandom(data, expected.length);
+      expected.set(bytes.subarray(0, expected.length));
+      memory.wipe(data, expected.length);
+      for (let canary = 0; canary < count; canary++) {
+        const at = canary * CANARY_SIZE;
+        bytes.set(
+          expected.subarray(at, at + CANARY_SIZE),
+          canaryOffset(geometry, canary),
+        );
+      }
+      if (rest === 0) memory.protect(data, dataLength, "noaccess");
+      return new Arena(
+        memory,
+        geometry,
+        pages,
+        base,
+        locked,
+        bytes,
+        expected,
+        rest,
+      );
+    } catch (error) {
+      if (buffer !== undefined) buffer.transfer(0);
+      try {
+        if (committed) {
+          memory.protect(data, dataLength, "readwrite");
+          memory.wipe(data, dataLength);
+        }
+      } finally {
+        memory.release(base, total);
+      }
+      throw error;
+    }
+  }
+
+  /** False once unmapped. */
+  get live(): boolean {
+    return this.#live;
+  }
+
+  /** Slots handed out and not yet given back. */
+  get liveSlots(): number {
+    return this.capacity - this.#freeCount;
+  }
+
+  /** Whether no slot is free. */
+  get full(): boolean {
+    return this.#freeCount === 0;
+  }
+
+  /**
+   * Takes a free slot (zeroed) for a secret of `size` bytes (1 to the
+   * class size) and returns its index. No system call.
+   */
+  take(size: number): number {
+    const index = this.#free[--this.#freeCount];
+    this.#sizes[index] = size;
+    return index;
+  }
+
+  /** Offset of slot `index`'s first user byte: they end at the slot's end. */
+  userOffset(index: number): number {
+    return slotOffset(this.geometry, index) + this.geometry.slotSize -
+      this.#sizes[index];
+  }
+
+  /** Address of slot `index`'s first user byte. */
+  userAddress(index: number): bigint {
+    return this.dataAddress + BigInt(this.userOffset(index));
+  }
+
+  /** The protection slot `index`'s page has now. */
+  protectionOf(index: number): Protection {
+    return PROTECTIONS[this.#protection[this.#pageOf(index)]];
+  }
+
+  /**
+   * A view of exactly the user bytes, over a buffer of the slot's own
+   * (detached when the slot is freed or the arena unmapped).
+   */
+  view(index: number): Uint8Array {
+    let buffer = this.#views.get(index);
+    if (buffer === undefined) {
+      buffer = this.#memory.view(this.userAddress(index), this.#sizes[index]);
+      this.#views.set(index, buffer);
+    }
+    return new Uint8Array(buffer);
+  }
+
+  /** The access slot `index` needs now (its scopes and `protect`). */
+  levelOf(index: number): Level {
+    return this.#levels[index] as Level;
+  }
+
+  /**
+   * Sets the access slot `index` needs, and gives its page the strongest
+   * access any of its slots needs.
+   */
+  relevel(index: number, to: Level): void {
+    const page = this.#pageOf(index);
+    this.#count(page, this.#levels[index] as Level, -1);
+    this.#count(page, to, 1);
+    this.#levels[index] = to;
+    this.#settle(page);
+  }
+
+  /**
+   * Whether the canaries on both sides of slot `index` hold their values
+   * and its slack is still zero. The page must be readable.
+   */
+  intact(index: number): boolean {
+    const geometry = this.geometry;
+    const bytes = this.#bytes;
+    const expected = this.#expected;
+    const first = canaryBefore(geometry, index);
+    const before = canaryOffset(geometry, first);
+    const after = before + geometry.stride;
+    let difference = 0;
+    for (let i = 0; i < CANARY_SIZE; i++) {
+      difference |= bytes[before + i] ^ expected[first * CANARY_SIZE + i];
+      difference |= bytes[after + i] ^
+        expected[(first + 1) * CANARY_SIZE + i];
+    }
+    const slackEnd = this.userOffset(index);
+    for (let i = before + CANARY_SIZE; i < slackEnd; i++) {
+      difference |= bytes[i];
+    }
+    return difference === 0;
+  }
+
+  /**
+   * Runs `fill` while slot `index`'s page is writable, then gives the page
+   * back the access its slots need.
+   */
+  withWritable(index: number, fill: (bytes: Uint8Array) => void): void {
+    const page = this.#pageOf(index);
+    this.#open(page);
+    try {
+      fill(this.#bytes);
+    } finally {
+      this.#settle(page);
+    }
+  }
+
+  /**
+   * Gives slot `index` back: drops the access it still held, checks its
+   * canaries and slack, wipes the whole slot, restores its canaries if they
+   * were overwritten (so its neighbour can still be checked), detaches the
+   * slot's view, and frees it. Returns whether the canaries were intact;
+   * the slot is wiped and freed either way.
+   */
+  release(index: number): boolean {
+    const page = this.#pageOf(index);
+    this.#count(page, this.#levels[index] as Level, -1);
+    this.#levels[index] = 0;
+    let intact = false;
+    try {
+      this.#open(page);
+      intact = this.intact(index);
+      // A store through a live view of native memory: no engine may drop
+      // it (the buffer stays reachable), and it costs no native call.
+      const offset = slotOffset(this.geometry, index);
+      this.#bytes.fill(0, offset, offset + this.geometry.slotSize);
+      if (!intact) this.#restoreCanaries(index);
+    } finally {
+      try {
+        this.#settle(page);
+      } finally {
+        // Most slots never had a view: skip the lookup when none exist.
+        const buffer = this.#views.size === 0
+          ? undefined
+          : this.#views.get(index);
+        if (buffer !== undefined) {
+          this.#views.delete(index);
+          buffer.transfer(0);
+        }
+        this.#sizes[index] = 0;
+        this.#free[this.#freeCount++] = index;
+      }
+    }
+    return intact;
+  }
+
+  /**
+   * Wipes every data byte and unmaps the arena, after counting live slots
+   * and checking their canaries. Every view over it is detached first.
+   */
+  unmap(): ArenaPurge {
+    if (!this.#live) return { live: 0, corrupted: 0 };
+    this.#live = false;
+    const result: ArenaPurge = { live: 0, corrupted: 0 };
+    const memory = this.#memory;
+    try {
+      memory.protect(this.dataAddress, this.dataLength, "readwrite");
+      for (let index = 0; index < this.capacity; index++) {
+        if (this.#sizes[index] === 0) continue;
+        result.live++;
+        if (!this.intact(index)) result.corrupted++;
+      }
+      memory.wipe(this.dataAddress, this.dataLength);
+    } finally {
+      for (const buffer of this.#views.values()) buffer.transfer(0);
+      this.#views.clear();
+      (this.#bytes.buffer as ArrayBuffer).transfer(0);
+      this.#bytes = new Uint8Array(0);
+      this.#expected.fill(0);
+      memory.release(this.base, this.total);
+    }
+    return result;
+  }
+
+  #pageOf(index: number): number {
+    return Math.floor(index / this.geometry.slotsPerPage);
+  }
+
+  #count(page: number, level: Level, delta: 1 | -1): void {
+    if (level === 1) this.#readers[page] += delta;
+    else if (level === 2) this.#writers[page] += delta;
+  }
+
+  /** Makes `page` writable for the arena's own work. */
+  #open(page: number): void {
+    if (this.#protection[page] === 2) return;
+    this.#protectPage(page, 2);
+  }
+
+  /** Gives `page` the access its slots need, or the rest level. */
+  #settle(page: number): void {
+    const needed: Level = this.#writers[page] > 0
+      ? 2
+      : this.#readers[page] > 0
+      ? 1
+      : 0;
+    const wanted = needed > this.#rest ? needed : this.#rest;
+    if (this.#protection[page] !== wanted) this.#protectPage(page, wanted);
+  }
+
+  #protectPage(page: number, level: Level): void {
+    const { pageSize } = this.geometry;
+    this.#memory.protect(
+      this.dataAddress + BigInt(page * pageSize),
+      pageSize,
+      PROTECTIONS[level],
+    );
+    this.#protection[page] = level;
+  }
+
+  #restoreCanaries(index: number): void {
+    const first = canaryBefore(this.geometry, index);
+    for (const canary of [first, first + 1]) {
+      const at = canary * CANARY_SIZE;
+      this.#bytes.set(
+        this.#expected.subarray(at, at + CANARY_SIZE),
+        canaryOffset(this.geometry, canary),
+      );
+    }
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * Text into guarded pages: UTF-8 through `TextEncoder.encodeInto` straight
+ * into the view, and hex and base64 decoded a character at a time into the
+ * view (no `atob`, which would make another string, and no lookup table
+ * indexed by secret characters). The source string itself is the caller's:
+ * JavaScript strings are immutable and can never be wiped.
+ *
+ * @module
+ */
+
+import { describe } from "./_validate.ts";
+import { MAX_SIZE } from "./_layout.ts";
+import { SecretMemoryError } from "./errors.ts";
+import { SecretBuffer, type SecretBufferOptions } from "./secret_buffer.ts";
+
+/** -1 when `low <= c <= high`, else 0; no branch on `c`. */
+function inRange(c: number, low: number, high: number): number {
+  return ~((c - low) | (high - c)) >> 31;
+}
+
+/** A hex digit's value, or -1 (as all bits) for any other character. */
+function hexValue(c: number): number {
+  const digit = inRange(c, 0x30, 0x39);
+  const upper = inRange(c, 0x41, 0x46);
+  const lower = inRange(c, 0x61, 0x66);
+  const value = (digit & (c - 0x30)) | (upper & (c - 0x41 + 10)) |
+    (lower & (c - 0x61 + 10));
+  return value | ~(digit | upper | lower);
+}
+
+/**
+ * A base64 character's value (standard `+/` or URL-safe `-_`), or -1 for
+ * any other character.
+ */
+function base64Value(c: number): number {
+  const upper = inRange(c, 0x41, 0x5a);
+  const lower = inRange(c, 0x61, 0x7a);
+  const digit = inRange(c, 0x30, 0x39);
+  const plus = inRange(c, 0x2b, 0x2b) | inRange(c, 0x2d, 0x2d);
+  const slash = inRange(c, 0x2f, 0x2f) | inRange(c, 0x5f, 0x5f);
+  const value = (upper & (c - 0x41)) | (lower & (c - 0x61 + 26)) |
+    (digit & (c - 0x30 + 52)) | (plus & 62) | (slash & 63);
+  return value | ~(upper | lower | digit | plus | slash);
+}
+
+function checkText(text: unknown, what: string): string {
+  if (typeof text === "string") return text;
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot decode ${describe(text)} as ${what}: expected a string`,
+  );
+}
+
+function invalid(what: string, reason: string): SecretMemoryError {
+  return new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot decode ${what}: ${reason}`,
+  );
+}
+
+/**
+ * Allocates `size` bytes and lets `decode` fill them; `decode` returns
+ * false for bad input, and the half-written buffer is then destroyed
+ * (wiped and unmapped) before the error is thrown.
+ */
+function decodeInto(
+  size: number,
+  options: SecretBufferOptions | undefined,
+  decode: (view: Uint8Array) => boolean,
+  error: () => SecretMemoryError,
+): SecretBuffer {
+  if (size > MAX_SIZE) {
+    throw new SecretMemoryError(
+      "TOO_LARGE",
+      `Cannot decode ${size} bytes: the largest buffer is ${MAX_SIZE} bytes`,
+    );
+  }
+  const buffer = SecretBuffer.alloc(size, options);
+  let ok = false;
+  try {
+    ok = buffer.write(decode);
+  } finally {
+    if (!ok) buffer.destroy();
+  }
+  if (!ok) throw error();
+  return buffer;
+}
+
+/** See `SecretBuffer.fromHex`. */
+export function fromHex(
+  text: string,
+  options?: SecretBufferOptions,
+): SecretBuffer {
+  const hex = checkText(text, "hex");
+  if (hex.length % 2 !== 0) {
+    throw invalid("hex", `${hex.length} characters is an odd number`);
+  }
+  return decodeInto(
+    hex.length / 2,
+    options,
+    (view) => {
+      // Decode everything, remembering any bad character in one flag, so
+      // that the time taken does not tell where a bad character was.
+      let bad = 0;
+      for (let i = 0; i < view.length; i++) {
+        const high = hexValue(hex.charCodeAt(2 * i));
+        const low = hexValue(hex.charCodeAt(2 * i + 1));
+        bad |= (high | low) >> 31;
+        view[i] = (high << 4) | low;
+      }
+      return bad === 0;
+    },
+    () => invalid("hex", "expected only the characters 0-9, a-f and A-F"),
+  );
+}
+
+/** See `SecretBuffer.fromBase64`. */
+export function fromBase64(
+  text: string,
+  options?: SecretBufferOptions,
+): SecretBuffer {
+  const base64 = checkText(text, "base64");
+  let length = base64.length;
+  // Up to two padding characters; padded input comes in whole quads.
+  if (length > 0 && base64.charCodeAt(length - 1) === 0x3d) length--;
+  if (length > 0 && base64.charCodeAt(length - 1) === 0x3d) length--;
+  const padded = length !== base64.length;
+  if (length % 4 === 1 || (padded && base64.length % 4 !== 0)) {
+    throw invalid(
+      "base64",
+      `${base64.length} characters cannot be whole base64 (check for truncation or padding)`,
+    );
+  }
+  const size = Math.floor(length * 3 / 4);
+  return decodeInto(
+    size,
+    options,
+    (view) => {
+      let bad = 0;
+      let bits = 0;
+      let held = 0;
+      let out = 0;
+      for (let i = 0; i < length; i++) {
+        const value = base64Value(base64.charCodeAt(i));
+        bad |= value >> 31;
+        bits = ((bits << 6) | (value & 63)) & 0xffffff;
+        held += 6;
+        if (held >= 8) {
+          held -= 8;
+          view[out++] = (bits >> held) & 0xff;
+        }
+      }
+      // Canonical encodings leave the unused low bits zero.
+      const unused = bits & ((1 << held) - 1);
+      bad |= (unused | -unused) >> 31;
+      return bad === 0;
+    },
+    () =>
+      invalid(
+        "base64",
+        "expected only A-Z, a-z, 0-9, + and / (or - and _), with zero unused bits and = padding only at the end",
+      ),
+  );
+}
+
+/** UTF-8 length of `text`, as `encodeInto` writes it (lone surrogates: 3). */
+function utf8Length(text: string): number {
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) length += 1;
+    else if (c < 0x800) length += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        length += 4;
+        i++;
+      } else {
+        length += 3;
+      }
+    } else length += 3;
+  }
+  return length;
+}
+
+/** See `SecretBuffer.fromText`. */
+export function fromText(
+  text: string,
+  options?: SecretBufferOptions,
+): SecretBuffer {
+  const source = checkText(text, "text");
+  const size = utf8Length(source);
+  return decodeInto(
+    size,
+    options,
+    (view) => new TextEncoder().encodeInto(source, view).written === size,
+    () => invalid("text", "the UTF-8 length changed while encoding"),
+  );
+}

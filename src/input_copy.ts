@@ -1,0 +1,105 @@
+/**
+ * Copies between guarded buffers with memcpy through FFI: the bytes go
+ * from one set of locked pages to another and never through the heap.
+ *
+ * @module
+ */
+
+import { native } from "./_native.ts";
+import { describe } from "./_validate.ts";
+import { SecretMemoryError } from "./errors.ts";
+import {
+  isSecretBuffer,
+  SecretBuffer,
+  type SecretBufferOptions,
+} from "./secret_buffer.ts";
+
+/**
+ * A new buffer holding bytes `start` to `end` of `source` (see
+ * `SecretBuffer.prototype.slice`). `source` is left as it was.
+ */
+export function sliceSecret(
+  source: SecretBuffer,
+  start = 0,
+  end: number = source.size,
+  options?: SecretBufferOptions,
+): SecretBuffer {
+  const size = source.size;
+  const from = checkIndex(start, size, "start");
+  const to = checkIndex(end, size, "end");
+  if (to < from) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot slice from ${from} to ${to}: end must not be before start`,
+    );
+  }
+  // Touch the source first so that a destroyed one fails before mapping.
+  const sourceAddress = source.address;
+  const copy = SecretBuffer.alloc(to - from, options);
+  try {
+    if (to > from) {
+      source.read(() =>
+        copy.write(() =>
+          native().copy(copy.address, sourceAddress + BigInt(from), to - from)
+        )
+      );
+    }
+    return copy;
+  } catch (error) {
+    copy.destroy();
+    throw error;
+  }
+}
+
+/**
+ * Copies all of `source` into `target` at `offset` (see
+ * `SecretBuffer.prototype.copyTo`); returns the count copied.
+ */
+export function copySecret(
+  source: SecretBuffer,
+  target: SecretBuffer,
+  offset = 0,
+): number {
+  if (!isSecretBuffer(target)) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot copy into ${describe(target)}: expected a SecretBuffer`,
+    );
+  }
+  const at = checkIndex(offset, target.size, "offset");
+  if (source.size > target.size - at) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot copy ${source.size} bytes into ${
+        target.size - at
+      } bytes of room: use a larger target or a smaller slice`,
+    );
+  }
+  if (source.size === 0) return 0;
+  if (source === target) {
+    // memcpy of a range onto itself at offset 0 is the only case allowed
+    // by the size check, and it changes nothing.
+    return source.size;
+  }
+  source.read(() =>
+    target.write(() =>
+      native().copy(target.address + BigInt(at), source.address, source.size)
+    )
+  );
+  return source.size;
+}
+
+function checkIndex(value: unknown, size: number, what: string): number {
+  if (
+    typeof value === "number" && Number.isInteger(value) && value >= 0 &&
+    value <= size
+  ) {
+    return value;
+  }
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot use ${
+      describe(value)
+    } as ${what}: expected a whole number from 0 to ${size}`,
+  );
+}

@@ -1,0 +1,306 @@
+/**
+ * Reading files, descriptors and stdin straight into guarded pages, and
+ * writing a guarded buffer out to a descriptor. Every byte moves through
+ * libc read(2)/write(2) called via FFI with the address of the locked
+ * pages, so no runtime buffer, and no JavaScript heap, ever holds it.
+ *
+ * @module
+ */
+
+import {
+  Accumulator,
+  checkInputOptions,
+  type InputOptions,
+  tooLarge,
+} from "./_accumulator.ts";
+import { native } from "./_native.ts";
+import { describe } from "./_validate.ts";
+import { SecretMemoryError } from "./errors.ts";
+import { SecretBuffer } from "./secret_buffer.ts";
+
+/**
+ * An open file: a descriptor number, an object with a numeric `fd` (a
+ * Node or Bun `FileHandle`), or a Deno `FsFile` (Deno 2 exposes no
+ * descriptor, so its own `read`/`write` methods are used).
+ */
+export type FdOrFile = number | { readonly fd: number } | DenoFileLike;
+
+/** The part of a Deno `FsFile` used when no descriptor is available. */
+export interface DenoFileLike {
+  /** Reads into `view`; the count, or null at end of file. */
+  read(view: Uint8Array): Promise<number | null>;
+  /** Writes from `view`; the count written. */
+  write(view: Uint8Array): Promise<number>;
+}
+
+const EAGAIN = 11;
+
+/** A descriptor number, or the file object to use through its methods. */
+function resolve(fdOrFile: unknown): number | DenoFileLike {
+  if (isFd(fdOrFile)) return fdOrFile;
+  if (typeof fdOrFile === "object" && fdOrFile !== null) {
+    const { fd } = fdOrFile as { fd?: unknown };
+    if (isFd(fd)) return fd;
+    const file = fdOrFile as Partial<DenoFileLike>;
+    if (typeof file.read === "function" && typeof file.write === "function") {
+      return file as DenoFileLike;
+    }
+  }
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot use ${
+      describe(fdOrFile)
+    } as a file: expected a descriptor number, a FileHandle or a Deno.FsFile`,
+  );
+}
+
+function isFd(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0;
+}
+
+function numericFd(fdOrFile: unknown, action: string): number {
+  const target = resolve(fdOrFile);
+  if (typeof target === "number") return target;
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot ${action} synchronously: a Deno.FsFile has no descriptor; use the async method`,
+  );
+}
+
+/** Reads `fd` to its end, synchronously, into an exact-size buffer. */
+function drainSync(fd: number, what: string, options: unknown): SecretBuffer {
+  const collected = new Accumulator(what, checkInputOptions(options));
+  try {
+    while (collected.readFrom(fd) > 0);
+    return collected.finish();
+  } finally {
+    collected.discard();
+  }
+}
+
+/**
+ * The same, yielding to the event loop when the descriptor is
+ * non-blocking and has nothing yet (EAGAIN).
+ */
+async function drain(
+  fd: number,
+  what: string,
+  options: unknown,
+): Promise<SecretBuffer> {
+  const collected = new Accumulator(what, checkInputOptions(options));
+  try {
+    for (;;) {
+      let count: number;
+      try {
+        count = collected.readFrom(fd);
+      } catch (error) {
+        if (!(error instanceof SecretMemoryError) || error.errno !== EAGAIN) {
+          throw error;
+        }
+        await new Promise((wake) => setTimeout(wake, 5));
+        continue;
+      }
+      if (count === 0) return collected.finish();
+    }
+  } finally {
+    collected.discard();
+  }
+}
+
+/** Reads a Deno `FsFile` with its own `read(view)` into the pages. */
+async function drainFile(
+  file: DenoFileLike,
+  options: unknown,
+): Promise<SecretBuffer> {
+  const checked = checkInputOptions(options);
+  const collected = new Accumulator("the file", checked);
+  try {
+    for (;;) {
+      const free = collected.space();
+      if (free === undefined) {
+        // Full: one more byte, into a throwaway guarded byte, tells
+        // whether the input ends exactly at maxSize.
+        const probe = SecretBuffer.alloc(1, { lock: "best-effort" });
+        try {
+          const extra = await probe.write(() =>
+            readView(file, probe.address, 1)
+          );
+          if (extra > 0) throw tooLarge("the file", checked.maxSize);
+        } finally {
+          probe.destroy();
+        }
+        return collected.finish();
+      }
+      const count = await readView(file, free.address, free.length);
+      if (count === 0) return collected.finish();
+      collected.advance(count);
+    }
+  } finally {
+    collected.discard();
+  }
+}
+
+/**
+ * One `file.read` into a fresh view over native memory. The view is a new
+ * ArrayBuffer (never a buffer's own, which the runtime might detach), and
+ * is detached before the pages can be unmapped.
+ */
+async function readView(
+  file: DenoFileLike,
+  address: bigint,
+  length: number,
+): Promise<number> {
+  const view = new Uint8Array(native().view(address, length));
+  try {
+    return (await file.read(view)) ?? 0;
+  } finally {
+    if (!view.buffer.detached) view.buffer.transfer(0);
+  }
+}
+
+/** See `SecretBuffer.fromStdinSync`. */
+export function fromStdinSync(options?: InputOptions): SecretBuffer {
+  return drainSync(0, "stdin", options);
+}
+
+/** See `SecretBuffer.fromStdin`. */
+export function fromStdin(options?: InputOptions): Promise<SecretBuffer> {
+  try {
+    checkInputOptions(options);
+    return drain(0, "stdin", options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** See `SecretBuffer.fromFileSync`. */
+export function fromFileSync(
+  path: string | URL,
+  options?: InputOptions,
+): SecretBuffer {
+  const memory = native();
+  const checked = checkPath(path);
+  checkInputOptions(options);
+  const fd = memory.openRead(checked);
+  try {
+    return drainSync(fd, `the file ${checked}`, options);
+  } finally {
+    memory.close(fd);
+  }
+}
+
+/** See `SecretBuffer.fromFile`. */
+export function fromFile(
+  path: string | URL,
+  options?: InputOptions,
+): Promise<SecretBuffer> {
+  // Regular files never block (EAGAIN); FIFOs and devices might, so the
+  // async form still goes through the waiting loop.
+  const memory = native();
+  try {
+    const checked = checkPath(path);
+    checkInputOptions(options);
+    const fd = memory.openRead(checked);
+    return drain(fd, `the file ${checked}`, options).finally(() =>
+      memory.close(fd)
+    );
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** See `SecretBuffer.fromFdSync`. */
+export function fromFdSync(
+  fdOrFile: number | { readonly fd: number },
+  options?: InputOptions,
+): SecretBuffer {
+  const fd = numericFd(fdOrFile, "read a Deno.FsFile");
+  return drainSync(fd, `descriptor ${fd}`, options);
+}
+
+/** See `SecretBuffer.fromFd`. */
+export function fromFd(
+  fdOrFile: FdOrFile,
+  options?: InputOptions,
+): Promise<SecretBuffer> {
+  try {
+    const target = resolve(fdOrFile);
+    checkInputOptions(options);
+    return typeof target === "number"
+      ? drain(target, `descriptor ${target}`, options)
+      : drainFile(target, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** See `SecretBuffer.writeTo`: writes all of `buffer`'s bytes. */
+export async function writeTo(
+  buffer: SecretBuffer,
+  fdOrFile: FdOrFile,
+): Promise<number> {
+  const target = resolve(fdOrFile);
+  if (typeof target === "number") return writeToSync(buffer, target);
+  const memory = native();
+  return await buffer.read(async () => {
+    let done = 0;
+    while (done < buffer.size) {
+      const view = new Uint8Array(
+        memory.view(buffer.address + BigInt(done), buffer.size - done),
+      );
+      try {
+        done += await target.write(view);
+      } finally {
+        if (!view.buffer.detached) view.buffer.transfer(0);
+      }
+    }
+    return done;
+  });
+}
+
+/** See `SecretBuffer.writeToSync`. */
+export function writeToSync(
+  buffer: SecretBuffer,
+  fdOrFile: number | { readonly fd: number },
+): number {
+  const fd = numericFd(fdOrFile, "write to a Deno.FsFile");
+  const memory = native();
+  return buffer.read(() => {
+    let done = 0;
+    while (done < buffer.size) {
+      try {
+        done += memory.writeFrom(
+          fd,
+          buffer.address + BigInt(done),
+          buffer.size - done,
+        );
+      } catch (error) {
+        if (!(error instanceof SecretMemoryError) || error.errno !== EAGAIN) {
+          throw error;
+        }
+        // A non-blocking pipe is full; the reader is another process.
+        waitBriefly();
+      }
+    }
+    return done;
+  });
+}
+
+function waitBriefly(): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+}
+
+function checkPath(path: unknown): string {
+  if (typeof path === "string" && path.length > 0 && !path.includes("\0")) {
+    return path;
+  }
+  if (path instanceof URL && path.protocol === "file:") {
+    return decodeURIComponent(path.pathname);
+  }
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot open ${
+      describe(path)
+    } as a path: expected a non-empty string or file: URL`,
+  );
+}

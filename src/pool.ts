@@ -1,0 +1,849 @@
+/**
+ * `SecretPool`: many small secrets in shared guarded arenas, for when one
+ * mapping per secret is too many (a SecretBuffer costs 3 VMAs and a locked
+ * page; a process stops near 21,000 of them).
+ *
+ * @module
+ */
+
+import { AccessGate } from "./_access.ts";
+import { Arena, type Level } from "./_pool_arena.ts";
+import {
+  arenaPages,
+  classIndexFor,
+  geometryFor,
+  MAX_SLOT_SIZE,
+  MIN_PAGE_SIZE,
+  SLOT_SIZES,
+  type SlotGeometry,
+} from "./_pool_layout.ts";
+import { native } from "./_native.ts";
+import { addPurgeHook, type PurgeResult } from "./_registry.ts";
+import {
+  checkBoolean,
+  checkBytes,
+  checkChoice,
+  checkFunction,
+  checkOptions,
+  describe,
+  type LockPolicy,
+} from "./_validate.ts";
+import { timingSafeEqual } from "./constant_time.ts";
+import { SecretMemoryError } from "./errors.ts";
+import { SecretBuffer, type SecretBufferState } from "./secret_buffer.ts";
+
+/** Options for a pool. */
+export interface SecretPoolOptions {
+  /**
+   * `"noaccess"` (default): arena pages are inaccessible at rest; a scope
+   * opens only its slot's page. `"readwrite"`: pages stay readable and
+   * writable at rest, so allocating and freeing make no system call at all,
+   * at the price of the at-rest fence (a stray read or write from this
+   * process reaches the secrets). Locking, dump exclusion, wipe-on-fork,
+   * guard pages, canaries and wiping apply either way.
+   */
+  rest?: "noaccess" | "readwrite";
+  /**
+   * `"required"` (default): mapping an arena fails with `MEMLOCK_LIMIT` if
+   * its pages cannot be locked. `"best-effort"`: keep unlocked pages.
+   */
+  lock?: "required" | "best-effort";
+}
+
+/** Options for `SecretPool.from`. */
+export interface PoolFromOptions {
+  /** Zero the source array after copying it (default `true`). */
+  wipeSource?: boolean;
+}
+
+/** Counts for one size class. */
+export interface SlotClassStats {
+  /** The class's slot size in bytes. */
+  slotSize: number;
+  /** Slots holding a secret. */
+  liveSlots: number;
+  /** Slots mapped and free. */
+  freeSlots: number;
+  /** Arenas mapped for this class. */
+  arenas: number;
+}
+
+/** What a pool holds now. */
+export interface PoolStats {
+  /** Slots holding a secret. */
+  liveSlots: number;
+  /** Slots mapped and free. */
+  freeSlots: number;
+  /** Arenas mapped (each: guard page, data pages, guard page). */
+  arenas: number;
+  /** Bytes of address space, guard pages included. */
+  mappedBytes: number;
+  /** Bytes locked in RAM. */
+  lockedBytes: number;
+  /** One entry per size class, smallest first. */
+  classes: SlotClassStats[];
+}
+
+/** One size class's arenas. */
+interface SizeClass {
+  readonly geometry: SlotGeometry;
+  readonly arenas: Set<Arena>;
+  /** Arenas with at least one free slot. */
+  readonly open: Set<Arena>;
+  current: Arena | undefined;
+  /** The one empty arena kept mapped, if any. */
+  spare: Arena | undefined;
+}
+
+const RANK: Record<string, Level> = { noaccess: 0, readonly: 1, readwrite: 2 };
+
+// Finalizer keys: arena id × KEY_SPACE + slot index. A number, so the
+// registry never holds the handle or anything that reaches it.
+const KEY_SPACE = 2 ** 21;
+
+/** The bookkeeping of one pool; the public classes are thin over it. */
+class PoolCore {
+  readonly rest: Level;
+  readonly lock: LockPolicy;
+  readonly #classes: SizeClass[] = [];
+  readonly #arenas = new Map<number, Arena>();
+  readonly finalizer = new FinalizationRegistry<number>((key) =>
+    this.#reclaim(key)
+  );
+  destroyed = false;
+
+  constructor(rest: Level, lock: LockPolicy) {
+    this.rest = rest;
+    this.lock = lock;
+  }
+
+  /** Takes a slot for `size` bytes; maps an arena only when none has room. */
+  take(size: number): { arena: Arena; index: number } {
+    const home = this.#classFor(size);
+    let arena = home.current;
+    if (arena === undefined || arena.full) arena = this.#pick(home);
+    const index = arena.take(size);
+    if (arena.full) home.open.delete(arena);
+    if (home.spare === arena) home.spare = undefined;
+    return { arena, index };
+  }
+
+  /** Gives a slot back; unmaps its arena if that leaves two empty ones. */
+  give(arena: Arena, index: number): boolean {
+    const wasFull = arena.full;
+    const intact = arena.release(index);
+    const home = this.#classFor(arena.geometry.slotSize);
+    if (wasFull) home.open.add(arena);
+    if (arena.liveSlots === 0) {
+      const spare = home.spare;
+      if (spare === undefined) {
+        home.spare = arena;
+      } else {
+        // Keep the smaller, so a burst's large arenas all go back.
+        const [keep, drop] = spare.pages <= arena.pages
+          ? [spare, arena]
+          : [arena, spare];
+        home.spare = keep;
+        this.#unmap(home, drop);
+      }
+    }
+    return intact;
+  }
+
+  /** Wipes and unmaps every arena; the pool stays usable. */
+  purge(): PurgeResult {
+    const result: PurgeResult = { destroyed: 0, corrupted: 0 };
+    for (const home of this.#classes) {
+      if (home === undefined) continue;
+      for (const arena of [...home.arenas]) {
+        try {
+          const found = this.#unmap(home, arena);
+          result.destroyed += found.live;
+          result.corrupted += found.corrupted;
+        } catch {
+          // Carry on: the other arenas must still be wiped.
+        }
+      }
+    }
+    return result;
+  }
+
+  stats(): PoolStats {
+    const result: PoolStats = {
+      liveSlots: 0,
+      freeSlots: 0,
+      arenas: 0,
+      mappedBytes: 0,
+      lockedBytes: 0,
+      classes: [],
+    };
+    for (let i = 0; i < SLOT_SIZES.length; i++) {
+      const entry: SlotClassStats = {
+        slotSize: SLOT_SIZES[i],
+        liveSlots: 0,
+        freeSlots: 0,
+        arenas: 0,
+      };
+      for (const arena of this.#classes[i]?.arenas ?? []) {
+        entry.arenas++;
+        entry.liveSlots += arena.liveSlots;
+        entry.freeSlots += arena.capacity - arena.liveSlots;
+        result.mappedBytes += arena.total;
+        if (arena.locked) result.lockedBytes += arena.dataLength;
+      }
+      result.liveSlots += entry.liveSlots;
+      result.freeSlots += entry.freeSlots;
+      result.arenas += entry.arenas;
+      result.classes.push(entry);
+    }
+    return result;
+  }
+
+  #classFor(size: number): SizeClass {
+    const index = classIndexFor(size);
+    let home = this.#classes[index];
+    if (home === undefined) {
+      const { pageSize } = native();
+      if (pageSize < MIN_PAGE_SIZE) {
+        throw new SecretMemoryError(
+          "UNSUPPORTED_PLATFORM",
+          `Cannot create a pool arena: the page size is ${pageSize} bytes and a pool needs at least ${MIN_PAGE_SIZE}; use SecretBuffer`,
+        );
+      }
+      home = {
+        geometry: geometryFor(SLOT_SIZES[index], pageSize),
+        arenas: new Set(),
+        open: new Set(),
+        current: undefined,
+        spare: undefined,
+      };
+      this.#classes[index] = home;
+    }
+    return home;
+  }
+
+  /** An arena with room: a partly used one first, then the spare, or a new one. */
+  #pick(home: SizeClass): Arena {
+    let chosen: Arena | undefined;
+    for (const arena of home.open) {
+      if (arena.full) continue;
+      chosen = arena;
+      if (arena !== home.spare) break;
+    }
+    if (chosen === undefined) {
+      installPurgeHook();
+      const memory = native();
+      chosen = Arena.map(
+        memory,
+        home.geometry,
+        arenaPages(home.arenas.size, memory.pageSize),
+        this.lock,
+        this.rest,
+      );
+      home.arenas.add(chosen);
+      home.open.add(chosen);
+      this.#arenas.set(chosen.id, chosen);
+    }
+    home.current = chosen;
+    return chosen;
+  }
+
+  #unmap(home: SizeClass, arena: Arena) {
+    home.arenas.delete(arena);
+    home.open.delete(arena);
+    if (home.current === arena) home.current = undefined;
+    if (home.spare === arena) home.spare = undefined;
+    this.#arenas.delete(arena.id);
+    return arena.unmap();
+  }
+
+  /** A handle was collected without destroy: wipe and free its slot. */
+  #reclaim(key: number): void {
+    const arena = this.#arenas.get(Math.floor(key / KEY_SPACE));
+    if (arena === undefined || !arena.live) return;
+    try {
+      this.give(arena, key % KEY_SPACE);
+    } catch {
+      // No caller to tell in a finalizer.
+    }
+  }
+}
+
+const livePools = new Set<PoolCore>();
+let purgeHookInstalled = false;
+
+function installPurgeHook(): void {
+  if (purgeHookInstalled) return;
+  purgeHookInstalled = true;
+  addPurgeHook(() => {
+    const total: PurgeResult = { destroyed: 0, corrupted: 0 };
+    for (const core of livePools) {
+      const found = core.purge();
+      total.destroyed += found.destroyed;
+      total.corrupted += found.corrupted;
+    }
+    return total;
+  });
+}
+
+function checkSlotSize(size: unknown, what = "size"): number {
+  if (
+    typeof size === "number" && Number.isInteger(size) && size >= 1 &&
+    size <= MAX_SLOT_SIZE
+  ) {
+    return size;
+  }
+  throw new SecretMemoryError(
+    "INVALID_SIZE",
+    `Cannot use ${
+      describe(size)
+    } as ${what}: a pool slot holds a whole number of bytes from 1 to ${MAX_SLOT_SIZE}; use SecretBuffer for larger secrets`,
+  );
+}
+
+const constructing = Symbol("SecretSlot.constructing");
+
+/**
+ * Many small secrets in shared guarded arenas: locked in RAM, left out of
+ * core dumps and forked children, fenced by guard pages around each arena,
+ * with a random canary between every two slots, inaccessible at rest
+ * (unless `rest: "readwrite"`), and wiped when freed.
+ *
+ * Each secret is a `SecretSlot` with the same interface as a
+ * `SecretBuffer`. Taking a slot makes no system call; freeing one wipes it
+ * and makes at most two (open and close its page). Unlike one SecretBuffer
+ * per secret, opening a slot opens its whole page: the other secrets on
+ * that page are readable by this process while the scope lasts, and a
+ * stray write there is caught by the canaries, not by a guard page.
+ *
+ * Sizes from 1 to 2048 bytes (`SecretPool.maxSlotSize`); larger secrets
+ * are refused with `INVALID_SIZE`, to be put in a `SecretBuffer`.
+ *
+ * A pool keeps its arenas until `destroy()` (or `purge()`, or exit, which
+ * wipe them too), keeping at most one empty arena per size class: make a
+ * pool long-lived rather than one per task. No pool method takes a slot:
+ * each slot frees itself with `destroy()`, and `equals` compares slots of
+ * different pools.
+ *
+ * @example A pool of session keys
+ * ```ts
+ * import { SecretPool } from "@secmem/secmem";
+ *
+ * using pool = new SecretPool();
+ * const key = pool.random(32);
+ * const length = key.read((bytes) => bytes.length);
+ * if (length !== 32) throw new Error("expected 32 bytes");
+ * key.destroy();
+ * ```
+ */
+export class SecretPool {
+  /** The largest secret a slot holds, in bytes. */
+  static readonly maxSlotSize: number = MAX_SLOT_SIZE;
+  /** The slot sizes of the size classes. */
+  static readonly slotSizes: readonly number[] = SLOT_SIZES;
+
+  readonly #core: PoolCore;
+
+  /**
+   * An empty pool; arenas are mapped on first use.
+   *
+   * @param options `rest` and `lock`.
+   * @throws {SecretMemoryError} `INVALID_ARGUMENT` for unknown values.
+   */
+  constructor(options?: SecretPoolOptions) {
+    const { rest = "noaccess", lock = "required" } = checkOptions(options, [
+      "rest",
+      "lock",
+    ]);
+    this.#core = new PoolCore(
+      RANK[checkChoice(rest, ["noaccess", "readwrite"], "rest")],
+      checkChoice(lock, ["required", "best-effort"], "lock"),
+    );
+    livePools.add(this.#core);
+  }
+
+  /**
+   * A zero-filled slot of `size` bytes. No system call unless a new arena
+   * must be mapped.
+   *
+   * @param size Bytes, a whole number from 1 to 2048.
+   * @returns The slot.
+   * @throws {SecretMemoryError} `INVALID_SIZE`, `DESTROYED` after
+   * `destroy()`, `MEMLOCK_LIMIT` when a new arena cannot be locked,
+   * `OS_ERROR`.
+   *
+   * @example
+   * ```ts
+   * import { SecretPool } from "@secmem/secmem";
+   *
+   * using pool = new SecretPool();
+   * using slot = pool.alloc(16);
+   * if (!slot.read((b) => b.every((x) => x === 0))) throw new Error();
+   * ```
+   */
+  alloc(size: number): SecretSlot {
+    return this.#take(checkSlotSize(size));
+  }
+
+  /**
+   * A slot of `size` random bytes, written by the OS generator straight
+   * into the locked page (never through the heap).
+   *
+   * @param size Bytes, a whole number from 1 to 2048.
+   * @returns The slot.
+   * @throws {SecretMemoryError} as `alloc`.
+   *
+   * @example
+   * ```ts
+   * import { SecretPool } from "@secmem/secmem";
+   *
+   * using pool = new SecretPool();
+   * using key = pool.random(32);
+   * if (key.size !== 32) throw new Error();
+   * ```
+   */
+  random(size: number): SecretSlot {
+    const slot = this.#take(checkSlotSize(size));
+    fillSlot(
+      slot,
+      (arena, index) => native().fillRandom(arena.userAddress(index), size),
+    );
+    return slot;
+  }
+
+  /**
+   * A slot holding a copy of `bytes`; the source is then zeroed unless
+   * `wipeSource` is `false` (only once the copy is safe).
+   *
+   * @param bytes The secret, 1 to 2048 bytes.
+   * @param options `wipeSource`.
+   * @returns The slot.
+   * @throws {SecretMemoryError} as `alloc`, and `INVALID_ARGUMENT`.
+   *
+   * @example
+   * ```ts
+   * import { SecretPool } from "@secmem/secmem";
+   *
+   * using pool = new SecretPool();
+   * const incoming = new Uint8Array([1, 2, 3]);
+   * using key = pool.from(incoming);
+   * if (incoming.some((b) => b !== 0)) throw new Error("not wiped");
+   * ```
+   */
+  from(bytes: Uint8Array, options?: PoolFromOptions): SecretSlot {
+    const source = checkBytes(bytes, "the source bytes");
+    const { wipeSource = true } = checkOptions(options, ["wipeSource"]);
+    checkBoolean(wipeSource, "wipeSource");
+    const slot = this.#take(checkSlotSize(source.length, "the source length"));
+    fillSlot(
+      slot,
+      (arena, index, all) => all.set(source, arena.userOffset(index)),
+    );
+    if (wipeSource) source.fill(0);
+    return slot;
+  }
+
+  /**
+   * Counts of slots, arenas and memory.
+   *
+   * @returns Live and free slots per size class, arenas, bytes mapped
+   * and locked.
+   *
+   * @example
+   * ```ts
+   * import { SecretPool } from "@secmem/secmem";
+   *
+   * using pool = new SecretPool();
+   * using key = pool.alloc(32);
+   * if (pool.stats().liveSlots !== 1) throw new Error();
+   * ```
+   */
+  stats(): PoolStats {
+    return this.#core.stats();
+  }
+
+  /**
+   * Wipes and unmaps every arena. Every slot's handle then throws
+   * `DESTROYED`, and so do the pool's own methods except `stats`. Safe to
+   * call again.
+   *
+   * @returns How many live slots were wiped, and how many of them had a
+   * corrupted canary.
+   *
+   * @example
+   * ```ts
+   * import { SecretPool } from "@secmem/secmem";
+   *
+   * const pool = new SecretPool();
+   * const key = pool.random(32);
+   * pool.destroy();
+   * if (key.state !== "destroyed") throw new Error();
+   * ```
+   */
+  destroy(): PurgeResult {
+    const core = this.#core;
+    if (core.destroyed) return { destroyed: 0, corrupted: 0 };
+    core.destroyed = true;
+    livePools.delete(core);
+    return core.purge();
+  }
+
+  /** Destroys the pool at the end of a `using` scope. */
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+
+  /**
+   * A description with counts, never content.
+   *
+   * @example
+   * ```ts
+   * import { SecretPool } from "@secmem/secmem";
+   *
+   * using pool = new SecretPool();
+   * if (String(pool) !== "SecretPool(0 slots, rest noaccess)") throw new Error();
+   * ```
+   */
+  toString(): string {
+    const state = this.#core.destroyed
+      ? "destroyed"
+      : `rest ${this.#core.rest === 0 ? "noaccess" : "readwrite"}`;
+    return `SecretPool(${this.#core.stats().liveSlots} slots, ${state})`;
+  }
+
+  /** The same description, for `JSON.stringify`. */
+  toJSON(): string {
+    return this.toString();
+  }
+
+  /** Deno's `console.log` shows the description. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** Node's and Bun's `console.log` show it too. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  #take(size: number): SecretSlot {
+    const core = this.#core;
+    if (core.destroyed) {
+      throw new SecretMemoryError(
+        "DESTROYED",
+        "Cannot allocate: the pool was destroyed; create a new SecretPool",
+      );
+    }
+    const { arena, index } = core.take(size);
+    return newSlot(core, arena, index, size);
+  }
+}
+
+// Set by SecretSlot's static block: the pool's only ways in.
+let newSlot: (
+  core: PoolCore,
+  arena: Arena,
+  index: number,
+  size: number,
+) => SecretSlot;
+let fillSlot: (
+  slot: SecretSlot,
+  fill: (arena: Arena, index: number, all: Uint8Array) => void,
+) => void;
+
+/**
+ * One secret in a `SecretPool`, with the interface of a `SecretBuffer`:
+ * bytes accessible only inside `read`/`write` scopes (or after `protect`),
+ * wiped by `destroy()`. Made by `SecretPool.alloc`, `random` and `from`.
+ *
+ * `state` is the access its page has now: another slot's open scope on the
+ * same page can make it `readonly` or `readwrite` too; a pool that rests
+ * readwrite always says `readwrite`.
+ *
+ * @example Write, read, compare, destroy
+ * ```ts
+ * import { SecretPool } from "@secmem/secmem";
+ *
+ * using pool = new SecretPool();
+ * using slot = pool.alloc(4);
+ * slot.write((bytes) => bytes.set([1, 2, 3, 4]));
+ * if (!slot.equals(new Uint8Array([1, 2, 3, 4]))) throw new Error();
+ * if (String(slot) !== "SecretSlot(4 bytes, noaccess)") throw new Error();
+ * ```
+ */
+export class SecretSlot {
+  #core: PoolCore | undefined;
+  #arena: Arena | undefined;
+  readonly #index: number;
+  readonly #size: number;
+  #gate: AccessGate | undefined;
+
+  static {
+    newSlot = (core, arena, index, size) =>
+      new SecretSlot(constructing, core, arena, index, size);
+    fillSlot = (slot, fill) => slot.#fill(fill);
+  }
+
+  /** Slots come from a `SecretPool`. @internal */
+  private constructor(
+    token: symbol,
+    core: PoolCore,
+    arena: Arena,
+    index: number,
+    size: number,
+  ) {
+    if (token !== constructing) {
+      throw new SecretMemoryError(
+        "INVALID_ARGUMENT",
+        "Cannot construct SecretSlot directly: use a SecretPool's alloc, from or random",
+      );
+    }
+    this.#core = core;
+    this.#arena = arena;
+    this.#index = index;
+    this.#size = size;
+    core.finalizer.register(this, arena.id * KEY_SPACE + index, this);
+  }
+
+  /** Writes the fresh slot through the arena's own view; frees it on failure. */
+  #fill(fill: (arena: Arena, index: number, all: Uint8Array) => void): void {
+    const arena = this.#arena!;
+    try {
+      arena.withWritable(this.#index, (all) => fill(arena, this.#index, all));
+    } catch (error) {
+      this.#core!.finalizer.unregister(this);
+      this.#core!.give(arena, this.#index);
+      this.#arena = undefined;
+      throw error;
+    }
+  }
+
+  /** The number of user bytes (still known after destroy). */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The access the slot's page has now, or `destroyed`. */
+  get state(): SecretBufferState {
+    const arena = this.#liveArena();
+    return arena === undefined ? "destroyed" : arena.protectionOf(this.#index);
+  }
+
+  /**
+   * Address of the first user byte, for native code; accessible only while
+   * a scope or `protect()` opens the slot.
+   *
+   * @throws {SecretMemoryError} `DESTROYED`.
+   */
+  get address(): bigint {
+    return this.#alive("address").userAddress(this.#index);
+  }
+
+  /**
+   * Calls `fn` with a view of the bytes while the page is at least
+   * readable, then restores the page's access. Async results keep access
+   * until they settle. Scopes nest.
+   *
+   * @param fn Receives the view; its result is returned.
+   * @returns What `fn` returns.
+   * @throws {SecretMemoryError} `DESTROYED`, `INVALID_ARGUMENT`,
+   * `CANARY_CORRUPTED`.
+   */
+  read<T>(fn: (bytes: Uint8Array) => T): T {
+    return this.#scope("read", fn);
+  }
+
+  /**
+   * Calls `fn` with a writable view of the bytes, then restores the page's
+   * access. Refused inside a read scope of this slot.
+   *
+   * @param fn Receives the view; its result is returned.
+   * @returns What `fn` returns.
+   * @throws {SecretMemoryError} `DESTROYED`, `INVALID_ARGUMENT`,
+   * `ACCESS_DENIED`, `CANARY_CORRUPTED`.
+   */
+  write<T>(fn: (bytes: Uint8Array) => T): T {
+    return this.#scope("write", fn);
+  }
+
+  /**
+   * Sets the access this slot holds outside scopes (its page gets at least
+   * that); `protect("noaccess")` gives it up. In a pool that rests
+   * readwrite the page is always readable and writable.
+   *
+   * @param state `"noaccess"`, `"readonly"` or `"readwrite"`.
+   * @throws {SecretMemoryError} `DESTROYED`, `INVALID_ARGUMENT`,
+   * `CANARY_CORRUPTED`.
+   */
+  protect(state: "noaccess" | "readonly" | "readwrite"): void {
+    const arena = this.#alive("protect");
+    const protection = checkChoice(
+      state,
+      ["noaccess", "readonly", "readwrite"],
+      "state",
+    );
+    const gate = this.#gate ??= new AccessGate();
+    gate.setBase(protection);
+    try {
+      this.#apply(arena);
+    } catch (error) {
+      gate.setBase("noaccess");
+      this.#apply(arena);
+      throw error;
+    }
+  }
+
+  /**
+   * The user bytes as a view, for code that holds access through
+   * `protect()`; empty once the slot is destroyed.
+   *
+   * @throws {SecretMemoryError} `DESTROYED`.
+   */
+  get view(): Uint8Array {
+    return this.#alive("view").view(this.#index);
+  }
+
+  /**
+   * Compares with a slot, a `SecretBuffer` or an array, in time that
+   * depends only on the length.
+   *
+   * @param other A `SecretSlot`, `SecretBuffer` or `Uint8Array`.
+   * @returns Whether both hold the same bytes.
+   * @throws {SecretMemoryError} `DESTROYED` if either is destroyed,
+   * `INVALID_ARGUMENT` for anything else.
+   */
+  equals(other: SecretSlot | SecretBuffer | Uint8Array): boolean {
+    this.#alive("equals");
+    if (other instanceof SecretSlot || other instanceof SecretBuffer) {
+      if (other === this) return true;
+      return this.read((mine) =>
+        other.read((theirs) => timingSafeEqual(mine, theirs))
+      );
+    }
+    const bytes = checkBytes(other, "the bytes to compare");
+    return this.read((mine) => timingSafeEqual(mine, bytes));
+  }
+
+  /**
+   * Checks the canaries, wipes the whole slot (user bytes and slack),
+   * detaches its views and frees it for reuse. Safe to call again. A
+   * corrupted canary still wipes and frees, then throws.
+   *
+   * @throws {SecretMemoryError} `CANARY_CORRUPTED`.
+   */
+  destroy(): void {
+    const arena = this.#arena;
+    const core = this.#core;
+    if (arena === undefined || core === undefined) return;
+    this.#arena = undefined;
+    this.#core = undefined;
+    if (!arena.live) return;
+    core.finalizer.unregister(this);
+    if (!core.give(arena, this.#index)) {
+      throw new SecretMemoryError(
+        "CANARY_CORRUPTED",
+        `Cannot trust this slot: a canary beside its ${this.#size} bytes was overwritten` +
+          " (a native write out of bounds); it was wiped and freed anyway",
+      );
+    }
+  }
+
+  /** Destroys the slot at the end of a `using` scope. */
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+
+  /** A description with the size and state, never the content. */
+  toString(): string {
+    return `SecretSlot(${this.#size} bytes, ${this.state})`;
+  }
+
+  /** The same description, so `JSON.stringify` cannot leak the content. */
+  toJSON(): string {
+    return this.toString();
+  }
+
+  /** Deno's `console.log` and `Deno.inspect` show the description. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** Node's and Bun's `console.log` and `util.inspect` show it too. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  /** The class name for `Object.prototype.toString`. */
+  get [Symbol.toStringTag](): string {
+    return "SecretSlot";
+  }
+
+  #liveArena(): Arena | undefined {
+    const arena = this.#arena;
+    if (arena !== undefined && !arena.live) {
+      // The pool was destroyed or purged behind our back.
+      this.#arena = undefined;
+      this.#core = undefined;
+      return undefined;
+    }
+    return arena;
+  }
+
+  #alive(action: string): Arena {
+    const arena = this.#liveArena();
+    if (arena !== undefined) return arena;
+    throw new SecretMemoryError(
+      "DESTROYED",
+      `Cannot use ${action}: the slot was destroyed; allocate a new one`,
+    );
+  }
+
+  #scope<T>(kind: "read" | "write", fn: (bytes: Uint8Array) => T): T {
+    const arena = this.#alive(kind);
+    checkFunction(fn, kind);
+    const gate = this.#gate ??= new AccessGate();
+    if (kind === "write") gate.enterWrite();
+    else gate.enterRead();
+    let settledLater = false;
+    try {
+      this.#apply(arena);
+      const result = fn(arena.view(this.#index));
+      if (isPromiseLike(result)) {
+        settledLater = true;
+        return Promise.resolve(result).finally(() => this.#leave(kind)) as T;
+      }
+      return result;
+    } finally {
+      if (!settledLater) this.#leave(kind);
+    }
+  }
+
+  #leave(kind: "read" | "write"): void {
+    const gate = this.#gate!;
+    if (kind === "write") gate.exitWrite();
+    else gate.exitRead();
+    // Destroyed inside the scope: the slot may hold someone else's secret.
+    const arena = this.#liveArena();
+    if (arena !== undefined) this.#apply(arena);
+  }
+
+  /** Moves the slot's page count to what its gate needs; checks on opening. */
+  #apply(arena: Arena): void {
+    const wanted = RANK[this.#gate!.required];
+    const before = arena.levelOf(this.#index);
+    if (wanted === before) return;
+    arena.relevel(this.#index, wanted);
+    if (before === 0 && !arena.intact(this.#index)) {
+      throw new SecretMemoryError(
+        "CANARY_CORRUPTED",
+        `Cannot open this slot: a canary beside its ${this.#size} bytes was overwritten` +
+          " (a native write out of bounds); destroy it",
+      );
+    }
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null &&
+    typeof (value as { then?: unknown }).then === "function";
+}

@@ -1,0 +1,233 @@
+/**
+ * The Enclave: round trips, redaction, tamper detection, lifetime of the
+ * split key, and (in a fresh child per size) the forensic scan.
+ *
+ * @module
+ */
+
+import { chacha20, xchacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { chachaBlock } from "./_chacha_block.ts";
+import { SecretBuffer, stats } from "../mod.ts";
+import { Enclave } from "../enclave.ts";
+import { currentCoffer } from "../src/_coffer.ts";
+import { ciphertextForTesting } from "../src/enclave.ts";
+import { messageCipher } from "../src/_xchacha.ts";
+import { test } from "./_harness.ts";
+import { assert, assertEquals, assertThrowsCode } from "./_assert.ts";
+import { childScript, runChild } from "./_child.ts";
+import { linuxOnly } from "./_platform.ts";
+
+const pattern = (size: number) =>
+  new Uint8Array(size).map((_, i) => (i * 31 + 5) & 0xff);
+
+test("seal and open round-trip every size around the block boundaries", () => {
+  const before = stats();
+  for (const size of [0, 1, 31, 32, 63, 64, 65, 4095, 4096, 4097]) {
+    const source = SecretBuffer.from(pattern(size));
+    using enclave = Enclave.seal(source);
+    assertEquals(source.state, "destroyed", "the source is destroyed");
+    assertEquals(enclave.size, size);
+    for (let round = 0; round < 2; round++) {
+      using opened = enclave.open();
+      assertEquals(opened.size, size);
+      assertEquals(opened.state, "noaccess");
+      assert(opened.equals(pattern(size)), `size ${size} round ${round}`);
+    }
+  }
+  assertEquals(stats(), before, "everything unmapped");
+});
+
+test("seal keeps the source on request; open takes buffer options", () => {
+  using source = SecretBuffer.from(pattern(16));
+  using enclave = Enclave.seal(source, { destroySource: false });
+  assertEquals(source.state, "noaccess");
+  using opened = enclave.open({ placement: "start", backend: "auto" });
+  assert(opened.equals(source));
+  assert(opened.address !== source.address, "a fresh buffer");
+});
+
+test("each seal uses a fresh nonce and the ciphertext is not the plaintext", () => {
+  const bytes = pattern(32);
+  using a = Enclave.seal(SecretBuffer.from(bytes.slice()));
+  using b = Enclave.seal(SecretBuffer.from(bytes.slice()));
+  const ca = ciphertextForTesting(a)!;
+  const cb = ciphertextForTesting(b)!;
+  assert(ca.subarray(0, 24).some((x, i) => x !== cb[i]), "nonces differ");
+  assert(ca.subarray(24, 56).some((x, i) => x !== bytes[i]), "encrypted");
+});
+
+test("redaction: toString, JSON and inspect show the size only", () => {
+  const enclave = Enclave.seal(SecretBuffer.from(pattern(32)));
+  assertEquals(String(enclave), "Enclave(32 bytes)");
+  assertEquals(JSON.stringify({ enclave }), '{"enclave":"Enclave(32 bytes)"}');
+  assertEquals(Object.prototype.toString.call(enclave), "[object Enclave]");
+  enclave.destroy();
+  assertEquals(String(enclave), "Enclave(32 bytes, destroyed)");
+});
+
+test("a modified ciphertext, tag or nonce fails with INTEGRITY and maps nothing", () => {
+  for (const offset of [0, 24, 40, 24 + 128]) {
+    using enclave = Enclave.seal(SecretBuffer.from(pattern(32)));
+    const before = stats();
+    const ciphertext = ciphertextForTesting(enclave)!;
+    ciphertext[Math.min(offset, ciphertext.length - 1)] ^= 0x01;
+    const error = assertThrowsCode(() => enclave.open(), "INTEGRITY");
+    assert(/modified/.test(error.message), error.message);
+    assertEquals(stats(), before, `offset ${offset}: nothing left mapped`);
+    ciphertext[Math.min(offset, ciphertext.length - 1)] ^= 0x01;
+    using opened = enclave.open();
+    assert(opened.equals(pattern(32)), "restored ciphertext opens again");
+  }
+});
+
+test("destroy: idempotent, open refused, the key is wiped with the last enclave", () => {
+  const before = stats();
+  const a = Enclave.seal(SecretBuffer.from(pattern(8)));
+  const b = Enclave.seal(SecretBuffer.from(pattern(8)));
+  assertEquals(stats().liveBuffers, before.liveBuffers + 2, "two key halves");
+  a.destroy();
+  a.destroy();
+  assertThrowsCode(() => a.open(), "DESTROYED");
+  assertEquals(
+    stats().liveBuffers,
+    before.liveBuffers + 2,
+    "b still needs the key",
+  );
+  using opened = b.open();
+  assert(opened.equals(pattern(8)));
+  b.destroy();
+  assertEquals(
+    stats().liveBuffers,
+    before.liveBuffers + 1,
+    "only the opened buffer",
+  );
+  opened.destroy();
+  assertEquals(stats(), before);
+  assertEquals(a.size, 8, "size survives destroy");
+});
+
+test("bad arguments: INVALID_ARGUMENT or DESTROYED, nothing mapped", () => {
+  const before = stats();
+  assertThrowsCode(
+    () => Enclave.seal(new Uint8Array(4) as unknown as SecretBuffer),
+    "INVALID_ARGUMENT",
+  );
+  const gone = SecretBuffer.alloc(4);
+  gone.destroy();
+  assertThrowsCode(() => Enclave.seal(gone), "DESTROYED");
+  using source = SecretBuffer.alloc(4);
+  assertThrowsCode(
+    () =>
+      Enclave.seal(source, {
+        destroySource: "yes" as unknown as boolean,
+      }),
+    "INVALID_ARGUMENT",
+  );
+  source.destroy();
+  assertEquals(stats(), before);
+});
+
+test("purge wipes the key: old enclaves refuse to open, new ones work", () => {
+  const result = runChild(childScript("enclave_purge.ts"));
+  assertEquals(result.status, 0, result.stderr);
+  const report = JSON.parse(result.stdout.trim().split("\n").pop()!);
+  assertEquals(report.destroyed, 2, "the two key halves");
+  assertEquals(report.oldOpen, "DESTROYED");
+  assertEquals(report.freshOpens, true);
+});
+
+test("the key halves are re-split at every open and on the timer; the key stays", async () => {
+  using enclave = Enclave.seal(SecretBuffer.from(pattern(8)));
+  const coffer = currentCoffer();
+  // Unmasking here puts key bytes on this process's heap: fine in a test,
+  // and the forensic test runs in a fresh child.
+  const unmask = (part: "key" | "left" | "right") => {
+    const { masked, mask } = coffer.keyNeedle(part);
+    return [...masked].map((b, i) => b ^ mask[i]).join(",");
+  };
+  const key = unmask("key");
+  const left = unmask("left");
+  const right = unmask("right");
+  enclave.open().destroy();
+  assertEquals(unmask("key"), key);
+  const left2 = unmask("left");
+  assert(left2 !== left && unmask("right") !== right, "re-split on open");
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  assert(unmask("left") !== left2, "re-split on the timer");
+  assertEquals(unmask("key"), key);
+  using opened = enclave.open();
+  assert(opened.equals(pattern(8)));
+});
+
+test("the cipher is noble's XChaCha20-Poly1305, byte for byte", () => {
+  for (const size of [0, 1, 64, 1000]) {
+    const key = pattern(32).map((b) => b ^ size);
+    const nonce = pattern(24).reverse();
+    const plain = pattern(size);
+    const expected = xchacha20poly1305(key, nonce).encrypt(plain);
+    const subkey = new Uint8Array(32);
+    const ours = messageCipher(key, subkey, nonce);
+    const sealed = ours.encrypt(plain, new Uint8Array(size + 16));
+    assertEquals([...sealed], [...expected], `size ${size}`);
+    const back = messageCipher(key, subkey, nonce)
+      .decrypt(sealed, new Uint8Array(size));
+    assertEquals([...back], [...plain]);
+  }
+});
+
+test("the forensic tests' ChaCha20 block function agrees with noble", () => {
+  const key = pattern(32);
+  const nonce = pattern(12).reverse();
+  for (const counter of [0, 1, 7]) {
+    const expected = chacha20(
+      key,
+      nonce,
+      new Uint8Array(64),
+      undefined,
+      counter,
+    );
+    const block = new Uint8Array(64);
+    chachaBlock(key, nonce, counter, block);
+    assertEquals([...block], [...expected], `counter ${counter}`);
+  }
+});
+
+for (const size of [32, 4096]) {
+  test(
+    `forensics (${size} B): no plaintext, key, subkey or plaintext keystream outside live buffers`,
+    () => {
+      const result = runChild(childScript("enclave_forensics.ts"), [
+        String(size),
+      ]);
+      assertEquals(result.status, 0, result.stderr);
+      const line = result.stdout.trim().split("\n").pop()!;
+      console.log(`    ${line}`);
+      const report = JSON.parse(line);
+      assertEquals(report.heapControl > 0, true, "the scan sees the heap");
+      assertEquals(
+        report.opened.plaintextInOpened,
+        1,
+        "the scan sees guarded memory",
+      );
+      assertEquals(report.opened.matches, true);
+      assertEquals(report.sourceDestroyed, true);
+      for (
+        const step of [
+          "afterSeal",
+          "opened",
+          "afterOpenedDestroyed",
+          "afterEnclaveDestroyed",
+        ]
+      ) {
+        const counts = { ...report[step] };
+        delete counts.matches;
+        delete counts.plaintextInOpened;
+        for (const [what, hits] of Object.entries(counts)) {
+          assertEquals(hits, 0, `${step}: ${what}`);
+        }
+      }
+      assertEquals(report.statsRestored, true);
+    },
+    { skip: linuxOnly },
+  );
+}

@@ -1,0 +1,181 @@
+/**
+ * Tests for `promptSecret`, through a real pseudo-terminal: a Python
+ * driver (tests/children/input_pty.py) runs a child on a new pty, waits
+ * for the prompt, types keys, and returns everything the terminal showed.
+ *
+ * @module
+ */
+
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promptSecret } from "../mod.ts";
+import { test } from "./_harness.ts";
+import { assert, assertEquals, assertRejectsCode } from "./_assert.ts";
+import { childScript, runChild, runtimeCommand } from "./_child.ts";
+import { linuxOnly } from "./_platform.ts";
+
+const python = spawnSync("python3", ["-c", "import pty"]).status === 0;
+const ptyOnly = linuxOnly ||
+  (python ? false : "needs python3 with the pty module to drive a terminal");
+
+/** Runs the prompt child on a pty, typing `keys`; returns what it showed. */
+function onTerminal(keys: string, mode = "show"): string {
+  const hex = Array.from(
+    new TextEncoder().encode(keys),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  const driver = fileURLToPath(childScript("input_pty.py"));
+  const command = runtimeCommand(childScript("input_prompt.ts"), [mode]);
+  const run = spawnSync("python3", [
+    driver,
+    "Passphrase: ",
+    hex,
+    "--",
+    ...command,
+  ], {
+    encoding: "utf8",
+    timeout: 90_000,
+    env: { ...processEnv(), NO_COLOR: "1" },
+  });
+  assertEquals(run.status, 0, `the child failed: ${run.stdout}${run.stderr}`);
+  return run.stdout.replaceAll("\r", "");
+}
+
+function processEnv(): Record<string, string> {
+  return (globalThis as unknown as { process: { env: Record<string, string> } })
+    .process.env;
+}
+
+function hexOf(text: string): string {
+  return Array.from(
+    new TextEncoder().encode(text),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+}
+
+test(
+  "the prompt reads a passphrase with echo off and restores the terminal",
+  () => {
+    const shown = onTerminal("correct horse\r");
+    assert(shown.startsWith("Passphrase: \n"), JSON.stringify(shown));
+    assert(!shown.includes("correct"), `the passphrase was echoed: ${shown}`);
+    assert(shown.includes(`size 13\nhex ${hexOf("correct horse")}\n`), shown);
+    assert(shown.includes("terminal restored"), shown);
+  },
+  { skip: ptyOnly },
+);
+
+test("the prompt takes UTF-8 and ends at a newline as well", () => {
+  const shown = onTerminal("pässwörd\n");
+  assert(shown.includes(`hex ${hexOf("pässwörd")}\n`), shown);
+}, { skip: ptyOnly });
+
+test("backspace, ^H and Ctrl-U edit the line in the guarded buffer", () => {
+  const shown = onTerminal("abcd\x7f\x7fxy\x08z\x15kept\x7fp\r");
+  assert(shown.includes(`size 4\nhex ${hexOf("kepp")}\n`), shown);
+  assert(shown.includes("terminal restored"), shown);
+  const wide = onTerminal("pä€\x7f\x7fx\r");
+  assert(
+    wide.includes(`hex ${hexOf("px")}\n`),
+    "backspace removes a character",
+  );
+  const extra = onTerminal("\x7f\x7fok\r");
+  assert(extra.includes(`hex ${hexOf("ok")}\n`), "backspace on empty input");
+}, { skip: ptyOnly });
+
+test("Ctrl-C cancels with CANCELLED and restores the terminal", () => {
+  const shown = onTerminal("secret\x03");
+  assert(shown.includes("error CANCELLED\nterminal restored"), shown);
+  assert(!shown.includes("secret"), shown);
+}, { skip: ptyOnly });
+
+test("Ctrl-D cancels on an empty line and is ignored after input", () => {
+  const empty = onTerminal("\x04");
+  assert(empty.includes("error CANCELLED\nterminal restored"), empty);
+  const typed = onTerminal("ab\x04c\r");
+  assert(typed.includes(`hex ${hexOf("abc")}\n`), typed);
+}, { skip: ptyOnly });
+
+test(
+  "typing past maxSize fails with TOO_LARGE and restores the terminal",
+  () => {
+    const shown = onTerminal(`${"x".repeat(65)}\r`);
+    assert(shown.includes("error TOO_LARGE\nterminal restored"), shown);
+  },
+  { skip: ptyOnly },
+);
+
+test("the prompt refuses a pipe unless allowPipe is set", () => {
+  const refused = runChild(childScript("input_prompt.ts"), ["show"], {
+    input: "piped\n",
+  });
+  assert(refused.stdout.includes("error NOT_A_TERMINAL"), refused.stdout);
+  const allowed = runChild(childScript("input_prompt.ts"), ["pipe"], {
+    input: "piped\r\nsecond line\n",
+  });
+  assert(
+    allowed.stdout.includes(`size 5\nhex ${hexOf("piped")}`),
+    allowed.stdout + allowed.stderr,
+  );
+  assertEquals(allowed.stderr, "Passphrase: ", "the prompt goes to stderr");
+  const last = runChild(childScript("input_prompt.ts"), ["pipe"], {
+    input: "no newline",
+  });
+  assert(last.stdout.includes(`hex ${hexOf("no newline")}`), last.stdout);
+  const none = runChild(childScript("input_prompt.ts"), ["pipe"], {
+    input: "",
+  });
+  assert(none.stdout.includes("error CANCELLED"), none.stdout);
+}, { skip: linuxOnly });
+
+test("promptSecret checks its arguments before touching the terminal", async () => {
+  await assertRejectsCode(
+    () => promptSecret(1 as unknown as string),
+    "INVALID_ARGUMENT",
+  );
+  await assertRejectsCode(
+    () => promptSecret("x", { allowPipe: "yes" as unknown as boolean }),
+    "INVALID_ARGUMENT",
+  );
+  await assertRejectsCode(
+    () => promptSecret("x", { maxSize: -2 }),
+    "INVALID_SIZE",
+  );
+});
+
+/** Runs examples/prompt_passphrase.ts on a pty, answering both prompts. */
+function runExample(first: string, second: string) {
+  const hex = (text: string) =>
+    Array.from(
+      new TextEncoder().encode(text),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+  const example = new URL("../examples/prompt_passphrase.ts", import.meta.url)
+    .href;
+  return spawnSync("python3", [
+    fileURLToPath(childScript("input_pty.py")),
+    "New passphrase: ",
+    hex(first),
+    "Repeat it: ",
+    hex(second),
+    "--",
+    ...runtimeCommand(example),
+  ], { encoding: "utf8", timeout: 90_000 });
+}
+
+test(
+  "the prompt example accepts matching passphrases and refuses others",
+  () => {
+    const same = runExample("open sesame\r", "open sesame\r");
+    assertEquals(same.status, 0, same.stdout);
+    assert(same.stdout.includes("Passphrase accepted: 11 bytes"), same.stdout);
+    assert(!same.stdout.includes("sesame"), "a passphrase was echoed");
+    const differ = runExample("open sesame\r", "open sesamf\r");
+    assertEquals(differ.status, 1, differ.stdout);
+    assert(differ.stdout.includes("differ"), differ.stdout);
+    const cancelled = runExample("\x03", "");
+    assertEquals(cancelled.status, 1, cancelled.stdout);
+    assert(cancelled.stdout.includes("cancelled (Ctrl-C)"), cancelled.stdout);
+  },
+  { skip: ptyOnly },
+);
