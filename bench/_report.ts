@@ -108,7 +108,9 @@ function timings(
       ...results.contestants.map((c) => {
         if (!runs(w, c.id)) return "—";
         const ns = cell(results, c.id, w.id, metric);
-        if (c.id === BASELINE || profile) return time(ns);
+        if (c.id === BASELINE || profile || !runs(w, BASELINE)) {
+          return time(ns);
+        }
         return `${time(ns)} (${ratio(ratioOf(results, c.id, w.id, metric))})`;
       }),
     ],

@@ -60,6 +60,20 @@ export const WORKLOADS: readonly WorkloadInfo[] = [
     quick: 200,
   },
   {
+    id: "pool32",
+    label: "SecretPool slot 32 B, alloc+destroy (rest noaccess)",
+    full: 50000,
+    quick: 1000,
+    only: SECMEM,
+  },
+  {
+    id: "pool32_rw",
+    label: "SecretPool slot 32 B, alloc+destroy (rest readwrite)",
+    full: 200000,
+    quick: 2000,
+    only: SECMEM,
+  },
+  {
     id: "getpid",
     label: "getpid() via the runtime's own FFI",
     full: 200000,
@@ -131,7 +145,12 @@ export function runs(w: WorkloadInfo, id: string): boolean {
 }
 
 /** Workloads whose syscalls are counted with strace. */
-export const STRACED: readonly string[] = ["alloc32", "read", "random32"];
+export const STRACED: readonly string[] = [
+  "alloc32",
+  "read",
+  "random32",
+  "pool32",
+];
 
 /** Iterations counted under strace (baseline: 0). */
 export const STRACE_ITERATIONS = { full: 2000, quick: 100 } as const;

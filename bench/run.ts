@@ -182,6 +182,8 @@ for (let round = 0; round < options.rounds; round++) {
 for (const contestant of field) {
   results.syscalls[contestant.id] = {};
   for (const workload of STRACED) {
+    const info = WORKLOADS.find((w) => w.id === workload);
+    if (info === undefined || !runs(info, contestant.id)) continue;
     log(`strace: ${contestant.title} ${workload}`);
     const count = countSyscalls(
       contestant,

@@ -17,6 +17,9 @@
  * - `floor32_raw`: the same calls straight through the runtime's FFI with
  *   bigint 64-bit arguments and no adapter: the least this runtime can pay,
  *   so `floor32 − floor32_raw` is what secmem's adapter layer costs;
+ * - `pool32`, `pool32_rw`: alloc+destroy of a 32-byte slot of a
+ *   `SecretPool` (arena pages resting noaccess, or readwrite), the pooled
+ *   allocator that makes no mapping per secret;
  * - `toggle_raw`: a read scope's two mprotect calls straight through the
  *   runtime's FFI: the least a read scope can cost in this runtime;
  * - `part_views`, `part_canary`, `part_registry`: the JavaScript pieces of
@@ -27,7 +30,7 @@
  */
 
 import process from "node:process";
-import { SecretBuffer } from "../mod.ts";
+import { SecretBuffer, SecretPool } from "../mod.ts";
 import { nextCanary } from "../src/_canary.ts";
 import { native } from "../src/_native.ts";
 import { main, type Workload } from "./_protocol.ts";
@@ -74,6 +77,17 @@ function equals(size: number): () => Workload {
         b.destroy();
       },
     };
+  };
+}
+
+/** Alloc+destroy of a 32-byte slot of a `SecretPool` resting as `rest`. */
+function pooled(rest: "noaccess" | "readwrite"): Workload {
+  const pool = new SecretPool({ rest });
+  return {
+    run(n) {
+      for (let i = 0; i < n; i++) pool.alloc(32).destroy();
+    },
+    teardown: () => void pool.destroy(),
   };
 }
 
@@ -133,6 +147,8 @@ await main({
     live1: withLive(1),
     live1k: withLive(1000),
     live10k: withLive(10000),
+    pool32: () => pooled("noaccess"),
+    pool32_rw: () => pooled("readwrite"),
     getpid: () => {
       const { getpid } = rawGetpid();
       return {
