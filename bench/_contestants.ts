@@ -56,6 +56,7 @@ export const CONTESTANTS: readonly Contestant[] = [
       "--quiet",
       "--allow-ffi",
       "--allow-read",
+      "--allow-env=SECMEM_BENCH_WARMUP_MS",
       secmemScript,
     ],
     env: { DENO_NO_UPDATE_CHECK: "1" },

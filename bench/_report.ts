@@ -21,6 +21,7 @@ export interface Results {
   load: { before: string; after: string };
   quick: boolean;
   rounds: number;
+  warmupMs: number;
   pin?: string;
   contestants: Contestant[];
   versions: Record<string, string>;
@@ -396,6 +397,7 @@ export function render(results: Results): string {
     `- Load average at start / end: ${results.load.before} / ${results.load.after}` +
     " (the machine is shared; other work inflates and scatters times)",
     `- Rounds: ${results.rounds}; in each, every workload runs in every contestant, one process each, order rotated`,
+    `- Warm-up before each timed batch: ${results.warmupMs} ms (and at least max(200, N/10) iterations)`,
     ...(results.pin === undefined
       ? []
       : [`- Every contestant pinned to CPU ${results.pin} (taskset)`]),

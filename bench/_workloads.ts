@@ -144,6 +144,9 @@ export function runs(w: WorkloadInfo, id: string): boolean {
   return w.only === undefined || w.only.includes(id);
 }
 
+/** Workloads whose syscalls a `--quick` run counts (the rest take time). */
+export const STRACED_QUICK: readonly string[] = ["alloc32", "read"];
+
 /** Workloads whose syscalls are counted with strace. */
 export const STRACED: readonly string[] = [
   "alloc32",

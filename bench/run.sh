@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one command that reproduces bench/RESULTS.md:
-#   bash bench/run.sh            full run (about 3 minutes on 2 cores)
+#   bash bench/run.sh            full run (about 10 minutes on 2 cores)
 #   bash bench/run.sh --quick    smoke run with tiny counts (not a measurement)
-# Other flags go to bench/run.ts: --rounds N, --skip id,id, --json FILE.
+# Other flags go to bench/run.ts: --rounds N, --warmup-ms MS, --skip id,id,
+# --pin CPU, --json FILE.
 #
 # Prepares what the contestants need, then hands over to bench/run.ts:
 # Debian's libsodium-dev, gcc, pkg-config and strace (installed with apt-get

@@ -9,8 +9,8 @@
  * sodium-native first); this file runs under Node 26.
  *
  * ```text
- * node bench/run.ts [--quick] [--rounds N] [--skip id,id] [--pin CPU]
- *                   [--json FILE]
+ * node bench/run.ts [--quick] [--rounds N] [--warmup-ms MS] [--skip id,id]
+ *                   [--pin CPU] [--json FILE]
  * ```
  * `--quick` runs tiny counts once (a smoke test, not a measurement).
  * `--pin CPU` runs every contestant on that one CPU: a diagnostic that
@@ -34,12 +34,15 @@ import {
   runs,
   STRACE_ITERATIONS,
   STRACED,
+  STRACED_QUICK,
   type WorkloadInfo,
   WORKLOADS,
 } from "./_workloads.ts";
 
 interface Options {
   quick: boolean;
+  /** Warm-up time before each timed batch, in milliseconds. */
+  warmupMs: number;
   rounds: number;
   skip: string[];
   json?: string;
@@ -48,7 +51,12 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options {
-  const options: Options = { quick: false, rounds: 9, skip: [] };
+  const options: Options = {
+    quick: false,
+    warmupMs: 500,
+    rounds: 7,
+    skip: [],
+  };
   let roundsGiven = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -59,14 +67,20 @@ function parseOptions(args: string[]): Options {
     } else if (arg === "--skip") options.skip = (args[++i] ?? "").split(",");
     else if (arg === "--json") options.json = args[++i];
     else if (arg === "--pin") options.pin = args[++i];
+    else if (arg === "--warmup-ms") options.warmupMs = Number(args[++i]);
     else {
       process.stderr.write(
-        `unknown argument ${arg}\nusage: run.ts [--quick] [--rounds N] [--skip id,id] [--pin CPU] [--json FILE]\n`,
+        `unknown argument ${arg}\nusage: run.ts [--quick] [--rounds N] [--warmup-ms MS] [--skip id,id] [--pin CPU] [--json FILE]\n`,
       );
       process.exit(2);
     }
   }
   if (options.quick && !roundsGiven) options.rounds = 1;
+  if (options.quick && !args.includes("--warmup-ms")) options.warmupMs = 0;
+  if (!Number.isFinite(options.warmupMs) || options.warmupMs < 0) {
+    process.stderr.write("--warmup-ms needs a number of milliseconds\n");
+    process.exit(2);
+  }
   if (!Number.isSafeInteger(options.rounds) || options.rounds < 1) {
     process.stderr.write("--rounds needs a whole number of at least 1\n");
     process.exit(2);
@@ -100,6 +114,7 @@ const results: Results = {
   load: { before: loadAverage(), after: "" },
   quick: options.quick,
   rounds: options.rounds,
+  warmupMs: options.warmupMs,
   pin: options.pin,
   contestants: [],
   versions: {},
@@ -113,10 +128,14 @@ const results: Results = {
 
 // 1. Who can run at all: a contestant that cannot print its version is
 //    reported and left out, rather than failing every round.
-const pinned = (c: Contestant): Contestant =>
-  options.pin === undefined
-    ? c
-    : { ...c, command: ["taskset", "-c", options.pin, ...c.command] };
+const warmupEnv = { SECMEM_BENCH_WARMUP_MS: String(options.warmupMs) };
+const pinned = (c: Contestant): Contestant => ({
+  ...c,
+  env: { ...c.env, ...warmupEnv },
+  command: options.pin === undefined
+    ? c.command
+    : ["taskset", "-c", options.pin, ...c.command],
+});
 for (const contestant of CONTESTANTS.map(pinned)) {
   if (options.skip.includes(contestant.id)) continue;
   const outcome = spawn(contestant, ["version"]);
@@ -181,7 +200,7 @@ for (let round = 0; round < options.rounds; round++) {
 // 3. Syscalls per operation.
 for (const contestant of field) {
   results.syscalls[contestant.id] = {};
-  for (const workload of STRACED) {
+  for (const workload of options.quick ? STRACED_QUICK : STRACED) {
     const info = WORKLOADS.find((w) => w.id === workload);
     if (info === undefined || !runs(info, contestant.id)) continue;
     log(`strace: ${contestant.title} ${workload}`);

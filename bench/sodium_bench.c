@@ -32,8 +32,7 @@
 #include <unistd.h>
 
 /* Warm-up iterations before the measured iterations of `count`, so that
- * both strace runs do the same; a timed batch of N first runs
- * max(WARMUP, N / 10), as the JavaScript contestants do. */
+ * both strace runs do the same; timed batches are warmed up by warm_up. */
 #define WARMUP 200
 
 /* Results of sodium_memcmp land here so the compiler keeps the calls. */
@@ -253,6 +252,19 @@ static int workload_known(const char *w) {
   return 0;
 }
 
+/* Warm-up before a timed batch, as the JavaScript contestants do: batches
+ * of max(WARMUP, n / 10) until SECMEM_BENCH_WARMUP_MS milliseconds have
+ * passed (at least one batch). */
+static void warm_up(const char *w, struct fixture *f, long n) {
+  const char *env = getenv("SECMEM_BENCH_WARMUP_MS");
+  double ms = env != NULL ? strtod(env, NULL) : 0.0;
+  long batch = n / 10 > WARMUP ? n / 10 : WARMUP;
+  double until = now_ns() + (ms > 0 ? ms * 1e6 : 0.0);
+  do {
+    run(w, f, batch);
+  } while (now_ns() < until);
+}
+
 static long parse_count(const char *s) {
   char *end;
   long n = strtol(s, &end, 10);
@@ -316,7 +328,7 @@ int main(int argc, char **argv) {
       if (n == 0) die("time zero iterations");
       struct fixture f;
       setup(argv[i], &f);
-      run(argv[i], &f, n / 10 > WARMUP ? n / 10 : WARMUP);
+      warm_up(argv[i], &f, n);
       struct rusage r0, r1;
       getrusage(RUSAGE_SELF, &r0);
       double c0 = thread_cpu_ns();
