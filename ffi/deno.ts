@@ -7,6 +7,7 @@
  */
 
 import { SecretMemoryError } from "../src/errors.ts";
+import { fixedArity, same, toBigInt, toNumber } from "./_fixed_arity.ts";
 import { openFirst } from "./_open.ts";
 import type { NativeType, RuntimeAdapter, SymbolTable } from "./types.ts";
 
@@ -43,37 +44,42 @@ const DENO_TYPES: Record<NativeType, string> = {
   u64: "u64",
   isize: "isize",
   usize: "usize",
-  pointer: "pointer",
+  // Addresses cross as 64-bit integers, not Deno's pointer objects: boxing
+  // each address cost about 120 ns a call (bench/RESULTS.md).
+  pointer: "usize",
   buffer: "buffer",
 };
+
+const WIDE: ReadonlySet<NativeType> = new Set([
+  "i64",
+  "u64",
+  "isize",
+  "usize",
+  "pointer",
+]);
 
 /** The Deno adapter; `deno` is the `Deno` global. */
 export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
   const { UnsafePointer, UnsafePointerView } = deno;
   const toPointer = (address: bigint): DenoPointer =>
     address === 0n ? null : UnsafePointer.create(address);
-  const fromPointer = (pointer: unknown): bigint =>
-    pointer === null ? 0n : BigInt(UnsafePointer.value(pointer as object));
 
   function bind(
     native: DenoFunction,
     parameters: readonly NativeType[],
     result: NativeType,
   ): DenoFunction {
-    const pointerArgs = parameters.flatMap((type, index) =>
-      type === "pointer" ? [index] : []
+    // Addresses come back as bigint, other 64-bit results as numbers.
+    const out = result === "pointer"
+      ? toBigInt
+      : WIDE.has(result)
+      ? toNumber
+      : same;
+    return fixedArity(
+      native,
+      parameters.map((type) => WIDE.has(type) ? toBigInt : same),
+      out,
     );
-    const returnsPointer = result === "pointer";
-    const returnsWide = result === "i64" || result === "u64" ||
-      result === "isize" || result === "usize";
-    return (...args: unknown[]) => {
-      for (const index of pointerArgs) {
-        args[index] = toPointer(args[index] as bigint);
-      }
-      const value = native(...args);
-      if (returnsPointer) return fromPointer(value);
-      return returnsWide ? Number(value) : value;
-    };
   }
 
   return {

@@ -10,6 +10,7 @@
 
 import { SecretMemoryError } from "../src/errors.ts";
 import type { NativeType, RuntimeAdapter, SymbolTable } from "./types.ts";
+import { fixedArity, same, toBigInt, toNumber } from "./_fixed_arity.ts";
 import { openFirst } from "./_open.ts";
 import { type NodeLikeProcess, processHooks } from "./_process.ts";
 
@@ -162,16 +163,11 @@ function bind(
   parameters: readonly NativeType[],
   result: NativeType,
 ): NodeFunction {
-  const wideArgs = parameters.flatMap((type, index) =>
-    WIDE.has(type) ? [index] : []
+  return fixedArity(
+    native,
+    parameters.map((type) => WIDE.has(type) ? toBigInt : same),
+    WIDE.has(result) ? toNumber : same,
   );
-  const wideResult = WIDE.has(result);
-  if (wideArgs.length === 0 && !wideResult) return native;
-  return (...args: unknown[]) => {
-    for (const index of wideArgs) args[index] = BigInt(args[index] as number);
-    const value = native(...args);
-    return wideResult ? Number(value) : value;
-  };
 }
 
 /** Node's permission model refuses FFI unless `--allow-ffi` is given. */
