@@ -45,6 +45,18 @@ if [ -f tests/windows/run.sh ] && [ "${SECMEM_SKIP_WINDOWS:-}" != 1 ]; then
   run bash tests/windows/run.sh
 fi
 
+# The benchmark harness with tiny counts, so that it cannot rot unnoticed
+# (timings are not judged here; bench/run.sh exits 1 if any step fails).
+bench_smoke() {
+  if bash bench/run.sh --quick >/dev/null 2>&1; then
+    echo "bench-smoke: 1 passed, 0 failed"
+  else
+    echo "bench-smoke: 0 passed, 1 failed"
+    return 1
+  fi
+}
+run bench_smoke
+
 # Every runner above ends with "[label: ]N passed, N failed[, N skipped]".
 read -r passed failed < <(grep -E '^([a-z0-9-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" |
   sed -E 's/^[a-z0-9-]+: //' | awk '{p += $1; f += $3} END {print p + 0, f + 0}')
