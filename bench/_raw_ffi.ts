@@ -9,6 +9,7 @@
  */
 
 import process from "node:process";
+import { LINUX } from "../ffi/linux.ts";
 
 /** A bound `getpid()` and the name of the FFI that bound it. */
 export interface RawGetpid {
@@ -133,6 +134,31 @@ export function threadCpuClock(): () => number {
   };
 }
 
+const READ_WRITE = LINUX.PROT_READ | LINUX.PROT_WRITE;
+
+/**
+ * secmem's layout made by hand: three pages reserved inaccessible, the
+ * middle one mapped over them locked, with `protection`.
+ */
+function mapOnePage(
+  mmap: (...args: unknown[]) => unknown,
+  page: bigint,
+  protection: number,
+): { base: bigint; data: bigint } {
+  const reserve = LINUX.MAP_PRIVATE | LINUX.MAP_ANONYMOUS | LINUX.MAP_NORESERVE;
+  const base = BigInt(
+    mmap(0n, 3n * page, LINUX.PROT_NONE, reserve, -1, 0n) as bigint,
+  );
+  if (base === LINUX.MAP_FAILED) throw new Error("mmap failed");
+  const data = base + page;
+  const commit = LINUX.MAP_PRIVATE | LINUX.MAP_ANONYMOUS | LINUX.MAP_FIXED |
+    LINUX.MAP_LOCKED;
+  if (BigInt(mmap(data, page, protection, commit, -1, 0n) as bigint) !== data) {
+    throw new Error("mmap MAP_FIXED failed");
+  }
+  return { base, data };
+}
+
 /** Binds `getpid` from libc with the running runtime's FFI. */
 export function rawGetpid(): RawGetpid {
   const { ffi, fns } = bindRaw({ getpid: { parameters: [], result: "i32" } });
@@ -159,20 +185,20 @@ export function rawFloor(pageSize: number): () => void {
   const { mmap, mprotect, madvise, munmap, explicit_bzero } = fns;
   const page = BigInt(pageSize);
   const total = 3n * page;
-  // PROT_*, MAP_*, MADV_* as in ffi/linux.ts.
-  const reserveFlags = 0x02 | 0x20 | 0x4000;
-  const commitFlags = 0x02 | 0x20 | 0x10 | 0x2000;
   return () => {
-    const base = BigInt(mmap(0n, total, 0, reserveFlags, -1, 0n) as bigint);
-    if (base === 0xffff_ffff_ffff_ffffn) throw new Error("mmap failed");
-    const data = base + page;
-    if (BigInt(mmap(data, page, 3, commitFlags, -1, 0n) as bigint) !== data) {
-      throw new Error("mmap MAP_FIXED failed");
+    const { base, data } = mapOnePage(mmap, page, READ_WRITE);
+    if (madvise(data, page, LINUX.MADV_DONTDUMP) !== 0) {
+      throw new Error("madvise failed");
     }
-    if (madvise(data, page, 16) !== 0) throw new Error("madvise failed");
-    if (madvise(data, page, 18) !== 0) throw new Error("madvise failed");
-    if (mprotect(data, page, 0) !== 0) throw new Error("mprotect failed");
-    if (mprotect(data, page, 3) !== 0) throw new Error("mprotect failed");
+    if (madvise(data, page, LINUX.MADV_WIPEONFORK) !== 0) {
+      throw new Error("madvise failed");
+    }
+    if (mprotect(data, page, LINUX.PROT_NONE) !== 0) {
+      throw new Error("mprotect failed");
+    }
+    if (mprotect(data, page, READ_WRITE) !== 0) {
+      throw new Error("mprotect failed");
+    }
     explicit_bzero(data, page);
     if (munmap(base, total) !== 0) throw new Error("munmap failed");
   };
@@ -197,23 +223,15 @@ export function rawToggle(
   });
   const { mmap, mprotect, munmap } = fns;
   const page = BigInt(pageSize);
-  const base = BigInt(
-    mmap(0n, 3n * page, 0, 0x02 | 0x20 | 0x4000, -1, 0n) as bigint,
-  );
-  if (base === 0xffff_ffff_ffff_ffffn) throw new Error("mmap failed");
-  const data = base + page;
-  if (
-    BigInt(
-      mmap(data, page, 0, 0x02 | 0x20 | 0x10 | 0x2000, -1, 0n) as bigint,
-    ) !==
-      data
-  ) {
-    throw new Error("mmap MAP_FIXED failed");
-  }
+  const { base, data } = mapOnePage(mmap, page, LINUX.PROT_NONE);
   return {
     toggle() {
-      if (mprotect(data, page, 1) !== 0) throw new Error("mprotect failed");
-      if (mprotect(data, page, 0) !== 0) throw new Error("mprotect failed");
+      if (mprotect(data, page, LINUX.PROT_READ) !== 0) {
+        throw new Error("mprotect failed");
+      }
+      if (mprotect(data, page, LINUX.PROT_NONE) !== 0) {
+        throw new Error("mprotect failed");
+      }
     },
     release: () => void munmap(base, 3n * page),
   };
