@@ -59,18 +59,14 @@ export function layoutFor(
   const dataOffset = pageSize;
   const dataLength = Math.ceil((size + CANARY_SIZE) / pageSize) * pageSize;
   const total = dataLength + 2 * pageSize;
-  if (placement === "start") {
-    return {
-      size,
-      pageSize,
-      total,
-      dataOffset,
-      dataLength,
-      userOffset: dataOffset,
-      canaryOffset: dataOffset + size,
-    };
-  }
-  const userOffset = dataOffset + dataLength - size;
+  // "end": the bytes touch the trailing guard, the canary precedes them;
+  // "start": the bytes are page-aligned, the canary follows them.
+  const userOffset = placement === "start"
+    ? dataOffset
+    : dataOffset + dataLength - size;
+  const canaryOffset = placement === "start"
+    ? userOffset + size
+    : userOffset - CANARY_SIZE;
   return {
     size,
     pageSize,
@@ -78,6 +74,6 @@ export function layoutFor(
     dataOffset,
     dataLength,
     userOffset,
-    canaryOffset: userOffset - CANARY_SIZE,
+    canaryOffset,
   };
 }
