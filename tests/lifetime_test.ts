@@ -19,17 +19,23 @@ test("buffers still live at exit are destroyed before the process ends", () => {
   assert(child.stdout.includes("live at exit: 0"), child.stdout);
 }, { skip: linuxOnly });
 
-test("catchInterrupt wipes every buffer on SIGINT and exits 130", () => {
-  const child = runChild(childScript("lifetime.ts"), ["interrupt"]);
-  assert(child.stdout.includes("live before signal: 1"), child.stdout);
-  assertEquals(
-    child.status,
-    130,
-    `status ${child.status}, signal ${child.signal}: ${child.stderr}`,
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  test(
+    `catchInterrupt wipes every buffer on ${signal} and exits ${code}`,
+    () => {
+      const child = runChild(childScript("lifetime.ts"), ["interrupt", signal]);
+      assert(child.stdout.includes("live before signal: 1"), child.stdout);
+      assertEquals(
+        child.status,
+        code,
+        `status ${child.status}, signal ${child.signal}: ${child.stderr}`,
+      );
+      assert(child.stdout.includes("live at exit: 0"), child.stdout);
+      assert(!child.stdout.includes("still running"), child.stdout);
+    },
+    { skip: linuxOnly },
   );
-  assert(child.stdout.includes("live at exit: 0"), child.stdout);
-  assert(!child.stdout.includes("still running"), child.stdout);
-}, { skip: linuxOnly });
+}
 
 test(
   "a buffer dropped without destroy is wiped, unmapped and its kept view detached",

@@ -2,7 +2,8 @@
  * Child for the lifetime tests. Modes:
  * - `exit`: leaves buffers alive and exits; a listener added after the
  *   library's own prints how many buffers were still live at exit.
- * - `interrupt`: installs catchInterrupt, sends itself SIGINT.
+ * - `interrupt SIGINT|SIGTERM`: installs catchInterrupt, sends itself the
+ *   signal.
  * - `finalize`: drops a buffer while keeping a view, forces GC, and reports
  *   whether the view was detached and the buffer unmapped.
  *
@@ -43,9 +44,10 @@ if (mode === "exit") {
   catchInterrupt();
   reportAtExit();
   console.log(`live before signal: ${stats().liveBuffers}`);
+  const signal = host.Deno?.args[1] ?? host.process.argv[3];
   const pid = host.Deno?.pid ?? host.process.pid;
-  (host.Deno ?? host.process).kill(pid, "SIGINT");
-  setTimeout(() => console.log("still running after SIGINT"), 5000);
+  (host.Deno ?? host.process).kill(pid, signal);
+  setTimeout(() => console.log(`still running after ${signal}`), 5000);
 } else if (mode === "finalize") {
   let view: Uint8Array | undefined;
   let address = 0n;
