@@ -19,7 +19,7 @@
  * @module
  */
 
-import { formatReport, runDoctor } from "./src/doctor.ts";
+import { formatReport, runDoctor } from "./src/doctor/doctor.ts";
 
 export {
   type CheckStatus,
@@ -27,7 +27,7 @@ export {
   type DoctorReport,
   formatReport,
   runDoctor,
-} from "./src/doctor.ts";
+} from "./src/doctor/doctor.ts";
 
 interface Host {
   Deno?: { args: string[] };

@@ -21,4 +21,4 @@
  * @module
  */
 
-export { Enclave, type SealOptions } from "./src/enclave.ts";
+export { Enclave, type SealOptions } from "./src/enclave/enclave.ts";

@@ -32,29 +32,29 @@ export {
   SecretMemoryError,
   type SecretMemoryErrorCode,
   type SecretMemoryErrorOptions,
-} from "./src/errors.ts";
+} from "./src/core/errors.ts";
 export {
   type Capabilities,
   capabilities,
   type Protections,
-} from "./src/capabilities.ts";
+} from "./src/core/capabilities.ts";
 export {
   catchInterrupt,
   type MemoryStats,
   purge,
   type PurgeResult,
   stats,
-} from "./src/_registry.ts";
-export { timingSafeEqual } from "./src/constant_time.ts";
-export { MAX_SIZE } from "./src/_layout.ts";
+} from "./src/core/_registry.ts";
+export { timingSafeEqual } from "./src/core/constant_time.ts";
+export { MAX_SIZE } from "./src/core/_layout.ts";
 export {
   PROMPT_MAX_SIZE,
   type PromptOptions,
   promptSecret,
-} from "./src/prompt.ts";
-export { DEFAULT_MAX_SIZE, type InputOptions } from "./src/_accumulator.ts";
-export { type ByteSource } from "./src/input_stream.ts";
-export { type DenoFileLike, type FdOrFile } from "./src/input_fd.ts";
+} from "./src/input/prompt.ts";
+export { DEFAULT_MAX_SIZE, type InputOptions } from "./src/input/_accumulator.ts";
+export { type ByteSource } from "./src/input/stream.ts";
+export { type DenoFileLike, type FdOrFile } from "./src/input/fd.ts";
 export {
   type PoolFromOptions,
   type PoolStats,
@@ -62,4 +62,4 @@ export {
   type SecretPoolOptions,
   SecretSlot,
   type SlotClassStats,
-} from "./src/pool.ts";
+} from "./src/pool/pool.ts";

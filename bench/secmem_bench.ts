@@ -31,8 +31,8 @@
 
 import process from "node:process";
 import { SecretBuffer, SecretPool } from "../mod.ts";
-import { nextCanary } from "../src/_canary.ts";
-import { native } from "../src/_native.ts";
+import { nextCanary } from "../src/core/_canary.ts";
+import { native } from "../src/core/_native.ts";
 import { main, type Workload } from "./_protocol.ts";
 import { rawFloor, rawGetpid, rawToggle } from "./_raw_ffi.ts";
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { SecretMemoryError } from "../src/errors.ts";
+import { SecretMemoryError } from "../src/core/errors.ts";
 
 /** A runtime's callable native function. */
 export type RawFunction = (...args: unknown[]) => unknown;

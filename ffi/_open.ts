@@ -5,7 +5,7 @@
  * @module
  */
 
-import { SecretMemoryError } from "../src/errors.ts";
+import { SecretMemoryError } from "../src/core/errors.ts";
 import type { BoundLibrary, SymbolTable } from "./types.ts";
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { SecretMemoryError } from "../src/errors.ts";
+import { SecretMemoryError } from "../src/core/errors.ts";
 import { openFirst } from "./_open.ts";
 import type { NativeType, RuntimeAdapter, SymbolTable } from "./types.ts";
 import { type NodeLikeProcess, processHooks } from "./_process.ts";

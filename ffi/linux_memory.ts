@@ -6,7 +6,7 @@
  * @module
  */
 
-import { SecretMemoryError } from "../src/errors.ts";
+import { SecretMemoryError } from "../src/core/errors.ts";
 import type {
   CommitResult,
   LockLimit,
@@ -14,7 +14,7 @@ import type {
   PlatformFeatures,
   Protection,
   SecretMemorySupport,
-} from "../src/_native.ts";
+} from "../src/core/_native.ts";
 import { LINUX, LINUX_LIBC, LINUX_LIBC_CANDIDATES } from "./linux.ts";
 import type { BoundLibrary, RuntimeAdapter } from "./types.ts";
 

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { SecretMemoryError } from "../src/errors.ts";
-import type { NativeMemory } from "../src/_native.ts";
+import { SecretMemoryError } from "../src/core/errors.ts";
+import type { NativeMemory } from "../src/core/_native.ts";
 import { createBunAdapter } from "./bun.ts";
 import { createDenoAdapter } from "./deno.ts";
 import { createNodeAdapter } from "./node.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { SecretMemoryError } from "../src/errors.ts";
+import { SecretMemoryError } from "../src/core/errors.ts";
 import type { NativeType, RuntimeAdapter, SymbolTable } from "./types.ts";
 import { fixedArity, same, toBigInt, toNumber } from "./_fixed_arity.ts";
 import { openFirst } from "./_open.ts";

@@ -14,14 +14,14 @@
  * @module
  */
 
-import { SecretMemoryError } from "../src/errors.ts";
+import { SecretMemoryError } from "../src/core/errors.ts";
 import type {
   CommitResult,
   LockLimit,
   NativeMemory,
   PlatformFeatures,
   Protection,
-} from "../src/_native.ts";
+} from "../src/core/_native.ts";
 import {
   WINDOWS,
   WINDOWS_BCRYPT,

@@ -5,16 +5,16 @@
  * @module
  */
 
-import { AccessGate } from "./_access.ts";
-import { layoutFor } from "./_layout.ts";
-import { native } from "./_native.ts";
+import { AccessGate } from "./core/_access.ts";
+import { layoutFor } from "./core/_layout.ts";
+import { native } from "./core/_native.ts";
 import {
   canaryIntact,
   mapRegion,
   type Region,
   setProtection,
-} from "./_region.ts";
-import { isLive, retire, track } from "./_registry.ts";
+} from "./core/_region.ts";
+import { isLive, retire, track } from "./core/_registry.ts";
 import {
   checkBoolean,
   checkBufferOptions,
@@ -23,13 +23,13 @@ import {
   checkFunction,
   checkOptions,
   checkSize,
-} from "./_validate.ts";
-import { timingSafeEqual } from "./constant_time.ts";
-import { SecretMemoryError } from "./errors.ts";
-import type { SecretSlot } from "./pool.ts";
-import type { InputOptions } from "./_accumulator.ts";
-import { fromBase64, fromHex, fromText } from "./encoding.ts";
-import { copySecret, sliceSecret } from "./input_copy.ts";
+} from "./core/_validate.ts";
+import { timingSafeEqual } from "./core/constant_time.ts";
+import { SecretMemoryError } from "./core/errors.ts";
+import type { SecretSlot } from "./pool/pool.ts";
+import type { InputOptions } from "./input/_accumulator.ts";
+import { fromBase64, fromHex, fromText } from "./input/encoding.ts";
+import { copySecret, sliceSecret } from "./input/copy.ts";
 import {
   type FdOrFile,
   fromFd,
@@ -40,8 +40,8 @@ import {
   fromStdinSync,
   writeTo,
   writeToSync,
-} from "./input_fd.ts";
-import { type ByteSource, fromStream } from "./input_stream.ts";
+} from "./input/fd.ts";
+import { type ByteSource, fromStream } from "./input/stream.ts";
 
 /** Where a buffer's pages stand: its access now, or destroyed. */
 export type SecretBufferState =

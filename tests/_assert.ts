@@ -8,7 +8,7 @@
 import {
   SecretMemoryError,
   type SecretMemoryErrorCode,
-} from "../src/errors.ts";
+} from "../src/core/errors.ts";
 
 /** A failed assertion. */
 export class AssertionError extends Error {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { native } from "../src/_native.ts";
+import { native } from "../src/core/_native.ts";
 import {
   assert,
   assertEquals,

@@ -22,9 +22,9 @@ import {
   parseMaps,
   parseSmaps,
   type SmapsEntry,
-} from "../src/_procfs.ts";
-import type { Needle } from "../src/_scan.ts";
-import { native } from "../src/_native.ts";
+} from "../src/doctor/_procfs.ts";
+import type { Needle } from "../src/doctor/_scan.ts";
+import { native } from "../src/core/_native.ts";
 import { runtime } from "./_harness.ts";
 import { TEST_LINUX, testLibc } from "./_test_libc.ts";
 import { type ChildResult, runtimeCommand } from "./_child.ts";

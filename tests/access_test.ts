@@ -5,7 +5,7 @@
  * @module
  */
 
-import { AccessGate } from "../src/_access.ts";
+import { AccessGate } from "../src/core/_access.ts";
 import { assertEquals, assertThrowsCode } from "./_assert.ts";
 import { test } from "./_harness.ts";
 

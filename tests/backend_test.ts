@@ -11,7 +11,7 @@ import {
   type CommitResult,
   type NativeMemory,
   useNativeForTesting,
-} from "../src/_native.ts";
+} from "../src/core/_native.ts";
 import { test } from "./_harness.ts";
 import { assert, assertEquals, assertThrowsCode } from "./_assert.ts";
 import { createFake, type Fake } from "./_fake_native.ts";

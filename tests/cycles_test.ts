@@ -11,7 +11,7 @@ import {
   readMaps,
   readProcText,
   statusBytes,
-} from "../src/_procfs.ts";
+} from "../src/doctor/_procfs.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";

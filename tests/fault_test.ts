@@ -7,8 +7,8 @@
  */
 
 import { SecretBuffer, stats } from "../mod.ts";
-import { native } from "../src/_native.ts";
-import { secmemMappingOverlaps } from "../src/_procfs.ts";
+import { native } from "../src/core/_native.ts";
+import { secmemMappingOverlaps } from "../src/doctor/_procfs.ts";
 import { assert, assertEquals, assertThrowsCode } from "./_assert.ts";
 import { childScript, runChild } from "./_child.ts";
 import { runtime, test } from "./_harness.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CANARY_SIZE, layoutFor, MAX_SIZE } from "../src/_layout.ts";
+import { CANARY_SIZE, layoutFor, MAX_SIZE } from "../src/core/_layout.ts";
 import { assert, assertThrowsCode } from "./_assert.ts";
 import { test } from "./_harness.ts";
 

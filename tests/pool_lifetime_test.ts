@@ -83,7 +83,7 @@ function traceCycles(cycles: number, pageSize: number): Trace {
 }
 
 test("rest noaccess: a pooled alloc+destroy makes 2 system calls", async () => {
-  const { native } = await import("../src/_native.ts");
+  const { native } = await import("../src/core/_native.ts");
   const cycles = 20_000;
   const { counts, pagePlain } = traceCycles(cycles, native().pageSize);
   const total = [...counts.values()].reduce((a, b) => a + b, 0);

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { native } from "../src/_native.ts";
-import { readProcText } from "../src/_procfs.ts";
+import { native } from "../src/core/_native.ts";
+import { readProcText } from "../src/doctor/_procfs.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { childScript, runChild } from "./_child.ts";
 import { test } from "./_harness.ts";

@@ -7,13 +7,13 @@
  */
 
 import { purge, SecretBuffer, SecretPool, type SecretSlot } from "../mod.ts";
-import { native } from "../src/_native.ts";
+import { native } from "../src/core/_native.ts";
 import {
   mappingAround,
   parseSmaps,
   readProcText,
   type SmapsEntry,
-} from "../src/_procfs.ts";
+} from "../src/doctor/_procfs.ts";
 import { assert, assertEquals, assertThrowsCode } from "./_assert.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";

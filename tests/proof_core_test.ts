@@ -7,7 +7,7 @@
  * @module
  */
 
-import { scanFile } from "../src/_scan.ts";
+import { scanFile } from "../src/doctor/_scan.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { childScript, runChild } from "./_child.ts";
 import {

@@ -22,8 +22,8 @@ import {
   AssertionError,
   assertThrowsCode,
 } from "./_assert.ts";
-import { layoutFor } from "../src/_layout.ts";
-import { native } from "../src/_native.ts";
+import { layoutFor } from "../src/core/_layout.ts";
+import { native } from "../src/core/_native.ts";
 import { env, ownMaps, ownSmaps, say } from "./_forensics.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { useNativeForTesting } from "../src/_native.ts";
-import { stats } from "../src/_registry.ts";
+import { useNativeForTesting } from "../src/core/_native.ts";
+import { stats } from "../src/core/_registry.ts";
 import { SecretBuffer } from "../src/secret_buffer.ts";
 import { assert, assertEquals, assertThrowsCode } from "./_assert.ts";
 import { createFake, type Fake, type FakeOptions } from "./_fake_native.ts";

@@ -7,7 +7,7 @@
  */
 
 import { SecretBuffer } from "../mod.ts";
-import { needleOf, scanMemory } from "../src/_scan.ts";
+import { needleOf, scanMemory } from "../src/doctor/_scan.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";

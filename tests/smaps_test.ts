@@ -7,7 +7,7 @@
  */
 
 import { SecretBuffer } from "../mod.ts";
-import { mappingAround, secmemMappingOverlaps } from "../src/_procfs.ts";
+import { mappingAround, secmemMappingOverlaps } from "../src/doctor/_procfs.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";

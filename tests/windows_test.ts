@@ -19,8 +19,8 @@ import {
   createWindowsMemory,
   type WindowsMemory,
 } from "../ffi/windows_memory.ts";
-import { SecretMemoryError } from "../src/errors.ts";
-import { native } from "../src/_native.ts";
+import { SecretMemoryError } from "../src/core/errors.ts";
+import { native } from "../src/core/_native.ts";
 import {
   assert,
   assertEquals,

@@ -15,11 +15,11 @@
 
 import { SecretBuffer, stats } from "../../mod.ts";
 import { Enclave } from "../../enclave.ts";
-import { currentCoffer } from "../../src/_coffer.ts";
-import { ciphertextForTesting } from "../../src/enclave.ts";
-import { messageCipher } from "../../src/_xchacha.ts";
+import { currentCoffer } from "../../src/enclave/_coffer.ts";
+import { ciphertextForTesting } from "../../src/enclave/enclave.ts";
+import { messageCipher } from "../../src/enclave/_xchacha.ts";
 import { chachaBlock } from "../_chacha_block.ts";
-import { type Needle, needleOf, scanMemory } from "../../src/_scan.ts";
+import { type Needle, needleOf, scanMemory } from "../../src/doctor/_scan.ts";
 
 const host = globalThis as unknown as {
   Deno?: { args: string[] };

@@ -14,7 +14,7 @@
 
 import { spawnSync } from "node:child_process";
 import { promptSecret, SecretMemoryError } from "../../mod.ts";
-import { needleOf, scanMemory } from "../../src/_scan.ts";
+import { needleOf, scanMemory } from "../../src/doctor/_scan.ts";
 
 const host = globalThis as unknown as {
   Deno?: { args: string[] };

@@ -17,7 +17,7 @@
 
 import { createReadStream, openSync, readSync } from "node:fs";
 import { SecretBuffer } from "../../mod.ts";
-import { needleOf, scanMemory } from "../../src/_scan.ts";
+import { needleOf, scanMemory } from "../../src/doctor/_scan.ts";
 
 const host = globalThis as unknown as {
   Deno?: {

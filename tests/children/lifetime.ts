@@ -11,8 +11,8 @@
  */
 
 import { catchInterrupt, SecretBuffer, stats } from "../../mod.ts";
-import { native } from "../../src/_native.ts";
-import { secmemMappingOverlaps } from "../../src/_procfs.ts";
+import { native } from "../../src/core/_native.ts";
+import { secmemMappingOverlaps } from "../../src/doctor/_procfs.ts";
 
 const host = globalThis as unknown as {
   Deno?: {

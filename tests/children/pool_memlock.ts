@@ -7,8 +7,8 @@
  */
 
 import { SecretMemoryError, SecretPool, type SecretSlot } from "../../mod.ts";
-import { native, useNativeForTesting } from "../../src/_native.ts";
-import { statusBytes } from "../../src/_procfs.ts";
+import { native, useNativeForTesting } from "../../src/core/_native.ts";
+import { statusBytes } from "../../src/doctor/_procfs.ts";
 
 // The real native layer, watched: every reservation must be released.
 const real = native();

@@ -11,7 +11,7 @@
  */
 
 import { SecretPool, type SecretSlot } from "../../mod.ts";
-import { parseSmaps, readProcText, statusBytes } from "../../src/_procfs.ts";
+import { parseSmaps, readProcText, statusBytes } from "../../src/doctor/_procfs.ts";
 
 const host = globalThis as unknown as {
   Deno?: { args: string[] };

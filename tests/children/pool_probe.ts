@@ -13,7 +13,7 @@
  */
 
 import { SecretPool } from "../../mod.ts";
-import { native } from "../../src/_native.ts";
+import { native } from "../../src/core/_native.ts";
 
 const host = globalThis as unknown as {
   Deno?: { args: string[] };

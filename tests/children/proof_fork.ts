@@ -18,8 +18,8 @@
  */
 
 import { SecretBuffer } from "../../mod.ts";
-import { native } from "../../src/_native.ts";
-import { mappingAround } from "../../src/_procfs.ts";
+import { native } from "../../src/core/_native.ts";
+import { mappingAround } from "../../src/doctor/_procfs.ts";
 import { emit } from "../_forensics.ts";
 import { TEST_LINUX, testLibc } from "../_test_libc.ts";
 

@@ -7,7 +7,7 @@
  */
 
 import { SecretBuffer, SecretMemoryError, stats } from "../../mod.ts";
-import { native } from "../../src/_native.ts";
+import { native } from "../../src/core/_native.ts";
 import { emit, ownStatus, procText } from "../_forensics.ts";
 
 const memory = native();

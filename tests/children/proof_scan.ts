@@ -12,7 +12,7 @@ import {
   needleOf,
   scanMemory,
   scanMemoryAll,
-} from "../../src/_scan.ts";
+} from "../../src/doctor/_scan.ts";
 import { emit } from "../_forensics.ts";
 
 interface Row {

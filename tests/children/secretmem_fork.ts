@@ -14,7 +14,7 @@
 import { SecretBuffer } from "../../mod.ts";
 import { LINUX_LIBC_CANDIDATES } from "../../ffi/linux.ts";
 import { loadAdapter } from "../../ffi/load.ts";
-import { parseMaps, readProcText } from "../../src/_procfs.ts";
+import { parseMaps, readProcText } from "../../src/doctor/_procfs.ts";
 
 const libc = loadAdapter().open(LINUX_LIBC_CANDIDATES, {
   fork: { parameters: [], result: "i32" },

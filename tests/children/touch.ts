@@ -7,7 +7,7 @@
  */
 
 import { SecretBuffer } from "../../mod.ts";
-import { native } from "../../src/_native.ts";
+import { native } from "../../src/core/_native.ts";
 
 const host = globalThis as unknown as {
   Deno?: { args: string[] };

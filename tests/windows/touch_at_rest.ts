@@ -9,7 +9,7 @@
  */
 
 import { SecretBuffer } from "../../mod.ts";
-import { native } from "../../src/_native.ts";
+import { native } from "../../src/core/_native.ts";
 
 const mode = (globalThis as unknown as { process: { argv: string[] } })
   .process.argv[2];

@@ -20,12 +20,12 @@ import {
   checkInputOptions,
   type InputOptions,
 } from "./_accumulator.ts";
-import { native } from "./_native.ts";
-import { checkBoolean, checkOptions, describe } from "./_validate.ts";
+import { native } from "../core/_native.ts";
+import { checkBoolean, checkOptions, describe } from "../core/_validate.ts";
 import { fromText } from "./encoding.ts";
-import { writeToSync } from "./input_fd.ts";
-import { SecretMemoryError } from "./errors.ts";
-import type { SecretBuffer } from "./secret_buffer.ts";
+import { writeToSync } from "./fd.ts";
+import { SecretMemoryError } from "../core/errors.ts";
+import type { SecretBuffer } from "../secret_buffer.ts";
 
 /** Options for `promptSecret`. */
 export interface PromptOptions extends InputOptions {

@@ -12,17 +12,17 @@
  * @module
  */
 
-import { CANARY_SIZE } from "./_layout.ts";
-import type { NativeMemory, Protection } from "./_native.ts";
+import { CANARY_SIZE } from "../core/_layout.ts";
+import type { NativeMemory, Protection } from "../core/_native.ts";
 import {
   canariesPerPage,
   canaryBefore,
   canaryOffset,
   type SlotGeometry,
   slotOffset,
-} from "./_pool_layout.ts";
-import { commitData } from "./_region.ts";
-import type { LockPolicy } from "./_validate.ts";
+} from "./_slot_layout.ts";
+import { commitData } from "../core/_region.ts";
+import type { LockPolicy } from "../core/_validate.ts";
 
 /** Access as a number, so that the stronger of two is the larger. */
 export type Level = 0 | 1 | 2;

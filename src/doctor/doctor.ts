@@ -5,15 +5,15 @@
  * @module
  */
 
-import { capabilities } from "./capabilities.ts";
-import { native } from "./_native.ts";
+import { capabilities } from "../core/capabilities.ts";
+import { native } from "../core/_native.ts";
 import {
   mappingAround,
   readProcText,
   secmemMappingOverlaps,
 } from "./_procfs.ts";
 import { needleOf, scanMemory } from "./_scan.ts";
-import { SecretBuffer } from "./secret_buffer.ts";
+import { SecretBuffer } from "../secret_buffer.ts";
 
 /** `pass`: holds; `fail`: a required protection is missing; `warn`: a
  * weakness of the machine that secmem cannot fix; `info`: a fact. */

@@ -12,9 +12,9 @@
  * @module
  */
 
-import { native } from "./_native.ts";
+import { native } from "../core/_native.ts";
 import { readMaps, type Scratch, withScratch } from "./_procfs.ts";
-import { isSecretBuffer, type SecretBuffer } from "./secret_buffer.ts";
+import { isSecretBuffer, type SecretBuffer } from "../secret_buffer.ts";
 
 /** A secret to look for, as `masked` XOR `mask`. */
 export interface Needle {

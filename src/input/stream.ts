@@ -14,10 +14,10 @@ import {
   type InputOptions,
   tooLarge,
 } from "./_accumulator.ts";
-import { native } from "./_native.ts";
-import { describe } from "./_validate.ts";
-import { SecretMemoryError } from "./errors.ts";
-import type { SecretBuffer } from "./secret_buffer.ts";
+import { native } from "../core/_native.ts";
+import { describe } from "../core/_validate.ts";
+import { SecretMemoryError } from "../core/errors.ts";
+import type { SecretBuffer } from "../secret_buffer.ts";
 
 /** What `fromStream` accepts. */
 export type ByteSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;

@@ -8,10 +8,10 @@
  * @module
  */
 
-import { describe } from "./_validate.ts";
-import { MAX_SIZE } from "./_layout.ts";
-import { SecretMemoryError } from "./errors.ts";
-import { SecretBuffer, type SecretBufferOptions } from "./secret_buffer.ts";
+import { describe } from "../core/_validate.ts";
+import { MAX_SIZE } from "../core/_layout.ts";
+import { SecretMemoryError } from "../core/errors.ts";
+import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 
 /** -1 when `low <= c <= high`, else 0; no branch on `c`. */
 function inRange(c: number, low: number, high: number): number {

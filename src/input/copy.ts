@@ -5,14 +5,14 @@
  * @module
  */
 
-import { native } from "./_native.ts";
-import { describe } from "./_validate.ts";
-import { SecretMemoryError } from "./errors.ts";
+import { native } from "../core/_native.ts";
+import { describe } from "../core/_validate.ts";
+import { SecretMemoryError } from "../core/errors.ts";
 import {
   isSecretBuffer,
   SecretBuffer,
   type SecretBufferOptions,
-} from "./secret_buffer.ts";
+} from "../secret_buffer.ts";
 
 /**
  * A new buffer holding bytes `start` to `end` of `source` (see

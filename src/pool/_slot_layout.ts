@@ -23,7 +23,7 @@
  * @module
  */
 
-import { CANARY_SIZE } from "./_layout.ts";
+import { CANARY_SIZE } from "../core/_layout.ts";
 
 /** The slot sizes a pool serves; a request is rounded up to one of them. */
 export const SLOT_SIZES: readonly number[] = Object.freeze([

@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { RuntimeName, StopSignal } from "../ffi/types.ts";
-import { loadNative } from "../ffi/load.ts";
+import type { RuntimeName, StopSignal } from "../../ffi/types.ts";
+import { loadNative } from "../../ffi/load.ts";
 
 export type { RuntimeName, StopSignal };
 

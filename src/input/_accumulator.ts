@@ -7,12 +7,12 @@
  * @module
  */
 
-import { CANARY_SIZE, MAX_SIZE } from "./_layout.ts";
-import { native } from "./_native.ts";
-import { checkBufferOptions, checkOptions, describe } from "./_validate.ts";
-import { SecretMemoryError } from "./errors.ts";
-import type { SecretBufferOptions } from "./secret_buffer.ts";
-import { SecretBuffer } from "./secret_buffer.ts";
+import { CANARY_SIZE, MAX_SIZE } from "../core/_layout.ts";
+import { native } from "../core/_native.ts";
+import { checkBufferOptions, checkOptions, describe } from "../core/_validate.ts";
+import { SecretMemoryError } from "../core/errors.ts";
+import type { SecretBufferOptions } from "../secret_buffer.ts";
+import { SecretBuffer } from "../secret_buffer.ts";
 
 /** The default `maxSize` for input of unknown length: 64 KiB. */
 export const DEFAULT_MAX_SIZE = 65536;

@@ -13,10 +13,10 @@ import {
   type InputOptions,
   tooLarge,
 } from "./_accumulator.ts";
-import { native } from "./_native.ts";
-import { describe } from "./_validate.ts";
-import { SecretMemoryError } from "./errors.ts";
-import { SecretBuffer } from "./secret_buffer.ts";
+import { native } from "../core/_native.ts";
+import { describe } from "../core/_validate.ts";
+import { SecretMemoryError } from "../core/errors.ts";
+import { SecretBuffer } from "../secret_buffer.ts";
 
 /**
  * An open file: a descriptor number, an object with a numeric `fd` (a

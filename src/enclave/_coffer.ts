@@ -18,11 +18,11 @@
  * @module
  */
 
-import { native } from "./_native.ts";
+import { native } from "../core/_native.ts";
 import { KEY_SIZE } from "./_xchacha.ts";
-import type { Needle } from "./_scan.ts";
-import { SecretMemoryError } from "./errors.ts";
-import { SecretBuffer } from "./secret_buffer.ts";
+import type { Needle } from "../doctor/_scan.ts";
+import { SecretMemoryError } from "../core/errors.ts";
+import { SecretBuffer } from "../secret_buffer.ts";
 
 /** How often the halves are re-split, in milliseconds (memguard: 500). */
 export const REKEY_INTERVAL_MS = 500;

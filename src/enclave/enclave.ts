@@ -7,13 +7,13 @@
 
 import { type Coffer, currentCoffer } from "./_coffer.ts";
 import { KEY_SIZE, messageCipher, NONCE_SIZE, TAG_SIZE } from "./_xchacha.ts";
-import { checkBoolean, checkOptions } from "./_validate.ts";
-import { SecretMemoryError } from "./errors.ts";
+import { checkBoolean, checkOptions } from "../core/_validate.ts";
+import { SecretMemoryError } from "../core/errors.ts";
 import {
   isSecretBuffer,
   SecretBuffer,
   type SecretBufferOptions,
-} from "./secret_buffer.ts";
+} from "../secret_buffer.ts";
 
 const BLOCK = 64;
 

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { AccessGate } from "./_access.ts";
-import { Arena, type Level } from "./_pool_arena.ts";
+import { AccessGate } from "../core/_access.ts";
+import { Arena, type Level } from "./_arena.ts";
 import {
   arenaPages,
   classIndexFor,
@@ -16,9 +16,9 @@ import {
   MIN_PAGE_SIZE,
   SLOT_SIZES,
   type SlotGeometry,
-} from "./_pool_layout.ts";
-import { native } from "./_native.ts";
-import { addPurgeHook, type PurgeResult } from "./_registry.ts";
+} from "./_slot_layout.ts";
+import { native } from "../core/_native.ts";
+import { addPurgeHook, type PurgeResult } from "../core/_registry.ts";
 import {
   checkBoolean,
   checkBytes,
@@ -27,10 +27,10 @@ import {
   checkOptions,
   describe,
   type LockPolicy,
-} from "./_validate.ts";
-import { timingSafeEqual } from "./constant_time.ts";
-import { SecretMemoryError } from "./errors.ts";
-import { SecretBuffer, type SecretBufferState } from "./secret_buffer.ts";
+} from "../core/_validate.ts";
+import { timingSafeEqual } from "../core/constant_time.ts";
+import { SecretMemoryError } from "../core/errors.ts";
+import { SecretBuffer, type SecretBufferState } from "../secret_buffer.ts";
 
 /** Options for a pool. */
 export interface SecretPoolOptions {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { native } from "./_native.ts";
+import { native } from "../core/_native.ts";
 
 /** One line of /proc/self/maps. */
 export interface MapEntry {
