@@ -14,7 +14,7 @@ import type {
   PlatformFeatures,
   Protection,
   SecretMemorySupport,
-} from "../src/core/_native.ts";
+} from "./contract.ts";
 import { LINUX, LINUX_LIBC, LINUX_LIBC_CANDIDATES } from "./linux.ts";
 import type { BoundLibrary, RuntimeAdapter } from "./types.ts";
 

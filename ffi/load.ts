@@ -7,7 +7,7 @@
  */
 
 import { SecretMemoryError } from "../src/core/errors.ts";
-import type { NativeMemory } from "../src/core/_native.ts";
+import type { NativeMemory } from "./contract.ts";
 import { createBunAdapter } from "./bun.ts";
 import { createDenoAdapter } from "./deno.ts";
 import { createNodeAdapter } from "./node.ts";

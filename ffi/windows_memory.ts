@@ -21,7 +21,7 @@ import type {
   NativeMemory,
   PlatformFeatures,
   Protection,
-} from "../src/core/_native.ts";
+} from "./contract.ts";
 import {
   WINDOWS,
   WINDOWS_BCRYPT,

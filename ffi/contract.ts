@@ -1,0 +1,129 @@
+/**
+ * The contract between the core and the OS, as ffi/ implements it:
+ * page-level memory primitives, randomness, file reads, and the process
+ * hooks. The core never calls FFI; it calls this. `load.ts` builds the real
+ * implementation for the running runtime and OS, and unit tests may install
+ * a fake through `src/core/_native.ts`.
+ *
+ * @module
+ */
+
+import type { RuntimeName, StopSignal } from "./types.ts";
+
+/** Page protection of a range. */
+export type Protection = "noaccess" | "readonly" | "readwrite";
+
+/** The operating systems secmem knows about. */
+export type OsName = "linux" | "darwin" | "windows";
+
+/** A limit on locked memory in bytes; `Infinity` when there is none. */
+export interface LockLimit {
+  soft: number;
+  hard: number;
+}
+
+/** What the platform can do beyond plain mapping, as probed at load. */
+export interface PlatformFeatures {
+  /** Pages can be locked in RAM (mlock, VirtualLock). */
+  lock: boolean;
+  /** Pages can be excluded from core dumps (MADV_DONTDUMP). */
+  dontDump: boolean;
+  /** Forked children get the pages zeroed (MADV_WIPEONFORK) or not at all. */
+  forkProtection: "wipe" | "omit" | "none";
+}
+
+/** Result of committing pages: `lock-limit` if the lock limit refused. */
+export type CommitResult = "ok" | "lock-limit";
+
+/** Whether memfd_secret(2) pages can be had here, and what was seen. */
+export interface SecretMemorySupport {
+  available: boolean;
+  /** What the probe saw, for example `ENOSYS: ...`. */
+  detail: string;
+}
+
+/** The OS and runtime services the core uses. */
+export interface NativeMemory {
+  readonly runtime: RuntimeName;
+  readonly runtimeVersion: string;
+  readonly os: OsName;
+  readonly arch: string;
+  /** The OS page size in bytes, asked of the OS. */
+  readonly pageSize: number;
+  readonly features: PlatformFeatures;
+
+  /** Maps `length` bytes of inaccessible, unbacked address space. */
+  reserve(length: number): bigint;
+  /**
+   * Backs `length` bytes at `address` (inside a reservation) with readable,
+   * writable, zeroed pages, locked in RAM when `lock` is true.
+   */
+  commit(address: bigint, length: number, lock: boolean): CommitResult;
+  /**
+   * Backs `length` bytes at `address` (inside a reservation) with readable,
+   * writable, zeroed memfd_secret(2) pages: locked, prefaulted, out of the
+   * kernel's direct map, out of core dumps and forked children; the
+   * descriptor is already closed on return. `unsupported` when the kernel
+   * refuses memfd_secret (see `secretMemory`). Absent off Linux.
+   */
+  commitSecret?(address: bigint, length: number): CommitResult | "unsupported";
+  /** Probes memfd_secret(2) once (a descriptor opened and closed). */
+  secretMemory?(): SecretMemorySupport;
+  /** Keeps committed pages out of core dumps and out of forked children. */
+  seclude(address: bigint, length: number): void;
+  /** Changes the protection of committed pages. */
+  protect(address: bigint, length: number, protection: Protection): void;
+  /** Unmaps a whole reservation (which also unlocks it). */
+  release(address: bigint, length: number): void;
+  /** Zeroes memory with a call the compiler cannot elide. */
+  wipe(address: bigint, length: number): void;
+  /** Copies between native ranges without passing through the JS heap. */
+  copy(destination: bigint, source: bigint, length: number): void;
+  /** Fills memory from the OS random generator, in place. */
+  fillRandom(address: bigint, length: number): void;
+  /** A zero-copy `ArrayBuffer` over native memory. */
+  view(address: bigint, length: number): ArrayBuffer;
+
+  /** The current lock limit (RLIMIT_MEMLOCK or the working-set quota). */
+  lockLimit(): LockLimit;
+  /** Raises the soft lock limit to the hard one; false if it cannot. */
+  raiseLockLimit(): boolean;
+
+  /** Opens a file for reading; returns a descriptor. */
+  openRead(path: string): number;
+  /**
+   * Reads up to `length` bytes into native memory, at `offset` or, when
+   * `offset` is omitted, from the descriptor's position. Returns the count
+   * read (0 at end of input). Retries on EINTR.
+   */
+  readInto(
+    fd: number,
+    address: bigint,
+    length: number,
+    offset?: number,
+  ): number;
+  /** Writes up to `length` bytes from native memory; returns the count. */
+  writeFrom(fd: number, address: bigint, length: number): number;
+  /** Closes a descriptor. */
+  close(fd: number): void;
+
+  /**
+   * Whether `fd` is a terminal. Optional: an OS layer without terminal
+   * control leaves it out (with `quietTerminal`), and the prompt then
+   * only reads piped input.
+   */
+  isTerminal?(fd: number): boolean;
+  /**
+   * Turns off echo, line editing and the signal keys on terminal `fd`, so
+   * that each key arrives as a byte (Ctrl-C as 0x03). Returns a function
+   * that restores the saved settings.
+   */
+  quietTerminal?(fd: number): () => void;
+
+  /** Runs `listener` synchronously when the process exits normally. */
+  onExit(listener: () => void): void;
+  /** Runs `listener` when the process receives `signal`. */
+  onSignal(signal: StopSignal, listener: () => void): void;
+  /** Ends the process. */
+  exit(code: number): never;
+}
