@@ -24,6 +24,7 @@
 
 export {
   type FromOptions,
+  type GuardedSecret,
   SecretBuffer,
   type SecretBufferOptions,
   type SecretBufferState,
@@ -51,8 +52,11 @@ export {
   PROMPT_MAX_SIZE,
   type PromptOptions,
   promptSecret,
-} from "./src/input/prompt.ts";
-export { DEFAULT_MAX_SIZE, type InputOptions } from "./src/input/_accumulator.ts";
+} from "./src/prompt.ts";
+export {
+  DEFAULT_MAX_SIZE,
+  type InputOptions,
+} from "./src/input/_accumulator.ts";
 export { type ByteSource } from "./src/input/stream.ts";
 export { type DenoFileLike, type FdOrFile } from "./src/input/fd.ts";
 export {

@@ -26,7 +26,16 @@ import {
 } from "./core/_validate.ts";
 import { timingSafeEqual } from "./core/constant_time.ts";
 import { SecretMemoryError } from "./core/errors.ts";
-import type { SecretSlot } from "./pool/pool.ts";
+import {
+  type GuardedSecret,
+  isGuardedSecret,
+  registerBrand,
+  type SecretBufferOptions,
+  type SecretBufferState,
+  type SecretMaker,
+} from "./core/_secret.ts";
+
+export type { GuardedSecret, SecretBufferOptions, SecretBufferState };
 import type { InputOptions } from "./input/_accumulator.ts";
 import { fromBase64, fromHex, fromText } from "./input/encoding.ts";
 import { copySecret, sliceSecret } from "./input/copy.ts";
@@ -42,40 +51,6 @@ import {
   writeToSync,
 } from "./input/fd.ts";
 import { type ByteSource, fromStream } from "./input/stream.ts";
-
-/** Where a buffer's pages stand: its access now, or destroyed. */
-export type SecretBufferState =
-  | "noaccess"
-  | "readonly"
-  | "readwrite"
-  | "destroyed";
-
-/** Options for creating a buffer. */
-export interface SecretBufferOptions {
-  /**
-   * `"required"` (default): fail with `MEMLOCK_LIMIT` if the pages cannot
-   * be locked in RAM. `"best-effort"`: keep unlocked pages instead (they may
-   * then be swapped out); every other protection still applies.
-   */
-  lock?: "required" | "best-effort";
-  /**
-   * `"end"` (default): the last user byte touches the trailing guard page,
-   * so a native overflow faults at once. `"start"`: the first user byte is
-   * page-aligned, for native APIs that need alignment; the canary then
-   * follows the user bytes.
-   */
-  placement?: "end" | "start";
-  /**
-   * What backs the data pages. `"anonymous"` (default): private anonymous
-   * pages. `"secretmem"`: memfd_secret(2) pages (Linux 5.14 or newer), which
-   * leave the kernel's direct map, so even the kernel cannot read them
-   * without mapping them again; always locked, so they count against
-   * RLIMIT_MEMLOCK whatever `lock` says; `UNSUPPORTED_PLATFORM` where the
-   * kernel refuses. `"auto"`: secret memory where it works, anonymous pages
-   * otherwise; `backend` on the buffer says which it got.
-   */
-  backend?: "anonymous" | "secretmem" | "auto";
-}
 
 /** Options for `SecretBuffer.from`. */
 export interface FromOptions extends SecretBufferOptions {
@@ -121,6 +96,7 @@ export class SecretBuffer {
   static {
     brand = (value) =>
       typeof value === "object" && value !== null && #region in value;
+    registerBrand(brand);
   }
 
   #region: Region | undefined;
@@ -212,7 +188,7 @@ export class SecretBuffer {
     if (isSecretBuffer(bytes)) {
       // Guarded to guarded by memcpy; the source buffer is left as it is.
       checkBufferOptions(bufferOptions);
-      return sliceSecret(bytes, 0, bytes.size, bufferOptions);
+      return sliceSecret(maker, bytes, 0, bytes.size, bufferOptions);
     }
     const source = checkBytes(bytes, "the source bytes");
     const buffer = SecretBuffer.#create(
@@ -429,21 +405,17 @@ export class SecretBuffer {
    * if (!a.equals(b)) throw new Error("expected equal");
    * ```
    */
-  equals(other: SecretBuffer | SecretSlot | Uint8Array): boolean {
+  equals(other: GuardedSecret | Uint8Array): boolean {
     this.#alive("equals");
     if (isSecretBuffer(other)) {
       other.#alive("equals");
       if (other === this) return true;
+    }
+    // A pool slot is told apart by the library's brand, never by its tag;
+    // its own read() checks that it is alive.
+    if (isGuardedSecret(other)) {
       return this.read((mine) =>
         other.read((theirs) => timingSafeEqual(mine, theirs))
-      );
-    }
-    // A pool slot, recognised by its tag: importing the pool here would
-    // make a cycle. Its own read() checks that it is alive.
-    if (Object.prototype.toString.call(other) === "[object SecretSlot]") {
-      const slot = other as SecretSlot;
-      return this.read((mine) =>
-        slot.read((theirs) => timingSafeEqual(mine, theirs))
       );
     }
     const bytes = checkBytes(other, "the bytes to compare");
@@ -522,7 +494,7 @@ export class SecretBuffer {
     path: string | URL,
     options?: InputOptions,
   ): Promise<SecretBuffer> {
-    return fromFile(path, options);
+    return fromFile(maker, path, options);
   }
 
   /**
@@ -544,7 +516,7 @@ export class SecretBuffer {
     path: string | URL,
     options?: InputOptions,
   ): SecretBuffer {
-    return fromFileSync(path, options);
+    return fromFileSync(maker, path, options);
   }
 
   /**
@@ -571,7 +543,7 @@ export class SecretBuffer {
     fdOrFile: FdOrFile,
     options?: InputOptions,
   ): Promise<SecretBuffer> {
-    return fromFd(fdOrFile, options);
+    return fromFd(maker, fdOrFile, options);
   }
 
   /**
@@ -593,7 +565,7 @@ export class SecretBuffer {
     fdOrFile: number | { readonly fd: number },
     options?: InputOptions,
   ): SecretBuffer {
-    return fromFdSync(fdOrFile, options);
+    return fromFdSync(maker, fdOrFile, options);
   }
 
   /**
@@ -613,7 +585,7 @@ export class SecretBuffer {
    * ```
    */
   static fromStdin(options?: InputOptions): Promise<SecretBuffer> {
-    return fromStdin(options);
+    return fromStdin(maker, options);
   }
 
   /**
@@ -631,7 +603,7 @@ export class SecretBuffer {
    * ```
    */
   static fromStdinSync(options?: InputOptions): SecretBuffer {
-    return fromStdinSync(options);
+    return fromStdinSync(maker, options);
   }
 
   /**
@@ -662,7 +634,7 @@ export class SecretBuffer {
     stream: ByteSource,
     options?: InputOptions,
   ): Promise<SecretBuffer> {
-    return fromStream(stream, options);
+    return fromStream(maker, stream, options);
   }
 
   /**
@@ -685,7 +657,7 @@ export class SecretBuffer {
    * ```
    */
   static fromHex(text: string, options?: SecretBufferOptions): SecretBuffer {
-    return fromHex(text, options);
+    return fromHex(maker, text, options);
   }
 
   /**
@@ -708,7 +680,7 @@ export class SecretBuffer {
    * ```
    */
   static fromBase64(text: string, options?: SecretBufferOptions): SecretBuffer {
-    return fromBase64(text, options);
+    return fromBase64(maker, text, options);
   }
 
   /**
@@ -731,7 +703,7 @@ export class SecretBuffer {
    * ```
    */
   static fromText(text: string, options?: SecretBufferOptions): SecretBuffer {
-    return fromText(text, options);
+    return fromText(maker, text, options);
   }
 
   /**
@@ -806,7 +778,7 @@ export class SecretBuffer {
     options?: SecretBufferOptions,
   ): SecretBuffer {
     this.#alive("slice");
-    return sliceSecret(this, start, end, options);
+    return sliceSecret(maker, this, start, end, options);
   }
 
   /**
@@ -831,7 +803,7 @@ export class SecretBuffer {
    */
   copyTo(target: SecretBuffer, offset?: number): number {
     this.#alive("copyTo");
-    return copySecret(this, target, offset);
+    return copySecret(maker, this, target, offset);
   }
 
   /**
@@ -966,3 +938,9 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof value === "object" && value !== null &&
     typeof (value as { then?: unknown }).then === "function";
 }
+
+/** How the input layer makes the buffers it returns. Internal. */
+export const maker: SecretMaker<SecretBuffer> = {
+  alloc: (size, options) => SecretBuffer.alloc(size, options),
+  is: isSecretBuffer,
+};

@@ -9,10 +9,17 @@
 
 import { CANARY_SIZE, MAX_SIZE } from "../core/_layout.ts";
 import { native } from "../core/_native.ts";
-import { checkBufferOptions, checkOptions, describe } from "../core/_validate.ts";
+import {
+  checkBufferOptions,
+  checkOptions,
+  describe,
+} from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import type { SecretBufferOptions } from "../secret_buffer.ts";
-import { SecretBuffer } from "../secret_buffer.ts";
+import type {
+  GuardedSecret,
+  SecretBufferOptions,
+  SecretMaker,
+} from "../core/_secret.ts";
 
 /** The default `maxSize` for input of unknown length: 64 KiB. */
 export const DEFAULT_MAX_SIZE = 65536;
@@ -64,18 +71,21 @@ export function tooLarge(what: string, maxSize: number): SecretMemoryError {
  * While it lives the pages stay writable (`protect("readwrite")`), so that
  * a native read can land in them; `finish()` and `discard()` close them.
  */
-export class Accumulator {
-  #buffer: SecretBuffer;
+export class Accumulator<S extends GuardedSecret> {
+  readonly #maker: SecretMaker<S>;
+  #buffer: S;
   #length = 0;
   readonly #maxSize: number;
   readonly #options: SecretBufferOptions;
   readonly #what: string;
 
   /**
+   * @param maker Makes the guarded buffers (the class's own `alloc`).
    * @param what Names the input in errors, for example `the file /x`.
    * @param checked The checked options.
    */
-  constructor(what: string, checked: CheckedInput) {
+  constructor(maker: SecretMaker<S>, what: string, checked: CheckedInput) {
+    this.#maker = maker;
     this.#what = what;
     this.#maxSize = checked.maxSize;
     this.#options = checked.buffer;
@@ -122,7 +132,7 @@ export class Accumulator {
     if (free === undefined) {
       // Full: one more byte, into a throwaway guarded byte, tells whether
       // the input ends exactly at maxSize.
-      const probe = SecretBuffer.alloc(1, { lock: "best-effort" });
+      const probe = this.#maker.alloc(1, { lock: "best-effort" });
       try {
         const extra = probe.write(() => memory.readInto(fd, probe.address, 1));
         if (extra > 0) throw tooLarge(this.#what, this.#maxSize);
@@ -187,9 +197,9 @@ export class Accumulator {
   }
 
   /** The collected bytes in an exact-size buffer; this one is destroyed. */
-  finish(): SecretBuffer {
+  finish(): S {
     try {
-      const result = SecretBuffer.alloc(this.#length, this.#options);
+      const result = this.#maker.alloc(this.#length, this.#options);
       if (this.#length > 0) {
         result.write(() =>
           native().copy(result.address, this.#buffer.address, this.#length)
@@ -206,8 +216,8 @@ export class Accumulator {
     this.#buffer.destroy();
   }
 
-  #open(size: number): SecretBuffer {
-    const buffer = SecretBuffer.alloc(size, { ...this.#options });
+  #open(size: number): S {
+    const buffer = this.#maker.alloc(size, { ...this.#options });
     buffer.protect("readwrite");
     return buffer;
   }

@@ -8,22 +8,23 @@
 import { native } from "../core/_native.ts";
 import { describe } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import {
-  isSecretBuffer,
-  SecretBuffer,
-  type SecretBufferOptions,
-} from "../secret_buffer.ts";
+import type {
+  GuardedSecret,
+  SecretBufferOptions,
+  SecretMaker,
+} from "../core/_secret.ts";
 
 /**
  * A new buffer holding bytes `start` to `end` of `source` (see
  * `SecretBuffer.prototype.slice`). `source` is left as it was.
  */
-export function sliceSecret(
-  source: SecretBuffer,
+export function sliceSecret<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
+  source: GuardedSecret,
   start = 0,
   end: number = source.size,
   options?: SecretBufferOptions,
-): SecretBuffer {
+): S {
   const size = source.size;
   const from = checkIndex(start, size, "start");
   const to = checkIndex(end, size, "end");
@@ -35,7 +36,7 @@ export function sliceSecret(
   }
   // Touch the source first so that a destroyed one fails before mapping.
   const sourceAddress = source.address;
-  const copy = SecretBuffer.alloc(to - from, options);
+  const copy = maker.alloc(to - from, options);
   try {
     if (to > from) {
       source.read(() =>
@@ -55,12 +56,13 @@ export function sliceSecret(
  * Copies all of `source` into `target` at `offset` (see
  * `SecretBuffer.prototype.copyTo`); returns the count copied.
  */
-export function copySecret(
-  source: SecretBuffer,
-  target: SecretBuffer,
+export function copySecret<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
+  source: S,
+  target: S,
   offset = 0,
 ): number {
-  if (!isSecretBuffer(target)) {
+  if (!maker.is(target)) {
     throw new SecretMemoryError(
       "INVALID_ARGUMENT",
       `Cannot copy into ${describe(target)}: expected a SecretBuffer`,

@@ -11,7 +11,11 @@
 import { describe } from "../core/_validate.ts";
 import { MAX_SIZE } from "../core/_layout.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
+import type {
+  GuardedSecret,
+  SecretBufferOptions,
+  SecretMaker,
+} from "../core/_secret.ts";
 
 /** -1 when `low <= c <= high`, else 0; no branch on `c`. */
 function inRange(c: number, low: number, high: number): number {
@@ -63,19 +67,20 @@ function invalid(what: string, reason: string): SecretMemoryError {
  * false for bad input, and the half-written buffer is then destroyed
  * (wiped and unmapped) before the error is thrown.
  */
-function decodeInto(
+function decodeInto<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
   size: number,
   options: SecretBufferOptions | undefined,
   decode: (view: Uint8Array) => boolean,
   error: () => SecretMemoryError,
-): SecretBuffer {
+): S {
   if (size > MAX_SIZE) {
     throw new SecretMemoryError(
       "TOO_LARGE",
       `Cannot decode ${size} bytes: the largest buffer is ${MAX_SIZE} bytes`,
     );
   }
-  const buffer = SecretBuffer.alloc(size, options);
+  const buffer = maker.alloc(size, options);
   let ok = false;
   try {
     ok = buffer.write(decode);
@@ -87,15 +92,17 @@ function decodeInto(
 }
 
 /** See `SecretBuffer.fromHex`. */
-export function fromHex(
+export function fromHex<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
   text: string,
   options?: SecretBufferOptions,
-): SecretBuffer {
+): S {
   const hex = checkText(text, "hex");
   if (hex.length % 2 !== 0) {
     throw invalid("hex", `${hex.length} characters is an odd number`);
   }
   return decodeInto(
+    maker,
     hex.length / 2,
     options,
     (view) => {
@@ -115,10 +122,11 @@ export function fromHex(
 }
 
 /** See `SecretBuffer.fromBase64`. */
-export function fromBase64(
+export function fromBase64<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
   text: string,
   options?: SecretBufferOptions,
-): SecretBuffer {
+): S {
   const base64 = checkText(text, "base64");
   let length = base64.length;
   // Up to two padding characters; padded input comes in whole quads.
@@ -133,6 +141,7 @@ export function fromBase64(
   }
   const size = Math.floor(length * 3 / 4);
   return decodeInto(
+    maker,
     size,
     options,
     (view) => {
@@ -184,13 +193,15 @@ function utf8Length(text: string): number {
 }
 
 /** See `SecretBuffer.fromText`. */
-export function fromText(
+export function fromText<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
   text: string,
   options?: SecretBufferOptions,
-): SecretBuffer {
+): S {
   const source = checkText(text, "text");
   const size = utf8Length(source);
   return decodeInto(
+    maker,
     size,
     options,
     (view) => new TextEncoder().encodeInto(source, view).written === size,

@@ -16,7 +16,7 @@ import {
 import { native } from "../core/_native.ts";
 import { describe } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import { SecretBuffer } from "../secret_buffer.ts";
+import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
 
 /**
  * An open file: a descriptor number, an object with a numeric `fd` (a
@@ -68,8 +68,13 @@ function numericFd(fdOrFile: unknown, action: string): number {
 }
 
 /** Reads `fd` to its end, synchronously, into an exact-size buffer. */
-function drainSync(fd: number, what: string, options: unknown): SecretBuffer {
-  const collected = new Accumulator(what, checkInputOptions(options));
+function drainSync<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
+  fd: number,
+  what: string,
+  options: unknown,
+): S {
+  const collected = new Accumulator(maker, what, checkInputOptions(options));
   try {
     while (collected.readFrom(fd) > 0);
     return collected.finish();
@@ -82,12 +87,13 @@ function drainSync(fd: number, what: string, options: unknown): SecretBuffer {
  * The same, yielding to the event loop when the descriptor is
  * non-blocking and has nothing yet (EAGAIN).
  */
-async function drain(
+async function drain<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
   fd: number,
   what: string,
   options: unknown,
-): Promise<SecretBuffer> {
-  const collected = new Accumulator(what, checkInputOptions(options));
+): Promise<S> {
+  const collected = new Accumulator(maker, what, checkInputOptions(options));
   try {
     for (;;) {
       let count: number;
@@ -108,19 +114,20 @@ async function drain(
 }
 
 /** Reads a Deno `FsFile` with its own `read(view)` into the pages. */
-async function drainFile(
+async function drainFile<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
   file: DenoFileLike,
   options: unknown,
-): Promise<SecretBuffer> {
+): Promise<S> {
   const checked = checkInputOptions(options);
-  const collected = new Accumulator("the file", checked);
+  const collected = new Accumulator(maker, "the file", checked);
   try {
     for (;;) {
       const free = collected.space();
       if (free === undefined) {
         // Full: one more byte, into a throwaway guarded byte, tells
         // whether the input ends exactly at maxSize.
-        const probe = SecretBuffer.alloc(1, { lock: "best-effort" });
+        const probe = maker.alloc(1, { lock: "best-effort" });
         try {
           const extra = await probe.write(() =>
             readView(file, probe.address, 1)
@@ -159,41 +166,49 @@ async function readView(
 }
 
 /** See `SecretBuffer.fromStdinSync`. */
-export function fromStdinSync(options?: InputOptions): SecretBuffer {
-  return drainSync(0, "stdin", options);
+export function fromStdinSync<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
+  options?: InputOptions,
+): S {
+  return drainSync(maker, 0, "stdin", options);
 }
 
 /** See `SecretBuffer.fromStdin`. */
-export function fromStdin(options?: InputOptions): Promise<SecretBuffer> {
+export function fromStdin<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
+  options?: InputOptions,
+): Promise<S> {
   try {
     checkInputOptions(options);
-    return drain(0, "stdin", options);
+    return drain(maker, 0, "stdin", options);
   } catch (error) {
     return Promise.reject(error);
   }
 }
 
 /** See `SecretBuffer.fromFileSync`. */
-export function fromFileSync(
+export function fromFileSync<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
   path: string | URL,
   options?: InputOptions,
-): SecretBuffer {
+): S {
   const memory = native();
   const checked = checkPath(path);
   checkInputOptions(options);
   const fd = memory.openRead(checked);
   try {
-    return drainSync(fd, `the file ${checked}`, options);
+    return drainSync(maker, fd, `the file ${checked}`, options);
   } finally {
     memory.close(fd);
   }
 }
 
 /** See `SecretBuffer.fromFile`. */
-export function fromFile(
+export function fromFile<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
   path: string | URL,
   options?: InputOptions,
-): Promise<SecretBuffer> {
+): Promise<S> {
   // Regular files never block (EAGAIN); FIFOs and devices might, so the
   // async form still goes through the waiting loop.
   const memory = native();
@@ -201,7 +216,7 @@ export function fromFile(
     const checked = checkPath(path);
     checkInputOptions(options);
     const fd = memory.openRead(checked);
-    return drain(fd, `the file ${checked}`, options).finally(() =>
+    return drain(maker, fd, `the file ${checked}`, options).finally(() =>
       memory.close(fd)
     );
   } catch (error) {
@@ -210,25 +225,27 @@ export function fromFile(
 }
 
 /** See `SecretBuffer.fromFdSync`. */
-export function fromFdSync(
+export function fromFdSync<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
   fdOrFile: number | { readonly fd: number },
   options?: InputOptions,
-): SecretBuffer {
+): S {
   const fd = numericFd(fdOrFile, "read a Deno.FsFile");
-  return drainSync(fd, `descriptor ${fd}`, options);
+  return drainSync(maker, fd, `descriptor ${fd}`, options);
 }
 
 /** See `SecretBuffer.fromFd`. */
-export function fromFd(
+export function fromFd<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
   fdOrFile: FdOrFile,
   options?: InputOptions,
-): Promise<SecretBuffer> {
+): Promise<S> {
   try {
     const target = resolve(fdOrFile);
     checkInputOptions(options);
     return typeof target === "number"
-      ? drain(target, `descriptor ${target}`, options)
-      : drainFile(target, options);
+      ? drain(maker, target, `descriptor ${target}`, options)
+      : drainFile(maker, target, options);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -236,7 +253,7 @@ export function fromFd(
 
 /** See `SecretBuffer.writeTo`: writes all of `buffer`'s bytes. */
 export async function writeTo(
-  buffer: SecretBuffer,
+  buffer: GuardedSecret,
   fdOrFile: FdOrFile,
 ): Promise<number> {
   const target = resolve(fdOrFile);
@@ -260,7 +277,7 @@ export async function writeTo(
 
 /** See `SecretBuffer.writeToSync`. */
 export function writeToSync(
-  buffer: SecretBuffer,
+  buffer: GuardedSecret,
   fdOrFile: number | { readonly fd: number },
 ): number {
   const fd = numericFd(fdOrFile, "write to a Deno.FsFile");

@@ -25,7 +25,7 @@ import { checkBoolean, checkOptions, describe } from "../core/_validate.ts";
 import { fromText } from "./encoding.ts";
 import { writeToSync } from "./fd.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import type { SecretBuffer } from "../secret_buffer.ts";
+import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
 
 /** Options for `promptSecret`. */
 export interface PromptOptions extends InputOptions {
@@ -53,36 +53,12 @@ const KEY = {
   DELETE: 0x7f,
 } as const;
 
-/**
- * Asks for a passphrase on the terminal, with echo off, and returns the
- * bytes typed (UTF-8, without the newline) in a `SecretBuffer`.
- *
- * The prompt is written to stderr; keys are read from stdin. Backspace
- * (DEL or ^H) removes the last UTF-8 character, Ctrl-U the whole line,
- * Enter ends the input. Ctrl-C, and Ctrl-D with nothing typed, cancel. The terminal
- * settings are restored on every path.
- *
- * @param prompt The text shown, for example `"Passphrase: "`.
- * @param options `allowPipe`, `maxSize` (default 1024 bytes), and the
- * lock policy and placement of the result.
- * @returns The passphrase, at rest.
- * @throws {SecretMemoryError} `NOT_A_TERMINAL` when stdin is not a
- * terminal and `allowPipe` is not set (`UNSUPPORTED_PLATFORM` where the
- * OS layer has no terminal control yet); `CANCELLED` on Ctrl-C, or Ctrl-D or
- * end of input before any byte; `TOO_LARGE` past `maxSize`; `OS_ERROR`.
- *
- * @example Ask for a passphrase (run it in a terminal)
- * ```ts ignore
- * import { promptSecret } from "@secmem/secmem";
- *
- * using passphrase = await promptSecret("Passphrase: ");
- * console.log(`read ${passphrase.size} bytes`);
- * ```
- */
-export async function promptSecret(
+/** See `promptSecret` (src/prompt.ts): the prompt, for any maker. */
+export async function readPrompt<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
   prompt: string,
   options?: PromptOptions,
-): Promise<SecretBuffer> {
+): Promise<S> {
   if (typeof prompt !== "string") {
     throw new SecretMemoryError(
       "INVALID_ARGUMENT",
@@ -109,26 +85,29 @@ export async function promptSecret(
     );
   }
   if (!terminal) {
-    say(prompt);
-    return await readLine(new Accumulator("the input", checked));
+    say(maker, prompt);
+    return await readLine(new Accumulator(maker, "the input", checked));
   }
   // Echo off before the prompt shows, so that nothing typed after it
   // appears on the screen.
   const restore = quietTerminal!.call(memory, STDIN);
   try {
-    say(prompt);
-    return await readKeys(new Accumulator("the passphrase", checked));
+    say(maker, prompt);
+    return await readKeys(new Accumulator(maker, "the passphrase", checked));
   } finally {
     restore();
     // Enter was not echoed: end the prompt's line ourselves.
-    say("\n");
+    say(maker, "\n");
   }
 }
 
 /** Writes text to stderr with write(2), after the runtime's own output. */
-function say(text: string): void {
+function say<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
+  text: string,
+): void {
   if (text.length === 0) return;
-  const bytes = fromText(text, { lock: "best-effort" });
+  const bytes = fromText(maker, text, { lock: "best-effort" });
   try {
     writeToSync(bytes, STDERR);
   } finally {
@@ -137,7 +116,9 @@ function say(text: string): void {
 }
 
 /** One byte into the next slot, waiting while stdin is non-blocking. */
-async function nextByte(collected: Accumulator): Promise<number> {
+async function nextByte(
+  collected: Accumulator<GuardedSecret>,
+): Promise<number> {
   for (;;) {
     try {
       return collected.readByte(STDIN);
@@ -151,7 +132,9 @@ async function nextByte(collected: Accumulator): Promise<number> {
 }
 
 /** Keys from a terminal in non-canonical mode. */
-async function readKeys(collected: Accumulator): Promise<SecretBuffer> {
+async function readKeys<S extends GuardedSecret>(
+  collected: Accumulator<S>,
+): Promise<S> {
   try {
     for (;;) {
       const byte = await nextByte(collected);
@@ -190,7 +173,7 @@ async function readKeys(collected: Accumulator): Promise<SecretBuffer> {
 }
 
 /** Removes the last UTF-8 character: continuation bytes, then the lead. */
-function dropCharacter(collected: Accumulator): void {
+function dropCharacter(collected: Accumulator<GuardedSecret>): void {
   while (collected.length > 0) {
     const byte = collected.lastByte();
     collected.dropLast();
@@ -199,7 +182,9 @@ function dropCharacter(collected: Accumulator): void {
 }
 
 /** One line from a pipe or file: bytes up to a newline or the end. */
-async function readLine(collected: Accumulator): Promise<SecretBuffer> {
+async function readLine<S extends GuardedSecret>(
+  collected: Accumulator<S>,
+): Promise<S> {
   try {
     for (;;) {
       const byte = await nextByte(collected);

@@ -17,7 +17,7 @@ import {
 import { native } from "../core/_native.ts";
 import { describe } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import type { SecretBuffer } from "../secret_buffer.ts";
+import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
 
 /** What `fromStream` accepts. */
 export type ByteSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
@@ -29,14 +29,15 @@ interface ByobReader {
 }
 
 /** See `SecretBuffer.fromStream`. */
-export async function fromStream(
+export async function fromStream<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
   stream: ByteSource,
   options?: InputOptions,
-): Promise<SecretBuffer> {
+): Promise<S> {
   const checked = checkInputOptions(options);
   if (stream instanceof ReadableStream) {
     const reader = byobReader(stream);
-    if (reader !== undefined) return await readByob(reader, checked);
+    if (reader !== undefined) return await readByob(maker, reader, checked);
   }
   if (
     typeof stream !== "object" || stream === null ||
@@ -50,7 +51,7 @@ export async function fromStream(
       } as a stream: expected a ReadableStream or an async iterable of Uint8Array`,
     );
   }
-  return await readChunks(stream, checked);
+  return await readChunks(maker, stream, checked);
 }
 
 /** A BYOB reader, or undefined when the stream is not a byte stream. */
@@ -67,11 +68,12 @@ function byobReader(stream: ReadableStream): ByobReader | undefined {
   }
 }
 
-async function readByob(
+async function readByob<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
   reader: ByobReader,
   checked: ReturnType<typeof checkInputOptions>,
-): Promise<SecretBuffer> {
-  const collected = new Accumulator("the stream", checked);
+): Promise<S> {
+  const collected = new Accumulator(maker, "the stream", checked);
   const memory = native();
   try {
     for (;;) {
@@ -108,11 +110,12 @@ async function readByob(
   }
 }
 
-async function readChunks(
+async function readChunks<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
   source: AsyncIterable<Uint8Array>,
   checked: ReturnType<typeof checkInputOptions>,
-): Promise<SecretBuffer> {
-  const collected = new Accumulator("the stream", checked);
+): Promise<S> {
+  const collected = new Accumulator(maker, "the stream", checked);
   try {
     for await (const chunk of source) {
       if (!(chunk instanceof Uint8Array)) {

@@ -30,7 +30,12 @@ import {
 } from "../core/_validate.ts";
 import { timingSafeEqual } from "../core/constant_time.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import { SecretBuffer, type SecretBufferState } from "../secret_buffer.ts";
+import {
+  type GuardedSecret,
+  isGuardedSecret,
+  registerBrand,
+  type SecretBufferState,
+} from "../core/_secret.ts";
 
 /** Options for a pool. */
 export interface SecretPoolOptions {
@@ -582,6 +587,7 @@ export class SecretSlot {
     newSlot = (core, arena, index, size) =>
       new SecretSlot(constructing, core, arena, index, size);
     fillSlot = (slot, fill) => slot.#fill(fill);
+    registerBrand((value) => #index in value);
   }
 
   /** Slots come from a `SecretPool`. @internal */
@@ -712,9 +718,11 @@ export class SecretSlot {
    * @throws {SecretMemoryError} `DESTROYED` if either is destroyed,
    * `INVALID_ARGUMENT` for anything else.
    */
-  equals(other: SecretSlot | SecretBuffer | Uint8Array): boolean {
+  equals(other: GuardedSecret | Uint8Array): boolean {
     this.#alive("equals");
-    if (other instanceof SecretSlot || other instanceof SecretBuffer) {
+    // The library's brand, never instanceof: a Proxy or an object made
+    // from the prototype passes instanceof and reads nothing of ours.
+    if (isGuardedSecret(other)) {
       if (other === this) return true;
       return this.read((mine) =>
         other.read((theirs) => timingSafeEqual(mine, theirs))
