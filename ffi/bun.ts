@@ -11,12 +11,21 @@ import { openFirst } from "./_open.ts";
 import type { NativeType, RuntimeAdapter, SymbolTable } from "./types.ts";
 import { type NodeLikeProcess, processHooks } from "./_process.ts";
 
-type BunFunction = (...args: unknown[]) => unknown;
+/** What the adapter passes: integers, 64-bit values and byte buffers. */
+type BunArgument = number | bigint | Uint8Array;
+type BunFunction = (...args: BunArgument[]) => unknown;
 
-interface BunFfi {
+/** The `bun:ffi` type names the adapter uses. */
+type BunTypeName = "void" | "i32" | "u32" | "i64" | "u64" | "ptr";
+
+/** One function as bun:ffi's `dlopen` takes it. */
+type BunDeclaration = { args: BunTypeName[]; returns: BunTypeName };
+
+/** The part of `bun:ffi` the adapter uses; tests/types/ checks it against bun-types. */
+export interface BunFfi {
   dlopen(
     path: string,
-    symbols: Record<string, { args: string[]; returns: string }>,
+    symbols: Record<string, BunDeclaration>,
   ): { symbols: Record<string, BunFunction> };
   toArrayBuffer(pointer: number, offset: number, length: number): ArrayBuffer;
   read: { i32(pointer: number, offset: number): number };
@@ -24,7 +33,7 @@ interface BunFfi {
 
 // Pointers cross as u64 so that every address, including MAP_FAILED
 // (all bits set), arrives exactly; a JavaScript number would round it.
-const BUN_TYPES: Record<NativeType, string> = {
+const BUN_TYPES: Record<NativeType, BunTypeName> = {
   void: "void",
   i32: "i32",
   u32: "u32",
@@ -60,7 +69,7 @@ export function createBunAdapter(
     version,
 
     open<S extends SymbolTable>(candidates: readonly string[], symbols: S) {
-      const declared: Record<string, { args: string[]; returns: string }> = {};
+      const declared: Record<string, BunDeclaration> = {};
       for (const [name, fn] of Object.entries(symbols)) {
         declared[name] = {
           args: fn.parameters.map((type) => BUN_TYPES[type]),
@@ -96,7 +105,7 @@ export function createBunAdapter(
 function openWithOptionals(
   ffi: BunFfi,
   path: string,
-  declared: Record<string, { args: string[]; returns: string }>,
+  declared: Record<string, BunDeclaration>,
   symbols: SymbolTable,
 ): Record<string, BunFunction> {
   const wanted = { ...declared };

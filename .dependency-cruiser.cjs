@@ -1,0 +1,71 @@
+// The layers of secmem, as rules that CI checks (`npm run check:layers`).
+// Imports point down only:
+//   ffi  <-  src/core  <-  src/input  <-  src/*.ts (the class)  <-
+//   src/pool, src/doctor  <-  src/enclave  <-  the entries (*.ts at the root)
+// Type-only imports count: a type that points up is still a circle to read.
+const layer = (name, path) => ({ name, path });
+const layers = [
+  layer("ffi", "^ffi/"),
+  layer("core", "^src/core/"),
+  layer("input", "^src/input/"),
+  layer("class", "^src/[^/]+\\.ts$"),
+  layer("wings", "^src/(pool|doctor)/"),
+  layer("enclave", "^src/enclave/"),
+  layer("entries", "^[^/]+\\.ts$"),
+];
+
+// A module may import its own layer and the layers below it, nothing above.
+const upward = layers.slice(0, -1).map((from, index) => ({
+  name: `no-upward-from-${from.name}`,
+  comment: `${from.name} must not import a layer above it`,
+  severity: "error",
+  from: { path: from.path },
+  to: {
+    path: layers.slice(index + 1).map((above) => above.path),
+    // The one exception: ffi/ throws the library's own error type.
+    ...(from.name === "ffi" ? { pathNot: "^src/core/errors\\.ts$" } : {}),
+  },
+}));
+
+module.exports = {
+  forbidden: [
+    {
+      name: "no-circular",
+      comment: "No import circles, type-only imports included",
+      severity: "error",
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: "ffi-imports-only-errors",
+      comment:
+        "ffi/ implements the native contract and imports nothing from src/ but the error type",
+      severity: "error",
+      from: { path: "^ffi/" },
+      to: { path: "^src/", pathNot: "^src/core/errors\\.ts$" },
+    },
+    {
+      name: "pool-and-doctor-apart",
+      comment:
+        "The pool and the doctor are two wings on the same floor: neither needs the other",
+      severity: "error",
+      from: { path: "^src/pool/" },
+      to: { path: "^src/doctor/" },
+    },
+    {
+      name: "doctor-and-pool-apart",
+      comment:
+        "The pool and the doctor are two wings on the same floor: neither needs the other",
+      severity: "error",
+      from: { path: "^src/doctor/" },
+      to: { path: "^src/pool/" },
+    },
+    ...upward,
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "^(node_modules|tests|bench|npm-build|examples)/" },
+    tsPreCompilationDeps: true,
+    combinedDependencies: false,
+  },
+};
