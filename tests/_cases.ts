@@ -7,12 +7,8 @@
  */
 
 import { native } from "../src/core/_native.ts";
-import {
-  assert,
-  assertEquals,
-  assertRejectsCode,
-  assertThrowsCode,
-} from "./_assert.ts";
+import assert from "node:assert/strict";
+import { assertRejectsCode, assertThrowsCode } from "./_error_code.ts";
 import { runtime, test } from "./_harness.ts";
 
 /** What both kinds of secret offer. */
@@ -73,22 +69,22 @@ export function secretCases(maker: SecretMaker): void {
 
   test(named("alloc is zero-filled and rests closed"), () => {
     using secret = maker.alloc(100);
-    assertEquals(secret.state, states.rest);
-    assertEquals(secret.size, 100);
+    assert.deepEqual(secret.state, states.rest);
+    assert.deepEqual(secret.size, 100);
     assert(secret.read((bytes) => bytes.every((b) => b === 0)));
-    assertEquals(secret.read((bytes) => bytes.length), 100);
-    assertEquals(secret.state, states.rest);
+    assert.deepEqual(secret.read((bytes) => bytes.length), 100);
+    assert.deepEqual(secret.state, states.rest);
   });
 
   test(named("from copies and wipes the source unless asked not to"), () => {
     const source = new Uint8Array([1, 2, 3, 4, 5]);
     using wiped = maker.from(source);
-    assertEquals(wiped.read((b) => [...b]), [1, 2, 3, 4, 5]);
-    assertEquals([...source], [0, 0, 0, 0, 0]);
+    assert.deepEqual(wiped.read((b) => [...b]), [1, 2, 3, 4, 5]);
+    assert.deepEqual([...source], [0, 0, 0, 0, 0]);
     const kept = new Uint8Array([9, 8]);
     using copy = maker.from(kept, { wipeSource: false });
-    assertEquals([...kept], [9, 8]);
-    assertEquals(copy.read((b) => [...b]), [9, 8]);
+    assert.deepEqual([...kept], [9, 8]);
+    assert.deepEqual(copy.read((b) => [...b]), [9, 8]);
   });
 
   test(named("random gives distinct, non-constant bytes"), () => {
@@ -102,29 +98,29 @@ export function secretCases(maker: SecretMaker): void {
   test(named("write then read round-trips; state follows the scope"), () => {
     using secret = maker.alloc(3);
     secret.write((bytes) => {
-      assertEquals(secret.state, states.write);
+      assert.deepEqual(secret.state, states.write);
       bytes.set([7, 8, 9]);
     });
-    assertEquals(secret.state, states.rest);
+    assert.deepEqual(secret.state, states.rest);
     secret.read((bytes) => {
-      assertEquals(secret.state, states.read);
-      assertEquals([...bytes], [7, 8, 9]);
+      assert.deepEqual(secret.state, states.read);
+      assert.deepEqual([...bytes], [7, 8, 9]);
     });
-    assertEquals(secret.state, states.rest);
+    assert.deepEqual(secret.state, states.rest);
   });
 
   test(named("scopes nest; a write inside a read is refused"), () => {
     using secret = maker.alloc(1);
     secret.write(() => {
-      secret.read(() => assertEquals(secret.state, states.write));
-      assertEquals(secret.state, states.write);
+      secret.read(() => assert.deepEqual(secret.state, states.write));
+      assert.deepEqual(secret.state, states.write);
     });
     secret.read(() => {
       assertThrowsCode(() => secret.write(() => 0), "ACCESS_DENIED");
-      secret.read(() => assertEquals(secret.state, states.read));
-      assertEquals(secret.state, states.read);
+      secret.read(() => assert.deepEqual(secret.state, states.read));
+      assert.deepEqual(secret.state, states.read);
     });
-    assertEquals(secret.state, states.rest);
+    assert.deepEqual(secret.state, states.rest);
   });
 
   test(named("a throwing callback still closes"), () => {
@@ -138,7 +134,7 @@ export function secretCases(maker: SecretMaker): void {
       thrown = error;
     }
     assert(thrown instanceof Error && thrown.message === "inside");
-    assertEquals(secret.state, states.rest);
+    assert.deepEqual(secret.state, states.rest);
   });
 
   test(named("an async scope keeps access until it settles"), async () => {
@@ -148,9 +144,9 @@ export function secretCases(maker: SecretMaker): void {
       bytes.set([3, 4]);
       return 5;
     });
-    assertEquals(secret.state, states.write);
-    assertEquals(await pending, 5);
-    assertEquals(secret.state, states.rest);
+    assert.deepEqual(secret.state, states.write);
+    assert.deepEqual(await pending, 5);
+    assert.deepEqual(secret.state, states.rest);
     await assertRejectsCode(
       () =>
         secret.read(async () => {
@@ -165,12 +161,12 @@ export function secretCases(maker: SecretMaker): void {
   test(named("protect holds access across calls; view works"), () => {
     using secret = maker.alloc(2);
     secret.protect("readwrite");
-    assertEquals(secret.state, "readwrite");
+    assert.deepEqual(secret.state, "readwrite");
     secret.view.set([5, 6]);
     secret.protect("readonly");
-    assertEquals([...secret.view], [5, 6]);
+    assert.deepEqual([...secret.view], [5, 6]);
     secret.protect("noaccess");
-    assertEquals(secret.state, states.rest);
+    assert.deepEqual(secret.state, states.rest);
     assertThrowsCode(
       () => secret.protect("open" as "readonly"),
       "INVALID_ARGUMENT",
@@ -186,7 +182,7 @@ export function secretCases(maker: SecretMaker): void {
     assert(!a.equals(c));
     assert(a.equals(new Uint8Array([1, 2, 3])));
     assert(!a.equals(new Uint8Array([1, 2])));
-    assertEquals(a.state, states.rest);
+    assert.deepEqual(a.state, states.rest);
     assertThrowsCode(() => a.equals("123"), "INVALID_ARGUMENT");
     c.destroy();
     assertThrowsCode(() => a.equals(c), "DESTROYED");
@@ -234,7 +230,7 @@ export function secretCases(maker: SecretMaker): void {
           `no content in: ${text}`,
         );
       }
-      assertEquals(
+      assert.deepEqual(
         Object.prototype.toString.call(secret),
         `[object ${maker.className}]`,
       );
@@ -250,11 +246,14 @@ export function secretCases(maker: SecretMaker): void {
         kept = bytes;
       });
       secret.destroy();
-      assertEquals(kept!.length, 0, "the kept view is detached");
-      assertEquals(kept![0], undefined);
-      assertEquals(secret.state, "destroyed");
-      assertEquals(secret.size, 3);
-      assertEquals(String(secret), `${maker.className}(3 bytes, destroyed)`);
+      assert.deepEqual(kept!.length, 0, "the kept view is detached");
+      assert.deepEqual(kept![0], undefined);
+      assert.deepEqual(secret.state, "destroyed");
+      assert.deepEqual(secret.size, 3);
+      assert.deepEqual(
+        String(secret),
+        `${maker.className}(3 bytes, destroyed)`,
+      );
       const uses: [string, () => unknown][] = [
         ["read", () => secret.read(() => 0)],
         ["write", () => secret.write(() => 0)],
@@ -273,9 +272,9 @@ export function secretCases(maker: SecretMaker): void {
     const secret = maker.alloc(8);
     secret.write((bytes) => {
       secret.destroy();
-      assertEquals(bytes.length, 0);
+      assert.deepEqual(bytes.length, 0);
     });
-    assertEquals(secret.state, "destroyed");
+    assert.deepEqual(secret.state, "destroyed");
   });
 
   test(named("using destroys at scope end"), () => {
@@ -283,9 +282,9 @@ export function secretCases(maker: SecretMaker): void {
     {
       using inner = maker.random(8);
       outer = inner;
-      assertEquals(outer.state, states.rest);
+      assert.deepEqual(outer.state, states.rest);
     }
-    assertEquals(outer.state, "destroyed");
+    assert.deepEqual(outer.state, "destroyed");
   });
 
   test(named("the constructor is not public"), () => {
@@ -307,7 +306,7 @@ export function secretCases(maker: SecretMaker): void {
         `random(${what})`,
       );
     }
-    assertEquals(maker.snapshot(), before);
+    assert.deepEqual(maker.snapshot(), before);
   });
 
   test(named("bad arguments are INVALID_ARGUMENT and leave nothing"), () => {
@@ -327,7 +326,7 @@ export function secretCases(maker: SecretMaker): void {
     for (const [what, call] of cases) {
       assertThrowsCode(call, "INVALID_ARGUMENT", what);
     }
-    assertEquals(maker.snapshot(), before);
+    assert.deepEqual(maker.snapshot(), before);
     using secret = maker.alloc(1);
     assertThrowsCode(
       () => secret.read(42 as unknown as () => 0),
@@ -337,7 +336,7 @@ export function secretCases(maker: SecretMaker): void {
       () => secret.write(undefined as unknown as () => 0),
       "INVALID_ARGUMENT",
     );
-    assertEquals(secret.state, states.rest);
+    assert.deepEqual(secret.state, states.rest);
   });
 
   test(named("error messages never contain what they refused"), () => {
@@ -360,11 +359,15 @@ export function secretCases(maker: SecretMaker): void {
       outside[0] ^= 0xff;
       secret.protect("noaccess");
       assertThrowsCode(() => secret.read(() => 0), "CANARY_CORRUPTED", "open");
-      assertEquals(secret.state, states.rest, "closed again after the refusal");
+      assert.deepEqual(
+        secret.state,
+        states.rest,
+        "closed again after the refusal",
+      );
       assertThrowsCode(() => secret.destroy(), "CANARY_CORRUPTED", "destroy");
-      assertEquals(secret.state, "destroyed");
+      assert.deepEqual(secret.state, "destroyed");
       secret.destroy();
-      assertEquals(maker.snapshot(), before, "wiped and freed anyway");
+      assert.deepEqual(maker.snapshot(), before, "wiped and freed anyway");
     },
   );
 }

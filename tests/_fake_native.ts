@@ -8,7 +8,11 @@
  * @module
  */
 
-import type { CommitResult, NativeMemory, Protection } from "../src/core/_native.ts";
+import type {
+  CommitResult,
+  NativeMemory,
+  Protection,
+} from "../src/core/_native.ts";
 
 /** Knobs for failure injection. */
 export interface FakeOptions {

@@ -6,35 +6,36 @@
  */
 
 import { AccessGate } from "../src/core/_access.ts";
-import { assertEquals, assertThrowsCode } from "./_assert.ts";
+import assert from "node:assert/strict";
+import { assertThrowsCode } from "./_error_code.ts";
 import { test } from "./_harness.ts";
 
 test("gate: rests noaccess, reads readonly, writes readwrite", () => {
   const gate = new AccessGate();
-  assertEquals(gate.required, "noaccess");
+  assert.deepEqual(gate.required, "noaccess");
   gate.enterRead();
-  assertEquals(gate.required, "readonly");
+  assert.deepEqual(gate.required, "readonly");
   gate.exitRead();
   gate.enterWrite();
-  assertEquals(gate.required, "readwrite");
+  assert.deepEqual(gate.required, "readwrite");
   gate.enterRead();
-  assertEquals(
+  assert.deepEqual(
     gate.required,
     "readwrite",
     "a read inside a write keeps write access",
   );
   gate.exitRead();
   gate.exitWrite();
-  assertEquals(gate.required, "noaccess");
+  assert.deepEqual(gate.required, "noaccess");
 });
 
 test("gate: a write inside a read is refused, and the gate is unchanged", () => {
   const gate = new AccessGate();
   gate.enterRead();
   assertThrowsCode(() => gate.enterWrite(), "ACCESS_DENIED");
-  assertEquals(gate.required, "readonly");
+  assert.deepEqual(gate.required, "readonly");
   gate.exitRead();
-  assertEquals(gate.required, "noaccess");
+  assert.deepEqual(gate.required, "noaccess");
 });
 
 test("gate: a write inside read inside write is allowed", () => {
@@ -42,17 +43,17 @@ test("gate: a write inside read inside write is allowed", () => {
   gate.enterWrite();
   gate.enterRead();
   gate.enterWrite();
-  assertEquals(gate.required, "readwrite");
+  assert.deepEqual(gate.required, "readwrite");
 });
 
 test("gate: protect() sets a floor that scopes never lower", () => {
   const gate = new AccessGate();
   gate.setBase("readwrite");
   gate.enterRead();
-  assertEquals(gate.required, "readwrite");
+  assert.deepEqual(gate.required, "readwrite");
   gate.exitRead();
   gate.setBase("readonly");
-  assertEquals(gate.required, "readonly");
+  assert.deepEqual(gate.required, "readonly");
   gate.setBase("noaccess");
-  assertEquals(gate.required, "noaccess");
+  assert.deepEqual(gate.required, "noaccess");
 });

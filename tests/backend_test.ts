@@ -13,7 +13,8 @@ import {
   useNativeForTesting,
 } from "../src/core/_native.ts";
 import { test } from "./_harness.ts";
-import { assert, assertEquals, assertThrowsCode } from "./_assert.ts";
+import assert from "node:assert/strict";
+import { assertThrowsCode } from "./_error_code.ts";
 import { createFake, type Fake } from "./_fake_native.ts";
 
 type SecretAnswer = CommitResult | "unsupported";
@@ -50,9 +51,9 @@ test("backend: without secret memory, secretmem is UNSUPPORTED_PLATFORM and auto
       () => SecretBuffer.alloc(8, { backend: "secretmem" }),
       "UNSUPPORTED_PLATFORM",
     );
-    assertEquals(fake.mapped(), 0, "nothing left mapped");
+    assert.deepEqual(fake.mapped(), 0, "nothing left mapped");
     using buffer = SecretBuffer.alloc(8, { backend: "auto" });
-    assertEquals(buffer.backend, "anonymous");
+    assert.deepEqual(buffer.backend, "anonymous");
   });
 });
 
@@ -63,9 +64,9 @@ test("backend: a kernel that refuses memfd_secret names the reason", () => {
       "UNSUPPORTED_PLATFORM",
     );
     assert(error.message.includes("ENOSYS: fake"), error.message);
-    assertEquals(fake.mapped(), 0);
+    assert.deepEqual(fake.mapped(), 0);
     using buffer = SecretBuffer.alloc(8, { backend: "auto" });
-    assertEquals(buffer.backend, "anonymous");
+    assert.deepEqual(buffer.backend, "anonymous");
   });
 });
 
@@ -77,13 +78,17 @@ test("backend: the lock limit is MEMLOCK_LIMIT for secretmem after one raise, a 
       "MEMLOCK_LIMIT",
     );
     assert(error.message.includes("secret memory"), error.message);
-    assertEquals(secretCalls(), 2, "tried again after raising the limit");
-    assertEquals(fake.mapped(), 0);
+    assert.deepEqual(secretCalls(), 2, "tried again after raising the limit");
+    assert.deepEqual(fake.mapped(), 0);
   }, true);
   withSecretFake(["lock-limit"], (_fake, secretCalls) => {
     using buffer = SecretBuffer.alloc(8, { backend: "auto" });
-    assertEquals(buffer.backend, "anonymous");
-    assertEquals(secretCalls(), 1, "no raise possible: straight to fallback");
+    assert.deepEqual(buffer.backend, "anonymous");
+    assert.deepEqual(
+      secretCalls(),
+      1,
+      "no raise possible: straight to fallback",
+    );
   }, false);
 });
 
@@ -92,9 +97,9 @@ test("backend: secret pages are not secluded again and are counted as locked", (
     fake.calls.length = 0;
     const before = stats();
     using buffer = SecretBuffer.alloc(8, { backend: "secretmem" });
-    assertEquals(buffer.backend, "secretmem");
-    assertEquals(stats().lockedBytes - before.lockedBytes, 4096);
-    assertEquals(stats().secretmemBuffers - before.secretmemBuffers, 1);
+    assert.deepEqual(buffer.backend, "secretmem");
+    assert.deepEqual(stats().lockedBytes - before.lockedBytes, 4096);
+    assert.deepEqual(stats().secretmemBuffers - before.secretmemBuffers, 1);
     assert(!fake.calls.some((c) => c.startsWith("seclude")), fake.calls.join());
   });
 });

@@ -12,7 +12,7 @@ import {
   readProcText,
   statusBytes,
 } from "../src/doctor/_procfs.ts";
-import { assert, assertEquals } from "./_assert.ts";
+import assert from "node:assert/strict";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 
@@ -44,13 +44,17 @@ test(
       `[${runtime}]   VmLck ${lockedBefore} -> ${lockedAfter} bytes; maps ${mapsBefore} -> ${mapsAfter};` +
         ` secmem data mappings ${oursBefore} -> ${oursAfter}`,
     );
-    assertEquals(lockedAfter, lockedBefore, "VmLck");
-    assertEquals(oursAfter, oursBefore, "secmem data mappings (VmFlags wf)");
+    assert.deepEqual(lockedAfter, lockedBefore, "VmLck");
+    assert.deepEqual(
+      oursAfter,
+      oursBefore,
+      "secmem data mappings (VmFlags wf)",
+    );
     // The runtime maps heap space of its own meanwhile (Deno's map count grew
     // by 12 here); a leak of ours would add three mappings per cycle.
     const drift = Math.abs(mapsAfter - mapsBefore);
     assert(drift <= 64, `map count drift ${drift}`);
-    assertEquals(stats().liveBuffers, live);
+    assert.deepEqual(stats().liveBuffers, live);
   },
   { skip: linuxOnly },
 );

@@ -5,7 +5,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { assert, assertEquals } from "./_assert.ts";
+import assert from "node:assert/strict";
 import { childScript, runChild } from "./_child.ts";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
@@ -42,9 +42,9 @@ test(
       checks: { id: string; status: string; detail: string }[];
     };
     const failed = report.checks.filter((c) => c.status === "fail");
-    assertEquals(failed, [], "failed checks");
-    assertEquals(report.ok, true);
-    assertEquals(child.status, 0);
+    assert.deepEqual(failed, [], "failed checks");
+    assert.deepEqual(report.ok, true);
+    assert.deepEqual(child.status, 0);
     const ids = report.checks.map((c) => c.id);
     for (
       const id of [
@@ -67,7 +67,7 @@ test(
 
 test("doctor prints a table for people", () => {
   const child = runChild(doctor);
-  assertEquals(child.status, 0, child.stderr);
+  assert.deepEqual(child.status, 0, child.stderr);
   assert(child.stdout.includes("PASS  Data pages locked in RAM"), child.stdout);
   assert(
     child.stdout.includes("every required protection holds"),
@@ -79,7 +79,7 @@ test(
   "doctor exits 1 when a required protection is missing (no FFI permission)",
   () => {
     const result = denoExactly(["run", "--quiet", fileURLToPath(doctor)]);
-    assertEquals(result.status, 1, result.stdout);
+    assert.deepEqual(result.status, 1, result.stdout);
     assert(
       result.stdout.includes("FAIL") && result.stdout.includes("--allow-ffi"),
       result.stdout,
@@ -93,7 +93,7 @@ test(
   () => {
     const script = fileURLToPath(childScript("no_ffi.ts"));
     const result = denoExactly(["run", "--quiet", script]);
-    assertEquals(result.status, 0, result.stdout);
+    assert.deepEqual(result.status, 0, result.stdout);
     assert(result.stdout.includes("imported"), result.stdout);
     assert(result.stdout.includes("code FFI_UNAVAILABLE"), result.stdout);
     assert(result.stdout.includes("--allow-ffi"), result.stdout);

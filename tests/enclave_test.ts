@@ -13,7 +13,8 @@ import { currentCoffer } from "../src/enclave/_coffer.ts";
 import { ciphertextForTesting } from "../src/enclave/enclave.ts";
 import { messageCipher } from "../src/enclave/_xchacha.ts";
 import { test } from "./_harness.ts";
-import { assert, assertEquals, assertThrowsCode } from "./_assert.ts";
+import assert from "node:assert/strict";
+import { assertThrowsCode } from "./_error_code.ts";
 import { childScript, runChild } from "./_child.ts";
 import { linuxOnly } from "./_platform.ts";
 
@@ -25,22 +26,22 @@ test("seal and open round-trip every size around the block boundaries", () => {
   for (const size of [0, 1, 31, 32, 63, 64, 65, 4095, 4096, 4097]) {
     const source = SecretBuffer.from(pattern(size));
     using enclave = Enclave.seal(source);
-    assertEquals(source.state, "destroyed", "the source is destroyed");
-    assertEquals(enclave.size, size);
+    assert.deepEqual(source.state, "destroyed", "the source is destroyed");
+    assert.deepEqual(enclave.size, size);
     for (let round = 0; round < 2; round++) {
       using opened = enclave.open();
-      assertEquals(opened.size, size);
-      assertEquals(opened.state, "noaccess");
+      assert.deepEqual(opened.size, size);
+      assert.deepEqual(opened.state, "noaccess");
       assert(opened.equals(pattern(size)), `size ${size} round ${round}`);
     }
   }
-  assertEquals(stats(), before, "everything unmapped");
+  assert.deepEqual(stats(), before, "everything unmapped");
 });
 
 test("seal keeps the source on request; open takes buffer options", () => {
   using source = SecretBuffer.from(pattern(16));
   using enclave = Enclave.seal(source, { destroySource: false });
-  assertEquals(source.state, "noaccess");
+  assert.deepEqual(source.state, "noaccess");
   using opened = enclave.open({ placement: "start", backend: "auto" });
   assert(opened.equals(source));
   assert(opened.address !== source.address, "a fresh buffer");
@@ -58,11 +59,14 @@ test("each seal uses a fresh nonce and the ciphertext is not the plaintext", () 
 
 test("redaction: toString, JSON and inspect show the size only", () => {
   const enclave = Enclave.seal(SecretBuffer.from(pattern(32)));
-  assertEquals(String(enclave), "Enclave(32 bytes)");
-  assertEquals(JSON.stringify({ enclave }), '{"enclave":"Enclave(32 bytes)"}');
-  assertEquals(Object.prototype.toString.call(enclave), "[object Enclave]");
+  assert.deepEqual(String(enclave), "Enclave(32 bytes)");
+  assert.deepEqual(
+    JSON.stringify({ enclave }),
+    '{"enclave":"Enclave(32 bytes)"}',
+  );
+  assert.deepEqual(Object.prototype.toString.call(enclave), "[object Enclave]");
   enclave.destroy();
-  assertEquals(String(enclave), "Enclave(32 bytes, destroyed)");
+  assert.deepEqual(String(enclave), "Enclave(32 bytes, destroyed)");
 });
 
 test("a modified ciphertext, tag or nonce fails with INTEGRITY and maps nothing", () => {
@@ -73,7 +77,7 @@ test("a modified ciphertext, tag or nonce fails with INTEGRITY and maps nothing"
     ciphertext[Math.min(offset, ciphertext.length - 1)] ^= 0x01;
     const error = assertThrowsCode(() => enclave.open(), "INTEGRITY");
     assert(/modified/.test(error.message), error.message);
-    assertEquals(stats(), before, `offset ${offset}: nothing left mapped`);
+    assert.deepEqual(stats(), before, `offset ${offset}: nothing left mapped`);
     ciphertext[Math.min(offset, ciphertext.length - 1)] ^= 0x01;
     using opened = enclave.open();
     assert(opened.equals(pattern(32)), "restored ciphertext opens again");
@@ -84,11 +88,15 @@ test("destroy: idempotent, open refused, the key is wiped with the last enclave"
   const before = stats();
   const a = Enclave.seal(SecretBuffer.from(pattern(8)));
   const b = Enclave.seal(SecretBuffer.from(pattern(8)));
-  assertEquals(stats().liveBuffers, before.liveBuffers + 2, "two key halves");
+  assert.deepEqual(
+    stats().liveBuffers,
+    before.liveBuffers + 2,
+    "two key halves",
+  );
   a.destroy();
   a.destroy();
   assertThrowsCode(() => a.open(), "DESTROYED");
-  assertEquals(
+  assert.deepEqual(
     stats().liveBuffers,
     before.liveBuffers + 2,
     "b still needs the key",
@@ -96,14 +104,14 @@ test("destroy: idempotent, open refused, the key is wiped with the last enclave"
   using opened = b.open();
   assert(opened.equals(pattern(8)));
   b.destroy();
-  assertEquals(
+  assert.deepEqual(
     stats().liveBuffers,
     before.liveBuffers + 1,
     "only the opened buffer",
   );
   opened.destroy();
-  assertEquals(stats(), before);
-  assertEquals(a.size, 8, "size survives destroy");
+  assert.deepEqual(stats(), before);
+  assert.deepEqual(a.size, 8, "size survives destroy");
 });
 
 test("bad arguments: INVALID_ARGUMENT or DESTROYED, nothing mapped", () => {
@@ -124,16 +132,16 @@ test("bad arguments: INVALID_ARGUMENT or DESTROYED, nothing mapped", () => {
     "INVALID_ARGUMENT",
   );
   source.destroy();
-  assertEquals(stats(), before);
+  assert.deepEqual(stats(), before);
 });
 
 test("purge wipes the key: old enclaves refuse to open, new ones work", () => {
   const result = runChild(childScript("enclave_purge.ts"));
-  assertEquals(result.status, 0, result.stderr);
+  assert.deepEqual(result.status, 0, result.stderr);
   const report = JSON.parse(result.stdout.trim().split("\n").pop()!);
-  assertEquals(report.destroyed, 2, "the two key halves");
-  assertEquals(report.oldOpen, "DESTROYED");
-  assertEquals(report.freshOpens, true);
+  assert.deepEqual(report.destroyed, 2, "the two key halves");
+  assert.deepEqual(report.oldOpen, "DESTROYED");
+  assert.deepEqual(report.freshOpens, true);
 });
 
 test("the key halves are re-split at every open and on the timer; the key stays", async () => {
@@ -149,12 +157,12 @@ test("the key halves are re-split at every open and on the timer; the key stays"
   const left = unmask("left");
   const right = unmask("right");
   enclave.open().destroy();
-  assertEquals(unmask("key"), key);
+  assert.deepEqual(unmask("key"), key);
   const left2 = unmask("left");
   assert(left2 !== left && unmask("right") !== right, "re-split on open");
   await new Promise((resolve) => setTimeout(resolve, 1200));
   assert(unmask("left") !== left2, "re-split on the timer");
-  assertEquals(unmask("key"), key);
+  assert.deepEqual(unmask("key"), key);
   using opened = enclave.open();
   assert(opened.equals(pattern(8)));
 });
@@ -168,10 +176,10 @@ test("the cipher is noble's XChaCha20-Poly1305, byte for byte", () => {
     const subkey = new Uint8Array(32);
     const ours = messageCipher(key, subkey, nonce);
     const sealed = ours.encrypt(plain, new Uint8Array(size + 16));
-    assertEquals([...sealed], [...expected], `size ${size}`);
+    assert.deepEqual([...sealed], [...expected], `size ${size}`);
     const back = messageCipher(key, subkey, nonce)
       .decrypt(sealed, new Uint8Array(size));
-    assertEquals([...back], [...plain]);
+    assert.deepEqual([...back], [...plain]);
   }
 });
 
@@ -188,7 +196,7 @@ test("the forensic tests' ChaCha20 block function agrees with noble", () => {
     );
     const block = new Uint8Array(64);
     chachaBlock(key, nonce, counter, block);
-    assertEquals([...block], [...expected], `counter ${counter}`);
+    assert.deepEqual([...block], [...expected], `counter ${counter}`);
   }
 });
 
@@ -199,18 +207,18 @@ for (const size of [32, 4096]) {
       const result = runChild(childScript("enclave_forensics.ts"), [
         String(size),
       ]);
-      assertEquals(result.status, 0, result.stderr);
+      assert.deepEqual(result.status, 0, result.stderr);
       const line = result.stdout.trim().split("\n").pop()!;
       console.log(`    ${line}`);
       const report = JSON.parse(line);
-      assertEquals(report.heapControl > 0, true, "the scan sees the heap");
-      assertEquals(
+      assert.deepEqual(report.heapControl > 0, true, "the scan sees the heap");
+      assert.deepEqual(
         report.opened.plaintextInOpened,
         1,
         "the scan sees guarded memory",
       );
-      assertEquals(report.opened.matches, true);
-      assertEquals(report.sourceDestroyed, true);
+      assert.deepEqual(report.opened.matches, true);
+      assert.deepEqual(report.sourceDestroyed, true);
       for (
         const step of [
           "afterSeal",
@@ -223,10 +231,10 @@ for (const size of [32, 4096]) {
         delete counts.matches;
         delete counts.plaintextInOpened;
         for (const [what, hits] of Object.entries(counts)) {
-          assertEquals(hits, 0, `${step}: ${what}`);
+          assert.deepEqual(hits, 0, `${step}: ${what}`);
         }
       }
-      assertEquals(report.statsRestored, true);
+      assert.deepEqual(report.statsRestored, true);
     },
     { skip: linuxOnly },
   );

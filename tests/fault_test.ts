@@ -9,7 +9,8 @@
 import { SecretBuffer, stats } from "../mod.ts";
 import { native } from "../src/core/_native.ts";
 import { secmemMappingOverlaps } from "../src/doctor/_procfs.ts";
-import { assert, assertEquals, assertThrowsCode } from "./_assert.ts";
+import assert from "node:assert/strict";
+import { assertThrowsCode } from "./_error_code.ts";
 import { childScript, runChild } from "./_child.ts";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
@@ -79,14 +80,14 @@ for (const placement of ["end", "start"] as const) {
         "CANARY_CORRUPTED",
         "opening checks the canary",
       );
-      assertEquals(
+      assert.deepEqual(
         buffer.state,
         "noaccess",
         "a corrupted buffer is not left open",
       );
       assertThrowsCode(() => buffer.destroy(), "CANARY_CORRUPTED");
-      assertEquals(buffer.state, "destroyed");
-      assertEquals(stats().liveBuffers, before);
+      assert.deepEqual(buffer.state, "destroyed");
+      assert.deepEqual(stats().liveBuffers, before);
       const stillMapped = secmemMappingOverlaps(address, address + 1n);
       assert(
         !stillMapped,

@@ -7,15 +7,16 @@
 
 import { SecretBuffer, stats } from "../mod.ts";
 import { test } from "./_harness.ts";
-import { assert, assertEquals, assertThrowsCode } from "./_assert.ts";
+import assert from "node:assert/strict";
+import { assertThrowsCode } from "./_error_code.ts";
 
 test("from(SecretBuffer) copies and leaves the source usable", () => {
   using source = SecretBuffer.random(300);
   using copy = SecretBuffer.from(source);
   assert(copy.equals(source), "copy differs");
   assert(copy.address !== source.address, "the copy has its own pages");
-  assertEquals(source.state, "noaccess");
-  assertEquals(copy.state, "noaccess");
+  assert.deepEqual(source.state, "noaccess");
+  assert.deepEqual(copy.state, "noaccess");
   source.write((bytes) => bytes.fill(1));
   assert(!copy.equals(source), "the copy followed the source");
 });
@@ -23,13 +24,13 @@ test("from(SecretBuffer) copies and leaves the source usable", () => {
 test("from(SecretBuffer) takes placement and refuses a destroyed source", () => {
   using source = SecretBuffer.fromHex("0102");
   using aligned = SecretBuffer.from(source, { placement: "start" });
-  assertEquals(aligned.address % 4096n, 0n);
+  assert.deepEqual(aligned.address % 4096n, 0n);
   assert(aligned.equals(new Uint8Array([1, 2])));
   const gone = SecretBuffer.random(4);
   gone.destroy();
   const before = stats();
   assertThrowsCode(() => SecretBuffer.from(gone), "DESTROYED");
-  assertEquals(stats(), before);
+  assert.deepEqual(stats(), before);
 });
 
 test("slice copies a range, defaults to the whole buffer", () => {
@@ -41,7 +42,7 @@ test("slice copies a range, defaults to the whole buffer", () => {
   using all = whole.slice();
   assert(all.equals(whole));
   using none = whole.slice(3, 3);
-  assertEquals(none.size, 0);
+  assert.deepEqual(none.size, 0);
 });
 
 test("slice refuses ranges outside the buffer", () => {
@@ -54,18 +55,18 @@ test("slice refuses ranges outside the buffer", () => {
       `${start}..${end}`,
     );
   }
-  assertEquals(stats(), before);
+  assert.deepEqual(stats(), before);
 });
 
 test("copyTo writes at an offset and refuses what does not fit", () => {
   using part = SecretBuffer.fromHex("aabb");
   using whole = SecretBuffer.alloc(5);
-  assertEquals(part.copyTo(whole, 3), 2);
+  assert.deepEqual(part.copyTo(whole, 3), 2);
   assert(whole.equals(new Uint8Array([0, 0, 0, 0xaa, 0xbb])));
   assertThrowsCode(() => part.copyTo(whole, 4), "INVALID_ARGUMENT");
   assertThrowsCode(
     () => part.copyTo(new Uint8Array(4) as unknown as SecretBuffer),
     "INVALID_ARGUMENT",
   );
-  assertEquals(whole.copyTo(whole), 5, "onto itself changes nothing");
+  assert.deepEqual(whole.copyTo(whole), 5, "onto itself changes nothing");
 });

@@ -7,7 +7,8 @@
 import { Buffer } from "node:buffer";
 import { SecretBuffer, stats } from "../mod.ts";
 import { test } from "./_harness.ts";
-import { assert, assertEquals, assertThrowsCode } from "./_assert.ts";
+import assert from "node:assert/strict";
+import { assertThrowsCode } from "./_error_code.ts";
 
 function contents(buffer: SecretBuffer): number[] {
   return buffer.read((bytes) => Array.from(bytes));
@@ -20,9 +21,9 @@ function sample(length: number): Uint8Array {
 
 test("fromHex decodes upper and lower case", () => {
   using key = SecretBuffer.fromHex("00ffA0bC19");
-  assertEquals(contents(key), [0x00, 0xff, 0xa0, 0xbc, 0x19]);
+  assert.deepEqual(contents(key), [0x00, 0xff, 0xa0, 0xbc, 0x19]);
   using empty = SecretBuffer.fromHex("");
-  assertEquals(empty.size, 0);
+  assert.deepEqual(empty.size, 0);
 });
 
 test("fromHex agrees with Buffer for every byte value and random input", () => {
@@ -47,7 +48,7 @@ test("fromHex refuses bad input and leaves nothing mapped", () => {
     () => SecretBuffer.fromHex(7 as unknown as string),
     "INVALID_ARGUMENT",
   );
-  assertEquals(stats(), before);
+  assert.deepEqual(stats(), before);
 });
 
 test("fromBase64 agrees with Buffer, padded, unpadded and URL-safe", () => {
@@ -83,7 +84,7 @@ test("fromBase64 refuses bad input and leaves nothing mapped", () => {
       JSON.stringify(text),
     );
   }
-  assertEquals(stats(), before);
+  assert.deepEqual(stats(), before);
 });
 
 test("fromText writes UTF-8 as TextEncoder does, surrogates included", () => {
@@ -99,7 +100,7 @@ test("fromText writes UTF-8 as TextEncoder does, surrogates included", () => {
   for (const text of texts) {
     using buffer = SecretBuffer.fromText(text);
     const expected = new TextEncoder().encode(text);
-    assertEquals(buffer.size, expected.length, JSON.stringify(text));
+    assert.deepEqual(buffer.size, expected.length, JSON.stringify(text));
     assert(buffer.equals(expected), JSON.stringify(text));
   }
 });

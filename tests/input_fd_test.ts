@@ -17,12 +17,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type FdOrFile, SecretBuffer, stats } from "../mod.ts";
 import { runtime, test as register } from "./_harness.ts";
-import {
-  assert,
-  assertEquals,
-  assertRejectsCode,
-  assertThrowsCode,
-} from "./_assert.ts";
+import assert from "node:assert/strict";
+import { assertRejectsCode, assertThrowsCode } from "./_error_code.ts";
 import { childScript, runChild } from "./_child.ts";
 import { isWindows, linuxOnly } from "./_platform.ts";
 
@@ -42,7 +38,7 @@ function fileOf(name: string, secret: SecretBuffer): string {
   const path = join(folder, name);
   const fd = openSync(path, "w");
   try {
-    assertEquals(secret.writeToSync(fd), secret.size, "bytes written");
+    assert.deepEqual(secret.writeToSync(fd), secret.size, "bytes written");
   } finally {
     closeSync(fd);
   }
@@ -53,9 +49,9 @@ test("fromFile reads a file into a buffer of its exact size", async () => {
   using secret = SecretBuffer.random(100);
   const path = fileOf("exact", secret);
   using read = await SecretBuffer.fromFile(path);
-  assertEquals(read.size, 100);
+  assert.deepEqual(read.size, 100);
   assert(read.equals(secret), "content differs");
-  assertEquals(read.state, "noaccess");
+  assert.deepEqual(read.state, "noaccess");
 });
 
 test("fromFile grows through several buffers for large input", async () => {
@@ -63,9 +59,9 @@ test("fromFile grows through several buffers for large input", async () => {
   const path = fileOf("large", secret);
   const before = stats().liveBuffers;
   using read = await SecretBuffer.fromFile(path, { maxSize: 1 << 20 });
-  assertEquals(read.size, 200_000);
+  assert.deepEqual(read.size, 200_000);
   assert(read.equals(secret), "content differs");
-  assertEquals(stats().liveBuffers, before + 1, "only the result is live");
+  assert.deepEqual(stats().liveBuffers, before + 1, "only the result is live");
 });
 
 test("fromFileSync and a file: URL read the same bytes", () => {
@@ -79,7 +75,7 @@ test("fromFile accepts input of exactly maxSize and refuses one byte more", asyn
   using secret = SecretBuffer.random(5000);
   const path = fileOf("boundary", secret);
   using exact = await SecretBuffer.fromFile(path, { maxSize: 5000 });
-  assertEquals(exact.size, 5000);
+  assert.deepEqual(exact.size, 5000);
   const before = stats();
   const error = await assertRejectsCode(
     () => SecretBuffer.fromFile(path, { maxSize: 4999 }),
@@ -90,7 +86,7 @@ test("fromFile accepts input of exactly maxSize and refuses one byte more", asyn
     () => SecretBuffer.fromFileSync(path, { maxSize: 10 }),
     "TOO_LARGE",
   );
-  assertEquals(stats(), before, "nothing left mapped");
+  assert.deepEqual(stats(), before, "nothing left mapped");
 });
 
 test("the default maxSize is 64 KiB", async () => {
@@ -98,14 +94,14 @@ test("the default maxSize is 64 KiB", async () => {
   const path = fileOf("default-max", secret);
   await assertRejectsCode(() => SecretBuffer.fromFile(path), "TOO_LARGE");
   using fits = await SecretBuffer.fromFile(path, { maxSize: 65537 });
-  assertEquals(fits.size, 65537);
+  assert.deepEqual(fits.size, 65537);
 });
 
 test("an empty file gives an empty buffer", async () => {
   const path = join(folder, "empty");
   writeFileSync(path, "");
   using read = await SecretBuffer.fromFile(path);
-  assertEquals(read.size, 0);
+  assert.deepEqual(read.size, 0);
 });
 
 test("fromFile reports a missing file with its errno", async () => {
@@ -113,8 +109,8 @@ test("fromFile reports a missing file with its errno", async () => {
     () => SecretBuffer.fromFile(join(folder, "missing")),
     "OS_ERROR",
   );
-  assertEquals(error.errno, 2);
-  assertEquals(error.syscall, "open");
+  assert.deepEqual(error.errno, 2);
+  assert.deepEqual(error.syscall, "open");
 }, { skip: linuxOnly });
 
 test("fromFile rejects bad arguments without mapping anything", async () => {
@@ -138,7 +134,7 @@ test("fromFile rejects bad arguments without mapping anything", async () => {
       }),
     "INVALID_ARGUMENT",
   );
-  assertEquals(stats(), before);
+  assert.deepEqual(stats(), before);
 });
 
 test("fromFd reads from a descriptor's position and leaves it open", async () => {
@@ -149,7 +145,7 @@ test("fromFd reads from a descriptor's position and leaves it open", async () =>
     using read = await SecretBuffer.fromFd(fd);
     assert(read.equals(secret), "content differs");
     using again = SecretBuffer.fromFdSync(fd);
-    assertEquals(again.size, 0, "the descriptor was at its end");
+    assert.deepEqual(again.size, 0, "the descriptor was at its end");
   } finally {
     closeSync(fd);
   }
@@ -199,7 +195,7 @@ test("fromFd through a Deno FsFile also enforces maxSize", async () => {
       create(path: string): Promise<Disposable & FdOrFile>;
     }).create(copyPath);
     try {
-      assertEquals(await secret.writeTo(writable), 300);
+      assert.deepEqual(await secret.writeTo(writable), 300);
     } finally {
       writable[Symbol.dispose]();
     }
@@ -210,7 +206,11 @@ test("fromFd through a Deno FsFile also enforces maxSize", async () => {
       "TOO_LARGE",
     );
   }
-  assertEquals(stats().liveBuffers, before.liveBuffers, "nothing left mapped");
+  assert.deepEqual(
+    stats().liveBuffers,
+    before.liveBuffers,
+    "nothing left mapped",
+  );
 }, { skip: runtime === "deno" ? false : "Deno.FsFile is Deno's" });
 
 test("fromFd refuses what is not a descriptor", async () => {
@@ -227,7 +227,7 @@ test("writeTo writes every byte and refuses a destroyed buffer", async () => {
   const path = join(folder, "written");
   const handle = await open(path, "w");
   try {
-    assertEquals(await secret.writeTo(handle), 10_000);
+    assert.deepEqual(await secret.writeTo(handle), 10_000);
   } finally {
     await handle.close();
   }
@@ -245,17 +245,17 @@ for (const mode of ["async", "sync"]) {
     const run = runChild(childScript("input_stdin.ts"), [mode, "100000"], {
       input,
     });
-    assertEquals(run.stderr, "");
+    assert.deepEqual(run.stderr, "");
     const hex = Array.from(input, (b) => b.toString(16).padStart(2, "0"))
       .join("");
-    assertEquals(run.stdout.trim(), `size 70000 hex ${hex}`);
+    assert.deepEqual(run.stdout.trim(), `size 70000 hex ${hex}`);
   });
 
   test(`fromStdin${mode === "sync" ? "Sync" : ""} refuses input past maxSize`, () => {
     const run = runChild(childScript("input_stdin.ts"), [mode, "16"], {
       input: "seventeen bytes!!",
     });
-    assertEquals(run.stdout.trim(), "error TOO_LARGE", run.stderr);
+    assert.deepEqual(run.stdout.trim(), "error TOO_LARGE", run.stderr);
   });
 }
 
@@ -265,7 +265,7 @@ test("fromStdin reads a file redirected to stdin", () => {
   const run = runChild(childScript("input_stdin.ts"), ["async", "3"], {
     shellPrefix: `exec <'${path}';`,
   });
-  assertEquals(run.stdout.trim(), "size 3 hex 616263", run.stderr);
+  assert.deepEqual(run.stdout.trim(), "size 3 hex 616263", run.stderr);
 }, { skip: linuxOnly });
 
 test("input test files are removed", () => {

@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runtime, test as register } from "./_harness.ts";
-import { assert, assertEquals } from "./_assert.ts";
+import assert from "node:assert/strict";
 import { childScript, runChild, runtimeCommand } from "./_child.ts";
 import { isWindows, linuxOnly } from "./_platform.ts";
 
@@ -41,7 +41,7 @@ function secretFile(name: string): string {
     "-c",
     `head -c 32 /dev/urandom > '${path}'`,
   ]);
-  assertEquals(made.status, 0, "could not make the secret file");
+  assert.deepEqual(made.status, 0, "could not make the secret file");
   return path;
 }
 
@@ -64,7 +64,7 @@ for (const how of paths) {
   test(
     `after reading a secret via ${how} and destroying it, 0 copies are left`,
     () => {
-      assertEquals(copiesAfter(how, "destroy"), 0, "copies found");
+      assert.deepEqual(copiesAfter(how, "destroy"), 0, "copies found");
       assert(copiesAfter(how, "control") >= 1, "the control copy was not seen");
     },
     { skip: linuxOnly },
@@ -95,7 +95,7 @@ test("after a prompt and destroy, 0 copies of the passphrase are left", () => {
     assert(match !== null, `unexpected output: ${run.stdout}${run.stderr}`);
     return Number(match[1]);
   };
-  assertEquals(scan("scan"), 0, "copies found");
+  assert.deepEqual(scan("scan"), 0, "copies found");
   assert(scan("scan-control") >= 1, "the control copy was not seen");
 }, {
   skip: linuxOnly || (python ? false : "needs python3 for a pseudo-terminal"),

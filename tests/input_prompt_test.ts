@@ -10,7 +10,8 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promptSecret } from "../mod.ts";
 import { test } from "./_harness.ts";
-import { assert, assertEquals, assertRejectsCode } from "./_assert.ts";
+import assert from "node:assert/strict";
+import { assertRejectsCode } from "./_error_code.ts";
 import { childScript, runChild, runtimeCommand } from "./_child.ts";
 import { linuxOnly } from "./_platform.ts";
 
@@ -37,7 +38,11 @@ function onTerminal(keys: string, mode = "show"): string {
     timeout: 90_000,
     env: { ...processEnv(), NO_COLOR: "1" },
   });
-  assertEquals(run.status, 0, `the child failed: ${run.stdout}${run.stderr}`);
+  assert.deepEqual(
+    run.status,
+    0,
+    `the child failed: ${run.stdout}${run.stderr}`,
+  );
   return run.stdout.replaceAll("\r", "");
 }
 
@@ -117,7 +122,7 @@ test("the prompt refuses a pipe unless allowPipe is set", () => {
     allowed.stdout.includes(`size 5\nhex ${hexOf("piped")}`),
     allowed.stdout + allowed.stderr,
   );
-  assertEquals(allowed.stderr, "Passphrase: ", "the prompt goes to stderr");
+  assert.deepEqual(allowed.stderr, "Passphrase: ", "the prompt goes to stderr");
   const last = runChild(childScript("input_prompt.ts"), ["pipe"], {
     input: "no newline",
   });
@@ -167,14 +172,14 @@ test(
   "the prompt example accepts matching passphrases and refuses others",
   () => {
     const same = runExample("open sesame\r", "open sesame\r");
-    assertEquals(same.status, 0, same.stdout);
+    assert.deepEqual(same.status, 0, same.stdout);
     assert(same.stdout.includes("Passphrase accepted: 11 bytes"), same.stdout);
     assert(!same.stdout.includes("sesame"), "a passphrase was echoed");
     const differ = runExample("open sesame\r", "open sesamf\r");
-    assertEquals(differ.status, 1, differ.stdout);
+    assert.deepEqual(differ.status, 1, differ.stdout);
     assert(differ.stdout.includes("differ"), differ.stdout);
     const cancelled = runExample("\x03", "");
-    assertEquals(cancelled.status, 1, cancelled.stdout);
+    assert.deepEqual(cancelled.status, 1, cancelled.stdout);
     assert(cancelled.stdout.includes("cancelled (Ctrl-C)"), cancelled.stdout);
   },
   { skip: ptyOnly },

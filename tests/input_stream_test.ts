@@ -6,7 +6,8 @@
 
 import { SecretBuffer, stats } from "../mod.ts";
 import { test } from "./_harness.ts";
-import { assert, assertEquals, assertRejectsCode } from "./_assert.ts";
+import assert from "node:assert/strict";
+import { assertRejectsCode } from "./_error_code.ts";
 
 function sample(length: number): Uint8Array {
   return Uint8Array.from({ length }, () => Math.floor(Math.random() * 256));
@@ -54,7 +55,7 @@ test("fromStream reads a byte stream through a BYOB reader", async () => {
   using secret = await SecretBuffer.fromStream(stream, { maxSize: 20_000 });
   assert(secret.equals(data), "content differs");
   assert(seen.byob > 0, "the source never saw a BYOB request");
-  assertEquals(seen.enqueued, 0, "chunks were enqueued instead");
+  assert.deepEqual(seen.enqueued, 0, "chunks were enqueued instead");
 });
 
 test("fromStream reads an ordinary ReadableStream and wipes its chunks", async () => {
@@ -121,7 +122,7 @@ test("fromStream refuses input past maxSize, cancels, maps nothing", async () =>
     "TOO_LARGE",
   );
   assert(oversized.every((b) => b === 0), "the refused chunk was not wiped");
-  assertEquals(stats(), before);
+  assert.deepEqual(stats(), before);
 });
 
 test("fromStream accepts input of exactly maxSize from a byte stream", async () => {

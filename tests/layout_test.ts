@@ -6,7 +6,8 @@
  */
 
 import { CANARY_SIZE, layoutFor, MAX_SIZE } from "../src/core/_layout.ts";
-import { assert, assertThrowsCode } from "./_assert.ts";
+import assert from "node:assert/strict";
+import { assertThrowsCode } from "./_error_code.ts";
 import { test } from "./_harness.ts";
 
 for (const pageSize of [4096, 16384]) {

@@ -7,14 +7,14 @@
  * @module
  */
 
-import { assert, assertEquals } from "./_assert.ts";
+import assert from "node:assert/strict";
 import { childScript, runChild, runtimeCommand } from "./_child.ts";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 
 test("buffers still live at exit are destroyed before the process ends", () => {
   const child = runChild(childScript("lifetime.ts"), ["exit"]);
-  assertEquals(child.status, 0, child.stderr);
+  assert.deepEqual(child.status, 0, child.stderr);
   assert(child.stdout.includes("live before exit: 2"), child.stdout);
   assert(child.stdout.includes("live at exit: 0"), child.stdout);
 }, { skip: linuxOnly });
@@ -25,7 +25,7 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     () => {
       const child = runChild(childScript("lifetime.ts"), ["interrupt", signal]);
       assert(child.stdout.includes("live before signal: 1"), child.stdout);
-      assertEquals(
+      assert.deepEqual(
         child.status,
         code,
         `status ${child.status}, signal ${child.signal}: ${child.stderr}`,
@@ -55,7 +55,7 @@ test(
     const child = runChild(childScript("lifetime.ts"), ["finalize"], {
       commandOverride: command,
     });
-    assertEquals(child.status, 0, child.stderr);
+    assert.deepEqual(child.status, 0, child.stderr);
     console.log(`[${runtime}]   ${child.stdout.trim().replaceAll("\n", "; ")}`);
     assert(child.stdout.includes("live after gc: 0"), child.stdout);
     assert(child.stdout.includes("view length: 0"), child.stdout);

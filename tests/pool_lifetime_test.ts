@@ -6,7 +6,7 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { assert, assertEquals } from "./_assert.ts";
+import assert from "node:assert/strict";
 import { childScript, runChild, runtimeCommand } from "./_child.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
@@ -17,17 +17,17 @@ test("a slot dropped without destroy is wiped and freed by the finalizer", () =>
   const child = runChild(childScript("pool_probe.ts"), ["finalize"], {
     env: GC_ENV,
   });
-  assertEquals(child.status, 0, child.stderr);
+  assert.deepEqual(child.status, 0, child.stderr);
   const report = JSON.parse(child.stdout.trim().split("\n").at(-1)!);
-  assertEquals(report.before, 101);
-  assertEquals(report.after, 1, "only the slot still referenced stays");
-  assertEquals(report.viewLength, 0, "the dropped slot's view is detached");
-  assertEquals(report.keptState, "noaccess", "its open page was closed");
+  assert.deepEqual(report.before, 101);
+  assert.deepEqual(report.after, 1, "only the slot still referenced stays");
+  assert.deepEqual(report.viewLength, 0, "the dropped slot's view is detached");
+  assert.deepEqual(report.keptState, "noaccess", "its open page was closed");
 });
 
 test("slots still alive at exit are wiped by the exit purge", () => {
   const child = runChild(childScript("pool_probe.ts"), ["exit"]);
-  assertEquals(child.status, 0, child.stderr);
+  assert.deepEqual(child.status, 0, child.stderr);
   assert(child.stdout.includes("live before exit: 2"), child.stdout);
   assert(child.stdout.includes("live at exit: 0 destroyed"), child.stdout);
 });
@@ -59,7 +59,7 @@ function traceCycles(cycles: number, pageSize: number): Trace {
     "trace=!futex,clock_gettime,gettimeofday",
     ...command,
   ], { encoding: "utf8", timeout: 300_000, maxBuffer: 1 << 28 });
-  assertEquals(result.status, 0, result.stderr.slice(-2000));
+  assert.deepEqual(result.status, 0, result.stderr.slice(-2000));
   const counts = new Map<string, number>();
   const page = new RegExp(
     `^mprotect\\(0x[0-9a-f]+, ${pageSize}, (PROT_NONE|PROT_READ\\|PROT_WRITE)\\b(?!\\|)`,

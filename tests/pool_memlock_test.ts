@@ -7,7 +7,7 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { assert, assertEquals } from "./_assert.ts";
+import assert from "node:assert/strict";
 import { childScript, runtimeCommand } from "./_child.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
@@ -32,16 +32,16 @@ test(
       "--",
       ...command,
     ], { encoding: "utf8", timeout: 120_000 });
-    assertEquals(result.status, 0, result.stderr);
+    assert.deepEqual(result.status, 0, result.stderr);
     const report = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
-    assertEquals(report.code, "MEMLOCK_LIMIT", report.message);
+    assert.deepEqual(report.code, "MEMLOCK_LIMIT", report.message);
     assert(report.message.includes("RLIMIT_MEMLOCK"), report.message);
     assert(
       report.live > 1 && report.live * 32 < LIMIT,
       `some slots fit under the limit (${report.live})`,
     );
-    assertEquals(report.statsLive, report.live);
-    assertEquals(
+    assert.deepEqual(report.statsLive, report.live);
+    assert.deepEqual(
       report.again,
       "MEMLOCK_LIMIT",
       "the next try fails the same way",
@@ -54,7 +54,7 @@ test(
       "the watch sees the pool's arenas",
     );
     assert(report.firstIntact, "earlier secrets keep their content");
-    assertEquals(report.lenient.live, 2000);
+    assert.deepEqual(report.lenient.live, 2000);
     assert(
       report.lenient.lockedBytes < report.lenient.mappedBytes,
       "best-effort: some arenas unlocked",

@@ -10,7 +10,7 @@
 
 import { native } from "../src/core/_native.ts";
 import { readProcText } from "../src/doctor/_procfs.ts";
-import { assert, assertEquals } from "./_assert.ts";
+import assert from "node:assert/strict";
 import { childScript, runChild } from "./_child.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
@@ -38,7 +38,7 @@ test(
       env: { DENO_V8_FLAGS: "--expose-gc", NODE_OPTIONS: "--expose-gc" },
       timeout: 600_000,
     });
-    assertEquals(child.status, 0, child.stderr);
+    assert.deepEqual(child.status, 0, child.stderr);
     const report = JSON.parse(child.stdout.trim().split("\n").at(-1)!);
     const { start, peak, end } = report;
     console.log(
@@ -48,22 +48,22 @@ test(
         ` (the runtime's heap grew for a million handles);` +
         ` alloc ${report.allocMs} ms, destroy ${report.freeMs} ms`,
     );
-    assertEquals(peak.stats.liveSlots, COUNT);
+    assert.deepEqual(peak.stats.liveSlots, COUNT);
     assert(peak.maps < 65530 / 4, `far below vm.max_map_count (${peak.maps})`);
     assert(peak.vmLck >= COUNT * 32, "every secret's page is locked");
-    assertEquals(report.sample, 10_000);
-    assertEquals(report.verified, 10_000, "sampled contents unchanged");
-    assertEquals(report.distinct, 10_000, "sampled contents distinct");
-    assertEquals(
+    assert.deepEqual(report.sample, 10_000);
+    assert.deepEqual(report.verified, 10_000, "sampled contents unchanged");
+    assert.deepEqual(report.distinct, 10_000, "sampled contents distinct");
+    assert.deepEqual(
       report.neighboursDiffer,
       10_000,
       "each differs from neighbours",
     );
-    assertEquals(report.corrupted, 0, "no canary disturbed");
-    assertEquals(end.vmLck, start.vmLck, "VmLck back to its start");
-    assertEquals(end.securedMaps, start.securedMaps, "secmem maps back");
-    assertEquals(end.stats.liveSlots, 0);
-    assertEquals(end.stats.arenas, 1, "one spare arena, as at the start");
+    assert.deepEqual(report.corrupted, 0, "no canary disturbed");
+    assert.deepEqual(end.vmLck, start.vmLck, "VmLck back to its start");
+    assert.deepEqual(end.securedMaps, start.securedMaps, "secmem maps back");
+    assert.deepEqual(end.stats.liveSlots, 0);
+    assert.deepEqual(end.stats.arenas, 1, "one spare arena, as at the start");
   },
   { skip: lockSkip() },
 );

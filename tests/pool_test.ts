@@ -14,7 +14,8 @@ import {
   readProcText,
   type SmapsEntry,
 } from "../src/doctor/_procfs.ts";
-import { assert, assertEquals, assertThrowsCode } from "./_assert.ts";
+import assert from "node:assert/strict";
+import { assertThrowsCode } from "./_error_code.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 
@@ -27,15 +28,15 @@ test("sizes round up to a class; 1 and 2048 are served, 0 and 2049 refused", () 
   using one = pool.alloc(1);
   using odd = pool.alloc(33);
   using largest = pool.random(2048);
-  assertEquals(classStats(pool, 16).liveSlots, 1);
-  assertEquals(classStats(pool, 64).liveSlots, 1);
-  assertEquals(classStats(pool, 2048).liveSlots, 1);
-  assertEquals([one.size, odd.size, largest.size], [1, 33, 2048]);
+  assert.deepEqual(classStats(pool, 16).liveSlots, 1);
+  assert.deepEqual(classStats(pool, 64).liveSlots, 1);
+  assert.deepEqual(classStats(pool, 2048).liveSlots, 1);
+  assert.deepEqual([one.size, odd.size, largest.size], [1, 33, 2048]);
   const error = assertThrowsCode(() => pool.alloc(2049), "INVALID_SIZE");
   assert(error.message.includes("SecretBuffer"), error.message);
   assertThrowsCode(() => pool.alloc(0), "INVALID_SIZE");
   assertThrowsCode(() => pool.from(new Uint8Array(0)), "INVALID_SIZE");
-  assertEquals(pool.stats().liveSlots, 3);
+  assert.deepEqual(pool.stats().liveSlots, 3);
 });
 
 test("bad pool options are INVALID_ARGUMENT", () => {
@@ -61,12 +62,12 @@ test("a scope opens its page: neighbours on it open too, other pages stay closed
   const neighbour = slots.find((s) => s !== first && page(s) === page(first))!;
   const elsewhere = slots.find((s) => page(s) !== page(first))!;
   first.read(() => {
-    assertEquals(neighbour.state, "readonly");
-    assertEquals(elsewhere.state, "noaccess");
-    neighbour.write(() => assertEquals(first.state, "readwrite"));
-    assertEquals(first.state, "readonly");
+    assert.deepEqual(neighbour.state, "readonly");
+    assert.deepEqual(elsewhere.state, "noaccess");
+    neighbour.write(() => assert.deepEqual(first.state, "readwrite"));
+    assert.deepEqual(first.state, "readonly");
   });
-  assertEquals(neighbour.state, "noaccess");
+  assert.deepEqual(neighbour.state, "noaccess");
   for (const slot of slots) slot.destroy();
 });
 
@@ -80,7 +81,7 @@ test("destroy wipes the whole slot and the next occupant starts from zero", () =
   secret.destroy();
   assert(raw.every((b) => b === 0), "wiped at destroy");
   using next = pool.alloc(20);
-  assertEquals(next.address, address + 12n, "same slot, bytes at its end");
+  assert.deepEqual(next.address, address + 12n, "same slot, bytes at its end");
   assert(next.read((bytes) => bytes.every((b) => b === 0)));
 });
 
@@ -92,7 +93,7 @@ test("a write into the slack before the bytes is caught like a canary", () => {
   slack[0] = 0x5a;
   secret.protect("noaccess");
   assertThrowsCode(() => secret.destroy(), "CANARY_CORRUPTED");
-  assertEquals(pool.stats().liveSlots, 0);
+  assert.deepEqual(pool.stats().liveSlots, 0);
 });
 
 test("a corrupted canary is restored, so the neighbour it guards is not blamed", () => {
@@ -100,7 +101,7 @@ test("a corrupted canary is restored, so the neighbour it guards is not blamed",
   const left = pool.alloc(32);
   const right = pool.alloc(32);
   const leftAddress = left.address;
-  assertEquals(right.address, leftAddress + 48n, "adjacent slots");
+  assert.deepEqual(right.address, leftAddress + 48n, "adjacent slots");
   left.protect("readwrite");
   new Uint8Array(native().view(left.address + 32n, 1))[0] ^= 0xff;
   left.protect("noaccess");
@@ -109,7 +110,7 @@ test("a corrupted canary is restored, so the neighbour it guards is not blamed",
   right.destroy();
   // Both slots go back to use, and both pass their canary checks.
   const again = [pool.alloc(32), pool.alloc(32)];
-  assertEquals(
+  assert.deepEqual(
     again.map((slot) => slot.address).sort(),
     [leftAddress, leftAddress + 48n],
   );
@@ -124,15 +125,15 @@ test("empty arenas are unmapped, keeping one spare per class (the smallest)", ()
   assert(peak.arenas >= 5, `a burst maps growing arenas (${peak.arenas})`);
   for (const slot of slots) slot.destroy();
   const after = classStats(pool, 32);
-  assertEquals(after.arenas, 1);
-  assertEquals(after.liveSlots, 0);
+  assert.deepEqual(after.arenas, 1);
+  assert.deepEqual(after.liveSlots, 0);
   const { pageSize } = native();
-  assertEquals(
+  assert.deepEqual(
     pool.stats().lockedBytes,
     2 * pageSize,
     "one page for the 16-byte class, the one-page spare for 32",
   );
-  assertEquals(kept.state, "noaccess");
+  assert.deepEqual(kept.state, "noaccess");
 });
 
 test("pool.destroy wipes everything; every handle and the pool say DESTROYED", () => {
@@ -143,15 +144,15 @@ test("pool.destroy wipes everything; every handle and the pool say DESTROYED", (
   b.read((bytes) => {
     kept = bytes;
   });
-  assertEquals(pool.destroy(), { destroyed: 2, corrupted: 0 });
-  assertEquals(kept!.length, 0, "views detached");
-  assertEquals(a.state, "destroyed");
+  assert.deepEqual(pool.destroy(), { destroyed: 2, corrupted: 0 });
+  assert.deepEqual(kept!.length, 0, "views detached");
+  assert.deepEqual(a.state, "destroyed");
   assertThrowsCode(() => b.read(() => 0), "DESTROYED");
   assertThrowsCode(() => pool.alloc(8), "DESTROYED");
-  assertEquals(pool.stats().mappedBytes, 0);
-  assertEquals(pool.destroy(), { destroyed: 0, corrupted: 0 });
+  assert.deepEqual(pool.stats().mappedBytes, 0);
+  assert.deepEqual(pool.destroy(), { destroyed: 0, corrupted: 0 });
   a.destroy();
-  assertEquals(String(pool), "SecretPool(0 slots, destroyed)");
+  assert.deepEqual(String(pool), "SecretPool(0 slots, destroyed)");
 });
 
 test("purge() reaches pool slots; the pool stays usable", () => {
@@ -159,10 +160,10 @@ test("purge() reaches pool slots; the pool stays usable", () => {
   const slot = pool.random(16);
   const { destroyed } = purge();
   assert(destroyed >= 1);
-  assertEquals(slot.state, "destroyed");
-  assertEquals(pool.stats().arenas, 0);
+  assert.deepEqual(slot.state, "destroyed");
+  assert.deepEqual(pool.stats().arenas, 0);
   using again = pool.alloc(16);
-  assertEquals(again.state, "noaccess");
+  assert.deepEqual(again.state, "noaccess");
   pool.destroy();
 });
 
@@ -174,7 +175,7 @@ test("equals works across pools and with a SecretBuffer", async () => {
   using y = b.from(new Uint8Array([1, 2, 3]));
   using z = SecretBuffer.from(new Uint8Array([1, 2, 3]));
   assert(x.equals(y) && y.equals(x) && x.equals(z));
-  assertEquals(x.state, "noaccess");
+  assert.deepEqual(x.state, "noaccess");
 });
 
 test(
@@ -202,27 +203,27 @@ test(
       for (const flag of ["lo", "dd", "wf"]) {
         assert(at.flags.includes(flag), `${flag} in ${at.flags.join(" ")}`);
       }
-      assertEquals(at.perms, "---p", "noaccess at rest");
+      assert.deepEqual(at.perms, "---p", "noaccess at rest");
       for (const guard of [before, after]) {
         assert(guard !== undefined);
-        assertEquals(guard.perms, "---p");
+        assert.deepEqual(guard.perms, "---p");
         assert(!guard.flags.includes("lo"), "guard pages are not backed");
       }
-      assertEquals(before!.end, at.start);
-      assertEquals(after!.start, at.end);
+      assert.deepEqual(before!.end, at.start);
+      assert.deepEqual(after!.start, at.end);
       assert(after!.end - after!.start >= BigInt(pageSize));
     }
     const arenas = pool.stats().arenas;
-    assertEquals(seen.size, arenas, "one data mapping per arena");
+    assert.deepEqual(seen.size, arenas, "one data mapping per arena");
     assert(arenas >= 5);
     // Opening one slot opens one page, and only while the scope lasts.
     slots[0].read(() => {
       const { at } = mappingAround(slots[0].address);
-      assertEquals(at!.perms, "r--p");
-      assertEquals(at!.end - at!.start, BigInt(pageSize));
+      assert.deepEqual(at!.perms, "r--p");
+      assert.deepEqual(at!.end - at!.start, BigInt(pageSize));
       assert(at!.flags.includes("lo") && at!.flags.includes("dd"));
     });
-    assertEquals(mappingAround(slots[0].address).at!.perms, "---p");
+    assert.deepEqual(mappingAround(slots[0].address).at!.perms, "---p");
     for (const slot of slots) slot.destroy();
   },
   { skip: linuxOnly },

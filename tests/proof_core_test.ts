@@ -8,7 +8,7 @@
  */
 
 import { scanFile } from "../src/doctor/_scan.ts";
-import { assert, assertEquals } from "./_assert.ts";
+import assert from "node:assert/strict";
 import { childScript, runChild } from "./_child.ts";
 import {
   bytesText,
@@ -61,12 +61,16 @@ function searchCore(path: string, report: CoreReport, label: string): void {
     control.hits.length > 0,
     `${label}: the control array's bytes are not in the core, so the search cannot see`,
   );
-  assertEquals(
+  assert.deepEqual(
     atRest.hits.length,
     0,
     `${label}: S1 (at rest) found in the core`,
   );
-  assertEquals(open.hits.length, 0, `${label}: S3 (open) found in the core`);
+  assert.deepEqual(
+    open.hits.length,
+    0,
+    `${label}: S3 (open) found in the core`,
+  );
 }
 
 const obstacle = linuxOnly || coreDumpObstacle();
@@ -83,10 +87,10 @@ test(
         timeout: 300_000,
       });
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      assertEquals(result.signal, "SIGABRT", describeChild(result));
+      assert.deepEqual(result.signal, "SIGABRT", describeChild(result));
       const report = lastJson<CoreReport>(result.stdout);
       const cores = filesIn(dir);
-      assertEquals(
+      assert.deepEqual(
         cores.length,
         1,
         `expected one core file in ${dir} (core_pattern "${corePattern()}")`,
@@ -146,9 +150,9 @@ test(
         { encoding: "utf8", timeout: 600_000 },
       );
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      assertEquals(gcore.status, 0, `gcore failed: ${gcore.stderr}`);
+      assert.deepEqual(gcore.status, 0, `gcore failed: ${gcore.stderr}`);
       const cores = filesIn(dir);
-      assertEquals(cores.length, 1, "expected one gcore file");
+      assert.deepEqual(cores.length, 1, "expected one gcore file");
       const [core] = cores;
       say(
         `  gcore of pid ${report.pid}: ${bytesText(core.size)} apparent, ${

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { assert, assertEquals } from "./_assert.ts";
+import assert from "node:assert/strict";
 import { childScript, runChild } from "./_child.ts";
 import { describeChild, lastJson, say } from "./_forensics.ts";
 import { test } from "./_harness.ts";
@@ -45,7 +45,7 @@ test(
     const result = runChild(childScript("proof_fork.ts"), [], {
       shellPrefix: "ulimit -c 0;",
     });
-    assertEquals(result.status, 0, describeChild(result));
+    assert.deepEqual(result.status, 0, describeChild(result));
     const report = lastJson<ForkReport>(result.stdout);
     say(`  data page VmFlags: ${report.flags.join(" ")}`);
     for (const outcome of report.outcomes) {
@@ -66,18 +66,18 @@ test(
       );
       return;
     }
-    assertEquals(clone.status, 0, "the forked process's wait status");
-    assertEquals(
+    assert.deepEqual(clone.status, 0, "the forked process's wait status");
+    assert.deepEqual(
       clone.bytesReceived,
       2 * report.page,
       "bytes through the pipe",
     );
-    assertEquals(
+    assert.deepEqual(
       clone.controlMatching,
       report.page,
       "control page bytes in the fork",
     );
-    assertEquals(
+    assert.deepEqual(
       clone.secretNonZero,
       0,
       "SecretBuffer bytes visible in the fork",
@@ -89,7 +89,7 @@ test(
           " the clone into machine code proves the behaviour instead",
       );
     } else {
-      assertEquals(
+      assert.deepEqual(
         viaJs.secretNonZero,
         0,
         "SecretBuffer bytes visible in the JS fork",

@@ -16,12 +16,8 @@ import {
   SecretMemoryError,
   stats,
 } from "../mod.ts";
-import {
-  assert,
-  assertEquals,
-  AssertionError,
-  assertThrowsCode,
-} from "./_assert.ts";
+import assert from "node:assert/strict";
+import { assertThrowsCode } from "./_error_code.ts";
 import { layoutFor } from "../src/core/_layout.ts";
 import { native } from "../src/core/_native.ts";
 import { env, ownMaps, ownSmaps, say } from "./_forensics.ts";
@@ -197,7 +193,7 @@ function runSequence(ops: Op[]): number {
       case "from": {
         const source = op.bytes.slice();
         const buffer = SecretBuffer.from(source, { wipeSource: op.wipe });
-        assertEquals(
+        assert.deepEqual(
           source,
           op.wipe ? new Uint8Array(source.length) : op.bytes,
           "source after from()",
@@ -227,12 +223,12 @@ function runSequence(ops: Op[]): number {
         entry.buffer[op.kind]((view) => {
           entry[counter]++;
           try {
-            assertEquals(
+            assert.deepEqual(
               entry.buffer.state,
               expectedState(entry),
               "state in scope",
             );
-            assertEquals(view, content, "contents in scope");
+            assert.deepEqual(view, content, "contents in scope");
             if (op.kind === "write" && entry.size > 0) {
               const at = op.offset % entry.size;
               const patch = op.bytes.subarray(0, entry.size - at);
@@ -266,7 +262,7 @@ function runSequence(ops: Op[]): number {
         }
         const same = a.content.length === b.content.length &&
           a.content.every((v, i) => v === b.content![i]);
-        assertEquals(a.buffer.equals(b.buffer), same, "equals");
+        assert.deepEqual(a.buffer.equals(b.buffer), same, "equals");
         return;
       }
       case "equalsBytes": {
@@ -283,7 +279,7 @@ function runSequence(ops: Op[]): number {
           ? new Uint8Array(op.same ? 0 : 1)
           : a.content.slice();
         if (!op.same && bytes.length > 0) bytes[0] ^= 0xff;
-        assertEquals(a.buffer.equals(bytes), op.same, "equals(bytes)");
+        assert.deepEqual(a.buffer.equals(bytes), op.same, "equals(bytes)");
         return;
       }
       case "destroy": {
@@ -311,21 +307,25 @@ function runSequence(ops: Op[]): number {
           entry.buffer[op.scope]((view) => {
             entry[counter]++;
             try {
-              assertEquals(
+              assert.deepEqual(
                 entry.buffer.state,
                 expectedState(entry),
                 "state in scope",
               );
-              assertEquals(view, entry.content, "contents in scope");
+              assert.deepEqual(view, entry.content, "contents in scope");
               for (const inner of op.inner) perform(inner);
               if (entry.content === null) {
-                assertEquals(
+                assert.deepEqual(
                   view.byteLength,
                   0,
                   "view after destroy in its own scope",
                 );
               } else {
-                assertEquals(view, entry.content, "contents after inner steps");
+                assert.deepEqual(
+                  view,
+                  entry.content,
+                  "contents after inner steps",
+                );
               }
             } finally {
               entry[counter]--;
@@ -335,7 +335,7 @@ function runSequence(ops: Op[]): number {
         } catch (error) {
           thrown = error;
         }
-        if (thrown instanceof AssertionError) throw thrown;
+        if (thrown instanceof assert.AssertionError) throw thrown;
         assert(
           op.throws ? thrown === planned : thrown === undefined,
           `scope ended with ${String(thrown)}`,
@@ -350,27 +350,27 @@ function runSequence(ops: Op[]): number {
     let userBytes = 0;
     let mappedBytes = 0;
     for (const entry of entries) {
-      assertEquals(entry.buffer.state, expectedState(entry), "state");
-      assertEquals(entry.buffer.size, entry.size, "size");
+      assert.deepEqual(entry.buffer.state, expectedState(entry), "state");
+      assert.deepEqual(entry.buffer.size, entry.size, "size");
       if (entry.content === null) continue;
       live++;
       userBytes += entry.size;
       mappedBytes += layoutFor(entry.size, native().pageSize, "end").total;
       const content = entry.content;
-      entry.buffer.read((view) => assertEquals(view, content, "contents"));
+      entry.buffer.read((view) => assert.deepEqual(view, content, "contents"));
     }
     const now = stats();
-    assertEquals(
+    assert.deepEqual(
       now.liveBuffers - start.liveBuffers,
       live,
       "stats().liveBuffers",
     );
-    assertEquals(
+    assert.deepEqual(
       now.userBytes - start.userBytes,
       userBytes,
       "stats().userBytes",
     );
-    assertEquals(
+    assert.deepEqual(
       now.mappedBytes - start.mappedBytes,
       mappedBytes,
       "stats().mappedBytes",
@@ -385,12 +385,12 @@ function runSequence(ops: Op[]): number {
   } finally {
     for (const entry of entries) entry.buffer.destroy();
   }
-  assertEquals(
+  assert.deepEqual(
     stats().liveBuffers,
     start.liveBuffers,
     "live buffers after the run",
   );
-  assertEquals(
+  assert.deepEqual(
     stats().lockedBytes,
     start.lockedBytes,
     "locked bytes after the run",
@@ -492,12 +492,12 @@ async function runConcurrent(sizes: number[], scopes: AsyncScope[]) {
         const scope = buffer[s.scope](async (view) => {
           for (const wait of s.waits) await pause(wait);
           if (destroyed.has(index)) {
-            assertEquals(
+            assert.deepEqual(
               view.byteLength,
               0,
               "view of a buffer destroyed meanwhile",
             );
-            assertEquals(buffer.state, "destroyed");
+            assert.deepEqual(buffer.state, "destroyed");
           } else {
             const needed = s.scope === "write" ? "readwrite" : "readonly";
             const state = buffer.state as Protection;
@@ -505,7 +505,7 @@ async function runConcurrent(sizes: number[], scopes: AsyncScope[]) {
               RANK[state] >= RANK[needed],
               `state ${state} inside a ${s.scope} scope`,
             );
-            assertEquals(
+            assert.deepEqual(
               view,
               contents[index],
               "contents inside an async scope",
@@ -538,7 +538,9 @@ async function runConcurrent(sizes: number[], scopes: AsyncScope[]) {
         if (outcome.value === "skipped") return;
         assert(!scopes[i].throws, "a throwing scope resolved");
       } else {
-        if (outcome.reason instanceof AssertionError) throw outcome.reason;
+        if (outcome.reason instanceof assert.AssertionError) {
+          throw outcome.reason;
+        }
         if (
           outcome.reason instanceof SecretMemoryError &&
           outcome.reason.code === "ACCESS_DENIED"
@@ -555,24 +557,24 @@ async function runConcurrent(sizes: number[], scopes: AsyncScope[]) {
     });
     buffers.forEach((buffer, index) => {
       if (index < sizes.length && destroyed.has(index)) {
-        assertEquals(buffer.state, "destroyed");
+        assert.deepEqual(buffer.state, "destroyed");
         return;
       }
-      assertEquals(
+      assert.deepEqual(
         buffer.state,
         "noaccess",
         "at rest after every scope settled",
       );
       if (index < sizes.length) {
         buffer.read((view) =>
-          assertEquals(view, contents[index], "contents after")
+          assert.deepEqual(view, contents[index], "contents after")
         );
       }
     });
   } finally {
     for (const buffer of buffers) buffer.destroy();
   }
-  assertEquals(
+  assert.deepEqual(
     stats().liveBuffers,
     start.liveBuffers,
     "live buffers after the run",

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { assert, assertEquals } from "./_assert.ts";
+import assert from "node:assert/strict";
 import { childScript } from "./_child.ts";
 import {
   describeChild,
@@ -70,7 +70,7 @@ function run(soft: number, hard: number): MemlockReport {
     unprivileged(soft, hard),
     childScript("proof_memlock.ts"),
   );
-  assertEquals(result.status, 0, describeChild(result));
+  assert.deepEqual(result.status, 0, describeChild(result));
   const report = lastJson<MemlockReport>(result.stdout);
   say(
     `  RLIMIT_MEMLOCK ${soft}:${hard} -> soft ${report.limitAtEnd.soft} at the end;` +
@@ -92,17 +92,17 @@ function run(soft: number, hard: number): MemlockReport {
           : report.bestEffort.error
       }`,
   );
-  assertEquals(report.error.code, "MEMLOCK_LIMIT", report.error.message);
+  assert.deepEqual(report.error.code, "MEMLOCK_LIMIT", report.error.message);
   assert(
     report.error.message.includes("RLIMIT_MEMLOCK"),
     "the message names the limit",
   );
-  assertEquals(
+  assert.deepEqual(
     report.intact,
     report.allocated,
     "earlier buffers intact and readable",
   );
-  assertEquals(
+  assert.deepEqual(
     report.liveAtLimit,
     report.allocated,
     "stats().liveBuffers at the limit",
@@ -110,7 +110,7 @@ function run(soft: number, hard: number): MemlockReport {
   // The count of mappings may move with the runtime's own heap; what the
   // failed call itself reserved must be gone.
   assert(report.failedReservations.length > 0, "the failed call reserved");
-  assertEquals(
+  assert.deepEqual(
     report.failedReservationsStillMapped,
     [],
     "mappings left where the failed call reserved",
@@ -119,12 +119,12 @@ function run(soft: number, hard: number): MemlockReport {
     report.lockedAtLimit <= report.limitAtEnd.soft,
     "VmLck within the limit",
   );
-  assertEquals(
+  assert.deepEqual(
     report.lockedAfterDestroy,
     report.lockedAtStart,
     "VmLck after destroying everything",
   );
-  assertEquals(
+  assert.deepEqual(
     report.liveAtEnd,
     0,
     "stats().liveBuffers after destroying everything",
@@ -133,8 +133,12 @@ function run(soft: number, hard: number): MemlockReport {
     report.bestEffort.ok,
     `best-effort allocation: ${report.bestEffort.error}`,
   );
-  assertEquals(report.bestEffort.state, "noaccess", "best-effort buffer state");
-  assertEquals(
+  assert.deepEqual(
+    report.bestEffort.state,
+    "noaccess",
+    "best-effort buffer state",
+  );
+  assert.deepEqual(
     report.bestEffort.lockedAfter,
     report.lockedAtLimit,
     "best-effort buffer is not locked",
@@ -152,7 +156,7 @@ test(
       report.allocated * report.pageSize <= 65536,
       `${report.allocated} locked pages cannot fit in 64 KiB`,
     );
-    assertEquals(
+    assert.deepEqual(
       report.limitAtEnd.soft,
       65536,
       "the soft limit stays (it equals the hard one)",
@@ -165,7 +169,7 @@ test(
   "memlock soft limit below the hard one: raised once, more buffers fit",
   () => {
     const report = run(65536, 131072);
-    assertEquals(
+    assert.deepEqual(
       report.limitAtEnd.soft,
       131072,
       "the soft limit was raised to the hard one",

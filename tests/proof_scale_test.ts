@@ -8,7 +8,7 @@
  * @module
  */
 
-import { assertEquals } from "./_assert.ts";
+import assert from "node:assert/strict";
 import { childScript, runChild } from "./_child.ts";
 import { describeChild, lastJson, say } from "./_forensics.ts";
 import { test } from "./_harness.ts";
@@ -35,18 +35,18 @@ interface ScaleReport {
 }
 
 function flat(label: string, before: Snapshot, after: Snapshot): void {
-  assertEquals(after.vmLck, before.vmLck, `${label}: VmLck`);
-  assertEquals(
+  assert.deepEqual(after.vmLck, before.vmLck, `${label}: VmLck`);
+  assert.deepEqual(
     after.secmemMaps,
     before.secmemMaps,
     `${label}: secmem mappings (VmFlags wf)`,
   );
-  assertEquals(
+  assert.deepEqual(
     after.liveBuffers,
     before.liveBuffers,
     `${label}: stats().liveBuffers`,
   );
-  assertEquals(
+  assert.deepEqual(
     after.lockedBytes,
     before.lockedBytes,
     `${label}: stats().lockedBytes`,
@@ -67,7 +67,7 @@ test(
         timeout: 900_000,
       },
     );
-    assertEquals(result.status, 0, describeChild(result));
+    assert.deepEqual(result.status, 0, describeChild(result));
     const r = lastJson<ScaleReport>(result.stdout);
     say(
       `  ${r.cycles.toLocaleString("en")} cycles of alloc(32)+destroy in ${
@@ -96,17 +96,17 @@ test(
         ` over ${r.cycles.toLocaleString("en")} cycles`,
     );
     flat("after the cycles", r.beforeCycles, r.afterCycles);
-    assertEquals(
+    assert.deepEqual(
       r.atPeak.liveBuffers - r.afterCycles.liveBuffers,
       r.live,
       "live buffers at peak",
     );
-    assertEquals(
+    assert.deepEqual(
       r.atPeak.secmemMaps - r.afterCycles.secmemMaps,
       r.live,
       "one wipe-on-fork data mapping per live buffer",
     );
-    assertEquals(
+    assert.deepEqual(
       r.atPeak.vmLck - r.afterCycles.vmLck,
       r.atPeak.lockedBytes - r.afterCycles.lockedBytes,
       "VmLck at peak matches stats().lockedBytes",

@@ -9,7 +9,7 @@
 
 import { writeFileSync } from "node:fs";
 import { scanFile } from "../src/doctor/_scan.ts";
-import { assert, assertEquals } from "./_assert.ts";
+import assert from "node:assert/strict";
 import { childScript, runChild } from "./_child.ts";
 import {
   describeChild,
@@ -35,7 +35,7 @@ test(
     const result = runChild(childScript("proof_scan.ts"), [], {
       timeout: 600_000,
     });
-    assertEquals(result.status, 0, describeChild(result));
+    assert.deepEqual(result.status, 0, describeChild(result));
     const { rows } = lastJson<{ rows: Row[] }>(result.stdout);
     for (const row of rows) {
       say(
@@ -55,9 +55,9 @@ test(
     );
     for (const row of rows) {
       if (row.expected === null) {
-        assertEquals(row.hits.length, 0, `${row.name}: copies left`);
+        assert.deepEqual(row.hits.length, 0, `${row.name}: copies left`);
       } else {
-        assertEquals(row.hits, [row.expected], `${row.name}: hits`);
+        assert.deepEqual(row.hits, [row.expected], `${row.name}: hits`);
       }
     }
   },
@@ -93,9 +93,9 @@ test(
       );
       const expected = (bytes: Uint8Array) =>
         places.filter(([b]) => b === bytes).map(([, at]) => BigInt(at));
-      assertEquals(longHits.hits, expected(long), "32-byte needle");
-      assertEquals(shortHits.hits, expected(short), "8-byte needle");
-      assertEquals(longHits.bytesScanned, data.length, "bytes read");
+      assert.deepEqual(longHits.hits, expected(long), "32-byte needle");
+      assert.deepEqual(shortHits.hits, expected(short), "8-byte needle");
+      assert.deepEqual(longHits.bytesScanned, data.length, "bytes read");
     } finally {
       removeDir(dir);
     }

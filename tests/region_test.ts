@@ -8,7 +8,8 @@
 import { useNativeForTesting } from "../src/core/_native.ts";
 import { stats } from "../src/core/_registry.ts";
 import { SecretBuffer } from "../src/secret_buffer.ts";
-import { assert, assertEquals, assertThrowsCode } from "./_assert.ts";
+import assert from "node:assert/strict";
+import { assertThrowsCode } from "./_error_code.ts";
 import { createFake, type Fake, type FakeOptions } from "./_fake_native.ts";
 import { test } from "./_harness.ts";
 
@@ -39,7 +40,7 @@ function withFake(
 test("alloc then destroy follows the fixed order within 7 system calls", () => {
   withFake({}, (fake) => {
     const buffer = SecretBuffer.alloc(32);
-    assertEquals(fake.calls, [
+    assert.deepEqual(fake.calls, [
       "reserve", // mmap PROT_NONE: guard + data + guard
       "commit:locked", // mmap MAP_FIXED|MAP_LOCKED over the data pages
       "seclude", // madvise DONTDUMP, madvise WIPEONFORK
@@ -48,14 +49,14 @@ test("alloc then destroy follows the fixed order within 7 system calls", () => {
     fake.calls.length = 0;
     buffer.destroy();
     // mprotect to open, wipe (a libc call, no syscall), munmap.
-    assertEquals(fake.calls, ["protect:readwrite", "wipe", "release"]);
+    assert.deepEqual(fake.calls, ["protect:readwrite", "wipe", "release"]);
   });
 });
 
 test("random fills the pages before they close: no extra protection change", () => {
   withFake({}, (fake) => {
     const buffer = SecretBuffer.random(32);
-    assertEquals(fake.calls, [
+    assert.deepEqual(fake.calls, [
       "reserve",
       "commit:locked",
       "seclude",
@@ -72,9 +73,9 @@ test("destroy unmaps the three pages it mapped", () => {
   withFake({}, (fake) => {
     const before = fake.mapped();
     const buffer = SecretBuffer.random(100);
-    assertEquals(fake.mapped(), before + 3 * PAGE);
+    assert.deepEqual(fake.mapped(), before + 3 * PAGE);
     buffer.destroy();
-    assertEquals(fake.mapped(), before);
+    assert.deepEqual(fake.mapped(), before);
   });
 });
 
@@ -113,17 +114,20 @@ test("a refused lock raises the soft limit once, then throws MEMLOCK_LIMIT with 
       error.message.includes("Cannot lock 4096 bytes"),
       "names the request",
     );
-    assertEquals(fake.calls.filter((c) => c === "raiseLockLimit").length, 1);
-    assertEquals(fake.calls.filter((c) => c === "commit:locked").length, 2);
-    assertEquals(fake.mapped(), before);
-    assertEquals(stats().liveBuffers, live);
+    assert.deepEqual(
+      fake.calls.filter((c) => c === "raiseLockLimit").length,
+      1,
+    );
+    assert.deepEqual(fake.calls.filter((c) => c === "commit:locked").length, 2);
+    assert.deepEqual(fake.mapped(), before);
+    assert.deepEqual(stats().liveBuffers, live);
   });
 });
 
 test("a limit that cannot be raised is not retried", () => {
   withFake({ lockRefusals: 99, canRaise: false }, (fake) => {
     assertThrowsCode(() => SecretBuffer.alloc(32), "MEMLOCK_LIMIT");
-    assertEquals(fake.calls.filter((c) => c === "commit:locked").length, 1);
+    assert.deepEqual(fake.calls.filter((c) => c === "commit:locked").length, 1);
   });
 });
 
@@ -131,7 +135,7 @@ test("after a raised limit the second lock succeeds", () => {
   withFake({ lockRefusals: 1, canRaise: true }, () => {
     const locked = stats().lockedBytes;
     const buffer = SecretBuffer.alloc(8);
-    assertEquals(stats().lockedBytes, locked + PAGE);
+    assert.deepEqual(stats().lockedBytes, locked + PAGE);
     buffer.destroy();
   });
 });
@@ -141,7 +145,7 @@ test("best-effort falls back to unlocked pages and stats count them as unlocked"
     const locked = stats().lockedBytes;
     const buffer = SecretBuffer.alloc(8, { lock: "best-effort" });
     assert(fake.calls.includes("commit:unlocked"));
-    assertEquals(stats().lockedBytes, locked);
+    assert.deepEqual(stats().lockedBytes, locked);
     buffer.destroy();
   });
 });
@@ -169,8 +173,8 @@ for (const [step, nth] of failures) {
       assert(threw, `the ${step} failure reaches the caller`);
       // Only the canary batch (one page), if it was reached, may remain.
       const batchMapped = fake.calls.includes("commit:unlocked");
-      assertEquals(fake.mapped(), batchMapped ? PAGE : 0);
-      assertEquals(stats().liveBuffers, live);
+      assert.deepEqual(fake.mapped(), batchMapped ? PAGE : 0);
+      assert.deepEqual(stats().liveBuffers, live);
       if (step === "fillRandom" || step === "protect" || step === "seclude") {
         assert(
           fake.calls.includes("wipe"),
@@ -184,10 +188,10 @@ for (const [step, nth] of failures) {
 test("placement start puts the first user byte on a page boundary and the canary after it", () => {
   withFake({}, () => {
     const buffer = SecretBuffer.alloc(100, { placement: "start" });
-    assertEquals(buffer.address % BigInt(PAGE), 0n);
+    assert.deepEqual(buffer.address % BigInt(PAGE), 0n);
     buffer.destroy();
     const end = SecretBuffer.alloc(100);
-    assertEquals((end.address + 100n) % BigInt(PAGE), 0n);
+    assert.deepEqual((end.address + 100n) % BigInt(PAGE), 0n);
     end.destroy();
   });
 });
@@ -197,10 +201,10 @@ test("a scope opens the pages once and closes them once, nesting included", () =
     const buffer = SecretBuffer.alloc(4);
     fake.calls.length = 0;
     buffer.read(() => buffer.read(() => buffer.read(() => 0)));
-    assertEquals(fake.calls, ["protect:readonly", "protect:noaccess"]);
+    assert.deepEqual(fake.calls, ["protect:readonly", "protect:noaccess"]);
     fake.calls.length = 0;
     buffer.write(() => buffer.read(() => 0));
-    assertEquals(fake.calls, ["protect:readwrite", "protect:noaccess"]);
+    assert.deepEqual(fake.calls, ["protect:readwrite", "protect:noaccess"]);
     buffer.destroy();
   });
 });

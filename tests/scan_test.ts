@@ -8,7 +8,7 @@
 
 import { SecretBuffer } from "../mod.ts";
 import { needleOf, scanMemory } from "../src/doctor/_scan.ts";
-import { assert, assertEquals } from "./_assert.ts";
+import assert from "node:assert/strict";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 
@@ -19,7 +19,7 @@ test(
     const needle = needleOf(key);
     const address = key.address;
     const atRest = scanMemory(needle);
-    assertEquals(
+    assert.deepEqual(
       atRest.hits,
       [address],
       "at rest, found exactly once: inside the buffer",
@@ -38,7 +38,7 @@ test(
       seen.hits.length > 0,
       "the heap control must be found, or the scan proves nothing",
     );
-    assertEquals(after.hits.length, 0, "copies of the key after destroy");
+    assert.deepEqual(after.hits.length, 0, "copies of the key after destroy");
   },
   { skip: linuxOnly },
 );
@@ -49,7 +49,7 @@ test("a key copied in with from() is found 0 times after destroy", () => {
   const needle = needleOf(bytes);
   const key = SecretBuffer.from(bytes);
   assert(bytes.every((b) => b === 0), "source wiped");
-  assertEquals(scanMemory(needle).hits, [key.address]);
+  assert.deepEqual(scanMemory(needle).hits, [key.address]);
   key.destroy();
-  assertEquals(scanMemory(needle).hits.length, 0);
+  assert.deepEqual(scanMemory(needle).hits.length, 0);
 }, { skip: linuxOnly });

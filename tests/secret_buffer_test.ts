@@ -8,12 +8,13 @@
  */
 
 import { SecretBuffer, stats } from "../mod.ts";
-import { assert, assertEquals, assertThrowsCode } from "./_assert.ts";
+import assert from "node:assert/strict";
+import { assertThrowsCode } from "./_error_code.ts";
 import { test } from "./_harness.ts";
 
 test("size 0 is allowed and behaves like any buffer", () => {
   using empty = SecretBuffer.alloc(0);
-  assertEquals(empty.read((b) => b.length), 0);
+  assert.deepEqual(empty.read((b) => b.length), 0);
   assert(empty.equals(new Uint8Array(0)));
   using fromEmpty = SecretBuffer.from(new Uint8Array(0));
   assert(fromEmpty.equals(empty));
@@ -57,9 +58,9 @@ test("bad options and arguments are INVALID_ARGUMENT and leave nothing mapped", 
     "INVALID_ARGUMENT",
     "write()",
   );
-  assertEquals(buffer.state, "noaccess");
-  assertEquals(stats(), after);
-  assertEquals(after.liveBuffers, before.liveBuffers + 1);
+  assert.deepEqual(buffer.state, "noaccess");
+  assert.deepEqual(stats(), after);
+  assert.deepEqual(after.liveBuffers, before.liveBuffers + 1);
 });
 
 test("a misspelt option is refused, not silently defaulted", () => {
@@ -80,10 +81,10 @@ test("a misspelt option is refused, not silently defaulted", () => {
       ),
     "INVALID_ARGUMENT",
   );
-  assertEquals(stats(), before);
+  assert.deepEqual(stats(), before);
   using kept = SecretBuffer.from(new Uint8Array([1]), {
     wipeSource: false,
     lock: "best-effort",
   });
-  assertEquals(kept.size, 1);
+  assert.deepEqual(kept.size, 1);
 });

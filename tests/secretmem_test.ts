@@ -19,7 +19,8 @@ import { native } from "../src/core/_native.ts";
 import { mappingAround, readMaps, withScratch } from "../src/doctor/_procfs.ts";
 import { needleOf, scanMemory } from "../src/doctor/_scan.ts";
 import { test } from "./_harness.ts";
-import { assert, assertEquals, assertThrowsCode } from "./_assert.ts";
+import assert from "node:assert/strict";
+import { assertThrowsCode } from "./_error_code.ts";
 import { childScript, runChild, runtimeCommand } from "./_child.ts";
 import { linuxOnly } from "./_platform.ts";
 
@@ -53,12 +54,12 @@ test("backend option: unknown values are refused and nothing is mapped", () => {
       }),
     "INVALID_ARGUMENT",
   );
-  assertEquals(stats(), before);
+  assert.deepEqual(stats(), before);
 }, { skip: linuxOnly });
 
 test("anonymous stays the default backend", () => {
   using buffer = SecretBuffer.alloc(8);
-  assertEquals(buffer.backend, "anonymous");
+  assert.deepEqual(buffer.backend, "anonymous");
 }, { skip: linuxOnly });
 
 test(
@@ -67,13 +68,13 @@ test(
     const before = stats();
     const secretBefore = secretMappings();
     const buffer = SecretBuffer.random(32, { backend: "secretmem" });
-    assertEquals(buffer.backend, "secretmem");
-    assertEquals(stats().secretmemBuffers, before.secretmemBuffers + 1);
+    assert.deepEqual(buffer.backend, "secretmem");
+    assert.deepEqual(stats().secretmemBuffers, before.secretmemBuffers + 1);
     const { before: guard1, at, after: guard2 } = mappingAround(buffer.address);
     assert(at !== undefined, "the data pages are mapped");
     // The kernel names the file "secretmem"; maps shows it as deleted.
     assert(at.path.includes("secretmem"), `path is ${at.path}`);
-    assertEquals(at.perms, "---s", "shared, inaccessible at rest");
+    assert.deepEqual(at.perms, "---s", "shared, inaccessible at rest");
     for (const flag of ["lo", "dd", "dc"]) {
       assert(
         at.flags.includes(flag),
@@ -97,8 +98,8 @@ test(
       now === undefined || !now.path.includes("secretmem"),
       "unmapped at destroy",
     );
-    assertEquals(secretMappings(), secretBefore, "no secret mapping left");
-    assertEquals(stats(), before);
+    assert.deepEqual(secretMappings(), secretBefore, "no secret mapping left");
+    assert.deepEqual(stats(), before);
   },
   { skip: needsSecretmem },
 );
@@ -109,25 +110,25 @@ test(
     using a = SecretBuffer.from(new Uint8Array([1, 2, 3]), {
       backend: "secretmem",
     });
-    assertEquals(a.read((b) => [...b]), [1, 2, 3]);
+    assert.deepEqual(a.read((b) => [...b]), [1, 2, 3]);
     a.write((b) => b.set([9], 2));
-    assertEquals(a.read((b) => b[2]), 9);
+    assert.deepEqual(a.read((b) => b[2]), 9);
     using r = SecretBuffer.random(4096, {
       backend: "secretmem",
       placement: "start",
     });
     assert(r.read((b) => b.some((x) => x !== 0)), "random bytes were written");
-    assertEquals(r.state, "noaccess");
+    assert.deepEqual(r.state, "noaccess");
   },
   { skip: needsSecretmem },
 );
 
 test("secretmem: no descriptor is left open", () => {
-  assertEquals(secretDescriptors(), []);
+  assert.deepEqual(secretDescriptors(), []);
   const count = readdirSync("/proc/self/fd").length;
   using _buffer = SecretBuffer.random(32, { backend: "secretmem" });
-  assertEquals(secretDescriptors(), []);
-  assertEquals(readdirSync("/proc/self/fd").length, count);
+  assert.deepEqual(secretDescriptors(), []);
+  assert.deepEqual(readdirSync("/proc/self/fd").length, count);
 }, { skip: needsSecretmem });
 
 test(
@@ -154,8 +155,8 @@ test(
         memory.close(fd);
       }
     };
-    assertEquals(attempt("anonymous"), "read", "control: anonymous pages");
-    assertEquals(attempt("secretmem"), 5, "EIO for secret memory");
+    assert.deepEqual(attempt("anonymous"), "read", "control: anonymous pages");
+    assert.deepEqual(attempt("secretmem"), 5, "EIO for secret memory");
   },
   { skip: needsSecretmem },
 );
@@ -169,21 +170,21 @@ test("secretmem: no copy of the secret in process memory after destroy", () => {
     scanMemory(needleOf(control)).hits.length > 0,
     "the scan sees the heap",
   );
-  assertEquals(scanMemory(needle).hits, []);
+  assert.deepEqual(scanMemory(needle).hits, []);
 }, { skip: needsSecretmem });
 
 test("secretmem: a forked child does not have the mapping", () => {
   const result = runChild(childScript("secretmem_fork.ts"));
-  assertEquals(result.status, 0, result.stderr);
+  assert.deepEqual(result.status, 0, result.stderr);
   const report = JSON.parse(result.stdout.trim().split("\n").pop()!);
-  assertEquals(report.parentHasSecret, true);
+  assert.deepEqual(report.parentHasSecret, true);
   assert(report.childMappings > 0, "the child's maps were read");
-  assertEquals(
+  assert.deepEqual(
     report.childHasAnonymous,
     true,
     "control: wipe-on-fork pages are inherited (zeroed)",
   );
-  assertEquals(report.childHasSecret, false);
+  assert.deepEqual(report.childHasSecret, false);
 }, { skip: needsSecretmem });
 
 test(
@@ -198,28 +199,28 @@ test(
       "--",
       ...command,
     ], { encoding: "utf8", timeout: 60_000 });
-    assertEquals(result.signal, null, result.stderr);
-    assertEquals(result.status, 0, result.stderr);
+    assert.deepEqual(result.signal, null, result.stderr);
+    assert.deepEqual(result.status, 0, result.stderr);
     const report = JSON.parse(result.stdout.trim().split("\n").pop()!);
-    assertEquals(report.code, "MEMLOCK_LIMIT");
+    assert.deepEqual(report.code, "MEMLOCK_LIMIT");
     assert(
       report.allocated > 0 && report.allocated <= 16,
       `${report.allocated} one-page buffers under 64 KiB`,
     );
-    assertEquals(
+    assert.deepEqual(
       report.liveAtLimit,
       report.allocated,
       "the refused buffer left nothing",
     );
-    assertEquals(report.secretmemAtLimit, report.allocated);
-    assertEquals(report.readable, true);
-    assertEquals(report.autoBackend, "anonymous");
-    assertEquals(
+    assert.deepEqual(report.secretmemAtLimit, report.allocated);
+    assert.deepEqual(report.readable, true);
+    assert.deepEqual(report.autoBackend, "anonymous");
+    assert.deepEqual(
       report.autoLocked,
       false,
       "best-effort: unlocked anonymous pages",
     );
-    assertEquals(report.liveAfter, 0);
+    assert.deepEqual(report.liveAfter, 0);
   },
   {
     skip: needsSecretmem ||
@@ -311,7 +312,7 @@ test("secretmem: a core dump holds the heap control but not the secret", () => {
     ]);
     console.log(`    core: control found ${control} time(s), secret ${secret}`);
     assert(control > 0, "the core holds the heap control (the scan sees)");
-    assertEquals(secret, 0);
+    assert.deepEqual(secret, 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

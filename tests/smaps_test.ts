@@ -8,7 +8,7 @@
 
 import { SecretBuffer } from "../mod.ts";
 import { mappingAround, secmemMappingOverlaps } from "../src/doctor/_procfs.ts";
-import { assert, assertEquals } from "./_assert.ts";
+import assert from "node:assert/strict";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 
@@ -32,7 +32,7 @@ for (
           `VmFlags has ${flag}: ${at.flags.join(" ")}`,
         );
       }
-      assertEquals(at.perms, "---p", "data pages at rest");
+      assert.deepEqual(at.perms, "---p", "data pages at rest");
       assert(
         before !== undefined && before.end === at.start,
         "a mapping right before",
@@ -41,8 +41,8 @@ for (
         after !== undefined && after.start === at.end,
         "a mapping right after",
       );
-      assertEquals(before.perms, "---p", "leading guard");
-      assertEquals(after.perms, "---p", "trailing guard");
+      assert.deepEqual(before.perms, "---p", "leading guard");
+      assert.deepEqual(after.perms, "---p", "trailing guard");
       // A neighbour's guard page may merge with ours into one larger VMA.
       assert(
         before.end - before.start >= 4096n && after.end - after.start >= 4096n,
@@ -53,14 +53,18 @@ for (
         "guard pages are not locked",
       );
       if (placement === "end") {
-        assertEquals(
+        assert.deepEqual(
           address + BigInt(size),
           at.end,
           "user bytes end at the guard",
         );
       }
-      buffer.read(() => assertEquals(mappingAround(probe).at?.perms, "r--p"));
-      buffer.write(() => assertEquals(mappingAround(probe).at?.perms, "rw-p"));
+      buffer.read(() =>
+        assert.deepEqual(mappingAround(probe).at?.perms, "r--p")
+      );
+      buffer.write(() =>
+        assert.deepEqual(mappingAround(probe).at?.perms, "rw-p")
+      );
       buffer.destroy();
       assert(
         !secmemMappingOverlaps(at.start, at.end),

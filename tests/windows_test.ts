@@ -21,12 +21,8 @@ import {
 } from "../ffi/windows_memory.ts";
 import { SecretMemoryError } from "../src/core/errors.ts";
 import { native } from "../src/core/_native.ts";
-import {
-  assert,
-  assertEquals,
-  assertNotEquals,
-  assertThrowsCode,
-} from "./_assert.ts";
+import assert from "node:assert/strict";
+import { assertThrowsCode } from "./_error_code.ts";
 import { runChild } from "./_child.ts";
 import { runtime, test } from "./_harness.ts";
 import { windowsOnly } from "./_platform.ts";
@@ -49,12 +45,12 @@ const hex = (bytes: Uint8Array): string =>
 
 test("capabilities report what Windows gives and what it does not", () => {
   const caps = capabilities();
-  assertEquals(caps.os, "windows");
+  assert.deepEqual(caps.os, "windows");
   assert(
     caps.pageSize >= 4096 && (caps.pageSize & (caps.pageSize - 1)) === 0,
     `page size from GetSystemInfo is a power of two: ${caps.pageSize}`,
   );
-  assertEquals(caps.protections, {
+  assert.deepEqual(caps.protections, {
     lock: true,
     dontDump: false,
     forkProtection: "none",
@@ -73,14 +69,14 @@ test(
     const base = m.reserve(3 * page);
     const data = base + BigInt(page);
     try {
-      assertEquals(m.commit(data, page, true), "ok");
+      assert.deepEqual(m.commit(data, page, true), "ok");
       const bytes = new Uint8Array(m.view(data, page));
       assert(bytes.every((b) => b === 0), "committed pages start zeroed");
       bytes.fill(0x5a, 0, 64);
       m.copy(data + 1024n, data, 64);
       assert(bytes.subarray(1024, 1088).every((b) => b === 0x5a), "copied");
       m.protect(data, page, "readonly");
-      assertEquals(bytes[1024], 0x5a, "readable while readonly");
+      assert.deepEqual(bytes[1024], 0x5a, "readable while readonly");
       m.protect(data, page, "readwrite");
       m.wipe(data, page);
       assert(bytes.every((b) => b === 0), "RtlZeroMemory cleared the page");
@@ -95,7 +91,7 @@ test(
 
 test("fillRandom writes ProcessPrng bytes straight into the pages", () => {
   const m = memory();
-  assertEquals(m.randomSource, "ProcessPrng");
+  assert.deepEqual(m.randomSource, "ProcessPrng");
   const page = m.pageSize;
   const base = m.reserve(page);
   try {
@@ -105,8 +101,8 @@ test("fillRandom writes ProcessPrng bytes straight into the pages", () => {
     const first = hex(bytes.subarray(0, 64));
     assert(bytes.subarray(64).every((b) => b === 0), "only 64 bytes filled");
     m.fillRandom(base, 64);
-    assertNotEquals(hex(bytes.subarray(0, 64)), first, "two fills differ");
-    assertNotEquals(first, "00".repeat(64), "not left zeroed");
+    assert.notDeepEqual(hex(bytes.subarray(0, 64)), first, "two fills differ");
+    assert.notDeepEqual(first, "00".repeat(64), "not left zeroed");
     bytes.buffer.transfer(0);
   } finally {
     m.release(base, page);
@@ -142,8 +138,8 @@ test(
       },
     };
     const m = createWindowsMemory(adapter, "x64");
-    assertEquals(refused, ["bcryptprimitives.dll"]);
-    assertEquals(m.randomSource, "BCryptGenRandom");
+    assert.deepEqual(refused, ["bcryptprimitives.dll"]);
+    assert.deepEqual(m.randomSource, "BCryptGenRandom");
     const page = m.pageSize;
     const base = m.reserve(page);
     try {
@@ -152,7 +148,7 @@ test(
       m.fillRandom(base, page);
       const first = hex(bytes);
       m.fillRandom(base, page);
-      assertNotEquals(hex(bytes), first, "two fills differ");
+      assert.notDeepEqual(hex(bytes), first, "two fills differ");
       bytes.buffer.transfer(0);
     } finally {
       m.release(base, page);
@@ -173,12 +169,16 @@ test("CreateFileW and ReadFile read a file straight into the pages", () => {
   try {
     m.commit(base, page, false);
     const bytes = new Uint8Array(m.view(base, page));
-    assertEquals(m.readInto(fd, base, page), 300);
-    assertEquals(bytes.slice(0, 300), content);
-    assertEquals(m.readInto(fd, base, page), 0, "end of file");
-    assertEquals(m.readInto(fd, base + 400n, 10, 290), 10, "read at offset");
-    assertEquals(bytes.slice(400, 410), content.slice(290));
-    assertEquals(m.readInto(fd, base, 10, 5000), 0, "offset past the end");
+    assert.deepEqual(m.readInto(fd, base, page), 300);
+    assert.deepEqual(bytes.slice(0, 300), content);
+    assert.deepEqual(m.readInto(fd, base, page), 0, "end of file");
+    assert.deepEqual(
+      m.readInto(fd, base + 400n, 10, 290),
+      10,
+      "read at offset",
+    );
+    assert.deepEqual(bytes.slice(400, 410), content.slice(290));
+    assert.deepEqual(m.readInto(fd, base, 10, 5000), 0, "offset past the end");
     bytes.buffer.transfer(0);
   } finally {
     m.close(fd);
@@ -192,47 +192,51 @@ test("CreateFileW and ReadFile read a file straight into the pages", () => {
     "OS_ERROR",
   );
   assert(missing.errno === 2 || missing.errno === 3, `errno ${missing.errno}`);
-  assertEquals(missing.syscall, "CreateFileW");
+  assert.deepEqual(missing.syscall, "CreateFileW");
 }, { skip: notInLockPass });
 
 test("SecretBuffer: alloc, write, read, destroy", () => {
   const before = stats();
   const key = SecretBuffer.alloc(32);
-  assertEquals(key.read((b) => hex(b)), "00".repeat(32));
+  assert.deepEqual(key.read((b) => hex(b)), "00".repeat(32));
   key.write((b) => b.set(Array.from({ length: 32 }, (_, i) => i)));
-  assertEquals(key.read((b) => b[31]), 31);
+  assert.deepEqual(key.read((b) => b[31]), 31);
   assert(key.equals(Uint8Array.from({ length: 32 }, (_, i) => i)));
-  assertEquals(stats().liveBuffers, before.liveBuffers + 1);
+  assert.deepEqual(stats().liveBuffers, before.liveBuffers + 1);
   assert(stats().lockedBytes > before.lockedBytes, "VirtualLock held");
   const kept = key.read((b) => b);
   key.destroy();
   key.destroy();
-  assertEquals(key.state, "destroyed");
-  assertEquals(kept.length, 0, "views are detached after destroy");
+  assert.deepEqual(key.state, "destroyed");
+  assert.deepEqual(kept.length, 0, "views are detached after destroy");
   assertThrowsCode(() => key.read(() => 0), "DESTROYED");
-  assertEquals(stats().liveBuffers, before.liveBuffers);
+  assert.deepEqual(stats().liveBuffers, before.liveBuffers);
 }, { skip: notInLockPass });
 
 test("SecretBuffer: access states follow the scopes", () => {
   const key = SecretBuffer.from(new Uint8Array([1, 2, 3]));
   try {
-    assertEquals(key.state, "noaccess");
+    assert.deepEqual(key.state, "noaccess");
     key.read(() => {
-      assertEquals(key.state, "readonly");
+      assert.deepEqual(key.state, "readonly");
       assertThrowsCode(() => key.write(() => 0), "ACCESS_DENIED");
     });
     key.write((b) => {
-      assertEquals(key.state, "readwrite");
+      assert.deepEqual(key.state, "readwrite");
       b[0] = 9;
-      key.read((inner) => assertEquals(inner[0], 9));
-      assertEquals(key.state, "readwrite", "an inner read keeps write access");
+      key.read((inner) => assert.deepEqual(inner[0], 9));
+      assert.deepEqual(
+        key.state,
+        "readwrite",
+        "an inner read keeps write access",
+      );
     });
-    assertEquals(key.state, "noaccess");
+    assert.deepEqual(key.state, "noaccess");
     key.protect("readonly");
-    assertEquals(key.state, "readonly");
-    assertEquals(key.view[0], 9);
+    assert.deepEqual(key.state, "readonly");
+    assert.deepEqual(key.view[0], 9);
     key.protect("noaccess");
-    assertEquals(key.state, "noaccess");
+    assert.deepEqual(key.state, "noaccess");
   } finally {
     key.destroy();
   }
@@ -243,7 +247,7 @@ test("SecretBuffer.random fills from the system generator", () => {
   const b = SecretBuffer.random(64);
   try {
     assert(!a.equals(b), "two random buffers differ");
-    assertNotEquals(a.read(hex), "00".repeat(64));
+    assert.notDeepEqual(a.read(hex), "00".repeat(64));
   } finally {
     a.destroy();
     b.destroy();
@@ -262,7 +266,7 @@ for (const mode of ["end", "start", "guard"]) {
     const touched = /touch (0x[0-9a-f]+)/.exec(child.stdout)?.[1];
     assert(touched !== undefined, `child printed its address: ${child.stdout}`);
     assert(!child.stdout.includes("survived"), "the touch did not return");
-    assertNotEquals(child.status, 0, "the child exits non-zero");
+    assert.notDeepEqual(child.status, 0, "the child exits non-zero");
     assert(child.status !== null, "Wine reports an exit code, not a signal");
     // Bun under Wine: "Segmentation fault at address 0x1C2B3000", upper case.
     const output = (child.stdout + child.stderr).toLowerCase();
@@ -297,9 +301,9 @@ test(
       const locked = stats().lockedBytes;
       const loose = SecretBuffer.alloc(32, { lock: "best-effort" });
       held.push(loose);
-      assertEquals(stats().lockedBytes, locked, "best-effort is unlocked");
+      assert.deepEqual(stats().lockedBytes, locked, "best-effort is unlocked");
       loose.write((b) => b.fill(3));
-      assertEquals(loose.read((b) => b[0]), 3);
+      assert.deepEqual(loose.read((b) => b[0]), 3);
     } finally {
       for (const buffer of held) buffer.destroy();
     }

@@ -11,7 +11,11 @@
  */
 
 import { SecretPool, type SecretSlot } from "../../mod.ts";
-import { parseSmaps, readProcText, statusBytes } from "../../src/doctor/_procfs.ts";
+import {
+  parseSmaps,
+  readProcText,
+  statusBytes,
+} from "../../src/doctor/_procfs.ts";
 
 const host = globalThis as unknown as {
   Deno?: { args: string[] };
