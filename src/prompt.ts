@@ -36,9 +36,9 @@ export { PROMPT_MAX_SIZE, type PromptOptions } from "./input/prompt.ts";
  * console.log(`read ${passphrase.size} bytes`);
  * ```
  */
-export function promptSecret(
+export async function promptSecret(
   prompt: string,
   options?: PromptOptions,
 ): Promise<SecretBuffer> {
-  return readPrompt(maker, prompt, options);
+  return await readPrompt(maker, prompt, options);
 }
