@@ -1,6 +1,7 @@
 /**
  * The layout diagram's numbers, checked for every size from 0 to 16385 on
- * 4 KiB and 16 KiB pages, for both placements.
+ * 4 KiB, 16 KiB (Apple arm64) and 64 KiB (some arm64 Linux kernels) pages,
+ * for both placements.
  *
  * @module
  */
@@ -9,7 +10,7 @@ import { CANARY_SIZE, layoutFor, MAX_SIZE } from "../src/_layout.ts";
 import { assert, assertThrowsCode } from "./_assert.ts";
 import { test } from "./_harness.ts";
 
-for (const pageSize of [4096, 16384]) {
+for (const pageSize of [4096, 16384, 65536]) {
   test(`layout invariants hold for sizes 0..16385 on ${pageSize}-byte pages`, () => {
     for (let size = 0; size <= 16385; size++) {
       for (const placement of ["end", "start"] as const) {
