@@ -235,7 +235,11 @@ export function createDarwinMemory(
     return address;
   }
 
-  function commit(address: bigint, length: number, lock: boolean): CommitResult {
+  function commit(
+    address: bigint,
+    length: number,
+    lock: boolean,
+  ): CommitResult {
     const mapped = mapAnonymous(
       address,
       length,
@@ -418,7 +422,9 @@ function runSelfTest(parts: SelfTestParts): DarwinSelfTest {
   const describe = (r: DarwinRegion | undefined) =>
     r === undefined
       ? "no region there"
-      : `region 0x${r.address.toString(16)}+${r.size} protection ${r.protection} inheritance ${r.inheritance} wired ${r.userWiredCount}`;
+      : `region 0x${
+        r.address.toString(16)
+      }+${r.size} protection ${r.protection} inheritance ${r.inheritance} wired ${r.userWiredCount}`;
   try {
     base = parts.reserve(3 * page);
     const data = base + BigInt(page);
@@ -431,7 +437,10 @@ function runSelfTest(parts: SelfTestParts): DarwinSelfTest {
     step = "minherit(VM_INHERIT_NONE) on the data page";
     parts.seclude(data, page);
     const secluded = parts.region(data);
-    expect(secluded?.inheritance === DARWIN.VM_INHERIT_NONE, describe(secluded));
+    expect(
+      secluded?.inheritance === DARWIN.VM_INHERIT_NONE,
+      describe(secluded),
+    );
 
     step = "getentropy fills the data page through a view";
     parts.fillRandom(data, page);

@@ -56,7 +56,8 @@ const args = "Deno" in globalThis
 
 const totals = await runFiles(
   files,
-  (label) => chosen(label) && (args[0] === undefined || label.includes(args[0])),
+  (label) =>
+    chosen(label) && (args[0] === undefined || label.includes(args[0])),
 );
 console.log(
   `aarch64-${runtime}: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`,
