@@ -434,6 +434,10 @@ function runSelfTest(parts: SelfTestParts): DarwinSelfTest {
     step = "commit and mlock the data page";
     expect(parts.commit(data, page, true) === "ok", "the lock was refused");
 
+    step = "the data page is wired after mlock";
+    const wired = parts.region(data);
+    expect(wired !== undefined && wired.userWiredCount >= 1, describe(wired));
+
     step = "minherit(VM_INHERIT_NONE) on the data page";
     parts.seclude(data, page);
     const secluded = parts.region(data);

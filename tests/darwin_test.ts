@@ -102,6 +102,7 @@ test("darwin: the self-test passes on a faithful kernel and leaves nothing mappe
   assert.deepEqual(report.held, [
     "reserve three pages PROT_NONE",
     "commit and mlock the data page",
+    "the data page is wired after mlock",
     "minherit(VM_INHERIT_NONE) on the data page",
     "getentropy fills the data page through a view",
     "memset_s wipes the data page",
@@ -122,13 +123,13 @@ test("darwin: the self-test passes on a faithful kernel and leaves nothing mappe
 });
 
 const LIES: Record<Lie, string> = {
-  "mlock-does-not-wire": "at rest (PROT_NONE) the data page stays wired",
+  "mlock-does-not-wire": "the data page is wired after mlock",
   "unwired-at-noaccess": "at rest (PROT_NONE) the data page stays wired",
   "mprotect-does-nothing": "mprotect noaccess, read back",
   "minherit-does-nothing": "minherit(VM_INHERIT_NONE) on the data page",
   "getentropy-writes-nothing": "getentropy fills the data page through a view",
   "memset_s-does-nothing": "memset_s wipes the data page",
-  "no-region-info": "minherit(VM_INHERIT_NONE) on the data page",
+  "no-region-info": "the data page is wired after mlock",
   "guard-wired": "the leading guard page is PROT_NONE and not wired",
 };
 
