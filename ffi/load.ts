@@ -11,6 +11,7 @@ import type { NativeMemory } from "./contract.ts";
 import { createBunAdapter } from "./bun.ts";
 import { createDenoAdapter } from "./deno.ts";
 import { createNodeAdapter } from "./node.ts";
+import { createDarwinMemory } from "./darwin_memory.ts";
 import { createLinuxMemory } from "./linux_memory.ts";
 import { createWindowsMemory } from "./windows_memory.ts";
 import type { NodeLikeProcess } from "./_process.ts";
@@ -66,8 +67,11 @@ export function loadNative(): NativeMemory {
   if (os === "windows" || os === "win32") {
     return createWindowsMemory(loadAdapter(), arch);
   }
+  // Not yet run on a Mac: it proves itself at the first allocation and
+  // refuses to allocate when that fails (see darwin_memory.ts).
+  if (os === "darwin") return createDarwinMemory(loadAdapter(), arch);
   throw new SecretMemoryError(
     "UNSUPPORTED_PLATFORM",
-    `Cannot protect memory on ${os}: this version of secmem supports Linux and Windows`,
+    `Cannot protect memory on ${os}: this version of secmem supports Linux, Windows and (untested) macOS`,
   );
 }

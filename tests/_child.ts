@@ -19,11 +19,22 @@ export interface ChildResult {
   stderr: string;
 }
 
-/** The command line that runs `script` under the current runtime. */
+/**
+ * The command line that runs `script` under the current runtime, behind
+ * `SECMEM_TEST_EXEC_WRAPPER` when that is set: under qemu-user (the aarch64
+ * pass) a child must be started through the emulator again, since this
+ * machine has no binfmt_misc entry for arm64 binaries.
+ */
 export function runtimeCommand(
   script: string,
   args: readonly string[] = [],
 ): string[] {
+  const wrapper = (processEnv().SECMEM_TEST_EXEC_WRAPPER ?? "").split(" ")
+    .filter((word) => word !== "");
+  return [...wrapper, ...bareCommand(script, args)];
+}
+
+function bareCommand(script: string, args: readonly string[]): string[] {
   const path = script.startsWith("file:") ? fileURLToPath(script) : script;
   const host = globalThis as unknown as {
     Deno?: { execPath(): string };

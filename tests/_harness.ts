@@ -48,11 +48,18 @@ export interface Totals {
   skipped: number;
 }
 
-/** Imports each test file, then runs every test it registered, in order. */
+/**
+ * Imports each test file, then runs every test it registered, in order:
+ * those whose `file > name` label contains `filter`, or for which it
+ * returns true.
+ */
 export async function runFiles(
   files: readonly string[],
-  filter?: string,
+  filter?: string | ((label: string) => boolean),
 ): Promise<Totals> {
+  const wanted = typeof filter === "function"
+    ? filter
+    : (label: string) => filter === undefined || label.includes(filter);
   for (const file of files) {
     currentFile = file;
     await import(file);
@@ -60,7 +67,7 @@ export async function runFiles(
   const totals: Totals = { passed: 0, failed: 0, skipped: 0 };
   for (const { name, file, body, options } of registered) {
     const label = `${file.replace(/^.*\/tests\//, "")} > ${name}`;
-    if (filter !== undefined && !label.includes(filter)) continue;
+    if (!wanted(label)) continue;
     if (options.skip) {
       totals.skipped++;
       console.log(`[${runtime}] skip ${label} (${options.skip})`);

@@ -1,6 +1,7 @@
 /**
  * The layout diagram's numbers, checked for every size from 0 to 16385 on
- * 4 KiB and 16 KiB pages, for both placements.
+ * 4 KiB, 16 KiB (Apple arm64) and 64 KiB (some arm64 Linux kernels) pages,
+ * for both placements.
  *
  * @module
  */
@@ -10,7 +11,7 @@ import assert from "node:assert/strict";
 import { assertThrowsCode } from "./_error_code.ts";
 import { test } from "./_harness.ts";
 
-for (const pageSize of [4096, 16384]) {
+for (const pageSize of [4096, 16384, 65536]) {
   test(`layout invariants hold for sizes 0..16385 on ${pageSize}-byte pages`, () => {
     for (let size = 0; size <= 16385; size++) {
       for (const placement of ["end", "start"] as const) {

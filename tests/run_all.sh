@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test` runs this): the whole suite under
 # Deno, Bun and Node 26, the packed npm package under all three, and the
-# Windows code paths under Wine. Ends with one line: `N passed, N failed`.
+# Windows code paths under Wine, and the aarch64 subset under qemu-user
+# (opt out: SECMEM_SKIP_WINDOWS=1, SECMEM_SKIP_AARCH64=1). Ends with one
+# line: `N passed, N failed`.
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -43,6 +45,10 @@ if [ -f npm-build/test_package.sh ]; then
 fi
 if [ -f tests/windows/run.sh ] && [ "${SECMEM_SKIP_WINDOWS:-}" != 1 ]; then
   run bash tests/windows/run.sh
+fi
+# Linux aarch64: the architecture-dependent subset under qemu-aarch64.
+if [ -f tests/aarch64/run.sh ] && [ "${SECMEM_SKIP_AARCH64:-}" != 1 ]; then
+  run bash tests/aarch64/run.sh
 fi
 
 # The benchmark harness with tiny counts, so that it cannot rot unnoticed

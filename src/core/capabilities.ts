@@ -18,6 +18,13 @@ export interface Protections {
   guardPages: boolean;
   /** Buffers rest inaccessible between scopes. */
   noaccessAtRest: boolean;
+  /**
+   * Locked pages stay locked while they rest inaccessible. False on
+   * Windows: Microsoft documents that PAGE_NOACCESS memory cannot be
+   * locked and not whether a lock survives the change, so pages at rest
+   * may be paged out there (docs/windows-lock.md).
+   */
+  lockedAtRest: boolean;
 }
 
 /** The platform as secmem sees it. */
@@ -41,6 +48,11 @@ export interface Capabilities {
    * once), and what the probe saw.
    */
   secretMemory: { available: boolean; detail: string };
+  /**
+   * Whether CI runs the suite on this OS. False on macOS: no Mac has run
+   * secmem yet, and it allocates only after a start-up self-test passes.
+   */
+  tested: boolean;
 }
 
 /**
@@ -74,9 +86,14 @@ export function capabilities(): Capabilities {
       forkProtection: memory.features.forkProtection,
       guardPages: true,
       noaccessAtRest: true,
+      // Linux keeps mlock across PROT_NONE (smaps shows `lo` at rest);
+      // macOS's self-test reads the wire count back at rest.
+      lockedAtRest: memory.features.lock && memory.os !== "windows",
     },
     memlock: { soft, hard },
     secretMemory: memory.secretMemory?.() ??
       { available: false, detail: `memfd_secret(2) is Linux-only` },
+    // Linux runs natively and under qemu-aarch64, Windows under Wine.
+    tested: memory.os !== "darwin",
   };
 }

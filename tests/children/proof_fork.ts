@@ -12,7 +12,7 @@
  * - `clone(fn, stack, SIGCHLD, arg)` (what fork() does, a new process with
  *   copied memory) where `fn` is a few bytes of machine code made here:
  *   write(fd, secret, page); write(fd, control, page); exit_group(0). No
- *   JavaScript runs in the copy. x86_64 only; elsewhere it is skipped.
+ *   JavaScript runs in the copy. x86_64 and aarch64; elsewhere skipped.
  *
  * @module
  */
@@ -118,14 +118,19 @@ outcomes.push(forkAndRead("fork() into JavaScript", (writeEnd) => {
 
 // 2. clone(SIGCHLD) into machine code: no JavaScript in the copy.
 const arch = memory.arch;
-if (arch === "x64") {
+const machineCode = arch === "x64"
+  ? writeThenExit
+  : arch === "arm64"
+  ? writeThenExitArm64
+  : undefined;
+if (machineCode !== undefined) {
   const codePage = memory.reserve(page);
   const stackBase = memory.reserve(18 * page);
   memory.commit(codePage, page, false);
   memory.commit(stackBase + BigInt(page), 16 * page, false);
   const stackTop = stackBase + BigInt(17 * page);
   outcomes.push(forkAndRead("clone(SIGCHLD) into machine code", (writeEnd) => {
-    const code = writeThenExit(writeEnd, [[secretPage, page], [
+    const code = machineCode(writeEnd, [[secretPage, page], [
       controlPage,
       page,
     ]]);
@@ -143,6 +148,7 @@ if (arch === "x64") {
 emit({
   arch,
   flags,
+  secretPage: `0x${secretPage.toString(16)}`,
   page,
   outcomes,
   parentStillReads: secret.read((bytes) =>
@@ -182,4 +188,42 @@ function writeThenExit(fd: number, ranges: [bigint, number][]): Uint8Array {
   imm32(231);
   bytes.push(0x0f, 0x05); // syscall
   return new Uint8Array(bytes);
+}
+
+/**
+ * aarch64 code for the same steps. Each value is built in its register by
+ * one MOVZ and three MOVKs (16 bits each), whatever its size, so every
+ * address and length fits without a literal pool; x8 holds the syscall
+ * number (asm-generic: write 64, exit_group 94) and `svc #0` enters the
+ * kernel. No cache maintenance is needed: mprotect making the page
+ * executable has arm64 Linux clean it to the point of unification.
+ */
+function writeThenExitArm64(
+  fd: number,
+  ranges: [bigint, number][],
+): Uint8Array {
+  const words: number[] = [];
+  const load = (register: number, value: bigint) => {
+    for (let half = 0; half < 4; half++) {
+      const imm16 = Number((value >> BigInt(16 * half)) & 0xffffn);
+      // MOVZ Xd, #imm16 (half 0) clears the rest; MOVK keeps other halves.
+      const opcode = half === 0 ? 0xd2800000 : 0xf2800000;
+      words.push((opcode | (half << 21) | (imm16 << 5) | register) >>> 0);
+    }
+  };
+  const svc = () => words.push(0xd4000001); // svc #0
+  for (const [address, length] of ranges) {
+    load(0, BigInt(fd)); // x0: fd
+    load(1, address); // x1: buffer
+    load(2, BigInt(length)); // x2: count
+    load(8, 64n); // x8: write
+    svc();
+  }
+  load(0, 0n); // x0: status 0
+  load(8, 94n); // x8: exit_group
+  svc();
+  const bytes = new Uint8Array(words.length * 4);
+  const view = new DataView(bytes.buffer);
+  words.forEach((word, i) => view.setUint32(4 * i, word, true));
+  return bytes;
 }

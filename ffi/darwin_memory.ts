@@ -1,0 +1,511 @@
+/**
+ * The core's native interface on macOS (x86_64 and arm64), built from the
+ * libSystem table bound by whichever runtime adapter is running.
+ *
+ * What macOS gives, and what it does not:
+ * - Guard pages and rest state: `PROT_NONE`, as on Linux. Pages are 16 KiB
+ *   on arm64 and 4 KiB on x86_64 (and under Rosetta): asked, never assumed.
+ * - Locking: `mlock` wires the pages; the wire limit is RLIMIT_MEMLOCK
+ *   (xnu sets the map's user_wire_limit from it) and a system-wide cap.
+ * - Fork: `minherit(VM_INHERIT_NONE)` leaves the data pages out of a child.
+ * - Core dumps: no call keeps a range out of one (there is no
+ *   MADV_DONTDUMP), so `features.dontDump` is false. MADV_ZERO_WIRED_PAGES
+ *   is asked for as well: xnu then zeroes pages still wired when the
+ *   mapping goes away, a second wipe should ours never run.
+ *
+ * No macOS machine has run this file. So it fails closed: before the first
+ * reservation it maps guard, data and guard pages, locks, protects and
+ * reads every property back from the kernel (`proc_pidinfo`
+ * PROC_PIDREGIONINFO: protection, inheritance, user wire count), and if
+ * anything is not as intended, every allocation throws
+ * `UNSUPPORTED_PLATFORM` naming the step that failed.
+ *
+ * @module
+ */
+
+import { SecretMemoryError } from "../src/core/errors.ts";
+import type {
+  CommitResult,
+  LockLimit,
+  NativeMemory,
+  PlatformFeatures,
+  Protection,
+} from "./contract.ts";
+import {
+  DARWIN,
+  DARWIN_LIBSYSTEM,
+  DARWIN_LIBSYSTEM_CANDIDATES,
+} from "./darwin.ts";
+import type { BoundLibrary, RuntimeAdapter } from "./types.ts";
+
+type LibSystem = BoundLibrary<typeof DARWIN_LIBSYSTEM>;
+
+const PROTECTION_FLAGS: Record<Protection, number> = {
+  noaccess: DARWIN.PROT_NONE,
+  readonly: DARWIN.PROT_READ,
+  readwrite: DARWIN.PROT_READ | DARWIN.PROT_WRITE,
+};
+
+/**
+ * What the kernel reports for each protection: VM_PROT_READ 1 and
+ * VM_PROT_WRITE 2 (osfmk/mach/vm_prot.h) are the PROT_* bits.
+ */
+const VM_PROTECTION: Record<Protection, number> = {
+  noaccess: 0,
+  readonly: 1,
+  readwrite: 3,
+};
+
+const ERRNO_NAMES: Record<number, string> = {
+  [DARWIN.EPERM]: "EPERM",
+  [DARWIN.ENOENT]: "ENOENT",
+  [DARWIN.EINTR]: "EINTR",
+  [DARWIN.EIO]: "EIO",
+  [DARWIN.ENXIO]: "ENXIO",
+  [DARWIN.EBADF]: "EBADF",
+  [DARWIN.ENOMEM]: "ENOMEM",
+  [DARWIN.EACCES]: "EACCES",
+  [DARWIN.ENOTDIR]: "ENOTDIR",
+  [DARWIN.EISDIR]: "EISDIR",
+  [DARWIN.EINVAL]: "EINVAL",
+  [DARWIN.EMFILE]: "EMFILE",
+  [DARWIN.ENOTTY]: "ENOTTY",
+  [DARWIN.EAGAIN]: "EAGAIN",
+  [DARWIN.ENOSYS]: "ENOSYS",
+};
+
+const HINTS: Record<string, string> = {
+  mmap: "the process may be out of address space or memory",
+  open: "check that the path exists and is readable",
+};
+
+/** One VM region as `proc_pidinfo(PROC_PIDREGIONINFO)` describes it. */
+export interface DarwinRegion {
+  address: bigint;
+  size: bigint;
+  /** VM_PROT_* bits: 1 read, 2 write. */
+  protection: number;
+  /** VM_INHERIT_*: 0 share, 1 copy, 2 none. */
+  inheritance: number;
+  /** How many times user calls (mlock) wired the region. */
+  userWiredCount: number;
+}
+
+/** What the start-up self-test proved, or where it stopped. */
+export interface DarwinSelfTest {
+  passed: boolean;
+  /** The checks that held, in order. */
+  held: string[];
+  /** The check that did not hold, with what was seen. */
+  failure?: string;
+}
+
+/** The native interface on macOS, plus its self-test. */
+export interface DarwinMemory extends NativeMemory {
+  /**
+   * Runs the self-test once (later calls return the same report); every
+   * reservation runs it first and refuses to proceed if it failed.
+   */
+  selfTest(): DarwinSelfTest;
+  /** The region holding `address`, read back from the kernel. */
+  region(address: bigint): DarwinRegion | undefined;
+}
+
+/** Builds macOS's native memory layer over a runtime adapter. */
+export function createDarwinMemory(
+  adapter: RuntimeAdapter,
+  arch: string,
+): DarwinMemory {
+  const lib: LibSystem = adapter.open(
+    DARWIN_LIBSYSTEM_CANDIDATES,
+    DARWIN_LIBSYSTEM,
+  );
+  // errno is per thread; secmem calls from the JS thread only, so the
+  // address __error() gives once stays right.
+  const errnoAddress = lib.__error();
+  const errno = (): number => adapter.readInt32(errnoAddress);
+
+  /** Turns a failed call into a typed error; errno must be read first. */
+  function fail(call: string, code: number): never {
+    const name = ERRNO_NAMES[code] ?? `errno ${code}`;
+    const hint = HINTS[call];
+    throw new SecretMemoryError(
+      "OS_ERROR",
+      `Cannot complete ${call}: ${name}${hint ? ` (${hint})` : ""}`,
+      { errno: code, syscall: call },
+    );
+  }
+
+  function check(call: string, result: number): number {
+    if (result < 0) fail(call, errno());
+    return result;
+  }
+
+  /** Makes the call again while it fails with EINTR; other failures throw. */
+  function retrying(call: string, run: () => number): number {
+    for (;;) {
+      const result = run();
+      if (result >= 0) return result;
+      const code = errno();
+      if (code !== DARWIN.EINTR) fail(call, code);
+    }
+  }
+
+  const pageSize = lib.getpagesize();
+  if (pageSize < 4096 || (pageSize & (pageSize - 1)) !== 0) {
+    throw new SecretMemoryError(
+      "UNSUPPORTED_PLATFORM",
+      `Cannot use the page size macOS reported (${pageSize}): it is not a power of two of at least 4096`,
+    );
+  }
+
+  const features: PlatformFeatures = {
+    lock: true,
+    // No call excludes a range from a core dump on macOS.
+    dontDump: false,
+    // minherit(VM_INHERIT_NONE): a child has no mapping there at all.
+    forkProtection: "omit",
+  };
+
+  const rlimitBytes = new Uint8Array(DARWIN.RLIMIT_SIZE);
+  const rlimitView = new DataView(rlimitBytes.buffer);
+  const toLimit = (value: bigint): number =>
+    value >= DARWIN.RLIM_INFINITY ? Infinity : Number(value);
+
+  function readLockLimit(): LockLimit {
+    check("getrlimit", lib.getrlimit(DARWIN.RLIMIT_MEMLOCK, rlimitBytes));
+    return {
+      soft: toLimit(rlimitView.getBigUint64(0, true)),
+      hard: toLimit(rlimitView.getBigUint64(8, true)),
+    };
+  }
+
+  const regionBytes = new Uint8Array(DARWIN.REGIONINFO_SIZE);
+  const regionView = new DataView(regionBytes.buffer);
+  const pid = lib.getpid();
+
+  function region(address: bigint): DarwinRegion | undefined {
+    const size = lib.proc_pidinfo(
+      pid,
+      DARWIN.PROC_PIDREGIONINFO,
+      // The kernel takes the region holding `arg`, or the next one. User
+      // addresses stay below 2^47, so a number holds them exactly.
+      Number(address),
+      regionBytes,
+      DARWIN.REGIONINFO_SIZE,
+    );
+    if (size !== DARWIN.REGIONINFO_SIZE) return undefined;
+    const found: DarwinRegion = {
+      address: regionView.getBigUint64(DARWIN.REGIONINFO_ADDRESS, true),
+      size: regionView.getBigUint64(DARWIN.REGIONINFO_SIZE_FIELD, true),
+      protection: regionView.getUint32(DARWIN.REGIONINFO_PROTECTION, true),
+      inheritance: regionView.getUint32(DARWIN.REGIONINFO_INHERITANCE, true),
+      userWiredCount: regionView.getUint32(
+        DARWIN.REGIONINFO_USER_WIRED_COUNT,
+        true,
+      ),
+    };
+    // "Or the next one": a region that does not hold the address is none.
+    const holds = found.address <= address &&
+      address < found.address + found.size;
+    return holds ? found : undefined;
+  }
+
+  function mapAnonymous(
+    address: bigint,
+    length: number,
+    prot: number,
+    fixed: boolean,
+  ): bigint {
+    return lib.mmap(
+      address,
+      length,
+      prot,
+      DARWIN.MAP_PRIVATE | DARWIN.MAP_ANON |
+        (fixed ? DARWIN.MAP_FIXED : 0) |
+        (prot === DARWIN.PROT_NONE ? DARWIN.MAP_NORESERVE : 0),
+      -1,
+      0,
+    );
+  }
+
+  function reserve(length: number): bigint {
+    const address = mapAnonymous(0n, length, DARWIN.PROT_NONE, false);
+    if (address === DARWIN.MAP_FAILED) fail("mmap", errno());
+    return address;
+  }
+
+  function commit(
+    address: bigint,
+    length: number,
+    lock: boolean,
+  ): CommitResult {
+    const mapped = mapAnonymous(
+      address,
+      length,
+      DARWIN.PROT_READ | DARWIN.PROT_WRITE,
+      true,
+    );
+    if (mapped === DARWIN.MAP_FAILED) fail("mmap", errno());
+    if (!lock || lib.mlock(address, length) === 0) return "ok";
+    const code = errno();
+    // Put the reservation back as it was, as a refused MAP_LOCKED leaves
+    // it on Linux: inaccessible and unbacked.
+    const back = mapAnonymous(address, length, DARWIN.PROT_NONE, true);
+    if (back === DARWIN.MAP_FAILED) fail("mmap", errno());
+    // xnu's mlock gives EAGAIN for KERN_RESOURCE_SHORTAGE: the map's
+    // user_wire_limit (RLIMIT_MEMLOCK) or the system's wire limit.
+    if (code === DARWIN.EAGAIN) return "lock-limit";
+    fail("mlock", code);
+  }
+
+  function seclude(address: bigint, length: number): void {
+    if (lib.minherit(address, length, DARWIN.VM_INHERIT_NONE) !== 0) {
+      fail("minherit(VM_INHERIT_NONE)", errno());
+    }
+    // Defence in depth, and absent from some releases: not required.
+    lib.madvise(address, length, DARWIN.MADV_ZERO_WIRED_PAGES);
+  }
+
+  function protect(address: bigint, length: number, protection: Protection) {
+    if (lib.mprotect(address, length, PROTECTION_FLAGS[protection]) !== 0) {
+      fail("mprotect", errno());
+    }
+  }
+
+  function release(address: bigint, length: number): void {
+    if (lib.munmap(address, length) !== 0) fail("munmap", errno());
+  }
+
+  function wipe(address: bigint, length: number): void {
+    if (length === 0) return;
+    // memset_s may not be elided (C11 K.3.7.4.1); it returns an errno_t.
+    const result = lib.memset_s(address, length, 0, length);
+    if (result !== 0) fail("memset_s", result);
+  }
+
+  function fillRandom(address: bigint, length: number): void {
+    for (let done = 0; done < length;) {
+      const chunk = Math.min(length - done, DARWIN.GETENTROPY_MAX);
+      if (lib.getentropy(address + BigInt(done), chunk) !== 0) {
+        fail("getentropy", errno());
+      }
+      done += chunk;
+    }
+  }
+
+  let proof: DarwinSelfTest | undefined;
+
+  function selfTest(): DarwinSelfTest {
+    return proof ??= runSelfTest({
+      pageSize,
+      reserve,
+      commit,
+      seclude,
+      protect,
+      release,
+      wipe,
+      fillRandom,
+      region,
+      view: (address, length) => adapter.view(address, length),
+    });
+  }
+
+  /** Every reservation passes here first: no proof, no memory. */
+  function proven(): void {
+    const { passed, failure } = selfTest();
+    if (!passed) {
+      throw new SecretMemoryError(
+        "UNSUPPORTED_PLATFORM",
+        `Cannot protect memory on macOS: the start-up self-test failed at ${failure}; secmem refuses to hand out memory it could not prove guarded and locked here`,
+      );
+    }
+  }
+
+  return {
+    runtime: adapter.runtime,
+    runtimeVersion: adapter.version,
+    os: "darwin",
+    arch,
+    pageSize,
+    features,
+    selfTest,
+    region,
+
+    reserve(length) {
+      proven();
+      return reserve(length);
+    },
+    commit,
+    seclude,
+    protect,
+    release,
+    wipe,
+
+    copy(destination, source, length) {
+      lib.memcpy(destination, source, length);
+    },
+
+    fillRandom,
+
+    view: (address, length) => adapter.view(address, length),
+
+    lockLimit: readLockLimit,
+
+    raiseLockLimit() {
+      const { soft, hard } = readLockLimit();
+      if (soft >= hard) return false;
+      rlimitView.setBigUint64(0, rlimitView.getBigUint64(8, true), true);
+      return lib.setrlimit(DARWIN.RLIMIT_MEMLOCK, rlimitBytes) === 0;
+    },
+
+    openRead(path) {
+      const bytes = new TextEncoder().encode(`${path}\0`);
+      return retrying(
+        "open",
+        () => lib.open(bytes, DARWIN.O_RDONLY | DARWIN.O_CLOEXEC),
+      );
+    },
+
+    readInto(fd, address, length, offset) {
+      return offset === undefined
+        ? retrying("read", () => lib.read(fd, address, length))
+        : retrying("pread", () => lib.pread(fd, address, length, offset));
+    },
+
+    writeFrom(fd, address, length) {
+      return retrying("write", () => lib.write(fd, address, length));
+    },
+
+    close(fd) {
+      check("close", lib.close(fd));
+    },
+
+    // No isTerminal/quietTerminal: darwin's struct termios differs from
+    // Linux's (tcflag_t is an unsigned long; other bits and c_cc indices)
+    // and nothing here can test it, so the prompt reads piped input only.
+
+    onExit: (listener) => adapter.onExit(listener),
+    onSignal: (signal, listener) => adapter.onSignal(signal, listener),
+    exit: (code) => adapter.exit(code),
+  };
+}
+
+/** The primitives the self-test drives: the layer's own, unchecked. */
+interface SelfTestParts {
+  pageSize: number;
+  reserve(length: number): bigint;
+  commit(address: bigint, length: number, lock: boolean): CommitResult;
+  seclude(address: bigint, length: number): void;
+  protect(address: bigint, length: number, protection: Protection): void;
+  release(address: bigint, length: number): void;
+  wipe(address: bigint, length: number): void;
+  fillRandom(address: bigint, length: number): void;
+  region(address: bigint): DarwinRegion | undefined;
+  view(address: bigint, length: number): ArrayBuffer;
+}
+
+/**
+ * Maps guard, data and guard pages as a buffer is mapped, and checks each
+ * property the way the kernel reports it, not the way the calls claim it.
+ * Never throws: a failed call is a failed check.
+ */
+function runSelfTest(parts: SelfTestParts): DarwinSelfTest {
+  const page = parts.pageSize;
+  const held: string[] = [];
+  let base: bigint | undefined;
+  let step = "reserve three pages PROT_NONE";
+  const expect = (ok: boolean, seen: string) => {
+    if (!ok) throw new SelfTestFailure(`${step}: ${seen}`);
+    held.push(step);
+  };
+  const describe = (r: DarwinRegion | undefined) =>
+    r === undefined
+      ? "no region there"
+      : `region 0x${
+        r.address.toString(16)
+      }+${r.size} protection ${r.protection} inheritance ${r.inheritance} wired ${r.userWiredCount}`;
+  try {
+    base = parts.reserve(3 * page);
+    const data = base + BigInt(page);
+    const after = data + BigInt(page);
+    expect(base % BigInt(page) === 0n, `unaligned 0x${base.toString(16)}`);
+
+    step = "commit and mlock the data page";
+    expect(parts.commit(data, page, true) === "ok", "the lock was refused");
+
+    step = "the data page is wired after mlock";
+    const wired = parts.region(data);
+    expect(wired !== undefined && wired.userWiredCount >= 1, describe(wired));
+
+    step = "minherit(VM_INHERIT_NONE) on the data page";
+    parts.seclude(data, page);
+    const secluded = parts.region(data);
+    expect(
+      secluded?.inheritance === DARWIN.VM_INHERIT_NONE,
+      describe(secluded),
+    );
+
+    step = "getentropy fills the data page through a view";
+    parts.fillRandom(data, page);
+    const view = parts.view(data, page);
+    const bytes = new Uint8Array(view);
+    expect(bytes.some((b) => b !== 0), "the page is still all zeros");
+
+    step = "memset_s wipes the data page";
+    parts.wipe(data, page);
+    expect(bytes.every((b) => b === 0), "non-zero bytes remain");
+    // Detach before the pages go away, as a buffer's destroy does.
+    view.transfer(0);
+
+    for (const protection of ["noaccess", "readonly", "readwrite"] as const) {
+      step = `mprotect ${protection}, read back`;
+      parts.protect(data, page, protection);
+      const seen = parts.region(data);
+      expect(
+        seen !== undefined && seen.protection === VM_PROTECTION[protection] &&
+          seen.address === data && seen.size === BigInt(page),
+        describe(seen),
+      );
+    }
+
+    step = "at rest (PROT_NONE) the data page stays wired";
+    parts.protect(data, page, "noaccess");
+    const rest = parts.region(data);
+    expect(
+      rest !== undefined && rest.protection === 0 && rest.userWiredCount >= 1,
+      describe(rest),
+    );
+
+    for (const [name, address] of [["leading", base], ["trailing", after]]) {
+      step = `the ${name} guard page is PROT_NONE and not wired`;
+      const guard = parts.region(address as bigint);
+      expect(
+        guard !== undefined && guard.protection === 0 &&
+          guard.userWiredCount === 0,
+        describe(guard),
+      );
+    }
+
+    step = "munmap releases the whole reservation";
+    parts.release(base, 3 * page);
+    base = undefined;
+    const gone = parts.region(data);
+    expect(gone === undefined || gone.userWiredCount === 0, describe(gone));
+    return { passed: true, held };
+  } catch (error) {
+    if (base !== undefined) {
+      try {
+        parts.release(base, 3 * page);
+      } catch {
+        // Already failing closed; the failure below is the one to report.
+      }
+    }
+    const failure = error instanceof SelfTestFailure
+      ? error.message
+      : `${step}: ${error instanceof Error ? error.message : String(error)}`;
+    return { passed: false, held, failure };
+  }
+}
+
+class SelfTestFailure extends Error {}
