@@ -84,3 +84,26 @@ test(
 test("SecretBuffer.random leaves 0 copies", () => {
   assert.equal(copies("random"), 0);
 }, { skip: linuxOnly });
+
+for (const mode of ["async", "sync"]) {
+  test(
+    `fromStdin${
+      mode === "sync" ? "Sync" : ""
+    } blocks the thread while it waits (no timer runs)`,
+    () => {
+      // The writer starts late, so the read has to wait for it.
+      const run = runChild(
+        childScript("claims_stdin_block.ts"),
+        mode === "sync" ? ["sync"] : [],
+        { shellPrefix: "(sleep 0.3; printf abc) |" },
+      );
+      const match = /^ticks before (\d+) during (\d+) size 3$/m.exec(
+        run.stdout,
+      );
+      assert(match !== null, `unexpected output: ${run.stdout}${run.stderr}`);
+      assert(Number(match[1]) > 0, "the timer never ran, so proves nothing");
+      assert.equal(Number(match[2]), 0, "timers ran while stdin was read");
+    },
+    { skip: linuxOnly },
+  );
+}
