@@ -4,7 +4,9 @@
  * before secmem sees them (Bun: 2 for `fs.createReadStream` and for
  * `Bun.file().stream()`; Node: 1), while `fromFile` leaves none; and
  * `crypto.getRandomValues` keeps a copy of its output in Deno and Bun,
- * while `SecretBuffer.random` leaves none. Each figure is counted by a
+ * while `SecretBuffer.random` leaves none; and copies between guarded
+ * buffers (`slice`, `from(buffer)`, `copyTo`) and `writeTo` go by native
+ * calls, never through the heap: 0 copies after destroy. Each figure is counted by a
  * child that scans its own memory (tests/children/claims_scan.ts); a
  * control run that keeps one heap copy shows the scan can see.
  *
@@ -103,6 +105,16 @@ for (const mode of ["async", "sync"]) {
       assert(match !== null, `unexpected output: ${run.stdout}${run.stderr}`);
       assert(Number(match[1]) > 0, "the timer never ran, so proves nothing");
       assert.equal(Number(match[2]), 0, "timers ran while stdin was read");
+    },
+    { skip: linuxOnly },
+  );
+}
+
+for (const how of ["slice", "from-buffer", "copy-to", "write-to"]) {
+  test(
+    `${how}: copying between guarded buffers (or out by write(2)) leaves 0 copies in the heap`,
+    () => {
+      assert.equal(copies(how), 0);
     },
     { skip: linuxOnly },
   );
