@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { capabilities } from "../mod.ts";
 import { childScript } from "./_child.ts";
 import { startChild, which } from "./_forensics.ts";
-import { runtime, test } from "./_harness.ts";
+import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 
 const support = linuxOnly ? undefined : capabilities().secretMemory;
@@ -90,9 +90,6 @@ test(
     });
   },
   {
-    skip: needsSecretmem || (which("gdb") ? false : "gdb is not installed") ||
-      (runtime === "bun"
-        ? "gdb 'Cannot access memory' for the anonymous control too in a Bun process (cause not found); the /proc/PID/mem test covers Bun"
-        : false),
+    skip: needsSecretmem || (which("gdb") ? false : "gdb is not installed"),
   },
 );
