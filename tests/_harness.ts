@@ -22,6 +22,20 @@ interface Registered {
   options: TestOptions;
 }
 
+/**
+ * Thrown by a test body that finds at run time that it cannot prove what it
+ * is about (a tool missing, a dump too big): the runner reports the test as
+ * skipped with this reason, never as passed.
+ */
+export class Skip extends Error {
+  #skip = true;
+
+  /** Whether `value` is a Skip (by its private field, not instanceof). */
+  static is(value: unknown): value is Skip {
+    return typeof value === "object" && value !== null && #skip in value;
+  }
+}
+
 const registered: Registered[] = [];
 let currentFile = "";
 
@@ -80,6 +94,11 @@ export async function runFiles(
       const ms = (performance.now() - started).toFixed(0);
       console.log(`[${runtime}] ok   ${label} (${ms} ms)`);
     } catch (error) {
+      if (Skip.is(error)) {
+        totals.skipped++;
+        console.log(`[${runtime}] skip ${label} (${error.message})`);
+        continue;
+      }
       totals.failed++;
       console.log(`[${runtime}] FAIL ${label}`);
       console.log(

@@ -29,7 +29,7 @@ import {
   tempDir,
   which,
 } from "./_forensics.ts";
-import { test } from "./_harness.ts";
+import { Skip, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 import { spawnSync } from "node:child_process";
 
@@ -133,15 +133,13 @@ test(
       const report = JSON.parse(await child.first) as CoreReport;
       const estimate = dumpEstimate(report.pid);
       if (estimate > GCORE_BUDGET) {
-        say(
-          `  SKIPPED gcore: it would write ${
+        throw new Skip(
+          `gcore would write ${
             bytesText(estimate)
-          } (gdb writes the runtime's` +
-            ` untouched reservations as zeros; budget ${
-              bytesText(GCORE_BUDGET)
-            }, SECMEM_GCORE_BUDGET=<bytes> raises it); the kernel core covers this runtime`,
+          } (gdb writes the runtime's untouched reservations as zeros; budget ${
+            bytesText(GCORE_BUDGET)
+          }, SECMEM_GCORE_BUDGET=<bytes> raises it); the kernel core covers this runtime`,
         );
-        return;
       }
       const started = performance.now();
       const gcore = spawnSync(

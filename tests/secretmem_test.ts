@@ -28,9 +28,16 @@ const support = linuxOnly ? undefined : capabilities().secretMemory;
 const needsSecretmem: string | false = linuxOnly ||
   (support?.available ? false : `memfd_secret unavailable: ${support?.detail}`);
 
+/**
+ * The name memfd_secret's file has in /proc/self/maps and as the target of
+ * its descriptor's /proc/self/fd link. Compared exactly: a substring match
+ * would count stdout redirected to a file whose path says "secretmem".
+ */
+const SECRETMEM_FILE = "/secretmem (deleted)";
+
 /** How many secret-memory mappings this process has. */
 function secretMappings(): number {
-  return readMaps().filter((e) => e.path.includes("secretmem")).length;
+  return readMaps().filter((e) => e.path === SECRETMEM_FILE).length;
 }
 
 /** Descriptors of this process that point at a secret-memory file. */
@@ -38,7 +45,7 @@ function secretDescriptors(): string[] {
   return readdirSync("/proc/self/fd").flatMap((fd) => {
     try {
       const target = readlinkSync(`/proc/self/fd/${fd}`);
-      return target.includes("secretmem") ? [target] : [];
+      return target === SECRETMEM_FILE ? [target] : [];
     } catch {
       return []; // the descriptor readdir itself used, now closed
     }
@@ -73,7 +80,7 @@ test(
     const { before: guard1, at, after: guard2 } = mappingAround(buffer.address);
     assert(at !== undefined, "the data pages are mapped");
     // The kernel names the file "secretmem"; maps shows it as deleted.
-    assert(at.path.includes("secretmem"), `path is ${at.path}`);
+    assert.equal(at.path, SECRETMEM_FILE);
     assert.deepEqual(at.perms, "---s", "shared, inaccessible at rest");
     for (const flag of ["lo", "dd", "dc"]) {
       assert(
@@ -95,7 +102,7 @@ test(
     // reads smaps), but never by secret memory.
     const now = mappingAround(address).at;
     assert(
-      now === undefined || !now.path.includes("secretmem"),
+      now === undefined || now.path !== SECRETMEM_FILE,
       "unmapped at destroy",
     );
     assert.deepEqual(secretMappings(), secretBefore, "no secret mapping left");
