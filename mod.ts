@@ -46,6 +46,13 @@ export {
   type PurgeResult,
   stats,
 } from "./src/core/_registry.ts";
+export {
+  configure,
+  type ConfigureOptions,
+  type LockPolicy,
+  type LockPolicySettings,
+  type LockPolicySource,
+} from "./src/core/configure.ts";
 export { timingSafeEqual } from "./src/core/constant_time.ts";
 export { MAX_SIZE } from "./src/core/_layout.ts";
 export {
