@@ -18,6 +18,8 @@ import { useNativeForTesting } from "../src/core/_native.ts";
 import { childScript, runChild, runtimeCommand } from "./_child.ts";
 import { assertThrowsCode } from "./_error_code.ts";
 import { createFake } from "./_fake_native.ts";
+// Types only: importing the child's values would run it.
+import type { Outcome } from "./children/lock_policy.ts";
 import { describeChild, lastJson, say, which } from "./_forensics.ts";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
@@ -126,14 +128,6 @@ test("an unknown SECMEM_LOCK fails every use, naming the variable", () => {
     assertThrowsCode(() => SecretBuffer.alloc(16), "INVALID_ARGUMENT");
   });
 });
-
-interface Outcome {
-  ok: boolean;
-  code?: string;
-  message?: string;
-  unlocked?: number;
-  detail?: number;
-}
 
 interface PolicyReport {
   settings: {

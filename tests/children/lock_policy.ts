@@ -29,7 +29,8 @@ function vmLck(): number {
   }
 }
 
-interface Outcome {
+/** What one allocation path gave. */
+export interface Outcome {
   ok: boolean;
   code?: string;
   message?: string;
