@@ -1,10 +1,12 @@
 /**
  * `doctor`: reports what this machine and runtime give a secret, and proves
  * it with a live self-test. Prints a table, or JSON with `--json`; exits 1
- * when a required protection is missing.
+ * when a required protection is missing. It also shows the lock policy in
+ * force (Deno reads `SECMEM_LOCK` only with `--allow-env`) and whether the
+ * process is hardened.
  *
  * ```sh
- * deno run --allow-ffi jsr:@secmem/secmem/doctor
+ * deno run --allow-ffi --allow-env=SECMEM_LOCK jsr:@secmem/secmem/doctor
  * bun doctor.ts --json
  * ```
  *

@@ -46,6 +46,21 @@ export {
   type PurgeResult,
   stats,
 } from "./src/core/_registry.ts";
+export {
+  configure,
+  type ConfigureOptions,
+  type LockPolicy,
+  type LockPolicySettings,
+  type LockPolicySource,
+} from "./src/core/configure.ts";
+export {
+  type HardeningStatus,
+  type HardeningStep,
+  type HardeningStepName,
+  type HardenOptions,
+  hardenProcess,
+  type HardenResult,
+} from "./src/core/harden.ts";
 export { timingSafeEqual } from "./src/core/constant_time.ts";
 export { MAX_SIZE } from "./src/core/_layout.ts";
 export {

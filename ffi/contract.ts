@@ -89,6 +89,28 @@ export interface NativeMemory {
   /** Raises the soft lock limit to the hard one; false if it cannot. */
   raiseLockLimit(): boolean;
 
+  // Process hardening (`hardenProcess`): each member is absent where the
+  // OS has no such switch. Failures throw `OS_ERROR`.
+  /**
+   * Linux: whether the process is dumpable (PR_GET_DUMPABLE). A process
+   * that is not gets no core dump, and no other process of the same user
+   * may ptrace it or open its /proc/PID/mem.
+   */
+  dumpable?(): boolean;
+  /** Linux: makes the process not dumpable (PR_SET_DUMPABLE 0). */
+  disableDumping?(): void;
+  /** Linux: RLIMIT_CORE, in bytes (`Infinity`: unlimited). */
+  coreLimit?(): LockLimit;
+  /** Linux: sets RLIMIT_CORE's soft and hard limit to `bytes`. */
+  setCoreLimit?(bytes: number): void;
+  /**
+   * Windows: whether a crash shows the Windows Error Reporting dialog
+   * (SEM_NOGPFAULTERRORBOX is not in the error mode).
+   */
+  crashDialog?(): boolean;
+  /** Windows: adds SEM_NOGPFAULTERRORBOX to the error mode. */
+  disableCrashDialog?(): void;
+
   /** Opens a file for reading; returns a descriptor. */
   openRead(path: string): number;
   /**

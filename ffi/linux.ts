@@ -84,6 +84,14 @@ export const LINUX_LIBC = {
   syscall: { parameters: ["i64", "i64"], result: "i64" },
   // int ftruncate(int fd, off_t length)
   ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+  // Process hardening.
+  // int prctl(int option, unsigned long arg2, unsigned long arg3,
+  //   unsigned long arg4, unsigned long arg5): variadic in C; the kernel
+  // reads all five registers, so they are always passed.
+  prctl: {
+    parameters: ["i32", "u64", "u64", "u64", "u64"],
+    result: "i32",
+  },
 } as const satisfies SymbolTable;
 
 /** Linux constants from <sys/mman.h>, <errno.h>, <unistd.h>, <fcntl.h>. */
@@ -144,4 +152,7 @@ export const LINUX = {
   /** memfd_secret(2): the same number on x86_64 and aarch64. */
   SYS_memfd_secret: 447,
   EMFILE: 24,
+  // Process hardening, from <linux/prctl.h>.
+  PR_GET_DUMPABLE: 3,
+  PR_SET_DUMPABLE: 4,
 } as const;

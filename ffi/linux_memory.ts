@@ -84,13 +84,14 @@ export function createLinuxMemory(
   const toLimit = (value: bigint): number =>
     value === LINUX.RLIM_INFINITY ? Infinity : Number(value);
 
-  function readLockLimit(): LockLimit {
-    check("getrlimit", libc.getrlimit(LINUX.RLIMIT_MEMLOCK, rlimitBytes));
+  function readLimit(resource: number): LockLimit {
+    check("getrlimit", libc.getrlimit(resource, rlimitBytes));
     return {
       soft: toLimit(rlimitView.getBigUint64(0, true)),
       hard: toLimit(rlimitView.getBigUint64(8, true)),
     };
   }
+  const readLockLimit = (): LockLimit => readLimit(LINUX.RLIMIT_MEMLOCK);
 
   const wipe = libc.explicit_bzero ??
     ((address: bigint, length: number) => void libc.memset(address, 0, length));
@@ -287,6 +288,21 @@ export function createLinuxMemory(
       if (soft >= hard) return false;
       rlimitView.setBigUint64(0, rlimitView.getBigUint64(8, true), true);
       return libc.setrlimit(LINUX.RLIMIT_MEMLOCK, rlimitBytes) === 0;
+    },
+
+    dumpable: () =>
+      check("prctl", libc.prctl(LINUX.PR_GET_DUMPABLE, 0, 0, 0, 0)) !== 0,
+
+    disableDumping() {
+      check("prctl", libc.prctl(LINUX.PR_SET_DUMPABLE, 0, 0, 0, 0));
+    },
+
+    coreLimit: () => readLimit(LINUX.RLIMIT_CORE),
+
+    setCoreLimit(bytes) {
+      rlimitView.setBigUint64(0, BigInt(bytes), true);
+      rlimitView.setBigUint64(8, BigInt(bytes), true);
+      check("setrlimit", libc.setrlimit(LINUX.RLIMIT_CORE, rlimitBytes));
     },
 
     openRead(path) {

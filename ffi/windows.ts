@@ -81,6 +81,11 @@ export const WINDOWS_KERNEL32 = {
   GetStdHandle: { parameters: ["u32"], result: "pointer" },
   // BOOL CloseHandle(HANDLE hObject)
   CloseHandle: { parameters: ["pointer"], result: "i32" },
+  // Process hardening.
+  // UINT GetErrorMode(void)  (Vista and later; also Wine)
+  GetErrorMode: { parameters: [], result: "u32" },
+  // UINT SetErrorMode(UINT uMode): returns the previous mode
+  SetErrorMode: { parameters: ["u32"], result: "u32" },
 } as const satisfies SymbolTable;
 
 /** Where `ProcessPrng` lives (Windows 10 and later). */
@@ -156,4 +161,6 @@ export const WINDOWS = {
   ERROR_NO_SYSTEM_RESOURCES: 1450,
   ERROR_WORKING_SET_QUOTA: 1453,
   ERROR_COMMITMENT_LIMIT: 1455,
+  /** Error mode: no Windows Error Reporting dialog on a crash. */
+  SEM_NOGPFAULTERRORBOX: 0x0002,
 } as const;

@@ -282,6 +282,16 @@ export function createWindowsMemory(
 
     raiseLockLimit: () => growWorkingSet(0),
 
+    crashDialog: () =>
+      (kernel32.GetErrorMode() & WINDOWS.SEM_NOGPFAULTERRORBOX) === 0,
+
+    disableCrashDialog() {
+      // SetErrorMode replaces the whole mode: keep the bits already set.
+      kernel32.SetErrorMode(
+        kernel32.GetErrorMode() | WINDOWS.SEM_NOGPFAULTERRORBOX,
+      );
+    },
+
     openRead(path) {
       const handle = kernel32.CreateFileW(
         wideString(path),

@@ -3,9 +3,17 @@
  * TypeScript compiler from npm (dnt, the usual tool, lives on JSR only).
  * The output keeps dnt's shape: `out/esm/` holds ESM JavaScript with a
  * `.d.ts` beside each file, and `out/` holds a generated `package.json`, the
- * README and the LICENSE. Run it with any of the three runtimes:
- * `node npm-build/build.ts` (Node 26), `bun npm-build/build.ts`, or
- * `deno run -A npm-build/build.ts`. Set `TSC` to use a particular `tsc`.
+ * README and the LICENSE. Run it with `npm run build:npm`, or with any of the
+ * three runtimes: `node npm-build/build.ts` (Node 26), `bun
+ * npm-build/build.ts`, or `deno run -A npm-build/build.ts`. Set `TSC` to use
+ * a particular `tsc`.
+ *
+ * For CommonJS callers each entry also gets a one-line `.cjs` that
+ * `require`s the ESM entry (Node 26 and Bun load ESM through `require`), so
+ * both conditions reach one module instance: one registry of live buffers,
+ * one lock policy. A `.d.cts` twin of every declaration file describes it to
+ * TypeScript, which otherwise stops a CommonJS file with TS1479 under
+ * `node16` resolution.
  *
  * @module
  */
@@ -117,7 +125,10 @@ function walk(folder: string): string[] {
 }
 
 /** Maps a source entry (`./mod.ts`) to its built file (`./esm/mod.js`). */
-function built(entry: string, extension: ".js" | ".d.ts"): string {
+function built(
+  entry: string,
+  extension: ".js" | ".d.ts" | ".cjs" | ".d.cts",
+): string {
   const path = entry.replace(/^\.\//, "").replace(/\.ts$/, extension);
   return `./esm/${path}`;
 }
@@ -175,6 +186,45 @@ function rewriteDeclarations(files: string[]): void {
     const text = readFileSync(file, "utf8");
     const rewritten = text.replace(relativeTs, "$1$2.js$3");
     if (rewritten !== text) writeFileSync(file, rewritten);
+  }
+}
+
+/**
+ * The entry declarations name `Symbol.dispose` and `Disposable` (every
+ * buffer is disposable); TypeScript declares them in `esnext.disposable`,
+ * which a project on `lib: es2022` lacks. The runtimes secmem supports all
+ * have `Symbol.dispose`, so the entries pull that small lib in themselves.
+ */
+function referenceDisposable(entryDeclarations: string[]): void {
+  for (const file of entryDeclarations) {
+    const text = readFileSync(file, "utf8");
+    writeFileSync(file, `/// <reference lib="esnext.disposable" />\n${text}`);
+  }
+}
+
+/**
+ * The CommonJS face of each entry: a `.cjs` that hands out the ESM entry's
+ * namespace, and a `.d.cts` twin of every declaration file (its relative
+ * imports pointed at `.cjs`), so TypeScript sees CommonJS all the way down.
+ */
+function addCommonJs(entries: string[], files: string[]): void {
+  const relativeJs =
+    /((?:from|import)\s*\(?\s*["'])(\.{1,2}\/[^"']+)\.js(["'])/g;
+  for (const file of files.filter((name) => name.endsWith(".d.ts"))) {
+    const text = readFileSync(file, "utf8");
+    writeFileSync(
+      file.replace(/\.d\.ts$/, ".d.cts"),
+      text.replace(relativeJs, "$1$2.cjs$3"),
+    );
+  }
+  for (const entry of entries) {
+    const esmFile = built(entry, ".js").replace(/^\.\/esm\//, "./");
+    writeFileSync(
+      join(out, built(entry, ".cjs")),
+      `"use strict";\n// Node 26 and Bun load the ESM entry through require(): one module instance.\nmodule.exports = require(${
+        JSON.stringify(esmFile)
+      });\n`,
+    );
   }
 }
 
@@ -239,12 +289,21 @@ function makeExecutable(file: string): void {
 }
 
 function packageJson(manifest: DenoManifest): Record<string, unknown> {
-  const exports: Record<string, { types: string; default: string }> = {};
+  const exports: Record<string, unknown> = {};
+  // Classic `node10` resolution reads no `exports`: it finds subpaths
+  // (`secmem/doctor`) through `typesVersions`.
+  const subpathTypes: Record<string, string[]> = {};
   for (const [name, entry] of Object.entries(manifest.exports)) {
     exports[name] = {
-      types: built(entry, ".d.ts"),
-      default: built(entry, ".js"),
+      import: { types: built(entry, ".d.ts"), default: built(entry, ".js") },
+      require: {
+        types: built(entry, ".d.cts"),
+        default: built(entry, ".cjs"),
+      },
     };
+    if (name !== ".") {
+      subpathTypes[name.slice(2)] = [built(entry, ".d.ts")];
+    }
   }
   const main = manifest.exports["."];
   const doctor = manifest.exports["./doctor"];
@@ -257,6 +316,7 @@ function packageJson(manifest: DenoManifest): Record<string, unknown> {
     type: "module",
     main: built(main, ".js"),
     types: built(main, ".d.ts"),
+    typesVersions: { "*": subpathTypes },
     exports,
     dependencies: DEPENDENCIES,
     // npm's publish drops a bin path that starts with "./".
@@ -289,6 +349,8 @@ function main(): void {
   rewriteDeclarations(files);
   renameInExamples(files, manifest.name);
   checkImports(files);
+  referenceDisposable(entries.map((entry) => join(out, built(entry, ".d.ts"))));
+  addCommonJs(entries, files);
   const doctor = manifest.exports["./doctor"];
   if (doctor !== undefined) makeExecutable(join(out, built(doctor, ".js")));
 

@@ -182,4 +182,90 @@ else
   echo "# no TypeScript compiler found: consumer type check not run"
 fi
 
+# --- Package lint and consumers (issue 17) ----------------------------------
+# publint and @arethetypeswrong/cli on the packed tarball (both are
+# devDependencies); a TypeScript consumer under every resolution a user may
+# have; and require() of each entry from CommonJS under Node 26 and Bun.
+lint_path="$(dirname "$NODE26"):$PATH"
+lint() { # lint LABEL COMMAND...: passes when COMMAND exits 0; prints its output
+  local label="$1" log="$work/lint.log"
+  shift
+  if [ ! -x "$1" ]; then
+    echo "# $label: $1 not installed (run npm install): not run"
+    return
+  fi
+  if PATH="$lint_path" "$@" >"$log" 2>&1; then pass "$label"; else flunk "$label"; fi
+  sed 's/^/#   /' "$log"
+}
+lint "publint --strict on the tarball" "$bin/.bin/publint" run --strict "$tarball"
+lint "attw (arethetypeswrong) on the tarball" "$bin/.bin/attw" --format ascii "$tarball"
+
+consumer_tsc="${TSC:-}"
+[ -n "$consumer_tsc" ] || consumer_tsc="$(cd "$root" && "$NODE26" -p 'require.resolve("typescript/bin/tsc")' 2>/dev/null || true)"
+if [ -n "$consumer_tsc" ]; then
+  if [ "$(head -c 2 "$consumer_tsc")" = "#!" ]; then consumer_cmd=("$NODE26" "$consumer_tsc"); else consumer_cmd=("$consumer_tsc"); fi
+  printf '%s\n' \
+    'import { configure, hardenProcess, SecretBuffer } from "secmem";' \
+    'import { Enclave } from "secmem/enclave";' \
+    'import { runDoctor } from "secmem/doctor";' \
+    'export const used = [configure, hardenProcess, SecretBuffer.random, Enclave.seal, runDoctor];' \
+    >"$project/entries.ts"
+  cp "$project/entries.ts" "$project/entries.cts"
+  cp "$project/entries.ts" "$project/entries.mts"
+  # consumer LABEL FILE MODULE RESOLUTION LIB TYPES [TYPEROOTS]
+  consumer() {
+    local extra=""
+    [ -z "${7:-}" ] || extra=",\"typeRoots\":[\"$7\"]"
+    printf '{"compilerOptions":{"noEmit":true,"strict":true,"target":"es2022","module":"%s","moduleResolution":"%s","lib":%s,"types":%s,"ignoreDeprecations":"6.0"%s},"files":["%s"]}\n' \
+      "$3" "$4" "$5" "$6" "$extra" "$2" >"$project/tsconfig.consumer.json"
+    if (cd "$project" && "${consumer_cmd[@]}" -p tsconfig.consumer.json >"$work/consumer.log" 2>&1); then
+      pass "types for a TypeScript consumer: $1"
+    else
+      sed 's/^/#   /' "$work/consumer.log"
+      flunk "types for a TypeScript consumer: $1"
+    fi
+  }
+  web='["es2022","dom"]'
+  consumer "node10 (classic), subpaths through typesVersions" entries.ts commonjs node10 "$web" '[]'
+  consumer "node16, a CommonJS file (no TS1479)" entries.cts node16 node16 "$web" '[]'
+  consumer "node16, an ESM file" entries.mts node16 node16 "$web" '[]'
+  consumer "nodenext, a CommonJS file" entries.cts nodenext nodenext "$web" '[]'
+  consumer "bundler" entries.ts esnext bundler "$web" '[]'
+  consumer "lib es2022 without DOM, with @types/node" entries.ts esnext bundler '["es2022"]' '["node"]' "$root/node_modules/@types"
+  # Known and documented (docs/containers.md): without DOM or @types/node
+  # nothing declares URL and ReadableStream, which fromFile and fromStream take.
+  printf '{"compilerOptions":{"noEmit":true,"strict":true,"target":"es2022","module":"esnext","moduleResolution":"bundler","lib":["es2022"],"types":[]},"files":["entries.ts"]}\n' >"$project/tsconfig.bare.json"
+  (cd "$project" && "${consumer_cmd[@]}" -p tsconfig.bare.json >"$work/bare.log" 2>&1)
+  echo "# lib es2022, no DOM, no @types/node: $(grep -c 'error TS' "$work/bare.log") errors (expected: URL and ReadableStream only):"
+  grep -o 'error TS[0-9]*: .*' "$work/bare.log" | sort | uniq -c | sed 's/^/#   /'
+else
+  echo "# no TypeScript compiler found: consumer type checks not run"
+fi
+
+printf '%s\n' \
+  'const secmem = require("secmem");' \
+  'const { Enclave } = require("secmem/enclave");' \
+  'const { runDoctor } = require("secmem/doctor");' \
+  'const enclave = Enclave.seal(secmem.SecretBuffer.from(new Uint8Array(16).fill(9)));' \
+  'const opened = enclave.open();' \
+  'const same = opened.read((bytes) => bytes.every((b) => b === 9));' \
+  'opened.destroy();' \
+  'enclave.destroy();' \
+  'import("secmem").then((esm) => {' \
+  '  const one = esm.SecretBuffer === secmem.SecretBuffer && esm.stats === secmem.stats;' \
+  '  console.log(`require: round trip ${same}, one module instance ${one}, doctor ${typeof runDoctor}`);' \
+  '  process.exit(same && one && typeof runDoctor === "function" ? 0 : 1);' \
+  '});' \
+  >"$project/require.cjs"
+for runner in "node:$NODE26" "bun:$BUN"; do
+  label="${runner%%:*}"
+  if (cd "$project" && "${runner#*:}" require.cjs >"$work/require.log" 2>&1) &&
+    grep -q 'round trip true, one module instance true' "$work/require.log"; then
+    pass "require(\"secmem\") and its subpaths under $label"
+  else
+    cat "$work/require.log"
+    flunk "require(\"secmem\") and its subpaths under $label"
+  fi
+done
+
 finish

@@ -34,6 +34,14 @@ export const TEST_LIBC = {
   abort: { parameters: [], result: "void" },
   // pid_t getpid(void)
   getpid: { parameters: [], result: "i32" },
+  // uid_t getuid(void)
+  getuid: { parameters: [], result: "u32" },
+  // int prctl(int option, unsigned long arg2, ...): the hardening proof
+  // reads PR_GET_DUMPABLE through its own binding, not the library's.
+  prctl: {
+    parameters: ["i32", "u64", "u64", "u64", "u64"],
+    result: "i32",
+  },
   // int clone(int (*fn)(void *), void *stack, int flags, void *arg)
   clone: {
     parameters: ["pointer", "pointer", "i32", "pointer"],
@@ -55,6 +63,7 @@ export const TEST_LINUX = {
   PROT_EXEC: 4,
   SEEK_DATA: 3,
   SEEK_HOLE: 4,
+  PR_GET_DUMPABLE: 3,
 } as const;
 
 /** The bound test table. */

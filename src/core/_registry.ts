@@ -16,6 +16,8 @@ const totals = {
   mappedBytes: 0,
   lockedBytes: 0,
   secretmemBuffers: 0,
+  unlockedBuffers: 0,
+  unlockedBytes: 0,
 };
 
 // Holds the region, never its owner, so the owner can be collected; the
@@ -52,7 +54,13 @@ export function track(owner: object, region: Region): void {
   totals.userBytes += region.layout.size;
   totals.mappedBytes += region.layout.total;
   if (region.locked) totals.lockedBytes += region.layout.dataLength;
+  else countUnlocked(region, 1);
   if (region.backend === "secretmem") totals.secretmemBuffers++;
+}
+
+function countUnlocked(region: Region, sign: 1 | -1): void {
+  totals.unlockedBuffers += sign;
+  totals.unlockedBytes += sign * region.layout.dataLength;
 }
 
 /**
@@ -65,6 +73,7 @@ export function retire(region: Region): boolean {
   totals.userBytes -= region.layout.size;
   totals.mappedBytes -= region.layout.total;
   if (region.locked) totals.lockedBytes -= region.layout.dataLength;
+  else countUnlocked(region, -1);
   if (region.backend === "secretmem") totals.secretmemBuffers--;
   return unmapRegion(native(), region);
 }
@@ -139,12 +148,20 @@ export interface MemoryStats {
   lockedBytes: number;
   /** Of the live buffers, how many are backed by memfd_secret(2) pages. */
   secretmemBuffers: number;
+  /**
+   * Of the live buffers, how many hold unlocked pages (`lock:
+   * "best-effort"` when the lock limit refused): those may be swapped out.
+   */
+  unlockedBuffers: number;
+  /** Bytes of data pages of those buffers, which are not locked in RAM. */
+  unlockedBytes: number;
 }
 
 /**
  * Counts of what secmem holds right now.
  *
- * @returns Live buffers, their user bytes, mapped bytes and locked bytes.
+ * @returns Live buffers, their user bytes, mapped bytes and locked bytes,
+ * and the buffers and bytes left unlocked.
  *
  * @example Check that nothing is left
  * ```ts

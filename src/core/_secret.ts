@@ -17,9 +17,10 @@ export type SecretBufferState =
 /** Options for creating a buffer. */
 export interface SecretBufferOptions {
   /**
-   * `"required"` (default): fail with `MEMLOCK_LIMIT` if the pages cannot
-   * be locked in RAM. `"best-effort"`: keep unlocked pages instead (they may
-   * then be swapped out); every other protection still applies.
+   * `"required"`: fail with `MEMLOCK_LIMIT` if the pages cannot be locked
+   * in RAM (the default, unless `configure` or `SECMEM_LOCK` changed it).
+   * `"best-effort"`: keep unlocked pages instead (they may then be swapped
+   * out); every other protection still applies.
    */
   lock?: "required" | "best-effort";
   /**

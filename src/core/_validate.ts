@@ -7,6 +7,9 @@
 
 import { SecretMemoryError } from "./errors.ts";
 import { MAX_SIZE, type Placement } from "./_layout.ts";
+import { defaultLock, type LockPolicy } from "./_policy.ts";
+
+export type { LockPolicy };
 
 /** A byte count: a whole number from 0 to `MAX_SIZE`. */
 export function checkSize(size: unknown, what = "size"): number {
@@ -53,9 +56,6 @@ export function checkBytes(bytes: unknown, what: string): Uint8Array {
     `Cannot read ${what}: expected a Uint8Array, got ${describe(bytes)}`,
   );
 }
-
-/** Lock policy: whether an unlockable buffer is an error. */
-export type LockPolicy = "required" | "best-effort";
 
 /**
  * What backs the data pages: anonymous pages, memfd_secret(2) pages, or
@@ -123,12 +123,19 @@ export const BUFFER_OPTION_KEYS: readonly string[] = [
   "backend",
 ];
 
-/** Lock, placement and backend options with their defaults; no others. */
+/**
+ * Lock, placement and backend options with their defaults; no others. The
+ * lock default is the process-wide policy (`configure`, `SECMEM_LOCK`).
+ */
 export function checkBufferOptions(options: unknown): CheckedOptions {
-  const { lock = "required", placement = "end", backend = "anonymous" } =
-    checkOptions(options, BUFFER_OPTION_KEYS);
+  const { lock, placement = "end", backend = "anonymous" } = checkOptions(
+    options,
+    BUFFER_OPTION_KEYS,
+  );
   return {
-    lock: checkChoice(lock, ["required", "best-effort"], "lock"),
+    lock: lock === undefined
+      ? defaultLock()
+      : checkChoice(lock, ["required", "best-effort"], "lock"),
     placement: checkChoice(placement, ["end", "start"], "placement"),
     backend: checkChoice(
       backend,

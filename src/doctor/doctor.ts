@@ -6,7 +6,10 @@
  */
 
 import { capabilities } from "../core/capabilities.ts";
+import { hardeningState } from "../core/harden.ts";
 import { native } from "../core/_native.ts";
+import { lockPolicySettings } from "../core/_policy.ts";
+import { stats } from "../core/_registry.ts";
 import {
   mappingAround,
   readProcText,
@@ -87,6 +90,8 @@ export function runDoctor(): DoctorReport {
       hasIpcLock() ? "; CAP_IPC_LOCK held, the limit does not bind" : ""
     }`,
   );
+  lockPolicy(add);
+  hardening(add);
   if (caps.os === "linux") linuxFacts(add);
   add(
     "secretmem",
@@ -122,6 +127,85 @@ type Add = (
   status: CheckStatus,
   detail: string,
 ) => void;
+
+function lockPolicy(add: Add): void {
+  const title = "Lock policy";
+  let settings;
+  try {
+    settings = lockPolicySettings();
+  } catch (error) {
+    add("lock-policy", title, "fail", (error as Error).message);
+    return;
+  }
+  const from = settings.source === "default"
+    ? "the default"
+    : settings.source === "configure"
+    ? "set by configure()"
+    : "set by SECMEM_LOCK";
+  const refused = settings.environmentRefused === undefined
+    ? ""
+    : `; SECMEM_LOCK was not read: ${settings.environmentRefused}`;
+  if (settings.lock === "required") {
+    add(
+      "lock-policy",
+      title,
+      "info",
+      `required (${from}): a buffer whose pages cannot be locked is refused` +
+        ` with MEMLOCK_LIMIT, so no secret is ever swapped out${refused}`,
+    );
+    return;
+  }
+  const { unlockedBuffers, unlockedBytes } = stats();
+  add(
+    "lock-policy",
+    title,
+    "warn",
+    `best-effort (${from}): when the lock limit refuses, buffers get` +
+      " unlocked pages, which may be swapped (to disk, or to a hibernation" +
+      " image) where they outlive destroy; every other protection still" +
+      ` applies; unlocked now: ${unlockedBuffers} buffer(s), ${
+        formatBytes(unlockedBytes)
+      }; raise the limit (docs/containers.md) to lock them${refused}`,
+  );
+}
+
+function hardening(add: Add): void {
+  const title = "Process hardening (hardenProcess)";
+  const { dumpable, coreLimit, crashDialog } = hardeningState(native());
+  if (dumpable === undefined && crashDialog === undefined) {
+    add("hardening", title, "info", "unsupported on this OS");
+    return;
+  }
+  const seen: string[] = [];
+  if (dumpable !== undefined) {
+    seen.push(dumpable ? "dumpable" : "not dumpable");
+  }
+  if (coreLimit !== undefined) {
+    seen.push(
+      `RLIMIT_CORE ${coreLimit === Infinity ? "unlimited" : coreLimit}`,
+    );
+  }
+  if (crashDialog !== undefined) {
+    seen.push(`crash dialog ${crashDialog ? "on" : "off"}`);
+  }
+  const hardened = dumpable !== true && crashDialog !== true &&
+    (coreLimit === undefined || coreLimit === 0);
+  add(
+    "hardening",
+    title,
+    hardened ? "pass" : "info",
+    `this process is ${hardened ? "" : "not "}hardened (${seen.join(", ")})${
+      hardened
+        ? ""
+        : dumpable !== undefined
+        ? "; call hardenProcess() at start-up so that a crash leaves no core" +
+          " and no other process of the same user can ptrace this one or" +
+          " read its /proc/PID/mem (a debugger cannot attach either)"
+        : "; call hardenProcess() at start-up so that a crash shows no" +
+          " Windows Error Reporting dialog"
+    }`,
+  );
+}
 
 function linuxFacts(add: Add): void {
   const read = (path: string) => {

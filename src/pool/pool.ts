@@ -19,6 +19,7 @@ import {
 } from "./_slot_layout.ts";
 import { native } from "../core/_native.ts";
 import { addPurgeHook, type PurgeResult } from "../core/_registry.ts";
+import { defaultLock } from "../core/_policy.ts";
 import {
   checkBoolean,
   checkBytes,
@@ -49,8 +50,10 @@ export interface SecretPoolOptions {
    */
   rest?: "noaccess" | "readwrite";
   /**
-   * `"required"` (default): mapping an arena fails with `MEMLOCK_LIMIT` if
-   * its pages cannot be locked. `"best-effort"`: keep unlocked pages.
+   * `"required"`: mapping an arena fails with `MEMLOCK_LIMIT` if its pages
+   * cannot be locked. `"best-effort"`: keep unlocked pages. Unset: the
+   * process-wide policy (`configure`, `SECMEM_LOCK`; `"required"` unless
+   * changed) as it stands when the pool is made.
    */
   lock?: "required" | "best-effort";
 }
@@ -85,6 +88,8 @@ export interface PoolStats {
   mappedBytes: number;
   /** Bytes locked in RAM. */
   lockedBytes: number;
+  /** Bytes of arena data pages left unlocked (`lock: "best-effort"`). */
+  unlockedBytes: number;
   /** One entry per size class, smallest first. */
   classes: SlotClassStats[];
 }
@@ -180,6 +185,7 @@ class PoolCore {
       arenas: 0,
       mappedBytes: 0,
       lockedBytes: 0,
+      unlockedBytes: 0,
       classes: [],
     };
     for (let i = 0; i < SLOT_SIZES.length; i++) {
@@ -195,6 +201,7 @@ class PoolCore {
         entry.freeSlots += arena.capacity - arena.liveSlots;
         result.mappedBytes += arena.total;
         if (arena.locked) result.lockedBytes += arena.dataLength;
+        else result.unlockedBytes += arena.dataLength;
       }
       result.liveSlots += entry.liveSlots;
       result.freeSlots += entry.freeSlots;
@@ -356,13 +363,13 @@ export class SecretPool {
    * @throws {SecretMemoryError} `INVALID_ARGUMENT` for unknown values.
    */
   constructor(options?: SecretPoolOptions) {
-    const { rest = "noaccess", lock = "required" } = checkOptions(options, [
-      "rest",
-      "lock",
-    ]);
+    const { rest = "noaccess", lock } = checkOptions(options, ["rest", "lock"]);
     this.#core = new PoolCore(
       RANK[checkChoice(rest, ["noaccess", "readwrite"], "rest")],
-      checkChoice(lock, ["required", "best-effort"], "lock"),
+      // Unset: the process-wide policy when the pool is made.
+      lock === undefined
+        ? defaultLock()
+        : checkChoice(lock, ["required", "best-effort"], "lock"),
     );
     livePools.add(this.#core);
   }
