@@ -138,9 +138,29 @@ const loops: Record<keyof Libc, (n: number) => void> = {
   },
 };
 
-for (const name of Object.keys(LINUX_LIBC) as (keyof Libc)[]) {
-  loops[name](calls);
-}
+// First the pattern that crashed most often (the bench's ffi_ptr workload;
+// docs/node-ffi-fast-call-crash.md): the calls one allocation makes, once
+// each, then a short tight loop of explicit_bzero, 200 then 2,000 calls.
+const data = libc.mmap(0n, 3 * page, LINUX.PROT_NONE, anonymous, -1, 0);
+if (data === LINUX.MAP_FAILED) throw new Error("mmap of three pages failed");
+const user = data + BigInt(page);
+libc.mprotect(user, page, LINUX.PROT_READ | LINUX.PROT_WRITE);
+libc.madvise(user, page, LINUX.MADV_DONTDUMP);
+libc.madvise(user, page, LINUX.MADV_WIPEONFORK);
+libc.mlock(user, page);
+libc.getrandom?.(user, 16, 0);
+const wipe = (address: bigint, length: number) =>
+  libc.explicit_bzero?.(address, length);
+const short = (n: number) => {
+  for (let i = 0; i < n; i++) wipe(user + 4064n, 0);
+};
+short(200);
+short(2000);
+libc.munmap(data, 3 * page);
+
+// Then 40,000 tight calls to each function of the table.
+const names = Object.keys(LINUX_LIBC) as (keyof Libc)[];
+for (const name of names) loops[name](calls);
 libc.close(fd);
 libc.munmap(base, page);
 const bound = Object.values(libc).filter((fn) => fn !== undefined).length;
