@@ -58,12 +58,13 @@ const WIDE: ReadonlySet<NativeType> = new Set(["i64", "u64", "isize", "usize"]);
  * fast API calls) crashed processes making tight loops of calls, now and then
  * (a V8 fatal "Check failed: FastApiCallNode::ArityForArgc", "unreachable
  * code", or SIGSEGV; docs/node-ffi-fast-call-crash.md), and the fast path
- * refuses a signature with more integer arguments than it can pass in
- * registers, so node:ffi takes its regular call path instead. Nine is more
- * than any 64-bit convention passes in registers (6 on x86-64 SysV, 4 on
- * Windows x64, 8 on AAPCS64). A C function ignores arguments it does not
- * declare: under these conventions the caller places and removes them.
- * Measured cost and crash counts: bench/RESULTS.md.
+ * refuses a signature with more integer arguments than it passes in
+ * registers, so node:ffi takes its regular call path instead: measured on
+ * x86-64, where more than six is refused and the crashes stop. Nine is more
+ * than AAPCS64's eight argument registers too (and Windows x64's four). A
+ * C function ignores arguments it does not declare: under these conventions
+ * the caller places and removes them (variadic syscall(2) reads them as
+ * zeros). Crash counts and the cost, about 120-170 ns a call: bench/RESULTS.md.
  */
 const PADDED_ARITY = 9;
 
