@@ -215,10 +215,12 @@ function padded(native: NodeFunction, arity: number): NodeFunction {
       return (a, b, c, d, e) => native(a, b, c, d, e, 0, 0, 0, 0);
     case 6:
       return (a, b, c, d, e, f) => native(a, b, c, d, e, f, 0, 0, 0);
+    case 7:
+      return (a, b, c, d, e, f, g) => native(a, b, c, d, e, f, g, 0, 0);
     default:
       throw new SecretMemoryError(
         "UNSUPPORTED_PLATFORM",
-        `Cannot bind a function of ${arity} parameters: the Node adapter takes at most 6`,
+        `Cannot bind a function of ${arity} parameters: the Node adapter takes at most 7`,
       );
   }
 }
