@@ -1,9 +1,10 @@
 /**
  * Child for the Node FFI stress test: binds libc through the running
- * runtime's adapter, exactly as secmem does, and calls every function of the
- * table `calls` times in a tight loop (default 40,000) with arguments that
- * change nothing: length-0 ranges, a page this child owns, failing calls
- * (bad fd, unknown syscall). Prints `ok <functions bound> <calls>` when it lives
+ * runtime's adapter, exactly as secmem does; makes one allocation's calls
+ * and a short tight loop of explicit_bzero (the pattern that crashed most);
+ * then calls every function of the table `calls` times in a tight loop
+ * (default 40,000) with arguments that change nothing: length-0 ranges, a
+ * page this child owns, failing calls (bad fd, unknown syscall). Prints `ok <functions bound> <calls>` when it lives
  * to the end. Node's fast call path crashed such loops now and then (see
  * docs/node-ffi-fast-call-crash.md); a crash shows as a signal or exit code.
  *
