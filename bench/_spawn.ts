@@ -54,11 +54,20 @@ export function keyValues(stdout: string): Map<string, number[]> {
   return values;
 }
 
+/** Lines that name an error, the most telling first. */
+const NAMING: readonly RegExp[] = [
+  /^(\w*Error\b|error:|\S+: cannot)/,
+  /Check failed|unreachable code|Segmentation fault/,
+  /Fatal error/,
+];
+
 /** The line of `stderr` that names the error, else its last line. */
 export function firstError(stderr: string): string {
   const lines = stderr.trim().split("\n").map((line) => line.trim());
-  const named = lines.find((line) =>
-    /^(\w*Error\b|error:|\S+: cannot)/.test(line)
-  );
+  // A V8 fatal error prints "# Check failed: ..." (or "# unreachable code")
+  // under a "# Fatal error" banner; a crash report names the fault.
+  const named = NAMING.map((pattern) =>
+    lines.find((line) => pattern.test(line))
+  ).find((line) => line !== undefined);
   return (named ?? lines[lines.length - 1] ?? "").slice(0, 300);
 }

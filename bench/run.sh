@@ -14,6 +14,47 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+usage() {
+  cat <<'EOF_USAGE'
+usage: bash bench/run.sh [--quick] [--rounds N] [--warmup-ms MS] [--skip id,id]
+                         [--pin CPU] [--json FILE]
+  (no flags)     the full run behind bench/RESULTS.md (about 10 minutes)
+  --quick        tiny counts, one round: a smoke test, not a measurement
+  --rounds N     rounds per workload (default 7)
+  --warmup-ms MS warm-up before each timed batch (default 500)
+  --skip id,id   leave these workloads out
+  --pin CPU      run every contestant on this one CPU (a diagnostic)
+  --json FILE    also write the raw results to FILE
+Exits 1 when any contestant failed any step; the report's "Failures" says which.
+EOF_USAGE
+}
+
+# The arguments are checked before anything is installed or compiled, so
+# that --help and a typo cost nothing (bench/run.ts checks the values).
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case ${args[i]} in
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    --quick) ;;
+    --rounds | --warmup-ms | --skip | --pin | --json)
+      if ((i + 1 >= ${#args[@]})); then
+        echo "bench: ${args[i]} needs a value" >&2
+        usage >&2
+        exit 2
+      fi
+      i=$((i + 1))
+      ;;
+    *)
+      echo "bench: unknown argument ${args[i]}" >&2
+      usage >&2
+      exit 2
+      ;;
+  esac
+done
+
 missing=()
 command -v gcc >/dev/null || missing+=(gcc)
 command -v pkg-config >/dev/null || missing+=(pkg-config)

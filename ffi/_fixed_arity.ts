@@ -29,7 +29,7 @@ export function fixedArity(
   convert: readonly Convert[],
   out: Convert,
 ): RawFunction {
-  const [c0, c1, c2, c3, c4, c5] = convert;
+  const [c0, c1, c2, c3, c4, c5, c6] = convert;
   switch (convert.length) {
     case 0:
       return () => out(native());
@@ -46,10 +46,14 @@ export function fixedArity(
     case 6:
       return (a, b, c, d, e, f) =>
         out(native(c0(a), c1(b), c2(c), c3(d), c4(e), c5(f)));
+    // Windows' CreateFileW takes seven.
+    case 7:
+      return (a, b, c, d, e, f, g) =>
+        out(native(c0(a), c1(b), c2(c), c3(d), c4(e), c5(f), c6(g)));
     default:
       throw new SecretMemoryError(
         "UNSUPPORTED_PLATFORM",
-        `Cannot bind a function of ${convert.length} parameters: the adapters take at most 6`,
+        `Cannot bind a function of ${convert.length} parameters: the adapters take at most 7`,
       );
   }
 }

@@ -52,6 +52,22 @@ const NODE_TYPES: Record<NativeType, string> = {
 
 const WIDE: ReadonlySet<NativeType> = new Set(["i64", "u64", "isize", "usize"]);
 
+/**
+ * Every function is declared with trailing int32 parameters up to this many
+ * arguments, and called with 0 for each. node:ffi's fast call path (V8's
+ * fast API calls) crashed processes making tight loops of calls, now and then
+ * (a V8 fatal "Check failed: FastApiCallNode::ArityForArgc", "unreachable
+ * code", or SIGSEGV; docs/node-ffi-fast-call-crash.md), and the fast path
+ * refuses a signature with more integer arguments than it passes in
+ * registers, so node:ffi takes its regular call path instead: measured on
+ * x86-64, where more than six is refused and the crashes stop. Nine is more
+ * than AAPCS64's eight argument registers too (and Windows x64's four). A
+ * C function ignores arguments it does not declare: under these conventions
+ * the caller places and removes them (variadic syscall(2) reads them as
+ * zeros). Crash counts and the cost, about 120-170 ns a call: bench/RESULTS.md.
+ */
+const PADDED_ARITY = 9;
+
 /** The Node adapter; `process` is Node's `process` object. */
 export function createNodeAdapter(process: NodeLikeProcess): RuntimeAdapter {
   const version = process.versions.node ?? "unknown";
@@ -135,11 +151,19 @@ function bindAll(
       bound[name] = undefined;
       continue;
     }
+    const pad = PADDED_ARITY - fn.parameters.length;
     const native = library.getFunction(name, {
-      arguments: fn.parameters.map((type) => NODE_TYPES[type]),
+      arguments: [
+        ...fn.parameters.map((type) => NODE_TYPES[type]),
+        ...Array<string>(pad).fill("int32"),
+      ],
       return: NODE_TYPES[fn.result],
     });
-    bound[name] = bind(native, fn.parameters, fn.result);
+    bound[name] = bind(
+      padded(native, fn.parameters.length),
+      fn.parameters,
+      fn.result,
+    );
   }
   return bound;
 }
@@ -168,6 +192,37 @@ function bind(
     parameters.map((type) => WIDE.has(type) ? toBigInt : same),
     WIDE.has(result) ? toNumber : same,
   );
+}
+
+/**
+ * `native`, declared with `PADDED_ARITY` parameters, as a function of its
+ * real `arity` that passes 0 for the rest. One closure per arity keeps the
+ * call free of spreads and array allocation.
+ */
+function padded(native: NodeFunction, arity: number): NodeFunction {
+  switch (arity) {
+    case 0:
+      return () => native(0, 0, 0, 0, 0, 0, 0, 0, 0);
+    case 1:
+      return (a) => native(a, 0, 0, 0, 0, 0, 0, 0, 0);
+    case 2:
+      return (a, b) => native(a, b, 0, 0, 0, 0, 0, 0, 0);
+    case 3:
+      return (a, b, c) => native(a, b, c, 0, 0, 0, 0, 0, 0);
+    case 4:
+      return (a, b, c, d) => native(a, b, c, d, 0, 0, 0, 0, 0);
+    case 5:
+      return (a, b, c, d, e) => native(a, b, c, d, e, 0, 0, 0, 0);
+    case 6:
+      return (a, b, c, d, e, f) => native(a, b, c, d, e, f, 0, 0, 0);
+    case 7:
+      return (a, b, c, d, e, f, g) => native(a, b, c, d, e, f, g, 0, 0);
+    default:
+      throw new SecretMemoryError(
+        "UNSUPPORTED_PLATFORM",
+        `Cannot bind a function of ${arity} parameters: the Node adapter takes at most 7`,
+      );
+  }
 }
 
 /** Node's permission model refuses FFI unless `--allow-ffi` is given. */

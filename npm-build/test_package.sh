@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Tests the npm package as a user gets it: builds it, packs it with
-# `npm pack`, installs the tarball into a fresh project (offline: it has no
-# dependencies), and runs npm-build/smoke.mjs there under Node 26, Bun, and
+# `npm pack`, installs the tarball into a fresh project the way a user
+# does (its one dependency, @noble/ciphers for ./enclave, comes from the npm
+# registry, through an empty npm cache of its own so that nothing comes from
+# this machine's earlier work), and runs npm-build/smoke.mjs there under Node 26, Bun, and
 # Deno (through `npm:secmem`, resolved from the project's node_modules with
 # --cached-only, so nothing is fetched), then runs the doctor through
 # `npx`, `bunx --bun` and `deno run npm:secmem/doctor`. A Node older than
@@ -65,11 +67,11 @@ fi
 project="$work/project"
 mkdir -p "$project"
 echo '{ "name": "secmem-smoke", "private": true, "type": "module" }' >"$project/package.json"
-if (cd "$project" && npm install --offline --no-audit --no-fund "$tarball" >"$work/install.log" 2>&1); then
-  pass "npm install of the tarball (offline)"
+if (cd "$project" && npm install --cache "$work/npm-cache" --no-audit --no-fund "$tarball" >"$work/install.log" 2>&1); then
+  pass "npm install of the tarball (dependency from the registry, empty cache)"
 else
   cat "$work/install.log"
-  flunk "npm install of the tarball (offline)"
+  flunk "npm install of the tarball (dependency from the registry, empty cache)"
   finish
 fi
 installed="$(cd "$project/node_modules" && ls -A | grep -v -e '^\.bin$' -e '^\.package-lock\.json$' | tr '\n' ' ')"
@@ -78,6 +80,14 @@ if [ "$installed" = "@noble secmem " ]; then
   pass "only @noble/ciphers (for ./enclave) installed beside secmem"
 else
   flunk "only @noble/ciphers (for ./enclave) installed beside secmem (found: $installed)"
+fi
+# ... at the version the package pins, which is the one the repository tests.
+wanted="$("$NODE26" -p 'require(process.argv[1]).dependencies["@noble/ciphers"]' "$root/npm-build/out/package.json")"
+got="$("$NODE26" -p 'require(process.argv[1]).version' "$project/node_modules/@noble/ciphers/package.json" 2>/dev/null)"
+if [ -n "$wanted" ] && [ "$got" = "$wanted" ]; then
+  pass "@noble/ciphers $got installed, as the package pins"
+else
+  flunk "@noble/ciphers installed at the pinned version (wanted $wanted, got ${got:-none})"
 fi
 cp "$root/npm-build/smoke.mjs" "$project/smoke.mjs"
 

@@ -20,5 +20,6 @@ if (missing.length > 0) {
       missing.join(", ")
     })`,
   );
-  execSync("npm install --no-audit --no-fund", { stdio: "inherit" });
+  // npm ci installs exactly package-lock.json and leaves it as it is.
+  execSync("npm ci --no-audit --no-fund", { stdio: "inherit" });
 }

@@ -53,13 +53,27 @@ fi
 
 # The benchmark harness with tiny counts, so that it cannot rot unnoticed
 # (timings are not judged here; bench/run.sh exits 1 if any step fails).
+# On a failure, the report's "Failures" section names each failed step and
+# why, and the output's tail shows what went wrong before the report.
 bench_smoke() {
-  if bash bench/run.sh --quick >/dev/null 2>&1; then
+  local out code=0
+  out=$(mktemp)
+  bash bench/run.sh --quick >"$out" 2>&1 || code=$?
+  if [ "$code" -eq 0 ]; then
+    rm -f "$out"
     echo "bench-smoke: 1 passed, 0 failed"
-  else
-    echo "bench-smoke: 0 passed, 1 failed"
-    return 1
+    return 0
   fi
+  echo "bench-smoke: bash bench/run.sh --quick exited $code"
+  if grep -q '^### Failures' "$out"; then
+    awk '/^### Failures/ {on = 1} on && /^### / && !/Failures/ {exit} on' "$out"
+  else
+    echo "-- its last 30 lines:"
+    tail -n 30 "$out"
+  fi
+  rm -f "$out"
+  echo "bench-smoke: 0 passed, 1 failed"
+  return 1
 }
 run bench_smoke
 
