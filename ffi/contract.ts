@@ -89,8 +89,11 @@ export interface NativeMemory {
   /** Raises the soft lock limit to the hard one; false if it cannot. */
   raiseLockLimit(): boolean;
 
-  /** Opens a file for reading; returns a descriptor. */
-  openRead(path: string): number;
+  /**
+   * Opens a file for reading; returns a descriptor. `nonBlocking` opens it
+   * O_NONBLOCK, so a FIFO or device answers EAGAIN instead of blocking.
+   */
+  openRead(path: string, nonBlocking?: boolean): number;
   /**
    * Reads up to `length` bytes into native memory, at `offset` or, when
    * `offset` is omitted, from the descriptor's position. Returns the count

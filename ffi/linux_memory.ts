@@ -20,6 +20,10 @@ import type { BoundLibrary, RuntimeAdapter } from "./types.ts";
 
 type Libc = BoundLibrary<typeof LINUX_LIBC>;
 
+// O_NONBLOCK is 04000 on every Linux architecture secmem runs on (x86-64,
+// arm64); kept here rather than in the shared table, used by openRead only.
+const O_NONBLOCK = 0x800;
+
 const PROTECTION_FLAGS: Record<Protection, number> = {
   noaccess: LINUX.PROT_NONE,
   readonly: LINUX.PROT_READ,
@@ -289,12 +293,11 @@ export function createLinuxMemory(
       return libc.setrlimit(LINUX.RLIMIT_MEMLOCK, rlimitBytes) === 0;
     },
 
-    openRead(path) {
+    openRead(path, nonBlocking = false) {
       const bytes = new TextEncoder().encode(`${path}\0`);
-      return retrying(
-        "open",
-        () => libc.open(bytes, LINUX.O_RDONLY | LINUX.O_CLOEXEC),
-      );
+      const flags = LINUX.O_RDONLY | LINUX.O_CLOEXEC |
+        (nonBlocking ? O_NONBLOCK : 0);
+      return retrying("open", () => libc.open(bytes, flags));
     },
 
     readInto(fd, address, length, offset) {

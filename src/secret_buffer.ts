@@ -10,6 +10,7 @@ import { layoutFor } from "./core/_layout.ts";
 import { native } from "./core/_native.ts";
 import {
   canaryIntact,
+  hasEscaped,
   mapRegion,
   type Region,
   setProtection,
@@ -25,6 +26,14 @@ import {
   checkSize,
 } from "./core/_validate.ts";
 import { timingSafeEqual } from "./core/constant_time.ts";
+import { settle, thenOf } from "./core/_thenable.ts";
+import {
+  copyInto,
+  isOwnView,
+  lengthOf,
+  markOwn,
+  zero,
+} from "./core/_intrinsics.ts";
 import { SecretMemoryError } from "./core/errors.ts";
 import {
   type GuardedSecret,
@@ -191,12 +200,19 @@ export class SecretBuffer {
       return sliceSecret(maker, bytes, 0, bytes.size, bufferOptions);
     }
     const source = checkBytes(bytes, "the source bytes");
-    const buffer = SecretBuffer.#create(
-      checkSize(source.length, "the source length"),
-      bufferOptions,
-      (user) => user.set(source),
-    );
-    if (wipeSource) source.fill(0);
+    // The engine's length, read once: an own `length` property must not
+    // size the copy.
+    const size = checkSize(lengthOf(source), "the source length");
+    const buffer = SecretBuffer.#create(size, bufferOptions, (user) => {
+      // A growable SharedArrayBuffer can change under us from another
+      // thread: copy exactly what was measured, or nothing.
+      if (lengthOf(source) !== size) throw sourceChanged();
+      copyInto(user, source);
+    });
+    // A view over this library's own guarded pages (another buffer's, read
+    // inside its scope) is that buffer's to wipe, and may be read-only:
+    // wiping it would fault. It is copied and left as it is.
+    if (wipeSource && !isOwnView(source)) zero(source);
     return buffer;
   }
 
@@ -383,8 +399,7 @@ export class SecretBuffer {
    * ```
    */
   get view(): Uint8Array {
-    this.#alive("view");
-    return this.#view!;
+    return this.#currentView(this.#alive("view"));
   }
 
   /**
@@ -899,15 +914,33 @@ export class SecretBuffer {
     let settledLater = false;
     try {
       this.#apply();
-      const result = fn(this.#view!);
-      if (isPromiseLike(result)) {
+      const result = fn(this.#currentView(this.#region!));
+      const then = thenOf(result);
+      if (then !== undefined) {
         settledLater = true;
-        return Promise.resolve(result).finally(() => this.#leave(kind)) as T;
+        return settle(result, then).finally(() => this.#leave(kind)) as T;
       }
       return result;
     } finally {
       if (!settledLater) this.#leave(kind);
     }
+  }
+
+  /**
+   * The view over the user bytes. When a caller transferred its buffer
+   * away, the region is marked escaped (it will be quarantined, never
+   * unmapped) and a new view of the buffer's own size is made: no
+   * operation ever goes by a detached view's length.
+   */
+  #currentView(region: Region): Uint8Array {
+    if (hasEscaped(region)) {
+      region.escaped = true;
+      region.user = markOwn(
+        native().view(region.userAddress, region.layout.size),
+      );
+      this.#view = new Uint8Array(region.user);
+    }
+    return this.#view!;
   }
 
   #leave(kind: "read" | "write"): void {
@@ -934,9 +967,12 @@ export class SecretBuffer {
   }
 }
 
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === "object" && value !== null &&
-    typeof (value as { then?: unknown }).then === "function";
+function sourceChanged(): SecretMemoryError {
+  return new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    "Cannot copy the source bytes: their length changed while they were copied" +
+      " (a growable SharedArrayBuffer); pass bytes no other thread resizes",
+  );
 }
 
 /** How the input layer makes the buffers it returns. Internal. */

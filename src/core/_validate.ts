@@ -7,6 +7,7 @@
 
 import { SecretMemoryError } from "./errors.ts";
 import { MAX_SIZE, type Placement } from "./_layout.ts";
+import { isUint8Array } from "./_intrinsics.ts";
 
 /** A byte count: a whole number from 0 to `MAX_SIZE`. */
 export function checkSize(size: unknown, what = "size"): number {
@@ -45,9 +46,12 @@ export function checkBoolean(value: unknown, what: string): boolean {
   );
 }
 
-/** A `Uint8Array` source of bytes. */
+/**
+ * A `Uint8Array` source of bytes: a genuine one, by the engine's own tag
+ * (a Proxy of one, or an object made from its prototype, is refused).
+ */
 export function checkBytes(bytes: unknown, what: string): Uint8Array {
-  if (bytes instanceof Uint8Array) return bytes;
+  if (isUint8Array(bytes)) return bytes;
   throw new SecretMemoryError(
     "INVALID_ARGUMENT",
     `Cannot read ${what}: expected a Uint8Array, got ${describe(bytes)}`,
@@ -148,7 +152,10 @@ export function describe(value: unknown): string {
   if (typeof value === "string") return `a string of length ${value.length}`;
   if (typeof value === "function") return "a function";
   if (typeof value === "object") {
-    return `an object (${value.constructor?.name ?? "no prototype"})`;
+    // Never ask the value itself: a getter or a Proxy trap could throw, or
+    // answer differently each time. The intrinsic tag is the engine's own.
+    if (isUint8Array(value)) return "a Uint8Array";
+    return "an object";
   }
   return typeof value;
 }

@@ -15,6 +15,13 @@ import {
   describe,
 } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
+import {
+  bufferOf,
+  byteOffsetOf,
+  copyInto,
+  detachBuffer,
+  lengthOf,
+} from "../core/_intrinsics.ts";
 import type {
   GuardedSecret,
   SecretBufferOptions,
@@ -53,8 +60,29 @@ export function checkInputOptions(options: unknown): CheckedInput {
       } as maxSize: expected a whole number of bytes from 0 to ${MAX_SIZE}`,
     );
   }
-  const { lock, placement } = checkBufferOptions(rest);
-  return { maxSize, buffer: { lock, placement } };
+  // Every buffer option reaches every buffer made for the input (the
+  // growing ones too): secret memory asked for is secret memory got.
+  const { lock, placement, backend } = checkBufferOptions(rest);
+  return { maxSize, buffer: { lock, placement, backend } };
+}
+
+/**
+ * A count reported by outside code (a file object's `read` or `write`):
+ * a whole number from 0 to `room`, or `INVALID_ARGUMENT`.
+ */
+export function checkCount(count: unknown, room: number, what: string): number {
+  if (
+    typeof count === "number" && Number.isInteger(count) && count >= 0 &&
+    count <= room
+  ) {
+    return count;
+  }
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot trust ${what}: it reported ${
+      describe(count)
+    } bytes where a whole number from 0 to ${room} was possible`,
+  );
 }
 
 /** The error for input longer than the caller allowed. */
@@ -116,8 +144,14 @@ export class Accumulator<S extends GuardedSecret> {
     return { address: this.#buffer.address + BigInt(this.#length), length };
   }
 
-  /** Records `count` bytes written into the space last given. */
+  /**
+   * Records `count` bytes written into the space last given. A count that
+   * outside code reported is checked against that space first.
+   * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a count that is not
+   * a whole number from 0 to the free space.
+   */
   advance(count: number): void {
+    checkCount(count, this.#buffer.size - this.#length, this.#what);
     this.#length += count;
   }
 
@@ -151,16 +185,26 @@ export class Accumulator<S extends GuardedSecret> {
    * chunk is the caller's to wipe.
    */
   append(chunk: Uint8Array): void {
-    if (chunk.length > this.remaining) {
+    // The engine's length, read once: the chunk may be a caller's object
+    // with an own `length`.
+    const length = lengthOf(chunk);
+    if (length > this.remaining) {
       throw tooLarge(this.#what, this.#maxSize);
     }
     let done = 0;
-    while (done < chunk.length) {
-      const free = this.space(chunk.length - done)!;
+    while (done < length) {
+      const free = this.space(length - done)!;
       const view = native().view(free.address, free.length);
-      new Uint8Array(view).set(chunk.subarray(done, done + free.length));
+      copyInto(
+        new Uint8Array(view),
+        new Uint8Array(
+          bufferOf(chunk),
+          byteOffsetOf(chunk) + done,
+          free.length,
+        ),
+      );
       // Nothing may keep a way into pages that will be unmapped.
-      view.transfer(0);
+      detachBuffer(view);
       this.#length += free.length;
       done += free.length;
     }

@@ -29,6 +29,8 @@ import {
   type LockPolicy,
 } from "../core/_validate.ts";
 import { timingSafeEqual } from "../core/constant_time.ts";
+import { settle, thenOf } from "../core/_thenable.ts";
+import { copyInto, isOwnView, lengthOf, zero } from "../core/_intrinsics.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import {
   type GuardedSecret,
@@ -85,6 +87,11 @@ export interface PoolStats {
   mappedBytes: number;
   /** Bytes locked in RAM. */
   lockedBytes: number;
+  /**
+   * Slots wiped after a view over them escaped (transferred away): never
+   * handed out again, and their arena is quarantined when it goes.
+   */
+  quarantinedSlots: number;
   /** One entry per size class, smallest first. */
   classes: SlotClassStats[];
 }
@@ -180,6 +187,7 @@ class PoolCore {
       arenas: 0,
       mappedBytes: 0,
       lockedBytes: 0,
+      quarantinedSlots: 0,
       classes: [],
     };
     for (let i = 0; i < SLOT_SIZES.length; i++) {
@@ -192,8 +200,10 @@ class PoolCore {
       for (const arena of this.#classes[i]?.arenas ?? []) {
         entry.arenas++;
         entry.liveSlots += arena.liveSlots;
-        entry.freeSlots += arena.capacity - arena.liveSlots;
+        entry.freeSlots += arena.capacity - arena.liveSlots -
+          arena.quarantinedSlots;
         result.mappedBytes += arena.total;
+        result.quarantinedSlots += arena.quarantinedSlots;
         if (arena.locked) result.lockedBytes += arena.dataLength;
       }
       result.liveSlots += entry.liveSlots;
@@ -439,12 +449,22 @@ export class SecretPool {
     const source = checkBytes(bytes, "the source bytes");
     const { wipeSource = true } = checkOptions(options, ["wipeSource"]);
     checkBoolean(wipeSource, "wipeSource");
-    const slot = this.#take(checkSlotSize(source.length, "the source length"));
-    fillSlot(
-      slot,
-      (arena, index, all) => all.set(source, arena.userOffset(index)),
-    );
-    if (wipeSource) source.fill(0);
+    // The engine's length, read once (an own `length` must not size it).
+    const size = checkSlotSize(lengthOf(source), "the source length");
+    const slot = this.#take(size);
+    fillSlot(slot, (arena, index, all) => {
+      if (lengthOf(source) !== size) {
+        throw new SecretMemoryError(
+          "INVALID_ARGUMENT",
+          "Cannot copy the source bytes: their length changed while they were copied" +
+            " (a growable SharedArrayBuffer); pass bytes no other thread resizes",
+        );
+      }
+      copyInto(all, source, arena.userOffset(index));
+    });
+    // A view over guarded pages (another secret's, inside its scope) is
+    // its owner's to wipe, and may be read-only: copy it, leave it.
+    if (wipeSource && !isOwnView(source)) zero(source);
     return slot;
   }
 
@@ -816,9 +836,10 @@ export class SecretSlot {
     try {
       this.#apply(arena);
       const result = fn(arena.view(this.#index));
-      if (isPromiseLike(result)) {
+      const then = thenOf(result);
+      if (then !== undefined) {
         settledLater = true;
-        return Promise.resolve(result).finally(() => this.#leave(kind)) as T;
+        return settle(result, then).finally(() => this.#leave(kind)) as T;
       }
       return result;
     } finally {
@@ -849,9 +870,4 @@ export class SecretSlot {
       );
     }
   }
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === "object" && value !== null &&
-    typeof (value as { then?: unknown }).then === "function";
 }

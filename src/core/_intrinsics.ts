@@ -1,0 +1,113 @@
+/**
+ * The built-in getters and methods this library trusts, taken once when the
+ * module loads. A caller's value can lie about itself (an own `length`, a
+ * Proxy, a patched prototype); these ask the engine instead, and a patch
+ * made after import cannot reach them. Nothing here changes an intrinsic.
+ *
+ * @module
+ */
+
+const apply = Reflect.apply;
+const getOwn = Object.getOwnPropertyDescriptor;
+const protoOf = Object.getPrototypeOf;
+
+function getter(target: object, key: PropertyKey): (this: unknown) => unknown {
+  const found = getOwn(target, key)?.get;
+  if (found === undefined) {
+    throw new TypeError(`no intrinsic getter ${String(key)}`);
+  }
+  return found as (this: unknown) => unknown;
+}
+
+const TypedArrayPrototype = protoOf(Uint8Array.prototype) as object;
+const typedTag = getter(TypedArrayPrototype, Symbol.toStringTag);
+const typedLength = getter(TypedArrayPrototype, "length");
+const typedBuffer = getter(TypedArrayPrototype, "buffer");
+const typedOffset = getter(TypedArrayPrototype, "byteOffset");
+const typedFill = Uint8Array.prototype.fill;
+const typedSet = Uint8Array.prototype.set;
+const bufferDetached = getter(ArrayBuffer.prototype, "detached");
+const bufferTransfer = ArrayBuffer.prototype.transfer;
+const sharedByteLength = getter(SharedArrayBuffer.prototype, "byteLength");
+
+/**
+ * Whether `value` is a genuine Uint8Array (not a Proxy of one, not an
+ * object made from its prototype, not another typed array): the engine's
+ * own tag getter answers only for real typed arrays.
+ */
+export function isUint8Array(value: unknown): value is Uint8Array {
+  return typeof value === "object" && value !== null &&
+    apply(typedTag, value, []) === "Uint8Array";
+}
+
+/** A real Uint8Array's length as the engine knows it (0 once detached). */
+export function lengthOf(view: Uint8Array): number {
+  return apply(typedLength, view, []) as number;
+}
+
+/** The buffer under a real typed array, as the engine knows it. */
+export function bufferOf(view: Uint8Array): ArrayBufferLike {
+  return apply(typedBuffer, view, []) as ArrayBufferLike;
+}
+
+/** A real typed array's byte offset into its buffer. */
+export function byteOffsetOf(view: Uint8Array): number {
+  return apply(typedOffset, view, []) as number;
+}
+
+/** Whether `buffer` is a SharedArrayBuffer (another thread may write it). */
+export function isShared(buffer: ArrayBufferLike): boolean {
+  try {
+    apply(sharedByteLength, buffer, []);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether an ArrayBuffer was detached (transferred away, or by us). */
+export function isDetached(buffer: ArrayBuffer): boolean {
+  return apply(bufferDetached, buffer, []) as boolean;
+}
+
+/**
+ * Detaches `buffer` unless it already is: every view over it becomes empty.
+ * Returns false when someone else had already detached it (its memory may
+ * live on in the buffer it was transferred to).
+ */
+export function detachBuffer(buffer: ArrayBuffer): boolean {
+  if (apply(bufferDetached, buffer, [])) return false;
+  apply(bufferTransfer, buffer, [0]);
+  return true;
+}
+
+/** `view.fill(0)` through the intrinsic, whatever the prototype says now. */
+export function zero(view: Uint8Array): void {
+  apply(typedFill, view, [0]);
+}
+
+/** `target.set(source, offset)` through the intrinsic. */
+export function copyInto(
+  target: Uint8Array,
+  source: Uint8Array,
+  offset = 0,
+): void {
+  apply(typedSet, target, [source, offset]);
+}
+
+// The ArrayBuffers this library made over guarded pages: a view over one of
+// them is the library's own memory, which must never be wiped or closed by
+// code that takes it as a caller's source.
+const own = new WeakSet<ArrayBuffer>();
+
+/** Marks `buffer` as one made over guarded pages. */
+export function markOwn(buffer: ArrayBuffer): ArrayBuffer {
+  own.add(buffer);
+  return buffer;
+}
+
+/** Whether `view` lies over guarded pages this library mapped. */
+export function isOwnView(view: Uint8Array): boolean {
+  const buffer = bufferOf(view);
+  return own.has(buffer as ArrayBuffer);
+}
