@@ -118,8 +118,10 @@ export interface NativeMemory {
   isTerminal?(fd: number): boolean;
   /**
    * Turns off echo, line editing and the signal keys on terminal `fd`, so
-   * that each key arrives as a byte (Ctrl-C as 0x03). Returns a function
-   * that restores the saved settings.
+   * that each key arrives as a byte (Ctrl-C as 0x03), and makes read(2)
+   * return at once, with 0 when no key is waiting (VMIN = VTIME = 0), so
+   * that the prompt can wait with timers. Returns a function that restores
+   * the saved settings.
    */
   quietTerminal?(fd: number): () => void;
 

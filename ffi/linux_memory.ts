@@ -325,8 +325,10 @@ export function createLinuxMemory(
         ~(LINUX.ECHO | LINUX.ECHONL | LINUX.ICANON | LINUX.ISIG |
           LINUX.IEXTEN);
       flags.setUint32(LINUX.TERMIOS_LFLAG_OFFSET, lflag >>> 0, true);
-      // Without ICANON: return from read(2) after each byte, no timeout.
-      quiet[LINUX.TERMIOS_CC_OFFSET + LINUX.VMIN] = 1;
+      // Without ICANON, and VMIN = VTIME = 0: read(2) returns at once, with
+      // a byte or with 0 when none is typed yet, so the prompt waits with
+      // timers and the event loop (signal handlers included) keeps running.
+      quiet[LINUX.TERMIOS_CC_OFFSET + LINUX.VMIN] = 0;
       quiet[LINUX.TERMIOS_CC_OFFSET + LINUX.VTIME] = 0;
       check("tcsetattr", libc.tcsetattr(fd, LINUX.TCSANOW, quiet));
       return () => {

@@ -41,7 +41,35 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  native().onExit(() => void purge());
+  native().onExit(() => {
+    runCleanups();
+    purge();
+  });
+}
+
+// Restorations that must happen however the process ends (a prompt's
+// terminal settings): run before the wipe at exit and on an interrupt.
+const cleanups = new Set<() => void>();
+
+/**
+ * Runs `cleanup` if the process exits or is interrupted before the
+ * returned function is called (which drops it). Internal.
+ */
+export function beforeExit(cleanup: () => void): () => void {
+  installExitHook();
+  cleanups.add(cleanup);
+  return () => void cleanups.delete(cleanup);
+}
+
+function runCleanups(): void {
+  for (const cleanup of [...cleanups]) {
+    cleanups.delete(cleanup);
+    try {
+      cleanup();
+    } catch {
+      // The wipe that follows must still run.
+    }
+  }
 }
 
 /** More memory that `purge()` and the exit wipe must reach (the pool's). */
@@ -210,6 +238,7 @@ export function catchInterrupt(): void {
   const codes = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     const wipeAndExit = () => {
+      runCleanups();
       purge();
       memory.exit(codes[signal]);
     };

@@ -102,6 +102,7 @@ export function tooLarge(what: string, maxSize: number): SecretMemoryError {
 export class Accumulator<S extends GuardedSecret> {
   readonly #maker: SecretMaker<S>;
   #buffer: S;
+  #probe: S | undefined;
   #length = 0;
   readonly #maxSize: number;
   readonly #options: SecretBufferOptions;
@@ -151,6 +152,10 @@ export class Accumulator<S extends GuardedSecret> {
    * a whole number from 0 to the free space.
    */
   advance(count: number): void {
+    // A key read into the probe past maxSize (see readByte) is one too many.
+    if (count > 0 && this.#length >= this.#maxSize) {
+      throw tooLarge(this.#what, this.#maxSize);
+    }
     checkCount(count, this.#buffer.size - this.#length, this.#what);
     this.#length += count;
   }
@@ -217,7 +222,14 @@ export class Accumulator<S extends GuardedSecret> {
    */
   readByte(fd: number): number {
     const free = this.space(1);
-    if (free === undefined) throw tooLarge(this.#what, this.#maxSize);
+    if (free === undefined) {
+      // Full at exactly maxSize: the next key may still be Enter, which is
+      // not kept, so it is read into a guarded probe byte; `advance(1)`
+      // then refuses it with TOO_LARGE.
+      const probe = this.#probe ??= this.#open(1);
+      if (native().readInto(fd, probe.address, 1) === 0) return -1;
+      return probe.view[0];
+    }
     if (native().readInto(fd, free.address, 1) === 0) return -1;
     return this.#buffer.view[this.#length];
   }
@@ -229,6 +241,10 @@ export class Accumulator<S extends GuardedSecret> {
 
   /** Wipes the slot `readByte` filled, for a byte that is not kept. */
   forgetByte(): void {
+    if (this.#length >= this.#buffer.size) {
+      if (this.#probe !== undefined) native().wipe(this.#probe.address, 1);
+      return;
+    }
     native().wipe(this.#buffer.address + BigInt(this.#length), 1);
   }
 
@@ -257,7 +273,11 @@ export class Accumulator<S extends GuardedSecret> {
 
   /** Wipes and unmaps everything collected. Safe to call again. */
   discard(): void {
-    this.#buffer.destroy();
+    try {
+      this.#probe?.destroy();
+    } finally {
+      this.#buffer.destroy();
+    }
   }
 
   #open(size: number): S {
