@@ -64,7 +64,7 @@ test("after an escape every operation goes by the buffer's own size", () => {
   const a = SecretBuffer.fromHex("01020304");
   const same = SecretBuffer.fromHex("01020304");
   const other = SecretBuffer.fromHex("01020305");
-  a.read((view) => void view.buffer.transfer());
+  a.read((view) => void (view.buffer as ArrayBuffer).transfer());
   assert.equal(a.read((view) => view.length), 4);
   assert.equal(a.size, 4);
   assert.equal(a.equals(same), true);
@@ -74,7 +74,7 @@ test("after an escape every operation goes by the buffer's own size", () => {
   const slice = a.slice(2);
   assert(slice.equals(new Uint8Array([3, 4])));
   a.protect("readwrite");
-  a.view.buffer.transfer();
+  a.(view.buffer as ArrayBuffer).transfer();
   assert.equal(a.view.length, 4, "the view getter went by a detached view");
   a.protect("noaccess");
   for (const buffer of [a, same, other, slice]) buffer.destroy();
@@ -85,7 +85,7 @@ test("destroy of an escaped buffer quarantines it: wiped, counted, unlocked, nev
   const locked = linuxOnly === false ? statusBytes("VmLck") : 0;
   const a = SecretBuffer.random(64);
   const address = a.address;
-  a.read((view) => void structuredClone(view, { transfer: [view.buffer] }));
+  a.read((view) => void structuredClone(view, { transfer: [view.buffer as ArrayBuffer] }));
   a.destroy();
   assert.equal(a.state, "destroyed");
   const after = stats();
@@ -113,14 +113,14 @@ test("an escape inside a scope that destroys re-entrantly finishes cleanly", () 
   const before = stats().quarantinedBuffers;
   const a = SecretBuffer.random(16);
   a.read((view) => {
-    view.buffer.transfer();
+    (view.buffer as ArrayBuffer).transfer();
     a.destroy();
   });
   assert.equal(a.state, "destroyed");
   assert.equal(stats().quarantinedBuffers, before + 1);
   const b = SecretBuffer.random(16);
   b.write((view) => {
-    view.buffer.transfer();
+    (view.buffer as ArrayBuffer).transfer();
   });
   assert.equal(purge().destroyed >= 1, true);
   assert.equal(stats().quarantinedBuffers, before + 2);
@@ -131,7 +131,7 @@ test("a pool slot whose view escaped: destroy and pool.destroy() finish and thro
   const pool = new SecretPool();
   const slot = pool.random(32);
   const address = slot.address;
-  slot.read((view) => void view.buffer.transfer());
+  slot.read((view) => void (view.buffer as ArrayBuffer).transfer());
   assert.equal(slot.read((view) => view.length), 32);
   const neighbour = pool.from(new Uint8Array(32).fill(7));
   slot.destroy();
@@ -143,7 +143,7 @@ test("a pool slot whose view escaped: destroy and pool.destroy() finish and thro
   );
   assert(neighbour.equals(new Uint8Array(32).fill(7)));
   const slot2 = pool.random(32);
-  slot2.write((view) => void view.buffer.transfer());
+  slot2.write((view) => void (view.buffer as ArrayBuffer).transfer());
   const result = pool.destroy();
   assert.equal(result.destroyed, 102);
   assert.equal(pool.stats().arenas, 0);
@@ -155,7 +155,7 @@ test("a pool slot whose view escaped: destroy and pool.destroy() finish and thro
 test("purge reaches a pool slot whose view escaped without a TypeError", () => {
   const pool = new SecretPool();
   const slot = pool.random(8);
-  slot.read((view) => void structuredClone(view, { transfer: [view.buffer] }));
+  slot.read((view) => void structuredClone(view, { transfer: [view.buffer as ArrayBuffer] }));
   const result = purge();
   assert(result.destroyed >= 1);
   assert.equal(slot.state, "destroyed");

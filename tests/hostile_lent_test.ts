@@ -210,7 +210,7 @@ test("a file object that transfers the lent view away leaves the range quarantin
   let stolen: Uint8Array | undefined;
   const before = stats().quarantinedBuffers;
   const secret = await SecretBuffer.fromFd(fakeFile((view) => {
-    stolen = new Uint8Array(view.buffer.transfer());
+    stolen = new Uint8Array((view.buffer as ArrayBuffer).transfer());
     return null;
   }));
   assert.equal(secret.size, 0);

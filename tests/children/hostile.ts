@@ -45,8 +45,10 @@ function landings(address: bigint, size: number, count: number): number {
 }
 
 function escape(view: Uint8Array, kind: string): Uint8Array {
-  if (kind === "transfer") return new Uint8Array(view.buffer.transfer());
-  return structuredClone(view, { transfer: [view.buffer] });
+  if (kind === "transfer") {
+    return new Uint8Array((view.buffer as ArrayBuffer).transfer());
+  }
+  return structuredClone(view, { transfer: [view.buffer as ArrayBuffer] });
 }
 
 /** postMessage with a transfer list: the pages arrive on the other port. */
@@ -59,7 +61,7 @@ function postAway(view: Uint8Array): Promise<Uint8Array> {
       port2.close();
     };
   });
-  port1.postMessage(view, [view.buffer]);
+  port1.postMessage(view, [view.buffer as ArrayBuffer]);
   return arrived;
 }
 
@@ -92,7 +94,7 @@ async function main(): Promise<void> {
     const address = slot.address;
     let kept = new Uint8Array(0);
     slot.read((view) => {
-      kept = new Uint8Array(view.buffer.transfer());
+      kept = new Uint8Array((view.buffer as ArrayBuffer).transfer());
     });
     slot.destroy();
     const result = pool.destroy();
