@@ -74,7 +74,7 @@ test("after an escape every operation goes by the buffer's own size", () => {
   const slice = a.slice(2);
   assert(slice.equals(new Uint8Array([3, 4])));
   a.protect("readwrite");
-  a.(view.buffer as ArrayBuffer).transfer();
+  (a.view.buffer as ArrayBuffer).transfer();
   assert.equal(a.view.length, 4, "the view getter went by a detached view");
   a.protect("noaccess");
   for (const buffer of [a, same, other, slice]) buffer.destroy();
@@ -85,7 +85,9 @@ test("destroy of an escaped buffer quarantines it: wiped, counted, unlocked, nev
   const locked = linuxOnly === false ? statusBytes("VmLck") : 0;
   const a = SecretBuffer.random(64);
   const address = a.address;
-  a.read((view) => void structuredClone(view, { transfer: [view.buffer as ArrayBuffer] }));
+  a.read((view) =>
+    void structuredClone(view, { transfer: [view.buffer as ArrayBuffer] })
+  );
   a.destroy();
   assert.equal(a.state, "destroyed");
   const after = stats();
@@ -155,7 +157,9 @@ test("a pool slot whose view escaped: destroy and pool.destroy() finish and thro
 test("purge reaches a pool slot whose view escaped without a TypeError", () => {
   const pool = new SecretPool();
   const slot = pool.random(8);
-  slot.read((view) => void structuredClone(view, { transfer: [view.buffer as ArrayBuffer] }));
+  slot.read((view) =>
+    void structuredClone(view, { transfer: [view.buffer as ArrayBuffer] })
+  );
   const result = purge();
   assert(result.destroyed >= 1);
   assert.equal(slot.state, "destroyed");
