@@ -207,12 +207,17 @@ export class SecretBuffer {
       // A growable SharedArrayBuffer can change under us from another
       // thread: copy exactly what was measured, or nothing.
       if (lengthOf(source) !== size) throw sourceChanged();
-      copyInto(user, source);
+      if (size === 0) return;
+      try {
+        copyInto(user, source);
+      } catch (cause) {
+        throw sourceChanged(cause);
+      }
     });
     // A view over this library's own guarded pages (another buffer's, read
     // inside its scope) is that buffer's to wipe, and may be read-only:
     // wiping it would fault. It is copied and left as it is.
-    if (wipeSource && !isOwnView(source)) zero(source);
+    if (wipeSource && size > 0 && !isOwnView(source)) zero(source);
     return buffer;
   }
 
@@ -967,11 +972,12 @@ export class SecretBuffer {
   }
 }
 
-function sourceChanged(): SecretMemoryError {
+function sourceChanged(cause?: unknown): SecretMemoryError {
   return new SecretMemoryError(
     "INVALID_ARGUMENT",
     "Cannot copy the source bytes: their length changed while they were copied" +
       " (a growable SharedArrayBuffer); pass bytes no other thread resizes",
+    { cause },
   );
 }
 

@@ -40,12 +40,23 @@ const EAGAIN = 11;
 /** A descriptor number, or the file object to use through its methods. */
 function resolve(fdOrFile: unknown): number | DenoFileLike {
   if (isFd(fdOrFile)) return fdOrFile;
+  let cause: unknown;
   if (typeof fdOrFile === "object" && fdOrFile !== null) {
-    const { fd } = fdOrFile as { fd?: unknown };
-    if (isFd(fd)) return fd;
-    const file = fdOrFile as Partial<DenoFileLike>;
-    if (typeof file.read === "function" && typeof file.write === "function") {
-      return file as DenoFileLike;
+    try {
+      // Each property read once: a getter may answer differently twice.
+      const { fd } = fdOrFile as { fd?: unknown };
+      if (isFd(fd)) return fd;
+      const { read, write } = fdOrFile as Partial<DenoFileLike>;
+      if (typeof read === "function" && typeof write === "function") {
+        const file = fdOrFile;
+        return {
+          read: (view) => Reflect.apply(read, file, [view]),
+          write: (view) => Reflect.apply(write, file, [view]),
+        };
+      }
+    } catch (error) {
+      // A getter or a Proxy trap threw: the caller's object, not ours.
+      cause = error;
     }
   }
   throw new SecretMemoryError(
@@ -53,6 +64,7 @@ function resolve(fdOrFile: unknown): number | DenoFileLike {
     `Cannot use ${
       describe(fdOrFile)
     } as a file: expected a descriptor number, a FileHandle or a Deno.FsFile`,
+    { cause },
   );
 }
 

@@ -45,15 +45,19 @@ export async function fromStream<S extends GuardedSecret>(
   options?: InputOptions,
 ): Promise<S> {
   const checked = checkInputOptions(options);
-  if (stream instanceof ReadableStream) {
+  if (isReadableStream(stream)) {
     const reader = byobReader(stream);
     if (reader !== undefined) return await readByob(maker, reader, checked);
   }
-  if (
-    typeof stream !== "object" || stream === null ||
-    typeof (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] !==
-      "function"
-  ) {
+  let iterate: unknown;
+  try {
+    iterate = typeof stream === "object" && stream !== null
+      ? (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]
+      : undefined;
+  } catch {
+    iterate = undefined;
+  }
+  if (typeof iterate !== "function") {
     throw new SecretMemoryError(
       "INVALID_ARGUMENT",
       `Cannot read ${
@@ -62,6 +66,18 @@ export async function fromStream<S extends GuardedSecret>(
     );
   }
   return await readChunks(maker, stream, checked);
+}
+
+/**
+ * Whether `value` is a ReadableStream, without letting a Proxy's traps
+ * throw through (`instanceof` asks the value for its prototype).
+ */
+function isReadableStream(value: unknown): value is ReadableStream {
+  try {
+    return value instanceof ReadableStream;
+  } catch {
+    return false;
+  }
 }
 
 /** A BYOB reader, or undefined when the stream is not a byte stream. */

@@ -464,7 +464,7 @@ export class SecretPool {
     });
     // A view over guarded pages (another secret's, inside its scope) is
     // its owner's to wipe, and may be read-only: copy it, leave it.
-    if (wipeSource && !isOwnView(source)) zero(source);
+    if (wipeSource && size > 0 && !isOwnView(source)) zero(source);
     return slot;
   }
 
