@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     const size = 4080;
     const secret = SecretBuffer.random(size);
     const address = secret.address;
-    let kept = new Uint8Array(0);
+    let kept: Uint8Array = new Uint8Array(0);
     let arrived: Promise<Uint8Array> | undefined;
     secret.read((view) => {
       if (how === "message") arrived = postAway(view);
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     const pool = new SecretPool();
     const slot = pool.random(32);
     const address = slot.address;
-    let kept = new Uint8Array(0);
+    let kept: Uint8Array = new Uint8Array(0);
     slot.read((view) => {
       kept = new Uint8Array((view.buffer as ArrayBuffer).transfer());
     });
@@ -198,8 +198,14 @@ async function main(): Promise<void> {
     catchInterrupt();
     (globalThis as { kept?: unknown }).kept = secret;
     say(`live ${stats().liveBuffers}`);
-    say("ready");
-    setInterval(() => {}, 1000);
+    native().onExit(() => say(`live at exit ${stats().liveBuffers}`));
+    // The process signals itself, as a terminal closing or a supervisor
+    // stopping it would.
+    const proc = host as unknown as {
+      process: { pid: number; kill(pid: number, signal: string): void };
+    };
+    proc.process.kill(proc.process.pid, how);
+    setTimeout(() => say("still running"), 5000);
     return;
   }
   if (mode === "fatal") {
