@@ -15,7 +15,9 @@ import {
   timingSafeEqual,
 } from "../mod.ts";
 import { assertRejectsCode, assertThrowsCode } from "./_error_code.ts";
-import { test } from "./_harness.ts";
+import { childScript, runChild, runtimeCommand } from "./_child.ts";
+import { runtime, test } from "./_harness.ts";
+import { linuxOnly } from "./_platform.ts";
 
 function lyingLength(bytes: number[], length: number): Uint8Array {
   const view = new Uint8Array(bytes);
@@ -277,3 +279,28 @@ test("file objects and streams that lie are refused with typed errors", async ()
   one.destroy();
   assert.equal(stats().liveBuffers, live);
 });
+
+test(
+  "frozen intrinsics: every entry point works without writing to one",
+  () => {
+    const frozen = runChild(childScript("hostile.ts"), ["frozen"]);
+    assert.equal(frozen.status, 0, frozen.stdout + frozen.stderr);
+    assert(frozen.stdout.includes("equal true true true true"), frozen.stdout);
+    assert(frozen.stdout.includes("live 0"), frozen.stdout);
+    if (runtime !== "node") return;
+    // Node's own switch freezes every intrinsic before any code runs.
+    const [exe, ...rest] = runtimeCommand(childScript("hostile.ts"), [
+      "frozen",
+      "flag",
+    ]);
+    const flagged = runChild(childScript("hostile.ts"), [], {
+      commandOverride: [exe, "--frozen-intrinsics", ...rest],
+    });
+    assert.equal(flagged.status, 0, flagged.stdout + flagged.stderr);
+    assert(
+      flagged.stdout.includes("equal true true true true"),
+      flagged.stdout,
+    );
+  },
+  { skip: linuxOnly },
+);
