@@ -125,6 +125,10 @@ export class SecretBuffer {
     this.#size = region.layout.size;
     this.#view = new Uint8Array(region.user);
     track(this, region);
+    // No own property may shadow size, address, read or write: the input
+    // layer and equals() ask the instance, and a lie there would steer a
+    // native copy past the mapping.
+    Object.freeze(this);
   }
 
   static #create(

@@ -304,3 +304,23 @@ test(
   },
   { skip: linuxOnly },
 );
+
+test("a secret's own properties cannot be shadowed to lie about its size", () => {
+  const a = SecretBuffer.fromHex("0102");
+  const pool = new SecretPool();
+  const slot = pool.from(new Uint8Array([1, 2]));
+  for (const target of [a, slot]) {
+    assert.throws(() =>
+      Object.defineProperty(target, "size", { value: 1_000_000 })
+    );
+    assert.throws(() =>
+      Object.defineProperty(target, "read", { value: () => 0 })
+    );
+    assert.equal(target.size, 2);
+  }
+  using copy = SecretBuffer.from(a);
+  assert.equal(copy.size, 2);
+  assert(copy.equals(slot));
+  a.destroy();
+  pool.destroy();
+});

@@ -125,6 +125,14 @@ async function readByob<S extends GuardedSecret>(
       let count = 0;
       if (value !== undefined) {
         count = lengthOf(value);
+        // A view over another secret's guarded pages (one the source got
+        // hold of) must be neither probed nor wiped: it may be read-only.
+        if (isOwnView(value)) {
+          throw new SecretMemoryError(
+            "INVALID_ARGUMENT",
+            "Cannot read the stream: it answered with a view over another secret's guarded pages",
+          );
+        }
         if (aliases(memory, free.address, value)) {
           // Our memory came back: detach it, and the loan is over.
           detachBuffer(bufferOf(value) as ArrayBuffer);

@@ -629,6 +629,8 @@ export class SecretSlot {
     this.#index = index;
     this.#size = size;
     core.finalizer.register(this, arena.id * KEY_SPACE + index, this);
+    // As SecretBuffer: no own property may shadow what callers ask of it.
+    Object.freeze(this);
   }
 
   /** Writes the fresh slot through the arena's own view; frees it on failure. */
