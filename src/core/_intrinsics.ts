@@ -11,12 +11,19 @@ const apply = Reflect.apply;
 const getOwn = Object.getOwnPropertyDescriptor;
 const protoOf = Object.getPrototypeOf;
 
-function getter(target: object, key: PropertyKey): (this: unknown) => unknown {
+const call = Function.prototype.call;
+
+/**
+ * A built-in getter as a plain function of its receiver (`get(value)`),
+ * bound once: no argument array per call, and out of reach of later
+ * patches to the prototype or to `Function.prototype.call`.
+ */
+function getter(target: object, key: PropertyKey): (self: unknown) => unknown {
   const found = getOwn(target, key)?.get;
   if (found === undefined) {
     throw new TypeError(`no intrinsic getter ${String(key)}`);
   }
-  return found as (this: unknown) => unknown;
+  return apply(call.bind, call, [found]) as (self: unknown) => unknown;
 }
 
 const TypedArrayPrototype = protoOf(Uint8Array.prototype) as object;
@@ -37,28 +44,28 @@ const sharedByteLength = getter(SharedArrayBuffer.prototype, "byteLength");
  */
 export function isUint8Array(value: unknown): value is Uint8Array {
   return typeof value === "object" && value !== null &&
-    apply(typedTag, value, []) === "Uint8Array";
+    typedTag(value) === "Uint8Array";
 }
 
 /** A real Uint8Array's length as the engine knows it (0 once detached). */
 export function lengthOf(view: Uint8Array): number {
-  return apply(typedLength, view, []) as number;
+  return typedLength(view) as number;
 }
 
 /** The buffer under a real typed array, as the engine knows it. */
 export function bufferOf(view: Uint8Array): ArrayBufferLike {
-  return apply(typedBuffer, view, []) as ArrayBufferLike;
+  return typedBuffer(view) as ArrayBufferLike;
 }
 
 /** A real typed array's byte offset into its buffer. */
 export function byteOffsetOf(view: Uint8Array): number {
-  return apply(typedOffset, view, []) as number;
+  return typedOffset(view) as number;
 }
 
 /** Whether `buffer` is a SharedArrayBuffer (another thread may write it). */
 export function isShared(buffer: ArrayBufferLike): boolean {
   try {
-    apply(sharedByteLength, buffer, []);
+    sharedByteLength(buffer);
     return true;
   } catch {
     return false;
@@ -67,7 +74,7 @@ export function isShared(buffer: ArrayBufferLike): boolean {
 
 /** Whether an ArrayBuffer was detached (transferred away, or by us). */
 export function isDetached(buffer: ArrayBuffer): boolean {
-  return apply(bufferDetached, buffer, []) as boolean;
+  return bufferDetached(buffer) as boolean;
 }
 
 /**
@@ -76,7 +83,7 @@ export function isDetached(buffer: ArrayBuffer): boolean {
  * live on in the buffer it was transferred to).
  */
 export function detachBuffer(buffer: ArrayBuffer): boolean {
-  if (apply(bufferDetached, buffer, [])) return false;
+  if (bufferDetached(buffer)) return false;
   apply(bufferTransfer, buffer, [0]);
   return true;
 }
