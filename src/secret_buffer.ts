@@ -24,6 +24,7 @@ import {
   checkFunction,
   checkOptions,
   checkSize,
+  sourceChanged,
 } from "./core/_validate.ts";
 import { timingSafeEqual } from "./core/constant_time.ts";
 import { settle, thenOf } from "./core/_thenable.ts";
@@ -974,15 +975,6 @@ export class SecretBuffer {
       );
     }
   }
-}
-
-function sourceChanged(cause?: unknown): SecretMemoryError {
-  return new SecretMemoryError(
-    "INVALID_ARGUMENT",
-    "Cannot copy the source bytes: their length changed while they were copied" +
-      " (a growable SharedArrayBuffer); pass bytes no other thread resizes",
-    { cause },
-  );
 }
 
 /** How the input layer makes the buffers it returns. Internal. */

@@ -58,6 +58,20 @@ export function checkBytes(bytes: unknown, what: string): Uint8Array {
   );
 }
 
+/**
+ * The error for a source whose length changed while it was copied (a
+ * length-tracking view over a growable SharedArrayBuffer, resized by
+ * another thread).
+ */
+export function sourceChanged(cause?: unknown): SecretMemoryError {
+  return new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    "Cannot copy the source bytes: their length changed while they were copied" +
+      " (a growable SharedArrayBuffer); pass bytes no other thread resizes",
+    { cause },
+  );
+}
+
 /** Lock policy: whether an unlockable buffer is an error. */
 export type LockPolicy = "required" | "best-effort";
 

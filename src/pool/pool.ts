@@ -27,6 +27,7 @@ import {
   checkOptions,
   describe,
   type LockPolicy,
+  sourceChanged,
 } from "../core/_validate.ts";
 import { timingSafeEqual } from "../core/constant_time.ts";
 import { settle, thenOf } from "../core/_thenable.ts";
@@ -453,14 +454,12 @@ export class SecretPool {
     const size = checkSlotSize(lengthOf(source), "the source length");
     const slot = this.#take(size);
     fillSlot(slot, (arena, index, all) => {
-      if (lengthOf(source) !== size) {
-        throw new SecretMemoryError(
-          "INVALID_ARGUMENT",
-          "Cannot copy the source bytes: their length changed while they were copied" +
-            " (a growable SharedArrayBuffer); pass bytes no other thread resizes",
-        );
+      if (lengthOf(source) !== size) throw sourceChanged();
+      try {
+        copyInto(all, source, arena.userOffset(index));
+      } catch (cause) {
+        throw sourceChanged(cause);
       }
-      copyInto(all, source, arena.userOffset(index));
     });
     // A view over guarded pages (another secret's, inside its scope) is
     // its owner's to wipe, and may be read-only: copy it, leave it.
