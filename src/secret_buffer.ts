@@ -33,6 +33,7 @@ import {
   isOwnView,
   lengthOf,
   markOwn,
+  markOwnView,
   zero,
 } from "./core/_intrinsics.ts";
 import { SecretMemoryError } from "./core/errors.ts";
@@ -124,7 +125,7 @@ export class SecretBuffer {
     }
     this.#region = region;
     this.#size = region.layout.size;
-    this.#view = new Uint8Array(region.user);
+    this.#view = markOwnView(new Uint8Array(region.user));
     track(this, region);
     // No own property may shadow size, address, read or write: the input
     // layer and equals() ask the instance, and a lie there would steer a
@@ -948,7 +949,7 @@ export class SecretBuffer {
       region.user = markOwn(
         native().view(region.userAddress, region.layout.size),
       );
-      this.#view = new Uint8Array(region.user);
+      this.#view = markOwnView(new Uint8Array(region.user));
     }
     return this.#view!;
   }

@@ -113,8 +113,27 @@ export function markOwn(buffer: ArrayBuffer): ArrayBuffer {
   return buffer;
 }
 
-/** Whether `view` lies over guarded pages this library mapped. */
+// The views this library handed out (a scope's view, a slot's, a lent
+// one): known by identity, without asking for their buffer.
+const ownViews = new WeakSet<Uint8Array>();
+
+/** Marks `view` as one over guarded pages, handed out by the library. */
+export function markOwnView(view: Uint8Array): Uint8Array {
+  ownViews.add(view);
+  return view;
+}
+
+/**
+ * Whether `view` lies over guarded pages this library mapped: one of the
+ * views it handed out, or a subarray of one. The buffer is asked for only
+ * when the view starts past its buffer's first byte (a subarray): asking a
+ * small heap array for its buffer makes some engines (JavaScriptCore) move
+ * its bytes out of the object and leave the old copy behind in the heap,
+ * which for a secret is a copy nobody can wipe. A subarray has a buffer of
+ * its own already. A zero-offset subarray is not recognised (see README).
+ */
 export function isOwnView(view: Uint8Array): boolean {
-  const buffer = bufferOf(view);
-  return own.has(buffer as ArrayBuffer);
+  if (ownViews.has(view)) return true;
+  if (byteOffsetOf(view) === 0) return false;
+  return own.has(bufferOf(view) as ArrayBuffer);
 }

@@ -17,6 +17,7 @@ import {
   isUint8Array,
   lengthOf,
   markOwn,
+  markOwnView,
 } from "./_intrinsics.ts";
 
 interface Loan {
@@ -51,7 +52,7 @@ export function lend(
   const buffer = markOwn(memory.view(address, length));
   out.add(loan);
   return {
-    view: new Uint8Array(buffer),
+    view: markOwnView(new Uint8Array(buffer)),
     giveBack() {
       if (!detachBuffer(buffer)) return false;
       out.delete(loan);

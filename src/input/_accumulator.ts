@@ -15,13 +15,7 @@ import {
   describe,
 } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import {
-  bufferOf,
-  byteOffsetOf,
-  copyInto,
-  detachBuffer,
-  lengthOf,
-} from "../core/_intrinsics.ts";
+import { copyInto, detachBuffer, lengthOf } from "../core/_intrinsics.ts";
 import type {
   GuardedSecret,
   SecretBufferOptions,
@@ -200,14 +194,13 @@ export class Accumulator<S extends GuardedSecret> {
     while (done < length) {
       const free = this.space(length - done)!;
       const view = native().view(free.address, free.length);
-      copyInto(
-        new Uint8Array(view),
-        new Uint8Array(
-          bufferOf(chunk),
-          byteOffsetOf(chunk) + done,
-          free.length,
-        ),
-      );
+      const target = new Uint8Array(view);
+      // Never ask the chunk for its buffer, nor cut it with subarray: on a
+      // small heap array either makes JavaScriptCore move the bytes and
+      // leave the old copy in the heap. A whole chunk goes in with set();
+      // a chunk split across a growth is copied byte by byte.
+      if (done === 0 && free.length === length) copyInto(target, chunk);
+      else for (let i = 0; i < free.length; i++) target[i] = chunk[done + i];
       // Nothing may keep a way into pages that will be unmapped.
       detachBuffer(view);
       this.#length += free.length;

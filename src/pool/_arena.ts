@@ -22,7 +22,12 @@ import {
   slotOffset,
 } from "./_slot_layout.ts";
 import { commitData, quarantine } from "../core/_region.ts";
-import { detachBuffer, isDetached, markOwn } from "../core/_intrinsics.ts";
+import {
+  detachBuffer,
+  isDetached,
+  markOwn,
+  markOwnView,
+} from "../core/_intrinsics.ts";
 import {
   checkMapHeadroom,
   mappingHeld,
@@ -259,7 +264,7 @@ export class Arena {
       );
       this.#views.set(index, buffer);
     }
-    return new Uint8Array(buffer);
+    return markOwnView(new Uint8Array(buffer));
   }
 
   /** The access slot `index` needs now (its scopes and `protect`). */
