@@ -112,6 +112,7 @@ export class SecretBuffer {
 
   #region: Region | undefined;
   #view: Uint8Array | undefined;
+  #handedOut = false;
   readonly #size: number;
   readonly #gate = new AccessGate();
 
@@ -125,7 +126,7 @@ export class SecretBuffer {
     }
     this.#region = region;
     this.#size = region.layout.size;
-    this.#view = markOwnView(new Uint8Array(region.user));
+    this.#view = new Uint8Array(region.user);
     track(this, region);
     // No own property may shadow size, address, read or write: the input
     // layer and equals() ask the instance, and a lie there would steer a
@@ -944,6 +945,14 @@ export class SecretBuffer {
    * operation ever goes by a detached view's length.
    */
   #currentView(region: Region): Uint8Array {
+    if (!this.#handedOut) {
+      // First time out: from now on a view over these pages is known as
+      // the library's own (from() must not wipe it). Done here, not at
+      // allocation, so that alloc + destroy pays nothing for it.
+      this.#handedOut = true;
+      markOwn(region.user);
+      markOwnView(this.#view!);
+    }
     if (hasEscaped(region)) {
       region.escaped = true;
       region.user = markOwn(

@@ -18,7 +18,7 @@ import { SecretMemoryError } from "./errors.ts";
 import type { Layout } from "./_layout.ts";
 import type { NativeMemory, Protection } from "./_native.ts";
 import type { LockPolicy, MemoryBackend } from "./_validate.ts";
-import { detachBuffer, isDetached, markOwn } from "./_intrinsics.ts";
+import { detachBuffer, isDetached } from "./_intrinsics.ts";
 import { checkMapHeadroom } from "./_map_limit.ts";
 import { lentWithin } from "./_lend.ts";
 
@@ -89,7 +89,9 @@ export function mapRegion(
       memory.view(base + BigInt(layout.canaryOffset), expected.length),
     );
     canary.set(expected);
-    user = markOwn(memory.view(userAddress, layout.size));
+    // Marked as the library's own only when the owner first hands a view
+    // out (see SecretBuffer), so that allocation pays nothing for it.
+    user = memory.view(userAddress, layout.size);
     fill?.(new Uint8Array(user), userAddress);
     // 5. Rest: nothing can touch the pages until a scope opens them.
     memory.protect(dataAddress, layout.dataLength, "noaccess");
