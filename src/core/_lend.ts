@@ -78,6 +78,19 @@ export function lentWithin(address: bigint, length: number): boolean {
 }
 
 /**
+ * Drops the loans in `length` bytes at `address`, once that range is
+ * quarantined for good: nothing can be mapped there again, so they need
+ * not be checked at every later unmap.
+ */
+export function forgetLoansWithin(address: bigint, length: number): void {
+  if (out.size === 0) return;
+  const end = address + BigInt(length);
+  for (const loan of out) {
+    if (loan.start >= address && loan.end <= end) out.delete(loan);
+  }
+}
+
+/**
  * What came back from a BYOB read of a lent view: whether `value` lies over
  * the lent memory itself (tested by writing one byte through it and reading
  * it through our own view), or over a buffer of the stream's own.

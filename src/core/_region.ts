@@ -20,7 +20,7 @@ import type { NativeMemory, Protection } from "./_native.ts";
 import type { LockPolicy, MemoryBackend } from "./_validate.ts";
 import { detachBuffer, isDetached } from "./_intrinsics.ts";
 import { checkMapHeadroom } from "./_map_limit.ts";
-import { lentWithin } from "./_lend.ts";
+import { forgetLoansWithin, lentWithin } from "./_lend.ts";
 
 /** A live mapping and the views over it. Holds no reference to its owner. */
 export interface Region {
@@ -266,6 +266,7 @@ export function unmapRegion(memory: NativeMemory, region: Region): boolean {
     region.expected.fill(0);
     if (region.escaped) {
       quarantine(memory, region.dataAddress, region.layout.dataLength);
+      forgetLoansWithin(region.dataAddress, region.layout.dataLength);
       region.protection = "noaccess";
     } else {
       memory.release(region.base, region.layout.total);

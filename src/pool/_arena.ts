@@ -34,7 +34,7 @@ import {
   mappingReleased,
 } from "../core/_map_limit.ts";
 import { noteQuarantined } from "../core/_registry.ts";
-import { lentWithin } from "../core/_lend.ts";
+import { forgetLoansWithin, lentWithin } from "../core/_lend.ts";
 import type { LockPolicy } from "../core/_validate.ts";
 
 /** Access as a number, so that the stronger of two is the larger. */
@@ -399,6 +399,7 @@ export class Arena {
         // A view over these pages is still out there: keep them reserved
         // and inaccessible for good (already wiped above).
         quarantine(memory, this.dataAddress, this.dataLength);
+        forgetLoansWithin(this.dataAddress, this.dataLength);
         noteQuarantined(this.total);
       } else {
         memory.release(this.base, this.total);
