@@ -111,8 +111,11 @@ export interface NativeMemory {
   /** Windows: adds SEM_NOGPFAULTERRORBOX to the error mode. */
   disableCrashDialog?(): void;
 
-  /** Opens a file for reading; returns a descriptor. */
-  openRead(path: string): number;
+  /**
+   * Opens a file for reading; returns a descriptor. `nonBlocking` opens it
+   * O_NONBLOCK, so a FIFO or device answers EAGAIN instead of blocking.
+   */
+  openRead(path: string, nonBlocking?: boolean): number;
   /**
    * Reads up to `length` bytes into native memory, at `offset` or, when
    * `offset` is omitted, from the descriptor's position. Returns the count
@@ -137,8 +140,10 @@ export interface NativeMemory {
   isTerminal?(fd: number): boolean;
   /**
    * Turns off echo, line editing and the signal keys on terminal `fd`, so
-   * that each key arrives as a byte (Ctrl-C as 0x03). Returns a function
-   * that restores the saved settings.
+   * that each key arrives as a byte (Ctrl-C as 0x03), and makes read(2)
+   * return at once, with 0 when no key is waiting (VMIN = VTIME = 0), so
+   * that the prompt can wait with timers. Returns a function that restores
+   * the saved settings.
    */
   quietTerminal?(fd: number): () => void;
 

@@ -128,6 +128,14 @@ export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
 
     onExit(listener) {
       globalThis.addEventListener("unload", listener);
+      // An uncaught exception or an unhandled rejection ends Deno without
+      // "unload". Wipe then too, unless a handler that ran before this one
+      // called preventDefault() to keep the process alive.
+      const fatal = (event: Event) => {
+        if (!event.defaultPrevented) listener();
+      };
+      globalThis.addEventListener("error", fatal);
+      globalThis.addEventListener("unhandledrejection", fatal);
     },
 
     onSignal(signal, listener) {

@@ -20,6 +20,10 @@ import type { BoundLibrary, RuntimeAdapter } from "./types.ts";
 
 type Libc = BoundLibrary<typeof LINUX_LIBC>;
 
+// O_NONBLOCK is 04000 on every Linux architecture secmem runs on (x86-64,
+// arm64); kept here rather than in the shared table, used by openRead only.
+const O_NONBLOCK = 0x800;
+
 const PROTECTION_FLAGS: Record<Protection, number> = {
   noaccess: LINUX.PROT_NONE,
   readonly: LINUX.PROT_READ,
@@ -305,12 +309,11 @@ export function createLinuxMemory(
       check("setrlimit", libc.setrlimit(LINUX.RLIMIT_CORE, rlimitBytes));
     },
 
-    openRead(path) {
+    openRead(path, nonBlocking = false) {
       const bytes = new TextEncoder().encode(`${path}\0`);
-      return retrying(
-        "open",
-        () => libc.open(bytes, LINUX.O_RDONLY | LINUX.O_CLOEXEC),
-      );
+      const flags = LINUX.O_RDONLY | LINUX.O_CLOEXEC |
+        (nonBlocking ? O_NONBLOCK : 0);
+      return retrying("open", () => libc.open(bytes, flags));
     },
 
     readInto(fd, address, length, offset) {
@@ -338,8 +341,10 @@ export function createLinuxMemory(
         ~(LINUX.ECHO | LINUX.ECHONL | LINUX.ICANON | LINUX.ISIG |
           LINUX.IEXTEN);
       flags.setUint32(LINUX.TERMIOS_LFLAG_OFFSET, lflag >>> 0, true);
-      // Without ICANON: return from read(2) after each byte, no timeout.
-      quiet[LINUX.TERMIOS_CC_OFFSET + LINUX.VMIN] = 1;
+      // Without ICANON, and VMIN = VTIME = 0: read(2) returns at once, with
+      // a byte or with 0 when none is typed yet, so the prompt waits with
+      // timers and the event loop (signal handlers included) keeps running.
+      quiet[LINUX.TERMIOS_CC_OFFSET + LINUX.VMIN] = 0;
       quiet[LINUX.TERMIOS_CC_OFFSET + LINUX.VTIME] = 0;
       check("tcsetattr", libc.tcsetattr(fd, LINUX.TCSANOW, quiet));
       return () => {

@@ -67,7 +67,7 @@ export type BoundLibrary<S extends SymbolTable> = {
 export type RuntimeName = "deno" | "bun" | "node";
 
 /** A signal the process can be asked to stop with. */
-export type StopSignal = "SIGINT" | "SIGTERM";
+export type StopSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
 
 /**
  * What a runtime adapter gives the layers above it: opening a library,

@@ -10,6 +10,7 @@ import { layoutFor } from "./core/_layout.ts";
 import { native } from "./core/_native.ts";
 import {
   canaryIntact,
+  hasEscaped,
   mapRegion,
   type Region,
   setProtection,
@@ -23,8 +24,18 @@ import {
   checkFunction,
   checkOptions,
   checkSize,
+  sourceChanged,
 } from "./core/_validate.ts";
 import { timingSafeEqual } from "./core/constant_time.ts";
+import { settle, thenOf } from "./core/_thenable.ts";
+import {
+  copyInto,
+  isOwnView,
+  lengthOf,
+  markOwn,
+  markOwnView,
+  zero,
+} from "./core/_intrinsics.ts";
 import { SecretMemoryError } from "./core/errors.ts";
 import {
   type GuardedSecret,
@@ -101,6 +112,7 @@ export class SecretBuffer {
 
   #region: Region | undefined;
   #view: Uint8Array | undefined;
+  #handedOut = false;
   readonly #size: number;
   readonly #gate = new AccessGate();
 
@@ -116,6 +128,10 @@ export class SecretBuffer {
     this.#size = region.layout.size;
     this.#view = new Uint8Array(region.user);
     track(this, region);
+    // No own property may shadow size, address, read or write: the input
+    // layer and equals() ask the instance, and a lie there would steer a
+    // native copy past the mapping.
+    Object.freeze(this);
   }
 
   static #create(
@@ -191,12 +207,24 @@ export class SecretBuffer {
       return sliceSecret(maker, bytes, 0, bytes.size, bufferOptions);
     }
     const source = checkBytes(bytes, "the source bytes");
-    const buffer = SecretBuffer.#create(
-      checkSize(source.length, "the source length"),
-      bufferOptions,
-      (user) => user.set(source),
-    );
-    if (wipeSource) source.fill(0);
+    // The engine's length, read once: an own `length` property must not
+    // size the copy.
+    const size = checkSize(lengthOf(source), "the source length");
+    const buffer = SecretBuffer.#create(size, bufferOptions, (user) => {
+      // A growable SharedArrayBuffer can change under us from another
+      // thread: copy exactly what was measured, or nothing.
+      if (lengthOf(source) !== size) throw sourceChanged();
+      if (size === 0) return;
+      try {
+        copyInto(user, source);
+      } catch (cause) {
+        throw sourceChanged(cause);
+      }
+    });
+    // A view over this library's own guarded pages (another buffer's, read
+    // inside its scope) is that buffer's to wipe, and may be read-only:
+    // wiping it would fault. It is copied and left as it is.
+    if (wipeSource && size > 0 && !isOwnView(source)) zero(source);
     return buffer;
   }
 
@@ -383,8 +411,7 @@ export class SecretBuffer {
    * ```
    */
   get view(): Uint8Array {
-    this.#alive("view");
-    return this.#view!;
+    return this.#currentView(this.#alive("view"));
   }
 
   /**
@@ -899,15 +926,41 @@ export class SecretBuffer {
     let settledLater = false;
     try {
       this.#apply();
-      const result = fn(this.#view!);
-      if (isPromiseLike(result)) {
+      const result = fn(this.#currentView(this.#region!));
+      const then = thenOf(result);
+      if (then !== undefined) {
         settledLater = true;
-        return Promise.resolve(result).finally(() => this.#leave(kind)) as T;
+        return settle(result, then).finally(() => this.#leave(kind)) as T;
       }
       return result;
     } finally {
       if (!settledLater) this.#leave(kind);
     }
+  }
+
+  /**
+   * The view over the user bytes. When a caller transferred its buffer
+   * away, the region is marked escaped (it will be quarantined, never
+   * unmapped) and a new view of the buffer's own size is made: no
+   * operation ever goes by a detached view's length.
+   */
+  #currentView(region: Region): Uint8Array {
+    if (!this.#handedOut) {
+      // First time out: from now on a view over these pages is known as
+      // the library's own (from() must not wipe it). Done here, not at
+      // allocation, so that alloc + destroy pays nothing for it.
+      this.#handedOut = true;
+      markOwn(region.user);
+      markOwnView(this.#view!);
+    }
+    if (hasEscaped(region)) {
+      region.escaped = true;
+      region.user = markOwn(
+        native().view(region.userAddress, region.layout.size),
+      );
+      this.#view = markOwnView(new Uint8Array(region.user));
+    }
+    return this.#view!;
   }
 
   #leave(kind: "read" | "write"): void {
@@ -932,11 +985,6 @@ export class SecretBuffer {
       );
     }
   }
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === "object" && value !== null &&
-    typeof (value as { then?: unknown }).then === "function";
 }
 
 /** How the input layer makes the buffers it returns. Internal. */

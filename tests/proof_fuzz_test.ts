@@ -14,7 +14,9 @@ import {
   SecretBuffer,
   type SecretBufferState,
   SecretMemoryError,
+  SecretPool,
   stats,
+  timingSafeEqual,
 } from "../mod.ts";
 import assert from "node:assert/strict";
 import { assertThrowsCode } from "./_error_code.ts";
@@ -613,3 +615,196 @@ test(
   },
   { skip: linuxOnly },
 );
+
+// Hostile values (the adversarial suite's property): whatever a caller
+// passes, an entry point either does the right thing or throws a typed
+// SecretMemoryError, and leaves nothing live, open, locked or unaccounted.
+
+/** A value a careless or hostile caller might pass where bytes go. */
+const hostileBytes: fc.Arbitrary<unknown> = fc.oneof(
+  fc.uint8Array({ maxLength: 64 }),
+  fc.tuple(fc.uint8Array({ maxLength: 16 }), fc.integer({ min: 0, max: 1e6 }))
+    .map(([bytes, length]) => {
+      Object.defineProperty(bytes, "length", { value: length });
+      return bytes;
+    }),
+  fc.uint8Array({ maxLength: 16 }).map((bytes) => new Proxy(bytes, {})),
+  fc.uint8Array({ maxLength: 16 }).map((bytes) => {
+    (bytes.buffer as ArrayBuffer).transfer();
+    return bytes;
+  }),
+  fc.uint8Array({ maxLength: 16 }).map((bytes) => {
+    const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+    shared.set(bytes);
+    return shared;
+  }),
+  fc.tuple(fc.uint8Array({ maxLength: 16 }), fc.nat(16)).map(
+    ([bytes, keep]) => {
+      const buffer = new ArrayBuffer(bytes.length, { maxByteLength: 32 });
+      const view = new Uint8Array(buffer);
+      view.set(bytes);
+      buffer.resize(Math.min(keep, bytes.length));
+      return view;
+    },
+  ),
+  fc.constantFrom(
+    Object.create(Uint8Array.prototype),
+    new Int8Array(4),
+    [1, 2, 3],
+    "abc",
+    null,
+    undefined,
+    { [Symbol.toStringTag]: "SecretBuffer" },
+  ),
+);
+
+/** A count a duck-typed file object might report. */
+const hostileCount: fc.Arbitrary<unknown> = fc.oneof(
+  fc.integer({ min: -5, max: 70_000 }),
+  fc.double(),
+  fc.constantFrom(undefined, null, NaN, Infinity, "3", 0),
+);
+
+type Hostile =
+  | { kind: "from" | "equals" | "poolFrom" | "compare"; value: unknown }
+  | { kind: "scopeThen"; escape: boolean; thenThrows: boolean }
+  | { kind: "fileRead" | "fileWrite"; counts: unknown[] };
+
+const hostileOp: fc.Arbitrary<Hostile> = fc.oneof(
+  fc.record({
+    kind: fc.constantFrom(
+      "from",
+      "equals",
+      "poolFrom",
+      "compare",
+    ) as fc.Arbitrary<"from" | "equals" | "poolFrom" | "compare">,
+    value: hostileBytes,
+  }),
+  fc.record({
+    kind: fc.constant("scopeThen" as const),
+    escape: fc.boolean(),
+    thenThrows: fc.boolean(),
+  }),
+  fc.record({
+    kind: fc.constantFrom("fileRead", "fileWrite") as fc.Arbitrary<
+      "fileRead" | "fileWrite"
+    >,
+    counts: fc.array(hostileCount, { minLength: 1, maxLength: 4 }),
+  }),
+);
+
+function typedOrNothing(fn: () => unknown): void {
+  try {
+    const out = fn();
+    if (out instanceof SecretBuffer) out.destroy();
+    (out as { destroy?: () => void } | undefined)?.destroy?.();
+  } catch (error) {
+    assert(
+      error instanceof SecretMemoryError,
+      `an untyped error escaped: ${error}`,
+    );
+  }
+}
+
+async function runHostile(op: Hostile, pool: SecretPool): Promise<void> {
+  const probe = SecretBuffer.fromHex("01020304");
+  try {
+    switch (op.kind) {
+      case "from":
+        typedOrNothing(() => SecretBuffer.from(op.value as Uint8Array));
+        break;
+      case "poolFrom":
+        typedOrNothing(() => pool.from(op.value as Uint8Array));
+        break;
+      case "equals":
+        typedOrNothing(() => {
+          const equal = probe.equals(op.value as Uint8Array);
+          // Only four genuine bytes 1, 2, 3, 4 may compare equal.
+          if (equal) {
+            assert.deepEqual([...(op.value as Uint8Array)], [1, 2, 3, 4]);
+          }
+        });
+        break;
+      case "compare":
+        typedOrNothing(() =>
+          timingSafeEqual(op.value as Uint8Array, op.value as Uint8Array)
+        );
+        break;
+      case "scopeThen": {
+        const boom = new Error("then");
+        try {
+          await probe.read((view) => {
+            if (op.escape) (view.buffer as ArrayBuffer).transfer();
+            return op.thenThrows
+              ? {
+                get then() {
+                  throw boom;
+                },
+              }
+              : { then: (resolve: (v: number) => void) => resolve(1) };
+          });
+        } catch (error) {
+          assert.equal(error, boom);
+        }
+        assert.equal(probe.state, "noaccess", "a scope stayed open");
+        assert.equal(probe.read((view) => view.length), 4);
+        break;
+      }
+      case "fileRead":
+      case "fileWrite": {
+        let call = 0;
+        const next = () => op.counts[Math.min(call++, op.counts.length - 1)];
+        const file = {
+          read: (view: Uint8Array) => {
+            const count = next();
+            return Promise.resolve(call > 3 ? null : count).then((c) => {
+              if (typeof c === "number" && c > 0 && c <= view.length) {
+                view.fill(1, 0, c);
+              }
+              return c;
+            });
+          },
+          write: () => Promise.resolve(call > 3 ? 4 : next()),
+        };
+        try {
+          if (op.kind === "fileRead") {
+            (await SecretBuffer.fromFd(file as never, { maxSize: 64 }))
+              .destroy();
+          } else {
+            const written = await probe.writeTo(file as never);
+            assert(written === 4, `writeTo reported ${written}`);
+          }
+        } catch (error) {
+          assert(error instanceof SecretMemoryError, `untyped: ${error}`);
+        }
+        assert.equal(probe.state, "noaccess");
+        break;
+      }
+    }
+  } finally {
+    probe.destroy();
+  }
+}
+
+test("fast-check: hostile values at every entry point give a right answer or a typed error", async () => {
+  const start = stats();
+  const pool = new SecretPool();
+  let runs = 0;
+  await fc.assert(
+    fc.asyncProperty(hostileOp, async (op) => {
+      runs++;
+      await runHostile(op, pool);
+      assert.equal(stats().liveBuffers, start.liveBuffers, "a buffer leaked");
+      assert.equal(pool.stats().liveSlots, 0, "a slot leaked");
+    }),
+    { numRuns: Math.max(200, Math.floor(ASYNC_RUNS / 4)), seed: SEED },
+  );
+  pool.destroy();
+  const end = stats();
+  assert.equal(end.lockedBytes, start.lockedBytes, "locked bytes left behind");
+  say(
+    `  ${runs} hostile values; ${
+      end.quarantinedBuffers - start.quarantinedBuffers
+    } ranges quarantined after escapes (seed ${SEED})`,
+  );
+});

@@ -13,11 +13,14 @@
  */
 
 import { nextCanary } from "./_canary.ts";
+import { CANARY_SIZE as CANARY_BYTES } from "./_layout.ts";
 import { SecretMemoryError } from "./errors.ts";
 import type { Layout } from "./_layout.ts";
 import type { NativeMemory, Protection } from "./_native.ts";
 import type { LockPolicy, MemoryBackend } from "./_validate.ts";
-import { timingSafeEqual } from "./constant_time.ts";
+import { detachBuffer, isDetached } from "./_intrinsics.ts";
+import { checkMapHeadroom } from "./_map_limit.ts";
+import { forgetLoansWithin, lentWithin } from "./_lend.ts";
 
 /** A live mapping and the views over it. Holds no reference to its owner. */
 export interface Region {
@@ -29,8 +32,17 @@ export interface Region {
   readonly locked: boolean;
   /** What backs the data pages: anonymous memory or memfd_secret(2). */
   readonly backend: "anonymous" | "secretmem";
-  /** Zero-copy buffer over exactly the user bytes. */
-  readonly user: ArrayBuffer;
+  /**
+   * Zero-copy buffer over exactly the user bytes. Replaced when a caller
+   * transferred it away (see `escaped`), so the buffer's own size holds.
+   */
+  user: ArrayBuffer;
+  /**
+   * Whether a view over the pages got out of the library's reach: its
+   * buffer was transferred away, or it was lent to outside code that did
+   * not give it back. Such pages are wiped and quarantined, never unmapped.
+   */
+  escaped: boolean;
   /** Zero-copy view over the canary bytes in the mapping. */
   readonly canary: Uint8Array;
   /** The value the canary must hold. */
@@ -50,7 +62,9 @@ export function mapRegion(
   fill?: (user: Uint8Array, userAddress: bigint) => void,
   backend: MemoryBackend = "anonymous",
 ): Region {
-  // 1. Reserve guard + data + guard as one inaccessible mapping.
+  // 1. Reserve guard + data + guard as one inaccessible mapping, while the
+  // runtime keeps room under vm.max_map_count.
+  checkMapHeadroom(memory);
   const base = memory.reserve(layout.total);
   const dataAddress = base + BigInt(layout.dataOffset);
   let committed = false;
@@ -75,6 +89,8 @@ export function mapRegion(
       memory.view(base + BigInt(layout.canaryOffset), expected.length),
     );
     canary.set(expected);
+    // Marked as the library's own only when the owner first hands a view
+    // out (see SecretBuffer), so that allocation pays nothing for it.
     user = memory.view(userAddress, layout.size);
     fill?.(new Uint8Array(user), userAddress);
     // 5. Rest: nothing can touch the pages until a scope opens them.
@@ -90,6 +106,7 @@ export function mapRegion(
       canary,
       expected,
       protection: "noaccess",
+      escaped: false,
     };
   } catch (error) {
     // The caller's bytes may already be in the pages: wipe before unmap.
@@ -214,15 +231,31 @@ export function setProtection(
 
 /** Whether the canary still holds its value; the pages must be readable. */
 export function canaryIntact(region: Region): boolean {
-  return timingSafeEqual(region.canary, region.expected);
+  // Both arrays are the library's own (never a caller's), so the public
+  // comparison's argument checks are skipped on this hot path.
+  const { canary, expected } = region;
+  let difference = 0;
+  for (let i = 0; i < CANARY_BYTES; i++) difference |= canary[i] ^ expected[i];
+  return difference === 0;
 }
 
 /**
  * Destroys a region in the fixed order: open, check the canary, wipe every
  * data byte (slack, canary and user bytes), detach the views, unmap.
  * Returns whether the canary was intact; the region is gone either way.
+ *
+ * A region whose view escaped is wiped but not unmapped: its range is
+ * quarantined (see `quarantine`), so that no later secret can be mapped
+ * under the view that is still out there.
  */
 export function unmapRegion(memory: NativeMemory, region: Region): boolean {
+  // A buffer transferred away (transfer(), structuredClone or postMessage
+  // with a transfer list) left ours detached and took the pages with it.
+  // So did a view lent to outside code that has not given it back.
+  if (
+    hasEscaped(region) ||
+    lentWithin(region.dataAddress, region.layout.dataLength)
+  ) region.escaped = true;
   try {
     setProtection(memory, region, "readwrite");
     const intact = canaryIntact(region);
@@ -231,19 +264,47 @@ export function unmapRegion(memory: NativeMemory, region: Region): boolean {
   } finally {
     detach(region.user, region.canary);
     region.expected.fill(0);
-    memory.release(region.base, region.layout.total);
+    if (region.escaped) {
+      quarantine(memory, region.dataAddress, region.layout.dataLength);
+      forgetLoansWithin(region.dataAddress, region.layout.dataLength);
+      region.protection = "noaccess";
+    } else {
+      memory.release(region.base, region.layout.total);
+    }
+  }
+}
+
+/** Whether the region's user buffer was detached by someone else. */
+export function hasEscaped(region: Region): boolean {
+  return region.layout.size > 0 && isDetached(region.user);
+}
+
+/**
+ * Keeps wiped pages reserved and inaccessible for good: fresh unlocked,
+ * unbacked pages replace them (the lock and the RAM go with the old ones),
+ * then nothing may touch them. A view still out there faults instead of
+ * reading whatever would have been mapped there next.
+ */
+export function quarantine(
+  memory: NativeMemory,
+  address: bigint,
+  length: number,
+): void {
+  try {
+    memory.commit(address, length, false);
+  } finally {
+    memory.protect(address, length, "noaccess");
   }
 }
 
 /**
  * Detaches zero-copy buffers: every view over them becomes empty, so no
  * caller can reach the address range once it is unmapped and reused.
- * `transfer(0)` copies nothing.
+ * `transfer(0)` copies nothing. A buffer someone else already detached is
+ * left alone (transferring it again would throw).
  */
 function detach(user: ArrayBuffer | undefined, canary: Uint8Array | undefined) {
-  if (user !== undefined && !user.detached) user.transfer(0);
+  if (user !== undefined) detachBuffer(user);
   const canaryBuffer = canary?.buffer as ArrayBuffer | undefined;
-  if (canaryBuffer !== undefined && !canaryBuffer.detached) {
-    canaryBuffer.transfer(0);
-  }
+  if (canaryBuffer !== undefined) detachBuffer(canaryBuffer);
 }

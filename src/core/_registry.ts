@@ -8,6 +8,7 @@
 
 import { native } from "./_native.ts";
 import { type Region, unmapRegion } from "./_region.ts";
+import { mappingHeld, mappingReleased } from "./_map_limit.ts";
 
 const live = new Set<Region>();
 
@@ -18,7 +19,18 @@ const totals = {
   secretmemBuffers: 0,
   unlockedBuffers: 0,
   unlockedBytes: 0,
+  quarantinedBuffers: 0,
+  quarantinedBytes: 0,
 };
+
+/**
+ * Counts a range wiped and kept reserved and inaccessible for good, because
+ * a view over it escaped (see `quarantine` in `_region.ts`). Internal.
+ */
+export function noteQuarantined(bytes: number): void {
+  totals.quarantinedBuffers++;
+  totals.quarantinedBytes += bytes;
+}
 
 // Holds the region, never its owner, so the owner can be collected; the
 // region holds the user ArrayBuffer, so views a caller kept are detached.
@@ -31,7 +43,35 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  native().onExit(() => void purge());
+  native().onExit(() => {
+    runCleanups();
+    purge();
+  });
+}
+
+// Restorations that must happen however the process ends (a prompt's
+// terminal settings): run before the wipe at exit and on an interrupt.
+const cleanups = new Set<() => void>();
+
+/**
+ * Runs `cleanup` if the process exits or is interrupted before the
+ * returned function is called (which drops it). Internal.
+ */
+export function beforeExit(cleanup: () => void): () => void {
+  installExitHook();
+  cleanups.add(cleanup);
+  return () => void cleanups.delete(cleanup);
+}
+
+function runCleanups(): void {
+  for (const cleanup of [...cleanups]) {
+    cleanups.delete(cleanup);
+    try {
+      cleanup();
+    } catch {
+      // The wipe that follows must still run.
+    }
+  }
 }
 
 /** More memory that `purge()` and the exit wipe must reach (the pool's). */
@@ -50,6 +90,7 @@ export function addPurgeHook(hook: () => PurgeResult): void {
 export function track(owner: object, region: Region): void {
   installExitHook();
   live.add(region);
+  mappingHeld();
   finalizer.register(owner, region, region);
   totals.userBytes += region.layout.size;
   totals.mappedBytes += region.layout.total;
@@ -75,7 +116,13 @@ export function retire(region: Region): boolean {
   if (region.locked) totals.lockedBytes -= region.layout.dataLength;
   else countUnlocked(region, -1);
   if (region.backend === "secretmem") totals.secretmemBuffers--;
-  return unmapRegion(native(), region);
+  try {
+    return unmapRegion(native(), region);
+  } finally {
+    // A quarantined range stays mapped, and counts toward the map limit.
+    if (region.escaped) noteQuarantined(region.layout.total);
+    else mappingReleased();
+  }
 }
 
 function retireQuietly(region: Region): boolean {
@@ -155,6 +202,15 @@ export interface MemoryStats {
   unlockedBuffers: number;
   /** Bytes of data pages of those buffers, which are not locked in RAM. */
   unlockedBytes: number;
+  /**
+   * Buffers and pool arenas destroyed after a view over them escaped (its
+   * ArrayBuffer transferred away, or lent to outside code that kept it):
+   * wiped, unlocked, and kept reserved and inaccessible until the process
+   * ends, so that no later secret lands under that view.
+   */
+  quarantinedBuffers: number;
+  /** Address space those quarantined ranges keep reserved. */
+  quarantinedBytes: number;
 }
 
 /**
@@ -179,8 +235,9 @@ export function stats(): MemoryStats {
 let interruptsCaught = false;
 
 /**
- * Wipes every live buffer when the process receives SIGINT or SIGTERM, then
- * exits with 128 + the signal number (130 or 143), as a shell would report.
+ * Wipes every live buffer when the process receives SIGINT, SIGTERM or
+ * SIGHUP (the terminal closed), then exits with 128 + the signal number
+ * (130, 143 or 129), as a shell would report.
  * Opt-in, because it replaces the runtime's default handling of those
  * signals. Calling it again does nothing.
  *
@@ -195,11 +252,20 @@ export function catchInterrupt(): void {
   if (interruptsCaught) return;
   interruptsCaught = true;
   const memory = native();
-  const codes = { SIGINT: 130, SIGTERM: 143 } as const;
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    memory.onSignal(signal, () => {
+  const codes = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    const wipeAndExit = () => {
+      runCleanups();
       purge();
       memory.exit(codes[signal]);
-    });
+    };
+    if (signal !== "SIGHUP") memory.onSignal(signal, wipeAndExit);
+    else {
+      try {
+        memory.onSignal(signal, wipeAndExit);
+      } catch {
+        // Windows has no SIGHUP (Deno refuses to listen for it there).
+      }
+    }
   }
 }

@@ -10,6 +10,7 @@ import { MAX_SIZE, type Placement } from "./_layout.ts";
 import { defaultLock, type LockPolicy } from "./_policy.ts";
 
 export type { LockPolicy };
+import { isUint8Array } from "./_intrinsics.ts";
 
 /** A byte count: a whole number from 0 to `MAX_SIZE`. */
 export function checkSize(size: unknown, what = "size"): number {
@@ -48,12 +49,29 @@ export function checkBoolean(value: unknown, what: string): boolean {
   );
 }
 
-/** A `Uint8Array` source of bytes. */
+/**
+ * A `Uint8Array` source of bytes: a genuine one, by the engine's own tag
+ * (a Proxy of one, or an object made from its prototype, is refused).
+ */
 export function checkBytes(bytes: unknown, what: string): Uint8Array {
-  if (bytes instanceof Uint8Array) return bytes;
+  if (isUint8Array(bytes)) return bytes;
   throw new SecretMemoryError(
     "INVALID_ARGUMENT",
     `Cannot read ${what}: expected a Uint8Array, got ${describe(bytes)}`,
+  );
+}
+
+/**
+ * The error for a source whose length changed while it was copied (a
+ * length-tracking view over a growable SharedArrayBuffer, resized by
+ * another thread).
+ */
+export function sourceChanged(cause?: unknown): SecretMemoryError {
+  return new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    "Cannot copy the source bytes: their length changed while they were copied" +
+      " (a growable SharedArrayBuffer); pass bytes no other thread resizes",
+    { cause },
   );
 }
 
@@ -155,7 +173,10 @@ export function describe(value: unknown): string {
   if (typeof value === "string") return `a string of length ${value.length}`;
   if (typeof value === "function") return "a function";
   if (typeof value === "object") {
-    return `an object (${value.constructor?.name ?? "no prototype"})`;
+    // Never ask the value itself: a getter or a Proxy trap could throw, or
+    // answer differently each time. The intrinsic tag is the engine's own.
+    if (isUint8Array(value)) return "a Uint8Array";
+    return "an object";
   }
   return typeof value;
 }

@@ -5,6 +5,7 @@
  */
 
 import { checkBytes } from "./_validate.ts";
+import { lengthOf } from "./_intrinsics.ts";
 
 /**
  * Compares two byte arrays in time that depends only on their length.
@@ -33,8 +34,11 @@ export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
   // Strings or plain arrays would compare as equal (their XOR is 0): refuse.
   checkBytes(a, "the first array");
   checkBytes(b, "the second array");
-  if (a.length !== b.length) return false;
+  // The engine's lengths, read once: an own `length` property must not
+  // make two arrays look alike.
+  const length = lengthOf(a);
+  if (length !== lengthOf(b)) return false;
   let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];
+  for (let i = 0; i < length; i++) difference |= a[i] ^ b[i];
   return difference === 0;
 }

@@ -22,6 +22,12 @@
  * - `NOT_A_TERMINAL`: a prompt was asked for, but stdin is not a terminal
  *   and piped input was not allowed.
  * - `INTEGRITY`: sealed data was modified; it failed authentication.
+ * - `MAP_LIMIT`: the process is near `vm.max_map_count` (each buffer is
+ *   its own mappings); the runtime's headroom is kept. Use a `SecretPool`
+ *   for many small secrets, or destroy buffers.
+ * - `INPUT_ERROR`: the caller's source (a stream, a file object) failed
+ *   while it was read or written; its own error is the `cause`. Whatever
+ *   was read was wiped.
  */
 export type SecretMemoryErrorCode =
   | "INVALID_SIZE"
@@ -36,7 +42,9 @@ export type SecretMemoryErrorCode =
   | "TOO_LARGE"
   | "CANCELLED"
   | "NOT_A_TERMINAL"
-  | "INTEGRITY";
+  | "INTEGRITY"
+  | "MAP_LIMIT"
+  | "INPUT_ERROR";
 
 /** Extra facts an error may carry. */
 export interface SecretMemoryErrorOptions {

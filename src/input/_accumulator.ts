@@ -15,6 +15,7 @@ import {
   describe,
 } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
+import { copyInto, detachBuffer, lengthOf } from "../core/_intrinsics.ts";
 import type {
   GuardedSecret,
   SecretBufferOptions,
@@ -53,8 +54,29 @@ export function checkInputOptions(options: unknown): CheckedInput {
       } as maxSize: expected a whole number of bytes from 0 to ${MAX_SIZE}`,
     );
   }
-  const { lock, placement } = checkBufferOptions(rest);
-  return { maxSize, buffer: { lock, placement } };
+  // Every buffer option reaches every buffer made for the input (the
+  // growing ones too): secret memory asked for is secret memory got.
+  const { lock, placement, backend } = checkBufferOptions(rest);
+  return { maxSize, buffer: { lock, placement, backend } };
+}
+
+/**
+ * A count reported by outside code (a file object's `read` or `write`):
+ * a whole number from 0 to `room`, or `INVALID_ARGUMENT`.
+ */
+export function checkCount(count: unknown, room: number, what: string): number {
+  if (
+    typeof count === "number" && Number.isInteger(count) && count >= 0 &&
+    count <= room
+  ) {
+    return count;
+  }
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot trust ${what}: it reported ${
+      describe(count)
+    } bytes where a whole number from 0 to ${room} was possible`,
+  );
 }
 
 /** The error for input longer than the caller allowed. */
@@ -74,6 +96,7 @@ export function tooLarge(what: string, maxSize: number): SecretMemoryError {
 export class Accumulator<S extends GuardedSecret> {
   readonly #maker: SecretMaker<S>;
   #buffer: S;
+  #probe: S | undefined;
   #length = 0;
   readonly #maxSize: number;
   readonly #options: SecretBufferOptions;
@@ -116,8 +139,18 @@ export class Accumulator<S extends GuardedSecret> {
     return { address: this.#buffer.address + BigInt(this.#length), length };
   }
 
-  /** Records `count` bytes written into the space last given. */
+  /**
+   * Records `count` bytes written into the space last given. A count that
+   * outside code reported is checked against that space first.
+   * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a count that is not
+   * a whole number from 0 to the free space.
+   */
   advance(count: number): void {
+    // A key read into the probe past maxSize (see readByte) is one too many.
+    if (count > 0 && this.#length >= this.#maxSize) {
+      throw tooLarge(this.#what, this.#maxSize);
+    }
+    checkCount(count, this.#buffer.size - this.#length, this.#what);
     this.#length += count;
   }
 
@@ -151,16 +184,25 @@ export class Accumulator<S extends GuardedSecret> {
    * chunk is the caller's to wipe.
    */
   append(chunk: Uint8Array): void {
-    if (chunk.length > this.remaining) {
+    // The engine's length, read once: the chunk may be a caller's object
+    // with an own `length`.
+    const length = lengthOf(chunk);
+    if (length > this.remaining) {
       throw tooLarge(this.#what, this.#maxSize);
     }
     let done = 0;
-    while (done < chunk.length) {
-      const free = this.space(chunk.length - done)!;
+    while (done < length) {
+      const free = this.space(length - done)!;
       const view = native().view(free.address, free.length);
-      new Uint8Array(view).set(chunk.subarray(done, done + free.length));
+      const target = new Uint8Array(view);
+      // Never ask the chunk for its buffer, nor cut it with subarray: on a
+      // small heap array either makes JavaScriptCore move the bytes and
+      // leave the old copy in the heap. A whole chunk goes in with set();
+      // a chunk split across a growth is copied byte by byte.
+      if (done === 0 && free.length === length) copyInto(target, chunk);
+      else for (let i = 0; i < free.length; i++) target[i] = chunk[done + i];
       // Nothing may keep a way into pages that will be unmapped.
-      view.transfer(0);
+      detachBuffer(view);
       this.#length += free.length;
       done += free.length;
     }
@@ -173,7 +215,14 @@ export class Accumulator<S extends GuardedSecret> {
    */
   readByte(fd: number): number {
     const free = this.space(1);
-    if (free === undefined) throw tooLarge(this.#what, this.#maxSize);
+    if (free === undefined) {
+      // Full at exactly maxSize: the next key may still be Enter, which is
+      // not kept, so it is read into a guarded probe byte; `advance(1)`
+      // then refuses it with TOO_LARGE.
+      const probe = this.#probe ??= this.#open(1);
+      if (native().readInto(fd, probe.address, 1) === 0) return -1;
+      return probe.view[0];
+    }
     if (native().readInto(fd, free.address, 1) === 0) return -1;
     return this.#buffer.view[this.#length];
   }
@@ -185,6 +234,10 @@ export class Accumulator<S extends GuardedSecret> {
 
   /** Wipes the slot `readByte` filled, for a byte that is not kept. */
   forgetByte(): void {
+    if (this.#length >= this.#buffer.size) {
+      if (this.#probe !== undefined) native().wipe(this.#probe.address, 1);
+      return;
+    }
     native().wipe(this.#buffer.address + BigInt(this.#length), 1);
   }
 
@@ -213,7 +266,11 @@ export class Accumulator<S extends GuardedSecret> {
 
   /** Wipes and unmaps everything collected. Safe to call again. */
   discard(): void {
-    this.#buffer.destroy();
+    try {
+      this.#probe?.destroy();
+    } finally {
+      this.#buffer.destroy();
+    }
   }
 
   #open(size: number): S {

@@ -7,8 +7,10 @@
  * @module
  */
 
+import { lend } from "../core/_lend.ts";
 import {
   Accumulator,
+  checkCount,
   checkInputOptions,
   type InputOptions,
   tooLarge,
@@ -38,12 +40,23 @@ const EAGAIN = 11;
 /** A descriptor number, or the file object to use through its methods. */
 function resolve(fdOrFile: unknown): number | DenoFileLike {
   if (isFd(fdOrFile)) return fdOrFile;
+  let cause: unknown;
   if (typeof fdOrFile === "object" && fdOrFile !== null) {
-    const { fd } = fdOrFile as { fd?: unknown };
-    if (isFd(fd)) return fd;
-    const file = fdOrFile as Partial<DenoFileLike>;
-    if (typeof file.read === "function" && typeof file.write === "function") {
-      return file as DenoFileLike;
+    try {
+      // Each property read once: a getter may answer differently twice.
+      const { fd } = fdOrFile as { fd?: unknown };
+      if (isFd(fd)) return fd;
+      const { read, write } = fdOrFile as Partial<DenoFileLike>;
+      if (typeof read === "function" && typeof write === "function") {
+        const file = fdOrFile;
+        return {
+          read: (view) => Reflect.apply(read, file, [view]),
+          write: (view) => Reflect.apply(write, file, [view]),
+        };
+      }
+    } catch (error) {
+      // A getter or a Proxy trap threw: the caller's object, not ours.
+      cause = error;
     }
   }
   throw new SecretMemoryError(
@@ -51,6 +64,7 @@ function resolve(fdOrFile: unknown): number | DenoFileLike {
     `Cannot use ${
       describe(fdOrFile)
     } as a file: expected a descriptor number, a FileHandle or a Deno.FsFile`,
+    { cause },
   );
 }
 
@@ -157,12 +171,30 @@ async function readView(
   address: bigint,
   length: number,
 ): Promise<number> {
-  const view = new Uint8Array(native().view(address, length));
+  // Lent until it comes back: a file object that keeps the view (or
+  // transfers its buffer away) leaves these pages quarantined, never reused.
+  const loan = lend(native(), address, length);
   try {
-    return (await file.read(view)) ?? 0;
+    let count: unknown;
+    try {
+      count = await file.read(loan.view);
+    } catch (cause) {
+      throw inputError("read from", cause);
+    }
+    // null is the end of the file; anything else must be a true count.
+    return checkCount(count === null ? 0 : count, length, "the file's read()");
   } finally {
-    if (!view.buffer.detached) view.buffer.transfer(0);
+    loan.giveBack();
   }
+}
+
+function inputError(action: string, cause: unknown): SecretMemoryError {
+  if (cause instanceof SecretMemoryError) return cause;
+  return new SecretMemoryError(
+    "INPUT_ERROR",
+    `Cannot ${action} the file object: its own method failed; see cause`,
+    { cause },
+  );
 }
 
 /** See `SecretBuffer.fromStdinSync`. */
@@ -209,13 +241,15 @@ export function fromFile<S extends GuardedSecret>(
   path: string | URL,
   options?: InputOptions,
 ): Promise<S> {
-  // Regular files never block (EAGAIN); FIFOs and devices might, so the
-  // async form still goes through the waiting loop.
+  // Opened non-blocking: a FIFO or a device then answers EAGAIN instead of
+  // stalling the event loop, and the loop waits for it with timers (a
+  // FIFO with no writer opens at once and reads as empty). Regular files
+  // ignore the flag.
   const memory = native();
   try {
     const checked = checkPath(path);
     checkInputOptions(options);
-    const fd = memory.openRead(checked);
+    const fd = memory.openRead(checked, true);
     return drain(maker, fd, `the file ${checked}`, options).finally(() =>
       memory.close(fd)
     );
@@ -259,16 +293,28 @@ export async function writeTo(
   const target = resolve(fdOrFile);
   if (typeof target === "number") return writeToSync(buffer, target);
   const memory = native();
+  const size = buffer.size;
   return await buffer.read(async () => {
     let done = 0;
-    while (done < buffer.size) {
-      const view = new Uint8Array(
-        memory.view(buffer.address + BigInt(done), buffer.size - done),
-      );
+    while (done < size) {
+      const loan = lend(memory, buffer.address + BigInt(done), size - done);
       try {
-        done += await target.write(view);
+        let count: unknown;
+        try {
+          count = await target.write(loan.view);
+        } catch (cause) {
+          throw inputError("write to", cause);
+        }
+        // 0 would loop for ever; more than was offered is a lie.
+        done += checkCount(count, size - done, "the file's write()");
+        if (count === 0) {
+          throw new SecretMemoryError(
+            "INPUT_ERROR",
+            "Cannot write to the file object: its write() wrote 0 bytes",
+          );
+        }
       } finally {
-        if (!view.buffer.detached) view.buffer.transfer(0);
+        loan.giveBack();
       }
     }
     return done;
@@ -307,17 +353,49 @@ function waitBriefly(): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
 }
 
+/**
+ * A path that means exactly one file: a non-empty string without NUL, or a
+ * `file:` URL for this host whose decoded path has no NUL and no encoded
+ * slash (`%2F` would name another file than the URL shows).
+ */
 function checkPath(path: unknown): string {
-  if (typeof path === "string" && path.length > 0 && !path.includes("\0")) {
-    return path;
-  }
-  if (path instanceof URL && path.protocol === "file:") {
-    return decodeURIComponent(path.pathname);
+  if (typeof path === "string") {
+    if (path.length > 0 && !path.includes("\0")) return path;
+  } else if (path instanceof URL) {
+    return checkUrl(path);
   }
   throw new SecretMemoryError(
     "INVALID_ARGUMENT",
     `Cannot open ${
       describe(path)
-    } as a path: expected a non-empty string or file: URL`,
+    } as a path: expected a non-empty string without NUL, or a file: URL`,
   );
+}
+
+function checkUrl(url: URL): string {
+  // Read each part once: a URL subclass could answer differently twice.
+  const href = String(url.href);
+  const parsed = new URL(href);
+  const fail = (why: string): never => {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot open the URL as a path: ${why}`,
+    );
+  };
+  if (parsed.protocol !== "file:") fail("expected a file: URL");
+  if (parsed.host !== "" && parsed.host !== "localhost") {
+    fail("a file: URL for another host names no local file");
+  }
+  const encoded = parsed.pathname;
+  if (/%2f/i.test(encoded)) fail("its path has an encoded slash (%2F)");
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(encoded);
+  } catch {
+    return fail("its path is not valid percent-encoding");
+  }
+  if (decoded.length === 0 || decoded.includes("\0")) {
+    fail("its path, decoded, is empty or has a NUL byte");
+  }
+  return decoded;
 }

@@ -21,6 +21,7 @@ import {
   type InputOptions,
 } from "./_accumulator.ts";
 import { native } from "../core/_native.ts";
+import { beforeExit } from "../core/_registry.ts";
 import { checkBoolean, checkOptions, describe } from "../core/_validate.ts";
 import { fromText } from "./encoding.ts";
 import { writeToSync } from "./fd.ts";
@@ -43,6 +44,7 @@ export const PROMPT_MAX_SIZE = 1024;
 const STDIN = 0;
 const STDERR = 2;
 const EAGAIN = 11;
+const EIO = 5;
 const KEY = {
   CTRL_C: 0x03,
   CTRL_D: 0x04,
@@ -91,10 +93,14 @@ export async function readPrompt<S extends GuardedSecret>(
   // Echo off before the prompt shows, so that nothing typed after it
   // appears on the screen.
   const restore = quietTerminal!.call(memory, STDIN);
+  // SIGTERM, SIGHUP or SIGINT under catchInterrupt, or an exit from
+  // elsewhere while the prompt waits, must not leave the terminal raw.
+  const forget = beforeExit(restore);
   try {
     say(maker, prompt);
     return await readKeys(new Accumulator(maker, "the passphrase", checked));
   } finally {
+    forget();
     restore();
     // Enter was not echoed: end the prompt's line ourselves.
     say(maker, "\n");
@@ -116,18 +122,27 @@ function say<S extends GuardedSecret>(
 }
 
 /** One byte into the next slot, waiting while stdin is non-blocking. */
+/**
+ * The next byte, or -1 at the end of input. Never blocks the thread: a
+ * non-blocking pipe answers EAGAIN, and a quiet terminal answers 0 at once
+ * when no key is waiting (`polling`); both wait with a timer, so signal
+ * handlers (catchInterrupt) run and can restore the terminal. A terminal
+ * that hung up answers EIO.
+ */
 async function nextByte(
   collected: Accumulator<GuardedSecret>,
+  polling = false,
 ): Promise<number> {
   for (;;) {
     try {
-      return collected.readByte(STDIN);
+      const byte = collected.readByte(STDIN);
+      if (byte !== -1 || !polling) return byte;
     } catch (error) {
-      if (!(error instanceof SecretMemoryError) || error.errno !== EAGAIN) {
-        throw error;
-      }
-      await new Promise((wake) => setTimeout(wake, 10));
+      if (!(error instanceof SecretMemoryError)) throw error;
+      if (polling && error.errno === EIO) return -1;
+      if (error.errno !== EAGAIN) throw error;
     }
+    await new Promise((wake) => setTimeout(wake, 10));
   }
 }
 
@@ -137,7 +152,7 @@ async function readKeys<S extends GuardedSecret>(
 ): Promise<S> {
   try {
     for (;;) {
-      const byte = await nextByte(collected);
+      const byte = await nextByte(collected, true);
       switch (byte) {
         case KEY.LF:
         case KEY.CR:

@@ -18,6 +18,16 @@ import { native } from "../core/_native.ts";
 import { describe } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
+import {
+  bufferOf,
+  copyInto,
+  detachBuffer,
+  isOwnView,
+  isUint8Array,
+  lengthOf,
+  zero,
+} from "../core/_intrinsics.ts";
+import { aliases, lend } from "../core/_lend.ts";
 
 /** What `fromStream` accepts. */
 export type ByteSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
@@ -35,15 +45,19 @@ export async function fromStream<S extends GuardedSecret>(
   options?: InputOptions,
 ): Promise<S> {
   const checked = checkInputOptions(options);
-  if (stream instanceof ReadableStream) {
+  if (isReadableStream(stream)) {
     const reader = byobReader(stream);
     if (reader !== undefined) return await readByob(maker, reader, checked);
   }
-  if (
-    typeof stream !== "object" || stream === null ||
-    typeof (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] !==
-      "function"
-  ) {
+  let iterate: unknown;
+  try {
+    iterate = typeof stream === "object" && stream !== null
+      ? (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]
+      : undefined;
+  } catch {
+    iterate = undefined;
+  }
+  if (typeof iterate !== "function") {
     throw new SecretMemoryError(
       "INVALID_ARGUMENT",
       `Cannot read ${
@@ -52,6 +66,18 @@ export async function fromStream<S extends GuardedSecret>(
     );
   }
   return await readChunks(maker, stream, checked);
+}
+
+/**
+ * Whether `value` is a ReadableStream, without letting a Proxy's traps
+ * throw through (`instanceof` asks the value for its prototype).
+ */
+function isReadableStream(value: unknown): value is ReadableStream {
+  try {
+    return value instanceof ReadableStream;
+  } catch {
+    return false;
+  }
 }
 
 /** A BYOB reader, or undefined when the stream is not a byte stream. */
@@ -80,33 +106,105 @@ async function readByob<S extends GuardedSecret>(
       // When full, ask for one more byte into a scratch byte that is wiped:
       // only whether the stream goes on matters.
       const free = collected.space();
-      const target = free ?? { address: 0n, length: 1 };
-      const scratch = free === undefined ? new Uint8Array(1) : undefined;
-      // A fresh ArrayBuffer over the pages: the reader transfers (detaches)
-      // whatever it is given, so it must never be a buffer's own.
-      const view = scratch ??
-        new Uint8Array(memory.view(target.address, target.length));
-      const { done, value } = await reader.read(view);
-      const count = value?.length ?? 0;
-      if (scratch !== undefined) value?.fill(0);
-      // The reader hands back the memory in yet another ArrayBuffer;
-      // detach it too, so that nothing keeps a way into the pages.
-      if (value !== undefined && !(value.buffer as ArrayBuffer).detached) {
-        (value.buffer as ArrayBuffer).transfer(0);
-      }
-      if (scratch !== undefined) {
+      if (free === undefined) {
+        const scratch = new Uint8Array(1);
+        const { value } = await readOnce(reader, scratch, 1);
+        const count = value === undefined ? 0 : lengthOf(value);
+        if (value !== undefined) zero(value);
         if (count > 0) {
-          await reader.cancel().catch(() => {});
+          await cancelQuietly(reader);
           throw tooLarge("the stream", checked.maxSize);
         }
-      } else {
-        collected.advance(count);
+        return collected.finish();
       }
+      // A fresh ArrayBuffer over the pages, lent to the stream: the reader
+      // transfers whatever it is given, so it is never a buffer's own, and
+      // it counts as escaped until it comes back.
+      const loan = lend(memory, free.address, free.length);
+      const { done, value } = await readOnce(reader, loan.view, free.length);
+      let count = 0;
+      if (value !== undefined) {
+        count = lengthOf(value);
+        // A view over another secret's guarded pages (one the source got
+        // hold of) must be neither probed nor wiped: it may be read-only.
+        if (isOwnView(value)) {
+          throw new SecretMemoryError(
+            "INVALID_ARGUMENT",
+            "Cannot read the stream: it answered with a view over another secret's guarded pages",
+          );
+        }
+        if (aliases(memory, free.address, value)) {
+          // Our memory came back: detach it, and the loan is over.
+          detachBuffer(bufferOf(value) as ArrayBuffer);
+          loan.settle();
+        } else {
+          // respondWithNewView over the stream's own buffer: copy the bytes
+          // in, wipe them there. The view we lent is still out (the source
+          // may have taken it), so the loan stays and the pages will be
+          // quarantined.
+          if (count > 0) {
+            const landing = new Uint8Array(memory.view(free.address, count));
+            copyInto(landing, value);
+            detachBuffer(landing.buffer);
+          }
+          zero(value);
+        }
+      }
+      collected.advance(count);
       if (done) return collected.finish();
     }
   } finally {
     reader.releaseLock();
     collected.discard();
+  }
+}
+
+/**
+ * One BYOB read, its answer checked: a count beyond the view, a value that
+ * is not a Uint8Array, or a reader that throws become typed errors (the
+ * last with the stream's error as `cause`).
+ */
+async function readOnce(
+  reader: ByobReader,
+  view: Uint8Array,
+  room: number,
+): Promise<{ done: boolean; value: Uint8Array | undefined }> {
+  let result: unknown;
+  try {
+    result = await reader.read(view);
+  } catch (cause) {
+    throw new SecretMemoryError(
+      "INPUT_ERROR",
+      "Cannot read the stream: it failed while it was read; nothing read was kept",
+      { cause },
+    );
+  }
+  let done: unknown;
+  let value: unknown;
+  try {
+    ({ done, value } = result as { done: unknown; value: unknown });
+  } catch (cause) {
+    throw badRead(cause);
+  }
+  if (value === undefined && done === true) return { done: true, value };
+  if (!isUint8Array(value) || lengthOf(value) > room) throw badRead();
+  return { done: done === true, value };
+}
+
+function badRead(cause?: unknown): SecretMemoryError {
+  return new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    "Cannot read the stream: its reader answered with something other than a" +
+      " Uint8Array of at most the bytes asked for; pass a standard ReadableStream",
+    { cause },
+  );
+}
+
+async function cancelQuietly(reader: ByobReader): Promise<void> {
+  try {
+    await reader.cancel();
+  } catch {
+    // The stream is being refused anyway.
   }
 }
 
@@ -118,7 +216,7 @@ async function readChunks<S extends GuardedSecret>(
   const collected = new Accumulator(maker, "the stream", checked);
   try {
     for await (const chunk of source) {
-      if (!(chunk instanceof Uint8Array)) {
+      if (!isUint8Array(chunk)) {
         throw new SecretMemoryError(
           "INVALID_ARGUMENT",
           `Cannot read a chunk of ${
@@ -129,10 +227,19 @@ async function readChunks<S extends GuardedSecret>(
       try {
         collected.append(chunk);
       } finally {
-        chunk.fill(0);
+        // A chunk over guarded pages (another secret's view) is its
+        // owner's to wipe, and may be read-only.
+        if (!isOwnView(chunk)) zero(chunk);
       }
     }
     return collected.finish();
+  } catch (error) {
+    if (error instanceof SecretMemoryError) throw error;
+    throw new SecretMemoryError(
+      "INPUT_ERROR",
+      "Cannot read the stream: it failed while it was read; nothing read was kept",
+      { cause: error },
+    );
   } finally {
     collected.discard();
   }

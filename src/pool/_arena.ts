@@ -21,7 +21,20 @@ import {
   type SlotGeometry,
   slotOffset,
 } from "./_slot_layout.ts";
-import { commitData } from "../core/_region.ts";
+import { commitData, quarantine } from "../core/_region.ts";
+import {
+  detachBuffer,
+  isDetached,
+  markOwn,
+  markOwnView,
+} from "../core/_intrinsics.ts";
+import {
+  checkMapHeadroom,
+  mappingHeld,
+  mappingReleased,
+} from "../core/_map_limit.ts";
+import { noteQuarantined } from "../core/_registry.ts";
+import { forgetLoansWithin, lentWithin } from "../core/_lend.ts";
 import type { LockPolicy } from "../core/_validate.ts";
 
 /** Access as a number, so that the stronger of two is the larger. */
@@ -79,6 +92,11 @@ export class Arena {
   // Zero-copy buffers handed out for single slots, detached when the slot
   // is freed, so a view kept past destroy never shows the next occupant.
   readonly #views = new Map<number, ArrayBuffer>();
+  // Slots whose view escaped (its buffer transferred away): wiped when
+  // freed but never handed out again, and the arena is quarantined rather
+  // than unmapped, so no later secret lands under that view.
+  readonly #escaped = new Set<number>();
+  #quarantinedSlots = 0;
   #live = true;
 
   private constructor(
@@ -132,6 +150,7 @@ export class Arena {
     const { pageSize } = geometry;
     const dataLength = pages * pageSize;
     const total = dataLength + 2 * pageSize;
+    checkMapHeadroom(memory);
     const base = memory.reserve(total);
     const data = base + BigInt(pageSize);
     let committed = false;
@@ -140,7 +159,7 @@ export class Arena {
       const locked = commitData(memory, data, dataLength, lock);
       committed = true;
       memory.seclude(data, dataLength);
-      buffer = memory.view(data, dataLength);
+      buffer = markOwn(memory.view(data, dataLength));
       const bytes = new Uint8Array(buffer);
       const count = pages * canariesPerPage(geometry);
       const expected = new Uint8Array(count * CANARY_SIZE);
@@ -156,6 +175,7 @@ export class Arena {
         );
       }
       if (rest === 0) memory.protect(data, dataLength, "noaccess");
+      mappingHeld();
       return new Arena(
         memory,
         geometry,
@@ -167,7 +187,7 @@ export class Arena {
         rest,
       );
     } catch (error) {
-      if (buffer !== undefined) buffer.transfer(0);
+      if (buffer !== undefined) detachBuffer(buffer);
       try {
         if (committed) {
           memory.protect(data, dataLength, "readwrite");
@@ -187,7 +207,12 @@ export class Arena {
 
   /** Slots handed out and not yet given back. */
   get liveSlots(): number {
-    return this.capacity - this.#freeCount;
+    return this.capacity - this.#freeCount - this.#quarantinedSlots;
+  }
+
+  /** Slots wiped after their view escaped, never to be handed out again. */
+  get quarantinedSlots(): number {
+    return this.#quarantinedSlots;
   }
 
   /** Whether no slot is free. */
@@ -227,11 +252,19 @@ export class Arena {
    */
   view(index: number): Uint8Array {
     let buffer = this.#views.get(index);
+    if (buffer !== undefined && isDetached(buffer)) {
+      // Transferred away by the caller: its memory lives on out there. Go
+      // on with a new view of the slot's own size; quarantine at the end.
+      this.#escaped.add(index);
+      buffer = undefined;
+    }
     if (buffer === undefined) {
-      buffer = this.#memory.view(this.userAddress(index), this.#sizes[index]);
+      buffer = markOwn(
+        this.#memory.view(this.userAddress(index), this.#sizes[index]),
+      );
       this.#views.set(index, buffer);
     }
-    return new Uint8Array(buffer);
+    return markOwnView(new Uint8Array(buffer));
   }
 
   /** The access slot `index` needs now (its scopes and `protect`). */
@@ -319,10 +352,17 @@ export class Arena {
           : this.#views.get(index);
         if (buffer !== undefined) {
           this.#views.delete(index);
-          buffer.transfer(0);
+          if (!detachBuffer(buffer)) this.#escaped.add(index);
+        }
+        if (lentWithin(this.userAddress(index), this.#sizes[index])) {
+          this.#escaped.add(index);
         }
         this.#sizes[index] = 0;
-        this.#free[this.#freeCount++] = index;
+        if (this.#escaped.size > 0 && this.#escaped.has(index)) {
+          this.#quarantinedSlots++;
+        } else {
+          this.#free[this.#freeCount++] = index;
+        }
       }
     }
     return intact;
@@ -346,12 +386,25 @@ export class Arena {
       }
       memory.wipe(this.dataAddress, this.dataLength);
     } finally {
-      for (const buffer of this.#views.values()) buffer.transfer(0);
+      let escaped = this.#escaped.size > 0 ||
+        lentWithin(this.dataAddress, this.dataLength);
+      for (const buffer of this.#views.values()) {
+        if (!detachBuffer(buffer)) escaped = true;
+      }
       this.#views.clear();
-      (this.#bytes.buffer as ArrayBuffer).transfer(0);
+      detachBuffer(this.#bytes.buffer as ArrayBuffer);
       this.#bytes = new Uint8Array(0);
       this.#expected.fill(0);
-      memory.release(this.base, this.total);
+      if (escaped) {
+        // A view over these pages is still out there: keep them reserved
+        // and inaccessible for good (already wiped above).
+        quarantine(memory, this.dataAddress, this.dataLength);
+        forgetLoansWithin(this.dataAddress, this.dataLength);
+        noteQuarantined(this.total);
+      } else {
+        memory.release(this.base, this.total);
+        mappingReleased();
+      }
     }
     return result;
   }

@@ -28,8 +28,11 @@ import {
   checkOptions,
   describe,
   type LockPolicy,
+  sourceChanged,
 } from "../core/_validate.ts";
 import { timingSafeEqual } from "../core/constant_time.ts";
+import { settle, thenOf } from "../core/_thenable.ts";
+import { copyInto, isOwnView, lengthOf, zero } from "../core/_intrinsics.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import {
   type GuardedSecret,
@@ -90,6 +93,11 @@ export interface PoolStats {
   lockedBytes: number;
   /** Bytes of arena data pages left unlocked (`lock: "best-effort"`). */
   unlockedBytes: number;
+  /**
+   * Slots wiped after a view over them escaped (transferred away): never
+   * handed out again, and their arena is quarantined when it goes.
+   */
+  quarantinedSlots: number;
   /** One entry per size class, smallest first. */
   classes: SlotClassStats[];
 }
@@ -186,6 +194,7 @@ class PoolCore {
       mappedBytes: 0,
       lockedBytes: 0,
       unlockedBytes: 0,
+      quarantinedSlots: 0,
       classes: [],
     };
     for (let i = 0; i < SLOT_SIZES.length; i++) {
@@ -198,8 +207,10 @@ class PoolCore {
       for (const arena of this.#classes[i]?.arenas ?? []) {
         entry.arenas++;
         entry.liveSlots += arena.liveSlots;
-        entry.freeSlots += arena.capacity - arena.liveSlots;
+        entry.freeSlots += arena.capacity - arena.liveSlots -
+          arena.quarantinedSlots;
         result.mappedBytes += arena.total;
+        result.quarantinedSlots += arena.quarantinedSlots;
         if (arena.locked) result.lockedBytes += arena.dataLength;
         else result.unlockedBytes += arena.dataLength;
       }
@@ -446,12 +457,20 @@ export class SecretPool {
     const source = checkBytes(bytes, "the source bytes");
     const { wipeSource = true } = checkOptions(options, ["wipeSource"]);
     checkBoolean(wipeSource, "wipeSource");
-    const slot = this.#take(checkSlotSize(source.length, "the source length"));
-    fillSlot(
-      slot,
-      (arena, index, all) => all.set(source, arena.userOffset(index)),
-    );
-    if (wipeSource) source.fill(0);
+    // The engine's length, read once (an own `length` must not size it).
+    const size = checkSlotSize(lengthOf(source), "the source length");
+    const slot = this.#take(size);
+    fillSlot(slot, (arena, index, all) => {
+      if (lengthOf(source) !== size) throw sourceChanged();
+      try {
+        copyInto(all, source, arena.userOffset(index));
+      } catch (cause) {
+        throw sourceChanged(cause);
+      }
+    });
+    // A view over guarded pages (another secret's, inside its scope) is
+    // its owner's to wipe, and may be read-only: copy it, leave it.
+    if (wipeSource && size > 0 && !isOwnView(source)) zero(source);
     return slot;
   }
 
@@ -616,6 +635,8 @@ export class SecretSlot {
     this.#index = index;
     this.#size = size;
     core.finalizer.register(this, arena.id * KEY_SPACE + index, this);
+    // As SecretBuffer: no own property may shadow what callers ask of it.
+    Object.freeze(this);
   }
 
   /** Writes the fresh slot through the arena's own view; frees it on failure. */
@@ -823,9 +844,10 @@ export class SecretSlot {
     try {
       this.#apply(arena);
       const result = fn(arena.view(this.#index));
-      if (isPromiseLike(result)) {
+      const then = thenOf(result);
+      if (then !== undefined) {
         settledLater = true;
-        return Promise.resolve(result).finally(() => this.#leave(kind)) as T;
+        return settle(result, then).finally(() => this.#leave(kind)) as T;
       }
       return result;
     } finally {
@@ -856,9 +878,4 @@ export class SecretSlot {
       );
     }
   }
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === "object" && value !== null &&
-    typeof (value as { then?: unknown }).then === "function";
 }

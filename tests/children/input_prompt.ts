@@ -13,7 +13,8 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { promptSecret, SecretMemoryError } from "../../mod.ts";
+import { catchInterrupt, promptSecret, SecretMemoryError } from "../../mod.ts";
+import { native } from "../../src/core/_native.ts";
 import { needleOf, scanMemory } from "../../src/doctor/_scan.ts";
 
 const host = globalThis as unknown as {
@@ -32,6 +33,20 @@ function terminalSettings(): string {
 
 const before = terminalSettings();
 const lines: string[] = [];
+if (mode === "sigterm") {
+  // The adversarial suite's case: a signal while the prompt waits must be
+  // handled (the prompt yields) and must leave the terminal as it was.
+  catchInterrupt();
+  native().onExit(() => {
+    const now = terminalSettings() === before ? "restored" : "changed";
+    console.log(`terminal ${now} at exit`);
+  });
+  const pid = (host as unknown as { process: { pid: number } }).process.pid;
+  setTimeout(() => {
+    (host as unknown as { process: { kill(p: number, s: string): void } })
+      .process.kill(pid, "SIGTERM");
+  }, 300);
+}
 try {
   const secret = await promptSecret("Passphrase: ", {
     allowPipe: mode === "pipe",

@@ -1,0 +1,139 @@
+/**
+ * The built-in getters and methods this library trusts, taken once when the
+ * module loads. A caller's value can lie about itself (an own `length`, a
+ * Proxy, a patched prototype); these ask the engine instead, and a patch
+ * made after import cannot reach them. Nothing here changes an intrinsic.
+ *
+ * @module
+ */
+
+const apply = Reflect.apply;
+const getOwn = Object.getOwnPropertyDescriptor;
+const protoOf = Object.getPrototypeOf;
+
+const call = Function.prototype.call;
+
+/**
+ * A built-in getter as a plain function of its receiver (`get(value)`),
+ * bound once: no argument array per call, and out of reach of later
+ * patches to the prototype or to `Function.prototype.call`.
+ */
+function getter(target: object, key: PropertyKey): (self: unknown) => unknown {
+  const found = getOwn(target, key)?.get;
+  if (found === undefined) {
+    throw new TypeError(`no intrinsic getter ${String(key)}`);
+  }
+  return apply(call.bind, call, [found]) as (self: unknown) => unknown;
+}
+
+const TypedArrayPrototype = protoOf(Uint8Array.prototype) as object;
+const typedTag = getter(TypedArrayPrototype, Symbol.toStringTag);
+const typedLength = getter(TypedArrayPrototype, "length");
+const typedBuffer = getter(TypedArrayPrototype, "buffer");
+const typedOffset = getter(TypedArrayPrototype, "byteOffset");
+const typedFill = Uint8Array.prototype.fill;
+const typedSet = Uint8Array.prototype.set;
+const bufferDetached = getter(ArrayBuffer.prototype, "detached");
+const bufferTransfer = ArrayBuffer.prototype.transfer;
+const sharedByteLength = getter(SharedArrayBuffer.prototype, "byteLength");
+
+/**
+ * Whether `value` is a genuine Uint8Array (not a Proxy of one, not an
+ * object made from its prototype, not another typed array): the engine's
+ * own tag getter answers only for real typed arrays.
+ */
+export function isUint8Array(value: unknown): value is Uint8Array {
+  return typeof value === "object" && value !== null &&
+    typedTag(value) === "Uint8Array";
+}
+
+/** A real Uint8Array's length as the engine knows it (0 once detached). */
+export function lengthOf(view: Uint8Array): number {
+  return typedLength(view) as number;
+}
+
+/** The buffer under a real typed array, as the engine knows it. */
+export function bufferOf(view: Uint8Array): ArrayBufferLike {
+  return typedBuffer(view) as ArrayBufferLike;
+}
+
+/** A real typed array's byte offset into its buffer. */
+export function byteOffsetOf(view: Uint8Array): number {
+  return typedOffset(view) as number;
+}
+
+/** Whether `buffer` is a SharedArrayBuffer (another thread may write it). */
+export function isShared(buffer: ArrayBufferLike): boolean {
+  try {
+    sharedByteLength(buffer);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether an ArrayBuffer was detached (transferred away, or by us). */
+export function isDetached(buffer: ArrayBuffer): boolean {
+  return bufferDetached(buffer) as boolean;
+}
+
+/**
+ * Detaches `buffer` unless it already is: every view over it becomes empty.
+ * Returns false when someone else had already detached it (its memory may
+ * live on in the buffer it was transferred to).
+ */
+export function detachBuffer(buffer: ArrayBuffer): boolean {
+  if (bufferDetached(buffer)) return false;
+  apply(bufferTransfer, buffer, [0]);
+  return true;
+}
+
+/** `view.fill(0)` through the intrinsic, whatever the prototype says now. */
+export function zero(view: Uint8Array): void {
+  apply(typedFill, view, [0]);
+}
+
+/** `target.set(source, offset)` through the intrinsic. */
+export function copyInto(
+  target: Uint8Array,
+  source: Uint8Array,
+  offset = 0,
+): void {
+  apply(typedSet, target, [source, offset]);
+}
+
+// The ArrayBuffers this library made over guarded pages: a view over one of
+// them is the library's own memory, which must never be wiped or closed by
+// code that takes it as a caller's source.
+const own = new WeakSet<ArrayBuffer>();
+
+/** Marks `buffer` as one made over guarded pages. */
+export function markOwn(buffer: ArrayBuffer): ArrayBuffer {
+  own.add(buffer);
+  return buffer;
+}
+
+// The views this library handed out (a scope's view, a slot's, a lent
+// one): known by identity, without asking for their buffer.
+const ownViews = new WeakSet<Uint8Array>();
+
+/** Marks `view` as one over guarded pages, handed out by the library. */
+export function markOwnView(view: Uint8Array): Uint8Array {
+  ownViews.add(view);
+  return view;
+}
+
+/**
+ * Whether `view` lies over guarded pages this library mapped: one of the
+ * views it handed out, or a subarray of one. The buffer is asked for only
+ * when the view starts past its buffer's first byte (a subarray): asking a
+ * small heap array for its buffer makes some engines (JavaScriptCore) move
+ * its bytes out of the object and leave the old copy behind in the heap,
+ * which for a secret is a copy nobody can wipe. A subarray has a buffer of
+ * its own already. A zero-offset subarray is not recognised (see README).
+ */
+export function isOwnView(view: Uint8Array): boolean {
+  if (ownViews.has(view)) return true;
+  if (byteOffsetOf(view) === 0) return false;
+  return own.has(bufferOf(view) as ArrayBuffer);
+}

@@ -1,0 +1,120 @@
+/**
+ * Views over guarded pages lent to code outside the library: a byte
+ * stream's BYOB request, a Deno `FsFile`'s `read`/`write`. While a view is
+ * out, and for good if it never comes back, its range counts as escaped:
+ * a region or arena that holds it is wiped and quarantined, never unmapped,
+ * so no later secret can land under a view someone kept.
+ *
+ * @module
+ */
+
+import type { NativeMemory } from "./_native.ts";
+import {
+  bufferOf,
+  detachBuffer,
+  isDetached,
+  isShared,
+  isUint8Array,
+  lengthOf,
+  markOwn,
+  markOwnView,
+} from "./_intrinsics.ts";
+
+interface Loan {
+  readonly start: bigint;
+  readonly end: bigint;
+}
+
+const out = new Set<Loan>();
+
+/** A view lent out, and how to take it back. */
+export interface LentView {
+  /** The view to hand to outside code. */
+  readonly view: Uint8Array;
+  /**
+   * Takes the view back: detaches it (so a reference kept outside reads
+   * nothing) and ends the loan. False when outside code had transferred
+   * the buffer away: the loan then stays for good, and the range will be
+   * quarantined.
+   */
+  giveBack(): boolean;
+  /** Ends the loan once the memory is known to be back (see `byobReturn`). */
+  settle(): void;
+}
+
+/** Lends a fresh view over `length` bytes at `address`. */
+export function lend(
+  memory: NativeMemory,
+  address: bigint,
+  length: number,
+): LentView {
+  const loan: Loan = { start: address, end: address + BigInt(length) };
+  const buffer = markOwn(memory.view(address, length));
+  out.add(loan);
+  return {
+    view: markOwnView(new Uint8Array(buffer)),
+    giveBack() {
+      if (!detachBuffer(buffer)) return false;
+      out.delete(loan);
+      return true;
+    },
+    settle() {
+      out.delete(loan);
+    },
+  };
+}
+
+/**
+ * Whether a view lent out (and not given back) lies in `length` bytes at
+ * `address`. One comparison while nothing is lent.
+ */
+export function lentWithin(address: bigint, length: number): boolean {
+  if (out.size === 0) return false;
+  const end = address + BigInt(length);
+  for (const loan of out) {
+    if (loan.start < end && loan.end > address) return true;
+  }
+  return false;
+}
+
+/**
+ * Drops the loans in `length` bytes at `address`, once that range is
+ * quarantined for good: nothing can be mapped there again, so they need
+ * not be checked at every later unmap.
+ */
+export function forgetLoansWithin(address: bigint, length: number): void {
+  if (out.size === 0) return;
+  const end = address + BigInt(length);
+  for (const loan of out) {
+    if (loan.start >= address && loan.end <= end) out.delete(loan);
+  }
+}
+
+/**
+ * What came back from a BYOB read of a lent view: whether `value` lies over
+ * the lent memory itself (tested by writing one byte through it and reading
+ * it through our own view), or over a buffer of the stream's own.
+ */
+export function aliases(
+  memory: NativeMemory,
+  address: bigint,
+  value: Uint8Array,
+): boolean {
+  const buffer = bufferOf(value);
+  if (isShared(buffer) || isDetached(buffer as ArrayBuffer)) return false;
+  const whole = new Uint8Array(buffer as ArrayBuffer);
+  if (lengthOf(whole) === 0) return false;
+  const probe = memory.view(address, 1);
+  try {
+    const mine = new Uint8Array(probe);
+    const before = whole[0];
+    whole[0] = before ^ 0xff;
+    const same = mine[0] === (before ^ 0xff);
+    whole[0] = before;
+    return same;
+  } finally {
+    detachBuffer(probe);
+  }
+}
+
+export { isUint8Array };
