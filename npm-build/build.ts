@@ -45,12 +45,11 @@ const ENGINES = { node: ">=26.1.0", bun: ">=1.4.0" };
 
 /**
  * Runtime dependencies of the package, at the versions the repository
- * develops against. Only the `./enclave` entry point imports one; the core
- * module imports nothing.
+ * develops against: none. The Enclave and `./crypto` run secmem's own
+ * cipher core (@noble/ciphers stays a devDependency, for the comparison
+ * tests and the benchmark only).
  */
-const DEPENDENCIES: Record<string, string> = dependencyVersions([
-  "@noble/ciphers",
-]);
+const DEPENDENCIES: Record<string, string> = dependencyVersions([]);
 
 function dependencyVersions(names: string[]): Record<string, string> {
   const manifest = JSON.parse(

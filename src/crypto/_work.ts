@@ -1,0 +1,63 @@
+/**
+ * Guarded work areas for the crypto wing. Every piece of working state of
+ * a hash, MAC, KDF or cipher (hash chaining values, message schedules,
+ * ChaCha20 state and keystream, Poly1305 accumulator and key) is a typed
+ * view over one of these areas, never an array of the JS heap: a moving
+ * collector cannot copy what is not in its heap, and the area is wiped and
+ * unmapped when the operation ends, on every path.
+ *
+ * What stays out of reach: values the JIT keeps in registers or spills to
+ * the machine stack, and numbers an interpreter boxes on its heap while a
+ * round runs. Neither holds more than one 32-bit word in one place.
+ *
+ * @module
+ */
+
+import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
+import { SecretMemoryError } from "../core/errors.ts";
+
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Runs `fn` over a fresh guarded area of `size` bytes, open for writing
+ * and page-aligned (so 32-bit views fit), then wipes and unmaps it.
+ * `options` carry the caller's lock and backend choices.
+ */
+export function withWork<T>(
+  size: number,
+  fn: (area: Uint8Array) => T,
+  options?: SecretBufferOptions,
+): T {
+  if (!littleEndian) {
+    // The word views read bytes in machine order; no supported platform
+    // is big-endian, so refuse rather than compute a wrong answer.
+    throw new SecretMemoryError(
+      "UNSUPPORTED_PLATFORM",
+      "Cannot run secmem's crypto on a big-endian machine",
+    );
+  }
+  const work = SecretBuffer.alloc(size, { ...options, placement: "start" });
+  try {
+    return work.write(fn);
+  } finally {
+    work.destroy();
+  }
+}
+
+/** 32-bit words over `count * 4` bytes of `area` from byte `at`. */
+export function words(
+  area: Uint8Array,
+  at: number,
+  count: number,
+): Uint32Array {
+  return new Uint32Array(area.buffer, area.byteOffset + at, count);
+}
+
+/** Bytes over `length` bytes of `area` from byte `at`, without a copy. */
+export function bytes(
+  area: Uint8Array,
+  at: number,
+  length: number,
+): Uint8Array {
+  return new Uint8Array(area.buffer, area.byteOffset + at, length);
+}
