@@ -161,8 +161,8 @@ const SLICE = 1024;
  * @param params `salt`, `N`, `r`, `p`, `length`.
  * @param options Options for the work buffers and the result.
  * @returns A promise of a new SecretBuffer of `length` bytes.
- * @throws {SecretMemoryError} as `scryptSync`, synchronously for bad
- * arguments (so nothing is ever mapped for them).
+ * @throws {SecretMemoryError} as `scryptSync`, as a rejected promise;
+ * bad arguments are checked before anything is mapped.
  *
  * @example
  * ```ts
@@ -180,8 +180,14 @@ export function scrypt(
   params: ScryptParams,
   options?: SecretBufferOptions,
 ): Promise<SecretBuffer> {
-  const c = check(passphrase, params);
-  const job = begin(c, options);
+  let c: Checked;
+  let job: ScryptJob;
+  try {
+    c = check(passphrase, params);
+    job = begin(c, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   return new Promise<SecretBuffer>((resolve, reject) => {
     const slice = () => {
       try {
