@@ -318,3 +318,64 @@ test("XChaCha20-Poly1305: draft-irtf-cfrg-xchacha A.3.1, core and decrypt()", ()
   using plain = decrypt(key, message, { aad: AAD });
   assert(plain.equals(SUNSCREEN));
 });
+
+/** Poly1305 straight from its definition, with BigInt (tests only). */
+function referencePoly1305(key: Uint8Array, message: Uint8Array): string {
+  const le = (bytes: Uint8Array) =>
+    bytes.reduceRight((n, b) => (n << 8n) | BigInt(b), 0n);
+  const p = (1n << 130n) - 5n;
+  const r = le(key.subarray(0, 16)) & 0x0ffffffc0ffffffc0ffffffc0fffffffn;
+  const s = le(key.subarray(16, 32));
+  let h = 0n;
+  for (let at = 0; at < message.length; at += 16) {
+    const chunk = message.subarray(at, at + 16);
+    h = ((h + le(chunk) + (1n << BigInt(8 * chunk.length))) * r) % p;
+  }
+  let tag = (h + s) & ((1n << 128n) - 1n);
+  let hex = "";
+  for (let i = 0; i < 16; i++) {
+    hex += (tag & 0xffn).toString(16).padStart(2, "0");
+    tag >>= 8n;
+  }
+  return hex;
+}
+
+test("Poly1305 agrees with a BigInt reference on edge keys and messages", () => {
+  const keys = [
+    fill(0xff, 32),
+    fill(0x00, 32),
+    new Uint8Array(32).map((_, i) => (i < 16 ? 0xff : 0)),
+    new Uint8Array(32).map((_, i) => (i < 16 ? 0 : 0xff)),
+    range(0x40, 0x5f),
+  ];
+  const messages = [
+    new Uint8Array(0),
+    fill(0xff, 16),
+    fill(0xff, 17),
+    fill(0xff, 64),
+    fill(0xff, 1000),
+    // 2^130 - 5 - 1 and friends, as a message block: near p.
+    fromHex("fbffffffffffffffffffffffffffffff"),
+    fromHex("faffffffffffffffffffffffffffffff03"),
+    range(0, 255),
+  ];
+  let state = 1;
+  const random = (n: number) =>
+    new Uint8Array(n).map(() => (state = (state * 48271) % 0x7fffffff) & 0xff);
+  for (let i = 0; i < 40; i++) {
+    keys.push(random(32));
+    messages.push(random(i * 7));
+  }
+  withWork(512, (area) => {
+    const poly = new Poly1305(area, 0);
+    const tag = new Uint8Array(16);
+    for (const key of keys) {
+      for (const message of messages) {
+        poly.init(key, 0);
+        poly.update(message, 0, message.length, false);
+        poly.finish(tag, 0);
+        assert.equal(toHex(tag), referencePoly1305(key, message));
+      }
+    }
+  });
+});
