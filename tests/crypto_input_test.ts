@@ -329,3 +329,30 @@ test("hostile values never change what is read", () => {
   const resizable = new Uint8Array(new ArrayBuffer(8, { maxByteLength: 64 }));
   assert.equal(encrypt(key, resizable).length, 48);
 });
+
+test("buffer options: checked before anything is mapped, passed through as given", async () => {
+  using key = SecretBuffer.random(32);
+  const message = encrypt(key, salt);
+  const before = stats();
+  for (const options of [5, "x", { lock: "sometimes" }, { colour: "red" }]) {
+    assertThrowsCode(
+      () => hkdf("SHA-256", key, { length: 8 }, options as Any),
+      "INVALID_ARGUMENT",
+    );
+    assertThrowsCode(
+      () => decrypt(key, message, {}, options as Any),
+      "INVALID_ARGUMENT",
+    );
+    assertThrowsCode(
+      () => scryptSync(key, scryptParams, options as Any),
+      "INVALID_ARGUMENT",
+    );
+    await assertRejectsCode(
+      () => scrypt(key, scryptParams, options as Any),
+      "INVALID_ARGUMENT",
+    );
+  }
+  assert.deepEqual(stats(), before, "nothing left mapped");
+  using start = hkdf("SHA-256", key, { length: 8 }, { placement: "start" });
+  assert.equal(start.address % 4096n, 0n, "placement honoured");
+});

@@ -16,7 +16,8 @@ import {
   replaceCiphertextForTesting,
 } from "../src/enclave/enclave.ts";
 import { openInto, sealInto, spanOf } from "../src/crypto/_aead.ts";
-import { test } from "./_harness.ts";
+import { runtime, test } from "./_harness.ts";
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { assertThrowsCode } from "./_error_code.ts";
 import { childScript, runChild } from "./_child.ts";
@@ -296,7 +297,21 @@ test("no global is touched: Uint8Array.from stays as it was, frozen intrinsics w
   assert(!Object.hasOwn(Uint8Array, "from"), "seal and open add no own from");
   const result = runChild(childScript("enclave_frozen.ts"));
   assert.equal(result.status, 0, result.stderr);
-  assert.match(result.stdout, /"opened":true/);
+  assert.match(result.stdout, /"opened":true,"decrypted":true/);
+  if (runtime === "node") {
+    // Node's own switch freezes every intrinsic before any code runs.
+    const host = globalThis as unknown as { process: { execPath: string } };
+    const frozen = runChild(childScript("enclave_frozen.ts"), [], {
+      commandOverride: [
+        host.process.execPath,
+        "--frozen-intrinsics",
+        "--no-warnings",
+        fileURLToPath(childScript("enclave_frozen.ts")),
+      ],
+    });
+    assert.equal(frozen.status, 0, frozen.stderr);
+    assert.match(frozen.stdout, /"opened":true,"decrypted":true/);
+  }
 });
 
 test("the forensic tests' ChaCha20 block function agrees with noble", () => {

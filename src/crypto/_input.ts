@@ -8,7 +8,10 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
-import { describe as describeValue } from "../core/_validate.ts";
+import {
+  checkBufferOptions,
+  describe as describeValue,
+} from "../core/_validate.ts";
 import { isSecretBuffer, type SecretBuffer } from "../secret_buffer.ts";
 import type { Input } from "./_kdf.ts";
 import { type HashAlgorithm, SHA256, SHA512 } from "./_sha2.ts";
@@ -178,4 +181,24 @@ export function checkInteger(
       describe(value)
     } as ${what}: expected a whole number from ${min} to ${max}`,
   );
+}
+
+/**
+ * Checks buffer options before anything is mapped, and hands back the
+ * caller's own object: defaults stay unset, so a process-wide policy still
+ * applies to what is not given.
+ */
+export function checkOutputOptions<T>(options: T): T {
+  if (options === undefined) return options;
+  try {
+    checkBufferOptions(options);
+  } catch (cause) {
+    if (cause instanceof SecretMemoryError) throw cause;
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      "Cannot read the buffer options: reading them threw; pass a plain object",
+      { cause },
+    );
+  }
+  return options;
 }

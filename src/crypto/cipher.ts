@@ -24,6 +24,7 @@ import {
 import {
   checkInput,
   checkKey,
+  checkOutputOptions,
   checkParams,
   checkSecret,
   optionalInput,
@@ -149,7 +150,7 @@ export function decrypt(
     );
   }
   const length = sealed.length - OVERHEAD;
-  const out = SecretBuffer.alloc(length, options);
+  const out = SecretBuffer.alloc(length, checkOutputOptions(options));
   let authentic = false;
   try {
     authentic = secret.read((k) =>

@@ -13,6 +13,7 @@ import {
   checkHash,
   checkInput,
   checkKey,
+  checkOutputOptions,
   checkParams,
   checkSecret,
   optionalInput,
@@ -133,7 +134,7 @@ export function hkdf(
       } bytes with HKDF-${algorithm.name}: expected a whole number from 1 to ${max} (255 × the hash length)`,
     );
   }
-  const out = SecretBuffer.alloc(length, options);
+  const out = SecretBuffer.alloc(length, checkOutputOptions(options));
   try {
     out.write((okm) =>
       input.read((k) => hkdfInto(algorithm, k, input.size, salt, info, okm))

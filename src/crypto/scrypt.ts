@@ -11,6 +11,7 @@ import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import {
   checkInput,
   checkInteger,
+  checkOutputOptions,
   checkParams,
   checkSecret,
 } from "./_input.ts";
@@ -82,7 +83,7 @@ function check(passphrase: unknown, params: unknown): Checked {
 }
 
 function begin(c: Checked, options?: SecretBufferOptions): ScryptJob {
-  const job = new ScryptJob(c.cost, options);
+  const job = new ScryptJob(c.cost, checkOutputOptions(options));
   try {
     c.passphrase.read((pw) =>
       job.start(pw, c.passphrase.size, c.salt.bytes, c.salt.length)
