@@ -202,3 +202,19 @@ export function checkOutputOptions<T>(options: T): T {
   }
   return options;
 }
+
+/** An output length: a whole number of bytes from 1 to `max`. */
+export function checkLength(value: unknown, max: number, what: string): number {
+  if (
+    typeof value === "number" && Number.isInteger(value) && value >= 1 &&
+    value <= max
+  ) {
+    return value;
+  }
+  throw new SecretMemoryError(
+    "INVALID_SIZE",
+    `Cannot derive ${
+      describe(value)
+    } bytes with ${what}: expected a whole number from 1 to ${max}`,
+  );
+}

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { SecretMemoryError } from "../core/errors.ts";
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { Hmac } from "./_hmac.ts";
 import { hkdfInto } from "./_kdf.ts";
@@ -13,6 +12,7 @@ import {
   checkHash,
   checkInput,
   checkKey,
+  checkLength,
   checkOutputOptions,
   checkParams,
   checkSecret,
@@ -121,19 +121,11 @@ export function hkdf(
   const p = checkParams(params, ["salt", "info", "length"], "HKDF params");
   const salt = optionalInput(p.salt, "the HKDF salt");
   const info = optionalInput(p.info, "the HKDF info");
-  const max = 255 * algorithm.outputLength;
-  const length = p.length;
-  if (
-    typeof length !== "number" || !Number.isInteger(length) || length < 1 ||
-    length > max
-  ) {
-    throw new SecretMemoryError(
-      "INVALID_SIZE",
-      `Cannot derive ${
-        String(typeof length === "number" ? length : typeof length)
-      } bytes with HKDF-${algorithm.name}: expected a whole number from 1 to ${max} (255 × the hash length)`,
-    );
-  }
+  const length = checkLength(
+    p.length,
+    255 * algorithm.outputLength,
+    `HKDF-${algorithm.name} (at most 255 × the hash length)`,
+  );
   const out = SecretBuffer.alloc(length, checkOutputOptions(options));
   try {
     out.write((okm) =>

@@ -11,6 +11,7 @@ import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import {
   checkInput,
   checkInteger,
+  checkLength,
   checkOutputOptions,
   checkParams,
   checkSecret,
@@ -67,18 +68,7 @@ function check(passphrase: unknown, params: unknown): Checked {
         ` above the limit of ${MAX_SCRYPT_MEMORY} (128·r·N + 128·r·p); lower N or r`,
     );
   }
-  const length = p.length;
-  if (
-    typeof length !== "number" || !Number.isInteger(length) || length < 1 ||
-    length > MAX_SIZE
-  ) {
-    throw new SecretMemoryError(
-      "INVALID_SIZE",
-      `Cannot derive ${
-        typeof length === "number" ? length : typeof length
-      } bytes with scrypt: expected a whole number from 1 to ${MAX_SIZE}`,
-    );
-  }
+  const length = checkLength(p.length, MAX_SIZE, "scrypt");
   return { passphrase: secret, salt, cost: { N, r, p: parallel }, length };
 }
 

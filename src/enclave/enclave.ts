@@ -14,6 +14,7 @@ import {
   spanOf,
   TAG_SIZE,
 } from "../crypto/_aead.ts";
+import { withWork } from "../crypto/_work.ts";
 import { checkBoolean, checkOptions } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import {
@@ -167,7 +168,7 @@ export class Enclave {
     try {
       // Work: | key | plaintext, zero-padded |; the cipher core writes the
       // ciphertext straight to the heap array (it is public).
-      withWorkArea(KEY_SIZE + padded, (work) => {
+      withWork(KEY_SIZE + padded, (work) => {
         const key = work.subarray(0, KEY_SIZE);
         const plain = work.subarray(KEY_SIZE);
         coffer.deriveInto(key);
@@ -232,7 +233,7 @@ export class Enclave {
         );
       }
       // Work: | key | plaintext, padded |
-      return withWorkArea(KEY_SIZE + padded, (work) => {
+      return withWork(KEY_SIZE + padded, (work) => {
         const key = work.subarray(0, KEY_SIZE);
         const plain = work.subarray(KEY_SIZE);
         coffer.deriveInto(key);
@@ -352,19 +353,6 @@ export class Enclave {
   /** The class name for `Object.prototype.toString`. */
   get [Symbol.toStringTag](): string {
     return "Enclave";
-  }
-}
-
-/**
- * Runs `fn` over a guarded, writable work area of `size` bytes, then wipes
- * and unmaps it, whatever `fn` did.
- */
-function withWorkArea<T>(size: number, fn: (work: Uint8Array) => T): T {
-  const work = SecretBuffer.alloc(size, { placement: "start" });
-  try {
-    return work.write(fn);
-  } finally {
-    work.destroy();
   }
 }
 
