@@ -12,6 +12,7 @@ import { SecretBuffer, stats } from "../mod.ts";
 import { decrypt, encrypt, hkdf, hmac, scrypt, scryptSync } from "../crypto.ts";
 import { assertRejectsCode, assertThrowsCode } from "./_error_code.ts";
 import { test } from "./_harness.ts";
+import { childScript, runChild } from "./_child.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -355,4 +356,13 @@ test("buffer options: checked before anything is mapped, passed through as given
   assert.deepEqual(stats(), before, "nothing left mapped");
   using start = hkdf("SHA-256", key, { length: 8 }, { placement: "start" });
   assert.equal(start.address % 4096n, 0n, "placement honoured");
+});
+
+test("purge() during an asynchronous scrypt: it rejects with DESTROYED, nothing stays mapped", () => {
+  const result = runChild(childScript("crypto_purge.ts"));
+  assert.equal(result.status, 0, result.stderr);
+  const report = JSON.parse(result.stdout.trim().split("\n").pop()!);
+  assert.equal(report.destroyed, 3, "passphrase, V, and B");
+  assert.equal(report.outcome, "DESTROYED");
+  assert.equal(report.live, 0);
 });

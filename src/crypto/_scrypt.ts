@@ -24,8 +24,9 @@ export interface ScryptCost {
 /**
  * One scrypt computation: `start` fills B from the passphrase, `step`
  * runs ROMix steps, `finish` derives the output. Owns two guarded buffers
- * (V, and B with the temporaries), opened for writing for its whole life
- * and destroyed by `dispose`, on every path.
+ * (V, and B with the temporaries), each opened for writing only for one
+ * synchronous call (so they are `noaccess` between the asynchronous form's
+ * slices) and destroyed by `dispose`, on every path.
  */
 export class ScryptJob {
   readonly #cost: ScryptCost;
@@ -48,18 +49,12 @@ export class ScryptJob {
       this.#v.destroy();
       throw error;
     }
-    try {
-      this.#v.protect("readwrite");
-      this.#work.protect("readwrite");
-    } catch (error) {
-      this.dispose();
-      throw error;
-    }
   }
 
-  /** Bytes of all p blocks. */
-  get #b(): Uint8Array {
-    return this.#work.view.subarray(0, 128 * this.#cost.r * this.#cost.p);
+  /** Runs `fn` over all p blocks, open for writing. */
+  #withBlocks<T>(fn: (b: Uint8Array) => T): T {
+    const length = 128 * this.#cost.r * this.#cost.p;
+    return this.#work.write((work) => fn(work.subarray(0, length)));
   }
 
   /** B = PBKDF2-HMAC-SHA256(passphrase, salt, 1, 128·r·p). */
@@ -69,20 +64,23 @@ export class ScryptJob {
     salt: Uint8Array,
     saltLength: number,
   ): void {
-    pbkdf2Once(SHA256, passphrase, length, salt, saltLength, this.#b);
+    this.#withBlocks((b) =>
+      pbkdf2Once(SHA256, passphrase, length, salt, saltLength, b)
+    );
   }
 
   /** Runs up to `budget` ROMix steps; true once every block is mixed. */
   step(budget: number): boolean {
+    return this.#v.write((vBytes) =>
+      this.#work.write((work) => this.#mix(vBytes, work, budget))
+    );
+  }
+
+  #mix(vBytes: Uint8Array, work: Uint8Array, budget: number): boolean {
     const { N, r, p } = this.#cost;
     const words = this.#blockWords;
-    const work = this.#work.view;
     const all = new Uint32Array(work.buffer, work.byteOffset, work.length / 4);
-    const v = new Uint32Array(
-      this.#v.view.buffer,
-      this.#v.view.byteOffset,
-      words * N,
-    );
+    const v = new Uint32Array(vBytes.buffer, vBytes.byteOffset, words * N);
     const x = 32 * r * p;
     const y = x + words;
     const t = y + words;
@@ -115,8 +113,9 @@ export class ScryptJob {
 
   /** out = PBKDF2-HMAC-SHA256(passphrase, B, 1, out.length). */
   finish(passphrase: Uint8Array, length: number, out: Uint8Array): void {
-    const b = this.#b;
-    pbkdf2Once(SHA256, passphrase, length, b, b.length, out);
+    this.#withBlocks((b) =>
+      pbkdf2Once(SHA256, passphrase, length, b, b.length, out)
+    );
   }
 
   /** Wipes and unmaps both buffers. */

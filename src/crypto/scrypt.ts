@@ -144,9 +144,9 @@ const SLICE = 1024;
 
 /**
  * scrypt without blocking the event loop: the mixing runs in slices, with
- * a macrotask between them. The work buffers stay open for writing while
- * the computation runs (they are guarded pages, but not `noaccess`), and
- * are wiped and unmapped when it ends.
+ * a macrotask between them. The work buffers are open for writing only
+ * during a slice (`noaccess` in between), and are wiped and unmapped when
+ * the computation ends, however it ends.
  *
  * @param passphrase The passphrase.
  * @param params `salt`, `N`, `r`, `p`, `length`.
