@@ -38,7 +38,7 @@ const calls: Record<string, () => Promise<unknown> | unknown> = {
     key.read((k) =>
       crypto.subtle.importKey(
         "raw",
-        k,
+        k as Uint8Array<ArrayBuffer>,
         { name: "HMAC", hash: "SHA-256" },
         false,
         ["sign"],
@@ -48,7 +48,7 @@ const calls: Record<string, () => Promise<unknown> | unknown> = {
     const cryptoKey = await key.read((k) =>
       crypto.subtle.importKey(
         "raw",
-        k,
+        k as Uint8Array<ArrayBuffer>,
         { name: "HMAC", hash: "SHA-256" },
         false,
         ["sign"],
@@ -63,7 +63,7 @@ const calls: Record<string, () => Promise<unknown> | unknown> = {
     key.read((k) => {
       const cipher = nodeCrypto.createCipheriv(
         "chacha20-poly1305",
-        k,
+        k as Uint8Array<ArrayBuffer>,
         nonce12,
         { authTagLength: 16 },
       );
