@@ -9,7 +9,9 @@
 
 import assert from "node:assert/strict";
 import { SecretBuffer } from "../mod.ts";
-import { decrypt, hkdf, hmac, scrypt, scryptSync } from "../crypto.ts";
+import { decrypt, encrypt, hkdf, hmac, scrypt, scryptSync } from "../crypto.ts";
+import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { createHmac, hkdfSync } from "node:crypto";
 import { Hmac } from "../src/crypto/_hmac.ts";
 import { SHA256, SHA512 } from "../src/crypto/_sha2.ts";
 import { ChaCha } from "../src/crypto/_chacha.ts";
@@ -378,4 +380,55 @@ test("Poly1305 agrees with a BigInt reference on edge keys and messages", () => 
       }
     }
   });
+});
+
+test("encrypt/decrypt: round trips around the block sizes; the message is nonce ‖ ciphertext ‖ tag", () => {
+  using key = SecretBuffer.random(32);
+  const raw = key.read((k) => k.slice());
+  for (const size of [0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 1000]) {
+    const bytes = range(0, size - 1).map((b) => b ^ size);
+    const aad = size % 2 === 0 ? undefined : fill(size & 0xff, size % 7);
+    using plain = SecretBuffer.from(bytes.slice());
+    for (const input of [plain, bytes]) {
+      const message = encrypt(
+        key,
+        input,
+        aad === undefined ? undefined : { aad },
+      );
+      assert.equal(message.length, size + 40);
+      using back = decrypt(key, message, { aad });
+      assert(back.equals(bytes), `size ${size}`);
+      // An independent implementation opens the same bytes.
+      const opened = xchacha20poly1305(raw, message.subarray(0, 24), aad)
+        .decrypt(message.subarray(24));
+      assert.deepEqual([...opened], [...bytes]);
+    }
+  }
+  raw.fill(0);
+});
+
+test("HMAC and HKDF (SHA-256 and SHA-512) agree with node:crypto on lengths around the blocks", () => {
+  for (const size of [16, 63, 64, 65, 127, 128, 129, 200, 1000]) {
+    const raw = range(0, size - 1).map((b) => (b * 13) ^ size);
+    const data = range(0, (size * 3) % 301).map((b) => b ^ 0x5a);
+    using key = SecretBuffer.from(raw.slice());
+    for (const [name, node] of [["SHA-256", "sha256"], ["SHA-512", "sha512"]]) {
+      assert.equal(
+        toHex(hmac(name as "SHA-256", key, data)),
+        createHmac(node, raw).update(data).digest("hex"),
+        `hmac ${name} key ${size}`,
+      );
+      const length = Math.min(size, name === "SHA-256" ? 255 * 32 : 255 * 64);
+      using okm = hkdf(name as "SHA-256", key, {
+        salt: data,
+        info: raw,
+        length,
+      });
+      assert.equal(
+        hexOf(okm),
+        toHex(new Uint8Array(hkdfSync(node, raw, data, raw, length))),
+        `hkdf ${name} ${size}`,
+      );
+    }
+  }
 });
