@@ -12,7 +12,7 @@ import { bytes } from "./_work.ts";
 
 const LIMBS = 10;
 /** Work-area bytes a `Poly1305` needs. */
-export const POLY1305_SIZE = 160;
+export const POLY1305_SIZE = 224;
 
 /** A Poly1305 MAC over `area[at .. at + POLY1305_SIZE)`. */
 export class Poly1305 {
@@ -22,6 +22,9 @@ export class Poly1305 {
   readonly #pad: Uint16Array;
   readonly #x: Uint32Array;
   readonly #block: Uint8Array;
+  // r's limbs, and 5 times them, laid out so that the factor of h[j] in
+  // limb i of the product is at [10 + i - j]: [5·r0 .. 5·r9, r0 .. r9].
+  readonly #rr: Uint32Array;
 
   constructor(area: Uint8Array, at: number) {
     const u16 = (offset: number, count: number) =>
@@ -32,6 +35,7 @@ export class Poly1305 {
     this.#pad = u16(60, 8);
     this.#x = new Uint32Array(area.buffer, area.byteOffset + at + 80, LIMBS);
     this.#block = bytes(area, at + 120, 16);
+    this.#rr = new Uint32Array(area.buffer, area.byteOffset + at + 136, 20);
   }
 
   /** Loads the one-time key `key[at .. at + 32)`: r clamped, then s. */
@@ -50,6 +54,11 @@ export class Poly1305 {
     r[8] = (t(6) >>> 8 | t(7) << 8) & 0x1fff;
     r[9] = t(7) >>> 5 & 0x007f;
     for (let i = 0; i < 8; i++) this.#pad[i] = t(8 + i);
+    const rr = this.#rr;
+    for (let k = 0; k < LIMBS; k++) {
+      rr[k] = 5 * r[k];
+      rr[LIMBS + k] = r[k];
+    }
     this.#h.fill(0);
   }
 
@@ -133,11 +142,12 @@ export class Poly1305 {
     this.#pad.fill(0);
     this.#x.fill(0);
     this.#block.fill(0);
+    this.#rr.fill(0);
   }
 
   /** h = (h + block + hibit · 2^128) · r, partly reduced mod 2^130 - 5. */
   #absorb(hibit: number): void {
-    const h = this.#h, r = this.#r, x = this.#x, m = this.#block;
+    const h = this.#h, rr = this.#rr, x = this.#x, m = this.#block;
     const t = (i: number) => m[2 * i] | m[2 * i + 1] << 8;
     h[0] += t(0) & 0x1fff;
     h[1] += (t(0) >>> 13 | t(1) << 3) & 0x1fff;
@@ -152,10 +162,8 @@ export class Poly1305 {
     let c = 0;
     for (let i = 0; i < LIMBS; i++) {
       let d = c;
-      for (let j = 0; j < LIMBS; j++) {
-        // Limbs past 2^130 wrap around times 5 (2^130 = 5 mod p).
-        d += h[j] * (j <= i ? r[i - j] : 5 * r[i + LIMBS - j]);
-      }
+      // Limbs past 2^130 wrap around times 5 (2^130 = 5 mod p).
+      for (let j = 0; j < LIMBS; j++) d += h[j] * rr[LIMBS + i - j];
       // d < 2^34: exact in a double; split without 32-bit operators.
       c = Math.floor(d / 8192);
       x[i] = d - c * 8192;
