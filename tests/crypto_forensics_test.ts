@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { childScript, runChild } from "./_child.ts";
 import { describeChild, lastJson, say } from "./_forensics.ts";
-import { test } from "./_harness.ts";
+import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 
 interface Report {
@@ -20,6 +20,9 @@ interface Report {
   alive: Record<string, number>;
   destroyed: Record<string, number>;
   inOwnPage: Record<string, number>;
+  boxedAlive: Record<string, number>;
+  boxedDestroyed: Record<string, number>;
+  leakedWord: boolean;
   heapControl: number;
   statsRestored: boolean;
 }
@@ -69,6 +72,12 @@ for (const mode of ["once", "load"]) {
         for (const [name, hits] of Object.entries(report.destroyed)) {
           assert.equal(hits, 0, `destroyed: copies of ${name}`);
         }
+        for (const [name, hits] of Object.entries(report.boxedAlive)) {
+          assert.equal(hits, 0, `alive: ${name}'s words as boxed numbers`);
+        }
+        for (const [name, hits] of Object.entries(report.boxedDestroyed)) {
+          assert.equal(hits, 0, `destroyed: ${name}'s words as boxed numbers`);
+        }
         assert(report.statsRestored, "nothing left mapped");
       },
       { skip: linuxOnly },
@@ -77,7 +86,7 @@ for (const mode of ["once", "load"]) {
 }
 
 test(
-  "forensics control: a heap copy of the key (key.read(k => k.slice())) is found while alive",
+  "forensics control: a heap copy of the key, and one key word kept as a number, are found while alive",
   () => {
     const result = runChild(childScript("crypto_forensics.ts"), [
       "leak",
@@ -87,6 +96,11 @@ test(
     const report = lastJson<Report>(result.stdout);
     assert.equal(report.alive.key, 1, "the kept copy");
     assert.equal(report.inOwnPage.key, 1);
+    // V8 boxes an unsigned number above 2^31 on its heap; JavaScriptCore
+    // keeps every number in the value itself, so Bun has nothing to find.
+    if (report.leakedWord && runtime !== "bun") {
+      assert(report.boxedAlive.key >= 1, "the kept word, boxed");
+    }
   },
   { skip: linuxOnly },
 );

@@ -12,15 +12,15 @@ import { bytes, words } from "./_work.ts";
 const C0 = 0x61707865, C1 = 0x3320646e, C2 = 0x79622d32, C3 = 0x6b206574;
 
 const le32 = (src: Uint8Array, at: number): number =>
-  (src[at] | src[at + 1] << 8 | src[at + 2] << 16 | src[at + 3] << 24) >>> 0;
+  src[at] | src[at + 1] << 8 | src[at + 2] << 16 | src[at + 3] << 24;
 
 /** Work-area bytes a `ChaCha` needs. */
 export const CHACHA_SIZE = 128;
 
 /** A ChaCha20 keystream generator over `area[at .. at + 128)`. */
 export class ChaCha {
-  readonly #state: Uint32Array;
-  readonly #out: Uint32Array;
+  readonly #state: Int32Array;
+  readonly #out: Int32Array;
   /** The current keystream block, little-endian bytes of the output words. */
   readonly keystream: Uint8Array;
 

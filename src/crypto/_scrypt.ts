@@ -79,8 +79,8 @@ export class ScryptJob {
   #mix(vBytes: Uint8Array, work: Uint8Array, budget: number): boolean {
     const { N, r, p } = this.#cost;
     const words = this.#blockWords;
-    const all = new Uint32Array(work.buffer, work.byteOffset, work.length / 4);
-    const v = new Uint32Array(vBytes.buffer, vBytes.byteOffset, words * N);
+    const all = new Int32Array(work.buffer, work.byteOffset, work.length / 4);
+    const v = new Int32Array(vBytes.buffer, vBytes.byteOffset, words * N);
     const x = 32 * r * p;
     const y = x + words;
     const t = y + words;
@@ -134,11 +134,11 @@ export class ScryptJob {
  * the odd ones to the second (RFC 7914 4).
  */
 function blockMix(
-  input: Uint32Array,
+  input: Int32Array,
   inAt: number,
-  out: Uint32Array,
+  out: Int32Array,
   outAt: number,
-  tmp: Uint32Array,
+  tmp: Int32Array,
   tAt: number,
   r: number,
 ): void {
@@ -156,7 +156,7 @@ function blockMix(
 const rotl = (x: number, n: number): number => x << n | x >>> (32 - n);
 
 /** Salsa20/8 core, in place on b[at .. at + 16). */
-function salsa208(b: Uint32Array, at: number): void {
+function salsa208(b: Int32Array, at: number): void {
   let x0 = b[at], x1 = b[at + 1], x2 = b[at + 2], x3 = b[at + 3];
   let x4 = b[at + 4], x5 = b[at + 5], x6 = b[at + 6], x7 = b[at + 7];
   let x8 = b[at + 8], x9 = b[at + 9], x10 = b[at + 10], x11 = b[at + 11];

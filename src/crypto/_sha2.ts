@@ -56,9 +56,9 @@ function rootBits(p: number, degree: 2 | 3): bigint {
   return y & 0xffffffffffffffffn;
 }
 
-function split(values: bigint[]): [Uint32Array, Uint32Array] {
-  const high = new Uint32Array(values.length);
-  const low = new Uint32Array(values.length);
+function split(values: bigint[]): [Int32Array, Int32Array] {
+  const high = new Int32Array(values.length);
+  const low = new Int32Array(values.length);
   values.forEach((v, i) => {
     high[i] = Number(v >> 32n);
     low[i] = Number(v & 0xffffffffn);
@@ -73,7 +73,7 @@ const [IV_HIGH, IV_LOW] = split(PRIMES.slice(0, 8).map((p) => rootBits(p, 2)));
 const K256 = K_HIGH.subarray(0, 64);
 
 const be32 = (src: Uint8Array, at: number): number =>
-  (src[at] << 24 | src[at + 1] << 16 | src[at + 2] << 8 | src[at + 3]) >>> 0;
+  src[at] << 24 | src[at + 1] << 16 | src[at + 2] << 8 | src[at + 3];
 
 function putBe32(out: Uint8Array, at: number, value: number): void {
   out[at] = value >>> 24;
@@ -145,8 +145,8 @@ abstract class BlockHash implements HashState {
 }
 
 class Sha256 extends BlockHash {
-  readonly #h: Uint32Array;
-  readonly #w: Uint32Array;
+  readonly #h: Int32Array;
+  readonly #w: Int32Array;
 
   constructor(area: Uint8Array, at: number) {
     super(bytes(area, at + 288, 64));
@@ -206,12 +206,11 @@ const rotrH = (h: number, l: number, n: number): number =>
   n < 32 ? (h >>> n | l << (32 - n)) : (l >>> (n - 32) | h << (64 - n));
 const rotrL = (h: number, l: number, n: number): number =>
   n < 32 ? (l >>> n | h << (32 - n)) : (h >>> (n - 32) | l << (64 - n));
-const TWO32 = 0x100000000;
 
 class Sha512 extends BlockHash {
   // High word at 2i, low word at 2i + 1.
-  readonly #h: Uint32Array;
-  readonly #w: Uint32Array;
+  readonly #h: Int32Array;
+  readonly #w: Int32Array;
 
   constructor(area: Uint8Array, at: number) {
     super(bytes(area, at + 704, 128));
@@ -235,58 +234,77 @@ class Sha512 extends BlockHash {
     for (let t = 16; t < 80; t++) {
       const xh = w[2 * (t - 15)], xl = w[2 * (t - 15) + 1];
       const yh = w[2 * (t - 2)], yl = w[2 * (t - 2) + 1];
-      const s0h = rotrH(xh, xl, 1) ^ rotrH(xh, xl, 8) ^ xh >>> 7;
-      const s0l = rotrL(xh, xl, 1) ^ rotrL(xh, xl, 8) ^ (xl >>> 7 | xh << 25);
-      const s1h = rotrH(yh, yl, 19) ^ rotrH(yh, yl, 61) ^ yh >>> 6;
+      let high = rotrH(xh, xl, 1) ^ rotrH(xh, xl, 8) ^ xh >>> 7;
+      let low = rotrL(xh, xl, 1) ^ rotrL(xh, xl, 8) ^ (xl >>> 7 | xh << 25);
       const s1l = rotrL(yh, yl, 19) ^ rotrL(yh, yl, 61) ^
         (yl >>> 6 | yh << 26);
-      const low = (s0l >>> 0) + (s1l >>> 0) + w[2 * (t - 7) + 1] +
-        w[2 * (t - 16) + 1];
-      w[2 * t + 1] = low;
-      w[2 * t] = s0h + s1h + w[2 * (t - 7)] + w[2 * (t - 16)] +
-        Math.floor(low / TWO32);
+      let next = (low + s1l) | 0;
+      high = (high + (rotrH(yh, yl, 19) ^ rotrH(yh, yl, 61) ^ yh >>> 6) +
+        carry(low, s1l, next)) | 0;
+      low = next;
+      const w7l = w[2 * (t - 7) + 1];
+      next = (low + w7l) | 0;
+      high = (high + w[2 * (t - 7)] + carry(low, w7l, next)) | 0;
+      low = next;
+      const w16l = w[2 * (t - 16) + 1];
+      next = (low + w16l) | 0;
+      high = (high + w[2 * (t - 16)] + carry(low, w16l, next)) | 0;
+      w[2 * t] = high;
+      w[2 * t + 1] = next;
     }
     let ah = h[0], al = h[1], bh = h[2], bl = h[3];
     let ch = h[4], cl = h[5], dh = h[6], dl = h[7];
     let eh = h[8], el = h[9], fh = h[10], fl = h[11];
     let gh = h[12], gl = h[13], kh = h[14], kl = h[15];
     for (let t = 0; t < 80; t++) {
-      const sigma1h = rotrH(eh, el, 14) ^ rotrH(eh, el, 18) ^
-        rotrH(eh, el, 41);
-      const sigma1l = rotrL(eh, el, 14) ^ rotrL(eh, el, 18) ^
-        rotrL(eh, el, 41);
-      const chooseH = eh & fh ^ ~eh & gh;
-      const chooseL = el & fl ^ ~el & gl;
-      const t1Low = (kl >>> 0) + (sigma1l >>> 0) + (chooseL >>> 0) +
-        K_LOW[t] + w[2 * t + 1];
-      const t1High = (kh + sigma1h + chooseH + K_HIGH[t] + w[2 * t] +
-        Math.floor(t1Low / TWO32)) | 0;
-      const sigma0h = rotrH(ah, al, 28) ^ rotrH(ah, al, 34) ^
-        rotrH(ah, al, 39);
-      const sigma0l = rotrL(ah, al, 28) ^ rotrL(ah, al, 34) ^
-        rotrL(ah, al, 39);
-      const majorityH = ah & bh ^ ah & ch ^ bh & ch;
-      const majorityL = al & bl ^ al & cl ^ bl & cl;
-      const t2Low = (sigma0l >>> 0) + (majorityL >>> 0);
-      const t2High = (sigma0h + majorityH + Math.floor(t2Low / TWO32)) | 0;
+      // T1 = k + Σ1(e) + Ch(e, f, g) + K[t] + W[t], one 64-bit add at a
+      // time; each carry comes from the bits, never from a number ≥ 2^31.
+      let t1h = kh, t1l = kl, term = 0, next = 0;
+      term = rotrL(eh, el, 14) ^ rotrL(eh, el, 18) ^ rotrL(eh, el, 41);
+      next = (t1l + term) | 0;
+      t1h = (t1h + (rotrH(eh, el, 14) ^ rotrH(eh, el, 18) ^
+        rotrH(eh, el, 41)) +
+        carry(t1l, term, next)) | 0;
+      t1l = next;
+      term = el & fl ^ ~el & gl;
+      next = (t1l + term) | 0;
+      t1h = (t1h + (eh & fh ^ ~eh & gh) + carry(t1l, term, next)) | 0;
+      t1l = next;
+      term = K_LOW[t];
+      next = (t1l + term) | 0;
+      t1h = (t1h + K_HIGH[t] + carry(t1l, term, next)) | 0;
+      t1l = next;
+      term = w[2 * t + 1];
+      next = (t1l + term) | 0;
+      t1h = (t1h + w[2 * t] + carry(t1l, term, next)) | 0;
+      t1l = next;
+      // T2 = Σ0(a) + Maj(a, b, c).
+      let t2l = rotrL(ah, al, 28) ^ rotrL(ah, al, 34) ^ rotrL(ah, al, 39);
+      term = al & bl ^ al & cl ^ bl & cl;
+      next = (t2l + term) | 0;
+      const t2h = ((rotrH(ah, al, 28) ^ rotrH(ah, al, 34) ^
+        rotrH(ah, al, 39)) +
+        (ah & bh ^ ah & ch ^ bh & ch) +
+        carry(t2l, term, next)) | 0;
+      t2l = next;
       kh = gh;
       kl = gl;
       gh = fh;
       gl = fl;
       fh = eh;
       fl = el;
-      const eLow = (dl >>> 0) + (t1Low >>> 0);
-      eh = (dh + t1High + Math.floor(eLow / TWO32)) | 0;
-      el = eLow | 0;
+      next = (dl + t1l) | 0;
+      eh = (dh + t1h + carry(dl, t1l, next)) | 0;
+      el = next;
       dh = ch;
       dl = cl;
       ch = bh;
       cl = bl;
       bh = ah;
       bl = al;
-      const aLow = (t1Low >>> 0) + (t2Low >>> 0);
-      ah = (t1High + t2High + Math.floor(aLow / TWO32)) | 0;
-      al = aLow | 0;
+      next = (t1l + t2l) | 0;
+      ah = (t1h + t2h + carry(t1l, t2l, next)) | 0;
+      al = next;
     }
     add(h, 0, ah, al);
     add(h, 2, bh, bl);
@@ -303,11 +321,19 @@ class Sha512 extends BlockHash {
   }
 }
 
+/**
+ * The carry out of the 32-bit sum `sum = a + b` (all int32), from the top
+ * bits of the operands and the sum: 0 or 1.
+ */
+const carry = (a: number, b: number, sum: number): number =>
+  ((a & b) | ((a | b) & ~sum)) >>> 31;
+
 /** Adds the 64-bit (high, low) to the pair at `h[i], h[i + 1]`. */
-function add(h: Uint32Array, i: number, high: number, low: number): void {
-  const sum = h[i + 1] + (low >>> 0);
+function add(h: Int32Array, i: number, high: number, low: number): void {
+  const old = h[i + 1];
+  const sum = (old + low) | 0;
   h[i + 1] = sum;
-  h[i] = h[i] + high + Math.floor(sum / TWO32);
+  h[i] = (h[i] + high + carry(old, low, sum)) | 0;
 }
 
 /** SHA-256: 32-byte digests, 64-byte blocks. */

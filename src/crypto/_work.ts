@@ -44,13 +44,17 @@ export function withWork<T>(
   }
 }
 
-/** 32-bit words over `count * 4` bytes of `area` from byte `at`. */
+/**
+ * 32-bit words over `count * 4` bytes of `area` from byte `at`, signed: a
+ * read gives an int32, which V8 keeps as a small integer (unboxed) where a
+ * uint32 above 2^31 would be boxed on its heap by the interpreter.
+ */
 export function words(
   area: Uint8Array,
   at: number,
   count: number,
-): Uint32Array {
-  return new Uint32Array(area.buffer, area.byteOffset + at, count);
+): Int32Array {
+  return new Int32Array(area.buffer, area.byteOffset + at, count);
 }
 
 /** Bytes over `length` bytes of `area` from byte `at`, without a copy. */

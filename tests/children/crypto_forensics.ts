@@ -7,7 +7,9 @@
  * leaving out their own guarded pages; then after every SecretBuffer is
  * destroyed, leaving out nothing. Also looks for the key XOR the HMAC
  * pads (the padded key blocks) and, for encryption, the keystream over the
- * plaintext. Controls: each live secret is found in its own pages, and a
+ * plaintext, and for each secret's 32-bit words as the 8-byte doubles an
+ * interpreter boxes numbers into (V8 does, for a number that is not a
+ * small integer). Controls: each live secret is found in its own pages, and a
  * heap array is found on the heap, and "leak" (a plain heap copy of the
  * key) must be seen. Prints one JSON line.
  *
@@ -28,6 +30,7 @@ import {
   needleOf,
   scanMemoryAll,
 } from "../../src/doctor/_scan.ts";
+import { boxedWordNeedles } from "../_boxed.ts";
 
 const host = globalThis as unknown as {
   Deno?: { args: string[] };
@@ -50,8 +53,9 @@ const plaintext = SecretBuffer.random(48);
 const passphrase = SecretBuffer.random(20);
 const live: SecretBuffer[] = [key, plaintext, passphrase];
 let message: Uint8Array | undefined;
-// The negative control's copy, kept alive on purpose.
+// The negative control's copies, kept alive on purpose.
 const leaked: Uint8Array[] = [];
+let leakedWord = 0;
 
 /** One call of the function under test; what it returns, kept or not. */
 async function call(keep: boolean): Promise<void> {
@@ -80,6 +84,16 @@ async function call(keep: boolean): Promise<void> {
     case "leak":
       // Not a crypto call: a plain heap copy, which the scan must see.
       if (leaked.length === 0) leaked.push(key.read((k) => k.slice()));
+      // And one key word as an unsigned number, which V8 boxes: the
+      // first word whose top bit is set.
+      key.read((k) => {
+        for (let i = 0; i < 8 && leakedWord === 0; i++) {
+          if (k[4 * i + 3] & 0x80) {
+            leakedWord = (k[4 * i] | k[4 * i + 1] << 8 | k[4 * i + 2] << 16 |
+              k[4 * i + 3] << 24) >>> 0;
+          }
+        }
+      });
       break;
     default:
       throw new Error(`unknown function ${fn}`);
@@ -131,6 +145,30 @@ if (fn === "encrypt" && message !== undefined) {
 }
 const names = Object.keys(needles);
 
+// Words of each secret as numbers an interpreter boxed on its heap (both
+// byte orders, signed and unsigned), and the key and the passphrase XOR
+// the HMAC pads (they are HMAC keys).
+const boxed: Record<string, Needle[]> = {};
+const boxedOf = (buffer: SecretBuffer, xors: number[]) =>
+  buffer.read((bytes) => xors.flatMap((x) => boxedWordNeedles(bytes, x)));
+boxed.key = boxedOf(key, [0, 0x36, 0x5c]);
+boxed.plaintext = boxedOf(plaintext, [0]);
+boxed.passphrase = boxedOf(passphrase, [0, 0x36, 0x5c]);
+if (live.length > 3) boxed.output = boxedOf(live[3], [0]);
+const boxedNames = Object.keys(boxed);
+const boxedNeedles = boxedNames.flatMap((name) => boxed[name]);
+const boxedCounts = (results: { hits: bigint[] }[]) => {
+  const counts: Record<string, number> = {};
+  let at = 0;
+  for (const name of boxedNames) {
+    counts[name] = 0;
+    for (let i = 0; i < boxed[name].length; i++) {
+      counts[name] += results[at++].hits.length;
+    }
+  }
+  return counts;
+};
+
 const ranges = (buffers: SecretBuffer[]) =>
   buffers.map((b) =>
     [b.address, b.address + BigInt(b.size)] as [bigint, bigint]
@@ -143,7 +181,8 @@ const owners: Record<string, SecretBuffer | undefined> = {
   output: live[3],
 };
 // Alive, at rest, no forced GC: hits outside the live guarded pages.
-const all = scanMemoryAll(names.map((n) => needles[n]));
+const all = scanMemoryAll([...names.map((n) => needles[n]), ...boxedNeedles]);
+const boxedAlive = boxedCounts(all.slice(names.length));
 const own = ranges(live);
 const alive: Record<string, number> = {};
 const inOwnPage: Record<string, number> = {};
@@ -162,7 +201,9 @@ for (const buffer of live) buffer.destroy();
 const after = scanMemoryAll([
   ...names.map((n) => needles[n]),
   needleOf(control),
+  ...boxedNeedles,
 ]);
+const boxedDestroyed = boxedCounts(after.slice(names.length + 1));
 const destroyed: Record<string, number> = {};
 names.forEach((name, i) => destroyed[name] = after[i].hits.length);
 
@@ -172,6 +213,9 @@ console.log(JSON.stringify({
   alive,
   destroyed,
   inOwnPage,
+  boxedAlive,
+  boxedDestroyed,
+  leakedWord: leakedWord !== 0,
   heapControl: after[names.length].hits.length,
   scannedBytes: after[0].bytesScanned,
   statsRestored: JSON.stringify(stats()) === JSON.stringify(before),
