@@ -7,7 +7,7 @@
  * @module
  */
 
-import { bytes, words } from "./_work.ts";
+import { add32, bytes, words } from "./_work.ts";
 
 const C0 = 0x61707865, C1 = 0x3320646e, C2 = 0x79622d32, C3 = 0x6b206574;
 
@@ -85,58 +85,57 @@ export class ChaCha {
     let x12 = s[12], x13 = s[13], x14 = s[14], x15 = s[15];
     for (let round = 0; round < 10; round++) {
       // Columns.
-      x0 = x0 + x4 | 0, x12 = rotl(x12 ^ x0, 16);
-      x8 = x8 + x12 | 0, x4 = rotl(x4 ^ x8, 12);
-      x0 = x0 + x4 | 0, x12 = rotl(x12 ^ x0, 8);
-      x8 = x8 + x12 | 0, x4 = rotl(x4 ^ x8, 7);
-      x1 = x1 + x5 | 0, x13 = rotl(x13 ^ x1, 16);
-      x9 = x9 + x13 | 0, x5 = rotl(x5 ^ x9, 12);
-      x1 = x1 + x5 | 0, x13 = rotl(x13 ^ x1, 8);
-      x9 = x9 + x13 | 0, x5 = rotl(x5 ^ x9, 7);
-      x2 = x2 + x6 | 0, x14 = rotl(x14 ^ x2, 16);
-      x10 = x10 + x14 | 0, x6 = rotl(x6 ^ x10, 12);
-      x2 = x2 + x6 | 0, x14 = rotl(x14 ^ x2, 8);
-      x10 = x10 + x14 | 0, x6 = rotl(x6 ^ x10, 7);
-      x3 = x3 + x7 | 0, x15 = rotl(x15 ^ x3, 16);
-      x11 = x11 + x15 | 0, x7 = rotl(x7 ^ x11, 12);
-      x3 = x3 + x7 | 0, x15 = rotl(x15 ^ x3, 8);
-      x11 = x11 + x15 | 0, x7 = rotl(x7 ^ x11, 7);
+      x0 = add32(x0, x4), x12 = rotl(x12 ^ x0, 16);
+      x8 = add32(x8, x12), x4 = rotl(x4 ^ x8, 12);
+      x0 = add32(x0, x4), x12 = rotl(x12 ^ x0, 8);
+      x8 = add32(x8, x12), x4 = rotl(x4 ^ x8, 7);
+      x1 = add32(x1, x5), x13 = rotl(x13 ^ x1, 16);
+      x9 = add32(x9, x13), x5 = rotl(x5 ^ x9, 12);
+      x1 = add32(x1, x5), x13 = rotl(x13 ^ x1, 8);
+      x9 = add32(x9, x13), x5 = rotl(x5 ^ x9, 7);
+      x2 = add32(x2, x6), x14 = rotl(x14 ^ x2, 16);
+      x10 = add32(x10, x14), x6 = rotl(x6 ^ x10, 12);
+      x2 = add32(x2, x6), x14 = rotl(x14 ^ x2, 8);
+      x10 = add32(x10, x14), x6 = rotl(x6 ^ x10, 7);
+      x3 = add32(x3, x7), x15 = rotl(x15 ^ x3, 16);
+      x11 = add32(x11, x15), x7 = rotl(x7 ^ x11, 12);
+      x3 = add32(x3, x7), x15 = rotl(x15 ^ x3, 8);
+      x11 = add32(x11, x15), x7 = rotl(x7 ^ x11, 7);
       // Diagonals.
-      x0 = x0 + x5 | 0, x15 = rotl(x15 ^ x0, 16);
-      x10 = x10 + x15 | 0, x5 = rotl(x5 ^ x10, 12);
-      x0 = x0 + x5 | 0, x15 = rotl(x15 ^ x0, 8);
-      x10 = x10 + x15 | 0, x5 = rotl(x5 ^ x10, 7);
-      x1 = x1 + x6 | 0, x12 = rotl(x12 ^ x1, 16);
-      x11 = x11 + x12 | 0, x6 = rotl(x6 ^ x11, 12);
-      x1 = x1 + x6 | 0, x12 = rotl(x12 ^ x1, 8);
-      x11 = x11 + x12 | 0, x6 = rotl(x6 ^ x11, 7);
-      x2 = x2 + x7 | 0, x13 = rotl(x13 ^ x2, 16);
-      x8 = x8 + x13 | 0, x7 = rotl(x7 ^ x8, 12);
-      x2 = x2 + x7 | 0, x13 = rotl(x13 ^ x2, 8);
-      x8 = x8 + x13 | 0, x7 = rotl(x7 ^ x8, 7);
-      x3 = x3 + x4 | 0, x14 = rotl(x14 ^ x3, 16);
-      x9 = x9 + x14 | 0, x4 = rotl(x4 ^ x9, 12);
-      x3 = x3 + x4 | 0, x14 = rotl(x14 ^ x3, 8);
-      x9 = x9 + x14 | 0, x4 = rotl(x4 ^ x9, 7);
+      x0 = add32(x0, x5), x15 = rotl(x15 ^ x0, 16);
+      x10 = add32(x10, x15), x5 = rotl(x5 ^ x10, 12);
+      x0 = add32(x0, x5), x15 = rotl(x15 ^ x0, 8);
+      x10 = add32(x10, x15), x5 = rotl(x5 ^ x10, 7);
+      x1 = add32(x1, x6), x12 = rotl(x12 ^ x1, 16);
+      x11 = add32(x11, x12), x6 = rotl(x6 ^ x11, 12);
+      x1 = add32(x1, x6), x12 = rotl(x12 ^ x1, 8);
+      x11 = add32(x11, x12), x6 = rotl(x6 ^ x11, 7);
+      x2 = add32(x2, x7), x13 = rotl(x13 ^ x2, 16);
+      x8 = add32(x8, x13), x7 = rotl(x7 ^ x8, 12);
+      x2 = add32(x2, x7), x13 = rotl(x13 ^ x2, 8);
+      x8 = add32(x8, x13), x7 = rotl(x7 ^ x8, 7);
+      x3 = add32(x3, x4), x14 = rotl(x14 ^ x3, 16);
+      x9 = add32(x9, x14), x4 = rotl(x4 ^ x9, 12);
+      x3 = add32(x3, x4), x14 = rotl(x14 ^ x3, 8);
+      x9 = add32(x9, x14), x4 = rotl(x4 ^ x9, 7);
     }
     const o = this.#out;
-    const f = feedForward ? 1 : 0;
-    o[0] = x0 + f * s[0];
-    o[1] = x1 + f * s[1];
-    o[2] = x2 + f * s[2];
-    o[3] = x3 + f * s[3];
-    o[4] = x4 + f * s[4];
-    o[5] = x5 + f * s[5];
-    o[6] = x6 + f * s[6];
-    o[7] = x7 + f * s[7];
-    o[8] = x8 + f * s[8];
-    o[9] = x9 + f * s[9];
-    o[10] = x10 + f * s[10];
-    o[11] = x11 + f * s[11];
-    o[12] = x12 + f * s[12];
-    o[13] = x13 + f * s[13];
-    o[14] = x14 + f * s[14];
-    o[15] = x15 + f * s[15];
+    o[0] = feedForward ? add32(x0, s[0]) : x0;
+    o[1] = feedForward ? add32(x1, s[1]) : x1;
+    o[2] = feedForward ? add32(x2, s[2]) : x2;
+    o[3] = feedForward ? add32(x3, s[3]) : x3;
+    o[4] = feedForward ? add32(x4, s[4]) : x4;
+    o[5] = feedForward ? add32(x5, s[5]) : x5;
+    o[6] = feedForward ? add32(x6, s[6]) : x6;
+    o[7] = feedForward ? add32(x7, s[7]) : x7;
+    o[8] = feedForward ? add32(x8, s[8]) : x8;
+    o[9] = feedForward ? add32(x9, s[9]) : x9;
+    o[10] = feedForward ? add32(x10, s[10]) : x10;
+    o[11] = feedForward ? add32(x11, s[11]) : x11;
+    o[12] = feedForward ? add32(x12, s[12]) : x12;
+    o[13] = feedForward ? add32(x13, s[13]) : x13;
+    o[14] = feedForward ? add32(x14, s[14]) : x14;
+    o[15] = feedForward ? add32(x15, s[15]) : x15;
   }
 }
 

@@ -1,9 +1,9 @@
 /**
  * Poly1305 (RFC 8439 2.5) with the key (r and s), the accumulator and
  * every temporary in a guarded work area. Radix 2^13 with 10 limbs (the
- * layout of poly1305-donna's 16-bit variant): every sum of products stays
- * below 2^53, so doubles compute it exactly, with no BigInt (whose digits
- * would live on the heap) and no 64-bit integers.
+ * layout of poly1305-donna's 16-bit variant): every product and every
+ * running sum stays below 2^31, so no BigInt (whose digits would live on
+ * the heap), no 64-bit integers, and no number an interpreter would box.
  *
  * @module
  */
@@ -159,19 +159,23 @@ export class Poly1305 {
     h[7] += (t(5) >>> 11 | t(6) << 5) & 0x1fff;
     h[8] += (t(6) >>> 8 | t(7) << 8) & 0x1fff;
     h[9] += t(7) >>> 5 | hibit;
+    // Each product is below 2^30; carrying after every one keeps every
+    // sum a small integer too, which no interpreter boxes on its heap.
     let c = 0;
     for (let i = 0; i < LIMBS; i++) {
       let d = c;
+      c = 0;
       // Limbs past 2^130 wrap around times 5 (2^130 = 5 mod p).
-      for (let j = 0; j < LIMBS; j++) d += h[j] * rr[LIMBS + i - j];
-      // d < 2^34: exact in a double; split without 32-bit operators.
-      c = Math.floor(d / 8192);
-      x[i] = d - c * 8192;
+      for (let j = 0; j < LIMBS; j++) {
+        d += h[j] * rr[LIMBS + i - j];
+        c += d >>> 13;
+        d &= 0x1fff;
+      }
+      x[i] = d;
     }
     c = c * 5 + x[0];
     x[0] = c & 0x1fff;
-    c = Math.floor(c / 8192);
-    x[1] += c;
+    x[1] += c >>> 13;
     for (let i = 0; i < LIMBS; i++) h[i] = x[i];
   }
 }

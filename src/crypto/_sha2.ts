@@ -10,7 +10,7 @@
  * @module
  */
 
-import { bytes, words } from "./_work.ts";
+import { add32, bytes, words } from "./_work.ts";
 
 /** A running hash over a guarded state. */
 export interface HashState {
@@ -167,33 +167,39 @@ class Sha256 extends BlockHash {
     for (let t = 16; t < 64; t++) {
       const x = w[t - 15];
       const y = w[t - 2];
-      w[t] = w[t - 16] + (rotr(x, 7) ^ rotr(x, 18) ^ x >>> 3) + w[t - 7] +
-        (rotr(y, 17) ^ rotr(y, 19) ^ y >>> 10);
+      w[t] = add32(
+        add32(w[t - 16], rotr(x, 7) ^ rotr(x, 18) ^ x >>> 3),
+        add32(w[t - 7], rotr(y, 17) ^ rotr(y, 19) ^ y >>> 10),
+      );
     }
     let a = h[0], b = h[1], c = h[2], d = h[3];
     let e = h[4], f = h[5], g = h[6], k = h[7];
     for (let t = 0; t < 64; t++) {
-      const t1 = (k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) +
-        (e & f ^ ~e & g) + K256[t] + w[t]) | 0;
-      const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) +
-        (a & b ^ a & c ^ b & c)) | 0;
+      const t1 = add32(
+        add32(add32(k, rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)), e & f ^ ~e & g),
+        add32(K256[t], w[t]),
+      );
+      const t2 = add32(
+        rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22),
+        a & b ^ a & c ^ b & c,
+      );
       k = g;
       g = f;
       f = e;
-      e = (d + t1) | 0;
+      e = add32(d, t1);
       d = c;
       c = b;
       b = a;
-      a = (t1 + t2) | 0;
+      a = add32(t1, t2);
     }
-    h[0] += a;
-    h[1] += b;
-    h[2] += c;
-    h[3] += d;
-    h[4] += e;
-    h[5] += f;
-    h[6] += g;
-    h[7] += k;
+    h[0] = add32(h[0], a);
+    h[1] = add32(h[1], b);
+    h[2] = add32(h[2], c);
+    h[3] = add32(h[3], d);
+    h[4] = add32(h[4], e);
+    h[5] = add32(h[5], f);
+    h[6] = add32(h[6], g);
+    h[7] = add32(h[7], k);
   }
 
   protected writeDigest(out: Uint8Array, at: number): void {
@@ -238,17 +244,20 @@ class Sha512 extends BlockHash {
       let low = rotrL(xh, xl, 1) ^ rotrL(xh, xl, 8) ^ (xl >>> 7 | xh << 25);
       const s1l = rotrL(yh, yl, 19) ^ rotrL(yh, yl, 61) ^
         (yl >>> 6 | yh << 26);
-      let next = (low + s1l) | 0;
-      high = (high + (rotrH(yh, yl, 19) ^ rotrH(yh, yl, 61) ^ yh >>> 6) +
-        carry(low, s1l, next)) | 0;
+      let next = add32(low, s1l);
+      high = add3(
+        high,
+        rotrH(yh, yl, 19) ^ rotrH(yh, yl, 61) ^ yh >>> 6,
+        carry(low, s1l, next),
+      );
       low = next;
       const w7l = w[2 * (t - 7) + 1];
-      next = (low + w7l) | 0;
-      high = (high + w[2 * (t - 7)] + carry(low, w7l, next)) | 0;
+      next = add32(low, w7l);
+      high = add3(high, w[2 * (t - 7)], carry(low, w7l, next));
       low = next;
       const w16l = w[2 * (t - 16) + 1];
-      next = (low + w16l) | 0;
-      high = (high + w[2 * (t - 16)] + carry(low, w16l, next)) | 0;
+      next = add32(low, w16l);
+      high = add3(high, w[2 * (t - 16)], carry(low, w16l, next));
       w[2 * t] = high;
       w[2 * t + 1] = next;
     }
@@ -261,31 +270,34 @@ class Sha512 extends BlockHash {
       // time; each carry comes from the bits, never from a number ≥ 2^31.
       let t1h = kh, t1l = kl, term = 0, next = 0;
       term = rotrL(eh, el, 14) ^ rotrL(eh, el, 18) ^ rotrL(eh, el, 41);
-      next = (t1l + term) | 0;
-      t1h = (t1h + (rotrH(eh, el, 14) ^ rotrH(eh, el, 18) ^
-        rotrH(eh, el, 41)) +
-        carry(t1l, term, next)) | 0;
+      next = add32(t1l, term);
+      t1h = add3(
+        t1h,
+        rotrH(eh, el, 14) ^ rotrH(eh, el, 18) ^ rotrH(eh, el, 41),
+        carry(t1l, term, next),
+      );
       t1l = next;
       term = el & fl ^ ~el & gl;
-      next = (t1l + term) | 0;
-      t1h = (t1h + (eh & fh ^ ~eh & gh) + carry(t1l, term, next)) | 0;
+      next = add32(t1l, term);
+      t1h = add3(t1h, eh & fh ^ ~eh & gh, carry(t1l, term, next));
       t1l = next;
       term = K_LOW[t];
-      next = (t1l + term) | 0;
-      t1h = (t1h + K_HIGH[t] + carry(t1l, term, next)) | 0;
+      next = add32(t1l, term);
+      t1h = add3(t1h, K_HIGH[t], carry(t1l, term, next));
       t1l = next;
       term = w[2 * t + 1];
-      next = (t1l + term) | 0;
-      t1h = (t1h + w[2 * t] + carry(t1l, term, next)) | 0;
+      next = add32(t1l, term);
+      t1h = add3(t1h, w[2 * t], carry(t1l, term, next));
       t1l = next;
       // T2 = Σ0(a) + Maj(a, b, c).
       let t2l = rotrL(ah, al, 28) ^ rotrL(ah, al, 34) ^ rotrL(ah, al, 39);
       term = al & bl ^ al & cl ^ bl & cl;
-      next = (t2l + term) | 0;
-      const t2h = ((rotrH(ah, al, 28) ^ rotrH(ah, al, 34) ^
-        rotrH(ah, al, 39)) +
-        (ah & bh ^ ah & ch ^ bh & ch) +
-        carry(t2l, term, next)) | 0;
+      next = add32(t2l, term);
+      const t2h = add3(
+        rotrH(ah, al, 28) ^ rotrH(ah, al, 34) ^ rotrH(ah, al, 39),
+        ah & bh ^ ah & ch ^ bh & ch,
+        carry(t2l, term, next),
+      );
       t2l = next;
       kh = gh;
       kl = gl;
@@ -293,8 +305,8 @@ class Sha512 extends BlockHash {
       gl = fl;
       fh = eh;
       fl = el;
-      next = (dl + t1l) | 0;
-      eh = (dh + t1h + carry(dl, t1l, next)) | 0;
+      next = add32(dl, t1l);
+      eh = add3(dh, t1h, carry(dl, t1l, next));
       el = next;
       dh = ch;
       dl = cl;
@@ -302,8 +314,8 @@ class Sha512 extends BlockHash {
       cl = bl;
       bh = ah;
       bl = al;
-      next = (t1l + t2l) | 0;
-      ah = (t1h + t2h + carry(t1l, t2l, next)) | 0;
+      next = add32(t1l, t2l);
+      ah = add3(t1h, t2h, carry(t1l, t2l, next));
       al = next;
     }
     add(h, 0, ah, al);
@@ -331,10 +343,13 @@ const carry = (a: number, b: number, sum: number): number =>
 /** Adds the 64-bit (high, low) to the pair at `h[i], h[i + 1]`. */
 function add(h: Int32Array, i: number, high: number, low: number): void {
   const old = h[i + 1];
-  const sum = (old + low) | 0;
+  const sum = add32(old, low);
   h[i + 1] = sum;
-  h[i] = (h[i] + high + carry(old, low, sum)) | 0;
+  h[i] = add3(h[i], high, carry(old, low, sum));
 }
+
+/** a + b + c mod 2^32, through `add32`. */
+const add3 = (a: number, b: number, c: number): number => add32(add32(a, b), c);
 
 /** SHA-256: 32-byte digests, 64-byte blocks. */
 export const SHA256: HashAlgorithm = {

@@ -65,3 +65,14 @@ export function bytes(
 ): Uint8Array {
   return new Uint8Array(area.buffer, area.byteOffset + at, length);
 }
+
+/**
+ * a + b mod 2^32 for int32 `a` and `b`, computed in 16-bit halves so no
+ * intermediate leaves the small-integer range: `(a + b) | 0` would make an
+ * interpreter tier box the 33-bit sum on its heap, and a sum such as the
+ * last addition of a hash or a keystream block is a secret word.
+ */
+export function add32(a: number, b: number): number {
+  const low = (a & 0xffff) + (b & 0xffff);
+  return ((a >> 16) + (b >> 16) + (low >> 16)) << 16 | low & 0xffff;
+}

@@ -155,6 +155,17 @@ boxed.key = boxedOf(key, [0, 0x36, 0x5c]);
 boxed.plaintext = boxedOf(plaintext, [0]);
 boxed.passphrase = boxedOf(passphrase, [0, 0x36, 0x5c]);
 if (live.length > 3) boxed.output = boxedOf(live[3], [0]);
+if (fn === "encrypt" && message !== undefined) {
+  // The keystream words over the plaintext, formed in guarded memory.
+  const sealed = message;
+  using stream = SecretBuffer.alloc(48);
+  stream.write((out) =>
+    plaintext.read((bytes) => {
+      for (let i = 0; i < 48; i++) out[i] = sealed[24 + i] ^ bytes[i];
+    })
+  );
+  boxed.keystream = boxedOf(stream, [0]);
+}
 const boxedNames = Object.keys(boxed);
 const boxedNeedles = boxedNames.flatMap((name) => boxed[name]);
 const boxedCounts = (results: { hits: bigint[] }[]) => {

@@ -19,7 +19,13 @@ import { currentCoffer } from "../../src/enclave/_coffer.ts";
 import { ciphertextForTesting } from "../../src/enclave/enclave.ts";
 import { ChaCha } from "../../src/crypto/_chacha.ts";
 import { chachaBlock } from "../_chacha_block.ts";
-import { type Needle, needleOf, scanMemory } from "../../src/doctor/_scan.ts";
+import {
+  type Needle,
+  needleOf,
+  scanMemory,
+  scanMemoryAll,
+} from "../../src/doctor/_scan.ts";
+import { boxedWordNeedles } from "../_boxed.ts";
 
 const host = globalThis as unknown as {
   Deno?: { args: string[] };
@@ -60,12 +66,34 @@ const [subkey, oneTimeKey] = (() => {
 const count = (needle: Needle, exclude: [bigint, bigint][] = []) =>
   scanMemory(needle, [...halves, ...exclude]).hits.length;
 
+// The key's and the subkey's words as numbers an interpreter boxes (V8
+// does, above the small-integer range): built in guarded memory.
+const boxed: Needle[] = (() => {
+  using work = SecretBuffer.alloc(64, { placement: "start" });
+  return work.write((bytes) => {
+    coffer.deriveInto(bytes.subarray(0, 32));
+    const nonce = ciphertextForTesting(enclave)!.subarray(0, 24);
+    const word =
+      (nonce[0] | nonce[1] << 8 | nonce[2] << 16 | nonce[3] << 24) >>> 0;
+    using state = SecretBuffer.alloc(128, { placement: "start" });
+    state.write((area) => {
+      const chacha = new ChaCha(area, 0);
+      chacha.init(bytes, 0, word, nonce, 4);
+      chacha.subkeyInto(bytes, 32);
+    });
+    return boxedWordNeedles(bytes);
+  });
+})();
+const boxedCount = () =>
+  scanMemoryAll(boxed).reduce((sum, result) => sum + result.hits.length, 0);
+
 const report: Record<string, unknown> = { size };
 report.sourceDestroyed = source.state === "destroyed";
 report.afterSeal = {
   plaintext: count(plaintext),
   key: count(key),
   subkey: count(subkey),
+  keyWordsBoxed: boxedCount(),
 };
 report.oneTimeKey = { afterSeal: count(oneTimeKey) };
 
@@ -98,6 +126,7 @@ report.opened = {
   key: count(key),
   keystreamOverPlaintext: count(keystream),
   subkey: count(subkey),
+  keyWordsBoxed: boxedCount(),
 };
 (report.oneTimeKey as Record<string, number>).opened = count(oneTimeKey);
 opened.destroy();
@@ -113,6 +142,7 @@ report.afterEnclaveDestroyed = {
   key: scanMemory(key).hits.length,
   keystreamOverPlaintext: scanMemory(keystream).hits.length,
   subkey: scanMemory(subkey).hits.length,
+  keyWordsBoxed: boxedCount(),
 };
 (report.oneTimeKey as Record<string, number>).afterEnclaveDestroyed =
   scanMemory(oneTimeKey).hits.length;
