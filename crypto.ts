@@ -9,8 +9,9 @@
  * The algorithms are secmem's own TypeScript, checked against RFC 4231,
  * RFC 5869, RFC 7914, RFC 8439 and draft-irtf-cfrg-xchacha: a runtime's
  * own crypto (WebCrypto, node:crypto) copies keys into its heap, which
- * secmem cannot wipe. What no library can reach in JavaScript: words the
- * JIT keeps in registers or spills to the machine stack during a round.
+ * secmem cannot wipe. Every word stays a small integer, so no engine boxes
+ * one on its heap. What no library can reach in JavaScript: words the JIT
+ * keeps in registers or spills to the machine stack during a round.
  *
  * `encrypt` writes nonce (24 bytes) ‖ ciphertext ‖ tag (16 bytes).
  *

@@ -6,9 +6,12 @@
  * collector cannot copy what is not in its heap, and the area is wiped and
  * unmapped when the operation ends, on every path.
  *
+ * Numbers are kept small: words are read through `Int32Array` views and
+ * added in 16-bit halves (`add32`), because V8's interpreter boxes any
+ * number outside the 32-bit small-integer range on its heap, where it
+ * would be a copy of a secret word (the forensic test looks for those).
  * What stays out of reach: values the JIT keeps in registers or spills to
- * the machine stack, and numbers an interpreter boxes on its heap while a
- * round runs. Neither holds more than one 32-bit word in one place.
+ * the machine stack while a round runs.
  *
  * @module
  */
