@@ -33,29 +33,22 @@ const key = SecretBuffer.random(32);
 // What the API gave back, held while the key is alive.
 let held: unknown[] = [];
 
+/** The key, imported into WebCrypto as an HMAC key from its view. */
+const importHmacKey = (): Promise<CryptoKey> =>
+  key.read((k) =>
+    crypto.subtle.importKey(
+      "raw",
+      k as Uint8Array<ArrayBuffer>,
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    )
+  );
+
 const calls: Record<string, () => Promise<unknown> | unknown> = {
-  "webcrypto-importKey": () =>
-    key.read((k) =>
-      crypto.subtle.importKey(
-        "raw",
-        k as Uint8Array<ArrayBuffer>,
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign"],
-      )
-    ),
-  "webcrypto-hmac": async () => {
-    const cryptoKey = await key.read((k) =>
-      crypto.subtle.importKey(
-        "raw",
-        k as Uint8Array<ArrayBuffer>,
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign"],
-      )
-    );
-    return crypto.subtle.sign("HMAC", cryptoKey, data);
-  },
+  "webcrypto-importKey": importHmacKey,
+  "webcrypto-hmac": async () =>
+    crypto.subtle.sign("HMAC", await importHmacKey(), data),
   "node-createSecretKey": () => key.read((k) => nodeCrypto.createSecretKey(k)),
   "node-createHmac": () =>
     key.read((k) => nodeCrypto.createHmac("sha256", k).update(data).digest()),
