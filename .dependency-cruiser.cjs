@@ -1,7 +1,8 @@
 // The layers of secmem, as rules that CI checks (`npm run check:layers`).
 // Imports point down only:
 //   ffi  <-  src/core  <-  src/input  <-  src/*.ts (the class)  <-
-//   src/pool, src/doctor  <-  src/enclave  <-  the entries (*.ts at the root)
+//   src/pool, src/doctor  <-  src/crypto (the cipher core and the crypto
+//   functions)  <-  src/enclave  <-  the entries (*.ts at the root)
 // Type-only imports count: a type that points up is still a circle to read.
 const layer = (name, path) => ({ name, path });
 const layers = [
@@ -10,6 +11,7 @@ const layers = [
   layer("input", "^src/input/"),
   layer("class", "^src/[^/]+\\.ts$"),
   layer("wings", "^src/(pool|doctor)/"),
+  layer("crypto", "^src/crypto/"),
   layer("enclave", "^src/enclave/"),
   layer("entries", "^[^/]+\\.ts$"),
 ];

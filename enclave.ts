@@ -4,8 +4,10 @@
  * split in two and re-split all the time; `enclave.open()` gives the
  * plaintext back in a fresh guarded `SecretBuffer`.
  *
- * A separate entry point, so the core module keeps zero runtime
- * dependencies; this one depends on `@noble/ciphers`.
+ * A separate entry point. It has no dependency: the cipher is secmem's
+ * own XChaCha20-Poly1305, the core `./crypto` uses, with all its state in
+ * guarded memory. Each ciphertext is bound to its enclave (size and a
+ * random id as associated data), so it does not open anywhere else.
  *
  * @example Seal, open, destroy
  * ```ts

@@ -53,12 +53,11 @@ const ENGINES = { node: ">=26.1.0", bun: ">=1.4.0" };
 
 /**
  * Runtime dependencies of the package, at the versions the repository
- * develops against. Only the `./enclave` entry point imports one; the core
- * module imports nothing.
+ * develops against: none. The Enclave and `./crypto` run secmem's own
+ * cipher core (@noble/ciphers stays a devDependency, for the comparison
+ * tests and the benchmark only).
  */
-const DEPENDENCIES: Record<string, string> = dependencyVersions([
-  "@noble/ciphers",
-]);
+const DEPENDENCIES: Record<string, string> = dependencyVersions([]);
 
 function dependencyVersions(names: string[]): Record<string, string> {
   const manifest = JSON.parse(
@@ -251,8 +250,10 @@ function renameInExamples(files: string[], jsrName: string): void {
  * examples import the package itself.
  */
 function checkImports(files: string[]): void {
+  // A specifier never holds white space, so a string that merely ends in
+  // "from" (an error message) is not taken for an import.
   const specifier =
-    /\bfrom\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)|\bimport\s*["']([^"']+)["']/g;
+    /\bfrom\s*["']([^"'\s]+)["']|\bimport\s*\(\s*["']([^"'\s]+)["']\s*\)|\bimport\s*["']([^"'\s]+)["']/g;
   const problems: string[] = [];
   for (const file of files.filter((name) => /\.(js|d\.ts)$/.test(name))) {
     const code = readFileSync(file, "utf8")

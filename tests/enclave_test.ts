@@ -10,9 +10,14 @@ import { chachaBlock } from "./_chacha_block.ts";
 import { SecretBuffer, stats } from "../mod.ts";
 import { Enclave } from "../enclave.ts";
 import { currentCoffer } from "../src/enclave/_coffer.ts";
-import { ciphertextForTesting } from "../src/enclave/enclave.ts";
-import { messageCipher } from "../src/enclave/_xchacha.ts";
-import { test } from "./_harness.ts";
+import {
+  aadForTesting,
+  ciphertextForTesting,
+  replaceCiphertextForTesting,
+} from "../src/enclave/enclave.ts";
+import { openInto, sealInto, spanOf } from "../src/crypto/_aead.ts";
+import { runtime, test } from "./_harness.ts";
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { assertThrowsCode } from "./_error_code.ts";
 import { childScript, runChild } from "./_child.ts";
@@ -167,19 +172,145 @@ test("the key halves are re-split at every open and on the timer; the key stays"
   assert(opened.equals(pattern(8)));
 });
 
-test("the cipher is noble's XChaCha20-Poly1305, byte for byte", () => {
+test("the cipher core is noble's XChaCha20-Poly1305, byte for byte", () => {
   for (const size of [0, 1, 64, 1000]) {
     const key = pattern(32).map((b) => b ^ size);
     const nonce = pattern(24).reverse();
+    const aad = pattern(size % 29);
     const plain = pattern(size);
-    const expected = xchacha20poly1305(key, nonce).encrypt(plain);
-    const subkey = new Uint8Array(32);
-    const ours = messageCipher(key, subkey, nonce);
-    const sealed = ours.encrypt(plain, new Uint8Array(size + 16));
+    const expected = xchacha20poly1305(key, nonce, aad).encrypt(plain);
+    const sealed = new Uint8Array(size + 16);
+    sealInto(
+      spanOf(key),
+      spanOf(nonce),
+      spanOf(aad),
+      spanOf(plain),
+      sealed,
+      0,
+    );
     assert.deepEqual([...sealed], [...expected], `size ${size}`);
-    const back = messageCipher(key, subkey, nonce)
-      .decrypt(sealed, new Uint8Array(size));
+    const back = new Uint8Array(size);
+    assert(
+      openInto(
+        spanOf(key),
+        spanOf(nonce),
+        spanOf(aad),
+        spanOf(sealed),
+        back,
+        0,
+      ),
+    );
     assert.deepEqual([...back], [...plain]);
+  }
+});
+
+test("binding: one enclave's ciphertext does not open in another of the same size", () => {
+  using a = Enclave.seal(SecretBuffer.from(pattern(32)));
+  using b = Enclave.seal(SecretBuffer.from(pattern(32).reverse()));
+  const before = stats();
+  const copy = ciphertextForTesting(a)!.slice();
+  assert.equal(copy.length, ciphertextForTesting(b)!.length, "same length");
+  ciphertextForTesting(b)!.set(copy);
+  const error = assertThrowsCode(() => b.open(), "INTEGRITY");
+  assert(/another enclave/.test(error.message), error.message);
+  assert.deepEqual(stats(), before, "nothing left mapped");
+  using opened = a.open();
+  assert(opened.equals(pattern(32)), "the original still opens");
+});
+
+test("binding: a 10-byte enclave holding a 50-byte enclave's ciphertext fails", () => {
+  using small = Enclave.seal(SecretBuffer.from(pattern(10)));
+  using large = Enclave.seal(SecretBuffer.from(pattern(50)));
+  const before = stats();
+  replaceCiphertextForTesting(small, ciphertextForTesting(large)!.slice());
+  assertThrowsCode(() => small.open(), "INTEGRITY");
+  // Sizes that pad to the same length (17 and 30 bytes: 48 each): only
+  // the size in the associated data tells them apart.
+  using a = Enclave.seal(SecretBuffer.from(pattern(17)));
+  using b = Enclave.seal(SecretBuffer.from(pattern(30)));
+  assert.equal(
+    ciphertextForTesting(a)!.length,
+    ciphertextForTesting(b)!.length,
+  );
+  replaceCiphertextForTesting(a, ciphertextForTesting(b)!.slice());
+  assertThrowsCode(() => a.open(), "INTEGRITY");
+  assert.deepEqual(stats(), before, "nothing left mapped");
+});
+
+test("binding: a ciphertext whose padding does not decrypt to zeros fails", () => {
+  // Re-seal the enclave's own key, id and size over a plaintext with a
+  // non-zero padding byte: the tag is then valid, so only the padding
+  // check can refuse it.
+  using enclave = Enclave.seal(SecretBuffer.from(pattern(10)));
+  const ciphertext = ciphertextForTesting(enclave)!;
+  const coffer = currentCoffer();
+  using work = SecretBuffer.alloc(32 + ciphertext.length, {
+    placement: "start",
+  });
+  work.write((bytes) => {
+    const key = bytes.subarray(0, 32);
+    coffer.deriveInto(key);
+    const plain = bytes.subarray(32, 32 + ciphertext.length - 40);
+    const aad = aadForTesting(enclave);
+    assert(
+      openInto(
+        spanOf(key),
+        spanOf(ciphertext, 0, 24),
+        spanOf(aad),
+        spanOf(ciphertext, 24),
+        plain,
+        0,
+      ),
+      "the test rebuilt the binding",
+    );
+    plain[plain.length - 1] = 1;
+    sealInto(
+      spanOf(key),
+      spanOf(ciphertext, 0, 24),
+      spanOf(aad),
+      spanOf(plain),
+      ciphertext,
+      24,
+    );
+  });
+  const error = assertThrowsCode(() => enclave.open(), "INTEGRITY");
+  assert(/padding/.test(error.message), error.message);
+});
+
+test("no global is touched: Uint8Array.from stays as it was, frozen intrinsics work", () => {
+  assert(!Object.hasOwn(Uint8Array, "from"), "from is inherited at first");
+  const from = Uint8Array.from;
+  const patched = function (this: unknown, ...args: unknown[]) {
+    return Reflect.apply(from, this, args);
+  };
+  Uint8Array.from = patched as typeof Uint8Array.from;
+  try {
+    using enclave = Enclave.seal(SecretBuffer.from(pattern(40)));
+    enclave.open().destroy();
+    assert.equal(Uint8Array.from, patched, "another library's patch survives");
+  } finally {
+    delete (Uint8Array as { from?: unknown }).from;
+  }
+  assert.equal(Uint8Array.from, from);
+  using enclave = Enclave.seal(SecretBuffer.from(pattern(40)));
+  enclave.open().destroy();
+  assert(!Object.hasOwn(Uint8Array, "from"), "seal and open add no own from");
+  const result = runChild(childScript("enclave_frozen.ts"));
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /"opened":true,"decrypted":true/);
+  if (runtime === "node") {
+    // Node's own switch freezes every intrinsic before any code runs.
+    const host = globalThis as unknown as { process: { execPath: string } };
+    const frozen = runChild(childScript("enclave_frozen.ts"), [], {
+      commandOverride: [
+        host.process.execPath,
+        "--frozen-intrinsics",
+        "--no-warnings",
+        fileURLToPath(childScript("enclave_frozen.ts")),
+      ],
+    });
+    assert.equal(frozen.status, 0, frozen.stderr);
+    assert.match(frozen.stdout, /"opened":true,"decrypted":true/);
   }
 });
 
@@ -225,6 +356,8 @@ for (const size of [32, 4096]) {
           "opened",
           "afterOpenedDestroyed",
           "afterEnclaveDestroyed",
+          // The Poly1305 one-time key: the core keeps it in guarded memory.
+          "oneTimeKey",
         ]
       ) {
         const counts = { ...report[step] };

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { SecretMemoryError } from "./errors.ts";
+
 const apply = Reflect.apply;
 const getOwn = Object.getOwnPropertyDescriptor;
 const protoOf = Object.getPrototypeOf;
@@ -21,7 +23,16 @@ const call = Function.prototype.call;
 function getter(target: object, key: PropertyKey): (self: unknown) => unknown {
   const found = getOwn(target, key)?.get;
   if (found === undefined) {
-    throw new TypeError(`no intrinsic getter ${String(key)}`);
+    // An older runtime (Node 20 has no ArrayBuffer.prototype.detached):
+    // importing must still work, and the first use says why it cannot.
+    return () => {
+      throw new SecretMemoryError(
+        "UNSUPPORTED_PLATFORM",
+        `Cannot use this runtime: it has no built-in getter ${
+          String(key)
+        }; secmem needs Deno 2, Bun 1 or Node 26.1 or newer`,
+      );
+    };
   }
   return apply(call.bind, call, [found]) as (self: unknown) => unknown;
 }

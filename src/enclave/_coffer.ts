@@ -19,7 +19,7 @@
  */
 
 import { native } from "../core/_native.ts";
-import { KEY_SIZE } from "./_xchacha.ts";
+import { KEY_SIZE } from "../crypto/_aead.ts";
 import type { Needle } from "../doctor/_scan.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { SecretBuffer } from "../secret_buffer.ts";

@@ -6,7 +6,15 @@
  */
 
 import { type Coffer, currentCoffer } from "./_coffer.ts";
-import { KEY_SIZE, messageCipher, NONCE_SIZE, TAG_SIZE } from "./_xchacha.ts";
+import {
+  KEY_SIZE,
+  NONCE_SIZE,
+  openInto,
+  sealInto,
+  spanOf,
+  TAG_SIZE,
+} from "../crypto/_aead.ts";
+import { withWork } from "../crypto/_work.ts";
 import { checkBoolean, checkOptions } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import {
@@ -15,16 +23,43 @@ import {
   type SecretBufferOptions,
 } from "../secret_buffer.ts";
 
-const BLOCK = 64;
+const BLOCK = 16;
+const ID_SIZE = 16;
+const DOMAIN = new TextEncoder().encode("secmem enclave v1");
 
 /**
- * The plaintext is padded to whole ChaCha20 blocks plus one more block.
- * noble leaves its last keystream block in a heap scratch array it does not
- * wipe; with this padding that block only ever covers the zero padding,
- * whose keystream the ciphertext shows anyway, never a secret byte.
+ * The plaintext is padded with zeros to whole 16-byte blocks plus one more
+ * block, and open checks that the padding decrypts to zeros: a second
+ * check, beside the associated data, that a ciphertext is this enclave's.
  */
 function paddedLength(size: number): number {
   return Math.ceil(size / BLOCK) * BLOCK + BLOCK;
+}
+
+/**
+ * The associated data that binds a ciphertext to its enclave: a domain
+ * label, the plaintext size (8 bytes, little-endian) and the enclave's
+ * random id. A ciphertext copied into another enclave, or one of another
+ * size, fails authentication.
+ */
+function associatedData(size: number, id: Uint8Array): Uint8Array {
+  const aad = new Uint8Array(DOMAIN.length + 8 + ID_SIZE);
+  aad.set(DOMAIN);
+  let rest = size;
+  for (let i = 0; i < 8; i++) {
+    aad[DOMAIN.length + i] = rest % 256;
+    rest = Math.floor(rest / 256);
+  }
+  aad.set(id, DOMAIN.length + 8);
+  return aad;
+}
+
+function integrityError(reason: string): SecretMemoryError {
+  return new SecretMemoryError(
+    "INTEGRITY",
+    `Cannot open the enclave: ${reason};` +
+      " the secret cannot be recovered from it",
+  );
 }
 
 /** Options for `Enclave.seal`. */
@@ -39,10 +74,13 @@ const finalizer = new FinalizationRegistry<Coffer>((coffer) =>
 );
 
 let ciphertextAccess: (enclave: Enclave) => Uint8Array | undefined;
+let ciphertextSwap: (enclave: Enclave, ciphertext: Uint8Array) => void;
+let aadAccess: (enclave: Enclave) => Uint8Array;
 
 /**
- * A secret encrypted at rest with XChaCha20-Poly1305 (`@noble/ciphers`).
- * The ciphertext lives on the ordinary heap; the key lives only in guarded
+ * A secret encrypted at rest with XChaCha20-Poly1305 (secmem's own cipher
+ * core, the one `./crypto` uses), bound to this enclave by associated data
+ * (its size and a random id). The ciphertext lives on the ordinary heap; the key lives only in guarded
  * memory, split in two halves that are re-split every 500 ms and at every
  * open. `open()` decrypts into a fresh guarded `SecretBuffer`, which the
  * caller destroys. A modified ciphertext fails with `INTEGRITY`.
@@ -66,13 +104,24 @@ export class Enclave {
   #ciphertext: Uint8Array | undefined;
   #coffer: Coffer | undefined;
   readonly #size: number;
+  readonly #id: Uint8Array;
 
   static {
     ciphertextAccess = (enclave) => enclave.#ciphertext;
+    ciphertextSwap = (enclave, ciphertext) => {
+      enclave.#ciphertext = ciphertext;
+    };
+    aadAccess = (enclave) => associatedData(enclave.#size, enclave.#id);
   }
 
-  private constructor(size: number, ciphertext: Uint8Array, coffer: Coffer) {
+  private constructor(
+    size: number,
+    id: Uint8Array,
+    ciphertext: Uint8Array,
+    coffer: Coffer,
+  ) {
     this.#size = size;
+    this.#id = id;
     this.#ciphertext = ciphertext;
     this.#coffer = coffer;
     finalizer.register(this, coffer, this);
@@ -110,27 +159,36 @@ export class Enclave {
     const size = buffer.size;
     const padded = paddedLength(size);
     const ciphertext = new Uint8Array(NONCE_SIZE + padded + TAG_SIZE);
-    // The nonce is public: the runtime's generator is fine for it.
+    // The nonce and the id are public: the runtime's generator is fine.
     crypto.getRandomValues(ciphertext.subarray(0, NONCE_SIZE));
+    const id = crypto.getRandomValues(new Uint8Array(ID_SIZE));
+    const aad = associatedData(size, id);
     const coffer = currentCoffer();
     coffer.retain();
     try {
-      // Work: | key | subkey | plaintext (padded) | sealed (padded + tag) |
-      withWorkArea(BLOCK + 2 * padded + TAG_SIZE, (work) => {
+      // Work: | key | plaintext, zero-padded |; the cipher core writes the
+      // ciphertext straight to the heap array (it is public).
+      withWork(KEY_SIZE + padded, (work) => {
         const key = work.subarray(0, KEY_SIZE);
-        const plain = work.subarray(BLOCK, BLOCK + padded);
-        const sealed = work.subarray(BLOCK + padded);
+        const plain = work.subarray(KEY_SIZE);
         coffer.deriveInto(key);
-        buffer.read((bytes) => plain.set(bytes));
-        messageCipher(key, work.subarray(KEY_SIZE, BLOCK), nonceOf(ciphertext))
-          .encrypt(plain, sealed);
-        ciphertext.set(sealed, NONCE_SIZE);
+        buffer.read((bytes) => {
+          for (let i = 0; i < size; i++) plain[i] = bytes[i];
+        });
+        sealInto(
+          spanOf(key),
+          spanOf(ciphertext, 0, NONCE_SIZE),
+          spanOf(aad),
+          spanOf(plain),
+          ciphertext,
+          NONCE_SIZE,
+        );
       });
     } catch (error) {
       coffer.release();
       throw error;
     }
-    const enclave = new Enclave(size, ciphertext, coffer);
+    const enclave = new Enclave(size, id, ciphertext, coffer);
     if (destroySource) buffer.destroy();
     return enclave;
   }
@@ -165,33 +223,49 @@ export class Enclave {
         "Cannot open the enclave: it was destroyed; seal the secret again",
       );
     }
-    const padded = paddedLength(this.#size);
+    const size = this.#size;
+    const padded = paddedLength(size);
+    const aad = associatedData(size, this.#id);
     try {
-      // Work: | key | subkey | plaintext (padded) |
-      return withWorkArea(BLOCK + padded, (work) => {
-        const key = work.subarray(0, KEY_SIZE);
-        const plain = work.subarray(BLOCK);
-        coffer.deriveInto(key);
-        const cipher = messageCipher(
-          key,
-          work.subarray(KEY_SIZE, BLOCK),
-          nonceOf(ciphertext),
+      if (ciphertext.length !== NONCE_SIZE + padded + TAG_SIZE) {
+        throw integrityError(
+          "its ciphertext has the wrong length for its size (it was replaced)",
         );
-        try {
-          cipher.decrypt(ciphertext.subarray(NONCE_SIZE), plain);
-        } catch (cause) {
-          throw new SecretMemoryError(
-            "INTEGRITY",
-            "Cannot open the enclave: its ciphertext was modified (authentication failed);" +
-              " the secret cannot be recovered from it",
-            { cause },
+      }
+      // Work: | key | plaintext, padded |
+      return withWork(KEY_SIZE + padded, (work) => {
+        const key = work.subarray(0, KEY_SIZE);
+        const plain = work.subarray(KEY_SIZE);
+        coffer.deriveInto(key);
+        const authentic = openInto(
+          spanOf(key),
+          spanOf(ciphertext, 0, NONCE_SIZE),
+          spanOf(aad),
+          spanOf(ciphertext, NONCE_SIZE),
+          plain,
+          0,
+        );
+        if (!authentic) {
+          throw integrityError(
+            "its ciphertext was modified or belongs to another enclave (authentication failed)",
           );
         }
-        // The plaintext goes from guarded memory to guarded memory.
-        return SecretBuffer.from(plain.subarray(0, this.#size), {
-          ...options,
-          wipeSource: true,
-        });
+        let padding = 0;
+        for (let i = size; i < padded; i++) padding |= plain[i];
+        if (padding !== 0) {
+          throw integrityError("its padding did not decrypt to zeros");
+        }
+        // Guarded to guarded, byte by byte; the work area is wiped after.
+        const out = SecretBuffer.alloc(size, options);
+        try {
+          out.write((bytes) => {
+            for (let i = 0; i < size; i++) bytes[i] = plain[i];
+          });
+        } catch (error) {
+          out.destroy();
+          throw error;
+        }
+        return out;
       });
     } finally {
       if (coffer.alive) coffer.rekey();
@@ -282,21 +356,21 @@ export class Enclave {
   }
 }
 
-function nonceOf(ciphertext: Uint8Array): Uint8Array {
-  return ciphertext.subarray(0, NONCE_SIZE);
+/**
+ * Replaces an enclave's ciphertext with `ciphertext` (the array itself, not
+ * a copy); tests only, to show that one enclave's ciphertext does not open
+ * in another.
+ */
+export function replaceCiphertextForTesting(
+  enclave: Enclave,
+  ciphertext: Uint8Array,
+): void {
+  ciphertextSwap(enclave, ciphertext);
 }
 
-/**
- * Runs `fn` over a guarded, writable work area of `size` bytes, then wipes
- * and unmaps it, whatever `fn` did.
- */
-function withWorkArea<T>(size: number, fn: (work: Uint8Array) => T): T {
-  const work = SecretBuffer.alloc(size, { placement: "start" });
-  try {
-    return work.write(fn);
-  } finally {
-    work.destroy();
-  }
+/** The associated data an enclave's ciphertext is bound to; tests only. */
+export function aadForTesting(enclave: Enclave): Uint8Array {
+  return aadAccess(enclave);
 }
 
 /** The enclave's heap ciphertext (nonce, sealed bytes, tag); tests only. */

@@ -5,8 +5,8 @@
  * plaintext, the key, the keystream that covers the plaintext (which, with
  * the heap ciphertext, would give the plaintext back), and the enclave's
  * HChaCha20 subkey (derived material the cipher library may leave), and
- * the Poly1305 one-time key block (counter 0), which noble is known to
- * leave in a scratch array (reported, not required to be absent). Live guarded
+ * the Poly1305 one-time key block (counter 0), reported and, since the
+ * cipher core keeps it in guarded memory, required absent too. Live guarded
  * buffers are excluded. A fresh process, so no other test's heap muddies
  * the figures. Prints one JSON line.
  *
@@ -17,9 +17,15 @@ import { SecretBuffer, stats } from "../../mod.ts";
 import { Enclave } from "../../enclave.ts";
 import { currentCoffer } from "../../src/enclave/_coffer.ts";
 import { ciphertextForTesting } from "../../src/enclave/enclave.ts";
-import { messageCipher } from "../../src/enclave/_xchacha.ts";
+import { ChaCha } from "../../src/crypto/_chacha.ts";
 import { chachaBlock } from "../_chacha_block.ts";
-import { type Needle, needleOf, scanMemory } from "../../src/doctor/_scan.ts";
+import {
+  type Needle,
+  needleOf,
+  scanMemory,
+  scanMemoryAll,
+} from "../../src/doctor/_scan.ts";
+import { boxedWordNeedles } from "../_boxed.ts";
 
 const host = globalThis as unknown as {
   Deno?: { args: string[] };
@@ -35,16 +41,20 @@ const enclave = Enclave.seal(source);
 const coffer = currentCoffer();
 const key = coffer.keyNeedle();
 const halves = coffer.ranges();
-// The enclave's subkey, derived in guarded memory (building the cipher
-// object runs only HChaCha20, which leaves nothing), and the ChaCha20
-// block at counter 0 under it: its first 32 bytes are the Poly1305
-// one-time key.
+// The enclave's subkey, derived in guarded memory by the core's
+// HChaCha20 (whose state is guarded too), and the ChaCha20 block at
+// counter 0 under it: its first 32 bytes are the Poly1305 one-time key.
 const [subkey, oneTimeKey] = (() => {
-  using work = SecretBuffer.alloc(128, { placement: "start" });
+  using work = SecretBuffer.alloc(256, { placement: "start" });
   return work.write((bytes) => {
     coffer.deriveInto(bytes.subarray(0, 32));
     const nonce = ciphertextForTesting(enclave)!.subarray(0, 24);
-    messageCipher(bytes.subarray(0, 32), bytes.subarray(32, 64), nonce);
+    const word =
+      (nonce[0] | nonce[1] << 8 | nonce[2] << 16 | nonce[3] << 24) >>> 0;
+    const chacha = new ChaCha(bytes, 128);
+    chacha.init(bytes, 0, word, nonce, 4);
+    chacha.subkeyInto(bytes, 32);
+    chacha.wipe();
     bytes.fill(0, 0, 32);
     const tail = new Uint8Array(12);
     tail.set(nonce.subarray(16), 4);
@@ -56,12 +66,34 @@ const [subkey, oneTimeKey] = (() => {
 const count = (needle: Needle, exclude: [bigint, bigint][] = []) =>
   scanMemory(needle, [...halves, ...exclude]).hits.length;
 
+// The key's and the subkey's words as numbers an interpreter boxes (V8
+// does, above the small-integer range): built in guarded memory.
+const boxed: Needle[] = (() => {
+  using work = SecretBuffer.alloc(64, { placement: "start" });
+  return work.write((bytes) => {
+    coffer.deriveInto(bytes.subarray(0, 32));
+    const nonce = ciphertextForTesting(enclave)!.subarray(0, 24);
+    const word =
+      (nonce[0] | nonce[1] << 8 | nonce[2] << 16 | nonce[3] << 24) >>> 0;
+    using state = SecretBuffer.alloc(128, { placement: "start" });
+    state.write((area) => {
+      const chacha = new ChaCha(area, 0);
+      chacha.init(bytes, 0, word, nonce, 4);
+      chacha.subkeyInto(bytes, 32);
+    });
+    return boxedWordNeedles(bytes);
+  });
+})();
+const boxedCount = () =>
+  scanMemoryAll(boxed).reduce((sum, result) => sum + result.hits.length, 0);
+
 const report: Record<string, unknown> = { size };
 report.sourceDestroyed = source.state === "destroyed";
 report.afterSeal = {
   plaintext: count(plaintext),
   key: count(key),
   subkey: count(subkey),
+  keyWordsBoxed: boxedCount(),
 };
 report.oneTimeKey = { afterSeal: count(oneTimeKey) };
 
@@ -94,6 +126,7 @@ report.opened = {
   key: count(key),
   keystreamOverPlaintext: count(keystream),
   subkey: count(subkey),
+  keyWordsBoxed: boxedCount(),
 };
 (report.oneTimeKey as Record<string, number>).opened = count(oneTimeKey);
 opened.destroy();
@@ -109,6 +142,7 @@ report.afterEnclaveDestroyed = {
   key: scanMemory(key).hits.length,
   keystreamOverPlaintext: scanMemory(keystream).hits.length,
   subkey: scanMemory(subkey).hits.length,
+  keyWordsBoxed: boxedCount(),
 };
 (report.oneTimeKey as Record<string, number>).afterEnclaveDestroyed =
   scanMemory(oneTimeKey).hits.length;

@@ -1,0 +1,141 @@
+/**
+ * A leak checker users can run: after handing a secret to other code (a
+ * crypto library, a driver, a parser), `findCopies(secret)` scans this
+ * process's memory for other copies of its bytes.
+ *
+ * Method (the doctor's masked scan): every page that /proc/self/pagemap
+ * marks present or swapped, in every mapping of /proc/self/maps, is read
+ * through /proc/self/mem into guarded scratch memory and compared with the
+ * secret. The scanner never holds the secret itself: it is given the
+ * secret XOR a random mask, and the mask, and compares byte by byte. The
+ * secret's own guarded range is left out, so a clean chain reports 0.
+ *
+ * Limits: it sees only this process's memory (not the kernel's, not a
+ * swap file, not another process it sent the secret to); only whole,
+ * unencoded copies (a copy split across pages that are not adjacent in
+ * the address space, or held as hex, base64, a BigInt or an expanded key
+ * schedule, is missed); pages never touched are skipped. A `Uint8Array`
+ * secret is itself on the heap and is counted. Linux only.
+ *
+ * @example Check what a library left behind
+ * ```ts
+ * import { SecretBuffer } from "@secmem/secmem";
+ * import { hmac } from "@secmem/secmem/crypto";
+ * import { findCopies } from "@secmem/secmem/forensics";
+ *
+ * if (Deno.build.os === "linux") {
+ *   using key = SecretBuffer.random(32);
+ *   hmac("SHA-256", key, new Uint8Array([1, 2, 3]));
+ *   const { copies } = findCopies(key);
+ *   console.log(`copies of the key outside its guarded pages: ${copies}`);
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import { native } from "./src/core/_native.ts";
+import { SecretMemoryError } from "./src/core/errors.ts";
+import { checkOptions } from "./src/core/_validate.ts";
+import { isSecretBuffer, type SecretBuffer } from "./src/secret_buffer.ts";
+import { needleOf, scanMemory } from "./src/doctor/_scan.ts";
+import { checkInput, checkSecret } from "./src/crypto/_input.ts";
+
+/** What `findCopies` found. */
+export interface CopiesReport {
+  /** Copies of the secret's bytes outside its own guarded range. */
+  copies: number;
+  /** Where each copy starts. */
+  addresses: bigint[];
+  /** Bytes of present pages read. */
+  scannedBytes: number;
+}
+
+/** Options for `findCopies`. */
+export interface FindCopiesOptions {
+  /**
+   * More address ranges to leave out, as [start, end) pairs: other
+   * guarded buffers the secret was deliberately copied into, say.
+   */
+  exclude?: readonly (readonly [bigint, bigint])[];
+}
+
+/** Secrets shorter than this would match by chance in a large heap. */
+export const MIN_SECRET_SIZE = 8;
+
+/**
+ * Scans this process's present pages for copies of `secret`, leaving out
+ * the secret's own guarded range. Takes about a second per GiB of
+ * resident memory.
+ *
+ * @param secret The secret to look for: a SecretBuffer (read in place) or
+ * ordinary bytes (which are then themselves one of the copies found).
+ * @param options `exclude`: more ranges to leave out.
+ * @returns The number of copies, their addresses, and the bytes scanned.
+ * @throws {SecretMemoryError} `UNSUPPORTED_PLATFORM` off Linux;
+ * `INVALID_ARGUMENT` for a secret shorter than 8 bytes or not bytes;
+ * `DESTROYED` for a destroyed buffer.
+ *
+ * @example A key that never left its pages
+ * ```ts
+ * import { SecretBuffer } from "@secmem/secmem";
+ * import { findCopies } from "@secmem/secmem/forensics";
+ *
+ * if (Deno.build.os === "linux") {
+ *   using key = SecretBuffer.random(32);
+ *   const report = findCopies(key);
+ *   if (report.copies !== 0) throw new Error("the key was copied");
+ * }
+ * ```
+ */
+export function findCopies(
+  secret: SecretBuffer | Uint8Array,
+  options?: FindCopiesOptions,
+): CopiesReport {
+  const memory = native();
+  if (memory.os !== "linux") {
+    throw new SecretMemoryError(
+      "UNSUPPORTED_PLATFORM",
+      `Cannot scan for copies on ${memory.os}: findCopies reads /proc/self, which only Linux has`,
+    );
+  }
+  const { exclude = [] } = checkOptions(options, ["exclude"]);
+  const ranges = checkRanges(exclude);
+  let size: number;
+  if (isSecretBuffer(secret)) {
+    const buffer = checkSecret(secret, "the secret");
+    size = buffer.size;
+    ranges.push([buffer.address, buffer.address + BigInt(size)]);
+  } else {
+    size = checkInput(secret, "the secret").length;
+  }
+  if (size < MIN_SECRET_SIZE) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot look for a ${size}-byte secret: at least ${MIN_SECRET_SIZE} bytes are needed to tell a copy from chance`,
+    );
+  }
+  const result = scanMemory(needleOf(secret), ranges);
+  return {
+    copies: result.hits.length,
+    addresses: result.hits,
+    scannedBytes: result.bytesScanned,
+  };
+}
+
+function checkRanges(value: unknown): [bigint, bigint][] {
+  const bad = () =>
+    new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      "Cannot use exclude: expected an array of [start, end) pairs of bigint addresses",
+    );
+  if (!Array.isArray(value)) throw bad();
+  return value.map((pair: unknown) => {
+    if (!Array.isArray(pair) || pair.length !== 2) throw bad();
+    const [start, end] = pair as unknown[];
+    if (typeof start !== "bigint" || typeof end !== "bigint" || end < start) {
+      throw bad();
+    }
+    return [start, end];
+  });
+}

@@ -1,0 +1,69 @@
+/**
+ * HMAC (RFC 2104) over a guarded work area: the padded key and both hash
+ * states live there, so neither the key nor the ipad/opad states that
+ * would let anyone MAC as the key's owner reach the heap.
+ *
+ * @module
+ */
+
+import type { HashAlgorithm, HashState } from "./_sha2.ts";
+import { bytes } from "./_work.ts";
+
+/** An HMAC computation with its state in a guarded area. */
+export class Hmac {
+  readonly hash: HashAlgorithm;
+  readonly #inner: HashState;
+  readonly #outer: HashState;
+  // The padded key, then (reused) the inner digest.
+  readonly #pad: Uint8Array;
+
+  /** Work-area bytes an `Hmac` over `hash` needs. */
+  static size(hash: HashAlgorithm): number {
+    return 2 * hash.stateSize + hash.blockLength;
+  }
+
+  /** An HMAC over `area[at .. at + Hmac.size(hash))`; `at` a multiple of 8. */
+  constructor(hash: HashAlgorithm, area: Uint8Array, at: number) {
+    this.hash = hash;
+    this.#inner = hash.create(area, at);
+    this.#outer = hash.create(area, at + hash.stateSize);
+    this.#pad = bytes(area, at + 2 * hash.stateSize, hash.blockLength);
+  }
+
+  /** Starts a MAC under `key[start..end)`. */
+  init(key: Uint8Array, start: number, end: number): void {
+    const pad = this.#pad;
+    const block = this.hash.blockLength;
+    pad.fill(0);
+    if (end - start > block) {
+      // A long key is hashed first; the digest lands in guarded memory.
+      this.#inner.reset();
+      this.#inner.update(key, start, end);
+      this.#inner.finish(pad, 0);
+    } else {
+      for (let i = start; i < end; i++) pad[i - start] = key[i];
+    }
+    for (let i = 0; i < block; i++) pad[i] ^= 0x36;
+    this.#inner.reset();
+    this.#inner.update(pad, 0, block);
+    for (let i = 0; i < block; i++) pad[i] ^= 0x36 ^ 0x5c;
+    this.#outer.reset();
+    this.#outer.update(pad, 0, block);
+    pad.fill(0);
+  }
+
+  /** Absorbs `data[start..end)`. */
+  update(data: Uint8Array, start: number, end: number): void {
+    this.#inner.update(data, start, end);
+  }
+
+  /** Writes the MAC to `out` from `at`; `init` again before reuse. */
+  finish(out: Uint8Array, at: number): void {
+    const pad = this.#pad;
+    const length = this.hash.outputLength;
+    this.#inner.finish(pad, 0);
+    this.#outer.update(pad, 0, length);
+    this.#outer.finish(out, at);
+    pad.fill(0);
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * Argument checks for the crypto entry. Byte arguments are recognised by
+ * the intrinsic `%TypedArray%.prototype` getters, called through
+ * references taken at load, so a Proxy, an own `length` property or a
+ * patched prototype cannot change what is read; the length is read once.
+ *
+ * @module
+ */
+
+import { SecretMemoryError } from "../core/errors.ts";
+import {
+  checkBufferOptions,
+  describe as describeValue,
+} from "../core/_validate.ts";
+import { isSecretBuffer, type SecretBuffer } from "../secret_buffer.ts";
+import type { Input } from "./_kdf.ts";
+import { type HashAlgorithm, SHA256, SHA512 } from "./_sha2.ts";
+
+const apply = Reflect.apply;
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
+const getter = (target: object, key: PropertyKey) =>
+  Object.getOwnPropertyDescriptor(target, key)!.get!;
+const tagOf = getter(typedArrayPrototype, Symbol.toStringTag);
+const lengthOf = getter(typedArrayPrototype, "length");
+const bufferOf = getter(typedArrayPrototype, "buffer");
+const detachedOf = Object.getOwnPropertyDescriptor(
+  ArrayBuffer.prototype,
+  "detached",
+)?.get;
+const isArrayBuffer = (value: unknown): boolean => {
+  try {
+    apply(getter(ArrayBuffer.prototype, "byteLength"), value, []);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** `describe`, even for a Proxy whose traps throw. */
+function describe(value: unknown): string {
+  try {
+    return describeValue(value);
+  } catch {
+    return "an object";
+  }
+}
+
+/** A real `Uint8Array`, not detached, with its length read once. */
+export function checkInput(value: unknown, what: string): Input {
+  if (apply(tagOf, value, []) !== "Uint8Array") {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot use ${describe(value)} as ${what}: expected a Uint8Array`,
+    );
+  }
+  const buffer = apply(bufferOf, value, []);
+  if (
+    detachedOf !== undefined && isArrayBuffer(buffer) &&
+    apply(detachedOf, buffer, []) === true
+  ) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot use ${what}: its ArrayBuffer was detached (transferred); pass the bytes again`,
+    );
+  }
+  return { bytes: value as Uint8Array, length: apply(lengthOf, value, []) };
+}
+
+/** `checkInput`, or no bytes for `undefined`. */
+export function optionalInput(value: unknown, what: string): Input {
+  return value === undefined
+    ? { bytes: new Uint8Array(0), length: 0 }
+    : checkInput(value, what);
+}
+
+/** A live SecretBuffer (by brand), with its size. */
+export function checkSecret(value: unknown, what: string): SecretBuffer {
+  if (!isSecretBuffer(value)) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot use ${describe(value)} as ${what}: expected a SecretBuffer;` +
+        " make one with SecretBuffer.from(bytes)",
+    );
+  }
+  if (value.state === "destroyed") {
+    throw new SecretMemoryError(
+      "DESTROYED",
+      `Cannot use ${what}: the SecretBuffer was destroyed`,
+    );
+  }
+  return value;
+}
+
+/** A key of at least `min` bytes (and at most `max`). */
+export function checkKey(
+  value: unknown,
+  what: string,
+  min: number,
+  max = Infinity,
+): SecretBuffer {
+  const key = checkSecret(value, what);
+  if (key.size < min || key.size > max) {
+    const expected = max === min
+      ? `exactly ${min} bytes`
+      : `at least ${min} bytes`;
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot use a ${key.size}-byte ${what}: expected ${expected};` +
+        " make one with SecretBuffer.random or derive one with hkdf",
+    );
+  }
+  return key;
+}
+
+/** The hash named `name`. */
+export function checkHash(name: unknown): HashAlgorithm {
+  if (name === "SHA-256") return SHA256;
+  if (name === "SHA-512") return SHA512;
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot use ${describe(name)} as the hash: expected "SHA-256" or "SHA-512"`,
+  );
+}
+
+/** A params object holding only `known` keys, read once into a copy. */
+export function checkParams(
+  params: unknown,
+  known: readonly string[],
+  what: string,
+): Record<string, unknown> {
+  if (params === undefined) return {};
+  if (typeof params !== "object" || params === null) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot use ${describe(params)} as ${what}: expected an object`,
+    );
+  }
+  try {
+    const keys = Object.keys(params);
+    const unknown = keys.find((key) => !known.includes(key));
+    if (unknown !== undefined) {
+      throw new SecretMemoryError(
+        "INVALID_ARGUMENT",
+        `Cannot use ${what} option ${JSON.stringify(unknown)}: expected ${
+          known.join(", ")
+        }`,
+      );
+    }
+    // Each getter runs once; what it answered is what is used.
+    const copy: Record<string, unknown> = {};
+    for (const key of known) {
+      copy[key] = (params as Record<string, unknown>)[key];
+    }
+    return copy;
+  } catch (cause) {
+    if (cause instanceof SecretMemoryError) throw cause;
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot read ${what}: reading it threw; pass a plain object`,
+      { cause },
+    );
+  }
+}
+
+/** A whole number in [min, max]. */
+export function checkInteger(
+  value: unknown,
+  what: string,
+  min: number,
+  max: number,
+): number {
+  if (
+    typeof value === "number" && Number.isInteger(value) && value >= min &&
+    value <= max
+  ) {
+    return value;
+  }
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot use ${
+      describe(value)
+    } as ${what}: expected a whole number from ${min} to ${max}`,
+  );
+}
+
+/**
+ * Checks buffer options before anything is mapped, and hands back the
+ * caller's own object: defaults stay unset, so a process-wide policy still
+ * applies to what is not given.
+ */
+export function checkOutputOptions<T>(options: T): T {
+  if (options === undefined) return options;
+  try {
+    checkBufferOptions(options);
+  } catch (cause) {
+    if (cause instanceof SecretMemoryError) throw cause;
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      "Cannot read the buffer options: reading them threw; pass a plain object",
+      { cause },
+    );
+  }
+  return options;
+}
+
+/** An output length: a whole number of bytes from 1 to `max`. */
+export function checkLength(value: unknown, max: number, what: string): number {
+  if (
+    typeof value === "number" && Number.isInteger(value) && value >= 1 &&
+    value <= max
+  ) {
+    return value;
+  }
+  throw new SecretMemoryError(
+    "INVALID_SIZE",
+    `Cannot derive ${
+      describe(value)
+    } bytes with ${what}: expected a whole number from 1 to ${max}`,
+  );
+}

@@ -1,0 +1,201 @@
+/**
+ * scrypt (RFC 7914), synchronous and asynchronous, with V and B in
+ * guarded memory.
+ *
+ * @module
+ */
+
+import { SecretMemoryError } from "../core/errors.ts";
+import { MAX_SIZE } from "../core/_layout.ts";
+import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
+import {
+  checkInput,
+  checkInteger,
+  checkLength,
+  checkOutputOptions,
+  checkParams,
+  checkSecret,
+} from "./_input.ts";
+import type { Input } from "./_kdf.ts";
+import { type ScryptCost, ScryptJob } from "./_scrypt.ts";
+
+/** scrypt's salt, costs and output length. */
+export interface ScryptParams {
+  /** Salt (public), unique per passphrase. */
+  salt: Uint8Array;
+  /** CPU/memory cost: a power of two above 1 (RFC 7914 suggests 2^14 to 2^20). */
+  N: number;
+  /** Block size factor (commonly 8). */
+  r: number;
+  /** Parallelisation factor (commonly 1). */
+  p: number;
+  /** Output bytes, 1 to 2^30. */
+  length: number;
+}
+
+/** The most memory scrypt may use: V is 128·r·N bytes, B is 128·r·p. */
+export const MAX_SCRYPT_MEMORY: number = 2 ** 30;
+
+interface Checked {
+  passphrase: SecretBuffer;
+  salt: Input;
+  cost: ScryptCost;
+  length: number;
+}
+
+function check(passphrase: unknown, params: unknown): Checked {
+  const secret = checkSecret(passphrase, "the scrypt passphrase");
+  const p = checkParams(
+    params,
+    ["salt", "N", "r", "p", "length"],
+    "scrypt params",
+  );
+  const salt = checkInput(p.salt, "the scrypt salt");
+  const N = checkInteger(p.N, "scrypt N", 2, 2 ** 30);
+  if ((N & (N - 1)) !== 0) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot use ${N} as scrypt N: expected a power of two (2^14 = 16384 is common)`,
+    );
+  }
+  const r = checkInteger(p.r, "scrypt r", 1, 2 ** 24);
+  const parallel = checkInteger(p.p, "scrypt p", 1, 2 ** 24);
+  const memory = 128 * r * N + 128 * r * parallel;
+  if (memory > MAX_SCRYPT_MEMORY || r * parallel >= 2 ** 30) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot run scrypt with N=${N}, r=${r}, p=${parallel}: it needs ${memory} bytes,` +
+        ` above the limit of ${MAX_SCRYPT_MEMORY} (128·r·N + 128·r·p); lower N or r`,
+    );
+  }
+  const length = checkLength(p.length, MAX_SIZE, "scrypt");
+  return { passphrase: secret, salt, cost: { N, r, p: parallel }, length };
+}
+
+function begin(c: Checked, options?: SecretBufferOptions): ScryptJob {
+  const job = new ScryptJob(c.cost, checkOutputOptions(options));
+  try {
+    c.passphrase.read((pw) =>
+      job.start(pw, c.passphrase.size, c.salt.bytes, c.salt.length)
+    );
+  } catch (error) {
+    job.dispose();
+    throw error;
+  }
+  return job;
+}
+
+function end(c: Checked, job: ScryptJob, options?: SecretBufferOptions) {
+  const out = SecretBuffer.alloc(c.length, options);
+  try {
+    out.write((key) =>
+      c.passphrase.read((pw) => job.finish(pw, c.passphrase.size, key))
+    );
+  } catch (error) {
+    out.destroy();
+    throw error;
+  }
+  return out;
+}
+
+/**
+ * scrypt, synchronously. V (128·r·N bytes) and B are guarded buffers made
+ * with `options`, so with the default lock policy they count against
+ * RLIMIT_MEMLOCK: pass `{ lock: "best-effort" }` for large N on a machine
+ * with a small limit.
+ *
+ * @param passphrase The passphrase (from `promptSecret`, for example).
+ * @param params `salt`, `N`, `r`, `p`, `length`.
+ * @param options Options for the work buffers and the result.
+ * @returns A new SecretBuffer of `length` bytes, at rest.
+ * @throws {SecretMemoryError} `INVALID_ARGUMENT` for N not a power of two,
+ * r or p out of range, more than 1 GiB of memory, or a salt that is not
+ * bytes; `INVALID_SIZE` for the length; `DESTROYED`; and what
+ * `SecretBuffer.alloc` throws (`MEMLOCK_LIMIT`).
+ *
+ * @example A key from a passphrase
+ * ```ts
+ * import { SecretBuffer } from "@secmem/secmem";
+ * import { scryptSync } from "@secmem/secmem/crypto";
+ *
+ * using passphrase = SecretBuffer.from(new TextEncoder().encode("correct horse"));
+ * const salt = new Uint8Array(16);
+ * using key = scryptSync(passphrase, { salt, N: 1024, r: 8, p: 1, length: 32 });
+ * if (key.size !== 32) throw new Error("expected 32 bytes");
+ * ```
+ */
+export function scryptSync(
+  passphrase: SecretBuffer,
+  params: ScryptParams,
+  options?: SecretBufferOptions,
+): SecretBuffer {
+  const c = check(passphrase, params);
+  const job = begin(c, options);
+  try {
+    job.step(Infinity);
+    return end(c, job, options);
+  } finally {
+    job.dispose();
+  }
+}
+
+/** ROMix steps between two returns to the event loop. */
+const SLICE = 1024;
+
+/**
+ * scrypt without blocking the event loop: the mixing runs in slices, with
+ * a macrotask between them. The work buffers are open for writing only
+ * during a slice (`noaccess` in between), and are wiped and unmapped when
+ * the computation ends, however it ends.
+ *
+ * @param passphrase The passphrase.
+ * @param params `salt`, `N`, `r`, `p`, `length`.
+ * @param options Options for the work buffers and the result.
+ * @returns A promise of a new SecretBuffer of `length` bytes.
+ * @throws {SecretMemoryError} as `scryptSync`, as a rejected promise;
+ * bad arguments are checked before anything is mapped.
+ *
+ * @example
+ * ```ts
+ * import { SecretBuffer } from "@secmem/secmem";
+ * import { scrypt } from "@secmem/secmem/crypto";
+ *
+ * using passphrase = SecretBuffer.from(new TextEncoder().encode("pass"));
+ * const salt = new TextEncoder().encode("NaCl");
+ * using key = await scrypt(passphrase, { salt, N: 16, r: 1, p: 1, length: 64 });
+ * if (key.size !== 64) throw new Error("expected 64 bytes");
+ * ```
+ */
+export function scrypt(
+  passphrase: SecretBuffer,
+  params: ScryptParams,
+  options?: SecretBufferOptions,
+): Promise<SecretBuffer> {
+  let c: Checked;
+  let job: ScryptJob;
+  try {
+    c = check(passphrase, params);
+    job = begin(c, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return new Promise<SecretBuffer>((resolve, reject) => {
+    const slice = () => {
+      try {
+        if (!job.step(SLICE)) {
+          setTimeout(slice, 0);
+          return;
+        }
+        resolve(end(c, job, options));
+      } catch (error) {
+        reject(error);
+      }
+      try {
+        job.dispose();
+      } catch {
+        // Purged behind our back: already wiped.
+      }
+    };
+    setTimeout(slice, 0);
+  });
+}

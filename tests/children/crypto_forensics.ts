@@ -1,0 +1,233 @@
+/**
+ * Child for the crypto forensic test. Runs one function of `./crypto`
+ * (argument 1: hmac, hkdf, scrypt, scryptSync, encrypt, decrypt) once or
+ * under load (argument 2: "once" or "load": 4,000 calls from 32 concurrent
+ * async tasks), then scans this process's present pages for every secret
+ * involved: first while they are alive and at rest, without forcing a GC,
+ * leaving out their own guarded pages; then after every SecretBuffer is
+ * destroyed, leaving out nothing. Also looks for the key XOR the HMAC
+ * pads (the padded key blocks) and, for encryption, the keystream over the
+ * plaintext, and for each secret's 32-bit words as the 8-byte doubles an
+ * interpreter boxes numbers into (V8 does, for a number that is not a
+ * small integer). Controls: each live secret is found in its own pages, and a
+ * heap array is found on the heap, and "leak" (a plain heap copy of the
+ * key) must be seen. Prints one JSON line.
+ *
+ * @module
+ */
+
+import { SecretBuffer, stats } from "../../mod.ts";
+import {
+  decrypt,
+  encrypt,
+  hkdf,
+  hmac,
+  scrypt,
+  scryptSync,
+} from "../../crypto.ts";
+import {
+  type Needle,
+  needleOf,
+  scanMemoryAll,
+} from "../../src/doctor/_scan.ts";
+import { boxedWordNeedles } from "../_boxed.ts";
+
+const host = globalThis as unknown as {
+  Deno?: { args: string[] };
+  process: { argv: string[] };
+};
+const args = host.Deno?.args ?? host.process.argv.slice(2);
+const fn = args[0];
+const load = args[1] === "load";
+const TASKS = 32;
+const CALLS = load ? 4000 : 1;
+
+const before = stats();
+const control = new Uint8Array(48).map((_, i) => (i * 151 + 7) & 0xff);
+const salt = new TextEncoder().encode("forensic salt");
+const info = new TextEncoder().encode("forensic info");
+const scryptParams = { salt, N: 16, r: 1, p: 1, length: 32 };
+
+const key = SecretBuffer.random(32);
+const plaintext = SecretBuffer.random(48);
+const passphrase = SecretBuffer.random(20);
+const live: SecretBuffer[] = [key, plaintext, passphrase];
+let message: Uint8Array | undefined;
+// The negative control's copies, kept alive on purpose.
+const leaked: Uint8Array[] = [];
+let leakedWord = 0;
+
+/** One call of the function under test; what it returns, kept or not. */
+async function call(keep: boolean): Promise<void> {
+  let out: SecretBuffer | undefined;
+  switch (fn) {
+    case "hmac":
+      hmac("SHA-256", key, plaintext);
+      hmac("SHA-512", key, plaintext);
+      break;
+    case "hkdf":
+      out = hkdf("SHA-256", key, { salt, info, length: 32 });
+      break;
+    case "scrypt":
+      out = await scrypt(passphrase, scryptParams);
+      break;
+    case "scryptSync":
+      out = scryptSync(passphrase, scryptParams);
+      break;
+    case "encrypt":
+      message = encrypt(key, plaintext, { aad: salt });
+      break;
+    case "decrypt":
+      message ??= encrypt(key, plaintext, { aad: salt });
+      out = decrypt(key, message, { aad: salt });
+      break;
+    case "leak":
+      // Not a crypto call: a plain heap copy, which the scan must see.
+      if (leaked.length === 0) leaked.push(key.read((k) => k.slice()));
+      // And one key word as an unsigned number, which V8 boxes: the
+      // first word whose top bit is set.
+      key.read((k) => {
+        for (let i = 0; i < 8 && leakedWord === 0; i++) {
+          if (k[4 * i + 3] & 0x80) {
+            leakedWord = (k[4 * i] | k[4 * i + 1] << 8 | k[4 * i + 2] << 16 |
+              k[4 * i + 3] << 24) >>> 0;
+          }
+        }
+      });
+      break;
+    default:
+      throw new Error(`unknown function ${fn}`);
+  }
+  if (out === undefined) return;
+  if (keep) live.push(out);
+  else out.destroy();
+}
+
+await call(true);
+const tasks = [];
+for (let t = 0; t < TASKS && CALLS > 1; t++) {
+  tasks.push((async () => {
+    for (let i = t; i < CALLS; i += TASKS) {
+      await call(false);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  })());
+}
+await Promise.all(tasks);
+
+/** `secret` XOR a constant byte, as a needle (the padded key blocks). */
+const xorNeedle = (secret: SecretBuffer, byte: number): Needle => {
+  const needle = needleOf(secret);
+  return {
+    masked: needle.masked.map((b) => b ^ byte),
+    mask: needle.mask,
+  };
+};
+
+const needles: Record<string, Needle> = {
+  key: needleOf(key),
+  keyXorIpad: xorNeedle(key, 0x36),
+  keyXorOpad: xorNeedle(key, 0x5c),
+  plaintext: needleOf(plaintext),
+  passphrase: needleOf(passphrase),
+};
+if (live.length > 3) needles.output = needleOf(live[3]);
+if (fn === "encrypt" && message !== undefined) {
+  // Ciphertext XOR plaintext XOR mask: the heap holds only that.
+  const sealed = message;
+  needles.keystream = plaintext.read((bytes) => {
+    const mask = needles.plaintext.mask;
+    return {
+      masked: bytes.map((b, i) => sealed[24 + i] ^ b ^ mask[i]),
+      mask,
+    };
+  });
+}
+const names = Object.keys(needles);
+
+// Words of each secret as numbers an interpreter boxed on its heap (both
+// byte orders, signed and unsigned), and the key and the passphrase XOR
+// the HMAC pads (they are HMAC keys).
+const boxed: Record<string, Needle[]> = {};
+const boxedOf = (buffer: SecretBuffer, xors: number[]) =>
+  buffer.read((bytes) => xors.flatMap((x) => boxedWordNeedles(bytes, x)));
+boxed.key = boxedOf(key, [0, 0x36, 0x5c]);
+boxed.plaintext = boxedOf(plaintext, [0]);
+boxed.passphrase = boxedOf(passphrase, [0, 0x36, 0x5c]);
+if (live.length > 3) boxed.output = boxedOf(live[3], [0]);
+if (fn === "encrypt" && message !== undefined) {
+  // The keystream words over the plaintext, formed in guarded memory.
+  const sealed = message;
+  using stream = SecretBuffer.alloc(48);
+  stream.write((out) =>
+    plaintext.read((bytes) => {
+      for (let i = 0; i < 48; i++) out[i] = sealed[24 + i] ^ bytes[i];
+    })
+  );
+  boxed.keystream = boxedOf(stream, [0]);
+}
+const boxedNames = Object.keys(boxed);
+const boxedNeedles = boxedNames.flatMap((name) => boxed[name]);
+const boxedCounts = (results: { hits: bigint[] }[]) => {
+  const counts: Record<string, number> = {};
+  let at = 0;
+  for (const name of boxedNames) {
+    counts[name] = 0;
+    for (let i = 0; i < boxed[name].length; i++) {
+      counts[name] += results[at++].hits.length;
+    }
+  }
+  return counts;
+};
+
+const ranges = (buffers: SecretBuffer[]) =>
+  buffers.map((b) =>
+    [b.address, b.address + BigInt(b.size)] as [bigint, bigint]
+  );
+
+const owners: Record<string, SecretBuffer | undefined> = {
+  key,
+  plaintext,
+  passphrase,
+  output: live[3],
+};
+// Alive, at rest, no forced GC: hits outside the live guarded pages.
+const all = scanMemoryAll([...names.map((n) => needles[n]), ...boxedNeedles]);
+const boxedAlive = boxedCounts(all.slice(names.length));
+const own = ranges(live);
+const alive: Record<string, number> = {};
+const inOwnPage: Record<string, number> = {};
+names.forEach((name, i) => {
+  const hits = all[i].hits;
+  alive[name] = hits.filter((a) => !own.some(([s, e]) => s <= a && a < e))
+    .length;
+  const owner = owners[name];
+  if (owner !== undefined && name in needles) {
+    const [[s, e]] = ranges([owner]);
+    inOwnPage[name] = hits.filter((a) => s <= a && a < e).length;
+  }
+});
+
+for (const buffer of live) buffer.destroy();
+const after = scanMemoryAll([
+  ...names.map((n) => needles[n]),
+  needleOf(control),
+  ...boxedNeedles,
+]);
+const boxedDestroyed = boxedCounts(after.slice(names.length + 1));
+const destroyed: Record<string, number> = {};
+names.forEach((name, i) => destroyed[name] = after[i].hits.length);
+
+console.log(JSON.stringify({
+  fn,
+  calls: CALLS,
+  alive,
+  destroyed,
+  inOwnPage,
+  boxedAlive,
+  boxedDestroyed,
+  leakedWord: leakedWord !== 0,
+  heapControl: after[names.length].hits.length,
+  scannedBytes: after[0].bytesScanned,
+  statsRestored: JSON.stringify(stats()) === JSON.stringify(before),
+}));
