@@ -42,5 +42,5 @@ test(
     assert(out.includes("compiled 42"), out);
     assert(out.includes("after ok 2000 0"), out);
   },
-  { skip: linuxOnly },
+  { skip: mapLimitSkip() },
 );
