@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import {
+  hardenProcess,
   purge,
   SecretBuffer,
   SecretPool,
@@ -287,6 +288,7 @@ test(
     assert.equal(frozen.status, 0, frozen.stdout + frozen.stderr);
     assert(frozen.stdout.includes("equal true true true true"), frozen.stdout);
     assert(frozen.stdout.includes("live 0"), frozen.stdout);
+    assert(frozen.stdout.includes("typed INVALID_SIZE"), frozen.stdout);
     if (runtime !== "node") return;
     // Node's own switch freezes every intrinsic before any code runs.
     const [exe, ...rest] = runtimeCommand(childScript("hostile.ts"), [
@@ -323,4 +325,37 @@ test("a secret's own properties cannot be shadowed to lie about its size", () =>
   assert(copy.equals(slot));
   a.destroy();
   pool.destroy();
+});
+
+test("a descriptor past a C int is refused, never cut to 32 bits", async () => {
+  const before = stats().liveBuffers;
+  for (const fd of [2 ** 31, 2 ** 32 + 1, Number.MAX_SAFE_INTEGER]) {
+    assertThrowsCode(() => SecretBuffer.fromFdSync(fd), "INVALID_ARGUMENT");
+    await assertRejectsCode(
+      () => SecretBuffer.fromFd({ fd }),
+      "INVALID_ARGUMENT",
+    );
+    using secret = SecretBuffer.fromText("x");
+    assertThrowsCode(() => secret.writeToSync(fd), "INVALID_ARGUMENT");
+  }
+  assert.equal(stats().liveBuffers, before);
+});
+
+test("hardenProcess reads skip by index: replaced methods and holes cannot lie", () => {
+  // Every step skipped, so the test process is left as it was.
+  const all = ["dumpable", "coreLimit", "crashDialog"];
+  const lying = Object.assign([...all], { map: () => [], forEach() {} });
+  const result = hardenProcess({ skip: lying as unknown as [] });
+  for (const name of all) {
+    assert.equal(
+      (result.steps as Record<string, { status: string }>)[name].status,
+      "skipped",
+      name,
+    );
+  }
+  assertThrowsCode(
+    // deno-lint-ignore no-sparse-arrays
+    () => hardenProcess({ skip: [, "coreLimit"] as unknown as [] }),
+    "INVALID_ARGUMENT",
+  );
 });

@@ -95,7 +95,13 @@ export class SecretMemoryError extends Error {
       message,
       options.cause === undefined ? undefined : { cause: options.cause },
     );
-    this.name = "SecretMemoryError";
+    // Defined, not assigned: under a frozen Error.prototype an assignment to
+    // the inherited read-only `name` would throw a TypeError instead.
+    Object.defineProperty(this, "name", {
+      value: "SecretMemoryError",
+      configurable: true,
+      writable: true,
+    });
     this.code = code;
     if (options.errno !== undefined) this.errno = options.errno;
     if (options.syscall !== undefined) this.syscall = options.syscall;

@@ -163,9 +163,12 @@ export function hardenProcess(options?: HardenOptions): HardenResult {
       "Cannot use skip: expected an array of step names",
     );
   }
-  const skipped = new Set(
-    skip.map((name) => checkChoice(name, STEP_NAMES, "a step to skip")),
-  );
+  // By index, never the array's own (perhaps replaced) methods; a hole reads
+  // as undefined and is refused like any other non-name.
+  const skipped = new Set<HardeningStepName>();
+  for (let i = 0; i < skip.length; i++) {
+    skipped.add(checkChoice(skip[i], STEP_NAMES, "a step to skip"));
+  }
   let memory: NativeMemory;
   try {
     memory = native();

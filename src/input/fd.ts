@@ -68,8 +68,13 @@ function resolve(fdOrFile: unknown): number | DenoFileLike {
   );
 }
 
+// A descriptor is a C int: a larger number would be cut to 32 bits by one
+// FFI (another file) and refused with a TypeError by the others.
+const MAX_FD = 0x7fffffff;
+
 function isFd(value: unknown): value is number {
-  return typeof value === "number" && Number.isInteger(value) && value >= 0;
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 &&
+    value <= MAX_FD;
 }
 
 function numericFd(fdOrFile: unknown, action: string): number {

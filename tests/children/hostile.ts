@@ -257,6 +257,13 @@ async function main(): Promise<void> {
     );
     await a.read(async () => {});
     const tail = a.slice(1);
+    // A typed error stays typed under a frozen Error.prototype.
+    if (how !== "flag") Object.freeze(Error.prototype);
+    try {
+      SecretBuffer.alloc(-1);
+    } catch (error) {
+      say(`typed ${error instanceof SecretMemoryError && error.code}`);
+    }
     say(
       `equal ${a.equals(b)} ${a.equals(slot)} ${streamed.equals(a)} ${
         tail.equals(new Uint8Array([2, 3]))
