@@ -108,6 +108,8 @@ test(
   { skip: linuxOnly },
 );
 
+// Bun for Windows under Wine fails a recursive rmSync of this folder with
+// EFAULT; Wine's temporary folder is thrown away with its prefix anyway.
 test("input files cleaned up", () => {
   rmSync(dir, { recursive: true, force: true });
-});
+}, { skip: linuxOnly });
