@@ -9,6 +9,7 @@
  */
 
 import type { SymbolTable } from "./types.ts";
+import { POSIX_FUNCTIONS } from "./posix.ts";
 
 /** Where libSystem lives; on macOS 11+ it is in the dyld shared cache. */
 export const DARWIN_LIBSYSTEM_CANDIDATES: readonly string[] = [
@@ -18,39 +19,19 @@ export const DARWIN_LIBSYSTEM_CANDIDATES: readonly string[] = [
 
 /** The libSystem functions secmem calls on macOS. */
 export const DARWIN_LIBSYSTEM = {
-  // void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
-  mmap: {
-    parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"],
-    result: "pointer",
-  },
-  // int mprotect(void *addr, size_t len, int prot)
-  mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
-  // int madvise(void *addr, size_t len, int advice)
-  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  ...POSIX_FUNCTIONS,
   // int minherit(void *addr, size_t len, int inherit)
   minherit: { parameters: ["pointer", "usize", "i32"], result: "i32" },
-  // int mlock(const void *addr, size_t len)
-  mlock: { parameters: ["pointer", "usize"], result: "i32" },
-  // int munlock(const void *addr, size_t len)
-  munlock: { parameters: ["pointer", "usize"], result: "i32" },
-  // int munmap(void *addr, size_t len)
-  munmap: { parameters: ["pointer", "usize"], result: "i32" },
   // int memset_s(void *s, rsize_t smax, int c, rsize_t n)  (C11 Annex K:
   // may not be optimised away; libSystem has it since 10.9)
   memset_s: {
     parameters: ["pointer", "usize", "i32", "usize"],
     result: "i32",
   },
-  // void *memcpy(void *dst, const void *src, size_t n)
-  memcpy: { parameters: ["pointer", "pointer", "usize"], result: "pointer" },
   // int getentropy(void *buffer, size_t size)  (macOS 10.12+, at most 256)
   getentropy: { parameters: ["pointer", "usize"], result: "i32" },
   // int getpagesize(void)
   getpagesize: { parameters: [], result: "i32" },
-  // int getrlimit(int resource, struct rlimit *rlp)
-  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
-  // int setrlimit(int resource, const struct rlimit *rlp)
-  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   // int *__error(void)  (errno is `(*__error())`)
   __error: { parameters: [], result: "pointer" },
   // pid_t getpid(void)
@@ -60,20 +41,6 @@ export const DARWIN_LIBSYSTEM = {
     parameters: ["i32", "i32", "u64", "buffer", "i32"],
     result: "i32",
   },
-  // int open(const char *path, int oflag, ...): variadic; the mode is not
-  // passed, since O_CREAT is never set.
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  // ssize_t read(int fd, void *buf, size_t nbyte)
-  read: { parameters: ["i32", "pointer", "usize"], result: "isize" },
-  // ssize_t pread(int fd, void *buf, size_t nbyte, off_t offset)
-  pread: {
-    parameters: ["i32", "pointer", "usize", "i64"],
-    result: "isize",
-  },
-  // ssize_t write(int fd, const void *buf, size_t nbyte)
-  write: { parameters: ["i32", "pointer", "usize"], result: "isize" },
-  // int close(int fd)
-  close: { parameters: ["i32"], result: "i32" },
 } as const satisfies SymbolTable;
 
 /** macOS constants, each with the header that defines it. */

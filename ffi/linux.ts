@@ -7,6 +7,7 @@
  */
 
 import type { SymbolTable } from "./types.ts";
+import { POSIX_FUNCTIONS } from "./posix.ts";
 
 /** Where libc lives: glibc first, then musl under its usual names. */
 export const LINUX_LIBC_CANDIDATES: readonly string[] = [
@@ -18,21 +19,7 @@ export const LINUX_LIBC_CANDIDATES: readonly string[] = [
 
 /** The libc functions secmem calls on Linux. */
 export const LINUX_LIBC = {
-  // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
-  mmap: {
-    parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"],
-    result: "pointer",
-  },
-  // int mprotect(void *addr, size_t len, int prot)
-  mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
-  // int madvise(void *addr, size_t length, int advice)
-  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
-  // int mlock(const void *addr, size_t len)
-  mlock: { parameters: ["pointer", "usize"], result: "i32" },
-  // int munlock(const void *addr, size_t len)
-  munlock: { parameters: ["pointer", "usize"], result: "i32" },
-  // int munmap(void *addr, size_t length)
-  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  ...POSIX_FUNCTIONS,
   // void explicit_bzero(void *s, size_t n)  (glibc >= 2.25, musl)
   explicit_bzero: {
     parameters: ["pointer", "usize"],
@@ -41,8 +28,6 @@ export const LINUX_LIBC = {
   },
   // void *memset(void *s, int c, size_t n)
   memset: { parameters: ["pointer", "i32", "usize"], result: "pointer" },
-  // void *memcpy(void *dest, const void *src, size_t n)
-  memcpy: { parameters: ["pointer", "pointer", "usize"], result: "pointer" },
   // ssize_t getrandom(void *buf, size_t buflen, unsigned int flags)
   getrandom: {
     parameters: ["pointer", "usize", "u32"],
@@ -51,25 +36,8 @@ export const LINUX_LIBC = {
   },
   // long sysconf(int name)
   sysconf: { parameters: ["i32"], result: "i64" },
-  // int getrlimit(int resource, struct rlimit *rlim)
-  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
-  // int setrlimit(int resource, const struct rlimit *rlim)
-  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   // int *__errno_location(void)
   __errno_location: { parameters: [], result: "pointer" },
-  // int open(const char *pathname, int flags)
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  // ssize_t read(int fd, void *buf, size_t count)
-  read: { parameters: ["i32", "pointer", "usize"], result: "isize" },
-  // ssize_t pread(int fd, void *buf, size_t count, off_t offset)
-  pread: {
-    parameters: ["i32", "pointer", "usize", "i64"],
-    result: "isize",
-  },
-  // ssize_t write(int fd, const void *buf, size_t count)
-  write: { parameters: ["i32", "pointer", "usize"], result: "isize" },
-  // int close(int fd)
-  close: { parameters: ["i32"], result: "i32" },
   // Terminal control, for the passphrase prompt.
   // int isatty(int fd)
   isatty: { parameters: ["i32"], result: "i32" },
