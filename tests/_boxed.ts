@@ -20,13 +20,16 @@ function bitsOf(b: readonly number[]): number[] {
 
 /**
  * The 8 bytes of the double holding the word `bytes` (little-endian, 4
- * bytes) read as `signed` or unsigned, or undefined when the runtime would
- * keep it as a small integer (below 2^30 in magnitude, the smallest Smi
- * range) so it is never boxed.
+ * bytes) read as `signed` or unsigned, XOR `mask`, or undefined when the
+ * runtime would keep it as a small integer (below 2^30 in magnitude, the
+ * smallest Smi range) so it is never boxed. Each byte is masked as it is
+ * formed: an unmasked double in a heap array, moved by a scavenge before it
+ * was wiped, would be a copy the scan then finds and blames on the library.
  */
-function doubleBytes(
+function maskedDoubleBytes(
   bytes: readonly number[],
   signed: boolean,
+  mask: Uint8Array,
 ): Uint8Array | undefined {
   let bits = bitsOf(bytes);
   let sign = 0;
@@ -49,7 +52,12 @@ function doubleBytes(
   for (let i = 0; i < 11; i++) out[52 + i] = (exponent >> i) & 1;
   for (let i = 0; i < top; i++) out[52 - top + i] = bits[i];
   const result = new Uint8Array(8);
-  for (let i = 0; i < 64; i++) result[i >> 3] |= out[i] << (i & 7);
+  for (let k = 0; k < 8; k++) {
+    let byte = 0;
+    for (let i = 0; i < 8; i++) byte |= out[8 * k + i] << i;
+    result[k] = byte ^ mask[k];
+  }
+  out.fill(0);
   return result;
 }
 
@@ -61,16 +69,18 @@ export function boxedWordNeedles(bytes: Uint8Array, xor = 0): Needle[] {
   const needles: Needle[] = [];
   for (let at = 0; at + 4 <= bytes.length; at += 4) {
     const le = [0, 1, 2, 3].map((i) => bytes[at + i] ^ xor);
-    for (const word of [le, [...le].reverse()]) {
+    const be = [le[3], le[2], le[1], le[0]];
+    for (const word of [le, be]) {
       for (const signed of [false, true]) {
-        const double = doubleBytes(word, signed);
-        if (double === undefined) continue;
-        const mask = double.map(() => 1 + Math.floor(Math.random() * 255));
-        needles.push({ masked: double.map((b, i) => b ^ mask[i]), mask });
-        double.fill(0);
+        const mask = new Uint8Array(8).map(() =>
+          1 + Math.floor(Math.random() * 255)
+        );
+        const masked = maskedDoubleBytes(word, signed, mask);
+        if (masked !== undefined) needles.push({ masked, mask });
       }
     }
     le.fill(0);
+    be.fill(0);
   }
   return needles;
 }

@@ -34,6 +34,30 @@ test("the probe ran on aarch64 and this runtime is arm64", () => {
   assert.equal(native().arch, "arm64");
 }, { skip: notQemu });
 
+/**
+ * Runs `body` with a fresh trace, up to three times. qemu writes a call's
+ * name and its result in two pieces, and Bun's other threads write between
+ * them, so a log can lose the very line a check looks for: a lossy
+ * instrument, not a change in what the child did. A check that fails three
+ * traces in a row fails the test.
+ */
+function withTrace(body: (trace: ReturnType<typeof traceSyscalls>) => void) {
+  for (let attempt = 1;; attempt++) {
+    const trace = traceSyscalls();
+    try {
+      body(trace);
+      return;
+    } catch (error) {
+      if (attempt === 3 || !(error instanceof assert.AssertionError)) {
+        throw error;
+      }
+      console.log(`[aarch64]   trace ${attempt} incomplete, tracing again`);
+    } finally {
+      trace.dispose();
+    }
+  }
+}
+
 test(
   "ffi/linux.ts and tests/_test_libc.ts match aarch64 glibc's headers, termios included",
   () => {
@@ -76,9 +100,8 @@ interface SecludeReport {
 
 test(
   "qemu's log shows the data page mapped locked, then MADV_DONTDUMP and MADV_WIPEONFORK on it, PROT_NONE at rest",
-  () => {
-    const trace = traceSyscalls();
-    try {
+  () =>
+    withTrace((trace) => {
       const result = runChild(
         childScript("../aarch64/children/seclude.ts"),
         [],
@@ -134,18 +157,14 @@ test(
       console.log(
         `[aarch64]   data page ${report.data}: ${advice.join(", ")}`,
       );
-    } finally {
-      trace.dispose();
-    }
-  },
+    }),
   { skip: notQemu },
 );
 
 test(
   "the arm64 runtime issues memfd_secret as syscall 447 (qemu-user 7.2 does not know it: ENOSYS)",
-  () => {
-    const trace = traceSyscalls();
-    try {
+  () =>
+    withTrace((trace) => {
       const result = runChild(
         childScript("../aarch64/children/seclude.ts"),
         [],
@@ -164,9 +183,6 @@ test(
       console.log(
         `[aarch64]   memfd_secret: ${report.secretMemory.detail}`,
       );
-    } finally {
-      trace.dispose();
-    }
-  },
+    }),
   { skip: notQemu },
 );
