@@ -147,6 +147,23 @@ export interface NativeMemory {
    */
   quietTerminal?(fd: number): () => void;
 
+  // The process-wide table of live regions (src/core/_process_table.ts):
+  // absent where threads cannot share one (then each thread sees only its
+  // own buffers).
+  /**
+   * Linux: `length` zeroed bytes that every thread of the process finds at
+   * the same address under `name`, mapped by the first thread to ask;
+   * undefined when the kernel cannot provide them.
+   */
+  sharedTable?(name: string, length: number): bigint | undefined;
+  /** Linux: the calling thread's id (gettid). */
+  threadId?(): number;
+  /**
+   * Linux: false only when thread `tid` of this process has certainly
+   * ended (its /proc/self/task entry is gone).
+   */
+  threadAlive?(tid: number): boolean;
+
   /** Runs `listener` synchronously when the process exits normally. */
   onExit(listener: () => void): void;
   /** Runs `listener` when the process receives `signal`. */

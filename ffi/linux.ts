@@ -60,6 +60,13 @@ export const LINUX_LIBC = {
     parameters: ["i32", "u64", "u64", "u64", "u64"],
     result: "i32",
   },
+  // The process-wide table of live regions (linux_threads.ts).
+  // int memfd_create(const char *name, unsigned int flags)  (glibc >= 2.27, musl)
+  memfd_create: {
+    parameters: ["buffer", "u32"],
+    result: "i32",
+    optional: true,
+  },
 } as const satisfies SymbolTable;
 
 /** Linux constants from <sys/mman.h>, <errno.h>, <unistd.h>, <fcntl.h>. */
@@ -123,4 +130,15 @@ export const LINUX = {
   // Process hardening, from <linux/prctl.h>.
   PR_GET_DUMPABLE: 3,
   PR_SET_DUMPABLE: 4,
+  // The process-wide table of live regions (linux_threads.ts).
+  /** Fails with EEXIST instead of replacing a mapping (Linux 4.17). */
+  MAP_FIXED_NOREPLACE: 0x100000,
+  MFD_CLOEXEC: 1,
+  EEXIST: 17,
 } as const;
+
+/** gettid(2), whose number differs between the two architectures. */
+export const SYS_GETTID: Readonly<Record<string, number>> = {
+  x64: 186,
+  arm64: 178,
+};

@@ -17,6 +17,7 @@ import type {
 } from "./contract.ts";
 import { LINUX, LINUX_LIBC, LINUX_LIBC_CANDIDATES } from "./linux.ts";
 import type { BoundLibrary, RuntimeAdapter } from "./types.ts";
+import { createLinuxThreads } from "./linux_threads.ts";
 
 type Libc = BoundLibrary<typeof LINUX_LIBC>;
 
@@ -150,7 +151,10 @@ export function createLinuxMemory(
     return -1;
   }
 
+  const threads = createLinuxThreads(libc, adapter, errno, arch);
+
   return {
+    ...threads,
     runtime: adapter.runtime,
     runtimeVersion: adapter.version,
     os: "linux",

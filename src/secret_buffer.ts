@@ -16,6 +16,7 @@ import {
   setProtection,
 } from "./core/_region.ts";
 import { isLive, retire, track } from "./core/_registry.ts";
+import { markExposed } from "./core/_process_table.ts";
 import {
   checkBoolean,
   checkBufferOptions,
@@ -950,6 +951,7 @@ export class SecretBuffer {
       // the library's own (from() must not wipe it). Done here, not at
       // allocation, so that alloc + destroy pays nothing for it.
       this.#handedOut = true;
+      markExposed(region.entry);
       markOwn(region.user);
       markOwnView(this.#view!);
     }

@@ -5,8 +5,8 @@
  * prompt yields to the event loop, so a signal during it is handled and
  * the terminal restored, and it accepts exactly maxSize keys.
  *
- * Not here, because no runtime gives a hook for it: a Worker ended by
- * `terminate()` runs no code of ours (see the README).
+ * Workers ended by `terminate()`, which runs no code of ours, are in
+ * hostile_workers_test.ts.
  *
  * @module
  */

@@ -9,6 +9,7 @@
  */
 
 import type { NativeMemory } from "./_native.ts";
+import { markExposedAt } from "./_process_table.ts";
 import {
   bufferOf,
   detachBuffer,
@@ -51,6 +52,9 @@ export function lend(
   const loan: Loan = { start: address, end: address + BigInt(length) };
   const buffer = markOwn(memory.view(address, length));
   out.add(loan);
+  // Outside code may pass it to another thread: if ours ends, the region
+  // must be quarantined, not unmapped.
+  markExposedAt(address);
   return {
     view: markOwnView(new Uint8Array(buffer)),
     giveBack() {

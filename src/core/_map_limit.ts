@@ -14,6 +14,12 @@
 
 import type { NativeMemory } from "./_native.ts";
 import { SecretMemoryError } from "./errors.ts";
+import {
+  heldMappings,
+  mappingHeld,
+  mappingReleased,
+  reclaimEnded,
+} from "./_process_table.ts";
 
 /** Mappings one guarded buffer may add to the process (guard, data, guard). */
 const MAPS_PER_REGION = 3;
@@ -22,19 +28,10 @@ const FIRST_CHECK = 4096;
 /** The runtime's share: at least this many mappings stay free for it. */
 const MIN_HEADROOM = 4096;
 
-let held = 0;
 let nextCheck = FIRST_CHECK;
 let limit: number | undefined;
 
-/** Counts one more region or arena held (quarantined ones included). */
-export function mappingHeld(): void {
-  held++;
-}
-
-/** Counts one region or arena given back to the OS. */
-export function mappingReleased(): void {
-  held--;
-}
+export { heldMappings, mappingHeld, mappingReleased };
 
 /**
  * Throws `MAP_LIMIT` before one more mapping would leave the runtime too
@@ -42,6 +39,8 @@ export function mappingReleased(): void {
  * count crosses the next threshold.
  */
 export function checkMapHeadroom(memory: NativeMemory): void {
+  // Held by the whole process: Workers map from the same address space.
+  const held = heldMappings();
   if (held < nextCheck) return;
   if (memory.os !== "linux") {
     nextCheck = Infinity;
@@ -52,12 +51,17 @@ export function checkMapHeadroom(memory: NativeMemory): void {
     nextCheck = Infinity;
     return;
   }
-  const count = countLines(memory, "/proc/self/maps");
   const headroom = Math.max(MIN_HEADROOM, Math.floor(limit / 8));
-  const room = limit - headroom - count;
+  let count = countLines(memory, "/proc/self/maps");
+  let room = limit - headroom - count;
+  // Workers that ended without destroying their buffers may hold the room.
+  if (room < MAPS_PER_REGION && reclaimEnded(memory) > 0) {
+    count = countLines(memory, "/proc/self/maps");
+    room = limit - headroom - count;
+  }
   if (room < MAPS_PER_REGION) {
     // Look again soon: buffers destroyed since may have made room.
-    nextCheck = held;
+    nextCheck = heldMappings();
     throw new SecretMemoryError(
       "MAP_LIMIT",
       `Cannot map another guarded buffer: the process holds ${count} memory mappings` +
@@ -66,12 +70,8 @@ export function checkMapHeadroom(memory: NativeMemory): void {
         " destroy buffers you no longer need, or raise vm.max_map_count (sysctl)",
     );
   }
-  nextCheck = held + Math.max(16, Math.floor(room / (2 * MAPS_PER_REGION)));
-}
-
-/** What the counter says now, for tests and stats. */
-export function heldMappings(): number {
-  return held;
+  nextCheck = heldMappings() +
+    Math.max(16, Math.floor(room / (2 * MAPS_PER_REGION)));
 }
 
 const SCRATCH = 65536;

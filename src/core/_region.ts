@@ -21,6 +21,10 @@ import type { LockPolicy, MemoryBackend } from "./_validate.ts";
 import { detachBuffer, isDetached } from "./_intrinsics.ts";
 import { checkMapHeadroom } from "./_map_limit.ts";
 import { forgetLoansWithin, lentWithin } from "./_lend.ts";
+import { forgetRegion, reclaimEnded, recordRegion } from "./_process_table.ts";
+import { quarantine } from "./_quarantine.ts";
+
+export { quarantine };
 
 /** A live mapping and the views over it. Holds no reference to its owner. */
 export interface Region {
@@ -48,6 +52,8 @@ export interface Region {
   /** The value the canary must hold. */
   readonly expected: Uint8Array;
   protection: Protection;
+  /** Its entry in the process-wide table (`_process_table.ts`), or -1. */
+  readonly entry: number;
 }
 
 /**
@@ -67,6 +73,15 @@ export function mapRegion(
   checkMapHeadroom(memory);
   const base = memory.reserve(layout.total);
   const dataAddress = base + BigInt(layout.dataOffset);
+  // Entered before any secret is written, so that if this thread is ended
+  // from now on, another thread wipes what it left.
+  const entry = recordRegion(
+    memory,
+    base,
+    layout.total,
+    dataAddress,
+    layout.dataLength,
+  );
   let committed = false;
   let user: ArrayBuffer | undefined;
   let canary: Uint8Array | undefined;
@@ -107,6 +122,7 @@ export function mapRegion(
       expected,
       protection: "noaccess",
       escaped: false,
+      entry,
     };
   } catch (error) {
     // The caller's bytes may already be in the pages: wipe before unmap.
@@ -117,6 +133,7 @@ export function mapRegion(
         memory.wipe(dataAddress, layout.dataLength);
       }
     } finally {
+      forgetRegion(entry, base);
       memory.release(base, layout.total);
     }
     throw error;
@@ -138,6 +155,12 @@ export function commitData(
   // Raise the soft limit toward the hard one, once, then try again.
   if (
     memory.raiseLockLimit() && memory.commit(address, length, true) === "ok"
+  ) {
+    return true;
+  }
+  // Workers that ended without destroying their buffers may hold the lock.
+  if (
+    reclaimEnded(memory) > 0 && memory.commit(address, length, true) === "ok"
   ) {
     return true;
   }
@@ -264,6 +287,7 @@ export function unmapRegion(memory: NativeMemory, region: Region): boolean {
   } finally {
     detach(region.user, region.canary);
     region.expected.fill(0);
+    forgetRegion(region.entry, region.base);
     if (region.escaped) {
       quarantine(memory, region.dataAddress, region.layout.dataLength);
       forgetLoansWithin(region.dataAddress, region.layout.dataLength);
@@ -277,24 +301,6 @@ export function unmapRegion(memory: NativeMemory, region: Region): boolean {
 /** Whether the region's user buffer was detached by someone else. */
 export function hasEscaped(region: Region): boolean {
   return region.layout.size > 0 && isDetached(region.user);
-}
-
-/**
- * Keeps wiped pages reserved and inaccessible for good: fresh unlocked,
- * unbacked pages replace them (the lock and the RAM go with the old ones),
- * then nothing may touch them. A view still out there faults instead of
- * reading whatever would have been mapped there next.
- */
-export function quarantine(
-  memory: NativeMemory,
-  address: bigint,
-  length: number,
-): void {
-  try {
-    memory.commit(address, length, false);
-  } finally {
-    memory.protect(address, length, "noaccess");
-  }
 }
 
 /**

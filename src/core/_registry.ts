@@ -9,6 +9,13 @@
 import { native } from "./_native.ts";
 import { type Region, unmapRegion } from "./_region.ts";
 import { mappingHeld, mappingReleased } from "./_map_limit.ts";
+import {
+  otherThreadEntries,
+  quarantinedFromEnded,
+  reach,
+  reclaimedEntries,
+  reclaimEnded,
+} from "./_process_table.ts";
 
 const live = new Set<Region>();
 
@@ -135,6 +142,18 @@ function retireQuietly(region: Region): boolean {
   }
 }
 
+/**
+ * Wipes what ended threads left (see `_process_table.ts`). Never throws:
+ * where the native layer cannot load there is nothing of ours to reclaim.
+ */
+function reclaimLeftovers(): number {
+  try {
+    return reclaimEnded(native());
+  } catch {
+    return 0;
+  }
+}
+
 /** What `purge()` did. */
 export interface PurgeResult {
   /** Buffers wiped and unmapped. */
@@ -147,6 +166,11 @@ export interface PurgeResult {
  * Wipes and unmaps every live buffer, and every `SecretPool`'s arenas
  * (each live slot counts as one buffer). Their handles then behave as
  * destroyed. Errors are collected, not thrown, so every buffer is reached.
+ *
+ * The buffers of this thread, that is: a Worker's own buffers are its to
+ * purge. Those left by Workers that have ended (by `terminate()` too) are
+ * wiped as well, where `stats().reach` is `"process"`; each region or
+ * arena of theirs counts as one.
  *
  * @returns How many buffers were destroyed, and how many of them had a
  * corrupted canary.
@@ -161,7 +185,7 @@ export interface PurgeResult {
  * ```
  */
 export function purge(): PurgeResult {
-  const result: PurgeResult = { destroyed: 0, corrupted: 0 };
+  const result: PurgeResult = { destroyed: reclaimLeftovers(), corrupted: 0 };
   for (const region of [...live]) {
     result.destroyed++;
     if (!retireQuietly(region)) result.corrupted++;
@@ -206,11 +230,36 @@ export interface MemoryStats {
    * Buffers and pool arenas destroyed after a view over them escaped (its
    * ArrayBuffer transferred away, or lent to outside code that kept it):
    * wiped, unlocked, and kept reserved and inaccessible until the process
-   * ends, so that no later secret lands under that view.
+   * ends, so that no later secret lands under that view. Includes those of
+   * ended threads that this thread reclaimed while a view over them had
+   * been handed out.
    */
   quarantinedBuffers: number;
   /** Address space those quarantined ranges keep reserved. */
   quarantinedBytes: number;
+  /**
+   * How far this thread's secmem sees. `"process"` (Linux): every thread
+   * enters its buffers in one table, so the buffers of a Worker that ended
+   * without destroying them (`terminate()`, Deno's `self.close()`) are
+   * wiped by the next thread that allocates past the lock or map limit,
+   * calls `purge()` or `stats()`, or exits. `"thread"` (elsewhere, or when
+   * the kernel cannot share the table): each thread reaches its own
+   * buffers only, and a Worker's stay until the process ends.
+   */
+  reach: "process" | "thread";
+  /**
+   * Buffers and pool arenas live in other threads of the process
+   * (Workers, or the main thread seen from a Worker); 0 when `reach` is
+   * `"thread"`.
+   */
+  otherThreadBuffers: number;
+  /**
+   * Buffers and pool arenas of ended threads that were wiped since the
+   * process started: unmapped, or quarantined when a view over them had
+   * been handed out (it may have been transferred to a thread still
+   * running).
+   */
+  reclaimedBuffers: number;
 }
 
 /**
@@ -229,7 +278,17 @@ export interface MemoryStats {
  * ```
  */
 export function stats(): MemoryStats {
-  return { liveBuffers: live.size, ...totals };
+  reclaimLeftovers();
+  const ended = quarantinedFromEnded();
+  return {
+    liveBuffers: live.size,
+    ...totals,
+    quarantinedBuffers: totals.quarantinedBuffers + ended.buffers,
+    quarantinedBytes: totals.quarantinedBytes + ended.bytes,
+    reach: reach(),
+    otherThreadBuffers: otherThreadEntries(),
+    reclaimedBuffers: reclaimedEntries(),
+  };
 }
 
 let interruptsCaught = false;

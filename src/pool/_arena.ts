@@ -23,6 +23,11 @@ import {
 } from "./_slot_layout.ts";
 import { commitData, quarantine } from "../core/_region.ts";
 import {
+  forgetRegion,
+  markExposed,
+  recordRegion,
+} from "../core/_process_table.ts";
+import {
   detachBuffer,
   isDetached,
   markOwn,
@@ -72,6 +77,8 @@ export class Arena {
   readonly total: number;
   /** Whether the data pages are locked in RAM. */
   readonly locked: boolean;
+  /** Its entry in the process-wide table (`_process_table.ts`), or -1. */
+  readonly entry: number;
 
   readonly #memory: NativeMemory;
   readonly #rest: Level;
@@ -98,6 +105,7 @@ export class Arena {
   readonly #escaped = new Set<number>();
   #quarantinedSlots = 0;
   #live = true;
+  #exposed = false;
 
   private constructor(
     memory: NativeMemory,
@@ -108,8 +116,10 @@ export class Arena {
     bytes: Uint8Array,
     expected: Uint8Array,
     rest: Level,
+    entry: number,
   ) {
     this.#memory = memory;
+    this.entry = entry;
     this.geometry = geometry;
     this.pages = pages;
     this.capacity = pages * geometry.slotsPerPage;
@@ -153,6 +163,7 @@ export class Arena {
     checkMapHeadroom(memory);
     const base = memory.reserve(total);
     const data = base + BigInt(pageSize);
+    const entry = recordRegion(memory, base, total, data, dataLength);
     let committed = false;
     let buffer: ArrayBuffer | undefined;
     try {
@@ -185,6 +196,7 @@ export class Arena {
         bytes,
         expected,
         rest,
+        entry,
       );
     } catch (error) {
       if (buffer !== undefined) detachBuffer(buffer);
@@ -194,6 +206,7 @@ export class Arena {
           memory.wipe(data, dataLength);
         }
       } finally {
+        forgetRegion(entry, base);
         memory.release(base, total);
       }
       throw error;
@@ -259,6 +272,10 @@ export class Arena {
       buffer = undefined;
     }
     if (buffer === undefined) {
+      if (!this.#exposed) {
+        this.#exposed = true;
+        markExposed(this.entry);
+      }
       buffer = markOwn(
         this.#memory.view(this.userAddress(index), this.#sizes[index]),
       );
@@ -395,6 +412,7 @@ export class Arena {
       detachBuffer(this.#bytes.buffer as ArrayBuffer);
       this.#bytes = new Uint8Array(0);
       this.#expected.fill(0);
+      forgetRegion(this.entry, this.base);
       if (escaped) {
         // A view over these pages is still out there: keep them reserved
         // and inaccessible for good (already wiped above).

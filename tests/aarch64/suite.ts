@@ -24,6 +24,8 @@ const FILES: Record<string, string> = {
   "secretmem_test.ts": "memfd_secret (qemu-user refuses it: skipped)",
   "proof_memlock_test.ts": "RLIMIT_MEMLOCK without CAP_IPC_LOCK",
   "pool_memlock_test.ts": "the pool at RLIMIT_MEMLOCK",
+  "hostile_workers_test.ts":
+    "gettid's arm64 number, the shared table's address",
 };
 
 /**
@@ -37,6 +39,12 @@ const ONLY: Record<string, { tests: readonly string[]; why: string }> = {
       "Ctrl-C cancels with CANCELLED and restores the terminal",
     ],
     why: "c_lflag and c_cc at aarch64's offsets: echo, ICANON, ISIG",
+  },
+  "hostile_workers_test.ts": {
+    tests: [
+      "a terminated Worker's secrets are wiped, unlocked and unmapped or quarantined",
+    ],
+    why: "the table found and Workers' threads told apart on arm64",
   },
 };
 

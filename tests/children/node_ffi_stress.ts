@@ -75,6 +75,13 @@ const loops: Record<keyof Libc, (n: number) => void> = {
     if (bzero === undefined) return;
     for (let i = 0; i < n; i++) bzero(base, 0);
   },
+  // Unknown flags: EINVAL at once, no descriptor made.
+  memfd_create: (n) => {
+    const memfdCreate = libc.memfd_create;
+    if (memfdCreate === undefined) return;
+    const name = new TextEncoder().encode("secmem-stress\0");
+    for (let i = 0; i < n; i++) memfdCreate(name, 0xffff_ffff);
+  },
   memset: (n) => {
     for (let i = 0; i < n; i++) libc.memset(base, 0, 0);
   },

@@ -1,0 +1,240 @@
+/**
+ * Child for tests/hostile_workers_test.ts: Workers that hold secrets and
+ * end without destroying them, and what the main thread sees afterwards.
+ *
+ * Usage: worker_leftovers.ts <mode>
+ * - terminate: three Workers each hold 20 buffers (half of them read, so a
+ *   view was handed out), a pool of 5 slots and one key whose masked needle
+ *   they post; the main thread ends them with `terminate()` (in Deno one
+ *   ends itself with `self.close()`), then prints VmLck, the stats, the
+ *   number of mappings and how many copies of each key a scan finds,
+ *   before and after `stats()` reclaims what they left.
+ * - memlock: a Worker locks most of RLIMIT_MEMLOCK and is terminated; the
+ *   main thread then allocates as much again, which only fits once the
+ *   Worker's pages are reclaimed.
+ * - maplimit: nine Workers allocate 4,000 buffers each at the same time;
+ *   each prints how far it got and which error stopped it; the main thread
+ *   then still maps, compiles and allocates.
+ *
+ * @module
+ */
+
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import {
+  SecretBuffer,
+  SecretMemoryError,
+  SecretPool,
+  stats,
+} from "../../mod.ts";
+import { type Needle, needleOf, scanMemory } from "../../src/doctor/_scan.ts";
+
+interface Host {
+  Deno?: { args: string[] };
+  process: { argv: string[]; exit(code: number): never };
+  postMessage?: (message: unknown) => void;
+  close?: () => void;
+}
+const host = globalThis as unknown as Host;
+// Deno's web Workers, for `self.close()`; node:worker_threads elsewhere
+// (Bun's web Workers do not see the query that carries the job).
+const webWorkers = host.Deno !== undefined;
+
+interface Report {
+  tid: number;
+  needle?: Needle;
+  held?: number;
+  code?: string;
+}
+
+const say = (line: string) => console.log(line);
+
+function threadId(): number {
+  return Number(readlinkSync("/proc/thread-self").split("/").pop());
+}
+
+function lockedKiB(): number {
+  const line = readFileSync("/proc/self/status", "utf8").split("\n")
+    .find((l) => l.startsWith("VmLck:"));
+  return Number(line?.split(/\s+/)[1]);
+}
+
+// ---- the Worker side --------------------------------------------------
+
+async function workerMain(job: string, post: (r: Report) => void) {
+  const kept: unknown[] = [];
+  if (job === "hold" || job === "close") {
+    for (let i = 0; i < 20; i++) {
+      const buffer = SecretBuffer.random(32);
+      if (i % 2 === 0) buffer.read((view) => view[0]);
+      kept.push(buffer);
+    }
+    const pool = new SecretPool();
+    for (let i = 0; i < 5; i++) kept.push(pool.random(32));
+    const key = SecretBuffer.random(32);
+    kept.push(pool, key);
+    // Ends itself when told to, once the main thread has looked.
+    if (job === "close") {
+      (globalThis as unknown as { onmessage: () => void }).onmessage = () =>
+        host.close!();
+    }
+    post({ tid: threadId(), needle: needleOf(key) });
+  } else if (job.startsWith("memlock:")) {
+    const count = Number(job.slice("memlock:".length));
+    for (let i = 0; i < count; i++) kept.push(SecretBuffer.alloc(64));
+    post({ tid: threadId(), held: kept.length });
+  } else if (job === "maplimit") {
+    let code = "none";
+    for (let i = 0; i < 4000; i++) {
+      try {
+        kept.push(SecretBuffer.alloc(16, { lock: "best-effort" }));
+      } catch (error) {
+        code = error instanceof SecretMemoryError ? error.code : String(error);
+        break;
+      }
+    }
+    post({ tid: threadId(), held: kept.length, code });
+  }
+  (globalThis as { kept?: unknown }).kept = kept;
+  // Stays alive until ended from outside.
+  setInterval(() => {}, 1000);
+  await new Promise(() => {});
+}
+
+// ---- the main thread --------------------------------------------------
+
+interface Started {
+  report: Promise<Report>;
+  end(): Promise<void>;
+}
+
+async function start(job: string): Promise<Started> {
+  if (webWorkers) {
+    const url = new URL(import.meta.url);
+    url.searchParams.set("job", job);
+    const worker = new Worker(url, { type: "module" });
+    const report = new Promise<Report>((resolve, reject) => {
+      worker.onmessage = (event) => resolve(event.data as Report);
+      worker.onerror = (event) => reject(new Error(String(event.message)));
+    });
+    const end = job === "close"
+      ? () => Promise.resolve(worker.postMessage("close"))
+      : () => Promise.resolve(worker.terminate());
+    return { report, end };
+  }
+  const threads = await import("node:worker_threads");
+  const worker = new threads.Worker(new URL(import.meta.url), {
+    workerData: job,
+  });
+  const report = new Promise<Report>((resolve, reject) => {
+    worker.once("message", resolve);
+    worker.once("error", reject);
+  });
+  return { report, end: async () => void await worker.terminate() };
+}
+
+async function gone(tid: number): Promise<boolean> {
+  for (let i = 0; i < 250; i++) {
+    if (!existsSync(`/proc/self/task/${tid}`)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
+}
+
+async function terminateMode(): Promise<void> {
+  // The scan keeps scratch pages of its own: counted before the baseline.
+  scanMemory(needleOf(new Uint8Array(32)));
+  const lockedBefore = lockedKiB();
+  const jobs = host.Deno !== undefined ? ["hold", "hold", "close"] : [
+    "hold",
+    "hold",
+    "hold",
+  ];
+  const workers = await Promise.all(jobs.map(start));
+  const reports = await Promise.all(workers.map((w) => w.report));
+  const needles = reports.map((r) => r.needle!);
+  const copies = () => needles.map((n) => scanMemory(n).hits.length).join(",");
+  const held = stats();
+  say(`reach ${held.reach}`);
+  say(`other ${held.otherThreadBuffers}`);
+  say(`locked grew ${lockedKiB() - lockedBefore}`);
+  say(`copies before ${copies()}`);
+  for (const worker of workers) await worker.end();
+  const ended = await Promise.all(reports.map((r) => gone(r.tid)));
+  say(`ended ${ended.every(Boolean)}`);
+  const after = stats();
+  say(`reclaimed ${after.reclaimedBuffers}`);
+  say(`quarantined ${after.quarantinedBuffers - held.quarantinedBuffers}`);
+  say(`other after ${after.otherThreadBuffers}`);
+  say(`locked after ${lockedKiB() - lockedBefore}`);
+  say(`copies after ${copies()}`);
+  say(`again ${stats().reclaimedBuffers}`);
+}
+
+/** Three quarters of RLIMIT_MEMLOCK, in one-page buffers. */
+function threeQuartersOfLockLimit(): number {
+  const line = readFileSync("/proc/self/limits", "utf8").split("\n")
+    .find((l) => l.startsWith("Max locked memory"))!;
+  const soft = Number(line.split(/\s+/)[3]);
+  return Math.floor((soft * 3) / 4 / 4096);
+}
+
+async function memlockMode(): Promise<void> {
+  const count = threeQuartersOfLockLimit();
+  const worker = await start(`memlock:${count}`);
+  const report = await worker.report;
+  say(`worker held ${report.held === count}`);
+  await worker.end();
+  say(`ended ${await gone(report.tid)}`);
+  const mine: SecretBuffer[] = [];
+  let code = "none";
+  try {
+    for (let i = 0; i < count; i++) mine.push(SecretBuffer.alloc(64));
+  } catch (error) {
+    code = error instanceof SecretMemoryError ? error.code : String(error);
+  }
+  say(`main held ${mine.length === count} ${code}`);
+  say(`reclaimed ${stats().reclaimedBuffers === count}`);
+  for (const buffer of mine) buffer.destroy();
+}
+
+async function mapLimitMode(): Promise<void> {
+  const workers = await Promise.all(
+    Array.from({ length: 9 }, () => start("maplimit")),
+  );
+  const reports = await Promise.all(workers.map((w) => w.report));
+  const total = reports.reduce((sum, r) => sum + r.held!, 0);
+  const codes = [...new Set(reports.map((r) => r.code))].sort().join(",");
+  say(`held ${total} codes ${codes}`);
+  const junk: unknown[] = [];
+  for (let i = 0; i < 2000; i++) junk.push(new ArrayBuffer(65536));
+  say(`compiled ${new Function("a", "return a * 2")(21)}`);
+  for (const worker of workers) await worker.end();
+  await Promise.all(reports.map((r) => gone(r.tid)));
+  const again = SecretBuffer.random(32);
+  again.destroy();
+  say(`after ok ${junk.length} ${stats().reclaimedBuffers}`);
+}
+
+async function main(): Promise<void> {
+  const mode = (host.Deno?.args ?? host.process.argv.slice(2))[0];
+  if (mode === "terminate") await terminateMode();
+  else if (mode === "memlock") await memlockMode();
+  else if (mode === "maplimit") await mapLimitMode();
+  else throw new Error(`unknown mode ${mode}`);
+  host.process.exit(0);
+}
+
+const job = new URL(import.meta.url).searchParams.get("job");
+if (webWorkers && job !== null) {
+  await workerMain(job, (r) => host.postMessage!(r));
+} else {
+  const threads = webWorkers ? undefined : await import("node:worker_threads");
+  if (threads !== undefined && !threads.isMainThread) {
+    await workerMain(
+      threads.workerData as string,
+      (r) => threads.parentPort!.postMessage(r),
+    );
+  } else {
+    await main();
+  }
+}

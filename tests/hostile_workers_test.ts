@@ -1,0 +1,99 @@
+/**
+ * Adversarial suite, class 6 (Workers) and class 10 (exhaustion across
+ * threads): Workers that end without destroying their secrets, by
+ * `terminate()` or Deno's `self.close()`, which run no code of ours. The
+ * next thread that asks for stats, purges, or allocates past the lock or
+ * map limit wipes what they left, through the process-wide table of
+ * regions; and the map-count headroom is counted for the whole process,
+ * so many Workers allocating at once are refused with MAP_LIMIT instead
+ * of crashing the runtime.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { childScript, runChild } from "./_child.ts";
+import { test } from "./_harness.ts";
+import { linuxOnly } from "./_platform.ts";
+
+function worker(mode: string): string {
+  const child = runChild(childScript("worker_leftovers.ts"), [mode], {
+    timeout: 300_000,
+  });
+  assert.equal(
+    child.status,
+    0,
+    `status ${child.status} signal ${child.signal}: ${child.stdout}${child.stderr}`,
+  );
+  return child.stdout;
+}
+
+test(
+  "a terminated Worker's secrets are wiped, unlocked and unmapped or quarantined",
+  () => {
+    const out = worker("terminate");
+    assert(out.includes("reach process"), out);
+    // Per Worker: 20 buffers, one pool arena, one key.
+    assert(out.includes("other 66\n"), out);
+    assert.match(out, /locked grew [1-9]\d*\n/);
+    // The scan sees each Worker's key while its pages are still there...
+    assert(out.includes("copies before 1,1,1\n"), out);
+    assert(out.includes("ended true"), out);
+    assert(out.includes("reclaimed 66\n"), out);
+    // ...the 11 ranges a view was handed out from (10 read buffers and the
+    // key) are quarantined, the other 11 (10 unread, the arena) unmapped.
+    assert(out.includes("quarantined 33\n"), out);
+    assert(out.includes("other after 0\n"), out);
+    assert(out.includes("locked after 0\n"), out);
+    assert(out.includes("copies after 0,0,0\n"), out);
+    // Reclaimed once: a second look finds nothing more.
+    assert(out.includes("again 66\n"), out);
+  },
+  { skip: linuxOnly },
+);
+
+function lockLimitSkip(): string | false {
+  if (linuxOnly !== false) return linuxOnly;
+  const line = readFileSync("/proc/self/limits", "utf8").split("\n")
+    .find((l) => l.startsWith("Max locked memory")) ?? "";
+  const soft = Number(line.split(/\s+/)[3]);
+  return Number.isFinite(soft) && soft <= 64 * 1024 * 1024
+    ? false
+    : `RLIMIT_MEMLOCK is ${line.split(/\s+/)[3]}: too high to fill here`;
+}
+
+test(
+  "locked memory a terminated Worker left is reclaimed when the lock limit is reached",
+  () => {
+    const out = worker("memlock");
+    assert(out.includes("worker held true"), out);
+    assert(out.includes("ended true"), out);
+    assert(out.includes("main held true none"), out);
+    assert(out.includes("reclaimed true"), out);
+  },
+  { skip: lockLimitSkip() },
+);
+
+function mapLimitSkip(): string | false {
+  if (linuxOnly !== false) return linuxOnly;
+  const limit = Number(readFileSync("/proc/sys/vm/max_map_count", "utf8"));
+  return limit > 131072
+    ? `vm.max_map_count is ${limit}: reaching it would take gigabytes of buffers`
+    : false;
+}
+
+test(
+  "nine Workers allocating at once are refused with MAP_LIMIT, and the runtime goes on",
+  () => {
+    const out = worker("maplimit");
+    assert.match(
+      out,
+      /held \d+ codes (none,)?MAP_LIMIT|held \d+ codes MAP_LIMIT/,
+    );
+    assert(!/codes .*(OS_ERROR|Error)/.test(out), out);
+    assert(out.includes("compiled 42"), out);
+    assert.match(out, /after ok 2000 \d+/);
+  },
+  { skip: mapLimitSkip() },
+);
