@@ -79,37 +79,53 @@ const quarantinedHere = { buffers: 0, bytes: 0 };
 function attach(memory: NativeMemory): Table | null {
   if (table !== undefined) return table;
   table = null;
+  const { sharedTable, threadId, threadAlive } = memory;
   if (
-    memory.sharedTable === undefined || memory.threadId === undefined ||
-    memory.threadAlive === undefined
+    sharedTable === undefined || threadId === undefined ||
+    threadAlive === undefined
   ) return null;
   try {
+    const tid = threadId();
+    // A thread is judged ended by its /proc/self/task entry; if this
+    // thread cannot see its own (no /proc, or one of another PID
+    // namespace), that judgement would be wrong for every thread.
+    if (!(tid > 0) || !threadAlive(tid)) return null;
     const length = Math.ceil(TABLE_BYTES / memory.pageSize) * memory.pageSize;
-    const address = memory.sharedTable(NAME, length);
+    const address = sharedTable(NAME, length);
     if (address === undefined) return null;
     const buffer = memory.view(address, length);
-    const words = new Int32Array(buffer);
-    const tid = memory.threadId();
-    if (!(tid > 0)) return null;
-    for (let record = 0; record < THREADS; record++) {
-      if (Atomics.compareExchange(words, tidAt(record), 0, tid) !== 0) continue;
-      raiseTop(words, THREADS_TOP, record + 1);
-      table = {
-        words,
-        addresses: new BigInt64Array(buffer),
-        lengths: new Float64Array(buffer),
-        tid,
-        record,
-      };
-      // The mappings this thread counted before it had the table.
-      if (localHeld !== 0) Atomics.add(words, HELD, localHeld);
-      localHeld = 0;
-      return table;
+    const shared: Table = {
+      words: new Int32Array(buffer),
+      addresses: new BigInt64Array(buffer),
+      lengths: new Float64Array(buffer),
+      tid,
+      record: -1,
+    };
+    let record = claimRecord(shared.words, tid);
+    if (record < 0) {
+      // Records of threads that ended are freed by a reclaim.
+      reclaimIn(memory, shared);
+      record = claimRecord(shared.words, tid);
     }
+    if (record < 0) return null;
+    table = { ...shared, record };
+    // The mappings this thread counted before it had the table.
+    if (localHeld !== 0) Atomics.add(table.words, HELD, localHeld);
+    localHeld = 0;
+    return table;
   } catch {
     // No table: each thread keeps to its own buffers, as reach() reports.
+    return null;
   }
-  return null;
+}
+
+function claimRecord(words: Int32Array, tid: number): number {
+  for (let record = 0; record < THREADS; record++) {
+    if (Atomics.compareExchange(words, tidAt(record), 0, tid) !== 0) continue;
+    raiseTop(words, THREADS_TOP, record + 1);
+    return record;
+  }
+  return -1;
 }
 
 const tidAt = (record: number): number => (THREADS_AT >> 2) + record * 4;
@@ -231,8 +247,12 @@ export function markExposedAt(address: bigint): void {
  */
 export function reclaimEnded(memory: NativeMemory): number {
   const shared = attach(memory);
+  return shared === null ? 0 : reclaimIn(memory, shared);
+}
+
+function reclaimIn(memory: NativeMemory, shared: Table): number {
   const threadAlive = memory.threadAlive;
-  if (shared === null || threadAlive === undefined) return 0;
+  if (threadAlive === undefined) return 0;
   const { words, addresses, lengths } = shared;
   const ended = new Set<number>();
   const threadsTop = Atomics.load(words, THREADS_TOP);
