@@ -129,13 +129,31 @@ function checkRanges(value: unknown): [bigint, bigint][] {
       "INVALID_ARGUMENT",
       "Cannot use exclude: expected an array of [start, end) pairs of bigint addresses",
     );
-  if (!Array.isArray(value)) throw bad();
-  return value.map((pair: unknown) => {
-    if (!Array.isArray(pair) || pair.length !== 2) throw bad();
-    const [start, end] = pair as unknown[];
-    if (typeof start !== "bigint" || typeof end !== "bigint" || end < start) {
-      throw bad();
+  try {
+    if (!Array.isArray(value)) throw bad();
+    // By index, each length read once: never the array's own methods.
+    const ranges: [bigint, bigint][] = [];
+    const count = value.length;
+    for (let i = 0; i < count; i++) {
+      const pair: unknown = value[i];
+      if (!Array.isArray(pair) || pair.length !== 2) throw bad();
+      const start: unknown = pair[0];
+      const end: unknown = pair[1];
+      if (
+        typeof start !== "bigint" || typeof end !== "bigint" || end < start
+      ) {
+        throw bad();
+      }
+      ranges.push([start, end]);
     }
-    return [start, end];
-  });
+    return ranges;
+  } catch (cause) {
+    if (cause instanceof SecretMemoryError) throw cause;
+    // A revoked Proxy, or a trap or getter that threw: the caller's array.
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      "Cannot read exclude: reading it threw; pass a plain array of pairs",
+      { cause },
+    );
+  }
 }
