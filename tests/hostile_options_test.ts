@@ -162,10 +162,34 @@ test("fromStdin and promptSecret check every option before reading", async () =>
 
 const boom = new Error("the caller's own error");
 const scryptParams = { salt: new Uint8Array(8), N: 2, r: 1, p: 1, length: 16 };
-const cipherKey = SecretBuffer.random(32);
-const sealedMessage = encrypt(cipherKey, new Uint8Array([1, 2, 3]));
-const sharedPool = new SecretPool();
-const sealed = Enclave.seal(SecretBuffer.random(8));
+
+/**
+ * What the entries act on, made inside each test: every test file is
+ * imported before any test runs, and buffers made at the top level would
+ * be live in every other file's tests.
+ */
+interface Fixtures {
+  key: SecretBuffer;
+  message: Uint8Array;
+  pool: SecretPool;
+  enclave: Enclave;
+}
+
+function makeFixtures(): Fixtures {
+  const key = SecretBuffer.random(32);
+  return {
+    key,
+    message: encrypt(key, new Uint8Array([1, 2, 3])),
+    pool: new SecretPool(),
+    enclave: Enclave.seal(SecretBuffer.random(8)),
+  };
+}
+
+function dropFixtures(fx: Fixtures): void {
+  fx.enclave.destroy();
+  fx.pool.destroy();
+  fx.key.destroy();
+}
 
 interface Entry {
   /** The entry point, and which of its bags. */
@@ -175,7 +199,7 @@ interface Entry {
   /** The hostile key, and what a well-behaved getter answers once. */
   key: string;
   value: unknown;
-  call: (options: unknown) => unknown;
+  call: (options: unknown, fx: Fixtures) => unknown;
 }
 
 function withFd<T>(use: (fd: number) => T): T {
@@ -192,67 +216,67 @@ const entries: Entry[] = [
     name: "SecretBuffer.alloc",
     key: "lock",
     value: "best-effort",
-    call: (o) => SecretBuffer.alloc(8, o as never),
+    call: (o, fx) => SecretBuffer.alloc(8, o as never),
   },
   {
     name: "SecretBuffer.random",
     key: "placement",
     value: "start",
-    call: (o) => SecretBuffer.random(8, o as never),
+    call: (o, fx) => SecretBuffer.random(8, o as never),
   },
   {
     name: "SecretBuffer.from",
     key: "wipeSource",
     value: true,
-    call: (o) => SecretBuffer.from(new Uint8Array([1, 2]), o as never),
+    call: (o, fx) => SecretBuffer.from(new Uint8Array([1, 2]), o as never),
   },
   {
     name: "SecretBuffer.from (a SecretBuffer)",
     key: "placement",
     value: "start",
-    call: (o) => SecretBuffer.from(cipherKey, o as never),
+    call: (o, fx) => SecretBuffer.from(fx.key, o as never),
   },
   {
     name: "SecretBuffer.prototype.slice",
     key: "lock",
     value: "best-effort",
-    call: (o) => cipherKey.slice(0, 4, o as never),
+    call: (o, fx) => fx.key.slice(0, 4, o as never),
   },
   {
     name: "SecretBuffer.fromHex",
     key: "lock",
     value: "best-effort",
-    call: (o) => SecretBuffer.fromHex("0102", o as never),
+    call: (o, fx) => SecretBuffer.fromHex("0102", o as never),
   },
   {
     name: "SecretBuffer.fromBase64",
     key: "backend",
     value: "anonymous",
-    call: (o) => SecretBuffer.fromBase64("AQI=", o as never),
+    call: (o, fx) => SecretBuffer.fromBase64("AQI=", o as never),
   },
   {
     name: "SecretBuffer.fromText",
     key: "lock",
     value: "best-effort",
-    call: (o) => SecretBuffer.fromText("pw", o as never),
+    call: (o, fx) => SecretBuffer.fromText("pw", o as never),
   },
   {
     name: "SecretBuffer.fromFile",
     key: "timeout",
     value: 1000,
-    call: (o) => SecretBuffer.fromFile(file, o as never),
+    call: (o, fx) => SecretBuffer.fromFile(file, o as never),
   },
   {
     name: "SecretBuffer.fromFileSync",
     key: "maxSize",
     value: 64,
-    call: (o) => SecretBuffer.fromFileSync(file, o as never),
+    call: (o, fx) => SecretBuffer.fromFileSync(file, o as never),
   },
   {
     name: "SecretBuffer.fromFd",
     key: "maxSize",
     value: 64,
-    call: async (o) => {
+    call: async (o, fx) => {
       const fd = openSync(file, "r");
       try {
         return await SecretBuffer.fromFd(fd, o as never);
@@ -265,13 +289,13 @@ const entries: Entry[] = [
     name: "SecretBuffer.fromFdSync",
     key: "maxSize",
     value: 64,
-    call: (o) => withFd((fd) => SecretBuffer.fromFdSync(fd, o as never)),
+    call: (o, fx) => withFd((fd) => SecretBuffer.fromFdSync(fd, o as never)),
   },
   {
     name: "SecretBuffer.fromStream",
     key: "maxSize",
     value: 64,
-    call: (o) =>
+    call: (o, fx) =>
       SecretBuffer.fromStream(
         (async function* () {
           yield new Uint8Array([1, 2, 3]);
@@ -285,37 +309,37 @@ const entries: Entry[] = [
     name: "SecretBuffer.fromStdin",
     key: "lock",
     value: "bogus",
-    call: (o) => SecretBuffer.fromStdin(o as never),
+    call: (o, fx) => SecretBuffer.fromStdin(o as never),
   },
   {
     name: "SecretBuffer.fromStdinSync",
     key: "lock",
     value: "bogus",
-    call: (o) => SecretBuffer.fromStdinSync(o as never),
+    call: (o, fx) => SecretBuffer.fromStdinSync(o as never),
   },
   {
     name: "promptSecret",
     key: "allowPipe",
     value: "bogus",
-    call: (o) => promptSecret("key: ", o as never),
+    call: (o, fx) => promptSecret("key: ", o as never),
   },
   {
     name: "new SecretPool",
     key: "rest",
     value: "readwrite",
-    call: (o) => new SecretPool(o as never),
+    call: (o, fx) => new SecretPool(o as never),
   },
   {
     name: "SecretPool.prototype.from",
     key: "wipeSource",
     value: true,
-    call: (o) => sharedPool.from(new Uint8Array([1, 2]), o as never),
+    call: (o, fx) => fx.pool.from(new Uint8Array([1, 2]), o as never),
   },
   {
     name: "Enclave.seal",
     key: "destroySource",
     value: true,
-    call: (o) => {
+    call: (o, fx) => {
       const source = SecretBuffer.random(4);
       try {
         return Enclave.seal(source, o as never);
@@ -328,82 +352,82 @@ const entries: Entry[] = [
     name: "Enclave.prototype.open",
     key: "placement",
     value: "start",
-    call: (o) => sealed.open(o as never),
+    call: (o, fx) => fx.enclave.open(o as never),
   },
   {
     name: "encrypt (params)",
     key: "aad",
     value: new Uint8Array(2),
-    call: (o) => encrypt(cipherKey, new Uint8Array([1]), o as never),
+    call: (o, fx) => encrypt(fx.key, new Uint8Array([1]), o as never),
   },
   {
     name: "decrypt (params)",
     key: "aad",
     value: undefined,
-    call: (o) => decrypt(cipherKey, sealedMessage, o as never),
+    call: (o, fx) => decrypt(fx.key, fx.message, o as never),
   },
   {
     name: "decrypt (options)",
     key: "lock",
     value: "best-effort",
-    call: (o) => decrypt(cipherKey, sealedMessage, undefined, o as never),
+    call: (o, fx) => decrypt(fx.key, fx.message, undefined, o as never),
   },
   {
     name: "hkdf (params)",
     key: "length",
     value: 16,
-    call: (o) => hkdf("SHA-256", cipherKey, o as never),
+    call: (o, fx) => hkdf("SHA-256", fx.key, o as never),
   },
   {
     name: "hkdf (options)",
     key: "lock",
     value: "best-effort",
-    call: (o) => hkdf("SHA-256", cipherKey, { length: 16 }, o as never),
+    call: (o, fx) => hkdf("SHA-256", fx.key, { length: 16 }, o as never),
   },
   {
     name: "scryptSync (params)",
     base: scryptParams,
     key: "length",
     value: 16,
-    call: (o) => scryptSync(cipherKey, o as never),
+    call: (o, fx) => scryptSync(fx.key, o as never),
   },
   {
     name: "scryptSync (options)",
     key: "lock",
     value: "best-effort",
-    call: (o) => scryptSync(cipherKey, scryptParams, o as never),
+    call: (o, fx) => scryptSync(fx.key, scryptParams, o as never),
   },
   {
     name: "scrypt (params)",
     base: scryptParams,
     key: "N",
     value: 2,
-    call: (o) => scrypt(cipherKey, o as never),
+    call: (o, fx) => scrypt(fx.key, o as never),
   },
   {
     name: "scrypt (options)",
     key: "placement",
     value: "start",
-    call: (o) => scrypt(cipherKey, scryptParams, o as never),
+    call: (o, fx) => scrypt(fx.key, scryptParams, o as never),
   },
   // Process-wide effects: the value read is refused, so nothing changes.
   {
     name: "hardenProcess",
     key: "skip",
     value: "dumpable",
-    call: (o) => hardenProcess(o as never),
+    call: (o, fx) => hardenProcess(o as never),
   },
   {
     name: "configure",
     key: "lock",
     value: "bogus",
-    call: (o) => configure(o as never),
+    call: (o, fx) => configure(o as never),
   },
   {
     name: "findCopies",
     key: "exclude",
     value: "none",
-    call: (o) => findCopies(new Uint8Array(16).fill(0x5c), o as never),
+    call: (o, fx) => findCopies(new Uint8Array(16).fill(0x5c), o as never),
   },
 ];
 
@@ -411,10 +435,11 @@ const entries: Entry[] = [
 async function outcome(
   entry: Entry,
   options: unknown,
+  fx: Fixtures,
 ): Promise<{ error?: unknown }> {
   let result: unknown;
   try {
-    result = await entry.call(options);
+    result = await entry.call(options, fx);
   } catch (error) {
     return { error };
   }
@@ -442,6 +467,7 @@ for (const entry of entries) {
   test(
     `${entry.name}: a lying options bag is INVALID_ARGUMENT, read once`,
     async () => {
+      const fx = makeFixtures();
       const before = footprint();
       const target = { ...entry.base, [entry.key]: entry.value };
 
@@ -452,7 +478,11 @@ for (const entry of entries) {
           throw boom;
         },
       });
-      assertCaused(entry, "a throwing getter", await outcome(entry, getter));
+      assertCaused(
+        entry,
+        "a throwing getter",
+        await outcome(entry, getter, fx),
+      );
 
       const throwing = (trap: keyof ProxyHandler<object>) =>
         new Proxy(target, {
@@ -466,12 +496,12 @@ for (const entry of entries) {
         assertCaused(
           entry,
           `a Proxy whose ${trap} throws`,
-          await outcome(entry, throwing(trap)),
+          await outcome(entry, throwing(trap), fx),
         );
       }
       // `in` is never asked: the bag behaves as the plain object it wraps.
-      const plain = await outcome(entry, target);
-      const withHas = await outcome(entry, throwing("has"));
+      const plain = await outcome(entry, target, fx);
+      const withHas = await outcome(entry, throwing("has"), fx);
       assert.equal(
         (withHas.error as SecretMemoryError | undefined)?.code,
         (plain.error as SecretMemoryError | undefined)?.code,
@@ -487,7 +517,7 @@ for (const entry of entries) {
           return reads++ === 0 ? entry.value : Symbol("second read");
         },
       });
-      const counted = await outcome(entry, counting);
+      const counted = await outcome(entry, counting, fx);
       assert.equal(reads, 1, `${entry.name} read ${entry.key} ${reads} times`);
       assert.equal(
         (counted.error as SecretMemoryError | undefined)?.code,
@@ -498,7 +528,7 @@ for (const entry of entries) {
       for (
         const value of [null, 1, "lock", true, Symbol("x"), 1n, () => ({})]
       ) {
-        const { error } = await outcome(entry, value);
+        const { error } = await outcome(entry, value, fx);
         assert(
           error instanceof SecretMemoryError,
           `${entry.name}: ${String(value)}`,
@@ -510,6 +540,7 @@ for (const entry of entries) {
         );
       }
       assert.equal(footprint(), before, `${entry.name} left something mapped`);
+      dropFixtures(fx);
     },
     { skip: linuxOnly },
   );
@@ -536,12 +567,6 @@ test(
   },
   { skip: linuxOnly },
 );
-
-test("lying options bags: nothing left open", () => {
-  sealed.destroy();
-  sharedPool.destroy();
-  cipherKey.destroy();
-}, { skip: linuxOnly });
 
 // Bun for Windows under Wine fails a recursive rmSync of this folder with
 // EFAULT; Wine's temporary folder is thrown away with its prefix anyway.
