@@ -36,7 +36,7 @@
 
 import { native } from "./src/core/_native.ts";
 import { SecretMemoryError } from "./src/core/errors.ts";
-import { checkOptions } from "./src/core/_validate.ts";
+import { checkOptions, readFailed } from "./src/core/_validate.ts";
 import { isSecretBuffer, type SecretBuffer } from "./src/secret_buffer.ts";
 import { needleOf, scanMemory } from "./src/doctor/_scan.ts";
 import { checkInput, checkSecret } from "./src/crypto/_input.ts";
@@ -148,12 +148,6 @@ function checkRanges(value: unknown): [bigint, bigint][] {
     }
     return ranges;
   } catch (cause) {
-    if (cause instanceof SecretMemoryError) throw cause;
-    // A revoked Proxy, or a trap or getter that threw: the caller's array.
-    throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
-      "Cannot read exclude: reading it threw; pass a plain array of pairs",
-      { cause },
-    );
+    throw readFailed("exclude", "a plain array of pairs", cause);
   }
 }

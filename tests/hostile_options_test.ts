@@ -216,19 +216,19 @@ const entries: Entry[] = [
     name: "SecretBuffer.alloc",
     key: "lock",
     value: "best-effort",
-    call: (o, fx) => SecretBuffer.alloc(8, o as never),
+    call: (o) => SecretBuffer.alloc(8, o as never),
   },
   {
     name: "SecretBuffer.random",
     key: "placement",
     value: "start",
-    call: (o, fx) => SecretBuffer.random(8, o as never),
+    call: (o) => SecretBuffer.random(8, o as never),
   },
   {
     name: "SecretBuffer.from",
     key: "wipeSource",
     value: true,
-    call: (o, fx) => SecretBuffer.from(new Uint8Array([1, 2]), o as never),
+    call: (o) => SecretBuffer.from(new Uint8Array([1, 2]), o as never),
   },
   {
     name: "SecretBuffer.from (a SecretBuffer)",
@@ -246,37 +246,37 @@ const entries: Entry[] = [
     name: "SecretBuffer.fromHex",
     key: "lock",
     value: "best-effort",
-    call: (o, fx) => SecretBuffer.fromHex("0102", o as never),
+    call: (o) => SecretBuffer.fromHex("0102", o as never),
   },
   {
     name: "SecretBuffer.fromBase64",
     key: "backend",
     value: "anonymous",
-    call: (o, fx) => SecretBuffer.fromBase64("AQI=", o as never),
+    call: (o) => SecretBuffer.fromBase64("AQI=", o as never),
   },
   {
     name: "SecretBuffer.fromText",
     key: "lock",
     value: "best-effort",
-    call: (o, fx) => SecretBuffer.fromText("pw", o as never),
+    call: (o) => SecretBuffer.fromText("pw", o as never),
   },
   {
     name: "SecretBuffer.fromFile",
     key: "timeout",
     value: 1000,
-    call: (o, fx) => SecretBuffer.fromFile(file, o as never),
+    call: (o) => SecretBuffer.fromFile(file, o as never),
   },
   {
     name: "SecretBuffer.fromFileSync",
     key: "maxSize",
     value: 64,
-    call: (o, fx) => SecretBuffer.fromFileSync(file, o as never),
+    call: (o) => SecretBuffer.fromFileSync(file, o as never),
   },
   {
     name: "SecretBuffer.fromFd",
     key: "maxSize",
     value: 64,
-    call: async (o, fx) => {
+    call: async (o) => {
       const fd = openSync(file, "r");
       try {
         return await SecretBuffer.fromFd(fd, o as never);
@@ -289,13 +289,13 @@ const entries: Entry[] = [
     name: "SecretBuffer.fromFdSync",
     key: "maxSize",
     value: 64,
-    call: (o, fx) => withFd((fd) => SecretBuffer.fromFdSync(fd, o as never)),
+    call: (o) => withFd((fd) => SecretBuffer.fromFdSync(fd, o as never)),
   },
   {
     name: "SecretBuffer.fromStream",
     key: "maxSize",
     value: 64,
-    call: (o, fx) =>
+    call: (o) =>
       SecretBuffer.fromStream(
         (async function* () {
           yield new Uint8Array([1, 2, 3]);
@@ -309,25 +309,25 @@ const entries: Entry[] = [
     name: "SecretBuffer.fromStdin",
     key: "lock",
     value: "bogus",
-    call: (o, fx) => SecretBuffer.fromStdin(o as never),
+    call: (o) => SecretBuffer.fromStdin(o as never),
   },
   {
     name: "SecretBuffer.fromStdinSync",
     key: "lock",
     value: "bogus",
-    call: (o, fx) => SecretBuffer.fromStdinSync(o as never),
+    call: (o) => SecretBuffer.fromStdinSync(o as never),
   },
   {
     name: "promptSecret",
     key: "allowPipe",
     value: "bogus",
-    call: (o, fx) => promptSecret("key: ", o as never),
+    call: (o) => promptSecret("key: ", o as never),
   },
   {
     name: "new SecretPool",
     key: "rest",
     value: "readwrite",
-    call: (o, fx) => new SecretPool(o as never),
+    call: (o) => new SecretPool(o as never),
   },
   {
     name: "SecretPool.prototype.from",
@@ -339,7 +339,7 @@ const entries: Entry[] = [
     name: "Enclave.seal",
     key: "destroySource",
     value: true,
-    call: (o, fx) => {
+    call: (o) => {
       const source = SecretBuffer.random(4);
       try {
         return Enclave.seal(source, o as never);
@@ -415,19 +415,19 @@ const entries: Entry[] = [
     name: "hardenProcess",
     key: "skip",
     value: "dumpable",
-    call: (o, fx) => hardenProcess(o as never),
+    call: (o) => hardenProcess(o as never),
   },
   {
     name: "configure",
     key: "lock",
     value: "bogus",
-    call: (o, fx) => configure(o as never),
+    call: (o) => configure(o as never),
   },
   {
     name: "findCopies",
     key: "exclude",
     value: "none",
-    call: (o, fx) => findCopies(new Uint8Array(16).fill(0x5c), o as never),
+    call: (o) => findCopies(new Uint8Array(16).fill(0x5c), o as never),
   },
 ];
 

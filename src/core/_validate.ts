@@ -145,13 +145,26 @@ export function checkOptions(
     }
     return copy;
   } catch (cause) {
-    if (cause instanceof SecretMemoryError) throw cause;
-    throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
-      `Cannot read the ${what}: reading them threw; pass a plain object`,
-      { cause },
-    );
+    throw readFailed(`the ${what}`, "a plain object", cause);
   }
+}
+
+/**
+ * The error for a caller's value whose getter or Proxy trap threw while it
+ * was read (or a revoked Proxy): `INVALID_ARGUMENT`, with the caller's own
+ * error as `cause`. A SecretMemoryError raised by a check is passed on.
+ */
+export function readFailed(
+  what: string,
+  expected: string,
+  cause: unknown,
+): SecretMemoryError {
+  if (cause instanceof SecretMemoryError) return cause;
+  return new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot read ${what}: reading it threw; pass ${expected}`,
+    { cause },
+  );
 }
 
 /** The options every buffer constructor takes. */

@@ -7,7 +7,7 @@
  */
 
 import { native, type NativeMemory } from "./_native.ts";
-import { checkChoice, checkOptions } from "./_validate.ts";
+import { checkChoice, checkOptions, readFailed } from "./_validate.ts";
 import { SecretMemoryError } from "./errors.ts";
 
 /** The steps `hardenProcess` knows, one per OS switch. */
@@ -136,13 +136,7 @@ function checkSkip(skip: unknown): Set<HardeningStepName> {
       skipped.add(checkChoice(skip[i], STEP_NAMES, "a step to skip"));
     }
   } catch (cause) {
-    if (cause instanceof SecretMemoryError) throw cause;
-    // A revoked Proxy, or a trap or getter that threw: the caller's array.
-    throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
-      "Cannot read skip: reading it threw; pass a plain array of step names",
-      { cause },
-    );
+    throw readFailed("skip", "a plain array of step names", cause);
   }
   return skipped;
 }

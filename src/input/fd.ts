@@ -146,23 +146,28 @@ async function drain<S extends GuardedSecret>(
   const collected = new Accumulator(maker, what, checked);
   try {
     for (;;) {
-      let count: number;
-      try {
-        count = collected.readFrom(fd);
-      } catch (error) {
-        if (!isEagain(error)) throw error;
-        await sleep(5);
-        continue;
-      }
+      const count = readOnce(collected, fd);
       if (count === 0) return collected.finish();
+      if (count < 0) await sleep(5);
     }
   } finally {
     collected.discard();
   }
 }
 
-function isEagain(error: unknown): boolean {
-  return error instanceof SecretMemoryError && error.errno === EAGAIN;
+/** One read(2): the count, or -1 when a non-blocking `fd` has nothing yet. */
+function readOnce<S extends GuardedSecret>(
+  collected: Accumulator<S>,
+  fd: number,
+): number {
+  try {
+    return collected.readFrom(fd);
+  } catch (error) {
+    if (error instanceof SecretMemoryError && error.errno === EAGAIN) {
+      return -1;
+    }
+    throw error;
+  }
 }
 
 function sleep(ms: number): Promise<void> {
@@ -191,14 +196,9 @@ async function drainUnseekable<S extends GuardedSecret>(
   let pause = 1;
   try {
     for (;;) {
-      let count: number;
-      try {
-        count = collected.readFrom(fd);
-      } catch (error) {
-        if (!isEagain(error)) throw error;
-        writerSeen = true;
-        count = -1;
-      }
+      const count = readOnce(collected, fd);
+      // EAGAIN: a writer holds it open, with nothing written yet.
+      if (count < 0) writerSeen = true;
       if (count > 0) {
         writerSeen = true;
         pause = 1;
