@@ -36,7 +36,7 @@
 
 import { native } from "./src/core/_native.ts";
 import { SecretMemoryError } from "./src/core/errors.ts";
-import { checkOptions } from "./src/core/_validate.ts";
+import { checkOptions, readFailed } from "./src/core/_validate.ts";
 import { isSecretBuffer, type SecretBuffer } from "./src/secret_buffer.ts";
 import { needleOf, scanMemory } from "./src/doctor/_scan.ts";
 import { checkInput, checkSecret } from "./src/crypto/_input.ts";
@@ -129,13 +129,25 @@ function checkRanges(value: unknown): [bigint, bigint][] {
       "INVALID_ARGUMENT",
       "Cannot use exclude: expected an array of [start, end) pairs of bigint addresses",
     );
-  if (!Array.isArray(value)) throw bad();
-  return value.map((pair: unknown) => {
-    if (!Array.isArray(pair) || pair.length !== 2) throw bad();
-    const [start, end] = pair as unknown[];
-    if (typeof start !== "bigint" || typeof end !== "bigint" || end < start) {
-      throw bad();
+  try {
+    if (!Array.isArray(value)) throw bad();
+    // By index, each length read once: never the array's own methods.
+    const ranges: [bigint, bigint][] = [];
+    const count = value.length;
+    for (let i = 0; i < count; i++) {
+      const pair: unknown = value[i];
+      if (!Array.isArray(pair) || pair.length !== 2) throw bad();
+      const start: unknown = pair[0];
+      const end: unknown = pair[1];
+      if (
+        typeof start !== "bigint" || typeof end !== "bigint" || end < start
+      ) {
+        throw bad();
+      }
+      ranges.push([start, end]);
     }
-    return [start, end];
-  });
+    return ranges;
+  } catch (cause) {
+    throw readFailed("exclude", "a plain array of pairs", cause);
+  }
 }

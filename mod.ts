@@ -73,7 +73,12 @@ export {
   type InputOptions,
 } from "./src/input/_accumulator.ts";
 export { type ByteSource } from "./src/input/stream.ts";
-export { type DenoFileLike, type FdOrFile } from "./src/input/fd.ts";
+export {
+  DEFAULT_TIMEOUT,
+  type DenoFileLike,
+  type FdOrFile,
+  type FileOptions,
+} from "./src/input/fd.ts";
 export {
   type PoolFromOptions,
   type PoolStats,

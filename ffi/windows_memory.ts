@@ -202,6 +202,20 @@ export function createWindowsMemory(
     },
 
     commit(address, length, wantLock): CommitResult {
+      if (!wantLock) {
+        // MEM_COMMIT over pages already committed keeps them as they are:
+        // their bytes, and their VirtualLock. A range quarantined after a
+        // view escaped (the core recommits it unlocked) must hold no lock
+        // for good, so the old pages go first: unlocked (the result is
+        // ignored; pages never locked answer ERROR_NOT_LOCKED) and
+        // decommitted, which leaves the reservation. On a fresh
+        // reservation both are no-ops.
+        kernel32.VirtualUnlock(address, length);
+        check(
+          "VirtualFree(MEM_DECOMMIT)",
+          kernel32.VirtualFree(address, length, WINDOWS.MEM_DECOMMIT),
+        );
+      }
       const committed = kernel32.VirtualAlloc(
         address,
         length,

@@ -18,6 +18,7 @@ import {
 import { isLive, retire, track } from "./core/_registry.ts";
 import { markExposed } from "./core/_process_table.ts";
 import {
+  BUFFER_OPTION_KEYS,
   checkBoolean,
   checkBufferOptions,
   checkBytes,
@@ -53,6 +54,7 @@ import { fromBase64, fromHex, fromText } from "./input/encoding.ts";
 import { copySecret, sliceSecret } from "./input/copy.ts";
 import {
   type FdOrFile,
+  type FileOptions,
   fromFd,
   fromFdSync,
   fromFile,
@@ -200,7 +202,10 @@ export class SecretBuffer {
     bytes: Uint8Array | SecretBuffer,
     options?: FromOptions,
   ): SecretBuffer {
-    const { wipeSource = true, ...bufferOptions } = checkOptions(options);
+    const { wipeSource = true, ...bufferOptions } = checkOptions(
+      options,
+      ["wipeSource", ...BUFFER_OPTION_KEYS],
+    );
     checkBoolean(wipeSource, "wipeSource");
     if (isSecretBuffer(bytes)) {
       // Guarded to guarded by memcpy; the source buffer is left as it is.
@@ -505,11 +510,18 @@ export class SecretBuffer {
    * Reads a whole file into a new buffer with read(2), straight into the
    * locked pages: no runtime buffer or heap copy holds the bytes.
    *
+   * A FIFO or device is read non-blocking, waiting with timers (the event
+   * loop runs on) for a writer and for its end, up to `timeout`
+   * milliseconds (default 30000); then `INPUT_ERROR`. A FIFO whose writer
+   * wrote nothing is `INPUT_ERROR` too.
+   *
    * @param path The file's path (a string or `file:` URL).
-   * @param options `maxSize` (default 65536 bytes), lock and placement.
+   * @param options `maxSize` (default 65536 bytes), `timeout`, lock and
+   * placement.
    * @returns The file's bytes, at rest, in a buffer of their exact size.
    * @throws {SecretMemoryError} `TOO_LARGE` (nothing left mapped),
-   * `OS_ERROR` (for example `ENOENT`), `INVALID_ARGUMENT`, as `alloc`.
+   * `OS_ERROR` (for example `ENOENT`), `INPUT_ERROR` (a FIFO that gave
+   * nothing in time), `INVALID_ARGUMENT`, as `alloc`.
    *
    * @example Read a key file
    * ```ts ignore
@@ -520,13 +532,16 @@ export class SecretBuffer {
    */
   static fromFile(
     path: string | URL,
-    options?: InputOptions,
+    options?: FileOptions,
   ): Promise<SecretBuffer> {
     return fromFile(maker, path, options);
   }
 
   /**
-   * `fromFile`, synchronously (read(2) is synchronous anyway).
+   * `fromFile`, synchronously (read(2) is synchronous anyway). On a FIFO
+   * it blocks the thread, as a synchronous read does: until a writer opens
+   * it and closes it. It takes no `timeout`; use `fromFile` to wait with
+   * one.
    *
    * @param path The file's path.
    * @param options `maxSize`, lock and placement.

@@ -665,12 +665,79 @@ const hostileCount: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(undefined, null, NaN, Infinity, "3", 0),
 );
 
+/** The caller's own error, thrown from inside an options bag. */
+const optionsBoom = new Error("options bag");
+
+/**
+ * An options bag that lies: a getter or a Proxy trap that throws, a getter
+ * that answers differently each time it is read, or no object at all.
+ * Made by a factory when the case runs: fast-check asks its values about
+ * themselves (`in`), which a throwing trap would answer with a throw.
+ */
+const hostileOptions: fc.Arbitrary<() => unknown> = fc.oneof(
+  fc.constantFrom("lock", "placement", "backend", "wipeSource").map(
+    (key) => () =>
+      Object.defineProperty({}, key, {
+        enumerable: true,
+        get() {
+          throw optionsBoom;
+        },
+      }),
+  ),
+  fc.constantFrom("get", "ownKeys", "getOwnPropertyDescriptor", "has").map(
+    (trap) => () =>
+      new Proxy({ lock: "best-effort" }, {
+        [trap]() {
+          throw optionsBoom;
+        },
+      }),
+  ),
+  fc.tuple(
+    fc.constantFrom("lock", "placement", "backend"),
+    fc.array(fc.constantFrom("required", "best-effort", "start", "end", "x"), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+  ).map(([key, answers]) => () => {
+    let reads = 0;
+    return Object.defineProperty({}, key, {
+      enumerable: true,
+      get: () => answers[Math.min(reads++, answers.length - 1)],
+    });
+  }),
+  fc.constantFrom(null, 1, "lock", true, 1n, Symbol("options"), () => ({}))
+    .map((value) => () => value),
+);
+
+type OptionsEntry =
+  | "alloc"
+  | "random"
+  | "from"
+  | "fromHex"
+  | "fromText"
+  | "poolFrom"
+  | "fromStream";
+
 type Hostile =
+  | { kind: "options"; entry: OptionsEntry; make: () => unknown }
   | { kind: "from" | "equals" | "poolFrom" | "compare"; value: unknown }
   | { kind: "scopeThen"; escape: boolean; thenThrows: boolean }
   | { kind: "fileRead" | "fileWrite"; counts: unknown[] };
 
 const hostileOp: fc.Arbitrary<Hostile> = fc.oneof(
+  fc.record({
+    kind: fc.constant("options" as const),
+    entry: fc.constantFrom<OptionsEntry>(
+      "alloc",
+      "random",
+      "from",
+      "fromHex",
+      "fromText",
+      "poolFrom",
+      "fromStream",
+    ),
+    make: hostileOptions,
+  }),
   fc.record({
     kind: fc.constantFrom(
       "from",
@@ -710,6 +777,36 @@ async function runHostile(op: Hostile, pool: SecretPool): Promise<void> {
   const probe = SecretBuffer.fromHex("01020304");
   try {
     switch (op.kind) {
+      case "options": {
+        const o = op.make() as never;
+        const calls: Record<OptionsEntry, () => unknown> = {
+          alloc: () => SecretBuffer.alloc(4, o),
+          random: () => SecretBuffer.random(4, o),
+          from: () => SecretBuffer.from(new Uint8Array([1, 2]), o),
+          fromHex: () => SecretBuffer.fromHex("0102", o),
+          fromText: () => SecretBuffer.fromText("pw", o),
+          poolFrom: () => pool.from(new Uint8Array([1, 2]), o),
+          fromStream: () =>
+            SecretBuffer.fromStream(
+              (async function* () {
+                yield new Uint8Array([1]);
+              })(),
+              o,
+            ),
+        };
+        try {
+          const out = await calls[op.entry]();
+          (out as { destroy?: () => void } | undefined)?.destroy?.();
+        } catch (error) {
+          assert(error instanceof SecretMemoryError, `untyped: ${error}`);
+          // The caller's own throw comes back as a refused argument.
+          if (error.cause === optionsBoom) {
+            assert.equal(error.code, "INVALID_ARGUMENT");
+          }
+          assert.notEqual(error, optionsBoom);
+        }
+        break;
+      }
       case "from":
         typedOrNothing(() => SecretBuffer.from(op.value as Uint8Array));
         break;

@@ -7,7 +7,13 @@
  * @module
  */
 
-import { mkdtempSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  rmdirSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { capabilities, SecretBuffer, stats } from "../mod.ts";
@@ -256,9 +262,33 @@ test("SecretBuffer.random fills from the system generator", () => {
   }
 }, { skip: notInLockPass });
 
-for (const mode of ["end", "start", "guard"]) {
+test("a quarantined range holds no lock (VmLck under Wine)", () => {
+  // The token lets the child find its own Linux process.
+  const token = `secmem-quarantine-${Date.now()}-${Math.random()}`;
+  const child = runChild(
+    new URL("./windows/quarantine_lock.ts", import.meta.url).href,
+    [token],
+  );
+  assert.deepEqual(child.status, 0, child.stderr.slice(-400));
+  const figures = /before (\d+) live (\d+) quarantined (\d+)/.exec(
+    child.stdout,
+  );
+  assert(figures !== null, `the child found its VmLck: ${child.stdout}`);
+  const [before, live, quarantined] = figures.slice(1).map(Number);
+  assert(live >= before + 12, `3 pages locked while live: ${child.stdout}`);
+  // MEM_COMMIT over the locked pages used to keep them locked for good.
+  assert(quarantined <= before, `lock dropped: ${child.stdout}`);
+}, {
+  // Windows itself has no per-process locked-bytes figure to read.
+  skip: notInLockPass ||
+    (!existsSync("/proc/self/status") && "needs Wine's view of /proc"),
+});
+
+for (const mode of ["end", "start", "guard", "quarantined"]) {
   const what = mode === "guard"
     ? "the trailing guard page faults inside an open scope"
+    : mode === "quarantined"
+    ? "touching a quarantined range kills the process"
     : `touching a buffer at rest (placement ${mode}) kills the process`;
   test(what, () => {
     const child = runChild(

@@ -104,33 +104,66 @@ export function checkChoice<T extends string>(
 }
 
 /**
- * The options object itself: undefined or an object, holding only the
- * `known` keys when they are given.
+ * The options object itself, read once into a plain copy: undefined or an
+ * object, holding only the `known` keys when they are given. Each option
+ * is read exactly once (a getter may answer differently twice), so what
+ * is checked is what is used; a getter or a Proxy trap that throws is the
+ * caller's object failing, and arrives as `INVALID_ARGUMENT` with the
+ * original as `cause`, before anything is mapped.
  */
 export function checkOptions(
   options: unknown,
   known?: readonly string[],
+  what = "options",
 ): Record<string, unknown> {
   if (options === undefined) return {};
-  if (typeof options === "object" && options !== null) {
+  if (typeof options !== "object" || options === null) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot use ${describe(options)} as ${what}: expected an object`,
+    );
+  }
+  try {
+    const keys = Object.keys(options);
     // A misspelt option must not quietly fall back to its default: a typo
     // in `lock` would otherwise give the caller the policy they didn't ask.
     const unknown = known === undefined
       ? undefined
-      : Object.keys(options).find((key) => !known.includes(key));
+      : keys.find((key) => !known.includes(key));
     if (unknown !== undefined) {
       throw new SecretMemoryError(
         "INVALID_ARGUMENT",
-        `Cannot use option ${JSON.stringify(unknown)}: expected ${
-          known!.join(", ")
-        }`,
+        `Cannot use option ${
+          JSON.stringify(unknown)
+        } in the ${what}: expected ${known!.join(", ")}`,
       );
     }
-    return options as Record<string, unknown>;
+    const copy: Record<string, unknown> = {};
+    for (const key of known ?? keys) {
+      const value = (options as Record<string, unknown>)[key];
+      if (value !== undefined) copy[key] = value;
+    }
+    return copy;
+  } catch (cause) {
+    throw readFailed(`the ${what}`, "a plain object", cause);
   }
-  throw new SecretMemoryError(
+}
+
+/**
+ * The error for a caller's value whose getter or Proxy trap threw while it
+ * was read (or a revoked Proxy): `INVALID_ARGUMENT`, with the caller's own
+ * error as `cause`. A SecretMemoryError raised by a check is passed on.
+ */
+export function readFailed(
+  what: string,
+  expected: string,
+  cause: unknown,
+): SecretMemoryError {
+  if (cause instanceof SecretMemoryError) return cause;
+  return new SecretMemoryError(
     "INVALID_ARGUMENT",
-    `Cannot use ${describe(options)} as options: expected an object`,
+    `Cannot read ${what}: reading it threw; pass ${expected}`,
+    { cause },
   );
 }
 

@@ -7,7 +7,7 @@
  */
 
 import { native, type NativeMemory } from "./_native.ts";
-import { checkChoice, checkOptions } from "./_validate.ts";
+import { checkChoice, checkOptions, readFailed } from "./_validate.ts";
 import { SecretMemoryError } from "./errors.ts";
 
 /** The steps `hardenProcess` knows, one per OS switch. */
@@ -119,6 +119,28 @@ function unsupportedEverywhere(detail: string): HardenResult {
   };
 }
 
+function checkSkip(skip: unknown): Set<HardeningStepName> {
+  const skipped = new Set<HardeningStepName>();
+  try {
+    if (!Array.isArray(skip)) {
+      throw new SecretMemoryError(
+        "INVALID_ARGUMENT",
+        "Cannot use skip: expected an array of step names",
+      );
+    }
+    // By index, never the array's own (perhaps replaced) methods; a hole
+    // reads as undefined and is refused like any other non-name. The
+    // length is read once: a Proxy may answer differently each time.
+    const length = skip.length;
+    for (let i = 0; i < length; i++) {
+      skipped.add(checkChoice(skip[i], STEP_NAMES, "a step to skip"));
+    }
+  } catch (cause) {
+    throw readFailed("skip", "a plain array of step names", cause);
+  }
+  return skipped;
+}
+
 /**
  * Hardens the process the way ssh-agent and gpg-agent do. On Linux:
  * `prctl(PR_SET_DUMPABLE, 0)`, after which the process leaves no core
@@ -157,18 +179,7 @@ function unsupportedEverywhere(detail: string): HardenResult {
  */
 export function hardenProcess(options?: HardenOptions): HardenResult {
   const { skip = [] } = checkOptions(options, ["skip"]);
-  if (!Array.isArray(skip)) {
-    throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
-      "Cannot use skip: expected an array of step names",
-    );
-  }
-  // By index, never the array's own (perhaps replaced) methods; a hole reads
-  // as undefined and is refused like any other non-name.
-  const skipped = new Set<HardeningStepName>();
-  for (let i = 0; i < skip.length; i++) {
-    skipped.add(checkChoice(skip[i], STEP_NAMES, "a step to skip"));
-  }
+  const skipped = checkSkip(skip);
   let memory: NativeMemory;
   try {
     memory = native();

@@ -9,10 +9,16 @@
 
 import { SecretMemoryError } from "../core/errors.ts";
 import {
+  BUFFER_OPTION_KEYS,
   checkBufferOptions,
+  checkOptions,
   describe as describeValue,
 } from "../core/_validate.ts";
-import { isSecretBuffer, type SecretBuffer } from "../secret_buffer.ts";
+import {
+  isSecretBuffer,
+  type SecretBuffer,
+  type SecretBufferOptions,
+} from "../secret_buffer.ts";
 import type { Input } from "./_kdf.ts";
 import { type HashAlgorithm, SHA256, SHA512 } from "./_sha2.ts";
 
@@ -128,38 +134,7 @@ export function checkParams(
   known: readonly string[],
   what: string,
 ): Record<string, unknown> {
-  if (params === undefined) return {};
-  if (typeof params !== "object" || params === null) {
-    throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
-      `Cannot use ${describe(params)} as ${what}: expected an object`,
-    );
-  }
-  try {
-    const keys = Object.keys(params);
-    const unknown = keys.find((key) => !known.includes(key));
-    if (unknown !== undefined) {
-      throw new SecretMemoryError(
-        "INVALID_ARGUMENT",
-        `Cannot use ${what} option ${JSON.stringify(unknown)}: expected ${
-          known.join(", ")
-        }`,
-      );
-    }
-    // Each getter runs once; what it answered is what is used.
-    const copy: Record<string, unknown> = {};
-    for (const key of known) {
-      copy[key] = (params as Record<string, unknown>)[key];
-    }
-    return copy;
-  } catch (cause) {
-    if (cause instanceof SecretMemoryError) throw cause;
-    throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
-      `Cannot read ${what}: reading it threw; pass a plain object`,
-      { cause },
-    );
-  }
+  return checkOptions(params, known, what);
 }
 
 /** A whole number in [min, max]. */
@@ -184,23 +159,17 @@ export function checkInteger(
 }
 
 /**
- * Checks buffer options before anything is mapped, and hands back the
- * caller's own object: defaults stay unset, so a process-wide policy still
- * applies to what is not given.
+ * Checks buffer options before anything is mapped, and hands back a copy
+ * read once: defaults stay unset, so a process-wide policy still applies
+ * to what is not given.
  */
-export function checkOutputOptions<T>(options: T): T {
-  if (options === undefined) return options;
-  try {
-    checkBufferOptions(options);
-  } catch (cause) {
-    if (cause instanceof SecretMemoryError) throw cause;
-    throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
-      "Cannot read the buffer options: reading them threw; pass a plain object",
-      { cause },
-    );
-  }
-  return options;
+export function checkOutputOptions(
+  options: unknown,
+): SecretBufferOptions | undefined {
+  if (options === undefined) return undefined;
+  const copy = checkOptions(options, BUFFER_OPTION_KEYS, "buffer options");
+  checkBufferOptions(copy);
+  return copy as SecretBufferOptions;
 }
 
 /** An output length: a whole number of bytes from 1 to `max`. */

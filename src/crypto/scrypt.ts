@@ -72,8 +72,9 @@ function check(passphrase: unknown, params: unknown): Checked {
   return { passphrase: secret, salt, cost: { N, r, p: parallel }, length };
 }
 
+// `options` are the copy checkOutputOptions made: read once, used twice.
 function begin(c: Checked, options?: SecretBufferOptions): ScryptJob {
-  const job = new ScryptJob(c.cost, checkOutputOptions(options));
+  const job = new ScryptJob(c.cost, options);
   try {
     c.passphrase.read((pw) =>
       job.start(pw, c.passphrase.size, c.salt.bytes, c.salt.length)
@@ -130,10 +131,11 @@ export function scryptSync(
   options?: SecretBufferOptions,
 ): SecretBuffer {
   const c = check(passphrase, params);
-  const job = begin(c, options);
+  const checked = checkOutputOptions(options);
+  const job = begin(c, checked);
   try {
     job.step(Infinity);
-    return end(c, job, options);
+    return end(c, job, checked);
   } finally {
     job.dispose();
   }
@@ -173,9 +175,11 @@ export function scrypt(
 ): Promise<SecretBuffer> {
   let c: Checked;
   let job: ScryptJob;
+  let checked: SecretBufferOptions | undefined;
   try {
     c = check(passphrase, params);
-    job = begin(c, options);
+    checked = checkOutputOptions(options);
+    job = begin(c, checked);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -186,7 +190,7 @@ export function scrypt(
           setTimeout(slice, 0);
           return;
         }
-        resolve(end(c, job, options));
+        resolve(end(c, job, checked));
       } catch (error) {
         reject(error);
       }

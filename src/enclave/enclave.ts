@@ -15,7 +15,11 @@ import {
   TAG_SIZE,
 } from "../crypto/_aead.ts";
 import { withWork } from "../crypto/_work.ts";
-import { checkBoolean, checkOptions } from "../core/_validate.ts";
+import {
+  checkBoolean,
+  checkBufferOptions,
+  checkOptions,
+} from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import {
   isSecretBuffer,
@@ -215,6 +219,8 @@ export class Enclave {
    * ```
    */
   open(options?: SecretBufferOptions): SecretBuffer {
+    // Read once, before any work: a throwing getter is INVALID_ARGUMENT.
+    const checked = checkBufferOptions(options);
     const ciphertext = this.#ciphertext;
     const coffer = this.#coffer;
     if (ciphertext === undefined || coffer === undefined) {
@@ -256,7 +262,7 @@ export class Enclave {
           throw integrityError("its padding did not decrypt to zeros");
         }
         // Guarded to guarded, byte by byte; the work area is wiped after.
-        const out = SecretBuffer.alloc(size, options);
+        const out = SecretBuffer.alloc(size, checked);
         try {
           out.write((bytes) => {
             for (let i = 0; i < size; i++) bytes[i] = plain[i];

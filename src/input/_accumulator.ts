@@ -10,6 +10,7 @@
 import { CANARY_SIZE, MAX_SIZE } from "../core/_layout.ts";
 import { native } from "../core/_native.ts";
 import {
+  BUFFER_OPTION_KEYS,
   checkBufferOptions,
   checkOptions,
   describe,
@@ -40,9 +41,21 @@ export interface CheckedInput {
   buffer: SecretBufferOptions;
 }
 
-/** Checks `maxSize` and the buffer options, with defaults. */
+/** The options every input of unknown length takes. */
+export const INPUT_OPTION_KEYS: readonly string[] = [
+  "maxSize",
+  ...BUFFER_OPTION_KEYS,
+];
+
+/**
+ * Checks `maxSize` and the buffer options, with defaults; each option is
+ * read once (see `checkOptions`).
+ */
 export function checkInputOptions(options: unknown): CheckedInput {
-  const { maxSize = DEFAULT_MAX_SIZE, ...rest } = checkOptions(options);
+  const { maxSize = DEFAULT_MAX_SIZE, ...rest } = checkOptions(
+    options,
+    INPUT_OPTION_KEYS,
+  );
   if (
     typeof maxSize !== "number" || !Number.isInteger(maxSize) || maxSize < 0 ||
     maxSize > MAX_SIZE

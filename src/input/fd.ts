@@ -11,12 +11,14 @@ import { lend } from "../core/_lend.ts";
 import {
   Accumulator,
   checkCount,
+  type CheckedInput,
   checkInputOptions,
+  INPUT_OPTION_KEYS,
   type InputOptions,
   tooLarge,
 } from "./_accumulator.ts";
 import { native } from "../core/_native.ts";
-import { describe } from "../core/_validate.ts";
+import { checkOptions, describe } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
 
@@ -36,6 +38,35 @@ export interface DenoFileLike {
 }
 
 const EAGAIN = 11;
+
+/** Options for `SecretBuffer.fromFile`. */
+export interface FileOptions extends InputOptions {
+  /**
+   * The most milliseconds to wait when the path is a FIFO or a device
+   * (default 30000): for a writer to open it and to finish. Past it the
+   * read fails with `INPUT_ERROR` and what was read is wiped. A whole
+   * number, or `Infinity` to wait for ever. Regular files never wait.
+   */
+  timeout?: number;
+}
+
+/** The default `timeout` of `fromFile`: 30 s. */
+export const DEFAULT_TIMEOUT = 30_000;
+
+function checkTimeout(timeout: unknown): number {
+  if (
+    typeof timeout === "number" && timeout >= 0 &&
+    (Number.isSafeInteger(timeout) || timeout === Infinity)
+  ) {
+    return timeout;
+  }
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot use ${
+      describe(timeout)
+    } as timeout: expected a whole number of milliseconds from 0, or Infinity`,
+  );
+}
 
 /** A descriptor number, or the file object to use through its methods. */
 function resolve(fdOrFile: unknown): number | DenoFileLike {
@@ -91,9 +122,9 @@ function drainSync<S extends GuardedSecret>(
   maker: SecretMaker<S>,
   fd: number,
   what: string,
-  options: unknown,
+  checked: CheckedInput,
 ): S {
-  const collected = new Accumulator(maker, what, checkInputOptions(options));
+  const collected = new Accumulator(maker, what, checked);
   try {
     while (collected.readFrom(fd) > 0);
     return collected.finish();
@@ -110,25 +141,116 @@ async function drain<S extends GuardedSecret>(
   maker: SecretMaker<S>,
   fd: number,
   what: string,
-  options: unknown,
+  checked: CheckedInput,
 ): Promise<S> {
-  const collected = new Accumulator(maker, what, checkInputOptions(options));
+  const collected = new Accumulator(maker, what, checked);
   try {
     for (;;) {
-      let count: number;
-      try {
-        count = collected.readFrom(fd);
-      } catch (error) {
-        if (!(error instanceof SecretMemoryError) || error.errno !== EAGAIN) {
-          throw error;
-        }
-        await new Promise((wake) => setTimeout(wake, 5));
-        continue;
-      }
+      const count = readOnce(collected, fd);
       if (count === 0) return collected.finish();
+      if (count < 0) await sleep(5);
     }
   } finally {
     collected.discard();
+  }
+}
+
+/** One read(2): the count, or -1 when a non-blocking `fd` has nothing yet. */
+function readOnce<S extends GuardedSecret>(
+  collected: Accumulator<S>,
+  fd: number,
+): number {
+  try {
+    return collected.readFrom(fd);
+  } catch (error) {
+    if (error instanceof SecretMemoryError && error.errno === EAGAIN) {
+      return -1;
+    }
+    throw error;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((wake) => setTimeout(wake, ms));
+}
+
+/**
+ * Reads a FIFO (or another file that cannot seek) opened non-blocking,
+ * waiting with timers. With no writer yet, read(2) answers 0 at once,
+ * the same as at end of input; with a writer and nothing written yet,
+ * EAGAIN. So 0 means the end only after a writer was seen (EAGAIN or a
+ * byte), and the wait is bounded by `timeout`. Input that ends with no
+ * byte at all is refused: a writer that opened and closed without writing
+ * cannot be told from none (it may come and go between two reads).
+ */
+async function drainUnseekable<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
+  fd: number,
+  what: string,
+  checked: CheckedInput,
+  timeout: number,
+): Promise<S> {
+  const collected = new Accumulator(maker, what, checked);
+  const deadline = Date.now() + timeout;
+  let writerSeen = false;
+  let pause = 1;
+  try {
+    for (;;) {
+      const count = readOnce(collected, fd);
+      // EAGAIN: a writer holds it open, with nothing written yet.
+      if (count < 0) writerSeen = true;
+      if (count > 0) {
+        writerSeen = true;
+        pause = 1;
+        continue;
+      }
+      if (count === 0 && writerSeen) {
+        if (collected.length === 0) throw emptyFifo(what, true);
+        return collected.finish();
+      }
+      if (Date.now() >= deadline) throw emptyFifo(what, writerSeen, timeout);
+      // Back off to 50 ms: a writer that comes late costs few wake-ups.
+      await sleep(pause);
+      pause = Math.min(pause * 2, 50);
+    }
+  } finally {
+    collected.discard();
+  }
+}
+
+function emptyFifo(
+  what: string,
+  writerSeen: boolean,
+  timeout?: number,
+): SecretMemoryError {
+  const reason = timeout === undefined
+    ? "its writer closed it without writing a byte"
+    : writerSeen
+    ? `its writer did not finish within the timeout (${timeout} ms)`
+    : `no writer opened it within the timeout (${timeout} ms)`;
+  return new SecretMemoryError(
+    "INPUT_ERROR",
+    `Cannot read ${what}: it is a FIFO or device, and ${reason}; start the writer first, or pass a larger { timeout }`,
+  );
+}
+
+/** ESPIPE: a pread(2) on a FIFO, a socket or a terminal. */
+const ESPIPE = 29;
+
+/** Whether `fd` can seek (a regular file or a block device). */
+function seekable(fd: number): boolean {
+  const memory = native();
+  // Windows has no FIFOs at a path; its ReadFile at an offset is no probe.
+  if (memory.os === "windows") return true;
+  try {
+    // Zero bytes at offset 0: nothing is consumed, nothing is written.
+    memory.readInto(fd, 0n, 0, 0);
+    return true;
+  } catch (error) {
+    if (error instanceof SecretMemoryError && error.errno === ESPIPE) {
+      return false;
+    }
+    throw error;
   }
 }
 
@@ -136,9 +258,8 @@ async function drain<S extends GuardedSecret>(
 async function drainFile<S extends GuardedSecret>(
   maker: SecretMaker<S>,
   file: DenoFileLike,
-  options: unknown,
+  checked: CheckedInput,
 ): Promise<S> {
-  const checked = checkInputOptions(options);
   const collected = new Accumulator(maker, "the file", checked);
   try {
     for (;;) {
@@ -207,7 +328,7 @@ export function fromStdinSync<S extends GuardedSecret>(
   maker: SecretMaker<S>,
   options?: InputOptions,
 ): S {
-  return drainSync(maker, 0, "stdin", options);
+  return drainSync(maker, 0, "stdin", checkInputOptions(options));
 }
 
 /** See `SecretBuffer.fromStdin`. */
@@ -216,8 +337,7 @@ export function fromStdin<S extends GuardedSecret>(
   options?: InputOptions,
 ): Promise<S> {
   try {
-    checkInputOptions(options);
-    return drain(maker, 0, "stdin", options);
+    return drain(maker, 0, "stdin", checkInputOptions(options));
   } catch (error) {
     return Promise.reject(error);
   }
@@ -231,10 +351,12 @@ export function fromFileSync<S extends GuardedSecret>(
 ): S {
   const memory = native();
   const checked = checkPath(path);
-  checkInputOptions(options);
+  const input = checkInputOptions(options);
+  // Blocking, as a synchronous read is: on a FIFO, open(2) waits for a
+  // writer and read(2) for its end (see the README).
   const fd = memory.openRead(checked);
   try {
-    return drainSync(maker, fd, `the file ${checked}`, options);
+    return drainSync(maker, fd, `the file ${checked}`, input);
   } finally {
     memory.close(fd);
   }
@@ -244,20 +366,33 @@ export function fromFileSync<S extends GuardedSecret>(
 export function fromFile<S extends GuardedSecret>(
   maker: SecretMaker<S>,
   path: string | URL,
-  options?: InputOptions,
+  options?: FileOptions,
 ): Promise<S> {
   // Opened non-blocking: a FIFO or a device then answers EAGAIN instead of
   // stalling the event loop, and the loop waits for it with timers (a
-  // FIFO with no writer opens at once and reads as empty). Regular files
+  // FIFO with no writer opens at once; see drainUnseekable). Regular files
   // ignore the flag.
   const memory = native();
   try {
     const checked = checkPath(path);
-    checkInputOptions(options);
-    const fd = memory.openRead(checked, true);
-    return drain(maker, fd, `the file ${checked}`, options).finally(() =>
-      memory.close(fd)
+    const { timeout = DEFAULT_TIMEOUT, ...rest } = checkOptions(
+      options,
+      [...INPUT_OPTION_KEYS, "timeout"],
     );
+    const wait = checkTimeout(timeout);
+    const input = checkInputOptions(rest);
+    const fd = memory.openRead(checked, true);
+    let reading: Promise<S>;
+    try {
+      const what = `the file ${checked}`;
+      reading = seekable(fd)
+        ? drain(maker, fd, what, input)
+        : drainUnseekable(maker, fd, what, input, wait);
+    } catch (error) {
+      memory.close(fd);
+      throw error;
+    }
+    return reading.finally(() => memory.close(fd));
   } catch (error) {
     return Promise.reject(error);
   }
@@ -270,7 +405,7 @@ export function fromFdSync<S extends GuardedSecret>(
   options?: InputOptions,
 ): S {
   const fd = numericFd(fdOrFile, "read a Deno.FsFile");
-  return drainSync(maker, fd, `descriptor ${fd}`, options);
+  return drainSync(maker, fd, `descriptor ${fd}`, checkInputOptions(options));
 }
 
 /** See `SecretBuffer.fromFd`. */
@@ -281,10 +416,10 @@ export function fromFd<S extends GuardedSecret>(
 ): Promise<S> {
   try {
     const target = resolve(fdOrFile);
-    checkInputOptions(options);
+    const checked = checkInputOptions(options);
     return typeof target === "number"
-      ? drain(maker, target, `descriptor ${target}`, options)
-      : drainFile(maker, target, options);
+      ? drain(maker, target, `descriptor ${target}`, checked)
+      : drainFile(maker, target, checked);
   } catch (error) {
     return Promise.reject(error);
   }

@@ -18,6 +18,7 @@
 import {
   Accumulator,
   checkInputOptions,
+  INPUT_OPTION_KEYS,
   type InputOptions,
 } from "./_accumulator.ts";
 import { native } from "../core/_native.ts";
@@ -68,7 +69,7 @@ export async function readPrompt<S extends GuardedSecret>(
     );
   }
   const { allowPipe = false, maxSize = PROMPT_MAX_SIZE, ...rest } =
-    checkOptions(options);
+    checkOptions(options, ["allowPipe", ...INPUT_OPTION_KEYS]);
   checkBoolean(allowPipe, "allowPipe");
   const checked = checkInputOptions({ ...rest, maxSize });
   const memory = native();

@@ -2,8 +2,9 @@
  * Child for the Windows fence tests: prints the address it is about to
  * touch, then touches memory that must fault. Modes: `start` and `end`
  * (the first user byte at rest, for each placement) and `guard` (the
- * trailing guard page, from inside an open scope). Reaching the last line
- * means the fence failed.
+ * trailing guard page, from inside an open scope) and `quarantined` (a
+ * destroyed buffer whose view escaped, so its range stays reserved).
+ * Reaching the last line means the fence failed.
  *
  * @module
  */
@@ -21,6 +22,13 @@ if (mode === "guard") {
     console.log(`touch 0x${guard.toString(16)}`);
     console.log(new Uint8Array(native().view(guard, 1))[0]);
   });
+} else if (mode === "quarantined") {
+  const key = SecretBuffer.alloc(32);
+  key.read((view) => void (view.buffer as ArrayBuffer).transfer());
+  const address = key.address;
+  key.destroy();
+  console.log(`touch 0x${address.toString(16)}`);
+  console.log(new Uint8Array(native().view(address, 1))[0]);
 } else {
   const placement = mode === "start" ? "start" : "end";
   const key = SecretBuffer.from(new Uint8Array(32).fill(7), { placement });
