@@ -104,6 +104,7 @@ export function runDoctor(): DoctorReport {
     }`,
   );
   selfTest(add, "anonymous");
+  workers(add);
   if (caps.secretMemory.available) {
     // The same self-test on secret memory, its lines marked as such. It is
     // opt-in, so a refused allocation (the lock limit) only warns.
@@ -166,6 +167,32 @@ function lockPolicy(add: Add): void {
       ` applies; unlocked now: ${unlockedBuffers} buffer(s), ${
         formatBytes(unlockedBytes)
       }; raise the limit (docs/containers.md) to lock them${refused}`,
+  );
+}
+
+/** Whether a terminated Worker's buffers are reached (after the self-test allocated). */
+function workers(add: Add): void {
+  const title = "Workers' buffers";
+  const { reach, otherThreadBuffers, reclaimedBuffers } = stats();
+  if (reach === "process") {
+    add(
+      "workers",
+      title,
+      "pass",
+      "every thread's buffers are in one process-wide table: a Worker ended" +
+        " by terminate() has its buffers wiped by the next thread that" +
+        ` allocates past a limit, purges, asks for stats() or exits; now ${otherThreadBuffers}` +
+        ` live in other threads, ${reclaimedBuffers} reclaimed from ended ones`,
+    );
+    return;
+  }
+  add(
+    "workers",
+    title,
+    "info",
+    "each thread reaches only its own buffers here (no process-wide table on" +
+      " this OS or kernel): destroy a Worker's buffers, or call purge(), in the" +
+      " Worker before it ends, or they stay mapped and locked until the process exits",
   );
 }
 
