@@ -73,6 +73,8 @@ let localHeld = 0;
 const freed: number[] = [];
 let cursor = 0;
 let recordsSinceReclaim = 0;
+/** Records to skip after the table was found full (a scan costs 65,536 tries). */
+let skipWhileFull = 0;
 /** Ranges of ended threads this thread quarantined, for `stats()`. */
 const quarantinedHere = { buffers: 0, bytes: 0 };
 
@@ -178,9 +180,18 @@ export function recordRegion(
     recordsSinceReclaim = 0;
     reclaimEnded(memory);
   }
+  if (skipWhileFull > 0) {
+    skipWhileFull--;
+    return -1;
+  }
   const { words, addresses, lengths, tid, record } = shared;
   const entry = claim(words, tid);
-  if (entry < 0) return -1;
+  if (entry < 0) {
+    // Only past 65,536 live regions (a raised vm.max_map_count): these go
+    // unrecorded, reached by their own thread only, until entries free up.
+    skipWhileFull = 1024;
+    return -1;
+  }
   const owner = ownerAt(entry);
   const at = baseAt(entry);
   words[owner + 1] = record;
