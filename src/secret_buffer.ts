@@ -30,12 +30,12 @@ import { timingSafeEqual } from "./core/constant_time.ts";
 import { settle, thenOf } from "./core/_thenable.ts";
 import {
   copyInto,
-  isOwnView,
   lengthOf,
   markOwn,
   markOwnView,
   zero,
 } from "./core/_intrinsics.ts";
+import { isOwnSource } from "./core/_open.ts";
 import { SecretMemoryError } from "./core/errors.ts";
 import {
   type GuardedSecret,
@@ -224,7 +224,7 @@ export class SecretBuffer {
     // A view over this library's own guarded pages (another buffer's, read
     // inside its scope) is that buffer's to wipe, and may be read-only:
     // wiping it would fault. It is copied and left as it is.
-    if (wipeSource && size > 0 && !isOwnView(source)) zero(source);
+    if (wipeSource && size > 0 && !isOwnSource(source)) zero(source);
     return buffer;
   }
 

@@ -35,6 +35,12 @@ import {
 } from "../core/_map_limit.ts";
 import { noteQuarantined } from "../core/_registry.ts";
 import { forgetLoansWithin, lentWithin } from "../core/_lend.ts";
+import {
+  holderClosed,
+  holderOpened,
+  type OpenHolder,
+  startsWith,
+} from "../core/_open.ts";
 import type { LockPolicy } from "../core/_validate.ts";
 
 /** Access as a number, so that the stronger of two is the larger. */
@@ -58,7 +64,7 @@ export interface ArenaPurge {
 let nextId = 1;
 
 /** A mapped arena of slots. Holds no reference to any slot handle. */
-export class Arena {
+export class Arena implements OpenHolder {
   /** A number no other arena of this process had. */
   readonly id: number = nextId++;
   readonly geometry: SlotGeometry;
@@ -97,6 +103,9 @@ export class Arena {
   // than unmapped, so no later secret lands under that view.
   readonly #escaped = new Set<number>();
   #quarantinedSlots = 0;
+  // Pages that can be read now: while any can, a caller's new view over a
+  // slot's buffer may reach `from()` (see `core/_open.ts`).
+  #openPages = 0;
   #live = true;
 
   private constructor(
@@ -132,6 +141,10 @@ export class Arena {
     this.#readers = new Uint32Array(pages);
     this.#writers = new Uint32Array(pages);
     this.#protection = new Uint8Array(pages).fill(rest);
+    if (rest !== 0) {
+      this.#openPages = pages;
+      holderOpened(this);
+    }
   }
 
   /**
@@ -395,6 +408,8 @@ export class Arena {
       detachBuffer(this.#bytes.buffer as ArrayBuffer);
       this.#bytes = new Uint8Array(0);
       this.#expected.fill(0);
+      this.#openPages = 0;
+      holderClosed(this);
       if (escaped) {
         // A view over these pages is still out there: keep them reserved
         // and inaccessible for good (already wiped above).
@@ -442,7 +457,34 @@ export class Arena {
       pageSize,
       PROTECTIONS[level],
     );
+    const was = this.#protection[page];
     this.#protection[page] = level;
+    if (was === 0) {
+      if (this.#openPages++ === 0) holderOpened(this);
+    } else if (level === 0 && --this.#openPages === 0) holderClosed(this);
+  }
+
+  /**
+   * Whether a slot's buffer that was handed out, on a page open now, starts
+   * with `view`'s `length` bytes. Every such slot is compared in full.
+   */
+  startsWith(view: Uint8Array, length: number): boolean {
+    if (this.#views.size === 0) return false;
+    let match = false;
+    for (const [index, buffer] of this.#views) {
+      if (this.#protection[this.#pageOf(index)] === 0) continue;
+      if (isDetached(buffer)) continue;
+      if (
+        startsWith(
+          this.#bytes,
+          view,
+          length,
+          this.userOffset(index),
+          this.#sizes[index],
+        )
+      ) match = true;
+    }
+    return match;
   }
 
   #restoreCanaries(index: number): void {

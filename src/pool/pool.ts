@@ -32,7 +32,8 @@ import {
 } from "../core/_validate.ts";
 import { timingSafeEqual } from "../core/constant_time.ts";
 import { settle, thenOf } from "../core/_thenable.ts";
-import { copyInto, isOwnView, lengthOf, zero } from "../core/_intrinsics.ts";
+import { copyInto, lengthOf, zero } from "../core/_intrinsics.ts";
+import { isOwnSource } from "../core/_open.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import {
   type GuardedSecret,
@@ -470,7 +471,7 @@ export class SecretPool {
     });
     // A view over guarded pages (another secret's, inside its scope) is
     // its owner's to wipe, and may be read-only: copy it, leave it.
-    if (wipeSource && size > 0 && !isOwnView(source)) zero(source);
+    if (wipeSource && size > 0 && !isOwnSource(source)) zero(source);
     return slot;
   }
 
