@@ -154,3 +154,71 @@ test(
   },
   { skip: linuxOnly },
 );
+
+test(
+  "from() of a heap copy of an open secret (view.slice()) leaves 0 copies of it",
+  async () => {
+    // Its bytes match the open pages, so it is probed: asking it for its
+    // buffer instead would leave a copy in Bun and Node.
+    const pool = new SecretPool();
+    const makers: [
+      string,
+      (bytes: Uint8Array) => Promise<{ destroy(): void }>,
+    ][] = [
+      ["from", (bytes) => Promise.resolve(SecretBuffer.from(bytes))],
+      ["pool.from", (bytes) => Promise.resolve(pool.from(bytes))],
+      ["fromStream", (bytes) =>
+        SecretBuffer.fromStream((async function* () {
+          yield bytes;
+        })())],
+    ];
+    for (const [name, make] of makers) {
+      for (const owner of ["buffer", "slot"] as const) {
+        for (const kind of ["read", "write"] as const) {
+          const secret = owner === "buffer"
+            ? SecretBuffer.random(32)
+            : pool.random(32);
+          const needle = secret.read((view) => needleOf(view));
+          let source = new Uint8Array(0);
+          const copy = await secret[kind]((view) => {
+            source = view.slice();
+            return make(source);
+          });
+          assert(source.every((byte) => byte === 0), `${name}: source wiped`);
+          copy.destroy();
+          secret.destroy();
+          const after = scanMemory(needle).hits.length;
+          console.log(
+            `[${runtime}]   ${name} of a ${owner}'s slice() in a ${kind} scope: ${after} copies`,
+          );
+          assert.equal(after, 0, `${name}, ${owner}, ${kind}: copies left`);
+        }
+      }
+    }
+    pool.destroy();
+  },
+  { skip: linuxOnly },
+);
+
+for (const owner of ["buffer", "slot"]) {
+  test(
+    `a ${owner}'s read scope is read-only again after from() tells a heap copy of it from its view`,
+    () => {
+      const child = runChild(childScript("guarded_sources.ts"), [
+        "still-readonly",
+        owner,
+      ]);
+      const detail =
+        `status ${child.status} signal ${child.signal}: ${child.stdout}${child.stderr}`;
+      assert(child.stdout.includes("intact true"), detail);
+      assert(child.stdout.includes("writing"), detail);
+      assert(!child.stdout.includes("wrote"), detail);
+      assert(
+        child.signal === "SIGSEGV" || child.status === 139 ||
+          (child.status !== 0 && child.status !== null),
+        detail,
+      );
+    },
+    { skip: linuxOnly },
+  );
+}

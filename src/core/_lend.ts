@@ -19,7 +19,7 @@ import {
   markOwn,
   markOwnView,
 } from "./_intrinsics.ts";
-import { closed, opened } from "./_open.ts";
+import { loanClosed, loanOpened } from "./_open.ts";
 
 interface Loan {
   readonly start: bigint;
@@ -58,7 +58,7 @@ export function lend(
     user: buffer,
   };
   out.add(loan);
-  opened(loan);
+  loanOpened(loan);
   return {
     view: markOwnView(new Uint8Array(buffer)),
     giveBack() {
@@ -100,7 +100,7 @@ export function forgetLoansWithin(address: bigint, length: number): void {
 
 function finish(loan: Loan): void {
   out.delete(loan);
-  closed(loan);
+  loanClosed(loan);
 }
 
 /**

@@ -5,14 +5,20 @@
  * but must not ask a zero-offset view for its buffer (see there: a small
  * heap array would leave a copy of its bytes behind). A view over our
  * pages can only be read while those pages are open, so only then is such
- * a view compared with them, byte for byte; only a view whose bytes match
- * the first bytes of something open is asked for its buffer.
+ * a view compared with them, byte for byte. A view whose bytes match the
+ * first bytes of an open buffer may still be the caller's copy of them
+ * (`view.slice()`): one byte changed through our own view, and put back at
+ * once, tells which (the pages are made writable for that instant when a
+ * read scope holds them read-only). Only a match with a view lent to
+ * outside code is settled by asking for the buffer.
  *
  * While nothing is open (the usual case), the check is two size reads.
  *
  * @module
  */
 
+import type { Protection } from "./_native.ts";
+import { native } from "./_native.ts";
 import {
   bufferOf,
   byteOffsetOf,
@@ -22,32 +28,51 @@ import {
   lengthOf,
 } from "./_intrinsics.ts";
 
-/** A region (or a lent buffer) whose user buffer is readable now. */
+/** A lent buffer, readable by whoever holds it while it is out. */
 interface OpenBuffer {
   readonly user: ArrayBuffer;
+}
+
+/** A region whose pages are readable now (the fields of `Region` used). */
+interface OpenRegion extends OpenBuffer {
+  readonly dataAddress: bigint;
+  readonly layout: { readonly dataLength: number };
+  readonly protection: Protection;
 }
 
 /** Memory of many buffers (a pool arena) with at least one page open. */
 export interface OpenHolder {
   /**
-   * Whether the first `length` bytes of one of the buffers it handed out,
-   * on a page that is open, equal `view`'s, compared byte for byte without
-   * stopping at the first difference.
+   * Whether `view` lies over one of the buffers it handed out, on a page
+   * that is open: every such buffer whose first `length` bytes equal
+   * `view`'s (compared without stopping at the first difference) is
+   * probed with `sharesFirstByte`.
    */
-  startsWith(view: Uint8Array, length: number): boolean;
+  holds(view: Uint8Array, length: number): boolean;
 }
 
-const buffers = new Set<OpenBuffer>();
+const regions = new Set<OpenRegion>();
+const loans = new Set<OpenBuffer>();
 const holders = new Set<OpenHolder>();
 
 /** Notes that `region`'s pages can be read (a scope, `protect()`). */
-export function opened(region: OpenBuffer): void {
-  buffers.add(region);
+export function opened(region: OpenRegion): void {
+  regions.add(region);
 }
 
 /** Notes that `region`'s pages are closed, or gone. */
-export function closed(region: OpenBuffer): void {
-  buffers.delete(region);
+export function closed(region: OpenRegion): void {
+  regions.delete(region);
+}
+
+/** Notes a buffer lent to outside code. */
+export function loanOpened(loan: OpenBuffer): void {
+  loans.add(loan);
+}
+
+/** Notes that a lent buffer came back, or its pages are quarantined. */
+export function loanClosed(loan: OpenBuffer): void {
+  loans.delete(loan);
 }
 
 /** Notes that some page of `holder` can be read. */
@@ -68,25 +93,71 @@ export function holderClosed(holder: OpenHolder): void {
  */
 export function isOwnSource(view: Uint8Array): boolean {
   if (isOwnView(view)) return true;
-  if (buffers.size === 0 && holders.size === 0) return false;
+  if (regions.size === 0 && holders.size === 0 && loans.size === 0) {
+    return false;
+  }
   if (byteOffsetOf(view) !== 0) return false;
   const length = lengthOf(view);
   if (length === 0) return false;
-  let match = false;
+  let ours = false;
   // Every candidate is compared in full: how long this takes must not
   // tell how many leading bytes of another secret the view shares.
-  for (const open of buffers) {
-    const user = open.user;
+  for (const region of regions) {
+    const user = region.user;
     // Only a buffer handed out can have had a new view made over it.
     if (!isOwnBuffer(user) || isDetached(user)) continue;
-    if (startsWith(new Uint8Array(user), view, length)) match = true;
+    const mine = new Uint8Array(user);
+    if (startsWith(mine, view, length) && !ours) {
+      ours = probeRegion(region, mine, view);
+    }
   }
   for (const holder of holders) {
-    if (holder.startsWith(view, length)) match = true;
+    if (holder.holds(view, length)) ours = true;
   }
-  // Bytes that match may still be a caller's copy of them: the buffer
-  // decides, and only now is it asked for.
-  return match && isOwnBuffer(bufferOf(view));
+  if (ours) return true;
+  let lentMatch = false;
+  for (const loan of loans) {
+    const user = loan.user;
+    if (isDetached(user)) continue;
+    if (startsWith(new Uint8Array(user), view, length)) lentMatch = true;
+  }
+  // A lent view's pages may be read-only and are not ours to reopen: here
+  // the buffer decides, asked for only when the bytes match.
+  return lentMatch && isOwnBuffer(bufferOf(view));
+}
+
+/** `sharesFirstByte` on a region, writable for that instant if need be. */
+function probeRegion(
+  region: OpenRegion,
+  mine: Uint8Array,
+  view: Uint8Array,
+): boolean {
+  if (region.protection === "readwrite") return sharesFirstByte(mine, 0, view);
+  const memory = native();
+  const { dataAddress, layout: { dataLength } } = region;
+  memory.protect(dataAddress, dataLength, "readwrite");
+  try {
+    return sharesFirstByte(mine, 0, view);
+  } finally {
+    memory.protect(dataAddress, dataLength, region.protection);
+  }
+}
+
+/**
+ * Whether `view` starts at `ours[offset]`: that byte is changed through
+ * `ours` and put back, and the change shows through `view` only if both
+ * are the same memory. No buffer is asked for; `ours` must be writable.
+ */
+export function sharesFirstByte(
+  ours: Uint8Array,
+  offset: number,
+  view: Uint8Array,
+): boolean {
+  const before = ours[offset];
+  ours[offset] = before ^ 0xff;
+  const same = view[0] === (before ^ 0xff);
+  ours[offset] = before;
+  return same;
 }
 
 /**

@@ -39,6 +39,7 @@ import {
   holderClosed,
   holderOpened,
   type OpenHolder,
+  sharesFirstByte,
   startsWith,
 } from "../core/_open.ts";
 import type { LockPolicy } from "../core/_validate.ts";
@@ -465,26 +466,37 @@ export class Arena implements OpenHolder {
   }
 
   /**
-   * Whether a slot's buffer that was handed out, on a page open now, starts
-   * with `view`'s `length` bytes. Every such slot is compared in full.
+   * Whether `view` lies over a slot's buffer that was handed out, on a
+   * page open now (see `OpenHolder`). Every such slot is compared in full.
    */
-  startsWith(view: Uint8Array, length: number): boolean {
+  holds(view: Uint8Array, length: number): boolean {
     if (this.#views.size === 0) return false;
-    let match = false;
+    let ours = false;
     for (const [index, buffer] of this.#views) {
       if (this.#protection[this.#pageOf(index)] === 0) continue;
       if (isDetached(buffer)) continue;
+      const offset = this.userOffset(index);
       if (
-        startsWith(
-          this.#bytes,
-          view,
-          length,
-          this.userOffset(index),
-          this.#sizes[index],
-        )
-      ) match = true;
+        startsWith(this.#bytes, view, length, offset, this.#sizes[index]) &&
+        !ours
+      ) ours = this.#probe(index, offset, view);
     }
-    return match;
+    return ours;
+  }
+
+  /** `sharesFirstByte` on a slot, its page writable for that instant. */
+  #probe(index: number, offset: number, view: Uint8Array): boolean {
+    const page = this.#pageOf(index);
+    const level = this.#protection[page];
+    if (level === 2) return sharesFirstByte(this.#bytes, offset, view);
+    const { pageSize } = this.geometry;
+    const address = this.dataAddress + BigInt(page * pageSize);
+    this.#memory.protect(address, pageSize, "readwrite");
+    try {
+      return sharesFirstByte(this.#bytes, offset, view);
+    } finally {
+      this.#memory.protect(address, pageSize, PROTECTIONS[level]);
+    }
   }
 
   #restoreCanaries(index: number): void {
