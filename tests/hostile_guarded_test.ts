@@ -106,6 +106,20 @@ test("a heap source is still wiped while guarded pages are open, even one holdin
   airy.destroy();
 });
 
+/** The three ways in that wipe their source, named. */
+function makersInto(
+  pool: SecretPool,
+): [string, (bytes: Uint8Array) => Promise<{ destroy(): void }>][] {
+  return [
+    ["from", (bytes) => Promise.resolve(SecretBuffer.from(bytes))],
+    ["pool.from", (bytes) => Promise.resolve(pool.from(bytes))],
+    ["fromStream", (bytes) =>
+      SecretBuffer.fromStream((async function* () {
+        yield bytes;
+      })())],
+  ];
+}
+
 test(
   "from() of a small heap array inside another buffer's scope leaves 0 copies",
   async () => {
@@ -118,19 +132,8 @@ test(
     const slot = pool.random(32);
     const kept = airy.random(32);
     kept.read(() => {});
-    const makers: [
-      string,
-      (bytes: Uint8Array) => Promise<SecretBuffer | { destroy(): void }>,
-    ][] = [
-      ["from", (bytes) => Promise.resolve(SecretBuffer.from(bytes))],
-      ["pool.from", (bytes) => Promise.resolve(pool.from(bytes))],
-      ["fromStream", (bytes) =>
-        SecretBuffer.fromStream((async function* () {
-          yield bytes;
-        })())],
-    ];
     let step = 0;
-    for (const [name, make] of makers) {
+    for (const [name, make] of makersInto(pool)) {
       step++;
       const bytes = new Uint8Array(32);
       for (let i = 0; i < 32; i++) bytes[i] = (i * 37 + 53 * step) & 0xff;
@@ -161,18 +164,7 @@ test(
     // Its bytes match the open pages, so it is probed: asking it for its
     // buffer instead would leave a copy in Bun and Node.
     const pool = new SecretPool();
-    const makers: [
-      string,
-      (bytes: Uint8Array) => Promise<{ destroy(): void }>,
-    ][] = [
-      ["from", (bytes) => Promise.resolve(SecretBuffer.from(bytes))],
-      ["pool.from", (bytes) => Promise.resolve(pool.from(bytes))],
-      ["fromStream", (bytes) =>
-        SecretBuffer.fromStream((async function* () {
-          yield bytes;
-        })())],
-    ];
-    for (const [name, make] of makers) {
+    for (const [name, make] of makersInto(pool)) {
       for (const owner of ["buffer", "slot"] as const) {
         for (const kind of ["read", "write"] as const) {
           const secret = owner === "buffer"
