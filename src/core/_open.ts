@@ -12,7 +12,11 @@
  * read scope holds them read-only). Only a match with a view lent to
  * outside code is settled by asking for the buffer.
  *
- * While nothing is open (the usual case), the check is two size reads.
+ * The bookkeeping on the hot paths is one count of what is open, changed
+ * where protection changes; the sets below change only when a region is
+ * first opened, an arena mapped, or either unmapped, never per scope. While
+ * nothing is open (the usual case), the check costs `isOwnView` and one
+ * comparison.
  *
  * @module
  */
@@ -40,7 +44,7 @@ interface OpenRegion extends OpenBuffer {
   readonly protection: Protection;
 }
 
-/** Memory of many buffers (a pool arena) with at least one page open. */
+/** Memory of many buffers (a pool arena). */
 export interface OpenHolder {
   /**
    * Whether `view` lies over one of the buffers it handed out, on a page
@@ -51,38 +55,56 @@ export interface OpenHolder {
   holds(view: Uint8Array, length: number): boolean;
 }
 
+// Regions readable now, arena pages readable now, and loans out.
+let open = 0;
+// Live regions opened at least once (each is checked for being open now).
 const regions = new Set<OpenRegion>();
 const loans = new Set<OpenBuffer>();
+// Live arenas (each checks its own pages).
 const holders = new Set<OpenHolder>();
 
-/** Notes that `region`'s pages can be read (a scope, `protect()`). */
+/** Notes that `region`'s pages went from noaccess to readable. */
 export function opened(region: OpenRegion): void {
+  open++;
+  // Present after the first time: a lookup, the set does not change.
   regions.add(region);
 }
 
-/** Notes that `region`'s pages are closed, or gone. */
-export function closed(region: OpenRegion): void {
-  regions.delete(region);
+/** Notes that a region's pages went back to noaccess. */
+export function closed(): void {
+  open--;
+}
+
+/** Notes that `region` is unmapped (call before its protection changes). */
+export function gone(region: OpenRegion): void {
+  if (regions.delete(region) && region.protection !== "noaccess") open--;
 }
 
 /** Notes a buffer lent to outside code. */
 export function loanOpened(loan: OpenBuffer): void {
   loans.add(loan);
+  open++;
 }
 
 /** Notes that a lent buffer came back, or its pages are quarantined. */
 export function loanClosed(loan: OpenBuffer): void {
-  loans.delete(loan);
+  if (loans.delete(loan)) open--;
 }
 
-/** Notes that some page of `holder` can be read. */
-export function holderOpened(holder: OpenHolder): void {
+/** Notes a mapped arena, with `pages` of its pages readable. */
+export function holderMapped(holder: OpenHolder, pages: number): void {
   holders.add(holder);
+  open += pages;
 }
 
-/** Notes that no page of `holder` can be read any more. */
-export function holderClosed(holder: OpenHolder): void {
-  holders.delete(holder);
+/** Notes that `delta` pages of an arena became readable (or, below 0, not). */
+export function pagesOpened(delta: number): void {
+  open += delta;
+}
+
+/** Notes an arena unmapped, that had `pages` pages readable. */
+export function holderGone(holder: OpenHolder, pages: number): void {
+  if (holders.delete(holder)) open -= pages;
 }
 
 /**
@@ -93,16 +115,14 @@ export function holderClosed(holder: OpenHolder): void {
  */
 export function isOwnSource(view: Uint8Array): boolean {
   if (isOwnView(view)) return true;
-  if (regions.size === 0 && holders.size === 0 && loans.size === 0) {
-    return false;
-  }
-  if (byteOffsetOf(view) !== 0) return false;
+  if (open === 0 || byteOffsetOf(view) !== 0) return false;
   const length = lengthOf(view);
   if (length === 0) return false;
   let ours = false;
   // Every candidate is compared in full: how long this takes must not
   // tell how many leading bytes of another secret the view shares.
   for (const region of regions) {
+    if (region.protection === "noaccess") continue;
     const user = region.user;
     // Only a buffer handed out can have had a new view made over it.
     if (!isOwnBuffer(user) || isDetached(user)) continue;

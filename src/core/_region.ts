@@ -21,7 +21,7 @@ import type { LockPolicy, MemoryBackend } from "./_validate.ts";
 import { detachBuffer, isDetached } from "./_intrinsics.ts";
 import { checkMapHeadroom } from "./_map_limit.ts";
 import { forgetLoansWithin, lentWithin } from "./_lend.ts";
-import { closed, opened } from "./_open.ts";
+import { closed, gone, opened } from "./_open.ts";
 
 /** A live mapping and the views over it. Holds no reference to its owner. */
 export interface Region {
@@ -225,12 +225,13 @@ export function setProtection(
   region: Region,
   protection: Protection,
 ): void {
-  if (region.protection === protection) return;
+  const was = region.protection;
+  if (was === protection) return;
   memory.protect(region.dataAddress, region.layout.dataLength, protection);
   region.protection = protection;
   // Open pages are where a caller's new view over them can be read.
-  if (protection === "noaccess") closed(region);
-  else opened(region);
+  if (was === "noaccess") opened(region);
+  else if (protection === "noaccess") closed();
 }
 
 /** Whether the canary still holds its value; the pages must be readable. */
@@ -268,7 +269,7 @@ export function unmapRegion(memory: NativeMemory, region: Region): boolean {
   } finally {
     detach(region.user, region.canary);
     region.expected.fill(0);
-    closed(region);
+    gone(region);
     if (region.escaped) {
       quarantine(memory, region.dataAddress, region.layout.dataLength);
       forgetLoansWithin(region.dataAddress, region.layout.dataLength);

@@ -36,9 +36,10 @@ import {
 import { noteQuarantined } from "../core/_registry.ts";
 import { forgetLoansWithin, lentWithin } from "../core/_lend.ts";
 import {
-  holderClosed,
-  holderOpened,
+  holderGone,
+  holderMapped,
   type OpenHolder,
+  pagesOpened,
   sharesFirstByte,
   startsWith,
 } from "../core/_open.ts";
@@ -142,10 +143,8 @@ export class Arena implements OpenHolder {
     this.#readers = new Uint32Array(pages);
     this.#writers = new Uint32Array(pages);
     this.#protection = new Uint8Array(pages).fill(rest);
-    if (rest !== 0) {
-      this.#openPages = pages;
-      holderOpened(this);
-    }
+    if (rest !== 0) this.#openPages = pages;
+    holderMapped(this, this.#openPages);
   }
 
   /**
@@ -409,8 +408,8 @@ export class Arena implements OpenHolder {
       detachBuffer(this.#bytes.buffer as ArrayBuffer);
       this.#bytes = new Uint8Array(0);
       this.#expected.fill(0);
+      holderGone(this, this.#openPages);
       this.#openPages = 0;
-      holderClosed(this);
       if (escaped) {
         // A view over these pages is still out there: keep them reserved
         // and inaccessible for good (already wiped above).
@@ -461,8 +460,12 @@ export class Arena implements OpenHolder {
     const was = this.#protection[page];
     this.#protection[page] = level;
     if (was === 0) {
-      if (this.#openPages++ === 0) holderOpened(this);
-    } else if (level === 0 && --this.#openPages === 0) holderClosed(this);
+      this.#openPages++;
+      pagesOpened(1);
+    } else if (level === 0) {
+      this.#openPages--;
+      pagesOpened(-1);
+    }
   }
 
   /**
@@ -470,7 +473,7 @@ export class Arena implements OpenHolder {
    * page open now (see `OpenHolder`). Every such slot is compared in full.
    */
   holds(view: Uint8Array, length: number): boolean {
-    if (this.#views.size === 0) return false;
+    if (this.#views.size === 0 || this.#openPages === 0) return false;
     let ours = false;
     for (const [index, buffer] of this.#views) {
       if (this.#protection[this.#pageOf(index)] === 0) continue;
