@@ -47,12 +47,12 @@ interface OpenRegion extends OpenBuffer {
 /** Memory of many buffers (a pool arena). */
 export interface OpenHolder {
   /**
-   * Whether `view` lies over one of the buffers it handed out, on a page
-   * that is open: every such buffer whose first `length` bytes equal
-   * `view`'s (compared without stopping at the first difference) is
-   * probed with `sharesFirstByte`.
+   * Whether `view` (`length` bytes) lies over one of the buffers it handed
+   * out, on a page that is open: every such buffer of at least `length`
+   * bytes whose first `compared` bytes equal `view`'s (compared without
+   * stopping at the first difference) is probed with `sharesFirstByte`.
    */
-  holds(view: Uint8Array, length: number): boolean;
+  holds(view: Uint8Array, length: number, compared: number): boolean;
 }
 
 // Regions readable now, arena pages readable now, and loans out.
@@ -108,6 +108,13 @@ export function holderGone(holder: OpenHolder, pages: number): void {
 }
 
 /**
+ * Bytes compared with each open region and slot before the probe decides:
+ * the same effort for every candidate, bounded however long the secrets,
+ * and more than enough to keep probes (and their time) for real matches.
+ */
+export const COMPARED = 16;
+
+/**
  * Whether `view` (a real Uint8Array) lies over guarded pages of this
  * library, which must be copied from and never wiped: a view it handed
  * out, a subarray of one, or a new view over one's buffer from its first
@@ -119,20 +126,23 @@ export function isOwnSource(view: Uint8Array): boolean {
   const length = lengthOf(view);
   if (length === 0) return false;
   let ours = false;
-  // Every candidate is compared in full: how long this takes must not
-  // tell how many leading bytes of another secret the view shares.
+  // Every candidate is compared over the same bytes without stopping at a
+  // difference: how long this takes must not tell how many leading bytes
+  // of another secret the view shares.
+  const compared = length < COMPARED ? length : COMPARED;
   for (const region of regions) {
     if (region.protection === "noaccess") continue;
     const user = region.user;
     // Only a buffer handed out can have had a new view made over it.
     if (!isOwnBuffer(user) || isDetached(user)) continue;
     const mine = new Uint8Array(user);
-    if (startsWith(mine, view, length) && !ours) {
+    if (lengthOf(mine) < length) continue;
+    if (startsWith(mine, view, compared) && !ours) {
       ours = probeRegion(region, mine, view);
     }
   }
   for (const holder of holders) {
-    if (holder.holds(view, length)) ours = true;
+    if (holder.holds(view, length, compared)) ours = true;
   }
   if (ours) return true;
   let lentMatch = false;

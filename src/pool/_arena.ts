@@ -472,17 +472,23 @@ export class Arena implements OpenHolder {
    * Whether `view` lies over a slot's buffer that was handed out, on a
    * page open now (see `OpenHolder`). Every such slot is compared in full.
    */
-  holds(view: Uint8Array, length: number): boolean {
+  holds(view: Uint8Array, length: number, compared: number): boolean {
     if (this.#views.size === 0 || this.#openPages === 0) return false;
+    const bytes = this.#bytes;
+    const sizes = this.#sizes;
+    const protection = this.#protection;
+    const { slotsPerPage } = this.geometry;
     let ours = false;
-    for (const [index, buffer] of this.#views) {
-      if (this.#protection[this.#pageOf(index)] === 0) continue;
-      if (isDetached(buffer)) continue;
+    // The arena's own view is compared, not the slot's buffer: a view over
+    // a buffer the caller transferred away is still these pages.
+    for (const index of this.#views.keys()) {
+      const size = sizes[index];
+      if (size < length) continue;
+      if (protection[Math.floor(index / slotsPerPage)] === 0) continue;
       const offset = this.userOffset(index);
-      if (
-        startsWith(this.#bytes, view, length, offset, this.#sizes[index]) &&
-        !ours
-      ) ours = this.#probe(index, offset, view);
+      if (startsWith(bytes, view, compared, offset, size) && !ours) {
+        ours = this.#probe(index, offset, view);
+      }
     }
     return ours;
   }

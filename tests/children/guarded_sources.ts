@@ -64,6 +64,14 @@ const owners: Owner[] = [
     },
   },
   {
+    // Longer than the bytes compared before the probe decides.
+    name: "long buffer",
+    bytes: new Uint8Array(40).map((_, i) => i * 7 + 3),
+    make() {
+      return SecretBuffer.from(new Uint8Array(40).map((_, i) => i * 7 + 3));
+    },
+  },
+  {
     name: "slot",
     bytes: new Uint8Array([0x66, 0x77, 0x88]),
     make() {
