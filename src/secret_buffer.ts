@@ -32,12 +32,12 @@ import { timingSafeEqual } from "./core/constant_time.ts";
 import { settle, thenOf } from "./core/_thenable.ts";
 import {
   copyInto,
-  isOwnView,
   lengthOf,
   markOwn,
   markOwnView,
   zero,
 } from "./core/_intrinsics.ts";
+import { isOwnSource } from "./core/_open.ts";
 import { SecretMemoryError } from "./core/errors.ts";
 import {
   type GuardedSecret,
@@ -216,6 +216,11 @@ export class SecretBuffer {
     // The engine's length, read once: an own `length` property must not
     // size the copy.
     const size = checkSize(lengthOf(source), "the source length");
+    // A view over this library's own guarded pages (another buffer's, read
+    // inside its scope) is that buffer's to wipe, and may be read-only:
+    // wiping it would fault. It is copied and left as it is. Decided first,
+    // so that nothing is allocated if deciding fails.
+    const wipe = wipeSource && size > 0 && !isOwnSource(source);
     const buffer = SecretBuffer.#create(size, bufferOptions, (user) => {
       // A growable SharedArrayBuffer can change under us from another
       // thread: copy exactly what was measured, or nothing.
@@ -227,10 +232,7 @@ export class SecretBuffer {
         throw sourceChanged(cause);
       }
     });
-    // A view over this library's own guarded pages (another buffer's, read
-    // inside its scope) is that buffer's to wipe, and may be read-only:
-    // wiping it would fault. It is copied and left as it is.
-    if (wipeSource && size > 0 && !isOwnView(source)) zero(source);
+    if (wipe) zero(source);
     return buffer;
   }
 

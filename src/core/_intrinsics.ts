@@ -124,6 +124,11 @@ export function markOwn(buffer: ArrayBuffer): ArrayBuffer {
   return buffer;
 }
 
+/** Whether `buffer` is one this library made over guarded pages. */
+export function isOwnBuffer(buffer: ArrayBufferLike): boolean {
+  return own.has(buffer as ArrayBuffer);
+}
+
 // The views this library handed out (a scope's view, a slot's, a lent
 // one): known by identity, without asking for their buffer.
 const ownViews = new WeakSet<Uint8Array>();
@@ -141,7 +146,9 @@ export function markOwnView(view: Uint8Array): Uint8Array {
  * small heap array for its buffer makes some engines (JavaScriptCore) move
  * its bytes out of the object and leave the old copy behind in the heap,
  * which for a secret is a copy nobody can wipe. A subarray has a buffer of
- * its own already. A zero-offset subarray is not recognised (see README).
+ * its own already. A new view from a buffer's first byte is recognised by
+ * `isOwnSource` (`_open.ts`), which asks for its buffer only when its
+ * bytes match memory of ours that is open.
  */
 export function isOwnView(view: Uint8Array): boolean {
   if (ownViews.has(view)) return true;

@@ -20,10 +20,13 @@ import {
   markOwn,
   markOwnView,
 } from "./_intrinsics.ts";
+import { loanClosed, loanOpened } from "./_open.ts";
 
 interface Loan {
   readonly start: bigint;
   readonly end: bigint;
+  /** The buffer lent: readable by whoever holds it while it is out. */
+  readonly user: ArrayBuffer;
 }
 
 const out = new Set<Loan>();
@@ -49,21 +52,26 @@ export function lend(
   address: bigint,
   length: number,
 ): LentView {
-  const loan: Loan = { start: address, end: address + BigInt(length) };
   const buffer = markOwn(memory.view(address, length));
+  const loan: Loan = {
+    start: address,
+    end: address + BigInt(length),
+    user: buffer,
+  };
   out.add(loan);
   // Outside code may pass it to another thread: if ours ends, the region
   // must be quarantined, not unmapped.
   markExposedAt(address);
+  loanOpened(loan);
   return {
     view: markOwnView(new Uint8Array(buffer)),
     giveBack() {
       if (!detachBuffer(buffer)) return false;
-      out.delete(loan);
+      finish(loan);
       return true;
     },
     settle() {
-      out.delete(loan);
+      finish(loan);
     },
   };
 }
@@ -90,8 +98,13 @@ export function forgetLoansWithin(address: bigint, length: number): void {
   if (out.size === 0) return;
   const end = address + BigInt(length);
   for (const loan of out) {
-    if (loan.start >= address && loan.end <= end) out.delete(loan);
+    if (loan.start >= address && loan.end <= end) finish(loan);
   }
+}
+
+function finish(loan: Loan): void {
+  out.delete(loan);
+  loanClosed(loan);
 }
 
 /**

@@ -23,6 +23,7 @@ import { checkMapHeadroom } from "./_map_limit.ts";
 import { forgetLoansWithin, lentWithin } from "./_lend.ts";
 import { forgetRegion, reclaimEnded, recordRegion } from "./_process_table.ts";
 import { quarantine } from "./_quarantine.ts";
+import { closed, gone, opened } from "./_open.ts";
 
 export { quarantine };
 
@@ -247,9 +248,13 @@ export function setProtection(
   region: Region,
   protection: Protection,
 ): void {
-  if (region.protection === protection) return;
+  const was = region.protection;
+  if (was === protection) return;
   memory.protect(region.dataAddress, region.layout.dataLength, protection);
   region.protection = protection;
+  // Open pages are where a caller's new view over them can be read.
+  if (was === "noaccess") opened(region);
+  else if (protection === "noaccess") closed();
 }
 
 /** Whether the canary still holds its value; the pages must be readable. */
@@ -288,6 +293,7 @@ export function unmapRegion(memory: NativeMemory, region: Region): boolean {
     detach(region.user, region.canary);
     region.expected.fill(0);
     forgetRegion(region.entry, region.base);
+    gone(region);
     if (region.escaped) {
       quarantine(memory, region.dataAddress, region.layout.dataLength);
       forgetLoansWithin(region.dataAddress, region.layout.dataLength);

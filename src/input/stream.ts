@@ -22,11 +22,11 @@ import {
   bufferOf,
   copyInto,
   detachBuffer,
-  isOwnView,
   isUint8Array,
   lengthOf,
   zero,
 } from "../core/_intrinsics.ts";
+import { isOwnSource } from "../core/_open.ts";
 import { aliases, lend } from "../core/_lend.ts";
 
 /** What `fromStream` accepts. */
@@ -127,7 +127,7 @@ async function readByob<S extends GuardedSecret>(
         count = lengthOf(value);
         // A view over another secret's guarded pages (one the source got
         // hold of) must be neither probed nor wiped: it may be read-only.
-        if (isOwnView(value)) {
+        if (isOwnSource(value)) {
           throw new SecretMemoryError(
             "INVALID_ARGUMENT",
             "Cannot read the stream: it answered with a view over another secret's guarded pages",
@@ -224,12 +224,14 @@ async function readChunks<S extends GuardedSecret>(
           } from the stream: expected Uint8Array chunks`,
         );
       }
+      // A chunk over guarded pages (another secret's view) is its owner's
+      // to wipe, and may be read-only. Decided before the bytes are ours
+      // too, so that they are compared with nothing they were copied to.
+      const ours = isOwnSource(chunk);
       try {
         collected.append(chunk);
       } finally {
-        // A chunk over guarded pages (another secret's view) is its
-        // owner's to wipe, and may be read-only.
-        if (!isOwnView(chunk)) zero(chunk);
+        if (!ours) zero(chunk);
       }
     }
     return collected.finish();

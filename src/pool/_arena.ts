@@ -40,6 +40,14 @@ import {
 } from "../core/_map_limit.ts";
 import { noteQuarantined } from "../core/_registry.ts";
 import { forgetLoansWithin, lentWithin } from "../core/_lend.ts";
+import {
+  holderGone,
+  holderMapped,
+  type OpenHolder,
+  pagesOpened,
+  sharesFirstByte,
+  startsWith,
+} from "../core/_open.ts";
 import type { LockPolicy } from "../core/_validate.ts";
 
 /** Access as a number, so that the stronger of two is the larger. */
@@ -63,7 +71,7 @@ export interface ArenaPurge {
 let nextId = 1;
 
 /** A mapped arena of slots. Holds no reference to any slot handle. */
-export class Arena {
+export class Arena implements OpenHolder {
   /** A number no other arena of this process had. */
   readonly id: number = nextId++;
   readonly geometry: SlotGeometry;
@@ -104,6 +112,9 @@ export class Arena {
   // than unmapped, so no later secret lands under that view.
   readonly #escaped = new Set<number>();
   #quarantinedSlots = 0;
+  // Pages that can be read now: while any can, a caller's new view over a
+  // slot's buffer may reach `from()` (see `core/_open.ts`).
+  #openPages = 0;
   #live = true;
   #exposed = false;
 
@@ -142,6 +153,8 @@ export class Arena {
     this.#readers = new Uint32Array(pages);
     this.#writers = new Uint32Array(pages);
     this.#protection = new Uint8Array(pages).fill(rest);
+    if (rest !== 0) this.#openPages = pages;
+    holderMapped(this, this.#openPages);
   }
 
   /**
@@ -413,6 +426,8 @@ export class Arena {
       this.#bytes = new Uint8Array(0);
       this.#expected.fill(0);
       forgetRegion(this.entry, this.base);
+      holderGone(this, this.#openPages);
+      this.#openPages = 0;
       if (escaped) {
         // A view over these pages is still out there: keep them reserved
         // and inaccessible for good (already wiped above).
@@ -460,7 +475,55 @@ export class Arena {
       pageSize,
       PROTECTIONS[level],
     );
+    const was = this.#protection[page];
     this.#protection[page] = level;
+    if (was === 0) {
+      this.#openPages++;
+      pagesOpened(1);
+    } else if (level === 0) {
+      this.#openPages--;
+      pagesOpened(-1);
+    }
+  }
+
+  /**
+   * Whether `view` lies over a slot's buffer that was handed out, on a
+   * page open now (see `OpenHolder`). Every such slot is compared in full.
+   */
+  holds(view: Uint8Array, length: number, compared: number): boolean {
+    if (this.#views.size === 0 || this.#openPages === 0) return false;
+    const bytes = this.#bytes;
+    const sizes = this.#sizes;
+    const protection = this.#protection;
+    const { slotsPerPage } = this.geometry;
+    let ours = false;
+    // The arena's own view is compared, not the slot's buffer: a view over
+    // a buffer the caller transferred away is still these pages.
+    for (const index of this.#views.keys()) {
+      const size = sizes[index];
+      if (size < length) continue;
+      if (protection[Math.floor(index / slotsPerPage)] === 0) continue;
+      const offset = this.userOffset(index);
+      if (startsWith(bytes, view, compared, offset, size) && !ours) {
+        ours = this.#probe(index, offset, view);
+      }
+    }
+    return ours;
+  }
+
+  /** `sharesFirstByte` on a slot, its page writable for that instant. */
+  #probe(index: number, offset: number, view: Uint8Array): boolean {
+    const page = this.#pageOf(index);
+    const level = this.#protection[page];
+    if (level === 2) return sharesFirstByte(this.#bytes, offset, view);
+    const { pageSize } = this.geometry;
+    const address = this.dataAddress + BigInt(page * pageSize);
+    this.#memory.protect(address, pageSize, "readwrite");
+    try {
+      return sharesFirstByte(this.#bytes, offset, view);
+    } finally {
+      this.#memory.protect(address, pageSize, PROTECTIONS[level]);
+    }
   }
 
   #restoreCanaries(index: number): void {

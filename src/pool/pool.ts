@@ -32,7 +32,8 @@ import {
 } from "../core/_validate.ts";
 import { timingSafeEqual } from "../core/constant_time.ts";
 import { settle, thenOf } from "../core/_thenable.ts";
-import { copyInto, isOwnView, lengthOf, zero } from "../core/_intrinsics.ts";
+import { copyInto, lengthOf, zero } from "../core/_intrinsics.ts";
+import { isOwnSource } from "../core/_open.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import {
   type GuardedSecret,
@@ -459,6 +460,10 @@ export class SecretPool {
     checkBoolean(wipeSource, "wipeSource");
     // The engine's length, read once (an own `length` must not size it).
     const size = checkSlotSize(lengthOf(source), "the source length");
+    // A view over guarded pages (another secret's, inside its scope) is
+    // its owner's to wipe, and may be read-only: copy it, leave it.
+    // Decided first, so that no slot is taken if deciding fails.
+    const wipe = wipeSource && size > 0 && !isOwnSource(source);
     const slot = this.#take(size);
     fillSlot(slot, (arena, index, all) => {
       if (lengthOf(source) !== size) throw sourceChanged();
@@ -468,9 +473,7 @@ export class SecretPool {
         throw sourceChanged(cause);
       }
     });
-    // A view over guarded pages (another secret's, inside its scope) is
-    // its owner's to wipe, and may be read-only: copy it, leave it.
-    if (wipeSource && size > 0 && !isOwnView(source)) zero(source);
+    if (wipe) zero(source);
     return slot;
   }
 
