@@ -26,6 +26,7 @@ import { native } from "./_native.ts";
 import {
   bufferOf,
   byteOffsetOf,
+  detachBuffer,
   isDetached,
   isOwnBuffer,
   isOwnView,
@@ -40,7 +41,8 @@ interface OpenBuffer {
 /** A region whose pages are readable now (the fields of `Region` used). */
 interface OpenRegion extends OpenBuffer {
   readonly dataAddress: bigint;
-  readonly layout: { readonly dataLength: number };
+  readonly userAddress: bigint;
+  readonly layout: { readonly dataLength: number; readonly size: number };
   readonly protection: Protection;
 }
 
@@ -48,11 +50,16 @@ interface OpenRegion extends OpenBuffer {
 export interface OpenHolder {
   /**
    * Whether `view` (`length` bytes) lies over one of the buffers it handed
-   * out, on a page that is open: every such buffer of at least `length`
+   * out from that buffer's byte `start` on, on a page that is open: every such buffer of at least `length`
    * bytes whose first `compared` bytes equal `view`'s (compared without
    * stopping at the first difference) is probed with `sharesFirstByte`.
    */
-  holds(view: Uint8Array, length: number, compared: number): boolean;
+  holds(
+    view: Uint8Array,
+    length: number,
+    compared: number,
+    start: number,
+  ): boolean;
 }
 
 // Regions readable now, arena pages readable now, and loans out.
@@ -122,9 +129,12 @@ export const COMPARED = 16;
  */
 export function isOwnSource(view: Uint8Array): boolean {
   if (isOwnView(view)) return true;
-  if (open === 0 || byteOffsetOf(view) !== 0) return false;
+  if (open === 0) return false;
   const length = lengthOf(view);
   if (length === 0) return false;
+  // Asked of a view at an offset only: such a view has its buffer already
+  // (see isOwnView), and may lie over a buffer transferred away from us.
+  const offset = byteOffsetOf(view);
   let ours = false;
   // Every candidate is compared over the same bytes without stopping at a
   // difference: how long this takes must not tell how many leading bytes
@@ -134,17 +144,26 @@ export function isOwnSource(view: Uint8Array): boolean {
     if (region.protection === "noaccess") continue;
     const user = region.user;
     // Only a buffer handed out can have had a new view made over it.
-    if (!isOwnBuffer(user) || isDetached(user)) continue;
-    const mine = new Uint8Array(user);
-    if (lengthOf(mine) < length) continue;
-    if (startsWith(mine, view, compared) && !ours) {
-      ours = probeRegion(region, mine, view);
+    if (!isOwnBuffer(user)) continue;
+    // Transferred away inside this scope: the pages are ours all the same,
+    // seen through a view made for the comparison and detached after it.
+    const temporary = isDetached(user)
+      ? native().view(region.userAddress, region.layout.size)
+      : undefined;
+    try {
+      const mine = new Uint8Array(temporary ?? user);
+      if (lengthOf(mine) - offset < length) continue;
+      if (startsWith(mine, view, compared, offset) && !ours) {
+        ours = probeRegion(region, mine, offset, view);
+      }
+    } finally {
+      if (temporary !== undefined) detachBuffer(temporary);
     }
   }
   for (const holder of holders) {
-    if (holder.holds(view, length, compared)) ours = true;
+    if (holder.holds(view, length, compared, offset)) ours = true;
   }
-  if (ours) return true;
+  if (ours || offset !== 0) return ours;
   let lentMatch = false;
   for (const loan of loans) {
     const user = loan.user;
@@ -160,14 +179,17 @@ export function isOwnSource(view: Uint8Array): boolean {
 function probeRegion(
   region: OpenRegion,
   mine: Uint8Array,
+  offset: number,
   view: Uint8Array,
 ): boolean {
-  if (region.protection === "readwrite") return sharesFirstByte(mine, 0, view);
+  if (region.protection === "readwrite") {
+    return sharesFirstByte(mine, offset, view);
+  }
   const memory = native();
   const { dataAddress, layout: { dataLength } } = region;
   memory.protect(dataAddress, dataLength, "readwrite");
   try {
-    return sharesFirstByte(mine, 0, view);
+    return sharesFirstByte(mine, offset, view);
   } finally {
     memory.protect(dataAddress, dataLength, region.protection);
   }

@@ -490,7 +490,12 @@ export class Arena implements OpenHolder {
    * Whether `view` lies over a slot's buffer that was handed out, on a
    * page open now (see `OpenHolder`). Every such slot is compared in full.
    */
-  holds(view: Uint8Array, length: number, compared: number): boolean {
+  holds(
+    view: Uint8Array,
+    length: number,
+    compared: number,
+    start: number,
+  ): boolean {
     if (this.#views.size === 0 || this.#openPages === 0) return false;
     const bytes = this.#bytes;
     const sizes = this.#sizes;
@@ -501,10 +506,10 @@ export class Arena implements OpenHolder {
     // a buffer the caller transferred away is still these pages.
     for (const index of this.#views.keys()) {
       const size = sizes[index];
-      if (size < length) continue;
+      if (size - start < length) continue;
       if (protection[Math.floor(index / slotsPerPage)] === 0) continue;
-      const offset = this.userOffset(index);
-      if (startsWith(bytes, view, compared, offset, size) && !ours) {
+      const offset = this.userOffset(index) + start;
+      if (startsWith(bytes, view, compared, offset, size - start) && !ours) {
         ours = this.#probe(index, offset, view);
       }
     }

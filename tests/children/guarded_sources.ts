@@ -134,6 +134,38 @@ async function cases(): Promise<void> {
     }
   }
 
+  // A buffer's view transferred away inside the scope: the transferred
+  // buffer is no longer known by identity, but it is still our memory.
+  const transferred: Record<string, (view: Uint8Array) => Uint8Array> = {
+    "transferred": (view) => new Uint8Array(view.buffer.transfer()),
+    "transferred subarray(1)": (view) =>
+      new Uint8Array(view.buffer.transfer()).subarray(1),
+  };
+  for (const owner of owners) {
+    for (const [makerName, make] of Object.entries(makers)) {
+      for (const [formName, form] of Object.entries(transferred)) {
+        for (const kind of ["read", "write"] as const) {
+          const secret = owner.make();
+          let expected = new Uint8Array(0);
+          const copy = await secret[kind](async (view) => {
+            const source = form(view);
+            expected = source.slice();
+            return await make(source);
+          });
+          const intact = secret.equals(owner.bytes);
+          console.log(
+            `case ${owner.name} ${makerName} ${formName} ${kind} intact ${intact} copy ${
+              copy.equals(expected)
+            }`,
+          );
+          copy.destroy();
+          secret.destroy();
+          count++;
+        }
+      }
+    }
+  }
+
   // A view the library lends to a file object's write(): new views over it
   // are the source buffer's own memory, read-only while writeTo runs.
   {
