@@ -170,8 +170,13 @@ function readOnce<S extends GuardedSecret>(
   }
 }
 
+// Taken at load, like the other built-ins secmem relies on: a clock
+// replaced later cannot stretch a FIFO's timeout for ever.
+const now = Date.now;
+const wait = setTimeout;
+
 function sleep(ms: number): Promise<void> {
-  return new Promise((wake) => setTimeout(wake, ms));
+  return new Promise((wake) => void wait(wake, ms));
 }
 
 /**
@@ -191,7 +196,7 @@ async function drainUnseekable<S extends GuardedSecret>(
   timeout: number,
 ): Promise<S> {
   const collected = new Accumulator(maker, what, checked);
-  const deadline = Date.now() + timeout;
+  const deadline = now() + timeout;
   let writerSeen = false;
   let pause = 1;
   try {
@@ -208,7 +213,7 @@ async function drainUnseekable<S extends GuardedSecret>(
         if (collected.length === 0) throw emptyFifo(what, true);
         return collected.finish();
       }
-      if (Date.now() >= deadline) throw emptyFifo(what, writerSeen, timeout);
+      if (now() >= deadline) throw emptyFifo(what, writerSeen, timeout);
       // Back off to 50 ms: a writer that comes late costs few wake-ups.
       await sleep(pause);
       pause = Math.min(pause * 2, 50);
