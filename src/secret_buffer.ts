@@ -17,6 +17,7 @@ import {
 } from "./core/_region.ts";
 import { isLive, retire, track } from "./core/_registry.ts";
 import { markExposed } from "./core/_process_table.ts";
+import { isQuiet } from "./core/_quiet.ts";
 import {
   BUFFER_OPTION_KEYS,
   checkBoolean,
@@ -116,6 +117,7 @@ export class SecretBuffer {
   #region: Region | undefined;
   #view: Uint8Array | undefined;
   #handedOut = false;
+  #exposed = false;
   readonly #size: number;
   readonly #gate = new AccessGate();
 
@@ -963,12 +965,17 @@ export class SecretBuffer {
    * operation ever goes by a detached view's length.
    */
   #currentView(region: Region): Uint8Array {
+    if (!this.#exposed && !isQuiet()) {
+      // A view reaches caller code: if this thread ends, another must
+      // quarantine the range rather than unmap it.
+      this.#exposed = true;
+      markExposed(region.entry);
+    }
     if (!this.#handedOut) {
       // First time out: from now on a view over these pages is known as
       // the library's own (from() must not wipe it). Done here, not at
       // allocation, so that alloc + destroy pays nothing for it.
       this.#handedOut = true;
-      markExposed(region.entry);
       markOwn(region.user);
       markOwnView(this.#view!);
     }

@@ -22,6 +22,7 @@ import {
   slotOffset,
 } from "./_slot_layout.ts";
 import { commitData, quarantine } from "../core/_region.ts";
+import { isQuiet } from "../core/_quiet.ts";
 import {
   forgetRegion,
   markExposed,
@@ -284,11 +285,13 @@ export class Arena implements OpenHolder {
       this.#escaped.add(index);
       buffer = undefined;
     }
+    if (!this.#exposed && !isQuiet()) {
+      // A view reaches caller code: if this thread ends, another must
+      // quarantine the arena rather than unmap it.
+      this.#exposed = true;
+      markExposed(this.entry);
+    }
     if (buffer === undefined) {
-      if (!this.#exposed) {
-        this.#exposed = true;
-        markExposed(this.entry);
-      }
       buffer = markOwn(
         this.#memory.view(this.userAddress(index), this.#sizes[index]),
       );
