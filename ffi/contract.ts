@@ -69,6 +69,13 @@ export interface NativeMemory {
   commitSecret?(address: bigint, length: number): CommitResult | "unsupported";
   /** Probes memfd_secret(2) once (a descriptor opened and closed). */
   secretMemory?(): SecretMemorySupport;
+  /**
+   * Linux: gives committed pages back, leaving them reserved and
+   * inaccessible exactly as `reserve` made them, so the range merges into
+   * one mapping with the guard pages around it. Absent elsewhere (the core
+   * then commits fresh unlocked pages and makes them inaccessible).
+   */
+  decommit?(address: bigint, length: number): void;
   /** Keeps committed pages out of core dumps and out of forked children. */
   seclude(address: bigint, length: number): void;
   /** Changes the protection of committed pages. */
@@ -159,10 +166,12 @@ export interface NativeMemory {
   /** Linux: the calling thread's id (gettid). */
   threadId?(): number;
   /**
-   * Linux: false only when thread `tid` of this process has certainly
-   * ended (its /proc/self/task entry is gone).
+   * Linux: when thread `tid` of this process started (clock ticks since
+   * boot, modulo 2^31), which tells it from an earlier thread with the same
+   * id; `null` when it has certainly ended (its /proc/self/task entry is
+   * gone); -1 when that cannot be told.
    */
-  threadAlive?(tid: number): boolean;
+  threadStart?(tid: number): number | null;
 
   /** Runs `listener` synchronously when the process exits normally. */
   onExit(listener: () => void): void;

@@ -25,6 +25,9 @@ type Libc = BoundLibrary<typeof LINUX_LIBC>;
 // arm64); kept here rather than in the shared table, used by openRead only.
 const O_NONBLOCK = 0x800;
 
+/** How address space is reserved: inaccessible, unbacked, uncharged. */
+const RESERVED = LINUX.MAP_PRIVATE | LINUX.MAP_ANONYMOUS | LINUX.MAP_NORESERVE;
+
 const PROTECTION_FLAGS: Record<Protection, number> = {
   noaccess: LINUX.PROT_NONE,
   readonly: LINUX.PROT_READ,
@@ -163,16 +166,23 @@ export function createLinuxMemory(
     features,
 
     reserve(length) {
-      const address = libc.mmap(
-        0n,
+      const address = libc.mmap(0n, length, LINUX.PROT_NONE, RESERVED, -1, 0);
+      if (address === LINUX.MAP_FAILED) fail("mmap", errno());
+      return address;
+    },
+
+    decommit(address, length) {
+      // The reservation's own flags: a quarantined range and its guard
+      // pages become one mapping, and many adjacent ones one in all.
+      const mapped = libc.mmap(
+        address,
         length,
         LINUX.PROT_NONE,
-        LINUX.MAP_PRIVATE | LINUX.MAP_ANONYMOUS | LINUX.MAP_NORESERVE,
+        RESERVED | LINUX.MAP_FIXED,
         -1,
         0,
       );
-      if (address === LINUX.MAP_FAILED) fail("mmap", errno());
-      return address;
+      if (mapped === LINUX.MAP_FAILED) fail("mmap", errno());
     },
 
     commit(address, length, lock): CommitResult {

@@ -1,7 +1,8 @@
 /**
  * What the core needs on Linux to see every thread's buffers: a table that
  * every thread of the process finds at the same address, the calling
- * thread's id, and whether a thread has ended.
+ * thread's id, and when a thread started (which tells a thread that ended,
+ * and one whose id was reused by a newer thread).
  *
  * The table is a named memfd mapped at one of a few agreed addresses with
  * MAP_FIXED_NOREPLACE, which lets exactly one thread create it: the others
@@ -38,7 +39,7 @@ const SCRATCH = 65536;
 export interface LinuxThreads {
   sharedTable(name: string, length: number): bigint | undefined;
   threadId(): number;
-  threadAlive(tid: number): boolean;
+  threadStart(tid: number): number | null;
 }
 
 /** Builds them over the bound libc. */
@@ -171,18 +172,22 @@ export function createLinuxThreads(
 
     threadId: () => gettid === undefined ? 0 : libc.syscall(gettid, 0),
 
-    threadAlive(tid) {
-      const fd = libc.open(
-        new TextEncoder().encode(`/proc/self/task/${tid}\0`),
-        LINUX.O_RDONLY | LINUX.O_CLOEXEC,
-      );
-      if (fd >= 0) {
-        libc.close(fd);
-        return true;
+    threadStart(tid) {
+      let line: string | undefined;
+      const read = scanLines(`/proc/self/task/${tid}/stat`, (text) => {
+        line = text;
+        return false;
+      });
+      if (!read) {
+        // Only a thread certainly gone counts as ended: any other failure
+        // (out of descriptors, a sandbox hiding /proc) keeps its buffers.
+        return errno() === LINUX.ENOENT ? null : -1;
       }
-      // Only a thread certainly gone counts as ended: any other failure
-      // (out of descriptors, a sandbox hiding /proc) keeps its buffers.
-      return errno() !== LINUX.ENOENT;
+      // The name in parentheses may hold spaces and parentheses: the fields
+      // are counted from the last ")"; starttime is the 22nd field.
+      const fields = line?.slice(line.lastIndexOf(")") + 2).split(" ") ?? [];
+      const start = Number(fields[19]);
+      return Number.isSafeInteger(start) ? start % 0x8000_0000 : -1;
     },
   };
 }

@@ -97,3 +97,31 @@ test(
   },
   { skip: mapLimitSkip() },
 );
+
+test(
+  "a thread ended while it reclaims leaves nothing: the next reclaim finishes its work",
+  () => {
+    const out = worker("reclaimer");
+    assert(out.includes("copies left 0\n"), out);
+    assert(out.includes("locked after 0\n"), out);
+    // Eight holders of 1,001 buffers each, all reclaimed once.
+    assert(out.includes("reclaimed 8008\n"), out);
+    assert(out.includes("other after 0\n"), out);
+  },
+  { skip: linuxOnly },
+);
+
+test(
+  "two copies of secmem in one thread share its record and keep to their own buffers",
+  () => {
+    const out = worker("copies");
+    assert(out.includes("distinct true"), out);
+    assert(out.includes("reach process process"), out);
+    assert(out.includes("live 5 3"), out);
+    // Neither counts the other's buffers as another thread's.
+    assert(out.includes("other 0 0"), out);
+    assert(out.includes("mine after their purge true"), out);
+    assert(out.includes("theirs after their purge true"), out);
+  },
+  { skip: linuxOnly },
+);

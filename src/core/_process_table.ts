@@ -7,13 +7,25 @@
  * Every thread's secmem finds the same table in native memory (see
  * `sharedTable` in ffi/linux_threads.ts) and writes into it, for each region
  * and pool arena it maps, where it lies and which thread owns it. Any thread
- * that allocates, purges, asks for stats or exits reclaims the entries of
- * threads that have ended: it wipes their data pages and unmaps them, or,
- * when a view over them was ever handed out (and so may have been
- * transferred to a live thread), quarantines them instead.
+ * that allocates past a limit, purges, asks for stats or exits reclaims the
+ * entries of threads that have ended: it wipes their data pages and unmaps
+ * them, or, when a view over them was handed to caller code (which may have
+ * transferred it to a live thread), quarantines them instead.
+ *
+ * A thread is known by a record: its id, when it started (so that a newer
+ * thread that got the same id is not taken for it) and a generation that
+ * changes each time the record is claimed. Entries name their owner by
+ * record and generation, never by thread id, so a reclaimer can never take
+ * a live thread's entry for a dead one's. Every copy of secmem loaded in one
+ * thread shares that thread's record.
+ *
+ * A reclaimer marks the entry it works on with its own owner value, negated:
+ * if it is itself ended half way, the next reclaimer finishes the work (or,
+ * once the range was being unmapped, only frees the entry).
  *
  * It also holds the process's count of mappings held, which the map-count
- * headroom (`_map_limit.ts`) must see across threads.
+ * headroom (`_map_limit.ts`) must see across threads, and the count of
+ * ranges quarantined for ended threads.
  *
  * The layout is shared by every copy of secmem in the process: a change to
  * it must change `NAME`, so that copies of different versions keep tables
@@ -26,33 +38,40 @@
 import type { NativeMemory } from "./_native.ts";
 import { quarantine } from "./_quarantine.ts";
 
-const NAME = "secmem-regions-v1";
+const NAME = "secmem-regions-v2";
 
 // Header, in int32 words.
 const HELD = 0;
 const THREADS_TOP = 1;
 const ENTRIES_TOP = 2;
 const RECLAIMED = 3;
+const QUARANTINED = 4;
+const QUARANTINED_PAGES = 5;
 const HEADER_BYTES = 64;
 
-// One record per attached copy of secmem: [tid, live entries].
+// One record per thread: int32 [tid, live entries, start time, generation].
 const THREADS = 1024;
 const THREAD_BYTES = 16;
 const THREADS_AT = HEADER_BYTES;
+/** A record's tid word while it is being claimed or freed. */
+const CHANGING = -1;
 
-// One entry per region or arena: int32 [owner, record, flags], then
-// int64 base at byte 16, data at 24, and float64 total at 32, data length at 40.
+// One entry per region or arena: int32 [owner, flags], then int64 base at
+// byte 16, data at 24, and float64 total at 32, data length at 40.
 const ENTRIES = 65536;
 const ENTRY_BYTES = 64;
 const ENTRIES_AT = THREADS_AT + THREADS * THREAD_BYTES;
 const TABLE_BYTES = ENTRIES_AT + ENTRIES * ENTRY_BYTES;
 
-/** An entry claimed by an owner that is reclaiming it. */
-const BUSY = -1;
 /** The entry's fields are written: a reclaimer may act on them. */
 const READY = 1;
-/** A view over the region was handed out or lent at least once. */
+/** A view over the region was handed to caller code at least once. */
 const EXPOSED = 2;
+/** A reclaimer is unmapping the range: a later one must not touch it. */
+const RELEASING = 4;
+
+/** Owner values: generation * 2048 + record + 1, below 2^31. */
+const GENERATIONS = 1 << 20;
 
 /** How many records between two looks for ended threads. */
 const RECLAIM_EVERY = 1024;
@@ -61,8 +80,10 @@ interface Table {
   readonly words: Int32Array;
   readonly addresses: BigInt64Array;
   readonly lengths: Float64Array;
-  readonly tid: number;
+  readonly pageSize: number;
+  /** This thread's record, and the owner value its entries carry. */
   readonly record: number;
+  readonly owner: number;
 }
 
 /** undefined: not looked for yet; null: none to be had. */
@@ -75,44 +96,53 @@ let cursor = 0;
 let recordsSinceReclaim = 0;
 /** Records to skip after the table was found full (a scan costs 65,536 tries). */
 let skipWhileFull = 0;
-/** Ranges of ended threads this thread quarantined, for `stats()`. */
-const quarantinedHere = { buffers: 0, bytes: 0 };
+
+const tidAt = (record: number): number => (THREADS_AT >> 2) + record * 4;
+const ownerAt = (entry: number): number =>
+  (ENTRIES_AT + entry * ENTRY_BYTES) >> 2;
+const baseAt = (entry: number): number =>
+  ((ENTRIES_AT + entry * ENTRY_BYTES) >> 3) + 2;
+const ownerValue = (record: number, generation: number): number =>
+  generation * 2048 + record + 1;
 
 function attach(memory: NativeMemory): Table | null {
   if (table !== undefined) return table;
   table = null;
-  const { sharedTable, threadId, threadAlive } = memory;
+  const { sharedTable, threadId, threadStart } = memory;
   if (
     sharedTable === undefined || threadId === undefined ||
-    threadAlive === undefined
+    threadStart === undefined
   ) return null;
   try {
     const tid = threadId();
-    // A thread is judged ended by its /proc/self/task entry; if this
-    // thread cannot see its own (no /proc, or one of another PID
-    // namespace), that judgement would be wrong for every thread.
-    if (!(tid > 0) || !threadAlive(tid)) return null;
+    const start = tid > 0 ? threadStart(tid) : null;
+    // Threads are told ended by their /proc/self/task entry; if this one
+    // cannot read its own (no /proc, or one of another PID namespace),
+    // that judgement would be wrong for every thread.
+    if (start === null || start < 0) return null;
     const length = Math.ceil(TABLE_BYTES / memory.pageSize) * memory.pageSize;
     const address = sharedTable(NAME, length);
     if (address === undefined) return null;
     const buffer = memory.view(address, length);
-    const shared: Table = {
-      words: new Int32Array(buffer),
-      addresses: new BigInt64Array(buffer),
-      lengths: new Float64Array(buffer),
-      tid,
-      record: -1,
-    };
-    let record = claimRecord(shared.words, tid);
+    const words = new Int32Array(buffer);
+    let record = claimRecord(words, tid, start);
     if (record < 0) {
-      // Records of threads that ended are freed by a reclaim.
-      reclaimIn(memory, shared);
-      record = claimRecord(shared.words, tid);
+      // Records of threads that ended with nothing left are freed here;
+      // those with entries wait for a thread that has a record to reclaim.
+      freeEmptyEnded(words, threadStart);
+      record = claimRecord(words, tid, start);
     }
     if (record < 0) return null;
-    table = { ...shared, record };
+    table = {
+      words,
+      addresses: new BigInt64Array(buffer),
+      lengths: new Float64Array(buffer),
+      pageSize: memory.pageSize,
+      record,
+      owner: ownerValue(record, Atomics.load(words, tidAt(record) + 3)),
+    };
     // The mappings this thread counted before it had the table.
-    if (localHeld !== 0) Atomics.add(table.words, HELD, localHeld);
+    if (localHeld !== 0) Atomics.add(words, HELD, localHeld);
     localHeld = 0;
     return table;
   } catch {
@@ -121,21 +151,79 @@ function attach(memory: NativeMemory): Table | null {
   }
 }
 
-function claimRecord(words: Int32Array, tid: number): number {
+/**
+ * This thread's record: the one another copy of secmem in this thread
+ * already holds, or a free one, claimed in steps that a reader can tell
+ * from a finished record (see `readRecord`).
+ */
+function claimRecord(words: Int32Array, tid: number, start: number): number {
+  const top = Atomics.load(words, THREADS_TOP);
+  for (let record = 0; record < top; record++) {
+    const seen = readRecord(words, record);
+    if (seen !== undefined && seen.tid === tid && seen.start === start) {
+      return record;
+    }
+  }
   for (let record = 0; record < THREADS; record++) {
-    if (Atomics.compareExchange(words, tidAt(record), 0, tid) !== 0) continue;
+    const at = tidAt(record);
+    if (Atomics.compareExchange(words, at, 0, CHANGING) !== 0) continue;
+    const generation = (Atomics.load(words, at + 3) + 1) % GENERATIONS;
+    Atomics.store(words, at + 3, generation);
+    Atomics.store(words, at + 1, 0);
+    Atomics.store(words, at + 2, start);
+    Atomics.store(words, at, tid);
     raiseTop(words, THREADS_TOP, record + 1);
     return record;
   }
   return -1;
 }
 
-const tidAt = (record: number): number => (THREADS_AT >> 2) + record * 4;
-const liveAt = (record: number): number => tidAt(record) + 1;
-const ownerAt = (entry: number): number =>
-  (ENTRIES_AT + entry * ENTRY_BYTES) >> 2;
-const baseAt = (entry: number): number =>
-  ((ENTRIES_AT + entry * ENTRY_BYTES) >> 3) + 2;
+function freeEmptyEnded(
+  words: Int32Array,
+  threadStart: (tid: number) => number | null,
+): void {
+  const top = Atomics.load(words, THREADS_TOP);
+  for (let record = 0; record < top; record++) {
+    const seen = readRecord(words, record);
+    if (seen === undefined) continue;
+    const now = threadStart(seen.tid);
+    if (now !== null && (now < 0 || now === seen.start)) continue;
+    if (Atomics.load(words, tidAt(record) + 1) !== 0) continue;
+    freeRecord(words, record, seen);
+  }
+}
+
+/** Frees an ended thread's record, unless it was claimed again meanwhile. */
+function freeRecord(words: Int32Array, record: number, seen: RecordSeen): void {
+  const at = tidAt(record);
+  if (Atomics.compareExchange(words, at, seen.tid, CHANGING) !== seen.tid) {
+    return;
+  }
+  if (Atomics.load(words, at + 3) !== seen.generation) {
+    // Claimed again meanwhile, by a thread that got the same id.
+    Atomics.store(words, at, seen.tid);
+    return;
+  }
+  Atomics.store(words, at + 1, 0);
+  Atomics.store(words, at, 0);
+}
+
+interface RecordSeen {
+  tid: number;
+  start: number;
+  generation: number;
+}
+
+/** A consistent reading of a record, or undefined while it is free or changing. */
+function readRecord(words: Int32Array, record: number): RecordSeen | undefined {
+  const at = tidAt(record);
+  const generation = Atomics.load(words, at + 3);
+  const tid = Atomics.load(words, at);
+  const start = Atomics.load(words, at + 2);
+  if (tid <= 0 || Atomics.load(words, at + 3) !== generation) return undefined;
+  if (Atomics.load(words, at) !== tid) return undefined;
+  return { tid, start, generation };
+}
 
 function raiseTop(words: Int32Array, at: number, value: number): void {
   for (;;) {
@@ -145,17 +233,17 @@ function raiseTop(words: Int32Array, at: number, value: number): void {
   }
 }
 
-function claim(words: Int32Array, tid: number): number {
+function claim(words: Int32Array, owner: number): number {
   while (freed.length > 0) {
     const entry = freed.pop()!;
-    if (Atomics.compareExchange(words, ownerAt(entry), 0, tid) === 0) {
+    if (Atomics.compareExchange(words, ownerAt(entry), 0, owner) === 0) {
       return entry;
     }
   }
   for (let tried = 0; tried < ENTRIES; tried++) {
     const entry = cursor;
     cursor = cursor + 1 === ENTRIES ? 0 : cursor + 1;
-    if (Atomics.compareExchange(words, ownerAt(entry), 0, tid) === 0) {
+    if (Atomics.compareExchange(words, ownerAt(entry), 0, owner) === 0) {
       raiseTop(words, ENTRIES_TOP, entry + 1);
       return entry;
     }
@@ -184,24 +272,22 @@ export function recordRegion(
     skipWhileFull--;
     return -1;
   }
-  const { words, addresses, lengths, tid, record } = shared;
-  const entry = claim(words, tid);
+  const { words, addresses, lengths, owner, record } = shared;
+  const entry = claim(words, owner);
   if (entry < 0) {
     // Only past 65,536 live regions (a raised vm.max_map_count): these go
     // unrecorded, reached by their own thread only, until entries free up.
     skipWhileFull = 1024;
     return -1;
   }
-  const owner = ownerAt(entry);
   const at = baseAt(entry);
-  words[owner + 1] = record;
   addresses[at] = base;
   addresses[at + 1] = data;
   lengths[at + 2] = total;
   lengths[at + 3] = dataLength;
-  Atomics.add(words, liveAt(record), 1);
+  Atomics.add(words, tidAt(record) + 1, 1);
   // Published last: a reclaimer reads the fields only after seeing this.
-  Atomics.store(words, owner + 2, READY);
+  Atomics.store(words, ownerAt(entry) + 1, READY);
   return entry;
 }
 
@@ -212,40 +298,36 @@ export function recordRegion(
  */
 export function forgetRegion(entry: number, base: bigint): void {
   if (entry < 0 || table === undefined || table === null) return;
-  const { words, addresses, tid, record } = table;
-  const owner = ownerAt(entry);
+  const { words, addresses, owner, record } = table;
+  const at = ownerAt(entry);
   // A region this thread inherited across fork() is in its parent's table.
-  if (
-    Atomics.load(words, owner) !== tid || words[owner + 1] !== record ||
-    addresses[baseAt(entry)] !== base
-  ) return;
-  Atomics.store(words, owner + 2, 0);
-  Atomics.sub(words, liveAt(record), 1);
-  Atomics.store(words, owner, 0);
+  if (Atomics.load(words, at) !== owner || addresses[baseAt(entry)] !== base) {
+    return;
+  }
+  Atomics.store(words, at + 1, 0);
+  Atomics.sub(words, tidAt(record) + 1, 1);
+  Atomics.store(words, at, 0);
   freed.push(entry);
 }
 
-/** Notes that a view over the region was handed out to the caller. */
+/** Notes that a view over the region was handed to caller code. */
 export function markExposed(entry: number): void {
   if (entry < 0 || table === undefined || table === null) return;
-  const flags = ownerAt(entry) + 2;
-  Atomics.store(table.words, flags, table.words[flags] | EXPOSED);
+  const flags = ownerAt(entry) + 1;
+  if (Atomics.load(table.words, ownerAt(entry)) !== table.owner) return;
+  Atomics.or(table.words, flags, EXPOSED);
 }
 
 /** Notes that a view into this thread's region holding `address` was lent. */
 export function markExposedAt(address: bigint): void {
   if (table === undefined || table === null) return;
-  const { words, addresses, lengths, tid, record } = table;
+  const { words, addresses, lengths, owner } = table;
   const top = Atomics.load(words, ENTRIES_TOP);
   for (let entry = 0; entry < top; entry++) {
-    const owner = ownerAt(entry);
-    if (words[owner] !== tid || words[owner + 1] !== record) continue;
-    const data = addresses[baseAt(entry) + 1];
-    if (
-      address < data || address >= data + BigInt(lengths[baseAt(entry) + 3])
-    ) {
-      continue;
-    }
+    if (Atomics.load(words, ownerAt(entry)) !== owner) continue;
+    const at = baseAt(entry);
+    const data = addresses[at + 1];
+    if (address < data || address >= data + BigInt(lengths[at + 3])) continue;
     markExposed(entry);
     return;
   }
@@ -254,7 +336,8 @@ export function markExposedAt(address: bigint): void {
 /**
  * Wipes and unmaps (or quarantines) every region and arena whose thread
  * has ended. Returns how many it reclaimed. Never throws: a range it
- * cannot handle is left marked busy and never touched again.
+ * cannot handle stays marked with this thread, and is tried again by
+ * another thread once this one has ended.
  */
 export function reclaimEnded(memory: NativeMemory): number {
   const shared = attach(memory);
@@ -262,85 +345,80 @@ export function reclaimEnded(memory: NativeMemory): number {
 }
 
 function reclaimIn(memory: NativeMemory, shared: Table): number {
-  const threadAlive = memory.threadAlive;
-  if (threadAlive === undefined) return 0;
-  const { words, addresses, lengths } = shared;
+  const threadStart = memory.threadStart;
+  if (threadStart === undefined) return 0;
+  const { words } = shared;
+  // Owner values of ended threads, and the records to free afterwards.
   const ended = new Set<number>();
+  const records: [number, RecordSeen][] = [];
   const threadsTop = Atomics.load(words, THREADS_TOP);
   for (let record = 0; record < threadsTop; record++) {
     if (record === shared.record) continue;
-    const tid = Atomics.load(words, tidAt(record));
-    if (tid === 0 || tid === shared.tid) continue;
-    if (!threadAlive(tid)) ended.add(tid);
+    const seen = readRecord(words, record);
+    if (seen === undefined) continue;
+    const now = threadStart(seen.tid);
+    if (now !== null && (now < 0 || now === seen.start)) continue;
+    ended.add(ownerValue(record, seen.generation));
+    records.push([record, seen]);
   }
   if (ended.size === 0) return 0;
   let reclaimed = 0;
   const entriesTop = Atomics.load(words, ENTRIES_TOP);
   for (let entry = 0; entry < entriesTop; entry++) {
-    const owner = ownerAt(entry);
-    const tid = Atomics.load(words, owner);
-    if (!ended.has(tid)) continue;
-    if (Atomics.compareExchange(words, owner, tid, BUSY) !== tid) continue;
-    const flags = Atomics.load(words, owner + 2);
-    // Claimed but never published: the thread ended between the two steps,
-    // before any secret was written; only the entry is given back.
-    if ((flags & READY) !== 0) {
-      const at = baseAt(entry);
-      const held = reclaim(
-        memory,
-        addresses[at],
-        lengths[at + 2],
-        addresses[at + 1],
-        lengths[at + 3],
-        (flags & EXPOSED) !== 0,
-      );
-      if (held === undefined) continue;
-      if (held) {
-        quarantinedHere.buffers++;
-        quarantinedHere.bytes += lengths[at + 2];
-      } else Atomics.sub(words, HELD, 1);
-      reclaimed++;
+    const at = ownerAt(entry);
+    const owner = Atomics.load(words, at);
+    if (owner === 0 || !ended.has(owner < 0 ? -owner : owner)) continue;
+    if (Atomics.compareExchange(words, at, owner, -shared.owner) !== owner) {
+      continue;
     }
-    Atomics.store(words, owner + 2, 0);
-    Atomics.store(words, owner, 0);
+    const flags = Atomics.load(words, at + 1);
+    // Claimed but never published (the thread ended between the two
+    // steps, before any secret was written), or already being unmapped by
+    // a reclaimer that ended: only the entry is given back.
+    if ((flags & READY) !== 0 && (flags & RELEASING) === 0) {
+      if (!reclaim(memory, shared, entry, flags)) continue;
+      reclaimed++;
+      Atomics.add(words, RECLAIMED, 1);
+    }
+    Atomics.store(words, at + 1, 0);
+    Atomics.store(words, at, 0);
   }
-  // Every entry of an ended thread has been handled above, so its record
-  // is free for new threads. Its count is reset rather than trusted: a
-  // thread ended in the middle of giving an entry back may have left it
-  // one off.
-  for (let record = 0; record < threadsTop; record++) {
-    const tid = Atomics.load(words, tidAt(record));
-    if (!ended.has(tid)) continue;
-    Atomics.store(words, liveAt(record), 0);
-    Atomics.compareExchange(words, tidAt(record), tid, 0);
-  }
-  if (reclaimed > 0) Atomics.add(words, RECLAIMED, reclaimed);
+  // Every entry of an ended thread has been handled, so its record is free
+  // for new threads; its count is reset rather than trusted (a thread ended
+  // in the middle of giving an entry back leaves it one off).
+  for (const [record, seen] of records) freeRecord(words, record, seen);
   return reclaimed;
 }
 
 /**
- * Wipes one range of an ended thread. Returns whether it stays mapped
- * (quarantined), or undefined when it could not be handled.
+ * Wipes one range of an ended thread, then quarantines or unmaps it.
+ * False when it could not be done (the entry then stays marked).
  */
 function reclaim(
   memory: NativeMemory,
-  base: bigint,
-  total: number,
-  data: bigint,
-  dataLength: number,
-  exposed: boolean,
-): boolean | undefined {
+  shared: Table,
+  entry: number,
+  flags: number,
+): boolean {
+  const { words, addresses, lengths } = shared;
+  const at = baseAt(entry);
+  const data = addresses[at + 1];
+  const dataLength = lengths[at + 3];
   try {
     memory.protect(data, dataLength, "readwrite");
     memory.wipe(data, dataLength);
-    if (exposed) {
+    if ((flags & EXPOSED) !== 0) {
       quarantine(memory, data, dataLength);
+      Atomics.add(words, QUARANTINED, 1);
+      Atomics.add(words, QUARANTINED_PAGES, lengths[at + 2] / shared.pageSize);
       return true;
     }
-    memory.release(base, total);
-    return false;
+    Atomics.or(words, ownerAt(entry) + 1, RELEASING);
+    memory.release(addresses[at], lengths[at + 2]);
+    Atomics.sub(words, HELD, 1);
+    return true;
   } catch {
-    return undefined;
+    return false;
   }
 }
 
@@ -373,10 +451,10 @@ export function otherThreadEntries(): number {
   let count = 0;
   const top = Atomics.load(words, THREADS_TOP);
   for (let record = 0; record < top; record++) {
-    if (record === table.record || Atomics.load(words, tidAt(record)) === 0) {
+    if (record === table.record || readRecord(words, record) === undefined) {
       continue;
     }
-    count += Atomics.load(words, liveAt(record));
+    count += Atomics.load(words, tidAt(record) + 1);
   }
   return count;
 }
@@ -386,7 +464,11 @@ export function reclaimedEntries(): number {
   return table ? Atomics.load(table.words, RECLAIMED) : 0;
 }
 
-/** Ranges of ended threads that this thread wiped and quarantined. */
+/** Ranges of ended threads quarantined by any thread, and their bytes. */
 export function quarantinedFromEnded(): { buffers: number; bytes: number } {
-  return { ...quarantinedHere };
+  if (!table) return { buffers: 0, bytes: 0 };
+  return {
+    buffers: Atomics.load(table.words, QUARANTINED),
+    bytes: Atomics.load(table.words, QUARANTINED_PAGES) * table.pageSize,
+  };
 }

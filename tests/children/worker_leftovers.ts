@@ -15,6 +15,13 @@
  * - maplimit: nine Workers allocate 4,000 buffers each at the same time;
  *   each prints how far it got and which error stopped it; the main thread
  *   then still maps, compiles and allocates.
+ * - reclaimer: eight rounds of a Worker holding 1,000 copies of one key,
+ *   terminated, then a second Worker that reclaims them (`stats()`) and is
+ *   itself terminated part way; the main thread's `stats()` must finish
+ *   the work: no copy of any key left, VmLck where it started.
+ * - copies: two copies of secmem (the sources copied to a temporary
+ *   folder, as two installed packages would be) in one thread share its
+ *   record: neither counts the other's buffers as another thread's.
  *
  * @module
  */
@@ -78,6 +85,16 @@ async function workerMain(job: string, post: (r: Report) => void) {
         host.close!();
     }
     post({ tid: threadId(), needle: needleOf(key) });
+  } else if (job === "holder") {
+    const key = SecretBuffer.random(32);
+    kept.push(key);
+    for (let i = 0; i < 1000; i++) {
+      kept.push(SecretBuffer.from(key, { lock: "best-effort" }));
+    }
+    post({ tid: threadId(), needle: needleOf(key) });
+  } else if (job === "reclaimer") {
+    post({ tid: threadId() });
+    stats();
   } else if (job.startsWith("memlock:")) {
     const count = Number(job.slice("memlock:".length));
     for (let i = 0; i < count; i++) kept.push(SecretBuffer.alloc(64));
@@ -215,11 +232,76 @@ async function mapLimitMode(): Promise<void> {
   say(`after ok ${junk.length} ${stats().reclaimedBuffers}`);
 }
 
+async function reclaimerMode(): Promise<void> {
+  scanMemory(needleOf(new Uint8Array(32)));
+  const lockedBefore = lockedKiB();
+  const needles: Needle[] = [];
+  for (let round = 0; round < 8; round++) {
+    const holder = await start("holder");
+    const held = await holder.report;
+    needles.push(held.needle!);
+    await holder.end();
+    await gone(held.tid);
+    const reclaimer = await start("reclaimer");
+    const started = await reclaimer.report;
+    // Ended at a different point of its reclaim each round.
+    await new Promise((resolve) => setTimeout(resolve, round));
+    await reclaimer.end();
+    await gone(started.tid);
+  }
+  const after = stats();
+  const left = needles.reduce((sum, n) => sum + scanMemory(n).hits.length, 0);
+  say(`copies left ${left}`);
+  say(`locked after ${lockedKiB() - lockedBefore}`);
+  say(`reclaimed ${after.reclaimedBuffers}`);
+  say(`other after ${after.otherThreadBuffers}`);
+}
+
+async function copiesMode(): Promise<void> {
+  const { cpSync, mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { fileURLToPath, pathToFileURL } = await import("node:url");
+  const root = fileURLToPath(new URL("../../", import.meta.url));
+  const folder = mkdtempSync(join(tmpdir(), "secmem-copy-"));
+  try {
+    for (const part of ["mod.ts", "src", "ffi"]) {
+      cpSync(join(root, part), join(folder, part), { recursive: true });
+    }
+    const other = await import(
+      pathToFileURL(join(folder, "mod.ts")).href
+    ) as typeof import("../../mod.ts");
+    const mine = Array.from({ length: 5 }, () => SecretBuffer.random(32));
+    const theirs = Array.from(
+      { length: 3 },
+      () => other.SecretBuffer.random(32),
+    );
+    say(`distinct ${other.SecretBuffer !== SecretBuffer}`);
+    const a = stats();
+    const b = other.stats();
+    say(`reach ${a.reach} ${b.reach}`);
+    say(`live ${a.liveBuffers} ${b.liveBuffers}`);
+    say(`other ${a.otherThreadBuffers} ${b.otherThreadBuffers}`);
+    other.purge();
+    say(`mine after their purge ${mine.every((x) => x.state !== "destroyed")}`);
+    say(
+      `theirs after their purge ${
+        theirs.every((x) => x.state === "destroyed")
+      }`,
+    );
+    for (const buffer of mine) buffer.destroy();
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const mode = (host.Deno?.args ?? host.process.argv.slice(2))[0];
   if (mode === "terminate") await terminateMode();
   else if (mode === "memlock") await memlockMode();
   else if (mode === "maplimit") await mapLimitMode();
+  else if (mode === "reclaimer") await reclaimerMode();
+  else if (mode === "copies") await copiesMode();
   else throw new Error(`unknown mode ${mode}`);
   host.process.exit(0);
 }
