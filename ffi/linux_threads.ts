@@ -51,16 +51,28 @@ export function createLinuxThreads(
 ): LinuxThreads {
   const gettid = SYS_GETTID[arch];
 
-  /** Whether /proc/self/maps shows our table at exactly `address`. */
-  function isOurTable(address: bigint, length: number, name: string): boolean {
-    const wanted = `${address.toString(16)}-${
-      (address + BigInt(length)).toString(16)
-    } rw-s `;
+  /**
+   * Where /proc/self/maps shows our table, at one of the agreed addresses
+   * (`only`, when given), with our size and protection.
+   */
+  function findTable(
+    length: number,
+    name: string,
+    only?: bigint,
+  ): bigint | undefined {
+    const wanted = (only === undefined ? TABLE_ADDRESSES : [only]).map(
+      (address) =>
+        `${address.toString(16)}-${
+          (address + BigInt(length)).toString(16)
+        } rw-s `,
+    );
     const suffix = `/memfd:${name} (deleted)`;
-    let found = false;
+    let found: bigint | undefined;
     scanLines("/proc/self/maps", (line) => {
-      if (line.startsWith(wanted) && line.endsWith(suffix)) found = true;
-      return !found;
+      if (!line.endsWith(suffix)) return true;
+      const at = wanted.findIndex((start) => line.startsWith(start));
+      if (at >= 0) found = only ?? TABLE_ADDRESSES[at];
+      return found === undefined;
     });
     return found;
   }
@@ -159,13 +171,18 @@ export function createLinuxThreads(
     sharedTable(name, length) {
       if (gettid === undefined) return undefined;
       if (libc.memfd_create === undefined) return undefined;
+      // The table where another thread put it: looked for first, so that a
+      // thread that finds an earlier address free again (something else
+      // was there and went) does not start a second table.
+      const existing = findTable(length, name);
+      if (existing !== undefined) return existing;
       for (const address of TABLE_ADDRESSES) {
         const made = create(address, length, name);
         if (made === address) return made;
         // Taken, by the table or by something else. (qemu-user answers
         // an occupied MAP_FIXED_NOREPLACE otherwise than with EEXIST, so
         // the map is asked whatever the failure was.)
-        if (isOurTable(address, length, name)) return address;
+        if (findTable(length, name, address) !== undefined) return address;
       }
       return undefined;
     },

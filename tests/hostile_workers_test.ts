@@ -125,3 +125,15 @@ test(
   },
   { skip: linuxOnly },
 );
+
+test(
+  "a Worker finds the table where it is, even where an earlier address became free",
+  () => {
+    const out = worker("split");
+    assert(out.includes("occupied true"), out);
+    // The main thread's two buffers, seen from the Worker's secmem.
+    assert(out.includes("worker sees 2\n"), out);
+    assert(out.includes("tables 1\n"), out);
+  },
+  { skip: linuxOnly },
+);

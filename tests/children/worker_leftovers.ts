@@ -19,6 +19,9 @@
  *   terminated, then a second Worker that reclaims them (`stats()`) and is
  *   itself terminated part way; the main thread's `stats()` must finish
  *   the work: no copy of any key left, VmLck where it started.
+ * - split: something else holds the table's first address when the main
+ *   thread maps the table, and is gone when a Worker starts: the Worker
+ *   must find the table where it is, not start a second one there.
  * - copies: two copies of secmem (the sources copied to a temporary
  *   folder, as two installed packages would be) in one thread share its
  *   record: neither counts the other's buffers as another thread's.
@@ -92,6 +95,9 @@ async function workerMain(job: string, post: (r: Report) => void) {
       kept.push(SecretBuffer.from(key, { lock: "best-effort" }));
     }
     post({ tid: threadId(), needle: needleOf(key) });
+  } else if (job === "peek") {
+    kept.push(SecretBuffer.random(1));
+    post({ tid: threadId(), held: stats().otherThreadBuffers });
   } else if (job === "reclaimer") {
     post({ tid: threadId() });
     stats();
@@ -257,6 +263,31 @@ async function reclaimerMode(): Promise<void> {
   say(`other after ${after.otherThreadBuffers}`);
 }
 
+async function splitMode(): Promise<void> {
+  const { loadAdapter } = await import("../../ffi/load.ts");
+  const { POSIX_FUNCTIONS } = await import("../../ffi/posix.ts");
+  const { LINUX, LINUX_LIBC_CANDIDATES } = await import("../../ffi/linux.ts");
+  const libc = loadAdapter().open(LINUX_LIBC_CANDIDATES, {
+    mmap: POSIX_FUNCTIONS.mmap,
+    munmap: POSIX_FUNCTIONS.munmap,
+  });
+  const first = 0x3e_c000_0000n;
+  const flags = LINUX.MAP_PRIVATE | LINUX.MAP_ANONYMOUS |
+    LINUX.MAP_FIXED_NOREPLACE;
+  say(`occupied ${libc.mmap(first, 4096, 0, flags, -1, 0) === first}`);
+  const mine = [SecretBuffer.random(32), SecretBuffer.random(32)];
+  const tables = () =>
+    readFileSync("/proc/self/maps", "utf8").split("\n")
+      .filter((line) => line.includes("/memfd:secmem-regions")).length;
+  libc.munmap(first, 4096);
+  const worker = await start("peek");
+  const report = await worker.report;
+  say(`worker sees ${report.held}`);
+  say(`tables ${tables()}`);
+  await worker.end();
+  for (const buffer of mine) buffer.destroy();
+}
+
 async function copiesMode(): Promise<void> {
   const { cpSync, mkdtempSync, rmSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
@@ -302,6 +333,7 @@ async function main(): Promise<void> {
   else if (mode === "maplimit") await mapLimitMode();
   else if (mode === "reclaimer") await reclaimerMode();
   else if (mode === "copies") await copiesMode();
+  else if (mode === "split") await splitMode();
   else throw new Error(`unknown mode ${mode}`);
   host.process.exit(0);
 }
