@@ -49,7 +49,7 @@ const QUARANTINED = 4;
 const QUARANTINED_PAGES = 5;
 const HEADER_BYTES = 64;
 
-// One record per thread: int32 [tid, live entries, start time, generation].
+// One record per thread: int32 [tid, unused, start time, generation].
 const THREADS = 1024;
 const THREAD_BYTES = 16;
 const THREADS_AT = HEADER_BYTES;
@@ -127,9 +127,9 @@ function attach(memory: NativeMemory): Table | null {
     const words = new Int32Array(buffer);
     let record = claimRecord(words, tid, start);
     if (record < 0) {
-      // Records of threads that ended with nothing left are freed here;
-      // those with entries wait for a thread that has a record to reclaim.
-      freeEmptyEnded(words, threadStart);
+      // Records of ended threads that name no entry are freed here; the
+      // others once this thread has a record to reclaim them with.
+      freeUnreferencedEnded(words, threadStart);
       record = claimRecord(words, tid, start);
     }
     if (record < 0) return null;
@@ -144,6 +144,9 @@ function attach(memory: NativeMemory): Table | null {
     // The mappings this thread counted before it had the table.
     if (localHeld !== 0) Atomics.add(words, HELD, localHeld);
     localHeld = 0;
+    // A new thread cleans up after ended ones, so that a program that
+    // starts Worker after Worker frees their records as it goes.
+    reclaimIn(memory, table);
     return table;
   } catch {
     // No table: each thread keeps to its own buffers, as reach() reports.
@@ -169,7 +172,6 @@ function claimRecord(words: Int32Array, tid: number, start: number): number {
     if (Atomics.compareExchange(words, at, 0, CHANGING) !== 0) continue;
     const generation = (Atomics.load(words, at + 3) + 1) % GENERATIONS;
     Atomics.store(words, at + 3, generation);
-    Atomics.store(words, at + 1, 0);
     Atomics.store(words, at + 2, start);
     Atomics.store(words, at, tid);
     raiseTop(words, THREADS_TOP, record + 1);
@@ -178,17 +180,27 @@ function claimRecord(words: Int32Array, tid: number, start: number): number {
   return -1;
 }
 
-function freeEmptyEnded(
+/**
+ * Frees the records of ended threads that no entry names any more, for a
+ * thread that found every record taken (it has none to reclaim with).
+ */
+function freeUnreferencedEnded(
   words: Int32Array,
   threadStart: (tid: number) => number | null,
 ): void {
+  const named = new Set<number>();
+  const entriesTop = Atomics.load(words, ENTRIES_TOP);
+  for (let entry = 0; entry < entriesTop; entry++) {
+    const owner = Atomics.load(words, ownerAt(entry));
+    if (owner !== 0) named.add(owner < 0 ? -owner : owner);
+  }
   const top = Atomics.load(words, THREADS_TOP);
   for (let record = 0; record < top; record++) {
     const seen = readRecord(words, record);
     if (seen === undefined) continue;
+    if (named.has(ownerValue(record, seen.generation))) continue;
     const now = threadStart(seen.tid);
     if (now !== null && (now < 0 || now === seen.start)) continue;
-    if (Atomics.load(words, tidAt(record) + 1) !== 0) continue;
     freeRecord(words, record, seen);
   }
 }
@@ -204,7 +216,6 @@ function freeRecord(words: Int32Array, record: number, seen: RecordSeen): void {
     Atomics.store(words, at, seen.tid);
     return;
   }
-  Atomics.store(words, at + 1, 0);
   Atomics.store(words, at, 0);
 }
 
@@ -272,7 +283,7 @@ export function recordRegion(
     skipWhileFull--;
     return -1;
   }
-  const { words, addresses, lengths, owner, record } = shared;
+  const { words, addresses, lengths, owner } = shared;
   const entry = claim(words, owner);
   if (entry < 0) {
     // Only past 65,536 live regions (a raised vm.max_map_count): these go
@@ -285,9 +296,9 @@ export function recordRegion(
   addresses[at + 1] = data;
   lengths[at + 2] = total;
   lengths[at + 3] = dataLength;
-  Atomics.add(words, tidAt(record) + 1, 1);
-  // Published last: a reclaimer reads the fields only after seeing this.
-  Atomics.store(words, ownerAt(entry) + 1, READY);
+  // A reclaimer acts on an entry only once its owner has ended, and a
+  // thread's end publishes every write it made: plain stores suffice.
+  words[ownerAt(entry) + 1] = READY;
   return entry;
 }
 
@@ -298,14 +309,12 @@ export function recordRegion(
  */
 export function forgetRegion(entry: number, base: bigint): void {
   if (entry < 0 || table === undefined || table === null) return;
-  const { words, addresses, owner, record } = table;
+  const { words, addresses, owner } = table;
   const at = ownerAt(entry);
   // A region this thread inherited across fork() is in its parent's table.
-  if (Atomics.load(words, at) !== owner || addresses[baseAt(entry)] !== base) {
-    return;
-  }
-  Atomics.store(words, at + 1, 0);
-  Atomics.sub(words, tidAt(record) + 1, 1);
+  if (words[at] !== owner || addresses[baseAt(entry)] !== base) return;
+  words[at + 1] = 0;
+  // Atomic: other threads claim free entries by compare-and-swap.
   Atomics.store(words, at, 0);
   freed.push(entry);
 }
@@ -384,8 +393,7 @@ function reclaimIn(memory: NativeMemory, shared: Table): number {
     Atomics.store(words, at, 0);
   }
   // Every entry of an ended thread has been handled, so its record is free
-  // for new threads; its count is reset rather than trusted (a thread ended
-  // in the middle of giving an entry back leaves it one off).
+  // for new threads.
   for (const [record, seen] of records) freeRecord(words, record, seen);
   return reclaimed;
 }
@@ -447,14 +455,13 @@ export function reach(): "process" | "thread" {
 /** Buffers and arenas live in other threads of the process. */
 export function otherThreadEntries(): number {
   if (!table) return 0;
-  const { words } = table;
+  const { words, owner } = table;
   let count = 0;
-  const top = Atomics.load(words, THREADS_TOP);
-  for (let record = 0; record < top; record++) {
-    if (record === table.record || readRecord(words, record) === undefined) {
-      continue;
-    }
-    count += Atomics.load(words, tidAt(record) + 1);
+  const top = Atomics.load(words, ENTRIES_TOP);
+  for (let entry = 0; entry < top; entry++) {
+    const at = ownerAt(entry);
+    const other = Atomics.load(words, at);
+    if (other > 0 && other !== owner && (words[at + 1] & READY) !== 0) count++;
   }
   return count;
 }
