@@ -27,6 +27,8 @@ interface Loan {
   readonly end: bigint;
   /** The buffer lent: readable by whoever holds it while it is out. */
   readonly user: ArrayBuffer;
+  /** The pages' protection while it is out. */
+  readonly protection: "readonly" | "readwrite";
 }
 
 const out = new Set<Loan>();
@@ -35,6 +37,8 @@ const out = new Set<Loan>();
 export interface LentView {
   /** The view to hand to outside code. */
   readonly view: Uint8Array;
+  /** The loan itself, for `isOwnSource(view, except)`. */
+  readonly loan: object;
   /**
    * Takes the view back: detaches it (so a reference kept outside reads
    * nothing) and ends the loan. False when outside code had transferred
@@ -46,17 +50,22 @@ export interface LentView {
   settle(): void;
 }
 
-/** Lends a fresh view over `length` bytes at `address`. */
+/**
+ * Lends a fresh view over `length` bytes at `address`, whose pages have
+ * `protection` while it is out.
+ */
 export function lend(
   memory: NativeMemory,
   address: bigint,
   length: number,
+  protection: "readonly" | "readwrite" = "readwrite",
 ): LentView {
   const buffer = markOwn(memory.view(address, length));
   const loan: Loan = {
     start: address,
     end: address + BigInt(length),
     user: buffer,
+    protection,
   };
   out.add(loan);
   // Outside code may pass it to another thread: if ours ends, the region
@@ -65,6 +74,7 @@ export function lend(
   loanOpened(loan);
   return {
     view: markOwnView(new Uint8Array(buffer)),
+    loan,
     giveBack() {
       if (!detachBuffer(buffer)) return false;
       finish(loan);

@@ -24,7 +24,6 @@
 import type { Protection } from "./_native.ts";
 import { native } from "./_native.ts";
 import {
-  bufferOf,
   byteOffsetOf,
   detachBuffer,
   isDetached,
@@ -33,9 +32,16 @@ import {
   lengthOf,
 } from "./_intrinsics.ts";
 
-/** A lent buffer, readable by whoever holds it while it is out. */
+/** A buffer over guarded pages, readable while they are open. */
 interface OpenBuffer {
   readonly user: ArrayBuffer;
+}
+
+/** A view lent to outside code, and the pages' protection meanwhile. */
+export interface OpenLoan extends OpenBuffer {
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly protection: "readonly" | "readwrite";
 }
 
 /** A region whose pages are readable now (the fields of `Region` used). */
@@ -50,15 +56,15 @@ interface OpenRegion extends OpenBuffer {
 export interface OpenHolder {
   /**
    * Whether `view` (`length` bytes) lies over one of the buffers it handed
-   * out from that buffer's byte `start` on, on a page that is open: every such buffer of at least `length`
-   * bytes whose first `compared` bytes equal `view`'s (compared without
-   * stopping at the first difference) is probed with `sharesFirstByte`.
+   * out, from that buffer's byte `start` on, on a page that is open. Each
+   * such buffer is probed with `sharesFirstByte`: every one when `always`
+   * (a short view), else those whose first COMPARED bytes match the view.
    */
   holds(
     view: Uint8Array,
     length: number,
-    compared: number,
     start: number,
+    always: boolean,
   ): boolean;
 }
 
@@ -66,7 +72,7 @@ export interface OpenHolder {
 let open = 0;
 // Live regions opened at least once (each is checked for being open now).
 const regions = new Set<OpenRegion>();
-const loans = new Set<OpenBuffer>();
+const loans = new Set<OpenLoan>();
 // Live arenas (each checks its own pages).
 const holders = new Set<OpenHolder>();
 
@@ -88,13 +94,13 @@ export function gone(region: OpenRegion): void {
 }
 
 /** Notes a buffer lent to outside code. */
-export function loanOpened(loan: OpenBuffer): void {
+export function loanOpened(loan: OpenLoan): void {
   loans.add(loan);
   open++;
 }
 
 /** Notes that a lent buffer came back, or its pages are quarantined. */
-export function loanClosed(loan: OpenBuffer): void {
+export function loanClosed(loan: OpenLoan): void {
   if (loans.delete(loan)) open--;
 }
 
@@ -125,9 +131,11 @@ export const COMPARED = 16;
  * Whether `view` (a real Uint8Array) lies over guarded pages of this
  * library, which must be copied from and never wiped: a view it handed
  * out, a subarray of one, or a new view over one's buffer from its first
- * byte (`new Uint8Array(view.buffer)`, `view.subarray(0)`).
+ * byte (`new Uint8Array(view.buffer)`, `view.subarray(0)`). `except`, a
+ * loan (`LentView.loan`), is left out: the stream it was lent to answers
+ * with it.
  */
-export function isOwnSource(view: Uint8Array): boolean {
+export function isOwnSource(view: Uint8Array, except?: object): boolean {
   if (isOwnView(view)) return true;
   if (open === 0) return false;
   const length = lengthOf(view);
@@ -135,44 +143,45 @@ export function isOwnSource(view: Uint8Array): boolean {
   // Asked of a view at an offset only: such a view has its buffer already
   // (see isOwnView), and may lie over a buffer transferred away from us.
   const offset = byteOffsetOf(view);
+  // A short view could be matched against a secret a byte at a time, so it
+  // is probed against every open candidate, whatever the bytes; a longer
+  // one is probed only where its first COMPARED bytes match, which nobody
+  // can aim at without knowing them all.
+  const always = length < COMPARED;
   let ours = false;
-  // Every candidate is compared over the same bytes without stopping at a
-  // difference: how long this takes must not tell how many leading bytes
-  // of another secret the view shares.
-  const compared = length < COMPARED ? length : COMPARED;
   for (const region of regions) {
     if (region.protection === "noaccess") continue;
     const user = region.user;
     // Only a buffer handed out can have had a new view made over it.
     if (!isOwnBuffer(user)) continue;
+    const size = region.layout.size;
+    if (size === 0) continue;
     // Transferred away inside this scope: the pages are ours all the same,
     // seen through a view made for the comparison and detached after it.
     const temporary = isDetached(user)
-      ? native().view(region.userAddress, region.layout.size)
+      ? native().view(region.userAddress, size)
       : undefined;
     try {
       const mine = new Uint8Array(temporary ?? user);
-      if (lengthOf(mine) - offset < length) continue;
-      if (startsWith(mine, view, compared, offset) && !ours) {
-        ours = probeRegion(region, mine, offset, view);
+      const fits = size - offset >= length;
+      // Where it cannot fit, byte 0 is probed all the same: the work must
+      // not tell the secrets' sizes either.
+      const at = fits ? offset : 0;
+      if (always || (fits && startsWith(mine, view, COMPARED, at))) {
+        if (probeRegion(region, mine, at, view) && fits) ours = true;
       }
     } finally {
       if (temporary !== undefined) detachBuffer(temporary);
     }
   }
   for (const holder of holders) {
-    if (holder.holds(view, length, compared, offset)) ours = true;
+    if (holder.holds(view, length, offset, always)) ours = true;
   }
-  if (ours || offset !== 0) return ours;
-  let lentMatch = false;
   for (const loan of loans) {
-    const user = loan.user;
-    if (isDetached(user)) continue;
-    if (startsWith(new Uint8Array(user), view, length)) lentMatch = true;
+    if (loan === except) continue;
+    if (probeLoan(loan, view, offset, length, always)) ours = true;
   }
-  // A lent view's pages may be read-only and are not ours to reopen: here
-  // the buffer decides, asked for only when the bytes match.
-  return lentMatch && isOwnBuffer(bufferOf(view));
+  return ours;
 }
 
 /** `sharesFirstByte` on a region, writable for that instant if need be. */
@@ -196,6 +205,46 @@ function probeRegion(
 }
 
 /**
+ * `sharesFirstByte` on a loan, through a view of its own made for the
+ * probe, its first page writable for that instant if it was lent
+ * read-only. Never by asking the caller's view for its buffer.
+ */
+function probeLoan(
+  loan: OpenLoan,
+  view: Uint8Array,
+  offset: number,
+  length: number,
+  always: boolean,
+): boolean {
+  // A view of our own, so that a loan whose buffer the file object
+  // transferred away is probed all the same.
+  const size = Number(loan.end - loan.start);
+  const fits = size - offset >= length;
+  const at = fits ? offset : 0;
+  const memory = native();
+  const probe = memory.view(loan.start, size);
+  try {
+    const mine = new Uint8Array(probe);
+    if (!always && !(fits && startsWith(mine, view, COMPARED, at))) {
+      return false;
+    }
+    if (loan.protection === "readwrite") {
+      return sharesFirstByte(mine, at, view) && fits;
+    }
+    const page = BigInt(memory.pageSize);
+    const first = (loan.start + BigInt(at)) / page * page;
+    memory.protect(first, memory.pageSize, "readwrite");
+    try {
+      return sharesFirstByte(mine, at, view) && fits;
+    } finally {
+      memory.protect(first, memory.pageSize, loan.protection);
+    }
+  } finally {
+    detachBuffer(probe);
+  }
+}
+
+/**
  * Whether `view` starts at `ours[offset]`: that byte is changed through
  * `ours` and put back, and the change shows through `view` only if both
  * are the same memory. No buffer is asked for; `ours` must be writable.
@@ -205,11 +254,14 @@ export function sharesFirstByte(
   offset: number,
   view: Uint8Array,
 ): boolean {
+  // Both checks are always made: the caller's byte must equal ours before
+  // the change and follow it, which no copy can do.
   const before = ours[offset];
+  const same = view[0] === before;
   ours[offset] = before ^ 0xff;
-  const same = view[0] === (before ^ 0xff);
+  const follows = view[0] === (before ^ 0xff);
   ours[offset] = before;
-  return same;
+  return same && follows;
 }
 
 /**

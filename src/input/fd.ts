@@ -442,7 +442,12 @@ export async function writeTo(
   return await buffer.read(async () => {
     let done = 0;
     while (done < size) {
-      const loan = lend(memory, buffer.address + BigInt(done), size - done);
+      const loan = lend(
+        memory,
+        buffer.address + BigInt(done),
+        size - done,
+        "readonly",
+      );
       try {
         let count: unknown;
         try {

@@ -127,7 +127,7 @@ async function readByob<S extends GuardedSecret>(
         count = lengthOf(value);
         // A view over another secret's guarded pages (one the source got
         // hold of) must be neither probed nor wiped: it may be read-only.
-        if (isOwnSource(value)) {
+        if (isOwnSource(value, loan.loan)) {
           throw new SecretMemoryError(
             "INVALID_ARGUMENT",
             "Cannot read the stream: it answered with a view over another secret's guarded pages",

@@ -42,6 +42,7 @@ import {
 import { noteQuarantined } from "../core/_registry.ts";
 import { forgetLoansWithin, lentWithin } from "../core/_lend.ts";
 import {
+  COMPARED,
   holderGone,
   holderMapped,
   type OpenHolder,
@@ -496,8 +497,8 @@ export class Arena implements OpenHolder {
   holds(
     view: Uint8Array,
     length: number,
-    compared: number,
     start: number,
+    always: boolean,
   ): boolean {
     if (this.#views.size === 0 || this.#openPages === 0) return false;
     const bytes = this.#bytes;
@@ -509,11 +510,14 @@ export class Arena implements OpenHolder {
     // a buffer the caller transferred away is still these pages.
     for (const index of this.#views.keys()) {
       const size = sizes[index];
-      if (size - start < length) continue;
+      if (size === 0) continue;
       if (protection[Math.floor(index / slotsPerPage)] === 0) continue;
-      const offset = this.userOffset(index) + start;
-      if (startsWith(bytes, view, compared, offset, size - start) && !ours) {
-        ours = this.#probe(index, offset, view);
+      const fits = size - start >= length;
+      // Where it cannot fit, the slot's first byte is probed all the same:
+      // the work must not tell the slots' sizes.
+      const offset = this.userOffset(index) + (fits ? start : 0);
+      if (always || (fits && startsWith(bytes, view, COMPARED, offset))) {
+        if (this.#probe(index, offset, view) && fits) ours = true;
       }
     }
     return ours;
