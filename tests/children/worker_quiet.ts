@@ -12,19 +12,17 @@
  * @module
  */
 
-import { closeSync, existsSync, openSync, readlinkSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { SecretBuffer, SecretPool, stats } from "../../mod.ts";
 import { decrypt, encrypt, hkdf, hmac, scryptSync } from "../../crypto.ts";
 import { Enclave } from "../../enclave.ts";
+import { startWorker, threadGone, threadId, workerOrMain } from "./_worker.ts";
 
 interface Host {
   Deno?: { args: string[] };
   process: { argv: string[]; exit(code: number): never };
-  postMessage?: (message: unknown) => void;
 }
 const host = globalThis as unknown as Host;
-// Deno's web Workers; node:worker_threads in Node and Bun.
-const webWorkers = host.Deno !== undefined;
 
 interface Report {
   tid: number;
@@ -34,10 +32,6 @@ interface Report {
 }
 
 const say = (line: string) => console.log(line);
-
-function threadId(): number {
-  return Number(readlinkSync("/proc/thread-self").split("/").pop());
-}
 
 // ---- the Worker side --------------------------------------------------
 
@@ -109,52 +103,17 @@ async function workerMain(file: string, post: (r: Report) => void) {
 
 // ---- the main thread --------------------------------------------------
 
-interface Started {
-  report: Promise<Report>;
-  end(): Promise<void>;
-}
-
-async function start(file: string): Promise<Started> {
-  if (webWorkers) {
-    const url = new URL(import.meta.url);
-    url.searchParams.set("file", file);
-    const worker = new Worker(url, { type: "module" });
-    const report = new Promise<Report>((resolve, reject) => {
-      worker.onmessage = (event) => resolve(event.data as Report);
-      worker.onerror = (event) => reject(new Error(String(event.message)));
-    });
-    return { report, end: () => Promise.resolve(worker.terminate()) };
-  }
-  const threads = await import("node:worker_threads");
-  const worker = new threads.Worker(new URL(import.meta.url), {
-    workerData: file,
-  });
-  const report = new Promise<Report>((resolve, reject) => {
-    worker.once("message", resolve);
-    worker.once("error", reject);
-  });
-  return { report, end: async () => void await worker.terminate() };
-}
-
-async function gone(tid: number): Promise<boolean> {
-  for (let i = 0; i < 250; i++) {
-    if (!existsSync(`/proc/self/task/${tid}`)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return false;
-}
-
 async function main(): Promise<void> {
   const file = (host.Deno?.args ?? host.process.argv.slice(2))[0];
-  const worker = await start(file);
+  const worker = await startWorker<Report>(import.meta.url, file);
   const report = await worker.report;
   const before = stats();
   say(`reach ${before.reach}`);
   say(`paths ${report.paths}`);
   say(`entries ${report.entries}`);
   say(`other ${before.otherThreadBuffers}`);
-  await worker.end();
-  say(`ended ${await gone(report.tid)}`);
+  await worker.terminate();
+  say(`ended ${await threadGone(report.tid)}`);
   const after = stats();
   say(`reclaimed ${after.reclaimedBuffers - before.reclaimedBuffers}`);
   say(`quarantined ${after.quarantinedBuffers - before.quarantinedBuffers}`);
@@ -162,17 +121,8 @@ async function main(): Promise<void> {
   host.process.exit(0);
 }
 
-const job = new URL(import.meta.url).searchParams.get("file");
-if (webWorkers && job !== null) {
-  await workerMain(job, (r) => host.postMessage!(r));
-} else {
-  const threads = webWorkers ? undefined : await import("node:worker_threads");
-  if (threads !== undefined && !threads.isMainThread) {
-    await workerMain(
-      threads.workerData as string,
-      (r) => threads.parentPort!.postMessage(r),
-    );
-  } else {
-    await main();
-  }
-}
+await workerOrMain(
+  import.meta.url,
+  (file, post) => workerMain(file, post),
+  main,
+);
