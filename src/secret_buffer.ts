@@ -17,7 +17,7 @@ import {
 } from "./core/_region.ts";
 import { isLive, retire, track } from "./core/_registry.ts";
 import { markExposed } from "./core/_process_table.ts";
-import { isQuiet } from "./core/_quiet.ts";
+import { isQuiet, quietly } from "./core/_quiet.ts";
 import {
   BUFFER_OPTION_KEYS,
   checkBoolean,
@@ -451,12 +451,15 @@ export class SecretBuffer {
     // A pool slot is told apart by the library's brand, never by its tag;
     // its own read() checks that it is alive.
     if (isGuardedSecret(other)) {
-      return this.read((mine) =>
-        other.read((theirs) => timingSafeEqual(mine, theirs))
+      // Library code only in both scopes: neither buffer is exposed.
+      return quietly(() =>
+        this.read((mine) =>
+          other.read((theirs) => timingSafeEqual(mine, theirs))
+        )
       );
     }
     const bytes = checkBytes(other, "the bytes to compare");
-    return this.read((mine) => timingSafeEqual(mine, bytes));
+    return quietly(() => this.read((mine) => timingSafeEqual(mine, bytes)));
   }
 
   /**
@@ -514,10 +517,13 @@ export class SecretBuffer {
    * Reads a whole file into a new buffer with read(2), straight into the
    * locked pages: no runtime buffer or heap copy holds the bytes.
    *
-   * A FIFO or device is read non-blocking, waiting with timers (the event
-   * loop runs on) for a writer and for its end, up to `timeout`
-   * milliseconds (default 30000); then `INPUT_ERROR`. A FIFO whose writer
-   * wrote nothing is `INPUT_ERROR` too.
+   * A file that cannot seek (a FIFO, a socket, a terminal) is read
+   * non-blocking, waiting with timers (the event loop runs on) for a
+   * writer and for its end, up to `timeout` milliseconds (default 30000);
+   * then `INPUT_ERROR`. A FIFO whose writer wrote nothing is
+   * `INPUT_ERROR` too. Files that can seek take no timeout: a regular file,
+   * or a device that answers at once (`/dev/urandom`), is read to its end
+   * or to `maxSize`, with a turn of the event loop after every MiB.
    *
    * @param path The file's path (a string or `file:` URL).
    * @param options `maxSize` (default 65536 bytes), `timeout`, lock and

@@ -372,3 +372,27 @@ for (const size of [32, 4096]) {
     { skip: linuxOnly },
   );
 }
+
+test("open() never hands its result to a getter on Object.prototype", () => {
+  // The decryption runs as the library's quiet work (its buffers are not
+  // marked exposed): no caller code may run inside it, and an object
+  // returned from a scope is asked for `then`.
+  using enclave = Enclave.seal(SecretBuffer.from(pattern(24)));
+  const seen: unknown[] = [];
+  Object.defineProperty(Object.prototype, "then", {
+    configurable: true,
+    get() {
+      seen.push(this);
+      return undefined;
+    },
+  });
+  let plain: SecretBuffer;
+  try {
+    plain = enclave.open();
+  } finally {
+    delete (Object.prototype as { then?: unknown }).then;
+  }
+  assert.equal(seen.filter((value) => value instanceof SecretBuffer).length, 0);
+  assert(plain.equals(pattern(24)));
+  plain.destroy();
+});

@@ -244,6 +244,34 @@ test(
   { skip: linuxOnly },
 );
 
+test(
+  "fromFile on /dev/zero lets timers run and ends in TOO_LARGE with nothing left mapped",
+  async () => {
+    const before = stats();
+    const descriptors = openOn("/dev/zero").length;
+    let ticks = 0;
+    // A device that pread(2) accepts is read like a file, never waited
+    // for: with no turn of the loop in between, these ticks would be 0.
+    const ticking = setInterval(() => ticks++, 1);
+    try {
+      const error = await assertRejectsCode(
+        () => SecretBuffer.fromFile("/dev/zero", { maxSize: 64 * 1024 * 1024 }),
+        "TOO_LARGE",
+      );
+      assert.match(error.message, /maxSize \(67108864 bytes\)/);
+      assert(ticks > 0, `${ticks} timer ticks while 64 MiB were read`);
+    } finally {
+      clearInterval(ticking);
+    }
+    const after = stats();
+    assert.equal(after.liveBuffers, before.liveBuffers, "nothing left mapped");
+    assert.equal(after.mappedBytes, before.mappedBytes);
+    assert.equal(after.lockedBytes, before.lockedBytes);
+    assert.equal(openOn("/dev/zero").length, descriptors, "descriptor closed");
+  },
+  { skip: linuxOnly },
+);
+
 // Bun for Windows under Wine fails a recursive rmSync of this folder with
 // EFAULT; Wine's temporary folder is thrown away with its prefix anyway.
 test("input files cleaned up", () => {

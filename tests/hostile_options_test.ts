@@ -569,6 +569,123 @@ test(
   { skip: linuxOnly },
 );
 
+/** Bytes whose buffer a getter can transfer away in the middle of a call. */
+function bytesOf(length: number, fill: number): Uint8Array {
+  return new Uint8Array(length).fill(fill);
+}
+
+test(
+  "a crypto call whose params or options getter detaches a byte argument is INVALID_ARGUMENT, never a wrong answer",
+  async () => {
+    const key = SecretBuffer.random(32);
+    const live = stats().liveBuffers;
+    const detached = (bytes: Uint8Array) => () => {
+      (bytes.buffer as ArrayBuffer).transfer();
+      return undefined;
+    };
+    // encrypt: the aad getter takes the plaintext away (once, a ciphertext
+    // of zeros: the length had been taken before the getter ran).
+    const plain = bytesOf(64, 0x41);
+    assertThrowsCode(
+      () =>
+        encrypt(key, plain, {
+          get aad() {
+            return detached(plain)();
+          },
+        }),
+      "INVALID_ARGUMENT",
+    );
+    // encrypt: a replaced global generator takes the aad away.
+    const aad = bytesOf(16, 7);
+    const original = Object.getOwnPropertyDescriptor(crypto, "getRandomValues");
+    Object.defineProperty(crypto, "getRandomValues", {
+      configurable: true,
+      value: <T extends ArrayBufferView>(array: T): T => {
+        (aad.buffer as ArrayBuffer).transfer();
+        return array;
+      },
+    });
+    try {
+      assertThrowsCode(
+        () => encrypt(key, bytesOf(8, 1), { aad }),
+        "INVALID_ARGUMENT",
+      );
+    } finally {
+      if (original === undefined) {
+        delete (crypto as { getRandomValues?: unknown }).getRandomValues;
+      } else Object.defineProperty(crypto, "getRandomValues", original);
+    }
+    // decrypt: the aad getter takes the message away; the options getter
+    // takes the aad away.
+    const message = encrypt(key, bytesOf(8, 2), { aad: bytesOf(4, 3) });
+    const copy = message.slice();
+    assertThrowsCode(
+      () =>
+        decrypt(key, copy, {
+          get aad() {
+            return detached(copy)();
+          },
+        }),
+      "INVALID_ARGUMENT",
+    );
+    const late = bytesOf(4, 3);
+    assertThrowsCode(
+      () =>
+        decrypt(key, message, { aad: late }, {
+          get lock() {
+            return detached(late)();
+          },
+        }),
+      "INVALID_ARGUMENT",
+    );
+    // hkdf: the info getter takes the salt away; the options getter, the info.
+    const salt = bytesOf(32, 4);
+    assertThrowsCode(
+      () =>
+        hkdf("SHA-256", key, {
+          salt,
+          get info() {
+            return detached(salt)();
+          },
+          length: 32,
+        }),
+      "INVALID_ARGUMENT",
+    );
+    const info = bytesOf(8, 5);
+    assertThrowsCode(
+      () =>
+        hkdf("SHA-256", key, { info, length: 32 }, {
+          get lock() {
+            return detached(info)();
+          },
+        }),
+      "INVALID_ARGUMENT",
+    );
+    // scrypt and scryptSync: the options getter takes the salt away.
+    for (const run of [scryptSync, scrypt]) {
+      const scryptSalt = bytesOf(16, 6);
+      await assertRejectsCode(
+        () =>
+          later(() =>
+            run(key, { salt: scryptSalt, N: 16, r: 1, p: 1, length: 32 }, {
+              get lock() {
+                return detached(scryptSalt)();
+              },
+            })
+          ),
+        "INVALID_ARGUMENT",
+      );
+    }
+    assert.equal(stats().liveBuffers, live, "nothing left mapped");
+    // With nothing detached, the same calls give the right answer.
+    const kept = bytesOf(64, 0x41);
+    using back = decrypt(key, encrypt(key, kept, { aad: undefined }));
+    assert(back.equals(bytesOf(64, 0x41)));
+    key.destroy();
+  },
+  { skip: linuxOnly },
+);
+
 // Bun for Windows under Wine fails a recursive rmSync of this folder with
 // EFAULT; Wine's temporary folder is thrown away with its prefix anyway.
 test("options files cleaned up", () => {

@@ -12,7 +12,9 @@
  */
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { childScript, runChild } from "./_child.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
@@ -106,6 +108,44 @@ test(
     assert(out.includes("locked after 0\n"), out);
     // Eight holders of 1,001 buffers each, all reclaimed once.
     assert(out.includes("reclaimed 8008\n"), out);
+    assert(out.includes("other after 0\n"), out);
+  },
+  { skip: linuxOnly },
+);
+
+test(
+  "a terminated Worker's buffers that only the library looked into are unmapped, not quarantined",
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), "secmem-quiet-"));
+    const file = join(dir, "key");
+    writeFileSync(file, "a key in a file");
+    let out: string;
+    try {
+      const child = runChild(childScript("worker_quiet.ts"), [file], {
+        timeout: 120_000,
+      });
+      out = child.stdout;
+      assert.equal(
+        child.status,
+        0,
+        `status ${child.status} signal ${child.signal}: ${out}${child.stderr}`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert(out.includes("reach process"), out);
+    // 17 paths (decoders, from, slice, copyTo's target, the file and
+    // stream readers, hkdf, decrypt, scrypt, Enclave.open, and a pool slot
+    // in one arena, with the keys and sources they read), the Enclave's
+    // two key halves, and the control.
+    assert(out.includes("paths 17\n"), out);
+    assert(out.includes("entries 20\n"), out);
+    assert(out.includes("other 20\n"), out);
+    assert(out.includes("ended true"), out);
+    assert(out.includes("reclaimed 20\n"), out);
+    // Only the control, which the Worker's own code read, is kept
+    // reserved; everything the library alone looked into is unmapped.
+    assert(out.includes("quarantined 1\n"), out);
     assert(out.includes("other after 0\n"), out);
   },
   { skip: linuxOnly },

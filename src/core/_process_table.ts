@@ -69,6 +69,8 @@ const READY = 1;
 const EXPOSED = 2;
 /** A reclaimer is unmapping the range: a later one must not touch it. */
 const RELEASING = 4;
+/** A reclaimer wiped the data pages and gave them back. */
+const WIPED = 8;
 
 /** Owner values: generation * 2048 + record + 1, below 2^31. */
 const GENERATIONS = 1 << 20;
@@ -382,12 +384,19 @@ function reclaimIn(memory: NativeMemory, shared: Table): number {
     }
     const flags = Atomics.load(words, at + 1);
     // Claimed but never published (the thread ended between the two
-    // steps, before any secret was written), or already being unmapped by
-    // a reclaimer that ended: only the entry is given back.
-    if ((flags & READY) !== 0 && (flags & RELEASING) === 0) {
-      if (!reclaim(memory, shared, entry, flags)) continue;
+    // steps, before any secret was written): only the entry is given back.
+    if ((flags & READY) !== 0) {
+      if (!reclaim(memory, shared, entry)) continue;
       reclaimed++;
       Atomics.add(words, RECLAIMED, 1);
+      if ((flags & EXPOSED) !== 0) {
+        Atomics.add(words, QUARANTINED, 1);
+        Atomics.add(
+          words,
+          QUARANTINED_PAGES,
+          shared.lengths[baseAt(entry) + 2] / shared.pageSize,
+        );
+      } else Atomics.sub(words, HELD, 1);
     }
     Atomics.store(words, at + 1, 0);
     Atomics.store(words, at, 0);
@@ -399,31 +408,38 @@ function reclaimIn(memory: NativeMemory, shared: Table): number {
 }
 
 /**
- * Wipes one range of an ended thread, then quarantines or unmaps it.
- * False when it could not be done (the entry then stays marked).
+ * Wipes one range of an ended thread and gives its pages back (which
+ * leaves it quarantined), then, unless a view over it was handed out,
+ * unmaps it. Each step is marked in the entry as it is done, so that if
+ * this thread is ended half way the next reclaimer picks up from there:
+ * it never wipes a range that may have been unmapped (and so may belong
+ * to someone else by now), and never leaves one unwiped. False when it
+ * could not be done (the entry then stays marked with this thread).
  */
 function reclaim(
   memory: NativeMemory,
   shared: Table,
   entry: number,
-  flags: number,
 ): boolean {
   const { words, addresses, lengths } = shared;
   const at = baseAt(entry);
-  const data = addresses[at + 1];
-  const dataLength = lengths[at + 3];
+  const flagsAt = ownerAt(entry) + 1;
   try {
-    memory.protect(data, dataLength, "readwrite");
-    memory.wipe(data, dataLength);
-    if ((flags & EXPOSED) !== 0) {
+    let flags = Atomics.load(words, flagsAt);
+    if ((flags & (WIPED | RELEASING)) === 0) {
+      const data = addresses[at + 1];
+      const dataLength = lengths[at + 3];
+      memory.protect(data, dataLength, "readwrite");
+      memory.wipe(data, dataLength);
+      // The lock and the RAM go now: a reclaimer ended before the unmap
+      // leaves reserved address space behind, nothing more.
       quarantine(memory, data, dataLength);
-      Atomics.add(words, QUARANTINED, 1);
-      Atomics.add(words, QUARANTINED_PAGES, lengths[at + 2] / shared.pageSize);
-      return true;
+      flags = Atomics.or(words, flagsAt, WIPED) | WIPED;
     }
-    Atomics.or(words, ownerAt(entry) + 1, RELEASING);
-    memory.release(addresses[at], lengths[at + 2]);
-    Atomics.sub(words, HELD, 1);
+    if ((flags & (EXPOSED | RELEASING)) === 0) {
+      Atomics.or(words, flagsAt, RELEASING);
+      memory.release(addresses[at], lengths[at + 2]);
+    }
     return true;
   } catch {
     return false;

@@ -72,6 +72,25 @@ export function checkInput(value: unknown, what: string): Input {
   return { bytes: value as Uint8Array, length: apply(lengthOf, value, []) };
 }
 
+/**
+ * Checks again, right before the bytes are used, that an input checked
+ * earlier is still whole: not detached, its length unchanged (a resizable
+ * buffer may have shrunk). Code of the caller's that ran since (a getter,
+ * a patched global) could have changed it, and reading it anyway would
+ * give an answer over the wrong bytes.
+ */
+export function checkUnchanged(input: Input, what: string): void {
+  const buffer = apply(bufferOf, input.bytes, []);
+  const detached = detachedOf !== undefined && isArrayBuffer(buffer) &&
+    apply(detachedOf, buffer, []) === true;
+  if (!detached && apply(lengthOf, input.bytes, []) === input.length) return;
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot use ${what}: its bytes were detached or resized while the call read its arguments;` +
+      " pass bytes that nothing changes during the call",
+  );
+}
+
 /** `checkInput`, or no bytes for `undefined`. */
 export function optionalInput(value: unknown, what: string): Input {
   return value === undefined

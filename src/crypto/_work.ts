@@ -18,13 +18,15 @@
 
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { SecretMemoryError } from "../core/errors.ts";
+import { quietly } from "../core/_quiet.ts";
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * Runs `fn` over a fresh guarded area of `size` bytes, open for writing
  * and page-aligned (so 32-bit views fit), then wipes and unmaps it.
- * `options` carry the caller's lock and backend choices.
+ * `options` carry the caller's lock and backend choices. `fn` is library
+ * code only, and runs quietly: no view it opens is handed to the caller.
  */
 export function withWork<T>(
   size: number,
@@ -41,7 +43,7 @@ export function withWork<T>(
   }
   const work = SecretBuffer.alloc(size, { ...options, placement: "start" });
   try {
-    return work.write(fn);
+    return quietly(() => work.write(fn));
   } finally {
     work.destroy();
   }

@@ -7,6 +7,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
+import { quietly } from "../core/_quiet.ts";
 import {
   isSecretBuffer,
   SecretBuffer,
@@ -27,6 +28,7 @@ import {
   checkOutputOptions,
   checkParams,
   checkSecret,
+  checkUnchanged,
   optionalInput,
 } from "./_input.ts";
 import type { Input } from "./_kdf.ts";
@@ -71,32 +73,37 @@ export function encrypt(
   plaintext: SecretBuffer | Uint8Array,
   params?: CipherParams,
 ): Uint8Array {
+  // The params first: a getter there is the caller's code, and may detach
+  // or resize the bytes; they are measured only after it has run.
+  const p = checkParams(params, ["aad"], "encrypt params");
   const secret = checkKey(key, "encryption key", KEY_SIZE, KEY_SIZE);
   const source = isSecretBuffer(plaintext)
     ? checkSecret(plaintext, "the plaintext")
     : checkInput(plaintext, "the plaintext");
-  const aad = optionalInput(
-    checkParams(params, ["aad"], "encrypt params").aad,
-    "the associated data (aad)",
-  );
+  const aad = optionalInput(p.aad, "the associated data (aad)");
   const length = isSecretBuffer(source) ? source.size : source.length;
   const message = new Uint8Array(OVERHEAD + length);
   // The nonce is public: the runtime's generator is fine for it.
   crypto.getRandomValues(message.subarray(0, NONCE_SIZE));
+  // A replaced global generator is caller code too: measured again.
+  if (!isSecretBuffer(source)) checkUnchanged(source, "the plaintext");
+  checkUnchanged(aad, "the associated data (aad)");
   const nonce = spanOf(message, 0, NONCE_SIZE);
-  secret.read((k) => {
-    const seal = (bytes: Uint8Array) =>
-      sealInto(
-        spanOf(k, 0, KEY_SIZE),
-        nonce,
-        inputSpan(aad),
-        spanOf(bytes, 0, length),
-        message,
-        NONCE_SIZE,
-      );
-    if (isSecretBuffer(source)) source.read(seal);
-    else seal(source.bytes);
-  });
+  quietly(() =>
+    secret.read((k) => {
+      const seal = (bytes: Uint8Array) =>
+        sealInto(
+          spanOf(k, 0, KEY_SIZE),
+          nonce,
+          inputSpan(aad),
+          spanOf(bytes, 0, length),
+          message,
+          NONCE_SIZE,
+        );
+      if (isSecretBuffer(source)) source.read(seal);
+      else seal(source.bytes);
+    })
+  );
   return message;
 }
 
@@ -137,12 +144,13 @@ export function decrypt(
   params?: CipherParams,
   options?: SecretBufferOptions,
 ): SecretBuffer {
+  // The params and options first, as in encrypt: their getters run
+  // before any byte argument is measured.
+  const p = checkParams(params, ["aad"], "decrypt params");
+  const outOptions = checkOutputOptions(options);
   const secret = checkKey(key, "decryption key", KEY_SIZE, KEY_SIZE);
   const sealed = checkInput(message, "the message");
-  const aad = optionalInput(
-    checkParams(params, ["aad"], "decrypt params").aad,
-    "the associated data (aad)",
-  );
+  const aad = optionalInput(p.aad, "the associated data (aad)");
   if (sealed.length < OVERHEAD) {
     throw new SecretMemoryError(
       "INVALID_ARGUMENT",
@@ -150,18 +158,20 @@ export function decrypt(
     );
   }
   const length = sealed.length - OVERHEAD;
-  const out = SecretBuffer.alloc(length, checkOutputOptions(options));
+  const out = SecretBuffer.alloc(length, outOptions);
   let authentic = false;
   try {
-    authentic = secret.read((k) =>
-      out.write((plain) =>
-        openInto(
-          spanOf(k, 0, KEY_SIZE),
-          spanOf(sealed.bytes, 0, NONCE_SIZE),
-          inputSpan(aad),
-          spanOf(sealed.bytes, NONCE_SIZE, length + TAG_SIZE),
-          plain,
-          0,
+    authentic = quietly(() =>
+      secret.read((k) =>
+        out.write((plain) =>
+          openInto(
+            spanOf(k, 0, KEY_SIZE),
+            spanOf(sealed.bytes, 0, NONCE_SIZE),
+            inputSpan(aad),
+            spanOf(sealed.bytes, NONCE_SIZE, length + TAG_SIZE),
+            plain,
+            0,
+          )
         )
       )
     );

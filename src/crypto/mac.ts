@@ -19,6 +19,7 @@ import {
   optionalInput,
 } from "./_input.ts";
 import { withWork } from "./_work.ts";
+import { quietly } from "../core/_quiet.ts";
 import { isSecretBuffer } from "../secret_buffer.ts";
 
 /** The hash functions `hmac` and `hkdf` take. */
@@ -117,8 +118,11 @@ export function hkdf(
   options?: SecretBufferOptions,
 ): SecretBuffer {
   const algorithm = checkHash(hash);
-  const input = checkSecret(ikm, "HKDF input key");
+  // The params and options first: their getters are the caller's code, and
+  // run before the salt and info are measured.
   const p = checkParams(params, ["salt", "info", "length"], "HKDF params");
+  const outOptions = checkOutputOptions(options);
+  const input = checkSecret(ikm, "HKDF input key");
   const salt = optionalInput(p.salt, "the HKDF salt");
   const info = optionalInput(p.info, "the HKDF info");
   const length = checkLength(
@@ -126,10 +130,12 @@ export function hkdf(
     255 * algorithm.outputLength,
     `HKDF-${algorithm.name} (at most 255 × the hash length)`,
   );
-  const out = SecretBuffer.alloc(length, checkOutputOptions(options));
+  const out = SecretBuffer.alloc(length, outOptions);
   try {
-    out.write((okm) =>
-      input.read((k) => hkdfInto(algorithm, k, input.size, salt, info, okm))
+    quietly(() =>
+      out.write((okm) =>
+        input.read((k) => hkdfInto(algorithm, k, input.size, salt, info, okm))
+      )
     );
   } catch (error) {
     out.destroy();

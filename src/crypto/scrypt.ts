@@ -18,6 +18,7 @@ import {
 } from "./_input.ts";
 import type { Input } from "./_kdf.ts";
 import { type ScryptCost, ScryptJob } from "./_scrypt.ts";
+import { quietly } from "../core/_quiet.ts";
 
 /** scrypt's salt, costs and output length. */
 export interface ScryptParams {
@@ -41,15 +42,24 @@ interface Checked {
   salt: Input;
   cost: ScryptCost;
   length: number;
+  /** The buffer options, the copy checkOutputOptions made. */
+  options: SecretBufferOptions | undefined;
 }
 
-function check(passphrase: unknown, params: unknown): Checked {
-  const secret = checkSecret(passphrase, "the scrypt passphrase");
+function check(
+  passphrase: unknown,
+  params: unknown,
+  options: unknown,
+): Checked {
+  // The params and options first: their getters are the caller's code, and
+  // run before the salt is measured.
   const p = checkParams(
     params,
     ["salt", "N", "r", "p", "length"],
     "scrypt params",
   );
+  const checked = checkOutputOptions(options);
+  const secret = checkSecret(passphrase, "the scrypt passphrase");
   const salt = checkInput(p.salt, "the scrypt salt");
   const N = checkInteger(p.N, "scrypt N", 2, 2 ** 30);
   if ((N & (N - 1)) !== 0) {
@@ -69,15 +79,24 @@ function check(passphrase: unknown, params: unknown): Checked {
     );
   }
   const length = checkLength(p.length, MAX_SIZE, "scrypt");
-  return { passphrase: secret, salt, cost: { N, r, p: parallel }, length };
+  return {
+    passphrase: secret,
+    salt,
+    cost: { N, r, p: parallel },
+    length,
+    options: checked,
+  };
 }
 
-// `options` are the copy checkOutputOptions made: read once, used twice.
-function begin(c: Checked, options?: SecretBufferOptions): ScryptJob {
-  const job = new ScryptJob(c.cost, options);
+// The scopes below are library code only: they run quietly, so the
+// passphrase and the result are not marked as handed out.
+function begin(c: Checked): ScryptJob {
+  const job = new ScryptJob(c.cost, c.options);
   try {
-    c.passphrase.read((pw) =>
-      job.start(pw, c.passphrase.size, c.salt.bytes, c.salt.length)
+    quietly(() =>
+      c.passphrase.read((pw) =>
+        job.start(pw, c.passphrase.size, c.salt.bytes, c.salt.length)
+      )
     );
   } catch (error) {
     job.dispose();
@@ -86,11 +105,13 @@ function begin(c: Checked, options?: SecretBufferOptions): ScryptJob {
   return job;
 }
 
-function end(c: Checked, job: ScryptJob, options?: SecretBufferOptions) {
-  const out = SecretBuffer.alloc(c.length, options);
+function end(c: Checked, job: ScryptJob): SecretBuffer {
+  const out = SecretBuffer.alloc(c.length, c.options);
   try {
-    out.write((key) =>
-      c.passphrase.read((pw) => job.finish(pw, c.passphrase.size, key))
+    quietly(() =>
+      out.write((key) =>
+        c.passphrase.read((pw) => job.finish(pw, c.passphrase.size, key))
+      )
     );
   } catch (error) {
     out.destroy();
@@ -130,12 +151,11 @@ export function scryptSync(
   params: ScryptParams,
   options?: SecretBufferOptions,
 ): SecretBuffer {
-  const c = check(passphrase, params);
-  const checked = checkOutputOptions(options);
-  const job = begin(c, checked);
+  const c = check(passphrase, params, options);
+  const job = begin(c);
   try {
-    job.step(Infinity);
-    return end(c, job, checked);
+    quietly(() => job.step(Infinity));
+    return end(c, job);
   } finally {
     job.dispose();
   }
@@ -175,22 +195,21 @@ export function scrypt(
 ): Promise<SecretBuffer> {
   let c: Checked;
   let job: ScryptJob;
-  let checked: SecretBufferOptions | undefined;
   try {
-    c = check(passphrase, params);
-    checked = checkOutputOptions(options);
-    job = begin(c, checked);
+    c = check(passphrase, params, options);
+    job = begin(c);
   } catch (error) {
     return Promise.reject(error);
   }
   return new Promise<SecretBuffer>((resolve, reject) => {
     const slice = () => {
       try {
-        if (!job.step(SLICE)) {
+        // Each slice is synchronous library work: quiet, like the rest.
+        if (!quietly(() => job.step(SLICE))) {
           setTimeout(slice, 0);
           return;
         }
-        resolve(end(c, job, checked));
+        resolve(end(c, job));
       } catch (error) {
         reject(error);
       }

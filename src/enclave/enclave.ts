@@ -239,7 +239,11 @@ export class Enclave {
         );
       }
       // Work: | key | plaintext, padded |
-      return withWork(KEY_SIZE + padded, (work) => {
+      // The work returns nothing: a scope asks an object result for its
+      // `then`, and a getter on Object.prototype would then run the
+      // caller's code inside the library's quiet work.
+      let out: SecretBuffer | undefined;
+      withWork(KEY_SIZE + padded, (work) => {
         const key = work.subarray(0, KEY_SIZE);
         const plain = work.subarray(KEY_SIZE);
         coffer.deriveInto(key);
@@ -262,17 +266,18 @@ export class Enclave {
           throw integrityError("its padding did not decrypt to zeros");
         }
         // Guarded to guarded, byte by byte; the work area is wiped after.
-        const out = SecretBuffer.alloc(size, checked);
+        const opened = SecretBuffer.alloc(size, checked);
         try {
-          out.write((bytes) => {
+          opened.write((bytes) => {
             for (let i = 0; i < size; i++) bytes[i] = plain[i];
           });
         } catch (error) {
-          out.destroy();
+          opened.destroy();
           throw error;
         }
-        return out;
+        out = opened;
       });
+      return out!;
     } finally {
       if (coffer.alive) coffer.rekey();
     }

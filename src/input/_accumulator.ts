@@ -17,6 +17,7 @@ import {
 } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { copyInto, detachBuffer, lengthOf } from "../core/_intrinsics.ts";
+import { quietly } from "../core/_quiet.ts";
 import type {
   GuardedSecret,
   SecretBufferOptions,
@@ -168,19 +169,21 @@ export class Accumulator<S extends GuardedSecret> {
   }
 
   /**
-   * Reads once from `fd` (read(2) straight into the pages). Returns the
-   * count read, 0 at end of input; throws `TOO_LARGE` if input goes on
-   * past `maxSize`.
+   * Reads once from `fd` (read(2) straight into the pages), at most
+   * `wanted` bytes. Returns the count read, 0 at end of input; throws
+   * `TOO_LARGE` if input goes on past `maxSize`.
    */
-  readFrom(fd: number): number {
+  readFrom(fd: number, wanted = Infinity): number {
     const memory = native();
-    const free = this.space();
+    const free = this.space(wanted);
     if (free === undefined) {
       // Full: one more byte, into a throwaway guarded byte, tells whether
       // the input ends exactly at maxSize.
       const probe = this.#maker.alloc(1, { lock: "best-effort" });
       try {
-        const extra = probe.write(() => memory.readInto(fd, probe.address, 1));
+        const extra = quietly(() =>
+          probe.write(() => memory.readInto(fd, probe.address, 1))
+        );
         if (extra > 0) throw tooLarge(this.#what, this.#maxSize);
         return 0;
       } finally {
@@ -234,15 +237,19 @@ export class Accumulator<S extends GuardedSecret> {
       // then refuses it with TOO_LARGE.
       const probe = this.#probe ??= this.#open(1);
       if (native().readInto(fd, probe.address, 1) === 0) return -1;
-      return probe.view[0];
+      return quietly(() => probe.view[0]);
     }
     if (native().readInto(fd, free.address, 1) === 0) return -1;
-    return this.#buffer.view[this.#length];
+    const buffer = this.#buffer;
+    const at = this.#length;
+    return quietly(() => buffer.view[at]);
   }
 
   /** The last byte kept (the buffer must not be empty). */
   lastByte(): number {
-    return this.#buffer.view[this.#length - 1];
+    const buffer = this.#buffer;
+    const at = this.#length - 1;
+    return quietly(() => buffer.view[at]);
   }
 
   /** Wipes the slot `readByte` filled, for a byte that is not kept. */
@@ -267,8 +274,11 @@ export class Accumulator<S extends GuardedSecret> {
     try {
       const result = this.#maker.alloc(this.#length, this.#options);
       if (this.#length > 0) {
-        result.write(() =>
-          native().copy(result.address, this.#buffer.address, this.#length)
+        // The scope is only for the memcpy: the result is not exposed.
+        const from = this.#buffer.address;
+        const length = this.#length;
+        quietly(() =>
+          result.write(() => native().copy(result.address, from, length))
         );
       }
       return result;

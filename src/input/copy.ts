@@ -7,6 +7,7 @@
 
 import { native } from "../core/_native.ts";
 import { describe } from "../core/_validate.ts";
+import { quietly } from "../core/_quiet.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import type {
   GuardedSecret,
@@ -39,9 +40,12 @@ export function sliceSecret<S extends GuardedSecret>(
   const copy = maker.alloc(to - from, options);
   try {
     if (to > from) {
-      source.read(() =>
-        copy.write(() =>
-          native().copy(copy.address, sourceAddress + BigInt(from), to - from)
+      // Both scopes are only for the memcpy: no view reaches the caller.
+      quietly(() =>
+        source.read(() =>
+          copy.write(() =>
+            native().copy(copy.address, sourceAddress + BigInt(from), to - from)
+          )
         )
       );
     }
@@ -83,9 +87,11 @@ export function copySecret<S extends GuardedSecret>(
     // by the size check, and it changes nothing.
     return source.size;
   }
-  source.read(() =>
-    target.write(() =>
-      native().copy(target.address + BigInt(at), source.address, source.size)
+  quietly(() =>
+    source.read(() =>
+      target.write(() =>
+        native().copy(target.address + BigInt(at), source.address, source.size)
+      )
     )
   );
   return source.size;

@@ -11,6 +11,8 @@
 import { describe } from "../core/_validate.ts";
 import { MAX_SIZE } from "../core/_layout.ts";
 import { SecretMemoryError } from "../core/errors.ts";
+import { lengthOf } from "../core/_intrinsics.ts";
+import { quietly } from "../core/_quiet.ts";
 import type {
   GuardedSecret,
   SecretBufferOptions,
@@ -83,7 +85,8 @@ function decodeInto<S extends GuardedSecret>(
   const buffer = maker.alloc(size, options);
   let ok = false;
   try {
-    ok = buffer.write(decode);
+    // Only the decoder below sees the view: the buffer is not exposed.
+    ok = quietly(() => buffer.write(decode));
   } finally {
     if (!ok) buffer.destroy();
   }
@@ -109,7 +112,8 @@ export function fromHex<S extends GuardedSecret>(
       // Decode everything, remembering any bad character in one flag, so
       // that the time taken does not tell where a bad character was.
       let bad = 0;
-      for (let i = 0; i < view.length; i++) {
+      const length = lengthOf(view);
+      for (let i = 0; i < length; i++) {
         const high = hexValue(hex.charCodeAt(2 * i));
         const low = hexValue(hex.charCodeAt(2 * i + 1));
         bad |= (high | low) >> 31;
@@ -172,6 +176,11 @@ export function fromBase64<S extends GuardedSecret>(
   );
 }
 
+// Taken at load: a prototype patched later must not be handed the view.
+const apply = Reflect.apply;
+const encoder = new TextEncoder();
+const encodeInto = TextEncoder.prototype.encodeInto;
+
 /** UTF-8 length of `text`, as `encodeInto` writes it (lone surrogates: 3). */
 function utf8Length(text: string): number {
   let length = 0;
@@ -204,7 +213,7 @@ export function fromText<S extends GuardedSecret>(
     maker,
     size,
     options,
-    (view) => new TextEncoder().encodeInto(source, view).written === size,
+    (view) => apply(encodeInto, encoder, [source, view]).written === size,
     () => invalid("text", "the UTF-8 length changed while encoding"),
   );
 }

@@ -20,6 +20,7 @@ import {
 import { native } from "../core/_native.ts";
 import { checkOptions, describe } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
+import { quietly } from "../core/_quiet.ts";
 import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
 
 /**
@@ -42,10 +43,13 @@ const EAGAIN = 11;
 /** Options for `SecretBuffer.fromFile`. */
 export interface FileOptions extends InputOptions {
   /**
-   * The most milliseconds to wait when the path is a FIFO or a device
-   * (default 30000): for a writer to open it and to finish. Past it the
-   * read fails with `INPUT_ERROR` and what was read is wiped. A whole
-   * number, or `Infinity` to wait for ever. Regular files never wait.
+   * The most milliseconds to wait when the path cannot seek (a FIFO, a
+   * socket, a terminal; default 30000): for a writer to open it and to
+   * finish. Past it the read fails with `INPUT_ERROR` and what was read is
+   * wiped. A whole number, or `Infinity` to wait for ever. Files that can
+   * seek never wait and take no timeout: regular files, and devices that
+   * answer at once such as `/dev/urandom` (read until `maxSize`, giving
+   * the event loop a turn after every MiB).
    */
   timeout?: number;
 }
@@ -134,8 +138,17 @@ function drainSync<S extends GuardedSecret>(
 }
 
 /**
+ * Bytes an async drain reads between two turns of the event loop: a
+ * device that never runs dry (`/dev/zero`) would otherwise hold the loop
+ * until `maxSize`. A turn costs about a millisecond where only timers are
+ * to be had, so not every read gets one; a small file gets none.
+ */
+const YIELD_EVERY = 1 << 20;
+
+/**
  * The same, yielding to the event loop when the descriptor is
- * non-blocking and has nothing yet (EAGAIN).
+ * non-blocking and has nothing yet (EAGAIN), and after every
+ * `YIELD_EVERY` bytes read.
  */
 async function drain<S extends GuardedSecret>(
   maker: SecretMaker<S>,
@@ -145,10 +158,20 @@ async function drain<S extends GuardedSecret>(
 ): Promise<S> {
   const collected = new Accumulator(maker, what, checked);
   try {
+    let sinceYield = 0;
     for (;;) {
-      const count = readOnce(collected, fd);
+      const count = readOnce(collected, fd, YIELD_EVERY - sinceYield);
       if (count === 0) return collected.finish();
-      if (count < 0) await sleep(5);
+      if (count < 0) {
+        await sleep(5);
+        sinceYield = 0;
+        continue;
+      }
+      sinceYield += count;
+      if (sinceYield >= YIELD_EVERY) {
+        await turn();
+        sinceYield = 0;
+      }
     }
   } finally {
     collected.discard();
@@ -159,9 +182,10 @@ async function drain<S extends GuardedSecret>(
 function readOnce<S extends GuardedSecret>(
   collected: Accumulator<S>,
   fd: number,
+  wanted?: number,
 ): number {
   try {
-    return collected.readFrom(fd);
+    return collected.readFrom(fd, wanted);
   } catch (error) {
     if (error instanceof SecretMemoryError && error.errno === EAGAIN) {
       return -1;
@@ -175,8 +199,20 @@ function readOnce<S extends GuardedSecret>(
 const now = Date.now;
 const wait = setTimeout;
 
+const immediate = (globalThis as { setImmediate?: (fn: () => void) => void })
+  .setImmediate;
+
 function sleep(ms: number): Promise<void> {
   return new Promise((wake) => void wait(wake, ms));
+}
+
+/**
+ * One turn of the event loop (a macrotask, so timers and I/O run): the
+ * check phase where the runtime has one (Node, Bun, Deno 2), else a timer.
+ */
+function turn(): Promise<void> {
+  if (typeof immediate !== "function") return sleep(0);
+  return new Promise((wake) => void immediate(wake));
 }
 
 /**
@@ -235,7 +271,7 @@ function emptyFifo(
     : `no writer opened it within the timeout (${timeout} ms)`;
   return new SecretMemoryError(
     "INPUT_ERROR",
-    `Cannot read ${what}: it is a FIFO or device, and ${reason}; start the writer first, or pass a larger { timeout }`,
+    `Cannot read ${what}: it cannot seek (a FIFO, socket or terminal), and ${reason}; start the writer first, or pass a larger { timeout }`,
   );
 }
 
@@ -373,10 +409,11 @@ export function fromFile<S extends GuardedSecret>(
   path: string | URL,
   options?: FileOptions,
 ): Promise<S> {
-  // Opened non-blocking: a FIFO or a device then answers EAGAIN instead of
-  // stalling the event loop, and the loop waits for it with timers (a
-  // FIFO with no writer opens at once; see drainUnseekable). Regular files
-  // ignore the flag.
+  // Opened non-blocking: a FIFO, socket or terminal then answers EAGAIN
+  // instead of stalling the event loop, and the loop waits for it with
+  // timers (a FIFO with no writer opens at once; see drainUnseekable).
+  // Files that can seek ignore the flag; drain() gives the loop a turn
+  // every MiB, for devices that never run dry.
   const memory = native();
   try {
     const checked = checkPath(path);
@@ -478,25 +515,28 @@ export function writeToSync(
 ): number {
   const fd = numericFd(fdOrFile, "write to a Deno.FsFile");
   const memory = native();
-  return buffer.read(() => {
-    let done = 0;
-    while (done < buffer.size) {
-      try {
-        done += memory.writeFrom(
-          fd,
-          buffer.address + BigInt(done),
-          buffer.size - done,
-        );
-      } catch (error) {
-        if (!(error instanceof SecretMemoryError) || error.errno !== EAGAIN) {
-          throw error;
+  // The scope is only for write(2) from the pages: no view goes out.
+  return quietly(() =>
+    buffer.read(() => {
+      let done = 0;
+      while (done < buffer.size) {
+        try {
+          done += memory.writeFrom(
+            fd,
+            buffer.address + BigInt(done),
+            buffer.size - done,
+          );
+        } catch (error) {
+          if (!(error instanceof SecretMemoryError) || error.errno !== EAGAIN) {
+            throw error;
+          }
+          // A non-blocking pipe is full; the reader is another process.
+          waitBriefly();
         }
-        // A non-blocking pipe is full; the reader is another process.
-        waitBriefly();
       }
-    }
-    return done;
-  });
+      return done;
+    })
+  );
 }
 
 function waitBriefly(): void {

@@ -31,6 +31,7 @@ import {
   sourceChanged,
 } from "../core/_validate.ts";
 import { timingSafeEqual } from "../core/constant_time.ts";
+import { quietly } from "../core/_quiet.ts";
 import { settle, thenOf } from "../core/_thenable.ts";
 import { copyInto, lengthOf, zero } from "../core/_intrinsics.ts";
 import { isOwnSource } from "../core/_open.ts";
@@ -755,12 +756,15 @@ export class SecretSlot {
     // from the prototype passes instanceof and reads nothing of ours.
     if (isGuardedSecret(other)) {
       if (other === this) return true;
-      return this.read((mine) =>
-        other.read((theirs) => timingSafeEqual(mine, theirs))
+      // Library code only in both scopes: neither buffer is exposed.
+      return quietly(() =>
+        this.read((mine) =>
+          other.read((theirs) => timingSafeEqual(mine, theirs))
+        )
       );
     }
     const bytes = checkBytes(other, "the bytes to compare");
-    return this.read((mine) => timingSafeEqual(mine, bytes));
+    return quietly(() => this.read((mine) => timingSafeEqual(mine, bytes)));
   }
 
   /**

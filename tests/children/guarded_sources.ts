@@ -137,9 +137,10 @@ async function cases(): Promise<void> {
   // A buffer's view transferred away inside the scope: the transferred
   // buffer is no longer known by identity, but it is still our memory.
   const transferred: Record<string, (view: Uint8Array) => Uint8Array> = {
-    "transferred": (view) => new Uint8Array(view.buffer.transfer()),
+    "transferred": (view) =>
+      new Uint8Array((view.buffer as ArrayBuffer).transfer()),
     "transferred subarray(1)": (view) =>
-      new Uint8Array(view.buffer.transfer()).subarray(1),
+      new Uint8Array((view.buffer as ArrayBuffer).transfer()).subarray(1),
   };
   for (const owner of owners) {
     for (const [makerName, make] of Object.entries(makers)) {

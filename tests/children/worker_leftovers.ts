@@ -29,7 +29,7 @@
  * @module
  */
 
-import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import {
   SecretBuffer,
   SecretMemoryError,
@@ -37,17 +37,19 @@ import {
   stats,
 } from "../../mod.ts";
 import { type Needle, needleOf, scanMemory } from "../../src/doctor/_scan.ts";
+import {
+  startWorker,
+  threadGone as gone,
+  threadId,
+  workerOrMain,
+} from "./_worker.ts";
 
 interface Host {
   Deno?: { args: string[] };
   process: { argv: string[]; exit(code: number): never };
-  postMessage?: (message: unknown) => void;
   close?: () => void;
 }
 const host = globalThis as unknown as Host;
-// Deno's web Workers, for `self.close()`; node:worker_threads elsewhere
-// (Bun's web Workers do not see the query that carries the job).
-const webWorkers = host.Deno !== undefined;
 
 interface Report {
   tid: number;
@@ -57,10 +59,6 @@ interface Report {
 }
 
 const say = (line: string) => console.log(line);
-
-function threadId(): number {
-  return Number(readlinkSync("/proc/thread-self").split("/").pop());
-}
 
 function lockedKiB(): number {
   const line = readFileSync("/proc/self/status", "utf8").split("\n")
@@ -131,36 +129,12 @@ interface Started {
 }
 
 async function start(job: string): Promise<Started> {
-  if (webWorkers) {
-    const url = new URL(import.meta.url);
-    url.searchParams.set("job", job);
-    const worker = new Worker(url, { type: "module" });
-    const report = new Promise<Report>((resolve, reject) => {
-      worker.onmessage = (event) => resolve(event.data as Report);
-      worker.onerror = (event) => reject(new Error(String(event.message)));
-    });
-    const end = job === "close"
-      ? () => Promise.resolve(worker.postMessage("close"))
-      : () => Promise.resolve(worker.terminate());
-    return { report, end };
-  }
-  const threads = await import("node:worker_threads");
-  const worker = new threads.Worker(new URL(import.meta.url), {
-    workerData: job,
-  });
-  const report = new Promise<Report>((resolve, reject) => {
-    worker.once("message", resolve);
-    worker.once("error", reject);
-  });
-  return { report, end: async () => void await worker.terminate() };
-}
-
-async function gone(tid: number): Promise<boolean> {
-  for (let i = 0; i < 250; i++) {
-    if (!existsSync(`/proc/self/task/${tid}`)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return false;
+  const worker = await startWorker<Report>(import.meta.url, job);
+  // In Deno the "close" job ends itself (`self.close()`) when told to.
+  const end = job === "close" && host.Deno !== undefined
+    ? () => Promise.resolve(worker.send("close"))
+    : () => worker.terminate();
+  return { report: worker.report, end };
 }
 
 async function terminateMode(): Promise<void> {
@@ -338,17 +312,8 @@ async function main(): Promise<void> {
   host.process.exit(0);
 }
 
-const job = new URL(import.meta.url).searchParams.get("job");
-if (webWorkers && job !== null) {
-  await workerMain(job, (r) => host.postMessage!(r));
-} else {
-  const threads = webWorkers ? undefined : await import("node:worker_threads");
-  if (threads !== undefined && !threads.isMainThread) {
-    await workerMain(
-      threads.workerData as string,
-      (r) => threads.parentPort!.postMessage(r),
-    );
-  } else {
-    await main();
-  }
-}
+await workerOrMain(
+  import.meta.url,
+  (job, post) => workerMain(job, post),
+  main,
+);
