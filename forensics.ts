@@ -7,8 +7,11 @@
  * marks present or swapped, in every mapping of /proc/self/maps, is read
  * through /proc/self/mem into guarded scratch memory and compared with the
  * secret. The scanner never holds the secret itself: it is given the
- * secret XOR a random mask, and the mask, and compares byte by byte. The
- * secret's own guarded range is left out, so a clean chain reports 0.
+ * secret XOR a random mask, and the mask, and compares byte by byte.
+ * Guarded memory is left out (the secret's own range, every other
+ * SecretBuffer's and pool arena's, in every thread): a copy there is
+ * guarded too, so a clean chain reports 0, and no scan can look into
+ * another secret's pages at rest.
  *
  * Limits: it sees only this process's memory (not the kernel's, not a
  * swap file, not another process it sent the secret to); only whole,
@@ -40,6 +43,9 @@ import { checkOptions, readFailed } from "./src/core/_validate.ts";
 import { isSecretBuffer, type SecretBuffer } from "./src/secret_buffer.ts";
 import { needleOf, scanMemory } from "./src/doctor/_scan.ts";
 import { checkInput, checkSecret } from "./src/crypto/_input.ts";
+import { guardedRanges } from "./src/core/_process_table.ts";
+import { liveRanges } from "./src/core/_registry.ts";
+import { holderRanges } from "./src/core/_open.ts";
 
 /** What `findCopies` found. */
 export interface CopiesReport {
@@ -65,7 +71,7 @@ export const MIN_SECRET_SIZE = 8;
 
 /**
  * Scans this process's present pages for copies of `secret`, leaving out
- * the secret's own guarded range. Takes about a second per GiB of
+ * guarded memory (its own range and every other buffer's and arena's). Takes about a second per GiB of
  * resident memory.
  *
  * @param secret The secret to look for: a SecretBuffer (read in place) or
@@ -102,20 +108,25 @@ export function findCopies(
   const { exclude = [] } = checkOptions(options, ["exclude"]);
   const ranges = checkRanges(exclude);
   let size: number;
+  let length: number | undefined;
   if (isSecretBuffer(secret)) {
     const buffer = checkSecret(secret, "the secret");
     size = buffer.size;
     ranges.push([buffer.address, buffer.address + BigInt(size)]);
   } else {
-    size = checkInput(secret, "the secret").length;
+    size = length = checkInput(secret, "the secret").length;
   }
+  // Guarded memory is left out, every thread's: a copy there is guarded
+  // too, and a hit inside another secret's pages at rest would tell that
+  // secret's bytes to whoever picks the needle.
+  ranges.push(...guardedRanges(), ...liveRanges(), ...holderRanges());
   if (size < MIN_SECRET_SIZE) {
     throw new SecretMemoryError(
       "INVALID_ARGUMENT",
       `Cannot look for a ${size}-byte secret: at least ${MIN_SECRET_SIZE} bytes are needed to tell a copy from chance`,
     );
   }
-  const result = scanMemory(needleOf(secret), ranges);
+  const result = scanMemory(needleOf(secret, length), ranges);
   return {
     copies: result.hits.length,
     addresses: result.hits,

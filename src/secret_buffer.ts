@@ -1019,6 +1019,12 @@ export class SecretBuffer {
   }
 }
 
+// Frozen, class and prototype, so that code loaded later cannot replace a
+// method the library itself calls: a patched read() or write() would be
+// handed every key the Enclave and the crypto entry open.
+Object.freeze(SecretBuffer.prototype);
+Object.freeze(SecretBuffer);
+
 /** How the input layer makes the buffers it returns. Internal. */
 export const maker: SecretMaker<SecretBuffer> = {
   alloc: (size, options) => SecretBuffer.alloc(size, options),

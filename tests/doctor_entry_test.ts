@@ -27,6 +27,8 @@ import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
+import { assertThrowsCode } from "./_error_code.ts";
+import { formatReport } from "../doctor.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -159,3 +161,31 @@ test(
   },
   { skip },
 );
+
+test("formatReport refuses what runDoctor did not return, with INVALID_ARGUMENT", () => {
+  const lying = new Proxy({}, {
+    get() {
+      throw new Error("trap");
+    },
+  });
+  for (
+    const bad of [
+      null,
+      {},
+      { ok: true, checks: [{}] },
+      {
+        ok: true,
+        checks: [{ id: "x", title: "x", status: "nope", detail: "" }],
+      },
+      { ok: "yes", checks: [] },
+      lying,
+    ]
+  ) {
+    assertThrowsCode(() => formatReport(bad as never), "INVALID_ARGUMENT");
+  }
+  const fine = formatReport({
+    ok: true,
+    checks: [{ id: "a", title: "A", status: "pass", detail: "d" }],
+  });
+  assert(fine.includes("PASS  A  d"), fine);
+});

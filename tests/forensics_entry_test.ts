@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { SecretBuffer, stats } from "../mod.ts";
+import { SecretBuffer, SecretPool, stats } from "../mod.ts";
 import { findCopies } from "../forensics.ts";
 import { native, useNativeForTesting } from "../src/core/_native.ts";
 import { assertThrowsCode } from "./_error_code.ts";
@@ -102,3 +102,48 @@ test("findCopies off Linux: UNSUPPORTED_PLATFORM", () => {
     useNativeForTesting(undefined);
   }
 });
+
+test(
+  "findCopies never looks inside guarded memory: another secret's pages at rest are left out",
+  () => {
+    // A victim at rest, in a buffer and in a pool slot, and a needle that
+    // equals it: before, each scan reported a hit inside the victim's
+    // noaccess pages, so a needle of known bytes plus one guess read a
+    // secret at rest byte by byte.
+    const bytes = new Uint8Array(24).map((_, i) => (i * 31 + 7) & 0xff);
+    using victim = SecretBuffer.from(bytes.slice());
+    const pool = new SecretPool();
+    const slot = pool.from(bytes.slice());
+    try {
+      assert.equal(victim.state, "noaccess");
+      const report = findCopies(bytes);
+      for (const address of report.addresses) {
+        assert(
+          address < victim.address || address >= victim.address + 24n,
+          "a hit inside the buffer's pages",
+        );
+        assert(
+          address < slot.address || address >= slot.address + 24n,
+          "a hit inside the slot's pages",
+        );
+      }
+      // The caller's own array is found: it is on the heap.
+      assert(report.copies >= 1);
+    } finally {
+      slot.destroy();
+      pool.destroy();
+    }
+  },
+  { skip: linuxOnly },
+);
+
+test(
+  "findCopies goes by the array's real length, not an own length property",
+  () => {
+    const secret = new Uint8Array(12).map((_, i) => (i * 53 + 11) & 0xff);
+    Object.defineProperty(secret, "length", { value: 2 ** 31 });
+    const report = findCopies(secret);
+    assert(report.copies >= 1, "the array itself is a copy of its 12 bytes");
+  },
+  { skip: linuxOnly },
+);

@@ -256,3 +256,35 @@ test("purge() while a file read is pending quarantines the lent range", async ()
   assert.equal(outcome, "DESTROYED");
   fresh.destroy();
 });
+
+test("a byte stream whose releaseLock throws still leaves nothing live, and its error is typed", async () => {
+  class Stubborn extends ReadableStream<Uint8Array> {
+    // deno-lint-ignore no-explicit-any
+    override getReader(): any {
+      let calls = 0;
+      return {
+        read(view: Uint8Array) {
+          calls++;
+          if (calls > 1) return Promise.reject(new Error("stream broke"));
+          view.set([0x53, 0x45, 0x43, 0x52, 0x45, 0x54]);
+          return Promise.resolve({ done: false, value: view.subarray(0, 6) });
+        },
+        cancel: () => Promise.resolve(),
+        releaseLock() {
+          throw new Error("not mine");
+        },
+      };
+    }
+  }
+  const before = stats();
+  const error = await SecretBuffer.fromStream(new Stubborn()).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  assert(error instanceof SecretMemoryError, String(error));
+  assert.equal(error.code, "INPUT_ERROR");
+  assert.equal((error.cause as Error).message, "stream broke");
+  const after = stats();
+  assert.equal(after.liveBuffers, before.liveBuffers);
+  assert.equal(after.lockedBytes, before.lockedBytes);
+});

@@ -12,9 +12,11 @@ import {
   purge,
   SecretBuffer,
   SecretPool,
+  SecretSlot,
   stats,
   timingSafeEqual,
 } from "../mod.ts";
+import { Enclave } from "../enclave.ts";
 import { assertRejectsCode, assertThrowsCode } from "./_error_code.ts";
 import { childScript, runChild, runtimeCommand } from "./_child.ts";
 import { runtime, test } from "./_harness.ts";
@@ -358,4 +360,19 @@ test("hardenProcess reads skip by index: replaced methods and holes cannot lie",
     () => hardenProcess({ skip: [, "coreLimit"] as unknown as [] }),
     "INVALID_ARGUMENT",
   );
+});
+
+test("secmem's classes and prototypes are frozen: code loaded later cannot replace a method the library calls", () => {
+  // A read() replaced after import would be handed every key the Enclave,
+  // the pool and the crypto entry open (found by an attacker review).
+  const classes = { SecretBuffer, SecretPool, SecretSlot, Enclave };
+  for (const [name, cls] of Object.entries(classes)) {
+    assert(Object.isFrozen(cls), `${name} is frozen`);
+    assert(Object.isFrozen(cls.prototype), `${name}.prototype is frozen`);
+    assert.throws(() => {
+      (cls.prototype as unknown as Record<string, unknown>).read = () => 0;
+    }, TypeError);
+  }
+  using key = SecretBuffer.fromHex("0102");
+  assert.equal(key.read((bytes) => bytes[1]), 2);
 });

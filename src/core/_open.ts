@@ -54,6 +54,8 @@ interface OpenRegion extends OpenBuffer {
 
 /** Memory of many buffers (a pool arena). */
 export interface OpenHolder {
+  readonly dataAddress: bigint;
+  readonly dataLength: number;
   /**
    * Whether `view` (`length` bytes) lies over one of the buffers it handed
    * out, from that buffer's byte `start` on, on a page that is open. Each
@@ -281,4 +283,16 @@ export function startsWith(
     difference |= ours[offset + i] ^ view[i];
   }
   return difference === 0;
+}
+
+/** The data ranges of this thread's live arenas. */
+export function holderRanges(): [bigint, bigint][] {
+  const ranges: [bigint, bigint][] = [];
+  for (const holder of holders) {
+    ranges.push([
+      holder.dataAddress,
+      holder.dataAddress + BigInt(holder.dataLength),
+    ]);
+  }
+  return ranges;
 }

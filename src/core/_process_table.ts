@@ -495,3 +495,23 @@ export function quarantinedFromEnded(): { buffers: number; bytes: number } {
     bytes: Atomics.load(table.words, QUARANTINED_PAGES) * table.pageSize,
   };
 }
+
+/**
+ * The data ranges of every region and arena live in any thread, for a
+ * scan that must not look inside guarded memory. Empty without a table.
+ */
+export function guardedRanges(): [bigint, bigint][] {
+  if (!table) return [];
+  const { words, addresses, lengths } = table;
+  const ranges: [bigint, bigint][] = [];
+  const top = Atomics.load(words, ENTRIES_TOP);
+  for (let entry = 0; entry < top; entry++) {
+    const at = ownerAt(entry);
+    if (Atomics.load(words, at) === 0 || (words[at + 1] & READY) === 0) {
+      continue;
+    }
+    const data = addresses[baseAt(entry) + 1];
+    ranges.push([data, data + BigInt(lengths[baseAt(entry) + 3])]);
+  }
+  return ranges;
+}

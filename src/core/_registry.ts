@@ -202,6 +202,18 @@ export function purge(): PurgeResult {
   return result;
 }
 
+/** The data ranges of this thread's live regions. */
+export function liveRanges(): [bigint, bigint][] {
+  const ranges: [bigint, bigint][] = [];
+  for (const region of live) {
+    ranges.push([
+      region.dataAddress,
+      region.dataAddress + BigInt(region.layout.dataLength),
+    ]);
+  }
+  return ranges;
+}
+
 /** Whether `region` is still live (not retired by destroy, purge or GC). */
 export function isLive(region: Region): boolean {
   return live.has(region);

@@ -32,17 +32,26 @@ export interface ScanResult {
   skipped: number;
 }
 
-/** Builds a needle from a buffer's bytes without copying them anywhere. */
-export function needleOf(secret: SecretBuffer | Uint8Array): Needle {
+/**
+ * Builds a needle from a buffer's bytes without copying them anywhere;
+ * `length`, for a Uint8Array, is its length as already checked.
+ */
+export function needleOf(
+  secret: SecretBuffer | Uint8Array,
+  length?: number,
+): Needle {
+  // `length`: the caller's array's length, read once through the intrinsic
+  // getter (an own `length` property must not steer the needle).
   const read = (bytes: Uint8Array): Needle => {
-    const mask = new Uint8Array(bytes.length);
+    const size = length ?? bytes.length;
+    const mask = new Uint8Array(size);
     // The mask only has to differ from the secret: Math.random avoids
     // leaving the mask in a runtime's CSPRNG state, and needs no FFI.
     for (let i = 0; i < mask.length; i++) {
       mask[i] = 1 + Math.floor(Math.random() * 255);
     }
-    const masked = new Uint8Array(bytes.length);
-    for (let i = 0; i < bytes.length; i++) masked[i] = bytes[i] ^ mask[i];
+    const masked = new Uint8Array(size);
+    for (let i = 0; i < size; i++) masked[i] = bytes[i] ^ mask[i];
     return { masked, mask };
   };
   return isSecretBuffer(secret) ? secret.read(read) : read(secret);

@@ -10,6 +10,7 @@ import { hardeningState } from "../core/harden.ts";
 import { native } from "../core/_native.ts";
 import { lockPolicySettings } from "../core/_policy.ts";
 import { stats } from "../core/_registry.ts";
+import { SecretMemoryError } from "../core/errors.ts";
 import {
   mappingAround,
   readProcText,
@@ -393,15 +394,52 @@ function formatBytes(n: number): string {
  * ```
  */
 export function formatReport(report: DoctorReport): string {
-  const width = Math.max(...report.checks.map((c) => c.title.length));
-  const lines = report.checks.map((c) =>
+  const { ok, checks } = readReport(report);
+  const width = Math.max(0, ...checks.map((c) => c.title.length));
+  const lines = checks.map((c) =>
     `${c.status.toUpperCase().padEnd(4)}  ${c.title.padEnd(width)}  ${c.detail}`
   );
   lines.push(
     "",
-    report.ok
+    ok
       ? "secmem: every required protection holds on this machine"
       : "secmem: a required protection is MISSING (see FAIL above)",
   );
   return lines.join("\n");
+}
+
+/**
+ * A copy of `report` read once, field by field, that is a report: a
+ * hand-made or lying one is INVALID_ARGUMENT, never a TypeError from deep
+ * inside the formatting (or a trap's own error).
+ */
+function readReport(report: unknown): DoctorReport {
+  const refuse = (cause?: unknown): never => {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      "Cannot format the report: expected what runDoctor() returned",
+      cause === undefined ? undefined : { cause },
+    );
+  };
+  try {
+    if (typeof report !== "object" || report === null) refuse();
+    const { ok, checks } = report as DoctorReport;
+    if (typeof ok !== "boolean" || !Array.isArray(checks)) refuse();
+    const copies: DoctorCheck[] = [];
+    const count = checks.length;
+    for (let i = 0; i < count; i++) {
+      const { id, title, status, detail } = checks[i] ?? {};
+      if (
+        typeof id !== "string" || typeof title !== "string" ||
+        typeof detail !== "string" ||
+        (status !== "pass" && status !== "warn" && status !== "fail" &&
+          status !== "info")
+      ) refuse();
+      copies.push({ id, title, status, detail });
+    }
+    return { ok, checks: copies };
+  } catch (error) {
+    if (error instanceof SecretMemoryError) throw error;
+    return refuse(error);
+  }
 }

@@ -367,6 +367,11 @@ export class Enclave {
   }
 }
 
+// Frozen, class and prototype, so that code loaded later cannot replace
+// a method that is handed the plaintext.
+Object.freeze(Enclave.prototype);
+Object.freeze(Enclave);
+
 /**
  * Replaces an enclave's ciphertext with `ciphertext` (the array itself, not
  * a copy); tests only, to show that one enclave's ciphertext does not open

@@ -154,8 +154,15 @@ async function readByob<S extends GuardedSecret>(
       if (done) return collected.finish();
     }
   } finally {
-    reader.releaseLock();
+    // Our pages first: a reader whose releaseLock throws must not keep
+    // the bytes read so far alive.
     collected.discard();
+    try {
+      reader.releaseLock();
+    } catch {
+      // The stream keeps its lock: its own business, and not a reason to
+      // lose what was read (or to hide the error that ended the read).
+    }
   }
 }
 

@@ -574,6 +574,10 @@ export class SecretPool {
   }
 }
 
+// Frozen, class and prototype (see SecretSlot).
+Object.freeze(SecretPool.prototype);
+Object.freeze(SecretPool);
+
 // Set by SecretSlot's static block: the pool's only ways in.
 let newSlot: (
   core: PoolCore,
@@ -886,3 +890,9 @@ export class SecretSlot {
     }
   }
 }
+
+// Frozen, class and prototype, so that code loaded later cannot replace a
+// method the library itself calls: a patched read() or write() would be
+// handed every key a pool holds.
+Object.freeze(SecretSlot.prototype);
+Object.freeze(SecretSlot);
