@@ -5,6 +5,7 @@
  * @module
  */
 
+import { readFileSync } from "node:fs";
 import { platform } from "../ffi/load.ts";
 
 /** The running OS in the runtime's own word (`linux`, `win32`, `windows`). */
@@ -20,6 +21,19 @@ export const isWindows: boolean = os === "windows" || os === "win32";
 export const linuxOnly: string | false = os === "linux"
   ? false
   : `needs Linux (/proc, madvise, core dumps); this is ${os}`;
+
+/**
+ * A skip reason for tests that allocate until vm.max_map_count, or
+ * `false`: each buffer costs a page of RAM, so reaching a limit far above
+ * the usual 65530 would take gigabytes.
+ */
+export const mapLimitSkip: string | false = (() => {
+  if (linuxOnly !== false) return linuxOnly;
+  const limit = Number(readFileSync("/proc/sys/vm/max_map_count", "utf8"));
+  return limit > 131072
+    ? `vm.max_map_count is ${limit}: reaching it would take gigabytes of buffers`
+    : false;
+})();
 
 /** A skip reason for tests of the Windows layer, or `false` on Windows. */
 export const windowsOnly: string | false = isWindows

@@ -12,17 +12,7 @@ import assert from "node:assert/strict";
 import { childScript, runChild } from "./_child.ts";
 import { runtime, test } from "./_harness.ts";
 import { readFileSync } from "node:fs";
-import { linuxOnly } from "./_platform.ts";
-
-// Each buffer costs a page of RAM: reaching a limit far above the usual
-// 65530 would take gigabytes, so such a machine skips this case.
-function mapLimitSkip(): string | false {
-  if (linuxOnly !== false) return linuxOnly;
-  const limit = Number(readFileSync("/proc/sys/vm/max_map_count", "utf8"));
-  return limit > 131072
-    ? `vm.max_map_count is ${limit}: reaching it would take gigabytes of buffers`
-    : false;
-}
+import { linuxOnly, mapLimitSkip } from "./_platform.ts";
 
 test(
   "allocating until the map limit is refused with MAP_LIMIT, and the runtime goes on",
@@ -42,5 +32,5 @@ test(
     assert(out.includes("compiled 42"), out);
     assert(out.includes("after ok 2000 0"), out);
   },
-  { skip: mapLimitSkip() },
+  { skip: mapLimitSkip },
 );

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { childScript, runChild } from "./_child.ts";
 import { test } from "./_harness.ts";
-import { linuxOnly } from "./_platform.ts";
+import { linuxOnly, mapLimitSkip } from "./_platform.ts";
 
 function worker(mode: string): string {
   const child = runChild(childScript("worker_leftovers.ts"), [mode], {
@@ -77,14 +77,6 @@ test(
   { skip: lockLimitSkip() },
 );
 
-function mapLimitSkip(): string | false {
-  if (linuxOnly !== false) return linuxOnly;
-  const limit = Number(readFileSync("/proc/sys/vm/max_map_count", "utf8"));
-  return limit > 131072
-    ? `vm.max_map_count is ${limit}: reaching it would take gigabytes of buffers`
-    : false;
-}
-
 test(
   "nine Workers allocating at once are refused with MAP_LIMIT, and the runtime goes on",
   () => {
@@ -97,7 +89,7 @@ test(
     assert(out.includes("compiled 42"), out);
     assert.match(out, /after ok 2000 \d+/);
   },
-  { skip: mapLimitSkip() },
+  { skip: mapLimitSkip },
 );
 
 test(
