@@ -23,8 +23,13 @@ import {
 
 /** Mappings one guarded buffer may add to the process (guard, data, guard). */
 const MAPS_PER_REGION = 3;
-/** Below this many held regions the limit is never looked at. */
-const FIRST_CHECK = 4096;
+/**
+ * Below this many held regions the limit is never looked at. Low enough
+ * that a thread which cannot see the process-wide count (reach "thread")
+ * still looks at the real one early: many such Workers together could
+ * otherwise reach the limit before any of them looked.
+ */
+const FIRST_CHECK = 512;
 /** The runtime's share: at least this many mappings stay free for it. */
 const MIN_HEADROOM = 4096;
 
