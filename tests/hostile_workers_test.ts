@@ -169,3 +169,17 @@ test(
   },
   { skip: linuxOnly },
 );
+
+test(
+  "quarantined ranges of ended Workers cost address space, not mappings: Worker after Worker never reaches MAP_LIMIT",
+  () => {
+    const out = worker("churn");
+    assert(out.includes("quarantined 5000\n"), out);
+    // Each range is given back as a reservation that merges with its guard
+    // pages and its neighbours: 5,000 ranges, a few dozen mappings at most.
+    const grew = Number(out.match(/maps grew (-?\d+)/)?.[1]);
+    assert(grew < 200, out);
+    assert(out.includes("locked 0\n"), out);
+  },
+  { skip: linuxOnly },
+);

@@ -22,6 +22,9 @@
  * - split: something else holds the table's first address when the main
  *   thread maps the table, and is gone when a Worker starts: the Worker
  *   must find the table where it is, not start a second one there.
+ * - churn: ten Workers one after another, each reading 500 keys of its
+ *   own and then terminated: 5,000 ranges quarantined, and what that costs
+ *   the process in mappings.
  * - copies: two copies of secmem (the sources copied to a temporary
  *   folder, as two installed packages would be) in one thread share its
  *   record: neither counts the other's buffers as another thread's.
@@ -93,6 +96,14 @@ async function workerMain(job: string, post: (r: Report) => void) {
       kept.push(SecretBuffer.from(key, { lock: "best-effort" }));
     }
     post({ tid: threadId(), needle: needleOf(key) });
+  } else if (job === "churn") {
+    // Keys the Worker's own code reads: quarantined when it is ended.
+    for (let i = 0; i < 500; i++) {
+      const key = SecretBuffer.random(32);
+      key.read((view) => view[0]);
+      kept.push(key);
+    }
+    post({ tid: threadId(), held: kept.length });
   } else if (job === "peek") {
     kept.push(SecretBuffer.random(1));
     post({ tid: threadId(), held: stats().otherThreadBuffers });
@@ -237,6 +248,24 @@ async function reclaimerMode(): Promise<void> {
   say(`other after ${after.otherThreadBuffers}`);
 }
 
+async function churnMode(): Promise<void> {
+  const maps = () =>
+    readFileSync("/proc/self/maps", "utf8").split("\n").length - 1;
+  stats();
+  const before = { maps: maps(), quarantined: stats().quarantinedBuffers };
+  for (let job = 0; job < 10; job++) {
+    const worker = await start("churn");
+    const report = await worker.report;
+    await worker.end();
+    await gone(report.tid);
+    stats();
+  }
+  const after = stats();
+  say(`quarantined ${after.quarantinedBuffers - before.quarantined}`);
+  say(`maps grew ${maps() - before.maps}`);
+  say(`locked ${after.lockedBytes}`);
+}
+
 async function splitMode(): Promise<void> {
   const { loadAdapter } = await import("../../ffi/load.ts");
   const { POSIX_FUNCTIONS } = await import("../../ffi/posix.ts");
@@ -308,6 +337,7 @@ async function main(): Promise<void> {
   else if (mode === "reclaimer") await reclaimerMode();
   else if (mode === "copies") await copiesMode();
   else if (mode === "split") await splitMode();
+  else if (mode === "churn") await churnMode();
   else throw new Error(`unknown mode ${mode}`);
   host.process.exit(0);
 }
