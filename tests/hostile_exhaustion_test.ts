@@ -11,7 +11,6 @@
 import assert from "node:assert/strict";
 import { childScript, runChild } from "./_child.ts";
 import { runtime, test } from "./_harness.ts";
-import { readFileSync } from "node:fs";
 import { linuxOnly, mapLimitSkip } from "./_platform.ts";
 
 test(
