@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { childScript, runChild } from "./_child.ts";
 import { runtime, test } from "./_harness.ts";
-import { linuxOnly, mapLimitSkip } from "./_platform.ts";
+import { mapLimitSkip } from "./_platform.ts";
 
 test(
   "allocating until the map limit is refused with MAP_LIMIT, and the runtime goes on",
