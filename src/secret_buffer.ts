@@ -16,8 +16,6 @@ import {
   setProtection,
 } from "./core/_region.ts";
 import { isLive, retire, track } from "./core/_registry.ts";
-import { markExposed } from "./core/_process_table.ts";
-import { isQuiet, quietly } from "./core/_quiet.ts";
 import {
   BUFFER_OPTION_KEYS,
   checkBoolean,
@@ -117,7 +115,6 @@ export class SecretBuffer {
   #region: Region | undefined;
   #view: Uint8Array | undefined;
   #handedOut = false;
-  #exposed = false;
   readonly #size: number;
   readonly #gate = new AccessGate();
 
@@ -451,15 +448,12 @@ export class SecretBuffer {
     // A pool slot is told apart by the library's brand, never by its tag;
     // its own read() checks that it is alive.
     if (isGuardedSecret(other)) {
-      // Library code only in both scopes: neither buffer is exposed.
-      return quietly(() =>
-        this.read((mine) =>
-          other.read((theirs) => timingSafeEqual(mine, theirs))
-        )
+      return this.read((mine) =>
+        other.read((theirs) => timingSafeEqual(mine, theirs))
       );
     }
     const bytes = checkBytes(other, "the bytes to compare");
-    return quietly(() => this.read((mine) => timingSafeEqual(mine, bytes)));
+    return this.read((mine) => timingSafeEqual(mine, bytes));
   }
 
   /**
@@ -971,12 +965,6 @@ export class SecretBuffer {
    * operation ever goes by a detached view's length.
    */
   #currentView(region: Region): Uint8Array {
-    if (!this.#exposed && !isQuiet()) {
-      // A view reaches caller code: if this thread ends, another must
-      // quarantine the range rather than unmap it.
-      this.#exposed = true;
-      markExposed(region.entry);
-    }
     if (!this.#handedOut) {
       // First time out: from now on a view over these pages is known as
       // the library's own (from() must not wipe it). Done here, not at

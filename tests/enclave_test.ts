@@ -374,9 +374,8 @@ for (const size of [32, 4096]) {
 }
 
 test("open() never hands its result to a getter on Object.prototype", () => {
-  // The decryption runs as the library's quiet work (its buffers are not
-  // marked exposed): no caller code may run inside it, and an object
-  // returned from a scope is asked for `then`.
+  // No caller code may run while the decryption's work area is open, and
+  // an object returned from a scope is asked for `then`.
   using enclave = Enclave.seal(SecretBuffer.from(pattern(24)));
   const seen: unknown[] = [];
   Object.defineProperty(Object.prototype, "then", {

@@ -9,7 +9,6 @@
  */
 
 import type { NativeMemory } from "./_native.ts";
-import { markExposedAt } from "./_process_table.ts";
 import {
   bufferOf,
   detachBuffer,
@@ -68,9 +67,6 @@ export function lend(
     protection,
   };
   out.add(loan);
-  // Outside code may pass it to another thread: if ours ends, the region
-  // must be quarantined, not unmapped.
-  markExposedAt(address);
   loanOpened(loan);
   return {
     view: markOwnView(new Uint8Array(buffer)),

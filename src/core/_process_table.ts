@@ -8,9 +8,14 @@
  * `sharedTable` in ffi/linux_threads.ts) and writes into it, for each region
  * and pool arena it maps, where it lies and which thread owns it. Any thread
  * that allocates past a limit, purges, asks for stats or exits reclaims the
- * entries of threads that have ended: it wipes their data pages and unmaps
- * them, or, when a view over them was handed to caller code (which may have
- * transferred it to a live thread), quarantines them instead.
+ * entries of threads that have ended: it wipes their data pages, gives them
+ * back, and keeps the range reserved and inaccessible for good (quarantine).
+ * It never unmaps them: whether a view over them reached a thread still
+ * running (`postMessage` with a transfer list) cannot be known once their
+ * thread is gone, and a range that is never unmapped never holds another
+ * secret under such a view. Given back as a reservation with the guard
+ * pages' own flags, a quarantined range merges into one mapping with its
+ * neighbours: it costs address space, not mappings.
  *
  * A thread is known by a record: its id, when it started (so that a newer
  * thread that got the same id is not taken for it) and a generation that
@@ -65,10 +70,6 @@ const TABLE_BYTES = ENTRIES_AT + ENTRIES * ENTRY_BYTES;
 
 /** The entry's fields are written: a reclaimer may act on them. */
 const READY = 1;
-/** A view over the region was handed to caller code at least once. */
-const EXPOSED = 2;
-/** A reclaimer is unmapping the range: a later one must not touch it. */
-const RELEASING = 4;
 /** A reclaimer wiped the data pages and gave them back. */
 const WIPED = 8;
 
@@ -321,29 +322,6 @@ export function forgetRegion(entry: number, base: bigint): void {
   freed.push(entry);
 }
 
-/** Notes that a view over the region was handed to caller code. */
-export function markExposed(entry: number): void {
-  if (entry < 0 || table === undefined || table === null) return;
-  const flags = ownerAt(entry) + 1;
-  if (Atomics.load(table.words, ownerAt(entry)) !== table.owner) return;
-  Atomics.or(table.words, flags, EXPOSED);
-}
-
-/** Notes that a view into this thread's region holding `address` was lent. */
-export function markExposedAt(address: bigint): void {
-  if (table === undefined || table === null) return;
-  const { words, addresses, lengths, owner } = table;
-  const top = Atomics.load(words, ENTRIES_TOP);
-  for (let entry = 0; entry < top; entry++) {
-    if (Atomics.load(words, ownerAt(entry)) !== owner) continue;
-    const at = baseAt(entry);
-    const data = addresses[at + 1];
-    if (address < data || address >= data + BigInt(lengths[at + 3])) continue;
-    markExposed(entry);
-    return;
-  }
-}
-
 /**
  * Wipes and unmaps (or quarantines) every region and arena whose thread
  * has ended. Returns how many it reclaimed. Never throws: a range it
@@ -389,14 +367,12 @@ function reclaimIn(memory: NativeMemory, shared: Table): number {
       if (!reclaim(memory, shared, entry)) continue;
       reclaimed++;
       Atomics.add(words, RECLAIMED, 1);
-      if ((flags & EXPOSED) !== 0) {
-        Atomics.add(words, QUARANTINED, 1);
-        Atomics.add(
-          words,
-          QUARANTINED_PAGES,
-          shared.lengths[baseAt(entry) + 2] / shared.pageSize,
-        );
-      } else Atomics.sub(words, HELD, 1);
+      Atomics.add(words, QUARANTINED, 1);
+      Atomics.add(
+        words,
+        QUARANTINED_PAGES,
+        shared.lengths[baseAt(entry) + 2] / shared.pageSize,
+      );
     }
     Atomics.store(words, at + 1, 0);
     Atomics.store(words, at, 0);
@@ -408,13 +384,12 @@ function reclaimIn(memory: NativeMemory, shared: Table): number {
 }
 
 /**
- * Wipes one range of an ended thread and gives its pages back (which
- * leaves it quarantined), then, unless a view over it was handed out,
- * unmaps it. Each step is marked in the entry as it is done, so that if
- * this thread is ended half way the next reclaimer picks up from there:
- * it never wipes a range that may have been unmapped (and so may belong
- * to someone else by now), and never leaves one unwiped. False when it
- * could not be done (the entry then stays marked with this thread).
+ * Wipes one range of an ended thread and gives its pages back, which
+ * leaves it quarantined (see the module). Marked in the entry once done, so
+ * that if this thread is ended half way the next reclaimer does it again
+ * (the range is still ours: nothing unmaps it) and never twice after.
+ * False when it could not be done (the entry then stays marked with this
+ * thread).
  */
 function reclaim(
   memory: NativeMemory,
@@ -424,22 +399,14 @@ function reclaim(
   const { words, addresses, lengths } = shared;
   const at = baseAt(entry);
   const flagsAt = ownerAt(entry) + 1;
+  if ((Atomics.load(words, flagsAt) & WIPED) !== 0) return true;
   try {
-    let flags = Atomics.load(words, flagsAt);
-    if ((flags & (WIPED | RELEASING)) === 0) {
-      const data = addresses[at + 1];
-      const dataLength = lengths[at + 3];
-      memory.protect(data, dataLength, "readwrite");
-      memory.wipe(data, dataLength);
-      // The lock and the RAM go now: a reclaimer ended before the unmap
-      // leaves reserved address space behind, nothing more.
-      quarantine(memory, data, dataLength);
-      flags = Atomics.or(words, flagsAt, WIPED) | WIPED;
-    }
-    if ((flags & (EXPOSED | RELEASING)) === 0) {
-      Atomics.or(words, flagsAt, RELEASING);
-      memory.release(addresses[at], lengths[at + 2]);
-    }
+    const data = addresses[at + 1];
+    const dataLength = lengths[at + 3];
+    memory.protect(data, dataLength, "readwrite");
+    memory.wipe(data, dataLength);
+    quarantine(memory, data, dataLength);
+    Atomics.or(words, flagsAt, WIPED);
     return true;
   } catch {
     return false;

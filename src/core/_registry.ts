@@ -242,9 +242,8 @@ export interface MemoryStats {
    * Buffers and pool arenas destroyed after a view over them escaped (its
    * ArrayBuffer transferred away, or lent to outside code that kept it):
    * wiped, unlocked, and kept reserved and inaccessible until the process
-   * ends, so that no later secret lands under that view. Includes those of
-   * ended threads that this thread reclaimed while a view over them had
-   * been handed out.
+   * ends, so that no later secret lands under that view. Includes, for the
+   * whole process, every range of an ended thread that was reclaimed.
    */
   quarantinedBuffers: number;
   /** Address space those quarantined ranges keep reserved. */
@@ -267,9 +266,9 @@ export interface MemoryStats {
   otherThreadBuffers: number;
   /**
    * Buffers and pool arenas of ended threads that were wiped since the
-   * process started: unmapped, or quarantined when a view over them had
-   * been handed out (it may have been transferred to a thread still
-   * running).
+   * process started, their pages given back and their ranges quarantined
+   * (a view over them may have been transferred to a thread still
+   * running; see `quarantinedBuffers`).
    */
   reclaimedBuffers: number;
 }

@@ -18,7 +18,6 @@
 
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import { quietly } from "../core/_quiet.ts";
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -26,7 +25,7 @@ const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * Runs `fn` over a fresh guarded area of `size` bytes, open for writing
  * and page-aligned (so 32-bit views fit), then wipes and unmaps it.
  * `options` carry the caller's lock and backend choices. `fn` is library
- * code only, and runs quietly: no view it opens is handed to the caller.
+ * code only: no view it opens is handed to the caller.
  */
 export function withWork<T>(
   size: number,
@@ -43,7 +42,7 @@ export function withWork<T>(
   }
   const work = SecretBuffer.alloc(size, { ...options, placement: "start" });
   try {
-    return quietly(() => work.write(fn));
+    return work.write(fn);
   } finally {
     work.destroy();
   }

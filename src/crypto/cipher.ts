@@ -7,7 +7,6 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
-import { quietly } from "../core/_quiet.ts";
 import {
   isSecretBuffer,
   SecretBuffer,
@@ -89,21 +88,19 @@ export function encrypt(
   if (!isSecretBuffer(source)) checkUnchanged(source, "the plaintext");
   checkUnchanged(aad, "the associated data (aad)");
   const nonce = spanOf(message, 0, NONCE_SIZE);
-  quietly(() =>
-    secret.read((k) => {
-      const seal = (bytes: Uint8Array) =>
-        sealInto(
-          spanOf(k, 0, KEY_SIZE),
-          nonce,
-          inputSpan(aad),
-          spanOf(bytes, 0, length),
-          message,
-          NONCE_SIZE,
-        );
-      if (isSecretBuffer(source)) source.read(seal);
-      else seal(source.bytes);
-    })
-  );
+  secret.read((k) => {
+    const seal = (bytes: Uint8Array) =>
+      sealInto(
+        spanOf(k, 0, KEY_SIZE),
+        nonce,
+        inputSpan(aad),
+        spanOf(bytes, 0, length),
+        message,
+        NONCE_SIZE,
+      );
+    if (isSecretBuffer(source)) source.read(seal);
+    else seal(source.bytes);
+  });
   return message;
 }
 
@@ -161,17 +158,15 @@ export function decrypt(
   const out = SecretBuffer.alloc(length, outOptions);
   let authentic = false;
   try {
-    authentic = quietly(() =>
-      secret.read((k) =>
-        out.write((plain) =>
-          openInto(
-            spanOf(k, 0, KEY_SIZE),
-            spanOf(sealed.bytes, 0, NONCE_SIZE),
-            inputSpan(aad),
-            spanOf(sealed.bytes, NONCE_SIZE, length + TAG_SIZE),
-            plain,
-            0,
-          )
+    authentic = secret.read((k) =>
+      out.write((plain) =>
+        openInto(
+          spanOf(k, 0, KEY_SIZE),
+          spanOf(sealed.bytes, 0, NONCE_SIZE),
+          inputSpan(aad),
+          spanOf(sealed.bytes, NONCE_SIZE, length + TAG_SIZE),
+          plain,
+          0,
         )
       )
     );

@@ -19,7 +19,6 @@ import {
   optionalInput,
 } from "./_input.ts";
 import { withWork } from "./_work.ts";
-import { quietly } from "../core/_quiet.ts";
 import { isSecretBuffer } from "../secret_buffer.ts";
 
 /** The hash functions `hmac` and `hkdf` take. */
@@ -132,10 +131,8 @@ export function hkdf(
   );
   const out = SecretBuffer.alloc(length, outOptions);
   try {
-    quietly(() =>
-      out.write((okm) =>
-        input.read((k) => hkdfInto(algorithm, k, input.size, salt, info, okm))
-      )
+    out.write((okm) =>
+      input.read((k) => hkdfInto(algorithm, k, input.size, salt, info, okm))
     );
   } catch (error) {
     out.destroy();

@@ -18,7 +18,6 @@ import {
 } from "./_input.ts";
 import type { Input } from "./_kdf.ts";
 import { type ScryptCost, ScryptJob } from "./_scrypt.ts";
-import { quietly } from "../core/_quiet.ts";
 
 /** scrypt's salt, costs and output length. */
 export interface ScryptParams {
@@ -88,15 +87,11 @@ function check(
   };
 }
 
-// The scopes below are library code only: they run quietly, so the
-// passphrase and the result are not marked as handed out.
 function begin(c: Checked): ScryptJob {
   const job = new ScryptJob(c.cost, c.options);
   try {
-    quietly(() =>
-      c.passphrase.read((pw) =>
-        job.start(pw, c.passphrase.size, c.salt.bytes, c.salt.length)
-      )
+    c.passphrase.read((pw) =>
+      job.start(pw, c.passphrase.size, c.salt.bytes, c.salt.length)
     );
   } catch (error) {
     job.dispose();
@@ -108,10 +103,8 @@ function begin(c: Checked): ScryptJob {
 function end(c: Checked, job: ScryptJob): SecretBuffer {
   const out = SecretBuffer.alloc(c.length, c.options);
   try {
-    quietly(() =>
-      out.write((key) =>
-        c.passphrase.read((pw) => job.finish(pw, c.passphrase.size, key))
-      )
+    out.write((key) =>
+      c.passphrase.read((pw) => job.finish(pw, c.passphrase.size, key))
     );
   } catch (error) {
     out.destroy();
@@ -154,7 +147,7 @@ export function scryptSync(
   const c = check(passphrase, params, options);
   const job = begin(c);
   try {
-    quietly(() => job.step(Infinity));
+    job.step(Infinity);
     return end(c, job);
   } finally {
     job.dispose();
@@ -204,8 +197,7 @@ export function scrypt(
   return new Promise<SecretBuffer>((resolve, reject) => {
     const slice = () => {
       try {
-        // Each slice is synchronous library work: quiet, like the rest.
-        if (!quietly(() => job.step(SLICE))) {
+        if (!job.step(SLICE)) {
           setTimeout(slice, 0);
           return;
         }

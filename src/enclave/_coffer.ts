@@ -23,7 +23,6 @@ import { KEY_SIZE } from "../crypto/_aead.ts";
 import type { Needle } from "../doctor/_scan.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { SecretBuffer } from "../secret_buffer.ts";
-import { quietly } from "../core/_quiet.ts";
 
 /** How often the halves are re-split, in milliseconds (memguard: 500). */
 export const REKEY_INTERVAL_MS = 500;
@@ -83,13 +82,10 @@ export class Coffer {
    */
   deriveInto(target: Uint8Array): void {
     this.#check();
-    // The halves' scopes are library code only: they are never exposed.
-    quietly(() =>
-      this.#left.read((left) =>
-        this.#right.read((right) => {
-          for (let i = 0; i < KEY_SIZE; i++) target[i] = left[i] ^ right[i];
-        })
-      )
+    this.#left.read((left) =>
+      this.#right.read((right) => {
+        for (let i = 0; i < KEY_SIZE; i++) target[i] = left[i] ^ right[i];
+      })
     );
   }
 
@@ -100,17 +96,15 @@ export class Coffer {
   rekey(): void {
     this.#check();
     const left = this.#left;
-    quietly(() =>
-      left.write((l) =>
-        this.#right.write((r) => {
-          native().fillRandom(left.address + BigInt(KEY_SIZE), KEY_SIZE);
-          for (let i = 0; i < KEY_SIZE; i++) {
-            l[i] ^= l[KEY_SIZE + i];
-            r[i] ^= l[KEY_SIZE + i];
-          }
-          l.fill(0, KEY_SIZE);
-        })
-      )
+    left.write((l) =>
+      this.#right.write((r) => {
+        native().fillRandom(left.address + BigInt(KEY_SIZE), KEY_SIZE);
+        for (let i = 0; i < KEY_SIZE; i++) {
+          l[i] ^= l[KEY_SIZE + i];
+          r[i] ^= l[KEY_SIZE + i];
+        }
+        l.fill(0, KEY_SIZE);
+      })
     );
   }
 

@@ -241,7 +241,7 @@ export class Enclave {
       // Work: | key | plaintext, padded |
       // The work returns nothing: a scope asks an object result for its
       // `then`, and a getter on Object.prototype would then run the
-      // caller's code inside the library's quiet work.
+      // caller's code with the work area open.
       let out: SecretBuffer | undefined;
       withWork(KEY_SIZE + padded, (work) => {
         const key = work.subarray(0, KEY_SIZE);

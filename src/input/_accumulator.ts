@@ -17,7 +17,6 @@ import {
 } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { copyInto, detachBuffer, lengthOf } from "../core/_intrinsics.ts";
-import { quietly } from "../core/_quiet.ts";
 import type {
   GuardedSecret,
   SecretBufferOptions,
@@ -181,9 +180,7 @@ export class Accumulator<S extends GuardedSecret> {
       // the input ends exactly at maxSize.
       const probe = this.#maker.alloc(1, { lock: "best-effort" });
       try {
-        const extra = quietly(() =>
-          probe.write(() => memory.readInto(fd, probe.address, 1))
-        );
+        const extra = probe.write(() => memory.readInto(fd, probe.address, 1));
         if (extra > 0) throw tooLarge(this.#what, this.#maxSize);
         return 0;
       } finally {
@@ -237,19 +234,19 @@ export class Accumulator<S extends GuardedSecret> {
       // then refuses it with TOO_LARGE.
       const probe = this.#probe ??= this.#open(1);
       if (native().readInto(fd, probe.address, 1) === 0) return -1;
-      return quietly(() => probe.view[0]);
+      return probe.view[0];
     }
     if (native().readInto(fd, free.address, 1) === 0) return -1;
     const buffer = this.#buffer;
     const at = this.#length;
-    return quietly(() => buffer.view[at]);
+    return buffer.view[at];
   }
 
   /** The last byte kept (the buffer must not be empty). */
   lastByte(): number {
     const buffer = this.#buffer;
     const at = this.#length - 1;
-    return quietly(() => buffer.view[at]);
+    return buffer.view[at];
   }
 
   /** Wipes the slot `readByte` filled, for a byte that is not kept. */
@@ -274,12 +271,9 @@ export class Accumulator<S extends GuardedSecret> {
     try {
       const result = this.#maker.alloc(this.#length, this.#options);
       if (this.#length > 0) {
-        // The scope is only for the memcpy: the result is not exposed.
         const from = this.#buffer.address;
         const length = this.#length;
-        quietly(() =>
-          result.write(() => native().copy(result.address, from, length))
-        );
+        result.write(() => native().copy(result.address, from, length));
       }
       return result;
     } finally {

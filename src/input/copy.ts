@@ -7,7 +7,6 @@
 
 import { native } from "../core/_native.ts";
 import { describe } from "../core/_validate.ts";
-import { quietly } from "../core/_quiet.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import type {
   GuardedSecret,
@@ -41,11 +40,9 @@ export function sliceSecret<S extends GuardedSecret>(
   try {
     if (to > from) {
       // Both scopes are only for the memcpy: no view reaches the caller.
-      quietly(() =>
-        source.read(() =>
-          copy.write(() =>
-            native().copy(copy.address, sourceAddress + BigInt(from), to - from)
-          )
+      source.read(() =>
+        copy.write(() =>
+          native().copy(copy.address, sourceAddress + BigInt(from), to - from)
         )
       );
     }
@@ -87,11 +84,9 @@ export function copySecret<S extends GuardedSecret>(
     // by the size check, and it changes nothing.
     return source.size;
   }
-  quietly(() =>
-    source.read(() =>
-      target.write(() =>
-        native().copy(target.address + BigInt(at), source.address, source.size)
-      )
+  source.read(() =>
+    target.write(() =>
+      native().copy(target.address + BigInt(at), source.address, source.size)
     )
   );
   return source.size;

@@ -12,7 +12,6 @@ import { describe } from "../core/_validate.ts";
 import { MAX_SIZE } from "../core/_layout.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { lengthOf } from "../core/_intrinsics.ts";
-import { quietly } from "../core/_quiet.ts";
 import type {
   GuardedSecret,
   SecretBufferOptions,
@@ -85,8 +84,7 @@ function decodeInto<S extends GuardedSecret>(
   const buffer = maker.alloc(size, options);
   let ok = false;
   try {
-    // Only the decoder below sees the view: the buffer is not exposed.
-    ok = quietly(() => buffer.write(decode));
+    ok = buffer.write(decode);
   } finally {
     if (!ok) buffer.destroy();
   }

@@ -20,7 +20,6 @@ import {
 import { native } from "../core/_native.ts";
 import { checkOptions, describe } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import { quietly } from "../core/_quiet.ts";
 import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
 
 /**
@@ -516,27 +515,25 @@ export function writeToSync(
   const fd = numericFd(fdOrFile, "write to a Deno.FsFile");
   const memory = native();
   // The scope is only for write(2) from the pages: no view goes out.
-  return quietly(() =>
-    buffer.read(() => {
-      let done = 0;
-      while (done < buffer.size) {
-        try {
-          done += memory.writeFrom(
-            fd,
-            buffer.address + BigInt(done),
-            buffer.size - done,
-          );
-        } catch (error) {
-          if (!(error instanceof SecretMemoryError) || error.errno !== EAGAIN) {
-            throw error;
-          }
-          // A non-blocking pipe is full; the reader is another process.
-          waitBriefly();
+  return buffer.read(() => {
+    let done = 0;
+    while (done < buffer.size) {
+      try {
+        done += memory.writeFrom(
+          fd,
+          buffer.address + BigInt(done),
+          buffer.size - done,
+        );
+      } catch (error) {
+        if (!(error instanceof SecretMemoryError) || error.errno !== EAGAIN) {
+          throw error;
         }
+        // A non-blocking pipe is full; the reader is another process.
+        waitBriefly();
       }
-      return done;
-    })
-  );
+    }
+    return done;
+  });
 }
 
 function waitBriefly(): void {

@@ -22,12 +22,7 @@ import {
   slotOffset,
 } from "./_slot_layout.ts";
 import { commitData, quarantine } from "../core/_region.ts";
-import { isQuiet } from "../core/_quiet.ts";
-import {
-  forgetRegion,
-  markExposed,
-  recordRegion,
-} from "../core/_process_table.ts";
+import { forgetRegion, recordRegion } from "../core/_process_table.ts";
 import {
   detachBuffer,
   isDetached,
@@ -118,7 +113,6 @@ export class Arena implements OpenHolder {
   // slot's buffer may reach `from()` (see `core/_open.ts`).
   #openPages = 0;
   #live = true;
-  #exposed = false;
 
   private constructor(
     memory: NativeMemory,
@@ -285,12 +279,6 @@ export class Arena implements OpenHolder {
       // on with a new view of the slot's own size; quarantine at the end.
       this.#escaped.add(index);
       buffer = undefined;
-    }
-    if (!this.#exposed && !isQuiet()) {
-      // A view reaches caller code: if this thread ends, another must
-      // quarantine the arena rather than unmap it.
-      this.#exposed = true;
-      markExposed(this.entry);
     }
     if (buffer === undefined) {
       buffer = markOwn(

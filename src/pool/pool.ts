@@ -31,7 +31,6 @@ import {
   sourceChanged,
 } from "../core/_validate.ts";
 import { timingSafeEqual } from "../core/constant_time.ts";
-import { quietly } from "../core/_quiet.ts";
 import { settle, thenOf } from "../core/_thenable.ts";
 import { copyInto, lengthOf, zero } from "../core/_intrinsics.ts";
 import { isOwnSource } from "../core/_open.ts";
@@ -760,15 +759,12 @@ export class SecretSlot {
     // from the prototype passes instanceof and reads nothing of ours.
     if (isGuardedSecret(other)) {
       if (other === this) return true;
-      // Library code only in both scopes: neither buffer is exposed.
-      return quietly(() =>
-        this.read((mine) =>
-          other.read((theirs) => timingSafeEqual(mine, theirs))
-        )
+      return this.read((mine) =>
+        other.read((theirs) => timingSafeEqual(mine, theirs))
       );
     }
     const bytes = checkBytes(other, "the bytes to compare");
-    return quietly(() => this.read((mine) => timingSafeEqual(mine, bytes)));
+    return this.read((mine) => timingSafeEqual(mine, bytes));
   }
 
   /**

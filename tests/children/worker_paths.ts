@@ -1,13 +1,12 @@
 /**
  * Child for tests/hostile_workers_test.ts: a Worker makes buffers through
  * the library's own paths (decoders, copies, file readers, the crypto
- * entry, the Enclave, the pool) and never reads them itself, plus one
- * control buffer that its own code reads. The main thread ends it with
- * `terminate()`, waits for its thread to be gone, and prints what
- * `stats()` reclaimed: the library's scopes are quiet, so only the control
- * may be quarantined; every other range is unmapped.
+ * entry, the Enclave, the pool), plus one control buffer that its own code
+ * reads. The main thread ends it with `terminate()`, waits for its thread
+ * to be gone, and prints what `stats()` reclaimed: every range, each
+ * wiped and quarantined.
  *
- * Usage: worker_quiet.ts <file to read>
+ * Usage: worker_paths.ts <file to read>
  *
  * @module
  */
