@@ -376,3 +376,31 @@ test("secmem's classes and prototypes are frozen: code loaded later cannot repla
   using key = SecretBuffer.fromHex("0102");
   assert.equal(key.read((bytes) => bytes[1]), 2);
 });
+
+test("making a SecretMemoryError runs no getter on Object.prototype (errors are made inside scopes)", () => {
+  let ran = 0;
+  const keys = ["errno", "syscall", "cause"];
+  for (const key of keys) {
+    Object.defineProperty(Object.prototype, key, {
+      configurable: true,
+      get() {
+        ran++;
+        return undefined;
+      },
+    });
+  }
+  try {
+    using a = SecretBuffer.fromHex("0102030405060708");
+    const pool = new SecretPool();
+    const slot = pool.from(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
+    slot.destroy();
+    assertThrowsCode(() => a.equals(slot), "DESTROYED");
+    assertThrowsCode(() => SecretBuffer.alloc(-1), "INVALID_SIZE");
+    pool.destroy();
+  } finally {
+    for (const key of keys) {
+      delete (Object.prototype as Record<string, unknown>)[key];
+    }
+  }
+  assert.equal(ran, 0, "a getter on Object.prototype ran inside the library");
+});

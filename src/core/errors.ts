@@ -56,6 +56,17 @@ export interface SecretMemoryErrorOptions {
   syscall?: string;
 }
 
+// Taken at load: a replacement made later must not run inside the library.
+const hasOwn = Object.hasOwn;
+const defineProperty = Object.defineProperty;
+
+function ownValue<K extends keyof SecretMemoryErrorOptions>(
+  options: SecretMemoryErrorOptions,
+  key: K,
+): SecretMemoryErrorOptions[K] | undefined {
+  return hasOwn(options, key) ? options[key] : undefined;
+}
+
 /**
  * Thrown by every secmem operation that fails.
  *
@@ -91,19 +102,21 @@ export class SecretMemoryError extends Error {
     message: string,
     options: SecretMemoryErrorOptions = {},
   ) {
-    super(
-      message,
-      options.cause === undefined ? undefined : { cause: options.cause },
-    );
+    // Own properties only: errors are made inside scopes, and a getter on
+    // Object.prototype must not run there (it could open a buffer).
+    const cause = ownValue(options, "cause");
+    super(message, cause === undefined ? undefined : { cause });
     // Defined, not assigned: under a frozen Error.prototype an assignment to
     // the inherited read-only `name` would throw a TypeError instead.
-    Object.defineProperty(this, "name", {
+    defineProperty(this, "name", {
       value: "SecretMemoryError",
       configurable: true,
       writable: true,
     });
     this.code = code;
-    if (options.errno !== undefined) this.errno = options.errno;
-    if (options.syscall !== undefined) this.syscall = options.syscall;
+    const errno = ownValue(options, "errno");
+    const syscall = ownValue(options, "syscall");
+    if (errno !== undefined) this.errno = errno;
+    if (syscall !== undefined) this.syscall = syscall;
   }
 }
