@@ -9,9 +9,9 @@
  * secret. The scanner never holds the secret itself: it is given the
  * secret XOR a random mask, and the mask, and compares byte by byte.
  * Guarded memory is left out (the secret's own range, every other
- * SecretBuffer's and pool arena's, in every thread): a copy there is
- * guarded too, so a clean chain reports 0, and no scan can look into
- * another secret's pages at rest.
+ * SecretBuffer's and pool arena's, in every thread, and every mapping the
+ * process cannot read): a copy there is guarded too, so a clean chain
+ * reports 0, and no scan can look into another secret's pages at rest.
  *
  * Limits: it sees only this process's memory (not the kernel's, not a
  * swap file, not another process it sent the secret to); only whole,
@@ -126,7 +126,9 @@ export function findCopies(
       `Cannot look for a ${size}-byte secret: at least ${MIN_SECRET_SIZE} bytes are needed to tell a copy from chance`,
     );
   }
-  const result = scanMemory(needleOf(secret, length), ranges);
+  // Unreadable mappings too: another version of secmem keeps a table of its
+  // own, and its pages at rest are left out only by their protection.
+  const result = scanMemory(needleOf(secret, length), ranges, true);
   return {
     copies: result.hits.length,
     addresses: result.hits,

@@ -66,14 +66,20 @@ const SKIPPED_PATHS = new Set(["[vsyscall]", "[vvar]", "[vvar_vclock]"]);
 export function scanMemory(
   needle: Needle,
   exclude: readonly [bigint, bigint][] = [],
+  readableOnly = false,
 ): ScanResult {
-  return scanMemoryAll([needle], exclude)[0];
+  return scanMemoryAll([needle], exclude, readableOnly)[0];
 }
 
-/** `scanMemory` for several needles in one pass; one result per needle. */
+/**
+ * `scanMemory` for several needles in one pass; one result per needle.
+ * `readableOnly` leaves out mappings the process itself cannot read (the
+ * guarded pages at rest of any copy of secmem, whatever its version).
+ */
 export function scanMemoryAll(
   needles: readonly Needle[],
   exclude: readonly [bigint, bigint][] = [],
+  readableOnly = false,
 ): ScanResult[] {
   const memory = native();
   const page = memory.pageSize;
@@ -93,6 +99,7 @@ export function scanMemoryAll(
       const excluded = [...exclude, [scratchStart, scratchEnd]] as const;
       for (const entry of maps) {
         if (SKIPPED_PATHS.has(entry.path)) continue;
+        if (readableOnly && entry.perms[0] !== "r") continue;
         try {
           for (const [start, end] of presentRuns(pagemap, entry, scratch)) {
             result.bytesScanned += Number(end - start);
