@@ -404,3 +404,62 @@ test("making a SecretMemoryError runs no getter on Object.prototype (errors are 
   }
   assert.equal(ran, 0, "a getter on Object.prototype ran inside the library");
 });
+
+test("typed-array methods replaced after import never see the library's guarded views (Enclave, crypto)", async () => {
+  const { encrypt, decrypt, hkdf, hmac } = await import("../crypto.ts");
+  const plain = new Uint8Array(40).map((_, i) => (i * 29 + 5) & 0xff);
+  const keyBytes = new Uint8Array(32).map((_, i) => (i * 41 + 3) & 0xff);
+  // Made before the methods are replaced: the test's own copies are not
+  // the library's.
+  using key = SecretBuffer.from(keyBytes.slice());
+  using message = SecretBuffer.from(plain.slice());
+  const forEnclave = SecretBuffer.from(plain.slice());
+  const caught: Uint8Array[] = [];
+  const typed = Object.getPrototypeOf(Uint8Array.prototype);
+  const saved = new Map<string, PropertyDescriptor>();
+  const grab = (self: unknown) => {
+    if (self instanceof Uint8Array) caught.push(Uint8Array.from(self));
+  };
+  for (const name of ["subarray", "fill", "copyWithin", "set", "slice"]) {
+    saved.set(name, Object.getOwnPropertyDescriptor(typed, name)!);
+    const original = saved.get(name)!.value as (...args: unknown[]) => unknown;
+    Object.defineProperty(typed, name, {
+      configurable: true,
+      writable: true,
+      value: function (this: unknown, ...args: unknown[]) {
+        grab(this);
+        return Reflect.apply(original, this, args);
+      },
+    });
+  }
+  try {
+    const sealed = encrypt(key, message);
+    using opened = decrypt(key, sealed);
+    assert(opened.equals(plain));
+    hmac("SHA-256", key, new Uint8Array([1, 2, 3]));
+    hkdf("SHA-256", key, { length: 32 }).destroy();
+    using enclave = Enclave.seal(forEnclave);
+    using back = enclave.open();
+    assert(back.equals(plain));
+  } finally {
+    for (const [name, descriptor] of saved) {
+      Object.defineProperty(typed, name, descriptor);
+    }
+  }
+  const holds = (needle: Uint8Array) =>
+    caught.some((copy) => {
+      for (let at = 0; at + needle.length <= copy.length; at++) {
+        let same = true;
+        for (let i = 0; i < needle.length && same; i++) {
+          same = copy[at + i] === needle[i];
+        }
+        if (same) return true;
+      }
+      return false;
+    });
+  assert(!holds(keyBytes), "a replaced method was handed the key");
+  assert(
+    !holds(plain.subarray(0, 16)),
+    "a replaced method was handed the plaintext",
+  );
+});

@@ -44,6 +44,7 @@ const typedBuffer = getter(TypedArrayPrototype, "buffer");
 const typedOffset = getter(TypedArrayPrototype, "byteOffset");
 const typedFill = Uint8Array.prototype.fill;
 const typedSet = Uint8Array.prototype.set;
+const typedCopyWithin = Uint8Array.prototype.copyWithin;
 const bufferDetached = getter(ArrayBuffer.prototype, "detached");
 const bufferTransfer = ArrayBuffer.prototype.transfer;
 const sharedByteLength = getter(SharedArrayBuffer.prototype, "byteLength");
@@ -102,6 +103,70 @@ export function detachBuffer(buffer: ArrayBuffer): boolean {
 /** `view.fill(0)` through the intrinsic, whatever the prototype says now. */
 export function zero(view: Uint8Array): void {
   apply(typedFill, view, [0]);
+}
+
+/** Any typed array the library fills, slices or copies within. */
+type Typed =
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | Int32Array
+  | Float64Array;
+
+/**
+ * `view.fill(value, start, end)` through the intrinsic (any typed array):
+ * a method replaced on %TypedArray%.prototype after import would be handed
+ * the view, and the library's views are over guarded pages.
+ */
+export function fillRange(
+  view: Typed,
+  value: number,
+  start?: number,
+  end?: number,
+): void {
+  apply(typedFill, view, [value, start, end]);
+}
+
+// Constructors taken at load, for views made without the species lookup
+// `subarray` does (a replaced `constructor` or Symbol.species would be
+// handed the buffer).
+const CONSTRUCTORS = {
+  Uint8Array,
+  Uint16Array,
+  Uint32Array,
+  Int32Array,
+  Float64Array,
+} as const;
+
+/**
+ * `view.subarray(begin, end)` for `0 <= begin <= end <= length`, made
+ * from the view's buffer by the constructor taken at load: no method, no
+ * getter and no species of the caller's is consulted (see `fillRange`).
+ */
+export function subarrayOf<T extends Typed>(
+  view: T,
+  begin: number,
+  end?: number,
+): T {
+  const make = CONSTRUCTORS[typedTag(view) as keyof typeof CONSTRUCTORS];
+  const length = typedLength(view) as number;
+  const stop = end === undefined || end > length ? length : end;
+  const start = begin > stop ? stop : begin;
+  return new make(
+    typedBuffer(view) as ArrayBuffer,
+    (typedOffset(view) as number) + start * make.BYTES_PER_ELEMENT,
+    stop - start,
+  ) as T;
+}
+
+/** `view.copyWithin(target, start, end)` through the intrinsic. */
+export function copyWithinOf(
+  view: Typed,
+  target: number,
+  start: number,
+  end: number,
+): void {
+  apply(typedCopyWithin, view, [target, start, end]);
 }
 
 /** `target.set(source, offset)` through the intrinsic. */

@@ -256,14 +256,17 @@ export function sharesFirstByte(
   offset: number,
   view: Uint8Array,
 ): boolean {
-  // Both checks are always made: the caller's byte must equal ours before
-  // the change and follow it, which no copy can do.
+  // Every check is always made: the caller's byte must equal ours before
+  // the change and follow two different changes, which no copy can do (and
+  // a shared buffer flipped by another thread cannot match by chance).
   const before = ours[offset];
   const same = view[0] === before;
   ours[offset] = before ^ 0xff;
-  const follows = view[0] === (before ^ 0xff);
+  const first = view[0] === (before ^ 0xff);
+  ours[offset] = before ^ 0x5a;
+  const second = view[0] === (before ^ 0x5a);
   ours[offset] = before;
-  return same && follows;
+  return same && first && second;
 }
 
 /**

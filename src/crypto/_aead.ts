@@ -10,6 +10,7 @@
  * @module
  */
 
+import { fillRange, subarrayOf } from "../core/_intrinsics.ts";
 import { ChaCha, CHACHA_SIZE } from "./_chacha.ts";
 import { Poly1305, POLY1305_SIZE } from "./_poly1305.ts";
 import { bytes, withWork } from "./_work.ts";
@@ -62,17 +63,17 @@ function parts(area: Uint8Array): Parts {
  */
 function start(p: Parts, key: Span, nonce: Span): void {
   const { chacha, poly, area } = p;
-  const n = area.subarray(NONCE_AT, NONCE_AT + IETF_NONCE_SIZE);
+  const n = subarrayOf(area, NONCE_AT, NONCE_AT + IETF_NONCE_SIZE);
   if (nonce.length === NONCE_SIZE) {
     const b = nonce.bytes, s = nonce.start;
     const counter = (b[s] | b[s + 1] << 8 | b[s + 2] << 16 | b[s + 3] << 24) >>>
       0;
     chacha.init(key.bytes, key.start, counter, b, s + 4);
     chacha.subkeyInto(area, SUBKEY_AT);
-    n.fill(0);
+    fillRange(n, 0);
     for (let i = 0; i < 8; i++) n[4 + i] = b[s + 16 + i];
     chacha.init(area, SUBKEY_AT, 0, n, 0);
-    area.fill(0, SUBKEY_AT, SUBKEY_AT + KEY_SIZE);
+    fillRange(area, 0, SUBKEY_AT, SUBKEY_AT + KEY_SIZE);
   } else {
     chacha.init(key.bytes, key.start, 0, nonce.bytes, nonce.start);
   }
@@ -104,7 +105,7 @@ function tag(p: Parts, aad: Span, ciphertext: Span): Uint8Array {
     true,
   );
   const lengths = bytes(area, LENGTHS_AT, 16);
-  lengths.fill(0);
+  fillRange(lengths, 0);
   putLe64(lengths, 0, aad.length);
   putLe64(lengths, 8, ciphertext.length);
   poly.update(lengths, 0, 16, false);

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { fillRange } from "../core/_intrinsics.ts";
 import { add32, bytes, words } from "./_work.ts";
 
 const C0 = 0x61707865, C1 = 0x3320646e, C2 = 0x79622d32, C3 = 0x6b206574;
@@ -73,8 +74,8 @@ export class ChaCha {
 
   /** Zeroes the state and the keystream. */
   wipe(): void {
-    this.#state.fill(0);
-    this.#out.fill(0);
+    fillRange(this.#state, 0);
+    fillRange(this.#out, 0);
   }
 
   #rounds(feedForward: boolean): void {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { fillRange } from "../core/_intrinsics.ts";
 import type { HashAlgorithm, HashState } from "./_sha2.ts";
 import { bytes } from "./_work.ts";
 
@@ -34,7 +35,7 @@ export class Hmac {
   init(key: Uint8Array, start: number, end: number): void {
     const pad = this.#pad;
     const block = this.hash.blockLength;
-    pad.fill(0);
+    fillRange(pad, 0);
     if (end - start > block) {
       // A long key is hashed first; the digest lands in guarded memory.
       this.#inner.reset();
@@ -49,7 +50,7 @@ export class Hmac {
     for (let i = 0; i < block; i++) pad[i] ^= 0x36 ^ 0x5c;
     this.#outer.reset();
     this.#outer.update(pad, 0, block);
-    pad.fill(0);
+    fillRange(pad, 0);
   }
 
   /** Absorbs `data[start..end)`. */
@@ -64,6 +65,6 @@ export class Hmac {
     this.#inner.finish(pad, 0);
     this.#outer.update(pad, 0, length);
     this.#outer.finish(out, at);
-    pad.fill(0);
+    fillRange(pad, 0);
   }
 }

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { fillRange } from "../core/_intrinsics.ts";
 import { bytes } from "./_work.ts";
 
 const LIMBS = 10;
@@ -59,7 +60,7 @@ export class Poly1305 {
       rr[k] = 5 * r[k];
       rr[LIMBS + k] = r[k];
     }
-    this.#h.fill(0);
+    fillRange(this.#h, 0);
   }
 
   /**
@@ -136,13 +137,13 @@ export class Poly1305 {
 
   /** Zeroes key, accumulator and temporaries. */
   wipe(): void {
-    this.#r.fill(0);
-    this.#h.fill(0);
-    this.#g.fill(0);
-    this.#pad.fill(0);
-    this.#x.fill(0);
-    this.#block.fill(0);
-    this.#rr.fill(0);
+    fillRange(this.#r, 0);
+    fillRange(this.#h, 0);
+    fillRange(this.#g, 0);
+    fillRange(this.#pad, 0);
+    fillRange(this.#x, 0);
+    fillRange(this.#block, 0);
+    fillRange(this.#rr, 0);
   }
 
   /** h = (h + block + hibit · 2^128) · r, partly reduced mod 2^130 - 5. */

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { copyWithinOf, subarrayOf } from "../core/_intrinsics.ts";
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { pbkdf2Once } from "./_kdf.ts";
 import { SHA256 } from "./_sha2.ts";
@@ -55,7 +56,7 @@ export class ScryptJob {
   /** Runs `fn` over all p blocks, open for writing. */
   #withBlocks<T>(fn: (b: Uint8Array) => T): T {
     const length = 128 * this.#cost.r * this.#cost.p;
-    return this.#work.write((work) => fn(work.subarray(0, length)));
+    return this.#work.write((work) => fn(subarrayOf(work, 0, length)));
   }
 
   /** B = PBKDF2-HMAC-SHA256(passphrase, salt, 1, 128·r·p). */
@@ -88,7 +89,7 @@ export class ScryptJob {
     for (let done = 0; done < budget && this.#block < p; done++) {
       const b = this.#block * words;
       const round = this.#round;
-      if (round === 0) all.copyWithin(x, b, b + words);
+      if (round === 0) copyWithinOf(all, x, b, b + words);
       if (round < N) {
         // V[i] = X; X = BlockMix(X).
         // A loop, not set(): nothing may stage the block on the heap.
@@ -104,7 +105,7 @@ export class ScryptJob {
         blockMix(all, y, all, x, all, t, r);
       }
       if (++this.#round === 2 * N) {
-        all.copyWithin(b, x, x + words);
+        copyWithinOf(all, b, x, x + words);
         this.#round = 0;
         this.#block++;
       }

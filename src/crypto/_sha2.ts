@@ -10,6 +10,7 @@
  * @module
  */
 
+import { fillRange } from "../core/_intrinsics.ts";
 import { add32, bytes, words } from "./_work.ts";
 
 /** A running hash over a guarded state. */
@@ -101,7 +102,7 @@ abstract class BlockHash implements HashState {
   protected restart(): void {
     this.#fill = 0;
     this.#length = 0;
-    this.block.fill(0);
+    fillRange(this.block, 0);
   }
 
   update(data: Uint8Array, start: number, end: number): void {
@@ -130,11 +131,11 @@ abstract class BlockHash implements HashState {
     let fill = this.#fill;
     block[fill++] = 0x80;
     if (fill > size - lengthField) {
-      block.fill(0, fill);
+      fillRange(block, 0, fill);
       this.compress(block, 0);
       fill = 0;
     }
-    block.fill(0, fill);
+    fillRange(block, 0, fill);
     const bits = this.#length * 8;
     putBe32(block, size - 8, Math.floor(bits / 0x100000000));
     putBe32(block, size - 4, bits >>> 0);

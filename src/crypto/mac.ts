@@ -5,6 +5,7 @@
  * @module
  */
 
+import { subarrayOf } from "../core/_intrinsics.ts";
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { Hmac } from "./_hmac.ts";
 import { hkdfInto } from "./_kdf.ts";
@@ -68,7 +69,7 @@ export function hmac(
     } else {
       mac.update(message.bytes, 0, message.length);
     }
-    const tag = area.subarray(Hmac.size(algorithm));
+    const tag = subarrayOf(area, Hmac.size(algorithm));
     mac.finish(tag, 0);
     for (let i = 0; i < out.length; i++) out[i] = tag[i];
   });

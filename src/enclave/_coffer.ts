@@ -18,6 +18,7 @@
  * @module
  */
 
+import { fillRange } from "../core/_intrinsics.ts";
 import { native } from "../core/_native.ts";
 import { KEY_SIZE } from "../crypto/_aead.ts";
 import type { Needle } from "../doctor/_scan.ts";
@@ -103,7 +104,7 @@ export class Coffer {
           l[i] ^= l[KEY_SIZE + i];
           r[i] ^= l[KEY_SIZE + i];
         }
-        l.fill(0, KEY_SIZE);
+        fillRange(l, 0, KEY_SIZE);
       })
     );
   }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { subarrayOf } from "../core/_intrinsics.ts";
 import { type Coffer, currentCoffer } from "./_coffer.ts";
 import {
   KEY_SIZE,
@@ -164,7 +165,7 @@ export class Enclave {
     const padded = paddedLength(size);
     const ciphertext = new Uint8Array(NONCE_SIZE + padded + TAG_SIZE);
     // The nonce and the id are public: the runtime's generator is fine.
-    crypto.getRandomValues(ciphertext.subarray(0, NONCE_SIZE));
+    crypto.getRandomValues(subarrayOf(ciphertext, 0, NONCE_SIZE));
     const id = crypto.getRandomValues(new Uint8Array(ID_SIZE));
     const aad = associatedData(size, id);
     const coffer = currentCoffer();
@@ -173,8 +174,8 @@ export class Enclave {
       // Work: | key | plaintext, zero-padded |; the cipher core writes the
       // ciphertext straight to the heap array (it is public).
       withWork(KEY_SIZE + padded, (work) => {
-        const key = work.subarray(0, KEY_SIZE);
-        const plain = work.subarray(KEY_SIZE);
+        const key = subarrayOf(work, 0, KEY_SIZE);
+        const plain = subarrayOf(work, KEY_SIZE);
         coffer.deriveInto(key);
         buffer.read((bytes) => {
           for (let i = 0; i < size; i++) plain[i] = bytes[i];
@@ -244,8 +245,8 @@ export class Enclave {
       // caller's code with the work area open.
       let out: SecretBuffer | undefined;
       withWork(KEY_SIZE + padded, (work) => {
-        const key = work.subarray(0, KEY_SIZE);
-        const plain = work.subarray(KEY_SIZE);
+        const key = subarrayOf(work, 0, KEY_SIZE);
+        const plain = subarrayOf(work, KEY_SIZE);
         coffer.deriveInto(key);
         const authentic = openInto(
           spanOf(key),
