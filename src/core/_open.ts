@@ -50,6 +50,8 @@ interface OpenRegion extends OpenBuffer {
   readonly userAddress: bigint;
   readonly layout: { readonly dataLength: number; readonly size: number };
   readonly protection: Protection;
+  /** Whether it is in the set of regions opened at least once. */
+  noted: boolean;
 }
 
 /** Memory of many buffers (a pool arena). */
@@ -81,7 +83,9 @@ const holders = new Set<OpenHolder>();
 /** Notes that `region`'s pages went from noaccess to readable. */
 export function opened(region: OpenRegion): void {
   open++;
-  // Present after the first time: a lookup, the set does not change.
+  // Entered the first time only: no set lookup per scope.
+  if (region.noted) return;
+  region.noted = true;
   regions.add(region);
 }
 

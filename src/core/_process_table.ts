@@ -413,21 +413,38 @@ function reclaim(
   }
 }
 
+// Changes to the process-wide count are gathered here and written in
+// batches: one atomic operation per allocation would cost more than the
+// count is worth. Other threads may miss up to BATCH of ours; the real count
+// is read from /proc/self/maps before anything is refused.
+const BATCH = 64;
+let pendingHeld = 0;
+
+function adjustHeld(delta: 1 | -1): void {
+  if (!table) {
+    localHeld += delta;
+    return;
+  }
+  pendingHeld += delta;
+  if (pendingHeld >= BATCH || pendingHeld <= -BATCH) {
+    Atomics.add(table.words, HELD, pendingHeld);
+    pendingHeld = 0;
+  }
+}
+
 /** Counts one more region or arena held (quarantined ones included). */
 export function mappingHeld(): void {
-  if (table) Atomics.add(table.words, HELD, 1);
-  else localHeld++;
+  adjustHeld(1);
 }
 
 /** Counts one region or arena given back to the OS. */
 export function mappingReleased(): void {
-  if (table) Atomics.sub(table.words, HELD, 1);
-  else localHeld--;
+  adjustHeld(-1);
 }
 
 /** Regions and arenas held by the whole process (or this thread, without a table). */
 export function heldMappings(): number {
-  return table ? Atomics.load(table.words, HELD) : localHeld;
+  return table ? Atomics.load(table.words, HELD) + pendingHeld : localHeld;
 }
 
 /** How far this thread's secmem sees: every thread's buffers, or its own. */

@@ -55,6 +55,8 @@ export interface Region {
   protection: Protection;
   /** Its entry in the process-wide table (`_process_table.ts`), or -1. */
   readonly entry: number;
+  /** Known to `_open.ts` as opened at least once. */
+  noted: boolean;
 }
 
 /**
@@ -124,6 +126,7 @@ export function mapRegion(
       protection: "noaccess",
       escaped: false,
       entry,
+      noted: false,
     };
   } catch (error) {
     // The caller's bytes may already be in the pages: wipe before unmap.
