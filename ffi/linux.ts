@@ -131,10 +131,9 @@ export const LINUX = {
   PR_GET_DUMPABLE: 3,
   PR_SET_DUMPABLE: 4,
   // The process-wide table of live regions (linux_threads.ts).
-  /** Fails with EEXIST instead of replacing a mapping (Linux 4.17). */
+  /** Fails instead of replacing a mapping (Linux 4.17). */
   MAP_FIXED_NOREPLACE: 0x100000,
   MFD_CLOEXEC: 1,
-  EEXIST: 17,
 } as const;
 
 /** gettid(2), whose number differs between the two architectures. */

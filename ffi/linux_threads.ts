@@ -6,7 +6,7 @@
  *
  * The table is a named memfd mapped at one of a few agreed addresses with
  * MAP_FIXED_NOREPLACE, which lets exactly one thread create it: the others
- * get EEXIST and confirm in /proc/self/maps that what sits there is the
+ * fail and confirm in /proc/self/maps that what sits there is the
  * table (by its name, size and protection) before touching it. No
  * environment variable or global carries the address, so nothing of the
  * program's is changed.
@@ -122,17 +122,16 @@ export function createLinuxThreads(
   }
 
   /**
-   * Maps a new memfd named `name` at `address`, unless something is there.
-   * `taken` when the address is occupied; undefined when the kernel cannot
-   * do it (no memfd_create, or a kernel before 4.17 that ignores
-   * MAP_FIXED_NOREPLACE and mapped elsewhere).
+   * Maps a new memfd named `name` at `address`, unless something is there
+   * (MAP_FIXED_NOREPLACE). Undefined when it did not: the address is taken,
+   * or the kernel cannot (no memfd_create; before Linux 4.17 the flag is
+   * ignored and the mapping lands elsewhere, and is undone).
    */
   function create(
     address: bigint,
     length: number,
     name: string,
-  ): bigint | "taken" | undefined {
-    // "taken": EEXIST; undefined: any other failure.
+  ): bigint | undefined {
     const memfdCreate = libc.memfd_create;
     if (memfdCreate === undefined) return undefined;
     const fd = memfdCreate(
@@ -150,9 +149,7 @@ export function createLinuxThreads(
         fd,
         0,
       );
-      if (mapped === LINUX.MAP_FAILED) {
-        return errno() === LINUX.EEXIST ? "taken" : undefined;
-      }
+      if (mapped === LINUX.MAP_FAILED) return undefined;
       if (mapped !== address) {
         libc.munmap(mapped, length);
         return undefined;
@@ -179,9 +176,9 @@ export function createLinuxThreads(
       for (const address of TABLE_ADDRESSES) {
         const made = create(address, length, name);
         if (made === address) return made;
-        // Taken, by the table or by something else. (qemu-user answers
-        // an occupied MAP_FIXED_NOREPLACE otherwise than with EEXIST, so
-        // the map is asked whatever the failure was.)
+        // Taken, by the table or by something else: the map is asked
+        // whatever the failure was (qemu-user answers an occupied
+        // MAP_FIXED_NOREPLACE otherwise than with EEXIST).
         if (findTable(length, name, address) !== undefined) return address;
       }
       return undefined;

@@ -19,7 +19,7 @@ import {
   markOwn,
   markOwnView,
 } from "./_intrinsics.ts";
-import { loanClosed, loanOpened } from "./_open.ts";
+import { loanClosed, loanOpened, sharesFirstByte } from "./_open.ts";
 
 interface Loan {
   readonly start: bigint;
@@ -115,8 +115,10 @@ function finish(loan: Loan): void {
 
 /**
  * What came back from a BYOB read of a lent view: whether `value` lies over
- * the lent memory itself (tested by writing one byte through it and reading
- * it through our own view), or over a buffer of the stream's own.
+ * the lent memory itself, or over a buffer of the stream's own. Told by the
+ * same probe as `isOwnSource` (`sharesFirstByte`: one byte of ours changed
+ * and put back, the stream's buffer never written); the lent pages are
+ * writable, a write scope holds them.
  */
 export function aliases(
   memory: NativeMemory,
@@ -129,12 +131,7 @@ export function aliases(
   if (lengthOf(whole) === 0) return false;
   const probe = memory.view(address, 1);
   try {
-    const mine = new Uint8Array(probe);
-    const before = whole[0];
-    whole[0] = before ^ 0xff;
-    const same = mine[0] === (before ^ 0xff);
-    whole[0] = before;
-    return same;
+    return sharesFirstByte(new Uint8Array(probe), 0, whole);
   } finally {
     detachBuffer(probe);
   }
