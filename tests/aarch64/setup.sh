@@ -13,6 +13,11 @@ REPO="$(cd "$HERE/../.." && pwd)"
 source "$HERE/_env.sh"
 
 started=$SECONDS
+# Two runs of the suite at once share this toolchain directory: the second
+# waits here until the first has finished setting it up, then finds it done.
+mkdir -p "$SECMEM_AARCH64_HOME"
+exec 9>"$SECMEM_AARCH64_HOME/.setup.lock"
+flock 9
 step() { # step NAME COMMAND...: runs a step and reports its duration
   local name=$1 t0=$SECONDS
   shift
@@ -20,18 +25,15 @@ step() { # step NAME COMMAND...: runs a step and reports its duration
   echo "setup: $name done in $((SECONDS - t0)) s"
 }
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-
+# What the runtimes link (libc, libstdc++, libgcc_s, libatomic for arm64)
+# and what the probe's build reads. gcc-aarch64-linux-gnu only recommends
+# its C library headers, and installs skip recommends: `dpkg -S` on the
+# files `aarch64-linux-gnu-gcc -M probe.c` lists names libc6-dev-arm64-cross
+# and linux-libc-dev-arm64-cross, so both are listed here (a machine that had
+# them from earlier work hid their absence).
 APT_PACKAGES=(qemu-user-static libc6-arm64-cross libatomic1-arm64-cross
-  libstdc++6-arm64-cross libgcc-s1-arm64-cross gcc-aarch64-linux-gnu)
-
-install_packages() {
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-    --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
-}
+  libstdc++6-arm64-cross libgcc-s1-arm64-cross gcc-aarch64-linux-gnu
+  libc6-dev-arm64-cross linux-libc-dev-arm64-cross)
 
 unpack() { # unpack SPEC DEST: npm packs SPEC and unpacks its package/ as DEST
   # These packages declare cpu: arm64, so npm install refuses them here;
@@ -51,14 +53,7 @@ build_probe() {
   "$QEMU" "$PROBE.bin" >"$PROBE.json"
 }
 
-missing=()
-for package in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' ||
-    missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  step "apt-get install ${missing[*]}" install_packages
-fi
+step "apt packages" bash "$REPO/scripts/apt_ensure.sh" "${APT_PACKAGES[@]}"
 for version in "$DENO_VERSION" "$BUN_VERSION" "$NODE_VERSION"; do
   if [ -z "$version" ]; then
     echo "setup: cannot read a runtime version from $REPO/package.json" >&2

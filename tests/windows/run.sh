@@ -12,6 +12,14 @@ source "$HERE/_env.sh"
 "$HERE/setup.sh"
 cd "$REPO"
 
+# This run's own copy of the prepared prefix: its wineserver is its own, so
+# the `wineserver --kill` below cannot end the processes of another run of
+# the suite that shares the toolchain directory.
+run_prefix="$(mktemp -d "$SECMEM_WINE_HOME/run.XXXXXX")"
+cp -a "$WINEPREFIX/." "$run_prefix/"
+export WINEPREFIX="$run_prefix"
+trap 'wineserver --kill 2>/dev/null || true; rm -rf "$run_prefix"' EXIT
+
 status=0
 started=$SECONDS
 wine "$BUN_EXE" tests/run.ts "$@" || status=$?
@@ -28,7 +36,8 @@ if [ $# -eq 0 ]; then
     wine "$BUN_EXE" tests/run.ts "windows_test.ts > lock limit" || status=$?
 fi
 
-# Stop the wineserver this run started, so no process outlives the run.
+# Stop the wineserver this run started, so no process outlives the run
+# (the trap above does it again, harmlessly, and removes the prefix).
 wineserver --kill || true
 echo "windows: suite under wine took $((SECONDS - started)) s"
 exit "$status"

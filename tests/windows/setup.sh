@@ -11,6 +11,11 @@ REPO="$(cd "$HERE/../.." && pwd)"
 source "$HERE/_env.sh"
 
 started=$SECONDS
+# Two runs of the suite at once share this toolchain directory: the second
+# waits here until the first has finished setting it up, then finds it done.
+mkdir -p "$SECMEM_WINE_HOME"
+exec 9>"$SECMEM_WINE_HOME/.setup.lock"
+flock 9
 step() { # step NAME COMMAND...: runs a step and reports its duration
   local name=$1 t0=$SECONDS
   shift
@@ -18,16 +23,6 @@ step() { # step NAME COMMAND...: runs a step and reports its duration
   echo "setup: $name done in $((SECONDS - t0)) s"
 }
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-
-install_packages() {
-  # wine64 alone: the 32-bit half (wine32:i386) is not needed for bun.exe.
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-    --no-install-recommends wine wine64 gcc-mingw-w64-x86-64 >/dev/null
-}
 
 fetch_bun() {
   # The package declares os: win32, so npm install refuses it here; npm pack
@@ -53,9 +48,8 @@ make_prefix() {
   wineserver --wait
 }
 
-if ! command -v wine >/dev/null || ! command -v x86_64-w64-mingw32-gcc >/dev/null; then
-  step "apt-get install wine wine64 gcc-mingw-w64-x86-64" install_packages
-fi
+# wine64 alone: the 32-bit half (wine32:i386) is not needed for bun.exe.
+step "apt packages" bash "$REPO/scripts/apt_ensure.sh" wine wine64 gcc-mingw-w64-x86-64
 if [ -z "$BUN_WINDOWS_VERSION" ]; then
   echo "setup: cannot find Bun's version in $REPO/package.json; set BUN_WINDOWS_VERSION" >&2
   exit 1
