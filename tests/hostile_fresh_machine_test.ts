@@ -1,0 +1,148 @@
+/**
+ * A fresh machine and a busy one: the suite's own scripts must not pass on
+ * what an earlier run left behind, and must not hide a runner that died.
+ * - `tests/_tally.sh` (what `npm test` adds up with) counts a runner that
+ *   crashed, or ended without its closing line, as a failure, and names
+ *   every failed test in its last lines.
+ * - the aarch64 pass's install list holds every package whose files its
+ *   probe's build reads (`dpkg -S`), or a hard dependency of one: an
+ *   install that skips recommends must still bring them.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { runtime, Skip, test } from "./_harness.ts";
+import { linuxOnly } from "./_platform.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+function bash(script: string): { status: number | null; stdout: string } {
+  const run = spawnSync("bash", ["-c", script], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  return { status: run.status, stdout: run.stdout + run.stderr };
+}
+
+test(
+  "npm test's tally counts a runner that died, and names every failure last",
+  () => {
+    const run = bash(`
+    source tests/_tally.sh
+    counts() { echo "alpha: 3 passed, 0 failed"; }
+    crashes() { echo "[deno] ok   one"; return 139; }
+    fails() { echo "[bun] FAIL hostile_x_test.ts > the name"; echo "beta: 1 passed, 1 failed"; return 1; }
+    silent() { echo "no closing line"; }
+    run counts; run crashes; run fails; run silent
+    tally
+  `);
+    assert.equal(run.status, 1, run.stdout);
+    const lines = run.stdout.trimEnd().split("\n");
+    // 3 + 1 passed; 1 counted failure plus the two runners that died.
+    assert.equal(lines.at(-1), "4 passed, 3 failed");
+    const failures = lines.slice(lines.lastIndexOf("== failures:"));
+    assert.ok(
+      failures.includes("[bun] FAIL hostile_x_test.ts > the name"),
+      run.stdout,
+    );
+    assert.ok(failures.includes("runner died (exit 139): crashes"), run.stdout);
+    assert.ok(
+      failures.includes("runner died (no summary line): silent"),
+      run.stdout,
+    );
+  },
+  { skip: linuxOnly },
+);
+
+test(
+  "npm test's tally passes only when every runner counted and none failed",
+  () => {
+    const run = bash(`
+    source tests/_tally.sh
+    counts() { echo "alpha: 3 passed, 0 failed, 2 skipped"; }
+    run counts; run counts
+    tally
+  `);
+    assert.equal(run.status, 0, run.stdout);
+    assert.equal(run.stdout.trimEnd().split("\n").at(-1), "6 passed, 0 failed");
+    assert.doesNotMatch(run.stdout, /== failures:/);
+  },
+  { skip: linuxOnly },
+);
+
+/**
+ * The packages `apt-get install --no-install-recommends LIST` brings, as
+ * far as the cross toolchain goes: hard dependencies, level by level, of
+ * the packages built for the target (the host's own libraries are there
+ * on every machine and would make the walk slow).
+ */
+function hardClosure(list: string[]): Set<string> {
+  const names = new Set(list);
+  let level = list;
+  while (level.length > 0) {
+    const run = spawnSync("apt-cache", [
+      "depends",
+      "--no-recommends",
+      "--no-suggests",
+      "--no-conflicts",
+      "--no-breaks",
+      "--no-replaces",
+      "--no-enhances",
+      ...level,
+    ], { encoding: "utf8", maxBuffer: 16 << 20 });
+    const next: string[] = [];
+    for (const line of run.stdout.split("\n")) {
+      const match = /^\s+\|?(?:Pre)?Depends: <?([^>\s:]+)/.exec(line);
+      if (!match || names.has(match[1])) continue;
+      names.add(match[1]);
+      if (/cross|aarch64/.test(match[1])) next.push(match[1]);
+    }
+    level = next;
+  }
+  return names;
+}
+
+test("the aarch64 pass installs every package its probe's build reads", () => {
+  const gcc = spawnSync("aarch64-linux-gnu-gcc", [
+    "-M",
+    "tests/aarch64/probe.c",
+  ], { cwd: root, encoding: "utf8" });
+  if (gcc.error || gcc.status !== 0) {
+    // Without the cross compiler there is no build to read (the aarch64
+    // pass installs it, then this test runs in the next suite run).
+    throw new Skip("needs aarch64-linux-gnu-gcc (tests/aarch64/setup.sh)");
+  }
+  const files = gcc.stdout.split(/[\s\\]+/).filter((f) => f.startsWith("/"));
+  const found = spawnSync("dpkg", ["-S", ...files], {
+    encoding: "utf8",
+    maxBuffer: 16 << 20,
+  });
+  assert.equal(
+    found.status,
+    0,
+    `a file the build reads has no package: ${found.stderr}`,
+  );
+  const owners = new Set(
+    found.stdout.trim().split("\n").map((line) => line.split(":")[0]),
+  );
+  const setup = readFileSync(`${root}/tests/aarch64/setup.sh`, "utf8");
+  const list = /APT_PACKAGES=\(([^)]*)\)/.exec(setup)![1].split(/\s+/)
+    .filter(Boolean);
+  const brought = hardClosure(list);
+  const missing = [...owners].filter((owner) => !brought.has(owner));
+  assert.deepEqual(
+    missing,
+    [],
+    `tests/aarch64/setup.sh installs ${list.join(" ")} without recommends, ` +
+      `which does not bring ${missing.join(", ")}`,
+  );
+}, {
+  // A property of a shell script, the same in every runtime, and apt-cache
+  // is slow: it runs once, in the Deno pass.
+  skip: linuxOnly ||
+    (runtime !== "deno" && "checked once, in the Deno pass"),
+});
