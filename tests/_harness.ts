@@ -65,7 +65,10 @@ export interface Totals {
 /**
  * Imports each test file, then runs every test it registered, in order:
  * those whose `file > name` label contains `filter`, or for which it
- * returns true.
+ * returns true. A string filter that names files (its part before " > "
+ * is found in some file names) imports only those files: a test file's
+ * imports and top-level work cost seconds, and the edit-test loop runs
+ * one file at a time.
  */
 export async function runFiles(
   files: readonly string[],
@@ -74,13 +77,20 @@ export async function runFiles(
   const wanted = typeof filter === "function"
     ? filter
     : (label: string) => filter === undefined || label.includes(filter);
-  for (const file of files) {
+  const fileOf = (file: string) => file.replace(/^.*\/tests\//, "");
+  const filePart = typeof filter === "string"
+    ? filter.split(" > ")[0]
+    : undefined;
+  const named = filePart === undefined
+    ? []
+    : files.filter((file) => fileOf(file).includes(filePart));
+  for (const file of named.length > 0 ? named : files) {
     currentFile = file;
     await import(file);
   }
   const totals: Totals = { passed: 0, failed: 0, skipped: 0 };
   for (const { name, file, body, options } of registered) {
-    const label = `${file.replace(/^.*\/tests\//, "")} > ${name}`;
+    const label = `${fileOf(file)} > ${name}`;
     if (!wanted(label)) continue;
     if (options.skip) {
       totals.skipped++;
