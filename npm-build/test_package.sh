@@ -117,6 +117,46 @@ smoke node "$NODE26" smoke.mjs
 smoke bun "$BUN" smoke.mjs
 smoke deno "$DENO" run --cached-only --allow-all smoke.mjs npm:secmem
 
+# The README as pasted (issue 28): every runnable block, unchanged, in the
+# project that installed only the tarball, under Node 26, Bun and Deno
+# (which resolves `secmem` through the project's package.json), and in a
+# Deno project outside the repository that maps `secmem` to the sources with
+# the deno.json "imports" the README gives.
+readme_blocks() { # readme_blocks LABEL DIR COMMAND...: adds the blocks' counts
+  local label="$1" dir="$2" log="$work/readme-$1.log"
+  shift 2
+  "$NODE26" "$root/npm-build/readme_blocks.mjs" run "$dir" "$label" "$@" >"$log" 2>&1
+  local status=$?
+  grep -e '^ok' -e '^not ok' -e '^#' "$log"
+  local summary p f
+  summary="$(grep -E '^readme: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)"
+  if [ -z "$summary" ]; then
+    cat "$log"
+    flunk "$label: README blocks did not finish (exit $status)"
+    return
+  fi
+  read -r p f <<<"$(echo "$summary" | sed -E 's/^readme: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/')"
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+"$NODE26" "$root/npm-build/readme_blocks.mjs" extract "$root/README.md" "$project"
+readme_blocks "README in Node 26 (npm package)" "$project" "$NODE26" --no-warnings=ExperimentalWarning
+readme_blocks "README in Bun (npm package)" "$project" "$BUN"
+readme_blocks "README in Deno (npm package)" "$project" "$DENO" run --cached-only --allow-all --quiet
+sources="$work/deno-sources"
+mkdir -p "$sources"
+"$NODE26" -e '
+  const [root, out] = process.argv.slice(1);
+  const { exports } = JSON.parse(require("node:fs").readFileSync(root + "/deno.json", "utf8"));
+  const imports = {};
+  for (const [key, file] of Object.entries(exports)) {
+    imports["secmem" + key.slice(1)] = root + file.slice(1);
+  }
+  require("node:fs").writeFileSync(out + "/deno.json", JSON.stringify({ imports }, null, 2));
+' "$root" "$sources"
+"$NODE26" "$root/npm-build/readme_blocks.mjs" extract "$root/README.md" "$sources"
+readme_blocks "README in Deno (sources, deno.json imports)" "$sources" "$DENO" run --allow-all --quiet
+
 # Node before 26.1 (the machine's own node, if that old): imports, refuses.
 if [ -n "$OLD_NODE" ] &&
   "$OLD_NODE" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a < 26 || (a === 26 && b < 1) ? 0 : 1)' 2>/dev/null; then

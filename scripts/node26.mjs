@@ -14,7 +14,11 @@ const bundled = join(
   "bin",
   process.platform === "win32" ? "node.exe" : "node",
 );
-const node = major >= 26 ? process.execPath : existsSync(bundled) ? bundled : undefined;
+const node = major >= 26
+  ? process.execPath
+  : existsSync(bundled)
+  ? bundled
+  : undefined;
 if (node === undefined) {
   console.error(
     `secmem: this needs Node 26 or newer; the node on PATH is ${process.version} ` +
