@@ -16,7 +16,7 @@ import {
   readProcText,
   secmemMappingOverlaps,
 } from "./_procfs.ts";
-import { needleOf, scanMemory } from "./_scan.ts";
+import { type Needle, scanMemory, sealNeedle } from "./_scan.ts";
 import { SecretBuffer } from "../secret_buffer.ts";
 
 /** `pass`: holds; `fail`: a required protection is missing; `warn`: a
@@ -291,9 +291,7 @@ function selfTest(add: Add, backend: "anonymous" | "secretmem"): void {
     return;
   }
   add("alloc", "Allocate a guarded buffer", "pass", String(buffer));
-  const address = buffer.address;
-  const memory = native();
-  if (memory.os !== "linux") {
+  if (native().os !== "linux") {
     buffer.destroy();
     add(
       "self-test",
@@ -303,7 +301,23 @@ function selfTest(add: Add, backend: "anonymous" | "secretmem"): void {
     );
     return;
   }
-  const needle = needleOf(buffer);
+  // Sealed before the buffer goes: the scan after destroy looks for it.
+  const needle = sealNeedle(buffer);
+  try {
+    inspect(add, backend, buffer, needle);
+  } finally {
+    needle.dispose();
+  }
+}
+
+function inspect(
+  add: Add,
+  backend: "anonymous" | "secretmem",
+  buffer: SecretBuffer,
+  needle: Needle,
+): void {
+  const address = buffer.address;
+  const memory = native();
   const { before, at, after } = mappingAround(address);
   const flags = at?.flags ?? [];
   const flag = (id: string, title: string, name: string) =>
@@ -347,7 +361,13 @@ function selfTest(add: Add, backend: "anonymous" | "secretmem"): void {
   );
   const control = new Uint8Array(32);
   for (let i = 0; i < control.length; i++) control[i] = (i * 151 + 7) & 0xff;
-  const controlHits = scanMemory(needleOf(control)).hits.length;
+  const controlNeedle = sealNeedle(control);
+  let controlHits: number;
+  try {
+    controlHits = scanMemory(controlNeedle).hits.length;
+  } finally {
+    controlNeedle.dispose();
+  }
   const scan = scanMemory(needle);
   add(
     "scan",
