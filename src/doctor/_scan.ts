@@ -18,6 +18,7 @@
 
 import { native } from "../core/_native.ts";
 import { detachBuffer } from "../core/_intrinsics.ts";
+import { SecretMemoryError } from "../core/errors.ts";
 import { readMaps, type Scratch, withScratch } from "./_procfs.ts";
 import { isSecretBuffer, type SecretBuffer } from "../secret_buffer.ts";
 
@@ -253,6 +254,16 @@ export function scanFile(
     bytesScanned: 0,
     skipped: 0,
   }));
+  // A caller's path: read only if the runtime lets the program read it.
+  const permission = memory.readPermission(path);
+  if (!permission.granted) {
+    throw new SecretMemoryError(
+      "PERMISSION_DENIED",
+      `Cannot scan the file ${
+        JSON.stringify(path)
+      }: the runtime does not let this program read it; run with ${permission.flag}`,
+    );
+  }
   const fd = memory.openRead(path);
   try {
     withScratch((scratch) => {
