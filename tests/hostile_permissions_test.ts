@@ -137,6 +137,35 @@ test(
 );
 
 test(
+  "the library's own /proc/self reads need no grant; the machine's settings are asked for",
+  () => {
+    // The doctor with no read grant at all: its self-test reads
+    // /proc/self/smaps, maps, pagemap and mem, and passes; the machine's
+    // settings (/proc/swaps) are reported unread, with the flag.
+    const doctor = join(repo, "doctor.ts");
+    const argv = command(undefined);
+    const result = runChild(doctor, [], {
+      commandOverride: [...argv.slice(0, -1), doctor, "--json"],
+    });
+    assert.equal(result.status, 0, describeChild(result));
+    const report = JSON.parse(result.stdout) as {
+      ok: boolean;
+      checks: { id: string; status: string; detail: string }[];
+    };
+    const check = (id: string) => report.checks.find((c) => c.id === id)!;
+    assert.equal(report.ok, true);
+    assert.equal(check("scan").status, "pass", check("scan").detail);
+    assert.equal(check("unmapped").status, "pass");
+    const flag = runtime === "deno" ? "--allow-read=" : "--allow-fs-read=";
+    assert(
+      check("swap").detail.includes(`${flag}/proc/swaps`),
+      check("swap").detail,
+    );
+  },
+  { skip: permissionModel },
+);
+
+test(
   "Bun has no permission model: fromFile reads what the process can",
   async () => {
     const dir = tempDir("perm");
