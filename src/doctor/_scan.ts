@@ -39,7 +39,7 @@ export interface ScanResult {
 }
 
 /** A needle in guarded pages, which `dispose` wipes and unmaps. */
-export interface SealedNeedle extends Needle, Disposable {
+export interface SealedNeedle extends Needle {
   /** The pages that hold it, [start, end): left out of a scan's hits. */
   readonly range: readonly [bigint, bigint];
   /** Wipes both halves, detaches the views, unmaps; harmless twice. */
@@ -98,7 +98,6 @@ export function sealNeedle(
       masked,
       range: [address, address + BigInt(data)],
       dispose,
-      [Symbol.dispose]: dispose,
     };
   } catch (error) {
     dispose();
