@@ -631,6 +631,16 @@ const WINDOWS_ERRORS: Record<number, [string, string]> = {
   123: ["ERROR_INVALID_NAME", "the path is not a valid name: check it"],
 };
 
+// The calls that touch the file itself; a failed mmap while the buffer
+// grows is the memory's story, told as it is.
+const FILE_CALLS: ReadonlySet<string> = new Set([
+  "open",
+  "read",
+  "pread",
+  "CreateFileW",
+  "ReadFile",
+]);
+
 /**
  * An OS error met while opening or reading the file at `path`, told again
  * with the path and what to do; other errors (the input's own, already
@@ -639,7 +649,7 @@ const WINDOWS_ERRORS: Record<number, [string, string]> = {
 function fileError(path: string, error: unknown): unknown {
   if (
     !(error instanceof SecretMemoryError) || error.code !== "OS_ERROR" ||
-    error.errno === undefined
+    error.errno === undefined || !FILE_CALLS.has(error.syscall ?? "")
   ) {
     return error;
   }
