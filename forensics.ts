@@ -7,7 +7,9 @@
  * marks present or swapped, in every mapping of /proc/self/maps, is read
  * through /proc/self/mem into guarded scratch memory and compared with the
  * secret. The scanner never holds the secret itself: it is given the
- * secret XOR a random mask, and the mask, and compares byte by byte.
+ * secret XOR a random mask, and the mask, and compares byte by byte. Both
+ * halves live in guarded pages of their own, wiped and unmapped when the
+ * scan ends: together they would give the secret back.
  * Guarded memory is left out (the secret's own range, every other
  * SecretBuffer's and pool arena's, in every thread, and every mapping the
  * process cannot read): a copy there is guarded too, so a clean chain
@@ -41,7 +43,7 @@ import { native } from "./src/core/_native.ts";
 import { SecretMemoryError } from "./src/core/errors.ts";
 import { checkOptions, readFailed } from "./src/core/_validate.ts";
 import { isSecretBuffer, type SecretBuffer } from "./src/secret_buffer.ts";
-import { needleOf, scanMemory } from "./src/doctor/_scan.ts";
+import { scanMemory, sealNeedle } from "./src/doctor/_scan.ts";
 import { checkInput, checkSecret } from "./src/crypto/_input.ts";
 import { guardedRanges } from "./src/core/_process_table.ts";
 import { liveRanges } from "./src/core/_registry.ts";
@@ -128,7 +130,13 @@ export function findCopies(
   }
   // Unreadable mappings too: another version of secmem keeps a table of its
   // own, and its pages at rest are left out only by their protection.
-  const result = scanMemory(needleOf(secret, length), ranges, true);
+  const needle = sealNeedle(secret, length);
+  let result;
+  try {
+    result = scanMemory(needle, ranges, true);
+  } finally {
+    needle.dispose();
+  }
   return {
     copies: result.hits.length,
     addresses: result.hits,

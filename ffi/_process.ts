@@ -13,6 +13,8 @@ export interface NodeLikeProcess {
   on(event: string, listener: () => void): unknown;
   exit(code: number): never;
   versions: Record<string, string | undefined>;
+  /** Node's permission model: present only when `--permission` is on. */
+  permission?: { has(scope: string, reference?: string): boolean };
 }
 
 /** `onExit`, `onSignal` and `exit` over a Node-compatible process. */

@@ -94,6 +94,9 @@ export function createBunAdapter(
 
     readInt32: (address) => ffi.read.i32(Number(address), 0),
 
+    // Bun has no permission model: every path is the program's to read.
+    readPermission: () => ({ granted: true }),
+
     ...processHooks(process),
   };
 }

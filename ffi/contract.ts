@@ -8,7 +8,9 @@
  * @module
  */
 
-import type { RuntimeName, StopSignal } from "./types.ts";
+import type { ReadPermission, RuntimeName, StopSignal } from "./types.ts";
+
+export type { ReadPermission };
 
 /** Page protection of a range. */
 export type Protection = "noaccess" | "readonly" | "readwrite";
@@ -118,6 +120,13 @@ export interface NativeMemory {
   /** Windows: adds SEM_NOGPFAULTERRORBOX to the error mode. */
   disableCrashDialog?(): void;
 
+  /**
+   * Asks the runtime's permission model whether this program may read
+   * `path` (Deno's permissions, Node's `--permission`): FFI can open any
+   * file, so a path a caller names is asked about first, and a refusal
+   * is kept. Where the runtime has no such model (Bun), it is granted.
+   */
+  readPermission(path: string): ReadPermission;
   /**
    * Opens a file for reading; returns a descriptor. `nonBlocking` opens it
    * O_NONBLOCK, so a FIFO or device answers EAGAIN instead of blocking.

@@ -359,6 +359,9 @@ export function createDarwinMemory(
       return lib.setrlimit(DARWIN.RLIMIT_MEMLOCK, rlimitBytes) === 0;
     },
 
+    readPermission: (path) =>
+      adapter.readPermission?.(path) ?? { granted: true },
+
     openRead(path) {
       const bytes = new TextEncoder().encode(`${path}\0`);
       return retrying(

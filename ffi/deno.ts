@@ -29,6 +29,12 @@ interface DenoFfi {
     getArrayBuffer(pointer: object, length: number): ArrayBuffer;
   };
   addSignalListener(signal: string, listener: () => void): void;
+  permissions: {
+    querySync(descriptor: { name: "read"; path: string }): { state: string };
+    requestSync(descriptor: { name: "read"; path: string }): {
+      state: string;
+    };
+  };
   exit(code: number): never;
   errors: {
     NotCapable?: ErrorConstructor;
@@ -125,6 +131,19 @@ export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
 
     readInt32: (address) =>
       new UnsafePointerView(toPointer(address)!).getInt32(0),
+
+    readPermission(path) {
+      // Asked as Deno's own file calls ask: "prompt" becomes a question
+      // on a terminal (unless --no-prompt), and a refusal elsewhere.
+      const descriptor = { name: "read", path } as const;
+      let { state } = deno.permissions.querySync(descriptor);
+      if (state === "prompt") {
+        state = deno.permissions.requestSync(descriptor).state;
+      }
+      return state === "granted"
+        ? { granted: true }
+        : { granted: false, flag: `--allow-read=${path}` };
+    },
 
     onExit(listener) {
       globalThis.addEventListener("unload", listener);

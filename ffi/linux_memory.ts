@@ -323,6 +323,9 @@ export function createLinuxMemory(
       check("setrlimit", libc.setrlimit(LINUX.RLIMIT_CORE, rlimitBytes));
     },
 
+    readPermission: (path) =>
+      adapter.readPermission?.(path) ?? { granted: true },
+
     openRead(path, nonBlocking = false) {
       const bytes = new TextEncoder().encode(`${path}\0`);
       const flags = LINUX.O_RDONLY | LINUX.O_CLOEXEC |

@@ -103,6 +103,15 @@ export function createNodeAdapter(process: NodeLikeProcess): RuntimeAdapter {
 
     readInt32: (address) => ffi.getInt32(address, 0),
 
+    readPermission(path) {
+      // `process.permission` exists only under --permission; read each
+      // time, so no answer is cached across a change of the model.
+      const model = process.permission;
+      return model === undefined || model.has("fs.read", path)
+        ? { granted: true }
+        : { granted: false, flag: `--allow-fs-read=${path}` };
+    },
+
     ...processHooks(process),
   };
 }

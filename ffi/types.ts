@@ -63,6 +63,18 @@ export type BoundLibrary<S extends SymbolTable> = {
     : BoundFunction<S[K]>;
 };
 
+/**
+ * What the runtime's permission model says about reading a path: granted
+ * (or no model at all), or refused, with the flag that would grant it.
+ */
+export type ReadPermission =
+  | { readonly granted: true }
+  | {
+    readonly granted: false;
+    /** The command-line flag that grants it, for example `--allow-read=/a`. */
+    readonly flag: string;
+  };
+
 /** The runtimes secmem runs on. */
 export type RuntimeName = "deno" | "bun" | "node";
 
@@ -93,6 +105,12 @@ export interface RuntimeAdapter {
   view(address: bigint, length: number): ArrayBuffer;
   /** Reads a native `int` at `address` (used for errno). */
   readInt32(address: bigint): number;
+  /**
+   * What the runtime's permission model says about reading `path`, with
+   * the flag that grants it when it refuses; absent where the runtime has
+   * no permission model (Bun).
+   */
+  readPermission?(path: string): ReadPermission;
   /** Runs `listener` synchronously when the process exits normally. */
   onExit(listener: () => void): void;
   /** Runs `listener` when the process receives `signal`. */

@@ -306,6 +306,9 @@ export function createWindowsMemory(
       );
     },
 
+    readPermission: (path) =>
+      adapter.readPermission?.(path) ?? { granted: true },
+
     openRead(path) {
       const handle = kernel32.CreateFileW(
         wideString(path),

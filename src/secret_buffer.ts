@@ -524,8 +524,10 @@ export class SecretBuffer {
    * placement.
    * @returns The file's bytes, at rest, in a buffer of their exact size.
    * @throws {SecretMemoryError} `TOO_LARGE` (nothing left mapped),
-   * `OS_ERROR` (for example `ENOENT`), `INPUT_ERROR` (a FIFO that gave
-   * nothing in time), `INVALID_ARGUMENT`, as `alloc`.
+   * `OS_ERROR` (for example `ENOENT`; the message names the path and what
+   * to do), `PERMISSION_DENIED` (the runtime's permission model does not
+   * let the program read the path; nothing opened), `INPUT_ERROR` (a FIFO
+   * that gave nothing in time), `INVALID_ARGUMENT`, as `alloc`.
    *
    * @example Read a key file
    * ```ts ignore

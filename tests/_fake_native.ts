@@ -23,6 +23,8 @@ export interface FakeOptions {
   canRaise?: boolean;
   /** The n-th call (1-based) of this name throws. */
   failOn?: { name: string; nth: number };
+  /** Paths the stand-in permission model refuses to let the program read. */
+  readRefused?: readonly string[];
 }
 
 /** The fake and what it saw. */
@@ -208,6 +210,12 @@ export function createFake(options: FakeOptions = {}): Fake {
     raiseLockLimit() {
       record("raiseLockLimit");
       return options.canRaise ?? false;
+    },
+    readPermission(path) {
+      record("readPermission", path);
+      return options.readRefused?.includes(path)
+        ? { granted: false, flag: `--allow-read=${path}` }
+        : { granted: true };
     },
     openRead: () => {
       throw new Error("fake: no files");

@@ -28,6 +28,10 @@
  * - `INPUT_ERROR`: the caller's source (a stream, a file object) failed
  *   while it was read or written; its own error is the `cause`. Whatever
  *   was read was wiped.
+ * - `PERMISSION_DENIED`: the runtime's permission model (Deno's
+ *   permissions, Node's `--permission`) does not let this program read the
+ *   path; FFI could, but secmem keeps the sandbox the program was started
+ *   in. The message names the flag that grants it. Nothing was opened.
  */
 export type SecretMemoryErrorCode =
   | "INVALID_SIZE"
@@ -44,7 +48,8 @@ export type SecretMemoryErrorCode =
   | "NOT_A_TERMINAL"
   | "INTEGRITY"
   | "MAP_LIMIT"
-  | "INPUT_ERROR";
+  | "INPUT_ERROR"
+  | "PERMISSION_DENIED";
 
 /** Extra facts an error may carry. */
 export interface SecretMemoryErrorOptions {

@@ -7,12 +7,18 @@
  *
  * The scanner never holds the secret: it is given the secret XOR a random
  * mask, and the mask, and compares a byte at a time. What it reads lands in
- * guarded scratch memory that is wiped afterwards.
+ * guarded scratch memory that is wiped afterwards. The two halves of a
+ * needle give the secret back when XORed, so the library's own needles
+ * (`sealNeedle`) live in guarded pages too, and are wiped and unmapped
+ * after the scan: left on the heap, they were a copy of the secret in two
+ * pieces that any scan of the heap could pair up.
  *
  * @module
  */
 
 import { native } from "../core/_native.ts";
+import { detachBuffer } from "../core/_intrinsics.ts";
+import { SecretMemoryError } from "../core/errors.ts";
 import { readMaps, type Scratch, withScratch } from "./_procfs.ts";
 import { isSecretBuffer, type SecretBuffer } from "../secret_buffer.ts";
 
@@ -32,16 +38,83 @@ export interface ScanResult {
   skipped: number;
 }
 
+/** A needle in guarded pages, which `dispose` wipes and unmaps. */
+export interface SealedNeedle extends Needle {
+  /** The pages that hold it, [start, end): left out of a scan's hits. */
+  readonly range: readonly [bigint, bigint];
+  /** Wipes both halves, detaches the views, unmaps; harmless twice. */
+  dispose(): void;
+}
+
 /**
- * Builds a needle from a buffer's bytes without copying them anywhere;
- * `length`, for a Uint8Array, is its length as already checked.
+ * Builds a needle in guarded pages of its own (a guard page on each side,
+ * locked where the limit allows, out of dumps and forked children): the
+ * mask straight from the OS generator, then the secret XOR the mask, a
+ * byte at a time, so neither half, nor the secret, ever lies on the heap.
+ * `length`, for a Uint8Array, is its length as already checked. The caller
+ * disposes of it, in `finally`.
+ */
+export function sealNeedle(
+  secret: SecretBuffer | Uint8Array,
+  length?: number,
+): SealedNeedle {
+  const memory = native();
+  const page = memory.pageSize;
+  // `length`: the caller's array's length, read once through the intrinsic
+  // getter (an own `length` property must not steer the needle).
+  const size = isSecretBuffer(secret) ? secret.size : length ?? secret.length;
+  const data = Math.max(1, Math.ceil((2 * size) / page)) * page;
+  const base = memory.reserve(data + 2 * page);
+  const address = base + BigInt(page);
+  let buffer: ArrayBuffer | undefined;
+  let live = true;
+  const dispose = () => {
+    if (!live) return;
+    live = false;
+    memory.wipe(address, data);
+    if (buffer !== undefined) detachBuffer(buffer);
+    memory.release(base, data + 2 * page);
+  };
+  try {
+    // Unlocked when the limit refuses: like the scratch, a needle is
+    // short-lived, and a scan must not fail for want of a lock.
+    if (memory.commit(address, data, true) !== "ok") {
+      memory.commit(address, data, false);
+    }
+    memory.seclude(address, data);
+    buffer = memory.view(address, data);
+    const mask = new Uint8Array(buffer, 0, size);
+    const masked = new Uint8Array(buffer, size, size);
+    // The mask only has to be unknown to whoever reads the heap; from the
+    // OS straight into the pages, it leaves nothing in a runtime's state.
+    memory.fillRandom(address, size);
+    const fill = (bytes: Uint8Array) => {
+      for (let i = 0; i < size; i++) masked[i] = bytes[i] ^ mask[i];
+    };
+    if (isSecretBuffer(secret)) secret.read(fill);
+    else fill(secret);
+    return {
+      mask,
+      masked,
+      range: [address, address + BigInt(data)],
+      dispose,
+    };
+  } catch (error) {
+    dispose();
+    throw error;
+  }
+}
+
+/**
+ * Builds a needle on the heap, for the proof suite, which prints needles
+ * to hand them across processes and derives new ones from them. Its two
+ * halves XOR to the secret and are never wiped: the library's own scans
+ * use `sealNeedle`.
  */
 export function needleOf(
   secret: SecretBuffer | Uint8Array,
   length?: number,
 ): Needle {
-  // `length`: the caller's array's length, read once through the intrinsic
-  // getter (an own `length` property must not steer the needle).
   const read = (bytes: Uint8Array): Needle => {
     const size = length ?? bytes.length;
     const mask = new Uint8Array(size);
@@ -96,7 +169,13 @@ export function scanMemoryAll(
     withScratch((scratch) => {
       const scratchStart = scratch.address;
       const scratchEnd = scratchStart + BigInt(scratch.size);
-      const excluded = [...exclude, [scratchStart, scratchEnd]] as const;
+      const excluded: (readonly [bigint, bigint])[] = [
+        ...exclude,
+        [scratchStart, scratchEnd],
+      ];
+      for (const needle of needles) {
+        if ("range" in needle) excluded.push((needle as SealedNeedle).range);
+      }
       for (const entry of maps) {
         if (SKIPPED_PATHS.has(entry.path)) continue;
         if (readableOnly && entry.perms[0] !== "r") continue;
@@ -174,6 +253,16 @@ export function scanFile(
     bytesScanned: 0,
     skipped: 0,
   }));
+  // A caller's path: read only if the runtime lets the program read it.
+  const permission = memory.readPermission(path);
+  if (!permission.granted) {
+    throw new SecretMemoryError(
+      "PERMISSION_DENIED",
+      `Cannot scan the file ${
+        JSON.stringify(path)
+      }: the runtime does not let this program read it; run with ${permission.flag}`,
+    );
+  }
   const fd = memory.openRead(path);
   try {
     withScratch((scratch) => {
@@ -232,15 +321,6 @@ function searchRange(
   report: (index: number, address: bigint) => void,
 ): number {
   const overlap = Math.max(0, ...needles.map((n) => n.masked.length - 1));
-  // Anchor on a byte of each secret that is not zero: anchoring on a zero
-  // byte would stop at every byte of zero-filled pages and sparse files.
-  const anchors = needles.map(({ masked, mask }) => {
-    let anchor = 0;
-    while (
-      anchor < masked.length - 1 && (masked[anchor] ^ mask[anchor]) === 0
-    ) anchor++;
-    return anchor;
-  });
   let read = 0;
   for (let at = start; at < end;) {
     const length = Number(
@@ -253,7 +333,14 @@ function searchRange(
     const next = got - overlap;
     const view = scratch.view.subarray(0, got);
     needles.forEach(({ masked, mask }, index) => {
-      const anchor = anchors[index];
+      // Anchor on a byte of the secret that is not zero (a zero anchor
+      // would stop at every byte of zero-filled pages and sparse files).
+      // Found again per chunk, never kept: where the secret's zero bytes
+      // are is the secret's too.
+      let anchor = 0;
+      while (
+        anchor < masked.length - 1 && (masked[anchor] ^ mask[anchor]) === 0
+      ) anchor++;
       const first = masked[anchor] ^ mask[anchor];
       for (
         let i = view.indexOf(first, anchor);

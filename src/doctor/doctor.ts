@@ -16,7 +16,7 @@ import {
   readProcText,
   secmemMappingOverlaps,
 } from "./_procfs.ts";
-import { needleOf, scanMemory } from "./_scan.ts";
+import { type Needle, scanMemory, sealNeedle } from "./_scan.ts";
 import { SecretBuffer } from "../secret_buffer.ts";
 
 /** `pass`: holds; `fail`: a required protection is missing; `warn`: a
@@ -236,12 +236,28 @@ function hardening(add: Add): void {
 }
 
 function linuxFacts(add: Add): void {
+  const denied = new Map<string, string>();
   const read = (path: string) => {
+    // The machine's settings are not this process's own state: like any
+    // path, they are read only if the runtime lets the program read them.
+    if (!path.startsWith("/proc/self/")) {
+      const permission = native().readPermission(path);
+      if (!permission.granted) {
+        denied.set(path, permission.flag);
+        return undefined;
+      }
+    }
     try {
       return readProcText(path).trim();
     } catch {
       return undefined;
     }
+  };
+  const unknown = (path: string) => {
+    const flag = denied.get(path);
+    return flag === undefined
+      ? "unknown"
+      : `unknown (the runtime does not let this program read ${path}; run with ${flag} to see it)`;
   };
   const pattern = read("/proc/sys/kernel/core_pattern");
   const coreLimit = /^Max core file size\s+(\S+)/m.exec(
@@ -251,28 +267,38 @@ function linuxFacts(add: Add): void {
     "core-dumps",
     "Core dumps",
     "info",
-    `core_pattern ${JSON.stringify(pattern ?? "unknown")}, RLIMIT_CORE ${
-      coreLimit ?? "unknown"
-    }; ` +
+    `core_pattern ${
+      pattern === undefined
+        ? unknown("/proc/sys/kernel/core_pattern")
+        : JSON.stringify(pattern)
+    }, RLIMIT_CORE ${coreLimit ?? "unknown"}; ` +
       "buffers are excluded from dumps by MADV_DONTDUMP",
   );
-  const swaps = (read("/proc/swaps") ?? "").split("\n").slice(1).filter(
-    Boolean,
-  );
+  const swapText = read("/proc/swaps");
+  const swaps = (swapText ?? "").split("\n").slice(1).filter(Boolean);
   add(
     "swap",
     "Swap",
     "info",
-    swaps.length === 0
+    swapText === undefined && denied.has("/proc/swaps")
+      ? `swap devices ${unknown("/proc/swaps")}`
+      : swaps.length === 0
       ? "no swap devices"
       : `${swaps.length} swap device(s); locked buffers are never swapped out`,
   );
-  const ptrace = read("/proc/sys/kernel/yama/ptrace_scope");
+  const yama = "/proc/sys/kernel/yama/ptrace_scope";
+  const ptrace = read(yama);
   add(
     "ptrace",
     "ptrace scope (Yama)",
-    ptrace === undefined || ptrace === "0" ? "warn" : "info",
-    ptrace === undefined
+    denied.has(yama)
+      ? "info"
+      : ptrace === undefined || ptrace === "0"
+      ? "warn"
+      : "info",
+    denied.has(yama)
+      ? `ptrace_scope ${unknown(yama)}`
+      : ptrace === undefined
       ? "Yama is absent: any process of the same user can read this one's memory"
       : `ptrace_scope ${ptrace}${
         ptrace === "0"
@@ -291,9 +317,7 @@ function selfTest(add: Add, backend: "anonymous" | "secretmem"): void {
     return;
   }
   add("alloc", "Allocate a guarded buffer", "pass", String(buffer));
-  const address = buffer.address;
-  const memory = native();
-  if (memory.os !== "linux") {
+  if (native().os !== "linux") {
     buffer.destroy();
     add(
       "self-test",
@@ -303,7 +327,23 @@ function selfTest(add: Add, backend: "anonymous" | "secretmem"): void {
     );
     return;
   }
-  const needle = needleOf(buffer);
+  // Sealed before the buffer goes: the scan after destroy looks for it.
+  const needle = sealNeedle(buffer);
+  try {
+    inspect(add, backend, buffer, needle);
+  } finally {
+    needle.dispose();
+  }
+}
+
+function inspect(
+  add: Add,
+  backend: "anonymous" | "secretmem",
+  buffer: SecretBuffer,
+  needle: Needle,
+): void {
+  const address = buffer.address;
+  const memory = native();
   const { before, at, after } = mappingAround(address);
   const flags = at?.flags ?? [];
   const flag = (id: string, title: string, name: string) =>
@@ -347,7 +387,13 @@ function selfTest(add: Add, backend: "anonymous" | "secretmem"): void {
   );
   const control = new Uint8Array(32);
   for (let i = 0; i < control.length; i++) control[i] = (i * 151 + 7) & 0xff;
-  const controlHits = scanMemory(needleOf(control)).hits.length;
+  const controlNeedle = sealNeedle(control);
+  let controlHits: number;
+  try {
+    controlHits = scanMemory(controlNeedle).hits.length;
+  } finally {
+    controlNeedle.dispose();
+  }
   const scan = scanMemory(needle);
   add(
     "scan",

@@ -394,9 +394,11 @@ export function fromFileSync<S extends GuardedSecret>(
   const input = checkInputOptions(options);
   // Blocking, as a synchronous read is: on a FIFO, open(2) waits for a
   // writer and read(2) for its end (see the README).
-  const fd = memory.openRead(checked);
+  const fd = openPath(checked, false);
   try {
     return drainSync(maker, fd, `the file ${checked}`, input);
+  } catch (error) {
+    throw fileError(checked, error);
   } finally {
     memory.close(fd);
   }
@@ -422,7 +424,7 @@ export function fromFile<S extends GuardedSecret>(
     );
     const wait = checkTimeout(timeout);
     const input = checkInputOptions(rest);
-    const fd = memory.openRead(checked, true);
+    const fd = openPath(checked, true);
     let reading: Promise<S>;
     try {
       const what = `the file ${checked}`;
@@ -431,9 +433,11 @@ export function fromFile<S extends GuardedSecret>(
         : drainUnseekable(maker, fd, what, input, wait);
     } catch (error) {
       memory.close(fd);
-      throw error;
+      throw fileError(checked, error);
     }
-    return reading.finally(() => memory.close(fd));
+    return reading.then(undefined, (error) => {
+      throw fileError(checked, error);
+    }).finally(() => memory.close(fd));
   } catch (error) {
     return Promise.reject(error);
   }
@@ -538,6 +542,131 @@ export function writeToSync(
 
 function waitBriefly(): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+}
+
+/**
+ * Opens a path the caller named, after asking the runtime's permission
+ * model: FFI could open any file, and secmem must not widen the sandbox
+ * its program was started in (Deno without --allow-read, Node under
+ * --permission). The library's own reads of /proc/self are not asked
+ * (see the README): they are the process's own state, not a caller's path.
+ */
+function openPath(path: string, nonBlocking: boolean): number {
+  const memory = native();
+  const permission = memory.readPermission(path);
+  if (!permission.granted) {
+    const model = memory.runtime === "deno"
+      ? "Deno's permissions do"
+      : memory.runtime === "node"
+      ? "Node's permission model (--permission) does"
+      : "the runtime's permission model does";
+    throw new SecretMemoryError(
+      "PERMISSION_DENIED",
+      `Cannot read the file ${
+        quote(path)
+      }: ${model} not let this program read it,` +
+        ` and secmem keeps to what the runtime allows; run with ${permission.flag}` +
+        " (or grant a directory above it)",
+    );
+  }
+  try {
+    return memory.openRead(path, nonBlocking);
+  } catch (error) {
+    throw fileError(path, error);
+  }
+}
+
+/** A path as the message shows it: quoted, control characters escaped. */
+function quote(path: string): string {
+  return JSON.stringify(path);
+}
+
+// errno values that name a next step, per OS family (Linux and macOS share
+// the low numbers); Windows' GetLastError codes beside them.
+const POSIX_ERRORS: Record<number, [string, string]> = {
+  1: [
+    "EPERM",
+    "the OS refused: check the file's permissions and its directories'",
+  ],
+  2: [
+    "ENOENT",
+    "no such file: check the path (a relative one starts at the working directory)",
+  ],
+  5: ["EIO", "the device failed to read: check the disk or device"],
+  6: [
+    "ENXIO",
+    "nothing answers at that path (a socket or device): name a file",
+  ],
+  13: [
+    "EACCES",
+    "permission denied: check the file's permissions and its directories' for the user this process runs as",
+  ],
+  20: ["ENOTDIR", "a part of the path is not a directory: check the path"],
+  21: ["EISDIR", "it is a directory: name a file in it"],
+  23: ["ENFILE", "the system has too many files open: try again later"],
+  24: [
+    "EMFILE",
+    "this process has too many files open: close some, or raise the limit (ulimit -n)",
+  ],
+};
+const LINUX_ERRORS: Record<number, [string, string]> = {
+  36: ["ENAMETOOLONG", "the path is too long: shorten it"],
+  40: ["ELOOP", "too many symbolic links: check where the links point"],
+};
+const DARWIN_ERRORS: Record<number, [string, string]> = {
+  62: ["ELOOP", "too many symbolic links: check where the links point"],
+  63: ["ENAMETOOLONG", "the path is too long: shorten it"],
+};
+const WINDOWS_ERRORS: Record<number, [string, string]> = {
+  2: ["ERROR_FILE_NOT_FOUND", "no such file: check the path"],
+  3: [
+    "ERROR_PATH_NOT_FOUND",
+    "a folder on the path does not exist: check the path",
+  ],
+  5: ["ERROR_ACCESS_DENIED", "access denied: check the file's permissions"],
+  32: [
+    "ERROR_SHARING_VIOLATION",
+    "another process holds the file: close it there",
+  ],
+  123: ["ERROR_INVALID_NAME", "the path is not a valid name: check it"],
+};
+
+// The calls that touch the file itself; a failed mmap while the buffer
+// grows is the memory's story, told as it is.
+const FILE_CALLS: ReadonlySet<string> = new Set([
+  "open",
+  "read",
+  "pread",
+  "CreateFileW",
+  "ReadFile",
+]);
+
+/**
+ * An OS error met while opening or reading the file at `path`, told again
+ * with the path and what to do; other errors (the input's own, already
+ * naming the file) pass through.
+ */
+function fileError(path: string, error: unknown): unknown {
+  if (
+    !(error instanceof SecretMemoryError) || error.code !== "OS_ERROR" ||
+    error.errno === undefined || !FILE_CALLS.has(error.syscall ?? "")
+  ) {
+    return error;
+  }
+  const os = native().os;
+  const errno = error.errno;
+  const known = os === "windows"
+    ? WINDOWS_ERRORS[errno]
+    : (os === "darwin" ? DARWIN_ERRORS[errno] : LINUX_ERRORS[errno]) ??
+      POSIX_ERRORS[errno];
+  const [name, step] = known ?? [`errno ${errno}`, "see the cause"];
+  return new SecretMemoryError(
+    "OS_ERROR",
+    `Cannot read the file ${quote(path)}: ${
+      error.syscall ?? "the call"
+    } failed with ${name}; ${step}`,
+    { errno, syscall: error.syscall, cause: error },
+  );
 }
 
 /**
