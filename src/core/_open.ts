@@ -83,6 +83,14 @@ export interface OpenHolder {
   ): boolean;
 }
 
+// The engine's own search for a byte (memchr), taken at load: our view of
+// another copy's secret must never meet a patched prototype.
+const indexOfByte = Reflect.apply(
+  Function.prototype.bind,
+  Function.prototype.call,
+  [Uint8Array.prototype.indexOf],
+) as (bytes: Uint8Array, value: number, from: number) => number;
+
 // Regions readable now, arena pages readable now, and loans out.
 let open = 0;
 // Live regions opened at least once (each is checked for being open now).
@@ -95,9 +103,11 @@ const holders = new Set<OpenHolder>();
 /** Notes that `region`'s pages went from noaccess to readable. */
 export function opened(region: OpenRegion): void {
   open++;
+  // The user bytes, exactly: every view over the buffer lies inside them,
+  // so another copy searches no more than that.
   region.openEntry = markOpenRange(
-    region.dataAddress,
-    region.layout.dataLength,
+    region.userAddress,
+    region.layout.size,
     region.protection === "readwrite",
   );
   // Entered the first time only: no set lookup per scope.
@@ -162,17 +172,25 @@ export function markOpenRange(
 
 export { markAccess, markClosed };
 
-/** Notes a mapped arena, with `pages` of its pages readable. */
-export function holderMapped(holder: OpenHolder, pages: number): void {
+/**
+ * Notes a mapped arena, with `pages` of its pages readable (all of them
+ * writable when `writable`: an arena that rests readwrite).
+ */
+export function holderMapped(
+  holder: OpenHolder,
+  pages: number,
+  writable: boolean,
+): void {
   holders.add(holder);
   open += pages;
   // Pages that rest open stay open until the arena is unmapped: one entry
-  // for them all (whether each is writable changes, so none is claimed).
+  // for them all. An arena that rests read-only makes pages writable for
+  // a while, so its entry claims no more than readable.
   if (pages > 0) {
     holder.openEntry = markOpenRange(
       holder.dataAddress,
       holder.dataLength,
-      false,
+      writable,
     );
   }
 }
@@ -277,16 +295,26 @@ function inForeignRange(
   const ranges = foreignRanges();
   if (ranges === undefined) return true;
   const compared = length < COMPARED ? length : COMPARED;
-  const first = view[0];
+  // Searched for by its first nonzero byte: free and wiped memory is
+  // mostly zeros, where a search for a zero would stop at every byte.
+  let anchor = 0;
+  while (anchor < compared - 1 && view[anchor] === 0) anchor++;
+  const byte = view[anchor];
   for (const { start, end, writable } of ranges) {
     const size = Number(end - start);
+    if (size < compared) continue;
     const probe = memory.view(start, size);
     try {
       const theirs = new Uint8Array(probe);
-      for (let at = 0; at + compared <= size; at++) {
-        if (theirs[at] !== first) continue;
-        if (!startsWith(theirs, view, compared, at)) continue;
-        if (!writable || sharesFirstByte(theirs, at, view)) return true;
+      const last = size - compared;
+      let found = indexOfByte(theirs, byte, anchor);
+      while (found >= 0 && found - anchor <= last) {
+        const at = found - anchor;
+        if (
+          startsWith(theirs, view, compared, at) &&
+          (!writable || sharesFirstByte(theirs, at, view))
+        ) return true;
+        found = indexOfByte(theirs, byte, found + 1);
       }
     } finally {
       detachBuffer(probe);

@@ -8,9 +8,10 @@
  * secret in a write scope, faulting in a read scope. This list is how a
  * copy tells that a source may be another copy's open memory.
  *
- * It is a named memfd found at one of the agreed addresses (`sharedTable`,
- * as for the process table), under a name that carries no version of the
- * library, only of this layout. The layout is frozen: every later version
+ * On Linux it is a named memfd found at one of the agreed addresses (as
+ * the process table is), on Windows a section named after the process,
+ * under a name that carries no version of the library, only of this
+ * layout. The layout is frozen: every later version
  * must write and read it as it is (a new layout needs a new name, and a
  * version that adopts one keeps writing this one as well).
  *
@@ -40,9 +41,10 @@
  * once; only while some range of another copy (or another thread) is open
  * does it walk the entries up to `TOP`.
  *
- * Where no shared memory can be had (off Linux, no memfd_create, no /proc),
- * `reach` is `"unknown"`: a copy cannot tell another copy's memory, and
- * `from()` copies without wiping.
+ * Where no shared memory can be had (darwin, which fails closed anyway; a
+ * Linux without memfd_create or /proc), `reach` is `"unknown"`: a copy
+ * cannot tell another copy's memory, and `from()` copies its source
+ * without wiping it.
  *
  * @module
  */
@@ -78,6 +80,8 @@ interface Shared {
 
 /** undefined: not looked for yet; null: none to be had. */
 let shared: Shared | null | undefined;
+/** The native layer `shared` was looked for with (a test may swap it). */
+let sharedFor: NativeMemory | undefined;
 /** Entries this copy holds in this thread (to tell others' from ours). */
 let own = 0;
 /** Ranges this copy opened without an entry (the list was full). */
@@ -90,18 +94,16 @@ const wordAt = (entry: number): number =>
   (HEADER_BYTES + entry * ENTRY_BYTES) >> 2;
 
 function attach(memory: NativeMemory): Shared | null {
-  if (shared !== undefined) return shared;
+  if (shared !== undefined && sharedFor === memory) return shared;
+  if (shared) return shared;
+  sharedFor = memory;
   shared = null;
-  const { sharedTable, threadId, threadStart } = memory;
-  if (
-    sharedTable === undefined || threadId === undefined ||
-    threadStart === undefined
-  ) return null;
+  const { sharedSection, currentThread } = memory;
+  if (sharedSection === undefined || currentThread === undefined) return null;
   try {
-    const tid = threadId();
-    const started = tid > 0 ? threadStart(tid) : null;
-    if (started === null || started < 0) return null;
-    const address = sharedTable(NAME, TABLE_BYTES);
+    const thread = currentThread();
+    if (thread === undefined) return null;
+    const address = sharedSection(NAME, TABLE_BYTES);
     if (address === undefined) return null;
     const buffer = memory.view(address, TABLE_BYTES);
     // Any nonzero number that other copies in this thread are unlikely to
@@ -111,8 +113,8 @@ function attach(memory: NativeMemory): Shared | null {
     shared = {
       words: new Int32Array(buffer),
       addresses: new BigInt64Array(buffer),
-      tid,
-      started,
+      tid: thread.id,
+      started: thread.started,
       copy,
     };
   } catch {
@@ -134,7 +136,7 @@ export function markOpen(
   writable: boolean,
 ): number {
   const list = attach(memory);
-  if (list === null) return -1;
+  if (list === null || end <= start) return -1;
   const { words, addresses, tid } = list;
   const entry = claim(words, tid);
   if (entry < 0) {
@@ -202,10 +204,11 @@ function claim(words: Int32Array, tid: number): number {
 /**
  * Whether another copy, or another thread, may have a range open now: the
  * one check a `from()` of a caller's array pays. Attaches on first use.
+ * True where there is no list: then nothing can be told.
  */
 export function othersOpen(memory: NativeMemory): boolean {
   const list = attach(memory);
-  if (list === null) return false;
+  if (list === null) return true;
   return Atomics.load(list.words, IN_USE) > own ||
     Atomics.load(list.words, UNRECORDED) > unrecorded;
 }
@@ -224,12 +227,12 @@ export interface ForeignRange {
 
 /**
  * The ranges other copies opened in this thread and that are readable
- * now; `undefined` when some copy opened a range it could not enter (the
- * list was full), so that nothing can be told.
+ * now; `undefined` when nothing can be told: there is no list, or some
+ * copy opened a range it could not enter in it (the list was full).
  */
 export function foreignRanges(): ForeignRange[] | undefined {
   const ranges: ForeignRange[] = [];
-  if (!shared) return ranges;
+  if (!shared) return undefined;
   const { words, addresses, tid, started, copy } = shared;
   if (Atomics.load(words, UNRECORDED) > unrecorded) return undefined;
   const top = Atomics.load(words, TOP);

@@ -159,7 +159,7 @@ export class Arena implements OpenHolder {
     this.#protection = new Uint8Array(pages).fill(rest);
     if (rest !== 0) this.#openPages = pages;
     else this.#pageEntries = new Int32Array(pages).fill(-1);
-    holderMapped(this, this.#openPages);
+    holderMapped(this, this.#openPages, rest === 2);
   }
 
   /**
