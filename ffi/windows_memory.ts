@@ -190,9 +190,10 @@ export function createWindowsMemory(
         wideString(`Local\\${name}-${kernel32.GetCurrentProcessId()}`),
       );
       if (section === 0n) return undefined;
-      // The view keeps the section alive; the handle is not needed after.
+      // The handle is kept open for the life of the process: a view keeps
+      // the memory, but the name may go with the last handle (Wine).
       const address = kernel32.MapViewOfFile(section, FILE_MAP_WRITE, 0, 0, 0);
-      kernel32.CloseHandle(section);
+      if (address === 0n) kernel32.CloseHandle(section);
       return address === 0n ? undefined : address;
     },
 
