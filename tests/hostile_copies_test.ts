@@ -30,6 +30,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { childScript, runChild } from "./_child.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
+import { SecretBuffer } from "../mod.ts";
+import { useNativeForTesting } from "../src/core/_native.ts";
+import { createFake } from "./_fake_native.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const TABLE = "src/core/_process_table.ts";
@@ -153,3 +156,23 @@ test(
   },
   { skip: linuxOnly },
 );
+
+test("where no list of open ranges can be had, from() copies its source and leaves it as it was", () => {
+  // The fake native layer shares no memory between copies: another copy's
+  // open memory cannot be told from a caller's array, so none is wiped.
+  const fake = createFake();
+  useNativeForTesting(fake.memory);
+  try {
+    const source = new Uint8Array([1, 2, 3, 4]);
+    const copy = SecretBuffer.from(source, { lock: "best-effort" });
+    assert.deepEqual([...source], [1, 2, 3, 4]);
+    assert(copy.equals(new Uint8Array([1, 2, 3, 4])));
+    copy.destroy();
+  } finally {
+    useNativeForTesting(undefined);
+  }
+  // The real layer has the list again: a caller's array is wiped.
+  const heap = new Uint8Array([5, 6]);
+  SecretBuffer.from(heap).destroy();
+  assert.deepEqual([...heap], [0, 0]);
+});

@@ -12,11 +12,16 @@
  * read scope holds them read-only). Only a match with a view lent to
  * outside code is settled by asking for the buffer.
  *
- * The bookkeeping on the hot paths is one count of what is open, changed
- * where protection changes; the sets below change only when a region is
- * first opened, an arena mapped, or either unmapped, never per scope. While
- * nothing is open (the usual case), the check costs `isOwnView` and one
- * comparison.
+ * Another copy of secmem in the process (the npm package beside the
+ * sources, another version) knows none of this: every copy enters the
+ * ranges it opens in a list they all read (`_open_ranges.ts`), and a source
+ * found in another copy's open range is copied and never wiped.
+ *
+ * The bookkeeping on the hot paths is one count of what is open and an
+ * entry in that list, changed where protection changes; the sets below
+ * change only when a region is first opened, an arena mapped, or either
+ * unmapped, never per scope. While nothing is open in any copy (the usual
+ * case), the check costs `isOwnView` and one atomic read.
  *
  * @module
  */

@@ -42,9 +42,8 @@
  * does it walk the entries up to `TOP`.
  *
  * Where no shared memory can be had (darwin, which fails closed anyway; a
- * Linux without memfd_create or /proc), `reach` is `"unknown"`: a copy
- * cannot tell another copy's memory, and `from()` copies its source
- * without wiping it.
+ * Linux without memfd_create or /proc), a copy cannot tell another copy's
+ * memory, and `from()` copies its source without wiping it.
  *
  * @module
  */
@@ -78,6 +77,12 @@ interface Shared {
   readonly copy: number;
 }
 
+/**
+ * Any nonzero number that other copies in this thread are unlikely to have
+ * drawn: it only tells this copy's entries from theirs.
+ */
+const COPY = 1 + Math.floor(Math.random() * 0x7fff_fffe);
+
 /** undefined: not looked for yet; null: none to be had. */
 let shared: Shared | null | undefined;
 /** The native layer `shared` was looked for with (a test may swap it). */
@@ -94,8 +99,7 @@ const wordAt = (entry: number): number =>
   (HEADER_BYTES + entry * ENTRY_BYTES) >> 2;
 
 function attach(memory: NativeMemory): Shared | null {
-  if (shared !== undefined && sharedFor === memory) return shared;
-  if (shared) return shared;
+  if (sharedFor === memory && shared !== undefined) return shared;
   sharedFor = memory;
   shared = null;
   const { sharedSection, currentThread } = memory;
@@ -106,16 +110,12 @@ function attach(memory: NativeMemory): Shared | null {
     const address = sharedSection(NAME, TABLE_BYTES);
     if (address === undefined) return null;
     const buffer = memory.view(address, TABLE_BYTES);
-    // Any nonzero number that other copies in this thread are unlikely to
-    // have drawn: it only tells this copy's entries from theirs.
-    let copy = 0;
-    while (copy === 0) copy = (Math.random() * 0x7fff_ffff) | 0;
     shared = {
       words: new Int32Array(buffer),
       addresses: new BigInt64Array(buffer),
       tid: thread.id,
       started: thread.started,
-      copy,
+      copy: COPY,
     };
   } catch {
     shared = null;
@@ -211,11 +211,6 @@ export function othersOpen(memory: NativeMemory): boolean {
   if (list === null) return true;
   return Atomics.load(list.words, IN_USE) > own ||
     Atomics.load(list.words, UNRECORDED) > unrecorded;
-}
-
-/** How far a copy sees other copies' open memory. */
-export function reach(memory: NativeMemory): "process" | "unknown" {
-  return attach(memory) === null ? "unknown" : "process";
 }
 
 /** A range another copy opened in this thread. */
