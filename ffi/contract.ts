@@ -182,6 +182,21 @@ export interface NativeMemory {
    */
   threadStart?(tid: number): number | null;
 
+  // The list of open ranges every copy of secmem reads
+  // (src/core/_open_ranges.ts): absent where none can be shared.
+  /**
+   * `length` zeroed bytes that every copy of secmem in the process, in any
+   * thread, finds under `name` (the same memory, at an address that may
+   * differ per copy); undefined when none can be had. Linux: the memfd of
+   * `sharedTable`; Windows: a named section of this process.
+   */
+  sharedSection?(name: string, length: number): bigint | undefined;
+  /**
+   * The calling thread's id and when it started (any int32 that a later
+   * thread given the same id does not share), or undefined.
+   */
+  currentThread?(): { id: number; started: number } | undefined;
+
   /** Runs `listener` synchronously when the process exits normally. */
   onExit(listener: () => void): void;
   /** Runs `listener` when the process receives `signal`. */

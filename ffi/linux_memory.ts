@@ -158,6 +158,12 @@ export function createLinuxMemory(
 
   return {
     ...threads,
+    sharedSection: threads.sharedTable,
+    currentThread() {
+      const id = threads.threadId();
+      const started = id > 0 ? threads.threadStart(id) : null;
+      return started === null || started < 0 ? undefined : { id, started };
+    },
     runtime: adapter.runtime,
     runtimeVersion: adapter.version,
     os: "linux",

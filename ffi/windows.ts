@@ -81,6 +81,32 @@ export const WINDOWS_KERNEL32 = {
   GetStdHandle: { parameters: ["u32"], result: "pointer" },
   // BOOL CloseHandle(HANDLE hObject)
   CloseHandle: { parameters: ["pointer"], result: "i32" },
+  // The list of open ranges every copy of secmem reads.
+  // HANDLE CreateFileMappingW(HANDLE hFile, LPSECURITY_ATTRIBUTES lpAttributes,
+  //   DWORD flProtect, DWORD dwMaximumSizeHigh, DWORD dwMaximumSizeLow,
+  //   LPCWSTR lpName)
+  CreateFileMappingW: {
+    parameters: ["pointer", "pointer", "u32", "u32", "u32", "buffer"],
+    result: "pointer",
+  },
+  // LPVOID MapViewOfFile(HANDLE hFileMappingObject, DWORD dwDesiredAccess,
+  //   DWORD dwFileOffsetHigh, DWORD dwFileOffsetLow, SIZE_T dwNumberOfBytesToMap)
+  MapViewOfFile: {
+    parameters: ["pointer", "u32", "u32", "u32", "usize"],
+    result: "pointer",
+  },
+  // DWORD GetCurrentProcessId(void)
+  GetCurrentProcessId: { parameters: [], result: "u32" },
+  // DWORD GetCurrentThreadId(void)
+  GetCurrentThreadId: { parameters: [], result: "u32" },
+  // HANDLE GetCurrentThread(void): a pseudo-handle, never closed
+  GetCurrentThread: { parameters: [], result: "pointer" },
+  // BOOL GetThreadTimes(HANDLE hThread, LPFILETIME lpCreationTime,
+  //   LPFILETIME lpExitTime, LPFILETIME lpKernelTime, LPFILETIME lpUserTime)
+  GetThreadTimes: {
+    parameters: ["pointer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
   // Process hardening.
   // UINT GetErrorMode(void)  (Vista and later; also Wine)
   GetErrorMode: { parameters: [], result: "u32" },

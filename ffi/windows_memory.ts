@@ -179,6 +179,41 @@ export function createWindowsMemory(
   const countView = new DataView(countBytes.buffer);
 
   return {
+    sharedSection(name, length) {
+      // Named per process: the Local namespace is the whole session's.
+      const section = kernel32.CreateFileMappingW(
+        WINDOWS.INVALID_HANDLE_VALUE,
+        0n,
+        WINDOWS.PAGE_READWRITE,
+        0,
+        length,
+        wideString(`Local\\${name}-${kernel32.GetCurrentProcessId()}`),
+      );
+      if (section === 0n) return undefined;
+      // The handle is kept open for the life of the process: a view keeps
+      // the memory, but the name may go with the last handle (Wine).
+      const address = kernel32.MapViewOfFile(section, FILE_MAP_WRITE, 0, 0, 0);
+      if (address === 0n) kernel32.CloseHandle(section);
+      return address === 0n ? undefined : address;
+    },
+
+    currentThread() {
+      // The creation time tells a thread from a later one given its id.
+      const creation = new Uint8Array(8);
+      const [exit, kernel, user] = [0, 1, 2].map(() => new Uint8Array(8));
+      if (
+        kernel32.GetThreadTimes(
+          kernel32.GetCurrentThread(),
+          creation,
+          exit,
+          kernel,
+          user,
+        ) === 0
+      ) return undefined;
+      const low = new DataView(creation.buffer).getUint32(0, true);
+      return { id: kernel32.GetCurrentThreadId(), started: low & 0x7fff_ffff };
+    },
+
     runtime: adapter.runtime,
     runtimeVersion: adapter.version,
     os: "windows",
@@ -372,6 +407,9 @@ export function createWindowsMemory(
     exit: (code) => adapter.exit(code),
   };
 }
+
+/** MapViewOfFile's access for reading and writing. */
+const FILE_MAP_WRITE = 0x2;
 
 /** `text` as a NUL-terminated UTF-16 string, as wide-character calls want. */
 function wideString(text: string): Uint8Array {

@@ -12,17 +12,29 @@
  * read scope holds them read-only). Only a match with a view lent to
  * outside code is settled by asking for the buffer.
  *
- * The bookkeeping on the hot paths is one count of what is open, changed
- * where protection changes; the sets below change only when a region is
- * first opened, an arena mapped, or either unmapped, never per scope. While
- * nothing is open (the usual case), the check costs `isOwnView` and one
- * comparison.
+ * Another copy of secmem in the process (the npm package beside the
+ * sources, another version) knows none of this: every copy enters the
+ * ranges it opens in a list they all read (`_open_ranges.ts`), and a source
+ * found in another copy's open range is copied and never wiped.
+ *
+ * The bookkeeping on the hot paths is one count of what is open and an
+ * entry in that list, changed where protection changes; the sets below
+ * change only when a region is first opened, an arena mapped, or either
+ * unmapped, never per scope. While nothing is open in any copy (the usual
+ * case), the check costs `isOwnView` and one atomic read.
  *
  * @module
  */
 
-import type { Protection } from "./_native.ts";
+import type { NativeMemory, Protection } from "./_native.ts";
 import { native } from "./_native.ts";
+import {
+  foreignRanges,
+  markAccess,
+  markClosed,
+  markOpen,
+  othersOpen,
+} from "./_open_ranges.ts";
 import {
   byteOffsetOf,
   detachBuffer,
@@ -52,12 +64,16 @@ interface OpenRegion extends OpenBuffer {
   readonly protection: Protection;
   /** Whether it is in the set of regions opened at least once. */
   noted: boolean;
+  /** Its entry in the list every copy reads (`_open_ranges.ts`), or -1. */
+  openEntry: number;
 }
 
 /** Memory of many buffers (a pool arena). */
 export interface OpenHolder {
   readonly dataAddress: bigint;
   readonly dataLength: number;
+  /** Its entry in the list every copy reads, while its pages rest open. */
+  openEntry: number;
   /**
    * Whether `view` (`length` bytes) lies over one of the buffers it handed
    * out, from that buffer's byte `start` on, on a page that is open. Each
@@ -72,17 +88,33 @@ export interface OpenHolder {
   ): boolean;
 }
 
+// The engine's own search for a byte (memchr), taken at load: our view of
+// another copy's secret must never meet a patched prototype.
+const indexOfByte = Reflect.apply(
+  Function.prototype.bind,
+  Function.prototype.call,
+  [Uint8Array.prototype.indexOf],
+) as (bytes: Uint8Array, value: number, from: number) => number;
+
 // Regions readable now, arena pages readable now, and loans out.
 let open = 0;
 // Live regions opened at least once (each is checked for being open now).
 const regions = new Set<OpenRegion>();
-const loans = new Set<OpenLoan>();
+// Each loan with its entry in the list every copy reads.
+const loans = new Map<OpenLoan, number>();
 // Live arenas (each checks its own pages).
 const holders = new Set<OpenHolder>();
 
 /** Notes that `region`'s pages went from noaccess to readable. */
 export function opened(region: OpenRegion): void {
   open++;
+  // The user bytes, exactly: every view over the buffer lies inside them,
+  // so another copy searches no more than that.
+  region.openEntry = markOpenRange(
+    region.userAddress,
+    region.layout.size,
+    region.protection === "readwrite",
+  );
   // Entered the first time only: no set lookup per scope.
   if (region.noted) return;
   region.noted = true;
@@ -90,30 +122,82 @@ export function opened(region: OpenRegion): void {
 }
 
 /** Notes that a region's pages went back to noaccess. */
-export function closed(): void {
+export function closed(region: OpenRegion): void {
   open--;
+  markClosed(region.openEntry);
+  region.openEntry = -1;
+}
+
+/** Notes that an open region's pages became read-only or writable. */
+export function accessChanged(region: OpenRegion): void {
+  markAccess(region.openEntry, region.protection === "readwrite");
 }
 
 /** Notes that `region` is unmapped (call before its protection changes). */
 export function gone(region: OpenRegion): void {
-  if (regions.delete(region) && region.protection !== "noaccess") open--;
+  if (regions.delete(region) && region.protection !== "noaccess") {
+    closed(region);
+  }
 }
 
 /** Notes a buffer lent to outside code. */
 export function loanOpened(loan: OpenLoan): void {
-  loans.add(loan);
+  if (loans.has(loan)) return;
+  loans.set(
+    loan,
+    markOpenRange(
+      loan.start,
+      Number(loan.end - loan.start),
+      loan.protection === "readwrite",
+    ),
+  );
   open++;
 }
 
 /** Notes that a lent buffer came back, or its pages are quarantined. */
 export function loanClosed(loan: OpenLoan): void {
-  if (loans.delete(loan)) open--;
+  const entry = loans.get(loan);
+  if (entry === undefined) return;
+  loans.delete(loan);
+  markClosed(entry);
+  open--;
 }
 
-/** Notes a mapped arena, with `pages` of its pages readable. */
-export function holderMapped(holder: OpenHolder, pages: number): void {
+/**
+ * Enters a readable range in the list every copy of secmem reads (see
+ * `_open_ranges.ts`); returns its entry for `markClosed`.
+ */
+export function markOpenRange(
+  start: bigint,
+  length: number,
+  writable: boolean,
+): number {
+  return markOpen(native(), start, start + BigInt(length), writable);
+}
+
+export { markAccess, markClosed };
+
+/**
+ * Notes a mapped arena, with `pages` of its pages readable (all of them
+ * writable when `writable`: an arena that rests readwrite).
+ */
+export function holderMapped(
+  holder: OpenHolder,
+  pages: number,
+  writable: boolean,
+): void {
   holders.add(holder);
   open += pages;
+  // Pages that rest open stay open until the arena is unmapped: one entry
+  // for them all. An arena that rests read-only makes pages writable for
+  // a while, so its entry claims no more than readable.
+  if (pages > 0) {
+    holder.openEntry = markOpenRange(
+      holder.dataAddress,
+      holder.dataLength,
+      writable,
+    );
+  }
 }
 
 /** Notes that `delta` pages of an arena became readable (or, below 0, not). */
@@ -123,7 +207,10 @@ export function pagesOpened(delta: number): void {
 
 /** Notes an arena unmapped, that had `pages` pages readable. */
 export function holderGone(holder: OpenHolder, pages: number): void {
-  if (holders.delete(holder)) open -= pages;
+  if (!holders.delete(holder)) return;
+  open -= pages;
+  markClosed(holder.openEntry);
+  holder.openEntry = -1;
 }
 
 /**
@@ -143,7 +230,11 @@ export const COMPARED = 16;
  */
 export function isOwnSource(view: Uint8Array, except?: object): boolean {
   if (isOwnView(view)) return true;
-  if (open === 0) return false;
+  const memory = native();
+  // Another copy of secmem (or this one in another thread) may have pages
+  // open: one atomic read of the process-wide list says whether.
+  const others = othersOpen(memory);
+  if (open === 0 && !others) return false;
   const length = lengthOf(view);
   if (length === 0) return false;
   // Asked of a view at an offset only: such a view has its buffer already
@@ -183,11 +274,58 @@ export function isOwnSource(view: Uint8Array, except?: object): boolean {
   for (const holder of holders) {
     if (holder.holds(view, length, offset, always)) ours = true;
   }
-  for (const loan of loans) {
+  for (const loan of loans.keys()) {
     if (loan === except) continue;
     if (probeLoan(loan, view, offset, length, always)) ours = true;
   }
+  if (!ours && others) ours = inForeignRange(memory, view, length);
   return ours;
+}
+
+/**
+ * Whether `view` may lie over a range another copy of secmem opened in
+ * this thread. Such memory is only read here, never made writable: its
+ * protection is the other copy's. Where the view's first bytes are found
+ * in a range that is writable throughout, one byte there is changed and
+ * put back (`sharesFirstByte`) to tell the memory from a copy of it; in a
+ * read-only range that cannot be told, and the view is taken for the other
+ * copy's memory (copied, never wiped). So is every view while some copy
+ * opened a range it could not enter in the list.
+ */
+function inForeignRange(
+  memory: NativeMemory,
+  view: Uint8Array,
+  length: number,
+): boolean {
+  const ranges = foreignRanges();
+  if (ranges === undefined) return true;
+  const compared = length < COMPARED ? length : COMPARED;
+  // Searched for by its first nonzero byte: free and wiped memory is
+  // mostly zeros, where a search for a zero would stop at every byte.
+  let anchor = 0;
+  while (anchor < compared - 1 && view[anchor] === 0) anchor++;
+  const byte = view[anchor];
+  for (const { start, end, writable } of ranges) {
+    const size = Number(end - start);
+    if (size < compared) continue;
+    const probe = memory.view(start, size);
+    try {
+      const theirs = new Uint8Array(probe);
+      const last = size - compared;
+      let found = indexOfByte(theirs, byte, anchor);
+      while (found >= 0 && found - anchor <= last) {
+        const at = found - anchor;
+        if (
+          startsWith(theirs, view, compared, at) &&
+          (!writable || sharesFirstByte(theirs, at, view))
+        ) return true;
+        found = indexOfByte(theirs, byte, found + 1);
+      }
+    } finally {
+      detachBuffer(probe);
+    }
+  }
+  return false;
 }
 
 /** `sharesFirstByte` on a region, writable for that instant if need be. */

@@ -23,7 +23,7 @@ import { checkMapHeadroom } from "./_map_limit.ts";
 import { forgetLoansWithin, lentWithin } from "./_lend.ts";
 import { forgetRegion, reclaimEnded, recordRegion } from "./_process_table.ts";
 import { quarantine } from "./_quarantine.ts";
-import { closed, gone, opened } from "./_open.ts";
+import { accessChanged, closed, gone, opened } from "./_open.ts";
 
 export { quarantine };
 
@@ -57,6 +57,8 @@ export interface Region {
   readonly entry: number;
   /** Known to `_open.ts` as opened at least once. */
   noted: boolean;
+  /** Its entry in the list of open ranges every copy reads, or -1. */
+  openEntry: number;
 }
 
 /**
@@ -127,6 +129,7 @@ export function mapRegion(
       escaped: false,
       entry,
       noted: false,
+      openEntry: -1,
     };
   } catch (error) {
     // The caller's bytes may already be in the pages: wipe before unmap.
@@ -255,9 +258,11 @@ export function setProtection(
   if (was === protection) return;
   memory.protect(region.dataAddress, region.layout.dataLength, protection);
   region.protection = protection;
-  // Open pages are where a caller's new view over them can be read.
+  // Open pages are where a caller's new view over them can be read (and,
+  // for other copies of secmem, where a source may be ours).
   if (was === "noaccess") opened(region);
-  else if (protection === "noaccess") closed();
+  else if (protection === "noaccess") closed(region);
+  else accessChanged(region);
 }
 
 /** Whether the canary still holds its value; the pages must be readable. */

@@ -40,6 +40,9 @@ import {
   COMPARED,
   holderGone,
   holderMapped,
+  markAccess,
+  markClosed,
+  markOpenRange,
   type OpenHolder,
   pagesOpened,
   sharesFirstByte,
@@ -112,6 +115,11 @@ export class Arena implements OpenHolder {
   // Pages that can be read now: while any can, a caller's new view over a
   // slot's buffer may reach `from()` (see `core/_open.ts`).
   #openPages = 0;
+  // Per page of an arena that rests noaccess: its entry in the list of
+  // open ranges every copy of secmem reads (-1 while closed).
+  #pageEntries: Int32Array | undefined;
+  /** The entry for all the pages of an arena that rests open, or -1. */
+  openEntry = -1;
   #live = true;
 
   private constructor(
@@ -150,7 +158,8 @@ export class Arena implements OpenHolder {
     this.#writers = new Uint32Array(pages);
     this.#protection = new Uint8Array(pages).fill(rest);
     if (rest !== 0) this.#openPages = pages;
-    holderMapped(this, this.#openPages);
+    else this.#pageEntries = new Int32Array(pages).fill(-1);
+    holderMapped(this, this.#openPages, rest === 2);
   }
 
   /**
@@ -418,6 +427,13 @@ export class Arena implements OpenHolder {
       this.#bytes = new Uint8Array(0);
       this.#expected.fill(0);
       forgetRegion(this.entry, this.base);
+      const entries = this.#pageEntries;
+      if (entries !== undefined) {
+        for (let page = 0; page < this.pages; page++) {
+          markClosed(entries[page]);
+          entries[page] = -1;
+        }
+      }
       holderGone(this, this.#openPages);
       this.#openPages = 0;
       if (escaped) {
@@ -469,12 +485,26 @@ export class Arena implements OpenHolder {
     );
     const was = this.#protection[page];
     this.#protection[page] = level;
+    const entries = this.#pageEntries;
     if (was === 0) {
       this.#openPages++;
       pagesOpened(1);
+      if (entries !== undefined) {
+        entries[page] = markOpenRange(
+          this.dataAddress + BigInt(page * pageSize),
+          pageSize,
+          level === 2,
+        );
+      }
     } else if (level === 0) {
       this.#openPages--;
       pagesOpened(-1);
+      if (entries !== undefined) {
+        markClosed(entries[page]);
+        entries[page] = -1;
+      }
+    } else if (entries !== undefined) {
+      markAccess(entries[page], level === 2);
     }
   }
 

@@ -1,0 +1,247 @@
+/**
+ * The process-wide list of guarded ranges that are readable now, written
+ * and read by every copy of secmem in the process, whatever its version:
+ * the npm package beside the sources, or two versions in node_modules.
+ * A copy's own bookkeeping (`_open.ts`, the process table) is invisible to
+ * another copy, and a view one copy hands out inside a scope looks to the
+ * other like a caller's array, which `from()` would wipe: zeroing a live
+ * secret in a write scope, faulting in a read scope. This list is how a
+ * copy tells that a source may be another copy's open memory.
+ *
+ * On Linux it is a named memfd found at one of the agreed addresses (as
+ * the process table is), on Windows a section named after the process,
+ * under a name that carries no version of the library, only of this
+ * layout. The layout is frozen: every later version
+ * must write and read it as it is (a new layout needs a new name, and a
+ * version that adopts one keeps writing this one as well).
+ *
+ * ```
+ * int32 [0] IN_USE      entries in use, any thread, any copy
+ * int32 [1] TOP         one past the highest entry ever used
+ * int32 [2] UNRECORDED  readable ranges no entry could be had for
+ * bytes 16..63          unused (zero)
+ * entries from byte 64, 32 bytes each (ENTRIES of them):
+ *   int32 tid           the thread that opened the range; 0 = free
+ *   int32 started       that thread's start time (clock ticks mod 2^31)
+ *   int32 copy          a random number naming the copy that wrote it
+ *   int32 access        1: readable (some pages may be read-only);
+ *                       3: readable and writable throughout
+ *   int64 start, end    the range, [start, end)
+ * ```
+ *
+ * An entry is claimed by compare-and-swap on `tid` and then filled: only
+ * its own thread reads it (a range another thread opened may close at any
+ * moment, and reading it then would fault), and that thread runs nothing
+ * else between the two steps. A new thread that got an ended thread's id
+ * is told apart by the start time, so it never reads a range the ended
+ * thread left behind (which may be unmapped since).
+ *
+ * Cost: opening and closing a range are a few atomic operations on this
+ * memory, no system call. A `from()` of a caller's array reads `IN_USE`
+ * once; only while some range of another copy (or another thread) is open
+ * does it walk the entries up to `TOP`.
+ *
+ * Where no shared memory can be had (darwin, which fails closed anyway; a
+ * Linux without memfd_create or /proc), a copy cannot tell another copy's
+ * memory, and `from()` copies its source without wiping it.
+ *
+ * @module
+ */
+
+import type { NativeMemory } from "./_native.ts";
+
+/** The memfd's name: the layout's version, not the library's. */
+const NAME = "secmem-open-ranges-v1";
+/** Agreed by every version: a multiple of 4, 16 and 64 KiB pages. */
+const TABLE_BYTES = 65536;
+
+const IN_USE = 0;
+const TOP = 1;
+const UNRECORDED = 2;
+const HEADER_BYTES = 64;
+const ENTRY_BYTES = 32;
+const ENTRIES = (TABLE_BYTES - HEADER_BYTES) / ENTRY_BYTES;
+
+/** What `markOpen` returns for a range it found no room for. */
+export const UNRECORDED_ENTRY = -2;
+
+/** Access values in an entry. */
+const READABLE = 1;
+const WRITABLE = 3;
+
+interface Shared {
+  readonly words: Int32Array;
+  readonly addresses: BigInt64Array;
+  readonly tid: number;
+  readonly started: number;
+  readonly copy: number;
+}
+
+/**
+ * Any nonzero number that other copies in this thread are unlikely to have
+ * drawn: it only tells this copy's entries from theirs.
+ */
+const COPY = 1 + Math.floor(Math.random() * 0x7fff_fffe);
+
+/** undefined: not looked for yet; null: none to be had. */
+let shared: Shared | null | undefined;
+/** The native layer `shared` was looked for with (a test may swap it). */
+let sharedFor: NativeMemory | undefined;
+/** Entries this copy holds in this thread (to tell others' from ours). */
+let own = 0;
+/** Ranges this copy opened without an entry (the list was full). */
+let unrecorded = 0;
+/** Entries this copy freed: most likely still free. */
+const freed: number[] = [];
+let cursor = 0;
+
+const wordAt = (entry: number): number =>
+  (HEADER_BYTES + entry * ENTRY_BYTES) >> 2;
+
+function attach(memory: NativeMemory): Shared | null {
+  if (sharedFor === memory && shared !== undefined) return shared;
+  sharedFor = memory;
+  shared = null;
+  const { sharedSection, currentThread } = memory;
+  if (sharedSection === undefined || currentThread === undefined) return null;
+  try {
+    const thread = currentThread();
+    if (thread === undefined) return null;
+    const address = sharedSection(NAME, TABLE_BYTES);
+    if (address === undefined) return null;
+    const buffer = memory.view(address, TABLE_BYTES);
+    shared = {
+      words: new Int32Array(buffer),
+      addresses: new BigInt64Array(buffer),
+      tid: thread.id,
+      started: thread.started,
+      copy: COPY,
+    };
+  } catch {
+    shared = null;
+  }
+  return shared;
+}
+
+/**
+ * Notes that [start, end) became readable (`writable`: and writable
+ * throughout). Returns the entry to pass to `markAccess` and
+ * `markClosed`: -1 when there is no list, `UNRECORDED_ENTRY` when there is
+ * no room in it (counted, so that other copies know they cannot tell).
+ */
+export function markOpen(
+  memory: NativeMemory,
+  start: bigint,
+  end: bigint,
+  writable: boolean,
+): number {
+  const list = attach(memory);
+  if (list === null || end <= start) return -1;
+  const { words, addresses, tid } = list;
+  const entry = claim(words, tid);
+  if (entry < 0) {
+    unrecorded++;
+    Atomics.add(words, UNRECORDED, 1);
+    return UNRECORDED_ENTRY;
+  }
+  const at = wordAt(entry);
+  words[at + 1] = list.started;
+  words[at + 2] = list.copy;
+  words[at + 3] = writable ? WRITABLE : READABLE;
+  addresses[(at >> 1) + 2] = start;
+  addresses[(at >> 1) + 3] = end;
+  own++;
+  Atomics.add(words, IN_USE, 1);
+  return entry;
+}
+
+/** Notes a change between read-only and writable of an open range. */
+export function markAccess(entry: number, writable: boolean): void {
+  if (entry < 0 || !shared) return;
+  shared.words[wordAt(entry) + 3] = writable ? WRITABLE : READABLE;
+}
+
+/** Notes that an open range is no longer readable (or is unmapped). */
+export function markClosed(entry: number): void {
+  if (!shared) return;
+  const { words } = shared;
+  if (entry === UNRECORDED_ENTRY) {
+    unrecorded--;
+    Atomics.sub(words, UNRECORDED, 1);
+    return;
+  }
+  if (entry < 0) return;
+  const at = wordAt(entry);
+  words[at + 3] = 0;
+  Atomics.store(words, at, 0);
+  Atomics.sub(words, IN_USE, 1);
+  own--;
+  freed.push(entry);
+}
+
+function claim(words: Int32Array, tid: number): number {
+  while (freed.length > 0) {
+    const entry = freed.pop()!;
+    if (Atomics.compareExchange(words, wordAt(entry), 0, tid) === 0) {
+      return entry;
+    }
+  }
+  for (let tried = 0; tried < ENTRIES; tried++) {
+    const entry = cursor;
+    cursor = cursor + 1 === ENTRIES ? 0 : cursor + 1;
+    if (Atomics.compareExchange(words, wordAt(entry), 0, tid) === 0) {
+      for (;;) {
+        const top = Atomics.load(words, TOP);
+        if (top > entry) break;
+        if (Atomics.compareExchange(words, TOP, top, entry + 1) === top) break;
+      }
+      return entry;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Whether another copy, or another thread, may have a range open now: the
+ * one check a `from()` of a caller's array pays. Attaches on first use.
+ * True where there is no list: then nothing can be told.
+ */
+export function othersOpen(memory: NativeMemory): boolean {
+  const list = attach(memory);
+  if (list === null) return true;
+  return Atomics.load(list.words, IN_USE) > own ||
+    Atomics.load(list.words, UNRECORDED) > unrecorded;
+}
+
+/** A range another copy opened in this thread. */
+export interface ForeignRange {
+  start: bigint;
+  end: bigint;
+  writable: boolean;
+}
+
+/**
+ * The ranges other copies opened in this thread and that are readable
+ * now; `undefined` when nothing can be told: there is no list, or some
+ * copy opened a range it could not enter in it (the list was full).
+ */
+export function foreignRanges(): ForeignRange[] | undefined {
+  const ranges: ForeignRange[] = [];
+  if (!shared) return undefined;
+  const { words, addresses, tid, started, copy } = shared;
+  if (Atomics.load(words, UNRECORDED) > unrecorded) return undefined;
+  const top = Atomics.load(words, TOP);
+  for (let entry = 0; entry < top; entry++) {
+    const at = wordAt(entry);
+    if (Atomics.load(words, at) !== tid) continue;
+    if (words[at + 1] !== started || words[at + 2] === copy) continue;
+    const access = words[at + 3];
+    if (access === 0) continue;
+    ranges.push({
+      start: addresses[(at >> 1) + 2],
+      end: addresses[(at >> 1) + 3],
+      writable: access === WRITABLE,
+    });
+  }
+  return ranges;
+}
