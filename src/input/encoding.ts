@@ -262,9 +262,7 @@ function base64Error(base64: string, length: number): SecretMemoryError {
       "base64",
       `${characters(base64.length)} cannot be whole base64: ${
         length % 4 === 1
-          ? `${
-            characters(length)
-          } before the padding leave 6 bits over, less than a byte`
+          ? "its last group of 4 has a single character, 6 bits: less than a byte"
           : "padded base64 comes in groups of 4 characters"
       }; check for truncation or a wrong count of = at the end`,
     );
