@@ -75,6 +75,21 @@ test("decoding errors name the character at fault and where it is, never a digit
   assert.deepEqual(stats(), before, "a refused text left something mapped");
 });
 
+test("a source that is not a Uint8Array is named, with the call that takes it", () => {
+  const text = assertThrowsCode(
+    () => SecretBuffer.from("hunter2" as unknown as Uint8Array),
+    "INVALID_ARGUMENT",
+  );
+  assert.match(text.message, /a string of length 7/);
+  assert.match(text.message, /fromText/);
+  assert.doesNotMatch(text.message, /hunter2/);
+  const raw = assertThrowsCode(
+    () => SecretBuffer.from(new ArrayBuffer(4) as unknown as Uint8Array),
+    "INVALID_ARGUMENT",
+  );
+  assert.match(raw.message, /new Uint8Array\(buffer\)/);
+});
+
 const LIMIT = 65536;
 const WRAPPER = [
   "setpriv",
