@@ -142,12 +142,28 @@ async function readByob<S extends GuardedSecret>(
           // in, wipe them there. The view we lent is still out (the source
           // may have taken it), so the loan stays and the pages will be
           // quarantined.
-          if (count > 0) {
-            const landing = new Uint8Array(memory.view(free.address, count));
-            copyInto(landing, value);
-            detachBuffer(landing.buffer);
+          // One read of `count` bytes, the count measured above: a view
+          // over a growable SharedArrayBuffer grown meanwhile by another
+          // thread is refused, and the stream's bytes are wiped either way.
+          try {
+            if (count > 0) {
+              const landing = new Uint8Array(memory.view(free.address, count));
+              try {
+                copyInto(landing, value);
+              } catch (cause) {
+                throw new SecretMemoryError(
+                  "INVALID_ARGUMENT",
+                  "Cannot read the stream: the view it answered with changed length while it was copied" +
+                    " (a growable SharedArrayBuffer another thread resized); answer with bytes no other thread resizes",
+                  { cause },
+                );
+              } finally {
+                detachBuffer(landing.buffer);
+              }
+            }
+          } finally {
+            zero(value);
           }
-          zero(value);
         }
       }
       collected.advance(count);
