@@ -36,7 +36,7 @@ interface Race {
   results: Record<string, Tally>;
 }
 
-function race(job: "flip" | "grow"): Race {
+function race(job: "flip" | "grow" | "resize"): Race {
   const result = runChild(childScript("hostile_racing.ts"), [job], {
     timeout: 300_000,
   });
@@ -110,5 +110,17 @@ test(
         assert.match(message, /changed length|length changed/);
       }
     }
+  },
+);
+
+test(
+  "a BYOB answer lengthened after its length was checked: INVALID_ARGUMENT, never a copy past the free space",
+  () => {
+    // Same thread, no Worker: a microtask resizes the answer's buffer
+    // between the check and the copy. Measured twice, the copy ran into
+    // the guard page (SIGSEGV).
+    const report = race("resize");
+    assertNeverWrong(report, ["INVALID_ARGUMENT"]);
+    assert.equal(report.results["fromStream, BYOB"].codes.INVALID_ARGUMENT, 20);
   },
 );

@@ -156,8 +156,8 @@ async function readByob<S extends GuardedSecret>(
               } catch (cause) {
                 throw new SecretMemoryError(
                   "INVALID_ARGUMENT",
-                  "Cannot read the stream: the view it answered with changed length while it was copied" +
-                    " (a growable SharedArrayBuffer another thread resized); answer with bytes no other thread resizes",
+                  "Cannot read the stream: the view it answered with changed length after it was measured" +
+                    " (its buffer is resizable, or a growable SharedArrayBuffer); answer with bytes nothing resizes",
                   { cause },
                 );
               } finally {

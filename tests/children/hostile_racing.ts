@@ -292,6 +292,12 @@ async function raceGrow(
   const tail = () => new Uint8Array(data, Math.max(0, data.byteLength - 8));
   using pool = new SecretPool();
   using key = SecretBuffer.random(8);
+  // Slots beside the ones being filled: a copy that ran past its slot
+  // would land in them.
+  const neighbours = Array.from(
+    { length: 64 },
+    (_, i) => pool.from(new Uint8Array(8 + (i % 8)).fill(0xa5)),
+  );
   const sized = (into: Tally, copy: { size: number }) => {
     if (copy.size < 8 && into.wrong.length < 3) {
       into.wrong.push(`${copy.size} bytes from a view of at least 8`);
@@ -316,11 +322,69 @@ async function raceGrow(
       sized(entry("fromStream, BYOB"), copy);
     });
   }
+  const intact = entry("neighbouring slots");
+  for (const slot of neighbours) {
+    if (!slot.read((bytes) => bytes.every((b) => b === 0xa5))) {
+      intact.wrong.push("a neighbouring slot was overwritten");
+    }
+    slot.destroy();
+  }
+  intact.ok = ROUNDS;
   return results;
+}
+
+/**
+ * Without a Worker: a BYOB reader whose answer is a length-tracking view
+ * over a resizable ArrayBuffer, lengthened past the free space by a
+ * microtask queued while the answer is read, so after the length is
+ * checked and before the bytes are copied.
+ */
+async function resizeLate(): Promise<Record<string, Tally>> {
+  const into = tally();
+  for (let round = 0; round < 20; round++) {
+    const buffer = new ArrayBuffer(8, { maxByteLength: 65536 });
+    const stream = hostileAnswer(() => ({
+      get done() {
+        queueMicrotask(() => buffer.resize(65536));
+        return false;
+      },
+      value: new Uint8Array(buffer),
+    }));
+    await attempt(into, async () => {
+      using copy = await SecretBuffer.fromStream(stream);
+      if (copy.size > 8) {
+        into.wrong.push(`${copy.size} bytes kept of 8 checked`);
+      }
+    });
+  }
+  return { "fromStream, BYOB": into };
+}
+
+/** A stream whose BYOB reader gives `answer()` once, then ends. */
+function hostileAnswer(answer: () => unknown) {
+  let given = false;
+  class Hostile extends ReadableStream<Uint8Array> {
+    override getReader(): never {
+      return {
+        read: () =>
+          Promise.resolve(
+            given ? { done: true, value: undefined } : (given = true, answer()),
+          ),
+        cancel: () => Promise.resolve(),
+        releaseLock: () => {},
+      } as never;
+    }
+  }
+  return new Hostile();
 }
 
 async function main() {
   const job = (host.Deno?.args ?? host.process.argv.slice(2))[0] ?? "flip";
+  if (job === "resize") {
+    const results = await resizeLate();
+    console.log(JSON.stringify({ job, rounds: 20, grewTo: -1, results }));
+    return;
+  }
   const racer = await startWorker<string>(import.meta.url, job);
   await racer.report;
   const data = job === "flip"
