@@ -95,7 +95,7 @@ export function refusedVariableNote(): string {
   if (configured !== undefined || environment?.refused === undefined) {
     return "";
   }
-  return `; ${LOCK_VARIABLE} could not be read (${environment.refused}), so` +
+  return `; ${LOCK_VARIABLE} could not be read (Deno refused it: no env permission), so` +
     ` the default "required" applies: if you set ${LOCK_VARIABLE}=best-effort,` +
     ` run Deno with --allow-env=${LOCK_VARIABLE}, or call configure({ lock: "best-effort" })`;
 }
