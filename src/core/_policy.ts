@@ -85,6 +85,21 @@ export function defaultLock(): LockPolicy {
   return configured ?? fromVariable ?? "required";
 }
 
+/**
+ * For a `MEMLOCK_LIMIT` message: when the runtime refused to let
+ * `SECMEM_LOCK` be read and `configure` chose nothing, the strict default
+ * may be in force against the caller's wish, so say so and how to fix it.
+ * Empty otherwise (and never throws: it is part of another error).
+ */
+export function refusedVariableNote(): string {
+  if (configured !== undefined || environment?.refused === undefined) {
+    return "";
+  }
+  return `; ${LOCK_VARIABLE} could not be read (Deno refused it: no env permission), so` +
+    ` the default "required" applies: if you set ${LOCK_VARIABLE}=best-effort,` +
+    ` run Deno with --allow-env=${LOCK_VARIABLE}, or call configure({ lock: "best-effort" })`;
+}
+
 /** Sets the process-wide default (`configure` checks the value first). */
 export function setDefaultLock(lock: LockPolicy): void {
   configured = lock;

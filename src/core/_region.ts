@@ -24,6 +24,7 @@ import { forgetLoansWithin, lentWithin } from "./_lend.ts";
 import { forgetRegion, reclaimEnded, recordRegion } from "./_process_table.ts";
 import { quarantine } from "./_quarantine.ts";
 import { accessChanged, closed, gone, opened } from "./_open.ts";
+import { refusedVariableNote } from "./_policy.ts";
 
 export { quarantine };
 
@@ -227,7 +228,8 @@ function memlockError(
         " raise it with SetProcessWorkingSetSize before allocating, free memory," +
         " destroy buffers you no longer need," +
         ' or pass { lock: "best-effort" } to allow unlocked pages' +
-        " (under Wine the limit is the host's RLIMIT_MEMLOCK: `ulimit -l`)",
+        " (under Wine the limit is the host's RLIMIT_MEMLOCK: `ulimit -l`)" +
+        refusedVariableNote(),
     );
   }
   const limit = soft === Infinity ? "unlimited" : `${soft} bytes`;
@@ -244,7 +246,8 @@ function memlockError(
       " or destroy buffers you no longer need, or " +
       (secret
         ? 'pass { backend: "auto" } to fall back to anonymous pages (secret memory is always locked)'
-        : 'pass { lock: "best-effort" } to allow unlocked pages'),
+        : 'pass { lock: "best-effort" } to allow unlocked pages' +
+          refusedVariableNote()),
   );
 }
 

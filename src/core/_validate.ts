@@ -57,7 +57,11 @@ export function checkBytes(bytes: unknown, what: string): Uint8Array {
   if (isUint8Array(bytes)) return bytes;
   throw new SecretMemoryError(
     "INVALID_ARGUMENT",
-    `Cannot read ${what}: expected a Uint8Array, got ${describe(bytes)}`,
+    `Cannot read ${what}: expected a Uint8Array, got ${describe(bytes)}; ${
+      typeof bytes === "string"
+        ? "text goes in with SecretBuffer.fromText, fromHex or fromBase64"
+        : "wrap an ArrayBuffer in new Uint8Array(buffer) (a Node Buffer is one already)"
+    }`,
   );
 }
 

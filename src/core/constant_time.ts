@@ -16,6 +16,11 @@ import { lengthOf } from "./_intrinsics.ts";
  * never branches on the bytes, which current engines compile without early
  * exits.
  *
+ * Each byte is read once. On memory another thread writes (a
+ * SharedArrayBuffer), `true` means every byte read matched, but the reads
+ * may span that thread's writes: compare a copy made first (for example
+ * with `SecretBuffer.from`), and use that copy.
+ *
  * @param a The first array.
  * @param b The second array.
  * @returns Whether the arrays hold the same bytes.

@@ -14,6 +14,7 @@ import {
   checkBufferOptions,
   checkOptions,
   describe,
+  sourceChanged,
 } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { copyInto, detachBuffer, lengthOf } from "../core/_intrinsics.ts";
@@ -211,11 +212,19 @@ export class Accumulator<S extends GuardedSecret> {
       // Never ask the chunk for its buffer, nor cut it with subarray: on a
       // small heap array either makes JavaScriptCore move the bytes and
       // leave the old copy in the heap. A whole chunk goes in with set();
-      // a chunk split across a growth is copied byte by byte.
-      if (done === 0 && free.length === length) copyInto(target, chunk);
-      else for (let i = 0; i < free.length; i++) target[i] = chunk[done + i];
-      // Nothing may keep a way into pages that will be unmapped.
-      detachBuffer(view);
+      // a chunk split across a growth is copied byte by byte. Either way
+      // each byte is read once, and only `length` bytes: a chunk over a
+      // growable SharedArrayBuffer that another thread grows meanwhile is
+      // refused, never copied past what was measured.
+      try {
+        if (done === 0 && free.length === length) copyInto(target, chunk);
+        else for (let i = 0; i < free.length; i++) target[i] = chunk[done + i];
+      } catch (cause) {
+        throw sourceChanged(cause);
+      } finally {
+        // Nothing may keep a way into pages that will be unmapped.
+        detachBuffer(view);
+      }
       this.#length += free.length;
       done += free.length;
     }

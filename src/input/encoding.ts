@@ -52,8 +52,64 @@ function checkText(text: unknown, what: string): string {
   if (typeof text === "string") return text;
   throw new SecretMemoryError(
     "INVALID_ARGUMENT",
-    `Cannot decode ${describe(text)} as ${what}: expected a string`,
+    `Cannot decode ${
+      describe(text)
+    } as ${what}: expected a string (bytes go in with SecretBuffer.from)`,
   );
+}
+
+/**
+ * A character named for an error message. Only characters outside the
+ * encoding's alphabet are ever named, so no digit of the secret is shown.
+ */
+function nameCharacter(c: number): string {
+  const hex = c.toString(16).toUpperCase().padStart(4, "0");
+  if (c === 0x0a) return "a newline (\\n)";
+  if (c === 0x0d) return "a carriage return (\\r)";
+  if (c === 0x09) return "a tab (\\t)";
+  if (c === 0x20) return "a space";
+  if (isWhitespace(c)) return `a whitespace character (U+${hex})`;
+  if (c > 0x20 && c < 0x7f) {
+    return `the character ${JSON.stringify(String.fromCharCode(c))}`;
+  }
+  return `the character U+${hex}`;
+}
+
+function isWhitespace(c: number): boolean {
+  return (c >= 0x09 && c <= 0x0d) || c === 0x20 || c === 0xa0 ||
+    c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 ||
+    c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 ||
+    c === 0xfeff;
+}
+
+/**
+ * The reason for the first character of `text` that `valid` refuses, or
+ * undefined. Run only once decoding has failed: the time it takes tells
+ * where the bad character is, which the message says anyway.
+ */
+function badCharacter(
+  text: string,
+  valid: (c: number, index: number) => boolean,
+  what: string,
+): string | undefined {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (valid(c, i)) continue;
+    if (c === 0x3d) {
+      return `padding ("=") at index ${i} is not at the end: = may only close the text, at most twice`;
+    }
+    const found = `${nameCharacter(c)} at index ${i} is not ${what}`;
+    if (isWhitespace(c)) {
+      return `${found}: whitespace and line breaks are not accepted; remove them first (for example text.replace(/\\s+/g, ""))`;
+    }
+    return found;
+  }
+  return undefined;
+}
+
+/** "1 character", "5 characters". */
+function characters(count: number): string {
+  return count === 1 ? "1 character" : `${count} characters`;
 }
 
 function invalid(what: string, reason: string): SecretMemoryError {
@@ -99,9 +155,7 @@ export function fromHex<S extends GuardedSecret>(
   options?: SecretBufferOptions,
 ): S {
   const hex = checkText(text, "hex");
-  if (hex.length % 2 !== 0) {
-    throw invalid("hex", `${hex.length} characters is an odd number`);
-  }
+  if (hex.length % 2 !== 0) throw hexError(hex);
   return decodeInto(
     maker,
     hex.length / 2,
@@ -119,7 +173,29 @@ export function fromHex<S extends GuardedSecret>(
       }
       return bad === 0;
     },
-    () => invalid("hex", "expected only the characters 0-9, a-f and A-F"),
+    () => hexError(hex),
+  );
+}
+
+/** What is wrong with `hex`, which failed to decode: a character, or its length. */
+function hexError(hex: string): SecretMemoryError {
+  const bad = badCharacter(
+    hex,
+    (c) => hexValue(c) !== -1,
+    "a hex digit (0-9, a-f, A-F)",
+  );
+  if (bad !== undefined) {
+    const prefix = hex.length > 1 && hex.charCodeAt(0) === 0x30 &&
+        (hex.charCodeAt(1) | 0x20) === 0x78
+      ? "; drop the 0x prefix"
+      : "";
+    return invalid("hex", bad + prefix);
+  }
+  return invalid(
+    "hex",
+    `${
+      characters(hex.length)
+    } is an odd number: every byte is two hex digits, so one is missing or extra (check for truncation)`,
   );
 }
 
@@ -136,10 +212,7 @@ export function fromBase64<S extends GuardedSecret>(
   if (length > 0 && base64.charCodeAt(length - 1) === 0x3d) length--;
   const padded = length !== base64.length;
   if (length % 4 === 1 || (padded && base64.length % 4 !== 0)) {
-    throw invalid(
-      "base64",
-      `${base64.length} characters cannot be whole base64 (check for truncation or padding)`,
-    );
+    throw base64Error(base64, length);
   }
   const size = Math.floor(length * 3 / 4);
   return decodeInto(
@@ -166,11 +239,39 @@ export function fromBase64<S extends GuardedSecret>(
       bad |= (unused | -unused) >> 31;
       return bad === 0;
     },
-    () =>
-      invalid(
-        "base64",
-        "expected only A-Z, a-z, 0-9, + and / (or - and _), with zero unused bits and = padding only at the end",
-      ),
+    () => base64Error(base64, length),
+  );
+}
+
+/**
+ * What is wrong with `base64`, which failed to decode (`length` characters
+ * before its padding): a character, its length, or its last character's
+ * unused bits. The last is never named: it is a digit of the secret.
+ */
+function base64Error(base64: string, length: number): SecretMemoryError {
+  const bad = badCharacter(
+    base64,
+    (c, i) => base64Value(c) !== -1 || (c === 0x3d && i >= length),
+    "a base64 character (A-Z, a-z, 0-9, + and /, or - and _)",
+  );
+  if (bad !== undefined) return invalid("base64", bad);
+  if (
+    length % 4 === 1 || (length !== base64.length && base64.length % 4 !== 0)
+  ) {
+    return invalid(
+      "base64",
+      `${characters(base64.length)} cannot be whole base64: ${
+        length % 4 === 1
+          ? "its last group of 4 has a single character, 6 bits: less than a byte"
+          : "padded base64 comes in groups of 4 characters"
+      }; check for truncation or a wrong count of = at the end`,
+    );
+  }
+  return invalid(
+    "base64",
+    `the last character (index ${
+      length - 1
+    }) has unused bits set, so this is not the canonical encoding of any bytes; check for truncation, or re-encode with a standard encoder`,
   );
 }
 

@@ -108,8 +108,7 @@ async function readByob<S extends GuardedSecret>(
       const free = collected.space();
       if (free === undefined) {
         const scratch = new Uint8Array(1);
-        const { value } = await readOnce(reader, scratch, 1);
-        const count = value === undefined ? 0 : lengthOf(value);
+        const { value, count } = await readOnce(reader, scratch, 1);
         if (value !== undefined) zero(value);
         if (count > 0) {
           await cancelQuietly(reader);
@@ -121,10 +120,14 @@ async function readByob<S extends GuardedSecret>(
       // transfers whatever it is given, so it is never a buffer's own, and
       // it counts as escaped until it comes back.
       const loan = lend(memory, free.address, free.length);
-      const { done, value } = await readOnce(reader, loan.view, free.length);
-      let count = 0;
+      // The count checked against the free space is the count used: a
+      // view another thread lengthens must not be measured twice.
+      const { done, value, count } = await readOnce(
+        reader,
+        loan.view,
+        free.length,
+      );
       if (value !== undefined) {
-        count = lengthOf(value);
         // A view over another secret's guarded pages (one the source got
         // hold of) must be neither probed nor wiped: it may be read-only.
         if (isOwnSource(value, loan.loan)) {
@@ -142,12 +145,28 @@ async function readByob<S extends GuardedSecret>(
           // in, wipe them there. The view we lent is still out (the source
           // may have taken it), so the loan stays and the pages will be
           // quarantined.
-          if (count > 0) {
-            const landing = new Uint8Array(memory.view(free.address, count));
-            copyInto(landing, value);
-            detachBuffer(landing.buffer);
+          // One read of `count` bytes, the count measured above: a view
+          // over a growable SharedArrayBuffer grown meanwhile by another
+          // thread is refused, and the stream's bytes are wiped either way.
+          try {
+            if (count > 0) {
+              const landing = new Uint8Array(memory.view(free.address, count));
+              try {
+                copyInto(landing, value);
+              } catch (cause) {
+                throw new SecretMemoryError(
+                  "INVALID_ARGUMENT",
+                  "Cannot read the stream: the view it answered with changed length after it was measured" +
+                    " (its buffer is resizable, or a growable SharedArrayBuffer); answer with bytes nothing resizes",
+                  { cause },
+                );
+              } finally {
+                detachBuffer(landing.buffer);
+              }
+            }
+          } finally {
+            zero(value);
           }
-          zero(value);
         }
       }
       collected.advance(count);
@@ -175,7 +194,7 @@ async function readOnce(
   reader: ByobReader,
   view: Uint8Array,
   room: number,
-): Promise<{ done: boolean; value: Uint8Array | undefined }> {
+): Promise<{ done: boolean; value: Uint8Array | undefined; count: number }> {
   let result: unknown;
   try {
     result = await reader.read(view);
@@ -193,9 +212,13 @@ async function readOnce(
   } catch (cause) {
     throw badRead(cause);
   }
-  if (value === undefined && done === true) return { done: true, value };
-  if (!isUint8Array(value) || lengthOf(value) > room) throw badRead();
-  return { done: done === true, value };
+  if (value === undefined && done === true) {
+    return { done: true, value, count: 0 };
+  }
+  if (!isUint8Array(value)) throw badRead();
+  const count = lengthOf(value);
+  if (count > room) throw badRead();
+  return { done: done === true, value, count };
 }
 
 function badRead(cause?: unknown): SecretMemoryError {

@@ -32,7 +32,7 @@ import {
 } from "../core/_validate.ts";
 import { timingSafeEqual } from "../core/constant_time.ts";
 import { settle, thenOf } from "../core/_thenable.ts";
-import { copyInto, lengthOf, zero } from "../core/_intrinsics.ts";
+import { copyInto, lengthOf, subarrayOf, zero } from "../core/_intrinsics.ts";
 import { isOwnSource } from "../core/_open.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import {
@@ -467,8 +467,12 @@ export class SecretPool {
     const slot = this.#take(size);
     fillSlot(slot, (arena, index, all) => {
       if (lengthOf(source) !== size) throw sourceChanged();
+      // Into a view of exactly the slot: a source another thread grows
+      // after the check above must fail the copy, not run over the canary
+      // and the next slot (it did, into the whole arena's view).
+      const offset = arena.userOffset(index);
       try {
-        copyInto(all, source, arena.userOffset(index));
+        copyInto(subarrayOf(all, offset, offset + size), source);
       } catch (cause) {
         throw sourceChanged(cause);
       }
