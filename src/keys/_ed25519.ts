@@ -42,6 +42,7 @@ import {
 import { SHA512 } from "../crypto/_sha2.ts";
 import { bytes, withWork } from "../crypto/_work.ts";
 import { checkLength } from "./_check.ts";
+import { BASE_TABLE } from "./_base_table.ts";
 
 // Word offsets of the work array's elements.
 const EL = LIMBS;
@@ -182,6 +183,22 @@ function encode(w: Int32Array, p: number, out: Uint8Array, at: number): void {
   out[at + 31] |= (w[TB] & 1) << 7;
 }
 
+/**
+ * The 256 x 3 canonical encodings of a table from `computeBaseTable`, as
+ * hex (for the generator and the test).
+ */
+export function encodeTable(tab: Int32Array): string {
+  const w = new Int32Array(2 * EL);
+  const raw = new Uint8Array(32);
+  let hex = "";
+  for (let e = 0; e < 256 * 3; e++) {
+    for (let i = 0; i < EL; i++) w[i] = tab[e * EL + i];
+    toBytes(w, 0, EL, raw, 0);
+    for (let i = 0; i < 32; i++) hex += raw[i].toString(16).padStart(2, "0");
+  }
+  return hex;
+}
+
 /** Whether elements a and b are equal (public values; uses TH). */
 function equal(w: Int32Array, a: number, b: number): boolean {
   sub(w, TH, a, b);
@@ -244,11 +261,33 @@ function decode(
 }
 
 // The fixed-base table: for i in [0, 32), j in [1, 8], j * 256^i * B as
-// (y+x, y-x, 2dxy) affine. Public; built on first use.
+// (y+x, y-x, 2dxy) affine. Public. Read on first use from the canonical
+// encodings in _base_table.ts (built cold, in the interpreter, the table
+// took 0.3 to 0.5 s); `computeBaseTable` is what wrote them, and a test
+// checks the two agree.
 const ENTRY = 3 * EL;
 let table: Int32Array | undefined;
 
-function buildTable(): Int32Array {
+/** The table from its 256 x 3 canonical encodings, in hex. */
+function loadTable(): Int32Array {
+  const out = new Int32Array(32 * 8 * ENTRY);
+  const raw = new Uint8Array(32);
+  for (let e = 0; e < 256 * 3; e++) {
+    for (let i = 0; i < 32; i++) {
+      const at = (e * 32 + i) * 2;
+      raw[i] = parseInt(BASE_TABLE.slice(at, at + 2), 16);
+    }
+    fromBytes(out, e * EL, raw, 0);
+    carry(out, e * EL);
+  }
+  return out;
+}
+
+/**
+ * Computes the fixed-base table from B (for scripts/gen_base_table.ts and
+ * the test that checks _base_table.ts).
+ */
+export function computeBaseTable(): Int32Array {
   const out = new Int32Array(32 * 8 * ENTRY);
   // The build works over public points only: a heap array is fine.
   const w = new Int32Array(WORDS + 256 * 4 * EL * 2);
@@ -339,7 +378,7 @@ function digits(w: Int32Array, k: Uint8Array, at: number): void {
 
 /** P = [k]B for the 32 bytes `k[at..)`, k[31] <= 127, in constant time. */
 function baseMultiply(w: Int32Array, k: Uint8Array, at: number): void {
-  const tab = table ??= buildTable();
+  const tab = table ??= loadTable();
   digits(w, k, at);
   identity(w, PX);
   for (let i = 1; i < 64; i += 2) {
