@@ -264,7 +264,6 @@ export function ageEncrypt(
 
   using fileKey = SecretBuffer.random(FILE_KEY, checked);
   return withWork(96, (area) => {
-    const key = bytes(area, 0, 32);
     const macKey = bytes(area, 32, 32);
     const payloadKey = bytes(area, 64, 32);
     const stanzas: Stanza[] = [];
