@@ -31,6 +31,7 @@ import {
   decodePublicBase64,
   encodeBase64,
 } from "./_base64.ts";
+import { ed25519PublicKey } from "./_ed25519.ts";
 import {
   type Range,
   rangeIs,
@@ -163,9 +164,19 @@ function parse(
   }
   const seed = SecretBuffer.alloc(32, options);
   try {
+    const derived = new Uint8Array(32);
     seed.write((out) => {
       for (let i = 0; i < 32; i++) out[i] = raw[pair.start + i];
+      ed25519PublicKey(derived, out);
     });
+    let differ = 0;
+    for (let i = 0; i < 32; i++) differ |= derived[i] ^ pub[i];
+    if (differ !== 0) {
+      throw new SecretMemoryError(
+        "INTEGRITY",
+        `Cannot read ${WHAT}: its seed does not give the public key it states (garbled?)`,
+      );
+    }
   } catch (error) {
     seed.destroy();
     throw error;
