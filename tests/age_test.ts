@@ -17,7 +17,8 @@ import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { SecretBuffer, stats } from "../mod.ts";
 import { hkdf, hmac } from "../crypto.ts";
 import { ageDecrypt, ageEncrypt } from "../age.ts";
-import { X25519Key } from "../src/keys/x25519.ts";
+import { X25519Key } from "../keys.ts";
+import { ageRecipientOf as encodeRecipient } from "../src/keys/_age_keys.ts";
 import { assertThrowsCode } from "./_error_code.ts";
 import { say } from "./_forensics.ts";
 import { test } from "./_harness.ts";
@@ -315,7 +316,21 @@ test("age bad files: MAC, stanzas, low-order shares, scrypt rules, STREAM order 
         }`,
         lines[2],
       ], fileKey),
-      "INVALID_ARGUMENT",
+      "INVALID_KEY",
+    ],
+    [
+      "low-order share (u = 1)",
+      withHeader(file, [
+        lines[0],
+        `-> X25519 ${
+          Buffer.from([1, ...new Uint8Array(31)]).toString("base64").replace(
+            /=+$/,
+            "",
+          )
+        }`,
+        lines[2],
+      ], fileKey),
+      "INVALID_KEY",
     ],
     [
       "scrypt beside X25519",
@@ -444,6 +459,14 @@ test("age bad files: MAC, stanzas, low-order shares, scrypt rules, STREAM order 
         ageEncrypt(plain, { recipients: [identity.ageRecipient], passphrase }),
       "INVALID_ARGUMENT",
       "both",
+    );
+    assertThrowsCode(
+      () =>
+        ageEncrypt(plain, {
+          recipients: [encodeRecipient(new Uint8Array(32))],
+        }),
+      "INVALID_KEY",
+      "low-order recipient",
     );
     const r = identity.ageRecipient;
     const typo = r.slice(0, 10) + (r[10] === "q" ? "p" : "q") + r.slice(11);

@@ -46,7 +46,7 @@ export function readAgeIdentity(
       if (start < end && view[start] !== 0x23) {
         if (found >= 0) {
           throw new SecretMemoryError(
-            "INVALID_ARGUMENT",
+            "INVALID_KEY",
             `Cannot read ${WHAT}: the text holds more than one key line;` +
               " pass one AGE-SECRET-KEY-1… line",
           );
@@ -58,7 +58,7 @@ export function readAgeIdentity(
     }
     if (found < 0) {
       throw new SecretMemoryError(
-        "INVALID_ARGUMENT",
+        "INVALID_KEY",
         `Cannot read ${WHAT}: no AGE-SECRET-KEY-1… line (only comments or blanks)`,
       );
     }

@@ -51,7 +51,7 @@ function groupValue(c: number): number {
 
 function invalid(what: string, why: string): SecretMemoryError {
   return new SecretMemoryError(
-    "INVALID_ARGUMENT",
+    "INVALID_KEY",
     `Cannot read ${what}: ${why}`,
   );
 }

@@ -78,7 +78,7 @@ function armorBody(view: Uint8Array, size: number): Range {
   while (end > start && isSpace(view[end - 1])) end--;
   if (!matchAt(view, start, BEGIN)) {
     throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
+      "INVALID_KEY",
       `Cannot read ${WHAT}: it does not start with "${BEGIN}";` +
         " expected a file written by ssh-keygen -t ed25519",
     );
@@ -88,7 +88,7 @@ function armorBody(view: Uint8Array, size: number): Range {
     !matchAt(view, end - END.length, END)
   ) {
     throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
+      "INVALID_KEY",
       `Cannot read ${WHAT}: it does not end with "${END}" (truncated?)`,
     );
   }
@@ -97,7 +97,7 @@ function armorBody(view: Uint8Array, size: number): Range {
 
 function encrypted(cipher: string): SecretMemoryError {
   return new SecretMemoryError(
-    "INVALID_ARGUMENT",
+    "INVALID_KEY",
     `Cannot read ${WHAT}: it is protected by a passphrase (cipher ${cipher}),` +
       " which secmem does not decrypt. Strip the passphrase from a copy on a" +
       ' private tmpfs with `ssh-keygen -p -N "" -f COPY` (it asks for the old' +
@@ -224,7 +224,7 @@ export function readOpenSSHPrivateKey(
         });
         if (length < 0) {
           throw new SecretMemoryError(
-            "INVALID_ARGUMENT",
+            "INVALID_KEY",
             `Cannot read ${WHAT}: its base64 body is garbled`,
           );
         }
@@ -261,21 +261,21 @@ export function parsePublicKeyLine(line: string): Uint8Array {
   const what = "the OpenSSH public key line";
   if (typeof line !== "string") {
     throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
+      "INVALID_KEY",
       `Cannot read ${what}: expected a string, got ${typeof line}`,
     );
   }
   const fields = line.trim().split(/[ \t]+/);
   if (fields[0] !== KEY_TYPE || fields.length < 2) {
     throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
+      "INVALID_KEY",
       `Cannot read ${what}: expected "${KEY_TYPE} AAAA… [comment]"`,
     );
   }
   const blob = decodePublicBase64(fields[1], true);
   if (blob === undefined) {
     throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
+      "INVALID_KEY",
       `Cannot read ${what}: its base64 is garbled`,
     );
   }

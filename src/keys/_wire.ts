@@ -6,7 +6,10 @@
  * @module
  */
 
-import { SecretMemoryError } from "../core/errors.ts";
+import {
+  SecretMemoryError,
+  type SecretMemoryErrorCode,
+} from "../core/errors.ts";
 
 /** A range of a view. */
 export interface Range {
@@ -20,9 +23,18 @@ export class WireReader {
   #at: number;
   readonly #end: number;
   readonly #what: string;
+  readonly #code: SecretMemoryErrorCode;
 
-  constructor(bytes: Uint8Array, start: number, end: number, what: string) {
+  /** `code` is what a truncated or garbled field throws. */
+  constructor(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    what: string,
+    code: SecretMemoryErrorCode = "INVALID_KEY",
+  ) {
     this.bytes = bytes;
+    this.#code = code;
     this.#at = start;
     this.#end = end;
     this.#what = what;
@@ -41,7 +53,7 @@ export class WireReader {
   /** A truncation or garbling error naming the value read. */
   fail(why: string): SecretMemoryError {
     return new SecretMemoryError(
-      "INVALID_ARGUMENT",
+      this.#code,
       `Cannot read ${this.#what}: ${why}`,
     );
   }

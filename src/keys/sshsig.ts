@@ -141,8 +141,9 @@ function unarmor(signature: string): Uint8Array {
  * @param signature The armored signature.
  * @returns Whether the signature is by that key, over that message, in
  * that namespace.
- * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a key line or an
- * armored signature that cannot be read at all, or a non-Ed25519 one.
+ * @throws {SecretMemoryError} `INVALID_KEY` for a key line that is not
+ * `ssh-ed25519` or does not decode; `INVALID_ARGUMENT` for an armored
+ * signature that cannot be read at all, or a non-Ed25519 one.
  *
  * @example Sign and verify
  * ```ts
@@ -166,7 +167,13 @@ export function sshVerify(
   const ns = checkNamespace(namespace);
   const input = checkInput(message, "the signed message");
   const blob = unarmor(signature);
-  const r = new WireReader(blob, 0, blob.length, "the SSH signature");
+  const r = new WireReader(
+    blob,
+    0,
+    blob.length,
+    "the SSH signature",
+    "INVALID_ARGUMENT",
+  );
   if (!rangeIs(blob, r.take(MAGIC.length, "magic"), MAGIC)) {
     throw malformed('it does not start with "SSHSIG"');
   }
@@ -185,6 +192,7 @@ export function sshVerify(
     sigRange.start,
     sigRange.end,
     "the SSH signature",
+    "INVALID_ARGUMENT",
   );
   if (r.left !== 0) throw malformed("bytes follow the signature");
   if (!sig.stringIs(KEY_TYPE, "signature type")) {
@@ -246,7 +254,7 @@ export function formatSshPublicKey(
  *
  * @param line `ssh-ed25519 AAAA… [comment]`.
  * @returns The public key.
- * @throws {SecretMemoryError} `INVALID_ARGUMENT` for another key type or
+ * @throws {SecretMemoryError} `INVALID_KEY` for another key type or
  * garbled base64.
  *
  * @example

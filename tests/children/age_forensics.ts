@@ -14,7 +14,7 @@
 import { SecretBuffer, stats } from "../../mod.ts";
 import { hkdf } from "../../crypto.ts";
 import { ageDecrypt, ageEncrypt } from "../../age.ts";
-import { X25519Key } from "../../src/keys/x25519.ts";
+import { X25519Key } from "../../keys.ts";
 import { openInto, spanOf } from "../../src/crypto/_aead.ts";
 import {
   type Needle,
@@ -32,7 +32,7 @@ const scalarNeedle = needleOf(scalar);
 scalar.destroy();
 const plaintext = SecretBuffer.random(70_000);
 const outputs: SecretBuffer[] = [];
-let file = new Uint8Array(0);
+let file: Uint8Array = new Uint8Array(0);
 for (let i = 0; i < 20; i++) {
   file = ageEncrypt(plaintext, { recipients: [identity.ageRecipient] });
   const out = ageDecrypt(file, { identities: [identity] });
