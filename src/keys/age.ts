@@ -46,6 +46,11 @@ const PAYLOAD_INFO = ascii("payload");
 /** The stanza nonce: always 12 zero bytes (each wrap key is used once). */
 const ZERO_NONCE = new Uint8Array(12);
 
+// Taken at load: a replacement made later must not run inside the library.
+const getOwnDescriptor = Object.getOwnPropertyDescriptor;
+const isArray = Array.isArray;
+const getRandomValues = crypto.getRandomValues.bind(crypto);
+
 /** age's default scrypt work factor (log2 N), as the age CLI writes. */
 export const AGE_WORK_FACTOR = 18;
 /**
@@ -153,7 +158,7 @@ function scryptKey(
 
 function randomPublic(length: number): Uint8Array {
   // Public values (salt, nonce): the generator's state may keep them.
-  return crypto.getRandomValues(new Uint8Array(length));
+  return getRandomValues(new Uint8Array(length));
 }
 
 function nonceOf(counter: number, last: boolean, out: Uint8Array): Uint8Array {
@@ -182,9 +187,25 @@ function checkWorkFactor(value: unknown): number {
   return value;
 }
 
+/** The elements of a real array, each read once by index. */
+function listOf(value: unknown, what: string, expected: string): unknown[] {
+  if (!isArray(value)) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot use ${what}: expected an array of ${expected}`,
+    );
+  }
+  const array = value as unknown[];
+  const length = array.length;
+  const out: unknown[] = [];
+  for (let i = 0; i < length; i++) out[i] = array[i];
+  return out;
+}
+
+/** An own data property of the caller's options (no getter runs). */
 function own<T>(object: unknown, key: string): T | undefined {
   if (object === null || typeof object !== "object") return undefined;
-  const d = Object.getOwnPropertyDescriptor(object, key);
+  const d = getOwnDescriptor(object, key);
   return d !== undefined && "value" in d ? d.value as T : undefined;
 }
 
@@ -231,16 +252,8 @@ export function ageEncrypt(
     : checkBufferOptions(options);
   let recipients: Uint8Array[] = [];
   if (recipientsValue !== undefined) {
-    if (!Array.isArray(recipientsValue)) {
-      throw new SecretMemoryError(
-        "INVALID_ARGUMENT",
-        "Cannot use the age recipients: expected an array of age1… strings",
-      );
-    }
-    recipients = Array.from(
-      recipientsValue as unknown[],
-      (r) => parseAgeRecipient(r as string),
-    );
+    recipients = listOf(recipientsValue, "the age recipients", "age1… strings")
+      .map((r) => parseAgeRecipient(r as string));
   }
   const passphrase = passphraseValue === undefined
     ? undefined
@@ -471,16 +484,16 @@ export function ageDecrypt(
     : checkBufferOptions(options);
   let identities: X25519Key[] = [];
   if (identitiesValue !== undefined) {
-    if (
-      !Array.isArray(identitiesValue) ||
-      !identitiesValue.every((k) => k instanceof X25519Key)
-    ) {
-      throw new SecretMemoryError(
-        "INVALID_ARGUMENT",
-        "Cannot use the age identities: expected an array of X25519Key",
-      );
+    const list = listOf(identitiesValue, "the age identities", "X25519Key");
+    for (const key of list) {
+      if (!(key instanceof X25519Key)) {
+        throw new SecretMemoryError(
+          "INVALID_ARGUMENT",
+          "Cannot use the age identities: expected an array of X25519Key",
+        );
+      }
     }
-    identities = [...identitiesValue];
+    identities = list as X25519Key[];
   }
   const passphrase = passphraseValue === undefined
     ? undefined
