@@ -21,6 +21,7 @@ import {
   sshVerify,
   X25519Key,
 } from "../keys.ts";
+import { decodePublicBech32, encodeBech32 } from "../src/keys/_bech32.ts";
 import { assertThrowsCode } from "./_error_code.ts";
 import { say } from "./_forensics.ts";
 import { test } from "./_harness.ts";
@@ -372,4 +373,35 @@ test("OpenSSH public key lines and SSH signatures that cannot be read get typed 
     sshVerify(formatSshPublicKey(other.publicKey), message, "file", signature),
     false,
   );
+});
+
+test("Bech32: BIP 173's valid strings decode and its bad checksums throw INTEGRITY", () => {
+  // BIP 173, "Test vectors" (Bech32, not Bech32m): [string, prefix, bytes].
+  const valid: [string, string, number][] = [
+    ["a12uel5l", "a", 0],
+    [
+      "an83characterlonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio1tt5tgs",
+      "an83characterlonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio",
+      0,
+    ],
+    ["abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw", "abcdef", 20],
+    [`11${"q".repeat(82)}c8247j`, "1", 51],
+    [
+      "split1checkupstagehandshakeupstreamerranterredcaperred2y9e3w",
+      "split",
+      30,
+    ],
+  ];
+  for (const [text, prefix, length] of valid) {
+    const data = decodePublicBech32(text, prefix, length, "a BIP 173 vector");
+    assert.equal(encodeBech32(prefix, data), text, text);
+  }
+  for (const [text, prefix, length] of valid) {
+    const last = text.at(-1) === "q" ? "p" : "q";
+    assertThrowsCode(
+      () => decodePublicBech32(text.slice(0, -1) + last, prefix, length, "x"),
+      "INTEGRITY",
+      `${text} with its last character changed`,
+    );
+  }
 });
