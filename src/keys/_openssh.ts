@@ -124,9 +124,8 @@ function parse(
   if (r.uint32("key count") !== 1) {
     throw r.fail("it holds more than one key; keep one key per file");
   }
-  const outer = new WireReader(raw, 0, 0, WHAT);
   const blob = r.string("public key");
-  const pub = publicFromBlob(raw, blob, outer);
+  const pub = publicFromBlob(raw, blob, WHAT);
   const section = r.string("private section");
   if (r.left !== 0) throw r.fail("bytes follow the private section");
   if ((section.end - section.start) % BLOCK !== 0) {
@@ -188,11 +187,11 @@ function parse(
 function publicFromBlob(
   bytes: Uint8Array,
   range: Range,
-  reader: WireReader,
+  what: string,
 ): Uint8Array {
-  const b = new WireReader(bytes, range.start, range.end, "the public key");
+  const b = new WireReader(bytes, range.start, range.end, what);
   if (!b.stringIs(KEY_TYPE, "key type")) {
-    throw reader.fail(`the key is not of type ${KEY_TYPE}`);
+    throw b.fail(`the key is not of type ${KEY_TYPE}`);
   }
   const key = b.string("key");
   if (key.end - key.start !== 32 || b.left !== 0) {
@@ -243,8 +242,7 @@ export function publicKeyBlob(publicKey: Uint8Array): Uint8Array {
 
 /** The 32-byte key from an `ssh-ed25519` wire blob. */
 export function publicKeyFromBlob(blob: Uint8Array, what: string): Uint8Array {
-  const r = new WireReader(blob, 0, blob.length, what);
-  return publicFromBlob(blob, { start: 0, end: blob.length }, r);
+  return publicFromBlob(blob, { start: 0, end: blob.length }, what);
 }
 
 /** `ssh-ed25519 <base64> [comment]`, as a `.pub` file's line. */
