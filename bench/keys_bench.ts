@@ -90,34 +90,68 @@ const nodePeer = nodeCrypto.createPublicKey({
 
 type Contenders = Record<string, () => void>;
 const rows: [string, Contenders, number, number][] = [
-  ["Ed25519 sign, 64 B", {
-    secmem: () => void signer.sign(message),
-    noble: () => void seed.read((k) => ed25519.sign(message, k)),
-    "node:crypto": () => void nodeCrypto.sign(null, message, nodePrivate),
-  }, 15, 20],
-  ["Ed25519 verify, 64 B", {
-    secmem: () => void ed25519Verify(publicKey, message, signature),
-    noble: () => void ed25519.verify(signature, message, publicKey),
-    "node:crypto": () =>
-      void nodeCrypto.verify(null, message, nodePublic, signature),
-  }, 15, 10],
-  ["Ed25519 key from seed", {
-    secmem: () => Ed25519Key.fromSeed(seed).destroy(),
-    noble: () => void seed.read((k) => ed25519.getPublicKey(k)),
-  }, 15, 20],
-  ["X25519 agree", {
-    secmem: () => agreer.agree(peerPublic).destroy(),
-    noble: () => void scalar.read((k) => x25519.getSharedSecret(k, peerPublic)),
-    "node:crypto": () =>
-      void nodeCrypto.diffieHellman({ privateKey: nodeX, publicKey: nodePeer }),
-  }, 15, 10],
-  ["X25519 key from bytes", {
-    secmem: () => X25519Key.fromBytes(scalar).destroy(),
-    noble: () => void scalar.read((k) => x25519.getPublicKey(k)),
-  }, 15, 20],
-  ["one guarded work area", {
-    secmem: () => withWork(8192, (area) => area[0]),
-  }, 15, 20],
+  [
+    "Ed25519 sign, 64 B",
+    {
+      secmem: () => void signer.sign(message),
+      noble: () => void seed.read((k) => ed25519.sign(message, k)),
+      "node:crypto": () => void nodeCrypto.sign(null, message, nodePrivate),
+    },
+    15,
+    20,
+  ],
+  [
+    "Ed25519 verify, 64 B",
+    {
+      secmem: () => void ed25519Verify(publicKey, message, signature),
+      noble: () => void ed25519.verify(signature, message, publicKey),
+      "node:crypto": () =>
+        void nodeCrypto.verify(null, message, nodePublic, signature),
+    },
+    15,
+    10,
+  ],
+  [
+    "Ed25519 key from seed",
+    {
+      secmem: () => Ed25519Key.fromSeed(seed).destroy(),
+      noble: () => void seed.read((k) => ed25519.getPublicKey(k)),
+    },
+    15,
+    20,
+  ],
+  [
+    "X25519 agree",
+    {
+      secmem: () => agreer.agree(peerPublic).destroy(),
+      noble: () =>
+        void scalar.read((k) => x25519.getSharedSecret(k, peerPublic)),
+      "node:crypto": () =>
+        void nodeCrypto.diffieHellman({
+          privateKey: nodeX,
+          publicKey: nodePeer,
+        }),
+    },
+    15,
+    10,
+  ],
+  [
+    "X25519 key from bytes",
+    {
+      secmem: () => X25519Key.fromBytes(scalar).destroy(),
+      noble: () => void scalar.read((k) => x25519.getPublicKey(k)),
+    },
+    15,
+    20,
+  ],
+  [
+    "one guarded work area",
+    {
+      secmem: () => withWork(8192, (area) => area[0]),
+    },
+    15,
+    20,
+  ],
 ];
 
 console.log(

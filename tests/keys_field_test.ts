@@ -4,7 +4,7 @@
  * mod 2^255 - 19 on random and edge values (0, 1, p - 1, p, p + 1,
  * 2^255 - 1, limbs at their extremes), and reduction mod the group order L
  * of 64-byte values and of r + k * a, edges included (0, L - 1, L, 2^512
- * - 1).
+ * - 1); and the embedded fixed-base table against a fresh computation.
  *
  * @module
  */
@@ -13,6 +13,8 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import * as F from "../src/keys/_field.ts";
 import { mulAdd, ORDER, reduceWide, SC_WIDE } from "../src/keys/_scalar.ts";
+import { computeBaseTable, encodeTable } from "../src/keys/_ed25519.ts";
+import { BASE_TABLE } from "../src/keys/_base_table.ts";
 import { test } from "./_harness.ts";
 
 const P = (1n << 255n) - 19n;
@@ -151,4 +153,9 @@ test("scalars: 64-byte values and r + k * a reduce mod L as BigInt does", () => 
     assert.equal(fromLe(out), (r + k * a) % L, `muladd ${r} ${k} ${a}`);
   }
   assert.equal(fromLe(ORDER), L);
+});
+
+test("the embedded fixed-base table is the one computed from B", () => {
+  assert.equal(encodeTable(computeBaseTable()), BASE_TABLE);
+  assert.equal(BASE_TABLE.length, 256 * 3 * 64);
 });

@@ -306,3 +306,29 @@ test("printing a key shows no secret", () => {
   key.destroy();
   assert.equal(String(key), "Ed25519Key(destroyed)");
 });
+
+test("views over shared memory sign and verify as their bytes do (copied first, so no other thread can change them mid-call)", () => {
+  using key = Ed25519Key.generate();
+  const plain = new TextEncoder().encode("a message in shared memory");
+  const shared = new Uint8Array(new SharedArrayBuffer(plain.length));
+  shared.set(plain);
+  const signature = key.sign(shared);
+  assert.equal(toHex(signature), toHex(key.sign(plain)));
+  const sharedSig = new Uint8Array(new SharedArrayBuffer(64));
+  sharedSig.set(signature);
+  const sharedKey = new Uint8Array(new SharedArrayBuffer(32));
+  sharedKey.set(key.publicKey);
+  assert.equal(ed25519Verify(sharedKey, shared, sharedSig), true);
+  sharedSig[40] ^= 1;
+  assert.equal(ed25519Verify(sharedKey, shared, sharedSig), false);
+  // The primitive writes R and S only once they are final, and reads the
+  // public key and the message once each per hash from its own copies.
+  const out = new Uint8Array(new SharedArrayBuffer(64));
+  const seed = new Uint8Array(32).fill(9);
+  const pk = new Uint8Array(32);
+  ed25519PublicKey(pk, seed);
+  ed25519Sign(out, seed, pk, shared);
+  const again = new Uint8Array(64);
+  ed25519Sign(again, seed, pk, plain);
+  assert.equal(toHex(out), toHex(again));
+});

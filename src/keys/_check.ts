@@ -28,3 +28,33 @@ export function checkLength(
   }
   return input.length;
 }
+
+const apply = Reflect.apply;
+const bufferOf = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype),
+  "buffer",
+)!.get!;
+const sharedByteLength = typeof SharedArrayBuffer === "function"
+  ? Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, "byteLength")
+    ?.get
+  : undefined;
+
+/**
+ * `bytes` itself, or a private copy of its first `length` bytes when they
+ * live in a SharedArrayBuffer. Signing reads the message twice (for the
+ * nonce, then for the challenge); another thread that changed it in
+ * between would get two signatures with one nonce and different
+ * challenges, from which the secret scalar follows. The message is public,
+ * so the copy may live on the heap.
+ */
+export function unshared(bytes: Uint8Array, length: number): Uint8Array {
+  if (sharedByteLength === undefined) return bytes;
+  try {
+    apply(sharedByteLength, apply(bufferOf, bytes, []), []);
+  } catch {
+    return bytes; // Not a SharedArrayBuffer: nothing else can write it now.
+  }
+  const copy = new Uint8Array(length);
+  for (let i = 0; i < length; i++) copy[i] = bytes[i];
+  return copy;
+}

@@ -41,7 +41,8 @@ import {
 } from "./_scalar.ts";
 import { SHA512 } from "../crypto/_sha2.ts";
 import { bytes, withWork } from "../crypto/_work.ts";
-import { checkLength } from "./_check.ts";
+import { checkLength, unshared } from "./_check.ts";
+import { BASE_TABLE } from "./_base_table.ts";
 
 // Word offsets of the work array's elements.
 const EL = LIMBS;
@@ -76,7 +77,8 @@ const RH = H + 64; // SHA-512(prefix || M)
 const RS = RH + 64; // r mod L
 const KH = RS + 32; // SHA-512(R || A || M)
 const KS = KH + 64; // k mod L
-const AREA = KS + 32;
+const RB = KS + 32; // the encoding of R
+const AREA = RB + 32;
 
 // Public constants, computed from their definitions once at load.
 const CONSTANTS = new Int32Array(SCRATCH + 8 * EL);
@@ -182,6 +184,22 @@ function encode(w: Int32Array, p: number, out: Uint8Array, at: number): void {
   out[at + 31] |= (w[TB] & 1) << 7;
 }
 
+/**
+ * The 256 x 3 canonical encodings of a table from `computeBaseTable`, as
+ * hex (for the generator and the test).
+ */
+export function encodeTable(tab: Int32Array): string {
+  const w = new Int32Array(2 * EL);
+  const raw = new Uint8Array(32);
+  let hex = "";
+  for (let e = 0; e < 256 * 3; e++) {
+    for (let i = 0; i < EL; i++) w[i] = tab[e * EL + i];
+    toBytes(w, 0, EL, raw, 0);
+    for (let i = 0; i < 32; i++) hex += raw[i].toString(16).padStart(2, "0");
+  }
+  return hex;
+}
+
 /** Whether elements a and b are equal (public values; uses TH). */
 function equal(w: Int32Array, a: number, b: number): boolean {
   sub(w, TH, a, b);
@@ -244,11 +262,33 @@ function decode(
 }
 
 // The fixed-base table: for i in [0, 32), j in [1, 8], j * 256^i * B as
-// (y+x, y-x, 2dxy) affine. Public; built on first use.
+// (y+x, y-x, 2dxy) affine. Public. Read on first use from the canonical
+// encodings in _base_table.ts (built cold, in the interpreter, the table
+// took 0.3 to 0.5 s); `computeBaseTable` is what wrote them, and a test
+// checks the two agree.
 const ENTRY = 3 * EL;
 let table: Int32Array | undefined;
 
-function buildTable(): Int32Array {
+/** The table from its 256 x 3 canonical encodings, in hex. */
+function loadTable(): Int32Array {
+  const out = new Int32Array(32 * 8 * ENTRY);
+  const raw = new Uint8Array(32);
+  for (let e = 0; e < 256 * 3; e++) {
+    for (let i = 0; i < 32; i++) {
+      const at = (e * 32 + i) * 2;
+      raw[i] = parseInt(BASE_TABLE.slice(at, at + 2), 16);
+    }
+    fromBytes(out, e * EL, raw, 0);
+    carry(out, e * EL);
+  }
+  return out;
+}
+
+/**
+ * Computes the fixed-base table from B (for scripts/gen_base_table.ts and
+ * the test that checks _base_table.ts).
+ */
+export function computeBaseTable(): Int32Array {
   const out = new Int32Array(32 * 8 * ENTRY);
   // The build works over public points only: a heap array is fine.
   const w = new Int32Array(WORDS + 256 * 4 * EL * 2);
@@ -339,7 +379,7 @@ function digits(w: Int32Array, k: Uint8Array, at: number): void {
 
 /** P = [k]B for the 32 bytes `k[at..)`, k[31] <= 127, in constant time. */
 function baseMultiply(w: Int32Array, k: Uint8Array, at: number): void {
-  const tab = table ??= buildTable();
+  const tab = table ??= loadTable();
   digits(w, k, at);
   identity(w, PX);
   for (let i = 1; i < 64; i += 2) {
@@ -387,8 +427,12 @@ export function ed25519PublicKey(out: Uint8Array, seed: Uint8Array): void {
 }
 
 /**
- * Writes the signature of `message` under `seed` (whose public key is
- * `publicKey`, trusted as given) to `sig` (64 bytes): RFC 8032 §5.1.6.
+ * Writes the signature of `message` under `seed` to `sig` (64 bytes): RFC
+ * 8032 §5.1.6. `publicKey` must be the seed's own public key (from
+ * `ed25519PublicKey`, kept beside the seed): it is trusted as given, and
+ * two signatures of one message under two public keys give away the
+ * secret scalar. A message in shared memory is copied first (see
+ * `unshared`).
  */
 export function ed25519Sign(
   sig: Uint8Array,
@@ -400,23 +444,27 @@ export function ed25519Sign(
   checkLength("seed", seed, 32);
   checkLength("publicKey", publicKey, 32);
   const length = checkLength("message", message, -1);
+  const m = unshared(message, length);
   run((w, area) => {
     expand(area, seed);
     const h = SHA512.create(area, HASH);
     h.update(area, H + 32, H + 64);
-    h.update(message, 0, length);
+    h.update(m, 0, length);
     h.finish(area, RH);
     reduceWide(w, SC, area, RH, area, RS);
     baseMultiply(w, area, RS);
-    // R goes to the caller's view first: it is public.
-    encode(w, PX, sig, 0);
+    // R is hashed from the work area, not from the caller's view: a view
+    // over shared memory changed between the two would give one nonce two
+    // challenges, which gives away a.
+    encode(w, PX, area, RB);
     h.reset();
-    h.update(sig, 0, 32);
+    h.update(area, RB, RB + 32);
     h.update(publicKey, 0, 32);
-    h.update(message, 0, length);
+    h.update(m, 0, length);
     h.finish(area, KH);
     reduceWide(w, SC, area, KH, area, KS);
     mulAdd(w, SC, sig, 32, area, RS, area, KS, area, H);
+    for (let i = 0; i < 32; i++) sig[i] = area[RB + i];
   });
 }
 
@@ -448,15 +496,23 @@ export function ed25519Verify(
   const length = checkLength("message", message, -1);
   const sigLength = checkLength("signature", signature, -1);
   if (pkLength !== 32 || sigLength !== 64) return false;
-  if (!isCanonicalScalar(signature, 32)) return false;
+  // Each is read more than once; private copies, so another thread with a
+  // view of shared memory cannot change one between the checks and the
+  // equation (R hashed as one value and compared as another is a forgery).
+  const pk = new Uint8Array(32);
+  const sg = new Uint8Array(64);
+  for (let i = 0; i < 32; i++) pk[i] = publicKey[i];
+  for (let i = 0; i < 64; i++) sg[i] = signature[i];
+  const m = unshared(message, length);
+  if (!isCanonicalScalar(sg, 32)) return false;
   return run((w, area) => {
     // R: canonical, on the curve, not of small order.
-    if (!decode(w, QX, signature, 0) || smallOrder(w, QX)) return false;
-    if (!decode(w, QX, publicKey, 0) || smallOrder(w, QX)) return false;
+    if (!decode(w, QX, sg, 0) || smallOrder(w, QX)) return false;
+    if (!decode(w, QX, pk, 0) || smallOrder(w, QX)) return false;
     const h = SHA512.create(area, HASH);
-    h.update(signature, 0, 32);
-    h.update(publicKey, 0, 32);
-    h.update(message, 0, length);
+    h.update(sg, 0, 32);
+    h.update(pk, 0, 32);
+    h.update(m, 0, length);
     h.finish(area, KH);
     reduceWide(w, SC, area, KH, area, KS);
     // The cached multiples 1..8 of -A.
@@ -482,13 +538,13 @@ export function ed25519Verify(
       addEntry(w, QX, N, N + 2 * EL);
     }
     // P = [S]B, then P + Q.
-    baseMultiply(w, signature, 32);
+    baseMultiply(w, sg, 32);
     toCached(w, N, QX);
     addEntry(w, PX, N, N + 2 * EL);
     const r = bytes(area, KH, 32);
     encode(w, PX, r, 0);
     let diff = 0;
-    for (let i = 0; i < 32; i++) diff |= r[i] ^ signature[i];
+    for (let i = 0; i < 32; i++) diff |= r[i] ^ sg[i];
     return diff === 0;
   });
 }

@@ -15,7 +15,7 @@
  */
 
 import { SecretBuffer, stats } from "../../mod.ts";
-import { Ed25519Key, X25519Key } from "../../keys.ts";
+import { type Ed25519Key, X25519Key } from "../../keys.ts";
 import { ed25519KeyFromOwnedSeed } from "../../src/keys/ed25519.ts";
 import { x25519KeyFromOwnedBytes } from "../../src/keys/x25519.ts";
 import { SHA512 } from "../../src/crypto/_sha2.ts";
