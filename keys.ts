@@ -32,3 +32,9 @@
 
 export { Ed25519Key, ed25519Verify } from "./src/keys/ed25519.ts";
 export { X25519Key } from "./src/keys/x25519.ts";
+export {
+  formatSshPublicKey,
+  parseSshPublicKey,
+  sshSign,
+  sshVerify,
+} from "./src/keys/sshsig.ts";

@@ -60,13 +60,14 @@ const ENTRIES: Record<string, string> = {
   "/enclave": "enclave.ts",
   "/crypto": "crypto.ts",
   "/keys": "keys.ts",
+  "/age": "age.ts",
   "/forensics": "forensics.ts",
 };
 
 /** Points the package's specifiers at this repository's entry files. */
 function localImports(code: string): string {
   return code.replace(
-    /(["'])(?:jsr:@secmem\/secmem|npm:secmem|@secmem\/secmem|secmem)(\/doctor|\/enclave|\/crypto|\/keys|\/forensics)?\1/g,
+    /(["'])(?:jsr:@secmem\/secmem|npm:secmem|@secmem\/secmem|secmem)(\/doctor|\/enclave|\/crypto|\/keys|\/age|\/forensics)?\1/g,
     (_all, quote: string, sub: string | undefined) =>
       `${quote}${new URL(ENTRIES[sub ?? ""], root).href}${quote}`,
   );

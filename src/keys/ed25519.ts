@@ -14,6 +14,7 @@ import {
   ed25519Verify as verify,
 } from "./_ed25519.ts";
 import { checkLength } from "./_check.ts";
+import { readOpenSSHPrivateKey } from "./_openssh.ts";
 
 const constructing = Symbol("Ed25519Key");
 let adopt: (seed: SecretBuffer) => Ed25519Key;
@@ -123,6 +124,53 @@ export class Ed25519Key {
       throw error;
     }
     return own(copy);
+  }
+
+  /**
+   * The key of an unencrypted OpenSSH private key file, as
+   * `ssh-keygen -t ed25519 -N ""` writes it (`openssh-key-v1`). The base64
+   * is decoded from the file's guarded view into a guarded buffer, the
+   * seed moved from there into the key's own, and the decoded file wiped;
+   * the seed must give the public key the file states. Passphrase-protected
+   * files are refused: secmem has no bcrypt_pbkdf or AES (Blowfish's
+   * S-boxes are indexed by secret bytes), and the error says how to strip
+   * the passphrase from a copy.
+   *
+   * @param file The whole key file, read with `SecretBuffer.fromFile`.
+   * @param options Options for the key's buffers (lock, backend).
+   * @returns A new key; destroy it when done.
+   * @throws {SecretMemoryError} `INVALID_KEY` for a file that is truncated,
+   * garbled, not Ed25519, holds more than one key, or is protected by a
+   * passphrase; `INTEGRITY` when the seed does not give the stated public
+   * key; `DESTROYED`.
+   *
+   * @example Read a key that ssh-keygen wrote
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   * import { Ed25519Key } from "@secmem/secmem/keys";
+   *
+   * // ssh-keygen -t ed25519 -N "" -f id_ed25519, then:
+   * // using file = SecretBuffer.fromFileSync("id_ed25519");
+   * using file = SecretBuffer.fromText(
+   *   "-----BEGIN OPENSSH PRIVATE KEY-----\n" +
+   *     "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n" +
+   *     "QyNTUxOQAAACDXWpgBgrEKt9VL/tPJZAc6DuFy89qmIyWvAhpo9wdRGgAAAJABAgMEAQID\n" +
+   *     "BAAAAAtzc2gtZWQyNTUxOQAAACDXWpgBgrEKt9VL/tPJZAc6DuFy89qmIyWvAhpo9wdRGg\n" +
+   *     "AAAECdYbGd7/1aYLqESvSS7CzEREnFaXsyaRlwO6wDHK5/YNdamAGCsQq31Uv+08lkBzoO\n" +
+   *     "4XLz2qYjJa8CGmj3B1EaAAAACXRlc3RAaG9zdAECAwQ=\n" +
+   *     "-----END OPENSSH PRIVATE KEY-----\n",
+   * );
+   * using key = Ed25519Key.fromOpenSSH(file);
+   * if (key.publicKey[0] !== 0xd7) throw new Error("RFC 8032 test 1's key");
+   * ```
+   */
+  static fromOpenSSH(
+    file: SecretBuffer,
+    options?: SecretBufferOptions,
+  ): Ed25519Key {
+    const checked = checkOutputOptions(options);
+    const source = checkSecret(file, "the OpenSSH private key file");
+    return own(readOpenSSHPrivateKey(source, checked).seed);
   }
 
   /** The 32-byte public key, a fresh copy on each read (it is public). */

@@ -10,6 +10,7 @@ import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { checkOutputOptions, checkSecret } from "../crypto/_input.ts";
 import { x25519, x25519Base } from "./_x25519.ts";
 import { checkLength } from "./_check.ts";
+import { ageRecipientOf, readAgeIdentity } from "./_age_keys.ts";
 
 const constructing = Symbol("X25519Key");
 let adopt: (scalar: SecretBuffer) => X25519Key;
@@ -118,6 +119,59 @@ export class X25519Key {
       throw error;
     }
     return own(copy);
+  }
+
+  /**
+   * The key of an age identity: the `AGE-SECRET-KEY-1…` line alone, or a
+   * whole identity file as `age-keygen` writes it (`#` comments and blank
+   * lines skipped; exactly one key line). The Bech32 is decoded from the
+   * text's guarded view straight into the key's guarded buffer.
+   *
+   * @param text The identity, read with `SecretBuffer.fromFile` or
+   * `SecretBuffer.fromText`.
+   * @param options Options for the key's buffer (lock, backend).
+   * @returns A new key; destroy it when done.
+   * @throws {SecretMemoryError} `INTEGRITY` for a wrong Bech32 checksum;
+   * `INVALID_KEY` for no key line, two key lines, a lowercase or mixed-case
+   * key, a wrong length or a character outside Bech32; `DESTROYED`.
+   *
+   * @example The age spec's example identity
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   * import { X25519Key } from "@secmem/secmem/keys";
+   *
+   * using text = SecretBuffer.fromText(
+   *   "# public key: age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj\n" +
+   *     "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX\n",
+   * );
+   * using key = X25519Key.fromAgeIdentity(text);
+   * if (!key.ageRecipient.startsWith("age1zvkyg2lq")) throw new Error();
+   * ```
+   */
+  static fromAgeIdentity(
+    text: SecretBuffer,
+    options?: SecretBufferOptions,
+  ): X25519Key {
+    const checked = checkOutputOptions(options);
+    const source = checkSecret(text, "the age identity");
+    return own(readAgeIdentity(source, checked));
+  }
+
+  /**
+   * The key's age recipient, `age1…` (lowercase Bech32 of the public key),
+   * to encrypt to with `ageEncrypt` or `age -r`.
+   *
+   * @example
+   * ```ts
+   * import { X25519Key } from "@secmem/secmem/keys";
+   *
+   * using key = X25519Key.generate();
+   * if (!key.ageRecipient.startsWith("age1")) throw new Error();
+   * ```
+   */
+  get ageRecipient(): string {
+    this.#live("ageRecipient");
+    return ageRecipientOf(this.#publicKey);
   }
 
   /** The 32-byte public key (u-coordinate), a fresh copy on each read. */
