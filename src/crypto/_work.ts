@@ -101,9 +101,8 @@ export function withArea<T>(fn: (area: Area) => T): T {
     return result;
   } finally {
     depth--;
-    // Wiped even when the slot was purged: then the view is detached and
-    // this writes nothing.
-    fillRange(held.bytes, 0);
+    // A purged slot was wiped by purge(), and its view is detached.
+    if (held.slot.state !== "destroyed") fillRange(held.bytes, 0);
   }
 }
 
