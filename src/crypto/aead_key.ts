@@ -28,6 +28,16 @@ export type AeadKeyOptions = ContextPoolOptions;
 const constructing = Symbol("AeadKey.constructing");
 // Set by AeadKey's static block: the only way to make one.
 let newAeadKey: (slot: SecretSlot) => AeadKey;
+let slotOfAeadKey: (key: AeadKey) => SecretSlot | undefined;
+
+/**
+ * Where a live key sits: [first byte, end), for the forensic test, which
+ * must tell the key's own slot from a copy. Internal.
+ */
+export function aeadKeyRange(key: AeadKey): [bigint, bigint] | undefined {
+  const slot = slotOfAeadKey(key);
+  return slot && [slot.address, slot.address + BigInt(slot.size)];
+}
 
 /**
  * An XChaCha20-Poly1305 key for many messages, made by `aeadKey`. Messages
@@ -50,6 +60,7 @@ export class AeadKey {
 
   static {
     newAeadKey = (slot) => new AeadKey(constructing, slot);
+    slotOfAeadKey = (key) => key.#liveSlot();
   }
 
   /** Made by `aeadKey`. @internal */

@@ -30,6 +30,16 @@ export interface HmacKeyOptions extends ContextPoolOptions, HmacOptions {}
 const constructing = Symbol("HmacKey.constructing");
 // Set by HmacKey's static block: the only way to make one.
 let newHmacKey: (hash: HashAlgorithm, slot: SecretSlot) => HmacKey;
+let slotOfHmacKey: (key: HmacKey) => SecretSlot | undefined;
+
+/**
+ * Where a live key's state sits: [first byte, end), for the forensic
+ * test, which must tell the state's own page from a copy. Internal.
+ */
+export function hmacKeyRange(key: HmacKey): [bigint, bigint] | undefined {
+  const slot = slotOfHmacKey(key);
+  return slot && [slot.address, slot.address + BigInt(slot.size)];
+}
 
 /**
  * An HMAC key ready for many messages, made by `hmacKey`. Its state lives
@@ -53,6 +63,7 @@ export class HmacKey {
 
   static {
     newHmacKey = (hash, slot) => new HmacKey(constructing, hash, slot);
+    slotOfHmacKey = (key) => key.#liveSlot();
   }
 
   /** Made by `hmacKey`. @internal */
