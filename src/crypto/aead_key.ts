@@ -10,17 +10,9 @@ import { SecretMemoryError } from "../core/errors.ts";
 import type { SecretBuffer, SecretBufferOptions } from "../secret_buffer.ts";
 import type { SecretSlot } from "../pool/pool.ts";
 import { KEY_SIZE } from "./_aead.ts";
-import {
-  checkKey,
-  checkOutputOptions,
-  checkParams,
-} from "./_input.ts";
+import { checkKey, checkOutputOptions, checkParams } from "./_input.ts";
 import { type ContextPoolOptions, contextSlot } from "./_context_pool.ts";
-import {
-  type CipherParams,
-  openMessage,
-  sealMessage,
-} from "./cipher.ts";
+import { type CipherParams, openMessage, sealMessage } from "./cipher.ts";
 
 /** Options of `aeadKey`: where the key rests. */
 export type AeadKeyOptions = ContextPoolOptions;

@@ -134,9 +134,7 @@ export function hmac(
   const secret = checkKey(key, "HMAC key", minKeySize(o.allowShortKey));
   const message = checkData(data, "HMAC data");
   const out = new Uint8Array(algorithm.outputLength);
-  withArea((area) =>
-    keyed(secret, message, out, 0, hmacIn(area, algorithm))
-  );
+  withArea((area) => keyed(secret, message, out, 0, hmacIn(area, algorithm)));
   return out;
 }
 
