@@ -20,6 +20,8 @@ interface Report {
   alive: Record<string, number>;
   destroyed: Record<string, number>;
   inOwnPage: Record<string, number>;
+  inContexts: Record<string, number>;
+  expectedInContexts: Record<string, number>;
   boxedAlive: Record<string, number>;
   boxedDestroyed: Record<string, number>;
   leakedWord: boolean;
@@ -34,13 +36,19 @@ const FUNCTIONS = [
   "scryptSync",
   "encrypt",
   "decrypt",
+  "hmacKey",
+  "aeadKey",
 ];
 
 for (const mode of ["once", "load"]) {
   for (const fn of FUNCTIONS) {
     test(
       `forensics (${fn}, ${
-        mode === "load" ? "4,000 calls from 32 async tasks" : "one call"
+        mode === "once"
+          ? "one call"
+          : fn.endsWith("Key")
+          ? "10,000 calls from 32 async tasks"
+          : "4,000 calls from 32 async tasks"
       }): no copy outside guarded pages while alive, none after destroy`,
       () => {
         const result = runChild(
@@ -61,8 +69,15 @@ for (const mode of ["once", "load"]) {
         for (const [name, hits] of Object.entries(report.inOwnPage)) {
           assert.equal(hits, 1, `the scan sees ${name} in its own page`);
         }
+        // A context's state is in its own slot, once per context, while it
+        // lives: the scan must see it there (so it could see a copy).
+        assert.deepEqual(report.inContexts, report.expectedInContexts);
         const expected = ["key", "plaintext", "passphrase"];
-        if (fn !== "hmac" && fn !== "encrypt") expected.push("output");
+        if (!["hmac", "encrypt", "hmacKey"].includes(fn)) {
+          expected.push("output");
+        }
+        if (fn === "hmacKey") expected.push("innerState", "outerState");
+        if (fn === "encrypt" || fn === "aeadKey") expected.push("keystream");
         for (const name of expected) {
           assert(name in report.alive, `${name} was scanned for`);
         }

@@ -8,8 +8,19 @@
  */
 
 import assert from "node:assert/strict";
-import { SecretBuffer, stats } from "../mod.ts";
-import { decrypt, encrypt, hkdf, hmac, scrypt, scryptSync } from "../crypto.ts";
+import { purge, SecretBuffer, stats } from "../mod.ts";
+import {
+  aeadKey,
+  decrypt,
+  encrypt,
+  hkdf,
+  hmac,
+  hmacKey,
+  hmacVerify,
+  scrypt,
+  scryptSync,
+} from "../crypto.ts";
+import { AREA_SIZE, withArea } from "../src/crypto/_work.ts";
 import { assertRejectsCode, assertThrowsCode } from "./_error_code.ts";
 import { test } from "./_harness.ts";
 import { childScript, runChild } from "./_child.ts";
@@ -365,4 +376,200 @@ test("purge() during an asynchronous scrypt: it rejects with DESTROYED, nothing 
   assert.equal(report.destroyed, 3, "passphrase, V, and B");
   assert.equal(report.outcome, "DESTROYED");
   assert.equal(report.live, 0);
+});
+
+test("contexts: bad hash, keys and options are INVALID_ARGUMENT or DESTROYED, nothing mapped", () => {
+  using key = SecretBuffer.random(32);
+  using short = SecretBuffer.random(15);
+  const gone = SecretBuffer.random(32);
+  gone.destroy();
+  nothingMapped("bad context arguments", () => {
+    for (const hash of ["sha256", "SHA-1", undefined, 256]) {
+      assertThrowsCode(() => hmacKey(hash as Any, key), "INVALID_ARGUMENT");
+    }
+    for (const k of [null, bytes(32), "key", proxied(bytes(32))]) {
+      assertThrowsCode(() => hmacKey("SHA-256", k as Any), "INVALID_ARGUMENT");
+      assertThrowsCode(() => aeadKey(k as Any), "INVALID_ARGUMENT");
+    }
+    assertThrowsCode(() => hmacKey("SHA-256", gone), "DESTROYED");
+    assertThrowsCode(() => aeadKey(gone), "DESTROYED");
+    // Short HMAC keys only on request, and the request is a boolean.
+    assertThrowsCode(() => hmacKey("SHA-256", short), "INVALID_ARGUMENT");
+    assertThrowsCode(() => hmac("SHA-256", short, salt), "INVALID_ARGUMENT");
+    assertThrowsCode(
+      () => hmacVerify("SHA-256", short, salt, bytes(32)),
+      "INVALID_ARGUMENT",
+    );
+    for (const allowShortKey of [1, "yes", null]) {
+      assertThrowsCode(
+        () => hmacKey("SHA-256", short, { allowShortKey } as Any),
+        "INVALID_ARGUMENT",
+      );
+    }
+    assertThrowsCode(() => aeadKey(short), "INVALID_ARGUMENT");
+    for (
+      const options of [
+        { rest: "readonly" },
+        { lock: "maybe" },
+        { allowShortKey: true },
+        { rests: "noaccess" },
+        "readwrite",
+      ]
+    ) {
+      assertThrowsCode(() => aeadKey(key, options as Any), "INVALID_ARGUMENT");
+    }
+    assertThrowsCode(
+      () => hmacKey("SHA-256", key, { rest: "open" } as Any),
+      "INVALID_ARGUMENT",
+    );
+  });
+  using allowed = hmacKey("SHA-256", short, { allowShortKey: true });
+  assert.deepEqual(
+    allowed.mac(salt),
+    hmac("SHA-256", short, salt, { allowShortKey: true }),
+  );
+});
+
+test("contexts: destroyed, disposed or purged, every method is DESTROYED", () => {
+  using key = SecretBuffer.random(32);
+  const mac = hmacKey("SHA-256", key);
+  const aead = aeadKey(key);
+  const message = aead.encrypt(salt);
+  mac.destroy();
+  aead.destroy();
+  mac.destroy(); // twice is harmless
+  aead.destroy();
+  assert(mac.destroyed && aead.destroyed);
+  assertThrowsCode(() => mac.mac(salt), "DESTROYED");
+  assertThrowsCode(() => mac.verify(salt, bytes(32)), "DESTROYED");
+  assertThrowsCode(() => aead.encrypt(salt), "DESTROYED");
+  assertThrowsCode(() => aead.decrypt(message), "DESTROYED");
+  let escaped: { mac(d: Uint8Array): Uint8Array } | undefined;
+  {
+    using scoped = hmacKey("SHA-512", key);
+    escaped = scoped;
+    assert.equal(scoped.mac(salt).length, 64);
+  }
+  assertThrowsCode(() => escaped!.mac(salt), "DESTROYED");
+  // purge() reaches contexts, in either rest.
+  const live = [
+    hmacKey("SHA-256", key),
+    hmacKey("SHA-256", key, { rest: "readwrite" }),
+  ];
+  const sealing = aeadKey(key, { rest: "readwrite" });
+  purge();
+  for (const context of live) {
+    assert(context.destroyed);
+    assertThrowsCode(() => context.mac(salt), "DESTROYED");
+  }
+  assertThrowsCode(() => sealing.encrypt(salt), "DESTROYED");
+  // ...and the one-shots still work after it (their work area comes back).
+  using again = SecretBuffer.random(32);
+  assert.equal(hmac("SHA-256", again, salt).length, 32);
+  assert.equal(String(live[0]), "HmacKey(SHA-256, destroyed)");
+  assert.equal(
+    JSON.stringify(sealing),
+    '"AeadKey(XChaCha20-Poly1305, destroyed)"',
+  );
+});
+
+test("contexts: lying values never change what is read; Proxies and detached bytes are refused", () => {
+  using key = SecretBuffer.random(32);
+  using mac = hmacKey("SHA-256", key);
+  using aead = aeadKey(key);
+  const data = bytes(40);
+  const honest = mac.mac(data);
+  const liar = data.slice();
+  Object.defineProperty(liar, "length", { get: () => 3 });
+  Object.defineProperty(liar, "subarray", { value: () => new Uint8Array(0) });
+  assert.deepEqual(mac.mac(liar), honest);
+  const lyingTag = honest.slice();
+  Object.defineProperty(lyingTag, "length", { get: () => 1 });
+  assert(mac.verify(data, lyingTag), "the whole tag is compared");
+  const wrongTail = honest.slice();
+  wrongTail[31] ^= 1;
+  Object.defineProperty(wrongTail, "length", { get: () => 1 });
+  assert(!mac.verify(data, wrongTail), "a lying length hides no byte");
+  for (const bad of [...notBytes(), detached()]) {
+    assertThrowsCode(() => mac.mac(bad as Any), "INVALID_ARGUMENT");
+    assertThrowsCode(() => mac.verify(data, bad as Any), "INVALID_ARGUMENT");
+    assertThrowsCode(() => aead.encrypt(bad as Any), "INVALID_ARGUMENT");
+    assertThrowsCode(() => aead.decrypt(bad as Any), "INVALID_ARGUMENT");
+    assertThrowsCode(
+      () => aead.encrypt(data, { aad: bad } as Any),
+      "INVALID_ARGUMENT",
+    );
+  }
+  const message = aead.encrypt(data, { aad: salt });
+  nothingMapped("a modified message through a context", () => {
+    const modified = message.slice();
+    modified[30] ^= 1;
+    assertThrowsCode(() => aead.decrypt(modified, { aad: salt }), "INTEGRITY");
+    assertThrowsCode(() => aead.decrypt(message), "INTEGRITY");
+    assertThrowsCode(
+      () => aead.decrypt(message.subarray(0, 39)),
+      "INVALID_ARGUMENT",
+    );
+  });
+  using back = aead.decrypt(message, { aad: salt });
+  assert(back.equals(data));
+});
+
+test("reentrancy: getters that call back into the entry, and calls nested in a running one, never corrupt it", () => {
+  using key = SecretBuffer.random(32);
+  using other = SecretBuffer.random(32);
+  using mac = hmacKey("SHA-256", key, { rest: "readwrite" });
+  using aead = aeadKey(key);
+  const data = bytes(100);
+  const honest = mac.mac(data);
+  const innerHonest = hmac("SHA-512", other, data);
+  // A params getter that runs the whole entry while the outer call is on.
+  let inner: Uint8Array | undefined;
+  const params = {
+    get aad() {
+      inner = hmac("SHA-512", other, data);
+      assert.deepEqual(mac.mac(data), honest);
+      using roundTrip = aead.decrypt(aead.encrypt(data));
+      assert(roundTrip.equals(data));
+      return salt;
+    },
+  };
+  const message = aead.encrypt(data, params);
+  assert.deepEqual(inner, innerHonest);
+  using back = aead.decrypt(message, params);
+  assert(back.equals(data));
+  // Library calls nested inside a running one take the next work area: the
+  // outer area's bytes are untouched, and each answer is right.
+  withArea((outer) => {
+    outer.bytes.fill(0xa5);
+    assert.deepEqual(mac.mac(data), honest);
+    assert.deepEqual(hmac("SHA-512", other, data), innerHonest);
+    assert(hmacVerify("SHA-256", key, data, honest));
+    withArea((middle) => {
+      middle.bytes.fill(0x5a);
+      assert.deepEqual(mac.mac(data), honest);
+      assert(middle.bytes.every((b) => b === 0x5a));
+    });
+    assert.equal(outer.bytes.length, AREA_SIZE);
+    assert(outer.bytes.every((b) => b === 0xa5), "outer area intact");
+  });
+  // Wiped after every call, on every path.
+  let seen: Uint8Array | undefined;
+  withArea((area) => {
+    seen = area.bytes;
+    assert(area.bytes.every((b) => b === 0), "an area starts zeroed");
+    area.bytes.fill(1);
+  });
+  assert(seen!.every((b) => b === 0), "and is wiped after");
+  assert.throws(() =>
+    withArea((area) => {
+      area.bytes.fill(2);
+      throw new Error("fails mid-call");
+    })
+  );
+  assert(seen!.every((b) => b === 0), "also when the call throws");
+  // purge() while a call runs: the call fails, it does not answer.
+  assertThrowsCode(() => withArea(() => void purge()), "DESTROYED");
+  using fresh = SecretBuffer.random(32);
+  assert.equal(hmac("SHA-256", fresh, data).length, 32);
 });

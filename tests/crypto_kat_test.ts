@@ -9,7 +9,17 @@
 
 import assert from "node:assert/strict";
 import { SecretBuffer } from "../mod.ts";
-import { decrypt, encrypt, hkdf, hmac, scrypt, scryptSync } from "../crypto.ts";
+import {
+  aeadKey,
+  decrypt,
+  encrypt,
+  hkdf,
+  hmac,
+  hmacKey,
+  hmacVerify,
+  scrypt,
+  scryptSync,
+} from "../crypto.ts";
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { createHmac, hkdfSync } from "node:crypto";
 import { Hmac } from "../src/crypto/_hmac.ts";
@@ -429,6 +439,123 @@ test("HMAC and HKDF (SHA-256 and SHA-512) agree with node:crypto on lengths arou
         toHex(new Uint8Array(hkdfSync(node, raw, data, raw, length))),
         `hkdf ${name} ${size}`,
       );
+    }
+  }
+});
+
+test("hmacKey, hmacVerify: RFC 4231 test cases 1-7, both rests, short keys only when allowed", () => {
+  for (const [index, [key, data, h256, h512, cut]] of RFC4231.entries()) {
+    for (const [name, expected] of [["SHA-256", h256], ["SHA-512", h512]]) {
+      const hash = name as "SHA-256" | "SHA-512";
+      using k = secret(key);
+      const short = key.length < 16;
+      for (const rest of ["noaccess", "readwrite"] as const) {
+        if (short) {
+          // Case 2's 4-byte key: refused by default, accepted when asked.
+          assert.throws(() => hmacKey(hash, k, { rest }), /at least 16 bytes/);
+        }
+        using context = hmacKey(hash, k, {
+          rest,
+          ...(short ? { allowShortKey: true } : {}),
+        });
+        // Twice: a call must leave the context as it found it.
+        for (let round = 0; round < 2; round++) {
+          const tag = context.mac(data);
+          assert.equal(
+            toHex(tag).slice(0, cut ? 2 * cut : undefined),
+            expected,
+            `case ${index + 1} ${name} rest ${rest} round ${round}`,
+          );
+          assert(context.verify(data, tag), "verify accepts the MAC");
+          using d = secret(data);
+          assert(context.verify(d, tag), "data as a SecretBuffer");
+          const wrong = tag.slice();
+          wrong[wrong.length - 1] ^= 1;
+          assert(!context.verify(data, wrong), "a changed tag fails");
+          assert(!context.verify(data, tag.subarray(0, 16)), "a cut tag fails");
+          const options = short ? { allowShortKey: true } : undefined;
+          assert(hmacVerify(hash, k, data, tag, options), "hmacVerify");
+          assert(
+            !hmacVerify(hash, k, data, wrong, options),
+            "hmacVerify fails",
+          );
+          assert.equal(
+            toHex(hmac(hash, k, data, options)),
+            toHex(tag),
+            "one-shot agrees",
+          );
+        }
+      }
+    }
+  }
+});
+
+test("hmacKey agrees with node:crypto on lengths around the blocks, many keys interleaved", () => {
+  const keys = [16, 32, 64, 65, 128, 129, 200].map((n) => range(1, n));
+  const contexts = keys.map((key) => {
+    // A context keeps its own state: the key can go at once.
+    using k = secret(key);
+    return {
+      key,
+      s256: hmacKey("SHA-256", k, { rest: "readwrite" }),
+      s512: hmacKey("SHA-512", k),
+    };
+  });
+  try {
+    for (
+      const size of [0, 1, 55, 56, 63, 64, 65, 111, 112, 127, 128, 129, 1000]
+    ) {
+      const data = range(0, size - 1).map((b) => b ^ 0x5a);
+      for (const { key, s256, s512 } of contexts) {
+        assert.equal(
+          toHex(s256.mac(data)),
+          createHmac("sha256", key).update(data).digest("hex"),
+          `SHA-256 key ${key.length} data ${size}`,
+        );
+        assert.equal(
+          toHex(s512.mac(data)),
+          createHmac("sha512", key).update(data).digest("hex"),
+          `SHA-512 key ${key.length} data ${size}`,
+        );
+      }
+    }
+  } finally {
+    for (const { s256, s512 } of contexts) {
+      s256.destroy();
+      s512.destroy();
+    }
+  }
+});
+
+test("aeadKey: draft-irtf-cfrg-xchacha A.3.1, and round trips against noble around the block sizes", () => {
+  using key = secret(KEY);
+  const message = fromHex(toHex(XCHACHA_NONCE) + XCHACHA_SEALED);
+  for (const rest of ["noaccess", "readwrite"] as const) {
+    using context = aeadKey(key, { rest });
+    using plain = context.decrypt(message, { aad: AAD });
+    assert(plain.equals(SUNSCREEN), `rest ${rest}`);
+    for (const size of [0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 1000]) {
+      const bytes = range(0, size - 1).map((b) => b ^ size);
+      const aad = size % 2 === 0 ? undefined : fill(size & 0xff, size % 7);
+      using source = SecretBuffer.from(bytes.slice());
+      for (const input of [source, bytes]) {
+        const sealed = context.encrypt(input, aad && { aad });
+        assert.equal(sealed.length, size + 40);
+        using back = context.decrypt(sealed, { aad });
+        assert(back.equals(bytes), `size ${size}`);
+        using oneShot = decrypt(key, sealed, { aad });
+        assert(oneShot.equals(bytes), "the one-shot opens it");
+        const opened = xchacha20poly1305(KEY, sealed.subarray(0, 24), aad)
+          .decrypt(sealed.subarray(24));
+        assert.deepEqual([...opened], [...bytes], "noble opens it");
+        using fromOneShot = context.decrypt(
+          encrypt(key, bytes, aad && { aad }),
+          {
+            aad,
+          },
+        );
+        assert(fromOneShot.equals(bytes), "it opens the one-shot's");
+      }
     }
   }
 });

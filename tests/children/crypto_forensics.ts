@@ -1,13 +1,17 @@
 /**
  * Child for the crypto forensic test. Runs one function of `./crypto`
- * (argument 1: hmac, hkdf, scrypt, scryptSync, encrypt, decrypt) once or
- * under load (argument 2: "once" or "load": 4,000 calls from 32 concurrent
- * async tasks), then scans this process's present pages for every secret
+ * (argument 1: hmac, hkdf, scrypt, scryptSync, encrypt, decrypt, or the
+ * keyed contexts: hmacKey (mac and verify, SHA-256 and SHA-512, both
+ * rests), aeadKey (encrypt and decrypt, both rests)) once or under load
+ * (argument 2: "once" or "load": 4,000 calls from 32 concurrent async
+ * tasks, 10,000 for the contexts), then scans this process's present pages for every secret
  * involved: first while they are alive and at rest, without forcing a GC,
  * leaving out their own guarded pages; then after every SecretBuffer is
  * destroyed, leaving out nothing. Also looks for the key XOR the HMAC
  * pads (the padded key blocks) and, for encryption, the keystream over the
- * plaintext, and for each secret's 32-bit words as the 8-byte doubles an
+ * plaintext, for hmacKey the two keyed SHA-256 states a context keeps
+ * (found once, in the context's own slot, while it lives), and for each
+ * secret's 32-bit words as the 8-byte doubles an
  * interpreter boxes numbers into (V8 does, for a number that is not a
  * small integer). Controls: each live secret is found in its own pages, and a
  * heap array is found on the heap, and "leak" (a plain heap copy of the
@@ -18,13 +22,22 @@
 
 import { SecretBuffer, stats } from "../../mod.ts";
 import {
+  type AeadKey,
+  aeadKey,
   decrypt,
   encrypt,
   hkdf,
   hmac,
+  type HmacKey,
+  hmacKey,
   scrypt,
   scryptSync,
 } from "../../crypto.ts";
+import { hmacKeyRange } from "../../src/crypto/hmac_key.ts";
+import { aeadKeyRange } from "../../src/crypto/aead_key.ts";
+import { Hmac } from "../../src/crypto/_hmac.ts";
+import { SHA256 } from "../../src/crypto/_sha2.ts";
+import { withWork } from "../../src/crypto/_work.ts";
 import {
   type Needle,
   needleOf,
@@ -40,7 +53,8 @@ const args = host.Deno?.args ?? host.process.argv.slice(2);
 const fn = args[0];
 const load = args[1] === "load";
 const TASKS = 32;
-const CALLS = load ? 4000 : 1;
+const contexts = fn === "hmacKey" || fn === "aeadKey";
+const CALLS = load ? (contexts ? 10_000 : 4000) : 1;
 
 const before = stats();
 const control = new Uint8Array(48).map((_, i) => (i * 151 + 7) & 0xff);
@@ -53,6 +67,10 @@ const plaintext = SecretBuffer.random(48);
 const passphrase = SecretBuffer.random(20);
 const live: SecretBuffer[] = [key, plaintext, passphrase];
 let message: Uint8Array | undefined;
+// The contexts under test, made on the first call; destroyed before the
+// second scan.
+let macKeys: HmacKey[] | undefined;
+let sealKeys: AeadKey[] | undefined;
 // The negative control's copies, kept alive on purpose.
 const leaked: Uint8Array[] = [];
 let leakedWord = 0;
@@ -81,6 +99,24 @@ async function call(keep: boolean): Promise<void> {
       message ??= encrypt(key, plaintext, { aad: salt });
       out = decrypt(key, message, { aad: salt });
       break;
+    case "hmacKey": {
+      macKeys ??= [
+        hmacKey("SHA-256", key),
+        hmacKey("SHA-256", key, { rest: "readwrite" }),
+        hmacKey("SHA-512", key),
+      ];
+      for (const context of macKeys) {
+        const tag = context.mac(plaintext);
+        if (!context.verify(plaintext, tag)) throw new Error("verify failed");
+      }
+      break;
+    }
+    case "aeadKey": {
+      sealKeys ??= [aeadKey(key), aeadKey(key, { rest: "readwrite" })];
+      message = sealKeys[0].encrypt(plaintext, { aad: salt });
+      out = sealKeys[1].decrypt(message, { aad: salt });
+      break;
+    }
     case "leak":
       // Not a crypto call: a plain heap copy, which the scan must see.
       if (leaked.length === 0) leaked.push(key.read((k) => k.slice()));
@@ -132,7 +168,29 @@ const needles: Record<string, Needle> = {
   passphrase: needleOf(passphrase),
 };
 if (live.length > 3) needles.output = needleOf(live[3]);
-if (fn === "encrypt" && message !== undefined) {
+// The keyed SHA-256 states an HMAC context keeps (inner, outer), made the
+// way the context makes them, in guarded memory.
+const states: SecretBuffer[] = [];
+if (fn === "hmacKey") {
+  const inner = SecretBuffer.alloc(32);
+  const outer = SecretBuffer.alloc(32);
+  withWork(Hmac.size(SHA256) + 64, (area) => {
+    const mac = new Hmac(SHA256, area, 0);
+    key.read((k) => mac.init(k, 0, 32));
+    mac.saveKeyed(area, Hmac.size(SHA256));
+    const at = Hmac.size(SHA256);
+    inner.write((b) => {
+      for (let i = 0; i < 32; i++) b[i] = area[at + i];
+    });
+    outer.write((b) => {
+      for (let i = 0; i < 32; i++) b[i] = area[at + 32 + i];
+    });
+  });
+  states.push(inner, outer);
+  needles.innerState = needleOf(inner);
+  needles.outerState = needleOf(outer);
+}
+if ((fn === "encrypt" || fn === "aeadKey") && message !== undefined) {
   // Ciphertext XOR plaintext XOR mask: the heap holds only that.
   const sealed = message;
   needles.keystream = plaintext.read((bytes) => {
@@ -155,7 +213,11 @@ boxed.key = boxedOf(key, [0, 0x36, 0x5c]);
 boxed.plaintext = boxedOf(plaintext, [0]);
 boxed.passphrase = boxedOf(passphrase, [0, 0x36, 0x5c]);
 if (live.length > 3) boxed.output = boxedOf(live[3], [0]);
-if (fn === "encrypt" && message !== undefined) {
+if (fn === "hmacKey") {
+  boxed.innerState = boxedOf(states[0], [0]);
+  boxed.outerState = boxedOf(states[1], [0]);
+}
+if ((fn === "encrypt" || fn === "aeadKey") && message !== undefined) {
   // The keystream words over the plaintext, formed in guarded memory.
   const sealed = message;
   using stream = SecretBuffer.alloc(48);
@@ -185,6 +247,11 @@ const ranges = (buffers: SecretBuffer[]) =>
     [b.address, b.address + BigInt(b.size)] as [bigint, bigint]
   );
 
+// The contexts' own slots: guarded memory where their state belongs.
+const contextRanges = [
+  ...(macKeys ?? []).map((k) => hmacKeyRange(k)!),
+  ...(sealKeys ?? []).map((k) => aeadKeyRange(k)!),
+];
 const owners: Record<string, SecretBuffer | undefined> = {
   key,
   plaintext,
@@ -194,9 +261,11 @@ const owners: Record<string, SecretBuffer | undefined> = {
 // Alive, at rest, no forced GC: hits outside the live guarded pages.
 const all = scanMemoryAll([...names.map((n) => needles[n]), ...boxedNeedles]);
 const boxedAlive = boxedCounts(all.slice(names.length));
-const own = ranges(live);
+const own = [...ranges(live), ...ranges(states), ...contextRanges];
 const alive: Record<string, number> = {};
 const inOwnPage: Record<string, number> = {};
+const inContexts: Record<string, number> = {};
+const expectedInContexts: Record<string, number> = {};
 names.forEach((name, i) => {
   const hits = all[i].hits;
   alive[name] = hits.filter((a) => !own.some(([s, e]) => s <= a && a < e))
@@ -206,7 +275,25 @@ names.forEach((name, i) => {
     const [[s, e]] = ranges([owner]);
     inOwnPage[name] = hits.filter((a) => s <= a && a < e).length;
   }
+  // Each context holds its state once, in its own slot: the key for an
+  // aeadKey, the keyed states for the SHA-256 hmacKeys (two of them).
+  const held = fn === "aeadKey" && name === "key"
+    ? 2
+    : fn === "hmacKey" && name.endsWith("State")
+    ? 2
+    : 0;
+  if (held > 0) {
+    inContexts[name] = hits.filter((a) =>
+      contextRanges.some(([s, e]) => s <= a && a < e)
+    ).length;
+    expectedInContexts[name] = held;
+  }
 });
+
+for (const context of [...(macKeys ?? []), ...(sealKeys ?? [])]) {
+  context.destroy();
+}
+for (const state of states) state.destroy();
 
 for (const buffer of live) buffer.destroy();
 const after = scanMemoryAll([
@@ -224,6 +311,8 @@ console.log(JSON.stringify({
   alive,
   destroyed,
   inOwnPage,
+  inContexts,
+  expectedInContexts,
   boxedAlive,
   boxedDestroyed,
   leakedWord: leakedWord !== 0,
