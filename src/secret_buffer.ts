@@ -535,6 +535,17 @@ export class SecretBuffer {
    *
    * using key = await SecretBuffer.fromFile("/run/secrets/key", { maxSize: 64 });
    * ```
+   *
+   * @example A key file as text (a Kubernetes secret, `openssl rand -base64 32 > key`)
+   * ```ts ignore
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * // Whitespace and line breaks are allowed; the bytes are decoded
+   * // straight into guarded memory.
+   * using key = await SecretBuffer.fromFile("/run/secrets/key", {
+   *   encoding: "base64",
+   * });
+   * ```
    */
   static fromFile(
     path: string | URL,

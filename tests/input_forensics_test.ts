@@ -34,12 +34,22 @@ const test: typeof register = (name, body, options = {}) =>
 const folder = mkdtempSync(join(tmpdir(), "secmem-forensics-"));
 const python = spawnSync("python3", ["-c", "import pty"]).status === 0;
 
-/** A fresh 32-byte secret file written by the shell; returns its path. */
+/**
+ * A fresh 32-byte secret file written by the shell; returns its path. The
+ * `-hex` and `-base64` paths get the secret as text, as key files are
+ * written: spaces and line breaks inside (od, base64 -w 20), a newline at
+ * the end.
+ */
 function secretFile(name: string): string {
   const path = join(folder, name);
+  const encode = name.startsWith("file-hex")
+    ? " | od -An -tx1 -v"
+    : name.startsWith("file-base64")
+    ? " | base64 -w 20"
+    : "";
   const made = spawnSync("/bin/sh", [
     "-c",
-    `head -c 32 /dev/urandom > '${path}'`,
+    `head -c 32 /dev/urandom${encode} > '${path}'`,
   ]);
   assert.deepEqual(made.status, 0, "could not make the secret file");
   return path;
@@ -57,7 +67,7 @@ function copiesAfter(how: string, mode: "destroy" | "control"): number {
   return Number(match[1]);
 }
 
-const paths = ["file", "file-sync", "fd", "stdin"];
+const paths = ["file", "file-sync", "fd", "stdin", "file-hex", "file-base64"];
 if (runtime === "deno") paths.push("deno-fsfile", "stream");
 
 for (const how of paths) {

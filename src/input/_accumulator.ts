@@ -23,6 +23,7 @@ import type {
   SecretBufferOptions,
   SecretMaker,
 } from "../core/_secret.ts";
+import { decodeBytes, type InputEncoding } from "./encoding.ts";
 
 /** The default `maxSize` for input of unknown length: 64 KiB. */
 export const DEFAULT_MAX_SIZE = 65536;
@@ -34,17 +35,33 @@ export interface InputOptions extends SecretBufferOptions {
    * `TOO_LARGE` and leaves nothing mapped. At most `MAX_SIZE`.
    */
   maxSize?: number;
+  /**
+   * Drop one line ending at the end of the input (`\n` or `\r\n`), as an
+   * editor, `echo` or a Kubernetes secret leaves after a key (default
+   * false). Applied before `encoding`.
+   */
+  trim?: boolean;
+  /**
+   * Decode the input as text (whitespace and line breaks allowed anywhere)
+   * straight into guarded memory: `"hex"`, or `"base64"` (standard or
+   * URL-safe). The result holds the decoded bytes. Default: the raw bytes.
+   */
+  encoding?: InputEncoding;
 }
 
 /** Options checked: the maximum, and the rest for the final buffer. */
 export interface CheckedInput {
   maxSize: number;
   buffer: SecretBufferOptions;
+  trim?: boolean;
+  encoding?: InputEncoding;
 }
 
 /** The options every input of unknown length takes. */
 export const INPUT_OPTION_KEYS: readonly string[] = [
   "maxSize",
+  "trim",
+  "encoding",
   ...BUFFER_OPTION_KEYS,
 ];
 
@@ -53,10 +70,26 @@ export const INPUT_OPTION_KEYS: readonly string[] = [
  * read once (see `checkOptions`).
  */
 export function checkInputOptions(options: unknown): CheckedInput {
-  const { maxSize = DEFAULT_MAX_SIZE, ...rest } = checkOptions(
-    options,
-    INPUT_OPTION_KEYS,
-  );
+  const {
+    maxSize = DEFAULT_MAX_SIZE,
+    trim = false,
+    encoding,
+    ...rest
+  } = checkOptions(options, INPUT_OPTION_KEYS);
+  if (typeof trim !== "boolean") {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot use ${describe(trim)} as trim: expected true or false`,
+    );
+  }
+  if (encoding !== undefined && encoding !== "hex" && encoding !== "base64") {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot use ${
+        describe(encoding)
+      } as encoding: expected "hex" or "base64" (or no encoding, for the raw bytes)`,
+    );
+  }
   if (
     typeof maxSize !== "number" || !Number.isInteger(maxSize) || maxSize < 0 ||
     maxSize > MAX_SIZE
@@ -71,7 +104,12 @@ export function checkInputOptions(options: unknown): CheckedInput {
   // Every buffer option reaches every buffer made for the input (the
   // growing ones too): secret memory asked for is secret memory got.
   const { lock, placement, backend } = checkBufferOptions(rest);
-  return { maxSize, buffer: { lock, placement, backend } };
+  return {
+    maxSize,
+    buffer: { lock, placement, backend },
+    trim,
+    encoding: encoding as InputEncoding | undefined,
+  };
 }
 
 /**
@@ -115,6 +153,8 @@ export class Accumulator<S extends GuardedSecret> {
   readonly #maxSize: number;
   readonly #options: SecretBufferOptions;
   readonly #what: string;
+  readonly #trim: boolean;
+  readonly #encoding: InputEncoding | undefined;
 
   /**
    * @param maker Makes the guarded buffers (the class's own `alloc`).
@@ -126,6 +166,8 @@ export class Accumulator<S extends GuardedSecret> {
     this.#what = what;
     this.#maxSize = checked.maxSize;
     this.#options = checked.buffer;
+    this.#trim = checked.trim ?? false;
+    this.#encoding = checked.encoding;
     // One data page holds a passphrase or a key: most input never grows.
     const first = Math.min(checked.maxSize, native().pageSize - CANARY_SIZE);
     this.#buffer = this.#open(first);
@@ -275,13 +317,31 @@ export class Accumulator<S extends GuardedSecret> {
     return true;
   }
 
-  /** The collected bytes in an exact-size buffer; this one is destroyed. */
+  /**
+   * The collected bytes in an exact-size buffer (less a trimmed line
+   * ending, or decoded from text); this one is destroyed.
+   */
   finish(): S {
     try {
-      const result = this.#maker.alloc(this.#length, this.#options);
-      if (this.#length > 0) {
-        const from = this.#buffer.address;
-        const length = this.#length;
+      const buffer = this.#buffer;
+      let length = this.#length;
+      if (this.#trim && length > 0 && buffer.view[length - 1] === 0x0a) {
+        length--;
+        if (length > 0 && buffer.view[length - 1] === 0x0d) length--;
+      }
+      if (this.#encoding !== undefined) {
+        return decodeBytes(
+          this.#maker,
+          buffer.view,
+          length,
+          this.#encoding,
+          this.#what,
+          this.#options,
+        );
+      }
+      const result = this.#maker.alloc(length, this.#options);
+      if (length > 0) {
+        const from = buffer.address;
         result.write(() => native().copy(result.address, from, length));
       }
       return result;

@@ -316,3 +316,116 @@ export function fromText<S extends GuardedSecret>(
     () => invalid("text", "the UTF-8 length changed while encoding"),
   );
 }
+
+/** The encodings input of unknown length may be decoded from. */
+export type InputEncoding = "hex" | "base64";
+
+/** -1 for ASCII whitespace (space, \t, \n, \v, \f, \r), else 0. */
+function whitespaceMask(c: number): number {
+  return inRange(c, 0x09, 0x0d) | inRange(c, 0x20, 0x20);
+}
+
+/**
+ * Decodes `length` bytes of hex or base64 text at the start of `text` (a
+ * view of guarded pages: a key file as people write them, whitespace and
+ * line breaks allowed anywhere) into a new guarded buffer. Nothing passes
+ * through a string or the heap. The text is secmem's own memory, so reading
+ * it twice (count, then decode) cannot race with a caller. Errors name the
+ * position of a character outside the alphabet, never a digit.
+ */
+export function decodeBytes<S extends GuardedSecret>(
+  maker: SecretMaker<S>,
+  text: Uint8Array,
+  length: number,
+  encoding: InputEncoding,
+  what: string,
+  options?: SecretBufferOptions,
+): S {
+  const hex = encoding === "hex";
+  // Pass 1: the digits that count, and the padding that closes base64.
+  let digits = 0;
+  let padding = 0;
+  for (let i = 0; i < length; i++) {
+    const c = text[i];
+    if (whitespaceMask(c) !== 0) continue;
+    digits++;
+    if (!hex && c === 0x3d) padding++;
+    else if (padding > 0) padding = 3; // "=" before the end: refused below
+  }
+  const significant = digits - (hex ? 0 : padding);
+  const bad = (reason: string) =>
+    invalid(`${what} as ${encoding}`, `${reason}`);
+  if (hex && digits % 2 !== 0) {
+    throw bad(
+      `${
+        characters(digits)
+      } (whitespace aside) is an odd number: every byte is two hex digits`,
+    );
+  }
+  if (
+    !hex &&
+    (padding > 2 || significant % 4 === 1 || (padding > 0 && digits % 4 !== 0))
+  ) {
+    throw bad(
+      `${
+        characters(digits)
+      } (whitespace aside) cannot be whole base64: check for truncation or a misplaced =`,
+    );
+  }
+  const size = hex ? digits / 2 : Math.floor(significant * 3 / 4);
+  return decodeInto(
+    maker,
+    size,
+    options,
+    (view) => {
+      let wrong = 0;
+      let bits = 0;
+      let held = 0;
+      let out = 0;
+      let seen = 0;
+      const step = hex ? 4 : 6;
+      for (let i = 0; i < length; i++) {
+        const c = text[i];
+        const space = whitespaceMask(c);
+        // Skipped: whitespace, and base64's closing padding.
+        const skip = space |
+          (hex
+            ? 0
+            : inRange(seen, significant, digits) & inRange(c, 0x3d, 0x3d));
+        seen += 1 & ~space;
+        const value = hex ? hexValue(c) : base64Value(c);
+        wrong |= value >> 31 & ~skip;
+        bits = (((bits << step) | (value & ((1 << step) - 1))) & ~skip |
+          bits & skip) & 0xffffff;
+        held += step & ~skip;
+        if (held >= 8) {
+          held -= 8;
+          view[out++] = (bits >> held) & 0xff;
+        }
+      }
+      const unused = bits & ((1 << held) - 1);
+      if (!hex) wrong |= (unused | -unused) >> 31;
+      return wrong === 0;
+    },
+    () => {
+      // Only now, after decoding failed: where the first bad character is.
+      for (let i = 0, seen = 0; i < length; i++) {
+        const c = text[i];
+        if (whitespaceMask(c) !== 0) continue;
+        seen++;
+        const ok = hex ? hexValue(c) !== -1 : base64Value(c) !== -1 ||
+          (c === 0x3d && seen > significant);
+        if (!ok) {
+          return bad(
+            `${nameCharacter(c)} at byte ${i} is not ${
+              hex ? "a hex digit" : "a base64 character"
+            }`,
+          );
+        }
+      }
+      return bad(
+        "the last character has unused bits set: not the canonical encoding of any bytes; check for truncation",
+      );
+    },
+  );
+}

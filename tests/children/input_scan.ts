@@ -6,7 +6,8 @@
  *
  * Usage: input_scan.ts <path> <how> <mode>
  * - how: file | file-sync | fd | stdin | deno-fsfile | stream |
- *   fs-readsync
+ *   fs-readsync | file-hex | file-base64 (a key file as text, decoded
+ *   with `{ trim, encoding }`)
  *   (`fs-readsync` measures the runtime's own `fs.readSync` into a view
  *   over guarded pages, which secmem does not use, for comparison)
  * - mode: destroy (the real test) | control (keeps one heap copy, which
@@ -34,6 +35,13 @@ async function read(): Promise<SecretBuffer> {
       return await SecretBuffer.fromFile(path);
     case "file-sync":
       return SecretBuffer.fromFileSync(path);
+    case "file-hex":
+      return await SecretBuffer.fromFile(path, { trim: true, encoding: "hex" });
+    case "file-base64":
+      return SecretBuffer.fromFileSync(path, {
+        trim: true,
+        encoding: "base64",
+      });
     case "fd":
       return await SecretBuffer.fromFd(openSync(path, "r"));
     case "stdin":
