@@ -122,22 +122,27 @@ smoke deno "$DENO" run --cached-only --allow-all smoke.mjs npm:secmem
 # (which resolves `secmem` through the project's package.json), and in a
 # Deno project outside the repository that maps `secmem` to the sources with
 # the deno.json "imports" the README gives.
-readme_blocks() { # readme_blocks LABEL DIR COMMAND...: adds the blocks' counts
-  local label="$1" dir="$2" log="$work/readme-$1.log"
+counted() { # counted PREFIX LABEL COMMAND...: runs COMMAND, adds its "PREFIX: N passed, N failed"
+  local prefix="$1" label="$2" log="$work/counted.log"
   shift 2
-  "$NODE26" "$root/npm-build/readme_blocks.mjs" run "$dir" "$label" "$@" >"$log" 2>&1
+  "$@" >"$log" 2>&1
   local status=$?
   grep -e '^ok' -e '^not ok' -e '^#' "$log"
   local summary p f
-  summary="$(grep -E '^readme: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)"
+  summary="$(grep -E "^$prefix: [0-9]+ passed, [0-9]+ failed\$" "$log" | tail -1)"
   if [ -z "$summary" ]; then
     cat "$log"
-    flunk "$label: README blocks did not finish (exit $status)"
+    flunk "$label: did not finish (exit $status)"
     return
   fi
-  read -r p f <<<"$(echo "$summary" | sed -E 's/^readme: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/')"
+  read -r p f <<<"$(echo "$summary" | sed -E "s/^$prefix: ([0-9]+) passed, ([0-9]+) failed\$/\\1 \\2/")"
   passed=$((passed + p))
   failed=$((failed + f))
+}
+readme_blocks() { # readme_blocks LABEL DIR COMMAND...
+  local label="$1" dir="$2"
+  shift 2
+  counted readme "$label" "$NODE26" "$root/npm-build/readme_blocks.mjs" run "$dir" "$label" "$@"
 }
 "$NODE26" "$root/npm-build/readme_blocks.mjs" extract "$root/README.md" "$project"
 readme_blocks "README in Node 26 (npm package)" "$project" "$NODE26" --no-warnings=ExperimentalWarning
@@ -156,6 +161,19 @@ mkdir -p "$sources"
 ' "$root" "$sources"
 "$NODE26" "$root/npm-build/readme_blocks.mjs" extract "$root/README.md" "$sources"
 readme_blocks "README in Deno (sources, deno.json imports)" "$sources" "$DENO" run --allow-all --quiet
+
+# The example programs, as their users run them, against independent tools.
+cp -r "$root/examples" "$project/examples"
+cp -r "$root/examples" "$sources/examples"
+examples() { # examples LABEL DIR COMMAND...
+  local label="$1" dir="$2"
+  shift 2
+  counted examples "$label" "$NODE26" "$root/npm-build/examples_check.mjs" "$dir" "$label" "$@"
+}
+examples "examples in Node 26 (npm package)" "$project" "$NODE26" --no-warnings=ExperimentalWarning
+examples "examples in Bun (npm package)" "$project" "$BUN"
+examples "examples in Deno (npm package)" "$project" "$DENO" run --cached-only --allow-all --quiet
+examples "examples in Deno (sources)" "$sources" "$DENO" run --allow-all --quiet
 
 # Node before 26.1 (the machine's own node, if that old): imports, refuses.
 if [ -n "$OLD_NODE" ] &&
