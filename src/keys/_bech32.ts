@@ -1,0 +1,189 @@
+/**
+ * Bech32 (BIP 173) as age uses it: the original checksum constant 1 (not
+ * Bech32m), no 90-character limit, the checksum always over the lowercase
+ * form. Secret strings (`AGE-SECRET-KEY-1…`) decode from a byte view into
+ * guarded memory: each character is matched against the whole charset in
+ * constant time, the 5-bit groups sit in a guarded work area, and the
+ * checksum state is a small integer. Public strings (`age1…`) encode and
+ * decode as ordinary strings.
+ *
+ * @module
+ */
+
+import { SecretMemoryError } from "../core/errors.ts";
+import { bytes, withWork } from "../crypto/_work.ts";
+
+const CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+const CODES = Array.from(CHARSET, (c) => c.charCodeAt(0));
+const GENERATOR = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+const CHECKSUM_LENGTH = 6;
+
+/** One polymod step; every value stays below 2^30, a small integer. */
+function step(chk: number, value: number): number {
+  const top = chk >> 25;
+  let next = ((chk & 0x1ffffff) << 5) ^ value;
+  for (let i = 0; i < 5; i++) next ^= -((top >> i) & 1) & GENERATOR[i];
+  return next;
+}
+
+/** The polymod after the expanded human-readable part (lowercase). */
+function afterPrefix(prefix: string): number {
+  let chk = 1;
+  for (let i = 0; i < prefix.length; i++) {
+    chk = step(chk, prefix.charCodeAt(i) >> 5);
+  }
+  chk = step(chk, 0);
+  for (let i = 0; i < prefix.length; i++) {
+    chk = step(chk, prefix.charCodeAt(i) & 31);
+  }
+  return chk;
+}
+
+/** The 5-bit value of a lowercase character code, or -1; constant time. */
+function groupValue(c: number): number {
+  let v = -1;
+  for (let k = 0; k < 32; k++) {
+    const equal = ((c ^ CODES[k]) - 1) >> 31;
+    v = (v & ~equal) | (k & equal);
+  }
+  return v;
+}
+
+function invalid(what: string, why: string): SecretMemoryError {
+  return new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot read ${what}: ${why}`,
+  );
+}
+
+function checksumError(what: string): SecretMemoryError {
+  return new SecretMemoryError(
+    "INTEGRITY",
+    `Cannot read ${what}: its Bech32 checksum does not match;` +
+      " a character was mistyped or the string was cut: copy it again",
+  );
+}
+
+/**
+ * Decodes the Bech32 string in `src[start..end)` whose prefix (the part
+ * before the last `1`, compared as written) is `prefix`, and whose data is
+ * `out.length` bytes, into `out`. `upper` says the string is all uppercase
+ * (an age identity); otherwise all lowercase.
+ */
+export function decodeSecretBech32Into(
+  src: Uint8Array,
+  start: number,
+  end: number,
+  prefix: string,
+  upper: boolean,
+  out: Uint8Array,
+  what: string,
+): void {
+  const groups = Math.ceil(out.length * 8 / 5);
+  const head = prefix.length + 1;
+  if (end - start !== head + groups + CHECKSUM_LENGTH) {
+    throw invalid(
+      what,
+      `expected ${head + groups + CHECKSUM_LENGTH} characters, found ${
+        end - start
+      }`,
+    );
+  }
+  for (let i = 0; i < prefix.length; i++) {
+    if (src[start + i] !== prefix.charCodeAt(i)) {
+      throw invalid(what, `it does not start with ${prefix}1`);
+    }
+  }
+  if (src[start + prefix.length] !== 0x31) {
+    throw invalid(what, `it does not start with ${prefix}1`);
+  }
+  withWork(groups + CHECKSUM_LENGTH, (area) => {
+    const values = bytes(area, 0, groups + CHECKSUM_LENGTH);
+    // A letter of the wrong case shows in bit 0x20; digits have it set.
+    const caseBit = upper ? 0x00 : 0x20;
+    let bad = 0;
+    let chk = afterPrefix(prefix.toLowerCase());
+    for (let i = 0; i < values.length; i++) {
+      const c = src[start + head + i];
+      const letter = ~inDigits(c);
+      bad |= letter & -((c & 0x20) ^ caseBit);
+      const v = groupValue(c | 0x20);
+      bad |= v >> 31;
+      values[i] = v & 31;
+      chk = step(chk, v & 31);
+    }
+    if (bad !== 0) {
+      throw invalid(
+        what,
+        `a character is not in the Bech32 alphabet or not ${
+          upper ? "upper" : "lower"
+        }case`,
+      );
+    }
+    if (chk !== 1) throw checksumError(what);
+    let acc = 0;
+    let bits = 0;
+    let at = 0;
+    for (let i = 0; i < groups; i++) {
+      acc = (acc << 5 | values[i]) & 0xfff;
+      bits += 5;
+      if (bits >= 8) {
+        bits -= 8;
+        out[at++] = acc >> bits & 0xff;
+      }
+    }
+    const leftover = acc & ((1 << bits) - 1);
+    acc = 0;
+    if (leftover !== 0) throw invalid(what, "its padding bits are not zero");
+  });
+}
+
+/** -1 if `c` is an ASCII digit, else 0. */
+function inDigits(c: number): number {
+  return ((0x2f - c) & (c - 0x3a)) >> 31;
+}
+
+/** Bech32 of public `data` under a lowercase `prefix`. */
+export function encodeBech32(prefix: string, data: Uint8Array): string {
+  const values: number[] = [];
+  let acc = 0;
+  let bits = 0;
+  for (const byte of data) {
+    acc = (acc << 8 | byte) & 0xfff;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      values.push(acc >> bits & 31);
+    }
+  }
+  if (bits > 0) values.push(acc << (5 - bits) & 31);
+  let chk = afterPrefix(prefix);
+  for (const v of values) chk = step(chk, v);
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) chk = step(chk, 0);
+  chk ^= 1;
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    values.push(chk >> 5 * (CHECKSUM_LENGTH - 1 - i) & 31);
+  }
+  return prefix + "1" + values.map((v) => CHARSET[v]).join("");
+}
+
+/** Decodes a public lowercase Bech32 string of `length` data bytes. */
+export function decodePublicBech32(
+  text: string,
+  prefix: string,
+  length: number,
+  what: string,
+): Uint8Array {
+  if (typeof text !== "string") {
+    throw invalid(what, `expected a string, got ${typeof text}`);
+  }
+  const src = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7e || c < 0x21) throw invalid(what, "it is not printable ASCII");
+    src[i] = c;
+  }
+  const out = new Uint8Array(length);
+  decodeSecretBech32Into(src, 0, src.length, prefix, false, out, what);
+  return out;
+}
