@@ -35,6 +35,15 @@ export {
   hkdf,
   type HkdfParams,
   hmac,
+  type HmacOptions,
+  hmacVerify,
 } from "./src/crypto/mac.ts";
+export {
+  HmacKey,
+  hmacKey,
+  type HmacKeyOptions,
+} from "./src/crypto/hmac_key.ts";
+export { AeadKey, aeadKey, type AeadKeyOptions } from "./src/crypto/aead_key.ts";
+export type { ContextPoolOptions } from "./src/crypto/_context_pool.ts";
 export { scrypt, type ScryptParams, scryptSync } from "./src/crypto/scrypt.ts";
 export { type CipherParams, decrypt, encrypt } from "./src/crypto/cipher.ts";

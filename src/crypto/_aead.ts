@@ -10,10 +10,10 @@
  * @module
  */
 
-import { fillRange, subarrayOf } from "../core/_intrinsics.ts";
+import { fillRange } from "../core/_intrinsics.ts";
 import { ChaCha, CHACHA_SIZE } from "./_chacha.ts";
 import { Poly1305, POLY1305_SIZE } from "./_poly1305.ts";
-import { bytes, withWork } from "./_work.ts";
+import { type Area, bytes, withArea } from "./_work.ts";
 
 /** Bytes of key, extended nonce, RFC 8439 nonce and tag. */
 export const KEY_SIZE = 32;
@@ -33,26 +33,47 @@ export function spanOf(bytes: Uint8Array, start = 0, length?: number): Span {
   return { bytes, start, length: length ?? bytes.length - start };
 }
 
-// Work: | ChaCha | Poly1305 | subkey 32 | nonce 12 + 4 | lengths 16 | tag 16 |
+// Work: | ChaCha | Poly1305 | subkey 32 | nonce 12 + 4 | lengths 16 |
+//       | tag 16 | ciphertext block 64 |
 const POLY_AT = CHACHA_SIZE;
 const SUBKEY_AT = POLY_AT + POLY1305_SIZE;
 const NONCE_AT = SUBKEY_AT + KEY_SIZE;
 const LENGTHS_AT = NONCE_AT + 16;
 const TAG_AT = LENGTHS_AT + 16;
-const WORK_SIZE = TAG_AT + TAG_SIZE;
+const BLOCK_AT = TAG_AT + TAG_SIZE;
+/** Work-area bytes the cipher core uses. */
+export const WORK_SIZE = BLOCK_AT + 64;
 
 interface Parts {
   chacha: ChaCha;
   poly: Poly1305;
   area: Uint8Array;
+  /** One ciphertext block, read once from the caller's bytes. */
+  block: Uint8Array;
+  nonce: Uint8Array;
+  lengths: Uint8Array;
+  tag: Uint8Array;
 }
 
-function parts(area: Uint8Array): Parts {
-  return {
-    chacha: new ChaCha(area, 0),
-    poly: new Poly1305(area, POLY_AT),
-    area,
-  };
+// The key under which an area keeps this module's parts.
+const KIT = Object.freeze({ kit: "aead" });
+
+/** The cipher parts over `area`, built once per area. */
+function parts(area: Area): Parts {
+  let p = area.kits.get(KIT) as Parts | undefined;
+  if (p === undefined) {
+    p = {
+      chacha: new ChaCha(area.bytes, 0),
+      poly: new Poly1305(area.bytes, POLY_AT),
+      area: area.bytes,
+      block: bytes(area.bytes, BLOCK_AT, 64),
+      nonce: bytes(area.bytes, NONCE_AT, IETF_NONCE_SIZE),
+      lengths: bytes(area.bytes, LENGTHS_AT, 16),
+      tag: bytes(area.bytes, TAG_AT, TAG_SIZE),
+    };
+    area.kits.set(KIT, p);
+  }
+  return p;
 }
 
 /**
@@ -63,7 +84,7 @@ function parts(area: Uint8Array): Parts {
  */
 function start(p: Parts, key: Span, nonce: Span): void {
   const { chacha, poly, area } = p;
-  const n = subarrayOf(area, NONCE_AT, NONCE_AT + IETF_NONCE_SIZE);
+  const n = p.nonce;
   if (nonce.length === NONCE_SIZE) {
     const b = nonce.bytes, s = nonce.start;
     const counter = (b[s] | b[s + 1] << 8 | b[s + 2] << 16 | b[s + 3] << 24) >>>
@@ -96,7 +117,7 @@ function xor(chacha: ChaCha, input: Span, out: Uint8Array, outAt: number) {
 
 /** The tag over aad and ciphertext into the work area's tag slot. */
 function tag(p: Parts, aad: Span, ciphertext: Span): Uint8Array {
-  const { poly, area } = p;
+  const { poly } = p;
   poly.update(aad.bytes, aad.start, aad.start + aad.length, true);
   poly.update(
     ciphertext.bytes,
@@ -104,12 +125,17 @@ function tag(p: Parts, aad: Span, ciphertext: Span): Uint8Array {
     ciphertext.start + ciphertext.length,
     true,
   );
-  const lengths = bytes(area, LENGTHS_AT, 16);
+  return lengthsAndTag(p, aad.length, ciphertext.length);
+}
+
+/** Absorbs the two lengths and finishes the tag, into the work area. */
+function lengthsAndTag(p: Parts, aad: number, ciphertext: number): Uint8Array {
+  const { poly, lengths } = p;
   fillRange(lengths, 0);
-  putLe64(lengths, 0, aad.length);
-  putLe64(lengths, 8, ciphertext.length);
+  putLe64(lengths, 0, aad);
+  putLe64(lengths, 8, ciphertext);
   poly.update(lengths, 0, 16, false);
-  const out = bytes(area, TAG_AT, TAG_SIZE);
+  const out = p.tag;
   poly.finish(out, 0);
   return out;
 }
@@ -127,7 +153,7 @@ export function sealInto(
   out: Uint8Array,
   outAt: number,
 ): void {
-  withWork(WORK_SIZE, (area) => {
+  withArea((area) => {
     const p = parts(area);
     start(p, key, nonce);
     xor(p.chacha, plaintext, out, outAt);
@@ -137,9 +163,15 @@ export function sealInto(
 }
 
 /**
- * Checks the tag of `sealed` (ciphertext ‖ tag) and only then decrypts it
- * into `out[outAt ..)`. Returns false, writing nothing, if the tag is
- * wrong; the comparison takes the same time wherever the tags differ.
+ * Checks the tag of `sealed` (ciphertext ‖ tag) and decrypts it into
+ * `out[outAt ..)`, reading each byte of `sealed` exactly once: a block is
+ * copied into the work area, and both the tag and the plaintext are
+ * computed from that copy. So bytes that change while they are read (a
+ * SharedArrayBuffer another thread writes) can never give plaintext the
+ * tag did not cover. `out` must be guarded memory of the library's own:
+ * it holds the plaintext before the tag is known, and if the tag is wrong
+ * it is zeroed and false returned. The comparison takes the same time
+ * wherever the tags differ.
  */
 export function openInto(
   key: Span,
@@ -151,18 +183,32 @@ export function openInto(
 ): boolean {
   const length = sealed.length - TAG_SIZE;
   if (length < 0) return false;
-  return withWork(WORK_SIZE, (area) => {
+  return withArea((area) => {
     const p = parts(area);
+    const { chacha, poly, block } = p;
     start(p, key, nonce);
-    const ciphertext = spanOf(sealed.bytes, sealed.start, length);
-    const expected = tag(p, aad, ciphertext);
-    let difference = 0;
-    for (let i = 0; i < TAG_SIZE; i++) {
-      difference |= expected[i] ^ sealed.bytes[sealed.start + length + i];
+    poly.update(aad.bytes, aad.start, aad.start + aad.length, true);
+    const src = sealed.bytes;
+    const ks = chacha.keystream;
+    for (let done = 0; done < length; done += 64) {
+      const take = length - done < 64 ? length - done : 64;
+      const from = sealed.start + done;
+      for (let i = 0; i < take; i++) block[i] = src[from + i];
+      // Only the last block can be partial: padding it is the AEAD's pad16.
+      poly.update(block, 0, take, true);
+      chacha.next();
+      const to = outAt + done;
+      for (let i = 0; i < take; i++) out[to + i] = block[i] ^ ks[i];
     }
-    if (difference !== 0) return false;
-    xor(p.chacha, ciphertext, out, outAt);
-    return true;
+    const expected = lengthsAndTag(p, aad.length, length);
+    let difference = 0;
+    const tagAt = sealed.start + length;
+    for (let i = 0; i < TAG_SIZE; i++) {
+      difference |= expected[i] ^ src[tagAt + i];
+    }
+    if (difference === 0) return true;
+    fillRange(out, 0, outAt, outAt + length);
+    return false;
   });
 }
 

@@ -21,6 +21,16 @@ export interface HashState {
   update(data: Uint8Array, start: number, end: number): void;
   /** Pads, and writes the digest to `out` from `at`; the state is spent. */
   finish(out: Uint8Array, at: number): void;
+  /**
+   * Writes the chaining value (`outputLength` bytes, words in machine
+   * order) to `out` from `at`; only between whole blocks.
+   */
+  saveChain(out: Uint8Array, at: number): void;
+  /**
+   * Resumes from a chaining value `saveChain` wrote, after `absorbed`
+   * bytes (a whole number of blocks) of the message.
+   */
+  loadChain(src: Uint8Array, at: number, absorbed: number): void;
 }
 
 /** One of the two hash functions. */
@@ -88,11 +98,33 @@ const rotr = (x: number, n: number): number => x >>> n | x << (32 - n);
 /** Shared buffering: whole blocks go to `compress`, the rest waits. */
 abstract class BlockHash implements HashState {
   protected readonly block: Uint8Array;
+  readonly #chain: Int32Array;
   #fill = 0;
   #length = 0;
 
-  constructor(block: Uint8Array) {
+  constructor(block: Uint8Array, chain: Int32Array) {
     this.block = block;
+    this.#chain = chain;
+  }
+
+  saveChain(out: Uint8Array, at: number): void {
+    const h = this.#chain;
+    for (let i = 0, j = at; i < h.length; i++, j += 4) {
+      const w = h[i];
+      out[j] = w & 0xff;
+      out[j + 1] = w >> 8 & 0xff;
+      out[j + 2] = w >> 16 & 0xff;
+      out[j + 3] = w >> 24 & 0xff;
+    }
+  }
+
+  loadChain(src: Uint8Array, at: number, absorbed: number): void {
+    const h = this.#chain;
+    for (let i = 0, j = at; i < h.length; i++, j += 4) {
+      h[i] = src[j] | src[j + 1] << 8 | src[j + 2] << 16 | src[j + 3] << 24;
+    }
+    this.#fill = 0;
+    this.#length = absorbed;
   }
 
   abstract reset(): void;
@@ -150,8 +182,9 @@ class Sha256 extends BlockHash {
   readonly #w: Int32Array;
 
   constructor(area: Uint8Array, at: number) {
-    super(bytes(area, at + 288, 64));
-    this.#h = words(area, at, 8);
+    const h = words(area, at, 8);
+    super(bytes(area, at + 288, 64), h);
+    this.#h = h;
     this.#w = words(area, at + 32, 64);
     this.reset();
   }
@@ -220,8 +253,9 @@ class Sha512 extends BlockHash {
   readonly #w: Int32Array;
 
   constructor(area: Uint8Array, at: number) {
-    super(bytes(area, at + 704, 128));
-    this.#h = words(area, at, 16);
+    const h = words(area, at, 16);
+    super(bytes(area, at + 704, 128), h);
+    this.#h = h;
     this.#w = words(area, at + 64, 160);
     this.reset();
   }

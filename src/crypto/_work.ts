@@ -3,8 +3,18 @@
  * a hash, MAC, KDF or cipher (hash chaining values, message schedules,
  * ChaCha20 state and keystream, Poly1305 accumulator and key) is a typed
  * view over one of these areas, never an array of the JS heap: a moving
- * collector cannot copy what is not in its heap, and the area is wiped and
- * unmapped when the operation ends, on every path.
+ * collector cannot copy what is not in its heap.
+ *
+ * An area is a 2048-byte slot of a pool private to this module and thread
+ * that rests readwrite: its pages are locked, left out of core dumps,
+ * wiped on fork and fenced by guard pages, but taking it and opening it
+ * make no system call. It holds nothing between calls (every call wipes
+ * what it used before it returns, on every path), which is what lets it
+ * stay open. Areas form a stack: a call that starts while another is
+ * running (the Enclave's work calling the cipher core, or a caller's
+ * getter calling back into the crypto entry) takes the next area, never
+ * the one in use. Larger work, or work with the caller's own buffer
+ * options, gets a mapping of its own that is wiped and unmapped after.
  *
  * Numbers are kept small: words are read through `Int32Array` views and
  * added in 16-bit halves (`add32`), because V8's interpreter boxes any
@@ -18,27 +28,100 @@
 
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { SecretMemoryError } from "../core/errors.ts";
+import { fillRange, subarrayOf } from "../core/_intrinsics.ts";
+import { markScratch, SecretPool, type SecretSlot } from "../pool/pool.ts";
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/** Bytes of one shared area: the largest pool slot. */
+export const AREA_SIZE = 2048;
+
 /**
- * Runs `fn` over a fresh guarded area of `size` bytes, open for writing
- * and page-aligned (so 32-bit views fit), then wipes and unmaps it.
- * `options` carry the caller's lock and backend choices. `fn` is library
- * code only: no view it opens is handed to the caller.
+ * One shared area and what the hot paths built over it (hash states,
+ * cipher parts: views, not secrets), kept so that a call allocates none.
+ */
+export interface Area {
+  /** All `AREA_SIZE` bytes; zero whenever no call is running. */
+  readonly bytes: Uint8Array;
+  /** Objects built over `bytes`, by the key of whoever built them. */
+  readonly kits: Map<object, unknown>;
+}
+
+interface Held extends Area {
+  readonly slot: SecretSlot;
+}
+
+let pool: SecretPool | undefined;
+const stack: (Held | undefined)[] = [];
+let depth = 0;
+
+function refuseBigEndian(): void {
+  // The word views read bytes in machine order; no supported platform is
+  // big-endian, so refuse rather than compute a wrong answer.
+  throw new SecretMemoryError(
+    "UNSUPPORTED_PLATFORM",
+    "Cannot run secmem's crypto on a big-endian machine",
+  );
+}
+
+/** The area for `level`, taken again if `purge()` wiped the last one. */
+function areaAt(level: number): Held {
+  const held = stack[level];
+  if (held !== undefined && held.slot.state !== "destroyed") return held;
+  if (pool === undefined) {
+    pool = new SecretPool({ rest: "readwrite" });
+    markScratch(pool);
+  }
+  const slot = pool.alloc(AREA_SIZE);
+  const fresh: Held = { slot, bytes: slot.view, kits: new Map() };
+  stack[level] = fresh;
+  return fresh;
+}
+
+function gone(): never {
+  // purge() (from the caller's code, or a signal's handler) wiped the area
+  // while the call ran: what was computed over it cannot be trusted.
+  throw new SecretMemoryError(
+    "DESTROYED",
+    "Cannot finish the operation: purge() wiped its work area while it ran; call it again",
+  );
+}
+
+/**
+ * Runs `fn` over the shared area of this call's depth, then wipes it.
+ * `fn` is library code only: no view of the area reaches the caller.
+ */
+export function withArea<T>(fn: (area: Area) => T): T {
+  if (!littleEndian) refuseBigEndian();
+  const held = areaAt(depth);
+  depth++;
+  try {
+    const result = fn(held);
+    if (held.slot.state === "destroyed") gone();
+    return result;
+  } finally {
+    depth--;
+    // Wiped even when the slot was purged: then the view is detached and
+    // this writes nothing.
+    fillRange(held.bytes, 0);
+  }
+}
+
+/**
+ * Runs `fn` over `size` bytes of guarded memory, open for writing and
+ * 8-byte aligned (so 32-bit views fit), then wipes them. Up to
+ * `AREA_SIZE` bytes come from the shared area of this depth; more, or
+ * any `options` (the caller's lock and backend choices), map a buffer
+ * that is unmapped after.
  */
 export function withWork<T>(
   size: number,
   fn: (area: Uint8Array) => T,
   options?: SecretBufferOptions,
 ): T {
-  if (!littleEndian) {
-    // The word views read bytes in machine order; no supported platform
-    // is big-endian, so refuse rather than compute a wrong answer.
-    throw new SecretMemoryError(
-      "UNSUPPORTED_PLATFORM",
-      "Cannot run secmem's crypto on a big-endian machine",
-    );
+  if (!littleEndian) refuseBigEndian();
+  if (size <= AREA_SIZE && options === undefined) {
+    return withArea((area) => fn(subarrayOf(area.bytes, 0, size)));
   }
   const work = SecretBuffer.alloc(size, { ...options, placement: "start" });
   try {

@@ -77,6 +77,20 @@ export function encrypt(
   // or resize the bytes; they are measured only after it has run.
   const p = checkParams(params, ["aad"], "encrypt params");
   const secret = checkKey(key, "encryption key", KEY_SIZE, KEY_SIZE);
+  return sealMessage(secret, p, plaintext);
+}
+
+/** Reads a 32-byte key in a scope of its own: a SecretBuffer or a slot. */
+export interface KeyReader {
+  read<T>(fn: (bytes: Uint8Array) => T): T;
+}
+
+/** `encrypt` once the params are read and the key checked. */
+export function sealMessage(
+  secret: KeyReader,
+  p: Record<string, unknown>,
+  plaintext: unknown,
+): Uint8Array {
   const source = isSecretBuffer(plaintext)
     ? checkSecret(plaintext, "the plaintext")
     : checkInput(plaintext, "the plaintext");
@@ -89,6 +103,8 @@ export function encrypt(
   if (!isSecretBuffer(source)) checkUnchanged(source, "the plaintext");
   checkUnchanged(aad, "the associated data (aad)");
   const nonce = spanOf(message, 0, NONCE_SIZE);
+  // Each plaintext byte is read once (XORed into the message); the tag
+  // covers the ciphertext as written to the message, our own array.
   secret.read((k) => {
     const seal = (bytes: Uint8Array) =>
       sealInto(
@@ -107,7 +123,8 @@ export function encrypt(
 
 /**
  * Checks and decrypts a message from `encrypt` into a fresh guarded
- * buffer. The tag is checked before any plaintext is written.
+ * buffer. If the tag is wrong, the buffer is wiped and unmapped and
+ * nothing is returned.
  *
  * @param key The 32-byte key.
  * @param message nonce ‖ ciphertext ‖ tag.
@@ -147,6 +164,16 @@ export function decrypt(
   const p = checkParams(params, ["aad"], "decrypt params");
   const outOptions = checkOutputOptions(options);
   const secret = checkKey(key, "decryption key", KEY_SIZE, KEY_SIZE);
+  return openMessage(secret, p, message, outOptions);
+}
+
+/** `decrypt` once the params and options are read and the key checked. */
+export function openMessage(
+  secret: KeyReader,
+  p: Record<string, unknown>,
+  message: unknown,
+  outOptions: SecretBufferOptions | undefined,
+): SecretBuffer {
   const sealed = checkInput(message, "the message");
   const aad = optionalInput(p.aad, "the associated data (aad)");
   if (sealed.length < OVERHEAD) {
@@ -159,6 +186,9 @@ export function decrypt(
   const out = SecretBuffer.alloc(length, outOptions);
   let authentic = false;
   try {
+    // openInto reads each byte of the message once, and the plaintext and
+    // the tag both come from that one read: bytes another thread flips
+    // meanwhile fail the tag, never pass it.
     authentic = secret.read((k) =>
       out.write((plain) =>
         openInto(

@@ -130,6 +130,8 @@ class PoolCore {
     this.#reclaim(key)
   );
   destroyed = false;
+  /** The library's own scratch pool: purged, but not counted as secrets. */
+  scratch = false;
 
   constructor(rest: Level, lock: LockPolicy) {
     this.rest = rest;
@@ -294,6 +296,8 @@ class PoolCore {
 }
 
 const livePools = new Set<PoolCore>();
+// Set by SecretPool's static block (see markScratch).
+let scratchCore: (pool: SecretPool) => PoolCore;
 let purgeHookInstalled = false;
 
 function installPurgeHook(): void {
@@ -303,6 +307,7 @@ function installPurgeHook(): void {
     const total: PurgeResult = { destroyed: 0, corrupted: 0 };
     for (const core of livePools) {
       const found = core.purge();
+      if (core.scratch) continue;
       total.destroyed += found.destroyed;
       total.corrupted += found.corrupted;
     }
@@ -367,6 +372,10 @@ export class SecretPool {
   static readonly slotSizes: readonly number[] = SLOT_SIZES;
 
   readonly #core: PoolCore;
+
+  static {
+    scratchCore = (pool) => pool.#core;
+  }
 
   /**
    * An empty pool; arenas are mapped on first use.
@@ -576,6 +585,15 @@ export class SecretPool {
 // Frozen, class and prototype (see SecretSlot).
 Object.freeze(SecretPool.prototype);
 Object.freeze(SecretPool);
+
+/**
+ * Marks `pool` as the library's own scratch space (the crypto work areas,
+ * wiped after every call): `purge()` still wipes and unmaps it, but does
+ * not count its slots among the secrets it destroyed. Internal.
+ */
+export function markScratch(pool: SecretPool): void {
+  scratchCore(pool).scratch = true;
+}
 
 // Set by SecretSlot's static block: the pool's only ways in.
 let newSlot: (
