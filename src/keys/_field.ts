@@ -19,13 +19,19 @@
 
 /** Limbs per element. */
 export const LIMBS = 20;
-/** Words the product columns need at the start of every work array. */
-export const SCRATCH = 40;
+/**
+ * Words reserved at the start of every work array (none: the unrolled
+ * multiplication keeps its columns in locals).
+ */
+export const SCRATCH = 0;
 
 // 2^260 = 2^5 * 2^255 = 32 * 19 (mod p).
 const WRAP = 608;
 const HALF = 4096;
 const MASK = 8191;
+
+export { mul, sqr } from "./_field_mul.ts";
+import { mul, sqr } from "./_field_mul.ts";
 
 /** Carries the 20 limbs at `o` into balanced form, folding the top carry. */
 export function carry(w: Int32Array, o: number): void {
@@ -82,63 +88,6 @@ export function mulSmall(
 ): void {
   for (let i = 0; i < LIMBS; i++) w[out + i] = Math.imul(w[a + i], n);
   carry(w, out);
-}
-
-/**
- * Reduces the 39 product columns at w[0..39) into the element at `out`.
- * Columns arrive below 2^29 in magnitude.
- */
-function reduce(w: Int32Array, out: number): void {
-  // Balance the high columns first, so each is small enough to multiply
-  // by 608 before it is folded onto its low partner.
-  let c = 0;
-  for (let k = 19; k < 39; k++) {
-    const x = w[k] + c;
-    c = (x + HALF) >> 13;
-    w[k] = x - (c << 13);
-  }
-  w[39] = c;
-  c = 0;
-  for (let k = 0; k < LIMBS; k++) {
-    const x = w[k] + Math.imul(w[k + 20], WRAP) + c;
-    c = (x + HALF) >> 13;
-    w[out + k] = x - (c << 13);
-  }
-  const x = w[out] + Math.imul(c, WRAP);
-  c = (x + HALF) >> 13;
-  w[out] = x - (c << 13);
-  w[out + 1] += c;
-}
-
-/** out = a * b; `out` may alias either operand. */
-export function mul(w: Int32Array, out: number, a: number, b: number): void {
-  for (let k = 0; k < 39; k++) {
-    let s = 0;
-    const lo = k < LIMBS ? 0 : k - 19;
-    const hi = k < LIMBS ? k : 19;
-    for (let i = lo; i <= hi; i++) s += Math.imul(w[a + i], w[b + k - i]);
-    w[k] = s;
-  }
-  reduce(w, out);
-}
-
-/** out = a^2; `out` may alias `a`. */
-export function sqr(w: Int32Array, out: number, a: number): void {
-  for (let k = 0; k < 39; k++) {
-    let s = 0;
-    const lo = k < LIMBS ? 0 : k - 19;
-    const hi = k < LIMBS ? k : 19;
-    let i = lo;
-    let j = hi;
-    while (i < j) {
-      s += Math.imul(w[a + i], w[a + j] << 1);
-      i++;
-      j--;
-    }
-    if (i === j) s += Math.imul(w[a + i], w[a + i]);
-    w[k] = s;
-  }
-  reduce(w, out);
 }
 
 /** Squares `a` into `out` `n` times. */
