@@ -13,6 +13,7 @@ const layers = [
   layer("wings", "^src/(pool|doctor)/"),
   layer("crypto", "^src/crypto/"),
   layer("enclave", "^src/enclave/"),
+  layer("agent", "^src/agent/"),
   layer("entries", "^[^/]+\\.ts$"),
 ];
 
@@ -61,6 +62,14 @@ module.exports = {
       severity: "error",
       from: { path: "^src/doctor/" },
       to: { path: "^src/pool/" },
+    },
+    {
+      name: "agent-client-without-ffi",
+      comment:
+        "The agent's client runs in apps without FFI (a Deno sandbox): nothing it loads may reach ffi/",
+      severity: "error",
+      from: { path: "^(agent_client\\.ts|src/agent/(client|_protocol)\\.ts)$" },
+      to: { path: "^ffi/", reachable: true },
     },
     ...upward,
   ],

@@ -9,7 +9,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
-import { SecretBuffer } from "../secret_buffer.ts";
+import type { SecretBuffer } from "../secret_buffer.ts";
 import { ed25519PublicKey, ed25519Sign } from "../keys/_ed25519.ts";
 import { ED25519, FrameWriter } from "./_protocol.ts";
 
