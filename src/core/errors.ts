@@ -25,6 +25,9 @@
  * - `MAP_LIMIT`: the process is near `vm.max_map_count` (each buffer is
  *   its own mappings); the runtime's headroom is kept. Use a `SecretPool`
  *   for many small secrets, or destroy buffers.
+ * - `INVALID_KEY`: a key or public point that cannot be used safely or at
+ *   all: an X25519 peer of small order (the shared secret came out all
+ *   zero), or key bytes that do not decode.
  * - `INPUT_ERROR`: the caller's source (a stream, a file object) failed
  *   while it was read or written; its own error is the `cause`. Whatever
  *   was read was wiped.
@@ -44,7 +47,8 @@ export type SecretMemoryErrorCode =
   | "NOT_A_TERMINAL"
   | "INTEGRITY"
   | "MAP_LIMIT"
-  | "INPUT_ERROR";
+  | "INPUT_ERROR"
+  | "INVALID_KEY";
 
 /** Extra facts an error may carry. */
 export interface SecretMemoryErrorOptions {

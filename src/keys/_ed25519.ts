@@ -358,7 +358,7 @@ function baseMultiply(w: Int32Array, k: Uint8Array, at: number): void {
 }
 
 /** Hashes the seed into a || prefix at H and clamps a. */
-function expand(w: Int32Array, area: Uint8Array, seed: Uint8Array): void {
+function expand(area: Uint8Array, seed: Uint8Array): void {
   const h = SHA512.create(area, HASH);
   h.update(seed, 0, 32);
   h.finish(area, H);
@@ -380,7 +380,7 @@ export function ed25519PublicKey(out: Uint8Array, seed: Uint8Array): void {
   checkLength("out", out, 32);
   checkLength("seed", seed, 32);
   run((w, area) => {
-    expand(w, area, seed);
+    expand(area, seed);
     baseMultiply(w, area, H);
     encode(w, PX, out, 0);
   });
@@ -401,7 +401,7 @@ export function ed25519Sign(
   checkLength("publicKey", publicKey, 32);
   const length = checkLength("message", message, -1);
   run((w, area) => {
-    expand(w, area, seed);
+    expand(area, seed);
     const h = SHA512.create(area, HASH);
     h.update(area, H + 32, H + 64);
     h.update(message, 0, length);

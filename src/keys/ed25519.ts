@@ -1,0 +1,300 @@
+/**
+ * `Ed25519Key`: an Ed25519 signing key (RFC 8032) whose seed lives in a
+ * SecretBuffer of its own for the key's life, and `ed25519Verify`.
+ *
+ * @module
+ */
+
+import { SecretMemoryError } from "../core/errors.ts";
+import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
+import { checkOutputOptions, checkSecret } from "../crypto/_input.ts";
+import {
+  ed25519PublicKey,
+  ed25519Sign,
+  ed25519Verify as verify,
+} from "./_ed25519.ts";
+import { checkLength } from "./_check.ts";
+
+const constructing = Symbol("Ed25519Key");
+let adopt: (seed: SecretBuffer) => Ed25519Key;
+
+/**
+ * An Ed25519 private key. The 32-byte seed stays in guarded memory (its
+ * own SecretBuffer, inaccessible at rest); signing expands it, derives the
+ * nonce and computes the signature in a guarded work area that is wiped
+ * when the call returns. No byte of the seed, the expanded scalar or the
+ * per-signature nonce is ever in the JS heap.
+ *
+ * @example Sign and verify
+ * ```ts
+ * import { ed25519Verify, Ed25519Key } from "@secmem/secmem/keys";
+ *
+ * using key = Ed25519Key.generate();
+ * const message = new TextEncoder().encode("hello");
+ * const signature = key.sign(message);
+ * if (!ed25519Verify(key.publicKey, message, signature)) throw new Error();
+ * ```
+ */
+export class Ed25519Key {
+  static {
+    adopt = (seed) => new Ed25519Key(constructing, seed);
+  }
+
+  #seed: SecretBuffer | undefined;
+  readonly #publicKey: Uint8Array;
+
+  /** Use `Ed25519Key.generate` or `fromSeed`. @internal */
+  private constructor(token: symbol, seed: SecretBuffer) {
+    if (token !== constructing) {
+      throw new SecretMemoryError(
+        "INVALID_ARGUMENT",
+        "Cannot construct Ed25519Key directly: use Ed25519Key.generate or fromSeed",
+      );
+    }
+    const publicKey = new Uint8Array(32);
+    seed.read((bytes) => ed25519PublicKey(publicKey, bytes));
+    this.#seed = seed;
+    this.#publicKey = publicKey;
+    Object.freeze(this);
+  }
+
+  /**
+   * A new key from 32 random bytes (the kernel's `getrandom`, written
+   * straight into guarded memory).
+   *
+   * @param options Options for the seed's buffer (lock, backend).
+   * @returns A new key; destroy it when done.
+   * @throws {SecretMemoryError} `INVALID_ARGUMENT` for bad options, and
+   * what `SecretBuffer.random` throws.
+   *
+   * @example
+   * ```ts
+   * import { Ed25519Key } from "@secmem/secmem/keys";
+   *
+   * using key = Ed25519Key.generate();
+   * if (key.publicKey.length !== 32) throw new Error();
+   * ```
+   */
+  static generate(options?: SecretBufferOptions): Ed25519Key {
+    const checked = checkOutputOptions(options);
+    return own(SecretBuffer.random(32, checked));
+  }
+
+  /**
+   * The key of a 32-byte seed (RFC 8032's private key). The seed is copied
+   * into the key's own guarded buffer, natively; the caller keeps, and
+   * still owns, `seed`.
+   *
+   * @param seed A SecretBuffer of exactly 32 bytes.
+   * @param options Options for the key's copy (lock, backend).
+   * @returns A new key; destroy it when done.
+   * @throws {SecretMemoryError} `INVALID_ARGUMENT` when `seed` is not a
+   * 32-byte SecretBuffer; `DESTROYED` when it was destroyed.
+   *
+   * @example The RFC 8032 test key
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   * import { Ed25519Key } from "@secmem/secmem/keys";
+   *
+   * using seed = SecretBuffer.fromHex(
+   *   "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+   * );
+   * using key = Ed25519Key.fromSeed(seed);
+   * if (key.publicKey[0] !== 0xd7) throw new Error();
+   * ```
+   */
+  static fromSeed(
+    seed: SecretBuffer,
+    options?: SecretBufferOptions,
+  ): Ed25519Key {
+    const checked = checkOutputOptions(options);
+    const source = checkSecret(seed, "the Ed25519 seed");
+    if (source.size !== 32) {
+      throw new SecretMemoryError(
+        "INVALID_ARGUMENT",
+        `Cannot use a ${source.size}-byte Ed25519 seed: expected exactly 32 bytes`,
+      );
+    }
+    const copy = SecretBuffer.alloc(32, checked);
+    try {
+      source.copyTo(copy);
+    } catch (error) {
+      copy.destroy();
+      throw error;
+    }
+    return own(copy);
+  }
+
+  /** The 32-byte public key, a fresh copy on each read (it is public). */
+  get publicKey(): Uint8Array {
+    this.#live("publicKey");
+    return this.#publicKey.slice();
+  }
+
+  /**
+   * Signs `message` (RFC 8032 §5.1.6, pure Ed25519: deterministic, no
+   * context, no prehash).
+   *
+   * @param message The bytes to sign.
+   * @returns The 64-byte signature R || S.
+   * @throws {SecretMemoryError} `INVALID_ARGUMENT` when `message` is not a
+   * Uint8Array; `DESTROYED` after `destroy()`.
+   *
+   * @example
+   * ```ts
+   * import { Ed25519Key } from "@secmem/secmem/keys";
+   *
+   * using key = Ed25519Key.generate();
+   * const signature = key.sign(new Uint8Array([1, 2, 3]));
+   * if (signature.length !== 64) throw new Error();
+   * ```
+   */
+  sign(message: Uint8Array): Uint8Array {
+    const seed = this.#live("sign");
+    checkLength("the message", message, -1);
+    const signature = new Uint8Array(64);
+    seed.read((bytes) =>
+      ed25519Sign(signature, bytes, this.#publicKey, message)
+    );
+    return signature;
+  }
+
+  /** Whether the key was destroyed. */
+  get destroyed(): boolean {
+    return this.#seed === undefined || this.#seed.state === "destroyed";
+  }
+
+  /**
+   * Wipes and unmaps the seed. Idempotent; signing afterwards throws
+   * `DESTROYED`.
+   *
+   * @example
+   * ```ts
+   * import { Ed25519Key } from "@secmem/secmem/keys";
+   *
+   * const key = Ed25519Key.generate();
+   * key.destroy();
+   * if (!key.destroyed) throw new Error();
+   * ```
+   */
+  destroy(): void {
+    const seed = this.#seed;
+    this.#seed = undefined;
+    seed?.destroy();
+  }
+
+  /** `using` destroys the key at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+
+  /**
+   * A description without the key.
+   *
+   * @example
+   * ```ts
+   * import { Ed25519Key } from "@secmem/secmem/keys";
+   *
+   * using key = Ed25519Key.generate();
+   * if (String(key) !== "Ed25519Key(private)") throw new Error();
+   * ```
+   */
+  toString(): string {
+    return this.destroyed ? "Ed25519Key(destroyed)" : "Ed25519Key(private)";
+  }
+
+  /** The description, so `JSON.stringify` cannot leak the key. */
+  toJSON(): string {
+    return this.toString();
+  }
+
+  /** Deno's `console.log` shows the description. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** Node's and Bun's `console.log` show the description. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  /** The class name for `Object.prototype.toString`. */
+  get [Symbol.toStringTag](): string {
+    return "Ed25519Key";
+  }
+
+  #live(action: string): SecretBuffer {
+    const seed = this.#seed;
+    if (seed === undefined || seed.state === "destroyed") {
+      throw new SecretMemoryError(
+        "DESTROYED",
+        `Cannot ${action}: the Ed25519Key was destroyed`,
+      );
+    }
+    return seed;
+  }
+}
+
+/** A key over `seed`, which it owns from now on; destroyed on failure. */
+function own(seed: SecretBuffer): Ed25519Key {
+  try {
+    return adopt(seed);
+  } catch (error) {
+    seed.destroy();
+    throw error;
+  }
+}
+
+/**
+ * Package-internal: the key over a 32-byte guarded `seed` buffer, taking
+ * ownership without a copy (the key destroys it). For readers of key
+ * files that decode the seed straight into its own buffer.
+ */
+export function ed25519KeyFromOwnedSeed(seed: SecretBuffer): Ed25519Key {
+  const source = checkSecret(seed, "the Ed25519 seed");
+  if (source.size !== 32) {
+    source.destroy();
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot use a ${source.size}-byte Ed25519 seed: expected exactly 32 bytes`,
+    );
+  }
+  return own(source);
+}
+
+/**
+ * Verifies an Ed25519 signature (RFC 8032 §5.1.7), strictly, with the
+ * cofactorless equation [S]B = R + [k]A, compared as the canonical
+ * encoding of R. Returns false, never throws, for a public key that is
+ * not 32 bytes, a signature that is not 64 bytes, an S not below the group
+ * order L, an A or R whose encoding is not canonical (y >= p, or x = 0
+ * with the sign bit set) or not on the curve, and an A or R of small order
+ * (order 1, 2, 4 or 8). These are the rules Wycheproof's ed25519_test.json
+ * expects, and what libsodium's `crypto_sign_verify_detached` enforces.
+ *
+ * @param publicKey The signer's 32-byte public key.
+ * @param message The signed bytes.
+ * @param signature The 64-byte signature.
+ * @returns Whether the signature is valid.
+ * @throws {SecretMemoryError} `INVALID_ARGUMENT` only when an argument is
+ * not a Uint8Array.
+ *
+ * @example
+ * ```ts
+ * import { ed25519Verify, Ed25519Key } from "@secmem/secmem/keys";
+ *
+ * using key = Ed25519Key.generate();
+ * const message = new Uint8Array([7]);
+ * const signature = key.sign(message);
+ * if (!ed25519Verify(key.publicKey, message, signature)) throw new Error();
+ * signature[0] ^= 1;
+ * if (ed25519Verify(key.publicKey, message, signature)) throw new Error();
+ * ```
+ */
+export function ed25519Verify(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  return verify(publicKey, message, signature);
+}

@@ -1,0 +1,283 @@
+/**
+ * `X25519Key`: an X25519 key-agreement key (RFC 7748) whose 32-byte
+ * scalar lives in a SecretBuffer of its own for the key's life.
+ *
+ * @module
+ */
+
+import { SecretMemoryError } from "../core/errors.ts";
+import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
+import { checkOutputOptions, checkSecret } from "../crypto/_input.ts";
+import { x25519, x25519Base } from "./_x25519.ts";
+import { checkLength } from "./_check.ts";
+
+const constructing = Symbol("X25519Key");
+let adopt: (scalar: SecretBuffer) => X25519Key;
+
+/**
+ * An X25519 private key. The scalar stays in guarded memory; agreement
+ * runs the Montgomery ladder in a guarded work area and writes the shared
+ * secret into a new SecretBuffer, so neither ever reaches the JS heap.
+ *
+ * @example Two parties agree on a secret
+ * ```ts
+ * import { X25519Key } from "@secmem/secmem/keys";
+ *
+ * using alice = X25519Key.generate();
+ * using bob = X25519Key.generate();
+ * using one = alice.agree(bob.publicKey);
+ * using two = bob.agree(alice.publicKey);
+ * if (!one.equals(two)) throw new Error("the secrets differ");
+ * ```
+ */
+export class X25519Key {
+  static {
+    adopt = (scalar) => new X25519Key(constructing, scalar);
+  }
+
+  #scalar: SecretBuffer | undefined;
+  readonly #publicKey: Uint8Array;
+
+  /** Use `X25519Key.generate` or `fromBytes`. @internal */
+  private constructor(token: symbol, scalar: SecretBuffer) {
+    if (token !== constructing) {
+      throw new SecretMemoryError(
+        "INVALID_ARGUMENT",
+        "Cannot construct X25519Key directly: use X25519Key.generate or fromBytes",
+      );
+    }
+    const publicKey = new Uint8Array(32);
+    scalar.read((bytes) => x25519Base(publicKey, bytes));
+    this.#scalar = scalar;
+    this.#publicKey = publicKey;
+    Object.freeze(this);
+  }
+
+  /**
+   * A new key from 32 random bytes (the kernel's `getrandom`, written
+   * straight into guarded memory).
+   *
+   * @param options Options for the scalar's buffer (lock, backend).
+   * @returns A new key; destroy it when done.
+   * @throws {SecretMemoryError} `INVALID_ARGUMENT` for bad options, and
+   * what `SecretBuffer.random` throws.
+   *
+   * @example
+   * ```ts
+   * import { X25519Key } from "@secmem/secmem/keys";
+   *
+   * using key = X25519Key.generate();
+   * if (key.publicKey.length !== 32) throw new Error();
+   * ```
+   */
+  static generate(options?: SecretBufferOptions): X25519Key {
+    const checked = checkOutputOptions(options);
+    return own(SecretBuffer.random(32, checked));
+  }
+
+  /**
+   * The key of 32 secret bytes (RFC 7748's scalar, clamped when used).
+   * The bytes are copied into the key's own guarded buffer, natively; the
+   * caller keeps, and still owns, `secret`.
+   *
+   * @param secret A SecretBuffer of exactly 32 bytes.
+   * @param options Options for the key's copy (lock, backend).
+   * @returns A new key; destroy it when done.
+   * @throws {SecretMemoryError} `INVALID_ARGUMENT` when `secret` is not a
+   * 32-byte SecretBuffer; `DESTROYED` when it was destroyed.
+   *
+   * @example RFC 7748's Alice
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   * import { X25519Key } from "@secmem/secmem/keys";
+   *
+   * using secret = SecretBuffer.fromHex(
+   *   "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+   * );
+   * using key = X25519Key.fromBytes(secret);
+   * if (key.publicKey[0] !== 0x85) throw new Error();
+   * ```
+   */
+  static fromBytes(
+    secret: SecretBuffer,
+    options?: SecretBufferOptions,
+  ): X25519Key {
+    const checked = checkOutputOptions(options);
+    const source = checkSecret(secret, "the X25519 secret");
+    if (source.size !== 32) {
+      throw new SecretMemoryError(
+        "INVALID_ARGUMENT",
+        `Cannot use a ${source.size}-byte X25519 secret: expected exactly 32 bytes`,
+      );
+    }
+    const copy = SecretBuffer.alloc(32, checked);
+    try {
+      source.copyTo(copy);
+    } catch (error) {
+      copy.destroy();
+      throw error;
+    }
+    return own(copy);
+  }
+
+  /** The 32-byte public key (u-coordinate), a fresh copy on each read. */
+  get publicKey(): Uint8Array {
+    this.#live("publicKey");
+    return this.#publicKey.slice();
+  }
+
+  /**
+   * X25519 with a peer's public key: the shared secret, in a new
+   * SecretBuffer. Refuses a peer of small order, whose result is all zero
+   * whatever this key is (RFC 7748 §6.1's check), with `INVALID_KEY`; the
+   * zero result is wiped and unmapped first.
+   *
+   * @param peerPublic The peer's 32-byte public key.
+   * @param options Options for the result's buffer (lock, backend).
+   * @returns 32 shared bytes; hash them (HKDF) before use as a key.
+   * @throws {SecretMemoryError} `INVALID_ARGUMENT` when `peerPublic` is
+   * not 32 bytes; `INVALID_KEY` for a low-order peer; `DESTROYED` after
+   * `destroy()`.
+   *
+   * @example
+   * ```ts
+   * import { X25519Key } from "@secmem/secmem/keys";
+   *
+   * using mine = X25519Key.generate();
+   * using theirs = X25519Key.generate();
+   * using shared = mine.agree(theirs.publicKey);
+   * if (shared.size !== 32) throw new Error();
+   * ```
+   */
+  agree(peerPublic: Uint8Array, options?: SecretBufferOptions): SecretBuffer {
+    const scalar = this.#live("agree");
+    const checked = checkOutputOptions(options);
+    checkLength("the peer's X25519 public key", peerPublic, 32);
+    const shared = SecretBuffer.alloc(32, checked);
+    let zero = 0;
+    try {
+      zero = shared.write((out) =>
+        scalar.read((k) => {
+          x25519(out, k, peerPublic);
+          // Constant time: the OR of every byte, then one comparison.
+          let acc = 0;
+          for (let i = 0; i < 32; i++) acc |= out[i];
+          return ((acc - 1) >>> 31) & 1;
+        })
+      );
+    } catch (error) {
+      shared.destroy();
+      throw error;
+    }
+    if (zero === 1) {
+      shared.destroy();
+      throw new SecretMemoryError(
+        "INVALID_KEY",
+        "Cannot agree with this X25519 public key: it is of small order (the shared secret would be all zero); refuse the peer",
+      );
+    }
+    return shared;
+  }
+
+  /** Whether the key was destroyed. */
+  get destroyed(): boolean {
+    return this.#scalar === undefined || this.#scalar.state === "destroyed";
+  }
+
+  /**
+   * Wipes and unmaps the scalar. Idempotent; `agree` afterwards throws
+   * `DESTROYED`.
+   *
+   * @example
+   * ```ts
+   * import { X25519Key } from "@secmem/secmem/keys";
+   *
+   * const key = X25519Key.generate();
+   * key.destroy();
+   * if (!key.destroyed) throw new Error();
+   * ```
+   */
+  destroy(): void {
+    const scalar = this.#scalar;
+    this.#scalar = undefined;
+    scalar?.destroy();
+  }
+
+  /** `using` destroys the key at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+
+  /**
+   * A description without the key.
+   *
+   * @example
+   * ```ts
+   * import { X25519Key } from "@secmem/secmem/keys";
+   *
+   * using key = X25519Key.generate();
+   * if (String(key) !== "X25519Key(private)") throw new Error();
+   * ```
+   */
+  toString(): string {
+    return this.destroyed ? "X25519Key(destroyed)" : "X25519Key(private)";
+  }
+
+  /** The description, so `JSON.stringify` cannot leak the key. */
+  toJSON(): string {
+    return this.toString();
+  }
+
+  /** Deno's `console.log` shows the description. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** Node's and Bun's `console.log` show the description. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  /** The class name for `Object.prototype.toString`. */
+  get [Symbol.toStringTag](): string {
+    return "X25519Key";
+  }
+
+  #live(action: string): SecretBuffer {
+    const scalar = this.#scalar;
+    if (scalar === undefined || scalar.state === "destroyed") {
+      throw new SecretMemoryError(
+        "DESTROYED",
+        `Cannot ${action}: the X25519Key was destroyed`,
+      );
+    }
+    return scalar;
+  }
+}
+
+/** A key over `scalar`, which it owns from now on; destroyed on failure. */
+function own(scalar: SecretBuffer): X25519Key {
+  try {
+    return adopt(scalar);
+  } catch (error) {
+    scalar.destroy();
+    throw error;
+  }
+}
+
+/**
+ * Package-internal: the key over a 32-byte guarded `scalar` buffer, taking
+ * ownership without a copy (the key destroys it). For readers of identity
+ * files that decode the scalar straight into its own buffer.
+ */
+export function x25519KeyFromOwnedBytes(scalar: SecretBuffer): X25519Key {
+  const source = checkSecret(scalar, "the X25519 secret");
+  if (source.size !== 32) {
+    source.destroy();
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot use a ${source.size}-byte X25519 secret: expected exactly 32 bytes`,
+    );
+  }
+  return own(source);
+}
