@@ -28,7 +28,7 @@ run "$BIN/deno" run --allow-all tests/run.ts
 # form the total below adds up.
 doc_examples() {
   local out
-  out=$("$BIN/deno" test --doc --allow-all mod.ts doctor.ts enclave.ts crypto.ts keys.ts forensics.ts agent.ts agent_client.ts src/*.ts src/*/*.ts 2>&1)
+  out=$("$BIN/deno" test --doc --allow-all mod.ts doctor.ts enclave.ts crypto.ts keys.ts age.ts forensics.ts agent.ts agent_client.ts src/*.ts src/*/*.ts 2>&1)
   local code=$?
   printf '%s\n' "$out" | grep -E '^(ok|FAILED)|passed|failed|error' | sed 's/\x1b\[[0-9;]*m//g'
   printf '%s\n' "$out" | sed 's/\x1b\[[0-9;]*m//g' |
