@@ -425,6 +425,7 @@ function dispatch(
       return keys.removeKey(blob) ? success() : failure();
     }
     case MSG.REMOVE_ALL_IDENTITIES:
+      if (r.left !== 0) return failure();
       keys.removeAllKeys();
       return success();
     case MSG.LOCK: {
