@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { test } from "./_harness.ts";
+import { runtime, test } from "./_harness.ts";
 import { os } from "./_platform.ts";
 import { say, which } from "./_forensics.ts";
 import { childScript } from "./_child.ts";
@@ -152,7 +152,14 @@ test(
       assert.equal(removed.counts[0], 0, "a copy of the seed after removal");
 
       agent.stop("SIGTERM");
-      assert.equal(await agent.exited, 0);
+      const end = await agent.exited;
+      // Deno's node:child_process reports the signal it sent even when the
+      // child handled it and exited 0; the removed directory below is what
+      // only the agent's own handler does.
+      assert.ok(
+        end === 0 || (runtime === "deno" && end === "SIGTERM"),
+        `${end}`,
+      );
       assert.ok(
         !existsSync(dirname(agent.socket)),
         "the socket directory is gone",
