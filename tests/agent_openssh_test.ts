@@ -17,7 +17,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { test } from "./_harness.ts";
 import { os } from "./_platform.ts";
-import { say, which } from "./_forensics.ts";
+import { which } from "./_forensics.ts";
 import {
   ensureOpenSSH,
   keyPair,

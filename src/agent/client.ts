@@ -45,6 +45,7 @@ export interface AddKeyOptions {
 
 /** Something whose bytes can be read in a scope, as a SecretBuffer's. */
 export interface ReadableSecret {
+  /** Calls `fn` with a view of the bytes; returns what it returns. */
   read<T>(fn: (bytes: Uint8Array) => T): T;
 }
 
