@@ -1,5 +1,5 @@
 /**
- * What the agent holds: Ed25519 keys (seed in a guarded buffer, public key
+ * What the agent holds: Ed25519 keys (`Ed25519Key`: seed in a guarded buffer, public key
  * and comment in the clear) and named secrets for the `@secmem`
  * extensions, each with an optional expiry. Nothing here ever copies a
  * seed or a secret out of its guarded buffer except into the signing or
@@ -10,12 +10,12 @@
 
 import { SecretMemoryError } from "../core/errors.ts";
 import type { SecretBuffer } from "../secret_buffer.ts";
-import { ed25519PublicKey, ed25519Sign } from "../keys/_ed25519.ts";
+import { type Ed25519Key, ed25519KeyFromOwnedSeed } from "../keys/ed25519.ts";
 import { ED25519, FrameWriter } from "./_protocol.ts";
 
 /** One Ed25519 identity. */
 export interface HeldKey {
-  readonly seed: SecretBuffer;
+  readonly key: Ed25519Key;
   readonly publicKey: Uint8Array;
   readonly blob: Uint8Array;
   comment: string;
@@ -78,43 +78,36 @@ export class Keyring {
     lifetimeSeconds: number,
     claimed?: Uint8Array,
   ): HeldKey {
-    const publicKey = new Uint8Array(32);
-    try {
-      seed.read((s) => ed25519PublicKey(publicKey, s));
-      if (claimed !== undefined && !sameBytes(claimed, publicKey)) {
-        throw new SecretMemoryError(
-          "INTEGRITY",
-          "Cannot add the key: its public key does not match its seed",
-        );
-      }
-    } catch (error) {
-      seed.destroy();
-      throw error;
+    // The key takes the seed's buffer as it is (no copy), and owns it.
+    const key = ed25519KeyFromOwnedSeed(seed);
+    const publicKey = key.publicKey;
+    if (claimed !== undefined && !sameBytes(claimed, publicKey)) {
+      key.destroy();
+      throw new SecretMemoryError(
+        "INTEGRITY",
+        "Cannot add the key: its public key does not match its seed",
+      );
     }
     const blob = ed25519Blob(publicKey);
     const id = hex(blob);
     const expiresAt = this.#expiry(lifetimeSeconds);
     const held = this.#keys.get(id);
     if (held !== undefined) {
-      seed.destroy();
+      key.destroy();
       held.comment = comment;
       held.expiresAt = expiresAt;
       this.#schedule();
       return held;
     }
-    const key: HeldKey = { seed, publicKey, blob, comment, expiresAt };
-    this.#keys.set(id, key);
+    const entry: HeldKey = { key, publicKey, blob, comment, expiresAt };
+    this.#keys.set(id, entry);
     this.#schedule();
-    return key;
+    return entry;
   }
 
   /** Signs `data` with the key of `blob`; undefined when not held. */
   sign(blob: Uint8Array, data: Uint8Array): Uint8Array | undefined {
-    const key = this.find(blob);
-    if (key === undefined) return undefined;
-    const signature = new Uint8Array(64);
-    key.seed.read((s) => ed25519Sign(signature, s, key.publicKey, data));
-    return signature;
+    return this.find(blob)?.key.sign(data);
   }
 
   /** Removes (and wipes) the key of `blob`; false when not held. */
@@ -123,13 +116,13 @@ export class Keyring {
     const key = this.#keys.get(id);
     if (key === undefined) return false;
     this.#keys.delete(id);
-    key.seed.destroy();
+    key.key.destroy();
     return true;
   }
 
   /** Removes and wipes every key (not the named secrets). */
   removeAllKeys(): void {
-    for (const key of this.#keys.values()) key.seed.destroy();
+    for (const key of this.#keys.values()) key.key.destroy();
     this.#keys.clear();
   }
 
@@ -176,7 +169,7 @@ export class Keyring {
     for (const [id, key] of this.#keys) {
       if (key.expiresAt <= now) {
         this.#keys.delete(id);
-        key.seed.destroy();
+        key.key.destroy();
       }
     }
     for (const [name, held] of this.#secrets) {
