@@ -4,7 +4,7 @@
  * fit and prints the lines a shell evaluates:
  *
  * ```sh
- * eval "$(deno run --allow-ffi --allow-read --allow-write --allow-env jsr:@secmem/secmem/agent)"
+ * eval "$(deno run --allow-ffi --allow-read --allow-write --allow-env --allow-net --allow-run jsr:@secmem/secmem/agent)"
  * ssh-add ~/.ssh/id_ed25519
  * ```
  *

@@ -215,20 +215,27 @@ function background(args: readonly string[], moduleUrl: string): void {
       "--allow-read",
       "--allow-write",
       "--allow-env",
+      // Deno 2.9 asks net permission to listen on a Unix socket.
+      "--allow-net",
       script,
     ]
     : [...process.execArgv, script];
   const child = childProcess.spawn(
     host.Deno?.execPath() ?? process.execPath,
     [...runtimeArgs, ...args, "-D"],
-    { detached: true, stdio: ["ignore", "pipe", "inherit"] },
+    // No descriptor of ours stays open in the agent (as ssh-agent closes
+    // its stdio): a caller reading our output to its end must not wait
+    // for the agent's.
+    { detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
+  child.stderr!.on("data", (chunk: Uint8Array) => process.stderr.write(chunk));
   let out = "";
   child.stdout!.on("data", (chunk: Uint8Array) => {
     out += new TextDecoder().decode(chunk);
     if (out.includes("echo Agent pid")) {
       process.stdout.write(out);
       child.stdout!.destroy();
+      child.stderr!.destroy();
       child.unref();
       process.exit(0);
     }
