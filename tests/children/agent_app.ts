@@ -1,16 +1,19 @@
 /**
  * An app that uses the agent through the FFI-free client only: run under
- * Deno without --allow-ffi (and Node without --experimental-ffi). Prints
+ * Deno without --allow-ffi and under Node without --experimental-ffi. Prints
  * one JSON line: the keys it saw, a signature, an HMAC and a round trip.
  */
 
 import { connectAgent } from "../../agent_client.ts";
 
-if (Deno.args[0] === "control") {
+const host = globalThis as unknown as {
+  Deno?: { args: string[] };
+  process: { argv: string[] };
+};
+if ((host.Deno?.args ?? host.process.argv.slice(2))[0] === "control") {
   // The library proper, loaded the same way, does need FFI.
   const { SecretBuffer } = await import("../../mod.ts");
   SecretBuffer.random(32);
-  Deno.exit(0);
 }
 
 const hex = (b: Uint8Array) =>
