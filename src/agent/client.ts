@@ -8,7 +8,6 @@
  * @module
  */
 
-import * as net from "node:net";
 import { SecretMemoryError } from "../core/errors.ts";
 import { decodeBase64Into, decodedMax } from "../keys/_base64.ts";
 import {
@@ -22,6 +21,7 @@ import {
   MAX_FRAME,
   MSG,
 } from "./_protocol.ts";
+import { net, type NetSocket } from "./_host.ts";
 
 /** One identity the agent holds. */
 export interface AgentIdentity {
@@ -74,13 +74,13 @@ function base64(bytes: Uint8Array): string {
 
 /** A connection to an agent. */
 export class AgentClient {
-  readonly #socket: net.Socket;
+  readonly #socket: NetSocket;
   readonly #queue: Pending[] = [];
   readonly #frames = new FrameReader(MAX_FRAME);
   #closed: Error | undefined;
 
   /** Use `connectAgent`. */
-  constructor(socket: net.Socket) {
+  constructor(socket: NetSocket) {
     this.#socket = socket;
     socket.on("data", (chunk: Uint8Array) => {
       const ok = this.#frames.push(chunk, (body) => {
@@ -428,7 +428,7 @@ export async function connectAgent(path?: string): Promise<AgentClient> {
       "Cannot connect to an agent: no path given and SSH_AUTH_SOCK is not set",
     );
   }
-  const socket = net.createConnection(where);
+  const socket = net().createConnection(where);
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", resolve);
     socket.once("error", (error) =>

@@ -10,14 +10,12 @@
  * @module
  */
 
-import * as childProcess from "node:child_process";
-import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { SecretMemoryError } from "../core/errors.ts";
 import { native } from "../core/_native.ts";
 import { purge } from "../core/_registry.ts";
 import { SecretBuffer } from "../secret_buffer.ts";
 import { type Agent, startAgent } from "./server.ts";
+import { childProcess, hostProcess, url } from "./_host.ts";
 
 interface Flags {
   socket?: string;
@@ -126,7 +124,7 @@ function parseFlags(args: readonly string[]): Flags {
 }
 
 const print = (text: string): void => {
-  process.stdout.write(`${text}\n`);
+  hostProcess().stdout.write(`${text}\n`);
 };
 
 /** Runs the command with `args`; `moduleUrl` is agent.ts's own URL. */
@@ -139,25 +137,25 @@ export function runAgentCommand(
     flags = parseFlags(args);
   } catch (error) {
     console.error(`secmem-agent: ${(error as Error).message}`);
-    process.exitCode = 1;
+    hostProcess().exitCode = 1;
     return;
   }
   if (flags.kill) return killAgent();
   if (!flags.foreground) return background(args, moduleUrl);
   foreground(flags).catch((error) => {
     console.error(`secmem-agent: ${(error as Error).message}`);
-    process.exit(1);
+    hostProcess().exit(1);
   });
 }
 
 function killAgent(): void {
-  const pid = Number(process.env.SSH_AGENT_PID);
+  const pid = Number(hostProcess().env.SSH_AGENT_PID);
   if (!Number.isSafeInteger(pid) || pid <= 0) {
     console.error("secmem-agent: SSH_AGENT_PID is not set, cannot kill agent");
-    process.exitCode = 1;
+    hostProcess().exitCode = 1;
     return;
   }
-  process.kill(pid, "SIGTERM");
+  hostProcess().kill(pid, "SIGTERM");
   print("unset SSH_AUTH_SOCK;\nunset SSH_AGENT_PID;");
   print(`echo Agent pid ${pid} killed;`);
 }
@@ -194,19 +192,19 @@ async function foreground(flags: Flags): Promise<void> {
     throw error;
   }
   if (flags.exitWithParent) {
-    const parent = process.ppid;
+    const parent = hostProcess().ppid;
     setInterval(() => {
-      if (process.ppid !== parent) end(0);
+      if (hostProcess().ppid !== parent) end(0);
     }, 500);
   }
   print(`SSH_AUTH_SOCK=${agent.socketPath}; export SSH_AUTH_SOCK;`);
-  print(`SSH_AGENT_PID=${process.pid}; export SSH_AGENT_PID;`);
-  print(`echo Agent pid ${process.pid};`);
+  print(`SSH_AGENT_PID=${hostProcess().pid}; export SSH_AGENT_PID;`);
+  print(`echo Agent pid ${hostProcess().pid};`);
 }
 
 /** Starts `agent.ts -D` detached, relays its first lines, and returns. */
 function background(args: readonly string[], moduleUrl: string): void {
-  const script = fileURLToPath(moduleUrl);
+  const script = url().fileURLToPath(moduleUrl);
   const host = globalThis as { Deno?: { execPath(): string } };
   const runtimeArgs = host.Deno !== undefined
     ? [
@@ -219,29 +217,32 @@ function background(args: readonly string[], moduleUrl: string): void {
       "--allow-net",
       script,
     ]
-    : [...process.execArgv, script];
-  const child = childProcess.spawn(
-    host.Deno?.execPath() ?? process.execPath,
+    : [...hostProcess().execArgv, script];
+  const child = childProcess().spawn(
+    host.Deno?.execPath() ?? hostProcess().execPath,
     [...runtimeArgs, ...args, "-D"],
     // No descriptor of ours stays open in the agent (as ssh-agent closes
     // its stdio): a caller reading our output to its end must not wait
     // for the agent's.
     { detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
-  child.stderr!.on("data", (chunk: Uint8Array) => process.stderr.write(chunk));
+  child.stderr!.on(
+    "data",
+    (chunk: Uint8Array) => hostProcess().stderr.write(chunk),
+  );
   let out = "";
   child.stdout!.on("data", (chunk: Uint8Array) => {
     out += new TextDecoder().decode(chunk);
     if (out.includes("echo Agent pid")) {
-      process.stdout.write(out);
+      hostProcess().stdout.write(out);
       child.stdout!.destroy();
       child.stderr!.destroy();
       child.unref();
-      process.exit(0);
+      hostProcess().exit(0);
     }
   });
   child.on("exit", (code) => {
     console.error(`secmem-agent: the agent exited (${code}) before it started`);
-    process.exit(1);
+    hostProcess().exit(1);
   });
 }

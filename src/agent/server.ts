@@ -14,10 +14,6 @@
  * @module
  */
 
-import * as net from "node:net";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { SecretMemoryError } from "../core/errors.ts";
 import { hardenProcess, type HardenResult } from "../core/harden.ts";
 import { native } from "../core/_native.ts";
@@ -26,6 +22,7 @@ import { type HashName, hmac } from "../crypto/mac.ts";
 import { decrypt, encrypt } from "../crypto/cipher.ts";
 import { readOpenSSHPrivateKey } from "../keys/_openssh.ts";
 import { Keyring } from "./_keys.ts";
+import { fs, net, type NetSocket, os, path } from "./_host.ts";
 import {
   bytesAre,
   CONSTRAIN,
@@ -171,20 +168,20 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   let socketPath: string;
   if (options.socket === undefined) {
     // mkdtemp makes the directory 0700: only this uid can reach the socket.
-    directory = fs.mkdtempSync(path.join(os.tmpdir(), "secmem-agent-"));
-    fs.chmodSync(directory, 0o700);
-    socketPath = path.join(directory, `agent.${processId()}`);
+    directory = fs().mkdtempSync(path().join(os().tmpdir(), "secmem-agent-"));
+    fs().chmodSync(directory, 0o700);
+    socketPath = path().join(directory, `agent.${processId()}`);
   } else {
-    socketPath = path.resolve(String(options.socket));
+    socketPath = path().resolve(String(options.socket));
   }
 
   const keys = new Keyring();
   const lock = new Lock();
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer({ pauseOnConnect: true });
+  const sockets = new Set<NetSocket>();
+  const server = net().createServer({ pauseOnConnect: true });
   server.maxConnections = maxConnections;
 
-  const peerAllowed = (socket: net.Socket): boolean => {
+  const peerAllowed = (socket: NetSocket): boolean => {
     const handle = (socket as unknown as { _handle?: NetHandle })._handle;
     const fd = handle?.fd;
     if (typeof fd !== "number" || !Number.isSafeInteger(fd) || fd < 0) {
@@ -198,7 +195,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     }
   };
 
-  server.on("connection", (socket: net.Socket) => {
+  server.on("connection", (socket: NetSocket) => {
     if (!peerAllowed(socket)) {
       socket.destroy();
       return;
@@ -218,14 +215,14 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
       resolve();
     });
   }).catch((error) => {
-    if (directory !== undefined) fs.rmSync(directory, { recursive: true });
+    if (directory !== undefined) fs().rmSync(directory, { recursive: true });
     throw new SecretMemoryError(
       "OS_ERROR",
       `Cannot listen on ${socketPath}: ${(error as Error).message}`,
       { cause: error },
     );
   });
-  fs.chmodSync(socketPath, 0o600);
+  fs().chmodSync(socketPath, 0o600);
 
   let closing: Promise<void> | undefined;
   const agent: Agent = {
@@ -261,8 +258,8 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
         server.close(() => {
           try {
             if (directory !== undefined) {
-              fs.rmSync(directory, { recursive: true, force: true });
-            } else fs.rmSync(socketPath, { force: true });
+              fs().rmSync(directory, { recursive: true, force: true });
+            } else fs().rmSync(socketPath, { force: true });
           } catch {
             // Already gone: nothing to clean.
           }
@@ -286,7 +283,7 @@ function processId(): number {
  * cannot make the agent queue replies without bound).
  */
 function serve(
-  socket: net.Socket,
+  socket: NetSocket,
   answer: (body: Uint8Array) => Uint8Array,
 ): void {
   const frames = new FrameReader(MAX_FRAME);
