@@ -53,7 +53,11 @@ function scan(pid: number, mode: "readable" | "all", needles: string[]) {
     ...needles,
   ], { encoding: "utf8", timeout: 300_000, maxBuffer: 1 << 20 });
   assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as { counts: number[]; scanned: number };
+  return JSON.parse(r.stdout) as {
+    counts: number[];
+    scanned: number;
+    where: string[];
+  };
 }
 
 function probe(pid: number, env: Record<string, string>) {
@@ -132,7 +136,7 @@ test(
       assert.equal(
         atRest.counts[0],
         0,
-        "a copy of the seed outside guarded pages",
+        `a copy of the seed outside guarded pages: ${atRest.where.join("; ")}`,
       );
       assert.ok(
         atRest.counts[1] >= 1,

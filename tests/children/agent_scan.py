@@ -1,6 +1,7 @@
 """Counts copies of needles in another process's memory (run as root).
 
 usage: agent_scan.py PID readable|all HEX [HEX...]
+Also names where copies of the first needle are (address, mapping).
 Reads only pages /proc/PID/pagemap marks present. `readable` skips
 mappings without read permission: a guarded buffer at rest is PROT_NONE,
 so that count is "copies outside guarded pages". `all` reads every mapping
@@ -11,6 +12,7 @@ import json, os, sys
 pid, mode, needles = int(sys.argv[1]), sys.argv[2], [bytes.fromhex(h) for h in sys.argv[3:]]
 page = os.sysconf("SC_PAGE_SIZE")
 counts = [0] * len(needles)
+where = []
 scanned = 0
 longest = max(len(n) for n in needles)
 with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem, open(f"/proc/{pid}/pagemap", "rb", 0) as pagemap:
@@ -45,5 +47,7 @@ with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem
                 at = data.find(n)
                 while at >= 0:
                     counts[k] += 1
+                    if k == 0:
+                        where.append(f"{a + at:x} in {fields[0]} {fields[1]} {' '.join(fields[5:])}")
                     at = data.find(n, at + 1)
-print(json.dumps({"counts": counts, "scanned": scanned}))
+print(json.dumps({"counts": counts, "scanned": scanned, "where": where}))
