@@ -58,6 +58,18 @@ export const EXT = {
 /** The key type this agent holds. */
 export const ED25519 = "ssh-ed25519";
 
+/**
+ * A zeroed array over its own ArrayBuffer, for bytes that may hold a
+ * secret. JavaScriptCore (Bun) keeps a small `new Uint8Array(n)` inline
+ * and, the first time its `.buffer` is needed (a `subarray`, for one),
+ * copies the bytes out to a new buffer and leaves the old storage as it
+ * was, unwiped: a frame's key would survive there. An array made over an
+ * ArrayBuffer from the start is never moved.
+ */
+export function secretBytes(length: number): Uint8Array {
+  return new Uint8Array(new ArrayBuffer(length));
+}
+
 /** Writes the 4-byte big-endian `value` at `at`. */
 export function putUint32(out: Uint8Array, at: number, value: number): void {
   out[at] = value >>> 24;
@@ -79,7 +91,7 @@ export function getUint32(bytes: Uint8Array, at: number): number {
  * wipes each chunk and each body once used.
  */
 export class FrameReader {
-  readonly #header = new Uint8Array(4);
+  readonly #header = secretBytes(4);
   #headerFill = 0;
   #body: Uint8Array | undefined;
   #bodyFill = 0;
@@ -113,7 +125,7 @@ export class FrameReader {
         this.#header.fill(0);
         this.#headerFill = 0;
         if (length === 0 || length > this.#max) return false;
-        this.#body = new Uint8Array(length);
+        this.#body = secretBytes(length);
         this.#bodyFill = 0;
         continue;
       }
@@ -150,7 +162,7 @@ export class FrameWriter {
   #at = 4;
 
   constructor(type: number, capacity = 64) {
-    this.#bytes = new Uint8Array(Math.max(capacity, 8));
+    this.#bytes = secretBytes(Math.max(capacity, 8));
     this.byte(type);
   }
 
@@ -158,7 +170,7 @@ export class FrameWriter {
     if (this.#at + n <= this.#bytes.length) return;
     let size = this.#bytes.length * 2;
     while (size < this.#at + n) size *= 2;
-    const grown = new Uint8Array(size);
+    const grown = secretBytes(size);
     grown.set(this.#bytes.subarray(0, this.#at));
     // The old array may have held a secret (a key being added).
     this.#bytes.fill(0);

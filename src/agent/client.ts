@@ -20,6 +20,7 @@ import {
   FrameWriter,
   MAX_FRAME,
   MSG,
+  secretBytes,
 } from "./_protocol.ts";
 import { net, type NetSocket } from "./_host.ts";
 
@@ -85,7 +86,9 @@ export class AgentClient {
     socket.on("data", (chunk: Uint8Array) => {
       const ok = this.#frames.push(chunk, (body) => {
         // The reader wipes `body` after this returns: hand out a copy.
-        this.#queue.shift()?.resolve(body.slice());
+        const copy = secretBytes(body.length);
+        copy.set(body);
+        this.#queue.shift()?.resolve(copy);
       });
       // A decrypted plaintext may be in the chunk.
       chunk.fill(0);
@@ -363,7 +366,7 @@ function addFrame(
   const end = begin < 0 ? -1 : indexOf(file, END, begin);
   if (begin < 0 || end < 0) throw bad("no OpenSSH PEM armor");
   const start = begin + BEGIN.length;
-  const raw = new Uint8Array(decodedMax(end - start));
+  const raw = secretBytes(decodedMax(end - start));
   try {
     const length = decodeBase64Into(file, start, end, raw, 0, {
       padded: true,
