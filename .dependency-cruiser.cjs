@@ -15,6 +15,7 @@ const layers = [
   layer("crypto", "^src/crypto/"),
   layer("keys", "^src/keys/"),
   layer("enclave", "^src/enclave/"),
+  layer("agent", "^src/agent/"),
   layer("entries", "^[^/]+\\.ts$"),
 ];
 
@@ -71,6 +72,14 @@ module.exports = {
       severity: "error",
       from: { path: "^src/enclave/" },
       to: { path: "^src/keys/" },
+    },
+    {
+      name: "agent-client-without-ffi",
+      comment:
+        "The agent's client runs in apps without FFI (a Deno sandbox): nothing it loads may reach ffi/",
+      severity: "error",
+      from: { path: "^(agent_client\\.ts|src/agent/(client|_protocol)\\.ts)$" },
+      to: { path: "^ffi/", reachable: true },
     },
     ...upward,
   ],

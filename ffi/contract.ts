@@ -44,6 +44,15 @@ export interface SecretMemorySupport {
   detail: string;
 }
 
+/** The other end of a connected Unix socket, and where ours is bound. */
+export interface UnixPeer {
+  pid: number;
+  uid: number;
+  gid: number;
+  /** The path the local end is bound to; "" when it is unnamed. */
+  path: string;
+}
+
 /** The OS and runtime services the core uses. */
 export interface NativeMemory {
   readonly runtime: RuntimeName;
@@ -196,6 +205,17 @@ export interface NativeMemory {
    * thread given the same id does not share), or undefined.
    */
   currentThread?(): { id: number; started: number } | undefined;
+
+  // The agent's peer check: absent where the OS layer has none (then the
+  // agent refuses every peer).
+  /**
+   * Linux: who is at the other end of the connected Unix socket `fd`
+   * (SO_PEERCRED, as the kernel recorded it at connect), and the path the
+   * local end is bound to (getsockname; "" when unnamed).
+   */
+  unixPeer?(fd: number): UnixPeer;
+  /** Linux: this process's effective uid (geteuid). */
+  effectiveUid?(): number;
 
   /** Runs `listener` synchronously when the process exits normally. */
   onExit(listener: () => void): void;

@@ -67,6 +67,17 @@ export const LINUX_LIBC = {
     result: "i32",
     optional: true,
   },
+  // The agent's peer check (src/agent/_peer.ts).
+  // int getsockopt(int sockfd, int level, int optname, void *optval,
+  //   socklen_t *optlen)
+  getsockopt: {
+    parameters: ["i32", "i32", "i32", "buffer", "buffer"],
+    result: "i32",
+  },
+  // int getsockname(int sockfd, struct sockaddr *addr, socklen_t *addrlen)
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  // uid_t geteuid(void)
+  geteuid: { parameters: [], result: "u32" },
 } as const satisfies SymbolTable;
 
 /** Linux constants from <sys/mman.h>, <errno.h>, <unistd.h>, <fcntl.h>. */
@@ -134,6 +145,14 @@ export const LINUX = {
   /** Fails instead of replacing a mapping (Linux 4.17). */
   MAP_FIXED_NOREPLACE: 0x100000,
   MFD_CLOEXEC: 1,
+  // The agent's peer check, from <sys/socket.h> (the same on x86_64 and
+  // aarch64). struct ucred { pid_t pid; uid_t uid; gid_t gid; }: 12 bytes.
+  SOL_SOCKET: 1,
+  SO_PEERCRED: 17,
+  UCRED_SIZE: 12,
+  AF_UNIX: 1,
+  /** struct sockaddr_un: sa_family_t (2 bytes), then 108 path bytes. */
+  SOCKADDR_UN_SIZE: 110,
 } as const;
 
 /** gettid(2), whose number differs between the two architectures. */

@@ -375,6 +375,38 @@ export function createLinuxMemory(
       };
     },
 
+    unixPeer(fd) {
+      const cred = new Uint8Array(LINUX.UCRED_SIZE);
+      const length = new Uint8Array(4);
+      const lengthView = new DataView(length.buffer);
+      lengthView.setUint32(0, LINUX.UCRED_SIZE, true);
+      check(
+        "getsockopt",
+        libc.getsockopt(fd, LINUX.SOL_SOCKET, LINUX.SO_PEERCRED, cred, length),
+      );
+      // A short answer would leave the uid at 0 (root): refuse it.
+      if (lengthView.getUint32(0, true) !== LINUX.UCRED_SIZE) {
+        fail("getsockopt", LINUX.EINVAL);
+      }
+      const address = new Uint8Array(LINUX.SOCKADDR_UN_SIZE);
+      lengthView.setUint32(0, LINUX.SOCKADDR_UN_SIZE, true);
+      check("getsockname", libc.getsockname(fd, address, length));
+      const words = new DataView(cred.buffer);
+      const family = address[0] | (address[1] << 8);
+      if (family !== LINUX.AF_UNIX) fail("getsockname", LINUX.EINVAL);
+      const end = Math.min(lengthView.getUint32(0, true), address.length);
+      let stop = 2;
+      while (stop < end && address[stop] !== 0) stop++;
+      return {
+        pid: words.getInt32(0, true),
+        uid: words.getUint32(4, true),
+        gid: words.getUint32(8, true),
+        path: new TextDecoder().decode(address.subarray(2, stop)),
+      };
+    },
+
+    effectiveUid: () => libc.geteuid(),
+
     onExit: (listener) => adapter.onExit(listener),
     onSignal: (signal, listener) => adapter.onSignal(signal, listener),
     exit: (code) => adapter.exit(code),

@@ -43,6 +43,8 @@ const DESCRIPTION =
   "Guarded, locked, wiped memory for secrets in Node, Bun and Deno, over each runtime's own FFI";
 /** The command that runs `doctor.ts`, as `npx secmem-doctor`. */
 const DOCTOR_BIN = "secmem-doctor";
+/** The command that runs `agent.ts`, as `npx secmem-agent`. */
+const AGENT_BIN = "secmem-agent";
 const NODE_SHEBANG = "#!/usr/bin/env node";
 /**
  * `node:ffi` arrived in Node 26.1.0. For Bun, the line the package is tested
@@ -308,6 +310,10 @@ function packageJson(manifest: DenoManifest): Record<string, unknown> {
   }
   const main = manifest.exports["."];
   const doctor = manifest.exports["./doctor"];
+  const agent = manifest.exports["./agent"];
+  const bin: Record<string, string> = {};
+  if (doctor !== undefined) bin[DOCTOR_BIN] = built(doctor, ".js").slice(2);
+  if (agent !== undefined) bin[AGENT_BIN] = built(agent, ".js").slice(2);
   return {
     name: NAME,
     version: manifest.version,
@@ -321,9 +327,7 @@ function packageJson(manifest: DenoManifest): Record<string, unknown> {
     exports,
     dependencies: DEPENDENCIES,
     // npm's publish drops a bin path that starts with "./".
-    ...(doctor === undefined
-      ? {}
-      : { bin: { [DOCTOR_BIN]: built(doctor, ".js").slice(2) } }),
+    ...(Object.keys(bin).length === 0 ? {} : { bin }),
     engines: ENGINES,
     files: ["esm/", "README.md", "LICENSE"],
     ...MAINTAINER_FIELDS,
@@ -354,6 +358,8 @@ function main(): void {
   addCommonJs(entries, files);
   const doctor = manifest.exports["./doctor"];
   if (doctor !== undefined) makeExecutable(join(out, built(doctor, ".js")));
+  const agent = manifest.exports["./agent"];
+  if (agent !== undefined) makeExecutable(join(out, built(agent, ".js")));
 
   for (const name of ["README.md", "LICENSE"]) {
     copyFileSync(join(root, name), join(out, name));

@@ -1,0 +1,212 @@
+/**
+ * What the agent holds: Ed25519 keys (`Ed25519Key`: seed in a guarded buffer, public key
+ * and comment in the clear) and named secrets for the `@secmem`
+ * extensions, each with an optional expiry. Nothing here ever copies a
+ * seed or a secret out of its guarded buffer except into the signing or
+ * MAC code that reads it in place.
+ *
+ * @module
+ */
+
+import { SecretMemoryError } from "../core/errors.ts";
+import type { SecretBuffer } from "../secret_buffer.ts";
+import { type Ed25519Key, ed25519KeyFromOwnedSeed } from "../keys/ed25519.ts";
+import { ED25519, FrameWriter } from "./_protocol.ts";
+
+/** One Ed25519 identity. */
+export interface HeldKey {
+  readonly key: Ed25519Key;
+  readonly publicKey: Uint8Array;
+  readonly blob: Uint8Array;
+  comment: string;
+  /** Milliseconds since the epoch; Infinity: no lifetime. */
+  expiresAt: number;
+}
+
+/** One named secret for HMAC or AEAD. */
+export interface HeldSecret {
+  readonly key: SecretBuffer;
+  expiresAt: number;
+}
+
+/** The `ssh-ed25519` public key blob of a 32-byte key. */
+export function ed25519Blob(publicKey: Uint8Array): Uint8Array {
+  return new FrameWriter(0).string(ED25519).string(publicKey).frame()
+    .slice(5);
+}
+
+const hex = (bytes: Uint8Array): string => {
+  let text = "";
+  for (let i = 0; i < bytes.length; i++) {
+    text += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
+  }
+  return text;
+};
+
+/** The agent's keys and secrets, with their lifetimes. */
+export class Keyring {
+  readonly #keys = new Map<string, HeldKey>();
+  readonly #secrets = new Map<string, HeldSecret>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  /** Live keys, oldest first. */
+  keys(): HeldKey[] {
+    this.expire();
+    return [...this.#keys.values()];
+  }
+
+  /** The key whose blob is `blob`, if held. */
+  find(blob: Uint8Array): HeldKey | undefined {
+    this.expire();
+    return this.#keys.get(hex(blob));
+  }
+
+  /**
+   * Takes ownership of `seed` (32 bytes) as a key. Its public key is
+   * derived here; a `claimed` public key that differs is refused, the
+   * seed destroyed. Adding a key already held updates its comment and
+   * lifetime, as OpenSSH's agent does.
+   */
+  addKey(
+    seed: SecretBuffer,
+    comment: string,
+    lifetimeSeconds: number,
+    claimed?: Uint8Array,
+  ): HeldKey {
+    // The key takes the seed's buffer as it is (no copy), and owns it.
+    const key = ed25519KeyFromOwnedSeed(seed);
+    const publicKey = key.publicKey;
+    if (claimed !== undefined && !sameBytes(claimed, publicKey)) {
+      key.destroy();
+      throw new SecretMemoryError(
+        "INTEGRITY",
+        "Cannot add the key: its public key does not match its seed",
+      );
+    }
+    const blob = ed25519Blob(publicKey);
+    const id = hex(blob);
+    const expiresAt = this.#expiry(lifetimeSeconds);
+    const held = this.#keys.get(id);
+    if (held !== undefined) {
+      key.destroy();
+      held.comment = comment;
+      held.expiresAt = expiresAt;
+      this.#schedule();
+      return held;
+    }
+    const entry: HeldKey = { key, publicKey, blob, comment, expiresAt };
+    this.#keys.set(id, entry);
+    this.#schedule();
+    return entry;
+  }
+
+  /** Signs `data` with the key of `blob`; undefined when not held. */
+  sign(blob: Uint8Array, data: Uint8Array): Uint8Array | undefined {
+    return this.find(blob)?.key.sign(data);
+  }
+
+  /** Removes (and wipes) the key of `blob`; false when not held. */
+  removeKey(blob: Uint8Array): boolean {
+    const id = hex(blob);
+    const key = this.#keys.get(id);
+    if (key === undefined) return false;
+    this.#keys.delete(id);
+    key.key.destroy();
+    return true;
+  }
+
+  /** Removes and wipes every key (not the named secrets). */
+  removeAllKeys(): void {
+    for (const key of this.#keys.values()) key.key.destroy();
+    this.#keys.clear();
+  }
+
+  /** Takes ownership of `key` under `name`, replacing (wiping) any other. */
+  addSecret(name: string, key: SecretBuffer, lifetimeSeconds: number): void {
+    this.#secrets.get(name)?.key.destroy();
+    this.#secrets.set(name, { key, expiresAt: this.#expiry(lifetimeSeconds) });
+    this.#schedule();
+  }
+
+  /** The secret named `name`, if held. */
+  secret(name: string): SecretBuffer | undefined {
+    this.expire();
+    return this.#secrets.get(name)?.key;
+  }
+
+  /** Names and sizes of the held secrets. */
+  secrets(): { name: string; size: number }[] {
+    this.expire();
+    return [...this.#secrets].map(([name, s]) => ({ name, size: s.key.size }));
+  }
+
+  /** Removes (and wipes) the secret `name`; false when not held. */
+  removeSecret(name: string): boolean {
+    const held = this.#secrets.get(name);
+    if (held === undefined) return false;
+    this.#secrets.delete(name);
+    held.key.destroy();
+    return true;
+  }
+
+  /** Wipes everything; the keyring stays usable. */
+  clear(): void {
+    this.removeAllKeys();
+    for (const held of this.#secrets.values()) held.key.destroy();
+    this.#secrets.clear();
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Drops whatever has outlived its lifetime. */
+  expire(): void {
+    const now = this.#now();
+    for (const [id, key] of this.#keys) {
+      if (key.expiresAt <= now) {
+        this.#keys.delete(id);
+        key.key.destroy();
+      }
+    }
+    for (const [name, held] of this.#secrets) {
+      if (held.expiresAt <= now) {
+        this.#secrets.delete(name);
+        held.key.destroy();
+      }
+    }
+  }
+
+  #expiry(seconds: number): number {
+    return seconds > 0 ? this.#now() + seconds * 1000 : Infinity;
+  }
+
+  /** One timer, for the next expiry, so a key goes even when idle. */
+  #schedule(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    let next = Infinity;
+    for (const key of this.#keys.values()) next = Math.min(next, key.expiresAt);
+    for (const s of this.#secrets.values()) next = Math.min(next, s.expiresAt);
+    if (next === Infinity) return;
+    // setTimeout holds at most 2^31 - 1 ms; a longer wait re-arms.
+    const wait = Math.min(Math.max(0, next - this.#now()), 0x7fffffff);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.expire();
+      this.#schedule();
+    }, wait);
+    const timer = this.#timer as { unref?: () => void };
+    timer.unref?.();
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}

@@ -1,0 +1,297 @@
+/**
+ * The ssh-agent protocol (draft-miller-ssh-agent) as both ends use it: the
+ * message numbers, the frame (uint32 length ‖ byte type ‖ contents) and a
+ * frame reader that takes a byte stream in pieces of any size. Pure
+ * JavaScript: the client imports it without FFI.
+ *
+ * ```
+ * frame: uint32 length (1..MAX_FRAME) ‖ byte type ‖ length - 1 bytes
+ * ```
+ *
+ * @module
+ */
+
+/** Message numbers from draft-miller-ssh-agent, section 6.1. */
+export const MSG = {
+  FAILURE: 5,
+  SUCCESS: 6,
+  REQUEST_IDENTITIES: 11,
+  IDENTITIES_ANSWER: 12,
+  SIGN_REQUEST: 13,
+  SIGN_RESPONSE: 14,
+  ADD_IDENTITY: 17,
+  REMOVE_IDENTITY: 18,
+  REMOVE_ALL_IDENTITIES: 19,
+  LOCK: 22,
+  UNLOCK: 23,
+  ADD_ID_CONSTRAINED: 25,
+  EXTENSION: 27,
+  EXTENSION_FAILURE: 28,
+} as const;
+
+/** Key constraints (section 6.3 of the draft). */
+export const CONSTRAIN = {
+  LIFETIME: 1,
+  CONFIRM: 2,
+  EXTENSION: 255,
+} as const;
+
+/**
+ * The largest frame either end accepts, 256 KiB (OpenSSH's own cap).
+ * A larger length closes the connection: nothing is buffered for it.
+ */
+export const MAX_FRAME = 256 * 1024;
+
+/** The extensions of ours, all under the `@secmem` namespace. */
+export const EXT = {
+  QUERY: "query",
+  ADD_SECRET: "add-secret@secmem",
+  GENERATE_SECRET: "generate-secret@secmem",
+  REMOVE_SECRET: "remove-secret@secmem",
+  LIST_SECRETS: "list-secrets@secmem",
+  GENERATE_KEY: "generate-key@secmem",
+  HMAC: "hmac@secmem",
+  ENCRYPT: "encrypt@secmem",
+  DECRYPT: "decrypt@secmem",
+} as const;
+
+/** The key type this agent holds. */
+export const ED25519 = "ssh-ed25519";
+
+/**
+ * A zeroed array over its own ArrayBuffer, for bytes that may hold a
+ * secret. JavaScriptCore (Bun) keeps a small `new Uint8Array(n)` inline
+ * and, the first time its `.buffer` is needed (a `subarray`, for one),
+ * copies the bytes out to a new buffer and leaves the old storage as it
+ * was, unwiped: a frame's key would survive there. An array made over an
+ * ArrayBuffer from the start is never moved.
+ */
+export function secretBytes(length: number): Uint8Array {
+  return new Uint8Array(new ArrayBuffer(length));
+}
+
+/** Writes the 4-byte big-endian `value` at `at`. */
+export function putUint32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 24;
+  out[at + 1] = (value >>> 16) & 0xff;
+  out[at + 2] = (value >>> 8) & 0xff;
+  out[at + 3] = value & 0xff;
+}
+
+/** Reads the 4-byte big-endian value at `at`. */
+export function getUint32(bytes: Uint8Array, at: number): number {
+  return bytes[at] * 0x1000000 +
+    ((bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]);
+}
+
+/**
+ * Cuts a byte stream into frames. Bytes are copied out of each chunk into
+ * a body buffer of the declared length (never more than `MAX_FRAME`), so
+ * memory per connection is bounded whatever the peer sends; the caller
+ * wipes each chunk and each body once used.
+ */
+export class FrameReader {
+  readonly #header = secretBytes(4);
+  #headerFill = 0;
+  #body: Uint8Array | undefined;
+  #bodyFill = 0;
+  readonly #max: number;
+
+  constructor(max: number = MAX_FRAME) {
+    this.#max = max;
+  }
+
+  /** Bytes of an unfinished frame held now. */
+  get pending(): number {
+    return this.#headerFill + this.#bodyFill;
+  }
+
+  /**
+   * Takes `chunk`; calls `onFrame` with each complete body (type byte
+   * first), which the reader wipes when `onFrame` returns. Returns false
+   * when a frame declares a length of 0 or above the cap: the stream is
+   * beyond repair and the connection must close.
+   */
+  push(chunk: Uint8Array, onFrame: (body: Uint8Array) => void): boolean {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.#body === undefined) {
+        const take = Math.min(4 - this.#headerFill, chunk.length - at);
+        this.#header.set(chunk.subarray(at, at + take), this.#headerFill);
+        this.#headerFill += take;
+        at += take;
+        if (this.#headerFill < 4) break;
+        const length = getUint32(this.#header, 0);
+        this.#header.fill(0);
+        this.#headerFill = 0;
+        if (length === 0 || length > this.#max) return false;
+        this.#body = secretBytes(length);
+        this.#bodyFill = 0;
+        continue;
+      }
+      const body = this.#body;
+      const take = Math.min(body.length - this.#bodyFill, chunk.length - at);
+      body.set(chunk.subarray(at, at + take), this.#bodyFill);
+      this.#bodyFill += take;
+      at += take;
+      if (this.#bodyFill < body.length) break;
+      this.#body = undefined;
+      this.#bodyFill = 0;
+      try {
+        onFrame(body);
+      } finally {
+        body.fill(0);
+      }
+    }
+    return true;
+  }
+
+  /** Wipes whatever part of a frame is held. */
+  clear(): void {
+    this.#header.fill(0);
+    this.#headerFill = 0;
+    this.#body?.fill(0);
+    this.#body = undefined;
+    this.#bodyFill = 0;
+  }
+}
+
+/** Builds one frame: the length is filled in by `frame()`. */
+export class FrameWriter {
+  #bytes: Uint8Array;
+  #at = 4;
+
+  constructor(type: number, capacity = 64) {
+    this.#bytes = secretBytes(Math.max(capacity, 8));
+    this.byte(type);
+  }
+
+  #room(n: number): void {
+    if (this.#at + n <= this.#bytes.length) return;
+    let size = this.#bytes.length * 2;
+    while (size < this.#at + n) size *= 2;
+    const grown = secretBytes(size);
+    grown.set(this.#bytes.subarray(0, this.#at));
+    // The old array may have held a secret (a key being added).
+    this.#bytes.fill(0);
+    this.#bytes = grown;
+  }
+
+  /** Appends one byte. */
+  byte(value: number): this {
+    this.#room(1);
+    this.#bytes[this.#at++] = value;
+    return this;
+  }
+
+  /** Appends a uint32. */
+  uint32(value: number): this {
+    this.#room(4);
+    putUint32(this.#bytes, this.#at, value);
+    this.#at += 4;
+    return this;
+  }
+
+  /** Appends a length-prefixed string of bytes or ASCII text. */
+  string(value: Uint8Array | string): this {
+    if (typeof value === "string") {
+      this.uint32(value.length);
+      this.#room(value.length);
+      for (let i = 0; i < value.length; i++) {
+        this.#bytes[this.#at++] = value.charCodeAt(i) & 0xff;
+      }
+      return this;
+    }
+    this.uint32(value.length);
+    this.#room(value.length);
+    this.#bytes.set(value, this.#at);
+    this.#at += value.length;
+    return this;
+  }
+
+  /**
+   * Appends a length-prefixed string of `length` bytes that `fill` writes
+   * in place (so a secret goes straight from its guarded view into the
+   * frame, with no intermediate copy).
+   */
+  stringWith(length: number, fill: (out: Uint8Array) => void): this {
+    this.uint32(length);
+    this.#room(length);
+    fill(this.#bytes.subarray(this.#at, this.#at + length));
+    this.#at += length;
+    return this;
+  }
+
+  /** The whole frame, length first. */
+  frame(): Uint8Array {
+    putUint32(this.#bytes, 0, this.#at - 4);
+    return this.#bytes.subarray(0, this.#at);
+  }
+}
+
+const decoder = new TextDecoder();
+
+/** Reads fields of one frame body; every read checks the bounds. */
+export class FieldReader {
+  readonly bytes: Uint8Array;
+  #at: number;
+
+  constructor(bytes: Uint8Array, at = 0) {
+    this.bytes = bytes;
+    this.#at = at;
+  }
+
+  /** Bytes not read yet. */
+  get left(): number {
+    return this.bytes.length - this.#at;
+  }
+
+  /** One byte; throws at the end. */
+  byte(): number {
+    if (this.left < 1) throw new RangeError("Cannot read a byte: truncated");
+    return this.bytes[this.#at++];
+  }
+
+  /** A uint32; throws past the end. */
+  uint32(): number {
+    if (this.left < 4) throw new RangeError("Cannot read a uint32: truncated");
+    const value = getUint32(this.bytes, this.#at);
+    this.#at += 4;
+    return value;
+  }
+
+  /** A string as a view of the body (no copy); throws past the end. */
+  string(): Uint8Array {
+    const length = this.uint32();
+    if (length > this.left) {
+      throw new RangeError("Cannot read a string: truncated");
+    }
+    const view = this.bytes.subarray(this.#at, this.#at + length);
+    this.#at += length;
+    return view;
+  }
+
+  /** A string of public text (a name, a comment), decoded as UTF-8. */
+  text(): string {
+    return decoder.decode(this.string());
+  }
+}
+
+/** Public bytes as text, anything outside printable ASCII as `?`. */
+export function asciiText(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    text += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : "?";
+  }
+  return text;
+}
+
+/** Whether `bytes` is the ASCII text `expected`. */
+export function bytesAre(bytes: Uint8Array, expected: string): boolean {
+  if (bytes.length !== expected.length) return false;
+  for (let i = 0; i < expected.length; i++) {
+    if (bytes[i] !== expected.charCodeAt(i)) return false;
+  }
+  return true;
+}

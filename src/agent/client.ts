@@ -1,0 +1,456 @@
+/**
+ * A client for ssh-agent's protocol in plain JavaScript, over `node:net`
+ * (which Deno, Bun and Node all have): no FFI, so a Deno app needs only
+ * `--allow-read`/`--allow-write` for the socket (and
+ * `--allow-env=SSH_AUTH_SOCK` to find it). Requests may be in flight at
+ * once on one connection; the agent answers them in order.
+ *
+ * @module
+ */
+
+import { SecretMemoryError } from "../core/errors.ts";
+import { decodeBase64Into, decodedMax } from "../keys/_base64.ts";
+import {
+  bytesAre,
+  CONSTRAIN,
+  ED25519,
+  EXT,
+  FieldReader,
+  FrameReader,
+  FrameWriter,
+  MAX_FRAME,
+  MSG,
+  secretBytes,
+} from "./_protocol.ts";
+import { net, type NetSocket } from "./_host.ts";
+
+/** One identity the agent holds. */
+export interface AgentIdentity {
+  /** The key type, for example `ssh-ed25519`. */
+  type: string;
+  /** The public key blob, as the protocol names keys. */
+  blob: Uint8Array;
+  /** The public key line, `ssh-ed25519 AAAA… comment`. */
+  publicKey: string;
+  /** The comment. */
+  comment: string;
+}
+
+/** Options for adding a key. */
+export interface AddKeyOptions {
+  /** Seconds until the agent forgets the key (0 or absent: never). */
+  lifetime?: number;
+  /** The comment to list it under (default: the file's own). */
+  comment?: string;
+}
+
+/** Something whose bytes can be read in a scope, as a SecretBuffer's. */
+export interface ReadableSecret {
+  /** Calls `fn` with a view of the bytes; returns what it returns. */
+  read<T>(fn: (bytes: Uint8Array) => T): T;
+}
+
+interface Pending {
+  resolve(body: Uint8Array): void;
+  reject(error: unknown): void;
+}
+
+function protocolError(what: string): SecretMemoryError {
+  return new SecretMemoryError("INPUT_ERROR", `The agent ${what}`);
+}
+
+function base64(bytes: Uint8Array): string {
+  const alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) |
+      (bytes[i + 2] ?? 0);
+    out += alphabet[n >>> 18] + alphabet[(n >>> 12) & 63] +
+      (i + 1 < bytes.length ? alphabet[(n >>> 6) & 63] : "=") +
+      (i + 2 < bytes.length ? alphabet[n & 63] : "=");
+  }
+  return out;
+}
+
+/** A connection to an agent. */
+export class AgentClient {
+  readonly #socket: NetSocket;
+  readonly #queue: Pending[] = [];
+  readonly #frames = new FrameReader(MAX_FRAME);
+  #closed: Error | undefined;
+
+  /** Use `connectAgent`. */
+  constructor(socket: NetSocket) {
+    this.#socket = socket;
+    socket.on("data", (chunk: Uint8Array) => {
+      const ok = this.#frames.push(chunk, (body) => {
+        // The reader wipes `body` after this returns: hand out a copy.
+        const copy = secretBytes(body.length);
+        copy.set(body);
+        this.#queue.shift()?.resolve(copy);
+      });
+      // A decrypted plaintext may be in the chunk.
+      chunk.fill(0);
+      if (!ok) this.#fail(protocolError("sent an oversized frame"));
+    });
+    socket.on("error", (error) => this.#fail(error));
+    socket.on(
+      "close",
+      () => this.#fail(protocolError("closed the connection")),
+    );
+  }
+
+  #fail(error: unknown): void {
+    this.#closed ??= error instanceof Error ? error : new Error(String(error));
+    this.#frames.clear();
+    for (const pending of this.#queue.splice(0)) pending.reject(this.#closed);
+    this.#socket.destroy();
+  }
+
+  /** Sends one request frame; resolves to the reply's body. */
+  request(frame: Uint8Array): Promise<Uint8Array> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.#queue.push({ resolve, reject });
+      this.#socket.write(frame, () => frame.fill(0));
+    });
+  }
+
+  async #expectSuccess(frame: Uint8Array, what: string): Promise<void> {
+    const reply = await this.request(frame);
+    if (reply[0] !== MSG.SUCCESS) throw refused(what);
+  }
+
+  /** The identities the agent holds. */
+  async list(): Promise<AgentIdentity[]> {
+    const reply = await this.request(
+      new FrameWriter(MSG.REQUEST_IDENTITIES, 8).frame(),
+    );
+    if (reply[0] !== MSG.IDENTITIES_ANSWER) throw refused("listing keys");
+    const r = new FieldReader(reply, 1);
+    const count = r.uint32();
+    const out: AgentIdentity[] = [];
+    for (let i = 0; i < count; i++) {
+      const blob = r.string().slice();
+      const comment = r.text();
+      const type = new FieldReader(blob).text();
+      const publicKey = `${type} ${base64(blob)}${
+        comment ? ` ${comment}` : ""
+      }`;
+      out.push({ type, blob, publicKey, comment });
+    }
+    return out;
+  }
+
+  /**
+   * The raw signature (64 bytes for Ed25519) of `data` by the key of
+   * `blob`. `flags` are the protocol's (RSA hash choice); Ed25519 has none.
+   */
+  async sign(
+    blob: Uint8Array,
+    data: Uint8Array,
+    flags = 0,
+  ): Promise<Uint8Array> {
+    const reply = await this.request(
+      new FrameWriter(MSG.SIGN_REQUEST, blob.length + data.length + 32)
+        .string(blob).string(data).uint32(flags).frame(),
+    );
+    if (reply[0] !== MSG.SIGN_RESPONSE) throw refused("signing");
+    const inner = new FieldReader(new FieldReader(reply, 1).string());
+    inner.string(); // the algorithm's name
+    return inner.string().slice();
+  }
+
+  /**
+   * Adds an unencrypted OpenSSH Ed25519 private key file (its text, as
+   * bytes or in a SecretBuffer), with the standard ADD_IDENTITY message,
+   * so OpenSSH's agent takes it too. The file is decoded on the heap of
+   * this process (a client has no guarded memory) and every copy this
+   * call made is wiped before it resolves.
+   */
+  async add(
+    file: Uint8Array | ReadableSecret,
+    options: AddKeyOptions = {},
+  ): Promise<void> {
+    const lifetime = options.lifetime ?? 0;
+    const frame = (file instanceof Uint8Array)
+      ? addFrame(file, lifetime, options.comment)
+      : file.read((bytes) => addFrame(bytes, lifetime, options.comment));
+    await this.#expectSuccess(frame, "adding the key");
+  }
+
+  /** Removes the key of `blob`. */
+  remove(blob: Uint8Array): Promise<void> {
+    return this.#expectSuccess(
+      new FrameWriter(MSG.REMOVE_IDENTITY, blob.length + 16).string(blob)
+        .frame(),
+      "removing the key",
+    );
+  }
+
+  /** Removes every key. */
+  removeAll(): Promise<void> {
+    return this.#expectSuccess(
+      new FrameWriter(MSG.REMOVE_ALL_IDENTITIES, 8).frame(),
+      "removing all keys",
+    );
+  }
+
+  /** Locks the agent with `passphrase` (wiped once sent). */
+  lock(passphrase: Uint8Array): Promise<void> {
+    const frame = new FrameWriter(MSG.LOCK, passphrase.length + 16)
+      .string(passphrase).frame();
+    return this.#expectSuccess(frame, "locking");
+  }
+
+  /** Unlocks the agent with `passphrase`. */
+  unlock(passphrase: Uint8Array): Promise<void> {
+    const frame = new FrameWriter(MSG.UNLOCK, passphrase.length + 16)
+      .string(passphrase).frame();
+    return this.#expectSuccess(frame, "unlocking");
+  }
+
+  #extension(name: string, capacity = 64): FrameWriter {
+    return new FrameWriter(MSG.EXTENSION, capacity + name.length).string(name);
+  }
+
+  /** Generates an Ed25519 key inside the agent; resolves to its blob. */
+  async generateKey(comment: string, lifetime = 0): Promise<Uint8Array> {
+    const reply = await this.request(
+      this.#extension(EXT.GENERATE_KEY).string(comment).uint32(lifetime)
+        .frame(),
+    );
+    if (reply[0] !== MSG.SUCCESS) throw refused("generating a key");
+    return new FieldReader(reply, 1).string().slice();
+  }
+
+  /** Generates a named secret of `size` bytes (16 to 64) inside the agent. */
+  generateSecret(name: string, size = 32, lifetime = 0): Promise<void> {
+    return this.#expectSuccess(
+      this.#extension(EXT.GENERATE_SECRET).string(name).uint32(size)
+        .uint32(lifetime).frame(),
+      "generating a secret",
+    );
+  }
+
+  /** Hands the agent a named secret (16 to 64 bytes); wipes what it sent. */
+  addSecret(
+    name: string,
+    key: Uint8Array | ReadableSecret,
+    lifetime = 0,
+  ): Promise<void> {
+    const w = this.#extension(EXT.ADD_SECRET, 128).string(name);
+    if (key instanceof Uint8Array) w.string(key);
+    else key.read((bytes) => w.string(bytes));
+    return this.#expectSuccess(w.uint32(lifetime).frame(), "adding a secret");
+  }
+
+  /** Removes the named secret. */
+  removeSecret(name: string): Promise<void> {
+    return this.#expectSuccess(
+      this.#extension(EXT.REMOVE_SECRET).string(name).frame(),
+      "removing a secret",
+    );
+  }
+
+  /** The names and sizes of the secrets the agent holds. */
+  async secrets(): Promise<{ name: string; size: number }[]> {
+    const reply = await this.request(
+      this.#extension(EXT.LIST_SECRETS).frame(),
+    );
+    if (reply[0] !== MSG.SUCCESS) throw refused("listing secrets");
+    const r = new FieldReader(reply, 1);
+    const out = [];
+    for (let n = r.uint32(); n > 0; n--) {
+      out.push({ name: r.text(), size: r.uint32() });
+    }
+    return out;
+  }
+
+  /** The HMAC of `data` under the agent's secret `name`. */
+  async hmac(
+    name: string,
+    data: Uint8Array,
+    hash: "SHA-256" | "SHA-512" = "SHA-256",
+  ): Promise<Uint8Array> {
+    const reply = await this.request(
+      this.#extension(EXT.HMAC, data.length + 64).string(name).string(hash)
+        .string(data).frame(),
+    );
+    if (reply[0] !== MSG.SUCCESS) throw refused("computing the HMAC");
+    return new FieldReader(reply, 1).string().slice();
+  }
+
+  /**
+   * XChaCha20-Poly1305 under the agent's 32-byte secret `name`: resolves
+   * to nonce ‖ ciphertext ‖ tag, as `encrypt` of the crypto entry makes.
+   */
+  async encrypt(
+    name: string,
+    plaintext: Uint8Array,
+    aad: Uint8Array = new Uint8Array(0),
+  ): Promise<Uint8Array> {
+    const reply = await this.request(
+      this.#extension(EXT.ENCRYPT, plaintext.length + aad.length + 64)
+        .string(name).string(plaintext).string(aad).frame(),
+    );
+    if (reply[0] !== MSG.SUCCESS) throw refused("encrypting");
+    return new FieldReader(reply, 1).string().slice();
+  }
+
+  /**
+   * Opens a message made by `encrypt` (or the crypto entry's). The
+   * plaintext comes back as bytes on this process's heap: the client has
+   * no guarded memory. The `./agent` entry's `decryptToSecret` puts it in
+   * a SecretBuffer instead, where FFI is allowed.
+   */
+  async decrypt(
+    name: string,
+    message: Uint8Array,
+    aad: Uint8Array = new Uint8Array(0),
+  ): Promise<Uint8Array> {
+    const reply = await this.request(
+      this.#extension(EXT.DECRYPT, message.length + aad.length + 64)
+        .string(name).string(message).string(aad).frame(),
+    );
+    try {
+      if (reply[0] !== MSG.SUCCESS) throw refused("decrypting");
+      return new FieldReader(reply, 1).string().slice();
+    } finally {
+      reply.fill(0);
+    }
+  }
+
+  /** Closes the connection; pending requests are rejected. */
+  close(): void {
+    this.#fail(protocolError("connection was closed by the client"));
+  }
+}
+
+function refused(what: string): SecretMemoryError {
+  return new SecretMemoryError(
+    "ACCESS_DENIED",
+    `The agent refused ${what} (SSH_AGENT_FAILURE)`,
+  );
+}
+
+const BEGIN = "-----BEGIN OPENSSH PRIVATE KEY-----";
+const END = "-----END OPENSSH PRIVATE KEY-----";
+
+function indexOf(bytes: Uint8Array, text: string, from: number): number {
+  outer: for (let i = from; i + text.length <= bytes.length; i++) {
+    for (let j = 0; j < text.length; j++) {
+      if (bytes[i + j] !== text.charCodeAt(j)) continue outer;
+    }
+    return i;
+  }
+  return -1;
+}
+
+/**
+ * An ADD_IDENTITY (or ADD_ID_CONSTRAINED) frame from an unencrypted
+ * `openssh-key-v1` Ed25519 file. The decoded file is wiped before return.
+ */
+function addFrame(
+  file: Uint8Array,
+  lifetime: number,
+  comment: string | undefined,
+): Uint8Array {
+  const bad = (why: string) =>
+    new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot read the OpenSSH private key: ${why}`,
+    );
+  const begin = indexOf(file, BEGIN, 0);
+  const end = begin < 0 ? -1 : indexOf(file, END, begin);
+  if (begin < 0 || end < 0) throw bad("no OpenSSH PEM armor");
+  const start = begin + BEGIN.length;
+  const raw = secretBytes(decodedMax(end - start));
+  try {
+    const length = decodeBase64Into(file, start, end, raw, 0, {
+      padded: true,
+      lines: true,
+    });
+    if (length < 0) throw bad("its base64 body is garbled");
+    const r = new FieldReader(raw.subarray(0, length));
+    const magic = "openssh-key-v1\0";
+    for (let i = 0; i < magic.length; i++) {
+      if (r.byte() !== magic.charCodeAt(i)) throw bad("not openssh-key-v1");
+    }
+    if (!bytesAre(r.string(), "none") || !bytesAre(r.string(), "none")) {
+      throw bad("it is passphrase-protected; add it with ssh-add instead");
+    }
+    r.string();
+    if (r.uint32() !== 1) throw bad("it holds more than one key");
+    r.string();
+    const p = new FieldReader(r.string());
+    if (p.uint32() !== p.uint32()) throw bad("its check words differ");
+    if (!bytesAre(p.string(), ED25519)) throw bad("it is not an Ed25519 key");
+    const publicKey = p.string();
+    const secret = p.string();
+    const ownComment = p.text();
+    if (publicKey.length !== 32 || secret.length !== 64) {
+      throw bad("its key fields have the wrong sizes");
+    }
+    const w = new FrameWriter(
+      lifetime > 0 ? MSG.ADD_ID_CONSTRAINED : MSG.ADD_IDENTITY,
+      256,
+    ).string(ED25519).string(publicKey).string(secret)
+      .string(new TextEncoder().encode(comment ?? ownComment));
+    if (lifetime > 0) w.byte(CONSTRAIN.LIFETIME).uint32(lifetime);
+    return w.frame();
+  } finally {
+    raw.fill(0);
+  }
+}
+
+/**
+ * Connects to the agent at `path` (default: the `SSH_AUTH_SOCK`
+ * environment variable). Pure JavaScript, no FFI.
+ *
+ * @param path The agent's socket.
+ * @returns A connected client.
+ * @throws {SecretMemoryError} `INVALID_ARGUMENT` without a path and without
+ * `SSH_AUTH_SOCK`; `INPUT_ERROR` when the connection fails.
+ *
+ * @example List the keys of the running agent
+ * ```ts ignore
+ * import { connectAgent } from "@secmem/secmem/agent/client";
+ *
+ * const agent = await connectAgent();
+ * for (const key of await agent.list()) console.log(key.publicKey);
+ * agent.close();
+ * ```
+ */
+export async function connectAgent(path?: string): Promise<AgentClient> {
+  const where = path ?? environment("SSH_AUTH_SOCK");
+  if (typeof where !== "string" || where === "") {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      "Cannot connect to an agent: no path given and SSH_AUTH_SOCK is not set",
+    );
+  }
+  const socket = net().createConnection(where);
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", (error) =>
+      reject(
+        new SecretMemoryError(
+          "INPUT_ERROR",
+          `Cannot connect to the agent at ${where}: ${error.message}`,
+          { cause: error },
+        ),
+      ));
+  });
+  return new AgentClient(socket);
+}
+
+function environment(name: string): string | undefined {
+  const host = globalThis as {
+    Deno?: { env: { get(name: string): string | undefined } };
+    process?: { env: Record<string, string | undefined> };
+  };
+  if (host.Deno !== undefined) return host.Deno.env.get(name);
+  return host.process?.env[name];
+}

@@ -1,0 +1,592 @@
+/**
+ * The agent: a Unix socket server that speaks the ssh-agent protocol
+ * (draft-miller-ssh-agent) over keys held in guarded memory, plus the
+ * `@secmem` extensions for HMAC and AEAD under named secrets.
+ *
+ * Every connection's peer is checked before a byte of it is read: the
+ * connection is accepted paused, its descriptor asked for SO_PEERCRED
+ * through the native layer, and it is closed unless the peer's uid is the
+ * agent's own and the descriptor is bound to the agent's socket path. All
+ * three runtimes expose the accepted socket's descriptor through
+ * `node:net` (`socket._handle.fd`, Deno's included); where it is missing,
+ * or the check cannot run, the peer is refused.
+ *
+ * @module
+ */
+
+import { SecretMemoryError } from "../core/errors.ts";
+import { hardenProcess, type HardenResult } from "../core/harden.ts";
+import { native } from "../core/_native.ts";
+import { SecretBuffer } from "../secret_buffer.ts";
+import { type HashName, hmac } from "../crypto/mac.ts";
+import { decrypt, encrypt } from "../crypto/cipher.ts";
+import { readOpenSSHPrivateKey } from "../keys/_openssh.ts";
+import { Keyring } from "./_keys.ts";
+import { fs, net, type NetSocket, os, path } from "./_host.ts";
+import {
+  bytesAre,
+  CONSTRAIN,
+  ED25519,
+  EXT,
+  FieldReader,
+  FrameReader,
+  FrameWriter,
+  MAX_FRAME,
+  MSG,
+} from "./_protocol.ts";
+
+/** How to start an agent. */
+export interface AgentOptions {
+  /**
+   * The socket's path. Default: `agent.<pid>` in a fresh 0700 directory
+   * under the system's temporary directory, removed at close.
+   */
+  socket?: string;
+  /** Default lifetime in seconds for keys added without one (`-t`). */
+  lifetime?: number;
+  /**
+   * Harden the process first (`hardenProcess()`) and refuse to start if
+   * that fails. Default true; false skips it (for tests and for embedding
+   * in a process hardened otherwise).
+   */
+  harden?: boolean;
+  /** Most connections served at once (default 128); more are refused. */
+  maxConnections?: number;
+}
+
+/** A running agent. */
+export interface Agent {
+  /** The socket's absolute path, for `SSH_AUTH_SOCK`. */
+  readonly socketPath: string;
+  /** What hardening did (undefined when skipped). */
+  readonly hardening: HardenResult | undefined;
+  /**
+   * Adds an OpenSSH private key file (unencrypted `openssh-key-v1`
+   * Ed25519), read from `file`, which the agent wipes and destroys.
+   * Returns the public key blob.
+   */
+  addKeyFile(file: SecretBuffer, lifetime?: number): Uint8Array;
+  /** Generates an Ed25519 key inside the agent; returns its public blob. */
+  generateKey(comment: string, lifetime?: number): Uint8Array;
+  /**
+   * Holds `key` under `name` for the HMAC and AEAD extensions (the agent
+   * takes ownership; it destroys the buffer when the secret goes).
+   */
+  addSecret(name: string, key: SecretBuffer, lifetime?: number): void;
+  /** Stops listening, closes every connection and wipes every key. */
+  close(): Promise<void>;
+}
+
+const KEY_SIZE_MIN = 16;
+const KEY_SIZE_MAX = 64;
+
+interface NetHandle {
+  fd?: unknown;
+}
+
+function checkLifetime(value: unknown, what: string): number {
+  if (value === undefined) return 0;
+  if (
+    typeof value !== "number" || !Number.isSafeInteger(value) || value < 0 ||
+    value > 0xffffffff
+  ) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot use ${what}: expected whole seconds from 0 to 2^32 - 1, got ${
+        String(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+function checkName(name: unknown): string {
+  if (typeof name !== "string" || name === "" || name.length > 255) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      "Cannot use the secret's name: expected a string of 1 to 255 characters",
+    );
+  }
+  return name;
+}
+
+/**
+ * Starts an agent in this process: hardens it (unless `harden: false`),
+ * listens on a Unix socket and serves until `close()`.
+ *
+ * @param options Socket path, default lifetime, hardening.
+ * @returns The running agent.
+ * @throws {SecretMemoryError} `OS_ERROR` when hardening fails or the
+ * socket cannot be made; `UNSUPPORTED_PLATFORM` off Linux (the peer check
+ * needs SO_PEERCRED).
+ *
+ * @example Start an agent and list its keys
+ * ```ts ignore
+ * import { connectAgent, startAgent } from "@secmem/secmem/agent";
+ *
+ * const agent = await startAgent({ harden: false });
+ * agent.generateKey("demo");
+ * const client = await connectAgent(agent.socketPath);
+ * console.log(await client.list());
+ * client.close();
+ * await agent.close();
+ * ```
+ */
+export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
+  if (typeof options !== "object" || options === null) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      "Cannot start the agent: options must be an object",
+    );
+  }
+  const defaultLifetime = checkLifetime(options.lifetime, "the lifetime");
+  const maxConnections = options.maxConnections ?? 128;
+  const memory = native();
+  const peerOf = memory.unixPeer?.bind(memory);
+  const ownUid = memory.effectiveUid?.();
+  if (peerOf === undefined || ownUid === undefined) {
+    throw new SecretMemoryError(
+      "UNSUPPORTED_PLATFORM",
+      `Cannot start the agent on ${memory.os}: it cannot check who connects (no SO_PEERCRED)`,
+    );
+  }
+  let hardening: HardenResult | undefined;
+  if (options.harden !== false) {
+    hardening = hardenProcess();
+    if (!hardening.hardened) {
+      throw new SecretMemoryError(
+        "OS_ERROR",
+        "Cannot start the agent: hardening the process failed (" +
+          Object.entries(hardening.steps).map(([k, v]) => `${k}: ${v.status}`)
+            .join(", ") +
+          "); pass harden: false (--no-harden) to run anyway",
+      );
+    }
+  }
+
+  let directory: string | undefined;
+  let socketPath: string;
+  if (options.socket === undefined) {
+    // mkdtemp makes the directory 0700: only this uid can reach the socket.
+    directory = fs().mkdtempSync(path().join(os().tmpdir(), "secmem-agent-"));
+    fs().chmodSync(directory, 0o700);
+    socketPath = path().join(directory, `agent.${processId()}`);
+  } else {
+    socketPath = path().resolve(String(options.socket));
+  }
+
+  const keys = new Keyring();
+  const lock = new Lock();
+  const sockets = new Set<NetSocket>();
+  const server = net().createServer({ pauseOnConnect: true });
+  server.maxConnections = maxConnections;
+
+  const peerAllowed = (socket: NetSocket): boolean => {
+    const handle = (socket as unknown as { _handle?: NetHandle })._handle;
+    const fd = handle?.fd;
+    if (typeof fd !== "number" || !Number.isSafeInteger(fd) || fd < 0) {
+      return false;
+    }
+    try {
+      const peer = peerOf(fd);
+      return peer.uid === ownUid && peer.path === socketPath;
+    } catch {
+      return false;
+    }
+  };
+
+  server.on("connection", (socket: NetSocket) => {
+    if (!peerAllowed(socket)) {
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    serve(socket, (body) => handle(body, keys, lock, defaultLifetime));
+    socket.on("close", () => sockets.delete(socket));
+    socket.resume();
+  });
+  // A failing connection must never take the agent down.
+  server.on("error", () => {});
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(socketPath, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  }).catch((error) => {
+    if (directory !== undefined) fs().rmSync(directory, { recursive: true });
+    throw new SecretMemoryError(
+      "OS_ERROR",
+      `Cannot listen on ${socketPath}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  });
+  fs().chmodSync(socketPath, 0o600);
+
+  let closing: Promise<void> | undefined;
+  const agent: Agent = {
+    socketPath,
+    hardening,
+    addKeyFile(file, lifetime) {
+      const life = checkLifetime(lifetime, "the lifetime") || defaultLifetime;
+      try {
+        const read = readOpenSSHPrivateKey(file);
+        return keys.addKey(read.seed, read.comment, life, read.publicKey).blob
+          .slice();
+      } finally {
+        file.destroy();
+      }
+    },
+    generateKey(comment, lifetime) {
+      const life = checkLifetime(lifetime, "the lifetime") || defaultLifetime;
+      return keys.addKey(SecretBuffer.random(32), String(comment), life).blob
+        .slice();
+    },
+    addSecret(name, key, lifetime) {
+      keys.addSecret(
+        checkName(name),
+        key,
+        checkLifetime(lifetime, "the lifetime"),
+      );
+    },
+    close() {
+      return closing ??= new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        keys.clear();
+        lock.clear();
+        server.close(() => {
+          try {
+            if (directory !== undefined) {
+              fs().rmSync(directory, { recursive: true, force: true });
+            } else fs().rmSync(socketPath, { force: true });
+          } catch {
+            // Already gone: nothing to clean.
+          }
+          resolve();
+        });
+      });
+    },
+  };
+  return agent;
+}
+
+function processId(): number {
+  const host = globalThis as { Deno?: { pid: number } };
+  if (host.Deno !== undefined) return host.Deno.pid;
+  return (globalThis as unknown as { process: { pid: number } }).process.pid;
+}
+
+/**
+ * Reads frames from `socket`, answers each in order, and pauses reading
+ * while the peer does not take its answers (so a peer that never reads
+ * cannot make the agent queue replies without bound).
+ */
+function serve(
+  socket: NetSocket,
+  answer: (body: Uint8Array) => Uint8Array,
+): void {
+  const frames = new FrameReader(MAX_FRAME);
+  socket.on("data", (chunk: Uint8Array) => {
+    let ok: boolean;
+    try {
+      ok = frames.push(chunk, (body) => {
+        const reply = answer(body);
+        const flushed = socket.write(reply, () => reply.fill(0));
+        if (!flushed) {
+          socket.pause();
+          socket.once("drain", () => socket.resume());
+        }
+      });
+    } catch {
+      ok = false;
+    } finally {
+      // The chunk may hold a key being added or a passphrase.
+      chunk.fill(0);
+    }
+    if (!ok) {
+      frames.clear();
+      socket.destroy();
+    }
+  });
+  socket.on("error", () => frames.clear());
+  socket.on("close", () => frames.clear());
+}
+
+const failure = (): Uint8Array => new FrameWriter(MSG.FAILURE, 8).frame();
+const success = (): Uint8Array => new FrameWriter(MSG.SUCCESS, 8).frame();
+
+/** The lock passphrase, kept as an HMAC under a random guarded key. */
+class Lock {
+  #key: SecretBuffer | undefined;
+  #tag: SecretBuffer | undefined;
+
+  get locked(): boolean {
+    return this.#tag !== undefined;
+  }
+
+  #tagOf(passphrase: Uint8Array): SecretBuffer {
+    // The passphrase may be short: the MAC is of it, under a 32-byte key.
+    return SecretBuffer.from(hmac("SHA-256", this.#key!, passphrase));
+  }
+
+  lock(passphrase: Uint8Array): boolean {
+    if (this.locked) return false;
+    this.#key = SecretBuffer.random(32);
+    this.#tag = this.#tagOf(passphrase);
+    return true;
+  }
+
+  unlock(passphrase: Uint8Array): boolean {
+    if (!this.locked) return false;
+    const tag = this.#tagOf(passphrase);
+    try {
+      // Constant time: SecretBuffer.equals reads every byte of both.
+      if (!tag.equals(this.#tag!)) return false;
+    } finally {
+      tag.destroy();
+    }
+    this.clear();
+    return true;
+  }
+
+  clear(): void {
+    this.#key?.destroy();
+    this.#tag?.destroy();
+    this.#key = undefined;
+    this.#tag = undefined;
+  }
+}
+
+/** Answers one request; never throws (a bad request gets a failure). */
+function handle(
+  body: Uint8Array,
+  keys: Keyring,
+  lock: Lock,
+  defaultLifetime: number,
+): Uint8Array {
+  try {
+    return dispatch(body, keys, lock, defaultLifetime);
+  } catch {
+    return failure();
+  }
+}
+
+function dispatch(
+  body: Uint8Array,
+  keys: Keyring,
+  lock: Lock,
+  defaultLifetime: number,
+): Uint8Array {
+  const r = new FieldReader(body);
+  const type = r.byte();
+  if (lock.locked) {
+    // A locked agent lists nothing and does nothing but unlock.
+    if (type === MSG.REQUEST_IDENTITIES) {
+      return new FrameWriter(MSG.IDENTITIES_ANSWER, 8).uint32(0).frame();
+    }
+    if (type !== MSG.UNLOCK) return failure();
+  }
+  switch (type) {
+    case MSG.REQUEST_IDENTITIES: {
+      const held = keys.keys();
+      const w = new FrameWriter(MSG.IDENTITIES_ANSWER, 256);
+      w.uint32(held.length);
+      for (const key of held) w.string(key.blob).string(utf8(key.comment));
+      return w.frame();
+    }
+    case MSG.SIGN_REQUEST: {
+      const blob = r.string();
+      const data = r.string();
+      r.uint32(); // flags: only RSA has any; Ed25519 ignores them
+      if (r.left !== 0) return failure();
+      const signature = keys.sign(blob, data);
+      if (signature === undefined) return failure();
+      const inner = new FrameWriter(0, 96).string(ED25519).string(signature)
+        .frame().subarray(5);
+      return new FrameWriter(MSG.SIGN_RESPONSE, 128).string(inner).frame();
+    }
+    case MSG.ADD_IDENTITY:
+    case MSG.ADD_ID_CONSTRAINED:
+      return addIdentity(
+          r,
+          type === MSG.ADD_ID_CONSTRAINED,
+          keys,
+          defaultLifetime,
+        )
+        ? success()
+        : failure();
+    case MSG.REMOVE_IDENTITY: {
+      const blob = r.string();
+      if (r.left !== 0) return failure();
+      return keys.removeKey(blob) ? success() : failure();
+    }
+    case MSG.REMOVE_ALL_IDENTITIES:
+      if (r.left !== 0) return failure();
+      keys.removeAllKeys();
+      return success();
+    case MSG.LOCK: {
+      const passphrase = r.string();
+      return r.left === 0 && lock.lock(passphrase) ? success() : failure();
+    }
+    case MSG.UNLOCK: {
+      const passphrase = r.string();
+      return r.left === 0 && lock.unlock(passphrase) ? success() : failure();
+    }
+    case MSG.EXTENSION:
+      return extension(r, keys, defaultLifetime);
+    default:
+      return failure();
+  }
+}
+
+const encoder = new TextEncoder();
+const utf8 = (text: string): Uint8Array => encoder.encode(text);
+
+/**
+ * ADD_IDENTITY: string "ssh-ed25519", string A (32), string seed ‖ A (64),
+ * string comment, then (constrained) constraints. Any key type but Ed25519
+ * and any constraint but a lifetime is refused, so a caller never believes
+ * a constraint holds that does not.
+ */
+function addIdentity(
+  r: FieldReader,
+  constrained: boolean,
+  keys: Keyring,
+  defaultLifetime: number,
+): boolean {
+  if (!bytesAre(r.string(), ED25519)) return false;
+  const publicKey = r.string();
+  const secret = r.string();
+  const comment = r.text();
+  if (publicKey.length !== 32 || secret.length !== 64) return false;
+  let lifetime = defaultLifetime;
+  while (constrained && r.left > 0) {
+    const constraint = r.byte();
+    if (constraint !== CONSTRAIN.LIFETIME) return false;
+    lifetime = r.uint32();
+  }
+  if (r.left !== 0) return false;
+  // The seed goes straight into guarded memory; `from` wipes the frame's
+  // copy (and the frame itself is wiped once answered).
+  const seed = SecretBuffer.from(secret.subarray(0, 32));
+  secret.fill(0);
+  keys.addKey(seed, comment, lifetime, publicKey.slice());
+  return true;
+}
+
+const HASHES: Record<string, HashName> = {
+  "SHA-256": "SHA-256",
+  "SHA-512": "SHA-512",
+};
+
+function extensionFailure(): Uint8Array {
+  return new FrameWriter(MSG.EXTENSION_FAILURE, 8).frame();
+}
+
+/** The `@secmem` extensions; see the README's "Agent" section. */
+function extension(
+  r: FieldReader,
+  keys: Keyring,
+  defaultLifetime: number,
+): Uint8Array {
+  const name = r.text();
+  try {
+    switch (name) {
+      case EXT.QUERY: {
+        const w = new FrameWriter(MSG.SUCCESS, 256);
+        for (const known of Object.values(EXT)) w.string(known);
+        return w.frame();
+      }
+      case EXT.ADD_SECRET: {
+        const secretName = checkName(r.text());
+        const bytes = r.string();
+        const lifetime = r.uint32();
+        if (
+          r.left !== 0 || bytes.length < KEY_SIZE_MIN ||
+          bytes.length > KEY_SIZE_MAX
+        ) {
+          bytes.fill(0);
+          return extensionFailure();
+        }
+        keys.addSecret(secretName, SecretBuffer.from(bytes), lifetime);
+        return success();
+      }
+      case EXT.GENERATE_SECRET: {
+        const secretName = checkName(r.text());
+        const size = r.uint32();
+        const lifetime = r.uint32();
+        if (r.left !== 0 || size < KEY_SIZE_MIN || size > KEY_SIZE_MAX) {
+          return extensionFailure();
+        }
+        keys.addSecret(secretName, SecretBuffer.random(size), lifetime);
+        return success();
+      }
+      case EXT.REMOVE_SECRET: {
+        const secretName = r.text();
+        return r.left === 0 && keys.removeSecret(secretName)
+          ? success()
+          : extensionFailure();
+      }
+      case EXT.LIST_SECRETS: {
+        const held = keys.secrets();
+        const w = new FrameWriter(MSG.SUCCESS, 64).uint32(held.length);
+        for (const s of held) w.string(utf8(s.name)).uint32(s.size);
+        return w.frame();
+      }
+      case EXT.GENERATE_KEY: {
+        const comment = r.text();
+        const lifetime = r.uint32() || defaultLifetime;
+        if (r.left !== 0) return extensionFailure();
+        const key = keys.addKey(SecretBuffer.random(32), comment, lifetime);
+        return new FrameWriter(MSG.SUCCESS, 64).string(key.blob).frame();
+      }
+      case EXT.HMAC: {
+        const key = keys.secret(r.text());
+        const hash = HASHES[r.text()];
+        const data = r.string();
+        if (key === undefined || hash === undefined || r.left !== 0) {
+          return extensionFailure();
+        }
+        const mac = hmac(hash, key, data);
+        return new FrameWriter(MSG.SUCCESS, 80).string(mac).frame();
+      }
+      case EXT.ENCRYPT: {
+        const key = keys.secret(r.text());
+        const plaintext = r.string();
+        const aad = r.string();
+        if (key === undefined || key.size !== 32 || r.left !== 0) {
+          return extensionFailure();
+        }
+        const message = encrypt(key, plaintext, { aad: aad.slice() });
+        plaintext.fill(0);
+        return new FrameWriter(MSG.SUCCESS, message.length + 16).string(message)
+          .frame();
+      }
+      case EXT.DECRYPT: {
+        const key = keys.secret(r.text());
+        const message = r.string();
+        const aad = r.string();
+        if (key === undefined || key.size !== 32 || r.left !== 0) {
+          return extensionFailure();
+        }
+        const plaintext = decrypt(key, message.slice(), { aad: aad.slice() });
+        try {
+          return new FrameWriter(MSG.SUCCESS, plaintext.size + 16)
+            .stringWith(
+              plaintext.size,
+              (out) => plaintext.read((p) => out.set(p)),
+            )
+            .frame();
+        } finally {
+          plaintext.destroy();
+        }
+      }
+      default:
+        // An extension we do not know: the draft says SSH_AGENT_FAILURE.
+        return failure();
+    }
+  } catch {
+    return extensionFailure();
+  }
+}

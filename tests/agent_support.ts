@@ -1,0 +1,128 @@
+/**
+ * Helpers for the agent's tests: start `agent.ts -D` under the current
+ * runtime as a child, run OpenSSH's tools against it, make key files.
+ *
+ * @module
+ */
+
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Skip } from "./_harness.ts";
+import { runtimeCommand } from "./_child.ts";
+import { which } from "./_forensics.ts";
+
+/** The repository's agent.ts. */
+export const AGENT = fileURLToPath(new URL("../agent.ts", import.meta.url));
+
+/** Installs openssh-client and openssh-server when missing. */
+export function ensureOpenSSH(): void {
+  const script = fileURLToPath(
+    new URL("../scripts/apt_ensure.sh", import.meta.url),
+  );
+  if (which("ssh-add") && which("ssh-keygen") && which("sshd") !== undefined) {
+    return;
+  }
+  const r = spawnSync("bash", [script, "openssh-client", "openssh-server"], {
+    encoding: "utf8",
+    timeout: 900_000,
+  });
+  if (r.status !== 0) throw new Skip(`cannot install OpenSSH: ${r.stderr}`);
+}
+
+/** A private scratch directory. */
+export function scratch(): { dir: string; done: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "secmem-agent-test-"));
+  return { dir, done: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A running agent child. */
+export interface AgentChild {
+  socket: string;
+  pid: number;
+  /** Resolves with the exit code (or signal) when the agent ends. */
+  exited: Promise<number | string>;
+  stderr(): string;
+  stop(signal?: "SIGTERM" | "SIGINT" | "SIGHUP" | "SIGKILL"): void;
+}
+
+/** Starts `agent.ts -D ARGS`, behind `wrapper` (for example setpriv). */
+export async function startAgentChild(
+  args: readonly string[] = [],
+  wrapper: readonly string[] = [],
+  env: Record<string, string> = {},
+): Promise<AgentChild> {
+  const command = [...wrapper, ...runtimeCommand(AGENT, ["-D", ...args])];
+  const child = spawn(command[0], command.slice(1), {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...processEnv(), ...env, NO_COLOR: "1" },
+  });
+  let out = "";
+  let err = "";
+  child.stderr!.on(
+    "data",
+    (c: Uint8Array) => err += new TextDecoder().decode(c),
+  );
+  const exited = new Promise<number | string>((resolve) =>
+    child.on("exit", (code, signal) => resolve(code ?? signal ?? -1))
+  );
+  const socket = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on("data", (c: Uint8Array) => {
+      out += new TextDecoder().decode(c);
+      const m = /SSH_AUTH_SOCK=([^;]+);/.exec(out);
+      if (m && out.includes("echo Agent pid")) resolve(m[1]);
+    });
+    exited.then((code) =>
+      reject(new Error(`the agent ended (${code}) before it started: ${err}`))
+    );
+  });
+  const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(out)![1]);
+  return {
+    socket,
+    pid,
+    exited,
+    stderr: () => err,
+    stop: (signal = "SIGTERM") => void child.kill(signal),
+  };
+}
+
+/** Runs a command with SSH_AUTH_SOCK (and `env`); returns its result. */
+export function run(
+  command: readonly string[],
+  socket: string | undefined,
+  options: { env?: Record<string, string>; input?: string } = {},
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(command[0], command.slice(1), {
+    encoding: "utf8",
+    timeout: 120_000,
+    input: options.input,
+    env: {
+      ...processEnv(),
+      ...(socket === undefined ? {} : { SSH_AUTH_SOCK: socket }),
+      ...options.env,
+    },
+  });
+  if (r.error !== undefined) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Makes an Ed25519 key pair `name` in `dir`; returns the .pub line. */
+export function keyPair(dir: string, name: string, comment: string): string {
+  const path = join(dir, name);
+  const r = run(
+    ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path],
+    undefined,
+  );
+  if (r.status !== 0) throw new Error(`ssh-keygen failed: ${r.stderr}`);
+  return readFileSync(`${path}.pub`, "utf8").trim();
+}
+
+/** The environment of this process. */
+export function processEnv(): Record<string, string> {
+  return {
+    ...(globalThis as unknown as { process: { env: Record<string, string> } })
+      .process.env,
+  };
+}
