@@ -18,6 +18,7 @@ import {
 } from "./_input.ts";
 import type { Input } from "./_kdf.ts";
 import { type ScryptCost, ScryptJob } from "./_scrypt.ts";
+import { afterTurn, now } from "../core/_intrinsics.ts";
 
 /** scrypt's salt, costs and output length. */
 export interface ScryptParams {
@@ -88,29 +89,7 @@ function check(
 }
 
 function begin(c: Checked): ScryptJob {
-  const job = new ScryptJob(c.cost, c.options);
-  try {
-    c.passphrase.read((pw) =>
-      job.start(pw, c.passphrase.size, c.salt.bytes, c.salt.length)
-    );
-  } catch (error) {
-    job.dispose();
-    throw error;
-  }
-  return job;
-}
-
-function end(c: Checked, job: ScryptJob): SecretBuffer {
-  const out = SecretBuffer.alloc(c.length, c.options);
-  try {
-    out.write((key) =>
-      c.passphrase.read((pw) => job.finish(pw, c.passphrase.size, key))
-    );
-  } catch (error) {
-    out.destroy();
-    throw error;
-  }
-  return out;
+  return new ScryptJob(c.cost, c.passphrase, c.salt, c.length, c.options);
 }
 
 /**
@@ -144,22 +123,27 @@ export function scryptSync(
   params: ScryptParams,
   options?: SecretBufferOptions,
 ): SecretBuffer {
-  const c = check(passphrase, params, options);
-  const job = begin(c);
+  const job = begin(check(passphrase, params, options));
   try {
-    job.step(Infinity);
-    return end(c, job);
+    job.run(Infinity);
+    return job.take();
   } finally {
     job.dispose();
   }
 }
 
-/** ROMix steps between two returns to the event loop. */
-const SLICE = 1024;
+/**
+ * Milliseconds of work between two turns of the event loop. The job looks
+ * at the clock every 64 Salsa20/8 cores or 16 KiB hashed (tens of
+ * microseconds), so a slice ends within a fraction of a millisecond of
+ * this, whatever N, r, p, the salt or the passphrase.
+ */
+const SLICE_MS = 5;
 
 /**
- * scrypt without blocking the event loop: the mixing runs in slices, with
- * a macrotask between them. The work buffers are open for writing only
+ * scrypt without blocking the event loop: the work (both PBKDF2 phases
+ * and the mixing) runs in slices of about 5 ms, measured on a clock, with
+ * a turn of the event loop between them. The work buffers are open for writing only
  * during a slice (`noaccess` in between), and are wiped and unmapped when
  * the computation ends, however it ends.
  *
@@ -186,22 +170,20 @@ export function scrypt(
   params: ScryptParams,
   options?: SecretBufferOptions,
 ): Promise<SecretBuffer> {
-  let c: Checked;
   let job: ScryptJob;
   try {
-    c = check(passphrase, params, options);
-    job = begin(c);
+    job = begin(check(passphrase, params, options));
   } catch (error) {
     return Promise.reject(error);
   }
   return new Promise<SecretBuffer>((resolve, reject) => {
     const slice = () => {
       try {
-        if (!job.step(SLICE)) {
-          setTimeout(slice, 0);
+        if (!job.run(now() + SLICE_MS)) {
+          afterTurn(slice);
           return;
         }
-        resolve(end(c, job));
+        resolve(job.take());
       } catch (error) {
         reject(error);
       }
@@ -211,6 +193,6 @@ export function scrypt(
         // Purged behind our back: already wiped.
       }
     };
-    setTimeout(slice, 0);
+    afterTurn(slice);
   });
 }
