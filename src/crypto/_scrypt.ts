@@ -143,6 +143,7 @@ export class ScryptJob {
             this.#work.write((work) => this.#mix(v, work, deadline))
           );
           break;
+        case FINISH:
         default:
           finished = this.#out.write((out) =>
             this.#work.write((work) => this.#finish(out, work, deadline))

@@ -7,7 +7,7 @@
 
 import { SecretMemoryError } from "../core/errors.ts";
 import { MAX_SIZE } from "../core/_layout.ts";
-import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
+import type { SecretBuffer, SecretBufferOptions } from "../secret_buffer.ts";
 import {
   checkInput,
   checkInteger,
