@@ -16,7 +16,7 @@
  * @module
  */
 
-import { lengthOf, now } from "../core/_intrinsics.ts";
+import { afterTurn, lengthOf, now } from "../core/_intrinsics.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { type Input, Pbkdf2Once } from "./_kdf.ts";
@@ -49,10 +49,10 @@ const FINISH = 3;
 const DONE = 4;
 
 /**
- * One scrypt computation, run by `run(deadline)` until it returns true,
- * then `take()` hands over the result. Owns three guarded buffers (V; B
- * with the temporaries and HMAC states; the output), each open only within
- * one synchronous call, and `dispose` destroys whichever are still its.
+ * One scrypt computation, run by `runSync()` or `runSliced()`, then
+ * `take()` hands over the result. Owns three guarded buffers (V; B with
+ * the temporaries and HMAC states; the output), open only while the
+ * computation runs, and `dispose` destroys whichever are still its.
  *
  * Work area: | B (128·r·p) | X (128·r) | Y (128·r) | T (64) | Z (64, zero)
  * | K0 (64) | SHA-256 state | PBKDF2 state |.
@@ -71,9 +71,6 @@ export class ScryptJob {
   #taken = false;
 
   #phase = KEY;
-  // The area the hash objects below were made over; every slice must be
-  // handed the same one (they keep views of it).
-  #area: Uint8Array | undefined;
   #keyHash: HashState | undefined;
   #keyRead = 0;
   #keyLength = 0;
@@ -122,31 +119,69 @@ export class ScryptJob {
     }
   }
 
+  /** Runs the whole computation at once. */
+  runSync(): void {
+    this.#v.write((v) =>
+      this.#work.write((work) => {
+        this.#run(v, work, Infinity);
+      })
+    );
+  }
+
+  /**
+   * Runs the computation in slices of about `sliceMs` on `now()`, with a
+   * turn of the event loop (`afterTurn`) between them. V and the work
+   * area stay open from the first slice to the last: changing the
+   * protection of a populated range costs time in proportion to its
+   * pages (about 7 ms a pair for 16 MiB on a 2-core VM), so closing them
+   * between slices would cost more than the slices, and for a GiB of V
+   * would stall the loop by itself. The passphrase and the output are
+   * opened per slice, only in the phases that use them. Between slices
+   * other code runs: a slice first checks that the buffers were not
+   * destroyed (a `purge()`), and never touches them if they were.
+   */
+  runSliced(sliceMs: number): Promise<void> {
+    return this.#v.write((v) =>
+      this.#work.write(async (work) => {
+        // The mapping was this turn's work: the first slice waits a turn.
+        do {
+          await new Promise<void>((resolve) => afterTurn(resolve));
+          if (
+            this.#v.state === "destroyed" || this.#work.state === "destroyed"
+          ) {
+            throw new SecretMemoryError(
+              "DESTROYED",
+              "Cannot finish scrypt: its work buffers were destroyed (purge()) while it ran; run it again",
+            );
+          }
+        } while (!this.#run(v, work, now() + sliceMs));
+      })
+    );
+  }
+
   /**
    * Works until done (true) or until a look at the clock finds `deadline`
-   * (on `now()`) reached (false); `Infinity` runs to the end.
+   * reached (false), with V and the work area open.
    */
-  run(deadline: number): boolean {
+  #run(v: Uint8Array, work: Uint8Array, deadline: number): boolean {
     while (this.#phase !== DONE) {
       let finished: boolean;
       switch (this.#phase) {
         case KEY:
           finished = this.#passphrase.read((pw) =>
-            this.#work.write((work) => this.#hashKey(pw, work, deadline))
+            this.#hashKey(pw, work, deadline)
           );
           break;
         case START:
-          finished = this.#work.write((work) => this.#start(work, deadline));
+          finished = this.#start(work, deadline);
           break;
         case MIX:
-          finished = this.#v.write((v) =>
-            this.#work.write((work) => this.#mix(v, work, deadline))
-          );
+          finished = this.#mix(v, work, deadline);
           break;
         case FINISH:
         default:
           finished = this.#out.write((out) =>
-            this.#work.write((work) => this.#finish(out, work, deadline))
+            this.#finish(out, work, deadline)
           );
       }
       if (!finished) return false;
@@ -167,6 +202,20 @@ export class ScryptJob {
     return this.#out;
   }
 
+  /**
+   * `dispose`, with a turn of the event loop between V and the work area:
+   * each is wiped whole by `destroy`, which takes time in proportion to
+   * its size, so the loop waits for one at a time.
+   */
+  async disposeSliced(): Promise<void> {
+    try {
+      this.#v.destroy();
+      await new Promise<void>((resolve) => afterTurn(resolve));
+    } finally {
+      this.dispose();
+    }
+  }
+
   /** Wipes and unmaps every buffer still the job's. */
   dispose(): void {
     try {
@@ -180,21 +229,8 @@ export class ScryptJob {
     }
   }
 
-  /** The work area, checked to be the one the job's objects view. */
-  #same(work: Uint8Array): Uint8Array {
-    this.#area ??= work;
-    if (this.#area !== work) {
-      throw new SecretMemoryError(
-        "INTEGRITY",
-        "Cannot continue scrypt: its work area was replaced between two slices; run it again",
-      );
-    }
-    return work;
-  }
-
   /** K0: the passphrase, or its SHA-256 when longer than a block. */
-  #hashKey(pw: Uint8Array, area: Uint8Array, deadline: number): boolean {
-    const work = this.#same(area);
+  #hashKey(pw: Uint8Array, work: Uint8Array, deadline: number): boolean {
     const size = this.#passphrase.size;
     const key = bytes(work, this.#keyAt, BLOCK);
     if (size <= BLOCK) {
@@ -216,8 +252,7 @@ export class ScryptJob {
   }
 
   /** B = PBKDF2-HMAC-SHA256(passphrase, salt, 1, 128·r·p). */
-  #start(area: Uint8Array, deadline: number): boolean {
-    const work = this.#same(area);
+  #start(work: Uint8Array, deadline: number): boolean {
     const salt = this.#salt;
     if (lengthOf(salt.bytes) !== salt.length) {
       // Detached or shrunk between two slices: its bytes would read as
@@ -249,8 +284,7 @@ export class ScryptJob {
   }
 
   /** out = PBKDF2-HMAC-SHA256(passphrase, B, 1, out.length). */
-  #finish(out: Uint8Array, area: Uint8Array, deadline: number): boolean {
-    const work = this.#same(area);
+  #finish(out: Uint8Array, work: Uint8Array, deadline: number): boolean {
     this.#pbkdf2 ??= new Pbkdf2Once(SHA256, work, this.#pbkdf2At);
     const b = bytes(work, 0, this.#blockBytes * this.#cost.p);
     const key = bytes(work, this.#keyAt, BLOCK);
@@ -264,8 +298,7 @@ export class ScryptJob {
    * X xor V[j] and write the result to the other of X and Y, the final
    * step straight back into B_i, so no block is ever copied whole.
    */
-  #mix(vBytes: Uint8Array, area: Uint8Array, deadline: number): boolean {
-    const work = this.#same(area);
+  #mix(vBytes: Uint8Array, work: Uint8Array, deadline: number): boolean {
     const { N, r, p } = this.#cost;
     const words = 32 * r;
     const cores = 2 * r;

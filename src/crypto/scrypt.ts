@@ -18,7 +18,6 @@ import {
 } from "./_input.ts";
 import type { Input } from "./_kdf.ts";
 import { type ScryptCost, ScryptJob } from "./_scrypt.ts";
-import { afterTurn, now } from "../core/_intrinsics.ts";
 
 /** scrypt's salt, costs and output length. */
 export interface ScryptParams {
@@ -125,10 +124,18 @@ export function scryptSync(
 ): SecretBuffer {
   const job = begin(check(passphrase, params, options));
   try {
-    job.run(Infinity);
+    job.runSync();
     return job.take();
   } finally {
     job.dispose();
+  }
+}
+
+async function settle(job: ScryptJob): Promise<void> {
+  try {
+    await job.disposeSliced();
+  } catch {
+    // Purged behind our back: already wiped.
   }
 }
 
@@ -176,23 +183,15 @@ export function scrypt(
   } catch (error) {
     return Promise.reject(error);
   }
-  return new Promise<SecretBuffer>((resolve, reject) => {
-    const slice = () => {
-      try {
-        if (!job.run(now() + SLICE_MS)) {
-          afterTurn(slice);
-          return;
-        }
-        resolve(job.take());
-      } catch (error) {
-        reject(error);
-      }
-      try {
-        job.dispose();
-      } catch {
-        // Purged behind our back: already wiped.
-      }
-    };
-    afterTurn(slice);
-  });
+  return job.runSliced(SLICE_MS).then(
+    async () => {
+      const key = job.take();
+      await settle(job);
+      return key;
+    },
+    async (error) => {
+      await settle(job);
+      throw error;
+    },
+  );
 }
