@@ -9,7 +9,7 @@
  * block (N=2, r=2^15), a PBKDF2 of 4 MiB for B (p=4096), a long salt, a
  * long passphrase, a long output, and the common N=2^14 r=8. The shapes
  * stay near 20 MiB because the end is not sliced: `destroy` wipes V, then
- * (a turn later) the work area, each in one go, about 10 ms a MiB on a
+ * (a turn later) the work area, each in one go, 6-7 ms a MiB on a
  * 2-core VM under a load of 12. Each result
  * must also equal node:crypto's, so a slice that stops mid-BlockMix or
  * mid-HMAC resumes to the same bytes.
