@@ -124,8 +124,23 @@ export class ScryptJob {
     this.#v.write((v) =>
       this.#work.write((work) => {
         this.#run(v, work, Infinity);
+        this.#release();
       })
     );
+  }
+
+  /**
+   * Destroys V and the work area from inside their scopes: `destroy`
+   * finds them open already, and a scope that ends on a destroyed buffer
+   * leaves its pages alone, which spares two protection changes over
+   * every populated page (a third of the cost of a 16 MiB V here).
+   */
+  #release(): void {
+    try {
+      this.#v.destroy();
+    } finally {
+      this.#work.destroy();
+    }
   }
 
   /**
@@ -155,6 +170,13 @@ export class ScryptJob {
             );
           }
         } while (!this.#run(v, work, now() + sliceMs));
+        // As #release, with a turn between the two wipes (each is one go).
+        try {
+          this.#v.destroy();
+          await new Promise<void>((resolve) => afterTurn(resolve));
+        } finally {
+          this.#work.destroy();
+        }
       })
     );
   }
@@ -200,20 +222,6 @@ export class ScryptJob {
     }
     this.#taken = true;
     return this.#out;
-  }
-
-  /**
-   * `dispose`, with a turn of the event loop between V and the work area:
-   * each is wiped whole by `destroy`, which takes time in proportion to
-   * its size, so the loop waits for one at a time.
-   */
-  async disposeSliced(): Promise<void> {
-    try {
-      this.#v.destroy();
-      await new Promise<void>((resolve) => afterTurn(resolve));
-    } finally {
-      this.dispose();
-    }
   }
 
   /** Wipes and unmaps every buffer still the job's. */

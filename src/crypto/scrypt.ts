@@ -131,9 +131,9 @@ export function scryptSync(
   }
 }
 
-async function settle(job: ScryptJob): Promise<void> {
+function dispose(job: ScryptJob): void {
   try {
-    await job.disposeSliced();
+    job.dispose();
   } catch {
     // Purged behind our back: already wiped.
   }
@@ -184,13 +184,15 @@ export function scrypt(
     return Promise.reject(error);
   }
   return job.runSliced(SLICE_MS).then(
-    async () => {
-      const key = job.take();
-      await settle(job);
-      return key;
+    () => {
+      try {
+        return job.take();
+      } finally {
+        dispose(job);
+      }
     },
-    async (error) => {
-      await settle(job);
+    (error) => {
+      dispose(job);
       throw error;
     },
   );
