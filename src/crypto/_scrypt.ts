@@ -10,8 +10,8 @@
  * take a second), between two PBKDF2 output blocks, or inside a long salt
  * or passphrase. Counting ROMix steps instead would make a slice's length
  * depend on r, and the PBKDF2 phases on p. Every position is a public
- * counter; every byte of state stays in the guarded buffers, which are
- * `noaccess` between slices.
+ * counter; every byte of state stays in the guarded buffers (open from
+ * the first slice to the last: see `runSliced`).
  *
  * @module
  */

@@ -150,9 +150,13 @@ const SLICE_MS = 5;
 /**
  * scrypt without blocking the event loop: the work (both PBKDF2 phases
  * and the mixing) runs in slices of about 5 ms, measured on a clock, with
- * a turn of the event loop between them. The work buffers are open for writing only
- * during a slice (`noaccess` in between), and are wiped and unmapped when
- * the computation ends, however it ends.
+ * a turn of the event loop between them, whatever N, r, p, the salt, the
+ * passphrase or the length. The work buffers (V and B) stay open for
+ * writing from the first slice to the last, since protecting them again
+ * after every slice would cost more than the slice; nothing but this
+ * computation holds a view of them. They are wiped and unmapped when it
+ * ends, however it ends; `purge()` in between makes it reject with
+ * `DESTROYED`. The passphrase is read in the first slices only.
  *
  * @param passphrase The passphrase.
  * @param params `salt`, `N`, `r`, `p`, `length`.
