@@ -63,7 +63,10 @@ export class ScryptJob {
   readonly #salt: Input;
   readonly #v: SecretBuffer;
   readonly #work: SecretBuffer;
-  readonly #out: SecretBuffer;
+  readonly #length: number;
+  readonly #options: SecretBufferOptions | undefined;
+  // Made when the last phase begins, as the computation's result.
+  #out: SecretBuffer | undefined;
   readonly #blockBytes: number;
   readonly #keyAt: number;
   readonly #hashAt: number;
@@ -92,6 +95,8 @@ export class ScryptJob {
     this.#cost = cost;
     this.#passphrase = passphrase;
     this.#salt = salt;
+    this.#length = length;
+    this.#options = options;
     const { N, r, p } = cost;
     const blockBytes = 128 * r;
     this.#blockBytes = blockBytes;
@@ -100,19 +105,13 @@ export class ScryptJob {
     this.#pbkdf2At = this.#hashAt + SHA256.stateSize;
     warm();
     const guarded = { ...options, placement: "start" as const };
-    // Everything is mapped before any work: a limit is met at once.
+    // The work buffers are mapped before any work: a limit is met at once.
     this.#v = SecretBuffer.alloc(blockBytes * N, guarded);
     try {
       this.#work = SecretBuffer.alloc(
         this.#pbkdf2At + Pbkdf2Once.size(SHA256),
         guarded,
       );
-      try {
-        this.#out = SecretBuffer.alloc(length, options);
-      } catch (error) {
-        this.#work.destroy();
-        throw error;
-      }
     } catch (error) {
       this.#v.destroy();
       throw error;
@@ -202,6 +201,7 @@ export class ScryptJob {
           break;
         case FINISH:
         default:
+          this.#out ??= SecretBuffer.alloc(this.#length, this.#options);
           finished = this.#out.write((out) =>
             this.#finish(out, work, deadline)
           );
@@ -214,14 +214,15 @@ export class ScryptJob {
 
   /** The result, once `run` returned true; the caller owns it. */
   take(): SecretBuffer {
-    if (this.#phase !== DONE || this.#taken) {
+    const out = this.#out;
+    if (this.#phase !== DONE || this.#taken || out === undefined) {
       throw new SecretMemoryError(
         "INVALID_ARGUMENT",
         "Cannot take the scrypt result: the computation has not finished",
       );
     }
     this.#taken = true;
-    return this.#out;
+    return out;
   }
 
   /** Wipes and unmaps every buffer still the job's. */
@@ -232,7 +233,7 @@ export class ScryptJob {
       try {
         this.#work.destroy();
       } finally {
-        if (!this.#taken) this.#out.destroy();
+        if (!this.#taken) this.#out?.destroy();
       }
     }
   }
