@@ -65,7 +65,7 @@ export function hkdfInto(
 const CLOCK_EVERY = 16384;
 
 /** Salt bytes absorbed in one piece: a long salt is taken in pieces. */
-const SALT_PIECE = 65536;
+const SALT_PIECE = 16384;
 
 /**
  * PBKDF2-HMAC with one iteration (all scrypt needs), `out` filled with

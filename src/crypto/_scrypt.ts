@@ -34,7 +34,7 @@ export interface ScryptCost {
 const CORES_PER_LOOK = 64;
 
 /** Passphrase bytes hashed between two looks at the clock. */
-const KEY_PIECE = 65536;
+const KEY_PIECE = 16384;
 
 // HMAC hashes a key longer than its block first; scrypt's passphrase is
 // the HMAC key of both PBKDF2 phases, so it is brought down to that key
