@@ -178,6 +178,33 @@ export function copyInto(
   apply(typedSet, target, [source, offset]);
 }
 
+// The clock and the scheduler that sliced work runs by, taken at load: a
+// caller that later replaces `performance.now`, `Date.now` or the timer
+// functions can neither stretch a slice (stalling the event loop) nor
+// make one end early forever.
+const clock = globalThis.performance;
+const clockNow = clock.now;
+const host = globalThis as unknown as {
+  setImmediate?: (fn: () => void) => unknown;
+};
+const immediate = host.setImmediate;
+const timeout = globalThis.setTimeout;
+
+/** Milliseconds on the runtime's monotonic clock. */
+export function now(): number {
+  return apply(clockNow, clock, []) as number;
+}
+
+/**
+ * Runs `fn` after the event loop has had a turn (timers and I/O included):
+ * `setImmediate` where the runtime has it (no 1 ms clamp), else a zero
+ * timeout.
+ */
+export function afterTurn(fn: () => void): void {
+  if (immediate !== undefined) apply(immediate, globalThis, [fn]);
+  else apply(timeout, globalThis, [fn, 0]);
+}
+
 // The ArrayBuffers this library made over guarded pages: a view over one of
 // them is the library's own memory, which must never be wiped or closed by
 // code that takes it as a caller's source.

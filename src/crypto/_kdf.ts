@@ -9,6 +9,7 @@
 
 import type { HashAlgorithm } from "./_sha2.ts";
 import { Hmac } from "./_hmac.ts";
+import { lengthOf, now } from "../core/_intrinsics.ts";
 import { bytes, withWork } from "./_work.ts";
 
 /** Bytes of public input: a view and the length read from it once. */
@@ -60,36 +61,96 @@ export function hkdfInto(
   });
 }
 
+/** Bytes hashed between two looks at the clock. */
+const CLOCK_EVERY = 16384;
+
+/** Salt bytes absorbed in one piece: a long salt is taken in pieces. */
+const SALT_PIECE = 16384;
+
 /**
- * PBKDF2-HMAC with one iteration (all scrypt needs): `out` is filled with
- * T(1) ‖ T(2) ‖ …, T(i) = HMAC(password, salt ‖ INT(i)).
+ * PBKDF2-HMAC with one iteration (all scrypt needs), `out` filled with
+ * T(1) ‖ T(2) ‖ …, T(i) = HMAC(password, salt ‖ INT(i)), in pieces that
+ * end on a clock: for scrypt the output and the salt can each be up to a
+ * GiB, which is seconds of hashing. The HMAC state and T(i) live in a
+ * guarded area the caller keeps open for every call; this object holds
+ * only public counters, so it resumes where the last call stopped.
  */
-export function pbkdf2Once(
-  hash: HashAlgorithm,
-  password: Uint8Array,
-  passwordLength: number,
-  salt: Uint8Array,
-  saltLength: number,
-  out: Uint8Array,
-): void {
-  const hashLength = hash.outputLength;
-  const macSize = Hmac.size(hash);
-  withWork(macSize + hashLength + 8, (area) => {
-    const mac = new Hmac(hash, area, 0);
-    const t = bytes(area, macSize, hashLength);
-    const index = bytes(area, macSize + hashLength, 4);
-    for (let done = 0, i = 1; done < out.length; i++) {
-      mac.init(password, 0, passwordLength);
-      mac.update(salt, 0, saltLength);
-      index[0] = i >>> 24;
-      index[1] = i >>> 16 & 0xff;
-      index[2] = i >>> 8 & 0xff;
-      index[3] = i & 0xff;
-      mac.update(index, 0, 4);
-      mac.finish(t, 0);
-      const take = Math.min(hashLength, out.length - done);
-      for (let j = 0; j < take; j++) out[done + j] = t[j];
-      done += take;
+export class Pbkdf2Once {
+  readonly #mac: Hmac;
+  readonly #t: Uint8Array;
+  readonly #index: Uint8Array;
+  #i = 1;
+  #done = 0;
+  // Salt bytes absorbed into T(#i); -1 before its HMAC is started.
+  #absorbed = -1;
+
+  /** Work-area bytes a `Pbkdf2Once` over `hash` needs. */
+  static size(hash: HashAlgorithm): number {
+    return Hmac.size(hash) + hash.outputLength + 8;
+  }
+
+  /** Over `area[at .. at + Pbkdf2Once.size(hash))`; `at` a multiple of 8. */
+  constructor(hash: HashAlgorithm, area: Uint8Array, at: number) {
+    const macSize = Hmac.size(hash);
+    this.#mac = new Hmac(hash, area, at);
+    this.#t = bytes(area, at + macSize, hash.outputLength);
+    this.#index = bytes(area, at + macSize + hash.outputLength, 4);
+  }
+
+  /**
+   * Goes on filling `out`; true once it is full. Stops early (false) at
+   * the first look at the clock (`now()`, every few KiB hashed) that is
+   * at or past `deadline`. Every call must pass the same key, salt and
+   * `out`. A key longer than the hash's block is hashed again for every
+   * T(i): pass its digest instead (HMAC's own rule makes that the same
+   * key).
+   */
+  run(
+    password: Uint8Array,
+    passwordLength: number,
+    salt: Uint8Array,
+    saltLength: number,
+    out: Uint8Array,
+    deadline: number,
+  ): boolean {
+    const mac = this.#mac;
+    const t = this.#t;
+    const index = this.#index;
+    const total = lengthOf(out);
+    let work = 0;
+    while (this.#done < total) {
+      if (this.#absorbed < 0) {
+        mac.init(password, 0, passwordLength);
+        this.#absorbed = 0;
+        work += 256;
+      }
+      if (this.#absorbed < saltLength) {
+        const end = Math.min(saltLength, this.#absorbed + SALT_PIECE);
+        mac.update(salt, this.#absorbed, end);
+        work += end - this.#absorbed;
+        this.#absorbed = end;
+      }
+      if (this.#absorbed === saltLength) {
+        const i = this.#i;
+        index[0] = i >>> 24;
+        index[1] = i >>> 16 & 0xff;
+        index[2] = i >>> 8 & 0xff;
+        index[3] = i & 0xff;
+        mac.update(index, 0, 4);
+        mac.finish(t, 0);
+        const done = this.#done;
+        const take = Math.min(t.length, total - done);
+        for (let j = 0; j < take; j++) out[done + j] = t[j];
+        this.#done = done + take;
+        this.#i = i + 1;
+        this.#absorbed = -1;
+        work += 192;
+      }
+      if (work >= CLOCK_EVERY) {
+        work = 0;
+        if (now() >= deadline) break;
+      }
     }
-  });
+    return this.#done === total;
+  }
 }

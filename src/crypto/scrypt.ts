@@ -7,7 +7,7 @@
 
 import { SecretMemoryError } from "../core/errors.ts";
 import { MAX_SIZE } from "../core/_layout.ts";
-import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
+import type { SecretBuffer, SecretBufferOptions } from "../secret_buffer.ts";
 import {
   checkInput,
   checkInteger,
@@ -88,29 +88,7 @@ function check(
 }
 
 function begin(c: Checked): ScryptJob {
-  const job = new ScryptJob(c.cost, c.options);
-  try {
-    c.passphrase.read((pw) =>
-      job.start(pw, c.passphrase.size, c.salt.bytes, c.salt.length)
-    );
-  } catch (error) {
-    job.dispose();
-    throw error;
-  }
-  return job;
-}
-
-function end(c: Checked, job: ScryptJob): SecretBuffer {
-  const out = SecretBuffer.alloc(c.length, c.options);
-  try {
-    out.write((key) =>
-      c.passphrase.read((pw) => job.finish(pw, c.passphrase.size, key))
-    );
-  } catch (error) {
-    out.destroy();
-    throw error;
-  }
-  return out;
+  return new ScryptJob(c.cost, c.passphrase, c.salt, c.length, c.options);
 }
 
 /**
@@ -144,24 +122,41 @@ export function scryptSync(
   params: ScryptParams,
   options?: SecretBufferOptions,
 ): SecretBuffer {
-  const c = check(passphrase, params, options);
-  const job = begin(c);
+  const job = begin(check(passphrase, params, options));
   try {
-    job.step(Infinity);
-    return end(c, job);
+    job.runSync();
+    return job.take();
   } finally {
     job.dispose();
   }
 }
 
-/** ROMix steps between two returns to the event loop. */
-const SLICE = 1024;
+function dispose(job: ScryptJob): void {
+  try {
+    job.dispose();
+  } catch {
+    // Purged behind our back: already wiped.
+  }
+}
 
 /**
- * scrypt without blocking the event loop: the mixing runs in slices, with
- * a macrotask between them. The work buffers are open for writing only
- * during a slice (`noaccess` in between), and are wiped and unmapped when
- * the computation ends, however it ends.
+ * Milliseconds of work between two turns of the event loop. The job looks
+ * at the clock every 64 Salsa20/8 cores or 16 KiB hashed (tens of
+ * microseconds), so a slice ends within a fraction of a millisecond of
+ * this, whatever N, r, p, the salt or the passphrase.
+ */
+const SLICE_MS = 5;
+
+/**
+ * scrypt without blocking the event loop: the work (both PBKDF2 phases
+ * and the mixing) runs in slices of about 5 ms, measured on a clock, with
+ * a turn of the event loop between them, whatever N, r, p, the salt, the
+ * passphrase or the length. The work buffers (V and B) stay open for
+ * writing from the first slice to the last, since protecting them again
+ * after every slice would cost more than the slice; nothing but this
+ * computation holds a view of them. They are wiped and unmapped when it
+ * ends, however it ends; `purge()` in between makes it reject with
+ * `DESTROYED`. The passphrase is read in the first slices only.
  *
  * @param passphrase The passphrase.
  * @param params `salt`, `N`, `r`, `p`, `length`.
@@ -186,31 +181,23 @@ export function scrypt(
   params: ScryptParams,
   options?: SecretBufferOptions,
 ): Promise<SecretBuffer> {
-  let c: Checked;
   let job: ScryptJob;
   try {
-    c = check(passphrase, params, options);
-    job = begin(c);
+    job = begin(check(passphrase, params, options));
   } catch (error) {
     return Promise.reject(error);
   }
-  return new Promise<SecretBuffer>((resolve, reject) => {
-    const slice = () => {
+  return job.runSliced(SLICE_MS).then(
+    () => {
       try {
-        if (!job.step(SLICE)) {
-          setTimeout(slice, 0);
-          return;
-        }
-        resolve(end(c, job));
-      } catch (error) {
-        reject(error);
+        return job.take();
+      } finally {
+        dispose(job);
       }
-      try {
-        job.dispose();
-      } catch {
-        // Purged behind our back: already wiped.
-      }
-    };
-    setTimeout(slice, 0);
-  });
+    },
+    (error) => {
+      dispose(job);
+      throw error;
+    },
+  );
 }
