@@ -148,6 +148,20 @@ const loops: Record<keyof Libc, (n: number) => void> = {
   prctl: (n) => {
     for (let i = 0; i < n; i++) libc.prctl(LINUX.PR_GET_DUMPABLE, 0, 0, 0, 0);
   },
+  // Descriptor -1: EBADF at once.
+  getsockopt: (n) => {
+    const value = new Uint8Array(12);
+    const size = new Uint8Array(4);
+    for (let i = 0; i < n; i++) libc.getsockopt(-1, 1, 17, value, size);
+  },
+  getsockname: (n) => {
+    const address = new Uint8Array(110);
+    const size = new Uint8Array(4);
+    for (let i = 0; i < n; i++) libc.getsockname(-1, address, size);
+  },
+  geteuid: (n) => {
+    for (let i = 0; i < n; i++) libc.geteuid();
+  },
 };
 
 // First the pattern that crashed most often (the bench's ffi_ptr workload;
