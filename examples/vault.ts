@@ -6,6 +6,11 @@
  * locked, guarded pages, and `open` writes it to standard output from
  * there: neither ever becomes a JavaScript string.
  *
+ * age's passphrase recipe (scrypt, work factor 18) needs 256 MiB of memory
+ * for a moment, which secmem locks like every secret: where RLIMIT_MEMLOCK
+ * is smaller (8 MiB for most users) run with SECMEM_LOCK=best-effort, and
+ * those pages are guarded and wiped but may be swapped.
+ *
  * Run it:
  *   deno run --allow-ffi --allow-read --allow-write examples/vault.ts seal NOTES.txt NOTES.age
  *   deno run --allow-ffi --allow-read examples/vault.ts open NOTES.age
