@@ -72,6 +72,7 @@ export {
   DEFAULT_MAX_SIZE,
   type InputOptions,
 } from "./src/input/_accumulator.ts";
+export { type InputEncoding } from "./src/input/encoding.ts";
 export { type ByteSource } from "./src/input/stream.ts";
 export {
   DEFAULT_TIMEOUT,
