@@ -45,7 +45,7 @@ function copies(how: string): number {
 
 /** What the README says each runtime's own file streams leave. */
 const STREAM_COPIES: Record<string, [string, number][]> = {
-  bun: [["node-stream", 2], ["bun-file-stream", 2]],
+  bun: [["node-stream", 1], ["bun-file-stream", 1]],
   node: [["node-stream", 1]],
   // Not in the README: Deno's node:fs stream leaves one too.
   deno: [["node-stream", 1]],

@@ -206,3 +206,68 @@ test(
     }
   },
 );
+
+test(
+  "Node's permission model without --allow-ffi: the first allocation is FFI_UNAVAILABLE naming the flag; with it, it allocates, and node:ffi warns that it is experimental",
+  () => {
+    // In the repository (the only place the child may read), named per run.
+    const path = join(
+      repo,
+      "tests",
+      `.permission-no-ffi-${Date.now()}-${
+        Math.random().toString(36).slice(2)
+      }.mjs`,
+    );
+    writeFileSync(
+      path,
+      `import { SecretBuffer } from ${JSON.stringify(join(repo, "mod.ts"))};
+try {
+  SecretBuffer.random(32).destroy();
+  console.log("allocated");
+} catch (error) {
+  console.log(error.code, error.message);
+}
+`,
+    );
+    try {
+      const run = (extra: string[]) =>
+        runChild(childScript("hostile_permissions.ts"), [], {
+          commandOverride: [
+            execPath(),
+            "--no-warnings=ExperimentalWarning",
+            "--permission",
+            `--allow-fs-read=${repo}`,
+            ...extra,
+            path,
+          ],
+        });
+      const refused = run([]);
+      assert.match(
+        refused.stdout,
+        /^FFI_UNAVAILABLE .*--allow-ffi/m,
+        refused.stderr,
+      );
+      const allowed = run(["--allow-ffi"]);
+      assert.equal(allowed.stdout.trim(), "allocated", allowed.stderr);
+      // Without --no-warnings, node:ffi says it is experimental (the README
+      // tells users how to hide it).
+      const warned = runChild(childScript("hostile_permissions.ts"), [], {
+        commandOverride: [
+          execPath(),
+          "--permission",
+          `--allow-fs-read=${repo}`,
+          "--allow-ffi",
+          path,
+        ],
+      });
+      assert.equal(warned.stdout.trim(), "allocated", warned.stderr);
+      assert.match(
+        warned.stderr,
+        /ExperimentalWarning: FFI is an experimental feature/,
+      );
+    } finally {
+      removeDir(path);
+    }
+  },
+  { skip: linuxOnly || (runtime !== "node" && "Node's permission model") },
+);
