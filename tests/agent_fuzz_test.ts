@@ -297,3 +297,50 @@ test(
   },
   { skip: linuxOnly },
 );
+
+test(
+  "a peer that sends its requests and then ends its side still gets every answer, and then the agent closes the connection",
+  async () => {
+    const agent = await startAgent({ harden: false });
+    try {
+      agent.generateKey("half");
+      const list = framed(new Uint8Array([MSG.REQUEST_IDENTITIES]));
+      const requests = new Uint8Array(list.length * 3);
+      for (let i = 0; i < 3; i++) requests.set(list, i * list.length);
+      const socket = await open(agent.socketPath);
+      const types: number[] = [];
+      const comments: string[] = [];
+      const reader = new FrameReader();
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error("the agent hung")),
+          20_000,
+        );
+        socket.on("data", (chunk: Uint8Array) =>
+          reader.push(chunk, (body) => {
+            types.push(body[0]);
+            // IDENTITIES_ANSWER: count, blob, comment (the last field).
+            const tail = body.subarray(body.length - 4);
+            comments.push(new TextDecoder().decode(tail));
+          }));
+        socket.on("error", reject);
+        socket.once("close", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        // Half-close: the agent sees the end of input with all requests
+        // already sent, and must answer them before it closes.
+        socket.end(requests);
+      });
+      assert.deepEqual(types, [
+        MSG.IDENTITIES_ANSWER,
+        MSG.IDENTITIES_ANSWER,
+        MSG.IDENTITIES_ANSWER,
+      ]);
+      assert.deepEqual(comments, ["half", "half", "half"]);
+    } finally {
+      await agent.close();
+    }
+  },
+  { skip: linuxOnly },
+);

@@ -21,6 +21,8 @@ export interface NetSocket {
   pause(): this;
   resume(): this;
   destroy(): this;
+  end(): this;
+  readonly destroyed: boolean;
 }
 
 /** A listening socket (`net.Server`), as far as it is used. */

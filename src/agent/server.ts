@@ -181,28 +181,40 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   const server = net().createServer({ pauseOnConnect: true });
   server.maxConnections = maxConnections;
 
-  const peerAllowed = (socket: NetSocket): boolean => {
-    const handle = (socket as unknown as { _handle?: NetHandle })._handle;
-    const fd = handle?.fd;
-    if (typeof fd !== "number" || !Number.isSafeInteger(fd) || fd < 0) {
-      return false;
-    }
+  /** The connection's descriptor when its peer may be served, else -1. */
+  const allowedFd = (socket: NetSocket): number => {
+    const fd = descriptorOf(socket);
+    if (fd < 0) return -1;
     try {
       const peer = peerOf(fd);
-      return peer.uid === ownUid && peer.path === socketPath;
+      return peer.uid === ownUid && peer.path === socketPath ? fd : -1;
     } catch {
-      return false;
+      return -1;
     }
   };
+  // Bun's sockets read into one native buffer that is never wiped: a key
+  // added over the socket would stay there. Under Bun the agent therefore
+  // never lets the socket read, and reads the descriptor itself into
+  // guarded memory (serveByDescriptor).
+  const direct = memory.runtime === "bun";
+  let scratch: SecretBuffer | undefined;
 
   server.on("connection", (socket: NetSocket) => {
-    if (!peerAllowed(socket)) {
+    const fd = allowedFd(socket);
+    if (fd < 0) {
       socket.destroy();
       return;
     }
     sockets.add(socket);
-    serve(socket, (body) => handle(body, keys, lock, defaultLifetime));
     socket.on("close", () => sockets.delete(socket));
+    const answer = (body: Uint8Array) =>
+      handle(body, keys, lock, defaultLifetime);
+    if (direct) {
+      scratch ??= SecretBuffer.alloc(SCRATCH);
+      serveByDescriptor(socket, fd, scratch, answer);
+      return;
+    }
+    serve(socket, answer);
     socket.resume();
   });
   // A failing connection must never take the agent down.
@@ -253,6 +265,8 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     close() {
       return closing ??= new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
+        scratch?.destroy();
+        scratch = undefined;
         keys.clear();
         lock.clear();
         server.close(() => {
@@ -311,6 +325,134 @@ function serve(
   });
   socket.on("error", () => frames.clear());
   socket.on("close", () => frames.clear());
+}
+
+/** The descriptor under a `node:net` socket, or -1 when it has none. */
+function descriptorOf(socket: NetSocket): number {
+  const handle = (socket as unknown as { _handle?: NetHandle })._handle;
+  const fd = handle?.fd;
+  return typeof fd === "number" && Number.isSafeInteger(fd) && fd >= 0
+    ? fd
+    : -1;
+}
+
+/** Guarded bytes each read(2) of a connection fills (under Bun). */
+const SCRATCH = 16 * 1024;
+/** Reads per turn of one connection, so one peer cannot hold the loop. */
+const READS_PER_TURN = 16;
+/** The longest wait, in ms, between polls of an idle connection. */
+const IDLE_POLL = 50;
+const EAGAIN = 11;
+
+/**
+ * Serves `socket` without ever letting the runtime read it: the socket
+ * stays paused (Bun then watches its descriptor only for errors and
+ * hang-up, and never calls recv on it), and the agent reads `fd` itself
+ * with read(2) into the guarded `scratch`, wiped after each read. The
+ * descriptor is non-blocking, so an empty read answers EAGAIN; with no
+ * readiness event to wait on, the agent polls: at once while bytes keep
+ * coming, then backing off to once per `IDLE_POLL` ms. Replies still go
+ * out through the socket.
+ */
+function serveByDescriptor(
+  socket: NetSocket,
+  fd: number,
+  scratch: SecretBuffer,
+  answer: (body: Uint8Array) => Uint8Array,
+): void {
+  const memory = native();
+  const frames = new FrameReader(MAX_FRAME);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let delay = 0;
+  let ended = false;
+  let draining = false;
+
+  const stop = (): void => {
+    ended = true;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    frames.clear();
+  };
+  const schedule = (): void => {
+    if (!ended && !draining && timer === undefined) {
+      timer = setTimeout(poll, delay);
+    }
+  };
+  const onFrame = (body: Uint8Array): void => {
+    const reply = answer(body);
+    const flushed = socket.write(reply, () => reply.fill(0));
+    if (!flushed) {
+      draining = true;
+      socket.once("drain", () => {
+        draining = false;
+        delay = 0;
+        schedule();
+      });
+    }
+  };
+  /** One read(2): the count, 0 at end of input, -1 when nothing waits. */
+  const readOnce = (): number =>
+    scratch.write((bytes) => {
+      let count: number;
+      try {
+        count = memory.readInto(fd, scratch.address, bytes.length);
+      } catch (error) {
+        if (error instanceof SecretMemoryError && error.errno === EAGAIN) {
+          return -1;
+        }
+        throw error;
+      }
+      try {
+        if (count > 0 && !frames.push(bytes.subarray(0, count), onFrame)) {
+          throw new SecretMemoryError(
+            "INVALID_ARGUMENT",
+            "Cannot serve the connection: a frame's length is 0 or too large",
+          );
+        }
+      } finally {
+        bytes.fill(0, 0, count);
+      }
+      return count;
+    });
+
+  const poll = (): void => {
+    timer = undefined;
+    // The runtime closes the descriptor when the socket ends; its number
+    // may then name another file, which must never be read.
+    if (ended || socket.destroyed || descriptorOf(socket) !== fd) {
+      stop();
+      return;
+    }
+    let got = false;
+    let end = false;
+    try {
+      for (let turn = 0; turn < READS_PER_TURN && !draining; turn++) {
+        const count = readOnce();
+        if (count < 0) break;
+        if (count === 0) {
+          end = true;
+          break;
+        }
+        got = true;
+      }
+    } catch {
+      stop();
+      socket.destroy();
+      return;
+    }
+    if (end) {
+      // The peer is done sending; replies already queued still go out.
+      stop();
+      socket.end();
+      return;
+    }
+    delay = got ? 0 : Math.min(IDLE_POLL, Math.max(1, delay * 2));
+    schedule();
+  };
+
+  socket.on("error", stop);
+  socket.on("close", stop);
+  schedule();
 }
 
 const failure = (): Uint8Array => new FrameWriter(MSG.FAILURE, 8).frame();
