@@ -55,13 +55,14 @@ function workDir(): string {
 function sourceCopy(name: string, version?: string): string {
   const into = join(workDir(), name);
   if (!existsSync(into)) {
+    // Every entry deno.json exports (the npm build reads them all), and
+    // what the build reads beside them.
+    const entries = Object.values(
+      JSON.parse(readFileSync(join(root, "deno.json"), "utf8")).exports,
+    ) as string[];
     for (
       const entry of [
-        "mod.ts",
-        "crypto.ts",
-        "doctor.ts",
-        "enclave.ts",
-        "forensics.ts",
+        ...entries,
         "deno.json",
         "package.json",
         "README.md",
