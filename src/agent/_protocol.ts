@@ -11,6 +11,8 @@
  * @module
  */
 
+import { SecretMemoryError } from "../core/errors.ts";
+
 /** Message numbers from draft-miller-ssh-agent, section 6.1. */
 export const MSG = {
   FAILURE: 5,
@@ -192,16 +194,13 @@ export class FrameWriter {
     return this;
   }
 
-  /** Appends a length-prefixed string of bytes or ASCII text. */
+  /**
+   * Appends a length-prefixed string of bytes, or of text as UTF-8 (what
+   * the other side decodes). Text that UTF-8 cannot carry (a lone
+   * surrogate) is refused: it would arrive as another name.
+   */
   string(value: Uint8Array | string): this {
-    if (typeof value === "string") {
-      this.uint32(value.length);
-      this.#room(value.length);
-      for (let i = 0; i < value.length; i++) {
-        this.#bytes[this.#at++] = value.charCodeAt(i) & 0xff;
-      }
-      return this;
-    }
+    if (typeof value === "string") value = utf8(value);
     this.uint32(value.length);
     this.#room(value.length);
     this.#bytes.set(value, this.#at);
@@ -229,7 +228,26 @@ export class FrameWriter {
   }
 }
 
-const decoder = new TextDecoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+const encoder = new TextEncoder();
+
+/** `text` as UTF-8, refusing what would not decode back to the same text. */
+function utf8(text: string): Uint8Array {
+  const bytes = encoder.encode(text);
+  let back: string | undefined;
+  try {
+    back = strictDecoder.decode(bytes);
+  } catch {
+    back = undefined;
+  }
+  if (back !== text) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      "Cannot send a name or comment that is not well-formed text (a lone surrogate): it would reach the agent as another name",
+    );
+  }
+  return bytes;
+}
 
 /** Reads fields of one frame body; every read checks the bounds. */
 export class FieldReader {
@@ -271,9 +289,18 @@ export class FieldReader {
     return view;
   }
 
-  /** A string of public text (a name, a comment), decoded as UTF-8. */
+  /**
+   * A string of public text (a name, a comment), decoded as UTF-8; bytes
+   * that are not UTF-8 are refused, so two different names never decode
+   * to one.
+   */
   text(): string {
-    return decoder.decode(this.string());
+    try {
+      return strictDecoder.decode(this.string());
+    } catch {
+      // Like a truncated field: the frame is refused.
+      throw new RangeError("Cannot read a name or comment: not UTF-8");
+    }
   }
 }
 

@@ -49,6 +49,7 @@
  */
 
 import type { NativeMemory } from "./_native.ts";
+import { now } from "./_intrinsics.ts";
 
 /** The memfd's name: the layout's version, not the library's. */
 const NAME = "secmem-open-ranges-v1";
@@ -138,7 +139,10 @@ export function markOpen(
   const list = attach(memory);
   if (list === null || end <= start) return -1;
   const { words, addresses, tid } = list;
-  const entry = claim(words, tid);
+  let entry = claim(words, tid);
+  // Full: entries of threads that ended inside a scope (a terminated
+  // Worker) are given back, then one more try.
+  if (entry < 0 && freeEnded(memory, list) > 0) entry = claim(words, tid);
   if (entry < 0) {
     unrecorded++;
     Atomics.add(words, UNRECORDED, 1);
@@ -209,8 +213,57 @@ function claim(words: Int32Array, tid: number): number {
 export function othersOpen(memory: NativeMemory): boolean {
   const list = attach(memory);
   if (list === null) return true;
+  if (Atomics.load(list.words, IN_USE) > own) {
+    // Perhaps only entries a thread left when it ended inside a scope:
+    // look, at most once a second (a look reads /proc per entry).
+    const time = now();
+    if (time - lastLook > 1000) {
+      lastLook = time;
+      freeEnded(memory, list);
+    }
+  }
   return Atomics.load(list.words, IN_USE) > own ||
     Atomics.load(list.words, UNRECORDED) > unrecorded;
+}
+
+let lastLook = -Infinity;
+
+/**
+ * Gives back the entries of threads that have ended (their id is gone
+ * from /proc/self/task, or now names a thread that started later): a
+ * thread ended inside a scope never closes its ranges. An entry whose
+ * thread cannot be told about is kept. Returns how many were freed.
+ */
+function freeEnded(memory: NativeMemory, list: Shared): number {
+  const { threadStart } = memory;
+  if (threadStart === undefined) return 0;
+  const { words } = list;
+  const top = Atomics.load(words, TOP);
+  const verdicts = new Map<number, number | null>();
+  let freed = 0;
+  for (let entry = 0; entry < top; entry++) {
+    const at = wordAt(entry);
+    const owner = Atomics.load(words, at);
+    if (owner === 0 || owner === list.tid) continue;
+    let started = verdicts.get(owner);
+    if (started === undefined && !verdicts.has(owner)) {
+      try {
+        started = threadStart(owner);
+      } catch {
+        started = -1;
+      }
+      verdicts.set(owner, started);
+    }
+    if (started === -1) continue;
+    if (started !== null && started === words[at + 1]) continue;
+    // Ended: no one else writes this entry; whoever wins the swap counts it.
+    words[at + 3] = 0;
+    if (Atomics.compareExchange(words, at, owner, 0) === owner) {
+      Atomics.sub(words, IN_USE, 1);
+      freed++;
+    }
+  }
+  return freed;
 }
 
 /** A range another copy opened in this thread. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { subarrayOf } from "../core/_intrinsics.ts";
+import { publicRandom, subarrayOf } from "../core/_intrinsics.ts";
 import { type Coffer, currentCoffer } from "./_coffer.ts";
 import {
   KEY_SIZE,
@@ -165,8 +165,8 @@ export class Enclave {
     const padded = paddedLength(size);
     const ciphertext = new Uint8Array(NONCE_SIZE + padded + TAG_SIZE);
     // The nonce and the id are public: the runtime's generator is fine.
-    crypto.getRandomValues(subarrayOf(ciphertext, 0, NONCE_SIZE));
-    const id = crypto.getRandomValues(new Uint8Array(ID_SIZE));
+    publicRandom(subarrayOf(ciphertext, 0, NONCE_SIZE));
+    const id = publicRandom(new Uint8Array(ID_SIZE));
     const aad = associatedData(size, id);
     const coffer = currentCoffer();
     coffer.retain();

@@ -99,15 +99,16 @@ export function decodeSecretBech32Into(
   }
   withWork(groups + CHECKSUM_LENGTH, (area) => {
     const values = bytes(area, 0, groups + CHECKSUM_LENGTH);
-    // A letter of the wrong case shows in bit 0x20; digits have it set.
-    const caseBit = upper ? 0x00 : 0x20;
     let bad = 0;
     let chk = afterPrefix(prefix.toLowerCase());
     for (let i = 0; i < values.length; i++) {
       const c = src[start + head + i];
-      const letter = ~inDigits(c);
-      bad |= letter & -((c & 0x20) ^ caseBit);
-      const v = groupValue(c | 0x20);
+      // The alphabet is lowercase letters and digits. Uppercase text has
+      // its letters (only them: folding any byte would turn control bytes
+      // 0x10-0x19 into digits) folded down; a letter of the other case is
+      // refused by the alphabet itself.
+      const v = groupValue(upper ? c | (inUpperLetters(c) & 0x20) : c);
+      bad |= upper ? inLowerLetters(c) : 0;
       bad |= v >> 31;
       values[i] = v & 31;
       chk = step(chk, v & 31);
@@ -139,8 +140,14 @@ export function decodeSecretBech32Into(
 }
 
 /** -1 if `c` is an ASCII digit, else 0. */
-function inDigits(c: number): number {
-  return ((0x2f - c) & (c - 0x3a)) >> 31;
+/** -1 for A-Z, else 0; no branch on `c`. */
+function inUpperLetters(c: number): number {
+  return ((0x40 - c) & (c - 0x5b)) >> 31;
+}
+
+/** -1 for a-z, else 0; no branch on `c`. */
+function inLowerLetters(c: number): number {
+  return ((0x60 - c) & (c - 0x7b)) >> 31;
 }
 
 /** Bech32 of public `data` under a lowercase `prefix`. */

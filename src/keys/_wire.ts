@@ -152,9 +152,20 @@ export class WireWriter {
   }
 }
 
-/** The bytes of an ASCII string. */
+/** The bytes of an ASCII string; any other character is refused. */
 export function ascii(text: string): Uint8Array {
   const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) {
+      throw new SecretMemoryError(
+        "INVALID_ARGUMENT",
+        `Cannot write ${
+          JSON.stringify(text)
+        } into an SSH or age field: only ASCII characters are accepted`,
+      );
+    }
+    out[i] = c;
+  }
   return out;
 }

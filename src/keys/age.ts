@@ -7,6 +7,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
+import { publicRandom } from "../core/_intrinsics.ts";
 import { checkBufferOptions } from "../core/_validate.ts";
 import {
   isSecretBuffer,
@@ -48,8 +49,12 @@ const ZERO_NONCE = new Uint8Array(12);
 
 // Taken at load: a replacement made later must not run inside the library.
 const getOwnDescriptor = Object.getOwnPropertyDescriptor;
+const apply = Reflect.apply;
+// An identity's methods, called as the class defines them: a Proxy or a
+// look-alike cannot run its own code inside the file key's scope.
+const agreeOf = X25519Key.prototype.agree;
+const publicKeyOf = getOwnDescriptor(X25519Key.prototype, "publicKey")!.get!;
 const isArray = Array.isArray;
-const getRandomValues = crypto.getRandomValues.bind(crypto);
 
 /** age's default scrypt work factor (log2 N), as the age CLI writes. */
 export const AGE_WORK_FACTOR = 18;
@@ -158,7 +163,7 @@ function scryptKey(
 
 function randomPublic(length: number): Uint8Array {
   // Public values (salt, nonce): the generator's state may keep them.
-  return getRandomValues(new Uint8Array(length));
+  return publicRandom(new Uint8Array(length));
 }
 
 function nonceOf(counter: number, last: boolean, out: Uint8Array): Uint8Array {
@@ -359,12 +364,12 @@ function unwrapX25519(
     }
     for (const identity of identities) {
       // A low-order share makes agree throw: the spec says abort.
-      using shared = identity.agree(share);
+      using shared = apply(agreeOf, identity, [share]) as SecretBuffer;
       shared.read((s) =>
         derive(
           s,
           32,
-          input(concat(share, identity.publicKey)),
+          input(concat(share, apply(publicKeyOf, identity, []) as Uint8Array)),
           X25519_INFO,
           key,
         )
@@ -486,7 +491,13 @@ export function ageDecrypt(
   if (identitiesValue !== undefined) {
     const list = listOf(identitiesValue, "the age identities", "X25519Key");
     for (const key of list) {
-      if (!(key instanceof X25519Key)) {
+      // The brand, not `instanceof` (a Proxy can claim any prototype): the
+      // real getter reads the key's private state and throws a TypeError
+      // for anything else. A destroyed key still says DESTROYED.
+      try {
+        apply(publicKeyOf, key, []);
+      } catch (error) {
+        if (error instanceof SecretMemoryError) throw error;
         throw new SecretMemoryError(
           "INVALID_ARGUMENT",
           "Cannot use the age identities: expected an array of X25519Key",

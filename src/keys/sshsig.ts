@@ -55,6 +55,17 @@ function checkNamespace(namespace: unknown): string {
         ' such as "file" or "git"',
     );
   }
+  // Printable ASCII only: a namespace is signed as bytes, and any wider
+  // character would need an encoding both sides agree on (a code unit cut
+  // to a byte let a signature for one namespace verify in another).
+  if (!/^[\x20-\x7e]+$/.test(namespace)) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot use ${
+        JSON.stringify(namespace)
+      } as the SSH signature namespace: only printable ASCII characters are accepted`,
+    );
+  }
   return namespace;
 }
 
