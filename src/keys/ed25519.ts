@@ -6,6 +6,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
+import { redact } from "../core/_redact.ts";
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { checkOutputOptions, checkSecret } from "../crypto/_input.ts";
 import {
@@ -43,6 +44,15 @@ export class Ed25519Key {
 
   #seed: SecretBuffer | undefined;
   readonly #publicKey: Uint8Array;
+
+  /**
+   * The description, so `JSON.stringify` cannot leak the key. `console.log`
+   * and `inspect` show it too, in Deno, Node and Bun.
+   */
+  declare toJSON: () => string;
+
+  /** The class name for `Object.prototype.toString`. */
+  declare readonly [Symbol.toStringTag]: string;
 
   /** Use `Ed25519Key.generate` or `fromSeed`. @internal */
   private constructor(token: symbol, seed: SecretBuffer) {
@@ -251,26 +261,6 @@ export class Ed25519Key {
     return this.destroyed ? "Ed25519Key(destroyed)" : "Ed25519Key(private)";
   }
 
-  /** The description, so `JSON.stringify` cannot leak the key. */
-  toJSON(): string {
-    return this.toString();
-  }
-
-  /** Deno's `console.log` shows the description. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** Node's and Bun's `console.log` show the description. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
-  /** The class name for `Object.prototype.toString`. */
-  get [Symbol.toStringTag](): string {
-    return "Ed25519Key";
-  }
-
   #live(action: string): SecretBuffer {
     const seed = this.#seed;
     if (seed === undefined || seed.state === "destroyed") {
@@ -282,6 +272,9 @@ export class Ed25519Key {
     return seed;
   }
 }
+
+// The printing hooks; the class is not frozen (its instances are).
+redact(Ed25519Key.prototype, "Ed25519Key");
 
 /** A key over `seed`, which it owns from now on; destroyed on failure. */
 function own(seed: SecretBuffer): Ed25519Key {

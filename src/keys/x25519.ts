@@ -6,6 +6,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
+import { redact } from "../core/_redact.ts";
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { checkOutputOptions, checkSecret } from "../crypto/_input.ts";
 import { x25519, x25519Base } from "./_x25519.ts";
@@ -38,6 +39,15 @@ export class X25519Key {
 
   #scalar: SecretBuffer | undefined;
   readonly #publicKey: Uint8Array;
+
+  /**
+   * The description, so `JSON.stringify` cannot leak the key. `console.log`
+   * and `inspect` show it too, in Deno, Node and Bun.
+   */
+  declare toJSON: () => string;
+
+  /** The class name for `Object.prototype.toString`. */
+  declare readonly [Symbol.toStringTag]: string;
 
   /** Use `X25519Key.generate` or `fromBytes`. @internal */
   private constructor(token: symbol, scalar: SecretBuffer) {
@@ -277,26 +287,6 @@ export class X25519Key {
     return this.destroyed ? "X25519Key(destroyed)" : "X25519Key(private)";
   }
 
-  /** The description, so `JSON.stringify` cannot leak the key. */
-  toJSON(): string {
-    return this.toString();
-  }
-
-  /** Deno's `console.log` shows the description. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** Node's and Bun's `console.log` show the description. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
-  /** The class name for `Object.prototype.toString`. */
-  get [Symbol.toStringTag](): string {
-    return "X25519Key";
-  }
-
   #live(action: string): SecretBuffer {
     const scalar = this.#scalar;
     if (scalar === undefined || scalar.state === "destroyed") {
@@ -308,6 +298,9 @@ export class X25519Key {
     return scalar;
   }
 }
+
+// The printing hooks; the class is not frozen (its instances are).
+redact(X25519Key.prototype, "X25519Key");
 
 /** A key over `scalar`, which it owns from now on; destroyed on failure. */
 function own(scalar: SecretBuffer): X25519Key {
