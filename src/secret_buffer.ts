@@ -64,6 +64,7 @@ import {
   writeToSync,
 } from "./input/fd.ts";
 import { type ByteSource, fromStream } from "./input/stream.ts";
+import { redact } from "./core/_redact.ts";
 
 /** Options for `SecretBuffer.from`. */
 export interface FromOptions extends SecretBufferOptions {
@@ -117,6 +118,24 @@ export class SecretBuffer {
   #handedOut = false;
   readonly #size: number;
   readonly #gate = new AccessGate();
+
+  /**
+   * The same description as `toString`, so that `JSON.stringify` cannot
+   * leak the content. `console.log` and `inspect` show it too, in Deno,
+   * Node and Bun.
+   *
+   * @example
+   * ```ts
+   * import { SecretBuffer } from "@secmem/secmem";
+   *
+   * using key = SecretBuffer.random(4);
+   * if (!JSON.stringify({ key }).includes("SecretBuffer(4 bytes")) throw new Error();
+   * ```
+   */
+  declare toJSON: () => string;
+
+  /** The class name for `Object.prototype.toString`. */
+  declare readonly [Symbol.toStringTag]: string;
 
   /** Use `SecretBuffer.alloc`, `from` or `random`. @internal */
   private constructor(token: symbol, region: Region) {
@@ -899,37 +918,6 @@ export class SecretBuffer {
     return `SecretBuffer(${this.#size} bytes, ${this.state})`;
   }
 
-  /**
-   * The same description as `toString`, so that `JSON.stringify` cannot
-   * leak the content.
-   *
-   * @example
-   * ```ts
-   * import { SecretBuffer } from "@secmem/secmem";
-   *
-   * using key = SecretBuffer.random(4);
-   * if (!JSON.stringify({ key }).includes("SecretBuffer(4 bytes")) throw new Error();
-   * ```
-   */
-  toJSON(): string {
-    return this.toString();
-  }
-
-  /** Deno's `console.log` and `Deno.inspect` show the description. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** Node's and Bun's `console.log` and `util.inspect` show it too. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
-  /** The class name for `Object.prototype.toString`. */
-  get [Symbol.toStringTag](): string {
-    return "SecretBuffer";
-  }
-
   /** The region while it is live; undefined once destroyed or purged. */
   #liveRegion(): Region | undefined {
     const region = this.#region;
@@ -1023,6 +1011,7 @@ export class SecretBuffer {
 // Frozen, class and prototype, so that code loaded later cannot replace a
 // method the library itself calls: a patched read() or write() would be
 // handed every key the Enclave and the crypto entry open.
+redact(SecretBuffer.prototype, "SecretBuffer");
 Object.freeze(SecretBuffer.prototype);
 Object.freeze(SecretBuffer);
 

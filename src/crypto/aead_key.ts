@@ -7,6 +7,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
+import { redact } from "../core/_redact.ts";
 import type { SecretBuffer, SecretBufferOptions } from "../secret_buffer.ts";
 import type { SecretSlot } from "../pool/pool.ts";
 import { KEY_SIZE } from "./_aead.ts";
@@ -54,6 +55,12 @@ export class AeadKey {
     newAeadKey = (slot) => new AeadKey(constructing, slot);
     slotOfAeadKey = (key) => key.#liveSlot();
   }
+
+  /**
+   * The same description, for `JSON.stringify`. `console.log` and `inspect`
+   * show it too, in Deno, Node and Bun.
+   */
+  declare toJSON: () => string;
 
   /** Made by `aeadKey`. @internal */
   private constructor(token: symbol, slot: SecretSlot) {
@@ -169,21 +176,6 @@ export class AeadKey {
     })`;
   }
 
-  /** The same description, for `JSON.stringify`. */
-  toJSON(): string {
-    return this.toString();
-  }
-
-  /** Deno's `console.log` shows the description. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** Node's and Bun's `console.log` show it too. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
   #liveSlot(): SecretSlot | undefined {
     const slot = this.#slot;
     if (slot !== undefined && slot.state === "destroyed") {
@@ -205,6 +197,7 @@ export class AeadKey {
 
 // Frozen, class and prototype: code loaded later cannot replace a method
 // that is handed the key.
+redact(AeadKey.prototype);
 Object.freeze(AeadKey.prototype);
 Object.freeze(AeadKey);
 

@@ -8,6 +8,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
+import { redact } from "../core/_redact.ts";
 import type { SecretBuffer } from "../secret_buffer.ts";
 import type { SecretSlot } from "../pool/pool.ts";
 import { Hmac, hmacIn } from "./_hmac.ts";
@@ -65,6 +66,12 @@ export class HmacKey {
     newHmacKey = (hash, slot) => new HmacKey(constructing, hash, slot);
     slotOfHmacKey = (key) => key.#liveSlot();
   }
+
+  /**
+   * The same description, for `JSON.stringify`. `console.log` and `inspect`
+   * show it too, in Deno, Node and Bun.
+   */
+  declare toJSON: () => string;
 
   /** Made by `hmacKey`. @internal */
   private constructor(token: symbol, hash: HashAlgorithm, slot: SecretSlot) {
@@ -197,21 +204,6 @@ export class HmacKey {
     })`;
   }
 
-  /** The same description, for `JSON.stringify`. */
-  toJSON(): string {
-    return this.toString();
-  }
-
-  /** Deno's `console.log` shows the description. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** Node's and Bun's `console.log` show it too. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
   #liveSlot(): SecretSlot | undefined {
     const slot = this.#slot;
     if (slot !== undefined && slot.state === "destroyed") {
@@ -234,6 +226,7 @@ export class HmacKey {
 
 // Frozen, class and prototype: code loaded later cannot replace a method
 // that is handed the key's states.
+redact(HmacKey.prototype);
 Object.freeze(HmacKey.prototype);
 Object.freeze(HmacKey);
 

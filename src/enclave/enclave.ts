@@ -22,6 +22,7 @@ import {
   checkOptions,
 } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
+import { redact } from "../core/_redact.ts";
 import {
   isSecretBuffer,
   SecretBuffer,
@@ -110,6 +111,15 @@ export class Enclave {
   #coffer: Coffer | undefined;
   readonly #size: number;
   readonly #id: Uint8Array;
+
+  /**
+   * The same description, so `JSON.stringify` cannot leak the ciphertext.
+   * `console.log` and `inspect` show it too, in Deno, Node and Bun.
+   */
+  declare toJSON: () => string;
+
+  /** The class name for `Object.prototype.toString`. */
+  declare readonly [Symbol.toStringTag]: string;
 
   static {
     ciphertextAccess = (enclave) => enclave.#ciphertext;
@@ -346,30 +356,11 @@ export class Enclave {
       this.#coffer === undefined ? ", destroyed" : ""
     })`;
   }
-
-  /** The same description, so `JSON.stringify` cannot leak the ciphertext. */
-  toJSON(): string {
-    return this.toString();
-  }
-
-  /** Deno's `console.log` and `Deno.inspect` show the description. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** Node's and Bun's `console.log` and `util.inspect` show it too. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
-  /** The class name for `Object.prototype.toString`. */
-  get [Symbol.toStringTag](): string {
-    return "Enclave";
-  }
 }
 
 // Frozen, class and prototype, so that code loaded later cannot replace
 // a method that is handed the plaintext.
+redact(Enclave.prototype, "Enclave");
 Object.freeze(Enclave.prototype);
 Object.freeze(Enclave);
 

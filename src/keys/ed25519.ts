@@ -5,9 +5,8 @@
  * @module
  */
 
-import { SecretMemoryError } from "../core/errors.ts";
-import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
-import { checkOutputOptions, checkSecret } from "../crypto/_input.ts";
+import { redact } from "../core/_redact.ts";
+import type { SecretBuffer, SecretBufferOptions } from "../secret_buffer.ts";
 import {
   ed25519PublicKey,
   ed25519Sign,
@@ -15,9 +14,22 @@ import {
 } from "./_ed25519.ts";
 import { checkLength } from "./_check.ts";
 import { readOpenSSHPrivateKey } from "./_openssh.ts";
+import {
+  copiedShell,
+  type KeyKind,
+  KeyShell,
+  ownedShell,
+  randomShell,
+  readShell,
+} from "./_key_shell.ts";
 
-const constructing = Symbol("Ed25519Key");
-let adopt: (seed: SecretBuffer) => Ed25519Key;
+const ED25519: KeyKind = {
+  name: "Ed25519Key",
+  secret: "Ed25519 seed",
+  makers: "Ed25519Key.generate or fromSeed",
+  derive: ed25519PublicKey,
+};
+let adopt: (shell: KeyShell) => Ed25519Key;
 
 /**
  * An Ed25519 private key. The 32-byte seed stays in guarded memory (its
@@ -38,24 +50,23 @@ let adopt: (seed: SecretBuffer) => Ed25519Key;
  */
 export class Ed25519Key {
   static {
-    adopt = (seed) => new Ed25519Key(constructing, seed);
+    adopt = (shell) => new Ed25519Key(shell);
   }
 
-  #seed: SecretBuffer | undefined;
-  readonly #publicKey: Uint8Array;
+  readonly #shell: KeyShell;
+
+  /**
+   * The description, so `JSON.stringify` cannot leak the key. `console.log`
+   * and `inspect` show it too, in Deno, Node and Bun.
+   */
+  declare toJSON: () => string;
+
+  /** The class name for `Object.prototype.toString`. */
+  declare readonly [Symbol.toStringTag]: string;
 
   /** Use `Ed25519Key.generate` or `fromSeed`. @internal */
-  private constructor(token: symbol, seed: SecretBuffer) {
-    if (token !== constructing) {
-      throw new SecretMemoryError(
-        "INVALID_ARGUMENT",
-        "Cannot construct Ed25519Key directly: use Ed25519Key.generate or fromSeed",
-      );
-    }
-    const publicKey = new Uint8Array(32);
-    seed.read((bytes) => ed25519PublicKey(publicKey, bytes));
-    this.#seed = seed;
-    this.#publicKey = publicKey;
+  private constructor(shell: KeyShell) {
+    this.#shell = KeyShell.check(shell, ED25519);
     Object.freeze(this);
   }
 
@@ -77,8 +88,7 @@ export class Ed25519Key {
    * ```
    */
   static generate(options?: SecretBufferOptions): Ed25519Key {
-    const checked = checkOutputOptions(options);
-    return own(SecretBuffer.random(32, checked));
+    return new Ed25519Key(randomShell(ED25519, options));
   }
 
   /**
@@ -108,22 +118,7 @@ export class Ed25519Key {
     seed: SecretBuffer,
     options?: SecretBufferOptions,
   ): Ed25519Key {
-    const checked = checkOutputOptions(options);
-    const source = checkSecret(seed, "the Ed25519 seed");
-    if (source.size !== 32) {
-      throw new SecretMemoryError(
-        "INVALID_ARGUMENT",
-        `Cannot use a ${source.size}-byte Ed25519 seed: expected exactly 32 bytes`,
-      );
-    }
-    const copy = SecretBuffer.alloc(32, checked);
-    try {
-      source.copyTo(copy);
-    } catch (error) {
-      copy.destroy();
-      throw error;
-    }
-    return own(copy);
+    return new Ed25519Key(copiedShell(ED25519, seed, options));
   }
 
   /**
@@ -168,15 +163,21 @@ export class Ed25519Key {
     file: SecretBuffer,
     options?: SecretBufferOptions,
   ): Ed25519Key {
-    const checked = checkOutputOptions(options);
-    const source = checkSecret(file, "the OpenSSH private key file");
-    return own(readOpenSSHPrivateKey(source, checked).seed);
+    const what = "the OpenSSH private key file";
+    return new Ed25519Key(
+      readShell(
+        ED25519,
+        file,
+        what,
+        options,
+        (source, checked) => readOpenSSHPrivateKey(source, checked).seed,
+      ),
+    );
   }
 
   /** The 32-byte public key, a fresh copy on each read (it is public). */
   get publicKey(): Uint8Array {
-    this.#live("publicKey");
-    return this.#publicKey.slice();
+    return this.#shell.publicKey("publicKey").slice();
   }
 
   /**
@@ -198,18 +199,17 @@ export class Ed25519Key {
    * ```
    */
   sign(message: Uint8Array): Uint8Array {
-    const seed = this.#live("sign");
+    const seed = this.#shell.live("sign");
+    const publicKey = this.#shell.publicKey("sign");
     checkLength("the message", message, -1);
     const signature = new Uint8Array(64);
-    seed.read((bytes) =>
-      ed25519Sign(signature, bytes, this.#publicKey, message)
-    );
+    seed.read((bytes) => ed25519Sign(signature, bytes, publicKey, message));
     return signature;
   }
 
   /** Whether the key was destroyed. */
   get destroyed(): boolean {
-    return this.#seed === undefined || this.#seed.state === "destroyed";
+    return this.#shell.destroyed;
   }
 
   /**
@@ -226,9 +226,7 @@ export class Ed25519Key {
    * ```
    */
   destroy(): void {
-    const seed = this.#seed;
-    this.#seed = undefined;
-    seed?.destroy();
+    this.#shell.destroy();
   }
 
   /** `using` destroys the key at the end of the scope. */
@@ -248,50 +246,12 @@ export class Ed25519Key {
    * ```
    */
   toString(): string {
-    return this.destroyed ? "Ed25519Key(destroyed)" : "Ed25519Key(private)";
-  }
-
-  /** The description, so `JSON.stringify` cannot leak the key. */
-  toJSON(): string {
-    return this.toString();
-  }
-
-  /** Deno's `console.log` shows the description. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** Node's and Bun's `console.log` show the description. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
-  /** The class name for `Object.prototype.toString`. */
-  get [Symbol.toStringTag](): string {
-    return "Ed25519Key";
-  }
-
-  #live(action: string): SecretBuffer {
-    const seed = this.#seed;
-    if (seed === undefined || seed.state === "destroyed") {
-      throw new SecretMemoryError(
-        "DESTROYED",
-        `Cannot ${action}: the Ed25519Key was destroyed`,
-      );
-    }
-    return seed;
+    return this.#shell.toString();
   }
 }
 
-/** A key over `seed`, which it owns from now on; destroyed on failure. */
-function own(seed: SecretBuffer): Ed25519Key {
-  try {
-    return adopt(seed);
-  } catch (error) {
-    seed.destroy();
-    throw error;
-  }
-}
+// The printing hooks; the class is not frozen (its instances are).
+redact(Ed25519Key.prototype, "Ed25519Key");
 
 /**
  * Package-internal: the key over a 32-byte guarded `seed` buffer, taking
@@ -299,15 +259,7 @@ function own(seed: SecretBuffer): Ed25519Key {
  * files that decode the seed straight into its own buffer.
  */
 export function ed25519KeyFromOwnedSeed(seed: SecretBuffer): Ed25519Key {
-  const source = checkSecret(seed, "the Ed25519 seed");
-  if (source.size !== 32) {
-    source.destroy();
-    throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
-      `Cannot use a ${source.size}-byte Ed25519 seed: expected exactly 32 bytes`,
-    );
-  }
-  return own(source);
+  return adopt(ownedShell(ED25519, seed));
 }
 
 /**

@@ -6,14 +6,28 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
+import { redact } from "../core/_redact.ts";
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
-import { checkOutputOptions, checkSecret } from "../crypto/_input.ts";
+import { checkOutputOptions } from "../crypto/_input.ts";
 import { x25519, x25519Base } from "./_x25519.ts";
 import { checkLength } from "./_check.ts";
 import { ageRecipientOf, readAgeIdentity } from "./_age_keys.ts";
+import {
+  copiedShell,
+  type KeyKind,
+  KeyShell,
+  ownedShell,
+  randomShell,
+  readShell,
+} from "./_key_shell.ts";
 
-const constructing = Symbol("X25519Key");
-let adopt: (scalar: SecretBuffer) => X25519Key;
+const X25519: KeyKind = {
+  name: "X25519Key",
+  secret: "X25519 secret",
+  makers: "X25519Key.generate or fromBytes",
+  derive: x25519Base,
+};
+let adopt: (shell: KeyShell) => X25519Key;
 
 /**
  * An X25519 private key. The scalar stays in guarded memory; agreement
@@ -33,24 +47,23 @@ let adopt: (scalar: SecretBuffer) => X25519Key;
  */
 export class X25519Key {
   static {
-    adopt = (scalar) => new X25519Key(constructing, scalar);
+    adopt = (shell) => new X25519Key(shell);
   }
 
-  #scalar: SecretBuffer | undefined;
-  readonly #publicKey: Uint8Array;
+  readonly #shell: KeyShell;
+
+  /**
+   * The description, so `JSON.stringify` cannot leak the key. `console.log`
+   * and `inspect` show it too, in Deno, Node and Bun.
+   */
+  declare toJSON: () => string;
+
+  /** The class name for `Object.prototype.toString`. */
+  declare readonly [Symbol.toStringTag]: string;
 
   /** Use `X25519Key.generate` or `fromBytes`. @internal */
-  private constructor(token: symbol, scalar: SecretBuffer) {
-    if (token !== constructing) {
-      throw new SecretMemoryError(
-        "INVALID_ARGUMENT",
-        "Cannot construct X25519Key directly: use X25519Key.generate or fromBytes",
-      );
-    }
-    const publicKey = new Uint8Array(32);
-    scalar.read((bytes) => x25519Base(publicKey, bytes));
-    this.#scalar = scalar;
-    this.#publicKey = publicKey;
+  private constructor(shell: KeyShell) {
+    this.#shell = KeyShell.check(shell, X25519);
     Object.freeze(this);
   }
 
@@ -72,8 +85,7 @@ export class X25519Key {
    * ```
    */
   static generate(options?: SecretBufferOptions): X25519Key {
-    const checked = checkOutputOptions(options);
-    return own(SecretBuffer.random(32, checked));
+    return new X25519Key(randomShell(X25519, options));
   }
 
   /**
@@ -103,22 +115,7 @@ export class X25519Key {
     secret: SecretBuffer,
     options?: SecretBufferOptions,
   ): X25519Key {
-    const checked = checkOutputOptions(options);
-    const source = checkSecret(secret, "the X25519 secret");
-    if (source.size !== 32) {
-      throw new SecretMemoryError(
-        "INVALID_ARGUMENT",
-        `Cannot use a ${source.size}-byte X25519 secret: expected exactly 32 bytes`,
-      );
-    }
-    const copy = SecretBuffer.alloc(32, checked);
-    try {
-      source.copyTo(copy);
-    } catch (error) {
-      copy.destroy();
-      throw error;
-    }
-    return own(copy);
+    return new X25519Key(copiedShell(X25519, secret, options));
   }
 
   /**
@@ -152,9 +149,9 @@ export class X25519Key {
     text: SecretBuffer,
     options?: SecretBufferOptions,
   ): X25519Key {
-    const checked = checkOutputOptions(options);
-    const source = checkSecret(text, "the age identity");
-    return own(readAgeIdentity(source, checked));
+    return new X25519Key(
+      readShell(X25519, text, "the age identity", options, readAgeIdentity),
+    );
   }
 
   /**
@@ -170,14 +167,12 @@ export class X25519Key {
    * ```
    */
   get ageRecipient(): string {
-    this.#live("ageRecipient");
-    return ageRecipientOf(this.#publicKey);
+    return ageRecipientOf(this.#shell.publicKey("ageRecipient"));
   }
 
   /** The 32-byte public key (u-coordinate), a fresh copy on each read. */
   get publicKey(): Uint8Array {
-    this.#live("publicKey");
-    return this.#publicKey.slice();
+    return this.#shell.publicKey("publicKey").slice();
   }
 
   /**
@@ -204,7 +199,7 @@ export class X25519Key {
    * ```
    */
   agree(peerPublic: Uint8Array, options?: SecretBufferOptions): SecretBuffer {
-    const scalar = this.#live("agree");
+    const scalar = this.#shell.live("agree");
     const checked = checkOutputOptions(options);
     checkLength("the peer's X25519 public key", peerPublic, 32);
     const shared = SecretBuffer.alloc(32, checked);
@@ -235,7 +230,7 @@ export class X25519Key {
 
   /** Whether the key was destroyed. */
   get destroyed(): boolean {
-    return this.#scalar === undefined || this.#scalar.state === "destroyed";
+    return this.#shell.destroyed;
   }
 
   /**
@@ -252,9 +247,7 @@ export class X25519Key {
    * ```
    */
   destroy(): void {
-    const scalar = this.#scalar;
-    this.#scalar = undefined;
-    scalar?.destroy();
+    this.#shell.destroy();
   }
 
   /** `using` destroys the key at the end of the scope. */
@@ -274,50 +267,12 @@ export class X25519Key {
    * ```
    */
   toString(): string {
-    return this.destroyed ? "X25519Key(destroyed)" : "X25519Key(private)";
-  }
-
-  /** The description, so `JSON.stringify` cannot leak the key. */
-  toJSON(): string {
-    return this.toString();
-  }
-
-  /** Deno's `console.log` shows the description. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** Node's and Bun's `console.log` show the description. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
-  /** The class name for `Object.prototype.toString`. */
-  get [Symbol.toStringTag](): string {
-    return "X25519Key";
-  }
-
-  #live(action: string): SecretBuffer {
-    const scalar = this.#scalar;
-    if (scalar === undefined || scalar.state === "destroyed") {
-      throw new SecretMemoryError(
-        "DESTROYED",
-        `Cannot ${action}: the X25519Key was destroyed`,
-      );
-    }
-    return scalar;
+    return this.#shell.toString();
   }
 }
 
-/** A key over `scalar`, which it owns from now on; destroyed on failure. */
-function own(scalar: SecretBuffer): X25519Key {
-  try {
-    return adopt(scalar);
-  } catch (error) {
-    scalar.destroy();
-    throw error;
-  }
-}
+// The printing hooks; the class is not frozen (its instances are).
+redact(X25519Key.prototype, "X25519Key");
 
 /**
  * Package-internal: the key over a 32-byte guarded `scalar` buffer, taking
@@ -325,13 +280,5 @@ function own(scalar: SecretBuffer): X25519Key {
  * files that decode the scalar straight into its own buffer.
  */
 export function x25519KeyFromOwnedBytes(scalar: SecretBuffer): X25519Key {
-  const source = checkSecret(scalar, "the X25519 secret");
-  if (source.size !== 32) {
-    source.destroy();
-    throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
-      `Cannot use a ${source.size}-byte X25519 secret: expected exactly 32 bytes`,
-    );
-  }
-  return own(source);
+  return adopt(ownedShell(X25519, scalar));
 }

@@ -36,6 +36,7 @@ import { settle, thenOf } from "../core/_thenable.ts";
 import { copyInto, lengthOf, subarrayOf, zero } from "../core/_intrinsics.ts";
 import { isOwnSource } from "../core/_open.ts";
 import { SecretMemoryError } from "../core/errors.ts";
+import { redact } from "../core/_redact.ts";
 import {
   type GuardedSecret,
   isGuardedSecret,
@@ -374,6 +375,12 @@ export class SecretPool {
 
   readonly #core: PoolCore;
 
+  /**
+   * The same description, for `JSON.stringify`. `console.log` and `inspect`
+   * show it too, in Deno, Node and Bun.
+   */
+  declare toJSON: () => string;
+
   static {
     scratchCore = (pool) => pool.#core;
   }
@@ -559,21 +566,6 @@ export class SecretPool {
     return `SecretPool(${this.#core.stats().liveSlots} slots, ${state})`;
   }
 
-  /** The same description, for `JSON.stringify`. */
-  toJSON(): string {
-    return this.toString();
-  }
-
-  /** Deno's `console.log` shows the description. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** Node's and Bun's `console.log` show it too. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
   #take(size: number): SecretSlot {
     const core = this.#core;
     if (core.destroyed) {
@@ -587,7 +579,8 @@ export class SecretPool {
   }
 }
 
-// Frozen, class and prototype (see SecretSlot).
+// The printing hooks, then frozen, class and prototype (see SecretSlot).
+redact(SecretPool.prototype);
 Object.freeze(SecretPool.prototype);
 Object.freeze(SecretPool);
 
@@ -638,6 +631,15 @@ export class SecretSlot {
   readonly #index: number;
   readonly #size: number;
   #gate: AccessGate | undefined;
+
+  /**
+   * The same description, so `JSON.stringify` cannot leak the content.
+   * `console.log` and `inspect` show it too, in Deno, Node and Bun.
+   */
+  declare toJSON: () => string;
+
+  /** The class name for `Object.prototype.toString`. */
+  declare readonly [Symbol.toStringTag]: string;
 
   static {
     newSlot = (core, arena, index, size) =>
@@ -824,26 +826,6 @@ export class SecretSlot {
     return `SecretSlot(${this.#size} bytes, ${this.state})`;
   }
 
-  /** The same description, so `JSON.stringify` cannot leak the content. */
-  toJSON(): string {
-    return this.toString();
-  }
-
-  /** Deno's `console.log` and `Deno.inspect` show the description. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** Node's and Bun's `console.log` and `util.inspect` show it too. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
-  /** The class name for `Object.prototype.toString`. */
-  get [Symbol.toStringTag](): string {
-    return "SecretSlot";
-  }
-
   #liveArena(): Arena | undefined {
     const arena = this.#arena;
     if (arena !== undefined && !arena.live) {
@@ -913,5 +895,6 @@ export class SecretSlot {
 // Frozen, class and prototype, so that code loaded later cannot replace a
 // method the library itself calls: a patched read() or write() would be
 // handed every key a pool holds.
+redact(SecretSlot.prototype, "SecretSlot");
 Object.freeze(SecretSlot.prototype);
 Object.freeze(SecretSlot);
