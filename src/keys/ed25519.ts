@@ -250,8 +250,11 @@ export class Ed25519Key {
   }
 }
 
-// The printing hooks; the class is not frozen (its instances are).
+// The printing hooks, then the class frozen like secmem's others: no
+// caller can replace a method that code holding a key would call.
 redact(Ed25519Key.prototype, "Ed25519Key");
+Object.freeze(Ed25519Key.prototype);
+Object.freeze(Ed25519Key);
 
 /**
  * Package-internal: the key over a 32-byte guarded `seed` buffer, taking

@@ -271,8 +271,11 @@ export class X25519Key {
   }
 }
 
-// The printing hooks; the class is not frozen (its instances are).
+// The printing hooks, then the class frozen like secmem's others: no
+// caller can replace a method that code holding a key would call.
 redact(X25519Key.prototype, "X25519Key");
+Object.freeze(X25519Key.prototype);
+Object.freeze(X25519Key);
 
 /**
  * Package-internal: the key over a 32-byte guarded `scalar` buffer, taking
