@@ -10,11 +10,20 @@
  */
 
 import assert from "node:assert/strict";
-import { mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmdirSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SecretBuffer, SecretMemoryError, stats } from "../mod.ts";
 import { test } from "./_harness.ts";
+import { isWindows } from "./_platform.ts";
 
 const folder = mkdtempSync(join(tmpdir(), "secmem-text-options-"));
 let serial = 0;
@@ -72,10 +81,17 @@ test("encoding decodes hex and base64 key files, with whitespace and line breaks
     assert.deepEqual(bytes(sync), key, `${encoding} ${JSON.stringify(text)}`);
     using viaAsync = await SecretBuffer.fromFile(file(text), { encoding });
     assert.deepEqual(bytes(viaAsync), key);
-    using viaFd = SecretBuffer.fromFdSync(openSync(file(text), "r"), {
-      encoding,
-    });
-    assert.deepEqual(bytes(viaFd), key);
+    // Descriptor numbers from node:fs are C runtime descriptors on
+    // Windows, not the handles the Windows backend reads.
+    if (!isWindows) {
+      const fd = openSync(file(text), "r");
+      try {
+        using viaFd = SecretBuffer.fromFdSync(fd, { encoding });
+        assert.deepEqual(bytes(viaFd), key);
+      } finally {
+        closeSync(fd);
+      }
+    }
     const chunks = new TextEncoder().encode(text);
     using viaStream = await SecretBuffer.fromStream(
       new ReadableStream<Uint8Array>({
@@ -166,5 +182,7 @@ test("trim and encoding refuse values that are not theirs", () => {
 });
 
 test("text option test files are removed", () => {
-  rmSync(folder, { recursive: true, force: true });
+  // File by file: Bun under Wine fails a recursive rmSync with EFAULT.
+  for (const name of readdirSync(folder)) unlinkSync(join(folder, name));
+  rmdirSync(folder);
 });
