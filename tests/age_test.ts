@@ -288,7 +288,10 @@ test("age bad files: MAC, stanzas, low-order shares, scrypt rules, STREAM order 
   const flipped = file.slice();
   flipped[lines[0].length + 10] ^= 1; // inside the X25519 share argument's base64
   const macFlipped = file.slice();
-  macFlipped[headerEnd - 5] ^= 1;
+  // Another base64 digit, not the last (whose unused bits must stay
+  // zero): still canonical base64, so only the MAC check can refuse it
+  // (flipping a bit could make "+" a "*", refused as text instead).
+  macFlipped[headerEnd - 5] = macFlipped[headerEnd - 5] === 0x41 ? 0x42 : 0x41;
   const lowOrder = new Uint8Array(32); // the point 0
   const cases: [string, Uint8Array, string][] = [
     ["header MAC changed", macFlipped, "INTEGRITY"],
