@@ -23,9 +23,9 @@ if (command === "extract") {
   const lines = readFileSync(readme, "utf8").split("\n");
   const blocks = [];
   for (let i = 0; i < lines.length; i++) {
-    const open = /^```(ts|js)(.*)$/.exec(lines[i]);
+    const open = /^```(ts|js)(\s.*)?$/.exec(lines[i]);
     if (open === null) continue;
-    const attributes = open[2].trim().split(/\s+/).filter(Boolean);
+    const attributes = (open[2] ?? "").trim().split(/\s+/).filter(Boolean);
     const line = i + 1;
     const body = [];
     for (i++; i < lines.length && !lines[i].startsWith("```"); i++) {
