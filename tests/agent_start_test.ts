@@ -336,7 +336,7 @@ test(
 
       // ssh-add -X reads the passphrase from stdin without a terminal.
       const unlock = (words: string) =>
-        run(["setsid", "ssh-add", "-X"], socket, {
+        run(["setsid", "-w", "ssh-add", "-X"], socket, {
           input: `${words}\n`,
           env: { DISPLAY: "", SSH_ASKPASS: "" },
         });
