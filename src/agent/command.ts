@@ -212,12 +212,15 @@ function killAgent(): void {
 
 async function foreground(flags: Flags): Promise<void> {
   const memory = native();
-  let agent: Agent | undefined;
+  // The agent once startAgent was called: a signal while it starts must
+  // wait for the socket, so as to remove it.
+  let starting: Promise<Agent> | undefined;
   let ending = false;
   const end = (code: number) => {
     if (ending) return;
     ending = true;
-    (agent?.close() ?? Promise.resolve()).finally(() => {
+    const closed = starting?.then((agent) => agent.close(), () => {});
+    (closed ?? Promise.resolve()).finally(() => {
       purge();
       memory.exit(code);
     });
@@ -225,7 +228,8 @@ async function foreground(flags: Flags): Promise<void> {
   // Before the prompt: a signal while it waits must still restore the
   // terminal (the exit runs the prompt's cleanup) and wipe what was typed.
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    memory.onSignal(signal, () => end(0));
+    // Ended before it served: not a success.
+    memory.onSignal(signal, () => end(starting === undefined ? 1 : 0));
   }
   // Hardened before any secret is read, so none is ever in a process that
   // the same user could ptrace or dump.
@@ -235,6 +239,7 @@ async function foreground(flags: Flags): Promise<void> {
   // listening and no directory behind.
   const files: { file: SecretBuffer; comment?: string }[] = [];
   let passphrase: SecretBuffer | undefined;
+  let agent: Agent | undefined;
   try {
     for (const key of flags.keys) {
       files.push({ file: readKeyFile(key.path), comment: key.comment });
@@ -243,13 +248,17 @@ async function foreground(flags: Flags): Promise<void> {
       passphrase = await promptLockPassphrase();
       releaseTerminal();
     }
-    agent = await startAgent({
+    starting = startAgent({
       socket: flags.socket,
       lifetime: flags.lifetime,
       harden: false,
       lockPassphrase: passphrase,
     });
-    for (const { file, comment } of files.splice(0)) {
+    agent = await starting;
+    // One at a time off the list: addKeyFile destroys the file it is
+    // given, and the catch below those still waiting.
+    while (files.length > 0) {
+      const { file, comment } = files.shift()!;
       agent.addKeyFile(file, undefined, comment);
     }
     for (const comment of flags.generate) agent.generateKey(comment);
