@@ -18,6 +18,8 @@ import { os } from "./_platform.ts";
 import { say } from "./_forensics.ts";
 import { childScript, runtimeCommand } from "./_child.ts";
 import { SecretBuffer } from "../mod.ts";
+import { connectAgent, startAgent } from "../agent.ts";
+import { assertRejectsCode } from "./_error_code.ts";
 import { readOpenSSHPrivateKey } from "../src/keys/_openssh.ts";
 import {
   AGENT,
@@ -401,6 +403,55 @@ test(
     }
   },
   { skip: pty },
+);
+
+test(
+  "startAgent({ lockPassphrase }) starts locked (the caller keeps its buffer), addKeyFile takes a comment, and a non-SecretBuffer passphrase is refused before anything listens",
+  async () => {
+    ensureOpenSSH();
+    const { dir, done } = scratch();
+    const passphrase = SecretBuffer.from(new TextEncoder().encode("s3cret"));
+    const agent = await startAgent({
+      harden: false,
+      lockPassphrase: passphrase,
+    });
+    const client = await connectAgent(agent.socketPath);
+    try {
+      assert.equal(passphrase.size, 6, "the caller still owns the passphrase");
+      passphrase.destroy();
+      keyPair(dir, "id", "own");
+      const file = SecretBuffer.from(readFileSync(join(dir, "id")));
+      agent.addKeyFile(file, undefined, "renamed");
+      // The agent took the file and destroyed it.
+      assert.throws(() => file.read(() => 0), /destroyed/);
+      assert.deepEqual(await client.list(), [], "a locked agent lists nothing");
+      await assert.rejects(
+        client.unlock(new TextEncoder().encode("s3cre")),
+        /refused/,
+      );
+      await client.unlock(new TextEncoder().encode("s3cret"));
+      assert.deepEqual((await client.list()).map((k) => k.comment), [
+        "renamed",
+      ]);
+      await assertRejectsCode(
+        () =>
+          startAgent({
+            harden: false,
+            socket: join(dir, "never.sock"),
+            lockPassphrase: new TextEncoder().encode(
+              "x",
+            ) as unknown as SecretBuffer,
+          }),
+        "INVALID_ARGUMENT",
+      );
+      assert.ok(!existsSync(join(dir, "never.sock")));
+    } finally {
+      client.close();
+      await agent.close();
+      done();
+    }
+  },
+  { skip: linux },
 );
 
 function readlinkOr(path: string): string {
