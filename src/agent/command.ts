@@ -361,10 +361,17 @@ async function promptLockPassphrase(): Promise<SecretBuffer> {
  * shell that started it has gone. (The lowest free descriptor is 0 once
  * it is closed; if a runtime thread took it first, stdin is merely gone.)
  */
+let stdinStandIn: unknown;
+
 function releaseTerminal(): void {
+  const deno = (globalThis as {
+    Deno?: { openSync(path: string): unknown };
+  }).Deno;
   try {
     native().close(0);
-    fs().openSync("/dev/null", "r");
+    // Deno's node:fs open does not land on descriptor 0; its own does.
+    stdinStandIn = deno?.openSync("/dev/null") ??
+      fs().openSync("/dev/null", "r");
   } catch {
     // The agent never reads stdin again: a terminal left open is untidy,
     // not unsafe.
