@@ -11,7 +11,9 @@
  * Flags: `-a SOCKET` (bind here), `-D` (stay in the foreground), `-t LIFE`
  * (default key lifetime: seconds, or 1h30m style), `-k` (stop the agent of
  * SSH_AGENT_PID), `--key FILE` (an unencrypted OpenSSH Ed25519 key to hold
- * from the start; repeatable), `--generate COMMENT` (make a key inside),
+ * from the start; repeatable), `--comment TEXT` (its comment), `--prompt`
+ * (ask for a lock passphrase and start locked), `--generate COMMENT`
+ * (make a key inside),
  * `--secret NAME` (make a 32-byte secret for the HMAC/AEAD extensions;
  * repeatable), `--exit-with-parent`, `--no-harden`.
  *

@@ -44,6 +44,7 @@ interface Fs {
   mkdtempSync(prefix: string): string;
   chmodSync(path: string, mode: number): void;
   rmSync(path: string, options: { recursive?: boolean; force?: boolean }): void;
+  openSync(path: string, flags: string): number;
 }
 
 interface Os {

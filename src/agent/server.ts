@@ -52,6 +52,12 @@ export interface AgentOptions {
   harden?: boolean;
   /** Most connections served at once (default 128); more are refused. */
   maxConnections?: number;
+  /**
+   * Start locked with this passphrase, as after `ssh-add -x`: the agent
+   * lists and signs nothing until `ssh-add -X` gives it back. The agent
+   * keeps only a MAC of it; the caller still owns and destroys the buffer.
+   */
+  lockPassphrase?: SecretBuffer;
 }
 
 /** A running agent. */
@@ -63,9 +69,13 @@ export interface Agent {
   /**
    * Adds an OpenSSH private key file (unencrypted `openssh-key-v1`
    * Ed25519), read from `file`, which the agent wipes and destroys.
-   * Returns the public key blob.
+   * Returns the public key blob. `comment` replaces the file's own.
    */
-  addKeyFile(file: SecretBuffer, lifetime?: number): Uint8Array;
+  addKeyFile(
+    file: SecretBuffer,
+    lifetime?: number,
+    comment?: string,
+  ): Uint8Array;
   /** Generates an Ed25519 key inside the agent; returns its public blob. */
   generateKey(comment: string, lifetime?: number): Uint8Array;
   /**
@@ -111,6 +121,28 @@ function checkName(name: unknown): string {
 }
 
 /**
+ * Hardens the process the way the agent needs (`hardenProcess()`), or
+ * throws: an agent that other processes of its user could read must not
+ * start.
+ *
+ * @returns What hardening did.
+ * @throws {SecretMemoryError} `OS_ERROR` naming the steps that failed.
+ */
+export function hardenAgent(): HardenResult {
+  const hardening = hardenProcess();
+  if (!hardening.hardened) {
+    throw new SecretMemoryError(
+      "OS_ERROR",
+      "Cannot start the agent: hardening the process failed (" +
+        Object.entries(hardening.steps).map(([k, v]) => `${k}: ${v.status}`)
+          .join(", ") +
+        "); pass harden: false (--no-harden) to run anyway",
+    );
+  }
+  return hardening;
+}
+
+/**
  * Starts an agent in this process: hardens it (unless `harden: false`),
  * listens on a Unix socket and serves until `close()`.
  *
@@ -150,19 +182,16 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
       `Cannot start the agent on ${memory.os}: it cannot check who connects (no SO_PEERCRED)`,
     );
   }
-  let hardening: HardenResult | undefined;
-  if (options.harden !== false) {
-    hardening = hardenProcess();
-    if (!hardening.hardened) {
-      throw new SecretMemoryError(
-        "OS_ERROR",
-        "Cannot start the agent: hardening the process failed (" +
-          Object.entries(hardening.steps).map(([k, v]) => `${k}: ${v.status}`)
-            .join(", ") +
-          "); pass harden: false (--no-harden) to run anyway",
-      );
-    }
+  const lockPassphrase = options.lockPassphrase;
+  if (
+    lockPassphrase !== undefined && !(lockPassphrase instanceof SecretBuffer)
+  ) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      "Cannot start the agent locked: lockPassphrase must be a SecretBuffer",
+    );
   }
+  const hardening = options.harden === false ? undefined : hardenAgent();
 
   let directory: string | undefined;
   let socketPath: string;
@@ -177,6 +206,8 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
 
   const keys = new Keyring();
   const lock = new Lock();
+  // Locked before the socket exists: no client ever sees it unlocked.
+  lockPassphrase?.read((view) => lock.lock(view));
   const sockets = new Set<NetSocket>();
   const server = net().createServer({ pauseOnConnect: true });
   server.maxConnections = maxConnections;
@@ -228,6 +259,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     });
   }).catch((error) => {
     if (directory !== undefined) fs().rmSync(directory, { recursive: true });
+    lock.clear();
     throw new SecretMemoryError(
       "OS_ERROR",
       `Cannot listen on ${socketPath}: ${(error as Error).message}`,
@@ -240,11 +272,19 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   const agent: Agent = {
     socketPath,
     hardening,
-    addKeyFile(file, lifetime) {
-      const life = checkLifetime(lifetime, "the lifetime") || defaultLifetime;
+    addKeyFile(file, lifetime, comment) {
       try {
+        const life = checkLifetime(lifetime, "the lifetime") ||
+          defaultLifetime;
+        const named = comment === undefined ? undefined : String(comment);
         const read = readOpenSSHPrivateKey(file);
-        return keys.addKey(read.seed, read.comment, life, read.publicKey).blob
+        return keys.addKey(
+          read.seed,
+          named ?? read.comment,
+          life,
+          read.publicKey,
+        )
+          .blob
           .slice();
       } finally {
         file.destroy();
