@@ -91,7 +91,7 @@ export function createLinuxMemory(
     return -1;
   }
 
-  const procText = createProcReader(libc, adapter, posix, LINUX);
+  const procText = createProcReader(libc, posix, LINUX);
   const threads = createLinuxThreads(libc, procText, arch);
 
   return {

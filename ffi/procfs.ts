@@ -11,7 +11,7 @@
 
 import type { POSIX_FUNCTIONS } from "./posix.ts";
 import type { Posix } from "./posix_memory.ts";
-import type { BoundLibrary, RuntimeAdapter } from "./types.ts";
+import type { BoundLibrary } from "./types.ts";
 
 /** One read(2) at most this many bytes; /proc answers a page or so a call. */
 const SCRATCH = 65536;
@@ -32,7 +32,6 @@ export interface ProcConstants {
  */
 export function createProcReader(
   lib: BoundLibrary<typeof POSIX_FUNCTIONS>,
-  adapter: RuntimeAdapter,
   posix: Posix,
   constants: ProcConstants,
 ): (path: string) => string {
@@ -53,7 +52,7 @@ export function createProcReader(
       );
       if (mapped === constants.MAP_FAILED) fail("mmap", errno());
       scratch = mapped;
-      buffer = adapter.view(mapped, SCRATCH);
+      buffer = members.view(mapped, SCRATCH);
       const bytes = new Uint8Array(buffer);
       const decoder = new TextDecoder();
       let text = "";
