@@ -156,6 +156,14 @@ export interface NativeMemory {
   writeFrom(fd: number, address: bigint, length: number): number;
   /** Closes a descriptor. */
   close(fd: number): void;
+  /**
+   * Linux: the whole text of the /proc file at `path` (`/proc/self/maps`,
+   * a thread's stat, `/proc/sys/vm/max_map_count`), read with read(2)
+   * through scratch pages of the native layer's own, mapped for the read
+   * and unmapped after it. Throws `OS_ERROR` with the errno of the call
+   * that failed. Absent where there is no /proc.
+   */
+  procText?(path: string): string;
 
   /**
    * Whether `fd` is a terminal. Optional: an OS layer without terminal

@@ -26,7 +26,6 @@
 import { SecretMemoryError } from "../src/core/errors.ts";
 import type {
   CommitResult,
-  LockLimit,
   NativeMemory,
   PlatformFeatures,
   Protection,
@@ -37,14 +36,12 @@ import {
   DARWIN_LIBSYSTEM_CANDIDATES,
 } from "./darwin.ts";
 import type { BoundLibrary, RuntimeAdapter } from "./types.ts";
+import { createPosix, type Posix } from "./posix_memory.ts";
 
 type LibSystem = BoundLibrary<typeof DARWIN_LIBSYSTEM>;
 
-const PROTECTION_FLAGS: Record<Protection, number> = {
-  noaccess: DARWIN.PROT_NONE,
-  readonly: DARWIN.PROT_READ,
-  readwrite: DARWIN.PROT_READ | DARWIN.PROT_WRITE,
-};
+/** bsd/sys/fcntl.h: for openRead(path, true). */
+const O_NONBLOCK = 0x0004;
 
 /**
  * What the kernel reports for each protection: VM_PROT_READ 1 and
@@ -54,29 +51,6 @@ const VM_PROTECTION: Record<Protection, number> = {
   noaccess: 0,
   readonly: 1,
   readwrite: 3,
-};
-
-const ERRNO_NAMES: Record<number, string> = {
-  [DARWIN.EPERM]: "EPERM",
-  [DARWIN.ENOENT]: "ENOENT",
-  [DARWIN.EINTR]: "EINTR",
-  [DARWIN.EIO]: "EIO",
-  [DARWIN.ENXIO]: "ENXIO",
-  [DARWIN.EBADF]: "EBADF",
-  [DARWIN.ENOMEM]: "ENOMEM",
-  [DARWIN.EACCES]: "EACCES",
-  [DARWIN.ENOTDIR]: "ENOTDIR",
-  [DARWIN.EISDIR]: "EISDIR",
-  [DARWIN.EINVAL]: "EINVAL",
-  [DARWIN.EMFILE]: "EMFILE",
-  [DARWIN.ENOTTY]: "ENOTTY",
-  [DARWIN.EAGAIN]: "EAGAIN",
-  [DARWIN.ENOSYS]: "ENOSYS",
-};
-
-const HINTS: Record<string, string> = {
-  mmap: "the process may be out of address space or memory",
-  open: "check that the path exists and is readable",
 };
 
 /** One VM region as `proc_pidinfo(PROC_PIDREGIONINFO)` describes it. */
@@ -122,34 +96,15 @@ export function createDarwinMemory(
   );
   // errno is per thread; secmem calls from the JS thread only, so the
   // address __error() gives once stays right.
-  const errnoAddress = lib.__error();
-  const errno = (): number => adapter.readInt32(errnoAddress);
-
-  /** Turns a failed call into a typed error; errno must be read first. */
-  function fail(call: string, code: number): never {
-    const name = ERRNO_NAMES[code] ?? `errno ${code}`;
-    const hint = HINTS[call];
-    throw new SecretMemoryError(
-      "OS_ERROR",
-      `Cannot complete ${call}: ${name}${hint ? ` (${hint})` : ""}`,
-      { errno: code, syscall: call },
-    );
-  }
-
-  function check(call: string, result: number): number {
-    if (result < 0) fail(call, errno());
-    return result;
-  }
-
-  /** Makes the call again while it fails with EINTR; other failures throw. */
-  function retrying(call: string, run: () => number): number {
-    for (;;) {
-      const result = run();
-      if (result >= 0) return result;
-      const code = errno();
-      if (code !== DARWIN.EINTR) fail(call, code);
-    }
-  }
+  const posix = createPosix(lib, adapter, DARWIN, {
+    errnoAddress: lib.__error(),
+    nonBlocking: O_NONBLOCK,
+    mmapHint: "the process may be out of address space or memory",
+  });
+  const { errno } = posix;
+  // Typed here, so that the compiler sees that a call to it never returns.
+  const fail: Posix["fail"] = posix.fail;
+  const { protect, release } = posix.members;
 
   const pageSize = lib.getpagesize();
   if (pageSize < 4096 || (pageSize & (pageSize - 1)) !== 0) {
@@ -166,19 +121,6 @@ export function createDarwinMemory(
     // minherit(VM_INHERIT_NONE): a child has no mapping there at all.
     forkProtection: "omit",
   };
-
-  const rlimitBytes = new Uint8Array(DARWIN.RLIMIT_SIZE);
-  const rlimitView = new DataView(rlimitBytes.buffer);
-  const toLimit = (value: bigint): number =>
-    value >= DARWIN.RLIM_INFINITY ? Infinity : Number(value);
-
-  function readLockLimit(): LockLimit {
-    check("getrlimit", lib.getrlimit(DARWIN.RLIMIT_MEMLOCK, rlimitBytes));
-    return {
-      soft: toLimit(rlimitView.getBigUint64(0, true)),
-      hard: toLimit(rlimitView.getBigUint64(8, true)),
-    };
-  }
 
   const regionBytes = new Uint8Array(DARWIN.REGIONINFO_SIZE);
   const regionView = new DataView(regionBytes.buffer);
@@ -267,16 +209,6 @@ export function createDarwinMemory(
     lib.madvise(address, length, DARWIN.MADV_ZERO_WIRED_PAGES);
   }
 
-  function protect(address: bigint, length: number, protection: Protection) {
-    if (lib.mprotect(address, length, PROTECTION_FLAGS[protection]) !== 0) {
-      fail("mprotect", errno());
-    }
-  }
-
-  function release(address: bigint, length: number): void {
-    if (lib.munmap(address, length) !== 0) fail("munmap", errno());
-  }
-
   function wipe(address: bigint, length: number): void {
     if (length === 0) return;
     // memset_s may not be elided (C11 K.3.7.4.1); it returns an errno_t.
@@ -323,8 +255,7 @@ export function createDarwinMemory(
   }
 
   return {
-    runtime: adapter.runtime,
-    runtimeVersion: adapter.version,
+    ...posix.members,
     os: "darwin",
     arch,
     pageSize,
@@ -338,59 +269,11 @@ export function createDarwinMemory(
     },
     commit,
     seclude,
-    protect,
-    release,
     wipe,
-
-    copy(destination, source, length) {
-      lib.memcpy(destination, source, length);
-    },
-
     fillRandom,
-
-    view: (address, length) => adapter.view(address, length),
-
-    lockLimit: readLockLimit,
-
-    raiseLockLimit() {
-      const { soft, hard } = readLockLimit();
-      if (soft >= hard) return false;
-      rlimitView.setBigUint64(0, rlimitView.getBigUint64(8, true), true);
-      return lib.setrlimit(DARWIN.RLIMIT_MEMLOCK, rlimitBytes) === 0;
-    },
-
-    readPermission: (path) =>
-      adapter.readPermission?.(path) ?? { granted: true },
-
-    openRead(path) {
-      const bytes = new TextEncoder().encode(`${path}\0`);
-      return retrying(
-        "open",
-        () => lib.open(bytes, DARWIN.O_RDONLY | DARWIN.O_CLOEXEC),
-      );
-    },
-
-    readInto(fd, address, length, offset) {
-      return offset === undefined
-        ? retrying("read", () => lib.read(fd, address, length))
-        : retrying("pread", () => lib.pread(fd, address, length, offset));
-    },
-
-    writeFrom(fd, address, length) {
-      return retrying("write", () => lib.write(fd, address, length));
-    },
-
-    close(fd) {
-      check("close", lib.close(fd));
-    },
-
     // No isTerminal/quietTerminal: darwin's struct termios differs from
     // Linux's (tcflag_t is an unsigned long; other bits and c_cc indices)
     // and nothing here can test it, so the prompt reads piped input only.
-
-    onExit: (listener) => adapter.onExit(listener),
-    onSignal: (signal, listener) => adapter.onSignal(signal, listener),
-    exit: (code) => adapter.exit(code),
   };
 }
 

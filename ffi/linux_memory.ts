@@ -9,15 +9,15 @@
 import { SecretMemoryError } from "../src/core/errors.ts";
 import type {
   CommitResult,
-  LockLimit,
   NativeMemory,
   PlatformFeatures,
-  Protection,
   SecretMemorySupport,
 } from "./contract.ts";
 import { LINUX, LINUX_LIBC, LINUX_LIBC_CANDIDATES } from "./linux.ts";
 import type { BoundLibrary, RuntimeAdapter } from "./types.ts";
 import { createLinuxThreads } from "./linux_threads.ts";
+import { createPosix, type Posix } from "./posix_memory.ts";
+import { createProcReader } from "./procfs.ts";
 
 type Libc = BoundLibrary<typeof LINUX_LIBC>;
 
@@ -28,78 +28,25 @@ const O_NONBLOCK = 0x800;
 /** How address space is reserved: inaccessible, unbacked, uncharged. */
 const RESERVED = LINUX.MAP_PRIVATE | LINUX.MAP_ANONYMOUS | LINUX.MAP_NORESERVE;
 
-const PROTECTION_FLAGS: Record<Protection, number> = {
-  noaccess: LINUX.PROT_NONE,
-  readonly: LINUX.PROT_READ,
-  readwrite: LINUX.PROT_READ | LINUX.PROT_WRITE,
-};
-
-const ERRNO_NAMES: Record<number, string> = {
-  [LINUX.EPERM]: "EPERM",
-  [LINUX.EINTR]: "EINTR",
-  [LINUX.EIO]: "EIO",
-  [LINUX.EAGAIN]: "EAGAIN",
-  [LINUX.ENOMEM]: "ENOMEM",
-  [LINUX.EINVAL]: "EINVAL",
-  [LINUX.ENOSYS]: "ENOSYS",
-  [LINUX.ENOENT]: "ENOENT",
-  [LINUX.ENXIO]: "ENXIO",
-  [LINUX.EBADF]: "EBADF",
-  [LINUX.EACCES]: "EACCES",
-  [LINUX.ENOTDIR]: "ENOTDIR",
-  [LINUX.EISDIR]: "EISDIR",
-  [LINUX.ENOTTY]: "ENOTTY",
-  [LINUX.EMFILE]: "EMFILE",
-};
-
-const HINTS: Record<string, string> = {
-  mmap: "the process may be out of memory or at vm.max_map_count",
-  open: "check that the path exists and is readable",
-};
-
 /** Builds Linux's native memory layer over a runtime adapter. */
 export function createLinuxMemory(
   adapter: RuntimeAdapter,
   arch: string,
 ): NativeMemory {
   const libc: Libc = adapter.open(LINUX_LIBC_CANDIDATES, LINUX_LIBC);
-  const errnoAddress = libc.__errno_location();
-  const errno = (): number => adapter.readInt32(errnoAddress);
-
-  /** Turns a failed call into a typed error; errno must be read first. */
-  function fail(syscall: string, code: number): never {
-    const name = ERRNO_NAMES[code] ?? `errno ${code}`;
-    const hint = HINTS[syscall];
-    throw new SecretMemoryError(
-      "OS_ERROR",
-      `Cannot complete ${syscall}: ${name}${hint ? ` (${hint})` : ""}`,
-      { errno: code, syscall },
-    );
-  }
-
-  function check(syscall: string, result: number): number {
-    if (result < 0) fail(syscall, errno());
-    return result;
-  }
+  const posix = createPosix(libc, adapter, LINUX, {
+    errnoAddress: libc.__errno_location(),
+    nonBlocking: O_NONBLOCK,
+    mmapHint: "the process may be out of memory or at vm.max_map_count",
+  });
+  const { errno, check, retrying, readLimit } = posix;
+  // Typed here, so that the compiler sees that a call to it never returns.
+  const fail: Posix["fail"] = posix.fail;
 
   const pageSize = Number(libc.sysconf(LINUX._SC_PAGESIZE));
   if (!Number.isSafeInteger(pageSize) || pageSize <= 0) {
     fail("sysconf", errno());
   }
-
-  const rlimitBytes = new Uint8Array(16);
-  const rlimitView = new DataView(rlimitBytes.buffer);
-  const toLimit = (value: bigint): number =>
-    value === LINUX.RLIM_INFINITY ? Infinity : Number(value);
-
-  function readLimit(resource: number): LockLimit {
-    check("getrlimit", libc.getrlimit(resource, rlimitBytes));
-    return {
-      soft: toLimit(rlimitView.getBigUint64(0, true)),
-      hard: toLimit(rlimitView.getBigUint64(8, true)),
-    };
-  }
-  const readLockLimit = (): LockLimit => readLimit(LINUX.RLIMIT_MEMLOCK);
 
   const wipe = libc.explicit_bzero ??
     ((address: bigint, length: number) => void libc.memset(address, 0, length));
@@ -112,16 +59,6 @@ export function createLinuxMemory(
 
   function advise(address: bigint, length: number, advice: number): number {
     return libc.madvise(address, length, advice) === 0 ? 0 : errno();
-  }
-
-  /** Makes the call again while it fails with EINTR; other failures throw. */
-  function retrying(syscall: string, call: () => number): number {
-    for (;;) {
-      const result = call();
-      if (result >= 0) return result;
-      const code = errno();
-      if (code !== LINUX.EINTR) fail(syscall, code);
-    }
   }
 
   let secretSupport: SecretMemorySupport | undefined;
@@ -154,18 +91,19 @@ export function createLinuxMemory(
     return -1;
   }
 
-  const threads = createLinuxThreads(libc, adapter, errno, arch);
+  const procText = createProcReader(libc, posix, LINUX);
+  const threads = createLinuxThreads(libc, procText, arch);
 
   return {
+    ...posix.members,
     ...threads,
+    procText,
     sharedSection: threads.sharedTable,
     currentThread() {
       const id = threads.threadId();
       const started = id > 0 ? threads.threadStart(id) : null;
       return started === null || started < 0 ? undefined : { id, started };
     },
-    runtime: adapter.runtime,
-    runtimeVersion: adapter.version,
     os: "linux",
     arch,
     pageSize,
@@ -269,22 +207,7 @@ export function createLinuxMemory(
       return secretSupport!;
     },
 
-    protect(address, length, protection) {
-      const flags = PROTECTION_FLAGS[protection];
-      if (libc.mprotect(address, length, flags) !== 0) {
-        fail("mprotect", errno());
-      }
-    },
-
-    release(address, length) {
-      if (libc.munmap(address, length) !== 0) fail("munmap", errno());
-    },
-
     wipe,
-
-    copy(destination, source, length) {
-      libc.memcpy(destination, source, length);
-    },
 
     fillRandom(address, length) {
       const getrandom = libc.getrandom;
@@ -303,17 +226,6 @@ export function createLinuxMemory(
       }
     },
 
-    view: (address, length) => adapter.view(address, length),
-
-    lockLimit: readLockLimit,
-
-    raiseLockLimit() {
-      const { soft, hard } = readLockLimit();
-      if (soft >= hard) return false;
-      rlimitView.setBigUint64(0, rlimitView.getBigUint64(8, true), true);
-      return libc.setrlimit(LINUX.RLIMIT_MEMLOCK, rlimitBytes) === 0;
-    },
-
     dumpable: () =>
       check("prctl", libc.prctl(LINUX.PR_GET_DUMPABLE, 0, 0, 0, 0)) !== 0,
 
@@ -324,33 +236,10 @@ export function createLinuxMemory(
     coreLimit: () => readLimit(LINUX.RLIMIT_CORE),
 
     setCoreLimit(bytes) {
-      rlimitView.setBigUint64(0, BigInt(bytes), true);
-      rlimitView.setBigUint64(8, BigInt(bytes), true);
-      check("setrlimit", libc.setrlimit(LINUX.RLIMIT_CORE, rlimitBytes));
-    },
-
-    readPermission: (path) =>
-      adapter.readPermission?.(path) ?? { granted: true },
-
-    openRead(path, nonBlocking = false) {
-      const bytes = new TextEncoder().encode(`${path}\0`);
-      const flags = LINUX.O_RDONLY | LINUX.O_CLOEXEC |
-        (nonBlocking ? O_NONBLOCK : 0);
-      return retrying("open", () => libc.open(bytes, flags));
-    },
-
-    readInto(fd, address, length, offset) {
-      return offset === undefined
-        ? retrying("read", () => libc.read(fd, address, length))
-        : retrying("pread", () => libc.pread(fd, address, length, offset));
-    },
-
-    writeFrom(fd, address, length) {
-      return retrying("write", () => libc.write(fd, address, length));
-    },
-
-    close(fd) {
-      check("close", libc.close(fd));
+      const limit = BigInt(bytes);
+      if (!posix.writeLimit(LINUX.RLIMIT_CORE, limit, limit)) {
+        fail("setrlimit", errno());
+      }
     },
 
     isTerminal: (fd) => libc.isatty(fd) === 1,
@@ -406,9 +295,5 @@ export function createLinuxMemory(
     },
 
     effectiveUid: () => libc.geteuid(),
-
-    onExit: (listener) => adapter.onExit(listener),
-    onSignal: (signal, listener) => adapter.onSignal(signal, listener),
-    exit: (code) => adapter.exit(code),
   };
 }

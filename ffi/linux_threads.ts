@@ -16,7 +16,8 @@
 
 import type { LINUX_LIBC } from "./linux.ts";
 import { LINUX, SYS_GETTID } from "./linux.ts";
-import type { BoundLibrary, RuntimeAdapter } from "./types.ts";
+import type { BoundLibrary } from "./types.ts";
+import { SecretMemoryError } from "../src/core/errors.ts";
 
 type Libc = BoundLibrary<typeof LINUX_LIBC>;
 
@@ -33,8 +34,6 @@ const TABLE_ADDRESSES: readonly bigint[] = [
   0x48_c000_0000n,
 ];
 
-const SCRATCH = 65536;
-
 /** The Linux members of NativeMemory for the process-wide table. */
 export interface LinuxThreads {
   sharedTable(name: string, length: number): bigint | undefined;
@@ -42,11 +41,10 @@ export interface LinuxThreads {
   threadStart(tid: number): number | null;
 }
 
-/** Builds them over the bound libc. */
+/** Builds them over the bound libc and the /proc reader (`procfs.ts`). */
 export function createLinuxThreads(
   libc: Libc,
-  adapter: RuntimeAdapter,
-  errno: () => number,
+  readProc: (path: string) => string,
   arch: string,
 ): LinuxThreads {
   const gettid = SYS_GETTID[arch];
@@ -67,58 +65,18 @@ export function createLinuxThreads(
         } rw-s `,
     );
     const suffix = `/memfd:${name} (deleted)`;
-    let found: bigint | undefined;
-    scanLines("/proc/self/maps", (line) => {
-      if (!line.endsWith(suffix)) return true;
-      const at = wanted.findIndex((start) => line.startsWith(start));
-      if (at >= 0) found = only ?? TABLE_ADDRESSES[at];
-      return found === undefined;
-    });
-    return found;
-  }
-
-  /**
-   * Reads a text file line by line through scratch pages of our own (the
-   * core's scratch helpers live above this layer). `each` returns false to
-   * stop. False when the file cannot be read.
-   */
-  function scanLines(path: string, each: (line: string) => boolean): boolean {
-    const fd = libc.open(
-      new TextEncoder().encode(`${path}\0`),
-      LINUX.O_RDONLY | LINUX.O_CLOEXEC,
-    );
-    if (fd < 0) return false;
-    const scratch = libc.mmap(
-      0n,
-      SCRATCH,
-      LINUX.PROT_READ | LINUX.PROT_WRITE,
-      LINUX.MAP_PRIVATE | LINUX.MAP_ANONYMOUS,
-      -1,
-      0,
-    );
-    if (scratch === LINUX.MAP_FAILED) {
-      libc.close(fd);
-      return false;
-    }
-    const buffer = adapter.view(scratch, SCRATCH);
+    let maps: string;
     try {
-      const bytes = new Uint8Array(buffer);
-      const decoder = new TextDecoder("latin1");
-      let partial = "";
-      for (;;) {
-        const count = libc.read(fd, scratch, SCRATCH);
-        if (count < 0 && errno() === LINUX.EINTR) continue;
-        if (count <= 0) return count === 0;
-        const lines = (partial + decoder.decode(bytes.subarray(0, count)))
-          .split("\n");
-        partial = lines.pop()!;
-        for (const line of lines) if (!each(line)) return true;
-      }
-    } finally {
-      buffer.transfer(0);
-      libc.munmap(scratch, SCRATCH);
-      libc.close(fd);
+      maps = readProc("/proc/self/maps");
+    } catch {
+      return undefined; // A map that cannot be read shows no table.
     }
+    for (const line of maps.split("\n")) {
+      if (!line.endsWith(suffix)) continue;
+      const at = wanted.findIndex((start) => line.startsWith(start));
+      if (at >= 0) return only ?? TABLE_ADDRESSES[at];
+    }
+    return undefined;
   }
 
   /**
@@ -187,19 +145,19 @@ export function createLinuxThreads(
     threadId: () => gettid === undefined ? 0 : libc.syscall(gettid, 0),
 
     threadStart(tid) {
-      let line: string | undefined;
-      const read = scanLines(`/proc/self/task/${tid}/stat`, (text) => {
-        line = text;
-        return false;
-      });
-      if (!read) {
+      let line: string;
+      try {
+        line = readProc(`/proc/self/task/${tid}/stat`);
+      } catch (error) {
         // Only a thread certainly gone counts as ended: any other failure
         // (out of descriptors, a sandbox hiding /proc) keeps its buffers.
-        return errno() === LINUX.ENOENT ? null : -1;
+        const gone = error instanceof SecretMemoryError &&
+          error.errno === LINUX.ENOENT;
+        return gone ? null : -1;
       }
       // The name in parentheses may hold spaces and parentheses: the fields
       // are counted from the last ")"; starttime is the 22nd field.
-      const fields = line?.slice(line.lastIndexOf(")") + 2).split(" ") ?? [];
+      const fields = line.slice(line.lastIndexOf(")") + 2).split(" ");
       const start = Number(fields[19]);
       return Number.isSafeInteger(start) ? start % 0x8000_0000 : -1;
     },

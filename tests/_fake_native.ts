@@ -13,6 +13,7 @@ import type {
   NativeMemory,
   Protection,
 } from "../src/core/_native.ts";
+import { SecretMemoryError } from "../src/core/errors.ts";
 
 /** Knobs for failure injection. */
 export interface FakeOptions {
@@ -25,6 +26,8 @@ export interface FakeOptions {
   failOn?: { name: string; nth: number };
   /** Paths the stand-in permission model refuses to let the program read. */
   readRefused?: readonly string[];
+  /** The /proc files `procText` answers with; any other path is ENOENT. */
+  procFiles?: Readonly<Record<string, string>>;
 }
 
 /** The fake and what it saw. */
@@ -221,6 +224,16 @@ export function createFake(options: FakeOptions = {}): Fake {
       throw new Error("fake: no files");
     },
     readInto: () => 0,
+    procText(path) {
+      record("procText", path);
+      const text = options.procFiles?.[path];
+      if (text !== undefined) return text;
+      throw new SecretMemoryError(
+        "OS_ERROR",
+        `Cannot complete open: ENOENT (fake: no ${path})`,
+        { errno: 2, syscall: "open" },
+      );
+    },
     writeFrom: () => 0,
     close: () => {},
     onExit: () => {},

@@ -35,6 +35,8 @@ const MIN_HEADROOM = 4096;
 
 let nextCheck = FIRST_CHECK;
 let limit: number | undefined;
+/** The layer `limit` was read through (tests swap in a fake one). */
+let readThrough: NativeMemory | undefined;
 
 export { heldMappings, mappingHeld, mappingReleased };
 
@@ -46,22 +48,28 @@ export { heldMappings, mappingHeld, mappingReleased };
 export function checkMapHeadroom(memory: NativeMemory): void {
   // Held by the whole process: Workers map from the same address space.
   const held = heldMappings();
+  if (memory !== readThrough) {
+    readThrough = memory;
+    limit = undefined;
+    nextCheck = FIRST_CHECK;
+  }
   if (held < nextCheck) return;
-  if (memory.os !== "linux") {
+  const read = memory.procText?.bind(memory);
+  if (read === undefined) {
     nextCheck = Infinity;
     return;
   }
-  limit ??= readNumber(memory, "/proc/sys/vm/max_map_count") ?? Infinity;
+  limit ??= readLimit(read);
   if (limit === Infinity) {
     nextCheck = Infinity;
     return;
   }
   const headroom = Math.max(MIN_HEADROOM, Math.floor(limit / 8));
-  let count = countLines(memory, "/proc/self/maps");
+  let count = countMappings(read);
   let room = limit - headroom - count;
   // Workers that ended without destroying their buffers may hold the room.
   if (room < MAPS_PER_REGION && reclaimEnded(memory) > 0) {
-    count = countLines(memory, "/proc/self/maps");
+    count = countMappings(read);
     room = limit - headroom - count;
   }
   if (room < MAPS_PER_REGION) {
@@ -79,62 +87,27 @@ export function checkMapHeadroom(memory: NativeMemory): void {
     Math.max(16, Math.floor(room / (2 * MAPS_PER_REGION)));
 }
 
-const SCRATCH = 65536;
-
-/** Reads a small procfs file through scratch pages; calls `each` per chunk. */
-function readProc(
-  memory: NativeMemory,
-  path: string,
-  each: (bytes: Uint8Array, count: number) => void,
-): boolean {
-  let fd: number;
+/** vm.max_map_count; `Infinity` when it cannot be read. */
+function readLimit(read: (path: string) => string): number {
   try {
-    fd = memory.openRead(path);
+    const value = Number.parseInt(read("/proc/sys/vm/max_map_count"), 10);
+    return Number.isSafeInteger(value) && value > 0 ? value : Infinity;
   } catch {
-    return false;
-  }
-  let base: bigint | undefined;
-  let view: ArrayBuffer | undefined;
-  try {
-    base = memory.reserve(SCRATCH);
-    memory.commit(base, SCRATCH, false);
-    view = memory.view(base, SCRATCH);
-    const bytes = new Uint8Array(view);
-    for (;;) {
-      const count = memory.readInto(fd, base, SCRATCH);
-      if (count <= 0) break;
-      each(bytes, count);
-    }
-    return true;
-  } catch {
-    return false;
-  } finally {
-    if (view !== undefined) view.transfer(0);
-    if (base !== undefined) memory.release(base, SCRATCH);
-    memory.close(fd);
+    return Infinity;
   }
 }
 
-function countLines(memory: NativeMemory, path: string): number {
+/** The lines of /proc/self/maps, one a mapping; 0 when unreadable. */
+function countMappings(read: (path: string) => string): number {
+  let text: string;
+  try {
+    text = read("/proc/self/maps");
+  } catch {
+    return 0;
+  }
   let lines = 0;
-  readProc(memory, path, (bytes, count) => {
-    for (let i = 0; i < count; i++) if (bytes[i] === 10) lines++;
-  });
+  for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) {
+    lines++;
+  }
   return lines;
-}
-
-function readNumber(memory: NativeMemory, path: string): number | undefined {
-  let value = 0;
-  let digits = 0;
-  let done = false;
-  const ok = readProc(memory, path, (bytes, count) => {
-    for (let i = 0; i < count && !done; i++) {
-      const byte = bytes[i];
-      if (byte >= 48 && byte <= 57) {
-        value = value * 10 + byte - 48;
-        digits++;
-      } else done = true;
-    }
-  });
-  return ok && digits > 0 ? value : undefined;
 }

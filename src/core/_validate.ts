@@ -5,27 +5,45 @@
  * @module
  */
 
-import { SecretMemoryError } from "./errors.ts";
+import { SecretMemoryError, type SecretMemoryErrorCode } from "./errors.ts";
 import { MAX_SIZE, type Placement } from "./_layout.ts";
 import { defaultLock, type LockPolicy } from "./_policy.ts";
 
 export type { LockPolicy };
 import { isUint8Array } from "./_intrinsics.ts";
 
-/** A byte count: a whole number from 0 to `MAX_SIZE`. */
-export function checkSize(size: unknown, what = "size"): number {
+/**
+ * A whole number from `min` to `max`, or `code` thrown with a message that
+ * names `what` and says what was expected (by default, that range). The
+ * one integer check of the library: sizes, indices, counts and parameters.
+ */
+export function checkInteger(
+  value: unknown,
+  what: string,
+  min: number,
+  max: number,
+  code: SecretMemoryErrorCode = "INVALID_ARGUMENT",
+  expected?: string,
+): number {
   if (
-    typeof size === "number" && Number.isInteger(size) && size >= 0 &&
-    size <= MAX_SIZE
+    typeof value === "number" && Number.isInteger(value) && value >= min &&
+    value <= max
   ) {
-    return size;
+    return value;
   }
   throw new SecretMemoryError(
-    "INVALID_SIZE",
-    `Cannot use ${
-      describe(size)
-    } as ${what}: expected a whole number of bytes from 0 to ${MAX_SIZE}`,
+    code,
+    `Cannot use ${describe(value)} as ${what}: ${
+      expected ?? `expected a whole number from ${min} to ${max}`
+    }`,
   );
+}
+
+const SIZE_EXPECTED = `expected a whole number of bytes from 0 to ${MAX_SIZE}`;
+
+/** A byte count: a whole number from 0 to `MAX_SIZE`. */
+export function checkSize(size: unknown, what = "size"): number {
+  return checkInteger(size, what, 0, MAX_SIZE, "INVALID_SIZE", SIZE_EXPECTED);
 }
 
 /** A callback. */

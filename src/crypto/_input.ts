@@ -11,6 +11,7 @@ import { SecretMemoryError } from "../core/errors.ts";
 import {
   BUFFER_OPTION_KEYS,
   checkBufferOptions,
+  checkInteger,
   checkOptions,
   describe as describeValue,
 } from "../core/_validate.ts";
@@ -20,6 +21,8 @@ import {
   type SecretBufferOptions,
 } from "../secret_buffer.ts";
 import type { Input } from "./_kdf.ts";
+
+export { checkInteger };
 import { type HashAlgorithm, SHA256, SHA512 } from "./_sha2.ts";
 
 const apply = Reflect.apply;
@@ -162,27 +165,6 @@ export function checkParams(
   return checkOptions(params, known, what);
 }
 
-/** A whole number in [min, max]. */
-export function checkInteger(
-  value: unknown,
-  what: string,
-  min: number,
-  max: number,
-): number {
-  if (
-    typeof value === "number" && Number.isInteger(value) && value >= min &&
-    value <= max
-  ) {
-    return value;
-  }
-  throw new SecretMemoryError(
-    "INVALID_ARGUMENT",
-    `Cannot use ${
-      describe(value)
-    } as ${what}: expected a whole number from ${min} to ${max}`,
-  );
-}
-
 /**
  * Checks buffer options before anything is mapped, and hands back a copy
  * read once: defaults stay unset, so a process-wide policy still applies
@@ -199,16 +181,11 @@ export function checkOutputOptions(
 
 /** An output length: a whole number of bytes from 1 to `max`. */
 export function checkLength(value: unknown, max: number, what: string): number {
-  if (
-    typeof value === "number" && Number.isInteger(value) && value >= 1 &&
-    value <= max
-  ) {
-    return value;
-  }
-  throw new SecretMemoryError(
+  return checkInteger(
+    value,
+    `the output length of ${what}`,
+    1,
+    max,
     "INVALID_SIZE",
-    `Cannot derive ${
-      describe(value)
-    } bytes with ${what}: expected a whole number from 1 to ${max}`,
   );
 }

@@ -1,12 +1,14 @@
 /**
- * Reads Linux's /proc files about this process through the native layer
- * (so Deno needs only --allow-ffi), into guarded scratch memory rather than
- * the heap: page contents read from /proc/self/mem may hold secrets.
+ * Linux's /proc files about this process, as the doctor reads them: the
+ * text files through the native layer's one /proc reader (so Deno needs
+ * only --allow-ffi), and page contents from /proc/self/mem into guarded
+ * scratch memory rather than the heap, since they may hold secrets.
  *
  * @module
  */
 
 import { native } from "../core/_native.ts";
+import { SecretMemoryError } from "../core/errors.ts";
 
 /** One line of /proc/self/maps. */
 export interface MapEntry {
@@ -57,22 +59,13 @@ export function withScratch<T>(fn: (scratch: Scratch) => T): T {
 /** Reads a whole /proc text file. */
 export function readProcText(path: string): string {
   const memory = native();
-  const fd = memory.openRead(path);
-  try {
-    return withScratch((scratch) => {
-      const decoder = new TextDecoder();
-      let text = "";
-      for (;;) {
-        const count = memory.readInto(fd, scratch.address, scratch.size);
-        if (count === 0) return text + decoder.decode();
-        text += decoder.decode(scratch.view.subarray(0, count), {
-          stream: true,
-        });
-      }
-    });
-  } finally {
-    memory.close(fd);
+  if (memory.procText === undefined) {
+    throw new SecretMemoryError(
+      "UNSUPPORTED_PLATFORM",
+      `Cannot read ${path}: this OS has no /proc; the doctor's mapping checks run on Linux only`,
+    );
   }
+  return memory.procText(path);
 }
 
 /** Parses /proc/self/maps. */
@@ -124,8 +117,8 @@ export function parseSmaps(text: string): SmapsEntry[] {
  */
 export function secmemMappingOverlaps(start: bigint, end: bigint): boolean {
   const smaps = parseSmaps(readProcText("/proc/self/smaps"));
-  // Reading smaps may have just made the scratch mapping, possibly in the
-  // very hole being checked; it is this module's, not a buffer.
+  // The scratch of a page scan (withScratch) is secluded as a buffer is,
+  // and may sit in the very hole being checked; it is this module's.
   const own = scratch?.address;
   return smaps.some((m) =>
     m.flags.includes("wf") && m.start !== own && m.start < end &&

@@ -7,12 +7,14 @@
  * @module
  */
 
-import { CANARY_SIZE, MAX_SIZE } from "../core/_layout.ts";
+import { CANARY_SIZE } from "../core/_layout.ts";
 import { native } from "../core/_native.ts";
 import {
   BUFFER_OPTION_KEYS,
   checkBufferOptions,
+  checkInteger,
   checkOptions,
+  checkSize,
   describe,
   sourceChanged,
 } from "../core/_validate.ts";
@@ -90,22 +92,12 @@ export function checkInputOptions(options: unknown): CheckedInput {
       } as encoding: expected "hex" or "base64" (or no encoding, for the raw bytes)`,
     );
   }
-  if (
-    typeof maxSize !== "number" || !Number.isInteger(maxSize) || maxSize < 0 ||
-    maxSize > MAX_SIZE
-  ) {
-    throw new SecretMemoryError(
-      "INVALID_SIZE",
-      `Cannot use ${
-        describe(maxSize)
-      } as maxSize: expected a whole number of bytes from 0 to ${MAX_SIZE}`,
-    );
-  }
+  const max = checkSize(maxSize, "maxSize");
   // Every buffer option reaches every buffer made for the input (the
   // growing ones too): secret memory asked for is secret memory got.
   const { lock, placement, backend } = checkBufferOptions(rest);
   return {
-    maxSize,
+    maxSize: max,
     buffer: { lock, placement, backend },
     trim,
     encoding: encoding as InputEncoding | undefined,
@@ -117,18 +109,7 @@ export function checkInputOptions(options: unknown): CheckedInput {
  * a whole number from 0 to `room`, or `INVALID_ARGUMENT`.
  */
 export function checkCount(count: unknown, room: number, what: string): number {
-  if (
-    typeof count === "number" && Number.isInteger(count) && count >= 0 &&
-    count <= room
-  ) {
-    return count;
-  }
-  throw new SecretMemoryError(
-    "INVALID_ARGUMENT",
-    `Cannot trust ${what}: it reported ${
-      describe(count)
-    } bytes where a whole number from 0 to ${room} was possible`,
-  );
+  return checkInteger(count, `the byte count ${what} reported`, 0, room);
 }
 
 /** The error for input longer than the caller allowed. */

@@ -6,7 +6,7 @@
  */
 
 import { native } from "../core/_native.ts";
-import { describe } from "../core/_validate.ts";
+import { checkInteger, describe } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import type {
   GuardedSecret,
@@ -26,8 +26,8 @@ export function sliceSecret<S extends GuardedSecret>(
   options?: SecretBufferOptions,
 ): S {
   const size = source.size;
-  const from = checkIndex(start, size, "start");
-  const to = checkIndex(end, size, "end");
+  const from = checkInteger(start, "start", 0, size);
+  const to = checkInteger(end, "end", 0, size);
   if (to < from) {
     throw new SecretMemoryError(
       "INVALID_ARGUMENT",
@@ -69,7 +69,7 @@ export function copySecret<S extends GuardedSecret>(
       `Cannot copy into ${describe(target)}: expected a SecretBuffer`,
     );
   }
-  const at = checkIndex(offset, target.size, "offset");
+  const at = checkInteger(offset, "offset", 0, target.size);
   if (source.size > target.size - at) {
     throw new SecretMemoryError(
       "INVALID_ARGUMENT",
@@ -90,19 +90,4 @@ export function copySecret<S extends GuardedSecret>(
     )
   );
   return source.size;
-}
-
-function checkIndex(value: unknown, size: number, what: string): number {
-  if (
-    typeof value === "number" && Number.isInteger(value) && value >= 0 &&
-    value <= size
-  ) {
-    return value;
-  }
-  throw new SecretMemoryError(
-    "INVALID_ARGUMENT",
-    `Cannot use ${
-      describe(value)
-    } as ${what}: expected a whole number from 0 to ${size}`,
-  );
 }

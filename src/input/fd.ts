@@ -18,6 +18,8 @@ import {
   tooLarge,
 } from "./_accumulator.ts";
 import { native } from "../core/_native.ts";
+import { DARWIN } from "../../ffi/darwin.ts";
+import { LINUX } from "../../ffi/linux.ts";
 import { checkOptions, describe } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
@@ -37,7 +39,14 @@ export interface DenoFileLike {
   write(view: Uint8Array): Promise<number>;
 }
 
-const EAGAIN = 11;
+/**
+ * Whether `error` is EAGAIN (nothing to read yet, or a pipe full), as the
+ * running OS numbers it: 11 on Linux, 35 on macOS.
+ */
+function wouldBlock(error: unknown): boolean {
+  const eagain = native().os === "darwin" ? DARWIN.EAGAIN : LINUX.EAGAIN;
+  return error instanceof SecretMemoryError && error.errno === eagain;
+}
 
 /** Options for `SecretBuffer.fromFile`. */
 export interface FileOptions extends InputOptions {
@@ -186,9 +195,7 @@ function readOnce<S extends GuardedSecret>(
   try {
     return collected.readFrom(fd, wanted);
   } catch (error) {
-    if (error instanceof SecretMemoryError && error.errno === EAGAIN) {
-      return -1;
-    }
+    if (wouldBlock(error)) return -1;
     throw error;
   }
 }
@@ -529,9 +536,7 @@ export function writeToSync(
           buffer.size - done,
         );
       } catch (error) {
-        if (!(error instanceof SecretMemoryError) || error.errno !== EAGAIN) {
-          throw error;
-        }
+        if (!wouldBlock(error)) throw error;
         // A non-blocking pipe is full; the reader is another process.
         waitBriefly();
       }

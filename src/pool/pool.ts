@@ -26,8 +26,8 @@ import {
   checkBytes,
   checkChoice,
   checkFunction,
+  checkInteger,
   checkOptions,
-  describe,
   type LockPolicy,
   sourceChanged,
 } from "../core/_validate.ts";
@@ -317,18 +317,17 @@ function installPurgeHook(): void {
   });
 }
 
+const SLOT_EXPECTED =
+  `a pool slot holds a whole number of bytes from 1 to ${MAX_SLOT_SIZE}; use SecretBuffer for larger secrets`;
+
 function checkSlotSize(size: unknown, what = "size"): number {
-  if (
-    typeof size === "number" && Number.isInteger(size) && size >= 1 &&
-    size <= MAX_SLOT_SIZE
-  ) {
-    return size;
-  }
-  throw new SecretMemoryError(
+  return checkInteger(
+    size,
+    what,
+    1,
+    MAX_SLOT_SIZE,
     "INVALID_SIZE",
-    `Cannot use ${
-      describe(size)
-    } as ${what}: a pool slot holds a whole number of bytes from 1 to ${MAX_SLOT_SIZE}; use SecretBuffer for larger secrets`,
+    SLOT_EXPECTED,
   );
 }
 

@@ -1,0 +1,71 @@
+/**
+ * The one reader of Linux's /proc text files (the maps, a thread's stat,
+ * vm.max_map_count, the status), for the thread table below the core and
+ * for the core and the doctor through `NativeMemory.procText`. It reads
+ * with libc's read(2) into scratch pages of its own, mapped for the read
+ * and unmapped after it: no runtime file API, so Deno needs only
+ * --allow-ffi, and nothing of the core's is used from below it.
+ *
+ * @module
+ */
+
+import type { POSIX_FUNCTIONS } from "./posix.ts";
+import type { Posix } from "./posix_memory.ts";
+import type { BoundLibrary } from "./types.ts";
+
+/** One read(2) at most this many bytes; /proc answers a page or so a call. */
+const SCRATCH = 65536;
+
+/** The Linux constants the reader maps and opens with. */
+export interface ProcConstants {
+  PROT_READ: number;
+  PROT_WRITE: number;
+  MAP_PRIVATE: number;
+  MAP_ANONYMOUS: number;
+  MAP_FAILED: bigint;
+}
+
+/**
+ * Builds the reader: `read(path)` gives the whole text of the file, or
+ * throws `OS_ERROR` with the errno of the call that failed (ENOENT from
+ * `open` when the file is not there: a thread that has ended).
+ */
+export function createProcReader(
+  lib: BoundLibrary<typeof POSIX_FUNCTIONS>,
+  posix: Posix,
+  constants: ProcConstants,
+): (path: string) => string {
+  const { members, errno } = posix;
+  const fail: Posix["fail"] = posix.fail;
+  return (path) => {
+    const fd = members.openRead(path);
+    let scratch: bigint | undefined;
+    let buffer: ArrayBuffer | undefined;
+    try {
+      const mapped = lib.mmap(
+        0n,
+        SCRATCH,
+        constants.PROT_READ | constants.PROT_WRITE,
+        constants.MAP_PRIVATE | constants.MAP_ANONYMOUS,
+        -1,
+        0,
+      );
+      if (mapped === constants.MAP_FAILED) fail("mmap", errno());
+      scratch = mapped;
+      buffer = members.view(mapped, SCRATCH);
+      const bytes = new Uint8Array(buffer);
+      const decoder = new TextDecoder();
+      let text = "";
+      for (;;) {
+        const count = members.readInto(fd, mapped, SCRATCH);
+        if (count === 0) return text + decoder.decode();
+        text += decoder.decode(bytes.subarray(0, count), { stream: true });
+      }
+    } finally {
+      // Detached before the pages go: a view over unmapped memory faults.
+      buffer?.transfer(0);
+      if (scratch !== undefined) lib.munmap(scratch, SCRATCH);
+      lib.close(fd);
+    }
+  };
+}
