@@ -107,7 +107,12 @@ test(
     for (const name of ["fromStream, chunks", "fromStream, BYOB"]) {
       const message = report.results[name].messages?.INVALID_ARGUMENT;
       if (message !== undefined) {
-        assert.match(message, /changed length|length changed/);
+        // A BYOB answer the Worker grew before it was measured is longer
+        // than the room asked for: refused as a wrong answer, also typed.
+        assert.match(
+          message,
+          /changed length|length changed|at most the bytes asked for/,
+        );
       }
     }
   },
