@@ -11,6 +11,7 @@
  */
 
 import { closeSync, openSync, writeSync } from "node:fs";
+import type { SecretBuffer as Secret } from "../../mod.ts";
 
 const host = globalThis as unknown as {
   Deno?: { args: string[] };
@@ -31,7 +32,7 @@ async function outcome(promise: Promise<unknown>, ms: number): Promise<string> {
   const result = await Promise.race([
     promise.then(
       (value) => {
-        const secret = value as InstanceType<typeof SecretBuffer>;
+        const secret = value as Secret;
         const size = secret.size;
         secret.destroy();
         return `size ${size}`;
