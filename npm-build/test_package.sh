@@ -52,6 +52,19 @@ fi
 ' "$work/pack.json"
 tarball="$(ls "$work"/secmem-*.tgz)"
 
+# The README's `npm run pack:npm` leaves the same package where it says:
+# npm-build/dist/secmem-<version>.tgz.
+version="$("$NODE26" -p 'require(process.argv[1]).version' "$root/npm-build/out/package.json")"
+dist="$root/npm-build/dist/secmem-$version.tgz"
+rm -f "$dist"
+if (cd "$root" && npm run --silent pack:npm >"$work/pack-npm.log" 2>&1) && [ -f "$dist" ] &&
+  cmp -s <(tar -tzf "$dist" | sort) <(tar -tzf "$tarball" | sort); then
+  pass "npm run pack:npm writes npm-build/dist/secmem-$version.tgz, the same files as npm pack"
+else
+  cat "$work/pack-npm.log"
+  flunk "npm run pack:npm writes npm-build/dist/secmem-$version.tgz, the same files as npm pack"
+fi
+
 # npm would silently rewrite (or drop) fields it finds invalid at publish.
 mkdir -p "$work/fix"
 cp "$root/npm-build/out/package.json" "$work/fix/package.json"
