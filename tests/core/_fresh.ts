@@ -9,7 +9,13 @@
  * @module
  */
 
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -29,6 +35,52 @@ export async function fresh<T>(files: readonly string[]): Promise<T> {
       copyFileSync(join(core, file), join(dir, file));
     }
     return await import(pathToFileURL(join(dir, files[0])).href) as T;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A stand-in for src/core/_native.ts in a private copy: `native()` answers
+ * what the test installed with `useNativeForTesting`, and nothing opens
+ * the real FFI layer (its ffi/ imports would not resolve from the copy).
+ */
+export const NATIVE_STUB = `
+let installed;
+export function native() {
+  if (installed === undefined) throw new Error("fresh: no native layer installed");
+  return installed;
+}
+export function useNativeForTesting(memory) {
+  installed = memory;
+}
+`;
+
+/**
+ * Private copies of several modules of src/core that import each other,
+ * and `stubs` (file name to source) in place of others: every module is
+ * imported from the one copy, so they share their state with each other
+ * and with nothing else. Returns each module by file name.
+ */
+export async function freshGraph(
+  files: readonly string[],
+  stubs: Readonly<Record<string, string>> = {},
+): Promise<Record<string, unknown>> {
+  const known = new Set(readdirSync(core));
+  const dir = mkdtempSync(join(tmpdir(), "secmem-fresh-"));
+  try {
+    for (const file of files) {
+      if (!known.has(file)) throw new Error(`fresh: no src/core/${file}`);
+      copyFileSync(join(core, file), join(dir, file));
+    }
+    for (const [file, source] of Object.entries(stubs)) {
+      writeFileSync(join(dir, file), source);
+    }
+    const modules: Record<string, unknown> = {};
+    for (const file of [...files, ...Object.keys(stubs)]) {
+      modules[file] = await import(pathToFileURL(join(dir, file)).href);
+    }
+    return modules;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
