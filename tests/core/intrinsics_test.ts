@@ -164,7 +164,7 @@ test("zero, fillRange, copyInto and copyWithinOf ignore methods replaced on the 
 test("subarrayOf makes a plain view over the same memory, clamped, without species or constructor lookups", () => {
   let asked = 0;
   class Species extends Uint8Array {
-    static override get [Symbol.species](): typeof Uint8Array {
+    static get [Symbol.species](): typeof Uint8Array {
       asked++;
       return Uint8Array;
     }

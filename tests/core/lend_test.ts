@@ -84,7 +84,7 @@ test("a loan whose buffer was transferred away stays until its whole range is fo
   const pages = process.map();
   try {
     const lent = copy.lend.lend(copy.memory, pages.data + 128n, 64);
-    const moved = lent.view.buffer.transfer();
+    const moved = (lent.view.buffer as ArrayBuffer).transfer();
     assert.equal(lent.giveBack(), false);
     assert.equal(copy.lend.lentWithin(pages.data, pages.length), true);
     // Still told as ours through a view of the probe's own.
