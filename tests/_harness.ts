@@ -38,6 +38,8 @@ export class Skip extends Error {
 
 const registered: Registered[] = [];
 let currentFile = "";
+/** Tests before this index were taken by an earlier `runFiles`. */
+let runUpTo = 0;
 
 /** Registers a test. */
 export function test(
@@ -84,12 +86,16 @@ export async function runFiles(
   const named = filePart === undefined
     ? []
     : files.filter((file) => fileOf(file).includes(filePart));
+  // Each test runs once: run.ts calls this once per tier, and a later call
+  // runs only what was registered since the one before.
+  const first = runUpTo;
   for (const file of named.length > 0 ? named : files) {
     currentFile = file;
     await import(file);
   }
+  runUpTo = registered.length;
   const totals: Totals = { passed: 0, failed: 0, skipped: 0 };
-  for (const { name, file, body, options } of registered) {
+  for (const { name, file, body, options } of registered.slice(first)) {
     const label = `${fileOf(file)} > ${name}`;
     if (!wanted(label)) continue;
     if (options.skip) {

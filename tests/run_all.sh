@@ -66,4 +66,12 @@ bench_smoke() {
 }
 run bench_smoke
 
+# Each tier's wall time: the unit tier is what the three runtimes' runners
+# report for it (each prints "<runtime>: unit tier N s, proof tier N s");
+# the proof tier is the rest of this run (doc examples, the npm package,
+# Wine, qemu and the bench smoke included).
+grep -E '^[a-z]+: unit tier ' "$log" || true
+unit=$(sed -nE 's/^[a-z]+: unit tier ([0-9.]+) s.*/\1/p' "$log" | awk '{s += $1} END {printf "%.0f", s}')
+echo "== wall time: unit tier ${unit} s, proof tier $((SECONDS - unit)) s"
+
 tally
