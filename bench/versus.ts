@@ -106,6 +106,16 @@ const WORKLOADS: Record<string, [number, (tree: Tree) => Work]> = {
       teardown: () => pool.destroy(),
     };
   }],
+  slotread_rw: [200000, (t) => {
+    const pool = new t.SecretPool({ rest: "readwrite" });
+    const slot = pool.alloc(32);
+    return {
+      run(n) {
+        for (let i = 0; i < n; i++) slot.read(noop);
+      },
+      teardown: () => pool.destroy(),
+    };
+  }],
 };
 
 function cpuNs(): number {
