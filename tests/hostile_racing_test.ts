@@ -102,8 +102,10 @@ test(
   () => {
     const report = race("grow");
     assert(report.grewTo > 8, "the Worker never grew the buffer");
-    // INVALID_SIZE: a view measured past a pool slot's 2048 bytes.
-    assertNeverWrong(report, ["INVALID_ARGUMENT", "INVALID_SIZE"]);
+    // INVALID_SIZE: a view measured past a pool slot's 2048 bytes;
+    // TOO_LARGE: chunks that the Worker grew past the input's 64 KiB limit
+    // while this thread was held up (seen in Bun under load).
+    assertNeverWrong(report, ["INVALID_ARGUMENT", "INVALID_SIZE", "TOO_LARGE"]);
     for (const name of ["fromStream, chunks", "fromStream, BYOB"]) {
       const message = report.results[name].messages?.INVALID_ARGUMENT;
       if (message !== undefined) {
