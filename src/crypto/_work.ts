@@ -13,8 +13,18 @@
  * stay open. Areas form a stack: a call that starts while another is
  * running (the Enclave's work calling the cipher core, or a caller's
  * getter calling back into the crypto entry) takes the next area, never
- * the one in use. Larger work, or work with the caller's own buffer
- * options, gets a mapping of its own that is wiped and unmapped after.
+ * the one in use.
+ *
+ * The curve work of `./keys` (Ed25519's, about 6 KiB) outgrows a pool
+ * slot, so a second stack serves work up to `LARGE_AREA_SIZE`: one guarded
+ * region per depth, mapped once, opened readwrite once and kept, under the
+ * same rules (locked, out of dumps, wiped on fork, fenced, entered in the
+ * process table so that a Worker ended mid-call is wiped by another
+ * thread, wiped after every call). Like the pool's scratch arenas it is
+ * not counted in `stats()`, and `purge()` and the exit wipe unmap it
+ * without counting it. Only larger work, or work with the caller's own
+ * buffer options, gets a mapping of its own that is wiped and unmapped
+ * after.
  *
  * Numbers are kept small: words are read through `Int32Array` views and
  * added in 16-bit halves (`add32`), because V8's interpreter boxes any
@@ -30,11 +40,28 @@ import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { fillRange, subarrayOf } from "../core/_intrinsics.ts";
 import { markScratch, SecretPool, type SecretSlot } from "../pool/pool.ts";
+import { native } from "../core/_native.ts";
+import { CANARY_SIZE, layoutFor } from "../core/_layout.ts";
+import {
+  mapRegion,
+  type Region,
+  setProtection,
+  unmapRegion,
+} from "../core/_region.ts";
+import { addPurgeHook } from "../core/_registry.ts";
+import { mappingHeld, mappingReleased } from "../core/_map_limit.ts";
+import { defaultLock } from "../core/_policy.ts";
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Bytes of one shared area: the largest pool slot. */
 export const AREA_SIZE = 2048;
+
+/**
+ * Bytes of one large area: two 4 KiB pages less the canary, room for the
+ * largest curve work (Ed25519 verify, 6,216 bytes) with some to spare.
+ */
+export const LARGE_AREA_SIZE = 8192 - CANARY_SIZE;
 
 /**
  * One shared area and what the hot paths built over it (hash states,
@@ -78,6 +105,97 @@ function areaAt(level: number): Held {
   return fresh;
 }
 
+/** A large area: its region stays mapped and readwrite between calls. */
+interface Large {
+  readonly region: Region;
+  readonly bytes: Uint8Array;
+  /** False once `purge()` (or the exit wipe) unmapped it. */
+  live: boolean;
+}
+
+const large: (Large | undefined)[] = [];
+let largeDepth = 0;
+let largeHookAdded = false;
+
+/** Unmaps every large area (wiped first); counted as no secret. */
+function purgeLarge(): { destroyed: number; corrupted: number } {
+  const memory = native();
+  for (let level = 0; level < large.length; level++) {
+    const held = large[level];
+    if (held === undefined) continue;
+    large[level] = undefined;
+    held.live = false;
+    try {
+      // Wipes every data byte and detaches the views, so a call still
+      // running reads an empty buffer, never memory mapped again later.
+      unmapRegion(memory, held.region);
+    } catch {
+      // Carry on: the other areas must still be wiped.
+    } finally {
+      mappingReleased();
+    }
+  }
+  return { destroyed: 0, corrupted: 0 };
+}
+
+/** The large area for `level`, mapped and opened on first use. */
+function largeAt(level: number): Large {
+  const held = large[level];
+  if (held !== undefined) return held;
+  const memory = native();
+  if (!largeHookAdded) {
+    largeHookAdded = true;
+    addPurgeHook(purgeLarge);
+  }
+  // Placement "start": page-aligned bytes, so every word view fits.
+  const region = mapRegion(
+    memory,
+    layoutFor(LARGE_AREA_SIZE, memory.pageSize, "start"),
+    defaultLock(),
+  );
+  mappingHeld();
+  try {
+    // Opened once: a call then makes no system call at all.
+    setProtection(memory, region, "readwrite");
+  } catch (error) {
+    try {
+      unmapRegion(memory, region);
+    } finally {
+      mappingReleased();
+    }
+    throw error;
+  }
+  const fresh: Large = {
+    region,
+    bytes: new Uint8Array(region.user),
+    live: true,
+  };
+  large[level] = fresh;
+  return fresh;
+}
+
+/** Runs `fn` over `size` bytes of the large area of this call's depth. */
+function withLarge<T>(size: number, fn: (area: Uint8Array) => T): T {
+  const held = largeAt(largeDepth);
+  largeDepth++;
+  try {
+    let result: T;
+    try {
+      result = fn(subarrayOf(held.bytes, 0, size));
+    } catch (error) {
+      // Views over a purged area are detached: what failed on them is
+      // the purge, not the caller's input.
+      if (!held.live) gone();
+      throw error;
+    }
+    if (!held.live) gone();
+    return result;
+  } finally {
+    largeDepth--;
+    if (held.live) fillRange(held.bytes, 0);
+  }
+}
+
 function gone(): never {
   // purge() (from the caller's code, or a signal's handler) wiped the area
   // while the call ran: what was computed over it cannot be trusted.
@@ -109,9 +227,10 @@ export function withArea<T>(fn: (area: Area) => T): T {
 /**
  * Runs `fn` over `size` bytes of guarded memory, open for writing and
  * 8-byte aligned (so 32-bit views fit), then wipes them. Up to
- * `AREA_SIZE` bytes come from the shared area of this depth; more, or
- * any `options` (the caller's lock and backend choices), map a buffer
- * that is unmapped after.
+ * `AREA_SIZE` bytes come from the shared area of this depth, up to
+ * `LARGE_AREA_SIZE` from the large area of this depth; more, or any
+ * `options` (the caller's lock and backend choices), map a buffer that is
+ * unmapped after.
  */
 export function withWork<T>(
   size: number,
@@ -121,6 +240,9 @@ export function withWork<T>(
   if (!littleEndian) refuseBigEndian();
   if (size <= AREA_SIZE && options === undefined) {
     return withArea((area) => fn(subarrayOf(area.bytes, 0, size)));
+  }
+  if (size <= LARGE_AREA_SIZE && options === undefined) {
+    return withLarge(size, fn);
   }
   const work = SecretBuffer.alloc(size, { ...options, placement: "start" });
   try {

@@ -11,6 +11,7 @@ import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { checkOutputOptions } from "../crypto/_input.ts";
 import { x25519, x25519Base } from "./_x25519.ts";
 import { checkLength } from "./_check.ts";
+import { withWork } from "../crypto/_work.ts";
 import { ageRecipientOf, readAgeIdentity } from "./_age_keys.ts";
 import {
   copiedShell,
@@ -202,24 +203,23 @@ export class X25519Key {
     const scalar = this.#shell.live("agree");
     const checked = checkOutputOptions(options);
     checkLength("the peer's X25519 public key", peerPublic, 32);
-    const shared = SecretBuffer.alloc(32, checked);
-    let zero = 0;
-    try {
-      zero = shared.write((out) =>
-        scalar.read((k) => {
-          x25519(out, k, peerPublic);
-          // Constant time: the OR of every byte, then one comparison.
-          let acc = 0;
-          for (let i = 0; i < 32; i++) acc |= out[i];
-          return ((acc - 1) >>> 31) & 1;
-        })
-      );
-    } catch (error) {
-      shared.destroy();
-      throw error;
-    }
-    if (zero === 1) {
-      shared.destroy();
+    // Computed into the reused work area and copied into the result as it
+    // is mapped: the result's pages are written before they first rest, so
+    // no write scope opens them (two protection changes fewer), and a
+    // low-order peer's zero result is never mapped at all.
+    const shared = withWork(32, (out) => {
+      const zero = scalar.read((k) => {
+        x25519(out, k, peerPublic);
+        // Constant time: the OR of every byte, then one comparison.
+        let acc = 0;
+        for (let i = 0; i < 32; i++) acc |= out[i];
+        return ((acc - 1) >>> 31) & 1;
+      });
+      if (zero === 1) return undefined;
+      // The work area is wiped by withWork, not by from().
+      return SecretBuffer.from(out, { ...checked, wipeSource: false });
+    });
+    if (shared === undefined) {
       throw new SecretMemoryError(
         "INVALID_KEY",
         "Cannot agree with this X25519 public key: it is of small order (the shared secret would be all zero); refuse the peer",
