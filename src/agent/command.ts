@@ -360,8 +360,10 @@ async function promptLockPassphrase(): Promise<SecretBuffer> {
  * background agent that kept the terminal open would hold it after the
  * shell that started it has gone. (The lowest free descriptor is 0 once
  * it is closed; if a runtime thread took it first, stdin is merely gone.)
+ * The handle is kept for the process's life, so that no finalizer of the
+ * runtime's closes descriptor 0 behind the agent's back.
  */
-let stdinStandIn: unknown;
+const stdinStandIn: unknown[] = [];
 
 function releaseTerminal(): void {
   const deno = (globalThis as {
@@ -370,8 +372,9 @@ function releaseTerminal(): void {
   try {
     native().close(0);
     // Deno's node:fs open does not land on descriptor 0; its own does.
-    stdinStandIn = deno?.openSync("/dev/null") ??
-      fs().openSync("/dev/null", "r");
+    stdinStandIn.push(
+      deno?.openSync("/dev/null") ?? fs().openSync("/dev/null", "r"),
+    );
   } catch {
     // The agent never reads stdin again: a terminal left open is untidy,
     // not unsafe.
