@@ -10,13 +10,9 @@
  * @module
  */
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import assert from "node:assert/strict";
 import { capabilities } from "../mod.ts";
-import { parseStraceSummary } from "../bench/_strace.ts";
-import { childScript, runChild, runtimeCommand } from "./_child.ts";
+import { straceDelta } from "./_strace_delta.ts";
 import { which } from "./_forensics.ts";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
@@ -25,37 +21,9 @@ const N = 2560;
 const skip = linuxOnly || (which("strace") ? false : "strace is not installed");
 const secretSupport = linuxOnly ? undefined : capabilities().secretMemory;
 
-/** Syscalls of the workload N times minus 0 times, by name. */
-function traced(workload: string, count: number): Map<string, number> {
-  const dir = mkdtempSync(join(tmpdir(), "secmem-strace-"));
-  try {
-    const counts = (n: number) => {
-      const out = join(dir, `strace-${n}`);
-      const command = runtimeCommand(childScript("claims_syscalls.ts"), [
-        workload,
-        String(n),
-      ]);
-      const run = runChild("", [], {
-        commandOverride: ["strace", "-f", "-c", "-o", out, "--", ...command],
-        timeout: 300_000,
-      });
-      assert.equal(run.status, 0, run.stdout + run.stderr);
-      return parseStraceSummary(readFileSync(out, "utf8"));
-    };
-    const base = counts(0);
-    const loaded = counts(count);
-    const delta = new Map<string, number>();
-    for (const name of new Set([...base.keys(), ...loaded.keys()])) {
-      const d = (loaded.get(name) ?? 0) - (base.get(name) ?? 0);
-      if (d !== 0) delta.set(name, d);
-    }
-    const shown = [...delta].map(([n, d]) => `${n} ${(d / count).toFixed(3)}`);
-    console.log(`[${runtime}]   ${workload} per op: ${shown.join(", ")}`);
-    return delta;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+/** Syscalls of the workload `count` times minus 0 times, by name. */
+const traced = (workload: string, count: number): Map<string, number> =>
+  straceDelta("claims_syscalls.ts", workload, count);
 
 /** The calls secmem makes itself for a buffer (close: the memfd's). */
 const MEMORY_CALLS =

@@ -13,12 +13,8 @@
  * @module
  */
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import assert from "node:assert/strict";
-import { parseStraceSummary } from "../bench/_strace.ts";
-import { childScript, runChild, runtimeCommand } from "./_child.ts";
+import { straceDelta } from "./_strace_delta.ts";
 import { which } from "./_forensics.ts";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
@@ -27,36 +23,8 @@ const N = 1000;
 const skip = linuxOnly || (which("strace") ? false : "strace is not installed");
 
 /** Syscalls of the workload N times minus 0 times, by name. */
-function traced(workload: string): Map<string, number> {
-  const dir = mkdtempSync(join(tmpdir(), "secmem-strace-"));
-  try {
-    const counts = (n: number) => {
-      const out = join(dir, `strace-${n}`);
-      const command = runtimeCommand(childScript("keys_syscalls.ts"), [
-        workload,
-        String(n),
-      ]);
-      const run = runChild("", [], {
-        commandOverride: ["strace", "-f", "-c", "-o", out, "--", ...command],
-        timeout: 300_000,
-      });
-      assert.equal(run.status, 0, run.stdout + run.stderr);
-      return parseStraceSummary(readFileSync(out, "utf8"));
-    };
-    const base = counts(0);
-    const loaded = counts(N);
-    const delta = new Map<string, number>();
-    for (const name of new Set([...base.keys(), ...loaded.keys()])) {
-      const d = (loaded.get(name) ?? 0) - (base.get(name) ?? 0);
-      if (d !== 0) delta.set(name, d);
-    }
-    const shown = [...delta].map(([n, d]) => `${n} ${(d / N).toFixed(3)}`);
-    console.log(`[${runtime}]   ${workload} per op: ${shown.join(", ")}`);
-    return delta;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const traced = (workload: string): Map<string, number> =>
+  straceDelta("keys_syscalls.ts", workload, N);
 
 /**
  * The calls secmem makes itself for memory. Bun's allocator gives pages
