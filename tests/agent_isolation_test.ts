@@ -20,6 +20,7 @@ import { readOpenSSHPrivateKey } from "../src/keys/_openssh.ts";
 import {
   ensureOpenSSH,
   keyPair,
+  scanAgent,
   scratch,
   startAgentChild,
 } from "./agent_support.ts";
@@ -43,21 +44,6 @@ function asNobody(command: string[], env: Record<string, string>) {
     timeout: 120_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function scan(pid: number, mode: "readable" | "all", needles: string[]) {
-  const r = spawnSync("/usr/bin/python3", [
-    fileURLToPath(childScript("agent_scan.py")),
-    String(pid),
-    mode,
-    ...needles,
-  ], { encoding: "utf8", timeout: 300_000, maxBuffer: 1 << 20 });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as {
-    counts: number[];
-    scanned: number;
-    where: string[];
-  };
 }
 
 function probe(pid: number, env: Record<string, string>) {
@@ -132,7 +118,7 @@ test(
         "0",
       );
 
-      const atRest = scan(agent.pid, "readable", [seedHex, commentHex]);
+      const atRest = scanAgent(agent.pid, "readable", [seedHex, commentHex]);
       assert.equal(
         atRest.counts[0],
         0,
@@ -142,7 +128,7 @@ test(
         atRest.counts[1] >= 1,
         "the scan must see the agent's heap (the comment)",
       );
-      const everywhere = scan(agent.pid, "all", [seedHex]);
+      const everywhere = scanAgent(agent.pid, "all", [seedHex]);
       assert.ok(
         everywhere.counts[0] >= 1,
         "the held key itself must be seen in its guarded pages",
@@ -152,7 +138,7 @@ test(
         asNobody(["ssh-add", "-d", `${keyFile}.pub`], sock).status,
         0,
       );
-      const removed = scan(agent.pid, "all", [seedHex]);
+      const removed = scanAgent(agent.pid, "all", [seedHex]);
       assert.equal(removed.counts[0], 0, "a copy of the seed after removal");
 
       agent.stop("SIGTERM");

@@ -27,6 +27,7 @@ import {
   keyPair,
   processEnv,
   run,
+  scanAgent,
   scratch,
   startAgentChild,
 } from "./agent_support.ts";
@@ -75,18 +76,6 @@ function startCommand(args: string[], env: Record<string, string>) {
 /** secmem-agent directories the agent made under `dir`. */
 const leftovers = (dir: string): string[] =>
   readdirSync(dir).filter((name) => name.startsWith("secmem-agent-"));
-
-/** Counts copies of `needles` in the agent's memory (root only). */
-function scan(pid: number, mode: "readable" | "all", needles: string[]) {
-  const r = spawnSync("/usr/bin/python3", [
-    fileURLToPath(childScript("agent_scan.py")),
-    String(pid),
-    mode,
-    ...needles,
-  ], { encoding: "utf8", timeout: 300_000, maxBuffer: 1 << 20 });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as { counts: number[]; where: string[] };
-}
 
 /**
  * The base64 lines of a PEM key file but the first, as hex: a copy of the
@@ -317,13 +306,13 @@ test(
           hexOf(passphrase),
           ...pemLines(join(dir, "id")),
         ];
-        const atRest = scan(pid, "readable", needles);
+        const atRest = scanAgent(pid, "readable", needles);
         assert.deepEqual(
           atRest.counts,
           needles.map(() => 0),
           `copies outside guarded pages: ${atRest.where.join("; ")}`,
         );
-        const all = scan(pid, "all", needles.slice(0, 1));
+        const all = scanAgent(pid, "all", needles.slice(0, 1));
         assert.ok(all.counts[0] >= 1, "the scan must see the held key");
         say(
           `  at rest, outside guarded pages: seed ${

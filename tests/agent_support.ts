@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Skip } from "./_harness.ts";
-import { runtimeCommand } from "./_child.ts";
+import assert from "node:assert/strict";
+import { childScript, runtimeCommand } from "./_child.ts";
 import { which } from "./_forensics.ts";
 
 /** The repository's agent.ts. */
@@ -125,4 +126,24 @@ export function processEnv(): Record<string, string> {
     ...(globalThis as unknown as { process: { env: Record<string, string> } })
       .process.env,
   };
+}
+
+/**
+ * Counts copies of each hex `needles` in the agent's memory with
+ * tests/children/agent_scan.py (root only): in its readable mappings, or
+ * in all of them (guarded pages included).
+ */
+export function scanAgent(
+  pid: number,
+  mode: "readable" | "all",
+  needles: string[],
+): { counts: number[]; scanned: number; where: string[] } {
+  const r = spawnSync("/usr/bin/python3", [
+    fileURLToPath(childScript("agent_scan.py")),
+    String(pid),
+    mode,
+    ...needles,
+  ], { encoding: "utf8", timeout: 300_000, maxBuffer: 1 << 20 });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
 }
