@@ -177,7 +177,7 @@ await main({
             const base = memory.reserve(3 * page);
             const data = base + BigInt(page);
             memory.commit(data, page, true);
-            memory.seclude(data, page);
+            memory.keepOutOfDumpsAndForks(data, page);
             memory.protect(data, page, "noaccess");
             memory.protect(data, page, "readwrite");
             memory.wipe(data, page);

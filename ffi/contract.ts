@@ -88,7 +88,7 @@ export interface NativeMemory {
    */
   decommit?(address: bigint, length: number): void;
   /** Keeps committed pages out of core dumps and out of forked children. */
-  seclude(address: bigint, length: number): void;
+  keepOutOfDumpsAndForks(address: bigint, length: number): void;
   /** Changes the protection of committed pages. */
   protect(address: bigint, length: number, protection: Protection): void;
   /** Unmaps a whole reservation (which also unlocks it). */

@@ -201,7 +201,7 @@ export function createDarwinMemory(
     fail("mlock", code);
   }
 
-  function seclude(address: bigint, length: number): void {
+  function keepOutOfDumpsAndForks(address: bigint, length: number): void {
     if (lib.minherit(address, length, DARWIN.VM_INHERIT_NONE) !== 0) {
       fail("minherit(VM_INHERIT_NONE)", errno());
     }
@@ -233,7 +233,7 @@ export function createDarwinMemory(
       pageSize,
       reserve,
       commit,
-      seclude,
+      keepOutOfDumpsAndForks,
       protect,
       release,
       wipe,
@@ -268,7 +268,7 @@ export function createDarwinMemory(
       return reserve(length);
     },
     commit,
-    seclude,
+    keepOutOfDumpsAndForks,
     wipe,
     fillRandom,
     // No isTerminal/quietTerminal: darwin's struct termios differs from
@@ -282,7 +282,7 @@ interface SelfTestParts {
   pageSize: number;
   reserve(length: number): bigint;
   commit(address: bigint, length: number, lock: boolean): CommitResult;
-  seclude(address: bigint, length: number): void;
+  keepOutOfDumpsAndForks(address: bigint, length: number): void;
   protect(address: bigint, length: number, protection: Protection): void;
   release(address: bigint, length: number): void;
   wipe(address: bigint, length: number): void;
@@ -325,7 +325,7 @@ function runSelfTest(parts: SelfTestParts): DarwinSelfTest {
     expect(wired !== undefined && wired.userWiredCount >= 1, describe(wired));
 
     step = "minherit(VM_INHERIT_NONE) on the data page";
-    parts.seclude(data, page);
+    parts.keepOutOfDumpsAndForks(data, page);
     const secluded = parts.region(data);
     expect(
       secluded?.inheritance === DARWIN.VM_INHERIT_NONE,

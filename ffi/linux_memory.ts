@@ -151,7 +151,7 @@ export function createLinuxMemory(
       fail("mmap", code);
     },
 
-    seclude(address, length) {
+    keepOutOfDumpsAndForks(address, length) {
       const dump = advise(address, length, LINUX.MADV_DONTDUMP);
       if (dump !== 0) fail("madvise(MADV_DONTDUMP)", dump);
       if (features.forkProtection === "wipe") {

@@ -4,7 +4,7 @@
  * protection and unmapping, the lock limit, file reads and writes, and the
  * process hooks. Each OS layer (`linux_memory.ts`, `darwin_memory.ts`)
  * spreads `members` into its NativeMemory and adds what differs: how pages
- * are reserved, committed, secluded, wiped and filled. Windows has its own.
+ * are reserved, committed, kept out of dumps and forks, wiped and filled. Windows has its own.
  *
  * @module
  */

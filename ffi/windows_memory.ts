@@ -9,7 +9,7 @@
  *   paged out. It is bounded by the process's minimum working-set size, not
  *   by a limit the user sets; secmem grows that size when a lock is refused.
  * - No call keeps a range out of crash dumps, and there is no fork, so
- *   `seclude` has nothing to do; `features` says so rather than pretend.
+ *   `keepOutOfDumpsAndForks` has nothing to do; `features` says so rather than pretend.
  *
  * @module
  */
@@ -282,7 +282,7 @@ export function createWindowsMemory(
       fail("VirtualLock", code);
     },
 
-    seclude() {
+    keepOutOfDumpsAndForks() {
       // Nothing to ask of Windows: see `features` (no dump exclusion, no
       // fork). Kept as a call so the core's steps stay the same everywhere.
     },

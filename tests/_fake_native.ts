@@ -150,8 +150,8 @@ export function createFake(options: FakeOptions = {}): Fake {
       }
       return "ok";
     },
-    seclude(address, length) {
-      record("seclude");
+    keepOutOfDumpsAndForks(address, length) {
+      record("keepOutOfDumpsAndForks");
       pageOf(address);
       pageOf(address + BigInt(length - 1));
     },

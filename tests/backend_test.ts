@@ -92,7 +92,7 @@ test("backend: the lock limit is MEMLOCK_LIMIT for secretmem after one raise, a 
   }, false);
 });
 
-test("backend: secret pages are not secluded again and are counted as locked", () => {
+test("backend: secret pages are not given the dump and fork advice again and are counted as locked", () => {
   withSecretFake([], (fake) => {
     fake.calls.length = 0;
     const before = stats();
@@ -100,6 +100,9 @@ test("backend: secret pages are not secluded again and are counted as locked", (
     assert.deepEqual(buffer.backend, "secretmem");
     assert.deepEqual(stats().lockedBytes - before.lockedBytes, 4096);
     assert.deepEqual(stats().secretmemBuffers - before.secretmemBuffers, 1);
-    assert(!fake.calls.some((c) => c.startsWith("seclude")), fake.calls.join());
+    assert(
+      !fake.calls.some((c) => c.startsWith("keepOutOfDumpsAndForks")),
+      fake.calls.join(),
+    );
   });
 });

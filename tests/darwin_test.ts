@@ -56,7 +56,7 @@ test("darwin: each call gets the darwin value (mmap flags, minherit, madvise, rl
   const base = memory.reserve(3 * memory.pageSize);
   const data = base + BigInt(memory.pageSize);
   assert.equal(memory.commit(data, memory.pageSize, true), "ok");
-  memory.seclude(data, memory.pageSize);
+  memory.keepOutOfDumpsAndForks(data, memory.pageSize);
   memory.protect(data, memory.pageSize, "noaccess");
   memory.lockLimit();
   memory.release(base, 3 * memory.pageSize);

@@ -43,7 +43,7 @@ test("alloc then destroy follows the fixed order within 7 system calls", () => {
     assert.deepEqual(fake.calls, [
       "reserve", // mmap PROT_NONE: guard + data + guard
       "commit:locked", // mmap MAP_FIXED|MAP_LOCKED over the data pages
-      "seclude", // madvise DONTDUMP, madvise WIPEONFORK
+      "keepOutOfDumpsAndForks", // madvise DONTDUMP, madvise WIPEONFORK
       "protect:noaccess", // mprotect: rest
     ]);
     fake.calls.length = 0;
@@ -59,7 +59,7 @@ test("random fills the pages before they close: no extra protection change", () 
     assert.deepEqual(fake.calls, [
       "reserve",
       "commit:locked",
-      "seclude",
+      "keepOutOfDumpsAndForks",
       "fillRandom",
       "protect:noaccess",
     ]);
@@ -151,12 +151,12 @@ test("best-effort falls back to unlocked pages and stats count them as unlocked"
 });
 
 // The canary batch is mapped (reserve, commit unlocked, fillRandom) after
-// seclude, so fillRandom's first call is the batch's and the second the
+// keepOutOfDumpsAndForks, so fillRandom's first call is the batch's and the second the
 // buffer's.
 const failures: [string, number][] = [
   ["reserve", 1],
   ["commit", 1],
-  ["seclude", 1],
+  ["keepOutOfDumpsAndForks", 1],
   ["fillRandom", 2],
   ["protect", 1],
 ];
@@ -175,7 +175,10 @@ for (const [step, nth] of failures) {
       const batchMapped = fake.calls.includes("commit:unlocked");
       assert.deepEqual(fake.mapped(), batchMapped ? PAGE : 0);
       assert.deepEqual(stats().liveBuffers, live);
-      if (step === "fillRandom" || step === "protect" || step === "seclude") {
+      if (
+        step === "fillRandom" || step === "protect" ||
+        step === "keepOutOfDumpsAndForks"
+      ) {
         assert(
           fake.calls.includes("wipe"),
           "committed pages are wiped before unmap",

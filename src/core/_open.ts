@@ -77,15 +77,9 @@ export interface OpenHolder {
   /**
    * Whether `view` (`length` bytes) lies over one of the buffers it handed
    * out, from that buffer's byte `start` on, on a page that is open. Each
-   * such buffer is probed with `sharesFirstByte`: every one when `always`
-   * (a short view), else those whose first COMPARED bytes match the view.
+   * such buffer that is `worthProbing` is probed with `sharesFirstByte`.
    */
-  holds(
-    view: Uint8Array,
-    length: number,
-    start: number,
-    always: boolean,
-  ): boolean;
+  holds(view: Uint8Array, length: number, start: number): boolean;
 }
 
 // The engine's own search for a byte (memchr), taken at load: our view of
@@ -106,7 +100,7 @@ const loans = new Map<OpenLoan, number>();
 const holders = new Set<OpenHolder>();
 
 /** Notes that `region`'s pages went from noaccess to readable. */
-export function opened(region: OpenRegion): void {
+export function markRegionOpen(region: OpenRegion): void {
   open++;
   // The user bytes, exactly: every view over the buffer lies inside them,
   // so another copy searches no more than that.
@@ -122,21 +116,21 @@ export function opened(region: OpenRegion): void {
 }
 
 /** Notes that a region's pages went back to noaccess. */
-export function closed(region: OpenRegion): void {
+export function markRegionClosed(region: OpenRegion): void {
   open--;
   markClosed(region.openEntry);
   region.openEntry = -1;
 }
 
 /** Notes that an open region's pages became read-only or writable. */
-export function accessChanged(region: OpenRegion): void {
+export function markRegionAccess(region: OpenRegion): void {
   markAccess(region.openEntry, region.protection === "readwrite");
 }
 
 /** Notes that `region` is unmapped (call before its protection changes). */
-export function gone(region: OpenRegion): void {
+export function markRegionUnmapped(region: OpenRegion): void {
   if (regions.delete(region) && region.protection !== "noaccess") {
-    closed(region);
+    markRegionClosed(region);
   }
 }
 
@@ -221,6 +215,25 @@ export function holderGone(holder: OpenHolder, pages: number): void {
 export const COMPARED = 16;
 
 /**
+ * Whether a candidate buffer `ours` is probed for `view` (`length` bytes,
+ * from `ours`'s byte `at`; `fits`: the view fits there). A short view
+ * could be matched against a secret a byte at a time, so it is probed
+ * against every candidate whatever the bytes; a longer one only where its
+ * first COMPARED bytes match, which nobody can aim at without knowing
+ * them all.
+ */
+export function worthProbing(
+  ours: Uint8Array,
+  at: number,
+  view: Uint8Array,
+  length: number,
+  fits: boolean,
+): boolean {
+  return length < COMPARED ||
+    (fits && startsWith(ours, view, COMPARED, at));
+}
+
+/**
  * Whether `view` (a real Uint8Array) lies over guarded pages of this
  * library, which must be copied from and never wiped: a view it handed
  * out, a subarray of one, or a new view over one's buffer from its first
@@ -240,11 +253,6 @@ export function isOwnSource(view: Uint8Array, except?: object): boolean {
   // Asked of a view at an offset only: such a view has its buffer already
   // (see isOwnView), and may lie over a buffer transferred away from us.
   const offset = byteOffsetOf(view);
-  // A short view could be matched against a secret a byte at a time, so it
-  // is probed against every open candidate, whatever the bytes; a longer
-  // one is probed only where its first COMPARED bytes match, which nobody
-  // can aim at without knowing them all.
-  const always = length < COMPARED;
   let ours = false;
   for (const region of regions) {
     if (region.protection === "noaccess") continue;
@@ -264,7 +272,7 @@ export function isOwnSource(view: Uint8Array, except?: object): boolean {
       // Where it cannot fit, byte 0 is probed all the same: the work must
       // not tell the secrets' sizes either.
       const at = fits ? offset : 0;
-      if (always || (fits && startsWith(mine, view, COMPARED, at))) {
+      if (worthProbing(mine, at, view, length, fits)) {
         if (probeRegion(region, mine, at, view) && fits) ours = true;
       }
     } finally {
@@ -272,11 +280,11 @@ export function isOwnSource(view: Uint8Array, except?: object): boolean {
     }
   }
   for (const holder of holders) {
-    if (holder.holds(view, length, offset, always)) ours = true;
+    if (holder.holds(view, length, offset)) ours = true;
   }
   for (const loan of loans.keys()) {
     if (loan === except) continue;
-    if (probeLoan(loan, view, offset, length, always)) ours = true;
+    if (probeLoan(loan, view, offset, length)) ours = true;
   }
   if (!ours && others) ours = inForeignRange(memory, view, length);
   return ours;
@@ -358,7 +366,6 @@ function probeLoan(
   view: Uint8Array,
   offset: number,
   length: number,
-  always: boolean,
 ): boolean {
   // A view of our own, so that a loan whose buffer the file object
   // transferred away is probed all the same.
@@ -369,7 +376,7 @@ function probeLoan(
   const probe = memory.view(loan.start, size);
   try {
     const mine = new Uint8Array(probe);
-    if (!always && !(fits && startsWith(mine, view, COMPARED, at))) {
+    if (!worthProbing(mine, at, view, length, fits)) {
       return false;
     }
     if (loan.protection === "readwrite") {

@@ -23,7 +23,12 @@ import { checkMapHeadroom } from "./_map_limit.ts";
 import { forgetLoansWithin, lentWithin } from "./_lend.ts";
 import { forgetRegion, reclaimEnded, recordRegion } from "./_process_table.ts";
 import { quarantine } from "./_quarantine.ts";
-import { accessChanged, closed, gone, opened } from "./_open.ts";
+import {
+  markRegionAccess,
+  markRegionClosed,
+  markRegionOpen,
+  markRegionUnmapped,
+} from "./_open.ts";
 import { refusedVariableNote } from "./_policy.ts";
 
 export { quarantine };
@@ -103,7 +108,9 @@ export function mapRegion(
     committed = true;
     // 3. Keep the data pages out of core dumps and forked children (secret
     // memory comes out of both already).
-    if (backing === undefined) memory.seclude(dataAddress, layout.dataLength);
+    if (backing === undefined) {
+      memory.keepOutOfDumpsAndForks(dataAddress, layout.dataLength);
+    }
     // 4. Place the canary and the caller's bytes.
     const expected = nextCanary(memory);
     canary = new Uint8Array(
@@ -263,9 +270,9 @@ export function setProtection(
   region.protection = protection;
   // Open pages are where a caller's new view over them can be read (and,
   // for other copies of secmem, where a source may be ours).
-  if (was === "noaccess") opened(region);
-  else if (protection === "noaccess") closed(region);
-  else accessChanged(region);
+  if (was === "noaccess") markRegionOpen(region);
+  else if (protection === "noaccess") markRegionClosed(region);
+  else markRegionAccess(region);
 }
 
 /** Whether the canary still holds its value; the pages must be readable. */
@@ -304,7 +311,7 @@ export function unmapRegion(memory: NativeMemory, region: Region): boolean {
     detach(region.user, region.canary);
     region.expected.fill(0);
     forgetRegion(region.entry, region.base);
-    gone(region);
+    markRegionUnmapped(region);
     if (region.escaped) {
       quarantine(memory, region.dataAddress, region.layout.dataLength);
       forgetLoansWithin(region.dataAddress, region.layout.dataLength);

@@ -45,7 +45,7 @@ export function withScratch<T>(fn: (scratch: Scratch) => T): T {
     if (memory.commit(address, SCRATCH_SIZE, true) !== "ok") {
       memory.commit(address, SCRATCH_SIZE, false);
     }
-    memory.seclude(address, SCRATCH_SIZE);
+    memory.keepOutOfDumpsAndForks(address, SCRATCH_SIZE);
     const view = new Uint8Array(memory.view(address, SCRATCH_SIZE));
     scratch = { address, size: SCRATCH_SIZE, view };
   }
@@ -117,7 +117,7 @@ export function parseSmaps(text: string): SmapsEntry[] {
  */
 export function secmemMappingOverlaps(start: bigint, end: bigint): boolean {
   const smaps = parseSmaps(readProcText("/proc/self/smaps"));
-  // The scratch of a page scan (withScratch) is secluded as a buffer is,
+  // The scratch of a page scan (withScratch) is kept out of dumps and forks as a buffer is,
   // and may sit in the very hole being checked; it is this module's.
   const own = scratch?.address;
   return smaps.some((m) =>

@@ -81,7 +81,7 @@ export function sealNeedle(
     if (memory.commit(address, data, true) !== "ok") {
       memory.commit(address, data, false);
     }
-    memory.seclude(address, data);
+    memory.keepOutOfDumpsAndForks(address, data);
     buffer = memory.view(address, data);
     const mask = new Uint8Array(buffer, 0, size);
     const masked = new Uint8Array(buffer, size, size);

@@ -37,7 +37,6 @@ import {
 import { noteQuarantined } from "../core/_registry.ts";
 import { forgetLoansWithin, lentWithin } from "../core/_lend.ts";
 import {
-  COMPARED,
   holderGone,
   holderMapped,
   markAccess,
@@ -46,7 +45,7 @@ import {
   type OpenHolder,
   pagesOpened,
   sharesFirstByte,
-  startsWith,
+  worthProbing,
 } from "../core/_open.ts";
 import type { LockPolicy } from "../core/_validate.ts";
 
@@ -164,7 +163,7 @@ export class Arena implements OpenHolder {
 
   /**
    * Maps an arena of `pages` data pages: reserve with guards, commit under
-   * the lock policy, seclude, draw the canaries from the OS generator
+   * the lock policy, keepOutOfDumpsAndForks, draw the canaries from the OS generator
    * straight into the pages, place them, and close the pages if the pool
    * rests noaccess. On any failure nothing stays mapped.
    */
@@ -187,7 +186,7 @@ export class Arena implements OpenHolder {
     try {
       const locked = commitData(memory, data, dataLength, lock);
       committed = true;
-      memory.seclude(data, dataLength);
+      memory.keepOutOfDumpsAndForks(data, dataLength);
       buffer = markOwn(memory.view(data, dataLength));
       const bytes = new Uint8Array(buffer);
       const count = pages * canariesPerPage(geometry);
@@ -512,12 +511,7 @@ export class Arena implements OpenHolder {
    * Whether `view` lies over a slot's buffer that was handed out, on a
    * page open now (see `OpenHolder`). Every such slot is compared in full.
    */
-  holds(
-    view: Uint8Array,
-    length: number,
-    start: number,
-    always: boolean,
-  ): boolean {
+  holds(view: Uint8Array, length: number, start: number): boolean {
     if (this.#views.size === 0 || this.#openPages === 0) return false;
     const bytes = this.#bytes;
     const sizes = this.#sizes;
@@ -534,7 +528,7 @@ export class Arena implements OpenHolder {
       // Where it cannot fit, the slot's first byte is probed all the same:
       // the work must not tell the slots' sizes.
       const offset = this.userOffset(index) + (fits ? start : 0);
-      if (always || (fits && startsWith(bytes, view, COMPARED, offset))) {
+      if (worthProbing(bytes, offset, view, length, fits)) {
         if (this.#probe(index, offset, view) && fits) ours = true;
       }
     }

@@ -91,7 +91,7 @@ test(
   { skip: notQemu },
 );
 
-interface SecludeReport {
+interface KeepOutReport {
   page: number;
   data: string;
   reservation: string;
@@ -103,12 +103,12 @@ test(
   () =>
     withTrace((trace) => {
       const result = runChild(
-        childScript("../aarch64/children/seclude.ts"),
+        childScript("../aarch64/children/keep_out.ts"),
         [],
         { env: trace.env },
       );
       assert.equal(result.status, 0, describeChild(result));
-      const report = lastJson<SecludeReport>(result.stdout);
+      const report = lastJson<KeepOutReport>(result.stdout);
       const data = BigInt(report.data);
       const reservation = BigInt(report.reservation);
       const calls = trace.read();
@@ -166,12 +166,12 @@ test(
   () =>
     withTrace((trace) => {
       const result = runChild(
-        childScript("../aarch64/children/seclude.ts"),
+        childScript("../aarch64/children/keep_out.ts"),
         [],
         { env: trace.env },
       );
       assert.equal(result.status, 0, describeChild(result));
-      const report = lastJson<SecludeReport>(result.stdout);
+      const report = lastJson<KeepOutReport>(result.stdout);
       const calls = trace.read();
       const issued = calls.some((c) =>
         c.name === "syscall_447" || c.name === "memfd_secret"

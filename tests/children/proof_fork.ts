@@ -36,7 +36,7 @@ secret.protect("readonly");
 const secretPage = secret.address; // placement "start": page-aligned
 const flags = mappingAround(secretPage).at?.flags ?? [];
 
-// The control: a plain committed page, not secluded.
+// The control: a plain committed page, not kept out of dumps and forks.
 const controlBase = memory.reserve(3 * page);
 const controlPage = controlBase + BigInt(page);
 if (memory.commit(controlPage, page, false) !== "ok") {

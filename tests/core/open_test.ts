@@ -48,7 +48,7 @@ test("an open region: a new view over its buffer is ours, a copy of its bytes is
   try {
     const r = region(copy, pages, 48);
     new Uint8Array(r.user).set(pattern(48, 7));
-    copy.open.opened(r);
+    copy.open.markRegionOpen(r);
     const { isOwnSource } = copy.open;
     assert.equal(isOwnSource(new Uint8Array(r.user)), true);
     assert.equal(isOwnSource(new Uint8Array(r.user, 0, 3)), true, "short");
@@ -65,9 +65,9 @@ test("an open region: a new view over its buffer is ours, a copy of its bytes is
     // Another region stays open, so the probe runs; this one is at rest
     // (its pages would fault) and must not be probed.
     const still = region(copy, pages, 8);
-    copy.open.opened(still);
+    copy.open.markRegionOpen(still);
     r.protection = "noaccess";
-    copy.open.closed(r);
+    copy.open.markRegionClosed(r);
     assert.equal(r.openEntry, -1);
     assert.equal(isOwnSource(new Uint8Array(r.user, 8)), true, "known by mark");
     assert.equal(
@@ -77,8 +77,8 @@ test("an open region: a new view over its buffer is ours, a copy of its bytes is
     );
     // Over the open region's memory, but longer than it: not its.
     assert.equal(isOwnSource(pages.view(0, 12)), false);
-    copy.open.gone(r);
-    copy.open.gone(still);
+    copy.open.markRegionUnmapped(r);
+    copy.open.markRegionUnmapped(still);
   } finally {
     pages.release();
   }
@@ -91,12 +91,12 @@ test("a region whose buffer was transferred away inside a scope is probed throug
   try {
     const r = region(copy, pages, 40);
     new Uint8Array(r.user).set(pattern(40, 11));
-    copy.open.opened(r);
+    copy.open.markRegionOpen(r);
     const moved = r.user.transfer();
     assert.equal(copy.open.isOwnSource(new Uint8Array(moved)), true);
     assert.equal(copy.open.isOwnSource(new Uint8Array(moved).slice()), false);
-    copy.open.gone(r);
-    assert.equal(copy.ranges.othersOpen(copy.memory), false, "gone closes it");
+    copy.open.markRegionUnmapped(r);
+    assert.equal(copy.ranges.othersOpen(copy.memory), false, "unmapping closes it");
     moved.transfer(0);
   } finally {
     pages.release();
@@ -111,12 +111,12 @@ test("a read-only region is probed with its pages writable for that instant", as
     const r = region(copy, pages, 32, "readonly");
     new Uint8Array(r.user).set(pattern(32, 13));
     copy.memory.protect(pages.data, pages.length, "readonly");
-    copy.open.opened(r);
+    copy.open.markRegionOpen(r);
     assert.equal(copy.open.isOwnSource(new Uint8Array(r.user)), true);
     assert.equal(copy.open.isOwnSource(pattern(32, 13)), false);
     r.protection = "noaccess";
-    copy.open.closed(r);
-    copy.open.gone(r);
+    copy.open.markRegionClosed(r);
+    copy.open.markRegionUnmapped(r);
   } finally {
     copy.memory.protect(pages.data, pages.length, "readwrite");
     pages.release();
