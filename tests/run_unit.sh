@@ -13,6 +13,6 @@ source tests/_tally.sh
 
 run "$BIN/deno" run --allow-all tests/run.ts --tier unit "$@"
 run "$BIN/bun" tests/run.ts --tier unit "$@"
-run "$NODE26" --no-warnings=ExperimentalWarning tests/run.ts --tier unit "$@"
+run "$NODE26" --disable-warning=ExperimentalWarning tests/run.ts --tier unit "$@"
 echo "== wall time: $SECONDS s"
 tally

@@ -33,7 +33,7 @@ for name in "${runtimes[@]}"; do
   node)
     # --no-maglev: Node 26's node:ffi fast path crashes intermittently
     # (see the SPEC's machine facts); under emulation it is also slower.
-    command=("$NODE_ARM64" --no-warnings=ExperimentalWarning --no-maglev
+    command=("$NODE_ARM64" --disable-warning=ExperimentalWarning --no-maglev
       tests/aarch64/suite.ts)
     ;;
   *)
