@@ -195,7 +195,7 @@ test(
 );
 
 test(
-  "--key with a missing, truncated, passphrase-protected or public key file: a message naming the file, exit 1, nothing left behind",
+  "--key with a missing, truncated, passphrase-protected, public, large or endless key file: a message naming the file, exit 1, nothing left behind",
   () => {
     ensureOpenSSH();
     const { dir, done } = scratch();
@@ -221,10 +221,14 @@ test(
         ["garbled", /garbled; --key takes the private key file/],
         ["locked", /protected by a passphrase .*run ssh-add on the file/],
         ["good.pub", /does not start with .*ssh-keygen -t ed25519/],
+        // A wrong path to something large, or to a device that never ends.
+        ["large", /longer than 64 KiB.*; --key takes the private key file/],
+        ["/dev/zero", /longer than 64 KiB.*; --key takes the private key file/],
       ];
+      writeFileSync(join(dir, "large"), new Uint8Array(100_000).fill(65));
       const socket = join(dir, "explicit.sock");
       for (const [name, remedy] of cases) {
-        const path = join(dir, name);
+        const path = name.startsWith("/") ? name : join(dir, name);
         // Background start (the way a shell runs it), and -D with -a.
         for (const extra of [[], ["-D", "-a", socket]]) {
           const r = startCommand(["--key", path, ...extra], { TMPDIR: dir });
@@ -445,3 +449,67 @@ function readlinkOr(path: string): string {
   const r = spawnSync("readlink", [path], { encoding: "utf8" });
   return r.stdout.trim();
 }
+
+test(
+  "the agent's API refuses look-alike SecretBuffers (made from the prototype, a Proxy, a duck with a lying size) as addKeyFile's file, addSecret's key and lockPassphrase: INVALID_ARGUMENT, the look-alike's destroy() never called, nothing held",
+  async () => {
+    ensureOpenSSH();
+    const { dir, done } = scratch();
+    const agent = await startAgent({ harden: false });
+    const client = await connectAgent(agent.socketPath);
+    try {
+      keyPair(dir, "id", "own");
+      const bytes = readFileSync(join(dir, "id"));
+      const real = SecretBuffer.from(bytes);
+      const destroyed: string[] = [];
+      const lookAlikes: [string, unknown][] = [
+        ["from the prototype", Object.create(SecretBuffer.prototype)],
+        ["a Proxy over a real buffer", new Proxy(real, {})],
+        ["a duck", {
+          size: 1 << 20,
+          state: "readwrite",
+          read: (fn: (view: Uint8Array) => unknown) => fn(bytes),
+          write: (fn: (view: Uint8Array) => unknown) => fn(bytes),
+          destroy: () => destroyed.push("duck"),
+        }],
+      ];
+      for (const [name, fake] of lookAlikes) {
+        assert.throws(
+          () => agent.addKeyFile(fake as SecretBuffer),
+          (e: unknown) =>
+            (e as { code?: string }).code === "INVALID_ARGUMENT" &&
+            /expected a SecretBuffer/.test(String(e)),
+          `addKeyFile, ${name}`,
+        );
+        assert.throws(
+          () => agent.addSecret("k", fake as SecretBuffer),
+          (e: unknown) => (e as { code?: string }).code === "INVALID_ARGUMENT",
+          `addSecret, ${name}`,
+        );
+        const socket = join(dir, "never.sock");
+        await assertRejectsCode(
+          () =>
+            startAgent({
+              harden: false,
+              socket,
+              lockPassphrase: fake as SecretBuffer,
+            }),
+          "INVALID_ARGUMENT",
+        );
+        assert.ok(!existsSync(socket), `${name}: a socket was made`);
+      }
+      assert.deepEqual(destroyed, [], "a look-alike's destroy() was called");
+      assert.equal(real.state, "noaccess", "the Proxy's target was left alone");
+      assert.deepEqual(await client.list(), [], "a key was added");
+      // The genuine buffer, after all that, is taken and destroyed.
+      agent.addKeyFile(real);
+      assert.equal(real.state, "destroyed");
+      assert.equal((await client.list()).length, 1);
+    } finally {
+      client.close();
+      await agent.close();
+      done();
+    }
+  },
+  { skip: linux },
+);

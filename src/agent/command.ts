@@ -309,10 +309,14 @@ function readKeyFile(path: string): SecretBuffer {
 /** The reader's error, reworded to name the file, the flag and a remedy. */
 function keyFileError(path: string, error: unknown): unknown {
   if (!(error instanceof SecretMemoryError)) return error;
-  const detail = error.message.replace(/^Cannot read [^:]*: /, "");
+  // maxSize is ours here, not the user's to raise: say what it means.
+  const detail = error.code === "TOO_LARGE"
+    ? "it is longer than 64 KiB, far more than a key file"
+    : error.message.replace(/^Cannot read [^:]*: /, "");
   const remedy = /passphrase/.test(detail)
     ? "; or start the agent without --key and run ssh-add on the file, which asks for the passphrase"
-    : error.code === "INVALID_KEY" && !detail.includes("ssh-keygen")
+    : (error.code === "INVALID_KEY" || error.code === "TOO_LARGE") &&
+        !detail.includes("ssh-keygen")
     ? "; --key takes the private key file that ssh-keygen -t ed25519 writes (not the .pub), without a passphrase"
     : "";
   return new SecretMemoryError(

@@ -20,6 +20,7 @@ import { native } from "../core/_native.ts";
 import { SecretBuffer } from "../secret_buffer.ts";
 import { type HashName, hmac } from "../crypto/mac.ts";
 import { decrypt, encrypt } from "../crypto/cipher.ts";
+import { checkSecret } from "../crypto/_input.ts";
 import { readOpenSSHPrivateKey } from "../keys/_openssh.ts";
 import { Keyring } from "./_keys.ts";
 import { fs, net, type NetSocket, os, path } from "./_host.ts";
@@ -182,15 +183,11 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
       `Cannot start the agent on ${memory.os}: it cannot check who connects (no SO_PEERCRED)`,
     );
   }
-  const lockPassphrase = options.lockPassphrase;
-  if (
-    lockPassphrase !== undefined && !(lockPassphrase instanceof SecretBuffer)
-  ) {
-    throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
-      "Cannot start the agent locked: lockPassphrase must be a SecretBuffer",
-    );
-  }
+  // The brand check, not instanceof: an object made from the prototype
+  // passes instanceof and would reach the class's methods unchecked.
+  const lockPassphrase = options.lockPassphrase === undefined
+    ? undefined
+    : checkSecret(options.lockPassphrase, "lockPassphrase");
   const hardening = options.harden === false ? undefined : hardenAgent();
 
   let directory: string | undefined;
@@ -273,11 +270,14 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     socketPath,
     hardening,
     addKeyFile(file, lifetime, comment) {
+      // Checked before the try: a look-alike is the caller's to keep, and
+      // its own destroy() is never called.
+      const source = checkSecret(file, "the OpenSSH private key file");
       try {
         const life = checkLifetime(lifetime, "the lifetime") ||
           defaultLifetime;
         const named = comment === undefined ? undefined : String(comment);
-        const read = readOpenSSHPrivateKey(file);
+        const read = readOpenSSHPrivateKey(source);
         return keys.addKey(
           read.seed,
           named ?? read.comment,
@@ -287,7 +287,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
           .blob
           .slice();
       } finally {
-        file.destroy();
+        source.destroy();
       }
     },
     generateKey(comment, lifetime) {
@@ -298,7 +298,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     addSecret(name, key, lifetime) {
       keys.addSecret(
         checkName(name),
-        key,
+        checkSecret(key, "the secret"),
         checkLifetime(lifetime, "the lifetime"),
       );
     },
