@@ -96,7 +96,11 @@ test("a region whose buffer was transferred away inside a scope is probed throug
     assert.equal(copy.open.isOwnSource(new Uint8Array(moved)), true);
     assert.equal(copy.open.isOwnSource(new Uint8Array(moved).slice()), false);
     copy.open.markRegionUnmapped(r);
-    assert.equal(copy.ranges.othersOpen(copy.memory), false, "unmapping closes it");
+    assert.equal(
+      copy.ranges.othersOpen(copy.memory),
+      false,
+      "unmapping closes it",
+    );
     moved.transfer(0);
   } finally {
     pages.release();
