@@ -25,6 +25,7 @@ import {
   run,
   scratch,
   startAgentChild,
+  withAgent,
 } from "./agent_support.ts";
 
 const linuxOnly = os === "linux" ? false : "the agent runs on Linux";
@@ -34,12 +35,8 @@ const fromHex = (h: string) =>
 
 test(
   "client: list, sign (verified), add from a key file, remove; hmac/encrypt/decrypt match the crypto entry",
-  async () => {
-    ensureOpenSSH();
-    const { dir, done } = scratch();
-    const agent = await startAgent({ harden: false });
-    const client = await connectAgent(agent.socketPath);
-    try {
+  () =>
+    withAgent(async (_agent, client, dir) => {
       keyPair(dir, "id", "file-key");
       await client.add(readFileSync(join(dir, "id")));
       const blob = await client.generateKey("inside");
@@ -83,12 +80,7 @@ test(
       await assert.rejects(client.unlock(bytes("wrong")), /refused/);
       await client.unlock(bytes("pw"));
       assert.equal((await client.list()).length, 1);
-    } finally {
-      client.close();
-      await agent.close();
-      done();
-    }
-  },
+    }),
   { skip: linuxOnly },
 );
 

@@ -30,6 +30,7 @@ import {
   scanAgent,
   scratch,
   startAgentChild,
+  withAgent,
 } from "./agent_support.ts";
 
 const linux = os === "linux" ? false : "the agent runs on Linux";
@@ -452,12 +453,8 @@ function readlinkOr(path: string): string {
 
 test(
   "the agent's API refuses look-alike SecretBuffers (made from the prototype, a Proxy, a duck with a lying size) as addKeyFile's file, addSecret's key and lockPassphrase: INVALID_ARGUMENT, the look-alike's destroy() never called, nothing held",
-  async () => {
-    ensureOpenSSH();
-    const { dir, done } = scratch();
-    const agent = await startAgent({ harden: false });
-    const client = await connectAgent(agent.socketPath);
-    try {
+  () =>
+    withAgent(async (agent, client, dir) => {
       keyPair(dir, "id", "own");
       const bytes = readFileSync(join(dir, "id"));
       const real = SecretBuffer.from(bytes);
@@ -505,11 +502,6 @@ test(
       agent.addKeyFile(real);
       assert.equal(real.state, "destroyed");
       assert.equal((await client.list()).length, 1);
-    } finally {
-      client.close();
-      await agent.close();
-      done();
-    }
-  },
+    }),
   { skip: linux },
 );

@@ -14,6 +14,12 @@ import { Skip } from "./_harness.ts";
 import assert from "node:assert/strict";
 import { childScript, runtimeCommand } from "./_child.ts";
 import { which } from "./_forensics.ts";
+import {
+  type Agent,
+  type AgentClient,
+  connectAgent,
+  startAgent,
+} from "../agent.ts";
 
 /** The repository's agent.ts. */
 export const AGENT = fileURLToPath(new URL("../agent.ts", import.meta.url));
@@ -146,4 +152,24 @@ export function scanAgent(
   ], { encoding: "utf8", timeout: 300_000, maxBuffer: 1 << 20 });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout);
+}
+
+/**
+ * Runs `body` with an in-process agent (not hardened), a client connected
+ * to it and a scratch directory; closes all three however it ends.
+ */
+export async function withAgent(
+  body: (agent: Agent, client: AgentClient, dir: string) => Promise<void>,
+): Promise<void> {
+  ensureOpenSSH();
+  const { dir, done } = scratch();
+  const agent = await startAgent({ harden: false });
+  const client = await connectAgent(agent.socketPath);
+  try {
+    await body(agent, client, dir);
+  } finally {
+    client.close();
+    await agent.close();
+    done();
+  }
 }
