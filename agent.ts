@@ -39,6 +39,7 @@
 import { SecretBuffer } from "./src/secret_buffer.ts";
 import type { AgentClient } from "./src/agent/client.ts";
 import { runAgentCommand } from "./src/agent/command.ts";
+import { isProgram, programArgs } from "./src/core/_program.ts";
 
 export {
   type Agent,
@@ -85,42 +86,6 @@ export async function decryptToSecret(
   return SecretBuffer.from(await client.decrypt(name, message, aad));
 }
 
-interface Host {
-  Deno?: { args: string[] };
-  process?: {
-    argv: string[];
-    getBuiltinModule?: (id: string) => unknown;
-  };
-}
-
-/** Whether this module is the program being run (as in doctor.ts). */
-function isProgram(host: Host): boolean {
-  const main = (import.meta as { main?: unknown }).main;
-  if (typeof main === "boolean") return main;
-  const script = host.process?.argv[1];
-  if (typeof script !== "string" || script === "") return false;
-  const builtin = host.process?.getBuiltinModule;
-  const fs = builtin?.("node:fs") as
-    | { realpathSync(path: string): string }
-    | undefined;
-  const url = builtin?.("node:url") as
-    | { fileURLToPath(url: string): string }
-    | undefined;
-  const self = url?.fileURLToPath(import.meta.url) ??
-    decodeURIComponent(new URL(import.meta.url).pathname);
-  return [script, `${script}.js`].some((path) => {
-    try {
-      return (fs?.realpathSync(path) ?? path) === self;
-    } catch {
-      return false;
-    }
-  });
-}
-
-const host = globalThis as unknown as Host;
-if (isProgram(host)) {
-  runAgentCommand(
-    host.Deno?.args ?? host.process?.argv.slice(2) ?? [],
-    import.meta.url,
-  );
+if (isProgram((import.meta as { main?: unknown }).main, import.meta.url)) {
+  runAgentCommand(programArgs(), import.meta.url);
 }

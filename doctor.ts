@@ -22,6 +22,7 @@
  */
 
 import { formatReport, runDoctor } from "./src/doctor/doctor.ts";
+import { isProgram, programArgs, setExitCode } from "./src/core/_program.ts";
 
 export {
   type CheckStatus,
@@ -31,51 +32,8 @@ export {
   runDoctor,
 } from "./src/doctor/doctor.ts";
 
-interface Host {
-  Deno?: { args: string[] };
-  process?: {
-    argv: string[];
-    exitCode?: number;
-    getBuiltinModule?: (id: string) => unknown;
-  };
-}
-
-/**
- * Whether this module is the program being run. `import.meta.main` says so
- * in Deno, Bun and Node 24.2+; an older Node leaves it undefined, and then
- * the script Node was started with (`process.argv[1]`, through any symlink
- * such as npm's `.bin/secmem-doctor`) is compared with this file. Without
- * the fallback an old Node would print nothing and exit 0, which a CI gate
- * reads as success on a machine where secmem cannot work.
- */
-function isProgram(host: Host): boolean {
-  const main = (import.meta as { main?: unknown }).main;
-  if (typeof main === "boolean") return main;
-  const script = host.process?.argv[1];
-  if (typeof script !== "string" || script === "") return false;
-  const builtin = host.process?.getBuiltinModule;
-  const fs = builtin?.("node:fs") as
-    | { realpathSync(path: string): string }
-    | undefined;
-  const url = builtin?.("node:url") as
-    | { fileURLToPath(url: string): string }
-    | undefined;
-  const self = url?.fileURLToPath(import.meta.url) ??
-    decodeURIComponent(new URL(import.meta.url).pathname);
-  const candidates = [script, `${script}.js`];
-  return candidates.some((path) => {
-    try {
-      return (fs?.realpathSync(path) ?? path) === self;
-    } catch {
-      return false;
-    }
-  });
-}
-
-const host = globalThis as unknown as Host;
-if (isProgram(host)) {
-  const args = host.Deno?.args ?? host.process?.argv.slice(2) ?? [];
-  const target = (host.Deno ?? host.process) as { exitCode?: number };
+if (isProgram((import.meta as { main?: unknown }).main, import.meta.url)) {
+  const args = programArgs();
   try {
     const report = runDoctor();
     console.log(
@@ -83,7 +41,7 @@ if (isProgram(host)) {
         ? JSON.stringify(report, null, 2)
         : formatReport(report),
     );
-    if (!report.ok) target.exitCode = 1;
+    if (!report.ok) setExitCode(1);
   } catch (error) {
     // The doctor is a gate: a self-test that cannot even run fails it.
     console.error(
@@ -91,6 +49,6 @@ if (isProgram(host)) {
         error instanceof Error ? error.message : String(error)
       }`,
     );
-    target.exitCode = 1;
+    setExitCode(1);
   }
 }
