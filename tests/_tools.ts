@@ -15,6 +15,13 @@ import { fileURLToPath } from "node:url";
 import { Skip } from "./_harness.ts";
 import { os } from "./_platform.ts";
 
+/** False where a test can drive a pty; else why it cannot (a skip). */
+export const ptyOnly: string | false = os !== "linux"
+  ? "needs a Linux pty"
+  : spawnSync("python3", ["-c", "import pty"]).status === 0
+  ? false
+  : "needs python3 with the pty module to drive a terminal";
+
 let ready: string | undefined;
 
 /** Installs the tools if missing; throws Skip off Linux or without apt. */
@@ -73,30 +80,48 @@ export function toolOk(
   return r.stdout;
 }
 
+/** What a command run on a pty did: its exit status and its screen. */
+export interface TerminalRun {
+  status: number | null;
+  /** Everything the terminal showed, carriage returns dropped. */
+  shown: string;
+}
+
 /**
- * Runs `command` on a pty (tests/children/input_pty.py), typing
- * `passphrase` and Enter at each prompt that contains a string of
- * `prompts`; returns the exit status and what the terminal showed.
+ * Runs `command` on a new pty (tests/children/input_pty.py): each time the
+ * terminal shows the next step's cue, types that step's keys. `settle`
+ * waits half a second before typing, for Deno's permission prompt, which
+ * discards keys typed before it reads. `env` is added to this process's.
  */
-export function onPty(
-  prompts: string[],
-  passphrase: string,
+export function onTerminal(
+  steps: [cue: string, keys: string][],
   command: string[],
-): { status: number | null; shown: string } {
-  const keys = Array.from(
-    new TextEncoder().encode(passphrase + "\n"),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
+  options: { settle?: boolean; env?: Record<string, string> } = {},
+): TerminalRun {
+  const hex = (text: string) =>
+    Array.from(
+      new TextEncoder().encode(text),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
   const script = fileURLToPath(
     new URL("./children/input_pty.py", import.meta.url),
   );
-  const r = spawnSync(
-    "python3",
-    [script, ...prompts.flatMap((p) => [p, keys]), "--", ...command],
-    { encoding: "utf8", timeout: 180_000 },
-  );
+  const host = globalThis as unknown as {
+    process: { env: Record<string, string> };
+  };
+  const r = spawnSync("python3", [
+    script,
+    ...(options.settle === true ? ["--settle"] : []),
+    ...steps.flatMap(([cue, keys]) => [cue, hex(keys)]),
+    "--",
+    ...command,
+  ], {
+    encoding: "utf8",
+    timeout: 180_000,
+    env: { ...host.process.env, NO_COLOR: "1", ...options.env },
+  });
   if (r.error !== undefined) throw r.error;
-  return { status: r.status, shown: r.stdout + r.stderr };
+  return { status: r.status, shown: r.stdout.replaceAll("\r", "") };
 }
 
 /** A fresh private directory, and its removal. */

@@ -22,7 +22,7 @@ import { ageRecipientOf as encodeRecipient } from "../src/keys/_age_keys.ts";
 import { assertThrowsCode } from "./_error_code.ts";
 import { say } from "./_forensics.ts";
 import { test } from "./_harness.ts";
-import { ensureTools, onPty, scratch, toolOk } from "./_tools.ts";
+import { ensureTools, onTerminal, scratch, toolOk } from "./_tools.ts";
 
 const SIZES = [0, 1, 65535, 65536, 65537, 3 * 1024 * 1024];
 const BEST_EFFORT = { lock: "best-effort" as const };
@@ -140,7 +140,7 @@ test("age scrypt: secmem's passphrase files open with age -d, age -p's open with
         const path = join(dir, `p-${size}-${form}.age`);
         writeFileSync(path, ours);
         const outPath = join(dir, `p-${size}-${form}.out`);
-        const run = onPty(["passphrase"], words, [
+        const run = onTerminal([["passphrase", `${words}\n`]], [
           "age",
           "-d",
           "-o",
@@ -172,7 +172,10 @@ test("age scrypt: secmem's passphrase files open with age -d, age -p's open with
       const inPath = join(dir, `pin-${size}`);
       const outPath = join(dir, `pin-${size}.age`);
       writeFileSync(inPath, plain);
-      const run = onPty(["passphrase", "Confirm"], words, [
+      const run = onTerminal([
+        ["passphrase", `${words}\n`],
+        ["Confirm", `${words}\n`],
+      ], [
         "age",
         "-p",
         ...(armor ? ["-a"] : []),

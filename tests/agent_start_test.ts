@@ -12,11 +12,11 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { test } from "./_harness.ts";
 import { os } from "./_platform.ts";
+import { onTerminal as typeOn, ptyOnly, type TerminalRun } from "./_tools.ts";
 import { say } from "./_forensics.ts";
-import { childScript, runtimeCommand } from "./_child.ts";
+import { runtimeCommand } from "./_child.ts";
 import { SecretBuffer } from "../mod.ts";
 import { connectAgent, startAgent } from "../agent.ts";
 import { assertRejectsCode } from "./_error_code.ts";
@@ -34,10 +34,7 @@ import {
 } from "./agent_support.ts";
 
 const linux = os === "linux" ? false : "the agent runs on Linux";
-const pty = linux ||
-  (spawnSync("python3", ["-c", "import pty"]).status === 0
-    ? false
-    : "needs python3 with the pty module to drive a terminal");
+const pty = linux || ptyOnly;
 const root =
   (globalThis as unknown as { process: { getuid?(): number } }).process
     .getuid?.() === 0;
@@ -254,24 +251,13 @@ test(
   { skip: linux },
 );
 
-/** Runs `args` on a new pty, answering each prompt; returns the screen. */
+/** Runs the agent with `args` on a new pty, answering each prompt. */
 function onTerminal(
   args: string[],
   answers: [string, string][],
   env: Record<string, string>,
-): { status: number | null; shown: string } {
-  const command = runtimeCommand(AGENT, args);
-  const r = spawnSync("python3", [
-    fileURLToPath(childScript("input_pty.py")),
-    ...answers.flatMap(([prompt, keys]) => [prompt, hexOf(keys)]),
-    "--",
-    ...command,
-  ], {
-    encoding: "utf8",
-    timeout: 120_000,
-    env: { ...processEnv(), ...env, NO_COLOR: "1" },
-  });
-  return { status: r.status, shown: r.stdout.replaceAll("\r", "") };
+): TerminalRun {
+  return typeOn(answers, runtimeCommand(AGENT, args), { env });
 }
 
 test(

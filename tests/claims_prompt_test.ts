@@ -1,6 +1,6 @@
 /**
  * Evidence for two claims about waiting on a terminal, each through a real
- * pty (tests/children/input_pty.py, claims_pty_ask.py): the passphrase prompt waits with
+ * pty (tests/children/input_pty.py): the passphrase prompt waits with
  * timers, so the thread runs other work while it waits; and in Deno, a
  * read permission in state "prompt" is asked on the terminal, as Deno's
  * own file calls ask, and the answer is obeyed.
@@ -17,44 +17,26 @@ import assert from "node:assert/strict";
 import { childScript, runtimeCommand } from "./_child.ts";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
+import { onTerminal } from "./_tools.ts";
 
 const python = spawnSync("python3", ["-c", "import pty"]).status === 0;
 const ptyOnly = linuxOnly ||
   (python ? false : "needs python3 with the pty module to drive a terminal");
 
-const hex = (text: string) =>
-  Array.from(
-    new TextEncoder().encode(text),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
-
-/**
- * Runs `command` on a pty; types `keys` once `cue` shows (through `driver`,
- * a script of tests/children/); returns what the terminal showed.
- */
-function onTerminal(
+/** Runs `command` on a pty, typing `keys` at `cue`; the screen, if it exits 0. */
+function answered(
   cue: string,
   keys: string,
   command: string[],
-  driver = "input_pty.py",
+  settle = false,
 ): string {
-  const script = fileURLToPath(childScript(driver));
-  const run = spawnSync("python3", [script, cue, hex(keys), "--", ...command], {
-    encoding: "utf8",
-    timeout: 90_000,
-    env: { ...processEnv(), NO_COLOR: "1" },
-  });
-  assert.equal(run.status, 0, `the child failed: ${run.stdout}${run.stderr}`);
-  return run.stdout.replaceAll("\r", "");
-}
-
-function processEnv(): Record<string, string> {
-  return (globalThis as unknown as { process: { env: Record<string, string> } })
-    .process.env;
+  const run = onTerminal([[cue, keys]], command, { settle });
+  assert.equal(run.status, 0, `the child failed: ${run.shown}`);
+  return run.shown;
 }
 
 test("the prompt waits with timers: an interval ticks while it waits", () => {
-  const shown = onTerminal(
+  const shown = answered(
     "ticks 5 while waiting",
     "abc\r",
     runtimeCommand(childScript("claims_prompt.ts"), ["timers"]),
@@ -81,10 +63,10 @@ test(
         "read",
         file,
       ];
-      const granted = onTerminal("Allow?", "y\r", command, "claims_pty_ask.py");
+      const granted = answered("Allow?", "y\r", command, true);
       assert.match(granted, /Deno requests read access to "[^"]*key"/, granted);
       assert.match(granted, /^size 6$/m, granted);
-      const denied = onTerminal("Allow?", "n\r", command, "claims_pty_ask.py");
+      const denied = answered("Allow?", "n\r", command, true);
       assert.match(denied, /^error PERMISSION_DENIED$/m, denied);
     } finally {
       rmSync(folder, { recursive: true, force: true });

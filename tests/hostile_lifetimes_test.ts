@@ -12,17 +12,11 @@
  */
 
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { childScript, runtimeCommand } from "./_child.ts";
 import { runChild } from "./_child.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
-
-function processEnv(): Record<string, string> {
-  return (globalThis as unknown as { process: { env: Record<string, string> } })
-    .process.env;
-}
+import { onTerminal as typeOn, ptyOnly, type TerminalRun } from "./_tools.ts";
 
 for (const [signal, code] of [["SIGHUP", 129], ["SIGTERM", 143]] as const) {
   test(`catchInterrupt wipes on ${signal} and exits ${code}`, () => {
@@ -50,30 +44,11 @@ for (const how of ["throw", "reject"]) {
   }, { skip: linuxOnly });
 }
 
-const python = spawnSync("python3", ["-c", "import pty"]).status === 0;
-const ptyOnly = linuxOnly ||
-  (python ? false : "needs python3 with the pty module to drive a terminal");
-
-function onTerminal(
-  keys: string,
-  mode: string,
-): { status: number | null; shown: string } {
-  const hex = Array.from(
-    new TextEncoder().encode(keys),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
-  const run = spawnSync("python3", [
-    fileURLToPath(childScript("input_pty.py")),
-    "Passphrase: ",
-    hex,
-    "--",
-    ...runtimeCommand(childScript("input_prompt.ts"), [mode]),
-  ], {
-    encoding: "utf8",
-    timeout: 90_000,
-    env: { ...processEnv(), NO_COLOR: "1" },
-  });
-  return { status: run.status, shown: run.stdout.replaceAll("\r", "") };
+function onTerminal(keys: string, mode: string): TerminalRun {
+  return typeOn(
+    [["Passphrase: ", keys]],
+    runtimeCommand(childScript("input_prompt.ts"), [mode]),
+  );
 }
 
 test("the prompt accepts exactly maxSize keys, and refuses one more", () => {

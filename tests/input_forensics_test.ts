@@ -16,11 +16,11 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { runtime, test as register } from "./_harness.ts";
 import assert from "node:assert/strict";
 import { childScript, runChild, runtimeCommand } from "./_child.ts";
 import { isWindows, linuxOnly } from "./_platform.ts";
+import { onTerminal, ptyOnly } from "./_tools.ts";
 
 // These tests pass descriptor numbers from node:fs. On Windows those are C
 // runtime descriptors, not the handles ReadFile/WriteFile take, so the
@@ -32,7 +32,6 @@ const test: typeof register = (name, body, options = {}) =>
   register(name, body, { skip: posixDescriptors || options.skip });
 
 const folder = mkdtempSync(join(tmpdir(), "secmem-forensics-"));
-const python = spawnSync("python3", ["-c", "import pty"]).status === 0;
 
 /**
  * A fresh 32-byte secret file written by the shell; returns its path. The
@@ -90,25 +89,18 @@ test("after a prompt and destroy, 0 copies of the passphrase are left", () => {
       { length: 32 },
       () => letters[Math.floor(Math.random() * letters.length)],
     ).join("");
-    const keys = Array.from(
-      new TextEncoder().encode(`${phrase}\r`),
-      (b) => b.toString(16).padStart(2, "0"),
-    ).join("");
-    const run = spawnSync("python3", [
-      fileURLToPath(childScript("input_pty.py")),
-      "Passphrase: ",
-      keys,
-      "--",
-      ...runtimeCommand(childScript("input_prompt.ts"), [mode]),
-    ], { encoding: "utf8", timeout: 90_000 });
-    const match = /size 32\r?\ncopies (\d+)/.exec(run.stdout);
-    assert(match !== null, `unexpected output: ${run.stdout}${run.stderr}`);
+    const run = onTerminal(
+      [["Passphrase: ", `${phrase}\r`]],
+      runtimeCommand(childScript("input_prompt.ts"), [mode]),
+    );
+    const match = /size 32\ncopies (\d+)/.exec(run.shown);
+    assert(match !== null, `unexpected output: ${run.shown}`);
     return Number(match[1]);
   };
   assert.deepEqual(scan("scan"), 0, "copies found");
   assert(scan("scan-control") >= 1, "the control copy was not seen");
 }, {
-  skip: linuxOnly || (python ? false : "needs python3 for a pseudo-terminal"),
+  skip: ptyOnly,
 });
 
 test("forensic test files are removed", () => {

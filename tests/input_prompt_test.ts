@@ -6,49 +6,20 @@
  * @module
  */
 
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { promptSecret } from "../mod.ts";
 import { test } from "./_harness.ts";
 import assert from "node:assert/strict";
 import { assertRejectsCode } from "./_error_code.ts";
 import { childScript, runChild, runtimeCommand } from "./_child.ts";
 import { linuxOnly } from "./_platform.ts";
-
-const python = spawnSync("python3", ["-c", "import pty"]).status === 0;
-const ptyOnly = linuxOnly ||
-  (python ? false : "needs python3 with the pty module to drive a terminal");
+import { onTerminal, ptyOnly } from "./_tools.ts";
 
 /** Runs the prompt child on a pty, typing `keys`; returns what it showed. */
-function onTerminal(keys: string, mode = "show"): string {
-  const hex = Array.from(
-    new TextEncoder().encode(keys),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
-  const driver = fileURLToPath(childScript("input_pty.py"));
+function typeIn(keys: string, mode = "show"): string {
   const command = runtimeCommand(childScript("input_prompt.ts"), [mode]);
-  const run = spawnSync("python3", [
-    driver,
-    "Passphrase: ",
-    hex,
-    "--",
-    ...command,
-  ], {
-    encoding: "utf8",
-    timeout: 90_000,
-    env: { ...processEnv(), NO_COLOR: "1" },
-  });
-  assert.deepEqual(
-    run.status,
-    0,
-    `the child failed: ${run.stdout}${run.stderr}`,
-  );
-  return run.stdout.replaceAll("\r", "");
-}
-
-function processEnv(): Record<string, string> {
-  return (globalThis as unknown as { process: { env: Record<string, string> } })
-    .process.env;
+  const run = onTerminal([["Passphrase: ", keys]], command);
+  assert.deepEqual(run.status, 0, `the child failed: ${run.shown}`);
+  return run.shown;
 }
 
 function hexOf(text: string): string {
@@ -61,7 +32,7 @@ function hexOf(text: string): string {
 test(
   "the prompt reads a passphrase with echo off and restores the terminal",
   () => {
-    const shown = onTerminal("correct horse\r");
+    const shown = typeIn("correct horse\r");
     assert(shown.startsWith("Passphrase: \n"), JSON.stringify(shown));
     assert(!shown.includes("correct"), `the passphrase was echoed: ${shown}`);
     assert(shown.includes(`size 13\nhex ${hexOf("correct horse")}\n`), shown);
@@ -71,40 +42,40 @@ test(
 );
 
 test("the prompt takes UTF-8 and ends at a newline as well", () => {
-  const shown = onTerminal("pässwörd\n");
+  const shown = typeIn("pässwörd\n");
   assert(shown.includes(`hex ${hexOf("pässwörd")}\n`), shown);
 }, { skip: ptyOnly });
 
 test("backspace, ^H and Ctrl-U edit the line in the guarded buffer", () => {
-  const shown = onTerminal("abcd\x7f\x7fxy\x08z\x15kept\x7fp\r");
+  const shown = typeIn("abcd\x7f\x7fxy\x08z\x15kept\x7fp\r");
   assert(shown.includes(`size 4\nhex ${hexOf("kepp")}\n`), shown);
   assert(shown.includes("terminal restored"), shown);
-  const wide = onTerminal("pä€\x7f\x7fx\r");
+  const wide = typeIn("pä€\x7f\x7fx\r");
   assert(
     wide.includes(`hex ${hexOf("px")}\n`),
     "backspace removes a character",
   );
-  const extra = onTerminal("\x7f\x7fok\r");
+  const extra = typeIn("\x7f\x7fok\r");
   assert(extra.includes(`hex ${hexOf("ok")}\n`), "backspace on empty input");
 }, { skip: ptyOnly });
 
 test("Ctrl-C cancels with CANCELLED and restores the terminal", () => {
-  const shown = onTerminal("secret\x03");
+  const shown = typeIn("secret\x03");
   assert(shown.includes("error CANCELLED\nterminal restored"), shown);
   assert(!shown.includes("secret"), shown);
 }, { skip: ptyOnly });
 
 test("Ctrl-D cancels on an empty line and is ignored after input", () => {
-  const empty = onTerminal("\x04");
+  const empty = typeIn("\x04");
   assert(empty.includes("error CANCELLED\nterminal restored"), empty);
-  const typed = onTerminal("ab\x04c\r");
+  const typed = typeIn("ab\x04c\r");
   assert(typed.includes(`hex ${hexOf("abc")}\n`), typed);
 }, { skip: ptyOnly });
 
 test(
   "typing past maxSize fails with TOO_LARGE and restores the terminal",
   () => {
-    const shown = onTerminal(`${"x".repeat(65)}\r`);
+    const shown = typeIn(`${"x".repeat(65)}\r`);
     assert(shown.includes("error TOO_LARGE\nterminal restored"), shown);
   },
   { skip: ptyOnly },
@@ -150,37 +121,27 @@ test("promptSecret checks its arguments before touching the terminal", async () 
 
 /** Runs examples/prompt_passphrase.ts on a pty, answering both prompts. */
 function runExample(first: string, second: string) {
-  const hex = (text: string) =>
-    Array.from(
-      new TextEncoder().encode(text),
-      (b) => b.toString(16).padStart(2, "0"),
-    ).join("");
   const example = new URL("../examples/prompt_passphrase.ts", import.meta.url)
     .href;
-  return spawnSync("python3", [
-    fileURLToPath(childScript("input_pty.py")),
-    "New passphrase: ",
-    hex(first),
-    "Repeat it: ",
-    hex(second),
-    "--",
-    ...runtimeCommand(example),
-  ], { encoding: "utf8", timeout: 90_000 });
+  return onTerminal(
+    [["New passphrase: ", first], ["Repeat it: ", second]],
+    runtimeCommand(example),
+  );
 }
 
 test(
   "the prompt example accepts matching passphrases and refuses others",
   () => {
     const same = runExample("open sesame\r", "open sesame\r");
-    assert.deepEqual(same.status, 0, same.stdout);
-    assert(same.stdout.includes("Passphrase accepted: 11 bytes"), same.stdout);
-    assert(!same.stdout.includes("sesame"), "a passphrase was echoed");
+    assert.deepEqual(same.status, 0, same.shown);
+    assert(same.shown.includes("Passphrase accepted: 11 bytes"), same.shown);
+    assert(!same.shown.includes("sesame"), "a passphrase was echoed");
     const differ = runExample("open sesame\r", "open sesamf\r");
-    assert.deepEqual(differ.status, 1, differ.stdout);
-    assert(differ.stdout.includes("differ"), differ.stdout);
+    assert.deepEqual(differ.status, 1, differ.shown);
+    assert(differ.shown.includes("differ"), differ.shown);
     const cancelled = runExample("\x03", "");
-    assert.deepEqual(cancelled.status, 1, cancelled.stdout);
-    assert(cancelled.stdout.includes("cancelled (Ctrl-C)"), cancelled.stdout);
+    assert.deepEqual(cancelled.status, 1, cancelled.shown);
+    assert(cancelled.shown.includes("cancelled (Ctrl-C)"), cancelled.shown);
   },
   { skip: ptyOnly },
 );

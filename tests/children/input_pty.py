@@ -2,8 +2,12 @@
 prompt in turn, types the keys given for it, and prints everything the
 terminal showed.
 
-Usage: python3 input_pty.py <prompt> <keys as hex> [<prompt> <keys>...] -- <command...>
-Exit status: the command's. Used by tests/input_prompt_test.ts.
+--settle waits half a second after a prompt shows before typing: Deno's
+permission prompt discards keys typed before it reads (so that keys typed
+ahead cannot answer it). secmem's own prompt takes them at once.
+
+Usage: python3 input_pty.py [--settle] <prompt> <keys as hex> [<prompt> <keys>...] -- <command...>
+Exit status: the command's. Driven by onTerminal in tests/_tools.ts.
 """
 
 import os
@@ -12,8 +16,9 @@ import select
 import sys
 import time
 
+settle = sys.argv[1] == "--settle"
 split = sys.argv.index("--")
-pairs = sys.argv[1:split]
+pairs = sys.argv[(2 if settle else 1):split]
 steps = [(pairs[i].encode(), bytes.fromhex(pairs[i + 1])) for i in range(0, len(pairs), 2)]
 command = sys.argv[split + 1:]
 
@@ -39,6 +44,8 @@ while time.monotonic() < deadline:
         # typed now are never echoed.
         prompt, keys = steps.pop(0)
         seen = shown.index(prompt, seen) + len(prompt)
+        if settle:
+            time.sleep(0.5)
         os.write(terminal, keys)
 else:
     os.kill(pid, 9)
