@@ -170,13 +170,17 @@ export function citations(
   return found;
 }
 
+// Cited by base name: a unit test in tests/core/ is `region_test`, and
+// two files of one name (tests/map_limit_test.ts, tests/core/…) pool their
+// titles.
 const files = new Map<string, Template[]>();
-for (const name of readdirSync(folder)) {
-  if (!name.endsWith("_test.ts")) continue;
-  files.set(
-    name.slice(0, -3),
-    titlesOf(readFileSync(new URL(name, folder), "utf8")),
-  );
+for (const path of readdirSync(folder, { recursive: true }) as string[]) {
+  if (!path.endsWith("_test.ts")) continue;
+  const name = path.slice(path.lastIndexOf("/") + 1, -3);
+  files.set(name, [
+    ...files.get(name) ?? [],
+    ...titlesOf(readFileSync(new URL(path, folder), "utf8")),
+  ]);
 }
 
 test("the title reader finds titles as the sources write them", () => {

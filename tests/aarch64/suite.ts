@@ -14,7 +14,7 @@ import { runFiles, runtime } from "../_harness.ts";
 /** The files, and the reason each one is here. */
 const FILES: Record<string, string> = {
   "aarch64/qemu_test.ts": "constants vs arm64 headers; madvise by syscall log",
-  "layout_test.ts": "4, 16 and 64 KiB pages",
+  "core/layout_test.ts": "4, 16 and 64 KiB pages",
   "smaps_test.ts": "locked, guarded, inaccessible at rest",
   "access_test.ts": "protection changes of the scopes",
   "fault_test.ts": "guard pages and the rest state fault (SIGSEGV)",

@@ -6,10 +6,10 @@
  * @module
  */
 
-import { CANARY_SIZE, layoutFor, MAX_SIZE } from "../src/core/_layout.ts";
+import { CANARY_SIZE, layoutFor, MAX_SIZE } from "../../src/core/_layout.ts";
 import assert from "node:assert/strict";
-import { assertThrowsCode } from "./_error_code.ts";
-import { test } from "./_harness.ts";
+import { assertThrowsCode } from "../_error_code.ts";
+import { test } from "../_harness.ts";
 
 for (const pageSize of [4096, 16384, 65536]) {
   test(`layout invariants hold for sizes 0..16385 on ${pageSize}-byte pages`, () => {

@@ -5,13 +5,13 @@
  * @module
  */
 
-import { useNativeForTesting } from "../src/core/_native.ts";
-import { stats } from "../src/core/_registry.ts";
-import { SecretBuffer } from "../src/secret_buffer.ts";
+import { useNativeForTesting } from "../../src/core/_native.ts";
+import { stats } from "../../src/core/_registry.ts";
+import { SecretBuffer } from "../../src/secret_buffer.ts";
 import assert from "node:assert/strict";
-import { assertThrowsCode } from "./_error_code.ts";
-import { createFake, type Fake, type FakeOptions } from "./_fake_native.ts";
-import { test } from "./_harness.ts";
+import { assertThrowsCode } from "../_error_code.ts";
+import { createFake, type Fake, type FakeOptions } from "../_fake_native.ts";
+import { test } from "../_harness.ts";
 
 const PAGE = 4096;
 

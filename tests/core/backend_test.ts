@@ -6,16 +6,16 @@
  * @module
  */
 
-import { SecretBuffer, stats } from "../mod.ts";
+import { SecretBuffer, stats } from "../../mod.ts";
 import {
   type CommitResult,
   type NativeMemory,
   useNativeForTesting,
-} from "../src/core/_native.ts";
-import { test } from "./_harness.ts";
+} from "../../src/core/_native.ts";
+import { test } from "../_harness.ts";
 import assert from "node:assert/strict";
-import { assertThrowsCode } from "./_error_code.ts";
-import { createFake, type Fake } from "./_fake_native.ts";
+import { assertThrowsCode } from "../_error_code.ts";
+import { createFake, type Fake } from "../_fake_native.ts";
 
 type SecretAnswer = CommitResult | "unsupported";
 

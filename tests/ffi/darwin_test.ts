@@ -9,13 +9,13 @@
  */
 
 import assert from "node:assert/strict";
-import { capabilities, SecretBuffer, SecretMemoryError } from "../mod.ts";
-import { DARWIN } from "../ffi/darwin.ts";
-import { createDarwinMemory } from "../ffi/darwin_memory.ts";
-import { LINUX } from "../ffi/linux.ts";
-import { useNativeForTesting } from "../src/core/_native.ts";
-import { createFakeDarwin, type Lie } from "./_fake_darwin.ts";
-import { test } from "./_harness.ts";
+import { capabilities, SecretBuffer, SecretMemoryError } from "../../mod.ts";
+import { DARWIN } from "../../ffi/darwin.ts";
+import { createDarwinMemory } from "../../ffi/darwin_memory.ts";
+import { LINUX } from "../../ffi/linux.ts";
+import { useNativeForTesting } from "../../src/core/_native.ts";
+import { createFakeDarwin, type Lie } from "../_fake_darwin.ts";
+import { test } from "../_harness.ts";
 
 function darwin(options: Parameters<typeof createFakeDarwin>[0] = {}) {
   const fake = createFakeDarwin(options);
