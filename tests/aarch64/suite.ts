@@ -16,7 +16,7 @@ const FILES: Record<string, string> = {
   "aarch64/qemu_test.ts": "constants vs arm64 headers; madvise by syscall log",
   "core/layout_test.ts": "4, 16 and 64 KiB pages",
   "smaps_test.ts": "locked, guarded, inaccessible at rest",
-  "access_test.ts": "protection changes of the scopes",
+  "core/access_test.ts": "protection changes of the scopes",
   "fault_test.ts": "guard pages and the rest state fault (SIGSEGV)",
   "input_fd_test.ts": "open, read, pread, write into the pages",
   "input_prompt_test.ts": "termios through a pseudo-terminal",

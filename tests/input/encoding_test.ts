@@ -5,10 +5,10 @@
  */
 
 import { Buffer } from "node:buffer";
-import { SecretBuffer, stats } from "../mod.ts";
-import { test } from "./_harness.ts";
+import { SecretBuffer, stats } from "../../mod.ts";
+import { test } from "../_harness.ts";
 import assert from "node:assert/strict";
-import { assertThrowsCode } from "./_error_code.ts";
+import { assertThrowsCode } from "../_error_code.ts";
 
 function contents(buffer: SecretBuffer): number[] {
   return buffer.read((bytes) => Array.from(bytes));

@@ -21,9 +21,9 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SecretBuffer, SecretMemoryError, stats } from "../mod.ts";
-import { test } from "./_harness.ts";
-import { isWindows } from "./_platform.ts";
+import { SecretBuffer, SecretMemoryError, stats } from "../../mod.ts";
+import { test } from "../_harness.ts";
+import { isWindows } from "../_platform.ts";
 
 const folder = mkdtempSync(join(tmpdir(), "secmem-text-options-"));
 let serial = 0;

@@ -4,10 +4,10 @@
  * @module
  */
 
-import { SecretBuffer, stats } from "../mod.ts";
-import { test } from "./_harness.ts";
+import { SecretBuffer, stats } from "../../mod.ts";
+import { test } from "../_harness.ts";
 import assert from "node:assert/strict";
-import { assertRejectsCode } from "./_error_code.ts";
+import { assertRejectsCode } from "../_error_code.ts";
 
 function sample(length: number): Uint8Array {
   return Uint8Array.from({ length }, () => Math.floor(Math.random() * 256));

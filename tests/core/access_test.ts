@@ -5,10 +5,10 @@
  * @module
  */
 
-import { AccessGate } from "../src/core/_access.ts";
+import { AccessGate } from "../../src/core/_access.ts";
 import assert from "node:assert/strict";
-import { assertThrowsCode } from "./_error_code.ts";
-import { test } from "./_harness.ts";
+import { assertThrowsCode } from "../_error_code.ts";
+import { test } from "../_harness.ts";
 
 test("gate: rests noaccess, reads readonly, writes readwrite", () => {
   const gate = new AccessGate();

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { SecretBuffer, stats } from "../mod.ts";
-import { test } from "./_harness.ts";
+import { SecretBuffer, stats } from "../../mod.ts";
+import { test } from "../_harness.ts";
 import assert from "node:assert/strict";
-import { assertThrowsCode } from "./_error_code.ts";
+import { assertThrowsCode } from "../_error_code.ts";
 
 test("from(SecretBuffer) copies and leaves the source usable", () => {
   using source = SecretBuffer.random(300);
