@@ -15,7 +15,7 @@
  */
 
 import type { LINUX_LIBC } from "./linux.ts";
-import { LINUX, SYS_GETTID } from "./linux.ts";
+import { LINUX, SYS_GETPID, SYS_GETTID } from "./linux.ts";
 import type { BoundLibrary } from "./types.ts";
 import { SecretMemoryError } from "../src/core/errors.ts";
 
@@ -38,7 +38,9 @@ const TABLE_ADDRESSES: readonly bigint[] = [
 export interface LinuxThreads {
   sharedTable(name: string, length: number): bigint | undefined;
   threadId(): number;
+  processId(): number;
   threadStart(tid: number): number | null;
+  threadTicks(tid: number): number | null;
 }
 
 /** Builds them over the bound libc and the /proc reader (`procfs.ts`). */
@@ -48,6 +50,7 @@ export function createLinuxThreads(
   arch: string,
 ): LinuxThreads {
   const gettid = SYS_GETTID[arch];
+  const getpid = SYS_GETPID[arch];
 
   /**
    * Where /proc/self/maps shows our table, at one of the agreed addresses
@@ -122,6 +125,25 @@ export function createLinuxThreads(
     }
   }
 
+  /** When thread `tid` started, in clock ticks since boot (see the contract). */
+  function threadTicks(tid: number): number | null {
+    let line: string;
+    try {
+      line = readProc(`/proc/self/task/${tid}/stat`);
+    } catch (error) {
+      // Only a thread certainly gone counts as ended: any other failure
+      // (out of descriptors, a sandbox hiding /proc) keeps its buffers.
+      const gone = error instanceof SecretMemoryError &&
+        error.errno === LINUX.ENOENT;
+      return gone ? null : -1;
+    }
+    // The name in parentheses may hold spaces and parentheses: the fields
+    // are counted from the last ")"; starttime is the 22nd field.
+    const fields = line.slice(line.lastIndexOf(")") + 2).split(" ");
+    const start = Number(fields[19]);
+    return Number.isSafeInteger(start) && start >= 0 ? start : -1;
+  }
+
   return {
     sharedTable(name, length) {
       if (gettid === undefined) return undefined;
@@ -144,22 +166,13 @@ export function createLinuxThreads(
 
     threadId: () => gettid === undefined ? 0 : libc.syscall(gettid, 0),
 
+    threadTicks,
+
+    processId: () => getpid === undefined ? 0 : libc.syscall(getpid, 0),
+
     threadStart(tid) {
-      let line: string;
-      try {
-        line = readProc(`/proc/self/task/${tid}/stat`);
-      } catch (error) {
-        // Only a thread certainly gone counts as ended: any other failure
-        // (out of descriptors, a sandbox hiding /proc) keeps its buffers.
-        const gone = error instanceof SecretMemoryError &&
-          error.errno === LINUX.ENOENT;
-        return gone ? null : -1;
-      }
-      // The name in parentheses may hold spaces and parentheses: the fields
-      // are counted from the last ")"; starttime is the 22nd field.
-      const fields = line.slice(line.lastIndexOf(")") + 2).split(" ");
-      const start = Number(fields[19]);
-      return Number.isSafeInteger(start) ? start % 0x8000_0000 : -1;
+      const ticks = threadTicks(tid);
+      return ticks === null || ticks < 0 ? ticks : ticks % 0x8000_0000;
     },
   };
 }
