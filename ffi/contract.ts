@@ -186,9 +186,14 @@ export interface NativeMemory {
   /**
    * Linux: `length` zeroed bytes that every thread of the process finds at
    * the same address under `name`, mapped by the first thread to ask;
-   * undefined when the kernel cannot provide them.
+   * undefined when the kernel cannot provide them (or, `existingOnly`,
+   * when no thread has mapped them yet).
    */
-  sharedTable?(name: string, length: number): bigint | undefined;
+  sharedTable?(
+    name: string,
+    length: number,
+    existingOnly?: boolean,
+  ): bigint | undefined;
   /** Linux: the calling thread's id (gettid). */
   threadId?(): number;
   /**

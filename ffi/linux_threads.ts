@@ -36,7 +36,11 @@ const TABLE_ADDRESSES: readonly bigint[] = [
 
 /** The Linux members of NativeMemory for the process-wide table. */
 export interface LinuxThreads {
-  sharedTable(name: string, length: number): bigint | undefined;
+  sharedTable(
+    name: string,
+    length: number,
+    existingOnly?: boolean,
+  ): bigint | undefined;
   threadId(): number;
   processId(): number;
   threadStart(tid: number): number | null;
@@ -145,14 +149,14 @@ export function createLinuxThreads(
   }
 
   return {
-    sharedTable(name, length) {
+    sharedTable(name, length, existingOnly = false) {
       if (gettid === undefined) return undefined;
       if (libc.memfd_create === undefined) return undefined;
       // The table where another thread put it: looked for first, so that a
       // thread that finds an earlier address free again (something else
       // was there and went) does not start a second table.
       const existing = findTable(length, name);
-      if (existing !== undefined) return existing;
+      if (existing !== undefined || existingOnly) return existing;
       for (const address of TABLE_ADDRESSES) {
         const made = create(address, length, name);
         if (made === address) return made;

@@ -179,11 +179,16 @@ test(
 );
 
 test(
-  "a Worker finds the table where it is, even where an earlier address became free",
+  "a Worker finds the table where it is, even where an earlier address became free; the main thread maps none for its secrets",
   () => {
     const out = worker("split");
     assert(out.includes("occupied true"), out);
+    // The main thread of each runtime is the process's first thread (its
+    // end ends the process), and maps no table for its own secrets; a
+    // Worker runs in a thread of its own, and enters its buffers.
     assert(out.includes("main mapped 0\n"), out);
+    assert(out.includes("main is the first thread true\n"), out);
+    assert(out.includes("worker is the first thread false\n"), out);
     // The first Worker's two buffers, seen from the second's secmem.
     assert(out.includes("worker sees 2\n"), out);
     assert(out.includes("tables 1\n"), out);

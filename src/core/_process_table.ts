@@ -143,10 +143,12 @@ function ownerWord(tid: number, ticks: number): bigint | undefined {
 }
 
 /**
- * Maps the table (once per thread) and names this thread in it. Reclaims
- * nothing: a query may join, only `joinAndReclaim` callers wipe.
+ * Maps the table (once per thread) and names this thread in it; with
+ * `existingOnly`, only where another thread made it (null otherwise, and
+ * looked for again next time). Reclaims nothing: a query may join, only
+ * the callers that reclaim wipe.
  */
-function join(memory: NativeMemory): Table | null {
+function join(memory: NativeMemory, existingOnly = false): Table | null {
   if (table !== undefined) return table;
   table = null;
   const { sharedTable, threadId, threadTicks } = memory;
@@ -155,6 +157,15 @@ function join(memory: NativeMemory): Table | null {
     threadTicks === undefined
   ) return null;
   try {
+    const length = Math.ceil(TABLE_BYTES / memory.pageSize) * memory.pageSize;
+    // Only looking: the map is read before this thread's own start (one
+    // /proc read, not two, while there is no table).
+    const found = existingOnly ? sharedTable(NAME, length, true) : undefined;
+    if (existingOnly && found === undefined) {
+      // None made yet: it may be, by the next Worker to enter a buffer.
+      table = undefined;
+      return null;
+    }
     const tid = threadId();
     // Threads are told ended by their /proc/self/task entry; if this one
     // cannot read its own (no /proc, or one of another PID namespace),
@@ -162,8 +173,7 @@ function join(memory: NativeMemory): Table | null {
     const ticks = tid > 0 ? threadTicks(tid) : null;
     const self = ticks === null ? undefined : ownerWord(tid, ticks);
     if (self === undefined) return null;
-    const length = Math.ceil(TABLE_BYTES / memory.pageSize) * memory.pageSize;
-    const address = sharedTable(NAME, length);
+    const address = found ?? sharedTable(NAME, length);
     if (address === undefined) return null;
     const buffer = memory.view(address, length);
     table = {
@@ -311,7 +321,9 @@ export function forgetRegion(entry: number, base: bigint): void {
  * thread, and is tried again by another thread once this one has ended.
  */
 export function reclaimEnded(memory: NativeMemory): number {
-  const shared = join(memory);
+  // A table no thread has made holds nothing to reclaim: the main thread
+  // (which enters nothing) does not make one at exit or on purge().
+  const shared = join(memory, isFirstThread(memory));
   return shared === null ? 0 : sweepEnded(memory, shared);
 }
 

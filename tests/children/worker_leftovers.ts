@@ -36,6 +36,7 @@
  */
 
 import { readFileSync } from "node:fs";
+import process from "node:process";
 import {
   purge,
   SecretBuffer,
@@ -299,15 +300,18 @@ async function splitMode(): Promise<void> {
   const tables = () =>
     readFileSync("/proc/self/maps", "utf8").split("\n")
       .filter((line) => line.includes("/memfd:secmem-regions")).length;
-  // The main thread's secrets need no table (see _process_table.ts).
+  // The main thread's secrets need no table (see _process_table.ts): it
+  // is the process's first thread, whose end ends the process.
   const mine = [SecretBuffer.random(32), SecretBuffer.random(32)];
   say(`main mapped ${tables()}`);
+  say(`main is the first thread ${threadId() === process.pid}`);
   const holder = await start("pair");
   await holder.report;
   libc.munmap(first, 4096);
   const worker = await start("peek");
   const report = await worker.report;
   say(`worker sees ${report.held}`);
+  say(`worker is the first thread ${report.tid === process.pid}`);
   say(`tables ${tables()}`);
   await worker.end();
   await holder.end();

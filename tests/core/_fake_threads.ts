@@ -65,7 +65,8 @@ export function fakeProcess(): FakeProcess {
       clock.set(tid, start);
       const memory: NativeMemory = wrap({
         ...fake.memory,
-        sharedTable(name, length) {
+        sharedTable(name, length, existingOnly) {
+          if (existingOnly && tableBuffer === undefined) return undefined;
           tableNames.push(name);
           tableBuffer ??= new ArrayBuffer(length);
           if (tableBuffer.byteLength !== length) {

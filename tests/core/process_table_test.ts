@@ -416,6 +416,11 @@ test("the process's first thread enters nothing and maps no table at its buffers
   assert.deepEqual(p.tableNames, [], "no table was asked for");
   assert.equal(main.table.reach(), "thread");
   main.table.mappingHeld();
+  // purge() and the exit wipe look for a table, and make none: no thread
+  // entered anything, so there is nothing to reclaim.
+  assert.equal(main.table.reclaimEnded(main.memory), 0);
+  assert.deepEqual(p.tableNames, []);
+  assert.equal(main.table.reach(), "thread");
 
   // A Worker's buffer is entered; the Worker is terminated.
   const worker = await p.thread(101, 500);
