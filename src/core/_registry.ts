@@ -170,7 +170,7 @@ export interface PurgeResult {
  *
  * The buffers of this thread, that is: a Worker's own buffers are its to
  * purge. Those left by Workers that have ended (by `terminate()` too) are
- * wiped as well, where `stats().reach` is `"process"`; each region or
+ * wiped as well, where threads share a table (Linux); each region or
  * arena of theirs counts as one.
  *
  * @returns How many buffers were destroyed, and how many of them had a
