@@ -9,32 +9,37 @@
  * and pool arena it maps, where it lies and which thread owns it:
  *
  * ```text
- * header, 64 bytes of int32 words
+ * header: 64 bytes of int32 words
  * | held | entries top | reclaimed | quarantined | quarantined pages | 0 ... |
- *   mappings held by the process; the rest are counts for stats()
+ *   mappings held by the process, then counts for stats()
  *
- * 65,536 entries of 48 bytes each, one per region or arena
- * | owner   | flags       | base  | data  | total   | data length |
- *   int64     int32, int32  int64   int64   float64   float64
+ * entries: 65,536 of 48 bytes, one per region or arena (3 MiB in all)
+ * byte 0      8       12       16      24      32        40             48
+ * | owner     | flags | unused | base  | data  | total   | data length |
+ *   int64       int32            int64   int64   float64   float64
  *
- * owner, one 64-bit word, changed by compare-and-swap only
- * | sign | thread id: 22 bits | start time: 41 bits |
- *    0     the owning thread    clock ticks since boot  -> held by it
- *    1     (the same, negated)                          -> being reclaimed
- *          by that thread; 0 throughout: free
+ * owner: one 64-bit word, changed by compare-and-swap only
+ * | bit 63 | bits 62..41        | bits 40..0                             |
+ * | sign   | thread id (< 2^22) | its start time, clock ticks since boot |
+ *   sign 0: held by that thread; sign 1 (the word negated): being reclaimed
+ *   by that thread; the whole word 0: free
+ * flags: 1 the fields are written; 8 the data pages are wiped and given back
  * ```
  *
  * A thread is named by its id and when it started: Linux never hands out
- * an id above 2^22 (pid_max's ceiling), and 2^41 ticks of 1/100 s are
- * seven centuries of uptime, so the pair fits, and the sign bit is left for
- * the reclaimer's mark. A thread counts as ended only when its
- * /proc/self/task entry is gone, or names a thread that started at another
- * tick; an entry is taken only from an owner judged ended, by a swap that
- * fails if the word changed meanwhile. For a live thread to be taken for a
- * dead one, the kernel would have to give the dead one's id to a new
- * thread in the same tick it started: ids are handed out in turn, round
- * the whole id space, which takes far longer than 10 ms. Every copy of
- * secmem loaded in one thread names it with the same word.
+ * an id of 2^22 or more (pid_max's ceiling), and 2^41 ticks of 1/100 s are
+ * seven centuries of uptime, so the pair fits in 63 bits and the sign is
+ * left for a reclaimer's mark. A thread counts as ended only when its
+ * /proc/self/task entry is gone, or shows another start time; any doubt
+ * (/proc unreadable) keeps its entries. While a thread lives its id is
+ * its own and its start time does not change, so no live thread is ever
+ * judged ended: its word cannot be taken for a dead one's. An entry is
+ * taken by a swap from the word that was judged, which fails if the entry
+ * was freed and taken again meanwhile. The one inexactness runs the safe
+ * way: a new thread given an ended one's id in the very tick the ended one
+ * started (ids are handed out in turn, round the whole id space) would
+ * keep the ended one's entries until it ends too. Every copy of secmem
+ * loaded in one thread names it with the same word.
  *
  * Any thread that allocates past the lock or map limit, purges, or exits,
  * and a Worker at its first buffer, reclaims the entries of threads that
@@ -122,7 +127,7 @@ let localHeld = 0;
 /** Entries this thread gave back: most likely still free. */
 const freed: number[] = [];
 let cursor = 0;
-/** Records to skip after the table was found full (a scan costs 65,536 tries). */
+/** Regions left out after the table was found full (a scan costs 65,536 tries). */
 let skipWhileFull = 0;
 
 /** Index in `slots` (and `lengths`) of an entry's owner word. */
