@@ -186,11 +186,28 @@ export interface NativeMemory {
   /**
    * Linux: `length` zeroed bytes that every thread of the process finds at
    * the same address under `name`, mapped by the first thread to ask;
-   * undefined when the kernel cannot provide them.
+   * undefined when the kernel cannot provide them (or, `existingOnly`,
+   * when no thread has mapped them yet).
    */
-  sharedTable?(name: string, length: number): bigint | undefined;
+  sharedTable?(
+    name: string,
+    length: number,
+    existingOnly?: boolean,
+  ): bigint | undefined;
   /** Linux: the calling thread's id (gettid). */
   threadId?(): number;
+  /**
+   * Linux: the process's id (getpid), which is the thread id of its first
+   * thread: that thread ending ends the process.
+   */
+  processId?(): number;
+  /**
+   * Linux: when thread `tid` of this process started, in clock ticks since
+   * boot (a safe integer, below 2^41 for centuries of uptime); `null` when
+   * it has certainly ended (its /proc/self/task entry is gone); -1 when
+   * that cannot be told.
+   */
+  threadTicks?(tid: number): number | null;
   /**
    * Linux: when thread `tid` of this process started (clock ticks since
    * boot, modulo 2^31), which tells it from an earlier thread with the same

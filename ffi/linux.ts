@@ -160,3 +160,9 @@ export const SYS_GETTID: Readonly<Record<string, number>> = {
   x64: 186,
   arm64: 178,
 };
+
+/** getpid(2), likewise. */
+export const SYS_GETPID: Readonly<Record<string, number>> = {
+  x64: 39,
+  arm64: 172,
+};

@@ -15,7 +15,7 @@
  */
 
 import type { LINUX_LIBC } from "./linux.ts";
-import { LINUX, SYS_GETTID } from "./linux.ts";
+import { LINUX, SYS_GETPID, SYS_GETTID } from "./linux.ts";
 import type { BoundLibrary } from "./types.ts";
 import { SecretMemoryError } from "../src/core/errors.ts";
 
@@ -36,9 +36,15 @@ const TABLE_ADDRESSES: readonly bigint[] = [
 
 /** The Linux members of NativeMemory for the process-wide table. */
 export interface LinuxThreads {
-  sharedTable(name: string, length: number): bigint | undefined;
+  sharedTable(
+    name: string,
+    length: number,
+    existingOnly?: boolean,
+  ): bigint | undefined;
   threadId(): number;
+  processId(): number;
   threadStart(tid: number): number | null;
+  threadTicks(tid: number): number | null;
 }
 
 /** Builds them over the bound libc and the /proc reader (`procfs.ts`). */
@@ -48,6 +54,7 @@ export function createLinuxThreads(
   arch: string,
 ): LinuxThreads {
   const gettid = SYS_GETTID[arch];
+  const getpid = SYS_GETPID[arch];
 
   /**
    * Where /proc/self/maps shows our table, at one of the agreed addresses
@@ -122,15 +129,34 @@ export function createLinuxThreads(
     }
   }
 
+  /** When thread `tid` started, in clock ticks since boot (see the contract). */
+  function threadTicks(tid: number): number | null {
+    let line: string;
+    try {
+      line = readProc(`/proc/self/task/${tid}/stat`);
+    } catch (error) {
+      // Only a thread certainly gone counts as ended: any other failure
+      // (out of descriptors, a sandbox hiding /proc) keeps its buffers.
+      const gone = error instanceof SecretMemoryError &&
+        error.errno === LINUX.ENOENT;
+      return gone ? null : -1;
+    }
+    // The name in parentheses may hold spaces and parentheses: the fields
+    // are counted from the last ")"; starttime is the 22nd field.
+    const fields = line.slice(line.lastIndexOf(")") + 2).split(" ");
+    const start = Number(fields[19]);
+    return Number.isSafeInteger(start) && start >= 0 ? start : -1;
+  }
+
   return {
-    sharedTable(name, length) {
+    sharedTable(name, length, existingOnly = false) {
       if (gettid === undefined) return undefined;
       if (libc.memfd_create === undefined) return undefined;
       // The table where another thread put it: looked for first, so that a
       // thread that finds an earlier address free again (something else
       // was there and went) does not start a second table.
       const existing = findTable(length, name);
-      if (existing !== undefined) return existing;
+      if (existing !== undefined || existingOnly) return existing;
       for (const address of TABLE_ADDRESSES) {
         const made = create(address, length, name);
         if (made === address) return made;
@@ -144,22 +170,13 @@ export function createLinuxThreads(
 
     threadId: () => gettid === undefined ? 0 : libc.syscall(gettid, 0),
 
+    threadTicks,
+
+    processId: () => getpid === undefined ? 0 : libc.syscall(getpid, 0),
+
     threadStart(tid) {
-      let line: string;
-      try {
-        line = readProc(`/proc/self/task/${tid}/stat`);
-      } catch (error) {
-        // Only a thread certainly gone counts as ended: any other failure
-        // (out of descriptors, a sandbox hiding /proc) keeps its buffers.
-        const gone = error instanceof SecretMemoryError &&
-          error.errno === LINUX.ENOENT;
-        return gone ? null : -1;
-      }
-      // The name in parentheses may hold spaces and parentheses: the fields
-      // are counted from the last ")"; starttime is the 22nd field.
-      const fields = line.slice(line.lastIndexOf(")") + 2).split(" ");
-      const start = Number(fields[19]);
-      return Number.isSafeInteger(start) ? start % 0x8000_0000 : -1;
+      const ticks = threadTicks(tid);
+      return ticks === null || ticks < 0 ? ticks : ticks % 0x8000_0000;
     },
   };
 }

@@ -2,9 +2,9 @@
  * Adversarial suite, class 6 (Workers) and class 10 (exhaustion across
  * threads): Workers that end without destroying their secrets, by
  * `terminate()` or Deno's `self.close()`, which run no code of ours. The
- * next thread that asks for stats, purges, or allocates past the lock or
- * map limit wipes what they left, through the process-wide table of
- * regions; and the map-count headroom is counted for the whole process,
+ * next thread that purges, exits or allocates past the lock or map limit,
+ * and a new Worker at its first buffer, wipes what they left, through the
+ * process-wide table of regions (asking for stats wipes nothing); and the map-count headroom is counted for the whole process,
  * so many Workers allocating at once are refused with MAP_LIMIT instead
  * of crashing the runtime.
  *
@@ -12,17 +12,19 @@
  */
 
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { childScript, runChild } from "./_child.ts";
+import { runWrapped, which } from "./_forensics.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly, mapLimitSkip } from "./_platform.ts";
 
-function worker(mode: string): string {
-  const child = runChild(childScript("worker_leftovers.ts"), [mode], {
-    timeout: 300_000,
-  });
+function worker(mode: string, wrapper?: readonly string[]): string {
+  const script = childScript("worker_leftovers.ts");
+  const child = wrapper === undefined
+    ? runChild(script, [mode], { timeout: 300_000 })
+    : runWrapped(wrapper, script, [mode], 300_000);
   assert.equal(
     child.status,
     0,
@@ -42,6 +44,11 @@ test(
     // The scan sees each Worker's key while its pages are still there...
     assert(out.includes("copies before 1,1,1\n"), out);
     assert(out.includes("ended true"), out);
+    // Asking wipes nothing: the keys are still there...
+    assert(out.includes("reclaimed by stats 0\n"), out);
+    assert(out.includes("copies after stats 1,1,1\n"), out);
+    // ...until purge() reclaims them.
+    assert(out.includes("purged 66\n"), out);
     assert(out.includes("reclaimed 66\n"), out);
     // ...and every range they held is wiped, given back and kept reserved:
     // whether a view over it reached a live thread cannot be known.
@@ -49,32 +56,37 @@ test(
     assert(out.includes("other after 0\n"), out);
     assert(out.includes("locked after 0\n"), out);
     assert(out.includes("copies after 0,0,0\n"), out);
-    // Reclaimed once: a second look finds nothing more.
-    assert(out.includes("again 66\n"), out);
+    // Reclaimed once: a second purge finds nothing more.
+    assert(out.includes("again 0 66\n"), out);
   },
   { skip: linuxOnly },
 );
 
-function lockLimitSkip(): string | false {
-  if (linuxOnly !== false) return linuxOnly;
-  const line = readFileSync("/proc/self/limits", "utf8").split("\n")
-    .find((l) => l.startsWith("Max locked memory")) ?? "";
-  const soft = Number(line.split(/\s+/)[3]);
-  return Number.isFinite(soft) && soft <= 64 * 1024 * 1024
-    ? false
-    : `RLIMIT_MEMLOCK is ${line.split(/\s+/)[3]}: too high to fill here`;
-}
+/** Without CAP_IPC_LOCK (root has it, and then no limit binds), under 8 MiB. */
+const UNPRIVILEGED = [
+  "setpriv",
+  "--inh-caps=-ipc_lock",
+  "--bounding-set=-ipc_lock",
+  "prlimit",
+  `--memlock=${8 << 20}:${8 << 20}`,
+  "--",
+];
 
 test(
   "locked memory a terminated Worker left is reclaimed when the lock limit is reached",
   () => {
-    const out = worker("memlock");
+    const out = worker("memlock", UNPRIVILEGED);
     assert(out.includes("worker held true"), out);
     assert(out.includes("ended true"), out);
     assert(out.includes("main held true none"), out);
     assert(out.includes("reclaimed true"), out);
   },
-  { skip: lockLimitSkip() },
+  {
+    skip: linuxOnly ||
+      (which("setpriv") && which("prlimit")
+        ? false
+        : "needs setpriv and prlimit (util-linux)"),
+  },
 );
 
 test(
@@ -152,7 +164,7 @@ test(
 );
 
 test(
-  "two copies of secmem in one thread share its record and keep to their own buffers",
+  "two copies of secmem in one thread share its owner word and keep to their own buffers",
   () => {
     const out = worker("copies");
     assert(out.includes("distinct true"), out);
@@ -167,11 +179,17 @@ test(
 );
 
 test(
-  "a Worker finds the table where it is, even where an earlier address became free",
+  "a Worker finds the table where it is, even where an earlier address became free; the main thread maps none for its secrets",
   () => {
     const out = worker("split");
     assert(out.includes("occupied true"), out);
-    // The main thread's two buffers, seen from the Worker's secmem.
+    // The main thread of each runtime is the process's first thread (its
+    // end ends the process), and maps no table for its own secrets; a
+    // Worker runs in a thread of its own, and enters its buffers.
+    assert(out.includes("main mapped 0\n"), out);
+    assert(out.includes("main is the first thread true\n"), out);
+    assert(out.includes("worker is the first thread false\n"), out);
+    // The first Worker's two buffers, seen from the second's secmem.
     assert(out.includes("worker sees 2\n"), out);
     assert(out.includes("tables 1\n"), out);
   },

@@ -16,6 +16,7 @@ import type { NativeMemory } from "./_native.ts";
 import { SecretMemoryError } from "./errors.ts";
 import {
   heldMappings,
+  joinTable,
   mappingHeld,
   mappingReleased,
   reclaimEnded,
@@ -54,6 +55,9 @@ export function checkMapHeadroom(memory: NativeMemory): void {
     nextCheck = FIRST_CHECK;
   }
   if (held < nextCheck) return;
+  // The main thread maps the table only now (it enters no buffers), and
+  // from now on adds its mappings to the count that Workers see.
+  joinTable(memory);
   const read = memory.procText?.bind(memory);
   if (read === undefined) {
     nextCheck = Infinity;

@@ -5,32 +5,70 @@
  * mapped until the process ends, out of every other thread's reach.
  *
  * Every thread's secmem finds the same table in native memory (see
- * `sharedTable` in ffi/linux_threads.ts) and writes into it, for each region
- * and pool arena it maps, where it lies and which thread owns it. Any thread
- * that allocates past a limit, purges, asks for stats or exits reclaims the
- * entries of threads that have ended: it wipes their data pages, gives them
- * back, and keeps the range reserved and inaccessible for good (quarantine).
- * It never unmaps them: whether a view over them reached a thread still
- * running (`postMessage` with a transfer list) cannot be known once their
- * thread is gone, and a range that is never unmapped never holds another
- * secret under such a view. Given back as a reservation with the guard
- * pages' own flags, a quarantined range merges into one mapping with its
- * neighbours: it costs address space, not mappings.
+ * `sharedTable` in ffi/linux_threads.ts) and enters into it, for each region
+ * and pool arena it maps, where it lies and which thread owns it:
  *
- * A thread is known by a record: its id, when it started (so that a newer
- * thread that got the same id is not taken for it) and a generation that
- * changes each time the record is claimed. Entries name their owner by
- * record and generation, never by thread id, so a reclaimer can never take
- * a live thread's entry for a dead one's. Every copy of secmem loaded in one
- * thread shares that thread's record.
+ * ```text
+ * header: 64 bytes of int32 words
+ * | held | entries top | reclaimed | quarantined | quarantined pages | 0 ... |
+ *   mappings held by the process, then counts for stats()
  *
- * A reclaimer marks the entry it works on with its own owner value, negated:
- * if it is itself ended half way, the next reclaimer finishes the work (or,
- * once the range was being unmapped, only frees the entry).
+ * entries: 65,536 of 48 bytes, one per region or arena (3 MiB in all)
+ * byte 0      8       12       16      24      32        40             48
+ * | owner     | flags | unused | base  | data  | total   | data length |
+ *   int64       int32            int64   int64   float64   float64
  *
- * It also holds the process's count of mappings held, which the map-count
- * headroom (`_map_limit.ts`) must see across threads, and the count of
- * ranges quarantined for ended threads.
+ * owner: one 64-bit word, changed by compare-and-swap only
+ * | bit 63 | bits 62..41        | bits 40..0                             |
+ * | sign   | thread id (< 2^22) | its start time, clock ticks since boot |
+ *   sign 0: held by that thread; sign 1 (the word negated): being reclaimed
+ *   by that thread; the whole word 0: free
+ * flags: 1 the fields are written; 8 the data pages are wiped and given back
+ * ```
+ *
+ * A thread is named by its id and when it started: Linux never hands out
+ * an id of 2^22 or more (pid_max's ceiling), and 2^41 ticks of 1/100 s are
+ * seven centuries of uptime, so the pair fits in 63 bits and the sign is
+ * left for a reclaimer's mark. A thread counts as ended only when its
+ * /proc/self/task entry is gone, or shows another start time; any doubt
+ * (/proc unreadable) keeps its entries. While a thread lives its id is
+ * its own and its start time does not change, so no live thread is ever
+ * judged ended: its word cannot be taken for a dead one's. An entry is
+ * taken by a swap from the word that was judged, which fails if the entry
+ * was freed and taken again meanwhile. The one inexactness runs the safe
+ * way: a new thread given an ended one's id in the very tick the ended one
+ * started (ids are handed out in turn, round the whole id space) would
+ * keep the ended one's entries until it ends too. Every copy of secmem
+ * loaded in one thread names it with the same word.
+ *
+ * Any thread that allocates past the lock or map limit, purges, or exits,
+ * and a Worker at its first buffer, reclaims the entries of threads that
+ * have ended: it wipes their data pages, gives them back, and keeps the
+ * range reserved and inaccessible for good (quarantine). It never unmaps
+ * them: whether a view over them reached a thread still running
+ * (`postMessage` with a transfer list) cannot be known once their thread is
+ * gone, and a range that is never unmapped never holds another secret under
+ * such a view. Given back as a reservation with the guard pages' own flags,
+ * a quarantined range merges into one mapping with its neighbours: it costs
+ * address space, not mappings. Asking (`stats()`) never reclaims.
+ *
+ * A reclaimer marks the entry it works on with its own owner word, negated,
+ * and the entry's flags say when the wipe is done: if it is itself ended
+ * half way, the next reclaimer takes the mark over and finishes the work.
+ *
+ * The process's first thread (thread id = process id) enters nothing, and
+ * maps the table only when it purges, asks for stats, reaches a limit or
+ * exits: that thread ending ends the process (on Linux, a first thread that
+ * leaves alone stays a zombie, its /proc entry and start time unchanged, so
+ * it would never be judged ended either), and no other thread ever
+ * reclaims its buffers. So the main thread of Deno, Bun and Node, which is
+ * the process's first thread, pays nothing for the table at its first
+ * secret; a Worker runs in a thread of its own and does.
+ *
+ * The table also holds the process's count of mappings held, which the
+ * map-count headroom (`_map_limit.ts`) must see across threads (the first
+ * thread adds its own once it has the table), and the counts of ranges
+ * quarantined for ended threads.
  *
  * The layout is shared by every copy of secmem in the process: a change to
  * it must change `NAME`, so that copies of different versions keep tables
@@ -43,113 +81,116 @@
 import type { NativeMemory } from "./_native.ts";
 import { quarantine } from "./_quarantine.ts";
 
-const NAME = "secmem-regions-v2";
+const NAME = "secmem-regions-v3";
 
 // Header, in int32 words.
 const HELD = 0;
-const THREADS_TOP = 1;
-const ENTRIES_TOP = 2;
-const RECLAIMED = 3;
-const QUARANTINED = 4;
-const QUARANTINED_PAGES = 5;
+const ENTRIES_TOP = 1;
+const RECLAIMED = 2;
+const QUARANTINED = 3;
+const QUARANTINED_PAGES = 4;
 const HEADER_BYTES = 64;
 
-// One record per thread: int32 [tid, unused, start time, generation].
-const THREADS = 1024;
-const THREAD_BYTES = 16;
-const THREADS_AT = HEADER_BYTES;
-/** A record's tid word while it is being claimed or freed. */
-const CHANGING = -1;
-
-// One entry per region or arena: int32 [owner, flags], then int64 base at
-// byte 16, data at 24, and float64 total at 32, data length at 40.
 const ENTRIES = 65536;
-const ENTRY_BYTES = 64;
-const ENTRIES_AT = THREADS_AT + THREADS * THREAD_BYTES;
-const TABLE_BYTES = ENTRIES_AT + ENTRIES * ENTRY_BYTES;
+const ENTRY_BYTES = 48;
+const TABLE_BYTES = HEADER_BYTES + ENTRIES * ENTRY_BYTES;
 
 /** The entry's fields are written: a reclaimer may act on them. */
 const READY = 1;
 /** A reclaimer wiped the data pages and gave them back. */
 const WIPED = 8;
 
-/** Owner values: generation * 2048 + record + 1, below 2^31. */
-const GENERATIONS = 1 << 20;
-
-/** How many records between two looks for ended threads. */
-const RECLAIM_EVERY = 1024;
+/** Owner words: thread id above the start time's bits. */
+const TICK_BITS = 41n;
+const TICK_MASK = (1n << TICK_BITS) - 1n;
+const TID_LIMIT = 1 << 22;
 
 interface Table {
+  /** Header and flags. */
   readonly words: Int32Array;
-  readonly addresses: BigInt64Array;
+  /** Owner words, bases and data addresses. */
+  readonly slots: BigInt64Array;
   readonly lengths: Float64Array;
   readonly pageSize: number;
-  /** This thread's record, and the owner value its entries carry. */
-  readonly record: number;
-  readonly owner: number;
+  /** This thread's owner word. */
+  readonly self: bigint;
 }
 
 /** undefined: not looked for yet; null: none to be had. */
 let table: Table | null | undefined;
+/** This thread is the process's first (see the module); undefined: not asked. */
+let firstThread: boolean | undefined;
+/** Whether this thread (this copy of secmem in it) reclaimed at first use. */
+let reclaimedAtFirstUse = false;
 /** Mappings held, while there is no table. */
 let localHeld = 0;
 /** Entries this thread gave back: most likely still free. */
 const freed: number[] = [];
 let cursor = 0;
-let recordsSinceReclaim = 0;
-/** Records to skip after the table was found full (a scan costs 65,536 tries). */
+/** Regions left out after the table was found full (a scan costs 65,536 tries). */
 let skipWhileFull = 0;
 
-const tidAt = (record: number): number => (THREADS_AT >> 2) + record * 4;
-const ownerAt = (entry: number): number =>
-  (ENTRIES_AT + entry * ENTRY_BYTES) >> 2;
-const baseAt = (entry: number): number =>
-  ((ENTRIES_AT + entry * ENTRY_BYTES) >> 3) + 2;
-const ownerValue = (record: number, generation: number): number =>
-  generation * 2048 + record + 1;
+/** Index in `slots` (and `lengths`) of an entry's owner word. */
+const slotAt = (entry: number): number =>
+  (HEADER_BYTES + entry * ENTRY_BYTES) >> 3;
+/** Index in `words` of an entry's flags. */
+const flagsAt = (entry: number): number => (slotAt(entry) + 1) << 1;
 
-function attach(memory: NativeMemory): Table | null {
+/** The owner word of thread `tid` started at `ticks`; undefined out of range. */
+function ownerWord(tid: number, ticks: number): bigint | undefined {
+  if (!Number.isSafeInteger(tid) || tid <= 0 || tid >= TID_LIMIT) {
+    return undefined;
+  }
+  if (!Number.isSafeInteger(ticks) || ticks < 0 || ticks > Number(TICK_MASK)) {
+    return undefined;
+  }
+  return (BigInt(tid) << TICK_BITS) | BigInt(ticks);
+}
+
+/**
+ * Maps the table (once per thread) and names this thread in it; with
+ * `existingOnly`, only where another thread made it (null otherwise, and
+ * looked for again next time). Reclaims nothing: a query may join, only
+ * the callers that reclaim wipe.
+ */
+function join(memory: NativeMemory, existingOnly = false): Table | null {
   if (table !== undefined) return table;
   table = null;
-  const { sharedTable, threadId, threadStart } = memory;
+  const { sharedTable, threadId, threadTicks } = memory;
   if (
     sharedTable === undefined || threadId === undefined ||
-    threadStart === undefined
+    threadTicks === undefined
   ) return null;
   try {
+    const length = Math.ceil(TABLE_BYTES / memory.pageSize) * memory.pageSize;
+    // Only looking: the map is read before this thread's own start (one
+    // /proc read, not two, while there is no table).
+    const found = existingOnly ? sharedTable(NAME, length, true) : undefined;
+    if (existingOnly && found === undefined) {
+      // None made yet: it may be, by the next Worker to enter a buffer.
+      table = undefined;
+      return null;
+    }
     const tid = threadId();
-    const start = tid > 0 ? threadStart(tid) : null;
     // Threads are told ended by their /proc/self/task entry; if this one
     // cannot read its own (no /proc, or one of another PID namespace),
     // that judgement would be wrong for every thread.
-    if (start === null || start < 0) return null;
-    const length = Math.ceil(TABLE_BYTES / memory.pageSize) * memory.pageSize;
-    const address = sharedTable(NAME, length);
+    const ticks = tid > 0 ? threadTicks(tid) : null;
+    const self = ticks === null ? undefined : ownerWord(tid, ticks);
+    if (self === undefined) return null;
+    const address = found ?? sharedTable(NAME, length);
     if (address === undefined) return null;
     const buffer = memory.view(address, length);
-    const words = new Int32Array(buffer);
-    let record = claimRecord(words, tid, start);
-    if (record < 0) {
-      // Records of ended threads that name no entry are freed here; the
-      // others once this thread has a record to reclaim them with.
-      freeUnreferencedEnded(words, threadStart);
-      record = claimRecord(words, tid, start);
-    }
-    if (record < 0) return null;
     table = {
-      words,
-      addresses: new BigInt64Array(buffer),
+      words: new Int32Array(buffer),
+      slots: new BigInt64Array(buffer),
       lengths: new Float64Array(buffer),
       pageSize: memory.pageSize,
-      record,
-      owner: ownerValue(record, Atomics.load(words, tidAt(record) + 3)),
+      self,
     };
     // The mappings this thread counted before it had the table.
-    if (localHeld !== 0) Atomics.add(words, HELD, localHeld);
+    if (localHeld !== 0) Atomics.add(table.words, HELD, localHeld);
     localHeld = 0;
-    // A new thread cleans up after ended ones, so that a program that
-    // starts Worker after Worker frees their records as it goes.
-    reclaimIn(memory, table);
     return table;
   } catch {
     // No table: each thread keeps to its own buffers, as reach() reports.
@@ -158,85 +199,41 @@ function attach(memory: NativeMemory): Table | null {
 }
 
 /**
- * This thread's record: the one another copy of secmem in this thread
- * already holds, or a free one, claimed in steps that a reader can tell
- * from a finished record (see `readRecord`).
+ * The table for a thread about to enter its first buffer, which first
+ * reclaims what ended threads left: a program that starts Worker after
+ * Worker wipes their leftovers as it goes.
  */
-function claimRecord(words: Int32Array, tid: number, start: number): number {
-  const top = Atomics.load(words, THREADS_TOP);
-  for (let record = 0; record < top; record++) {
-    const seen = readRecord(words, record);
-    if (seen !== undefined && seen.tid === tid && seen.start === start) {
-      return record;
-    }
+function joinAndReclaim(memory: NativeMemory): Table | null {
+  const shared = join(memory);
+  if (shared !== null && !reclaimedAtFirstUse) {
+    reclaimedAtFirstUse = true;
+    sweepEnded(memory, shared);
   }
-  for (let record = 0; record < THREADS; record++) {
-    const at = tidAt(record);
-    if (Atomics.compareExchange(words, at, 0, CHANGING) !== 0) continue;
-    const generation = (Atomics.load(words, at + 3) + 1) % GENERATIONS;
-    Atomics.store(words, at + 3, generation);
-    Atomics.store(words, at + 2, start);
-    Atomics.store(words, at, tid);
-    raiseTop(words, THREADS_TOP, record + 1);
-    return record;
+  return shared;
+}
+
+/** Whether this is the process's first thread, which enters nothing. */
+function isFirstThread(memory: NativeMemory): boolean {
+  if (firstThread !== undefined) return firstThread;
+  firstThread = false;
+  const { threadId, processId } = memory;
+  if (threadId === undefined || processId === undefined) return false;
+  try {
+    const tid = threadId();
+    firstThread = tid > 0 && tid === processId();
+  } catch {
+    // Unknown: enter the buffers, as any thread's.
   }
-  return -1;
+  return firstThread;
 }
 
 /**
- * Frees the records of ended threads that no entry names any more, for a
- * thread that found every record taken (it has none to reclaim with).
+ * Maps the table without reclaiming anything, so that `reach()` and the
+ * counts of other threads' buffers are known (`stats()`), or so that the
+ * first thread adds its mappings to the process's count (the map limit).
  */
-function freeUnreferencedEnded(
-  words: Int32Array,
-  threadStart: (tid: number) => number | null,
-): void {
-  const named = new Set<number>();
-  const entriesTop = Atomics.load(words, ENTRIES_TOP);
-  for (let entry = 0; entry < entriesTop; entry++) {
-    const owner = Atomics.load(words, ownerAt(entry));
-    if (owner !== 0) named.add(owner < 0 ? -owner : owner);
-  }
-  const top = Atomics.load(words, THREADS_TOP);
-  for (let record = 0; record < top; record++) {
-    const seen = readRecord(words, record);
-    if (seen === undefined) continue;
-    if (named.has(ownerValue(record, seen.generation))) continue;
-    const now = threadStart(seen.tid);
-    if (now !== null && (now < 0 || now === seen.start)) continue;
-    freeRecord(words, record, seen);
-  }
-}
-
-/** Frees an ended thread's record, unless it was claimed again meanwhile. */
-function freeRecord(words: Int32Array, record: number, seen: RecordSeen): void {
-  const at = tidAt(record);
-  if (Atomics.compareExchange(words, at, seen.tid, CHANGING) !== seen.tid) {
-    return;
-  }
-  if (Atomics.load(words, at + 3) !== seen.generation) {
-    // Claimed again meanwhile, by a thread that got the same id.
-    Atomics.store(words, at, seen.tid);
-    return;
-  }
-  Atomics.store(words, at, 0);
-}
-
-interface RecordSeen {
-  tid: number;
-  start: number;
-  generation: number;
-}
-
-/** A consistent reading of a record, or undefined while it is free or changing. */
-function readRecord(words: Int32Array, record: number): RecordSeen | undefined {
-  const at = tidAt(record);
-  const generation = Atomics.load(words, at + 3);
-  const tid = Atomics.load(words, at);
-  const start = Atomics.load(words, at + 2);
-  if (tid <= 0 || Atomics.load(words, at + 3) !== generation) return undefined;
-  if (Atomics.load(words, at) !== tid) return undefined;
-  return { tid, start, generation };
+export function joinTable(memory: NativeMemory): void {
+  join(memory);
 }
 
 function raiseTop(words: Int32Array, at: number, value: number): void {
@@ -247,17 +244,19 @@ function raiseTop(words: Int32Array, at: number, value: number): void {
   }
 }
 
-function claim(words: Int32Array, owner: number): number {
+/** A free entry, taken for `owner`; -1 when every entry is taken. */
+function takeFreeEntry(shared: Table): number {
+  const { words, slots, self } = shared;
   while (freed.length > 0) {
     const entry = freed.pop()!;
-    if (Atomics.compareExchange(words, ownerAt(entry), 0, owner) === 0) {
+    if (Atomics.compareExchange(slots, slotAt(entry), 0n, self) === 0n) {
       return entry;
     }
   }
   for (let tried = 0; tried < ENTRIES; tried++) {
     const entry = cursor;
     cursor = cursor + 1 === ENTRIES ? 0 : cursor + 1;
-    if (Atomics.compareExchange(words, ownerAt(entry), 0, owner) === 0) {
+    if (Atomics.compareExchange(slots, slotAt(entry), 0n, self) === 0n) {
       raiseTop(words, ENTRIES_TOP, entry + 1);
       return entry;
     }
@@ -267,7 +266,8 @@ function claim(words: Int32Array, owner: number): number {
 
 /**
  * Enters a region or arena just reserved, before any secret is written
- * into it. Returns its entry, or -1 when there is no table (or no room).
+ * into it. Returns its entry, or -1 when it is not entered: no table, no
+ * room, or the process's first thread (see the module).
  */
 export function recordRegion(
   memory: NativeMemory,
@@ -276,32 +276,29 @@ export function recordRegion(
   data: bigint,
   dataLength: number,
 ): number {
-  const shared = attach(memory);
+  if (isFirstThread(memory)) return -1;
+  const shared = joinAndReclaim(memory);
   if (shared === null) return -1;
-  if (++recordsSinceReclaim >= RECLAIM_EVERY) {
-    recordsSinceReclaim = 0;
-    reclaimEnded(memory);
-  }
   if (skipWhileFull > 0) {
     skipWhileFull--;
     return -1;
   }
-  const { words, addresses, lengths, owner } = shared;
-  const entry = claim(words, owner);
+  const entry = takeFreeEntry(shared);
   if (entry < 0) {
     // Only past 65,536 live regions (a raised vm.max_map_count): these go
     // unrecorded, reached by their own thread only, until entries free up.
     skipWhileFull = 1024;
     return -1;
   }
-  const at = baseAt(entry);
-  addresses[at] = base;
-  addresses[at + 1] = data;
-  lengths[at + 2] = total;
-  lengths[at + 3] = dataLength;
+  const { words, slots, lengths } = shared;
+  const at = slotAt(entry);
+  slots[at + 2] = base;
+  slots[at + 3] = data;
+  lengths[at + 4] = total;
+  lengths[at + 5] = dataLength;
   // A reclaimer acts on an entry only once its owner has ended, and a
   // thread's end publishes every write it made: plain stores suffice.
-  words[ownerAt(entry) + 1] = READY;
+  words[flagsAt(entry)] = READY;
   return entry;
 }
 
@@ -312,74 +309,74 @@ export function recordRegion(
  */
 export function forgetRegion(entry: number, base: bigint): void {
   if (entry < 0 || table === undefined || table === null) return;
-  const { words, addresses, owner } = table;
-  const at = ownerAt(entry);
+  const { words, slots, self } = table;
+  const at = slotAt(entry);
   // A region this thread inherited across fork() is in its parent's table.
-  if (words[at] !== owner || addresses[baseAt(entry)] !== base) return;
-  words[at + 1] = 0;
-  // Atomic: other threads claim free entries by compare-and-swap.
-  Atomics.store(words, at, 0);
+  if (slots[at] !== self || slots[at + 2] !== base) return;
+  words[flagsAt(entry)] = 0;
+  // Atomic: other threads take free entries by compare-and-swap.
+  Atomics.store(slots, at, 0n);
   freed.push(entry);
 }
 
 /**
- * Wipes and unmaps (or quarantines) every region and arena whose thread
- * has ended. Returns how many it reclaimed. Never throws: a range it
- * cannot handle stays marked with this thread, and is tried again by
- * another thread once this one has ended.
+ * Wipes and quarantines every region and arena whose thread has ended
+ * (this thread maps the table first if it has not). Returns how many it
+ * reclaimed. Never throws: a range it cannot handle stays marked with this
+ * thread, and is tried again by another thread once this one has ended.
  */
 export function reclaimEnded(memory: NativeMemory): number {
-  const shared = attach(memory);
-  return shared === null ? 0 : reclaimIn(memory, shared);
+  // A table no thread has made holds nothing to reclaim: the main thread
+  // (which enters nothing) does not make one at exit or on purge().
+  const shared = join(memory, isFirstThread(memory));
+  return shared === null ? 0 : sweepEnded(memory, shared);
 }
 
-function reclaimIn(memory: NativeMemory, shared: Table): number {
-  const threadStart = memory.threadStart;
-  if (threadStart === undefined) return 0;
-  const { words } = shared;
-  // Owner values of ended threads, and the records to free afterwards.
-  const ended = new Set<number>();
-  const records: [number, RecordSeen][] = [];
-  const threadsTop = Atomics.load(words, THREADS_TOP);
-  for (let record = 0; record < threadsTop; record++) {
-    if (record === shared.record) continue;
-    const seen = readRecord(words, record);
-    if (seen === undefined) continue;
-    const now = threadStart(seen.tid);
-    if (now !== null && (now < 0 || now === seen.start)) continue;
-    ended.add(ownerValue(record, seen.generation));
-    records.push([record, seen]);
-  }
-  if (ended.size === 0) return 0;
-  let reclaimed = 0;
-  const entriesTop = Atomics.load(words, ENTRIES_TOP);
-  for (let entry = 0; entry < entriesTop; entry++) {
-    const at = ownerAt(entry);
-    const owner = Atomics.load(words, at);
-    if (owner === 0 || !ended.has(owner < 0 ? -owner : owner)) continue;
-    if (Atomics.compareExchange(words, at, owner, -shared.owner) !== owner) {
-      continue;
+/** One pass over the entries, taking those of ended threads. */
+function sweepEnded(memory: NativeMemory, shared: Table): number {
+  const { threadTicks } = memory;
+  if (threadTicks === undefined) return 0;
+  const { words, slots, lengths, self } = shared;
+  // One /proc read per owner, not per entry.
+  const verdicts = new Map<bigint, boolean>();
+  const hasEnded = (owner: bigint): boolean => {
+    let ended = verdicts.get(owner);
+    if (ended === undefined) {
+      let now: number | null;
+      try {
+        now = threadTicks(Number(owner >> TICK_BITS));
+      } catch {
+        now = -1;
+      }
+      // -1: cannot be told, so the buffers are kept.
+      ended = now === null || (now >= 0 && BigInt(now) !== (owner & TICK_MASK));
+      verdicts.set(owner, ended);
     }
-    const flags = Atomics.load(words, at + 1);
-    // Claimed but never published (the thread ended between the two
-    // steps, before any secret was written): only the entry is given back.
+    return ended;
+  };
+  let reclaimed = 0;
+  const top = Atomics.load(words, ENTRIES_TOP);
+  for (let entry = 0; entry < top; entry++) {
+    const at = slotAt(entry);
+    const seen = Atomics.load(slots, at);
+    // Free, ours, or marked by us in a pass that failed (another thread
+    // retries it once we have ended).
+    if (seen === 0n || seen === self || seen === -self) continue;
+    if (!hasEnded(seen < 0n ? -seen : seen)) continue;
+    if (Atomics.compareExchange(slots, at, seen, -self) !== seen) continue;
+    const flags = Atomics.load(words, flagsAt(entry));
+    // Taken but never published (the thread ended between the two steps,
+    // before any secret was written): only the entry is given back.
     if ((flags & READY) !== 0) {
-      if (!reclaim(memory, shared, entry)) continue;
+      if (!wipeAndQuarantine(memory, shared, entry)) continue;
       reclaimed++;
       Atomics.add(words, RECLAIMED, 1);
       Atomics.add(words, QUARANTINED, 1);
-      Atomics.add(
-        words,
-        QUARANTINED_PAGES,
-        shared.lengths[baseAt(entry) + 2] / shared.pageSize,
-      );
+      Atomics.add(words, QUARANTINED_PAGES, lengths[at + 4] / shared.pageSize);
     }
-    Atomics.store(words, at + 1, 0);
-    Atomics.store(words, at, 0);
+    Atomics.store(words, flagsAt(entry), 0);
+    Atomics.store(slots, at, 0n);
   }
-  // Every entry of an ended thread has been handled, so its record is free
-  // for new threads.
-  for (const [record, seen] of records) freeRecord(words, record, seen);
   return reclaimed;
 }
 
@@ -391,22 +388,21 @@ function reclaimIn(memory: NativeMemory, shared: Table): number {
  * False when it could not be done (the entry then stays marked with this
  * thread).
  */
-function reclaim(
+function wipeAndQuarantine(
   memory: NativeMemory,
   shared: Table,
   entry: number,
 ): boolean {
-  const { words, addresses, lengths } = shared;
-  const at = baseAt(entry);
-  const flagsAt = ownerAt(entry) + 1;
-  if ((Atomics.load(words, flagsAt) & WIPED) !== 0) return true;
+  const { words, slots, lengths } = shared;
+  const at = slotAt(entry);
+  if ((Atomics.load(words, flagsAt(entry)) & WIPED) !== 0) return true;
   try {
-    const data = addresses[at + 1];
-    const dataLength = lengths[at + 3];
+    const data = slots[at + 3];
+    const dataLength = lengths[at + 5];
     memory.protect(data, dataLength, "readwrite");
     memory.wipe(data, dataLength);
     quarantine(memory, data, dataLength);
-    Atomics.or(words, flagsAt, WIPED);
+    Atomics.or(words, flagsAt(entry), WIPED);
     return true;
   } catch {
     return false;
@@ -442,7 +438,7 @@ export function mappingReleased(): void {
   adjustHeld(-1);
 }
 
-/** Regions and arenas held by the whole process (or this thread, without a table). */
+/** Regions and arenas held by the process (this thread's, until it has the table). */
 export function heldMappings(): number {
   return table ? Atomics.load(table.words, HELD) + pendingHeld : localHeld;
 }
@@ -452,16 +448,17 @@ export function reach(): "process" | "thread" {
   return table ? "process" : "thread";
 }
 
-/** Buffers and arenas live in other threads of the process. */
+/** Buffers and arenas live in other threads of the process (Workers). */
 export function otherThreadEntries(): number {
   if (!table) return 0;
-  const { words, owner } = table;
+  const { words, slots, self } = table;
   let count = 0;
   const top = Atomics.load(words, ENTRIES_TOP);
   for (let entry = 0; entry < top; entry++) {
-    const at = ownerAt(entry);
-    const other = Atomics.load(words, at);
-    if (other > 0 && other !== owner && (words[at + 1] & READY) !== 0) count++;
+    const owner = Atomics.load(slots, slotAt(entry));
+    if (owner > 0n && owner !== self && (words[flagsAt(entry)] & READY) !== 0) {
+      count++;
+    }
   }
   return count;
 }
@@ -481,21 +478,21 @@ export function quarantinedFromEnded(): { buffers: number; bytes: number } {
 }
 
 /**
- * The data ranges of every region and arena live in any thread, for a
+ * The data ranges of every region and arena entered by any thread, for a
  * scan that must not look inside guarded memory. Empty without a table.
  */
 export function guardedRanges(): [bigint, bigint][] {
   if (!table) return [];
-  const { words, addresses, lengths } = table;
+  const { words, slots, lengths } = table;
   const ranges: [bigint, bigint][] = [];
   const top = Atomics.load(words, ENTRIES_TOP);
   for (let entry = 0; entry < top; entry++) {
-    const at = ownerAt(entry);
-    if (Atomics.load(words, at) === 0 || (words[at + 1] & READY) === 0) {
-      continue;
-    }
-    const data = addresses[baseAt(entry) + 1];
-    ranges.push([data, data + BigInt(lengths[baseAt(entry) + 3])]);
+    const at = slotAt(entry);
+    if (
+      Atomics.load(slots, at) === 0n || (words[flagsAt(entry)] & READY) === 0
+    ) continue;
+    const data = slots[at + 3];
+    ranges.push([data, data + BigInt(lengths[at + 5])]);
   }
   return ranges;
 }

@@ -10,6 +10,7 @@ import { native } from "./_native.ts";
 import { type Region, unmapRegion } from "./_region.ts";
 import { mappingHeld, mappingReleased } from "./_map_limit.ts";
 import {
+  joinTable,
   otherThreadEntries,
   quarantinedFromEnded,
   reach,
@@ -169,7 +170,7 @@ export interface PurgeResult {
  *
  * The buffers of this thread, that is: a Worker's own buffers are its to
  * purge. Those left by Workers that have ended (by `terminate()` too) are
- * wiped as well, where `stats().reach` is `"process"`; each region or
+ * wiped as well, where threads share a table (Linux); each region or
  * arena of theirs counts as one.
  *
  * @returns How many buffers were destroyed, and how many of them had a
@@ -253,15 +254,16 @@ export interface MemoryStats {
    * enters its buffers in one table, so the buffers of a Worker that ended
    * without destroying them (`terminate()`, Deno's `self.close()`) are
    * wiped by the next thread that allocates past the lock or map limit,
-   * calls `purge()` or `stats()`, or exits. `"thread"` (elsewhere, or when
+   * calls `purge()`, or exits, and by a new Worker at its first buffer. `"thread"` (elsewhere, or when
    * the kernel cannot share the table): each thread reaches its own
    * buffers only, and a Worker's stay until the process ends.
    */
   reach: "process" | "thread";
   /**
-   * Buffers and pool arenas live in other threads of the process
-   * (Workers, or the main thread seen from a Worker); 0 when `reach` is
-   * `"thread"`.
+   * Buffers and pool arenas live in Workers other than this thread; 0 when
+   * `reach` is `"thread"`. The main thread's are not counted: its buffers
+   * never need another thread to wipe them (its end ends the process), so
+   * they are kept out of the process-wide table.
    */
   otherThreadBuffers: number;
   /**
@@ -289,7 +291,13 @@ export interface MemoryStats {
  * ```
  */
 export function stats(): MemoryStats {
-  reclaimLeftovers();
+  // Looks at the process table, and wipes nothing: a query must not change
+  // what is in memory (purge() and the limits reclaim).
+  try {
+    joinTable(native());
+  } catch {
+    // No native layer: this thread's counts only (reach "thread").
+  }
   const ended = quarantinedFromEnded();
   return {
     liveBuffers: live.size,

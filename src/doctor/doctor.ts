@@ -182,7 +182,7 @@ function workers(add: Add): void {
       "pass",
       "every thread's buffers are in one process-wide table: a Worker ended" +
         " by terminate() has its buffers wiped by the next thread that" +
-        ` allocates past a limit, purges, asks for stats() or exits; now ${otherThreadBuffers}` +
+        ` allocates past a limit, purges or exits, or by a new Worker; now ${otherThreadBuffers}` +
         ` live in other threads, ${reclaimedBuffers} reclaimed from ended ones`,
     );
     return;

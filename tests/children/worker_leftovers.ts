@@ -8,32 +8,37 @@
  *   they post; the main thread ends them with `terminate()` (in Deno one
  *   ends itself with `self.close()`), then prints VmLck, the stats, the
  *   number of mappings and how many copies of each key a scan finds,
- *   before and after `stats()` reclaims what they left.
+ *   before and after `stats()` (which must wipe nothing) and `purge()`
+ *   (which reclaims what they left).
  * - memlock: a Worker locks most of RLIMIT_MEMLOCK and is terminated; the
  *   main thread then allocates as much again, which only fits once the
- *   Worker's pages are reclaimed.
+ *   Worker's pages are reclaimed (run without CAP_IPC_LOCK: with it, no
+ *   limit binds).
  * - maplimit: nine Workers allocate 4,000 buffers each at the same time;
  *   each prints how far it got and which error stopped it; the main thread
  *   then still maps, compiles and allocates.
  * - reclaimer: eight rounds of a Worker holding 1,000 copies of one key,
- *   terminated, then a second Worker that reclaims them (`stats()`) and is
- *   itself terminated part way; the main thread's `stats()` must finish
- *   the work: no copy of any key left, VmLck where it started.
- * - split: something else holds the table's first address when the main
- *   thread maps the table, and is gone when a Worker starts: the Worker
- *   must find the table where it is, not start a second one there.
+ *   terminated, then a second Worker that reclaims them (at its first
+ *   buffer) and is itself terminated part way; the main thread's `purge()`
+ *   must finish the work: no copy of any key left, VmLck where it started.
+ * - split: something else holds the table's first address when a Worker
+ *   maps the table, and is gone when a second Worker starts: that one must
+ *   find the table where it is, not start a second one there.
  * - churn: ten Workers one after another, each reading 500 keys of its
- *   own and then terminated: 5,000 ranges quarantined, and what that costs
- *   the process in mappings.
+ *   own and then terminated (each new one reclaims the last one's at its
+ *   first buffer, the main thread's `purge()` the tenth's): 5,000 ranges
+ *   quarantined, and what that costs the process in mappings.
  * - copies: two copies of secmem (the sources copied to a temporary
- *   folder, as two installed packages would be) in one thread share its
- *   record: neither counts the other's buffers as another thread's.
+ *   folder, as two installed packages would be) in one Worker share its
+ *   owner word: neither counts the other's buffers as another thread's.
  *
  * @module
  */
 
 import { readFileSync } from "node:fs";
+import process from "node:process";
 import {
+  purge,
   SecretBuffer,
   SecretMemoryError,
   SecretPool,
@@ -59,6 +64,7 @@ interface Report {
   needle?: Needle;
   held?: number;
   code?: string;
+  lines?: string[];
 }
 
 const say = (line: string) => console.log(line);
@@ -104,12 +110,20 @@ async function workerMain(job: string, post: (r: Report) => void) {
       kept.push(key);
     }
     post({ tid: threadId(), held: kept.length });
+  } else if (job === "copies") {
+    const lines: string[] = [];
+    await copies((line) => lines.push(line));
+    post({ tid: threadId(), lines });
+  } else if (job === "pair") {
+    kept.push(SecretBuffer.random(32), SecretBuffer.random(32));
+    post({ tid: threadId() });
   } else if (job === "peek") {
     kept.push(SecretBuffer.random(1));
     post({ tid: threadId(), held: stats().otherThreadBuffers });
   } else if (job === "reclaimer") {
     post({ tid: threadId() });
-    stats();
+    // Its first buffer reclaims what ended threads left.
+    kept.push(SecretBuffer.random(1));
   } else if (job.startsWith("memlock:")) {
     const count = Number(job.slice("memlock:".length));
     for (let i = 0; i < count; i++) kept.push(SecretBuffer.alloc(64));
@@ -169,13 +183,17 @@ async function terminateMode(): Promise<void> {
   for (const worker of workers) await worker.end();
   const ended = await Promise.all(reports.map((r) => gone(r.tid)));
   say(`ended ${ended.every(Boolean)}`);
+  // A query wipes nothing.
+  say(`reclaimed by stats ${stats().reclaimedBuffers}`);
+  say(`copies after stats ${copies()}`);
+  say(`purged ${purge().destroyed}`);
   const after = stats();
   say(`reclaimed ${after.reclaimedBuffers}`);
   say(`quarantined ${after.quarantinedBuffers - held.quarantinedBuffers}`);
   say(`other after ${after.otherThreadBuffers}`);
   say(`locked after ${lockedKiB() - lockedBefore}`);
   say(`copies after ${copies()}`);
-  say(`again ${stats().reclaimedBuffers}`);
+  say(`again ${purge().destroyed} ${stats().reclaimedBuffers}`);
 }
 
 /** Three quarters of RLIMIT_MEMLOCK, in one-page buffers. */
@@ -240,6 +258,7 @@ async function reclaimerMode(): Promise<void> {
     await reclaimer.end();
     await gone(started.tid);
   }
+  purge();
   const after = stats();
   const left = needles.reduce((sum, n) => sum + scanMemory(n).hits.length, 0);
   say(`copies left ${left}`);
@@ -258,8 +277,8 @@ async function churnMode(): Promise<void> {
     const report = await worker.report;
     await worker.end();
     await gone(report.tid);
-    stats();
   }
+  purge();
   const after = stats();
   say(`quarantined ${after.quarantinedBuffers - before.quarantined}`);
   say(`maps grew ${maps() - before.maps}`);
@@ -278,20 +297,28 @@ async function splitMode(): Promise<void> {
   const flags = LINUX.MAP_PRIVATE | LINUX.MAP_ANONYMOUS |
     LINUX.MAP_FIXED_NOREPLACE;
   say(`occupied ${libc.mmap(first, 4096, 0, flags, -1, 0) === first}`);
-  const mine = [SecretBuffer.random(32), SecretBuffer.random(32)];
   const tables = () =>
     readFileSync("/proc/self/maps", "utf8").split("\n")
       .filter((line) => line.includes("/memfd:secmem-regions")).length;
+  // The main thread's secrets need no table (see _process_table.ts): it
+  // is the process's first thread, whose end ends the process.
+  const mine = [SecretBuffer.random(32), SecretBuffer.random(32)];
+  say(`main mapped ${tables()}`);
+  say(`main is the first thread ${threadId() === process.pid}`);
+  const holder = await start("pair");
+  await holder.report;
   libc.munmap(first, 4096);
   const worker = await start("peek");
   const report = await worker.report;
   say(`worker sees ${report.held}`);
+  say(`worker is the first thread ${report.tid === process.pid}`);
   say(`tables ${tables()}`);
   await worker.end();
+  await holder.end();
   for (const buffer of mine) buffer.destroy();
 }
 
-async function copiesMode(): Promise<void> {
+async function copies(say: (line: string) => void): Promise<void> {
   const { cpSync, mkdtempSync, rmSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
   const { join } = await import("node:path");
@@ -327,6 +354,14 @@ async function copiesMode(): Promise<void> {
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
+}
+
+/** In a Worker: the main thread enters nothing, so its copies would prove nothing. */
+async function copiesMode(): Promise<void> {
+  const worker = await start("copies");
+  const report = await worker.report;
+  for (const line of report.lines ?? []) say(line);
+  await worker.end();
 }
 
 async function main(): Promise<void> {

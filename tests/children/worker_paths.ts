@@ -3,7 +3,7 @@
  * the library's own paths (decoders, copies, file readers, the crypto
  * entry, the Enclave, the pool), plus one control buffer that its own code
  * reads. The main thread ends it with `terminate()`, waits for its thread
- * to be gone, and prints what `stats()` reclaimed: every range, each
+ * to be gone, and prints what `purge()` reclaimed: every range, each
  * wiped and quarantined.
  *
  * Usage: worker_paths.ts <file to read>
@@ -12,7 +12,7 @@
  */
 
 import { closeSync, openSync } from "node:fs";
-import { SecretBuffer, SecretPool, stats } from "../../mod.ts";
+import { purge, SecretBuffer, SecretPool, stats } from "../../mod.ts";
 import { decrypt, encrypt, hkdf, hmac, scryptSync } from "../../crypto.ts";
 import { Enclave } from "../../enclave.ts";
 import { startWorker, threadGone, threadId, workerOrMain } from "./_worker.ts";
@@ -113,6 +113,7 @@ async function main(): Promise<void> {
   say(`other ${before.otherThreadBuffers}`);
   await worker.terminate();
   say(`ended ${await threadGone(report.tid)}`);
+  purge();
   const after = stats();
   say(`reclaimed ${after.reclaimedBuffers - before.reclaimedBuffers}`);
   say(`quarantined ${after.quarantinedBuffers - before.quarantinedBuffers}`);

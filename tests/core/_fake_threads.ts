@@ -4,6 +4,7 @@
  * thread in real life) over one fake native layer, sharing one table, with
  * a fake thread clock: what `threadStart(tid)` answers is set by the test,
  * so a thread ends, or its id is taken by a newer thread, on one line.
+ * The process's id is `PID`: a thread of that id is its first thread.
  *
  * @module
  */
@@ -35,8 +36,10 @@ export interface FakeProcess {
   ): Promise<FakeThread>;
   /** Thread `tid` ends: its /proc/self/task entry is gone. */
   end(tid: number): void;
-  /** Sets what `threadStart(tid)` answers (a number, -1 or null). */
+  /** Sets what `threadTicks(tid)` answers (a number, -1 or null). */
   clock: Map<number, number | null>;
+  /** The shared table's bytes, to read its owner words (undefined before it is mapped). */
+  tableBytes(): ArrayBuffer | undefined;
   /** Maps a guarded region as the core would and writes a secret into it. */
   region(
     pages?: number,
@@ -44,6 +47,8 @@ export interface FakeProcess {
 }
 
 const PAGE = 4096;
+/** The fake process's id: thread `PID` is its first thread. */
+export const PID = 100;
 const TABLE_AT = 0x7f00_0000_0000n;
 
 /** Builds a fake process. */
@@ -60,7 +65,8 @@ export function fakeProcess(): FakeProcess {
       clock.set(tid, start);
       const memory: NativeMemory = wrap({
         ...fake.memory,
-        sharedTable(name, length) {
+        sharedTable(name, length, existingOnly) {
+          if (existingOnly && tableBuffer === undefined) return undefined;
           tableNames.push(name);
           tableBuffer ??= new ArrayBuffer(length);
           if (tableBuffer.byteLength !== length) {
@@ -73,6 +79,8 @@ export function fakeProcess(): FakeProcess {
             ? tableBuffer!
             : fake.memory.view(address, length),
         threadId: () => tid,
+        processId: () => PID,
+        threadTicks: (of) => clock.has(of) ? clock.get(of)! : null,
         threadStart: (of) => clock.has(of) ? clock.get(of)! : null,
       });
       const table = await fresh<ProcessTable>([
@@ -81,6 +89,7 @@ export function fakeProcess(): FakeProcess {
       ]);
       return { tid, table, memory };
     },
+    tableBytes: () => tableBuffer,
     end(tid) {
       clock.delete(tid);
     },

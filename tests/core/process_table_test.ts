@@ -10,11 +10,28 @@
 import assert from "node:assert/strict";
 import type { NativeMemory } from "../../src/core/_native.ts";
 import { test } from "../_harness.ts";
-import { fakeProcess } from "./_fake_threads.ts";
+import { fakeProcess, PID } from "./_fake_threads.ts";
 
 const PAGE = 4096;
 
-test("a thread's first record claims the table: reach goes from thread to process", async () => {
+/** The owner word the table should hold for thread `tid` started at `ticks`. */
+const word = (tid: number, ticks: number): bigint =>
+  (BigInt(tid) << 41n) | BigInt(ticks);
+
+/** Entry `entry`'s owner word and flags, read from the shared table's bytes. */
+function entryOf(
+  bytes: ArrayBuffer | undefined,
+  entry: number,
+): { owner: bigint; flags: number } {
+  assert.ok(bytes !== undefined, "the table is mapped");
+  const slot = (64 + entry * 48) / 8;
+  return {
+    owner: new BigInt64Array(bytes)[slot],
+    flags: new Int32Array(bytes)[(slot + 1) * 2],
+  };
+}
+
+test("a thread's first entry maps the table: reach goes from thread to process", async () => {
   const p = fakeProcess();
   const a = await p.thread(101, 5000);
   assert.equal(a.table.reach(), "thread");
@@ -28,7 +45,7 @@ test("a thread's first record claims the table: reach goes from thread to proces
   );
   assert.ok(entry >= 0, `entry ${entry}`);
   assert.equal(a.table.reach(), "process");
-  assert.deepEqual(p.tableNames, ["secmem-regions-v2"]);
+  assert.deepEqual(p.tableNames, ["secmem-regions-v3"]);
   assert.deepEqual(a.table.guardedRanges(), [[r.data, r.data + BigInt(PAGE)]]);
 });
 
@@ -106,7 +123,7 @@ test("a newer thread with an ended thread's id is told apart by its start time, 
   assert.equal(c.table.otherThreadEntries(), 0);
 });
 
-test("two copies of secmem in one thread share its record", async () => {
+test("two copies of secmem in one thread share its owner word", async () => {
   const p = fakeProcess();
   const first = await p.thread(101, 5000);
   const second = await p.thread(101, 5000);
@@ -238,4 +255,224 @@ test("no table where the native layer has none, or a thread cannot read its own 
   );
   assert.equal(blind.table.reach(), "thread");
   assert.deepEqual(p.tableNames, [], "the table is never mapped for it");
+});
+
+test("one owner word per entry: thread id above the start tick, negated while a reclaimer works", async () => {
+  const p = fakeProcess();
+  const a = await p.thread(4_194_303, 2 ** 41 - 1);
+  const r = p.region();
+  const entry = a.table.recordRegion(
+    a.memory,
+    r.base,
+    r.total,
+    r.data,
+    r.dataLength,
+  );
+  // The largest thread id Linux hands out and the largest tick still fit.
+  assert.equal(entryOf(p.tableBytes(), entry).owner, 2n ** 63n - 1n);
+  assert.equal(entryOf(p.tableBytes(), entry).flags, 1, "published");
+  a.table.forgetRegion(entry, r.base);
+  assert.deepEqual(entryOf(p.tableBytes(), entry), { owner: 0n, flags: 0 });
+
+  // Out of range (a thread id past 2^22, a tick past 2^41): no table, not
+  // a word that could name another thread.
+  for (const [tid, ticks] of [[1 << 22, 5], [7, 2 ** 41]]) {
+    const q = fakeProcess();
+    const t = await q.thread(tid, ticks);
+    assert.equal(
+      t.table.recordRegion(t.memory, r.base, r.total, r.data, r.dataLength),
+      -1,
+    );
+    assert.equal(t.table.reach(), "thread");
+  }
+});
+
+test("thread 7 ended and its id reused by a thread started later: only the ended one's entries are taken", async () => {
+  const p = fakeProcess();
+  const reclaimer = await p.thread(8, 90);
+  reclaimer.table.recordRegion(
+    reclaimer.memory,
+    p.region().base,
+    3 * PAGE,
+    0n,
+    0,
+  );
+  const old = await p.thread(7, 100);
+  const first = p.region();
+  const oldEntry = old.table.recordRegion(
+    old.memory,
+    first.base,
+    first.total,
+    first.data,
+    first.dataLength,
+  );
+  assert.equal(entryOf(p.tableBytes(), oldEntry).owner, word(7, 100));
+  p.end(7);
+  const young = await p.thread(7, 250);
+  p.fake.calls.length = 0;
+  const second = p.region();
+  const youngEntry = young.table.recordRegion(
+    young.memory,
+    second.base,
+    second.total,
+    second.data,
+    second.dataLength,
+  );
+  // Its first use took the ended thread's entry, and entered its own.
+  assert.equal(young.table.reclaimedEntries(), 1);
+  assert.deepEqual(p.fake.peek(first.data, 16), new Uint8Array(16));
+  assert.equal(entryOf(p.tableBytes(), youngEntry).owner, word(7, 250));
+  p.fake.calls.length = 0;
+  assert.equal(reclaimer.table.reclaimEnded(reclaimer.memory), 0);
+  assert.deepEqual(p.fake.calls, [], "the live thread 7 is left alone");
+  assert.ok(p.fake.peek(second.data, 16).some((byte) => byte !== 0));
+
+  p.end(7);
+  assert.equal(reclaimer.table.reclaimEnded(reclaimer.memory), 1);
+  assert.deepEqual(p.fake.peek(second.data, 16), new Uint8Array(16));
+  assert.deepEqual(entryOf(p.tableBytes(), youngEntry), {
+    owner: 0n,
+    flags: 0,
+  });
+});
+
+test("a reclaimer ended after the wipe, before it freed the entry: the next one frees it without wiping again", async () => {
+  const p = fakeProcess();
+  const owner = await p.thread(7, 100);
+  let refuse = false;
+  const reclaimer = await p.thread(8, 200, (memory): NativeMemory => ({
+    ...memory,
+    protect(address, length, protection) {
+      if (refuse) throw new Error("fake: the thread is ended here");
+      memory.protect(address, length, protection);
+    },
+  }));
+  const r = p.region();
+  const entry = owner.table.recordRegion(
+    owner.memory,
+    r.base,
+    r.total,
+    r.data,
+    r.dataLength,
+  );
+  p.end(7);
+  refuse = true;
+  assert.equal(reclaimer.table.reclaimEnded(reclaimer.memory), 0);
+  // Marked with the reclaimer's word, negated, and not wiped yet.
+  assert.deepEqual(entryOf(p.tableBytes(), entry), {
+    owner: -word(8, 200),
+    flags: 1,
+  });
+  // Stands for the reclaimer having wiped and quarantined the range, then
+  // being ended before it freed the entry (WIPED is 8).
+  p.fake.memory.protect(r.data, r.dataLength, "readwrite");
+  p.fake.memory.wipe(r.data, r.dataLength);
+  new Int32Array(p.tableBytes()!)[((64 + entry * 48) / 8 + 1) * 2] |= 8;
+  p.end(8);
+
+  const next = await p.thread(9, 300);
+  p.fake.calls.length = 0;
+  assert.equal(next.table.reclaimEnded(next.memory), 1, "counted once");
+  assert.ok(!p.fake.calls.includes("wipe"), p.fake.calls.join());
+  assert.deepEqual(entryOf(p.tableBytes(), entry), { owner: 0n, flags: 0 });
+  assert.equal(next.table.reclaimEnded(next.memory), 0);
+});
+
+test("a reclaimer's mark is left alone while that reclaimer lives", async () => {
+  const p = fakeProcess();
+  const owner = await p.thread(7, 100);
+  const stuck = await p.thread(8, 200, (memory): NativeMemory => ({
+    ...memory,
+    protect() {
+      throw new Error("fake: mprotect refused");
+    },
+  }));
+  const other = await p.thread(9, 300);
+  const r = p.region();
+  const entry = owner.table.recordRegion(
+    owner.memory,
+    r.base,
+    r.total,
+    r.data,
+    r.dataLength,
+  );
+  p.end(7);
+  assert.equal(stuck.table.reclaimEnded(stuck.memory), 0);
+  assert.equal(entryOf(p.tableBytes(), entry).owner, -word(8, 200));
+  p.fake.calls.length = 0;
+  assert.equal(other.table.reclaimEnded(other.memory), 0);
+  assert.deepEqual(p.fake.calls, [], "thread 8 lives: its work is its own");
+  assert.equal(entryOf(p.tableBytes(), entry).owner, -word(8, 200));
+});
+
+test("the process's first thread enters nothing and maps no table at its buffers; purge reclaims from it", async () => {
+  const p = fakeProcess();
+  const main = await p.thread(PID, 10);
+  const r = p.region();
+  assert.equal(
+    main.table.recordRegion(main.memory, r.base, r.total, r.data, r.dataLength),
+    -1,
+  );
+  assert.deepEqual(p.tableNames, [], "no table was asked for");
+  assert.equal(main.table.reach(), "thread");
+  main.table.mappingHeld();
+  // purge() and the exit wipe look for a table, and make none: no thread
+  // entered anything, so there is nothing to reclaim.
+  assert.equal(main.table.reclaimEnded(main.memory), 0);
+  assert.deepEqual(p.tableNames, []);
+  assert.equal(main.table.reach(), "thread");
+
+  // A Worker's buffer is entered; the Worker is terminated.
+  const worker = await p.thread(101, 500);
+  const w = p.region();
+  worker.table.recordRegion(
+    worker.memory,
+    w.base,
+    w.total,
+    w.data,
+    w.dataLength,
+  );
+  p.end(101);
+
+  // Asking maps the table and counts the Worker's buffer, and wipes nothing.
+  p.fake.calls.length = 0;
+  main.table.joinTable(main.memory);
+  assert.equal(main.table.reach(), "process");
+  assert.equal(main.table.otherThreadEntries(), 1);
+  assert.deepEqual(p.fake.calls, []);
+  assert.ok(p.fake.peek(w.data, 16).some((byte) => byte !== 0));
+  // The main thread's own count joins the process's.
+  assert.equal(worker.table.heldMappings(), 1);
+
+  // purge() (and the exit wipe, and the limits) reclaim.
+  assert.equal(main.table.reclaimEnded(main.memory), 1);
+  assert.deepEqual(p.fake.peek(w.data, 16), new Uint8Array(16));
+  // Still nothing of the main thread's is entered.
+  assert.equal(
+    main.table.recordRegion(main.memory, r.base, r.total, r.data, r.dataLength),
+    -1,
+  );
+  assert.deepEqual(main.table.guardedRanges(), []);
+});
+
+test("a Worker reclaims at its first buffer only; later buffers do not look", async () => {
+  const p = fakeProcess();
+  const gone = await p.thread(7, 100);
+  const r = p.region();
+  gone.table.recordRegion(gone.memory, r.base, r.total, r.data, r.dataLength);
+  p.end(7);
+  const worker = await p.thread(8, 200);
+  assert.equal(worker.table.reclaimedEntries(), 0, "nothing at import");
+  worker.table.recordRegion(worker.memory, p.region().base, 3 * PAGE, 0n, 0);
+  assert.equal(worker.table.reclaimedEntries(), 1);
+  const later = await p.thread(9, 300);
+  const s = p.region();
+  later.table.recordRegion(later.memory, s.base, s.total, s.data, s.dataLength);
+  p.end(9);
+  p.fake.calls.length = 0;
+  for (let i = 0; i < 3; i++) {
+    worker.table.recordRegion(worker.memory, p.region().base, 3 * PAGE, 0n, 0);
+  }
+  assert.ok(!p.fake.calls.includes("wipe"), p.fake.calls.join());
+  assert.ok(p.fake.peek(s.data, 16).some((byte) => byte !== 0));
 });
