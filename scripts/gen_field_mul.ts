@@ -171,21 +171,4 @@ emit(
 );
 linear((i) => `Math.imul(w[a + ${i}], n)`);
 emit("}");
-emit("");
-emit("/**");
-emit(" * Exchanges the two elements at `a` and `a + 20` with the two at `b`");
-emit(" * and `b + 20` when `bit` is 1, through a mask: no branch on the bit.");
-emit(" */");
-emit(
-  "export function cswap2(w: Int32Array, a: number, b: number, bit: number): void {",
-);
-// A shift, not -bit: -0 is a heap number in V8, a box that records the bit.
-emit("  const mask = (bit << 31) >> 31;");
-emit("  let t = 0;");
-for (let i = 0; i < 2 * N; i++) {
-  emit(`  t = (w[a + ${i}] ^ w[b + ${i}]) & mask;`);
-  emit(`  w[a + ${i}] ^= t;`);
-  emit(`  w[b + ${i}] ^= t;`);
-}
-emit("}");
 await Deno.writeTextFile("src/keys/_field_mul.ts", lines.join("\n") + "\n");

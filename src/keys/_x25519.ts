@@ -12,7 +12,7 @@
 import {
   add,
   copy,
-  cswap2,
+  cswap,
   fromBytes,
   invert,
   LIMBS,
@@ -101,7 +101,7 @@ function ladder(w: Int32Array, k: Uint8Array, point: Uint8Array): void {
   for (let t = 254; t >= 0; t--) {
     const bit = (k[t >> 3] >> (t & 7)) & 1;
     swap ^= bit;
-    cswap2(w, X2, X3, swap);
+    cswap(w, X2, X3, 2 * LIMBS, swap);
     swap = bit;
     add(w, A, X2, Z2);
     sqr(w, AA, A);
@@ -122,7 +122,7 @@ function ladder(w: Int32Array, k: Uint8Array, point: Uint8Array): void {
     add(w, Z2, Z2, AA);
     mul(w, Z2, Z2, E);
   }
-  cswap2(w, X2, X3, swap);
+  cswap(w, X2, X3, 2 * LIMBS, swap);
   swap = 0;
   invert(w, Z2, Z2, T);
   mul(w, X2, X2, Z2);
