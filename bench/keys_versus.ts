@@ -14,7 +14,9 @@
  * Prints a Markdown table: per workload, the median CPU µs per call (user
  * + system) of each tree and of noble, and the median over rounds of each
  * tree's ratio to noble in the same round. `KEYS_VERSUS_ONLY=agree` runs
- * the named workloads only.
+ * the named workloads only; `ladder` (not run by default) is each tree's
+ * bare X25519 function (src/keys/_x25519.ts: no key object, no result
+ * buffer) against noble's agreement.
  *
  * @module
  */
@@ -39,10 +41,17 @@ interface Keys {
 
 type Work = Record<string, () => void>;
 
+interface Ladder {
+  x25519(out: Uint8Array, scalar: Uint8Array, point: Uint8Array): void;
+}
+
 let sink = 0;
 const message = new Uint8Array(64).fill(3);
 
-function works(keys: Keys): Work {
+const ladderOut = new Uint8Array(32);
+const ladderScalar = new Uint8Array(32).fill(7);
+
+function works(keys: Keys, ladder: Ladder): Work {
   const mine = keys.X25519Key.generate();
   const theirs = keys.X25519Key.generate();
   const signer = keys.Ed25519Key.generate();
@@ -56,6 +65,7 @@ function works(keys: Keys): Work {
     verify: () => {
       sink += keys.ed25519Verify(pub, message, signature) ? 1 : 0;
     },
+    ladder: () => ladder.x25519(ladderOut, ladderScalar, theirs.publicKey),
   };
 }
 
@@ -66,6 +76,9 @@ const ePublic = ed25519.getPublicKey(eSecret);
 const eSignature = ed25519.sign(message, eSecret);
 const noble: Work = {
   agree: () => {
+    sink += x25519.getSharedSecret(xSecret, xPeer)[0];
+  },
+  ladder: () => {
     sink += x25519.getSharedSecret(xSecret, xPeer)[0];
   },
   sign: () => {
@@ -91,8 +104,12 @@ function median(values: number[]): number {
     : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-async function load(dir: string): Promise<Keys> {
-  return await import(pathToFileURL(resolve(dir, "keys.ts")).href) as Keys;
+async function load(dir: string): Promise<Work> {
+  const url = (path: string) => pathToFileURL(resolve(dir, path)).href;
+  return works(
+    await import(url("keys.ts")) as Keys,
+    await import(url("src/keys/_x25519.ts")) as Ladder,
+  );
 }
 
 const [beforeDir, afterDir, roundsText] = process.argv.slice(2).filter((a) =>
@@ -103,8 +120,9 @@ if (beforeDir === undefined || afterDir === undefined) {
   process.exit(2);
 }
 const rounds = Number(roundsText ?? 15);
-const trees = [works(await load(beforeDir)), works(await load(afterDir))];
-const only = process.env.KEYS_VERSUS_ONLY?.split(",");
+const trees = [await load(beforeDir), await load(afterDir)];
+const only = process.env.KEYS_VERSUS_ONLY?.split(",") ??
+  ["agree", "sign", "verify"];
 const PER_BATCH = 8;
 // Rotations of (before, after, noble): each goes first, second and last.
 const ORDERS = [[0, 1, 2], [2, 0, 1], [1, 2, 0], [2, 1, 0], [0, 2, 1], [
@@ -117,8 +135,8 @@ console.log(
   "| workload | before µs | after µs | noble µs | before ÷ noble | after ÷ noble |",
 );
 console.log("| --- | --- | --- | --- | --- | --- |");
-for (const id of ["agree", "sign", "verify"]) {
-  if (only !== undefined && !only.includes(id)) continue;
+for (const id of ["ladder", "agree", "sign", "verify"]) {
+  if (!only.includes(id)) continue;
   const fns = [trees[0][id], trees[1][id], noble[id]];
   // Warm-up long enough for every tier of every engine's compiler.
   for (const fn of fns) cpuMicros(fn, 150);
