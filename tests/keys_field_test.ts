@@ -108,6 +108,62 @@ test("field: products, squares, sums, differences and inverses match BigInt", ()
   assert(checked > 300);
 });
 
+/** The value of the limbs at `o`, mod P, straight from the limbs. */
+function limbValue(o: number): bigint {
+  let v = 0n;
+  for (let i = F.LIMBS - 1; i >= 0; i--) v = v * 8192n + BigInt(w[o + i]);
+  return mod(v, P);
+}
+
+/** Every limb at `o` is within the bound every product operand keeps. */
+function assertOperand(o: number, what: string): void {
+  for (let i = 0; i < F.LIMBS; i++) {
+    assert(Math.abs(w[o + i]) <= 4128, `${what}: limb ${i} is ${w[o + i]}`);
+  }
+}
+
+test("field: operands at the limb bound (|limb| <= 2^12 + 2^5) multiply right and leave results inside it", () => {
+  const patterns: ((i: number) => number)[] = [
+    () => 4128,
+    () => -4128,
+    (i) => (i % 2 === 0 ? 4128 : -4128),
+    (i) => (i < 10 ? 4128 : -4128),
+    (i) => (i < 10 ? -4128 : 4128),
+    (i) => (i === 1 ? 4128 : 4096),
+  ];
+  for (let r = 0; r < 200; r++) {
+    const bytes = randomBytes(F.LIMBS * 2);
+    patterns.push((i) => (bytes.readUInt16LE(i * 2) % 8257) - 4128);
+  }
+  for (let p = 0; p < patterns.length; p++) {
+    const q = patterns[(p * 5 + 1) % patterns.length];
+    for (let i = 0; i < F.LIMBS; i++) {
+      w[A + i] = patterns[p](i);
+      w[B + i] = q(i);
+    }
+    const a = limbValue(A), b = limbValue(B);
+    F.mul(w, OUT, A, B);
+    assertOperand(OUT, "mul");
+    assert.equal(value(OUT), mod(a * b, P), `mul, pattern ${p}`);
+    F.sqr(w, OUT, A);
+    assertOperand(OUT, "sqr");
+    assert.equal(value(OUT), mod(a * a, P), `sqr, pattern ${p}`);
+    F.add(w, OUT, A, B);
+    assertOperand(OUT, "add");
+    assert.equal(value(OUT), mod(a + b, P));
+    F.sub(w, OUT, A, B);
+    assertOperand(OUT, "sub");
+    assert.equal(value(OUT), mod(a - b, P));
+  }
+  // Bytes read in are balanced too (a ladder multiplies the peer's u as
+  // read), the same value.
+  for (const v of [...EDGES, (1n << 255n) - 1n]) {
+    F.fromBytes(w, A, toLe(v & ((1n << 255n) - 1n), 32), 0);
+    assertOperand(A, `fromBytes ${v}`);
+    assert.equal(limbValue(A), mod(v & ((1n << 255n) - 1n), P));
+  }
+});
+
 function modPow(b: bigint, e: bigint, m: bigint): bigint {
   let r = 1n;
   for (; e > 0n; e >>= 1n, b = b * b % m) if (e & 1n) r = r * b % m;

@@ -257,6 +257,8 @@ function decode(
   for (let i = 0; i < EL; i++) zero |= w[x + i];
   if (zero === 0 && sign === 1) return false;
   if ((w[x] & 1) !== sign) neg(w, x, x);
+  // Balanced again (canonical left unsigned limbs) before it is multiplied.
+  carry(w, x);
   mul(w, t, x, y);
   return true;
 }

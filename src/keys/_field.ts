@@ -5,11 +5,13 @@
  * representation is redundant mod p) held in an `Int32Array` that views a
  * guarded work area; every function takes that array and the word offsets
  * of its operands, so no element ever exists as a heap object. Limbs are
- * kept balanced, |limb| <= 2^12 plus a little after a carry, which bounds
- * a product column of 20 terms by 20 * 2^24 < 2^29: every intermediate,
- * products and carries included, stays inside V8's small-integer range
- * (+-2^30 with pointer compression), where the interpreter does not box
- * it on the heap as a copy of a secret word.
+ * kept balanced, |limb| <= 2^12 plus a little after a carry (at most
+ * 2^12 + 2^5; `canonical` and `mulSmall` leave larger limbs, and neither
+ * result may be an operand of `mul` or `sqr` before a carry), which bounds
+ * every intermediate of a product, products and carries included, below
+ * 2^30 (the bounds are in scripts/gen_field_mul.ts): inside V8's
+ * small-integer range (+-2^30 with pointer compression), where the
+ * interpreter does not box it on the heap as a copy of a secret word.
  *
  * Every function runs the same instructions whatever the values: no branch
  * and no index depends on a limb.
@@ -30,7 +32,7 @@ const WRAP = 608;
 const HALF = 4096;
 const MASK = 8191;
 
-export { mul, sqr } from "./_field_mul.ts";
+export { add, mul, mulSmall, neg, sqr, sub } from "./_field_mul.ts";
 import { mul, sqr } from "./_field_mul.ts";
 
 /** Carries the 20 limbs at `o` into balanced form, folding the top carry. */
@@ -47,24 +49,6 @@ export function carry(w: Int32Array, o: number): void {
   w[o + 1] += c;
 }
 
-/** out = a + b, carried. */
-export function add(w: Int32Array, out: number, a: number, b: number): void {
-  for (let i = 0; i < LIMBS; i++) w[out + i] = w[a + i] + w[b + i];
-  carry(w, out);
-}
-
-/** out = a - b, carried. */
-export function sub(w: Int32Array, out: number, a: number, b: number): void {
-  for (let i = 0; i < LIMBS; i++) w[out + i] = w[a + i] - w[b + i];
-  carry(w, out);
-}
-
-/** out = -a, carried. */
-export function neg(w: Int32Array, out: number, a: number): void {
-  for (let i = 0; i < LIMBS; i++) w[out + i] = -w[a + i];
-  carry(w, out);
-}
-
 /** out = a. */
 export function copy(w: Int32Array, out: number, a: number): void {
   for (let i = 0; i < LIMBS; i++) w[out + i] = w[a + i];
@@ -74,20 +58,6 @@ export function copy(w: Int32Array, out: number, a: number): void {
 export function setSmall(w: Int32Array, out: number, n: number): void {
   w[out] = n;
   for (let i = 1; i < LIMBS; i++) w[out + i] = 0;
-}
-
-/**
- * out = a * n for a public `n` below 2^17 (the ladder's 121665): each limb
- * product stays under 2^12.2 * 2^17 < 2^30.
- */
-export function mulSmall(
-  w: Int32Array,
-  out: number,
-  a: number,
-  n: number,
-): void {
-  for (let i = 0; i < LIMBS; i++) w[out + i] = Math.imul(w[a + i], n);
-  carry(w, out);
 }
 
 /** Squares `a` into `out` `n` times. */
@@ -168,7 +138,9 @@ export function cswap(
   count: number,
   bit: number,
 ): void {
-  const mask = -bit;
+  // A shift, not -bit: -0 is a heap number in V8, a box that records the
+  // bit. (Unrolled, this loop ran no faster in any runtime.)
+  const mask = (bit << 31) >> 31;
   for (let i = 0; i < count; i++) {
     const t = (w[a + i] ^ w[b + i]) & mask;
     w[a + i] ^= t;
@@ -184,7 +156,7 @@ export function cmov(
   count: number,
   bit: number,
 ): void {
-  const mask = -bit;
+  const mask = (bit << 31) >> 31;
   for (let i = 0; i < count; i++) {
     w[out + i] ^= (w[out + i] ^ w[a + i]) & mask;
   }
@@ -262,7 +234,8 @@ export function toBytes(
 
 /**
  * Reads 32 little-endian bytes at `src[at..)` into the element at `out`,
- * ignoring bit 255 (RFC 7748 masks it; Ed25519 keeps the sign of x there).
+ * balanced, ignoring bit 255 (RFC 7748 masks it; Ed25519 keeps the sign
+ * of x there).
  */
 export function fromBytes(
   w: Int32Array,
@@ -285,4 +258,7 @@ export function fromBytes(
     bits -= 13;
   }
   acc = 0;
+  // Balanced, as every operand of mul and sqr must be (the same value:
+  // limb 19 holds 8 bits, so no carry leaves the top).
+  carry(w, out);
 }
