@@ -61,6 +61,29 @@ export function args(): string[] {
   return host.Deno?.args ?? host.process?.argv.slice(2) ?? [];
 }
 
+/**
+ * The arguments of a script that compares two trees in one process:
+ * `BEFORE_DIR AFTER_DIR [ROUNDS]` (flags ignored); exits 2 with `usage`
+ * when a tree is missing.
+ */
+export function twoTrees(
+  usage: string,
+  defaultRounds: number,
+): { beforeDir: string; afterDir: string; rounds: number } {
+  const [beforeDir, afterDir, roundsText] = args().filter((a) =>
+    !a.startsWith("-")
+  );
+  if (beforeDir === undefined || afterDir === undefined) {
+    console.error(`usage: ${usage} BEFORE_DIR AFTER_DIR [ROUNDS]`);
+    const host = globalThis as unknown as {
+      Deno?: { exit(code: number): never };
+      process?: { exit(code: number): never };
+    };
+    (host.Deno ?? host.process)!.exit(2);
+  }
+  return { beforeDir, afterDir, rounds: Number(roundsText ?? defaultRounds) };
+}
+
 /** The runtime's name and version, for the report. */
 export function runtimeLabel(): string {
   const host = globalThis as unknown as {

@@ -24,6 +24,8 @@
 import process from "node:process";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { median } from "./_stats.ts";
+import { twoTrees } from "./_timing.ts";
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 
 interface Keys {
@@ -96,14 +98,6 @@ function cpuMicros(fn: () => void, n: number): number {
   return (used.user + used.system) / n;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[middle]
-    : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 async function load(dir: string): Promise<Work> {
   const url = (path: string) => pathToFileURL(resolve(dir, path)).href;
   return works(
@@ -112,14 +106,7 @@ async function load(dir: string): Promise<Work> {
   );
 }
 
-const [beforeDir, afterDir, roundsText] = process.argv.slice(2).filter((a) =>
-  !a.startsWith("-")
-);
-if (beforeDir === undefined || afterDir === undefined) {
-  console.error("usage: keys_versus.ts BEFORE_DIR AFTER_DIR [ROUNDS]");
-  process.exit(2);
-}
-const rounds = Number(roundsText ?? 15);
+const { beforeDir, afterDir, rounds } = twoTrees("keys_versus.ts", 15);
 const trees = [await load(beforeDir), await load(afterDir)];
 const only = process.env.KEYS_VERSUS_ONLY?.split(",") ??
   ["agree", "sign", "verify"];

@@ -26,6 +26,8 @@
 import process from "node:process";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { median } from "./_stats.ts";
+import { twoTrees } from "./_timing.ts";
 
 interface Tree {
   SecretBuffer: {
@@ -123,14 +125,6 @@ function cpuNs(): number {
   return (usage.user + usage.system) * 1000;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[middle]
-    : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 /** CPU ns per operation of one batch of `n`, after a warm-up of n/10. */
 function batch(work: Work, n: number): number {
   work.run(Math.max(1, Math.floor(n / 10)));
@@ -143,14 +137,7 @@ async function load(dir: string): Promise<Tree> {
   return await import(pathToFileURL(resolve(dir, "mod.ts")).href) as Tree;
 }
 
-const [beforeDir, afterDir, roundsText] = process.argv.slice(2).filter((a) =>
-  !a.startsWith("-")
-);
-if (beforeDir === undefined || afterDir === undefined) {
-  console.error("usage: versus.ts BEFORE_DIR AFTER_DIR [ROUNDS]");
-  process.exit(2);
-}
-const rounds = Number(roundsText ?? 11);
+const { beforeDir, afterDir, rounds } = twoTrees("versus.ts", 11);
 const trees = [await load(beforeDir), await load(afterDir)];
 const only = process.env.VERSUS_ONLY?.split(",");
 
