@@ -6,7 +6,9 @@
  * as many of a script that imports the entry and makes
  * `SecretBuffer.random(32)`, alternated so that load on the machine falls
  * on both alike; prints the medians of whole-process wall-clock time and
- * their difference ("ms to the first secret"). Then, from one traced run
+ * their difference ("ms to the first secret"), and the same of the CPU
+ * time the process used (user + system, every thread; `/usr/bin/time`),
+ * which waiting for a busy CPU does not inflate. Then, from one traced run
  * each:
  *
  * - modules: the distinct `.ts`/`.js` files of the library the process
@@ -130,13 +132,16 @@ function scripts(dir: string, entry: string) {
   return { empty, secret, marked };
 }
 
-function run(command: string[]): number {
+/** Wall-clock and CPU (user + system, all threads) ms of one process. */
+function run(command: string[]): { wall: number; cpu: number } {
+  const times = join(dir, "times");
   const started = performance.now();
-  const result = spawnSync(command[0], command.slice(1), {
-    stdio: ["ignore", "ignore", "pipe"],
-    encoding: "utf8",
-  });
-  const elapsed = performance.now() - started;
+  const result = spawnSync(
+    "/usr/bin/time",
+    ["-f", "%U %S", "-o", times, ...command],
+    { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" },
+  );
+  const wall = performance.now() - started;
   if (result.status !== 0) {
     throw new Error(
       `${command.join(" ")} exited ${result.status ?? result.signal}: ${
@@ -144,7 +149,9 @@ function run(command: string[]): number {
       }`,
     );
   }
-  return elapsed;
+  const [user, system] = readFileSync(times, "utf8").trim().split("\n").at(-1)!
+    .split(" ").map(Number);
+  return { wall, cpu: (user + system) * 1000 };
 }
 
 const median = (values: number[]): number => {
@@ -231,15 +238,18 @@ try {
       // Warm-up: Deno compiles and caches the sources on the first run.
       run(runtime.command(empty));
       run(runtime.command(secret));
-      const bare: number[] = [];
-      const loaded: number[] = [];
+      const bare: { wall: number; cpu: number }[] = [];
+      const loaded: { wall: number; cpu: number }[] = [];
       for (let i = 0; i < RUNS; i++) {
         bare.push(run(runtime.command(empty)));
         loaded.push(run(runtime.command(secret)));
       }
-      const [b, l] = [median(bare), median(loaded)];
-      row += ` ${b.toFixed(0)} | ${l.toFixed(0)} | +${(l - b).toFixed(0)} |`;
-    } else row += " | | |";
+      for (const key of ["wall", "cpu"] as const) {
+        const b = median(bare.map((t) => t[key]));
+        const l = median(loaded.map((t) => t[key]));
+        row += ` ${b.toFixed(0)} | ${l.toFixed(0)} | +${(l - b).toFixed(0)} |`;
+      }
+    } else row += " | | | | | |";
     if (!flag("--no-trace")) {
       run(runtime.command(marked)); // Deno caches it untraced
       const t = trace(runtime, marked, sub);
@@ -257,8 +267,9 @@ try {
   }
   console.log(
     `\n# runs ${RUNS}, medians, ms of the whole process\n` +
-      "| runtime | empty script ms | import + random(32) ms | difference | modules | syscalls of the first random(32), its thread | other threads |\n" +
-      "| --- | --- | --- | --- | --- | --- | --- |\n" + rows.join("\n"),
+      "| runtime | empty, wall ms | import + random(32), wall ms | difference | empty, CPU ms | import + random(32), CPU ms | difference | modules | syscalls of the first random(32), its thread | other threads |\n" +
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" +
+      rows.join("\n"),
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });
