@@ -26,11 +26,12 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
 import { createRequire } from "node:module";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -115,6 +116,52 @@ function findTsc(): string[] {
   return host.Deno === undefined
     ? [execPath, tsc]
     : [execPath, "run", "-A", tsc];
+}
+
+/**
+ * Bundles the compiled JavaScript with Deno's bundler (`deno bundle`, Deno
+ * is a devDependency; `$DENO` names another): one module per entry, and
+ * what entries share in `esm/chunk-*.js`, so that every entry
+ * still reaches one instance of the core (one registry, one lock policy).
+ * Node resolves, reads and links each module on its own: the 53 files of
+ * the main entry were half of what importing it cost (issue 24,
+ * bench/RESULTS.md). Names are kept (`--keep-names`): the bundler renames
+ * a class that another module's name shadows, and `SecretBuffer.name`
+ * must stay "SecretBuffer". The declaration files stay one per source
+ * file, as tsc wrote them.
+ */
+function bundle(entries: string[]): void {
+  const host = globalThis as unknown as {
+    process: { env: Record<string, string | undefined> };
+  };
+  const deno = host.process.env.DENO ??
+    join(root, "node_modules", ".bin", "deno");
+  const staging = join(out, "bundle");
+  const result = spawnSync(deno, [
+    "bundle",
+    "--quiet",
+    "--no-config",
+    "--no-lock",
+    "--code-splitting",
+    "--keep-names",
+    "--format=esm",
+    `--outdir=${staging}`,
+    ...entries.map((entry) => join(out, built(entry, ".js"))),
+  ], { stdio: ["ignore", "ignore", "inherit"] });
+  if (result.status !== 0) {
+    fail(
+      `Cannot bundle: ${deno} bundle exited with ${
+        result.status ?? result.signal ?? result.error
+      } (run npm install for the deno devDependency, or set DENO)`,
+    );
+  }
+  for (const file of walk(esm)) if (file.endsWith(".js")) rmSync(file);
+  for (const file of walk(staging)) {
+    const target = join(esm, relative(staging, file));
+    mkdirSync(dirname(target), { recursive: true });
+    renameSync(file, target);
+  }
+  rmSync(staging, { recursive: true, force: true });
 }
 
 /** Every file under `folder`, recursively, as absolute paths. */
@@ -350,6 +397,7 @@ function main(): void {
   mkdirSync(esm, { recursive: true });
   compile(entries);
 
+  bundle(entries);
   const files = walk(esm);
   rewriteDeclarations(files);
   renameInExamples(files, manifest.name);
