@@ -1,12 +1,13 @@
 /**
  * Builds the npm package from the same sources as the JSR one, with the
  * TypeScript compiler from npm (dnt, the usual tool, lives on JSR only).
- * The output keeps dnt's shape: `out/esm/` holds ESM JavaScript with a
- * `.d.ts` beside each file, and `out/` holds a generated `package.json`, the
- * README and the LICENSE. Run it with `npm run build:npm`, or with any of the
- * three runtimes: `node npm-build/build.ts` (Node 26), `bun
- * npm-build/build.ts`, or `deno run -A npm-build/build.ts`. Set `TSC` to use
- * a particular `tsc`.
+ * `out/esm/` holds one bundled ESM module per entry and the chunks they
+ * share (`bundle` below), with tsc's `.d.ts` for every source file, and
+ * `out/` holds a generated `package.json`, the README and the LICENSE. Run
+ * it with `npm run build:npm`, or with any of the three runtimes: `node
+ * npm-build/build.ts` (Node 26), `bun npm-build/build.ts`, or `deno run -A
+ * npm-build/build.ts`. Set `TSC` to use a particular `tsc`, `DENO` a
+ * particular `deno` (the bundler).
  *
  * For CommonJS callers each entry also gets a one-line `.cjs` that
  * `require`s the ESM entry (Node 26 and Bun load ESM through `require`), so
