@@ -16,6 +16,7 @@ import type {
 import { LINUX, LINUX_LIBC, LINUX_LIBC_CANDIDATES } from "./linux.ts";
 import type { BoundLibrary, RuntimeAdapter } from "./types.ts";
 import { createLinuxThreads } from "./linux_threads.ts";
+import { openInTwoSteps } from "./_lazy.ts";
 import { createPosix, type Posix } from "./posix_memory.ts";
 import { createProcReader } from "./procfs.ts";
 
@@ -25,6 +26,30 @@ type Libc = BoundLibrary<typeof LINUX_LIBC>;
 // arm64); kept here rather than in the shared table, used by openRead only.
 const O_NONBLOCK = 0x800;
 
+/**
+ * The calls a secret's life makes (map, protect, fill, wipe, unmap; the
+ * process table's memfd and /proc reads; errno), bound when the layer is
+ * built. The rest (locking limits, the prompt's terminal calls, hardening,
+ * the agent's socket checks, the fallback wipe) are bound at first use:
+ * `openInTwoSteps`.
+ */
+const EAGER: readonly (keyof typeof LINUX_LIBC)[] = [
+  "__errno_location",
+  "sysconf",
+  "explicit_bzero",
+  "mmap",
+  "mprotect",
+  "madvise",
+  "munmap",
+  "getrandom",
+  "syscall",
+  "open",
+  "read",
+  "close",
+  "memfd_create",
+  "ftruncate",
+];
+
 /** How address space is reserved: inaccessible, unbacked, uncharged. */
 const RESERVED = LINUX.MAP_PRIVATE | LINUX.MAP_ANONYMOUS | LINUX.MAP_NORESERVE;
 
@@ -33,7 +58,12 @@ export function createLinuxMemory(
   adapter: RuntimeAdapter,
   arch: string,
 ): NativeMemory {
-  const libc: Libc = adapter.open(LINUX_LIBC_CANDIDATES, LINUX_LIBC);
+  const libc: Libc = openInTwoSteps(
+    adapter,
+    LINUX_LIBC_CANDIDATES,
+    LINUX_LIBC,
+    EAGER,
+  );
   const posix = createPosix(libc, adapter, LINUX, {
     errnoAddress: libc.__errno_location(),
     nonBlocking: O_NONBLOCK,
@@ -94,14 +124,34 @@ export function createLinuxMemory(
   const procText = createProcReader(libc, posix, LINUX);
   const threads = createLinuxThreads(libc, procText, arch);
 
+  // This layer lives in one JavaScript thread (a Worker builds its own),
+  // which runs on one OS thread for its whole life: its id and start time
+  // are asked once. The process table and the open-range list both want
+  // them, and each asking costs a gettid and a /proc read (issue 24).
+  let ownId = 0;
+  let ownStarted = -1;
+  const threadId = (): number =>
+    ownId > 0 ? ownId : (ownId = threads.threadId());
+  const threadStart = (tid: number): number | null => {
+    if (tid === ownId && ownStarted >= 0) return ownStarted;
+    const started = threads.threadStart(tid);
+    // Only a definite answer about this very thread is kept.
+    if (tid === ownId && tid > 0 && started !== null && started >= 0) {
+      ownStarted = started;
+    }
+    return started;
+  };
+
   return {
     ...posix.members,
     ...threads,
+    threadId,
+    threadStart,
     procText,
     sharedSection: threads.sharedTable,
     currentThread() {
-      const id = threads.threadId();
-      const started = id > 0 ? threads.threadStart(id) : null;
+      const id = threadId();
+      const started = id > 0 ? threadStart(id) : null;
       return started === null || started < 0 ? undefined : { id, started };
     },
     os: "linux",

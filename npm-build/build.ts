@@ -1,12 +1,13 @@
 /**
  * Builds the npm package from the same sources as the JSR one, with the
  * TypeScript compiler from npm (dnt, the usual tool, lives on JSR only).
- * The output keeps dnt's shape: `out/esm/` holds ESM JavaScript with a
- * `.d.ts` beside each file, and `out/` holds a generated `package.json`, the
- * README and the LICENSE. Run it with `npm run build:npm`, or with any of the
- * three runtimes: `node npm-build/build.ts` (Node 26), `bun
- * npm-build/build.ts`, or `deno run -A npm-build/build.ts`. Set `TSC` to use
- * a particular `tsc`.
+ * `out/esm/` holds one bundled ESM module per entry and the chunks they
+ * share (`bundle` below), with tsc's `.d.ts` for every source file, and
+ * `out/` holds a generated `package.json`, the README and the LICENSE. Run
+ * it with `npm run build:npm`, or with any of the three runtimes: `node
+ * npm-build/build.ts` (Node 26), `bun npm-build/build.ts`, or `deno run -A
+ * npm-build/build.ts`. Set `TSC` to use a particular `tsc`, `DENO` a
+ * particular `deno` (the bundler).
  *
  * For CommonJS callers each entry also gets a one-line `.cjs` that
  * `require`s the ESM entry (Node 26 and Bun load ESM through `require`), so
@@ -26,11 +27,12 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
 import { createRequire } from "node:module";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -115,6 +117,52 @@ function findTsc(): string[] {
   return host.Deno === undefined
     ? [execPath, tsc]
     : [execPath, "run", "-A", tsc];
+}
+
+/**
+ * Bundles the compiled JavaScript with Deno's bundler (`deno bundle`, Deno
+ * is a devDependency; `$DENO` names another): one module per entry, and
+ * what entries share in `esm/chunk-*.js`, so that every entry
+ * still reaches one instance of the core (one registry, one lock policy).
+ * Node resolves, reads and links each module on its own: the 53 files of
+ * the main entry were half of what importing it cost (issue 24,
+ * bench/RESULTS.md). Names are kept (`--keep-names`): the bundler renames
+ * a class that another module's name shadows, and `SecretBuffer.name`
+ * must stay "SecretBuffer". The declaration files stay one per source
+ * file, as tsc wrote them.
+ */
+function bundle(entries: string[]): void {
+  const host = globalThis as unknown as {
+    process: { env: Record<string, string | undefined> };
+  };
+  const deno = host.process.env.DENO ??
+    join(root, "node_modules", ".bin", "deno");
+  const staging = join(out, "bundle");
+  const result = spawnSync(deno, [
+    "bundle",
+    "--quiet",
+    "--no-config",
+    "--no-lock",
+    "--code-splitting",
+    "--keep-names",
+    "--format=esm",
+    `--outdir=${staging}`,
+    ...entries.map((entry) => join(out, built(entry, ".js"))),
+  ], { stdio: ["ignore", "ignore", "inherit"] });
+  if (result.status !== 0) {
+    fail(
+      `Cannot bundle: ${deno} bundle exited with ${
+        result.status ?? result.signal ?? result.error
+      } (run npm install for the deno devDependency, or set DENO)`,
+    );
+  }
+  for (const file of walk(esm)) if (file.endsWith(".js")) rmSync(file);
+  for (const file of walk(staging)) {
+    const target = join(esm, relative(staging, file));
+    mkdirSync(dirname(target), { recursive: true });
+    renameSync(file, target);
+  }
+  rmSync(staging, { recursive: true, force: true });
 }
 
 /** Every file under `folder`, recursively, as absolute paths. */
@@ -350,6 +398,7 @@ function main(): void {
   mkdirSync(esm, { recursive: true });
   compile(entries);
 
+  bundle(entries);
   const files = walk(esm);
   rewriteDeclarations(files);
   renameInExamples(files, manifest.name);
