@@ -2,8 +2,8 @@
  * The one reader of Linux's /proc text files (the maps, a thread's stat,
  * vm.max_map_count, the status), for the thread table below the core and
  * for the core and the doctor through `NativeMemory.procText`. It reads
- * with libc's read(2) into scratch pages of its own, mapped at the first
- * read and kept: no runtime file API, so Deno needs only
+ * with libc's read(2) into scratch pages of its own, mapped for the read
+ * and unmapped after it: no runtime file API, so Deno needs only
  * --allow-ffi, and nothing of the core's is used from below it.
  *
  * @module
@@ -37,35 +37,34 @@ export function createProcReader(
 ): (path: string) => string {
   const { members, errno } = posix;
   const fail: Posix["fail"] = posix.fail;
-  // The scratch pages are mapped at the first read and kept: a mapping and
-  // an unmapping per read were a third of a read's system calls (issue 24).
-  // They only ever hold /proc text, and each thread's layer has its own.
-  let scratch: bigint | undefined;
-  let bytes: Uint8Array | undefined;
   return (path) => {
     const fd = members.openRead(path);
+    let scratch: bigint | undefined;
+    let buffer: ArrayBuffer | undefined;
     try {
-      if (scratch === undefined || bytes === undefined) {
-        const mapped = lib.mmap(
-          0n,
-          SCRATCH,
-          constants.PROT_READ | constants.PROT_WRITE,
-          constants.MAP_PRIVATE | constants.MAP_ANONYMOUS,
-          -1,
-          0,
-        );
-        if (mapped === constants.MAP_FAILED) fail("mmap", errno());
-        scratch = mapped;
-        bytes = new Uint8Array(members.view(mapped, SCRATCH));
-      }
+      const mapped = lib.mmap(
+        0n,
+        SCRATCH,
+        constants.PROT_READ | constants.PROT_WRITE,
+        constants.MAP_PRIVATE | constants.MAP_ANONYMOUS,
+        -1,
+        0,
+      );
+      if (mapped === constants.MAP_FAILED) fail("mmap", errno());
+      scratch = mapped;
+      buffer = members.view(mapped, SCRATCH);
+      const bytes = new Uint8Array(buffer);
       const decoder = new TextDecoder();
       let text = "";
       for (;;) {
-        const count = members.readInto(fd, scratch, SCRATCH);
+        const count = members.readInto(fd, mapped, SCRATCH);
         if (count === 0) return text + decoder.decode();
         text += decoder.decode(bytes.subarray(0, count), { stream: true });
       }
     } finally {
+      // Detached before the pages go: a view over unmapped memory faults.
+      buffer?.transfer(0);
+      if (scratch !== undefined) lib.munmap(scratch, SCRATCH);
       lib.close(fd);
     }
   };
