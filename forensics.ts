@@ -48,6 +48,7 @@ import { checkInput, checkSecret } from "./src/crypto/_input.ts";
 import { guardedRanges } from "./src/core/_process_table.ts";
 import { liveRanges } from "./src/core/_registry.ts";
 import { holderRanges } from "./src/core/_open.ts";
+import { openRangesOfEveryThread } from "./src/core/_open_ranges.ts";
 
 /** What `findCopies` found. */
 export interface CopiesReport {
@@ -119,9 +120,16 @@ export function findCopies(
     size = length = checkInput(secret, "the secret").length;
   }
   // Guarded memory is left out, every thread's: a copy there is guarded
-  // too, and a hit inside another secret's pages at rest would tell that
-  // secret's bytes to whoever picks the needle.
-  ranges.push(...guardedRanges(), ...liveRanges(), ...holderRanges());
+  // too, and a hit inside another secret's pages would tell that secret's
+  // bytes to whoever picks the needle. At rest they cannot be read; open,
+  // another thread's are known by the list every thread writes (the main
+  // thread enters none of its buffers in the process table).
+  ranges.push(
+    ...guardedRanges(),
+    ...liveRanges(),
+    ...holderRanges(),
+    ...openRangesOfEveryThread(native()),
+  );
   if (size < MIN_SECRET_SIZE) {
     throw new SecretMemoryError(
       "INVALID_ARGUMENT",

@@ -266,6 +266,30 @@ function freeEnded(memory: NativeMemory, list: Shared): number {
   return freed;
 }
 
+/**
+ * Every range that any thread or copy of secmem has open now, for a memory
+ * scan that must not report a hit inside another secret (at rest, a
+ * secret's pages cannot be read at all). Only the bounds are read, never
+ * the memory, so another thread's ranges are safe to list; a range opened
+ * while the scan runs is missed, as the scan cannot wait for it. Maps the
+ * list if this thread had not; empty where there is none.
+ */
+export function openRangesOfEveryThread(
+  memory: NativeMemory,
+): [bigint, bigint][] {
+  const list = attach(memory);
+  if (list === null) return [];
+  const { words, addresses } = list;
+  const ranges: [bigint, bigint][] = [];
+  const top = Atomics.load(words, TOP);
+  for (let entry = 0; entry < top; entry++) {
+    const at = wordAt(entry);
+    if (Atomics.load(words, at) === 0 || words[at + 3] === 0) continue;
+    ranges.push([addresses[(at >> 1) + 2], addresses[(at >> 1) + 3]]);
+  }
+  return ranges;
+}
+
 /** A range another copy opened in this thread. */
 export interface ForeignRange {
   start: bigint;
