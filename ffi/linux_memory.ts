@@ -78,8 +78,12 @@ export function createLinuxMemory(
     fail("sysconf", errno());
   }
 
+  // The fallback is bound now, not at the first wipe: a wipe must never be
+  // the call that finds a symbol missing or its permission revoked (the
+  // pages would then be unmapped unwiped).
+  const memset = libc.explicit_bzero === undefined ? libc.memset : undefined;
   const wipe = libc.explicit_bzero ??
-    ((address: bigint, length: number) => void libc.memset(address, 0, length));
+    ((address: bigint, length: number) => void memset!(address, 0, length));
 
   const features: PlatformFeatures = {
     lock: true,

@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { openInTwoSteps } from "../../ffi/_lazy.ts";
+import { createLinuxMemory } from "../../ffi/linux_memory.ts";
 import type { RuntimeAdapter, SymbolTable } from "../../ffi/types.ts";
 import { SecretMemoryError } from "../../src/core/errors.ts";
 import { test } from "../_harness.ts";
@@ -116,4 +117,35 @@ test("a missing optional symbol reads undefined, asked once", () => {
   assert.equal(lib.maybe, undefined);
   assert.equal(lib.maybe ?? "fallback", "fallback");
   assert.deepEqual(asked, [["first"], ["maybe"]]);
+});
+
+test("on a libc without explicit_bzero, memset is bound with the eager symbols, before any wipe: a wipe never binds", () => {
+  const asked: string[][] = [];
+  const wiped: number[] = [];
+  const adapter: RuntimeAdapter = {
+    ...fakeAdapter([]),
+    open(_candidates, symbols) {
+      asked.push(Object.keys(symbols));
+      const bound: Record<string, unknown> = {};
+      for (const name of Object.keys(symbols)) {
+        if (name === "explicit_bzero") continue; // an old glibc
+        bound[name] = name === "sysconf"
+          ? () => 4096n
+          : name === "memset"
+          ? (_address: bigint, _value: number, length: number) => {
+            wiped.push(length);
+            return 0n;
+          }
+          : () => 0n;
+      }
+      return bound as never;
+    },
+  };
+  const memory = createLinuxMemory(adapter, "x64");
+  const before = asked.flat();
+  assert.ok(before.includes("memset"), `bound at start: ${before.join()}`);
+  const opens = asked.length;
+  memory.wipe(0x1000n, 32);
+  assert.deepEqual(wiped, [32], "the wipe went through memset");
+  assert.equal(asked.length, opens, "the wipe bound a symbol");
 });
