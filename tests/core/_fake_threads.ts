@@ -105,3 +105,19 @@ export function fakeProcess(): FakeProcess {
     },
   };
 }
+
+/**
+ * A `wrap` for `FakeProcess.thread`: the thread's protection changes throw
+ * while `when.on`, as a reclaimer that fails or is ended half way.
+ */
+export function protectFails(
+  when: { on: boolean },
+): (memory: NativeMemory) => NativeMemory {
+  return (memory) => ({
+    ...memory,
+    protect(address, length, protection) {
+      if (when.on) throw new Error("fake: mprotect refused");
+      memory.protect(address, length, protection);
+    },
+  });
+}

@@ -8,9 +8,27 @@
  */
 
 import assert from "node:assert/strict";
-import type { NativeMemory } from "../../src/core/_native.ts";
 import { test } from "../_harness.ts";
-import { fakeProcess, PID } from "./_fake_threads.ts";
+import {
+  type FakeProcess,
+  fakeProcess,
+  type FakeThread,
+  PID,
+  protectFails,
+} from "./_fake_threads.ts";
+
+/** Enters the fake region `r` for `thread`: the entry, or -1. */
+const enter = (
+  thread: FakeThread,
+  r: ReturnType<FakeProcess["region"]>,
+): number =>
+  thread.table.recordRegion(
+    thread.memory,
+    r.base,
+    r.total,
+    r.data,
+    r.dataLength,
+  );
 
 const PAGE = 4096;
 
@@ -36,13 +54,7 @@ test("a thread's first entry maps the table: reach goes from thread to process",
   const a = await p.thread(101, 5000);
   assert.equal(a.table.reach(), "thread");
   const r = p.region();
-  const entry = a.table.recordRegion(
-    a.memory,
-    r.base,
-    r.total,
-    r.data,
-    r.dataLength,
-  );
+  const entry = enter(a, r);
   assert.ok(entry >= 0, `entry ${entry}`);
   assert.equal(a.table.reach(), "process");
   assert.deepEqual(p.tableNames, ["secmem-regions-v3"]);
@@ -54,7 +66,7 @@ test("an ended thread's region is wiped and quarantined, never unmapped, and onl
   const a = await p.thread(101, 5000);
   const b = await p.thread(102, 6000);
   const r = p.region();
-  a.table.recordRegion(a.memory, r.base, r.total, r.data, r.dataLength);
+  enter(a, r);
   b.table.recordRegion(b.memory, p.region().base, 3 * PAGE, 0n, 0);
   assert.equal(b.table.otherThreadEntries(), 1);
   const before = p.fake.peek(r.data, 16);
@@ -95,7 +107,7 @@ test("a live thread's region is never reclaimed", async () => {
   const a = await p.thread(101, 5000);
   const b = await p.thread(102, 6000);
   const r = p.region();
-  a.table.recordRegion(a.memory, r.base, r.total, r.data, r.dataLength);
+  enter(a, r);
   p.fake.calls.length = 0;
   assert.equal(b.table.reclaimEnded(b.memory), 0);
   assert.deepEqual(p.fake.calls, []);
@@ -111,7 +123,7 @@ test("a newer thread with an ended thread's id is told apart by its start time, 
   const p = fakeProcess();
   const a = await p.thread(101, 5000);
   const r = p.region();
-  a.table.recordRegion(a.memory, r.base, r.total, r.data, r.dataLength);
+  enter(a, r);
   // The kernel gives id 101 to a new thread, started later.
   p.fake.calls.length = 0;
   const c = await p.thread(101, 7000);
@@ -129,7 +141,7 @@ test("two copies of secmem in one thread share its owner word", async () => {
   const second = await p.thread(101, 5000);
   const other = await p.thread(102, 6000);
   const r = p.region();
-  first.table.recordRegion(first.memory, r.base, r.total, r.data, r.dataLength);
+  enter(first, r);
   second.table.recordRegion(second.memory, p.region().base, 3 * PAGE, 0n, 0);
   other.table.recordRegion(other.memory, p.region().base, 3 * PAGE, 0n, 0);
   assert.equal(first.table.otherThreadEntries(), 1, "only the other thread's");
@@ -143,20 +155,8 @@ test("a region forgotten by its thread is not reclaimed after it ends; a wrong b
   const b = await p.thread(102, 6000);
   const kept = p.region();
   const gone = p.region();
-  const keptEntry = a.table.recordRegion(
-    a.memory,
-    kept.base,
-    kept.total,
-    kept.data,
-    kept.dataLength,
-  );
-  const goneEntry = a.table.recordRegion(
-    a.memory,
-    gone.base,
-    gone.total,
-    gone.data,
-    gone.dataLength,
-  );
+  const keptEntry = enter(a, kept);
+  const goneEntry = enter(a, gone);
   a.table.forgetRegion(goneEntry, gone.base);
   // A base that does not match (an entry inherited across fork) is left.
   a.table.forgetRegion(keptEntry, kept.base + 1n);
@@ -173,16 +173,10 @@ test("a region forgotten by its thread is not reclaimed after it ends; a wrong b
 test("a reclaimer that fails leaves the entry marked; after it ends, the next thread finishes the work", async () => {
   const p = fakeProcess();
   const a = await p.thread(101, 5000);
-  let refuse = true;
-  const b = await p.thread(102, 6000, (memory): NativeMemory => ({
-    ...memory,
-    protect(address, length, protection) {
-      if (refuse) throw new Error("fake: mprotect refused");
-      memory.protect(address, length, protection);
-    },
-  }));
+  const refuse = { on: true };
+  const b = await p.thread(102, 6000, protectFails(refuse));
   const r = p.region();
-  a.table.recordRegion(a.memory, r.base, r.total, r.data, r.dataLength);
+  enter(a, r);
   b.table.recordRegion(b.memory, p.region().base, 3 * PAGE, 0n, 0);
   p.end(101);
   p.fake.calls.length = 0;
@@ -193,7 +187,7 @@ test("a reclaimer that fails leaves the entry marked; after it ends, the next th
     0,
     "its own mark is not retried by itself",
   );
-  refuse = false;
+  refuse.on = false;
 
   p.end(102);
   const c = await p.thread(103, 8000);
@@ -232,7 +226,7 @@ test("no table where the native layer has none, or a thread cannot read its own 
   }));
   const r = p.region();
   assert.equal(
-    bare.table.recordRegion(bare.memory, r.base, r.total, r.data, r.dataLength),
+    enter(bare, r),
     -1,
   );
   assert.equal(bare.table.reach(), "thread");
@@ -244,13 +238,7 @@ test("no table where the native layer has none, or a thread cannot read its own 
   const blind = await p.thread(102, 6000);
   p.clock.set(102, -1);
   assert.equal(
-    blind.table.recordRegion(
-      blind.memory,
-      r.base,
-      r.total,
-      r.data,
-      r.dataLength,
-    ),
+    enter(blind, r),
     -1,
   );
   assert.equal(blind.table.reach(), "thread");
@@ -261,13 +249,7 @@ test("one owner word per entry: thread id above the start tick, negated while a 
   const p = fakeProcess();
   const a = await p.thread(4_194_303, 2 ** 41 - 1);
   const r = p.region();
-  const entry = a.table.recordRegion(
-    a.memory,
-    r.base,
-    r.total,
-    r.data,
-    r.dataLength,
-  );
+  const entry = enter(a, r);
   // The largest thread id Linux hands out and the largest tick still fit.
   assert.equal(entryOf(p.tableBytes(), entry).owner, 2n ** 63n - 1n);
   assert.equal(entryOf(p.tableBytes(), entry).flags, 1, "published");
@@ -280,7 +262,7 @@ test("one owner word per entry: thread id above the start tick, negated while a 
     const q = fakeProcess();
     const t = await q.thread(tid, ticks);
     assert.equal(
-      t.table.recordRegion(t.memory, r.base, r.total, r.data, r.dataLength),
+      enter(t, r),
       -1,
     );
     assert.equal(t.table.reach(), "thread");
@@ -299,25 +281,13 @@ test("thread 7 ended and its id reused by a thread started later: only the ended
   );
   const old = await p.thread(7, 100);
   const first = p.region();
-  const oldEntry = old.table.recordRegion(
-    old.memory,
-    first.base,
-    first.total,
-    first.data,
-    first.dataLength,
-  );
+  const oldEntry = enter(old, first);
   assert.equal(entryOf(p.tableBytes(), oldEntry).owner, word(7, 100));
   p.end(7);
   const young = await p.thread(7, 250);
   p.fake.calls.length = 0;
   const second = p.region();
-  const youngEntry = young.table.recordRegion(
-    young.memory,
-    second.base,
-    second.total,
-    second.data,
-    second.dataLength,
-  );
+  const youngEntry = enter(young, second);
   // Its first use took the ended thread's entry, and entered its own.
   assert.equal(young.table.reclaimedEntries(), 1);
   assert.deepEqual(p.fake.peek(first.data, 16), new Uint8Array(16));
@@ -339,24 +309,13 @@ test("thread 7 ended and its id reused by a thread started later: only the ended
 test("a reclaimer ended after the wipe, before it freed the entry: the next one frees it without wiping again", async () => {
   const p = fakeProcess();
   const owner = await p.thread(7, 100);
-  let refuse = false;
-  const reclaimer = await p.thread(8, 200, (memory): NativeMemory => ({
-    ...memory,
-    protect(address, length, protection) {
-      if (refuse) throw new Error("fake: the thread is ended here");
-      memory.protect(address, length, protection);
-    },
-  }));
+  // Refused from the moment the reclaimer is ended.
+  const refuse = { on: false };
+  const reclaimer = await p.thread(8, 200, protectFails(refuse));
   const r = p.region();
-  const entry = owner.table.recordRegion(
-    owner.memory,
-    r.base,
-    r.total,
-    r.data,
-    r.dataLength,
-  );
+  const entry = enter(owner, r);
   p.end(7);
-  refuse = true;
+  refuse.on = true;
   assert.equal(reclaimer.table.reclaimEnded(reclaimer.memory), 0);
   // Marked with the reclaimer's word, negated, and not wiped yet.
   assert.deepEqual(entryOf(p.tableBytes(), entry), {
@@ -381,21 +340,10 @@ test("a reclaimer ended after the wipe, before it freed the entry: the next one 
 test("a reclaimer's mark is left alone while that reclaimer lives", async () => {
   const p = fakeProcess();
   const owner = await p.thread(7, 100);
-  const stuck = await p.thread(8, 200, (memory): NativeMemory => ({
-    ...memory,
-    protect() {
-      throw new Error("fake: mprotect refused");
-    },
-  }));
+  const stuck = await p.thread(8, 200, protectFails({ on: true }));
   const other = await p.thread(9, 300);
   const r = p.region();
-  const entry = owner.table.recordRegion(
-    owner.memory,
-    r.base,
-    r.total,
-    r.data,
-    r.dataLength,
-  );
+  const entry = enter(owner, r);
   p.end(7);
   assert.equal(stuck.table.reclaimEnded(stuck.memory), 0);
   assert.equal(entryOf(p.tableBytes(), entry).owner, -word(8, 200));
@@ -410,7 +358,7 @@ test("the process's first thread enters nothing and maps no table at its buffers
   const main = await p.thread(PID, 10);
   const r = p.region();
   assert.equal(
-    main.table.recordRegion(main.memory, r.base, r.total, r.data, r.dataLength),
+    enter(main, r),
     -1,
   );
   assert.deepEqual(p.tableNames, [], "no table was asked for");
@@ -425,13 +373,7 @@ test("the process's first thread enters nothing and maps no table at its buffers
   // A Worker's buffer is entered; the Worker is terminated.
   const worker = await p.thread(101, 500);
   const w = p.region();
-  worker.table.recordRegion(
-    worker.memory,
-    w.base,
-    w.total,
-    w.data,
-    w.dataLength,
-  );
+  enter(worker, w);
   p.end(101);
 
   // Asking maps the table and counts the Worker's buffer, and wipes nothing.
@@ -449,7 +391,7 @@ test("the process's first thread enters nothing and maps no table at its buffers
   assert.deepEqual(p.fake.peek(w.data, 16), new Uint8Array(16));
   // Still nothing of the main thread's is entered.
   assert.equal(
-    main.table.recordRegion(main.memory, r.base, r.total, r.data, r.dataLength),
+    enter(main, r),
     -1,
   );
   assert.deepEqual(main.table.guardedRanges(), []);
@@ -459,7 +401,7 @@ test("a Worker reclaims at its first buffer only; later buffers do not look", as
   const p = fakeProcess();
   const gone = await p.thread(7, 100);
   const r = p.region();
-  gone.table.recordRegion(gone.memory, r.base, r.total, r.data, r.dataLength);
+  enter(gone, r);
   p.end(7);
   const worker = await p.thread(8, 200);
   assert.equal(worker.table.reclaimedEntries(), 0, "nothing at import");
@@ -467,7 +409,7 @@ test("a Worker reclaims at its first buffer only; later buffers do not look", as
   assert.equal(worker.table.reclaimedEntries(), 1);
   const later = await p.thread(9, 300);
   const s = p.region();
-  later.table.recordRegion(later.memory, s.base, s.total, s.data, s.dataLength);
+  enter(later, s);
   p.end(9);
   p.fake.calls.length = 0;
   for (let i = 0; i < 3; i++) {
