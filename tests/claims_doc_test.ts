@@ -176,7 +176,11 @@ export function citations(
 const files = new Map<string, Template[]>();
 for (const path of readdirSync(folder, { recursive: true }) as string[]) {
   if (!path.endsWith("_test.ts")) continue;
-  const name = path.slice(path.lastIndexOf("/") + 1, -3);
+  // Windows lists subfolders with a backslash.
+  const name = path.slice(
+    Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1,
+    -3,
+  );
   files.set(name, [
     ...files.get(name) ?? [],
     ...titlesOf(readFileSync(new URL(path, folder), "utf8")),
