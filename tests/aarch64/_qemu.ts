@@ -57,7 +57,19 @@ export function traceSyscalls(): {
   };
 }
 
-/** Parses lines such as `123 madvise(0x0000005500000000,4096,MADV_DONTDUMP) = 0`. */
+/** What `result` holds for a call whose result line went astray. */
+export const RESULT_LOST = "?";
+
+/**
+ * Parses lines such as `123 madvise(0x0000005500000000,4096,MADV_DONTDUMP) = 0`.
+ *
+ * qemu prints a call's name and arguments before it runs it and ` = result`
+ * after, so another thread's call can land in between: the first call's
+ * text then runs straight into the second's on one line, and its result
+ * follows later on a line of its own. Each call on such a line is kept;
+ * the one cut off gets RESULT_LOST (the stray result cannot be matched to
+ * it, as every thread prints the same process id).
+ */
 export function parseTrace(text: string): TracedCall[] {
   const calls: TracedCall[] = [];
   for (const line of text.split("\n")) {
@@ -67,14 +79,16 @@ export function parseTrace(text: string): TracedCall[] {
       calls.push({ name: `syscall_${unknown[1]}`, args: [], result: "" });
       continue;
     }
-    // Threads may interleave; a torn line simply does not match.
-    const match = /^\d+ (\w+)\((.*)\) = (.*)$/.exec(line);
-    if (match === null) continue;
-    calls.push({
-      name: match[1],
-      args: match[2] === "" ? [] : match[2].split(","),
-      result: match[3],
-    });
+    for (const piece of line.split(/(?<=\))(?=\d+ \w+\()/)) {
+      const match = /^\d+ (\w+)\((.*)\) = (.*)$/.exec(piece) ??
+        /^\d+ (\w+)\((.*)\)$/.exec(piece);
+      if (match === null) continue;
+      calls.push({
+        name: match[1],
+        args: match[2] === "" ? [] : match[2].split(","),
+        result: match[3] ?? RESULT_LOST,
+      });
+    }
   }
   return calls;
 }
