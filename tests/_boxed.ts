@@ -84,3 +84,58 @@ export function boxedWordNeedles(bytes: Uint8Array, xor = 0): Needle[] {
   }
   return needles;
 }
+
+/**
+ * The leak control's word: the first 32-bit word of `key` (little-endian)
+ * whose top bit is set, formed as an unsigned number, which V8 boxes on
+ * its heap; 0 when no word of the first 8 has that bit.
+ */
+export function leakOneWord(key: Uint8Array): number {
+  for (let i = 0; i < 8; i++) {
+    if (key[4 * i + 3] & 0x80) {
+      return (key[4 * i] | key[4 * i + 1] << 8 | key[4 * i + 2] << 16 |
+        key[4 * i + 3] << 24) >>> 0;
+    }
+  }
+  return 0;
+}
+
+/**
+ * Hits per secret's name, from the results of a scan whose needles were
+ * `boxed`'s lists in their order, from `results`' first entry on.
+ */
+export function countBoxed(
+  boxed: Record<string, Needle[]>,
+  results: readonly { hits: readonly bigint[] }[],
+): Record<string, number> {
+  const counts: Record<string, number> = {};
+  let at = 0;
+  for (const [name, needles] of Object.entries(boxed)) {
+    counts[name] = 0;
+    for (let i = 0; i < needles.length; i++) {
+      counts[name] += results[at++].hits.length;
+    }
+  }
+  return counts;
+}
+
+/**
+ * Runs `call` `calls` times from `tasks` concurrent async tasks, each
+ * yielding to the event loop between its calls: a server's load.
+ */
+export async function underLoad(
+  tasks: number,
+  calls: number,
+  call: () => Promise<void>,
+): Promise<void> {
+  const running = [];
+  for (let t = 0; t < tasks && calls > 1; t++) {
+    running.push((async () => {
+      for (let i = t; i < calls; i += tasks) {
+        await call();
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    })());
+  }
+  await Promise.all(running);
+}

@@ -7,6 +7,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import {
   mkdtempSync,
@@ -303,4 +304,59 @@ export function dataRanges(path: string, margin = 64): [number, number][] {
     memory.close(fd);
   }
   return ranges;
+}
+
+/** What a crypto or keys forensics child reports: hits per secret's name. */
+export interface CopiesReport {
+  /** Copies outside their guarded pages while the secrets are alive. */
+  alive: Record<string, number>;
+  /** Copies anywhere once they are destroyed. */
+  destroyed: Record<string, number>;
+  /** Each secret found in its own page while alive (the scan can see it). */
+  inOwnPage: Record<string, number>;
+  /** A secret's 32-bit words as boxed doubles, alive and destroyed. */
+  boxedAlive: Record<string, number>;
+  boxedDestroyed: Record<string, number>;
+  /** Whether the leak control kept a word as a number. */
+  leakedWord: boolean;
+  /** Hits of a string kept on the heap: proof that the scan reads it. */
+  heapControl: number;
+  statsRestored: boolean;
+}
+
+/**
+ * Asserts a child's report of a clean run: the scan saw the heap and each
+ * secret in its own page once, found no copy of any, as bytes or boxed
+ * words, alive or destroyed, and nothing stayed mapped.
+ */
+export function assertNoCopies(report: CopiesReport): void {
+  assert(report.heapControl > 0, "the scan sees the heap");
+  for (const [name, hits] of Object.entries(report.inOwnPage)) {
+    assert.equal(hits, 1, `the scan sees ${name} in its own page`);
+  }
+  const found = (when: string, hits: Record<string, number>, what: string) => {
+    for (const [name, count] of Object.entries(hits)) {
+      assert.equal(count, 0, `${when}: ${what.replace("$", name)}`);
+    }
+  };
+  found("alive", report.alive, "copies of $");
+  found("destroyed", report.destroyed, "copies of $");
+  found("alive", report.boxedAlive, "$'s words as boxed numbers");
+  found("destroyed", report.boxedDestroyed, "$'s words as boxed numbers");
+  assert(report.statsRestored, "nothing left mapped");
+}
+
+/**
+ * Asserts the leak control's report: the copy the child kept of `secret`
+ * on the heap is found, and the word it kept as a number where the engine
+ * boxes one (V8 boxes an unsigned number above 2^31 on its heap;
+ * JavaScriptCore keeps every number in the value itself, so Bun has
+ * nothing to find).
+ */
+export function assertLeakFound(report: CopiesReport, secret: string): void {
+  assert(report.alive[secret] >= 1, "the kept copy (a GC may have moved it)");
+  assert.equal(report.inOwnPage[secret], 1);
+  if (report.leakedWord && runtime !== "bun") {
+    assert(report.boxedAlive[secret] >= 1, "the kept word, boxed");
+  }
 }

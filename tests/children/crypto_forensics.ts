@@ -43,7 +43,12 @@ import {
   needleOf,
   scanMemoryAll,
 } from "../../src/doctor/_scan.ts";
-import { boxedWordNeedles } from "../_boxed.ts";
+import {
+  boxedWordNeedles,
+  countBoxed,
+  leakOneWord,
+  underLoad,
+} from "../_boxed.ts";
 
 const host = globalThis as unknown as {
   Deno?: { args: string[] };
@@ -122,14 +127,7 @@ async function call(keep: boolean): Promise<void> {
       if (leaked.length === 0) leaked.push(key.read((k) => k.slice()));
       // And one key word as an unsigned number, which V8 boxes: the
       // first word whose top bit is set.
-      key.read((k) => {
-        for (let i = 0; i < 8 && leakedWord === 0; i++) {
-          if (k[4 * i + 3] & 0x80) {
-            leakedWord = (k[4 * i] | k[4 * i + 1] << 8 | k[4 * i + 2] << 16 |
-              k[4 * i + 3] << 24) >>> 0;
-          }
-        }
-      });
+      if (leakedWord === 0) leakedWord = key.read(leakOneWord);
       break;
     default:
       throw new Error(`unknown function ${fn}`);
@@ -140,16 +138,7 @@ async function call(keep: boolean): Promise<void> {
 }
 
 await call(true);
-const tasks = [];
-for (let t = 0; t < TASKS && CALLS > 1; t++) {
-  tasks.push((async () => {
-    for (let i = t; i < CALLS; i += TASKS) {
-      await call(false);
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    }
-  })());
-}
-await Promise.all(tasks);
+await underLoad(TASKS, CALLS, () => call(false));
 
 /** `secret` XOR a constant byte, as a needle (the padded key blocks). */
 const xorNeedle = (secret: SecretBuffer, byte: number): Needle => {
@@ -230,17 +219,8 @@ if ((fn === "encrypt" || fn === "aeadKey") && message !== undefined) {
 }
 const boxedNames = Object.keys(boxed);
 const boxedNeedles = boxedNames.flatMap((name) => boxed[name]);
-const boxedCounts = (results: { hits: bigint[] }[]) => {
-  const counts: Record<string, number> = {};
-  let at = 0;
-  for (const name of boxedNames) {
-    counts[name] = 0;
-    for (let i = 0; i < boxed[name].length; i++) {
-      counts[name] += results[at++].hits.length;
-    }
-  }
-  return counts;
-};
+const boxedCounts = (results: { hits: bigint[] }[]) =>
+  countBoxed(boxed, results);
 
 const ranges = (buffers: SecretBuffer[]) =>
   buffers.map((b) =>

@@ -26,7 +26,12 @@ import {
   needleOf,
   scanMemoryAll,
 } from "../../src/doctor/_scan.ts";
-import { boxedWordNeedles } from "../_boxed.ts";
+import {
+  boxedWordNeedles,
+  countBoxed,
+  leakOneWord,
+  underLoad,
+} from "../_boxed.ts";
 
 const host = globalThis as unknown as {
   Deno?: { args: string[] };
@@ -128,14 +133,7 @@ async function call(keep: boolean): Promise<void> {
     }
     case "leak":
       if (leaked.length === 0) leaked.push(seed.read((k) => k.slice()));
-      seed.read((k) => {
-        for (let i = 0; i < 8 && leakedWord === 0; i++) {
-          if (k[4 * i + 3] & 0x80) {
-            leakedWord = (k[4 * i] | k[4 * i + 1] << 8 | k[4 * i + 2] << 16 |
-              k[4 * i + 3] << 24) >>> 0;
-          }
-        }
-      });
+      if (leakedWord === 0) leakedWord = seed.read(leakOneWord);
       break;
     default:
       throw new Error(`unknown function ${fn}`);
@@ -144,16 +142,7 @@ async function call(keep: boolean): Promise<void> {
 }
 
 await call(true);
-const tasks = [];
-for (let t = 0; t < TASKS && CALLS > 1; t++) {
-  tasks.push((async () => {
-    for (let i = t; i < CALLS; i += TASKS) {
-      await call(false);
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    }
-  })());
-}
-await Promise.all(tasks);
+await underLoad(TASKS, CALLS, () => call(false));
 if (shared !== undefined) live.push(shared);
 
 const owners: Record<string, SecretBuffer> = {
@@ -172,17 +161,8 @@ for (const name of names) {
   boxed[name] = owners[name].read((bytes) => boxedWordNeedles(bytes, 0));
 }
 const boxedNeedles = names.flatMap((name) => boxed[name]);
-const boxedCounts = (results: { hits: bigint[] }[]) => {
-  const counts: Record<string, number> = {};
-  let at = 0;
-  for (const name of names) {
-    counts[name] = 0;
-    for (let i = 0; i < boxed[name].length; i++) {
-      counts[name] += results[at++].hits.length;
-    }
-  }
-  return counts;
-};
+const boxedCounts = (results: { hits: bigint[] }[]) =>
+  countBoxed(boxed, results);
 const rangeOf = (b: SecretBuffer): [bigint, bigint] => [
   b.address,
   b.address + BigInt(b.size),
