@@ -67,8 +67,26 @@ const WIDE: ReadonlySet<NativeType> = new Set([
 /** The Deno adapter; `deno` is the `Deno` global. */
 export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
   const { UnsafePointer, UnsafePointerView } = deno;
-  const toPointer = (address: bigint): DenoPointer =>
-    address === 0n ? null : UnsafePointer.create(address);
+  const toPointer = (address: bigint): DenoPointer => {
+    if (address === 0n) return null;
+    try {
+      return UnsafePointer.create(address);
+    } catch (error) {
+      // Deno checks the ffi permission here and in dlopen, not in calls
+      // through symbols already bound: a program that revoked it after
+      // start can still wipe and unmap, but can make no new view.
+      if (isPermissionError(deno, error)) {
+        throw new SecretMemoryError(
+          "FFI_UNAVAILABLE",
+          "Cannot make a view of secret memory: Deno's ffi permission was revoked " +
+            "(Deno.permissions.revoke). Existing buffers can still be read and destroyed; " +
+            "keep --allow-ffi granted while the program makes new ones",
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  };
 
   function bind(
     native: DenoFunction,

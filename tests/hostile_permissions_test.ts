@@ -271,3 +271,26 @@ try {
   },
   { skip: linuxOnly || (runtime !== "node" && "Node's permission model") },
 );
+
+test(
+  "Deno's ffi permission revoked after start: new buffers, views and work areas are FFI_UNAVAILABLE and map nothing; a buffer made before is still read and destroyed",
+  () => {
+    const result = runChild(childScript("revoked_ffi.ts"), []);
+    assert.equal(result.status, 0, describeChild(result));
+    const report = lastJson<{
+      codes: Record<string, string>;
+      mapsBefore: number;
+      mapsAfter: number;
+      readAgain: boolean;
+      state: string;
+    }>(result.stdout);
+    for (const [name, code] of Object.entries(report.codes)) {
+      assert.equal(code, "FFI_UNAVAILABLE", `${name}: ${code}`);
+    }
+    assert.equal(Object.keys(report.codes).length, 6);
+    assert.equal(report.mapsAfter, report.mapsBefore, "mappings left behind");
+    assert(report.readAgain, "the buffer made before reads its bytes");
+    assert.equal(report.state, "destroyed");
+  },
+  { skip: runtime === "deno" ? linuxOnly : "Deno's permissions" },
+);
