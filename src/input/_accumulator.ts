@@ -7,7 +7,7 @@
  * @module
  */
 
-import { CANARY_SIZE } from "../core/_layout.ts";
+import { CANARY_SIZE, MAX_SIZE } from "../core/_layout.ts";
 import { native } from "../core/_native.ts";
 import {
   BUFFER_OPTION_KEYS,
@@ -122,14 +122,16 @@ export function tooLarge(what: string, maxSize: number): SecretMemoryError {
 
 /**
  * A guarded buffer that input is appended to. Its capacity doubles, up to
- * `maxSize`; `finish()` returns an exact-size copy and destroys the rest.
- * While it lives the pages stay writable (`protect("readwrite")`), so that
- * a native read can land in them; `finish()` and `discard()` close them.
+ * one byte past `maxSize`: a read that lands there tells input that goes
+ * on from input that ends at `maxSize`, and is refused with `TOO_LARGE`,
+ * so the extra byte too only ever lands in guarded pages. `finish()`
+ * returns an exact-size copy and destroys the rest. While it lives the
+ * pages stay writable (`protect("readwrite")`), so that a native read can
+ * land in them; `finish()` and `discard()` close them.
  */
 export class Accumulator<S extends GuardedSecret> {
   readonly #maker: SecretMaker<S>;
   #buffer: S;
-  #probe: S | undefined;
   #length = 0;
   readonly #maxSize: number;
   readonly #options: SecretBufferOptions;
@@ -150,7 +152,10 @@ export class Accumulator<S extends GuardedSecret> {
     this.#trim = checked.trim ?? false;
     this.#encoding = checked.encoding;
     // One data page holds a passphrase or a key: most input never grows.
-    const first = Math.min(checked.maxSize, native().pageSize - CANARY_SIZE);
+    const first = Math.min(
+      checked.maxSize + 1,
+      native().pageSize - CANARY_SIZE,
+    );
     this.#buffer = this.#open(first);
   }
 
@@ -166,11 +171,9 @@ export class Accumulator<S extends GuardedSecret> {
 
   /**
    * Makes room for at least one more byte (at most `wanted`), growing if
-   * needed, and returns the free space's address and length. Returns
-   * undefined when `maxSize` is reached.
+   * needed, and returns the free space's address and length.
    */
-  space(wanted = Infinity): { address: bigint; length: number } | undefined {
-    if (this.#length >= this.#maxSize) return undefined;
+  space(wanted = Infinity): { address: bigint; length: number } {
     if (this.#length === this.#buffer.size) this.#grow();
     const length = Math.min(wanted, this.#buffer.size - this.#length);
     return { address: this.#buffer.address + BigInt(this.#length), length };
@@ -180,15 +183,12 @@ export class Accumulator<S extends GuardedSecret> {
    * Records `count` bytes written into the space last given. A count that
    * outside code reported is checked against that space first.
    * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a count that is not
-   * a whole number from 0 to the free space.
+   * a whole number from 0 to the free space; `TOO_LARGE` past `maxSize`.
    */
   advance(count: number): void {
-    // A key read into the probe past maxSize (see readByte) is one too many.
-    if (count > 0 && this.#length >= this.#maxSize) {
-      throw tooLarge(this.#what, this.#maxSize);
-    }
     checkCount(count, this.#buffer.size - this.#length, this.#what);
     this.#length += count;
+    if (this.#length > this.#maxSize) throw tooLarge(this.#what, this.#maxSize);
   }
 
   /**
@@ -197,22 +197,9 @@ export class Accumulator<S extends GuardedSecret> {
    * `TOO_LARGE` if input goes on past `maxSize`.
    */
   readFrom(fd: number, wanted = Infinity): number {
-    const memory = native();
     const free = this.space(wanted);
-    if (free === undefined) {
-      // Full: one more byte, into a throwaway guarded byte, tells whether
-      // the input ends exactly at maxSize.
-      const probe = this.#maker.alloc(1, { lock: "best-effort" });
-      try {
-        const extra = probe.write(() => memory.readInto(fd, probe.address, 1));
-        if (extra > 0) throw tooLarge(this.#what, this.#maxSize);
-        return 0;
-      } finally {
-        probe.destroy();
-      }
-    }
-    const count = memory.readInto(fd, free.address, free.length);
-    this.#length += count;
+    const count = native().readInto(fd, free.address, free.length);
+    this.advance(count);
     return count;
   }
 
@@ -256,37 +243,21 @@ export class Accumulator<S extends GuardedSecret> {
   /**
    * Reads one byte from `fd` into the next free slot without keeping it:
    * returns its value, or -1 at end of input. Call `advance(1)` to keep
-   * it. Throws `TOO_LARGE` if `maxSize` bytes are already kept.
+   * it, `forgetByte()` to wipe it.
    */
   readByte(fd: number): number {
     const free = this.space(1);
-    if (free === undefined) {
-      // Full at exactly maxSize: the next key may still be Enter, which is
-      // not kept, so it is read into a guarded probe byte; `advance(1)`
-      // then refuses it with TOO_LARGE.
-      const probe = this.#probe ??= this.#open(1);
-      if (native().readInto(fd, probe.address, 1) === 0) return -1;
-      return probe.view[0];
-    }
     if (native().readInto(fd, free.address, 1) === 0) return -1;
-    const buffer = this.#buffer;
-    const at = this.#length;
-    return buffer.view[at];
+    return this.#buffer.view[this.#length];
   }
 
   /** The last byte kept (the buffer must not be empty). */
   lastByte(): number {
-    const buffer = this.#buffer;
-    const at = this.#length - 1;
-    return buffer.view[at];
+    return this.#buffer.view[this.#length - 1];
   }
 
   /** Wipes the slot `readByte` filled, for a byte that is not kept. */
   forgetByte(): void {
-    if (this.#length >= this.#buffer.size) {
-      if (this.#probe !== undefined) native().wipe(this.#probe.address, 1);
-      return;
-    }
     native().wipe(this.#buffer.address + BigInt(this.#length), 1);
   }
 
@@ -333,11 +304,7 @@ export class Accumulator<S extends GuardedSecret> {
 
   /** Wipes and unmaps everything collected. Safe to call again. */
   discard(): void {
-    try {
-      this.#probe?.destroy();
-    } finally {
-      this.#buffer.destroy();
-    }
+    this.#buffer.destroy();
   }
 
   #open(size: number): S {
@@ -347,7 +314,9 @@ export class Accumulator<S extends GuardedSecret> {
   }
 
   #grow(): void {
-    const size = Math.min(this.#maxSize, Math.max(1, this.#buffer.size * 2));
+    const size = Math.min(this.#maxSize + 1, MAX_SIZE, this.#buffer.size * 2);
+    // Full at MAX_SIZE: the byte past a maxSize of MAX_SIZE has no room.
+    if (size === this.#buffer.size) throw tooLarge(this.#what, this.#maxSize);
     const next = this.#open(size);
     native().copy(next.address, this.#buffer.address, this.#length);
     this.#buffer.destroy();

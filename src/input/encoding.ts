@@ -11,7 +11,6 @@
 import { describe } from "../core/_validate.ts";
 import { MAX_SIZE } from "../core/_layout.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import { lengthOf } from "../core/_intrinsics.ts";
 import type {
   GuardedSecret,
   SecretBufferOptions,

@@ -15,12 +15,12 @@ import {
   checkInputOptions,
   INPUT_OPTION_KEYS,
   type InputOptions,
-  tooLarge,
 } from "./_accumulator.ts";
 import { native } from "../core/_native.ts";
 import { DARWIN } from "../../ffi/darwin.ts";
 import { LINUX } from "../../ffi/linux.ts";
-import { checkOptions, describe } from "../core/_validate.ts";
+import { checkInteger, checkOptions, describe } from "../core/_validate.ts";
+import { afterTurn, now } from "../core/_intrinsics.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
 
@@ -66,17 +66,14 @@ export interface FileOptions extends InputOptions {
 export const DEFAULT_TIMEOUT = 30_000;
 
 function checkTimeout(timeout: unknown): number {
-  if (
-    typeof timeout === "number" && timeout >= 0 &&
-    (Number.isSafeInteger(timeout) || timeout === Infinity)
-  ) {
-    return timeout;
-  }
-  throw new SecretMemoryError(
+  if (timeout === Infinity) return timeout;
+  return checkInteger(
+    timeout,
+    "timeout",
+    0,
+    Number.MAX_SAFE_INTEGER,
     "INVALID_ARGUMENT",
-    `Cannot use ${
-      describe(timeout)
-    } as timeout: expected a whole number of milliseconds from 0, or Infinity`,
+    "expected a whole number of milliseconds from 0, or Infinity",
   );
 }
 
@@ -154,116 +151,69 @@ function drainSync<S extends GuardedSecret>(
 const YIELD_EVERY = 1 << 20;
 
 /**
- * The same, yielding to the event loop when the descriptor is
- * non-blocking and has nothing yet (EAGAIN), and after every
- * `YIELD_EVERY` bytes read.
+ * Reads `fd` to its end without blocking the event loop: a turn after
+ * every `YIELD_EVERY` bytes, and a timer while a non-blocking descriptor
+ * has nothing yet (EAGAIN), backing off to 50 ms so that a writer that
+ * comes late costs few wake-ups.
+ *
+ * With a `timeout`, `fd` is a FIFO (or another file that cannot seek)
+ * opened non-blocking. With no writer yet, read(2) answers 0 at once, the
+ * same as at end of input; with a writer and nothing written yet, EAGAIN.
+ * So 0 means the end only after a writer was seen (EAGAIN or a byte), and
+ * the wait is bounded by `timeout`. Input that ends with no byte at all is
+ * refused: a writer that opened and closed without writing cannot be told
+ * from none (it may come and go between two reads).
  */
 async function drain<S extends GuardedSecret>(
   maker: SecretMaker<S>,
   fd: number,
   what: string,
   checked: CheckedInput,
+  timeout?: number,
 ): Promise<S> {
   const collected = new Accumulator(maker, what, checked);
-  try {
-    let sinceYield = 0;
-    for (;;) {
-      const count = readOnce(collected, fd, YIELD_EVERY - sinceYield);
-      if (count === 0) return collected.finish();
-      if (count < 0) {
-        await sleep(5);
-        sinceYield = 0;
-        continue;
-      }
-      sinceYield += count;
-      if (sinceYield >= YIELD_EVERY) {
-        await turn();
-        sinceYield = 0;
-      }
-    }
-  } finally {
-    collected.discard();
-  }
-}
-
-/** One read(2): the count, or -1 when a non-blocking `fd` has nothing yet. */
-function readOnce<S extends GuardedSecret>(
-  collected: Accumulator<S>,
-  fd: number,
-  wanted?: number,
-): number {
-  try {
-    return collected.readFrom(fd, wanted);
-  } catch (error) {
-    if (wouldBlock(error)) return -1;
-    throw error;
-  }
-}
-
-// Taken at load, like the other built-ins secmem relies on: a clock
-// replaced later cannot stretch a FIFO's timeout for ever.
-const now = Date.now;
-const wait = setTimeout;
-
-const immediate = (globalThis as { setImmediate?: (fn: () => void) => void })
-  .setImmediate;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((wake) => void wait(wake, ms));
-}
-
-/**
- * One turn of the event loop (a macrotask, so timers and I/O run): the
- * check phase where the runtime has one (Node, Bun, Deno 2), else a timer.
- */
-function turn(): Promise<void> {
-  if (typeof immediate !== "function") return sleep(0);
-  return new Promise((wake) => void immediate(wake));
-}
-
-/**
- * Reads a FIFO (or another file that cannot seek) opened non-blocking,
- * waiting with timers. With no writer yet, read(2) answers 0 at once,
- * the same as at end of input; with a writer and nothing written yet,
- * EAGAIN. So 0 means the end only after a writer was seen (EAGAIN or a
- * byte), and the wait is bounded by `timeout`. Input that ends with no
- * byte at all is refused: a writer that opened and closed without writing
- * cannot be told from none (it may come and go between two reads).
- */
-async function drainUnseekable<S extends GuardedSecret>(
-  maker: SecretMaker<S>,
-  fd: number,
-  what: string,
-  checked: CheckedInput,
-  timeout: number,
-): Promise<S> {
-  const collected = new Accumulator(maker, what, checked);
-  const deadline = now() + timeout;
-  let writerSeen = false;
+  const deadline = now() + (timeout ?? Infinity);
+  let writerSeen = timeout === undefined;
+  let sinceYield = 0;
   let pause = 1;
   try {
     for (;;) {
-      const count = readOnce(collected, fd);
-      // EAGAIN: a writer holds it open, with nothing written yet.
-      if (count < 0) writerSeen = true;
+      let count: number;
+      try {
+        count = collected.readFrom(fd, YIELD_EVERY - sinceYield);
+      } catch (error) {
+        if (!wouldBlock(error)) throw error;
+        count = -1;
+      }
       if (count > 0) {
         writerSeen = true;
         pause = 1;
+        sinceYield += count;
+        if (sinceYield < YIELD_EVERY) continue;
+        await new Promise<void>((wake) => afterTurn(wake));
+        sinceYield = 0;
         continue;
       }
-      if (count === 0 && writerSeen) {
-        if (collected.length === 0) throw emptyFifo(what, true);
-        return collected.finish();
+      if (count < 0) writerSeen = true;
+      else if (writerSeen) {
+        if (collected.length > 0 || timeout === undefined) {
+          return collected.finish();
+        }
+        throw emptyFifo(what, true);
       }
       if (now() >= deadline) throw emptyFifo(what, writerSeen, timeout);
-      // Back off to 50 ms: a writer that comes late costs few wake-ups.
-      await sleep(pause);
+      await new Promise((wake) => void setTimer(wake, pause));
+      sinceYield = 0;
       pause = Math.min(pause * 2, 50);
     }
   } finally {
     collected.discard();
   }
 }
+
+// Taken at load, like the other built-ins secmem relies on: a timer
+// replaced later cannot stretch a FIFO's timeout for ever.
+const setTimer = setTimeout;
 
 function emptyFifo(
   what: string,
@@ -311,20 +261,6 @@ async function drainFile<S extends GuardedSecret>(
   try {
     for (;;) {
       const free = collected.space();
-      if (free === undefined) {
-        // Full: one more byte, into a throwaway guarded byte, tells
-        // whether the input ends exactly at maxSize.
-        const probe = maker.alloc(1, { lock: "best-effort" });
-        try {
-          const extra = await probe.write(() =>
-            readView(file, probe.address, 1)
-          );
-          if (extra > 0) throw tooLarge("the file", checked.maxSize);
-        } finally {
-          probe.destroy();
-        }
-        return collected.finish();
-      }
       const count = await readView(file, free.address, free.length);
       if (count === 0) return collected.finish();
       collected.advance(count);
@@ -437,7 +373,7 @@ export function fromFile<S extends GuardedSecret>(
       const what = `the file ${checked}`;
       reading = seekable(fd)
         ? drain(maker, fd, what, input)
-        : drainUnseekable(maker, fd, what, input, wait);
+        : drain(maker, fd, what, input, wait);
     } catch (error) {
       memory.close(fd);
       throw fileError(checked, error);

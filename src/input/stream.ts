@@ -12,7 +12,6 @@ import {
   Accumulator,
   checkInputOptions,
   type InputOptions,
-  tooLarge,
 } from "./_accumulator.ts";
 import { native } from "../core/_native.ts";
 import { describe } from "../core/_validate.ts";
@@ -103,19 +102,9 @@ async function readByob<S extends GuardedSecret>(
   const memory = native();
   try {
     for (;;) {
-      // When full, ask for one more byte into a scratch byte that is wiped:
-      // only whether the stream goes on matters.
+      // At maxSize the space is the one byte that tells whether the stream
+      // goes on (see Accumulator).
       const free = collected.space();
-      if (free === undefined) {
-        const scratch = new Uint8Array(1);
-        const { value, count } = await readOnce(reader, scratch, 1);
-        if (value !== undefined) zero(value);
-        if (count > 0) {
-          await cancelQuietly(reader);
-          throw tooLarge("the stream", checked.maxSize);
-        }
-        return collected.finish();
-      }
       // A fresh ArrayBuffer over the pages, lent to the stream: the reader
       // transfers whatever it is given, so it is never a buffer's own, and
       // it counts as escaped until it comes back.
@@ -168,6 +157,9 @@ async function readByob<S extends GuardedSecret>(
             zero(value);
           }
         }
+      }
+      if (collected.length + count > checked.maxSize) {
+        await cancelQuietly(reader);
       }
       collected.advance(count);
       if (done) return collected.finish();
