@@ -11,11 +11,12 @@ import { CANARY_SIZE, MAX_SIZE } from "../core/_layout.ts";
 import { native } from "../core/_native.ts";
 import {
   BUFFER_OPTION_KEYS,
+  checkBoolean,
   checkBufferOptions,
+  checkChoice,
   checkInteger,
   checkOptions,
   checkSize,
-  describe,
   sourceChanged,
 } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
@@ -55,7 +56,7 @@ export interface InputOptions extends SecretBufferOptions {
 export interface CheckedInput {
   maxSize: number;
   buffer: SecretBufferOptions;
-  trim?: boolean;
+  trim: boolean;
   encoding?: InputEncoding;
 }
 
@@ -78,29 +79,15 @@ export function checkInputOptions(options: unknown): CheckedInput {
     encoding,
     ...rest
   } = checkOptions(options, INPUT_OPTION_KEYS);
-  if (typeof trim !== "boolean") {
-    throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
-      `Cannot use ${describe(trim)} as trim: expected true or false`,
-    );
-  }
-  if (encoding !== undefined && encoding !== "hex" && encoding !== "base64") {
-    throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
-      `Cannot use ${
-        describe(encoding)
-      } as encoding: expected "hex" or "base64" (or no encoding, for the raw bytes)`,
-    );
-  }
-  const max = checkSize(maxSize, "maxSize");
-  // Every buffer option reaches every buffer made for the input (the
-  // growing ones too): secret memory asked for is secret memory got.
-  const { lock, placement, backend } = checkBufferOptions(rest);
   return {
-    maxSize: max,
-    buffer: { lock, placement, backend },
-    trim,
-    encoding: encoding as InputEncoding | undefined,
+    trim: checkBoolean(trim, "trim"),
+    encoding: encoding === undefined
+      ? undefined
+      : checkChoice<InputEncoding>(encoding, ["hex", "base64"], "encoding"),
+    maxSize: checkSize(maxSize, "maxSize"),
+    // Every buffer option reaches every buffer made for the input (the
+    // growing ones too): secret memory asked for is secret memory got.
+    buffer: checkBufferOptions(rest),
   };
 }
 
@@ -149,7 +136,7 @@ export class Accumulator<S extends GuardedSecret> {
     this.#what = what;
     this.#maxSize = checked.maxSize;
     this.#options = checked.buffer;
-    this.#trim = checked.trim ?? false;
+    this.#trim = checked.trim;
     this.#encoding = checked.encoding;
     // One data page holds a passphrase or a key: most input never grows.
     const first = Math.min(

@@ -43,7 +43,7 @@ export interface DenoFileLike {
  * Whether `error` is EAGAIN (nothing to read yet, or a pipe full), as the
  * running OS numbers it: 11 on Linux, 35 on macOS.
  */
-function wouldBlock(error: unknown): boolean {
+export function wouldBlock(error: unknown): boolean {
   const eagain = native().os === "darwin" ? DARWIN.EAGAIN : LINUX.EAGAIN;
   return error instanceof SecretMemoryError && error.errno === eagain;
 }
@@ -261,7 +261,7 @@ async function drainFile<S extends GuardedSecret>(
   try {
     for (;;) {
       const free = collected.space();
-      const count = await readView(file, free.address, free.length);
+      const count = await callFile(file, "read", free.address, free.length);
       if (count === 0) return collected.finish();
       collected.advance(count);
     }
@@ -271,39 +271,46 @@ async function drainFile<S extends GuardedSecret>(
 }
 
 /**
- * One `file.read` into a fresh view over native memory. The view is a new
- * ArrayBuffer (never a buffer's own, which the runtime might detach), and
- * is detached before the pages can be unmapped.
+ * One call of a file object's own `read` or `write` with a fresh view over
+ * `length` bytes at `address`; the count it reported, checked. The view is
+ * a new ArrayBuffer (never a buffer's own, which the runtime might
+ * detach), lent until it comes back: a file object that keeps the view
+ * (or transfers its buffer away) leaves these pages quarantined, never
+ * reused.
  */
-async function readView(
+async function callFile(
   file: DenoFileLike,
+  method: "read" | "write",
   address: bigint,
   length: number,
 ): Promise<number> {
-  // Lent until it comes back: a file object that keeps the view (or
-  // transfers its buffer away) leaves these pages quarantined, never reused.
-  const loan = lend(native(), address, length);
+  const reading = method === "read";
+  const loan = lend(
+    native(),
+    address,
+    length,
+    reading ? "readwrite" : "readonly",
+  );
   try {
     let count: unknown;
     try {
-      count = await file.read(loan.view);
+      count = await file[method](loan.view);
     } catch (cause) {
-      throw inputError("read from", cause);
+      if (cause instanceof SecretMemoryError) throw cause;
+      throw new SecretMemoryError(
+        "INPUT_ERROR",
+        `Cannot ${
+          reading ? "read from" : "write to"
+        } the file object: its own method failed; see cause`,
+        { cause },
+      );
     }
     // null is the end of the file; anything else must be a true count.
-    return checkCount(count === null ? 0 : count, length, "the file's read()");
+    if (reading && count === null) count = 0;
+    return checkCount(count, length, `the file's ${method}()`);
   } finally {
     loan.giveBack();
   }
-}
-
-function inputError(action: string, cause: unknown): SecretMemoryError {
-  if (cause instanceof SecretMemoryError) return cause;
-  return new SecretMemoryError(
-    "INPUT_ERROR",
-    `Cannot ${action} the file object: its own method failed; see cause`,
-    { cause },
-  );
 }
 
 /** See `SecretBuffer.fromStdinSync`. */
@@ -315,15 +322,11 @@ export function fromStdinSync<S extends GuardedSecret>(
 }
 
 /** See `SecretBuffer.fromStdin`. */
-export function fromStdin<S extends GuardedSecret>(
+export async function fromStdin<S extends GuardedSecret>(
   maker: SecretMaker<S>,
   options?: InputOptions,
 ): Promise<S> {
-  try {
-    return drain(maker, 0, "stdin", checkInputOptions(options));
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return await drain(maker, 0, "stdin", checkInputOptions(options));
 }
 
 /** See `SecretBuffer.fromFileSync`. */
@@ -332,7 +335,6 @@ export function fromFileSync<S extends GuardedSecret>(
   path: string | URL,
   options?: InputOptions,
 ): S {
-  const memory = native();
   const checked = checkPath(path);
   const input = checkInputOptions(options);
   // Blocking, as a synchronous read is: on a FIFO, open(2) waits for a
@@ -343,46 +345,35 @@ export function fromFileSync<S extends GuardedSecret>(
   } catch (error) {
     throw fileError(checked, error);
   } finally {
-    memory.close(fd);
+    native().close(fd);
   }
 }
 
 /** See `SecretBuffer.fromFile`. */
-export function fromFile<S extends GuardedSecret>(
+export async function fromFile<S extends GuardedSecret>(
   maker: SecretMaker<S>,
   path: string | URL,
   options?: FileOptions,
 ): Promise<S> {
+  const checked = checkPath(path);
+  const { timeout = DEFAULT_TIMEOUT, ...rest } = checkOptions(
+    options,
+    [...INPUT_OPTION_KEYS, "timeout"],
+  );
+  const wait = checkTimeout(timeout);
+  const input = checkInputOptions(rest);
   // Opened non-blocking: a FIFO, socket or terminal then answers EAGAIN
   // instead of stalling the event loop, and the loop waits for it with
-  // timers (a FIFO with no writer opens at once; see drainUnseekable).
-  // Files that can seek ignore the flag; drain() gives the loop a turn
-  // every MiB, for devices that never run dry.
-  const memory = native();
+  // timers (a FIFO with no writer opens at once; see drain). Files that
+  // can seek ignore the flag, and take no timeout.
+  const fd = openPath(checked, true);
   try {
-    const checked = checkPath(path);
-    const { timeout = DEFAULT_TIMEOUT, ...rest } = checkOptions(
-      options,
-      [...INPUT_OPTION_KEYS, "timeout"],
-    );
-    const wait = checkTimeout(timeout);
-    const input = checkInputOptions(rest);
-    const fd = openPath(checked, true);
-    let reading: Promise<S>;
-    try {
-      const what = `the file ${checked}`;
-      reading = seekable(fd)
-        ? drain(maker, fd, what, input)
-        : drain(maker, fd, what, input, wait);
-    } catch (error) {
-      memory.close(fd);
-      throw fileError(checked, error);
-    }
-    return reading.then(undefined, (error) => {
-      throw fileError(checked, error);
-    }).finally(() => memory.close(fd));
+    const what = `the file ${checked}`;
+    return await drain(maker, fd, what, input, seekable(fd) ? undefined : wait);
   } catch (error) {
-    return Promise.reject(error);
+    throw fileError(checked, error);
+  } finally {
+    native().close(fd);
   }
 }
 
@@ -397,20 +388,16 @@ export function fromFdSync<S extends GuardedSecret>(
 }
 
 /** See `SecretBuffer.fromFd`. */
-export function fromFd<S extends GuardedSecret>(
+export async function fromFd<S extends GuardedSecret>(
   maker: SecretMaker<S>,
   fdOrFile: FdOrFile,
   options?: InputOptions,
 ): Promise<S> {
-  try {
-    const target = resolve(fdOrFile);
-    const checked = checkInputOptions(options);
-    return typeof target === "number"
-      ? drain(maker, target, `descriptor ${target}`, checked)
-      : drainFile(maker, target, checked);
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  const target = resolve(fdOrFile);
+  const checked = checkInputOptions(options);
+  return await (typeof target === "number"
+    ? drain(maker, target, `descriptor ${target}`, checked)
+    : drainFile(maker, target, checked));
 }
 
 /** See `SecretBuffer.writeTo`: writes all of `buffer`'s bytes. */
@@ -420,35 +407,20 @@ export async function writeTo(
 ): Promise<number> {
   const target = resolve(fdOrFile);
   if (typeof target === "number") return writeToSync(buffer, target);
-  const memory = native();
   const size = buffer.size;
   return await buffer.read(async () => {
     let done = 0;
     while (done < size) {
-      const loan = lend(
-        memory,
-        buffer.address + BigInt(done),
-        size - done,
-        "readonly",
-      );
-      try {
-        let count: unknown;
-        try {
-          count = await target.write(loan.view);
-        } catch (cause) {
-          throw inputError("write to", cause);
-        }
-        // 0 would loop for ever; more than was offered is a lie.
-        done += checkCount(count, size - done, "the file's write()");
-        if (count === 0) {
-          throw new SecretMemoryError(
-            "INPUT_ERROR",
-            "Cannot write to the file object: its write() wrote 0 bytes",
-          );
-        }
-      } finally {
-        loan.giveBack();
+      const at = buffer.address + BigInt(done);
+      const count = await callFile(target, "write", at, size - done);
+      // 0 would loop for ever.
+      if (count === 0) {
+        throw new SecretMemoryError(
+          "INPUT_ERROR",
+          "Cannot write to the file object: its write() wrote 0 bytes",
+        );
       }
+      done += count;
     }
     return done;
   });
