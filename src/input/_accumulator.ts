@@ -192,18 +192,19 @@ export class Accumulator<S extends GuardedSecret> {
 
   /**
    * Copies `chunk` in, or throws `TOO_LARGE` when it does not fit. The
-   * chunk is the caller's to wipe.
+   * chunk is the caller's to wipe. `length`, when given, is the chunk's
+   * length as the caller already measured it: the bytes copied are the
+   * bytes counted, whatever another thread does to the chunk meanwhile.
    */
-  append(chunk: Uint8Array): void {
-    // The engine's length, read once: the chunk may be a caller's object
-    // with an own `length`.
-    const length = lengthOf(chunk);
+  // The default is the engine's length, read once: the chunk may be a
+  // caller's object with an own `length`.
+  append(chunk: Uint8Array, length: number = lengthOf(chunk)): void {
     if (length > this.remaining) {
       throw tooLarge(this.#what, this.#maxSize);
     }
     let done = 0;
     while (done < length) {
-      const free = this.space(length - done)!;
+      const free = this.space(length - done);
       const view = native().view(free.address, free.length);
       const target = new Uint8Array(view);
       // Never ask the chunk for its buffer, nor cut it with subarray: on a

@@ -19,7 +19,6 @@ import { SecretMemoryError } from "../core/errors.ts";
 import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
 import {
   bufferOf,
-  copyInto,
   detachBuffer,
   isUint8Array,
   lengthOf,
@@ -116,52 +115,38 @@ async function readByob<S extends GuardedSecret>(
         loan.view,
         free.length,
       );
-      if (value !== undefined) {
-        // A view over another secret's guarded pages (one the source got
-        // hold of) must be neither probed nor wiped: it may be read-only.
-        if (isOwnSource(value, loan.loan)) {
-          throw new SecretMemoryError(
-            "INVALID_ARGUMENT",
-            "Cannot read the stream: it answered with a view over another secret's guarded pages",
-          );
-        }
-        if (aliases(memory, free.address, value)) {
-          // Our memory came back: detach it, and the loan is over.
-          detachBuffer(bufferOf(value) as ArrayBuffer);
-          loan.settle();
-        } else {
-          // respondWithNewView over the stream's own buffer: copy the bytes
-          // in, wipe them there. The view we lent is still out (the source
-          // may have taken it), so the loan stays and the pages will be
-          // quarantined.
-          // One read of `count` bytes, the count measured above: a view
-          // over a growable SharedArrayBuffer grown meanwhile by another
-          // thread is refused, and the stream's bytes are wiped either way.
-          try {
-            if (count > 0) {
-              const landing = new Uint8Array(memory.view(free.address, count));
-              try {
-                copyInto(landing, value);
-              } catch (cause) {
-                throw new SecretMemoryError(
-                  "INVALID_ARGUMENT",
-                  "Cannot read the stream: the view it answered with changed length after it was measured" +
-                    " (its buffer is resizable, or a growable SharedArrayBuffer); answer with bytes nothing resizes",
-                  { cause },
-                );
-              } finally {
-                detachBuffer(landing.buffer);
-              }
-            }
-          } finally {
-            zero(value);
-          }
-        }
+      // A view over another secret's guarded pages (one the source got
+      // hold of) must be neither probed nor wiped: it may be read-only.
+      if (value !== undefined && isOwnSource(value, loan.loan)) {
+        throw new SecretMemoryError(
+          "INVALID_ARGUMENT",
+          "Cannot read the stream: it answered with a view over another secret's guarded pages",
+        );
+      }
+      const returned = value !== undefined &&
+        aliases(memory, free.address, value);
+      if (returned) {
+        // Our memory came back: detach it, and the loan is over.
+        detachBuffer(bufferOf(value) as ArrayBuffer);
+        loan.settle();
       }
       if (collected.length + count > checked.maxSize) {
         await cancelQuietly(reader);
       }
-      collected.advance(count);
+      if (value === undefined || returned) {
+        collected.advance(count);
+      } else {
+        // respondWithNewView over the stream's own buffer: the `count`
+        // bytes measured are copied in (a view another thread grew
+        // meanwhile is refused) and wiped there. The view we lent is
+        // still out (the source may have taken it), so the loan stays and
+        // the pages will be quarantined.
+        try {
+          collected.append(value, count);
+        } finally {
+          zero(value);
+        }
+      }
       if (done) return collected.finish();
     }
   } finally {
