@@ -74,11 +74,9 @@ function nameCharacter(c: number): string {
   return `the character U+${hex}`;
 }
 
+/** Whether `c` is whitespace as JavaScript's `\s` knows it (Unicode's). */
 function isWhitespace(c: number): boolean {
-  return (c >= 0x09 && c <= 0x0d) || c === 0x20 || c === 0xa0 ||
-    c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 ||
-    c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 ||
-    c === 0xfeff;
+  return /\s/.test(String.fromCharCode(c));
 }
 
 /** -1 for ASCII whitespace (space, \t, \n, \v, \f, \r), else 0. */

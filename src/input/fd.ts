@@ -151,12 +151,13 @@ function drainSync<S extends GuardedSecret>(
 const YIELD_EVERY = 1 << 20;
 
 /**
- * Reads `fd` to its end without blocking the event loop: a turn after
- * every `YIELD_EVERY` bytes, and a timer while a non-blocking descriptor
- * has nothing yet (EAGAIN), backing off to 50 ms so that a writer that
- * comes late costs few wake-ups.
+ * Reads a descriptor (with read(2)) or a Deno `FsFile` (with its own
+ * `read`, see `callFile`) to its end without blocking the event loop: a
+ * turn after every `YIELD_EVERY` bytes, and a timer while a non-blocking
+ * descriptor has nothing yet (EAGAIN), backing off to 50 ms so that a
+ * writer that comes late costs few wake-ups.
  *
- * With a `timeout`, `fd` is a FIFO (or another file that cannot seek)
+ * With a `timeout`, `source` is a FIFO (or another file that cannot seek)
  * opened non-blocking. With no writer yet, read(2) answers 0 at once, the
  * same as at end of input; with a writer and nothing written yet, EAGAIN.
  * So 0 means the end only after a writer was seen (EAGAIN or a byte), and
@@ -166,7 +167,7 @@ const YIELD_EVERY = 1 << 20;
  */
 async function drain<S extends GuardedSecret>(
   maker: SecretMaker<S>,
-  fd: number,
+  source: number | DenoFileLike,
   what: string,
   checked: CheckedInput,
   timeout?: number,
@@ -180,7 +181,13 @@ async function drain<S extends GuardedSecret>(
     for (;;) {
       let count: number;
       try {
-        count = collected.readFrom(fd, YIELD_EVERY - sinceYield);
+        if (typeof source === "number") {
+          count = collected.readFrom(source, YIELD_EVERY - sinceYield);
+        } else {
+          const free = collected.space();
+          count = await callFile(source, "read", free.address, free.length);
+          collected.advance(count);
+        }
       } catch (error) {
         if (!wouldBlock(error)) throw error;
         count = -1;
@@ -248,25 +255,6 @@ function seekable(fd: number): boolean {
       return false;
     }
     throw error;
-  }
-}
-
-/** Reads a Deno `FsFile` with its own `read(view)` into the pages. */
-async function drainFile<S extends GuardedSecret>(
-  maker: SecretMaker<S>,
-  file: DenoFileLike,
-  checked: CheckedInput,
-): Promise<S> {
-  const collected = new Accumulator(maker, "the file", checked);
-  try {
-    for (;;) {
-      const free = collected.space();
-      const count = await callFile(file, "read", free.address, free.length);
-      if (count === 0) return collected.finish();
-      collected.advance(count);
-    }
-  } finally {
-    collected.discard();
   }
 }
 
@@ -395,9 +383,8 @@ export async function fromFd<S extends GuardedSecret>(
 ): Promise<S> {
   const target = resolve(fdOrFile);
   const checked = checkInputOptions(options);
-  return await (typeof target === "number"
-    ? drain(maker, target, `descriptor ${target}`, checked)
-    : drainFile(maker, target, checked));
+  const what = typeof target === "number" ? `descriptor ${target}` : "the file";
+  return await drain(maker, target, what, checked);
 }
 
 /** See `SecretBuffer.writeTo`: writes all of `buffer`'s bytes. */
@@ -476,7 +463,7 @@ function openPath(path: string, nonBlocking: boolean): number {
     throw new SecretMemoryError(
       "PERMISSION_DENIED",
       `Cannot read the file ${
-        quote(path)
+        JSON.stringify(path)
       }: ${model} not let this program read it,` +
         ` and secmem keeps to what the runtime allows; run with ${permission.flag}` +
         " (or grant a directory above it)",
@@ -487,11 +474,6 @@ function openPath(path: string, nonBlocking: boolean): number {
   } catch (error) {
     throw fileError(path, error);
   }
-}
-
-/** A path as the message shows it: quoted, control characters escaped. */
-function quote(path: string): string {
-  return JSON.stringify(path);
 }
 
 // errno values that name a next step, per OS family (Linux and macOS share
@@ -575,7 +557,7 @@ function fileError(path: string, error: unknown): unknown {
   const [name, step] = known ?? [`errno ${errno}`, "see the cause"];
   return new SecretMemoryError(
     "OS_ERROR",
-    `Cannot read the file ${quote(path)}: ${
+    `Cannot read the file ${JSON.stringify(path)}: ${
       error.syscall ?? "the call"
     } failed with ${name}; ${step}`,
     { errno, syscall: error.syscall, cause: error },
