@@ -157,11 +157,11 @@ export class Accumulator<S extends GuardedSecret> {
   }
 
   /**
-   * Makes room for at least one more byte (at most `wanted`), growing if
-   * needed, and returns the free space's address and length.
+   * Makes room for at least `needed` more bytes (at most `wanted`), growing
+   * if needed, and returns the free space's address and length.
    */
-  space(wanted = Infinity): { address: bigint; length: number } {
-    if (this.#length === this.#buffer.size) this.#grow();
+  space(wanted = Infinity, needed = 1): { address: bigint; length: number } {
+    if (this.#buffer.size - this.#length < needed) this.#grow(needed);
     const length = Math.min(wanted, this.#buffer.size - this.#length);
     return { address: this.#buffer.address + BigInt(this.#length), length };
   }
@@ -202,30 +202,24 @@ export class Accumulator<S extends GuardedSecret> {
     if (length > this.remaining) {
       throw tooLarge(this.#what, this.#maxSize);
     }
-    let done = 0;
-    while (done < length) {
-      const free = this.space(length - done);
-      const view = native().view(free.address, free.length);
-      const target = new Uint8Array(view);
-      // Never ask the chunk for its buffer, nor cut it with subarray: on a
-      // small heap array either makes JavaScriptCore move the bytes and
-      // leave the old copy in the heap. A whole chunk goes in with set();
-      // a chunk split across a growth is copied byte by byte. Either way
-      // each byte is read once, and only `length` bytes: a chunk over a
-      // growable SharedArrayBuffer that another thread grows meanwhile is
-      // refused, never copied past what was measured.
-      try {
-        if (done === 0 && free.length === length) copyInto(target, chunk);
-        else for (let i = 0; i < free.length; i++) target[i] = chunk[done + i];
-      } catch (cause) {
-        throw sourceChanged(cause);
-      } finally {
-        // Nothing may keep a way into pages that will be unmapped.
-        detachBuffer(view);
-      }
-      this.#length += free.length;
-      done += free.length;
+    if (length === 0) return;
+    const free = this.space(length, length);
+    const view = native().view(free.address, length);
+    // Never ask the chunk for its buffer, nor cut it with subarray: on a
+    // small heap array either makes JavaScriptCore move the bytes and
+    // leave the old copy in the heap. The whole chunk goes in with one
+    // set(), which reads each byte once, and only `length` bytes: a chunk
+    // over a growable SharedArrayBuffer that another thread grows
+    // meanwhile is refused, never copied past what was measured.
+    try {
+      copyInto(new Uint8Array(view), chunk);
+    } catch (cause) {
+      throw sourceChanged(cause);
+    } finally {
+      // Nothing may keep a way into pages that will be unmapped.
+      detachBuffer(view);
     }
+    this.#length += length;
   }
 
   /**
@@ -301,10 +295,14 @@ export class Accumulator<S extends GuardedSecret> {
     return buffer;
   }
 
-  #grow(): void {
-    const size = Math.min(this.#maxSize + 1, MAX_SIZE, this.#buffer.size * 2);
+  #grow(needed: number): void {
+    const size = Math.min(
+      this.#maxSize + 1,
+      MAX_SIZE,
+      Math.max(this.#buffer.size * 2, this.#length + needed),
+    );
     // Full at MAX_SIZE: the byte past a maxSize of MAX_SIZE has no room.
-    if (size === this.#buffer.size) throw tooLarge(this.#what, this.#maxSize);
+    if (size - this.#length < needed) throw tooLarge(this.#what, this.#maxSize);
     const next = this.#open(size);
     native().copy(next.address, this.#buffer.address, this.#length);
     this.#buffer.destroy();
