@@ -151,11 +151,6 @@ export class Accumulator<S extends GuardedSecret> {
     return this.#length;
   }
 
-  /** Bytes that may still be appended before `maxSize`. */
-  get remaining(): number {
-    return this.#maxSize - this.#length;
-  }
-
   /**
    * Makes room for at least `needed` more bytes (at most `wanted`), growing
    * if needed, and returns the free space's address and length.
@@ -199,7 +194,7 @@ export class Accumulator<S extends GuardedSecret> {
   // The default is the engine's length, read once: the chunk may be a
   // caller's object with an own `length`.
   append(chunk: Uint8Array, length: number = lengthOf(chunk)): void {
-    if (length > this.remaining) {
+    if (length > this.#maxSize - this.#length) {
       throw tooLarge(this.#what, this.#maxSize);
     }
     if (length === 0) return;
