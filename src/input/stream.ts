@@ -10,7 +10,6 @@
 
 import {
   Accumulator,
-  type CheckedInput,
   checkInputOptions,
   type InputOptions,
 } from "./_accumulator.ts";
@@ -55,11 +54,17 @@ export async function fromStream<S extends GuardedSecret>(
   }
   const collected = new Accumulator(maker, "the stream", checked);
   try {
-    if (reader !== undefined) await readByob(collected, reader, checked);
+    if (reader !== undefined) await readByob(collected, reader);
     else await readChunks(collected, stream);
     return collected.finish();
   } catch (error) {
-    if (error instanceof SecretMemoryError) throw error;
+    if (error instanceof SecretMemoryError) {
+      // A stream past maxSize may never end: it is cancelled, not drained.
+      if (reader !== undefined && error.code === "TOO_LARGE") {
+        await cancelQuietly(reader);
+      }
+      throw error;
+    }
     throw new SecretMemoryError(
       "INPUT_ERROR",
       "Cannot read the stream: it failed while it was read; nothing read was kept",
@@ -119,7 +124,6 @@ function byobReader(stream: ReadableStream): ByobReader | undefined {
 async function readByob(
   collected: Accumulator<GuardedSecret>,
   reader: ByobReader,
-  checked: CheckedInput,
 ): Promise<void> {
   const memory = native();
   for (let done = false; !done;) {
@@ -149,9 +153,6 @@ async function readByob(
       // Our memory came back: detach it, and the loan is over.
       detachBuffer(bufferOf(value) as ArrayBuffer);
       loan.settle();
-    }
-    if (collected.length + count > checked.maxSize) {
-      await cancelQuietly(reader);
     }
     if (value === undefined || returned) {
       collected.advance(count);

@@ -19,9 +19,12 @@ function sample(length: number): Uint8Array {
  */
 function byteStream(data: Uint8Array, step: number) {
   let at = 0;
-  const seen = { byob: 0, enqueued: 0 };
+  const seen = { byob: 0, enqueued: 0, cancelled: false };
   const stream = new ReadableStream({
     type: "bytes",
+    cancel() {
+      seen.cancelled = true;
+    },
     pull(controller) {
       if (at >= data.length) {
         controller.close();
@@ -142,16 +145,12 @@ test("maxSize is exact at every buffer edge, read whole or in steps, from bytes 
       const { stream } = byteStream(exact, step);
       using read = await SecretBuffer.fromStream(stream, { maxSize });
       assert(read.equals(exact), `bytes, ${maxSize} in steps of ${step}`);
+      const refused = byteStream(sample(maxSize + 1), step);
       await assertRejectsCode(
-        () =>
-          SecretBuffer.fromStream(
-            byteStream(sample(maxSize + 1), step).stream,
-            {
-              maxSize,
-            },
-          ),
+        () => SecretBuffer.fromStream(refused.stream, { maxSize }),
         "TOO_LARGE",
       );
+      assert(refused.seen.cancelled, `not cancelled past ${maxSize}`);
       const over = sample(maxSize + 1);
       async function* chunks(data: Uint8Array) {
         for (let at = 0; at < data.length; at += step) {
