@@ -20,7 +20,7 @@ import { native } from "../core/_native.ts";
 import { DARWIN } from "../../ffi/darwin.ts";
 import { LINUX } from "../../ffi/linux.ts";
 import { checkInteger, checkOptions, describe } from "../core/_validate.ts";
-import { afterTurn, now } from "../core/_intrinsics.ts";
+import { afterTurn } from "../core/_intrinsics.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
 
@@ -150,6 +150,13 @@ function drainSync<S extends GuardedSecret>(
  */
 const YIELD_EVERY = 1 << 20;
 
+// Taken at load, like the other built-ins secmem relies on: a clock or a
+// timer replaced later cannot stretch a FIFO's timeout for ever. (The wall
+// clock, not core's monotonic one: tests/children/claims_timeout.ts moves
+// it to stand 30 s on.)
+const now = Date.now;
+const setTimer = setTimeout;
+
 /**
  * Reads a descriptor (with read(2)) or a Deno `FsFile` (with its own
  * `read`, see `callFile`) to its end without blocking the event loop: a
@@ -217,10 +224,6 @@ async function drain<S extends GuardedSecret>(
     collected.discard();
   }
 }
-
-// Taken at load, like the other built-ins secmem relies on: a timer
-// replaced later cannot stretch a FIFO's timeout for ever.
-const setTimer = setTimeout;
 
 function emptyFifo(
   what: string,
