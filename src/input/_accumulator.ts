@@ -7,15 +7,16 @@
  * @module
  */
 
-import { CANARY_SIZE } from "../core/_layout.ts";
+import { CANARY_SIZE, MAX_SIZE } from "../core/_layout.ts";
 import { native } from "../core/_native.ts";
 import {
   BUFFER_OPTION_KEYS,
+  checkBoolean,
   checkBufferOptions,
+  checkChoice,
   checkInteger,
   checkOptions,
   checkSize,
-  describe,
   sourceChanged,
 } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
@@ -55,7 +56,7 @@ export interface InputOptions extends SecretBufferOptions {
 export interface CheckedInput {
   maxSize: number;
   buffer: SecretBufferOptions;
-  trim?: boolean;
+  trim: boolean;
   encoding?: InputEncoding;
 }
 
@@ -78,29 +79,15 @@ export function checkInputOptions(options: unknown): CheckedInput {
     encoding,
     ...rest
   } = checkOptions(options, INPUT_OPTION_KEYS);
-  if (typeof trim !== "boolean") {
-    throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
-      `Cannot use ${describe(trim)} as trim: expected true or false`,
-    );
-  }
-  if (encoding !== undefined && encoding !== "hex" && encoding !== "base64") {
-    throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
-      `Cannot use ${
-        describe(encoding)
-      } as encoding: expected "hex" or "base64" (or no encoding, for the raw bytes)`,
-    );
-  }
-  const max = checkSize(maxSize, "maxSize");
-  // Every buffer option reaches every buffer made for the input (the
-  // growing ones too): secret memory asked for is secret memory got.
-  const { lock, placement, backend } = checkBufferOptions(rest);
   return {
-    maxSize: max,
-    buffer: { lock, placement, backend },
-    trim,
-    encoding: encoding as InputEncoding | undefined,
+    trim: checkBoolean(trim, "trim"),
+    encoding: encoding === undefined
+      ? undefined
+      : checkChoice<InputEncoding>(encoding, ["hex", "base64"], "encoding"),
+    maxSize: checkSize(maxSize, "maxSize"),
+    // Every buffer option reaches every buffer made for the input (the
+    // growing ones too): secret memory asked for is secret memory got.
+    buffer: checkBufferOptions(rest),
   };
 }
 
@@ -122,14 +109,16 @@ export function tooLarge(what: string, maxSize: number): SecretMemoryError {
 
 /**
  * A guarded buffer that input is appended to. Its capacity doubles, up to
- * `maxSize`; `finish()` returns an exact-size copy and destroys the rest.
- * While it lives the pages stay writable (`protect("readwrite")`), so that
- * a native read can land in them; `finish()` and `discard()` close them.
+ * one byte past `maxSize`: a read that lands there tells input that goes
+ * on from input that ends at `maxSize`, and is refused with `TOO_LARGE`,
+ * so the extra byte too only ever lands in guarded pages. `finish()`
+ * returns an exact-size copy and destroys the rest. While it lives the
+ * pages stay writable (`protect("readwrite")`), so that a native read can
+ * land in them; `finish()` and `discard()` close them.
  */
 export class Accumulator<S extends GuardedSecret> {
   readonly #maker: SecretMaker<S>;
   #buffer: S;
-  #probe: S | undefined;
   #length = 0;
   readonly #maxSize: number;
   readonly #options: SecretBufferOptions;
@@ -147,10 +136,13 @@ export class Accumulator<S extends GuardedSecret> {
     this.#what = what;
     this.#maxSize = checked.maxSize;
     this.#options = checked.buffer;
-    this.#trim = checked.trim ?? false;
+    this.#trim = checked.trim;
     this.#encoding = checked.encoding;
     // One data page holds a passphrase or a key: most input never grows.
-    const first = Math.min(checked.maxSize, native().pageSize - CANARY_SIZE);
+    const first = Math.min(
+      checked.maxSize + 1,
+      native().pageSize - CANARY_SIZE,
+    );
     this.#buffer = this.#open(first);
   }
 
@@ -159,19 +151,12 @@ export class Accumulator<S extends GuardedSecret> {
     return this.#length;
   }
 
-  /** Bytes that may still be appended before `maxSize`. */
-  get remaining(): number {
-    return this.#maxSize - this.#length;
-  }
-
   /**
-   * Makes room for at least one more byte (at most `wanted`), growing if
-   * needed, and returns the free space's address and length. Returns
-   * undefined when `maxSize` is reached.
+   * Makes room for at least `needed` more bytes (at most `wanted`), growing
+   * if needed, and returns the free space's address and length.
    */
-  space(wanted = Infinity): { address: bigint; length: number } | undefined {
-    if (this.#length >= this.#maxSize) return undefined;
-    if (this.#length === this.#buffer.size) this.#grow();
+  space(wanted = Infinity, needed = 1): { address: bigint; length: number } {
+    if (this.#buffer.size - this.#length < needed) this.#grow(needed);
     const length = Math.min(wanted, this.#buffer.size - this.#length);
     return { address: this.#buffer.address + BigInt(this.#length), length };
   }
@@ -180,15 +165,12 @@ export class Accumulator<S extends GuardedSecret> {
    * Records `count` bytes written into the space last given. A count that
    * outside code reported is checked against that space first.
    * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a count that is not
-   * a whole number from 0 to the free space.
+   * a whole number from 0 to the free space; `TOO_LARGE` past `maxSize`.
    */
   advance(count: number): void {
-    // A key read into the probe past maxSize (see readByte) is one too many.
-    if (count > 0 && this.#length >= this.#maxSize) {
-      throw tooLarge(this.#what, this.#maxSize);
-    }
     checkCount(count, this.#buffer.size - this.#length, this.#what);
     this.#length += count;
+    if (this.#length > this.#maxSize) throw tooLarge(this.#what, this.#maxSize);
   }
 
   /**
@@ -197,96 +179,62 @@ export class Accumulator<S extends GuardedSecret> {
    * `TOO_LARGE` if input goes on past `maxSize`.
    */
   readFrom(fd: number, wanted = Infinity): number {
-    const memory = native();
     const free = this.space(wanted);
-    if (free === undefined) {
-      // Full: one more byte, into a throwaway guarded byte, tells whether
-      // the input ends exactly at maxSize.
-      const probe = this.#maker.alloc(1, { lock: "best-effort" });
-      try {
-        const extra = probe.write(() => memory.readInto(fd, probe.address, 1));
-        if (extra > 0) throw tooLarge(this.#what, this.#maxSize);
-        return 0;
-      } finally {
-        probe.destroy();
-      }
-    }
-    const count = memory.readInto(fd, free.address, free.length);
-    this.#length += count;
+    const count = native().readInto(fd, free.address, free.length);
+    this.advance(count);
     return count;
   }
 
   /**
    * Copies `chunk` in, or throws `TOO_LARGE` when it does not fit. The
-   * chunk is the caller's to wipe.
+   * chunk is the caller's to wipe. `length`, when given, is the chunk's
+   * length as the caller already measured it: the bytes copied are the
+   * bytes counted, whatever another thread does to the chunk meanwhile.
    */
-  append(chunk: Uint8Array): void {
-    // The engine's length, read once: the chunk may be a caller's object
-    // with an own `length`.
-    const length = lengthOf(chunk);
-    if (length > this.remaining) {
+  // The default is the engine's length, read once: the chunk may be a
+  // caller's object with an own `length`.
+  append(chunk: Uint8Array, length: number = lengthOf(chunk)): void {
+    if (length > this.#maxSize - this.#length) {
       throw tooLarge(this.#what, this.#maxSize);
     }
-    let done = 0;
-    while (done < length) {
-      const free = this.space(length - done)!;
-      const view = native().view(free.address, free.length);
-      const target = new Uint8Array(view);
-      // Never ask the chunk for its buffer, nor cut it with subarray: on a
-      // small heap array either makes JavaScriptCore move the bytes and
-      // leave the old copy in the heap. A whole chunk goes in with set();
-      // a chunk split across a growth is copied byte by byte. Either way
-      // each byte is read once, and only `length` bytes: a chunk over a
-      // growable SharedArrayBuffer that another thread grows meanwhile is
-      // refused, never copied past what was measured.
-      try {
-        if (done === 0 && free.length === length) copyInto(target, chunk);
-        else for (let i = 0; i < free.length; i++) target[i] = chunk[done + i];
-      } catch (cause) {
-        throw sourceChanged(cause);
-      } finally {
-        // Nothing may keep a way into pages that will be unmapped.
-        detachBuffer(view);
-      }
-      this.#length += free.length;
-      done += free.length;
+    if (length === 0) return;
+    const free = this.space(length, length);
+    const view = native().view(free.address, length);
+    // Never ask the chunk for its buffer, nor cut it with subarray: on a
+    // small heap array either makes JavaScriptCore move the bytes and
+    // leave the old copy in the heap. The whole chunk goes in with one
+    // set(), which reads each byte once, and only `length` bytes: a chunk
+    // over a growable SharedArrayBuffer that another thread grows
+    // meanwhile is refused, never copied past what was measured.
+    try {
+      copyInto(new Uint8Array(view), chunk);
+    } catch (cause) {
+      throw sourceChanged(cause);
+    } finally {
+      // Nothing may keep a way into pages that will be unmapped.
+      detachBuffer(view);
     }
+    this.#length += length;
   }
 
   /**
    * Reads one byte from `fd` into the next free slot without keeping it:
    * returns its value, or -1 at end of input. Call `advance(1)` to keep
-   * it. Throws `TOO_LARGE` if `maxSize` bytes are already kept.
+   * it, `forgetByte()` to wipe it.
    */
   readByte(fd: number): number {
     const free = this.space(1);
-    if (free === undefined) {
-      // Full at exactly maxSize: the next key may still be Enter, which is
-      // not kept, so it is read into a guarded probe byte; `advance(1)`
-      // then refuses it with TOO_LARGE.
-      const probe = this.#probe ??= this.#open(1);
-      if (native().readInto(fd, probe.address, 1) === 0) return -1;
-      return probe.view[0];
-    }
     if (native().readInto(fd, free.address, 1) === 0) return -1;
-    const buffer = this.#buffer;
-    const at = this.#length;
-    return buffer.view[at];
+    return this.#buffer.view[this.#length];
   }
 
   /** The last byte kept (the buffer must not be empty). */
   lastByte(): number {
-    const buffer = this.#buffer;
-    const at = this.#length - 1;
-    return buffer.view[at];
+    return this.#buffer.view[this.#length - 1];
   }
 
   /** Wipes the slot `readByte` filled, for a byte that is not kept. */
   forgetByte(): void {
-    if (this.#length >= this.#buffer.size) {
-      if (this.#probe !== undefined) native().wipe(this.#probe.address, 1);
-      return;
-    }
     native().wipe(this.#buffer.address + BigInt(this.#length), 1);
   }
 
@@ -333,11 +281,7 @@ export class Accumulator<S extends GuardedSecret> {
 
   /** Wipes and unmaps everything collected. Safe to call again. */
   discard(): void {
-    try {
-      this.#probe?.destroy();
-    } finally {
-      this.#buffer.destroy();
-    }
+    this.#buffer.destroy();
   }
 
   #open(size: number): S {
@@ -346,8 +290,14 @@ export class Accumulator<S extends GuardedSecret> {
     return buffer;
   }
 
-  #grow(): void {
-    const size = Math.min(this.#maxSize, Math.max(1, this.#buffer.size * 2));
+  #grow(needed: number): void {
+    const size = Math.min(
+      this.#maxSize + 1,
+      MAX_SIZE,
+      Math.max(this.#buffer.size * 2, this.#length + needed),
+    );
+    // Full at MAX_SIZE: the byte past a maxSize of MAX_SIZE has no room.
+    if (size - this.#length < needed) throw tooLarge(this.#what, this.#maxSize);
     const next = this.#open(size);
     native().copy(next.address, this.#buffer.address, this.#length);
     this.#buffer.destroy();

@@ -15,12 +15,12 @@ import {
   checkInputOptions,
   INPUT_OPTION_KEYS,
   type InputOptions,
-  tooLarge,
 } from "./_accumulator.ts";
 import { native } from "../core/_native.ts";
 import { DARWIN } from "../../ffi/darwin.ts";
 import { LINUX } from "../../ffi/linux.ts";
-import { checkOptions, describe } from "../core/_validate.ts";
+import { checkInteger, checkOptions, describe } from "../core/_validate.ts";
+import { afterTurn } from "../core/_intrinsics.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
 
@@ -43,7 +43,7 @@ export interface DenoFileLike {
  * Whether `error` is EAGAIN (nothing to read yet, or a pipe full), as the
  * running OS numbers it: 11 on Linux, 35 on macOS.
  */
-function wouldBlock(error: unknown): boolean {
+export function wouldBlock(error: unknown): boolean {
   const eagain = native().os === "darwin" ? DARWIN.EAGAIN : LINUX.EAGAIN;
   return error instanceof SecretMemoryError && error.errno === eagain;
 }
@@ -66,17 +66,14 @@ export interface FileOptions extends InputOptions {
 export const DEFAULT_TIMEOUT = 30_000;
 
 function checkTimeout(timeout: unknown): number {
-  if (
-    typeof timeout === "number" && timeout >= 0 &&
-    (Number.isSafeInteger(timeout) || timeout === Infinity)
-  ) {
-    return timeout;
-  }
-  throw new SecretMemoryError(
+  if (timeout === Infinity) return timeout;
+  return checkInteger(
+    timeout,
+    "timeout",
+    0,
+    Number.MAX_SAFE_INTEGER,
     "INVALID_ARGUMENT",
-    `Cannot use ${
-      describe(timeout)
-    } as timeout: expected a whole number of milliseconds from 0, or Infinity`,
+    "expected a whole number of milliseconds from 0, or Infinity",
   );
 }
 
@@ -153,111 +150,74 @@ function drainSync<S extends GuardedSecret>(
  */
 const YIELD_EVERY = 1 << 20;
 
+// Taken at load, like the other built-ins secmem relies on: a clock or a
+// timer replaced later cannot stretch a FIFO's timeout for ever. (The wall
+// clock, not core's monotonic one: tests/children/claims_timeout.ts moves
+// it to stand 30 s on.)
+const now = Date.now;
+const setTimer = setTimeout;
+
 /**
- * The same, yielding to the event loop when the descriptor is
- * non-blocking and has nothing yet (EAGAIN), and after every
- * `YIELD_EVERY` bytes read.
+ * Reads a descriptor (with read(2)) or a Deno `FsFile` (with its own
+ * `read`, see `callFile`) to its end without blocking the event loop: a
+ * turn after every `YIELD_EVERY` bytes, and a timer while a non-blocking
+ * descriptor has nothing yet (EAGAIN), backing off to 50 ms so that a
+ * writer that comes late costs few wake-ups.
+ *
+ * With a `timeout`, `source` is a FIFO (or another file that cannot seek)
+ * opened non-blocking. With no writer yet, read(2) answers 0 at once, the
+ * same as at end of input; with a writer and nothing written yet, EAGAIN.
+ * So 0 means the end only after a writer was seen (EAGAIN or a byte), and
+ * the wait is bounded by `timeout`. Input that ends with no byte at all is
+ * refused: a writer that opened and closed without writing cannot be told
+ * from none (it may come and go between two reads).
  */
 async function drain<S extends GuardedSecret>(
   maker: SecretMaker<S>,
-  fd: number,
+  source: number | DenoFileLike,
   what: string,
   checked: CheckedInput,
+  timeout?: number,
 ): Promise<S> {
   const collected = new Accumulator(maker, what, checked);
-  try {
-    let sinceYield = 0;
-    for (;;) {
-      const count = readOnce(collected, fd, YIELD_EVERY - sinceYield);
-      if (count === 0) return collected.finish();
-      if (count < 0) {
-        await sleep(5);
-        sinceYield = 0;
-        continue;
-      }
-      sinceYield += count;
-      if (sinceYield >= YIELD_EVERY) {
-        await turn();
-        sinceYield = 0;
-      }
-    }
-  } finally {
-    collected.discard();
-  }
-}
-
-/** One read(2): the count, or -1 when a non-blocking `fd` has nothing yet. */
-function readOnce<S extends GuardedSecret>(
-  collected: Accumulator<S>,
-  fd: number,
-  wanted?: number,
-): number {
-  try {
-    return collected.readFrom(fd, wanted);
-  } catch (error) {
-    if (wouldBlock(error)) return -1;
-    throw error;
-  }
-}
-
-// Taken at load, like the other built-ins secmem relies on: a clock
-// replaced later cannot stretch a FIFO's timeout for ever.
-const now = Date.now;
-const wait = setTimeout;
-
-const immediate = (globalThis as { setImmediate?: (fn: () => void) => void })
-  .setImmediate;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((wake) => void wait(wake, ms));
-}
-
-/**
- * One turn of the event loop (a macrotask, so timers and I/O run): the
- * check phase where the runtime has one (Node, Bun, Deno 2), else a timer.
- */
-function turn(): Promise<void> {
-  if (typeof immediate !== "function") return sleep(0);
-  return new Promise((wake) => void immediate(wake));
-}
-
-/**
- * Reads a FIFO (or another file that cannot seek) opened non-blocking,
- * waiting with timers. With no writer yet, read(2) answers 0 at once,
- * the same as at end of input; with a writer and nothing written yet,
- * EAGAIN. So 0 means the end only after a writer was seen (EAGAIN or a
- * byte), and the wait is bounded by `timeout`. Input that ends with no
- * byte at all is refused: a writer that opened and closed without writing
- * cannot be told from none (it may come and go between two reads).
- */
-async function drainUnseekable<S extends GuardedSecret>(
-  maker: SecretMaker<S>,
-  fd: number,
-  what: string,
-  checked: CheckedInput,
-  timeout: number,
-): Promise<S> {
-  const collected = new Accumulator(maker, what, checked);
-  const deadline = now() + timeout;
-  let writerSeen = false;
+  const deadline = now() + (timeout ?? Infinity);
+  let writerSeen = timeout === undefined;
+  let sinceYield = 0;
   let pause = 1;
   try {
     for (;;) {
-      const count = readOnce(collected, fd);
-      // EAGAIN: a writer holds it open, with nothing written yet.
-      if (count < 0) writerSeen = true;
+      let count: number;
+      try {
+        if (typeof source === "number") {
+          count = collected.readFrom(source, YIELD_EVERY - sinceYield);
+        } else {
+          const free = collected.space();
+          count = await callFile(source, "read", free.address, free.length);
+          collected.advance(count);
+        }
+      } catch (error) {
+        if (!wouldBlock(error)) throw error;
+        count = -1;
+      }
       if (count > 0) {
         writerSeen = true;
         pause = 1;
+        sinceYield += count;
+        if (sinceYield < YIELD_EVERY) continue;
+        await new Promise<void>((wake) => afterTurn(wake));
+        sinceYield = 0;
         continue;
       }
-      if (count === 0 && writerSeen) {
-        if (collected.length === 0) throw emptyFifo(what, true);
-        return collected.finish();
+      if (count < 0) writerSeen = true;
+      else if (writerSeen) {
+        if (collected.length > 0 || timeout === undefined) {
+          return collected.finish();
+        }
+        throw emptyFifo(what, true);
       }
       if (now() >= deadline) throw emptyFifo(what, writerSeen, timeout);
-      // Back off to 50 ms: a writer that comes late costs few wake-ups.
-      await sleep(pause);
+      await new Promise((wake) => void setTimer(wake, pause));
+      sinceYield = 0;
       pause = Math.min(pause * 2, 50);
     }
   } finally {
@@ -301,73 +261,47 @@ function seekable(fd: number): boolean {
   }
 }
 
-/** Reads a Deno `FsFile` with its own `read(view)` into the pages. */
-async function drainFile<S extends GuardedSecret>(
-  maker: SecretMaker<S>,
-  file: DenoFileLike,
-  checked: CheckedInput,
-): Promise<S> {
-  const collected = new Accumulator(maker, "the file", checked);
-  try {
-    for (;;) {
-      const free = collected.space();
-      if (free === undefined) {
-        // Full: one more byte, into a throwaway guarded byte, tells
-        // whether the input ends exactly at maxSize.
-        const probe = maker.alloc(1, { lock: "best-effort" });
-        try {
-          const extra = await probe.write(() =>
-            readView(file, probe.address, 1)
-          );
-          if (extra > 0) throw tooLarge("the file", checked.maxSize);
-        } finally {
-          probe.destroy();
-        }
-        return collected.finish();
-      }
-      const count = await readView(file, free.address, free.length);
-      if (count === 0) return collected.finish();
-      collected.advance(count);
-    }
-  } finally {
-    collected.discard();
-  }
-}
-
 /**
- * One `file.read` into a fresh view over native memory. The view is a new
- * ArrayBuffer (never a buffer's own, which the runtime might detach), and
- * is detached before the pages can be unmapped.
+ * One call of a file object's own `read` or `write` with a fresh view over
+ * `length` bytes at `address`; the count it reported, checked. The view is
+ * a new ArrayBuffer (never a buffer's own, which the runtime might
+ * detach), lent until it comes back: a file object that keeps the view
+ * (or transfers its buffer away) leaves these pages quarantined, never
+ * reused.
  */
-async function readView(
+async function callFile(
   file: DenoFileLike,
+  method: "read" | "write",
   address: bigint,
   length: number,
 ): Promise<number> {
-  // Lent until it comes back: a file object that keeps the view (or
-  // transfers its buffer away) leaves these pages quarantined, never reused.
-  const loan = lend(native(), address, length);
+  const reading = method === "read";
+  const loan = lend(
+    native(),
+    address,
+    length,
+    reading ? "readwrite" : "readonly",
+  );
   try {
     let count: unknown;
     try {
-      count = await file.read(loan.view);
+      count = await file[method](loan.view);
     } catch (cause) {
-      throw inputError("read from", cause);
+      if (cause instanceof SecretMemoryError) throw cause;
+      throw new SecretMemoryError(
+        "INPUT_ERROR",
+        `Cannot ${
+          reading ? "read from" : "write to"
+        } the file object: its own method failed; see cause`,
+        { cause },
+      );
     }
     // null is the end of the file; anything else must be a true count.
-    return checkCount(count === null ? 0 : count, length, "the file's read()");
+    if (reading && count === null) count = 0;
+    return checkCount(count, length, `the file's ${method}()`);
   } finally {
     loan.giveBack();
   }
-}
-
-function inputError(action: string, cause: unknown): SecretMemoryError {
-  if (cause instanceof SecretMemoryError) return cause;
-  return new SecretMemoryError(
-    "INPUT_ERROR",
-    `Cannot ${action} the file object: its own method failed; see cause`,
-    { cause },
-  );
 }
 
 /** See `SecretBuffer.fromStdinSync`. */
@@ -379,15 +313,11 @@ export function fromStdinSync<S extends GuardedSecret>(
 }
 
 /** See `SecretBuffer.fromStdin`. */
-export function fromStdin<S extends GuardedSecret>(
+export async function fromStdin<S extends GuardedSecret>(
   maker: SecretMaker<S>,
   options?: InputOptions,
 ): Promise<S> {
-  try {
-    return drain(maker, 0, "stdin", checkInputOptions(options));
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return await drain(maker, 0, "stdin", checkInputOptions(options));
 }
 
 /** See `SecretBuffer.fromFileSync`. */
@@ -396,7 +326,6 @@ export function fromFileSync<S extends GuardedSecret>(
   path: string | URL,
   options?: InputOptions,
 ): S {
-  const memory = native();
   const checked = checkPath(path);
   const input = checkInputOptions(options);
   // Blocking, as a synchronous read is: on a FIFO, open(2) waits for a
@@ -407,46 +336,35 @@ export function fromFileSync<S extends GuardedSecret>(
   } catch (error) {
     throw fileError(checked, error);
   } finally {
-    memory.close(fd);
+    native().close(fd);
   }
 }
 
 /** See `SecretBuffer.fromFile`. */
-export function fromFile<S extends GuardedSecret>(
+export async function fromFile<S extends GuardedSecret>(
   maker: SecretMaker<S>,
   path: string | URL,
   options?: FileOptions,
 ): Promise<S> {
+  const checked = checkPath(path);
+  const { timeout = DEFAULT_TIMEOUT, ...rest } = checkOptions(
+    options,
+    [...INPUT_OPTION_KEYS, "timeout"],
+  );
+  const wait = checkTimeout(timeout);
+  const input = checkInputOptions(rest);
   // Opened non-blocking: a FIFO, socket or terminal then answers EAGAIN
   // instead of stalling the event loop, and the loop waits for it with
-  // timers (a FIFO with no writer opens at once; see drainUnseekable).
-  // Files that can seek ignore the flag; drain() gives the loop a turn
-  // every MiB, for devices that never run dry.
-  const memory = native();
+  // timers (a FIFO with no writer opens at once; see drain). Files that
+  // can seek ignore the flag, and take no timeout.
+  const fd = openPath(checked, true);
   try {
-    const checked = checkPath(path);
-    const { timeout = DEFAULT_TIMEOUT, ...rest } = checkOptions(
-      options,
-      [...INPUT_OPTION_KEYS, "timeout"],
-    );
-    const wait = checkTimeout(timeout);
-    const input = checkInputOptions(rest);
-    const fd = openPath(checked, true);
-    let reading: Promise<S>;
-    try {
-      const what = `the file ${checked}`;
-      reading = seekable(fd)
-        ? drain(maker, fd, what, input)
-        : drainUnseekable(maker, fd, what, input, wait);
-    } catch (error) {
-      memory.close(fd);
-      throw fileError(checked, error);
-    }
-    return reading.then(undefined, (error) => {
-      throw fileError(checked, error);
-    }).finally(() => memory.close(fd));
+    const what = `the file ${checked}`;
+    return await drain(maker, fd, what, input, seekable(fd) ? undefined : wait);
   } catch (error) {
-    return Promise.reject(error);
+    throw fileError(checked, error);
+  } finally {
+    native().close(fd);
   }
 }
 
@@ -461,20 +379,15 @@ export function fromFdSync<S extends GuardedSecret>(
 }
 
 /** See `SecretBuffer.fromFd`. */
-export function fromFd<S extends GuardedSecret>(
+export async function fromFd<S extends GuardedSecret>(
   maker: SecretMaker<S>,
   fdOrFile: FdOrFile,
   options?: InputOptions,
 ): Promise<S> {
-  try {
-    const target = resolve(fdOrFile);
-    const checked = checkInputOptions(options);
-    return typeof target === "number"
-      ? drain(maker, target, `descriptor ${target}`, checked)
-      : drainFile(maker, target, checked);
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  const target = resolve(fdOrFile);
+  const checked = checkInputOptions(options);
+  const what = typeof target === "number" ? `descriptor ${target}` : "the file";
+  return await drain(maker, target, what, checked);
 }
 
 /** See `SecretBuffer.writeTo`: writes all of `buffer`'s bytes. */
@@ -484,35 +397,20 @@ export async function writeTo(
 ): Promise<number> {
   const target = resolve(fdOrFile);
   if (typeof target === "number") return writeToSync(buffer, target);
-  const memory = native();
   const size = buffer.size;
   return await buffer.read(async () => {
     let done = 0;
     while (done < size) {
-      const loan = lend(
-        memory,
-        buffer.address + BigInt(done),
-        size - done,
-        "readonly",
-      );
-      try {
-        let count: unknown;
-        try {
-          count = await target.write(loan.view);
-        } catch (cause) {
-          throw inputError("write to", cause);
-        }
-        // 0 would loop for ever; more than was offered is a lie.
-        done += checkCount(count, size - done, "the file's write()");
-        if (count === 0) {
-          throw new SecretMemoryError(
-            "INPUT_ERROR",
-            "Cannot write to the file object: its write() wrote 0 bytes",
-          );
-        }
-      } finally {
-        loan.giveBack();
+      const at = buffer.address + BigInt(done);
+      const count = await callFile(target, "write", at, size - done);
+      // 0 would loop for ever.
+      if (count === 0) {
+        throw new SecretMemoryError(
+          "INPUT_ERROR",
+          "Cannot write to the file object: its write() wrote 0 bytes",
+        );
       }
+      done += count;
     }
     return done;
   });
@@ -568,7 +466,7 @@ function openPath(path: string, nonBlocking: boolean): number {
     throw new SecretMemoryError(
       "PERMISSION_DENIED",
       `Cannot read the file ${
-        quote(path)
+        JSON.stringify(path)
       }: ${model} not let this program read it,` +
         ` and secmem keeps to what the runtime allows; run with ${permission.flag}` +
         " (or grant a directory above it)",
@@ -579,11 +477,6 @@ function openPath(path: string, nonBlocking: boolean): number {
   } catch (error) {
     throw fileError(path, error);
   }
-}
-
-/** A path as the message shows it: quoted, control characters escaped. */
-function quote(path: string): string {
-  return JSON.stringify(path);
 }
 
 // errno values that name a next step, per OS family (Linux and macOS share
@@ -667,7 +560,7 @@ function fileError(path: string, error: unknown): unknown {
   const [name, step] = known ?? [`errno ${errno}`, "see the cause"];
   return new SecretMemoryError(
     "OS_ERROR",
-    `Cannot read the file ${quote(path)}: ${
+    `Cannot read the file ${JSON.stringify(path)}: ${
       error.syscall ?? "the call"
     } failed with ${name}; ${step}`,
     { errno, syscall: error.syscall, cause: error },

@@ -25,7 +25,7 @@ import { native } from "../core/_native.ts";
 import { beforeExit } from "../core/_registry.ts";
 import { checkBoolean, checkOptions, describe } from "../core/_validate.ts";
 import { fromText } from "./encoding.ts";
-import { writeToSync } from "./fd.ts";
+import { wouldBlock, writeToSync } from "./fd.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
 
@@ -44,7 +44,6 @@ export const PROMPT_MAX_SIZE = 1024;
 
 const STDIN = 0;
 const STDERR = 2;
-const EAGAIN = 11;
 const EIO = 5;
 const KEY = {
   CTRL_C: 0x03,
@@ -89,7 +88,7 @@ export async function readPrompt<S extends GuardedSecret>(
   }
   if (!terminal) {
     say(maker, prompt);
-    return await readLine(new Accumulator(maker, "the input", checked));
+    return await readKeys(new Accumulator(maker, "the input", checked), false);
   }
   // Echo off before the prompt shows, so that nothing typed after it
   // appears on the screen.
@@ -99,7 +98,10 @@ export async function readPrompt<S extends GuardedSecret>(
   const forget = beforeExit(restore);
   try {
     say(maker, prompt);
-    return await readKeys(new Accumulator(maker, "the passphrase", checked));
+    return await readKeys(
+      new Accumulator(maker, "the passphrase", checked),
+      true,
+    );
   } finally {
     forget();
     restore();
@@ -122,7 +124,6 @@ function say<S extends GuardedSecret>(
   }
 }
 
-/** One byte into the next slot, waiting while stdin is non-blocking. */
 /**
  * The next byte, or -1 at the end of input. Never blocks the thread: a
  * non-blocking pipe answers EAGAIN, and a quiet terminal answers 0 at once
@@ -132,33 +133,48 @@ function say<S extends GuardedSecret>(
  */
 async function nextByte(
   collected: Accumulator<GuardedSecret>,
-  polling = false,
+  polling: boolean,
 ): Promise<number> {
   for (;;) {
     try {
       const byte = collected.readByte(STDIN);
       if (byte !== -1 || !polling) return byte;
     } catch (error) {
-      if (!(error instanceof SecretMemoryError)) throw error;
-      if (polling && error.errno === EIO) return -1;
-      if (error.errno !== EAGAIN) throw error;
+      const hungUp = error instanceof SecretMemoryError && error.errno === EIO;
+      if (polling && hungUp) return -1;
+      if (!wouldBlock(error)) throw error;
     }
     await new Promise((wake) => setTimeout(wake, 10));
   }
 }
 
-/** Keys from a terminal in non-canonical mode. */
+/**
+ * Keys from a terminal in non-canonical mode, or one line from a pipe or
+ * file (bytes up to a newline or the end, with no editing keys).
+ */
 async function readKeys<S extends GuardedSecret>(
   collected: Accumulator<S>,
+  terminal: boolean,
 ): Promise<S> {
   try {
     for (;;) {
-      const byte = await nextByte(collected, true);
-      switch (byte) {
-        case KEY.LF:
-        case KEY.CR:
-          collected.forgetByte();
-          return collected.finish();
+      const byte = await nextByte(collected, terminal);
+      if (byte === -1 && collected.length === 0) {
+        // The terminal hung up, or the pipe ended.
+        throw cancelled("end of input");
+      }
+      if (byte === -1 || byte === KEY.LF || (terminal && byte === KEY.CR)) {
+        collected.forgetByte();
+        // A CRLF line ending from a pipe: the CR is not part of the secret.
+        if (
+          !terminal && collected.length > 0 && collected.lastByte() === KEY.CR
+        ) {
+          collected.dropLast();
+        }
+        return collected.finish();
+      }
+      // A pipe has no editing keys: every other byte is kept.
+      switch (terminal ? byte : 0) {
         case KEY.DELETE:
         case KEY.BACKSPACE:
           collected.forgetByte();
@@ -175,10 +191,6 @@ async function readKeys<S extends GuardedSecret>(
         case KEY.CTRL_C:
           collected.forgetByte();
           throw cancelled("Ctrl-C");
-        case -1:
-          // The terminal hung up.
-          if (collected.length === 0) throw cancelled("end of input");
-          return collected.finish();
         default:
           collected.advance(1);
       }
@@ -194,31 +206,6 @@ function dropCharacter(collected: Accumulator<GuardedSecret>): void {
     const byte = collected.lastByte();
     collected.dropLast();
     if ((byte & 0xc0) !== 0x80) return;
-  }
-}
-
-/** One line from a pipe or file: bytes up to a newline or the end. */
-async function readLine<S extends GuardedSecret>(
-  collected: Accumulator<S>,
-): Promise<S> {
-  try {
-    for (;;) {
-      const byte = await nextByte(collected);
-      if (byte === -1 && collected.length === 0) {
-        throw cancelled("end of input");
-      }
-      if (byte === KEY.LF || byte === -1) {
-        collected.forgetByte();
-        // A CRLF line ending: the CR is not part of the secret.
-        if (collected.length > 0 && collected.lastByte() === KEY.CR) {
-          collected.dropLast();
-        }
-        return collected.finish();
-      }
-      collected.advance(1);
-    }
-  } finally {
-    collected.discard();
   }
 }
 

@@ -12,7 +12,6 @@ import {
   Accumulator,
   checkInputOptions,
   type InputOptions,
-  tooLarge,
 } from "./_accumulator.ts";
 import { native } from "../core/_native.ts";
 import { describe } from "../core/_validate.ts";
@@ -20,7 +19,6 @@ import { SecretMemoryError } from "../core/errors.ts";
 import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
 import {
   bufferOf,
-  copyInto,
   detachBuffer,
   isUint8Array,
   lengthOf,
@@ -45,19 +43,8 @@ export async function fromStream<S extends GuardedSecret>(
   options?: InputOptions,
 ): Promise<S> {
   const checked = checkInputOptions(options);
-  if (isReadableStream(stream)) {
-    const reader = byobReader(stream);
-    if (reader !== undefined) return await readByob(maker, reader, checked);
-  }
-  let iterate: unknown;
-  try {
-    iterate = typeof stream === "object" && stream !== null
-      ? (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]
-      : undefined;
-  } catch {
-    iterate = undefined;
-  }
-  if (typeof iterate !== "function") {
+  const reader = isReadableStream(stream) ? byobReader(stream) : undefined;
+  if (reader === undefined && !isAsyncIterable(stream)) {
     throw new SecretMemoryError(
       "INVALID_ARGUMENT",
       `Cannot read ${
@@ -65,7 +52,35 @@ export async function fromStream<S extends GuardedSecret>(
       } as a stream: expected a ReadableStream or an async iterable of Uint8Array`,
     );
   }
-  return await readChunks(maker, stream, checked);
+  const collected = new Accumulator(maker, "the stream", checked);
+  try {
+    if (reader !== undefined) await readByob(collected, reader);
+    else await readChunks(collected, stream);
+    return collected.finish();
+  } catch (error) {
+    if (error instanceof SecretMemoryError) {
+      // A stream past maxSize may never end: it is cancelled, not drained.
+      if (reader !== undefined && error.code === "TOO_LARGE") {
+        await cancelQuietly(reader);
+      }
+      throw error;
+    }
+    throw new SecretMemoryError(
+      "INPUT_ERROR",
+      "Cannot read the stream: it failed while it was read; nothing read was kept",
+      { cause: error },
+    );
+  } finally {
+    // Our pages first: a reader whose releaseLock throws must not keep
+    // the bytes read so far alive.
+    collected.discard();
+    try {
+      reader?.releaseLock();
+    } catch {
+      // The stream keeps its lock: its own business, and not a reason to
+      // lose what was read (or to hide the error that ended the read).
+    }
+  }
 }
 
 /**
@@ -75,6 +90,17 @@ export async function fromStream<S extends GuardedSecret>(
 function isReadableStream(value: unknown): value is ReadableStream {
   try {
     return value instanceof ReadableStream;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `value` has an async iterator, a throwing getter being a no. */
+function isAsyncIterable(value: unknown): value is AsyncIterable<Uint8Array> {
+  try {
+    return typeof value === "object" && value !== null &&
+      typeof (value as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] ===
+        "function";
   } catch {
     return false;
   }
@@ -94,117 +120,67 @@ function byobReader(stream: ReadableStream): ByobReader | undefined {
   }
 }
 
-async function readByob<S extends GuardedSecret>(
-  maker: SecretMaker<S>,
+/** Reads a byte stream to its end, its source writing into the pages. */
+async function readByob(
+  collected: Accumulator<GuardedSecret>,
   reader: ByobReader,
-  checked: ReturnType<typeof checkInputOptions>,
-): Promise<S> {
-  const collected = new Accumulator(maker, "the stream", checked);
+): Promise<void> {
   const memory = native();
-  try {
-    for (;;) {
-      // When full, ask for one more byte into a scratch byte that is wiped:
-      // only whether the stream goes on matters.
-      const free = collected.space();
-      if (free === undefined) {
-        const scratch = new Uint8Array(1);
-        const { value, count } = await readOnce(reader, scratch, 1);
-        if (value !== undefined) zero(value);
-        if (count > 0) {
-          await cancelQuietly(reader);
-          throw tooLarge("the stream", checked.maxSize);
-        }
-        return collected.finish();
-      }
-      // A fresh ArrayBuffer over the pages, lent to the stream: the reader
-      // transfers whatever it is given, so it is never a buffer's own, and
-      // it counts as escaped until it comes back.
-      const loan = lend(memory, free.address, free.length);
-      // The count checked against the free space is the count used: a
-      // view another thread lengthens must not be measured twice.
-      const { done, value, count } = await readOnce(
-        reader,
-        loan.view,
-        free.length,
+  for (let done = false; !done;) {
+    // At maxSize the space is the one byte that tells whether the stream
+    // goes on (see Accumulator).
+    const free = collected.space();
+    // A fresh ArrayBuffer over the pages, lent to the stream: the reader
+    // transfers whatever it is given, so it is never a buffer's own, and
+    // it counts as escaped until it comes back.
+    const loan = lend(memory, free.address, free.length);
+    // The count checked against the free space is the count used: a
+    // view another thread lengthens must not be measured twice.
+    const answer = await readOnce(reader, loan.view, free.length);
+    const { value, count } = answer;
+    done = answer.done;
+    // A view over another secret's guarded pages (one the source got
+    // hold of) must be neither probed nor wiped: it may be read-only.
+    if (value !== undefined && isOwnSource(value, loan.loan)) {
+      throw new SecretMemoryError(
+        "INVALID_ARGUMENT",
+        "Cannot read the stream: it answered with a view over another secret's guarded pages",
       );
-      if (value !== undefined) {
-        // A view over another secret's guarded pages (one the source got
-        // hold of) must be neither probed nor wiped: it may be read-only.
-        if (isOwnSource(value, loan.loan)) {
-          throw new SecretMemoryError(
-            "INVALID_ARGUMENT",
-            "Cannot read the stream: it answered with a view over another secret's guarded pages",
-          );
-        }
-        if (aliases(memory, free.address, value)) {
-          // Our memory came back: detach it, and the loan is over.
-          detachBuffer(bufferOf(value) as ArrayBuffer);
-          loan.settle();
-        } else {
-          // respondWithNewView over the stream's own buffer: copy the bytes
-          // in, wipe them there. The view we lent is still out (the source
-          // may have taken it), so the loan stays and the pages will be
-          // quarantined.
-          // One read of `count` bytes, the count measured above: a view
-          // over a growable SharedArrayBuffer grown meanwhile by another
-          // thread is refused, and the stream's bytes are wiped either way.
-          try {
-            if (count > 0) {
-              const landing = new Uint8Array(memory.view(free.address, count));
-              try {
-                copyInto(landing, value);
-              } catch (cause) {
-                throw new SecretMemoryError(
-                  "INVALID_ARGUMENT",
-                  "Cannot read the stream: the view it answered with changed length after it was measured" +
-                    " (its buffer is resizable, or a growable SharedArrayBuffer); answer with bytes nothing resizes",
-                  { cause },
-                );
-              } finally {
-                detachBuffer(landing.buffer);
-              }
-            }
-          } finally {
-            zero(value);
-          }
-        }
-      }
-      collected.advance(count);
-      if (done) return collected.finish();
     }
-  } finally {
-    // Our pages first: a reader whose releaseLock throws must not keep
-    // the bytes read so far alive.
-    collected.discard();
-    try {
-      reader.releaseLock();
-    } catch {
-      // The stream keeps its lock: its own business, and not a reason to
-      // lose what was read (or to hide the error that ended the read).
+    const returned = value !== undefined &&
+      aliases(memory, free.address, value);
+    if (returned) {
+      // Our memory came back: detach it, and the loan is over.
+      detachBuffer(bufferOf(value) as ArrayBuffer);
+      loan.settle();
+    }
+    if (value === undefined || returned) {
+      collected.advance(count);
+    } else {
+      // respondWithNewView over the stream's own buffer: the `count`
+      // bytes measured are copied in (a view another thread grew
+      // meanwhile is refused) and wiped there. The view we lent is
+      // still out (the source may have taken it), so the loan stays and
+      // the pages will be quarantined.
+      try {
+        collected.append(value, count);
+      } finally {
+        zero(value);
+      }
     }
   }
 }
 
 /**
- * One BYOB read, its answer checked: a count beyond the view, a value that
- * is not a Uint8Array, or a reader that throws become typed errors (the
- * last with the stream's error as `cause`).
+ * One BYOB read, its answer checked: a count beyond the view, or a value
+ * that is not a Uint8Array, is refused.
  */
 async function readOnce(
   reader: ByobReader,
   view: Uint8Array,
   room: number,
 ): Promise<{ done: boolean; value: Uint8Array | undefined; count: number }> {
-  let result: unknown;
-  try {
-    result = await reader.read(view);
-  } catch (cause) {
-    throw new SecretMemoryError(
-      "INPUT_ERROR",
-      "Cannot read the stream: it failed while it was read; nothing read was kept",
-      { cause },
-    );
-  }
+  const result: unknown = await reader.read(view);
   let done: unknown;
   let value: unknown;
   try {
@@ -238,41 +214,28 @@ async function cancelQuietly(reader: ByobReader): Promise<void> {
   }
 }
 
-async function readChunks<S extends GuardedSecret>(
-  maker: SecretMaker<S>,
+/** Copies each chunk in, and zeroes it once copied. */
+async function readChunks(
+  collected: Accumulator<GuardedSecret>,
   source: AsyncIterable<Uint8Array>,
-  checked: ReturnType<typeof checkInputOptions>,
-): Promise<S> {
-  const collected = new Accumulator(maker, "the stream", checked);
-  try {
-    for await (const chunk of source) {
-      if (!isUint8Array(chunk)) {
-        throw new SecretMemoryError(
-          "INVALID_ARGUMENT",
-          `Cannot read a chunk of ${
-            describe(chunk)
-          } from the stream: expected Uint8Array chunks`,
-        );
-      }
-      // A chunk over guarded pages (another secret's view) is its owner's
-      // to wipe, and may be read-only. Decided before the bytes are ours
-      // too, so that they are compared with nothing they were copied to.
-      const ours = isOwnSource(chunk);
-      try {
-        collected.append(chunk);
-      } finally {
-        if (!ours) zero(chunk);
-      }
+): Promise<void> {
+  for await (const chunk of source) {
+    if (!isUint8Array(chunk)) {
+      throw new SecretMemoryError(
+        "INVALID_ARGUMENT",
+        `Cannot read a chunk of ${
+          describe(chunk)
+        } from the stream: expected Uint8Array chunks`,
+      );
     }
-    return collected.finish();
-  } catch (error) {
-    if (error instanceof SecretMemoryError) throw error;
-    throw new SecretMemoryError(
-      "INPUT_ERROR",
-      "Cannot read the stream: it failed while it was read; nothing read was kept",
-      { cause: error },
-    );
-  } finally {
-    collected.discard();
+    // A chunk over guarded pages (another secret's view) is its owner's
+    // to wipe, and may be read-only. Decided before the bytes are ours
+    // too, so that they are compared with nothing they were copied to.
+    const ours = isOwnSource(chunk);
+    try {
+      collected.append(chunk);
+    } finally {
+      if (!ours) zero(chunk);
+    }
   }
 }

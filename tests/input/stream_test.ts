@@ -19,9 +19,12 @@ function sample(length: number): Uint8Array {
  */
 function byteStream(data: Uint8Array, step: number) {
   let at = 0;
-  const seen = { byob: 0, enqueued: 0 };
+  const seen = { byob: 0, enqueued: 0, cancelled: false };
   const stream = new ReadableStream({
     type: "bytes",
+    cancel() {
+      seen.cancelled = true;
+    },
     pull(controller) {
       if (at >= data.length) {
         controller.close();
@@ -130,6 +133,45 @@ test("fromStream accepts input of exactly maxSize from a byte stream", async () 
   const { stream } = byteStream(data, 30);
   using secret = await SecretBuffer.fromStream(stream, { maxSize: 100 });
   assert(secret.equals(data), "content differs");
+});
+
+test("maxSize is exact at every buffer edge, read whole or in steps, from bytes or chunks", async () => {
+  const before = stats();
+  // 4080 is one page less its canary: the first buffer's size, where the
+  // byte past maxSize is the first to need a larger buffer.
+  for (const maxSize of [0, 1, 4079, 4080, 4081, 8160, 8161]) {
+    for (const step of [maxSize + 1, 1000]) {
+      const exact = sample(maxSize);
+      const { stream } = byteStream(exact, step);
+      using read = await SecretBuffer.fromStream(stream, { maxSize });
+      assert(read.equals(exact), `bytes, ${maxSize} in steps of ${step}`);
+      const refused = byteStream(sample(maxSize + 1), step);
+      await assertRejectsCode(
+        () => SecretBuffer.fromStream(refused.stream, { maxSize }),
+        "TOO_LARGE",
+      );
+      assert(refused.seen.cancelled, `not cancelled past ${maxSize}`);
+      const over = sample(maxSize + 1);
+      async function* chunks(data: Uint8Array) {
+        for (let at = 0; at < data.length; at += step) {
+          yield data.slice(at, at + step);
+        }
+      }
+      using chunked = await SecretBuffer.fromStream(chunks(exact), {
+        maxSize,
+      });
+      assert(chunked.equals(exact), `chunks, ${maxSize} in steps of ${step}`);
+      await assertRejectsCode(
+        () => SecretBuffer.fromStream(chunks(over), { maxSize }),
+        "TOO_LARGE",
+      );
+    }
+  }
+  assert.equal(
+    stats().liveBuffers,
+    before.liveBuffers,
+    "a buffer was left mapped",
+  );
 });
 
 test("fromStream refuses what is not a byte source", async () => {
