@@ -52,8 +52,11 @@ export async function fromStream<S extends GuardedSecret>(
       } as a stream: expected a ReadableStream or an async iterable of Uint8Array`,
     );
   }
-  const collected = new Accumulator(maker, "the stream", checked);
+  let collected: Accumulator<S> | undefined;
   try {
+    // Inside the try: a first buffer refused (the lock limit) must still
+    // give the stream its lock back.
+    collected = new Accumulator(maker, "the stream", checked);
     if (reader !== undefined) await readByob(collected, reader);
     else await readChunks(collected, stream);
     return collected.finish();
@@ -73,7 +76,7 @@ export async function fromStream<S extends GuardedSecret>(
   } finally {
     // Our pages first: a reader whose releaseLock throws must not keep
     // the bytes read so far alive.
-    collected.discard();
+    collected?.discard();
     try {
       reader?.releaseLock();
     } catch {

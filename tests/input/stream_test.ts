@@ -8,6 +8,8 @@ import { SecretBuffer, stats } from "../../mod.ts";
 import { test } from "../_harness.ts";
 import assert from "node:assert/strict";
 import { assertRejectsCode } from "../_error_code.ts";
+import { createFake } from "../_fake_native.ts";
+import { useNativeForTesting } from "../../src/core/_native.ts";
 
 function sample(length: number): Uint8Array {
   return Uint8Array.from({ length }, () => Math.floor(Math.random() * 256));
@@ -189,4 +191,20 @@ test("fromStream refuses what is not a byte source", async () => {
       ),
     "INVALID_ARGUMENT",
   );
+});
+
+test("a first buffer refused (MEMLOCK_LIMIT) gives the byte stream its lock back", async () => {
+  const fake = createFake({ lockRefusals: 99, canRaise: false });
+  useNativeForTesting(fake.memory);
+  try {
+    const { stream } = byteStream(sample(64), 64);
+    await assertRejectsCode(
+      () => SecretBuffer.fromStream(stream),
+      "MEMLOCK_LIMIT",
+    );
+    assert.equal(stream.locked, false, "the stream is still locked");
+    assert.equal(fake.mapped(), 0, "nothing mapped");
+  } finally {
+    useNativeForTesting(undefined);
+  }
 });
