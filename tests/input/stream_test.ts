@@ -154,11 +154,11 @@ test("maxSize is exact at every buffer edge, read whole or in steps, from bytes 
       );
       assert(refused.seen.cancelled, `not cancelled past ${maxSize}`);
       const over = sample(maxSize + 1);
-      async function* chunks(data: Uint8Array) {
+      const chunks = async function* (data: Uint8Array) {
         for (let at = 0; at < data.length; at += step) {
           yield data.slice(at, at + step);
         }
-      }
+      };
       using chunked = await SecretBuffer.fromStream(chunks(exact), {
         maxSize,
       });
