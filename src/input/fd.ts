@@ -7,6 +7,7 @@
  * @module
  */
 
+import { afterDelay, afterTurn } from "../core/_intrinsics.ts";
 import { lend } from "../core/_lend.ts";
 import {
   Accumulator,
@@ -202,14 +203,12 @@ function readOnce<S extends GuardedSecret>(
 
 // Taken at load, like the other built-ins secmem relies on: a clock
 // replaced later cannot stretch a FIFO's timeout for ever.
+// The timers are _intrinsics.ts' (afterDelay, afterTurn): taken at load there
+// too, without reading Deno's lazy timer globals at import.
 const now = Date.now;
-const wait = setTimeout;
-
-const immediate = (globalThis as { setImmediate?: (fn: () => void) => void })
-  .setImmediate;
 
 function sleep(ms: number): Promise<void> {
-  return new Promise((wake) => void wait(wake, ms));
+  return new Promise((wake) => afterDelay(wake, ms));
 }
 
 /**
@@ -217,8 +216,7 @@ function sleep(ms: number): Promise<void> {
  * check phase where the runtime has one (Node, Bun, Deno 2), else a timer.
  */
 function turn(): Promise<void> {
-  if (typeof immediate !== "function") return sleep(0);
-  return new Promise((wake) => void immediate(wake));
+  return new Promise((wake) => afterTurn(wake));
 }
 
 /**

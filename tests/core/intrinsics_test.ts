@@ -24,10 +24,10 @@ import {
   markOwn,
   markOwnView,
   now,
-  publicRandom,
   subarrayOf,
   zero,
 } from "../../src/core/_intrinsics.ts";
+import { publicRandom } from "../../src/core/_public_random.ts";
 import { test } from "../_harness.ts";
 import { childScript, runChild } from "../_child.ts";
 
