@@ -27,7 +27,12 @@
  *
  *     node_modules/.bin/deno run -A bench/startup_bench.ts [--runs 20]
  *       [--runtimes deno,bun,node,node-npm] [--package npm-build/out]
- *       [--no-time] [--no-trace] [--show-calls]
+ *       [--no-time] [--no-trace] [--show-calls] [--against DIR]
+ *
+ * `--against DIR` times another checkout of the repository (built too,
+ * for node-npm: `DIR/npm-build/out`) in the same loop: each round runs the
+ * empty script, this tree's and that tree's, so that a before/after
+ * comparison sees the same load on the machine.
  *
  * Timings are noisy on a shared machine: compare runs taken minutes apart,
  * and trust the counts more than the milliseconds.
@@ -44,7 +49,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -74,6 +79,7 @@ const flag = (name: string): boolean => process.argv.includes(name);
 const RUNS = Number(option("--runs") ?? 20);
 const WANTED = (option("--runtimes") ?? "deno,bun,node,node-npm").split(",");
 const PACKAGE = resolve(option("--package") ?? join(root, "npm-build", "out"));
+const AGAINST = option("--against");
 
 const RUNTIMES: Runtime[] = [
   {
@@ -238,16 +244,27 @@ try {
       // Warm-up: Deno compiles and caches the sources on the first run.
       run(runtime.command(empty));
       run(runtime.command(secret));
+      const other = AGAINST === undefined ? undefined : scripts(
+        mkdtempSync(join(dir, `${runtime.name}-against-`)),
+        join(resolve(AGAINST), relative(root, runtime.entry)),
+      ).secret;
+      if (other !== undefined) run(runtime.command(other));
       const bare: { wall: number; cpu: number }[] = [];
       const loaded: { wall: number; cpu: number }[] = [];
+      const against: { wall: number; cpu: number }[] = [];
       for (let i = 0; i < RUNS; i++) {
         bare.push(run(runtime.command(empty)));
         loaded.push(run(runtime.command(secret)));
+        if (other !== undefined) against.push(run(runtime.command(other)));
       }
       for (const key of ["wall", "cpu"] as const) {
         const b = median(bare.map((t) => t[key]));
         const l = median(loaded.map((t) => t[key]));
         row += ` ${b.toFixed(0)} | ${l.toFixed(0)} | +${(l - b).toFixed(0)} |`;
+        if (other !== undefined) {
+          const a = median(against.map((t) => t[key]));
+          row += ` +${(a - b).toFixed(0)} (against) |`;
+        }
       }
     } else row += " | | | | | |";
     if (!flag("--no-trace")) {
@@ -266,7 +283,13 @@ try {
     console.log(row);
   }
   console.log(
-    `\n# runs ${RUNS}, medians, ms of the whole process\n` +
+    `\n# runs ${RUNS}, medians, ms of the whole process` +
+      (AGAINST === undefined
+        ? ""
+        : `; "(against)": ${
+          resolve(AGAINST)
+        }, same rounds, beside the same empty runs`) +
+      "\n" +
       "| runtime | empty, wall ms | import + random(32), wall ms | difference | empty, CPU ms | import + random(32), CPU ms | difference | modules | syscalls of the first random(32), its thread | other threads |\n" +
       "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" +
       rows.join("\n"),

@@ -184,11 +184,44 @@ export function copyInto(
 // make one end early forever.
 const clock = globalThis.performance;
 const clockNow = clock.now;
-const host = globalThis as unknown as {
-  setImmediate?: (fn: () => void) => unknown;
-};
-const immediate = host.setImmediate;
-const timeout = globalThis.setTimeout;
+
+type Scheduler = (...args: unknown[]) => unknown;
+
+/**
+ * A global function as the runtime defines it now, to be read at its first
+ * use. Deno defines its timers as accessors that load its Node timers
+ * module (10 to 20 ms of start-up) at the first read, so reading them here
+ * made every importer pay that for a scheduler it may never use. The
+ * accessor is taken now, like any other built-in: a caller that assigns
+ * the global later replaces the property (Deno's setter defines a new
+ * one), not what this accessor returns. A data property (Node, Bun) is
+ * taken as it is.
+ */
+function globalFunction(name: string): () => Scheduler | undefined {
+  let holder: object | null = globalThis;
+  let slot: PropertyDescriptor | undefined;
+  while (holder !== null && (slot = getOwn(holder, name)) === undefined) {
+    holder = protoOf(holder) as object | null;
+  }
+  if (slot === undefined) return () => undefined;
+  const read = slot.get;
+  if (read === undefined) {
+    const value = slot.value as Scheduler | undefined;
+    return () => value;
+  }
+  let value: Scheduler | undefined;
+  let taken = false;
+  return () => {
+    if (!taken) {
+      value = apply(read, globalThis, []) as Scheduler | undefined;
+      taken = true;
+    }
+    return value;
+  };
+}
+
+const immediate = globalFunction("setImmediate");
+const timeout = globalFunction("setTimeout");
 
 /** Milliseconds on the runtime's monotonic clock. */
 export function now(): number {
@@ -201,22 +234,17 @@ export function now(): number {
  * timeout.
  */
 export function afterTurn(fn: () => void): void {
-  if (immediate !== undefined) apply(immediate, globalThis, [fn]);
-  else apply(timeout, globalThis, [fn, 0]);
+  const soon = immediate();
+  if (soon !== undefined) apply(soon, globalThis, [fn]);
+  else apply(timeout() as Scheduler, globalThis, [fn, 0]);
 }
 
-const webCrypto = globalThis.crypto;
-const getRandomValues = webCrypto.getRandomValues;
-
 /**
- * Fills `view` from the runtime's generator, as it was at load: for public
- * randomness only (nonces, ids). A generator replaced later by other code
- * could repeat a nonce, which gives away the keystream; secret randomness
- * comes from the OS through FFI (`SecretBuffer.random`).
+ * Runs `fn` after `ms` milliseconds, by the runtime's `setTimeout` as it
+ * was at load.
  */
-export function publicRandom<T extends Uint8Array>(view: T): T {
-  apply(getRandomValues, webCrypto, [view]);
-  return view;
+export function afterDelay(fn: () => void, ms: number): void {
+  apply(timeout() as Scheduler, globalThis, [fn, ms]);
 }
 
 // The ArrayBuffers this library made over guarded pages: a view over one of

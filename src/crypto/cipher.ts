@@ -6,7 +6,8 @@
  * @module
  */
 
-import { publicRandom, subarrayOf } from "../core/_intrinsics.ts";
+import { subarrayOf } from "../core/_intrinsics.ts";
+import { publicRandom } from "../core/_public_random.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import {
   isSecretBuffer,

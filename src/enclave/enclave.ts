@@ -5,7 +5,8 @@
  * @module
  */
 
-import { publicRandom, subarrayOf } from "../core/_intrinsics.ts";
+import { subarrayOf } from "../core/_intrinsics.ts";
+import { publicRandom } from "../core/_public_random.ts";
 import { type Coffer, currentCoffer } from "./_coffer.ts";
 import {
   KEY_SIZE,

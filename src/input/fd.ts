@@ -20,7 +20,7 @@ import { native } from "../core/_native.ts";
 import { DARWIN } from "../../ffi/darwin.ts";
 import { LINUX } from "../../ffi/linux.ts";
 import { checkInteger, checkOptions, describe } from "../core/_validate.ts";
-import { afterTurn } from "../core/_intrinsics.ts";
+import { afterDelay, afterTurn } from "../core/_intrinsics.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
 
@@ -150,12 +150,12 @@ function drainSync<S extends GuardedSecret>(
  */
 const YIELD_EVERY = 1 << 20;
 
-// Taken at load, like the other built-ins secmem relies on: a clock or a
-// timer replaced later cannot stretch a FIFO's timeout for ever. (The wall
+// Taken at load, like the other built-ins secmem relies on: a clock
+// replaced later cannot stretch a FIFO's timeout for ever. (The wall
 // clock, not core's monotonic one: tests/children/claims_timeout.ts moves
-// it to stand 30 s on.)
+// it to stand 30 s on.) The timers are _intrinsics.ts' (afterDelay,
+// afterTurn), taken at load there without reading Deno's lazy globals.
 const now = Date.now;
-const setTimer = setTimeout;
 
 /**
  * Reads a descriptor (with read(2)) or a Deno `FsFile` (with its own
@@ -216,7 +216,7 @@ async function drain<S extends GuardedSecret>(
         throw emptyFifo(what, true);
       }
       if (now() >= deadline) throw emptyFifo(what, writerSeen, timeout);
-      await new Promise((wake) => void setTimer(wake, pause));
+      await new Promise<void>((wake) => afterDelay(wake, pause));
       sinceYield = 0;
       pause = Math.min(pause * 2, 50);
     }

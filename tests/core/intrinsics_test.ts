@@ -24,11 +24,12 @@ import {
   markOwn,
   markOwnView,
   now,
-  publicRandom,
   subarrayOf,
   zero,
 } from "../../src/core/_intrinsics.ts";
+import { publicRandom } from "../../src/core/_public_random.ts";
 import { test } from "../_harness.ts";
+import { childScript, runChild } from "../_child.ts";
 
 const TYPED = Object.getPrototypeOf(Uint8Array.prototype) as object;
 
@@ -226,4 +227,18 @@ test("now and publicRandom keep working when the globals are replaced after impo
     const bytes = publicRandom(new Uint8Array(64));
     assert.ok(bytes.some((byte) => byte !== 0), "filled by the real source");
   });
+});
+
+test("afterTurn and afterDelay read the timers at their first use, as they were at load", () => {
+  const child = runChild(childScript("lazy_timers.ts"));
+  assert.equal(child.status, 0, child.stderr);
+  const seen = JSON.parse(child.stdout.trim().split("\n").at(-1) ?? "");
+  // Deno's timers are accessors that load a module at the first read:
+  // importing must not read them.
+  assert.deepEqual(seen.atImport, { setImmediate: 0, setTimeout: 0 });
+  // Replaced after import and before the first use: secmem still ran its
+  // callbacks by the runtime's own timers, and read each accessor once.
+  assert.deepEqual(seen.order, ["turn", "delay"]);
+  assert.equal(seen.replacedCalls, 0);
+  assert.deepEqual(seen.afterUse, { setImmediate: 1, setTimeout: 1 });
 });
