@@ -24,6 +24,10 @@ import { afterDelay, afterTurn } from "../core/_intrinsics.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
 
+// Taken at load: a Reflect.apply replaced later would be handed the view
+// lent over guarded pages (the secret itself, in writeTo).
+const apply = Reflect.apply;
+
 /**
  * An open file: a descriptor number, an object with a numeric `fd` (a
  * Node or Bun `FileHandle`), or a Deno `FsFile` (Deno 2 exposes no
@@ -90,8 +94,8 @@ function resolve(fdOrFile: unknown): number | DenoFileLike {
       if (typeof read === "function" && typeof write === "function") {
         const file = fdOrFile;
         return {
-          read: (view) => Reflect.apply(read, file, [view]),
-          write: (view) => Reflect.apply(write, file, [view]),
+          read: (view) => apply(read, file, [view]),
+          write: (view) => apply(write, file, [view]),
         };
       }
     } catch (error) {

@@ -1,0 +1,80 @@
+/**
+ * The input wing after a built-in was replaced following import: code that
+ * patches a global later (a hostile dependency, a careless polyfill) must
+ * never be handed a view over guarded pages. Each patch is undone before
+ * the test ends.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { SecretBuffer } from "../../mod.ts";
+import { test } from "../_harness.ts";
+
+/**
+ * Runs `body` with `Reflect.apply` replaced by a wrapper that keeps every
+ * Uint8Array it is handed in an argument list, then puts it back.
+ */
+async function watchingReflectApply(
+  body: () => Promise<void>,
+): Promise<Uint8Array[]> {
+  const saved = Object.getOwnPropertyDescriptor(Reflect, "apply")!;
+  const real = Reflect.apply;
+  const seen: Uint8Array[] = [];
+  Object.defineProperty(Reflect, "apply", {
+    ...saved,
+    value: (
+      fn: (...args: unknown[]) => unknown,
+      self: unknown,
+      args: ArrayLike<unknown>,
+    ) => {
+      for (let i = 0; i < args.length; i++) {
+        if (args[i] instanceof Uint8Array) seen.push(args[i] as Uint8Array);
+      }
+      return real(fn, self, args);
+    },
+  });
+  try {
+    await body();
+  } finally {
+    Object.defineProperty(Reflect, "apply", saved);
+  }
+  return seen;
+}
+
+test("writeTo(file object): a Reflect.apply replaced after import is never handed the secret's view", async () => {
+  using key = SecretBuffer.from(new Uint8Array([0x5e, 0xc2, 0xe7, 0x01]));
+  const written: number[] = [];
+  const file = {
+    read: () => Promise.resolve(null),
+    write: (view: Uint8Array) => {
+      written.push(...view);
+      return Promise.resolve(view.length);
+    },
+  };
+  const seen = await watchingReflectApply(async () => {
+    assert.equal(await key.writeTo(file), 4);
+  });
+  assert.deepEqual(written, [0x5e, 0xc2, 0xe7, 0x01]);
+  assert.equal(seen.length, 0, "the replaced Reflect.apply saw a view");
+});
+
+test("fromFd(file object): a Reflect.apply replaced after import is never handed the lent pages", async () => {
+  let served = false;
+  const file = {
+    read: (view: Uint8Array) => {
+      if (served) return Promise.resolve(null);
+      served = true;
+      view.set([0x70, 0x61, 0x73, 0x73]);
+      return Promise.resolve(4);
+    },
+    write: () => Promise.resolve(0),
+  };
+  let size = 0;
+  const seen = await watchingReflectApply(async () => {
+    using secret = await SecretBuffer.fromFd(file);
+    size = secret.size;
+  });
+  assert.equal(size, 4);
+  assert.equal(seen.length, 0, "the replaced Reflect.apply saw a view");
+});
