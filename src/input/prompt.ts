@@ -22,6 +22,7 @@ import {
   type InputOptions,
 } from "./_accumulator.ts";
 import { native } from "../core/_native.ts";
+import { afterDelay } from "../core/_intrinsics.ts";
 import { beforeExit } from "../core/_registry.ts";
 import { checkBoolean, checkOptions, describe } from "../core/_validate.ts";
 import { fromText } from "./encoding.ts";
@@ -144,7 +145,7 @@ async function nextByte(
       if (polling && hungUp) return -1;
       if (!wouldBlock(error)) throw error;
     }
-    await new Promise((wake) => setTimeout(wake, 10));
+    await new Promise<void>((wake) => afterDelay(wake, 10));
   }
 }
 

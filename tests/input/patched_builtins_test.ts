@@ -8,8 +8,14 @@
  */
 
 import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { SecretBuffer } from "../../mod.ts";
 import { test } from "../_harness.ts";
+import { childScript, runtimeCommand } from "../_child.ts";
+import { linuxOnly } from "../_platform.ts";
 
 /**
  * Runs `body` with `Reflect.apply` replaced by a wrapper that keeps every
@@ -78,3 +84,45 @@ test("fromFd(file object): a Reflect.apply replaced after import is never handed
   assert.equal(size, 4);
   assert.equal(seen.length, 0, "the replaced Reflect.apply saw a view");
 });
+
+const python = spawnSync("python3", ["-c", "import os"]).status === 0;
+
+// Opens the FIFO read-write and non-blocking as the child's stdin (the
+// flag lives in the open file, which the child shares), puts "pass" in it,
+// then runs the child in its place.
+const NON_BLOCKING_STDIN = [
+  "import os, sys",
+  "fd = os.open(sys.argv[1], os.O_RDWR | os.O_NONBLOCK)",
+  "os.write(fd, b'pass')",
+  "os.dup2(fd, 0)",
+  "os.execvp(sys.argv[2], sys.argv[2:])",
+].join("\n");
+
+test(
+  "promptSecret waiting on a non-blocking pipe: a setTimeout replaced after import is never called",
+  () => {
+    const folder = mkdtempSync(join(tmpdir(), "secmem-patched-"));
+    try {
+      const fifo = join(folder, "stdin");
+      execFileSync("mkfifo", [fifo]);
+      const child = spawnSync("python3", [
+        "-c",
+        NON_BLOCKING_STDIN,
+        fifo,
+        ...runtimeCommand(childScript("prompt_patched_timer.ts")),
+        fifo,
+      ], { stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
+      const stdout = String(child.stdout);
+      assert.equal(child.status, 0, stdout + String(child.stderr));
+      const seen = JSON.parse(stdout.trim().split("\n").at(-1) ?? "");
+      assert.equal(seen.size, 4, "the prompt read the line");
+      assert.equal(seen.replacedCalls, 0, "the replaced setTimeout was called");
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  },
+  {
+    skip: linuxOnly ||
+      (python ? false : "needs python3 to give the child a non-blocking stdin"),
+  },
+);
