@@ -253,7 +253,7 @@ export function fromHex<S extends GuardedSecret>(
   options?: SecretBufferOptions,
 ): S {
   const hex = checkText(text, "hex");
-  const at = (i: number) => hex.charCodeAt(i);
+  const at = (i: number) => codeAt(hex, i);
   return decode(maker, at, hex.length, "hex", false, "hex", options);
 }
 
@@ -264,7 +264,7 @@ export function fromBase64<S extends GuardedSecret>(
   options?: SecretBufferOptions,
 ): S {
   const base64 = checkText(text, "base64");
-  const at = (i: number) => base64.charCodeAt(i);
+  const at = (i: number) => codeAt(base64, i);
   return decode(maker, at, base64.length, "base64", false, "base64", options);
 }
 
@@ -286,6 +286,16 @@ export function decodeBytes<S extends GuardedSecret>(
 
 // Taken at load: a prototype patched later must not be handed the view.
 const apply = Reflect.apply;
+const charCodeAt = String.prototype.charCodeAt;
+
+/**
+ * `text.charCodeAt(i)` through the intrinsic: a String.prototype.charCodeAt
+ * replaced after import would be called on the secret text itself.
+ */
+function codeAt(text: string, i: number): number {
+  return apply(charCodeAt, text, [i]);
+}
+
 const encoder = new TextEncoder();
 const encodeInto = TextEncoder.prototype.encodeInto;
 
@@ -293,11 +303,11 @@ const encodeInto = TextEncoder.prototype.encodeInto;
 function utf8Length(text: string): number {
   let length = 0;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+    const c = codeAt(text, i);
     if (c < 0x80) length += 1;
     else if (c < 0x800) length += 2;
     else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
+      const next = codeAt(text, i + 1);
       if (next >= 0xdc00 && next <= 0xdfff) {
         length += 4;
         i++;

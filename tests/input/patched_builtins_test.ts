@@ -85,6 +85,55 @@ test("fromFd(file object): a Reflect.apply replaced after import is never handed
   assert.equal(seen.length, 0, "the replaced Reflect.apply saw a view");
 });
 
+/**
+ * Runs `body` with `String.prototype.charCodeAt` replaced by a wrapper
+ * that keeps every string it is called on, then puts it back.
+ */
+function watchingCharCodeAt(body: () => void): string[] {
+  const saved = Object.getOwnPropertyDescriptor(
+    String.prototype,
+    "charCodeAt",
+  )!;
+  const real = saved.value as (this: string, i: number) => number;
+  const seen: string[] = [];
+  Object.defineProperty(String.prototype, "charCodeAt", {
+    ...saved,
+    value: function (this: string, i: number): number {
+      seen.push(String(this));
+      return Reflect.apply(real, this, [i]);
+    },
+  });
+  try {
+    body();
+  } finally {
+    Object.defineProperty(String.prototype, "charCodeAt", saved);
+  }
+  return seen;
+}
+
+test("fromHex, fromBase64, fromText: a charCodeAt replaced after import never sees the secret text", () => {
+  const cases: [string, (text: string) => SecretBuffer][] = [
+    ["5ec2e701", (text) => SecretBuffer.fromHex(text)],
+    ["XsLnAQ==", (text) => SecretBuffer.fromBase64(text)],
+    ["correct horse \u00e9\ud83d\udd11", (text) => SecretBuffer.fromText(text)],
+  ];
+  for (const [text, make] of cases) {
+    let size = 0;
+    const seen = watchingCharCodeAt(() => {
+      using secret = make(text);
+      size = secret.size;
+    });
+    assert.ok(size > 0);
+    assert.equal(
+      seen.filter((s) => s === text).length,
+      0,
+      `the replaced charCodeAt was called on the secret text ${
+        JSON.stringify(text.slice(0, 2))
+      }...`,
+    );
+  }
+});
+
 const python = spawnSync("python3", ["-c", "import os"]).status === 0;
 
 // Opens the FIFO read-write and non-blocking as the child's stdin (the
