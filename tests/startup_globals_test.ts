@@ -21,3 +21,11 @@ test("the first secret after import reads neither the timers nor crypto", () => 
   assert.deepEqual(seen.reads, { setTimeout: 0, setImmediate: 0, crypto: 0 });
   assert.equal(seen.named, "function", "the counting accessors stood");
 });
+
+test("a generator replaced after the main entry's import makes no nonce for a crypto entry imported later", () => {
+  const child = runChild(childScript("late_generator.ts"));
+  assert.equal(child.status, 0, child.stdout + child.stderr);
+  const seen = JSON.parse(child.stdout.trim().split("\n").at(-1) ?? "");
+  assert.equal(seen.replacedCalls, 0, "the replaced generator made nonces");
+  assert.equal(seen.noncesDiffer, true, "two encryptions shared a nonce");
+});
