@@ -6,7 +6,7 @@
  */
 
 import { subarrayOf } from "../core/_intrinsics.ts";
-import { publicRandom } from "../core/_public_random.ts";
+import { publicRandom } from "../core/_intrinsics.ts";
 import { type Coffer, currentCoffer } from "./_coffer.ts";
 import {
   KEY_SIZE,

@@ -7,7 +7,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
-import { publicRandom } from "../core/_public_random.ts";
+import { publicRandom } from "../core/_intrinsics.ts";
 import { checkBufferOptions } from "../core/_validate.ts";
 import {
   isSecretBuffer,

@@ -27,7 +27,7 @@ import {
   subarrayOf,
   zero,
 } from "../../src/core/_intrinsics.ts";
-import { publicRandom } from "../../src/core/_public_random.ts";
+import { publicRandom } from "../../src/core/_intrinsics.ts";
 import { test } from "../_harness.ts";
 import { childScript, runChild } from "../_child.ts";
 
