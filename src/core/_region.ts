@@ -26,8 +26,6 @@ import { quarantine } from "./_quarantine.ts";
 import { accessChanged, closed, gone, opened } from "./_open.ts";
 import { refusedVariableNote } from "./_policy.ts";
 
-export { quarantine };
-
 /** A live mapping and the views over it. Holds no reference to its owner. */
 export interface Region {
   readonly base: bigint;
@@ -278,41 +276,76 @@ export function canaryIntact(region: Region): boolean {
   return difference === 0;
 }
 
+/** A guarded mapping as retiring sees it: a buffer's region or an arena. */
+export interface Retirable {
+  readonly base: bigint;
+  readonly dataAddress: bigint;
+  /** Its entry in the process-wide table (`_process_table.ts`), or -1. */
+  readonly entry: number;
+  /**
+   * Whether a view over the pages got out of the library's reach; set by
+   * retiring when it finds one. Such pages are quarantined, not unmapped.
+   */
+  escaped: boolean;
+}
+
 /**
- * Destroys a region in the fixed order: open, check the canary, wipe every
- * data byte (slack, canary and user bytes), detach the views, unmap.
- * Returns whether the canary was intact; the region is gone either way.
- *
- * A region whose view escaped is wiped but not unmapped: its range is
- * quarantined (see `quarantine`), so that no later secret can be mapped
- * under the view that is still out there.
+ * The one retire recipe, in a fixed order: `inspect` opens the data pages
+ * and reads what must be checked there (the canaries), every data byte is
+ * wiped; then, whatever failed, `detach` empties every view over the pages
+ * and says whether one had escaped (its buffer transferred away), the
+ * mapping leaves the process table, and it is unmapped, or quarantined
+ * (see `quarantine`) when a view escaped or is lent to outside code that
+ * has not given it back, so that no later secret is mapped under a view
+ * still out there. Returns what `inspect` found.
  */
-export function unmapRegion(memory: NativeMemory, region: Region): boolean {
-  // A buffer transferred away (transfer(), structuredClone or postMessage
-  // with a transfer list) left ours detached and took the pages with it.
-  // So did a view lent to outside code that has not given it back.
-  if (
-    hasEscaped(region) ||
-    lentWithin(region.dataAddress, region.layout.dataLength)
-  ) region.escaped = true;
+export function retireMapping<T>(
+  memory: NativeMemory,
+  mapping: Retirable,
+  sizes: { readonly dataLength: number; readonly total: number },
+  inspect: () => T,
+  detach: () => boolean,
+): T {
+  const { dataAddress, base } = mapping;
+  const { dataLength } = sizes;
   try {
-    setProtection(memory, region, "readwrite");
-    const intact = canaryIntact(region);
-    memory.wipe(region.dataAddress, region.layout.dataLength);
-    return intact;
+    const found = inspect();
+    memory.wipe(dataAddress, dataLength);
+    return found;
   } finally {
-    detach(region.user, region.canary);
-    region.expected.fill(0);
-    forgetRegion(region.entry, region.base);
-    gone(region);
-    if (region.escaped) {
-      quarantine(memory, region.dataAddress, region.layout.dataLength);
-      forgetLoansWithin(region.dataAddress, region.layout.dataLength);
-      region.protection = "noaccess";
+    if (detach() || lentWithin(dataAddress, dataLength)) {
+      mapping.escaped = true;
+    }
+    forgetRegion(mapping.entry, base);
+    if (mapping.escaped) {
+      quarantine(memory, dataAddress, dataLength);
+      forgetLoansWithin(dataAddress, dataLength);
     } else {
-      memory.release(region.base, region.layout.total);
+      memory.release(base, sizes.total);
     }
   }
+}
+
+/**
+ * Destroys a region by the retire recipe (`retireMapping`): its canary
+ * checked, every data byte (slack, canary and user bytes) wiped, the views
+ * detached, unmapped or quarantined. Returns whether the canary was
+ * intact; the region is gone either way.
+ */
+export function unmapRegion(memory: NativeMemory, region: Region): boolean {
+  return retireMapping(memory, region, region.layout, () => {
+    setProtection(memory, region, "readwrite");
+    return canaryIntact(region);
+  }, () => {
+    // Tested before our own detach: was it transferred away (transfer(),
+    // structuredClone or postMessage with a transfer list)?
+    const escaped = hasEscaped(region);
+    detach(region.user, region.canary);
+    region.expected.fill(0);
+    gone(region);
+    region.protection = "noaccess";
+    return escaped;
+  });
 }
 
 /** Whether the region's user buffer was detached by someone else. */
