@@ -12,7 +12,11 @@ import type { SecretBuffer, SecretBufferOptions } from "../secret_buffer.ts";
 import type { SecretSlot } from "../pool/pool.ts";
 import { KEY_SIZE } from "./_aead.ts";
 import { checkKey, checkOutputOptions, checkParams } from "./_input.ts";
-import { type ContextPoolOptions, contextSlot } from "./_context_pool.ts";
+import {
+  type ContextPoolOptions,
+  ContextSlot,
+  contextSlot,
+} from "./_context_pool.ts";
 import { type CipherParams, openMessage, sealMessage } from "./cipher.ts";
 
 /** Options of `aeadKey`: where the key rests. */
@@ -49,11 +53,11 @@ export function aeadKeyRange(key: AeadKey): [bigint, bigint] | undefined {
  * ```
  */
 export class AeadKey {
-  #slot: SecretSlot | undefined;
+  readonly #slot: ContextSlot;
 
   static {
     newAeadKey = (slot) => new AeadKey(constructing, slot);
-    slotOfAeadKey = (key) => key.#liveSlot();
+    slotOfAeadKey = (key) => key.#slot.live();
   }
 
   /**
@@ -70,13 +74,13 @@ export class AeadKey {
         "Cannot construct AeadKey directly: use aeadKey(key)",
       );
     }
-    this.#slot = slot;
+    this.#slot = new ContextSlot(slot, "AeadKey", "aeadKey(key)");
     Object.freeze(this);
   }
 
   /** Whether `destroy()` (or `purge()`) has wiped the key. */
   get destroyed(): boolean {
-    return this.#liveSlot() === undefined;
+    return this.#slot.live() === undefined;
   }
 
   /**
@@ -103,7 +107,7 @@ export class AeadKey {
     params?: CipherParams,
   ): Uint8Array {
     const p = checkParams(params, ["aad"], "encrypt params");
-    return sealMessage(this.#alive("encrypt"), p, plaintext);
+    return sealMessage(this.#slot.alive("encrypt"), p, plaintext);
   }
 
   /**
@@ -137,7 +141,7 @@ export class AeadKey {
   ): SecretBuffer {
     const p = checkParams(params, ["aad"], "decrypt params");
     const outOptions = checkOutputOptions(options);
-    return openMessage(this.#alive("decrypt"), p, message, outOptions);
+    return openMessage(this.#slot.alive("decrypt"), p, message, outOptions);
   }
 
   /**
@@ -158,10 +162,7 @@ export class AeadKey {
    * ```
    */
   destroy(): void {
-    const slot = this.#slot;
-    if (slot === undefined) return;
-    this.#slot = undefined;
-    slot.destroy();
+    this.#slot.destroy();
   }
 
   /** Destroys the key at the end of a `using` scope. */
@@ -174,24 +175,6 @@ export class AeadKey {
     return `AeadKey(XChaCha20-Poly1305, ${
       this.destroyed ? "destroyed" : "live"
     })`;
-  }
-
-  #liveSlot(): SecretSlot | undefined {
-    const slot = this.#slot;
-    if (slot !== undefined && slot.state === "destroyed") {
-      this.#slot = undefined;
-      return undefined;
-    }
-    return slot;
-  }
-
-  #alive(action: string): SecretSlot {
-    const slot = this.#liveSlot();
-    if (slot !== undefined) return slot;
-    throw new SecretMemoryError(
-      "DESTROYED",
-      `Cannot ${action}: the AeadKey was destroyed; make a new one with aeadKey(key)`,
-    );
   }
 }
 

@@ -15,7 +15,11 @@ import { Hmac, hmacIn } from "./_hmac.ts";
 import { checkHash, checkInput, checkKey, checkParams } from "./_input.ts";
 import type { HashAlgorithm } from "./_sha2.ts";
 import { withArea } from "./_work.ts";
-import { type ContextPoolOptions, contextSlot } from "./_context_pool.ts";
+import {
+  type ContextPoolOptions,
+  ContextSlot,
+  contextSlot,
+} from "./_context_pool.ts";
 import {
   absorb,
   checkData,
@@ -60,11 +64,11 @@ export function hmacKeyRange(key: HmacKey): [bigint, bigint] | undefined {
  */
 export class HmacKey {
   readonly #hash: HashAlgorithm;
-  #slot: SecretSlot | undefined;
+  readonly #slot: ContextSlot;
 
   static {
     newHmacKey = (hash, slot) => new HmacKey(constructing, hash, slot);
-    slotOfHmacKey = (key) => key.#liveSlot();
+    slotOfHmacKey = (key) => key.#slot.live();
   }
 
   /**
@@ -82,7 +86,7 @@ export class HmacKey {
       );
     }
     this.#hash = hash;
-    this.#slot = slot;
+    this.#slot = new ContextSlot(slot, "HmacKey", "hmacKey(hash, key)");
     Object.freeze(this);
   }
 
@@ -98,7 +102,7 @@ export class HmacKey {
 
   /** Whether `destroy()` (or `purge()`) has wiped the key. */
   get destroyed(): boolean {
-    return this.#liveSlot() === undefined;
+    return this.#slot.live() === undefined;
   }
 
   /**
@@ -120,7 +124,7 @@ export class HmacKey {
    * ```
    */
   mac(data: Uint8Array | SecretBuffer): Uint8Array {
-    const slot = this.#alive("mac");
+    const slot = this.#slot.alive("mac");
     const message = checkData(data, "HMAC data");
     const hash = this.#hash;
     const out = new Uint8Array(hash.outputLength);
@@ -154,7 +158,7 @@ export class HmacKey {
    * ```
    */
   verify(data: Uint8Array | SecretBuffer, tag: Uint8Array): boolean {
-    const slot = this.#alive("verify");
+    const slot = this.#slot.alive("verify");
     const message = checkData(data, "HMAC data");
     const theirs = checkInput(tag, "the tag");
     const hash = this.#hash;
@@ -186,10 +190,7 @@ export class HmacKey {
    * ```
    */
   destroy(): void {
-    const slot = this.#slot;
-    if (slot === undefined) return;
-    this.#slot = undefined;
-    slot.destroy();
+    this.#slot.destroy();
   }
 
   /** Destroys the key at the end of a `using` scope. */
@@ -202,25 +203,6 @@ export class HmacKey {
     return `HmacKey(${this.#hash.name}, ${
       this.destroyed ? "destroyed" : "live"
     })`;
-  }
-
-  #liveSlot(): SecretSlot | undefined {
-    const slot = this.#slot;
-    if (slot !== undefined && slot.state === "destroyed") {
-      // purge() wiped it behind our back.
-      this.#slot = undefined;
-      return undefined;
-    }
-    return slot;
-  }
-
-  #alive(action: string): SecretSlot {
-    const slot = this.#liveSlot();
-    if (slot !== undefined) return slot;
-    throw new SecretMemoryError(
-      "DESTROYED",
-      `Cannot ${action}: the HmacKey was destroyed; make a new one with hmacKey(hash, key)`,
-    );
   }
 }
 
