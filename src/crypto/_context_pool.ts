@@ -58,47 +58,19 @@ export function contextSlot(
 }
 
 /**
- * A keyed context's hold on its slot: dropped by `destroy()`, and found
- * gone once `purge()` wiped it behind the context's back. Internal.
+ * A keyed context's slot while it is live; `DESTROYED`, naming the context
+ * (`name`) and how to make another (`maker`), once `destroy()` or `purge()`
+ * wiped it. Internal.
  */
-export class ContextSlot {
-  #slot: SecretSlot | undefined;
-  /** The context's class and how to make another, for messages. */
-  readonly #name: string;
-  readonly #remedy: string;
-
-  constructor(slot: SecretSlot, name: string, remedy: string) {
-    this.#slot = slot;
-    this.#name = name;
-    this.#remedy = remedy;
-  }
-
-  /** The slot while it is live; undefined once destroyed or purged. */
-  live(): SecretSlot | undefined {
-    const slot = this.#slot;
-    if (slot !== undefined && slot.state === "destroyed") {
-      // purge() wiped it behind our back.
-      this.#slot = undefined;
-      return undefined;
-    }
-    return slot;
-  }
-
-  /** The live slot; `DESTROYED`, naming `action`, otherwise. */
-  alive(action: string): SecretSlot {
-    const slot = this.live();
-    if (slot !== undefined) return slot;
-    throw new SecretMemoryError(
-      "DESTROYED",
-      `Cannot ${action}: the ${this.#name} was destroyed; make a new one with ${this.#remedy}`,
-    );
-  }
-
-  /** Wipes and frees the slot; safe to call again. */
-  destroy(): void {
-    const slot = this.#slot;
-    if (slot === undefined) return;
-    this.#slot = undefined;
-    slot.destroy();
-  }
+export function liveSlot(
+  slot: SecretSlot,
+  action: string,
+  name: string,
+  maker: string,
+): SecretSlot {
+  if (slot.state !== "destroyed") return slot;
+  throw new SecretMemoryError(
+    "DESTROYED",
+    `Cannot ${action}: the ${name} was destroyed; make a new one with ${maker}`,
+  );
 }

@@ -14,8 +14,8 @@ import { KEY_SIZE } from "./_aead.ts";
 import { checkKey, checkOutputOptions, checkParams } from "./_input.ts";
 import {
   type ContextPoolOptions,
-  ContextSlot,
   contextSlot,
+  liveSlot,
 } from "./_context_pool.ts";
 import { type CipherParams, openMessage, sealMessage } from "./cipher.ts";
 
@@ -53,11 +53,11 @@ export function aeadKeyRange(key: AeadKey): [bigint, bigint] | undefined {
  * ```
  */
 export class AeadKey {
-  readonly #slot: ContextSlot;
+  readonly #slot: SecretSlot;
 
   static {
     newAeadKey = (slot) => new AeadKey(constructing, slot);
-    slotOfAeadKey = (key) => key.#slot.live();
+    slotOfAeadKey = (key) => key.destroyed ? undefined : key.#slot;
   }
 
   /**
@@ -74,13 +74,13 @@ export class AeadKey {
         "Cannot construct AeadKey directly: use aeadKey(key)",
       );
     }
-    this.#slot = new ContextSlot(slot, "AeadKey", "aeadKey(key)");
+    this.#slot = slot;
     Object.freeze(this);
   }
 
   /** Whether `destroy()` (or `purge()`) has wiped the key. */
   get destroyed(): boolean {
-    return this.#slot.live() === undefined;
+    return this.#slot.state === "destroyed";
   }
 
   /**
@@ -107,7 +107,7 @@ export class AeadKey {
     params?: CipherParams,
   ): Uint8Array {
     const p = checkParams(params, ["aad"], "encrypt params");
-    return sealMessage(this.#slot.alive("encrypt"), p, plaintext);
+    return sealMessage(this.#alive("encrypt"), p, plaintext);
   }
 
   /**
@@ -141,7 +141,7 @@ export class AeadKey {
   ): SecretBuffer {
     const p = checkParams(params, ["aad"], "decrypt params");
     const outOptions = checkOutputOptions(options);
-    return openMessage(this.#slot.alive("decrypt"), p, message, outOptions);
+    return openMessage(this.#alive("decrypt"), p, message, outOptions);
   }
 
   /**
@@ -175,6 +175,10 @@ export class AeadKey {
     return `AeadKey(XChaCha20-Poly1305, ${
       this.destroyed ? "destroyed" : "live"
     })`;
+  }
+
+  #alive(action: string): SecretSlot {
+    return liveSlot(this.#slot, action, "AeadKey", "aeadKey(key)");
   }
 }
 

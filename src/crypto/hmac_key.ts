@@ -17,8 +17,8 @@ import type { HashAlgorithm } from "./_sha2.ts";
 import { withArea } from "./_work.ts";
 import {
   type ContextPoolOptions,
-  ContextSlot,
   contextSlot,
+  liveSlot,
 } from "./_context_pool.ts";
 import {
   absorb,
@@ -64,11 +64,11 @@ export function hmacKeyRange(key: HmacKey): [bigint, bigint] | undefined {
  */
 export class HmacKey {
   readonly #hash: HashAlgorithm;
-  readonly #slot: ContextSlot;
+  readonly #slot: SecretSlot;
 
   static {
     newHmacKey = (hash, slot) => new HmacKey(constructing, hash, slot);
-    slotOfHmacKey = (key) => key.#slot.live();
+    slotOfHmacKey = (key) => key.destroyed ? undefined : key.#slot;
   }
 
   /**
@@ -86,7 +86,7 @@ export class HmacKey {
       );
     }
     this.#hash = hash;
-    this.#slot = new ContextSlot(slot, "HmacKey", "hmacKey(hash, key)");
+    this.#slot = slot;
     Object.freeze(this);
   }
 
@@ -102,7 +102,7 @@ export class HmacKey {
 
   /** Whether `destroy()` (or `purge()`) has wiped the key. */
   get destroyed(): boolean {
-    return this.#slot.live() === undefined;
+    return this.#slot.state === "destroyed";
   }
 
   /**
@@ -124,7 +124,7 @@ export class HmacKey {
    * ```
    */
   mac(data: Uint8Array | SecretBuffer): Uint8Array {
-    const slot = this.#slot.alive("mac");
+    const slot = this.#alive("mac");
     const message = checkData(data, "HMAC data");
     const hash = this.#hash;
     const out = new Uint8Array(hash.outputLength);
@@ -158,7 +158,7 @@ export class HmacKey {
    * ```
    */
   verify(data: Uint8Array | SecretBuffer, tag: Uint8Array): boolean {
-    const slot = this.#slot.alive("verify");
+    const slot = this.#alive("verify");
     const message = checkData(data, "HMAC data");
     const theirs = checkInput(tag, "the tag");
     const hash = this.#hash;
@@ -203,6 +203,10 @@ export class HmacKey {
     return `HmacKey(${this.#hash.name}, ${
       this.destroyed ? "destroyed" : "live"
     })`;
+  }
+
+  #alive(action: string): SecretSlot {
+    return liveSlot(this.#slot, action, "HmacKey", "hmacKey(hash, key)");
   }
 }
 
