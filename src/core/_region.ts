@@ -277,17 +277,10 @@ export function canaryIntact(region: Region): boolean {
 }
 
 /** A guarded mapping as retiring sees it: a buffer's region or an arena. */
-export interface Retirable {
-  readonly base: bigint;
-  readonly dataAddress: bigint;
-  /** Its entry in the process-wide table (`_process_table.ts`), or -1. */
-  readonly entry: number;
-  /**
-   * Whether a view over the pages got out of the library's reach; set by
-   * retiring when it finds one. Such pages are quarantined, not unmapped.
-   */
-  escaped: boolean;
-}
+export type Retirable = Pick<
+  Region,
+  "base" | "dataAddress" | "entry" | "escaped"
+>;
 
 /**
  * The one retire recipe, in a fixed order: `inspect` opens the data pages

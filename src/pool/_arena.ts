@@ -120,7 +120,10 @@ export class Arena implements OpenHolder, Retirable {
   #pageEntries: Int32Array | undefined;
   /** The entry for all the pages of an arena that rests open, or -1. */
   openEntry = -1;
-  /** Set when unmapped with a view out there: quarantined, not unmapped. */
+  /**
+   * Whether a view over the pages got out of the library's reach (set when
+   * retiring finds one): the arena is then quarantined, not unmapped.
+   */
   escaped = false;
   #live = true;
 
