@@ -285,7 +285,7 @@ export type Retirable = Pick<
 /**
  * The one retire recipe, in a fixed order: `inspect` opens the data pages
  * and reads what must be checked there (the canaries), every data byte is
- * wiped; then, whatever failed, `detach` empties every view over the pages
+ * wiped; then, whatever failed, `detachViews` empties every view over the pages
  * and says whether one had escaped (its buffer transferred away), the
  * mapping leaves the process table, and it is unmapped, or quarantined
  * (see `quarantine`) when a view escaped or is lent to outside code that
@@ -297,7 +297,7 @@ export function retireMapping<T>(
   mapping: Retirable,
   sizes: { readonly dataLength: number; readonly total: number },
   inspect: () => T,
-  detach: () => boolean,
+  detachViews: () => boolean,
 ): T {
   const { dataAddress, base } = mapping;
   const { dataLength } = sizes;
@@ -306,7 +306,7 @@ export function retireMapping<T>(
     memory.wipe(dataAddress, dataLength);
     return found;
   } finally {
-    if (detach() || lentWithin(dataAddress, dataLength)) {
+    if (detachViews() || lentWithin(dataAddress, dataLength)) {
       mapping.escaped = true;
     }
     forgetRegion(mapping.entry, base);
