@@ -1,6 +1,7 @@
 /**
  * One guarded mapping: how it is made, opened, checked and unmade. The steps
- * are written once here, in a fixed order, and every buffer follows them.
+ * are written once here, in a fixed order, and every buffer follows them
+ * (a pool's arena retires by the same recipe, `retireMapping`).
  *
  * Syscalls for one small buffer on Linux: mmap (reserve), mmap (data pages,
  * locked), madvise ×2, mprotect (rest) at creation; mprotect (open) and
@@ -285,9 +286,9 @@ export type Retirable = Pick<
 /**
  * The one retire recipe, in a fixed order: `inspect` opens the data pages
  * and reads what must be checked there (the canaries), every data byte is
- * wiped; then, whatever failed, `detachViews` empties every view over the pages
- * and says whether one had escaped (its buffer transferred away), the
- * mapping leaves the process table, and it is unmapped, or quarantined
+ * wiped; then, whatever failed, `detachViews` empties every view over the
+ * pages and says whether one had escaped (its buffer transferred away),
+ * the mapping leaves the process table, and it is unmapped, or quarantined
  * (see `quarantine`) when a view escaped or is lent to outside code that
  * has not given it back, so that no later secret is mapped under a view
  * still out there. Returns what `inspect` found.
