@@ -5,7 +5,6 @@
  * @module
  */
 
-import { AccessGate } from "./core/_access.ts";
 import { layoutFor } from "./core/_layout.ts";
 import { native } from "./core/_native.ts";
 import {
@@ -16,19 +15,16 @@ import {
   setProtection,
 } from "./core/_region.ts";
 import { isLive, retire, track } from "./core/_registry.ts";
+import type { Protection } from "./core/_native.ts";
 import {
   BUFFER_OPTION_KEYS,
   checkBoolean,
   checkBufferOptions,
   checkBytes,
-  checkChoice,
-  checkFunction,
   checkOptions,
   checkSize,
   sourceChanged,
 } from "./core/_validate.ts";
-import { timingSafeEqual } from "./core/constant_time.ts";
-import { settle, thenOf } from "./core/_thenable.ts";
 import {
   copyInto,
   lengthOf,
@@ -40,8 +36,8 @@ import { isOwnSource } from "./core/_open.ts";
 import { SecretMemoryError } from "./core/errors.ts";
 import {
   type GuardedSecret,
-  isGuardedSecret,
   registerBrand,
+  Secret,
   type SecretBufferOptions,
   type SecretBufferState,
   type SecretMaker,
@@ -86,6 +82,88 @@ export function isSecretBuffer(value: unknown): value is SecretBuffer {
 
 const constructing = Symbol("SecretBuffer.constructing");
 
+/** A secret in a guarded mapping of its own (see `_region.ts`). */
+class RegionSecret extends Secret {
+  #region: Region | undefined;
+  #view: Uint8Array | undefined;
+  #handedOut = false;
+
+  constructor(region: Region) {
+    super(region.layout.size, "buffer");
+    this.#region = region;
+    this.#view = new Uint8Array(region.user);
+  }
+
+  /** The live region (call after `alive`). */
+  get region(): Region {
+    return this.#region!;
+  }
+
+  protected live(): boolean {
+    const region = this.#region;
+    if (region === undefined) return false;
+    if (isLive(region)) return true;
+    // Purged or wiped at exit behind our back: behave as destroyed.
+    this.#region = undefined;
+    this.#view = undefined;
+    return false;
+  }
+
+  /**
+   * When a caller transferred its buffer away, the region is marked
+   * escaped (it will be quarantined, never unmapped) and a new view of the
+   * buffer's own size is made: no operation ever goes by a detached
+   * view's length.
+   */
+  protected userView(): Uint8Array {
+    const region = this.#region!;
+    if (!this.#handedOut) {
+      // First time out: from now on a view over these pages is known as
+      // the library's own (from() must not wipe it). Done here, not at
+      // allocation, so that alloc + destroy pays nothing for it.
+      this.#handedOut = true;
+      markOwn(region.user);
+      markOwnView(this.#view!);
+    }
+    if (hasEscaped(region)) {
+      region.escaped = true;
+      region.user = markOwn(
+        native().view(region.userAddress, region.layout.size),
+      );
+      this.#view = markOwnView(new Uint8Array(region.user));
+    }
+    return this.#view!;
+  }
+
+  protected userAddress(): bigint {
+    return this.#region!.userAddress;
+  }
+
+  protected protection(): Protection {
+    return this.#region!.protection;
+  }
+
+  protected reprotect(protection: Protection): boolean {
+    const region = this.#region!;
+    const opening = region.protection === "noaccess" &&
+      protection !== "noaccess";
+    setProtection(native(), region, protection);
+    return opening;
+  }
+
+  protected intact(): boolean {
+    return canaryIntact(this.#region!);
+  }
+
+  protected release(): boolean {
+    const region = this.#region;
+    if (region === undefined) return true;
+    this.#region = undefined;
+    this.#view = undefined;
+    return !isLive(region) || retire(region);
+  }
+}
+
 /**
  * Secret bytes outside the garbage-collected heap: locked in RAM, left out
  * of core dumps and forked children, fenced by guard pages, guarded by a
@@ -109,15 +187,11 @@ const constructing = Symbol("SecretBuffer.constructing");
 export class SecretBuffer {
   static {
     brand = (value) =>
-      typeof value === "object" && value !== null && #region in value;
+      typeof value === "object" && value !== null && #secret in value;
     registerBrand(brand);
   }
 
-  #region: Region | undefined;
-  #view: Uint8Array | undefined;
-  #handedOut = false;
-  readonly #size: number;
-  readonly #gate = new AccessGate();
+  readonly #secret: RegionSecret;
 
   /**
    * The same description as `toString`, so that `JSON.stringify` cannot
@@ -145,9 +219,7 @@ export class SecretBuffer {
         "Cannot construct SecretBuffer directly: use SecretBuffer.alloc, from or random",
       );
     }
-    this.#region = region;
-    this.#size = region.layout.size;
-    this.#view = new Uint8Array(region.user);
+    this.#secret = new RegionSecret(region);
     track(this, region);
     // No own property may shadow size, address, read or write: the input
     // layer and equals() ask the instance, and a lie there would steer a
@@ -294,7 +366,7 @@ export class SecretBuffer {
    * ```
    */
   get size(): number {
-    return this.#size;
+    return this.#secret.size;
   }
 
   /**
@@ -313,8 +385,7 @@ export class SecretBuffer {
    * ```
    */
   get state(): SecretBufferState {
-    const region = this.#liveRegion();
-    return region === undefined ? "destroyed" : region.protection;
+    return this.#secret.state();
   }
 
   /**
@@ -333,7 +404,7 @@ export class SecretBuffer {
    * ```
    */
   get address(): bigint {
-    return this.#alive("address").userAddress;
+    return this.#secret.address();
   }
 
   /**
@@ -356,7 +427,7 @@ export class SecretBuffer {
    * ```
    */
   read<T>(fn: (bytes: Uint8Array) => T): T {
-    return this.#scope("read", fn);
+    return this.#secret.scope("read", fn);
   }
 
   /**
@@ -378,7 +449,7 @@ export class SecretBuffer {
    * ```
    */
   write<T>(fn: (bytes: Uint8Array) => T): T {
-    return this.#scope("write", fn);
+    return this.#secret.scope("write", fn);
   }
 
   /**
@@ -402,21 +473,7 @@ export class SecretBuffer {
    * ```
    */
   protect(state: "noaccess" | "readonly" | "readwrite"): void {
-    this.#alive("protect");
-    const protection = checkChoice(
-      state,
-      ["noaccess", "readonly", "readwrite"],
-      "state",
-    );
-    this.#gate.setBase(protection);
-    try {
-      this.#apply();
-    } catch (error) {
-      // Never leave a corrupted buffer open.
-      this.#gate.setBase("noaccess");
-      this.#apply();
-      throw error;
-    }
+    this.#secret.protect(state);
   }
 
   /**
@@ -437,7 +494,7 @@ export class SecretBuffer {
    * ```
    */
   get view(): Uint8Array {
-    return this.#currentView(this.#alive("view"));
+    return this.#secret.view();
   }
 
   /**
@@ -459,20 +516,7 @@ export class SecretBuffer {
    * ```
    */
   equals(other: GuardedSecret | Uint8Array): boolean {
-    this.#alive("equals");
-    if (isSecretBuffer(other)) {
-      other.#alive("equals");
-      if (other === this) return true;
-    }
-    // A pool slot is told apart by the library's brand, never by its tag;
-    // its own read() checks that it is alive.
-    if (isGuardedSecret(other)) {
-      return this.read((mine) =>
-        other.read((theirs) => timingSafeEqual(mine, theirs))
-      );
-    }
-    const bytes = checkBytes(other, "the bytes to compare");
-    return this.read((mine) => timingSafeEqual(mine, bytes));
+    return this.#secret.equals(this, other);
   }
 
   /**
@@ -493,18 +537,7 @@ export class SecretBuffer {
    * ```
    */
   destroy(): void {
-    const region = this.#region;
-    if (region === undefined) return;
-    this.#region = undefined;
-    this.#view = undefined;
-    if (!isLive(region)) return;
-    if (!retire(region)) {
-      throw new SecretMemoryError(
-        "CANARY_CORRUPTED",
-        `Cannot trust this buffer: the canary beside its ${this.#size} bytes was overwritten` +
-          " (a native write out of bounds); it was wiped and unmapped anyway",
-      );
-    }
+    this.#secret.destroy();
   }
 
   /**
@@ -805,7 +838,7 @@ export class SecretBuffer {
    */
   writeTo(fdOrFile: FdOrFile): Promise<number> {
     try {
-      this.#alive("writeTo");
+      this.#secret.alive("writeTo");
       return writeTo(this, fdOrFile);
     } catch (error) {
       return Promise.reject(error);
@@ -828,7 +861,7 @@ export class SecretBuffer {
    * ```
    */
   writeToSync(fdOrFile: number | { readonly fd: number }): number {
-    this.#alive("writeToSync");
+    this.#secret.alive("writeToSync");
     return writeToSync(this, fdOrFile);
   }
 
@@ -856,7 +889,7 @@ export class SecretBuffer {
     end?: number,
     options?: SecretBufferOptions,
   ): SecretBuffer {
-    this.#alive("slice");
+    this.#secret.alive("slice");
     return sliceSecret(maker, this, start, end, options);
   }
 
@@ -881,7 +914,7 @@ export class SecretBuffer {
    * ```
    */
   copyTo(target: SecretBuffer, offset?: number): number {
-    this.#alive("copyTo");
+    this.#secret.alive("copyTo");
     return copySecret(maker, this, target, offset);
   }
 
@@ -900,7 +933,8 @@ export class SecretBuffer {
    * ```
    */
   get backend(): "anonymous" | "secretmem" {
-    return this.#alive("backend").backend;
+    this.#secret.alive("backend");
+    return this.#secret.region.backend;
   }
 
   /**
@@ -915,96 +949,7 @@ export class SecretBuffer {
    * ```
    */
   toString(): string {
-    return `SecretBuffer(${this.#size} bytes, ${this.state})`;
-  }
-
-  /** The region while it is live; undefined once destroyed or purged. */
-  #liveRegion(): Region | undefined {
-    const region = this.#region;
-    if (region !== undefined && !isLive(region)) {
-      // Purged or wiped at exit behind our back: behave as destroyed.
-      this.#region = undefined;
-      this.#view = undefined;
-      return undefined;
-    }
-    return region;
-  }
-
-  #alive(action: string): Region {
-    const region = this.#liveRegion();
-    if (region !== undefined) return region;
-    throw new SecretMemoryError(
-      "DESTROYED",
-      `Cannot use ${action}: the buffer was destroyed; create a new one`,
-    );
-  }
-
-  #scope<T>(kind: "read" | "write", fn: (bytes: Uint8Array) => T): T {
-    this.#alive(kind);
-    checkFunction(fn, kind);
-    if (kind === "write") this.#gate.enterWrite();
-    else this.#gate.enterRead();
-    let settledLater = false;
-    try {
-      this.#apply();
-      const result = fn(this.#currentView(this.#region!));
-      const then = thenOf(result);
-      if (then !== undefined) {
-        settledLater = true;
-        return settle(result, then).finally(() => this.#leave(kind)) as T;
-      }
-      return result;
-    } finally {
-      if (!settledLater) this.#leave(kind);
-    }
-  }
-
-  /**
-   * The view over the user bytes. When a caller transferred its buffer
-   * away, the region is marked escaped (it will be quarantined, never
-   * unmapped) and a new view of the buffer's own size is made: no
-   * operation ever goes by a detached view's length.
-   */
-  #currentView(region: Region): Uint8Array {
-    if (!this.#handedOut) {
-      // First time out: from now on a view over these pages is known as
-      // the library's own (from() must not wipe it). Done here, not at
-      // allocation, so that alloc + destroy pays nothing for it.
-      this.#handedOut = true;
-      markOwn(region.user);
-      markOwnView(this.#view!);
-    }
-    if (hasEscaped(region)) {
-      region.escaped = true;
-      region.user = markOwn(
-        native().view(region.userAddress, region.layout.size),
-      );
-      this.#view = markOwnView(new Uint8Array(region.user));
-    }
-    return this.#view!;
-  }
-
-  #leave(kind: "read" | "write"): void {
-    if (kind === "write") this.#gate.exitWrite();
-    else this.#gate.exitRead();
-    // The buffer may have been destroyed inside the scope: its range may
-    // already belong to someone else, so it must not be touched.
-    if (this.#liveRegion() !== undefined) this.#apply();
-  }
-
-  /** Gives the pages the protection the gate requires. */
-  #apply(): void {
-    const region = this.#region!;
-    const wanted = this.#gate.required;
-    const opening = region.protection === "noaccess" && wanted !== "noaccess";
-    setProtection(native(), region, wanted);
-    if (opening && !canaryIntact(region)) {
-      throw new SecretMemoryError(
-        "CANARY_CORRUPTED",
-        `Cannot open this buffer: the canary beside its ${this.#size} bytes was overwritten` +
-          " (a native write out of bounds); destroy it",
-      );
-    }
+    return this.#secret.describe("SecretBuffer");
   }
 }
 

@@ -1,11 +1,19 @@
 /**
  * What every secret this library hands out can do (a `SecretBuffer`, a
- * pool's `SecretSlot`), and the one brand check that tells a genuine one
- * from a look-alike. The input layer is written against this contract and
- * is handed a maker, so it never imports the class that sits above it.
+ * pool's `SecretSlot`), the one implementation of that behaviour, and the
+ * one brand check that tells a genuine secret from a look-alike. The input
+ * layer is written against this contract and is handed a maker, so it
+ * never imports the class that sits above it.
  *
  * @module
  */
+
+import { AccessGate } from "./_access.ts";
+import type { Protection } from "./_native.ts";
+import { settle, thenOf } from "./_thenable.ts";
+import { checkBytes, checkChoice, checkFunction } from "./_validate.ts";
+import { timingSafeEqual } from "./constant_time.ts";
+import { SecretMemoryError } from "./errors.ts";
 
 /** Where a buffer's pages stand: its access now, or destroyed. */
 export type SecretBufferState =
@@ -90,4 +98,171 @@ export function isGuardedSecret(value: unknown): value is GuardedSecret {
   if (typeof value !== "object" || value === null) return false;
   for (const check of brands) if (check(value)) return true;
   return false;
+}
+
+/**
+ * The secret behaviour of a `SecretBuffer` and of a `SecretSlot`, written
+ * once: liveness, scopes and their gate, `protect`, the canary check on
+ * opening, `equals` and `destroy`. A subclass says only how to reach its
+ * memory (a mapping of its own, or a slot in an arena). The public class
+ * holds one in a private field and forwards to it, so callers never reach
+ * it. Internal.
+ */
+export abstract class Secret {
+  /** The number of user bytes (still known after destroy). */
+  readonly size: number;
+  /** What the public class is called in messages: "buffer" or "slot". */
+  readonly #noun: string;
+  // Made at the first scope or protect(): most slots never need one.
+  #gate: AccessGate | undefined;
+
+  constructor(size: number, noun: string) {
+    this.size = size;
+    this.#noun = noun;
+  }
+
+  /**
+   * Whether the memory is still there: false once destroyed, and once it
+   * went behind the owner's back (purged, its pool destroyed, wiped at
+   * exit), when the subclass drops what it held.
+   */
+  protected abstract live(): boolean;
+  /** A view of exactly the user bytes. The memory is live. */
+  protected abstract userView(): Uint8Array;
+  /** Address of the first user byte. The memory is live. */
+  protected abstract userAddress(): bigint;
+  /** The access the pages have now. The memory is live. */
+  protected abstract protection(): Protection;
+  /**
+   * Gives the memory the access `protection`; returns whether that opened
+   * it from closed (then the canaries are checked). The memory is live.
+   */
+  protected abstract reprotect(protection: Protection): boolean;
+  /** Whether the canaries hold; the pages are readable. */
+  protected abstract intact(): boolean;
+  /**
+   * Wipes and frees the memory, once; false when a canary was found
+   * overwritten (wiped and freed all the same). Nothing to do: true.
+   */
+  protected abstract release(): boolean;
+
+  /** The pages' access now, or `destroyed`. */
+  state(): "noaccess" | "readonly" | "readwrite" | "destroyed" {
+    return this.live() ? this.protection() : "destroyed";
+  }
+
+  /** Throws `DESTROYED`, naming `action`, unless the memory is live. */
+  alive(action: string): void {
+    if (this.live()) return;
+    throw new SecretMemoryError(
+      "DESTROYED",
+      `Cannot use ${action}: the ${this.#noun} was destroyed; create a new one`,
+    );
+  }
+
+  /** The address, for native code; never a stale one. */
+  address(): bigint {
+    this.alive("address");
+    return this.userAddress();
+  }
+
+  /** The view, for code that holds access by `protect()`. */
+  view(): Uint8Array {
+    this.alive("view");
+    return this.userView();
+  }
+
+  /** A read or write scope: open, call `fn`, restore when it settles. */
+  scope<T>(kind: "read" | "write", fn: (bytes: Uint8Array) => T): T {
+    this.alive(kind);
+    checkFunction(fn, kind);
+    const gate = this.#gate ??= new AccessGate();
+    if (kind === "write") gate.enterWrite();
+    else gate.enterRead();
+    let settledLater = false;
+    try {
+      this.#apply(gate);
+      const result = fn(this.userView());
+      const then = thenOf(result);
+      if (then !== undefined) {
+        settledLater = true;
+        return settle(result, then).finally(() => this.#leave(gate, kind)) as T;
+      }
+      return result;
+    } finally {
+      if (!settledLater) this.#leave(gate, kind);
+    }
+  }
+
+  /** Sets the access that holds outside scopes. */
+  protect(state: unknown): void {
+    this.alive("protect");
+    const protection = checkChoice(
+      state,
+      ["noaccess", "readonly", "readwrite"],
+      "state",
+    );
+    const gate = this.#gate ??= new AccessGate();
+    gate.setBase(protection);
+    try {
+      this.#apply(gate);
+    } catch (error) {
+      // Never leave a corrupted secret open.
+      gate.setBase("noaccess");
+      this.#apply(gate);
+      throw error;
+    }
+  }
+
+  /**
+   * Compares with `other` (a secret of this library, told by its brand,
+   * never by its tag, or bytes) in time that depends only on the length.
+   * `self` is the public object this one serves.
+   */
+  equals(self: GuardedSecret, other: unknown): boolean {
+    this.alive("equals");
+    if (isGuardedSecret(other)) {
+      if (other === self) return true;
+      // Its own read() checks that it is alive.
+      return this.scope(
+        "read",
+        (mine) => other.read((theirs) => timingSafeEqual(mine, theirs)),
+      );
+    }
+    const bytes = checkBytes(other, "the bytes to compare");
+    return this.scope("read", (mine) => timingSafeEqual(mine, bytes));
+  }
+
+  /** Wipes and frees; safe to call again; throws if a canary was hit. */
+  destroy(): void {
+    if (this.release()) return;
+    throw new SecretMemoryError(
+      "CANARY_CORRUPTED",
+      `Cannot trust this ${this.#noun}: a canary beside its ${this.size} bytes was overwritten` +
+        " (a native write out of bounds); it was wiped and freed anyway",
+    );
+  }
+
+  /** A description with the size and state, never the content. */
+  describe(name: string): string {
+    return `${name}(${this.size} bytes, ${this.state()})`;
+  }
+
+  #leave(gate: AccessGate, kind: "read" | "write"): void {
+    if (kind === "write") gate.exitWrite();
+    else gate.exitRead();
+    // Destroyed inside the scope: its range may already hold someone
+    // else's secret, so it must not be touched.
+    if (this.live()) this.#apply(gate);
+  }
+
+  /** Gives the memory what the gate requires; checks on opening. */
+  #apply(gate: AccessGate): void {
+    if (!this.reprotect(gate.required) || this.intact()) return;
+    throw new SecretMemoryError(
+      "CANARY_CORRUPTED",
+      `Cannot open this ${this.#noun}: a canary beside its ${this.size} bytes was overwritten` +
+        " (a native write out of bounds); destroy it",
+    );
+  }
 }

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { AccessGate } from "../core/_access.ts";
 import { Arena, type Level } from "./_arena.ts";
 import {
   arenaPages,
@@ -25,22 +24,20 @@ import {
   checkBoolean,
   checkBytes,
   checkChoice,
-  checkFunction,
   checkInteger,
   checkOptions,
   type LockPolicy,
   sourceChanged,
 } from "../core/_validate.ts";
-import { timingSafeEqual } from "../core/constant_time.ts";
-import { settle, thenOf } from "../core/_thenable.ts";
 import { copyInto, lengthOf, subarrayOf, zero } from "../core/_intrinsics.ts";
 import { isOwnSource } from "../core/_open.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { redact } from "../core/_redact.ts";
+import type { Protection } from "../core/_native.ts";
 import {
   type GuardedSecret,
-  isGuardedSecret,
   registerBrand,
+  Secret,
   type SecretBufferState,
 } from "../core/_secret.ts";
 
@@ -592,6 +589,80 @@ export function markScratch(pool: SecretPool): void {
   scratchCore(pool).scratch = true;
 }
 
+/** A secret in one slot of a pool's arena. */
+class SlotSecret extends Secret {
+  #core: PoolCore | undefined;
+  #arena: Arena | undefined;
+  readonly #index: number;
+
+  constructor(core: PoolCore, arena: Arena, index: number, size: number) {
+    super(size, "slot");
+    this.#core = core;
+    this.#arena = arena;
+    this.#index = index;
+  }
+
+  /** Writes the fresh slot through the arena's own view; frees it on failure. */
+  fill(fill: (arena: Arena, index: number, all: Uint8Array) => void): void {
+    const arena = this.#arena!;
+    try {
+      arena.withWritable(this.#index, (all) => fill(arena, this.#index, all));
+    } catch (error) {
+      this.#core!.finalizer.unregister(this);
+      this.#core!.give(arena, this.#index);
+      this.#arena = undefined;
+      throw error;
+    }
+  }
+
+  protected live(): boolean {
+    const arena = this.#arena;
+    if (arena === undefined) return false;
+    if (arena.live) return true;
+    // The pool was destroyed or purged behind our back.
+    this.#arena = undefined;
+    this.#core = undefined;
+    return false;
+  }
+
+  protected userView(): Uint8Array {
+    return this.#arena!.view(this.#index);
+  }
+
+  protected userAddress(): bigint {
+    return this.#arena!.userAddress(this.#index);
+  }
+
+  protected protection(): Protection {
+    return this.#arena!.protectionOf(this.#index);
+  }
+
+  /** Moves the slot's page count; the slot's own level says if it opens. */
+  protected reprotect(protection: Protection): boolean {
+    const arena = this.#arena!;
+    const wanted = RANK[protection];
+    const before = arena.levelOf(this.#index);
+    if (wanted === before) return false;
+    arena.relevel(this.#index, wanted);
+    return before === 0;
+  }
+
+  protected intact(): boolean {
+    return this.#arena!.intact(this.#index);
+  }
+
+  protected release(): boolean {
+    const arena = this.#arena;
+    const core = this.#core;
+    if (arena === undefined || core === undefined) return true;
+    this.#arena = undefined;
+    this.#core = undefined;
+    if (!arena.live) return true;
+    core.finalizer.unregister(this);
+    return core.give(arena, this.#index);
+  }
+}
+
 // Set by SecretSlot's static block: the pool's only ways in.
 let newSlot: (
   core: PoolCore,
@@ -625,11 +696,7 @@ let fillSlot: (
  * ```
  */
 export class SecretSlot {
-  #core: PoolCore | undefined;
-  #arena: Arena | undefined;
-  readonly #index: number;
-  readonly #size: number;
-  #gate: AccessGate | undefined;
+  readonly #secret: SlotSecret;
 
   /**
    * The same description, so `JSON.stringify` cannot leak the content.
@@ -643,8 +710,8 @@ export class SecretSlot {
   static {
     newSlot = (core, arena, index, size) =>
       new SecretSlot(constructing, core, arena, index, size);
-    fillSlot = (slot, fill) => slot.#fill(fill);
-    registerBrand((value) => #index in value);
+    fillSlot = (slot, fill) => slot.#secret.fill(fill);
+    registerBrand((value) => #secret in value);
   }
 
   /** Slots come from a `SecretPool`. @internal */
@@ -661,37 +728,22 @@ export class SecretSlot {
         "Cannot construct SecretSlot directly: use a SecretPool's alloc, from or random",
       );
     }
-    this.#core = core;
-    this.#arena = arena;
-    this.#index = index;
-    this.#size = size;
-    core.finalizer.register(this, arena.id * KEY_SPACE + index, this);
+    const secret = new SlotSecret(core, arena, index, size);
+    this.#secret = secret;
+    // Unregistered by the secret (its token) when the slot is freed.
+    core.finalizer.register(this, arena.id * KEY_SPACE + index, secret);
     // As SecretBuffer: no own property may shadow what callers ask of it.
     Object.freeze(this);
   }
 
-  /** Writes the fresh slot through the arena's own view; frees it on failure. */
-  #fill(fill: (arena: Arena, index: number, all: Uint8Array) => void): void {
-    const arena = this.#arena!;
-    try {
-      arena.withWritable(this.#index, (all) => fill(arena, this.#index, all));
-    } catch (error) {
-      this.#core!.finalizer.unregister(this);
-      this.#core!.give(arena, this.#index);
-      this.#arena = undefined;
-      throw error;
-    }
-  }
-
   /** The number of user bytes (still known after destroy). */
   get size(): number {
-    return this.#size;
+    return this.#secret.size;
   }
 
   /** The access the slot's page has now, or `destroyed`. */
   get state(): SecretBufferState {
-    const arena = this.#liveArena();
-    return arena === undefined ? "destroyed" : arena.protectionOf(this.#index);
+    return this.#secret.state();
   }
 
   /**
@@ -701,7 +753,7 @@ export class SecretSlot {
    * @throws {SecretMemoryError} `DESTROYED`.
    */
   get address(): bigint {
-    return this.#alive("address").userAddress(this.#index);
+    return this.#secret.address();
   }
 
   /**
@@ -715,7 +767,7 @@ export class SecretSlot {
    * `CANARY_CORRUPTED`.
    */
   read<T>(fn: (bytes: Uint8Array) => T): T {
-    return this.#scope("read", fn);
+    return this.#secret.scope("read", fn);
   }
 
   /**
@@ -728,7 +780,7 @@ export class SecretSlot {
    * `ACCESS_DENIED`, `CANARY_CORRUPTED`.
    */
   write<T>(fn: (bytes: Uint8Array) => T): T {
-    return this.#scope("write", fn);
+    return this.#secret.scope("write", fn);
   }
 
   /**
@@ -741,21 +793,7 @@ export class SecretSlot {
    * `CANARY_CORRUPTED`.
    */
   protect(state: "noaccess" | "readonly" | "readwrite"): void {
-    const arena = this.#alive("protect");
-    const protection = checkChoice(
-      state,
-      ["noaccess", "readonly", "readwrite"],
-      "state",
-    );
-    const gate = this.#gate ??= new AccessGate();
-    gate.setBase(protection);
-    try {
-      this.#apply(arena);
-    } catch (error) {
-      gate.setBase("noaccess");
-      this.#apply(arena);
-      throw error;
-    }
+    this.#secret.protect(state);
   }
 
   /**
@@ -765,7 +803,7 @@ export class SecretSlot {
    * @throws {SecretMemoryError} `DESTROYED`.
    */
   get view(): Uint8Array {
-    return this.#alive("view").view(this.#index);
+    return this.#secret.view();
   }
 
   /**
@@ -778,17 +816,7 @@ export class SecretSlot {
    * `INVALID_ARGUMENT` for anything else.
    */
   equals(other: GuardedSecret | Uint8Array): boolean {
-    this.#alive("equals");
-    // The library's brand, never instanceof: a Proxy or an object made
-    // from the prototype passes instanceof and reads nothing of ours.
-    if (isGuardedSecret(other)) {
-      if (other === this) return true;
-      return this.read((mine) =>
-        other.read((theirs) => timingSafeEqual(mine, theirs))
-      );
-    }
-    const bytes = checkBytes(other, "the bytes to compare");
-    return this.read((mine) => timingSafeEqual(mine, bytes));
+    return this.#secret.equals(this, other);
   }
 
   /**
@@ -799,20 +827,7 @@ export class SecretSlot {
    * @throws {SecretMemoryError} `CANARY_CORRUPTED`.
    */
   destroy(): void {
-    const arena = this.#arena;
-    const core = this.#core;
-    if (arena === undefined || core === undefined) return;
-    this.#arena = undefined;
-    this.#core = undefined;
-    if (!arena.live) return;
-    core.finalizer.unregister(this);
-    if (!core.give(arena, this.#index)) {
-      throw new SecretMemoryError(
-        "CANARY_CORRUPTED",
-        `Cannot trust this slot: a canary beside its ${this.#size} bytes was overwritten` +
-          " (a native write out of bounds); it was wiped and freed anyway",
-      );
-    }
+    this.#secret.destroy();
   }
 
   /** Destroys the slot at the end of a `using` scope. */
@@ -822,72 +837,7 @@ export class SecretSlot {
 
   /** A description with the size and state, never the content. */
   toString(): string {
-    return `SecretSlot(${this.#size} bytes, ${this.state})`;
-  }
-
-  #liveArena(): Arena | undefined {
-    const arena = this.#arena;
-    if (arena !== undefined && !arena.live) {
-      // The pool was destroyed or purged behind our back.
-      this.#arena = undefined;
-      this.#core = undefined;
-      return undefined;
-    }
-    return arena;
-  }
-
-  #alive(action: string): Arena {
-    const arena = this.#liveArena();
-    if (arena !== undefined) return arena;
-    throw new SecretMemoryError(
-      "DESTROYED",
-      `Cannot use ${action}: the slot was destroyed; allocate a new one`,
-    );
-  }
-
-  #scope<T>(kind: "read" | "write", fn: (bytes: Uint8Array) => T): T {
-    const arena = this.#alive(kind);
-    checkFunction(fn, kind);
-    const gate = this.#gate ??= new AccessGate();
-    if (kind === "write") gate.enterWrite();
-    else gate.enterRead();
-    let settledLater = false;
-    try {
-      this.#apply(arena);
-      const result = fn(arena.view(this.#index));
-      const then = thenOf(result);
-      if (then !== undefined) {
-        settledLater = true;
-        return settle(result, then).finally(() => this.#leave(kind)) as T;
-      }
-      return result;
-    } finally {
-      if (!settledLater) this.#leave(kind);
-    }
-  }
-
-  #leave(kind: "read" | "write"): void {
-    const gate = this.#gate!;
-    if (kind === "write") gate.exitWrite();
-    else gate.exitRead();
-    // Destroyed inside the scope: the slot may hold someone else's secret.
-    const arena = this.#liveArena();
-    if (arena !== undefined) this.#apply(arena);
-  }
-
-  /** Moves the slot's page count to what its gate needs; checks on opening. */
-  #apply(arena: Arena): void {
-    const wanted = RANK[this.#gate!.required];
-    const before = arena.levelOf(this.#index);
-    if (wanted === before) return;
-    arena.relevel(this.#index, wanted);
-    if (before === 0 && !arena.intact(this.#index)) {
-      throw new SecretMemoryError(
-        "CANARY_CORRUPTED",
-        `Cannot open this slot: a canary beside its ${this.#size} bytes was overwritten` +
-          " (a native write out of bounds); destroy it",
-      );
-    }
+    return this.#secret.describe("SecretSlot");
   }
 }
 
