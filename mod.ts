@@ -25,6 +25,7 @@
 export {
   type FromOptions,
   type GuardedSecret,
+  type SecretBase,
   SecretBuffer,
   type SecretBufferOptions,
   type SecretBufferState,

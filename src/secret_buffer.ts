@@ -15,7 +15,6 @@ import {
   setProtection,
 } from "./core/_region.ts";
 import { isLive, retire, track } from "./core/_registry.ts";
-import type { Protection } from "./core/_native.ts";
 import {
   BUFFER_OPTION_KEYS,
   checkBoolean,
@@ -35,15 +34,31 @@ import {
 import { isOwnSource } from "./core/_open.ts";
 import { SecretMemoryError } from "./core/errors.ts";
 import {
+  addressOf,
+  alive,
+  describe,
+  destroy,
+  equals,
   type GuardedSecret,
-  registerBrand,
-  Secret,
+  protect,
+  registerBacking,
+  scope,
+  type SecretBacking,
+  SecretBase,
   type SecretBufferOptions,
   type SecretBufferState,
   type SecretMaker,
+  sizeOf,
+  stateOf,
+  viewOf,
 } from "./core/_secret.ts";
 
-export type { GuardedSecret, SecretBufferOptions, SecretBufferState };
+export type {
+  GuardedSecret,
+  SecretBase,
+  SecretBufferOptions,
+  SecretBufferState,
+};
 import type { InputOptions } from "./input/_accumulator.ts";
 import { fromBase64, fromHex, fromText } from "./input/encoding.ts";
 import { copySecret, sliceSecret } from "./input/copy.ts";
@@ -82,87 +97,11 @@ export function isSecretBuffer(value: unknown): value is SecretBuffer {
 
 const constructing = Symbol("SecretBuffer.constructing");
 
-/** A secret in a guarded mapping of its own (see `_region.ts`). */
-class RegionSecret extends Secret {
-  #region: Region | undefined;
-  #view: Uint8Array | undefined;
-  #handedOut = false;
-
-  constructor(region: Region) {
-    super(region.layout.size, "buffer");
-    this.#region = region;
-    this.#view = new Uint8Array(region.user);
-  }
-
-  /** The live region (call after `alive`). */
-  get region(): Region {
-    return this.#region!;
-  }
-
-  protected live(): boolean {
-    const region = this.#region;
-    if (region === undefined) return false;
-    if (isLive(region)) return true;
-    // Purged or wiped at exit behind our back: behave as destroyed.
-    this.#region = undefined;
-    this.#view = undefined;
-    return false;
-  }
-
-  /**
-   * When a caller transferred its buffer away, the region is marked
-   * escaped (it will be quarantined, never unmapped) and a new view of the
-   * buffer's own size is made: no operation ever goes by a detached
-   * view's length.
-   */
-  protected userView(): Uint8Array {
-    const region = this.#region!;
-    if (!this.#handedOut) {
-      // First time out: from now on a view over these pages is known as
-      // the library's own (from() must not wipe it). Done here, not at
-      // allocation, so that alloc + destroy pays nothing for it.
-      this.#handedOut = true;
-      markOwn(region.user);
-      markOwnView(this.#view!);
-    }
-    if (hasEscaped(region)) {
-      region.escaped = true;
-      region.user = markOwn(
-        native().view(region.userAddress, region.layout.size),
-      );
-      this.#view = markOwnView(new Uint8Array(region.user));
-    }
-    return this.#view!;
-  }
-
-  protected userAddress(): bigint {
-    return this.#region!.userAddress;
-  }
-
-  protected protection(): Protection {
-    return this.#region!.protection;
-  }
-
-  protected reprotect(protection: Protection): boolean {
-    const region = this.#region!;
-    const opening = region.protection === "noaccess" &&
-      protection !== "noaccess";
-    setProtection(native(), region, protection);
-    return opening;
-  }
-
-  protected intact(): boolean {
-    return canaryIntact(this.#region!);
-  }
-
-  protected release(): boolean {
-    const region = this.#region;
-    if (region === undefined) return true;
-    this.#region = undefined;
-    this.#view = undefined;
-    return !isLive(region) || retire(region);
-  }
-}
+// How a buffer reaches its own guarded mapping (see `_region.ts`); set in
+// SecretBuffer's static block, shared by every buffer.
+let regionBacking: SecretBacking<SecretBuffer>;
+// The live region of a buffer (call after `alive`).
+let regionOf: (buffer: SecretBuffer) => Region;
 
 /**
  * Secret bytes outside the garbage-collected heap: locked in RAM, left out
@@ -184,14 +123,72 @@ class RegionSecret extends Secret {
  * // `using` destroys the key at the end of the scope.
  * ```
  */
-export class SecretBuffer {
+export class SecretBuffer extends SecretBase {
+  #region: Region | undefined;
+  #view: Uint8Array | undefined;
+  #handedOut = false;
+
   static {
     brand = (value) =>
-      typeof value === "object" && value !== null && #secret in value;
-    registerBrand(brand);
+      typeof value === "object" && value !== null && #handedOut in value;
+    regionOf = (buffer) => buffer.#region!;
+    // Drops the region and its view: the buffer is destroyed from now on.
+    const drop = (buffer: SecretBuffer): void => {
+      buffer.#region = undefined;
+      buffer.#view = undefined;
+    };
+    regionBacking = {
+      noun: "buffer",
+      live(buffer) {
+        const region = buffer.#region;
+        if (region === undefined) return false;
+        if (isLive(region)) return true;
+        // Purged or wiped at exit behind our back: behave as destroyed.
+        drop(buffer);
+        return false;
+      },
+      // When a caller transferred its buffer away, the region is marked
+      // escaped (it will be quarantined, never unmapped) and a new view of
+      // the buffer's own size is made: no operation ever goes by a detached
+      // view's length.
+      view(buffer) {
+        const region = buffer.#region!;
+        if (!buffer.#handedOut) {
+          // First time out: from now on a view over these pages is known
+          // as the library's own (from() must not wipe it). Done here, not
+          // at allocation, so that alloc + destroy pays nothing for it.
+          buffer.#handedOut = true;
+          markOwn(region.user);
+          markOwnView(buffer.#view!);
+        }
+        if (hasEscaped(region)) {
+          region.escaped = true;
+          region.user = markOwn(
+            native().view(region.userAddress, region.layout.size),
+          );
+          buffer.#view = markOwnView(new Uint8Array(region.user));
+        }
+        return buffer.#view!;
+      },
+      address: (buffer) => buffer.#region!.userAddress,
+      protection: (buffer) => buffer.#region!.protection,
+      reprotect(buffer, protection) {
+        const region = buffer.#region!;
+        const opening = region.protection === "noaccess" &&
+          protection !== "noaccess";
+        setProtection(native(), region, protection);
+        return opening;
+      },
+      intact: (buffer) => canaryIntact(buffer.#region!),
+      release(buffer) {
+        const region = buffer.#region;
+        if (region === undefined) return true;
+        drop(buffer);
+        return !isLive(region) || retire(region);
+      },
+    };
+    registerBacking(regionBacking);
   }
-
-  readonly #secret: RegionSecret;
 
   /**
    * The same description as `toString`, so that `JSON.stringify` cannot
@@ -219,7 +216,9 @@ export class SecretBuffer {
         "Cannot construct SecretBuffer directly: use SecretBuffer.alloc, from or random",
       );
     }
-    this.#secret = new RegionSecret(region);
+    super(region.layout.size, regionBacking);
+    this.#region = region;
+    this.#view = new Uint8Array(region.user);
     track(this, region);
     // No own property may shadow size, address, read or write: the input
     // layer and equals() ask the instance, and a lie there would steer a
@@ -366,7 +365,7 @@ export class SecretBuffer {
    * ```
    */
   get size(): number {
-    return this.#secret.size;
+    return sizeOf(this);
   }
 
   /**
@@ -385,7 +384,7 @@ export class SecretBuffer {
    * ```
    */
   get state(): SecretBufferState {
-    return this.#secret.state();
+    return stateOf(this);
   }
 
   /**
@@ -404,7 +403,7 @@ export class SecretBuffer {
    * ```
    */
   get address(): bigint {
-    return this.#secret.address();
+    return addressOf(this);
   }
 
   /**
@@ -427,7 +426,7 @@ export class SecretBuffer {
    * ```
    */
   read<T>(fn: (bytes: Uint8Array) => T): T {
-    return this.#secret.scope("read", fn);
+    return scope(this, "read", fn);
   }
 
   /**
@@ -449,7 +448,7 @@ export class SecretBuffer {
    * ```
    */
   write<T>(fn: (bytes: Uint8Array) => T): T {
-    return this.#secret.scope("write", fn);
+    return scope(this, "write", fn);
   }
 
   /**
@@ -473,7 +472,7 @@ export class SecretBuffer {
    * ```
    */
   protect(state: "noaccess" | "readonly" | "readwrite"): void {
-    this.#secret.protect(state);
+    protect(this, state);
   }
 
   /**
@@ -494,7 +493,7 @@ export class SecretBuffer {
    * ```
    */
   get view(): Uint8Array {
-    return this.#secret.view();
+    return viewOf(this);
   }
 
   /**
@@ -516,7 +515,7 @@ export class SecretBuffer {
    * ```
    */
   equals(other: GuardedSecret | Uint8Array): boolean {
-    return this.#secret.equals(this, other);
+    return equals(this, other);
   }
 
   /**
@@ -537,7 +536,7 @@ export class SecretBuffer {
    * ```
    */
   destroy(): void {
-    this.#secret.destroy();
+    destroy(this);
   }
 
   /**
@@ -838,7 +837,7 @@ export class SecretBuffer {
    */
   writeTo(fdOrFile: FdOrFile): Promise<number> {
     try {
-      this.#secret.alive("writeTo");
+      alive(this, "writeTo");
       return writeTo(this, fdOrFile);
     } catch (error) {
       return Promise.reject(error);
@@ -861,7 +860,7 @@ export class SecretBuffer {
    * ```
    */
   writeToSync(fdOrFile: number | { readonly fd: number }): number {
-    this.#secret.alive("writeToSync");
+    alive(this, "writeToSync");
     return writeToSync(this, fdOrFile);
   }
 
@@ -889,7 +888,7 @@ export class SecretBuffer {
     end?: number,
     options?: SecretBufferOptions,
   ): SecretBuffer {
-    this.#secret.alive("slice");
+    alive(this, "slice");
     return sliceSecret(maker, this, start, end, options);
   }
 
@@ -914,7 +913,7 @@ export class SecretBuffer {
    * ```
    */
   copyTo(target: SecretBuffer, offset?: number): number {
-    this.#secret.alive("copyTo");
+    alive(this, "copyTo");
     return copySecret(maker, this, target, offset);
   }
 
@@ -933,8 +932,8 @@ export class SecretBuffer {
    * ```
    */
   get backend(): "anonymous" | "secretmem" {
-    this.#secret.alive("backend");
-    return this.#secret.region.backend;
+    alive(this, "backend");
+    return regionOf(this).backend;
   }
 
   /**
@@ -948,8 +947,8 @@ export class SecretBuffer {
    * if (String(key) !== "SecretBuffer(4 bytes, noaccess)") throw new Error();
    * ```
    */
-  toString(): string {
-    return this.#secret.describe("SecretBuffer");
+  override toString(): string {
+    return describe(this, "SecretBuffer");
   }
 }
 

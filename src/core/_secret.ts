@@ -83,186 +83,256 @@ export interface SecretMaker<S extends GuardedSecret> {
   is(value: unknown): value is S;
 }
 
-// One brand check per class, each on its own private field, registered
-// once when the class is defined: no cost per secret, and a look-alike
-// (a Proxy, an object made from the prototype) fails every one.
-const brands: ((value: object) => boolean)[] = [];
-
-/** Registers a class's private-field brand check. Internal. */
-export function registerBrand(check: (value: object) => boolean): void {
-  brands.push(check);
-}
-
-/** Whether `value` was made by this library (never a look-alike). */
-export function isGuardedSecret(value: unknown): value is GuardedSecret {
-  if (typeof value !== "object" || value === null) return false;
-  for (const check of brands) if (check(value)) return true;
-  return false;
-}
-
 /**
- * The secret behaviour of a `SecretBuffer` and of a `SecretSlot`, written
- * once: liveness, scopes and their gate, `protect`, the canary check on
- * opening, `equals` and `destroy`. A subclass says only how to reach its
- * memory (a mapping of its own, or a slot in an arena). The public class
- * holds one in a private field and forwards to it, so callers never reach
- * it. Internal.
+ * How one kind of secret reaches its memory: one object per class, shared
+ * by all its instances, whose functions take the instance (they are made
+ * in the class's static block, so they read its private fields). `self`
+ * is always an instance of that class. Internal.
  */
-export abstract class Secret {
-  /** The number of user bytes (still known after destroy). */
-  readonly size: number;
-  /** What the public class is called in messages: "buffer" or "slot". */
-  readonly #noun: string;
-  // Made at the first scope or protect(): most slots never need one.
-  #gate: AccessGate | undefined;
-
-  constructor(size: number, noun: string) {
-    this.size = size;
-    this.#noun = noun;
-  }
-
+export interface SecretBacking<S> {
+  /** What the class is called in messages: "buffer" or "slot". */
+  readonly noun: string;
   /**
    * Whether the memory is still there: false once destroyed, and once it
    * went behind the owner's back (purged, its pool destroyed, wiped at
-   * exit), when the subclass drops what it held.
+   * exit), when the backing drops what the instance held.
    */
-  protected abstract live(): boolean;
+  live(self: S): boolean;
   /** A view of exactly the user bytes. The memory is live. */
-  protected abstract userView(): Uint8Array;
+  view(self: S): Uint8Array;
   /** Address of the first user byte. The memory is live. */
-  protected abstract userAddress(): bigint;
+  address(self: S): bigint;
   /** The access the pages have now. The memory is live. */
-  protected abstract protection(): Protection;
+  protection(self: S): Protection;
   /**
    * Gives the memory the access `protection`; returns whether that opened
    * it from closed (then the canaries are checked). The memory is live.
    */
-  protected abstract reprotect(protection: Protection): boolean;
+  reprotect(self: S, protection: Protection): boolean;
   /** Whether the canaries hold; the pages are readable. */
-  protected abstract intact(): boolean;
+  intact(self: S): boolean;
   /**
    * Wipes and frees the memory, once; false when a canary was found
    * overwritten (wiped and freed all the same). Nothing to do: true.
    */
-  protected abstract release(): boolean;
+  release(self: S): boolean;
+}
 
-  /** The pages' access now, or `destroyed`. */
-  state(): "noaccess" | "readonly" | "readwrite" | "destroyed" {
-    return this.live() ? this.protection() : "destroyed";
-  }
+// The backings of the library's classes, registered once when each class
+// is defined. Only an object built with one of them is a secret: the base
+// constructor, reachable from any instance, refuses every other.
+const backings: SecretBacking<never>[] = [];
 
-  /** Throws `DESTROYED`, naming `action`, unless the memory is live. */
-  alive(action: string): void {
-    if (this.live()) return;
-    throw new SecretMemoryError(
-      "DESTROYED",
-      `Cannot use ${action}: the ${this.#noun} was destroyed; create a new one`,
-    );
-  }
+/** Registers a class's backing (from its static block). Internal. */
+export function registerBacking<S>(backing: SecretBacking<S>): void {
+  backings.push(backing as SecretBacking<never>);
+}
 
-  /** The address, for native code; never a stale one. */
-  address(): bigint {
-    this.alive("address");
-    return this.userAddress();
-  }
+// The secret behaviour, written once in SecretBase's static block (where the
+// private fields are readable). Module functions, not methods: nothing on
+// a prototype lets a caller skip the checks (release without the canary
+// verdict, a scope without the gate).
+let sizeOf: (secret: SecretBase) => number;
+let stateOf: (secret: SecretBase) => SecretBufferState;
+let alive: (secret: SecretBase, action: string) => void;
+let addressOf: (secret: SecretBase) => bigint;
+let viewOf: (secret: SecretBase) => Uint8Array;
+let scope: <T>(
+  secret: SecretBase,
+  kind: "read" | "write",
+  fn: (bytes: Uint8Array) => T,
+) => T;
+let protect: (secret: SecretBase, state: unknown) => void;
+let equals: (secret: SecretBase, other: unknown) => boolean;
+let destroy: (secret: SecretBase) => void;
+let describe: (secret: SecretBase, name: string) => string;
+let isGuardedSecret: (value: unknown) => value is GuardedSecret;
 
-  /** The view, for code that holds access by `protect()`. */
-  view(): Uint8Array {
-    this.alive("view");
-    return this.userView();
-  }
+/**
+ * What every secret of this library is built on: a `SecretBuffer` and a
+ * pool's `SecretSlot` extend it, and their methods run its one
+ * implementation of liveness, scopes and their gate, `protect`, the canary
+ * check on opening, `equals` and `destroy`. It has no methods of its own,
+ * and cannot be constructed from outside the library.
+ *
+ * @example
+ * ```ts
+ * import { SecretBuffer } from "@secmem/secmem";
+ *
+ * using key = SecretBuffer.random(16);
+ * if (key.size !== 16) throw new Error("expected 16 bytes");
+ * ```
+ */
+export abstract class SecretBase {
+  readonly #size: number;
+  readonly #backing: SecretBacking<SecretBase>;
+  // Made at the first scope or protect(): most secrets never need one.
+  #gate: AccessGate | undefined;
 
-  /** A read or write scope: open, call `fn`, restore when it settles. */
-  scope<T>(kind: "read" | "write", fn: (bytes: Uint8Array) => T): T {
-    this.alive(kind);
-    checkFunction(fn, kind);
-    const gate = this.#gate ??= new AccessGate();
-    if (kind === "write") gate.enterWrite();
-    else gate.enterRead();
-    let settledLater = false;
-    try {
-      this.#apply(gate);
-      const result = fn(this.userView());
-      const then = thenOf(result);
-      if (then !== undefined) {
-        settledLater = true;
-        return settle(result, then).finally(() => this.#leave(gate, kind)) as T;
-      }
-      return result;
-    } finally {
-      if (!settledLater) this.#leave(gate, kind);
-    }
-  }
-
-  /** Sets the access that holds outside scopes. */
-  protect(state: unknown): void {
-    this.alive("protect");
-    const protection = checkChoice(
-      state,
-      ["noaccess", "readonly", "readwrite"],
-      "state",
-    );
-    const gate = this.#gate ??= new AccessGate();
-    gate.setBase(protection);
-    try {
-      this.#apply(gate);
-    } catch (error) {
-      // Never leave a corrupted secret open.
-      gate.setBase("noaccess");
-      this.#apply(gate);
-      throw error;
-    }
-  }
-
-  /**
-   * Compares with `other` (a secret of this library, told by its brand,
-   * never by its tag, or bytes) in time that depends only on the length.
-   * `self` is the public object this one serves.
-   */
-  equals(self: GuardedSecret, other: unknown): boolean {
-    this.alive("equals");
-    if (isGuardedSecret(other)) {
-      if (other === self) return true;
-      // Its own read() checks that it is alive.
-      return this.scope(
-        "read",
-        (mine) => other.read((theirs) => timingSafeEqual(mine, theirs)),
+  /** Only the library's classes, with their registered backing. @internal */
+  protected constructor(size: number, backing: SecretBacking<never>) {
+    if (!backings.includes(backing)) {
+      throw new SecretMemoryError(
+        "INVALID_ARGUMENT",
+        "Cannot construct a secret directly: use SecretBuffer.alloc or a SecretPool",
       );
     }
-    const bytes = checkBytes(other, "the bytes to compare");
-    return this.scope("read", (mine) => timingSafeEqual(mine, bytes));
+    this.#size = size;
+    this.#backing = backing as SecretBacking<SecretBase>;
   }
 
-  /** Wipes and frees; safe to call again; throws if a canary was hit. */
-  destroy(): void {
-    if (this.release()) return;
-    throw new SecretMemoryError(
-      "CANARY_CORRUPTED",
-      `Cannot trust this ${this.#noun}: a canary beside its ${this.size} bytes was overwritten` +
-        " (a native write out of bounds); it was wiped and freed anyway",
-    );
-  }
+  static {
+    // A brand check on the base's private state, set only by the guarded
+    // constructor: a Proxy of a secret, an object made from a prototype or
+    // a look-alike with the same methods all fail it.
+    isGuardedSecret = (value): value is GuardedSecret =>
+      typeof value === "object" && value !== null && #backing in value;
 
-  /** A description with the size and state, never the content. */
-  describe(name: string): string {
-    return `${name}(${this.size} bytes, ${this.state()})`;
-  }
+    sizeOf = (secret) => secret.#size;
 
-  #leave(gate: AccessGate, kind: "read" | "write"): void {
-    if (kind === "write") gate.exitWrite();
-    else gate.exitRead();
-    // Destroyed inside the scope: its range may already hold someone
-    // else's secret, so it must not be touched.
-    if (this.live()) this.#apply(gate);
-  }
+    stateOf = (secret) => {
+      const backing = secret.#backing;
+      return backing.live(secret) ? backing.protection(secret) : "destroyed";
+    };
 
-  /** Gives the memory what the gate requires; checks on opening. */
-  #apply(gate: AccessGate): void {
-    if (!this.reprotect(gate.required) || this.intact()) return;
-    throw new SecretMemoryError(
-      "CANARY_CORRUPTED",
-      `Cannot open this ${this.#noun}: a canary beside its ${this.size} bytes was overwritten` +
-        " (a native write out of bounds); destroy it",
-    );
+    alive = (secret, action) => {
+      const backing = secret.#backing;
+      if (backing.live(secret)) return;
+      throw new SecretMemoryError(
+        "DESTROYED",
+        `Cannot use ${action}: the ${backing.noun} was destroyed; create a new one`,
+      );
+    };
+
+    // Never a stale address or view.
+    addressOf = (secret) => {
+      alive(secret, "address");
+      return secret.#backing.address(secret);
+    };
+    viewOf = (secret) => {
+      alive(secret, "view");
+      return secret.#backing.view(secret);
+    };
+
+    // Gives the memory what the gate requires; checks the canaries on
+    // opening.
+    const apply = (secret: SecretBase, gate: AccessGate): void => {
+      const backing = secret.#backing;
+      if (
+        !backing.reprotect(secret, gate.required) || backing.intact(secret)
+      ) return;
+      throw new SecretMemoryError(
+        "CANARY_CORRUPTED",
+        `Cannot open this ${backing.noun}: a canary beside its ${secret.#size} bytes was overwritten` +
+          " (a native write out of bounds); destroy it",
+      );
+    };
+
+    const leave = (
+      secret: SecretBase,
+      gate: AccessGate,
+      kind: "read" | "write",
+    ): void => {
+      if (kind === "write") gate.exitWrite();
+      else gate.exitRead();
+      // Destroyed inside the scope: its range may already hold someone
+      // else's secret, so it must not be touched.
+      if (secret.#backing.live(secret)) apply(secret, gate);
+    };
+
+    scope = <T>(
+      secret: SecretBase,
+      kind: "read" | "write",
+      fn: (bytes: Uint8Array) => T,
+    ): T => {
+      alive(secret, kind);
+      checkFunction(fn, kind);
+      const gate = secret.#gate ??= new AccessGate();
+      if (kind === "write") gate.enterWrite();
+      else gate.enterRead();
+      let settledLater = false;
+      try {
+        apply(secret, gate);
+        const result = fn(secret.#backing.view(secret));
+        const then = thenOf(result);
+        if (then !== undefined) {
+          settledLater = true;
+          return settle(result, then).finally(() =>
+            leave(secret, gate, kind)
+          ) as T;
+        }
+        return result;
+      } finally {
+        if (!settledLater) leave(secret, gate, kind);
+      }
+    };
+
+    protect = (secret, state) => {
+      alive(secret, "protect");
+      const protection = checkChoice(
+        state,
+        ["noaccess", "readonly", "readwrite"],
+        "state",
+      );
+      const gate = secret.#gate ??= new AccessGate();
+      gate.setBase(protection);
+      try {
+        apply(secret, gate);
+      } catch (error) {
+        // Never leave a corrupted secret open.
+        gate.setBase("noaccess");
+        apply(secret, gate);
+        throw error;
+      }
+    };
+
+    // Told by the brand, never by a tag, or bytes; time depends only on
+    // the length.
+    equals = (secret, other) => {
+      alive(secret, "equals");
+      if (isGuardedSecret(other)) {
+        if ((other as object) === secret) return true;
+        // Its own read() checks that it is alive.
+        return scope(
+          secret,
+          "read",
+          (mine) => other.read((theirs) => timingSafeEqual(mine, theirs)),
+        );
+      }
+      const bytes = checkBytes(other, "the bytes to compare");
+      return scope(secret, "read", (mine) => timingSafeEqual(mine, bytes));
+    };
+
+    destroy = (secret) => {
+      const backing = secret.#backing;
+      if (backing.release(secret)) return;
+      throw new SecretMemoryError(
+        "CANARY_CORRUPTED",
+        `Cannot trust this ${backing.noun}: a canary beside its ${secret.#size} bytes was overwritten` +
+          " (a native write out of bounds); it was wiped and freed anyway",
+      );
+    };
+
+    describe = (secret, name) =>
+      `${name}(${secret.#size} bytes, ${stateOf(secret)})`;
   }
 }
+
+// Nothing may be hung on the base later: a `then` or `toJSON` planted on
+// its prototype would reach every secret.
+Object.freeze(SecretBase.prototype);
+Object.freeze(SecretBase);
+
+export {
+  addressOf,
+  alive,
+  describe,
+  destroy,
+  equals,
+  isGuardedSecret,
+  protect,
+  scope,
+  sizeOf,
+  stateOf,
+  viewOf,
+};

@@ -33,12 +33,21 @@ import { copyInto, lengthOf, subarrayOf, zero } from "../core/_intrinsics.ts";
 import { isOwnSource } from "../core/_open.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { redact } from "../core/_redact.ts";
-import type { Protection } from "../core/_native.ts";
 import {
+  addressOf,
+  describe,
+  destroy,
+  equals,
   type GuardedSecret,
-  registerBrand,
-  Secret,
+  protect,
+  registerBacking,
+  scope,
+  type SecretBacking,
+  SecretBase,
   type SecretBufferState,
+  sizeOf,
+  stateOf,
+  viewOf,
 } from "../core/_secret.ts";
 
 /** Options for a pool. */
@@ -589,81 +598,9 @@ export function markScratch(pool: SecretPool): void {
   scratchCore(pool).scratch = true;
 }
 
-/** A secret in one slot of a pool's arena. */
-class SlotSecret extends Secret {
-  #core: PoolCore | undefined;
-  #arena: Arena | undefined;
-  readonly #index: number;
-
-  constructor(core: PoolCore, arena: Arena, index: number, size: number) {
-    super(size, "slot");
-    this.#core = core;
-    this.#arena = arena;
-    this.#index = index;
-  }
-
-  /** Writes the fresh slot through the arena's own view; frees it on failure. */
-  fill(fill: (arena: Arena, index: number, all: Uint8Array) => void): void {
-    const arena = this.#arena!;
-    try {
-      arena.withWritable(this.#index, (all) => fill(arena, this.#index, all));
-    } catch (error) {
-      this.#core!.finalizer.unregister(this);
-      this.#core!.give(arena, this.#index);
-      this.#arena = undefined;
-      throw error;
-    }
-  }
-
-  protected live(): boolean {
-    const arena = this.#arena;
-    if (arena === undefined) return false;
-    if (arena.live) return true;
-    // The pool was destroyed or purged behind our back.
-    this.#arena = undefined;
-    this.#core = undefined;
-    return false;
-  }
-
-  protected userView(): Uint8Array {
-    return this.#arena!.view(this.#index);
-  }
-
-  protected userAddress(): bigint {
-    return this.#arena!.userAddress(this.#index);
-  }
-
-  protected protection(): Protection {
-    return this.#arena!.protectionOf(this.#index);
-  }
-
-  /** Moves the slot's page count; the slot's own level says if it opens. */
-  protected reprotect(protection: Protection): boolean {
-    const arena = this.#arena!;
-    const wanted = RANK[protection];
-    const before = arena.levelOf(this.#index);
-    if (wanted === before) return false;
-    arena.relevel(this.#index, wanted);
-    return before === 0;
-  }
-
-  protected intact(): boolean {
-    return this.#arena!.intact(this.#index);
-  }
-
-  protected release(): boolean {
-    const arena = this.#arena;
-    const core = this.#core;
-    if (arena === undefined || core === undefined) return true;
-    this.#arena = undefined;
-    this.#core = undefined;
-    if (!arena.live) return true;
-    core.finalizer.unregister(this);
-    return core.give(arena, this.#index);
-  }
-}
-
-// Set by SecretSlot's static block: the pool's only ways in.
+// Set by SecretSlot's static block: the pool's only ways in, and how every
+// slot reaches its arena.
+let slotBacking: SecretBacking<SecretSlot>;
 let newSlot: (
   core: PoolCore,
   arena: Arena,
@@ -695,8 +632,10 @@ let fillSlot: (
  * if (String(slot) !== "SecretSlot(4 bytes, noaccess)") throw new Error();
  * ```
  */
-export class SecretSlot {
-  readonly #secret: SlotSecret;
+export class SecretSlot extends SecretBase {
+  #core: PoolCore | undefined;
+  #arena: Arena | undefined;
+  readonly #index: number;
 
   /**
    * The same description, so `JSON.stringify` cannot leak the content.
@@ -710,8 +649,57 @@ export class SecretSlot {
   static {
     newSlot = (core, arena, index, size) =>
       new SecretSlot(constructing, core, arena, index, size);
-    fillSlot = (slot, fill) => slot.#secret.fill(fill);
-    registerBrand((value) => #secret in value);
+    // Writes the fresh slot through the arena's own view; frees it on
+    // failure.
+    fillSlot = (slot, fill) => {
+      const arena = slot.#arena!;
+      const index = slot.#index;
+      try {
+        arena.withWritable(index, (all) => fill(arena, index, all));
+      } catch (error) {
+        slot.#core!.finalizer.unregister(slot);
+        slot.#core!.give(arena, index);
+        slot.#arena = undefined;
+        throw error;
+      }
+    };
+    slotBacking = {
+      noun: "slot",
+      live(slot) {
+        const arena = slot.#arena;
+        if (arena === undefined) return false;
+        if (arena.live) return true;
+        // The pool was destroyed or purged behind our back.
+        slot.#arena = undefined;
+        slot.#core = undefined;
+        return false;
+      },
+      view: (slot) => slot.#arena!.view(slot.#index),
+      address: (slot) => slot.#arena!.userAddress(slot.#index),
+      protection: (slot) => slot.#arena!.protectionOf(slot.#index),
+      // Moves the slot's page count; the slot's own level says if it
+      // opens.
+      reprotect(slot, protection) {
+        const arena = slot.#arena!;
+        const wanted = RANK[protection];
+        const before = arena.levelOf(slot.#index);
+        if (wanted === before) return false;
+        arena.relevel(slot.#index, wanted);
+        return before === 0;
+      },
+      intact: (slot) => slot.#arena!.intact(slot.#index),
+      release(slot) {
+        const arena = slot.#arena;
+        const core = slot.#core;
+        if (arena === undefined || core === undefined) return true;
+        slot.#arena = undefined;
+        slot.#core = undefined;
+        if (!arena.live) return true;
+        core.finalizer.unregister(slot);
+        return core.give(arena, slot.#index);
+      },
+    };
+    registerBacking(slotBacking);
   }
 
   /** Slots come from a `SecretPool`. @internal */
@@ -728,22 +716,23 @@ export class SecretSlot {
         "Cannot construct SecretSlot directly: use a SecretPool's alloc, from or random",
       );
     }
-    const secret = new SlotSecret(core, arena, index, size);
-    this.#secret = secret;
-    // Unregistered by the secret (its token) when the slot is freed.
-    core.finalizer.register(this, arena.id * KEY_SPACE + index, secret);
+    super(size, slotBacking);
+    this.#core = core;
+    this.#arena = arena;
+    this.#index = index;
+    core.finalizer.register(this, arena.id * KEY_SPACE + index, this);
     // As SecretBuffer: no own property may shadow what callers ask of it.
     Object.freeze(this);
   }
 
   /** The number of user bytes (still known after destroy). */
   get size(): number {
-    return this.#secret.size;
+    return sizeOf(this);
   }
 
   /** The access the slot's page has now, or `destroyed`. */
   get state(): SecretBufferState {
-    return this.#secret.state();
+    return stateOf(this);
   }
 
   /**
@@ -753,7 +742,7 @@ export class SecretSlot {
    * @throws {SecretMemoryError} `DESTROYED`.
    */
   get address(): bigint {
-    return this.#secret.address();
+    return addressOf(this);
   }
 
   /**
@@ -767,7 +756,7 @@ export class SecretSlot {
    * `CANARY_CORRUPTED`.
    */
   read<T>(fn: (bytes: Uint8Array) => T): T {
-    return this.#secret.scope("read", fn);
+    return scope(this, "read", fn);
   }
 
   /**
@@ -780,7 +769,7 @@ export class SecretSlot {
    * `ACCESS_DENIED`, `CANARY_CORRUPTED`.
    */
   write<T>(fn: (bytes: Uint8Array) => T): T {
-    return this.#secret.scope("write", fn);
+    return scope(this, "write", fn);
   }
 
   /**
@@ -793,7 +782,7 @@ export class SecretSlot {
    * `CANARY_CORRUPTED`.
    */
   protect(state: "noaccess" | "readonly" | "readwrite"): void {
-    this.#secret.protect(state);
+    protect(this, state);
   }
 
   /**
@@ -803,7 +792,7 @@ export class SecretSlot {
    * @throws {SecretMemoryError} `DESTROYED`.
    */
   get view(): Uint8Array {
-    return this.#secret.view();
+    return viewOf(this);
   }
 
   /**
@@ -816,7 +805,7 @@ export class SecretSlot {
    * `INVALID_ARGUMENT` for anything else.
    */
   equals(other: GuardedSecret | Uint8Array): boolean {
-    return this.#secret.equals(this, other);
+    return equals(this, other);
   }
 
   /**
@@ -827,7 +816,7 @@ export class SecretSlot {
    * @throws {SecretMemoryError} `CANARY_CORRUPTED`.
    */
   destroy(): void {
-    this.#secret.destroy();
+    destroy(this);
   }
 
   /** Destroys the slot at the end of a `using` scope. */
@@ -836,8 +825,8 @@ export class SecretSlot {
   }
 
   /** A description with the size and state, never the content. */
-  toString(): string {
-    return this.#secret.describe("SecretSlot");
+  override toString(): string {
+    return describe(this, "SecretSlot");
   }
 }
 
