@@ -132,21 +132,21 @@ export function registerBacking<S>(backing: SecretBacking<S>): void {
 // private fields are readable). Module functions, not methods: nothing on
 // a prototype lets a caller skip the checks (release without the canary
 // verdict, a scope without the gate).
-let sizeOf: (secret: SecretBase) => number;
-let stateOf: (secret: SecretBase) => SecretBufferState;
-let alive: (secret: SecretBase, action: string) => void;
-let addressOf: (secret: SecretBase) => bigint;
-let viewOf: (secret: SecretBase) => Uint8Array;
-let scope: <T>(
+export let sizeOf: (secret: SecretBase) => number;
+export let stateOf: (secret: SecretBase) => SecretBufferState;
+export let alive: (secret: SecretBase, action: string) => void;
+export let addressOf: (secret: SecretBase) => bigint;
+export let viewOf: (secret: SecretBase) => Uint8Array;
+export let scope: <T>(
   secret: SecretBase,
   kind: "read" | "write",
   fn: (bytes: Uint8Array) => T,
 ) => T;
-let protect: (secret: SecretBase, state: unknown) => void;
-let equals: (secret: SecretBase, other: unknown) => boolean;
-let destroy: (secret: SecretBase) => void;
-let describe: (secret: SecretBase, name: string) => string;
-let isGuardedSecret: (value: unknown) => value is GuardedSecret;
+export let protect: (secret: SecretBase, state: unknown) => void;
+export let equals: (secret: SecretBase, other: unknown) => boolean;
+export let destroy: (secret: SecretBase) => void;
+export let describe: (secret: SecretBase, name: string) => string;
+export let isGuardedSecret: (value: unknown) => value is GuardedSecret;
 
 /**
  * What every secret of this library is built on: a `SecretBuffer` and a
@@ -322,17 +322,3 @@ export abstract class SecretBase {
 // its prototype would reach every secret.
 Object.freeze(SecretBase.prototype);
 Object.freeze(SecretBase);
-
-export {
-  addressOf,
-  alive,
-  describe,
-  destroy,
-  equals,
-  isGuardedSecret,
-  protect,
-  scope,
-  sizeOf,
-  stateOf,
-  viewOf,
-};
