@@ -25,7 +25,6 @@
 export {
   type FromOptions,
   type GuardedSecret,
-  type SecretBase,
   SecretBuffer,
   type SecretBufferOptions,
   type SecretBufferState,

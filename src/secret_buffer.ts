@@ -5,6 +5,7 @@
  * @module
  */
 
+import { AccessGate } from "./core/_access.ts";
 import { layoutFor } from "./core/_layout.ts";
 import { native } from "./core/_native.ts";
 import {
@@ -41,24 +42,17 @@ import {
   equals,
   type GuardedSecret,
   protect,
-  registerBacking,
+  registerBrand,
   scope,
   type SecretBacking,
-  SecretBase,
   type SecretBufferOptions,
   type SecretBufferState,
   type SecretMaker,
-  sizeOf,
   stateOf,
   viewOf,
 } from "./core/_secret.ts";
 
-export type {
-  GuardedSecret,
-  SecretBase,
-  SecretBufferOptions,
-  SecretBufferState,
-};
+export type { GuardedSecret, SecretBufferOptions, SecretBufferState };
 import type { InputOptions } from "./input/_accumulator.ts";
 import { fromBase64, fromHex, fromText } from "./input/encoding.ts";
 import { copySecret, sliceSecret } from "./input/copy.ts";
@@ -123,14 +117,18 @@ let regionOf: (buffer: SecretBuffer) => Region;
  * // `using` destroys the key at the end of the scope.
  * ```
  */
-export class SecretBuffer extends SecretBase {
+export class SecretBuffer {
   #region: Region | undefined;
   #view: Uint8Array | undefined;
   #handedOut = false;
+  readonly #size: number;
+  // Made at the first scope or protect(): most buffers never need one.
+  #gate: AccessGate | undefined;
 
   static {
     brand = (value) =>
       typeof value === "object" && value !== null && #handedOut in value;
+    registerBrand(brand);
     regionOf = (buffer) => buffer.#region!;
     // Drops the region and its view: the buffer is destroyed from now on.
     const drop = (buffer: SecretBuffer): void => {
@@ -139,6 +137,8 @@ export class SecretBuffer extends SecretBase {
     };
     regionBacking = {
       noun: "buffer",
+      size: (buffer) => buffer.#size,
+      gate: (buffer) => buffer.#gate ??= new AccessGate(),
       live(buffer) {
         const region = buffer.#region;
         if (region === undefined) return false;
@@ -187,7 +187,6 @@ export class SecretBuffer extends SecretBase {
         return !isLive(region) || retire(region);
       },
     };
-    registerBacking(regionBacking);
   }
 
   /**
@@ -216,7 +215,7 @@ export class SecretBuffer extends SecretBase {
         "Cannot construct SecretBuffer directly: use SecretBuffer.alloc, from or random",
       );
     }
-    super(region.layout.size, regionBacking);
+    this.#size = region.layout.size;
     this.#region = region;
     this.#view = new Uint8Array(region.user);
     track(this, region);
@@ -365,7 +364,7 @@ export class SecretBuffer extends SecretBase {
    * ```
    */
   get size(): number {
-    return sizeOf(this);
+    return this.#size;
   }
 
   /**
@@ -384,7 +383,7 @@ export class SecretBuffer extends SecretBase {
    * ```
    */
   get state(): SecretBufferState {
-    return stateOf(this);
+    return stateOf(this, regionBacking);
   }
 
   /**
@@ -403,7 +402,7 @@ export class SecretBuffer extends SecretBase {
    * ```
    */
   get address(): bigint {
-    return addressOf(this);
+    return addressOf(this, regionBacking);
   }
 
   /**
@@ -426,7 +425,7 @@ export class SecretBuffer extends SecretBase {
    * ```
    */
   read<T>(fn: (bytes: Uint8Array) => T): T {
-    return scope(this, "read", fn);
+    return scope(this, regionBacking, "read", fn);
   }
 
   /**
@@ -448,7 +447,7 @@ export class SecretBuffer extends SecretBase {
    * ```
    */
   write<T>(fn: (bytes: Uint8Array) => T): T {
-    return scope(this, "write", fn);
+    return scope(this, regionBacking, "write", fn);
   }
 
   /**
@@ -472,7 +471,7 @@ export class SecretBuffer extends SecretBase {
    * ```
    */
   protect(state: "noaccess" | "readonly" | "readwrite"): void {
-    protect(this, state);
+    protect(this, regionBacking, state);
   }
 
   /**
@@ -493,7 +492,7 @@ export class SecretBuffer extends SecretBase {
    * ```
    */
   get view(): Uint8Array {
-    return viewOf(this);
+    return viewOf(this, regionBacking);
   }
 
   /**
@@ -515,7 +514,7 @@ export class SecretBuffer extends SecretBase {
    * ```
    */
   equals(other: GuardedSecret | Uint8Array): boolean {
-    return equals(this, other);
+    return equals(this, regionBacking, other);
   }
 
   /**
@@ -536,7 +535,7 @@ export class SecretBuffer extends SecretBase {
    * ```
    */
   destroy(): void {
-    destroy(this);
+    destroy(this, regionBacking);
   }
 
   /**
@@ -837,7 +836,7 @@ export class SecretBuffer extends SecretBase {
    */
   writeTo(fdOrFile: FdOrFile): Promise<number> {
     try {
-      alive(this, "writeTo");
+      alive(this, regionBacking, "writeTo");
       return writeTo(this, fdOrFile);
     } catch (error) {
       return Promise.reject(error);
@@ -860,7 +859,7 @@ export class SecretBuffer extends SecretBase {
    * ```
    */
   writeToSync(fdOrFile: number | { readonly fd: number }): number {
-    alive(this, "writeToSync");
+    alive(this, regionBacking, "writeToSync");
     return writeToSync(this, fdOrFile);
   }
 
@@ -888,7 +887,7 @@ export class SecretBuffer extends SecretBase {
     end?: number,
     options?: SecretBufferOptions,
   ): SecretBuffer {
-    alive(this, "slice");
+    alive(this, regionBacking, "slice");
     return sliceSecret(maker, this, start, end, options);
   }
 
@@ -913,7 +912,7 @@ export class SecretBuffer extends SecretBase {
    * ```
    */
   copyTo(target: SecretBuffer, offset?: number): number {
-    alive(this, "copyTo");
+    alive(this, regionBacking, "copyTo");
     return copySecret(maker, this, target, offset);
   }
 
@@ -932,7 +931,7 @@ export class SecretBuffer extends SecretBase {
    * ```
    */
   get backend(): "anonymous" | "secretmem" {
-    alive(this, "backend");
+    alive(this, regionBacking, "backend");
     return regionOf(this).backend;
   }
 
@@ -947,8 +946,8 @@ export class SecretBuffer extends SecretBase {
    * if (String(key) !== "SecretBuffer(4 bytes, noaccess)") throw new Error();
    * ```
    */
-  override toString(): string {
-    return describe(this, "SecretBuffer");
+  toString(): string {
+    return describe(this, regionBacking, "SecretBuffer");
   }
 }
 

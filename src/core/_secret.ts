@@ -8,7 +8,7 @@
  * @module
  */
 
-import { AccessGate } from "./_access.ts";
+import type { AccessGate } from "./_access.ts";
 import type { Protection } from "./_native.ts";
 import { settle, thenOf } from "./_thenable.ts";
 import { checkBytes, checkChoice, checkFunction } from "./_validate.ts";
@@ -84,14 +84,18 @@ export interface SecretMaker<S extends GuardedSecret> {
 }
 
 /**
- * How one kind of secret reaches its memory: one object per class, shared
- * by all its instances, whose functions take the instance (they are made
- * in the class's static block, so they read its private fields). `self`
- * is always an instance of that class. Internal.
+ * How one kind of secret reaches its memory and its state: one object per
+ * class, shared by all its instances, whose functions take the instance
+ * (they are made in the class's static block, so they read its private
+ * fields, and throw a TypeError for anything else). Internal.
  */
 export interface SecretBacking<S> {
   /** What the class is called in messages: "buffer" or "slot". */
   readonly noun: string;
+  /** The number of user bytes (still known after destroy). */
+  size(self: S): number;
+  /** The instance's access gate, made at the first scope or protect(). */
+  gate(self: S): AccessGate;
   /**
    * Whether the memory is still there: false once destroyed, and once it
    * went behind the owner's back (purged, its pool destroyed, wiped at
@@ -118,207 +122,185 @@ export interface SecretBacking<S> {
   release(self: S): boolean;
 }
 
-// The backings of the library's classes, registered once when each class
-// is defined. Only an object built with one of them is a secret: the base
-// constructor, reachable from any instance, refuses every other.
-const backings: SecretBacking<never>[] = [];
+// One brand check per class, each on its own private field, registered
+// once when the class is defined: no cost per secret, and a look-alike
+// (a Proxy, an object made from the prototype) fails every one.
+const brands: ((value: object) => boolean)[] = [];
 
-/** Registers a class's backing (from its static block). Internal. */
-export function registerBacking<S>(backing: SecretBacking<S>): void {
-  backings.push(backing as SecretBacking<never>);
+/** Registers a class's private-field brand check. Internal. */
+export function registerBrand(check: (value: object) => boolean): void {
+  brands.push(check);
 }
 
-// The secret behaviour, written once in SecretBase's static block (where the
-// private fields are readable). Module functions, not methods: nothing on
-// a prototype lets a caller skip the checks (release without the canary
-// verdict, a scope without the gate).
-export let sizeOf: (secret: SecretBase) => number;
-export let stateOf: (secret: SecretBase) => SecretBufferState;
-export let alive: (secret: SecretBase, action: string) => void;
-export let addressOf: (secret: SecretBase) => bigint;
-export let viewOf: (secret: SecretBase) => Uint8Array;
-export let scope: <T>(
-  secret: SecretBase,
+/** Whether `value` was made by this library (never a look-alike). */
+export function isGuardedSecret(value: unknown): value is GuardedSecret {
+  if (typeof value !== "object" || value === null) return false;
+  for (const check of brands) if (check(value)) return true;
+  return false;
+}
+
+/*
+ * The secret behaviour of a `SecretBuffer` and of a `SecretSlot`, written
+ * once: liveness, scopes and their gate, `protect`, the canary check on
+ * opening, `equals` and `destroy`. Each public method is one call here
+ * with the instance and its class's backing: no object per secret, no
+ * base class to construct, and nothing on a prototype that a caller could
+ * use to skip a check (a release without the canary verdict, a scope
+ * without the gate).
+ */
+
+/** The pages' access now, or `destroyed`. */
+export function stateOf<S>(
+  self: S,
+  backing: SecretBacking<S>,
+): SecretBufferState {
+  return backing.live(self) ? backing.protection(self) : "destroyed";
+}
+
+/** Throws `DESTROYED`, naming `action`, unless the memory is live. */
+export function alive<S>(
+  self: S,
+  backing: SecretBacking<S>,
+  action: string,
+): void {
+  if (backing.live(self)) return;
+  throw new SecretMemoryError(
+    "DESTROYED",
+    `Cannot use ${action}: the ${backing.noun} was destroyed; create a new one`,
+  );
+}
+
+/** The address, for native code; never a stale one. */
+export function addressOf<S>(self: S, backing: SecretBacking<S>): bigint {
+  alive(self, backing, "address");
+  return backing.address(self);
+}
+
+/** The view, for code that holds access by `protect()`. */
+export function viewOf<S>(self: S, backing: SecretBacking<S>): Uint8Array {
+  alive(self, backing, "view");
+  return backing.view(self);
+}
+
+/** A read or write scope: open, call `fn`, restore when it settles. */
+export function scope<S, T>(
+  self: S,
+  backing: SecretBacking<S>,
   kind: "read" | "write",
   fn: (bytes: Uint8Array) => T,
-) => T;
-export let protect: (secret: SecretBase, state: unknown) => void;
-export let equals: (secret: SecretBase, other: unknown) => boolean;
-export let destroy: (secret: SecretBase) => void;
-export let describe: (secret: SecretBase, name: string) => string;
-export let isGuardedSecret: (value: unknown) => value is GuardedSecret;
-
-/**
- * What every secret of this library is built on: a `SecretBuffer` and a
- * pool's `SecretSlot` extend it, and their methods run its one
- * implementation of liveness, scopes and their gate, `protect`, the canary
- * check on opening, `equals` and `destroy`. It has no methods of its own,
- * and cannot be constructed from outside the library.
- *
- * @example
- * ```ts
- * import { SecretBuffer } from "@secmem/secmem";
- *
- * using key = SecretBuffer.random(16);
- * if (key.size !== 16) throw new Error("expected 16 bytes");
- * ```
- */
-export abstract class SecretBase {
-  readonly #size: number;
-  readonly #backing: SecretBacking<SecretBase>;
-  // Made at the first scope or protect(): most secrets never need one.
-  #gate: AccessGate | undefined;
-
-  /** Only the library's classes, with their registered backing. @internal */
-  protected constructor(size: number, backing: SecretBacking<never>) {
-    if (!backings.includes(backing)) {
-      throw new SecretMemoryError(
-        "INVALID_ARGUMENT",
-        "Cannot construct a secret directly: use SecretBuffer.alloc or a SecretPool",
-      );
+): T {
+  alive(self, backing, kind);
+  checkFunction(fn, kind);
+  const gate = backing.gate(self);
+  if (kind === "write") gate.enterWrite();
+  else gate.enterRead();
+  let settledLater = false;
+  try {
+    apply(self, backing, gate);
+    const result = fn(backing.view(self));
+    const then = thenOf(result);
+    if (then !== undefined) {
+      settledLater = true;
+      return settle(result, then).finally(() =>
+        leave(self, backing, gate, kind)
+      ) as T;
     }
-    this.#size = size;
-    this.#backing = backing as SecretBacking<SecretBase>;
-  }
-
-  static {
-    // A brand check on the base's private state, set only by the guarded
-    // constructor: a Proxy of a secret, an object made from a prototype or
-    // a look-alike with the same methods all fail it.
-    isGuardedSecret = (value): value is GuardedSecret =>
-      typeof value === "object" && value !== null && #backing in value;
-
-    sizeOf = (secret) => secret.#size;
-
-    stateOf = (secret) => {
-      const backing = secret.#backing;
-      return backing.live(secret) ? backing.protection(secret) : "destroyed";
-    };
-
-    alive = (secret, action) => {
-      const backing = secret.#backing;
-      if (backing.live(secret)) return;
-      throw new SecretMemoryError(
-        "DESTROYED",
-        `Cannot use ${action}: the ${backing.noun} was destroyed; create a new one`,
-      );
-    };
-
-    // Never a stale address or view.
-    addressOf = (secret) => {
-      alive(secret, "address");
-      return secret.#backing.address(secret);
-    };
-    viewOf = (secret) => {
-      alive(secret, "view");
-      return secret.#backing.view(secret);
-    };
-
-    // Gives the memory what the gate requires; checks the canaries on
-    // opening.
-    const apply = (secret: SecretBase, gate: AccessGate): void => {
-      const backing = secret.#backing;
-      if (
-        !backing.reprotect(secret, gate.required) || backing.intact(secret)
-      ) return;
-      throw new SecretMemoryError(
-        "CANARY_CORRUPTED",
-        `Cannot open this ${backing.noun}: a canary beside its ${secret.#size} bytes was overwritten` +
-          " (a native write out of bounds); destroy it",
-      );
-    };
-
-    const leave = (
-      secret: SecretBase,
-      gate: AccessGate,
-      kind: "read" | "write",
-    ): void => {
-      if (kind === "write") gate.exitWrite();
-      else gate.exitRead();
-      // Destroyed inside the scope: its range may already hold someone
-      // else's secret, so it must not be touched.
-      if (secret.#backing.live(secret)) apply(secret, gate);
-    };
-
-    scope = <T>(
-      secret: SecretBase,
-      kind: "read" | "write",
-      fn: (bytes: Uint8Array) => T,
-    ): T => {
-      alive(secret, kind);
-      checkFunction(fn, kind);
-      const gate = secret.#gate ??= new AccessGate();
-      if (kind === "write") gate.enterWrite();
-      else gate.enterRead();
-      let settledLater = false;
-      try {
-        apply(secret, gate);
-        const result = fn(secret.#backing.view(secret));
-        const then = thenOf(result);
-        if (then !== undefined) {
-          settledLater = true;
-          return settle(result, then).finally(() =>
-            leave(secret, gate, kind)
-          ) as T;
-        }
-        return result;
-      } finally {
-        if (!settledLater) leave(secret, gate, kind);
-      }
-    };
-
-    protect = (secret, state) => {
-      alive(secret, "protect");
-      const protection = checkChoice(
-        state,
-        ["noaccess", "readonly", "readwrite"],
-        "state",
-      );
-      const gate = secret.#gate ??= new AccessGate();
-      gate.setBase(protection);
-      try {
-        apply(secret, gate);
-      } catch (error) {
-        // Never leave a corrupted secret open.
-        gate.setBase("noaccess");
-        apply(secret, gate);
-        throw error;
-      }
-    };
-
-    // Told by the brand, never by a tag, or bytes; time depends only on
-    // the length.
-    equals = (secret, other) => {
-      alive(secret, "equals");
-      if (isGuardedSecret(other)) {
-        if ((other as object) === secret) return true;
-        // Its own read() checks that it is alive.
-        return scope(
-          secret,
-          "read",
-          (mine) => other.read((theirs) => timingSafeEqual(mine, theirs)),
-        );
-      }
-      const bytes = checkBytes(other, "the bytes to compare");
-      return scope(secret, "read", (mine) => timingSafeEqual(mine, bytes));
-    };
-
-    destroy = (secret) => {
-      const backing = secret.#backing;
-      if (backing.release(secret)) return;
-      throw new SecretMemoryError(
-        "CANARY_CORRUPTED",
-        `Cannot trust this ${backing.noun}: a canary beside its ${secret.#size} bytes was overwritten` +
-          " (a native write out of bounds); it was wiped and freed anyway",
-      );
-    };
-
-    describe = (secret, name) =>
-      `${name}(${secret.#size} bytes, ${stateOf(secret)})`;
+    return result;
+  } finally {
+    if (!settledLater) leave(self, backing, gate, kind);
   }
 }
 
-// Nothing may be hung on the base later: a `then` or `toJSON` planted on
-// its prototype would reach every secret.
-Object.freeze(SecretBase.prototype);
-Object.freeze(SecretBase);
+/** Sets the access that holds outside scopes. */
+export function protect<S>(
+  self: S,
+  backing: SecretBacking<S>,
+  state: unknown,
+): void {
+  alive(self, backing, "protect");
+  const protection = checkChoice(
+    state,
+    ["noaccess", "readonly", "readwrite"],
+    "state",
+  );
+  const gate = backing.gate(self);
+  gate.setBase(protection);
+  try {
+    apply(self, backing, gate);
+  } catch (error) {
+    // Never leave a corrupted secret open.
+    gate.setBase("noaccess");
+    apply(self, backing, gate);
+    throw error;
+  }
+}
+
+/**
+ * Compares with `other` (a secret of this library, told by its brand,
+ * never by its tag, or bytes) in time that depends only on the length.
+ */
+export function equals<S>(
+  self: S,
+  backing: SecretBacking<S>,
+  other: unknown,
+): boolean {
+  alive(self, backing, "equals");
+  if (isGuardedSecret(other)) {
+    if ((other as unknown) === self) return true;
+    // Its own read() checks that it is alive.
+    return scope(
+      self,
+      backing,
+      "read",
+      (mine) => other.read((theirs) => timingSafeEqual(mine, theirs)),
+    );
+  }
+  const bytes = checkBytes(other, "the bytes to compare");
+  return scope(self, backing, "read", (mine) => timingSafeEqual(mine, bytes));
+}
+
+/** Wipes and frees; safe to call again; throws if a canary was hit. */
+export function destroy<S>(self: S, backing: SecretBacking<S>): void {
+  if (backing.release(self)) return;
+  throw new SecretMemoryError(
+    "CANARY_CORRUPTED",
+    `Cannot trust this ${backing.noun}: a canary beside its ${
+      backing.size(self)
+    } bytes was overwritten` +
+      " (a native write out of bounds); it was wiped and freed anyway",
+  );
+}
+
+/** A description with the size and state, never the content. */
+export function describe<S>(
+  self: S,
+  backing: SecretBacking<S>,
+  name: string,
+): string {
+  return `${name}(${backing.size(self)} bytes, ${stateOf(self, backing)})`;
+}
+
+function leave<S>(
+  self: S,
+  backing: SecretBacking<S>,
+  gate: AccessGate,
+  kind: "read" | "write",
+): void {
+  if (kind === "write") gate.exitWrite();
+  else gate.exitRead();
+  // Destroyed inside the scope: its range may already hold someone else's
+  // secret, so it must not be touched.
+  if (backing.live(self)) apply(self, backing, gate);
+}
+
+/** Gives the memory what the gate requires; checks on opening. */
+function apply<S>(self: S, backing: SecretBacking<S>, gate: AccessGate): void {
+  if (!backing.reprotect(self, gate.required) || backing.intact(self)) return;
+  throw new SecretMemoryError(
+    "CANARY_CORRUPTED",
+    `Cannot open this ${backing.noun}: a canary beside its ${
+      backing.size(self)
+    } bytes was overwritten` +
+      " (a native write out of bounds); destroy it",
+  );
+}

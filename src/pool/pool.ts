@@ -33,6 +33,7 @@ import { copyInto, lengthOf, subarrayOf, zero } from "../core/_intrinsics.ts";
 import { isOwnSource } from "../core/_open.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { redact } from "../core/_redact.ts";
+import { AccessGate } from "../core/_access.ts";
 import {
   addressOf,
   describe,
@@ -40,12 +41,10 @@ import {
   equals,
   type GuardedSecret,
   protect,
-  registerBacking,
+  registerBrand,
   scope,
   type SecretBacking,
-  SecretBase,
   type SecretBufferState,
-  sizeOf,
   stateOf,
   viewOf,
 } from "../core/_secret.ts";
@@ -632,10 +631,13 @@ let fillSlot: (
  * if (String(slot) !== "SecretSlot(4 bytes, noaccess)") throw new Error();
  * ```
  */
-export class SecretSlot extends SecretBase {
+export class SecretSlot {
   #core: PoolCore | undefined;
   #arena: Arena | undefined;
   readonly #index: number;
+  readonly #size: number;
+  // Made at the first scope or protect(): most slots never need one.
+  #gate: AccessGate | undefined;
 
   /**
    * The same description, so `JSON.stringify` cannot leak the content.
@@ -663,8 +665,11 @@ export class SecretSlot extends SecretBase {
         throw error;
       }
     };
+    registerBrand((value) => #index in value);
     slotBacking = {
       noun: "slot",
+      size: (slot) => slot.#size,
+      gate: (slot) => slot.#gate ??= new AccessGate(),
       live(slot) {
         const arena = slot.#arena;
         if (arena === undefined) return false;
@@ -699,7 +704,6 @@ export class SecretSlot extends SecretBase {
         return core.give(arena, slot.#index);
       },
     };
-    registerBacking(slotBacking);
   }
 
   /** Slots come from a `SecretPool`. @internal */
@@ -716,7 +720,7 @@ export class SecretSlot extends SecretBase {
         "Cannot construct SecretSlot directly: use a SecretPool's alloc, from or random",
       );
     }
-    super(size, slotBacking);
+    this.#size = size;
     this.#core = core;
     this.#arena = arena;
     this.#index = index;
@@ -727,12 +731,12 @@ export class SecretSlot extends SecretBase {
 
   /** The number of user bytes (still known after destroy). */
   get size(): number {
-    return sizeOf(this);
+    return this.#size;
   }
 
   /** The access the slot's page has now, or `destroyed`. */
   get state(): SecretBufferState {
-    return stateOf(this);
+    return stateOf(this, slotBacking);
   }
 
   /**
@@ -742,7 +746,7 @@ export class SecretSlot extends SecretBase {
    * @throws {SecretMemoryError} `DESTROYED`.
    */
   get address(): bigint {
-    return addressOf(this);
+    return addressOf(this, slotBacking);
   }
 
   /**
@@ -756,7 +760,7 @@ export class SecretSlot extends SecretBase {
    * `CANARY_CORRUPTED`.
    */
   read<T>(fn: (bytes: Uint8Array) => T): T {
-    return scope(this, "read", fn);
+    return scope(this, slotBacking, "read", fn);
   }
 
   /**
@@ -769,7 +773,7 @@ export class SecretSlot extends SecretBase {
    * `ACCESS_DENIED`, `CANARY_CORRUPTED`.
    */
   write<T>(fn: (bytes: Uint8Array) => T): T {
-    return scope(this, "write", fn);
+    return scope(this, slotBacking, "write", fn);
   }
 
   /**
@@ -782,7 +786,7 @@ export class SecretSlot extends SecretBase {
    * `CANARY_CORRUPTED`.
    */
   protect(state: "noaccess" | "readonly" | "readwrite"): void {
-    protect(this, state);
+    protect(this, slotBacking, state);
   }
 
   /**
@@ -792,7 +796,7 @@ export class SecretSlot extends SecretBase {
    * @throws {SecretMemoryError} `DESTROYED`.
    */
   get view(): Uint8Array {
-    return viewOf(this);
+    return viewOf(this, slotBacking);
   }
 
   /**
@@ -805,7 +809,7 @@ export class SecretSlot extends SecretBase {
    * `INVALID_ARGUMENT` for anything else.
    */
   equals(other: GuardedSecret | Uint8Array): boolean {
-    return equals(this, other);
+    return equals(this, slotBacking, other);
   }
 
   /**
@@ -816,7 +820,7 @@ export class SecretSlot extends SecretBase {
    * @throws {SecretMemoryError} `CANARY_CORRUPTED`.
    */
   destroy(): void {
-    destroy(this);
+    destroy(this, slotBacking);
   }
 
   /** Destroys the slot at the end of a `using` scope. */
@@ -825,8 +829,8 @@ export class SecretSlot extends SecretBase {
   }
 
   /** A description with the size and state, never the content. */
-  override toString(): string {
-    return describe(this, "SecretSlot");
+  toString(): string {
+    return describe(this, slotBacking, "SecretSlot");
   }
 }
 
