@@ -127,7 +127,7 @@ export class SecretBuffer {
 
   static {
     brand = (value) =>
-      typeof value === "object" && value !== null && #handedOut in value;
+      typeof value === "object" && value !== null && #region in value;
     registerBrand(brand);
     regionOf = (buffer) => buffer.#region!;
     // Drops the region and its view: the buffer is destroyed from now on.
@@ -141,9 +141,8 @@ export class SecretBuffer {
       gate: (buffer) => buffer.#gate ??= new AccessGate(),
       live(buffer) {
         const region = buffer.#region;
-        if (region === undefined) return false;
-        if (isLive(region)) return true;
-        // Purged or wiped at exit behind our back: behave as destroyed.
+        if (region !== undefined && isLive(region)) return true;
+        // Destroyed, or purged or wiped at exit behind our back.
         drop(buffer);
         return false;
       },

@@ -262,13 +262,7 @@ export function equals<S>(
 /** Wipes and frees; safe to call again; throws if a canary was hit. */
 export function destroy<S>(self: S, backing: SecretBacking<S>): void {
   if (backing.release(self)) return;
-  throw new SecretMemoryError(
-    "CANARY_CORRUPTED",
-    `Cannot trust this ${backing.noun}: a canary beside its ${
-      backing.size(self)
-    } bytes was overwritten` +
-      " (a native write out of bounds); it was wiped and freed anyway",
-  );
+  throw canaryHit(self, backing, "trust", "it was wiped and freed anyway");
 }
 
 /** A description with the size and state, never the content. */
@@ -296,11 +290,20 @@ function leave<S>(
 /** Gives the memory what the gate requires; checks on opening. */
 function apply<S>(self: S, backing: SecretBacking<S>, gate: AccessGate): void {
   if (!backing.reprotect(self, gate.required) || backing.intact(self)) return;
-  throw new SecretMemoryError(
+  throw canaryHit(self, backing, "open", "destroy it");
+}
+
+/** A canary beside the bytes was overwritten: what the caller can still do. */
+function canaryHit<S>(
+  self: S,
+  backing: SecretBacking<S>,
+  verb: string,
+  then: string,
+): SecretMemoryError {
+  return new SecretMemoryError(
     "CANARY_CORRUPTED",
-    `Cannot open this ${backing.noun}: a canary beside its ${
+    `Cannot ${verb} this ${backing.noun}: a canary beside its ${
       backing.size(self)
-    } bytes was overwritten` +
-      " (a native write out of bounds); destroy it",
+    } bytes was overwritten (a native write out of bounds); ${then}`,
   );
 }

@@ -671,12 +671,9 @@ export class SecretSlot {
       size: (slot) => slot.#size,
       gate: (slot) => slot.#gate ??= new AccessGate(),
       live(slot) {
-        const arena = slot.#arena;
-        if (arena === undefined) return false;
-        if (arena.live) return true;
-        // The pool was destroyed or purged behind our back.
-        slot.#arena = undefined;
-        slot.#core = undefined;
+        if (slot.#arena?.live) return true;
+        // Destroyed, or the pool was destroyed or purged behind our back.
+        slot.#arena = slot.#core = undefined;
         return false;
       },
       view: (slot) => slot.#arena!.view(slot.#index),
