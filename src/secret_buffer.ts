@@ -7,7 +7,7 @@
 
 import { AccessGate } from "./core/_access.ts";
 import { layoutFor } from "./core/_layout.ts";
-import { native } from "./core/_native.ts";
+import { native, type Protection } from "./core/_native.ts";
 import {
   canaryIntact,
   hasEscaped,
@@ -135,23 +135,36 @@ export class SecretBuffer {
       buffer.#region = undefined;
       buffer.#view = undefined;
     };
-    regionBacking = {
-      noun: "buffer",
-      size: (buffer) => buffer.#size,
-      gate: (buffer) => buffer.#gate ??= new AccessGate(),
-      live(buffer) {
+    // A class, not an object literal: its methods sit on its own
+    // prototype, so the shared code (_secret.ts) sees one map per kind of
+    // secret and the engine can inline each kind's methods there.
+    regionBacking = new class RegionBacking
+      implements SecretBacking<SecretBuffer> {
+      readonly noun = "buffer";
+      size(buffer: SecretBuffer): number {
+        return buffer.#size;
+      }
+      gate(buffer: SecretBuffer): AccessGate {
+        return buffer.#gate ??= new AccessGate();
+      }
+      live(buffer: SecretBuffer): boolean {
         const region = buffer.#region;
         if (region !== undefined && isLive(region)) return true;
         // Destroyed, or purged or wiped at exit behind our back.
         drop(buffer);
         return false;
-      },
+      }
       // When a caller transferred its buffer away, the region is marked
       // escaped (it will be quarantined, never unmapped) and a new view of
       // the buffer's own size is made: no operation ever goes by a detached
       // view's length.
-      view(buffer) {
+      view(buffer: SecretBuffer): Uint8Array {
         const region = buffer.#region!;
+        if (buffer.#handedOut && !hasEscaped(region)) return buffer.#view!;
+        return this.#viewOnce(buffer, region);
+      }
+      // The rare part of view(), out of line (see _secret.ts).
+      #viewOnce(buffer: SecretBuffer, region: Region): Uint8Array {
         if (!buffer.#handedOut) {
           // First time out: from now on a view over these pages is known
           // as the library's own (from() must not wipe it). Done here, not
@@ -168,24 +181,30 @@ export class SecretBuffer {
           buffer.#view = markOwnView(new Uint8Array(region.user));
         }
         return buffer.#view!;
-      },
-      address: (buffer) => buffer.#region!.userAddress,
-      protection: (buffer) => buffer.#region!.protection,
-      reprotect(buffer, protection) {
+      }
+      address(buffer: SecretBuffer): bigint {
+        return buffer.#region!.userAddress;
+      }
+      protection(buffer: SecretBuffer): Protection {
+        return buffer.#region!.protection;
+      }
+      reprotect(buffer: SecretBuffer, protection: Protection): boolean {
         const region = buffer.#region!;
         const opening = region.protection === "noaccess" &&
           protection !== "noaccess";
         setProtection(native(), region, protection);
         return opening;
-      },
-      intact: (buffer) => canaryIntact(buffer.#region!),
-      release(buffer) {
+      }
+      intact(buffer: SecretBuffer): boolean {
+        return canaryIntact(buffer.#region!);
+      }
+      release(buffer: SecretBuffer): boolean {
         const region = buffer.#region;
         if (region === undefined) return true;
         drop(buffer);
         return !isLive(region) || retire(region);
-      },
-    };
+      }
+    }();
   }
 
   /**

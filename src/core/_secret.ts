@@ -163,8 +163,17 @@ export function alive<S>(
   backing: SecretBacking<S>,
   action: string,
 ): void {
-  if (backing.live(self)) return;
-  throw new SecretMemoryError(
+  if (!backing.live(self)) throw destroyed(backing, action);
+}
+
+// Out of line, as every rare path here: what a scope inlines is what it
+// runs every time (the engine's inlining budget is shared by both kinds
+// of secret).
+function destroyed<S>(
+  backing: SecretBacking<S>,
+  action: string,
+): SecretMemoryError {
+  return new SecretMemoryError(
     "DESTROYED",
     `Cannot use ${action}: the ${backing.noun} was destroyed; create a new one`,
   );
@@ -190,7 +199,8 @@ export function scope<S, T>(
   fn: (bytes: Uint8Array) => T,
 ): T {
   alive(self, backing, kind);
-  checkFunction(fn, kind);
+  // The check's message is built out of line.
+  if (typeof fn !== "function") checkFunction(fn, kind);
   const gate = backing.gate(self);
   if (kind === "write") gate.enterWrite();
   else gate.enterRead();
@@ -201,14 +211,25 @@ export function scope<S, T>(
     const then = thenOf(result);
     if (then !== undefined) {
       settledLater = true;
-      return settle(result, then).finally(() =>
-        leave(self, backing, gate, kind)
-      ) as T;
+      return leaveLater(self, backing, gate, kind, result, then) as T;
     }
     return result;
   } finally {
     if (!settledLater) leave(self, backing, gate, kind);
   }
+}
+
+// Apart from scope(), so that the closure below is made only for a
+// thenable, not with every scope.
+function leaveLater<S>(
+  self: S,
+  backing: SecretBacking<S>,
+  gate: AccessGate,
+  kind: "read" | "write",
+  result: unknown,
+  then: (...args: unknown[]) => unknown,
+): Promise<unknown> {
+  return settle(result, then).finally(() => leave(self, backing, gate, kind));
 }
 
 /** Sets the access that holds outside scopes. */
@@ -289,8 +310,13 @@ function leave<S>(
 
 /** Gives the memory what the gate requires; checks on opening. */
 function apply<S>(self: S, backing: SecretBacking<S>, gate: AccessGate): void {
-  if (!backing.reprotect(self, gate.required) || backing.intact(self)) return;
-  throw canaryHit(self, backing, "open", "destroy it");
+  if (backing.reprotect(self, gate.required)) checkOpened(self, backing);
+}
+
+function checkOpened<S>(self: S, backing: SecretBacking<S>): void {
+  if (!backing.intact(self)) {
+    throw canaryHit(self, backing, "open", "destroy it");
+  }
 }
 
 /** A canary beside the bytes was overwritten: what the caller can still do. */

@@ -17,7 +17,7 @@ import {
   SLOT_SIZES,
   type SlotGeometry,
 } from "./_slot_layout.ts";
-import { native } from "../core/_native.ts";
+import { native, type Protection } from "../core/_native.ts";
 import { addPurgeHook, type PurgeResult } from "../core/_registry.ts";
 import { defaultLock } from "../core/_policy.ts";
 import {
@@ -666,31 +666,46 @@ export class SecretSlot {
       }
     };
     registerBrand((value) => #index in value);
-    slotBacking = {
-      noun: "slot",
-      size: (slot) => slot.#size,
-      gate: (slot) => slot.#gate ??= new AccessGate(),
-      live(slot) {
+    // A class, not an object literal: its methods sit on its own
+    // prototype, so the shared code (_secret.ts) sees one map per kind of
+    // secret and the engine can inline each kind's methods there.
+    slotBacking = new class SlotBacking implements SecretBacking<SecretSlot> {
+      readonly noun = "slot";
+      size(slot: SecretSlot): number {
+        return slot.#size;
+      }
+      gate(slot: SecretSlot): AccessGate {
+        return slot.#gate ??= new AccessGate();
+      }
+      live(slot: SecretSlot): boolean {
         if (slot.#arena?.live) return true;
         // Destroyed, or the pool was destroyed or purged behind our back.
         slot.#arena = slot.#core = undefined;
         return false;
-      },
-      view: (slot) => slot.#arena!.view(slot.#index),
-      address: (slot) => slot.#arena!.userAddress(slot.#index),
-      protection: (slot) => slot.#arena!.protectionOf(slot.#index),
+      }
+      view(slot: SecretSlot): Uint8Array {
+        return slot.#arena!.view(slot.#index);
+      }
+      address(slot: SecretSlot): bigint {
+        return slot.#arena!.userAddress(slot.#index);
+      }
+      protection(slot: SecretSlot): Protection {
+        return slot.#arena!.protectionOf(slot.#index);
+      }
       // Moves the slot's page count; the slot's own level says if it
       // opens.
-      reprotect(slot, protection) {
+      reprotect(slot: SecretSlot, protection: Protection): boolean {
         const arena = slot.#arena!;
         const wanted = RANK[protection];
         const before = arena.levelOf(slot.#index);
         if (wanted === before) return false;
         arena.relevel(slot.#index, wanted);
         return before === 0;
-      },
-      intact: (slot) => slot.#arena!.intact(slot.#index),
-      release(slot) {
+      }
+      intact(slot: SecretSlot): boolean {
+        return slot.#arena!.intact(slot.#index);
+      }
+      release(slot: SecretSlot): boolean {
         const arena = slot.#arena;
         const core = slot.#core;
         if (arena === undefined || core === undefined) return true;
@@ -699,8 +714,8 @@ export class SecretSlot {
         if (!arena.live) return true;
         core.finalizer.unregister(slot);
         return core.give(arena, slot.#index);
-      },
-    };
+      }
+    }();
   }
 
   /** Slots come from a `SecretPool`. @internal */
