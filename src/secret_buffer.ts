@@ -144,8 +144,8 @@ export class SecretBuffer {
       size(buffer: SecretBuffer): number {
         return buffer.#size;
       }
-      gate(buffer: SecretBuffer): AccessGate {
-        return buffer.#gate ??= new AccessGate();
+      gate(buffer: SecretBuffer): AccessGate | undefined {
+        if (this.live(buffer)) return buffer.#gate ??= new AccessGate();
       }
       live(buffer: SecretBuffer): boolean {
         const region = buffer.#region;
@@ -189,14 +189,12 @@ export class SecretBuffer {
         return buffer.#region!.protection;
       }
       reprotect(buffer: SecretBuffer, protection: Protection): boolean {
+        if (!this.live(buffer)) return true;
         const region = buffer.#region!;
         const opening = region.protection === "noaccess" &&
           protection !== "noaccess";
         setProtection(native(), region, protection);
-        return opening;
-      }
-      intact(buffer: SecretBuffer): boolean {
-        return canaryIntact(buffer.#region!);
+        return !opening || canaryIntact(region);
       }
       release(buffer: SecretBuffer): boolean {
         const region = buffer.#region;

@@ -94,8 +94,11 @@ export interface SecretBacking<S> {
   readonly noun: string;
   /** The number of user bytes (still known after destroy). */
   size(self: S): number;
-  /** The instance's access gate, made at the first scope or protect(). */
-  gate(self: S): AccessGate;
+  /**
+   * The instance's access gate (made at the first scope or protect()),
+   * or undefined once the memory is gone (see `live`): a scope asks once.
+   */
+  gate(self: S): AccessGate | undefined;
   /**
    * Whether the memory is still there: false once destroyed, and once it
    * went behind the owner's back (purged, its pool destroyed, wiped at
@@ -109,12 +112,15 @@ export interface SecretBacking<S> {
   /** The access the pages have now. The memory is live. */
   protection(self: S): Protection;
   /**
-   * Gives the memory the access `protection`; returns whether that opened
-   * it from closed (then the canaries are checked). The memory is live.
+   * Gives the memory the access `protection`; when that opened it from
+   * closed, checks the canaries and returns whether they hold (otherwise
+   * true). Memory that is gone (see `live`) is left alone, for its range
+   * may already hold someone else's secret: true. The check is the backing's own, so that
+   * each kind's scope inlines only its own (one kind's canary check, hot
+   * for buffers that rest closed, would otherwise crowd the other kind's
+   * hot path out of the engine's inlining budget).
    */
   reprotect(self: S, protection: Protection): boolean;
-  /** Whether the canaries hold; the pages are readable. */
-  intact(self: S): boolean;
   /**
    * Wipes and frees the memory, once; false when a canary was found
    * overwritten (wiped and freed all the same). Nothing to do: true.
@@ -198,10 +204,10 @@ export function scope<S, T>(
   kind: "read" | "write",
   fn: (bytes: Uint8Array) => T,
 ): T {
-  alive(self, backing, kind);
+  const gate = backing.gate(self);
+  if (gate === undefined) throw destroyed(backing, kind);
   // The check's message is built out of line.
   if (typeof fn !== "function") checkFunction(fn, kind);
-  const gate = backing.gate(self);
   if (kind === "write") gate.enterWrite();
   else gate.enterRead();
   let settledLater = false;
@@ -244,7 +250,7 @@ export function protect<S>(
     ["noaccess", "readonly", "readwrite"],
     "state",
   );
-  const gate = backing.gate(self);
+  const gate = backing.gate(self)!;
   gate.setBase(protection);
   try {
     apply(self, backing, gate);
@@ -303,20 +309,14 @@ function leave<S>(
 ): void {
   if (kind === "write") gate.exitWrite();
   else gate.exitRead();
-  // Destroyed inside the scope: its range may already hold someone else's
-  // secret, so it must not be touched.
-  if (backing.live(self)) apply(self, backing, gate);
+  // Destroyed inside the scope: reprotect() leaves it alone.
+  apply(self, backing, gate);
 }
 
 /** Gives the memory what the gate requires; checks on opening. */
 function apply<S>(self: S, backing: SecretBacking<S>, gate: AccessGate): void {
-  if (backing.reprotect(self, gate.required)) checkOpened(self, backing);
-}
-
-function checkOpened<S>(self: S, backing: SecretBacking<S>): void {
-  if (!backing.intact(self)) {
-    throw canaryHit(self, backing, "open", "destroy it");
-  }
+  if (backing.reprotect(self, gate.required)) return;
+  throw canaryHit(self, backing, "open", "destroy it");
 }
 
 /** A canary beside the bytes was overwritten: what the caller can still do. */

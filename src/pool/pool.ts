@@ -674,8 +674,8 @@ export class SecretSlot {
       size(slot: SecretSlot): number {
         return slot.#size;
       }
-      gate(slot: SecretSlot): AccessGate {
-        return slot.#gate ??= new AccessGate();
+      gate(slot: SecretSlot): AccessGate | undefined {
+        if (this.live(slot)) return slot.#gate ??= new AccessGate();
       }
       live(slot: SecretSlot): boolean {
         if (slot.#arena?.live) return true;
@@ -695,15 +695,13 @@ export class SecretSlot {
       // Moves the slot's page count; the slot's own level says if it
       // opens.
       reprotect(slot: SecretSlot, protection: Protection): boolean {
+        if (!this.live(slot)) return true;
         const arena = slot.#arena!;
         const wanted = RANK[protection];
         const before = arena.levelOf(slot.#index);
-        if (wanted === before) return false;
+        if (wanted === before) return true;
         arena.relevel(slot.#index, wanted);
-        return before === 0;
-      }
-      intact(slot: SecretSlot): boolean {
-        return slot.#arena!.intact(slot.#index);
+        return before !== 0 || arena.intact(slot.#index);
       }
       release(slot: SecretSlot): boolean {
         const arena = slot.#arena;
