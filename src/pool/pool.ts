@@ -696,10 +696,13 @@ export class SecretSlot {
       // opens.
       reprotect(slot: SecretSlot, protection: Protection): boolean {
         if (!this.live(slot)) return true;
-        const arena = slot.#arena!;
         const wanted = RANK[protection];
-        const before = arena.levelOf(slot.#index);
-        if (wanted === before) return true;
+        const before = slot.#arena!.levelOf(slot.#index);
+        return wanted === before || this.#relevel(slot, before, wanted);
+      }
+      // The moving part of reprotect(), out of line (see _secret.ts).
+      #relevel(slot: SecretSlot, before: Level, wanted: Level): boolean {
+        const arena = slot.#arena!;
         arena.relevel(slot.#index, wanted);
         return before !== 0 || arena.intact(slot.#index);
       }
