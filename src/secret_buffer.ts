@@ -38,11 +38,11 @@ import {
   addressOf,
   alive,
   describe,
-  destroy,
   equals,
   type GuardedSecret,
   protect,
   registerBrand,
+  released,
   scope,
   type SecretBacking,
   type SecretBufferOptions,
@@ -551,7 +551,7 @@ export class SecretBuffer {
    * ```
    */
   destroy(): void {
-    destroy(this, regionBacking);
+    released(this, regionBacking, regionBacking.release(this));
   }
 
   /**

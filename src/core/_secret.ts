@@ -286,9 +286,18 @@ export function equals<S>(
   return scope(self, backing, "read", (mine) => timingSafeEqual(mine, bytes));
 }
 
-/** Wipes and frees; safe to call again; throws if a canary was hit. */
-export function destroy<S>(self: S, backing: SecretBacking<S>): void {
-  if (backing.release(self)) return;
+/**
+ * What `destroy()` does once its class's backing has released the memory
+ * (`intact`: what `release` returned): nothing, or throw the canary's
+ * verdict. The class calls its own backing's `release` itself, so that
+ * freeing, hot for pool slots, makes no call shared by both kinds.
+ */
+export function released<S>(
+  self: S,
+  backing: SecretBacking<S>,
+  intact: boolean,
+): void {
+  if (intact) return;
   throw canaryHit(self, backing, "trust", "it was wiped and freed anyway");
 }
 

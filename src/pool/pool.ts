@@ -37,11 +37,11 @@ import { AccessGate } from "../core/_access.ts";
 import {
   addressOf,
   describe,
-  destroy,
   equals,
   type GuardedSecret,
   protect,
   registerBrand,
+  released,
   scope,
   type SecretBacking,
   type SecretBufferState,
@@ -833,7 +833,7 @@ export class SecretSlot {
    * @throws {SecretMemoryError} `CANARY_CORRUPTED`.
    */
   destroy(): void {
-    destroy(this, slotBacking);
+    released(this, slotBacking, slotBacking.release(this));
   }
 
   /** Destroys the slot at the end of a `using` scope. */
