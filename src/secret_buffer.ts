@@ -141,9 +141,6 @@ export class SecretBuffer {
     regionBacking = new class RegionBacking
       implements SecretBacking<SecretBuffer> {
       readonly noun = "buffer";
-      size(buffer: SecretBuffer): number {
-        return buffer.#size;
-      }
       gate(buffer: SecretBuffer): AccessGate | undefined {
         if (this.live(buffer)) return buffer.#gate ??= new AccessGate();
       }
@@ -201,6 +198,9 @@ export class SecretBuffer {
         if (region === undefined) return true;
         drop(buffer);
         return !isLive(region) || retire(region);
+      }
+      size(buffer: SecretBuffer): number {
+        return buffer.#size;
       }
     }();
   }
