@@ -40,9 +40,11 @@ import {
   describe,
   equals,
   type GuardedSecret,
+  opened,
   protect,
   registerBrand,
   released,
+  run,
   scope,
   type SecretBacking,
   type SecretBufferOptions,
@@ -441,7 +443,9 @@ export class SecretBuffer {
    * ```
    */
   read<T>(fn: (bytes: Uint8Array) => T): T {
-    return scope(this, regionBacking, "read", fn);
+    const gate = opened(this, regionBacking, this.#gate, fn, "read");
+    if (gate === undefined) return scope(this, regionBacking, "read", fn);
+    return run(this, regionBacking, gate, "read", fn);
   }
 
   /**
@@ -463,7 +467,9 @@ export class SecretBuffer {
    * ```
    */
   write<T>(fn: (bytes: Uint8Array) => T): T {
-    return scope(this, regionBacking, "write", fn);
+    const gate = opened(this, regionBacking, this.#gate, fn, "write");
+    if (gate === undefined) return scope(this, regionBacking, "write", fn);
+    return run(this, regionBacking, gate, "write", fn);
   }
 
   /**

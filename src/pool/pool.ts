@@ -39,9 +39,11 @@ import {
   describe,
   equals,
   type GuardedSecret,
+  opened,
   protect,
   registerBrand,
   released,
+  run,
   scope,
   type SecretBacking,
   type SecretBufferState,
@@ -773,7 +775,9 @@ export class SecretSlot {
    * `CANARY_CORRUPTED`.
    */
   read<T>(fn: (bytes: Uint8Array) => T): T {
-    return scope(this, slotBacking, "read", fn);
+    const gate = opened(this, slotBacking, this.#gate, fn, "read");
+    if (gate === undefined) return scope(this, slotBacking, "read", fn);
+    return run(this, slotBacking, gate, "read", fn);
   }
 
   /**
@@ -786,7 +790,9 @@ export class SecretSlot {
    * `ACCESS_DENIED`, `CANARY_CORRUPTED`.
    */
   write<T>(fn: (bytes: Uint8Array) => T): T {
-    return scope(this, slotBacking, "write", fn);
+    const gate = opened(this, slotBacking, this.#gate, fn, "write");
+    if (gate === undefined) return scope(this, slotBacking, "write", fn);
+    return run(this, slotBacking, gate, "write", fn);
   }
 
   /**
