@@ -40,11 +40,12 @@ import {
   describe,
   equals,
   type GuardedSecret,
+  kept,
+  type Kind,
   opened,
   protect,
   registerBrand,
   released,
-  run,
   scope,
   type SecretBacking,
   type SecretBufferOptions,
@@ -445,7 +446,7 @@ export class SecretBuffer {
   read<T>(fn: (bytes: Uint8Array) => T): T {
     const gate = opened(this, regionBacking, this.#gate, fn, "read");
     if (gate === undefined) return scope(this, regionBacking, "read", fn);
-    return run(this, regionBacking, gate, "read", fn);
+    return this.#run(gate, "read", fn);
   }
 
   /**
@@ -469,7 +470,24 @@ export class SecretBuffer {
   write<T>(fn: (bytes: Uint8Array) => T): T {
     const gate = opened(this, regionBacking, this.#gate, fn, "write");
     if (gate === undefined) return scope(this, regionBacking, "write", fn);
-    return run(this, regionBacking, gate, "write", fn);
+    return this.#run(gate, "write", fn);
+  }
+
+  // The fast scope's call and close, this class's own: Bun (JavaScriptCore)
+  // slows down when both kinds share the function that holds the
+  // try/finally and calls `fn` (see opened() in _secret.ts).
+  #run<T>(gate: AccessGate, kind: Kind, fn: (bytes: Uint8Array) => T): T {
+    try {
+      return kept(
+        this,
+        regionBacking,
+        gate,
+        kind,
+        fn(regionBacking.view(this)),
+      );
+    } finally {
+      regionBacking.reprotect(this, gate.exit(kind));
+    }
   }
 
   /**

@@ -155,6 +155,9 @@ export function isGuardedSecret(value: unknown): value is GuardedSecret {
  * without the gate).
  */
 
+/** Which scope: a read or a write one. */
+export type Kind = "read" | "write";
+
 /** The pages' access now, or `destroyed`. */
 export function stateOf<S>(
   self: S,
@@ -227,11 +230,12 @@ export function scope<S, T>(
 
 /*
  * A scope's fast path: each class's read() and write() ask opened() for
- * the common case (live, no scope open, `fn` a function) and hand it to
- * run(); anything else goes to scope() above. JavaScriptCore (Bun) slowed
- * down when both kinds ran through the one scope(), with its try/finally
- * and rare paths (pool slot read/write readwrite x1.10-1.15); in these
- * small pieces it does not (x0.88-1.02).
+ * the common case (live, no scope open, `fn` a function), then call `fn`
+ * and close in a try/finally of their own, with kept() for the result;
+ * anything else goes to scope() above. JavaScriptCore (Bun) slowed down
+ * when both kinds ran through one function holding the try/finally and
+ * the call of `fn` (pool slot read/write readwrite x1.10-1.29); the small
+ * shared pieces here do not cost it.
  */
 
 /**
@@ -255,24 +259,11 @@ export function opened<S>(
   backing.reprotect(self, gate.exit(kind));
 }
 
-/** The rest of a fast scope: calls `fn`, closes when it settles. */
-export function run<S, T>(
-  self: S,
-  backing: SecretBacking<S>,
-  gate: AccessGate,
-  kind: "read" | "write",
-  fn: (bytes: Uint8Array) => T,
-): T {
-  try {
-    return kept(self, backing, gate, kind, fn(backing.view(self)));
-  } finally {
-    backing.reprotect(self, gate.exit(kind));
-  }
-}
-
-// What a fast scope returns: `result` itself, or for a thenable a promise
-// that holds the scope open (one more entry on `gate`) until it settles.
-function kept<S, T>(
+/**
+ * What a fast scope returns: `result` itself, or for a thenable a promise
+ * that holds the scope open (one more entry on `gate`) until it settles.
+ */
+export function kept<S, T>(
   self: S,
   backing: SecretBacking<S>,
   gate: AccessGate,

@@ -39,11 +39,12 @@ import {
   describe,
   equals,
   type GuardedSecret,
+  kept,
+  type Kind,
   opened,
   protect,
   registerBrand,
   released,
-  run,
   scope,
   type SecretBacking,
   type SecretBufferState,
@@ -777,7 +778,7 @@ export class SecretSlot {
   read<T>(fn: (bytes: Uint8Array) => T): T {
     const gate = opened(this, slotBacking, this.#gate, fn, "read");
     if (gate === undefined) return scope(this, slotBacking, "read", fn);
-    return run(this, slotBacking, gate, "read", fn);
+    return this.#run(gate, "read", fn);
   }
 
   /**
@@ -792,7 +793,18 @@ export class SecretSlot {
   write<T>(fn: (bytes: Uint8Array) => T): T {
     const gate = opened(this, slotBacking, this.#gate, fn, "write");
     if (gate === undefined) return scope(this, slotBacking, "write", fn);
-    return run(this, slotBacking, gate, "write", fn);
+    return this.#run(gate, "write", fn);
+  }
+
+  // The fast scope's call and close, this class's own: Bun (JavaScriptCore)
+  // slows down when both kinds share the function that holds the
+  // try/finally and calls `fn` (see opened() in _secret.ts).
+  #run<T>(gate: AccessGate, kind: Kind, fn: (bytes: Uint8Array) => T): T {
+    try {
+      return kept(this, slotBacking, gate, kind, fn(slotBacking.view(this)));
+    } finally {
+      slotBacking.reprotect(this, gate.exit(kind));
+    }
   }
 
   /**
