@@ -65,4 +65,20 @@ export class AccessGate {
   exitWrite(): void {
     this.#writers--;
   }
+
+  /**
+   * Opens a scope of `kind` on a gate with none open (so a write cannot
+   * be refused): a scope's fast path.
+   */
+  enter(kind: "read" | "write"): void {
+    if (kind === "write") this.#writers++;
+    else this.#readers++;
+  }
+
+  /** Closes a scope of `kind`; returns what the pages need now. */
+  exit(kind: "read" | "write"): Protection {
+    if (kind === "write") this.#writers--;
+    else this.#readers--;
+    return this.required;
+  }
 }
