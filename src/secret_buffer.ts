@@ -43,9 +43,9 @@ import {
   kept,
   type Kind,
   opened,
+  overwritten,
   protect,
   registerBrand,
-  released,
   scope,
   type SecretBacking,
   type SecretBufferOptions,
@@ -195,12 +195,6 @@ export class SecretBuffer {
           protection !== "noaccess";
         setProtection(native(), region, protection);
         return !opening || canaryIntact(region);
-      }
-      release(buffer: SecretBuffer): boolean {
-        const region = buffer.#region;
-        if (region === undefined) return true;
-        drop(buffer);
-        return !isLive(region) || retire(region);
       }
       size(buffer: SecretBuffer): number {
         return buffer.#size;
@@ -575,7 +569,13 @@ export class SecretBuffer {
    * ```
    */
   destroy(): void {
-    released(this, regionBacking, regionBacking.release(this));
+    const region = this.#region;
+    if (region === undefined) return;
+    this.#region = undefined;
+    this.#view = undefined;
+    if (isLive(region) && !retire(region)) {
+      throw overwritten(this, regionBacking);
+    }
   }
 
   /**

@@ -42,9 +42,9 @@ import {
   kept,
   type Kind,
   opened,
+  overwritten,
   protect,
   registerBrand,
-  released,
   scope,
   type SecretBacking,
   type SecretBufferState,
@@ -709,16 +709,6 @@ export class SecretSlot {
         arena.relevel(slot.#index, wanted);
         return before !== 0 || arena.intact(slot.#index);
       }
-      release(slot: SecretSlot): boolean {
-        const arena = slot.#arena;
-        const core = slot.#core;
-        if (arena === undefined || core === undefined) return true;
-        slot.#arena = undefined;
-        slot.#core = undefined;
-        if (!arena.live) return true;
-        core.finalizer.unregister(slot);
-        return core.give(arena, slot.#index);
-      }
     }();
   }
 
@@ -851,7 +841,13 @@ export class SecretSlot {
    * @throws {SecretMemoryError} `CANARY_CORRUPTED`.
    */
   destroy(): void {
-    released(this, slotBacking, slotBacking.release(this));
+    const arena = this.#arena;
+    const core = this.#core;
+    if (arena === undefined || core === undefined) return;
+    this.#arena = this.#core = undefined;
+    if (!arena.live) return;
+    core.finalizer.unregister(this);
+    if (!core.give(arena, this.#index)) throw overwritten(this, slotBacking);
   }
 
   /** Destroys the slot at the end of a `using` scope. */
