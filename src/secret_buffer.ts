@@ -438,9 +438,7 @@ export class SecretBuffer {
    * ```
    */
   read<T>(fn: (bytes: Uint8Array) => T): T {
-    const gate = opened(this, regionBacking, this.#gate, fn, "read");
-    if (gate === undefined) return scope(this, regionBacking, "read", fn);
-    return this.#run(gate, "read", fn);
+    return this.#scope("read", fn);
   }
 
   /**
@@ -462,15 +460,15 @@ export class SecretBuffer {
    * ```
    */
   write<T>(fn: (bytes: Uint8Array) => T): T {
-    const gate = opened(this, regionBacking, this.#gate, fn, "write");
-    if (gate === undefined) return scope(this, regionBacking, "write", fn);
-    return this.#run(gate, "write", fn);
+    return this.#scope("write", fn);
   }
 
-  // The fast scope's call and close, this class's own: Bun (JavaScriptCore)
-  // slows down when both kinds share the function that holds the
-  // try/finally and calls `fn` (see opened() in _secret.ts).
-  #run<T>(gate: AccessGate, kind: Kind, fn: (bytes: Uint8Array) => T): T {
+  // The fast path of a scope (see opened() in _secret.ts), this class's
+  // own: Bun (JavaScriptCore) slows down when both kinds share the function
+  // that holds the try/finally and calls `fn`.
+  #scope<T>(kind: Kind, fn: (bytes: Uint8Array) => T): T {
+    const gate = opened(this, regionBacking, this.#gate, fn, kind);
+    if (gate === undefined) return scope(this, regionBacking, kind, fn);
     try {
       return kept(
         this,
