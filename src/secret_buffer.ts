@@ -37,6 +37,7 @@ import { SecretMemoryError } from "./core/errors.ts";
 import {
   addressOf,
   alive,
+  type Backing,
   describe,
   equals,
   type GuardedSecret,
@@ -47,7 +48,6 @@ import {
   protect,
   registerBrand,
   scope,
-  type SecretBacking,
   type SecretBufferOptions,
   type SecretBufferState,
   type SecretMaker,
@@ -96,7 +96,7 @@ const constructing = Symbol("SecretBuffer.constructing");
 
 // How a buffer reaches its own guarded mapping (see `_region.ts`); set in
 // SecretBuffer's static block, shared by every buffer.
-let regionBacking: SecretBacking<SecretBuffer>;
+let backing: Backing<SecretBuffer>;
 // The live region of a buffer (call after `alive`).
 let regionOf: (buffer: SecretBuffer) => Region;
 
@@ -141,8 +141,7 @@ export class SecretBuffer {
     // A class, not an object literal: its methods sit on its own
     // prototype, so the shared code (_secret.ts) sees one map per kind of
     // secret and the engine can inline each kind's methods there.
-    regionBacking = new class RegionBacking
-      implements SecretBacking<SecretBuffer> {
+    backing = new class RegionBacking implements Backing<SecretBuffer> {
       readonly noun = "buffer";
       gate(buffer: SecretBuffer): AccessGate | undefined {
         if (this.live(buffer)) return buffer.#gate ??= new AccessGate();
@@ -396,7 +395,7 @@ export class SecretBuffer {
    * ```
    */
   get state(): SecretBufferState {
-    return stateOf(this, regionBacking);
+    return stateOf(this, backing);
   }
 
   /**
@@ -415,7 +414,7 @@ export class SecretBuffer {
    * ```
    */
   get address(): bigint {
-    return addressOf(this, regionBacking);
+    return addressOf(this, backing);
   }
 
   /**
@@ -467,18 +466,12 @@ export class SecretBuffer {
   // own: Bun (JavaScriptCore) slows down when both kinds share the function
   // that holds the try/finally and calls `fn`.
   #scope<T>(kind: Kind, fn: (bytes: Uint8Array) => T): T {
-    const gate = opened(this, regionBacking, this.#gate, fn, kind);
-    if (gate === undefined) return scope(this, regionBacking, kind, fn);
+    const gate = opened(this, backing, this.#gate, fn, kind);
+    if (gate === undefined) return scope(this, backing, kind, fn);
     try {
-      return kept(
-        this,
-        regionBacking,
-        gate,
-        kind,
-        fn(regionBacking.view(this)),
-      );
+      return kept(this, backing, gate, kind, fn(backing.view(this)));
     } finally {
-      regionBacking.reprotect(this, gate.exit(kind));
+      backing.reprotect(this, gate.exit(kind));
     }
   }
 
@@ -503,7 +496,7 @@ export class SecretBuffer {
    * ```
    */
   protect(state: "noaccess" | "readonly" | "readwrite"): void {
-    protect(this, regionBacking, state);
+    protect(this, backing, state);
   }
 
   /**
@@ -524,7 +517,7 @@ export class SecretBuffer {
    * ```
    */
   get view(): Uint8Array {
-    return viewOf(this, regionBacking);
+    return viewOf(this, backing);
   }
 
   /**
@@ -546,7 +539,7 @@ export class SecretBuffer {
    * ```
    */
   equals(other: GuardedSecret | Uint8Array): boolean {
-    return equals(this, regionBacking, other);
+    return equals(this, backing, other);
   }
 
   /**
@@ -572,7 +565,7 @@ export class SecretBuffer {
     this.#region = undefined;
     this.#view = undefined;
     if (isLive(region) && !retire(region)) {
-      throw overwritten(this, regionBacking);
+      throw overwritten(this, backing);
     }
   }
 
@@ -874,7 +867,7 @@ export class SecretBuffer {
    */
   writeTo(fdOrFile: FdOrFile): Promise<number> {
     try {
-      alive(this, regionBacking, "writeTo");
+      alive(this, backing, "writeTo");
       return writeTo(this, fdOrFile);
     } catch (error) {
       return Promise.reject(error);
@@ -897,7 +890,7 @@ export class SecretBuffer {
    * ```
    */
   writeToSync(fdOrFile: number | { readonly fd: number }): number {
-    alive(this, regionBacking, "writeToSync");
+    alive(this, backing, "writeToSync");
     return writeToSync(this, fdOrFile);
   }
 
@@ -925,7 +918,7 @@ export class SecretBuffer {
     end?: number,
     options?: SecretBufferOptions,
   ): SecretBuffer {
-    alive(this, regionBacking, "slice");
+    alive(this, backing, "slice");
     return sliceSecret(maker, this, start, end, options);
   }
 
@@ -950,7 +943,7 @@ export class SecretBuffer {
    * ```
    */
   copyTo(target: SecretBuffer, offset?: number): number {
-    alive(this, regionBacking, "copyTo");
+    alive(this, backing, "copyTo");
     return copySecret(maker, this, target, offset);
   }
 
@@ -969,7 +962,7 @@ export class SecretBuffer {
    * ```
    */
   get backend(): "anonymous" | "secretmem" {
-    alive(this, regionBacking, "backend");
+    alive(this, backing, "backend");
     return regionOf(this).backend;
   }
 
@@ -985,7 +978,7 @@ export class SecretBuffer {
    * ```
    */
   toString(): string {
-    return describe(this, regionBacking, "SecretBuffer");
+    return describe(this, backing, "SecretBuffer");
   }
 }
 

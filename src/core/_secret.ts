@@ -89,7 +89,7 @@ export interface SecretMaker<S extends GuardedSecret> {
  * (they are made in the class's static block, so they read its private
  * fields, and throw a TypeError for anything else). Internal.
  */
-export interface SecretBacking<S> {
+export interface Backing<S> {
   /** What the class is called in messages: "buffer" or "slot". */
   readonly noun: string;
   /** The number of user bytes (still known after destroy). */
@@ -154,43 +154,33 @@ export function isGuardedSecret(value: unknown): value is GuardedSecret {
 export type Kind = "read" | "write";
 
 /** The pages' access now, or `destroyed`. */
-export function stateOf<S>(
-  self: S,
-  backing: SecretBacking<S>,
-): SecretBufferState {
+export function stateOf<S>(self: S, backing: Backing<S>): SecretBufferState {
   return backing.live(self) ? backing.protection(self) : "destroyed";
 }
 
 /** Throws `DESTROYED`, naming `action`, unless the memory is live. */
-export function alive<S>(
-  self: S,
-  backing: SecretBacking<S>,
-  action: string,
-): void {
-  if (!backing.live(self)) throw destroyed(backing, action);
+export function alive<S>(self: S, backing: Backing<S>, action: string): void {
+  if (!backing.live(self)) throw destroyed(backing.noun, action);
 }
 
 // Out of line, as every rare path here: what a scope inlines is what it
 // runs every time (the engine's inlining budget is shared by both kinds
 // of secret).
-function destroyed<S>(
-  backing: SecretBacking<S>,
-  action: string,
-): SecretMemoryError {
+function destroyed(noun: string, action: string): SecretMemoryError {
   return new SecretMemoryError(
     "DESTROYED",
-    `Cannot use ${action}: the ${backing.noun} was destroyed; create a new one`,
+    `Cannot use ${action}: the ${noun} was destroyed; create a new one`,
   );
 }
 
 /** The address, for native code; never a stale one. */
-export function addressOf<S>(self: S, backing: SecretBacking<S>): bigint {
+export function addressOf<S>(self: S, backing: Backing<S>): bigint {
   alive(self, backing, "address");
   return backing.address(self);
 }
 
 /** The view, for code that holds access by `protect()`. */
-export function viewOf<S>(self: S, backing: SecretBacking<S>): Uint8Array {
+export function viewOf<S>(self: S, backing: Backing<S>): Uint8Array {
   alive(self, backing, "view");
   return backing.view(self);
 }
@@ -198,12 +188,12 @@ export function viewOf<S>(self: S, backing: SecretBacking<S>): Uint8Array {
 /** A read or write scope: open, call `fn`, restore when it settles. */
 export function scope<S, T>(
   self: S,
-  backing: SecretBacking<S>,
-  kind: "read" | "write",
+  backing: Backing<S>,
+  kind: Kind,
   fn: (bytes: Uint8Array) => T,
 ): T {
   const gate = backing.gate(self);
-  if (gate === undefined) throw destroyed(backing, kind);
+  if (gate === undefined) throw destroyed(backing.noun, kind);
   // The check's message is built out of line.
   if (typeof fn !== "function") checkFunction(fn, kind);
   if (kind === "write") gate.enterWrite();
@@ -242,10 +232,10 @@ export function scope<S, T>(
  */
 export function opened<S>(
   self: S,
-  backing: SecretBacking<S>,
+  backing: Backing<S>,
   gate: AccessGate | undefined,
   fn: unknown,
-  kind: "read" | "write",
+  kind: Kind,
 ): AccessGate | undefined {
   if (gate === undefined || gate.inScope || typeof fn !== "function") return;
   if (!backing.live(self)) return;
@@ -260,9 +250,9 @@ export function opened<S>(
  */
 export function kept<S, T>(
   self: S,
-  backing: SecretBacking<S>,
+  backing: Backing<S>,
   gate: AccessGate,
-  kind: "read" | "write",
+  kind: Kind,
   result: T,
 ): T {
   const then = thenOf(result);
@@ -275,9 +265,9 @@ export function kept<S, T>(
 // thenable, not with every scope.
 function leaveLater<S>(
   self: S,
-  backing: SecretBacking<S>,
+  backing: Backing<S>,
   gate: AccessGate,
-  kind: "read" | "write",
+  kind: Kind,
   result: unknown,
   then: (...args: unknown[]) => unknown,
 ): Promise<unknown> {
@@ -285,11 +275,7 @@ function leaveLater<S>(
 }
 
 /** Sets the access that holds outside scopes. */
-export function protect<S>(
-  self: S,
-  backing: SecretBacking<S>,
-  state: unknown,
-): void {
+export function protect<S>(self: S, backing: Backing<S>, state: unknown): void {
   alive(self, backing, "protect");
   const protection = checkChoice(
     state,
@@ -314,19 +300,16 @@ export function protect<S>(
  */
 export function equals<S>(
   self: S,
-  backing: SecretBacking<S>,
+  backing: Backing<S>,
   other: unknown,
 ): boolean {
   alive(self, backing, "equals");
   if (isGuardedSecret(other)) {
     if ((other as unknown) === self) return true;
     // Its own read() checks that it is alive.
-    return scope(
-      self,
-      backing,
-      "read",
-      (mine) => other.read((theirs) => timingSafeEqual(mine, theirs)),
-    );
+    const both = (mine: Uint8Array) =>
+      other.read((theirs) => timingSafeEqual(mine, theirs));
+    return scope(self, backing, "read", both);
   }
   const bytes = checkBytes(other, "the bytes to compare");
   return scope(self, backing, "read", (mine) => timingSafeEqual(mine, bytes));
@@ -340,7 +323,7 @@ export function equals<S>(
  */
 export function overwritten<S>(
   self: S,
-  backing: SecretBacking<S>,
+  backing: Backing<S>,
 ): SecretMemoryError {
   return canaryHit(self, backing, "trust", "it was wiped and freed anyway");
 }
@@ -348,7 +331,7 @@ export function overwritten<S>(
 /** A description with the size and state, never the content. */
 export function describe<S>(
   self: S,
-  backing: SecretBacking<S>,
+  backing: Backing<S>,
   name: string,
 ): string {
   return `${name}(${backing.size(self)} bytes, ${stateOf(self, backing)})`;
@@ -356,18 +339,17 @@ export function describe<S>(
 
 function leave<S>(
   self: S,
-  backing: SecretBacking<S>,
+  backing: Backing<S>,
   gate: AccessGate,
-  kind: "read" | "write",
+  kind: Kind,
 ): void {
-  if (kind === "write") gate.exitWrite();
-  else gate.exitRead();
+  gate.exit(kind);
   // Destroyed inside the scope: reprotect() leaves it alone.
   apply(self, backing, gate);
 }
 
 /** Gives the memory what the gate requires; checks on opening. */
-function apply<S>(self: S, backing: SecretBacking<S>, gate: AccessGate): void {
+function apply<S>(self: S, backing: Backing<S>, gate: AccessGate): void {
   if (backing.reprotect(self, gate.required)) return;
   throw canaryHit(self, backing, "open", "destroy it");
 }
@@ -375,7 +357,7 @@ function apply<S>(self: S, backing: SecretBacking<S>, gate: AccessGate): void {
 /** A canary beside the bytes was overwritten: what the caller can still do. */
 function canaryHit<S>(
   self: S,
-  backing: SecretBacking<S>,
+  backing: Backing<S>,
   verb: string,
   then: string,
 ): SecretMemoryError {

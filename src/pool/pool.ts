@@ -36,6 +36,7 @@ import { redact } from "../core/_redact.ts";
 import { AccessGate } from "../core/_access.ts";
 import {
   addressOf,
+  type Backing,
   describe,
   equals,
   type GuardedSecret,
@@ -46,7 +47,6 @@ import {
   protect,
   registerBrand,
   scope,
-  type SecretBacking,
   type SecretBufferState,
   stateOf,
   viewOf,
@@ -602,7 +602,7 @@ export function markScratch(pool: SecretPool): void {
 
 // Set by SecretSlot's static block: the pool's only ways in, and how every
 // slot reaches its arena.
-let slotBacking: SecretBacking<SecretSlot>;
+let slotBacking: Backing<SecretSlot>;
 let newSlot: (
   core: PoolCore,
   arena: Arena,
@@ -672,7 +672,7 @@ export class SecretSlot {
     // A class, not an object literal: its methods sit on its own
     // prototype, so the shared code (_secret.ts) sees one map per kind of
     // secret and the engine can inline each kind's methods there.
-    slotBacking = new class SlotBacking implements SecretBacking<SecretSlot> {
+    slotBacking = new class SlotBacking implements Backing<SecretSlot> {
       readonly noun = "slot";
       size(slot: SecretSlot): number {
         return slot.#size;
