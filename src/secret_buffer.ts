@@ -133,11 +133,6 @@ export class SecretBuffer {
       typeof value === "object" && value !== null && #region in value;
     registerBrand(brand);
     regionOf = (buffer) => buffer.#region!;
-    // Drops the region and its view: the buffer is destroyed from now on.
-    const drop = (buffer: SecretBuffer): void => {
-      buffer.#region = undefined;
-      buffer.#view = undefined;
-    };
     // A class, not an object literal: its methods sit on its own
     // prototype, so the shared code (_secret.ts) sees one map per kind of
     // secret and the engine can inline each kind's methods there.
@@ -150,7 +145,7 @@ export class SecretBuffer {
         const region = buffer.#region;
         if (region !== undefined && isLive(region)) return true;
         // Destroyed, or purged or wiped at exit behind our back.
-        drop(buffer);
+        buffer.#region = buffer.#view = undefined;
         return false;
       }
       // When a caller transferred its buffer away, the region is marked
@@ -562,8 +557,7 @@ export class SecretBuffer {
   destroy(): void {
     const region = this.#region;
     if (region === undefined) return;
-    this.#region = undefined;
-    this.#view = undefined;
+    this.#region = this.#view = undefined;
     if (isLive(region) && !retire(region)) {
       throw overwritten(this, backing);
     }

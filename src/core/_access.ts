@@ -40,39 +40,22 @@ export class AccessGate {
     this.#base = protection;
   }
 
-  enterRead(): void {
-    this.#readers++;
-  }
-
-  exitRead(): void {
-    this.#readers--;
-  }
-
   /**
-   * Opens a write scope. Refused inside a read scope that no write scope
-   * encloses: the reader was promised the bytes would not change under it.
+   * Opens a scope of `kind`. A write is refused inside a read scope that
+   * no write scope encloses: the reader was promised the bytes would not
+   * change under it.
    */
-  enterWrite(): void {
-    if (this.#readers > 0 && this.#writers === 0) {
+  enter(kind: "read" | "write"): void {
+    if (kind === "read") {
+      this.#readers++;
+    } else if (this.#readers > 0 && this.#writers === 0) {
       throw new SecretMemoryError(
         "ACCESS_DENIED",
         "Cannot open a write scope: a read scope is open on this buffer; write before or after reading",
       );
+    } else {
+      this.#writers++;
     }
-    this.#writers++;
-  }
-
-  exitWrite(): void {
-    this.#writers--;
-  }
-
-  /**
-   * Opens a scope of `kind` on a gate with none open (so a write cannot
-   * be refused): a scope's fast path.
-   */
-  enter(kind: "read" | "write"): void {
-    if (kind === "write") this.#writers++;
-    else this.#readers++;
   }
 
   /** Closes a scope of `kind`; returns what the pages need now. */

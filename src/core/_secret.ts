@@ -196,8 +196,7 @@ export function scope<S, T>(
   if (gate === undefined) throw destroyed(backing.noun, kind);
   // The check's message is built out of line.
   if (typeof fn !== "function") checkFunction(fn, kind);
-  if (kind === "write") gate.enterWrite();
-  else gate.enterRead();
+  gate.enter(kind);
   let settledLater = false;
   try {
     apply(self, backing, gate);
