@@ -213,9 +213,10 @@ export function scope<S, T>(
 }
 
 /*
- * A scope's fast path: each class's read() and write() ask opened() for
- * the common case (live, no scope open, `fn` a function), then call `fn`
- * and close in a try/finally of their own, with kept() for the result;
+ * A scope's fast path: each class's read() and write() go to its own
+ * #scope, which asks opened() for the common case (live, no scope open,
+ * `fn` a function), then calls `fn` and closes in a try/finally, with
+ * kept() for the result;
  * anything else goes to scope() above. JavaScriptCore (Bun) slowed down
  * when both kinds ran through one function holding the try/finally and
  * the call of `fn` (pool slot read/write readwrite x1.10-1.29); the small
