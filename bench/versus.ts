@@ -33,15 +33,18 @@ interface Tree {
   SecretBuffer: {
     alloc(size: number): Secret;
     random(size: number): Secret;
+    from(bytes: Uint8Array): Secret;
   };
   SecretPool: new (options: { rest: string }) => {
     alloc(size: number): Secret;
     destroy(): void;
   };
+  hmacKey(hash: string, key: Secret): { mac(data: Uint8Array): Uint8Array };
 }
 
 interface Secret {
   read(body: () => void): void;
+  write(body: () => void): void;
   equals(other: Secret): boolean;
   destroy(): void;
 }
@@ -71,6 +74,23 @@ const WORKLOADS: Record<string, [number, (tree: Tree) => Work]> = {
       teardown: () => buffer.destroy(),
     };
   }],
+  write: [20000, (t) => {
+    const buffer = t.SecretBuffer.alloc(32);
+    return {
+      run(n) {
+        for (let i = 0; i < n; i++) buffer.write(noop);
+      },
+      teardown: () => buffer.destroy(),
+    };
+  }],
+  from32: [2000, (t) => ({
+    run(n) {
+      for (let i = 0; i < n; i++) {
+        t.SecretBuffer.from(new Uint8Array(32)).destroy();
+      }
+    },
+    teardown: noop,
+  })],
   random32: [2000, (t) => ({
     run(n) {
       for (let i = 0; i < n; i++) t.SecretBuffer.random(32).destroy();
@@ -118,6 +138,28 @@ const WORKLOADS: Record<string, [number, (tree: Tree) => Work]> = {
       teardown: () => pool.destroy(),
     };
   }],
+  slotwrite_rw: [200000, (t) => {
+    const pool = new t.SecretPool({ rest: "readwrite" });
+    const slot = pool.alloc(32);
+    return {
+      run(n) {
+        for (let i = 0; i < n; i++) slot.write(noop);
+      },
+      teardown: () => pool.destroy(),
+    };
+  }],
+  // A keyed HMAC context (its state in a pool slot that rests readonly).
+  hmac64: [20000, (t) => {
+    const secret = t.SecretBuffer.random(32);
+    const key = t.hmacKey("SHA-256", secret);
+    const data = new Uint8Array(64);
+    return {
+      run(n) {
+        for (let i = 0; i < n; i++) sink += key.mac(data)[0];
+      },
+      teardown: () => secret.destroy(),
+    };
+  }],
 };
 
 function cpuNs(): number {
@@ -134,7 +176,10 @@ function batch(work: Work, n: number): number {
 }
 
 async function load(dir: string): Promise<Tree> {
-  return await import(pathToFileURL(resolve(dir, "mod.ts")).href) as Tree;
+  const url = (entry: string) => pathToFileURL(resolve(dir, entry)).href;
+  const mod = await import(url("mod.ts"));
+  const crypto = await import(url("crypto.ts"));
+  return { ...mod, hmacKey: crypto.hmacKey } as Tree;
 }
 
 const { beforeDir, afterDir, rounds } = twoTrees("versus.ts", 11);

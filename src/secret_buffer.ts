@@ -7,7 +7,7 @@
 
 import { AccessGate } from "./core/_access.ts";
 import { layoutFor } from "./core/_layout.ts";
-import { native } from "./core/_native.ts";
+import { native, type Protection } from "./core/_native.ts";
 import {
   canaryIntact,
   hasEscaped,
@@ -21,14 +21,10 @@ import {
   checkBoolean,
   checkBufferOptions,
   checkBytes,
-  checkChoice,
-  checkFunction,
   checkOptions,
   checkSize,
   sourceChanged,
 } from "./core/_validate.ts";
-import { timingSafeEqual } from "./core/constant_time.ts";
-import { settle, thenOf } from "./core/_thenable.ts";
 import {
   copyInto,
   lengthOf,
@@ -39,12 +35,24 @@ import {
 import { isOwnSource } from "./core/_open.ts";
 import { SecretMemoryError } from "./core/errors.ts";
 import {
+  addressOf,
+  alive,
+  type Backing,
+  describe,
+  equals,
   type GuardedSecret,
-  isGuardedSecret,
+  kept,
+  type Kind,
+  opened,
+  overwritten,
+  protect,
   registerBrand,
+  scope,
   type SecretBufferOptions,
   type SecretBufferState,
   type SecretMaker,
+  stateOf,
+  viewOf,
 } from "./core/_secret.ts";
 
 export type { GuardedSecret, SecretBufferOptions, SecretBufferState };
@@ -86,6 +94,12 @@ export function isSecretBuffer(value: unknown): value is SecretBuffer {
 
 const constructing = Symbol("SecretBuffer.constructing");
 
+// How a buffer reaches its own guarded mapping (see `_region.ts`); set in
+// SecretBuffer's static block, shared by every buffer.
+let backing: Backing<SecretBuffer>;
+// The live region of a buffer (call after `alive`).
+let regionOf: (buffer: SecretBuffer) => Region;
+
 /**
  * Secret bytes outside the garbage-collected heap: locked in RAM, left out
  * of core dumps and forked children, fenced by guard pages, guarded by a
@@ -107,17 +121,80 @@ const constructing = Symbol("SecretBuffer.constructing");
  * ```
  */
 export class SecretBuffer {
-  static {
-    brand = (value) =>
-      typeof value === "object" && value !== null && #region in value;
-    registerBrand(brand);
-  }
-
   #region: Region | undefined;
   #view: Uint8Array | undefined;
   #handedOut = false;
   readonly #size: number;
-  readonly #gate = new AccessGate();
+  // Made at the first scope or protect(): most buffers never need one.
+  #gate: AccessGate | undefined;
+
+  static {
+    brand = (value) =>
+      typeof value === "object" && value !== null && #region in value;
+    registerBrand(brand);
+    regionOf = (buffer) => buffer.#region!;
+    // A class, not an object literal: its methods sit on its own
+    // prototype, so the shared code (_secret.ts) sees one map per kind of
+    // secret and the engine can inline each kind's methods there.
+    backing = new class RegionBacking implements Backing<SecretBuffer> {
+      readonly noun = "buffer";
+      gate(buffer: SecretBuffer): AccessGate | undefined {
+        if (this.live(buffer)) return buffer.#gate ??= new AccessGate();
+      }
+      live(buffer: SecretBuffer): boolean {
+        const region = buffer.#region;
+        if (region !== undefined && isLive(region)) return true;
+        // Destroyed, or purged or wiped at exit behind our back.
+        buffer.#region = buffer.#view = undefined;
+        return false;
+      }
+      // When a caller transferred its buffer away, the region is marked
+      // escaped (it will be quarantined, never unmapped) and a new view of
+      // the buffer's own size is made: no operation ever goes by a detached
+      // view's length.
+      view(buffer: SecretBuffer): Uint8Array {
+        const region = buffer.#region!;
+        if (buffer.#handedOut && !hasEscaped(region)) return buffer.#view!;
+        return this.#viewOnce(buffer, region);
+      }
+      // The rare part of view(), out of line (see _secret.ts).
+      #viewOnce(buffer: SecretBuffer, region: Region): Uint8Array {
+        if (!buffer.#handedOut) {
+          // First time out: from now on a view over these pages is known
+          // as the library's own (from() must not wipe it). Done here, not
+          // at allocation, so that alloc + destroy pays nothing for it.
+          buffer.#handedOut = true;
+          markOwn(region.user);
+          markOwnView(buffer.#view!);
+        }
+        if (hasEscaped(region)) {
+          region.escaped = true;
+          region.user = markOwn(
+            native().view(region.userAddress, region.layout.size),
+          );
+          buffer.#view = markOwnView(new Uint8Array(region.user));
+        }
+        return buffer.#view!;
+      }
+      address(buffer: SecretBuffer): bigint {
+        return buffer.#region!.userAddress;
+      }
+      protection(buffer: SecretBuffer): Protection {
+        return buffer.#region!.protection;
+      }
+      reprotect(buffer: SecretBuffer, protection: Protection): boolean {
+        if (!this.live(buffer)) return true;
+        const region = buffer.#region!;
+        const opening = region.protection === "noaccess" &&
+          protection !== "noaccess";
+        setProtection(native(), region, protection);
+        return !opening || canaryIntact(region);
+      }
+      size(buffer: SecretBuffer): number {
+        return buffer.#size;
+      }
+    }();
+  }
 
   /**
    * The same description as `toString`, so that `JSON.stringify` cannot
@@ -145,8 +222,8 @@ export class SecretBuffer {
         "Cannot construct SecretBuffer directly: use SecretBuffer.alloc, from or random",
       );
     }
-    this.#region = region;
     this.#size = region.layout.size;
+    this.#region = region;
     this.#view = new Uint8Array(region.user);
     track(this, region);
     // No own property may shadow size, address, read or write: the input
@@ -313,8 +390,7 @@ export class SecretBuffer {
    * ```
    */
   get state(): SecretBufferState {
-    const region = this.#liveRegion();
-    return region === undefined ? "destroyed" : region.protection;
+    return stateOf(this, backing);
   }
 
   /**
@@ -333,7 +409,7 @@ export class SecretBuffer {
    * ```
    */
   get address(): bigint {
-    return this.#alive("address").userAddress;
+    return addressOf(this, backing);
   }
 
   /**
@@ -381,6 +457,19 @@ export class SecretBuffer {
     return this.#scope("write", fn);
   }
 
+  // The fast path of a scope (see opened() in _secret.ts), this class's
+  // own: Bun (JavaScriptCore) slows down when both kinds share the function
+  // that holds the try/finally and calls `fn`.
+  #scope<T>(kind: Kind, fn: (bytes: Uint8Array) => T): T {
+    const gate = opened(this, backing, this.#gate, fn, kind);
+    if (gate === undefined) return scope(this, backing, kind, fn);
+    try {
+      return kept(this, backing, gate, kind, fn(backing.view(this)));
+    } finally {
+      backing.reprotect(this, gate.exit(kind));
+    }
+  }
+
   /**
    * The low-level switch: sets the access that holds outside scopes, for
    * code that must keep the bytes open across calls (like
@@ -402,21 +491,7 @@ export class SecretBuffer {
    * ```
    */
   protect(state: "noaccess" | "readonly" | "readwrite"): void {
-    this.#alive("protect");
-    const protection = checkChoice(
-      state,
-      ["noaccess", "readonly", "readwrite"],
-      "state",
-    );
-    this.#gate.setBase(protection);
-    try {
-      this.#apply();
-    } catch (error) {
-      // Never leave a corrupted buffer open.
-      this.#gate.setBase("noaccess");
-      this.#apply();
-      throw error;
-    }
+    protect(this, backing, state);
   }
 
   /**
@@ -437,7 +512,7 @@ export class SecretBuffer {
    * ```
    */
   get view(): Uint8Array {
-    return this.#currentView(this.#alive("view"));
+    return viewOf(this, backing);
   }
 
   /**
@@ -459,20 +534,7 @@ export class SecretBuffer {
    * ```
    */
   equals(other: GuardedSecret | Uint8Array): boolean {
-    this.#alive("equals");
-    if (isSecretBuffer(other)) {
-      other.#alive("equals");
-      if (other === this) return true;
-    }
-    // A pool slot is told apart by the library's brand, never by its tag;
-    // its own read() checks that it is alive.
-    if (isGuardedSecret(other)) {
-      return this.read((mine) =>
-        other.read((theirs) => timingSafeEqual(mine, theirs))
-      );
-    }
-    const bytes = checkBytes(other, "the bytes to compare");
-    return this.read((mine) => timingSafeEqual(mine, bytes));
+    return equals(this, backing, other);
   }
 
   /**
@@ -495,15 +557,9 @@ export class SecretBuffer {
   destroy(): void {
     const region = this.#region;
     if (region === undefined) return;
-    this.#region = undefined;
-    this.#view = undefined;
-    if (!isLive(region)) return;
-    if (!retire(region)) {
-      throw new SecretMemoryError(
-        "CANARY_CORRUPTED",
-        `Cannot trust this buffer: the canary beside its ${this.#size} bytes was overwritten` +
-          " (a native write out of bounds); it was wiped and unmapped anyway",
-      );
+    this.#region = this.#view = undefined;
+    if (isLive(region) && !retire(region)) {
+      throw overwritten(this, backing);
     }
   }
 
@@ -805,7 +861,7 @@ export class SecretBuffer {
    */
   writeTo(fdOrFile: FdOrFile): Promise<number> {
     try {
-      this.#alive("writeTo");
+      alive(this, backing, "writeTo");
       return writeTo(this, fdOrFile);
     } catch (error) {
       return Promise.reject(error);
@@ -828,7 +884,7 @@ export class SecretBuffer {
    * ```
    */
   writeToSync(fdOrFile: number | { readonly fd: number }): number {
-    this.#alive("writeToSync");
+    alive(this, backing, "writeToSync");
     return writeToSync(this, fdOrFile);
   }
 
@@ -856,7 +912,7 @@ export class SecretBuffer {
     end?: number,
     options?: SecretBufferOptions,
   ): SecretBuffer {
-    this.#alive("slice");
+    alive(this, backing, "slice");
     return sliceSecret(maker, this, start, end, options);
   }
 
@@ -881,7 +937,7 @@ export class SecretBuffer {
    * ```
    */
   copyTo(target: SecretBuffer, offset?: number): number {
-    this.#alive("copyTo");
+    alive(this, backing, "copyTo");
     return copySecret(maker, this, target, offset);
   }
 
@@ -900,7 +956,8 @@ export class SecretBuffer {
    * ```
    */
   get backend(): "anonymous" | "secretmem" {
-    return this.#alive("backend").backend;
+    alive(this, backing, "backend");
+    return regionOf(this).backend;
   }
 
   /**
@@ -915,96 +972,7 @@ export class SecretBuffer {
    * ```
    */
   toString(): string {
-    return `SecretBuffer(${this.#size} bytes, ${this.state})`;
-  }
-
-  /** The region while it is live; undefined once destroyed or purged. */
-  #liveRegion(): Region | undefined {
-    const region = this.#region;
-    if (region !== undefined && !isLive(region)) {
-      // Purged or wiped at exit behind our back: behave as destroyed.
-      this.#region = undefined;
-      this.#view = undefined;
-      return undefined;
-    }
-    return region;
-  }
-
-  #alive(action: string): Region {
-    const region = this.#liveRegion();
-    if (region !== undefined) return region;
-    throw new SecretMemoryError(
-      "DESTROYED",
-      `Cannot use ${action}: the buffer was destroyed; create a new one`,
-    );
-  }
-
-  #scope<T>(kind: "read" | "write", fn: (bytes: Uint8Array) => T): T {
-    this.#alive(kind);
-    checkFunction(fn, kind);
-    if (kind === "write") this.#gate.enterWrite();
-    else this.#gate.enterRead();
-    let settledLater = false;
-    try {
-      this.#apply();
-      const result = fn(this.#currentView(this.#region!));
-      const then = thenOf(result);
-      if (then !== undefined) {
-        settledLater = true;
-        return settle(result, then).finally(() => this.#leave(kind)) as T;
-      }
-      return result;
-    } finally {
-      if (!settledLater) this.#leave(kind);
-    }
-  }
-
-  /**
-   * The view over the user bytes. When a caller transferred its buffer
-   * away, the region is marked escaped (it will be quarantined, never
-   * unmapped) and a new view of the buffer's own size is made: no
-   * operation ever goes by a detached view's length.
-   */
-  #currentView(region: Region): Uint8Array {
-    if (!this.#handedOut) {
-      // First time out: from now on a view over these pages is known as
-      // the library's own (from() must not wipe it). Done here, not at
-      // allocation, so that alloc + destroy pays nothing for it.
-      this.#handedOut = true;
-      markOwn(region.user);
-      markOwnView(this.#view!);
-    }
-    if (hasEscaped(region)) {
-      region.escaped = true;
-      region.user = markOwn(
-        native().view(region.userAddress, region.layout.size),
-      );
-      this.#view = markOwnView(new Uint8Array(region.user));
-    }
-    return this.#view!;
-  }
-
-  #leave(kind: "read" | "write"): void {
-    if (kind === "write") this.#gate.exitWrite();
-    else this.#gate.exitRead();
-    // The buffer may have been destroyed inside the scope: its range may
-    // already belong to someone else, so it must not be touched.
-    if (this.#liveRegion() !== undefined) this.#apply();
-  }
-
-  /** Gives the pages the protection the gate requires. */
-  #apply(): void {
-    const region = this.#region!;
-    const wanted = this.#gate.required;
-    const opening = region.protection === "noaccess" && wanted !== "noaccess";
-    setProtection(native(), region, wanted);
-    if (opening && !canaryIntact(region)) {
-      throw new SecretMemoryError(
-        "CANARY_CORRUPTED",
-        `Cannot open this buffer: the canary beside its ${this.#size} bytes was overwritten` +
-          " (a native write out of bounds); destroy it",
-      );
-    }
+    return describe(this, backing, "SecretBuffer");
   }
 }
 

@@ -40,29 +40,28 @@ export class AccessGate {
     this.#base = protection;
   }
 
-  enterRead(): void {
-    this.#readers++;
-  }
-
-  exitRead(): void {
-    this.#readers--;
-  }
-
   /**
-   * Opens a write scope. Refused inside a read scope that no write scope
-   * encloses: the reader was promised the bytes would not change under it.
+   * Opens a scope of `kind`. A write is refused inside a read scope that
+   * no write scope encloses: the reader was promised the bytes would not
+   * change under it.
    */
-  enterWrite(): void {
-    if (this.#readers > 0 && this.#writers === 0) {
+  enter(kind: "read" | "write"): void {
+    if (kind === "read") {
+      this.#readers++;
+    } else if (this.#readers > 0 && this.#writers === 0) {
       throw new SecretMemoryError(
         "ACCESS_DENIED",
         "Cannot open a write scope: a read scope is open on this buffer; write before or after reading",
       );
+    } else {
+      this.#writers++;
     }
-    this.#writers++;
   }
 
-  exitWrite(): void {
-    this.#writers--;
+  /** Closes a scope of `kind`; returns what the pages need now. */
+  exit(kind: "read" | "write"): Protection {
+    if (kind === "write") this.#writers--;
+    else this.#readers--;
+    return this.required;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * One guarded mapping: how it is made, opened, checked and unmade. The steps
- * are written once here, in a fixed order, and every buffer follows them.
+ * are written once here, in a fixed order, and every buffer follows them
+ * (a pool's arena retires by the same recipe, `retireMapping`).
  *
  * Syscalls for one small buffer on Linux: mmap (reserve), mmap (data pages,
  * locked), madvise ×2, mprotect (rest) at creation; mprotect (open) and
@@ -30,8 +31,6 @@ import {
   markRegionUnmapped,
 } from "./_open.ts";
 import { refusedVariableNote } from "./_policy.ts";
-
-export { quarantine };
 
 /** A live mapping and the views over it. Holds no reference to its owner. */
 export interface Region {
@@ -285,41 +284,69 @@ export function canaryIntact(region: Region): boolean {
   return difference === 0;
 }
 
+/** A guarded mapping as retiring sees it: a buffer's region or an arena. */
+export type Retirable = Pick<
+  Region,
+  "base" | "dataAddress" | "entry" | "escaped"
+>;
+
 /**
- * Destroys a region in the fixed order: open, check the canary, wipe every
- * data byte (slack, canary and user bytes), detach the views, unmap.
- * Returns whether the canary was intact; the region is gone either way.
- *
- * A region whose view escaped is wiped but not unmapped: its range is
- * quarantined (see `quarantine`), so that no later secret can be mapped
- * under the view that is still out there.
+ * The one retire recipe, in a fixed order: `inspect` opens the data pages
+ * and reads what must be checked there (the canaries), every data byte is
+ * wiped; then, whatever failed, `detachViews` empties every view over the
+ * pages and says whether one had escaped (its buffer transferred away),
+ * the mapping leaves the process table, and it is unmapped, or quarantined
+ * (see `quarantine`) when a view escaped or is lent to outside code that
+ * has not given it back, so that no later secret is mapped under a view
+ * still out there. Returns what `inspect` found.
  */
-export function unmapRegion(memory: NativeMemory, region: Region): boolean {
-  // A buffer transferred away (transfer(), structuredClone or postMessage
-  // with a transfer list) left ours detached and took the pages with it.
-  // So did a view lent to outside code that has not given it back.
-  if (
-    hasEscaped(region) ||
-    lentWithin(region.dataAddress, region.layout.dataLength)
-  ) region.escaped = true;
+export function retireMapping<T>(
+  memory: NativeMemory,
+  mapping: Retirable,
+  sizes: { readonly dataLength: number; readonly total: number },
+  inspect: () => T,
+  detachViews: () => boolean,
+): T {
+  const { dataAddress, base } = mapping;
+  const { dataLength } = sizes;
   try {
-    setProtection(memory, region, "readwrite");
-    const intact = canaryIntact(region);
-    memory.wipe(region.dataAddress, region.layout.dataLength);
-    return intact;
+    const found = inspect();
+    memory.wipe(dataAddress, dataLength);
+    return found;
   } finally {
-    detach(region.user, region.canary);
-    region.expected.fill(0);
-    forgetRegion(region.entry, region.base);
-    markRegionUnmapped(region);
-    if (region.escaped) {
-      quarantine(memory, region.dataAddress, region.layout.dataLength);
-      forgetLoansWithin(region.dataAddress, region.layout.dataLength);
-      region.protection = "noaccess";
+    if (detachViews() || lentWithin(dataAddress, dataLength)) {
+      mapping.escaped = true;
+    }
+    forgetRegion(mapping.entry, base);
+    if (mapping.escaped) {
+      quarantine(memory, dataAddress, dataLength);
+      forgetLoansWithin(dataAddress, dataLength);
     } else {
-      memory.release(region.base, region.layout.total);
+      memory.release(base, sizes.total);
     }
   }
+}
+
+/**
+ * Destroys a region by the retire recipe (`retireMapping`): its canary
+ * checked, every data byte (slack, canary and user bytes) wiped, the views
+ * detached, unmapped or quarantined. Returns whether the canary was
+ * intact; the region is gone either way.
+ */
+export function unmapRegion(memory: NativeMemory, region: Region): boolean {
+  return retireMapping(memory, region, region.layout, () => {
+    setProtection(memory, region, "readwrite");
+    return canaryIntact(region);
+  }, () => {
+    // Tested before our own detach: was it transferred away (transfer(),
+    // structuredClone or postMessage with a transfer list)?
+    const escaped = hasEscaped(region);
+    detach(region.user, region.canary);
+    region.expected.fill(0);
+    markRegionUnmapped(region);
+    region.protection = "noaccess";
+    return escaped;
+  });
 }
 
 /** Whether the region's user buffer was detached by someone else. */

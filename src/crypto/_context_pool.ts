@@ -9,6 +9,7 @@
 
 import { SecretPool, type SecretSlot } from "../pool/pool.ts";
 import { checkChoice } from "../core/_validate.ts";
+import { SecretMemoryError } from "../core/errors.ts";
 import { defaultLock } from "../core/_policy.ts";
 
 /** The pool options a context takes. */
@@ -54,4 +55,22 @@ export function contextSlot(
     pools.set(name, pool);
   }
   return pool.alloc(size);
+}
+
+/**
+ * A keyed context's slot while it is live; `DESTROYED`, naming the context
+ * (`name`) and how to make another (`maker`), once `destroy()` or `purge()`
+ * wiped it. Internal.
+ */
+export function liveSlot(
+  slot: SecretSlot,
+  action: string,
+  name: string,
+  maker: string,
+): SecretSlot {
+  if (slot.state !== "destroyed") return slot;
+  throw new SecretMemoryError(
+    "DESTROYED",
+    `Cannot ${action}: the ${name} was destroyed; make a new one with ${maker}`,
+  );
 }

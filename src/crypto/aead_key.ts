@@ -12,7 +12,11 @@ import type { SecretBuffer, SecretBufferOptions } from "../secret_buffer.ts";
 import type { SecretSlot } from "../pool/pool.ts";
 import { KEY_SIZE } from "./_aead.ts";
 import { checkKey, checkOutputOptions, checkParams } from "./_input.ts";
-import { type ContextPoolOptions, contextSlot } from "./_context_pool.ts";
+import {
+  type ContextPoolOptions,
+  contextSlot,
+  liveSlot,
+} from "./_context_pool.ts";
 import { type CipherParams, openMessage, sealMessage } from "./cipher.ts";
 
 /** Options of `aeadKey`: where the key rests. */
@@ -49,11 +53,11 @@ export function aeadKeyRange(key: AeadKey): [bigint, bigint] | undefined {
  * ```
  */
 export class AeadKey {
-  #slot: SecretSlot | undefined;
+  readonly #slot: SecretSlot;
 
   static {
     newAeadKey = (slot) => new AeadKey(constructing, slot);
-    slotOfAeadKey = (key) => key.#liveSlot();
+    slotOfAeadKey = (key) => key.destroyed ? undefined : key.#slot;
   }
 
   /**
@@ -76,7 +80,7 @@ export class AeadKey {
 
   /** Whether `destroy()` (or `purge()`) has wiped the key. */
   get destroyed(): boolean {
-    return this.#liveSlot() === undefined;
+    return this.#slot.state === "destroyed";
   }
 
   /**
@@ -158,10 +162,7 @@ export class AeadKey {
    * ```
    */
   destroy(): void {
-    const slot = this.#slot;
-    if (slot === undefined) return;
-    this.#slot = undefined;
-    slot.destroy();
+    this.#slot.destroy();
   }
 
   /** Destroys the key at the end of a `using` scope. */
@@ -176,22 +177,8 @@ export class AeadKey {
     })`;
   }
 
-  #liveSlot(): SecretSlot | undefined {
-    const slot = this.#slot;
-    if (slot !== undefined && slot.state === "destroyed") {
-      this.#slot = undefined;
-      return undefined;
-    }
-    return slot;
-  }
-
   #alive(action: string): SecretSlot {
-    const slot = this.#liveSlot();
-    if (slot !== undefined) return slot;
-    throw new SecretMemoryError(
-      "DESTROYED",
-      `Cannot ${action}: the AeadKey was destroyed; make a new one with aeadKey(key)`,
-    );
+    return liveSlot(this.#slot, action, "AeadKey", "aeadKey(key)");
   }
 }
 

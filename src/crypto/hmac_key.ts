@@ -15,7 +15,11 @@ import { Hmac, hmacIn } from "./_hmac.ts";
 import { checkHash, checkInput, checkKey, checkParams } from "./_input.ts";
 import type { HashAlgorithm } from "./_sha2.ts";
 import { withArea } from "./_work.ts";
-import { type ContextPoolOptions, contextSlot } from "./_context_pool.ts";
+import {
+  type ContextPoolOptions,
+  contextSlot,
+  liveSlot,
+} from "./_context_pool.ts";
 import {
   absorb,
   checkData,
@@ -60,11 +64,11 @@ export function hmacKeyRange(key: HmacKey): [bigint, bigint] | undefined {
  */
 export class HmacKey {
   readonly #hash: HashAlgorithm;
-  #slot: SecretSlot | undefined;
+  readonly #slot: SecretSlot;
 
   static {
     newHmacKey = (hash, slot) => new HmacKey(constructing, hash, slot);
-    slotOfHmacKey = (key) => key.#liveSlot();
+    slotOfHmacKey = (key) => key.destroyed ? undefined : key.#slot;
   }
 
   /**
@@ -98,7 +102,7 @@ export class HmacKey {
 
   /** Whether `destroy()` (or `purge()`) has wiped the key. */
   get destroyed(): boolean {
-    return this.#liveSlot() === undefined;
+    return this.#slot.state === "destroyed";
   }
 
   /**
@@ -186,10 +190,7 @@ export class HmacKey {
    * ```
    */
   destroy(): void {
-    const slot = this.#slot;
-    if (slot === undefined) return;
-    this.#slot = undefined;
-    slot.destroy();
+    this.#slot.destroy();
   }
 
   /** Destroys the key at the end of a `using` scope. */
@@ -204,23 +205,8 @@ export class HmacKey {
     })`;
   }
 
-  #liveSlot(): SecretSlot | undefined {
-    const slot = this.#slot;
-    if (slot !== undefined && slot.state === "destroyed") {
-      // purge() wiped it behind our back.
-      this.#slot = undefined;
-      return undefined;
-    }
-    return slot;
-  }
-
   #alive(action: string): SecretSlot {
-    const slot = this.#liveSlot();
-    if (slot !== undefined) return slot;
-    throw new SecretMemoryError(
-      "DESTROYED",
-      `Cannot ${action}: the HmacKey was destroyed; make a new one with hmacKey(hash, key)`,
-    );
+    return liveSlot(this.#slot, action, "HmacKey", "hmacKey(hash, key)");
   }
 }
 

@@ -21,7 +21,7 @@ import {
   type SlotGeometry,
   slotOffset,
 } from "./_slot_layout.ts";
-import { commitData, quarantine } from "../core/_region.ts";
+import { commitData, type Retirable, retireMapping } from "../core/_region.ts";
 import { forgetRegion, recordRegion } from "../core/_process_table.ts";
 import {
   detachBuffer,
@@ -35,7 +35,7 @@ import {
   mappingReleased,
 } from "../core/_map_limit.ts";
 import { noteQuarantined } from "../core/_registry.ts";
-import { forgetLoansWithin, lentWithin } from "../core/_lend.ts";
+import { lentWithin } from "../core/_lend.ts";
 import {
   holderGone,
   holderMapped,
@@ -70,7 +70,7 @@ export interface ArenaPurge {
 let nextId = 1;
 
 /** A mapped arena of slots. Holds no reference to any slot handle. */
-export class Arena implements OpenHolder {
+export class Arena implements OpenHolder, Retirable {
   /** A number no other arena of this process had. */
   readonly id: number = nextId++;
   readonly geometry: SlotGeometry;
@@ -119,6 +119,11 @@ export class Arena implements OpenHolder {
   #pageEntries: Int32Array | undefined;
   /** The entry for all the pages of an arena that rests open, or -1. */
   openEntry = -1;
+  /**
+   * Whether a view over the pages got out of the library's reach (set when
+   * retiring finds one): the arena is then quarantined, not unmapped.
+   */
+  escaped = false;
   #live = true;
 
   private constructor(
@@ -399,54 +404,52 @@ export class Arena implements OpenHolder {
   }
 
   /**
-   * Wipes every data byte and unmaps the arena, after counting live slots
-   * and checking their canaries. Every view over it is detached first.
+   * Wipes every data byte and unmaps the arena (the retire recipe,
+   * `retireMapping`), after counting live slots and checking their
+   * canaries. Every view over it is detached.
    */
   unmap(): ArenaPurge {
     if (!this.#live) return { live: 0, corrupted: 0 };
     this.#live = false;
-    const result: ArenaPurge = { live: 0, corrupted: 0 };
     const memory = this.#memory;
     try {
-      memory.protect(this.dataAddress, this.dataLength, "readwrite");
-      for (let index = 0; index < this.capacity; index++) {
-        if (this.#sizes[index] === 0) continue;
-        result.live++;
-        if (!this.intact(index)) result.corrupted++;
-      }
-      memory.wipe(this.dataAddress, this.dataLength);
-    } finally {
-      let escaped = this.#escaped.size > 0 ||
-        lentWithin(this.dataAddress, this.dataLength);
-      for (const buffer of this.#views.values()) {
-        if (!detachBuffer(buffer)) escaped = true;
-      }
-      this.#views.clear();
-      detachBuffer(this.#bytes.buffer as ArrayBuffer);
-      this.#bytes = new Uint8Array(0);
-      this.#expected.fill(0);
-      forgetRegion(this.entry, this.base);
-      const entries = this.#pageEntries;
-      if (entries !== undefined) {
-        for (let page = 0; page < this.pages; page++) {
-          markClosed(entries[page]);
-          entries[page] = -1;
+      return retireMapping(memory, this, this, () => {
+        memory.protect(this.dataAddress, this.dataLength, "readwrite");
+        const result: ArenaPurge = { live: 0, corrupted: 0 };
+        for (let index = 0; index < this.capacity; index++) {
+          if (this.#sizes[index] === 0) continue;
+          result.live++;
+          if (!this.intact(index)) result.corrupted++;
         }
-      }
-      holderGone(this, this.#openPages);
-      this.#openPages = 0;
-      if (escaped) {
-        // A view over these pages is still out there: keep them reserved
-        // and inaccessible for good (already wiped above).
-        quarantine(memory, this.dataAddress, this.dataLength);
-        forgetLoansWithin(this.dataAddress, this.dataLength);
-        noteQuarantined(this.total);
-      } else {
-        memory.release(this.base, this.total);
-        mappingReleased();
+        return result;
+      }, () => this.#detachAll());
+    } finally {
+      // A quarantined range stays mapped, and counts toward the map limit.
+      if (this.escaped) noteQuarantined(this.total);
+      else mappingReleased();
+    }
+  }
+
+  /** Detaches every view and closes every open range; true if one escaped. */
+  #detachAll(): boolean {
+    let escaped = this.#escaped.size > 0;
+    for (const buffer of this.#views.values()) {
+      if (!detachBuffer(buffer)) escaped = true;
+    }
+    this.#views.clear();
+    detachBuffer(this.#bytes.buffer as ArrayBuffer);
+    this.#bytes = new Uint8Array(0);
+    this.#expected.fill(0);
+    const entries = this.#pageEntries;
+    if (entries !== undefined) {
+      for (let page = 0; page < this.pages; page++) {
+        markClosed(entries[page]);
+        entries[page] = -1;
       }
     }
-    return result;
+    holderGone(this, this.#openPages);
+    this.#openPages = 0;
+    return escaped;
   }
 
   #pageOf(index: number): number {

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { AccessGate } from "../core/_access.ts";
 import { Arena, type Level } from "./_arena.ts";
 import {
   arenaPages,
@@ -18,30 +17,39 @@ import {
   SLOT_SIZES,
   type SlotGeometry,
 } from "./_slot_layout.ts";
-import { native } from "../core/_native.ts";
+import { native, type Protection } from "../core/_native.ts";
 import { addPurgeHook, type PurgeResult } from "../core/_registry.ts";
 import { defaultLock } from "../core/_policy.ts";
 import {
   checkBoolean,
   checkBytes,
   checkChoice,
-  checkFunction,
   checkInteger,
   checkOptions,
   type LockPolicy,
   sourceChanged,
 } from "../core/_validate.ts";
-import { timingSafeEqual } from "../core/constant_time.ts";
-import { settle, thenOf } from "../core/_thenable.ts";
 import { copyInto, lengthOf, subarrayOf, zero } from "../core/_intrinsics.ts";
 import { isOwnSource } from "../core/_open.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { redact } from "../core/_redact.ts";
+import { AccessGate } from "../core/_access.ts";
 import {
+  addressOf,
+  type Backing,
+  describe,
+  equals,
   type GuardedSecret,
-  isGuardedSecret,
+  kept,
+  type Kind,
+  opened,
+  overwritten,
+  protect,
   registerBrand,
+  scope,
   type SecretBufferState,
+  stateOf,
+  viewOf,
 } from "../core/_secret.ts";
 
 /** Options for a pool. */
@@ -592,7 +600,9 @@ export function markScratch(pool: SecretPool): void {
   scratchCore(pool).scratch = true;
 }
 
-// Set by SecretSlot's static block: the pool's only ways in.
+// Set by SecretSlot's static block: the pool's only ways in, and how every
+// slot reaches its arena.
+let slotBacking: Backing<SecretSlot>;
 let newSlot: (
   core: PoolCore,
   arena: Arena,
@@ -629,6 +639,7 @@ export class SecretSlot {
   #arena: Arena | undefined;
   readonly #index: number;
   readonly #size: number;
+  // Made at the first scope or protect(): most slots never need one.
   #gate: AccessGate | undefined;
 
   /**
@@ -643,8 +654,62 @@ export class SecretSlot {
   static {
     newSlot = (core, arena, index, size) =>
       new SecretSlot(constructing, core, arena, index, size);
-    fillSlot = (slot, fill) => slot.#fill(fill);
+    // Writes the fresh slot through the arena's own view; frees it on
+    // failure.
+    fillSlot = (slot, fill) => {
+      const arena = slot.#arena!;
+      const index = slot.#index;
+      try {
+        arena.withWritable(index, (all) => fill(arena, index, all));
+      } catch (error) {
+        slot.#core!.finalizer.unregister(slot);
+        slot.#core!.give(arena, index);
+        slot.#arena = undefined;
+        throw error;
+      }
+    };
     registerBrand((value) => #index in value);
+    // A class, not an object literal: its methods sit on its own
+    // prototype, so the shared code (_secret.ts) sees one map per kind of
+    // secret and the engine can inline each kind's methods there.
+    slotBacking = new class SlotBacking implements Backing<SecretSlot> {
+      readonly noun = "slot";
+      size(slot: SecretSlot): number {
+        return slot.#size;
+      }
+      gate(slot: SecretSlot): AccessGate | undefined {
+        if (this.live(slot)) return slot.#gate ??= new AccessGate();
+      }
+      live(slot: SecretSlot): boolean {
+        if (slot.#arena?.live) return true;
+        // Destroyed, or the pool was destroyed or purged behind our back.
+        slot.#arena = slot.#core = undefined;
+        return false;
+      }
+      view(slot: SecretSlot): Uint8Array {
+        return slot.#arena!.view(slot.#index);
+      }
+      address(slot: SecretSlot): bigint {
+        return slot.#arena!.userAddress(slot.#index);
+      }
+      protection(slot: SecretSlot): Protection {
+        return slot.#arena!.protectionOf(slot.#index);
+      }
+      // Moves the slot's page count; the slot's own level says if it
+      // opens.
+      reprotect(slot: SecretSlot, protection: Protection): boolean {
+        if (!this.live(slot)) return true;
+        const wanted = RANK[protection];
+        const before = slot.#arena!.levelOf(slot.#index);
+        return wanted === before || this.#relevel(slot, before, wanted);
+      }
+      // The moving part of reprotect(), out of line (see _secret.ts).
+      #relevel(slot: SecretSlot, before: Level, wanted: Level): boolean {
+        const arena = slot.#arena!;
+        arena.relevel(slot.#index, wanted);
+        return before !== 0 || arena.intact(slot.#index);
+      }
+    }();
   }
 
   /** Slots come from a `SecretPool`. @internal */
@@ -661,26 +726,13 @@ export class SecretSlot {
         "Cannot construct SecretSlot directly: use a SecretPool's alloc, from or random",
       );
     }
+    this.#size = size;
     this.#core = core;
     this.#arena = arena;
     this.#index = index;
-    this.#size = size;
     core.finalizer.register(this, arena.id * KEY_SPACE + index, this);
     // As SecretBuffer: no own property may shadow what callers ask of it.
     Object.freeze(this);
-  }
-
-  /** Writes the fresh slot through the arena's own view; frees it on failure. */
-  #fill(fill: (arena: Arena, index: number, all: Uint8Array) => void): void {
-    const arena = this.#arena!;
-    try {
-      arena.withWritable(this.#index, (all) => fill(arena, this.#index, all));
-    } catch (error) {
-      this.#core!.finalizer.unregister(this);
-      this.#core!.give(arena, this.#index);
-      this.#arena = undefined;
-      throw error;
-    }
   }
 
   /** The number of user bytes (still known after destroy). */
@@ -690,8 +742,7 @@ export class SecretSlot {
 
   /** The access the slot's page has now, or `destroyed`. */
   get state(): SecretBufferState {
-    const arena = this.#liveArena();
-    return arena === undefined ? "destroyed" : arena.protectionOf(this.#index);
+    return stateOf(this, slotBacking);
   }
 
   /**
@@ -701,7 +752,7 @@ export class SecretSlot {
    * @throws {SecretMemoryError} `DESTROYED`.
    */
   get address(): bigint {
-    return this.#alive("address").userAddress(this.#index);
+    return addressOf(this, slotBacking);
   }
 
   /**
@@ -731,6 +782,19 @@ export class SecretSlot {
     return this.#scope("write", fn);
   }
 
+  // The fast path of a scope (see opened() in _secret.ts), this class's
+  // own: Bun (JavaScriptCore) slows down when both kinds share the function
+  // that holds the try/finally and calls `fn`.
+  #scope<T>(kind: Kind, fn: (bytes: Uint8Array) => T): T {
+    const gate = opened(this, slotBacking, this.#gate, fn, kind);
+    if (gate === undefined) return scope(this, slotBacking, kind, fn);
+    try {
+      return kept(this, slotBacking, gate, kind, fn(slotBacking.view(this)));
+    } finally {
+      slotBacking.reprotect(this, gate.exit(kind));
+    }
+  }
+
   /**
    * Sets the access this slot holds outside scopes (its page gets at least
    * that); `protect("noaccess")` gives it up. In a pool that rests
@@ -741,21 +805,7 @@ export class SecretSlot {
    * `CANARY_CORRUPTED`.
    */
   protect(state: "noaccess" | "readonly" | "readwrite"): void {
-    const arena = this.#alive("protect");
-    const protection = checkChoice(
-      state,
-      ["noaccess", "readonly", "readwrite"],
-      "state",
-    );
-    const gate = this.#gate ??= new AccessGate();
-    gate.setBase(protection);
-    try {
-      this.#apply(arena);
-    } catch (error) {
-      gate.setBase("noaccess");
-      this.#apply(arena);
-      throw error;
-    }
+    protect(this, slotBacking, state);
   }
 
   /**
@@ -765,7 +815,7 @@ export class SecretSlot {
    * @throws {SecretMemoryError} `DESTROYED`.
    */
   get view(): Uint8Array {
-    return this.#alive("view").view(this.#index);
+    return viewOf(this, slotBacking);
   }
 
   /**
@@ -778,17 +828,7 @@ export class SecretSlot {
    * `INVALID_ARGUMENT` for anything else.
    */
   equals(other: GuardedSecret | Uint8Array): boolean {
-    this.#alive("equals");
-    // The library's brand, never instanceof: a Proxy or an object made
-    // from the prototype passes instanceof and reads nothing of ours.
-    if (isGuardedSecret(other)) {
-      if (other === this) return true;
-      return this.read((mine) =>
-        other.read((theirs) => timingSafeEqual(mine, theirs))
-      );
-    }
-    const bytes = checkBytes(other, "the bytes to compare");
-    return this.read((mine) => timingSafeEqual(mine, bytes));
+    return equals(this, slotBacking, other);
   }
 
   /**
@@ -802,17 +842,10 @@ export class SecretSlot {
     const arena = this.#arena;
     const core = this.#core;
     if (arena === undefined || core === undefined) return;
-    this.#arena = undefined;
-    this.#core = undefined;
+    this.#arena = this.#core = undefined;
     if (!arena.live) return;
     core.finalizer.unregister(this);
-    if (!core.give(arena, this.#index)) {
-      throw new SecretMemoryError(
-        "CANARY_CORRUPTED",
-        `Cannot trust this slot: a canary beside its ${this.#size} bytes was overwritten` +
-          " (a native write out of bounds); it was wiped and freed anyway",
-      );
-    }
+    if (!core.give(arena, this.#index)) throw overwritten(this, slotBacking);
   }
 
   /** Destroys the slot at the end of a `using` scope. */
@@ -822,72 +855,7 @@ export class SecretSlot {
 
   /** A description with the size and state, never the content. */
   toString(): string {
-    return `SecretSlot(${this.#size} bytes, ${this.state})`;
-  }
-
-  #liveArena(): Arena | undefined {
-    const arena = this.#arena;
-    if (arena !== undefined && !arena.live) {
-      // The pool was destroyed or purged behind our back.
-      this.#arena = undefined;
-      this.#core = undefined;
-      return undefined;
-    }
-    return arena;
-  }
-
-  #alive(action: string): Arena {
-    const arena = this.#liveArena();
-    if (arena !== undefined) return arena;
-    throw new SecretMemoryError(
-      "DESTROYED",
-      `Cannot use ${action}: the slot was destroyed; allocate a new one`,
-    );
-  }
-
-  #scope<T>(kind: "read" | "write", fn: (bytes: Uint8Array) => T): T {
-    const arena = this.#alive(kind);
-    checkFunction(fn, kind);
-    const gate = this.#gate ??= new AccessGate();
-    if (kind === "write") gate.enterWrite();
-    else gate.enterRead();
-    let settledLater = false;
-    try {
-      this.#apply(arena);
-      const result = fn(arena.view(this.#index));
-      const then = thenOf(result);
-      if (then !== undefined) {
-        settledLater = true;
-        return settle(result, then).finally(() => this.#leave(kind)) as T;
-      }
-      return result;
-    } finally {
-      if (!settledLater) this.#leave(kind);
-    }
-  }
-
-  #leave(kind: "read" | "write"): void {
-    const gate = this.#gate!;
-    if (kind === "write") gate.exitWrite();
-    else gate.exitRead();
-    // Destroyed inside the scope: the slot may hold someone else's secret.
-    const arena = this.#liveArena();
-    if (arena !== undefined) this.#apply(arena);
-  }
-
-  /** Moves the slot's page count to what its gate needs; checks on opening. */
-  #apply(arena: Arena): void {
-    const wanted = RANK[this.#gate!.required];
-    const before = arena.levelOf(this.#index);
-    if (wanted === before) return;
-    arena.relevel(this.#index, wanted);
-    if (before === 0 && !arena.intact(this.#index)) {
-      throw new SecretMemoryError(
-        "CANARY_CORRUPTED",
-        `Cannot open this slot: a canary beside its ${this.#size} bytes was overwritten` +
-          " (a native write out of bounds); destroy it",
-      );
-    }
+    return describe(this, slotBacking, "SecretSlot");
   }
 }
 

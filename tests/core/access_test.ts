@@ -13,45 +13,45 @@ import { test } from "../_harness.ts";
 test("gate: rests noaccess, reads readonly, writes readwrite", () => {
   const gate = new AccessGate();
   assert.deepEqual(gate.required, "noaccess");
-  gate.enterRead();
+  gate.enter("read");
   assert.deepEqual(gate.required, "readonly");
-  gate.exitRead();
-  gate.enterWrite();
+  assert.deepEqual(gate.exit("read"), "noaccess", "exit() says what is needed");
+  gate.enter("write");
   assert.deepEqual(gate.required, "readwrite");
-  gate.enterRead();
+  gate.enter("read");
   assert.deepEqual(
     gate.required,
     "readwrite",
     "a read inside a write keeps write access",
   );
-  gate.exitRead();
-  gate.exitWrite();
+  gate.exit("read");
+  gate.exit("write");
   assert.deepEqual(gate.required, "noaccess");
 });
 
 test("gate: a write inside a read is refused, and the gate is unchanged", () => {
   const gate = new AccessGate();
-  gate.enterRead();
-  assertThrowsCode(() => gate.enterWrite(), "ACCESS_DENIED");
+  gate.enter("read");
+  assertThrowsCode(() => gate.enter("write"), "ACCESS_DENIED");
   assert.deepEqual(gate.required, "readonly");
-  gate.exitRead();
+  gate.exit("read");
   assert.deepEqual(gate.required, "noaccess");
 });
 
 test("gate: a write inside read inside write is allowed", () => {
   const gate = new AccessGate();
-  gate.enterWrite();
-  gate.enterRead();
-  gate.enterWrite();
+  gate.enter("write");
+  gate.enter("read");
+  gate.enter("write");
   assert.deepEqual(gate.required, "readwrite");
 });
 
 test("gate: protect() sets a floor that scopes never lower", () => {
   const gate = new AccessGate();
   gate.setBase("readwrite");
-  gate.enterRead();
+  gate.enter("read");
   assert.deepEqual(gate.required, "readwrite");
-  gate.exitRead();
+  gate.exit("read");
   gate.setBase("readonly");
   assert.deepEqual(gate.required, "readonly");
   gate.setBase("noaccess");
