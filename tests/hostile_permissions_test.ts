@@ -273,14 +273,16 @@ try {
 );
 
 test(
-  "Deno's ffi permission revoked after start: new buffers, views and work areas are FFI_UNAVAILABLE and map nothing; a buffer made before is still read and destroyed",
+  "Deno's ffi permission revoked after start: new buffers, views and work areas are FFI_UNAVAILABLE and leave nothing reserved or locked; a buffer made before is still read and destroyed",
   () => {
     const result = runChild(childScript("revoked_ffi.ts"), []);
     assert.equal(result.status, 0, describeChild(result));
     const report = lastJson<{
       codes: Record<string, string>;
-      mapsBefore: number;
-      mapsAfter: number;
+      seen: number;
+      left: Record<string, number>;
+      lockedBefore: number;
+      lockedAfter: number;
       readAgain: boolean;
       state: string;
     }>(result.stdout);
@@ -288,7 +290,14 @@ test(
       assert.equal(code, "FFI_UNAVAILABLE", `${name}: ${code}`);
     }
     assert.equal(Object.keys(report.codes).length, 6);
-    assert.equal(report.mapsAfter, report.mapsBefore, "mappings left behind");
+    assert(report.seen > 0, "the reservations are counted");
+    assert.deepEqual(
+      Object.values(report.left),
+      [0, 0, 0, 0, 0, 0],
+      `reservations left: ${JSON.stringify(report.left)}`,
+    );
+    assert(Number.isFinite(report.lockedBefore), "VmLck was read");
+    assert.equal(report.lockedAfter, report.lockedBefore, "VmLck (KiB)");
     assert(report.readAgain, "the buffer made before reads its bytes");
     assert.equal(report.state, "destroyed");
   },
