@@ -240,8 +240,16 @@ export function opened<S>(
   if (gate === undefined || gate.inScope || typeof fn !== "function") return;
   if (!backing.live(self)) return;
   gate.enter(kind);
-  if (backing.reprotect(self, gate.required)) return gate;
-  backing.reprotect(self, gate.exit(kind));
+  let open = false;
+  try {
+    open = backing.reprotect(self, gate.required);
+  } finally {
+    // Not opened (a canary overwritten, or the system call failed): the
+    // gate must not keep a scope that never ran, or every later scope
+    // would leave the pages open.
+    if (!open) backing.reprotect(self, gate.exit(kind));
+  }
+  return open ? gate : undefined;
 }
 
 /**
