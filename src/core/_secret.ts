@@ -10,7 +10,7 @@
 
 import type { AccessGate } from "./_access.ts";
 import type { Protection } from "./_native.ts";
-import { settle, thenOf } from "./_thenable.ts";
+import { settleThen, thenOf } from "./_thenable.ts";
 import { checkBytes, checkChoice, checkFunction } from "./_validate.ts";
 import { timingSafeEqual } from "./constant_time.ts";
 import { SecretMemoryError } from "./errors.ts";
@@ -279,7 +279,7 @@ function leaveLater<S>(
   result: unknown,
   then: (...args: unknown[]) => unknown,
 ): Promise<unknown> {
-  return settle(result, then).finally(() => leave(self, backing, gate, kind));
+  return settleThen(result, then, () => leave(self, backing, gate, kind));
 }
 
 /** Sets the access that holds outside scopes. */

@@ -1,13 +1,14 @@
 /**
  * Reading a callback's result as a promise (src/core/_thenable.ts): `then`
  * is read exactly once, so a getter that changes its answer, or throws,
- * cannot make a scope close at the wrong moment.
+ * cannot make a scope close at the wrong moment; the close runs once, over
+ * built-ins taken at load.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { settle, thenOf } from "../../src/core/_thenable.ts";
+import { settleThen, thenOf } from "../../src/core/_thenable.ts";
 import { test } from "../_harness.ts";
 
 test("thenOf: plain values and objects without a callable then are not thenables", () => {
@@ -34,8 +35,8 @@ test("a then getter runs once, and its first answer is the one used", async () =
   const then = thenOf(value);
   assert.equal(reads, 1);
   assert.ok(then !== undefined);
-  assert.equal(await settle(value, then), "first");
-  assert.equal(reads, 1, "settle does not read then again");
+  assert.equal(await settleThen(value, then, () => {}), "first");
+  assert.equal(reads, 1, "settleThen does not read then again");
 });
 
 test("a then getter that throws propagates from thenOf", () => {
@@ -47,17 +48,23 @@ test("a then getter that throws propagates from thenOf", () => {
   assert.throws(() => thenOf(value), /boom/);
 });
 
-test("settle follows the thenable: rejects with its reason, and with what its then throws", async () => {
+test("settleThen follows the thenable: rejects with its reason, and with what its then throws", async () => {
   const rejecting = {
     then: (_: unknown, reject: (e: unknown) => void) => reject(new Error("no")),
   };
-  await assert.rejects(settle(rejecting, thenOf(rejecting)!), /no/);
+  await assert.rejects(
+    settleThen(rejecting, thenOf(rejecting)!, () => {}),
+    /no/,
+  );
   const throwing = {
     then: () => {
       throw new Error("thrown");
     },
   };
-  await assert.rejects(settle(throwing, thenOf(throwing)!), /thrown/);
+  await assert.rejects(
+    settleThen(throwing, thenOf(throwing)!, () => {}),
+    /thrown/,
+  );
   let self: unknown;
   const receiver = {
     then(this: unknown, resolve: (v: unknown) => void) {
@@ -65,6 +72,45 @@ test("settle follows the thenable: rejects with its reason, and with what its th
       resolve(2);
     },
   };
-  assert.equal(await settle(receiver, thenOf(receiver)!), 2);
+  assert.equal(await settleThen(receiver, thenOf(receiver)!, () => {}), 2);
   assert.equal(self, receiver, "called on the value");
+});
+
+test("settleThen runs its close once, before the promise settles, however often the thenable calls back", async () => {
+  const order: string[] = [];
+  const twice = {
+    then(resolve: (v: unknown) => void, reject: (e: unknown) => void) {
+      resolve(1);
+      resolve(2);
+      reject(new Error("late"));
+      throw new Error("later still");
+    },
+  };
+  const settled = settleThen(twice, twice.then, () => order.push("close"));
+  assert.deepEqual(order, ["close"], "closed at the first call back");
+  assert.equal(await settled, 1);
+  assert.deepEqual(order, ["close"]);
+});
+
+test("settleThen: a close that throws rejects with its error", async () => {
+  const boom = new Error("close failed");
+  await assert.rejects(
+    settleThen(Promise.resolve(1), Promise.prototype.then, () => {
+      throw boom;
+    }),
+    (e) => e === boom,
+  );
+});
+
+test("settleThen follows a native promise by the then taken at load", async () => {
+  let calls = 0;
+  const promise = Promise.resolve(5);
+  // A then that never calls back, as a replaced Promise.prototype.then may be.
+  const silent = () => {
+    calls++;
+  };
+  let closed = 0;
+  assert.equal(await settleThen(promise, silent, () => closed++), 5);
+  assert.equal(closed, 1);
+  assert.equal(calls, 0, "the value's then was not asked");
 });

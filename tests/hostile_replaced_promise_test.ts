@@ -1,0 +1,120 @@
+/**
+ * Promise machinery replaced after the library's import must not keep a
+ * scope open: an async scope used to close by `finally` looked up at call
+ * time, so a replaced `Promise.prototype.finally` left the pages readable
+ * for good (review R2, finding 2). Each case below replaces one piece only
+ * around the call, so that the harness's own promises keep working.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { test } from "./_harness.ts";
+import { SecretBuffer, SecretPool } from "../mod.ts";
+
+const makers = {
+  buffer: () => SecretBuffer.from(new Uint8Array([1, 2, 3])),
+  slot: () => new SecretPool().from(new Uint8Array([1, 2, 3])),
+};
+
+/** Replaces `key` on `target` by `value` while `during` runs. */
+function replacedWhile<T>(
+  target: object,
+  key: PropertyKey,
+  value: unknown,
+  during: () => T,
+): T {
+  const saved = Object.getOwnPropertyDescriptor(target, key)!;
+  Object.defineProperty(target, key, {
+    value,
+    configurable: true,
+    writable: true,
+  });
+  try {
+    return during();
+  } finally {
+    Object.defineProperty(target, key, saved);
+  }
+}
+
+// Each never calls back, or refuses: the scope must close all the same.
+const replacements: [string, object, PropertyKey, unknown][] = [
+  [
+    "Promise.prototype.finally",
+    Promise.prototype,
+    "finally",
+    function (this: unknown) {
+      return this;
+    },
+  ],
+  [
+    "Promise.prototype.then",
+    Promise.prototype,
+    "then",
+    function (this: unknown) {
+      return this;
+    },
+  ],
+  ["Promise[Symbol.species]", Promise, Symbol.species, function () {
+    throw new Error("no promises today");
+  }],
+  ["globalThis.Promise", globalThis, "Promise", function () {
+    throw new Error("no promises today");
+  }],
+];
+
+for (const [name, make] of Object.entries(makers)) {
+  for (const [what, target, key, value] of replacements) {
+    test(`${what} replaced after import: a ${name}'s async read still closes`, async () => {
+      const secret = make();
+      const pending = replacedWhile(
+        target,
+        key,
+        value,
+        () =>
+          secret.read(async (bytes) => {
+            const first = bytes[0];
+            await undefined;
+            return first;
+          }),
+      );
+      // A refused species makes the library close at once and reject. Not
+      // awaited: before the fix, some never settled.
+      let outcome: PromiseSettledResult<number> | undefined;
+      Promise.allSettled([pending]).then(([settled]) => outcome = settled);
+      for (let turn = 0; turn < 3; turn++) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      assert.ok(outcome !== undefined, "the read's promise settled");
+      if (outcome.status === "fulfilled") assert.equal(outcome.value, 1);
+      assert.equal(secret.state, "noaccess", "the pages rest closed");
+      assert.equal(secret.read((bytes) => bytes[2]), 3, "and open again");
+      secret.destroy();
+    });
+  }
+}
+
+test("a thenable that calls back twice closes its scope once: another scope stays open", async () => {
+  using secret = SecretBuffer.from(new Uint8Array([9]));
+  let release!: () => void;
+  const outer = secret.read(
+    (bytes) =>
+      new Promise<number>((resolve) => {
+        release = () => resolve(bytes[0]);
+      }),
+  );
+  const twice = {
+    then(resolve: (v: number) => void) {
+      resolve(1);
+      resolve(2);
+    },
+  };
+  assert.equal(
+    await (secret.read(() => twice) as unknown as Promise<number>),
+    1,
+  );
+  assert.equal(secret.state, "readonly", "the outer scope still holds it open");
+  release();
+  assert.equal(await outer, 9, "read inside the outer scope, not a fault");
+  assert.equal(secret.state, "noaccess");
+});
