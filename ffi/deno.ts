@@ -7,7 +7,7 @@
  */
 
 import { SecretMemoryError } from "../src/core/errors.ts";
-import { fixedArity, same, toBigInt, toNumber } from "./_fixed_arity.ts";
+import { fixedArity } from "./_fixed_arity.ts";
 import { openFirst } from "./_open.ts";
 import type { NativeType, RuntimeAdapter, SymbolTable } from "./types.ts";
 
@@ -42,27 +42,11 @@ interface DenoFfi {
   };
 }
 
-const DENO_TYPES: Record<NativeType, string> = {
-  void: "void",
-  i32: "i32",
-  u32: "u32",
-  i64: "i64",
-  u64: "u64",
-  isize: "isize",
-  usize: "usize",
-  // Addresses cross as 64-bit integers, not Deno's pointer objects: boxing
-  // each address cost about 120 ns a call (bench/RESULTS.md).
-  pointer: "usize",
-  buffer: "buffer",
-};
-
-const WIDE: ReadonlySet<NativeType> = new Set([
-  "i64",
-  "u64",
-  "isize",
-  "usize",
-  "pointer",
-]);
+// Addresses cross as 64-bit integers, not Deno's pointer objects: boxing
+// each address cost about 120 ns a call (bench/RESULTS.md). Every other
+// neutral type has Deno's own name.
+const denoType = (type: NativeType): string =>
+  type === "pointer" ? "usize" : type;
 
 /** The Deno adapter; `deno` is the `Deno` global. */
 export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
@@ -88,24 +72,6 @@ export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
     }
   };
 
-  function bind(
-    native: DenoFunction,
-    parameters: readonly NativeType[],
-    result: NativeType,
-  ): DenoFunction {
-    // Addresses come back as bigint, other 64-bit results as numbers.
-    const out = result === "pointer"
-      ? toBigInt
-      : WIDE.has(result)
-      ? toNumber
-      : same;
-    return fixedArity(
-      native,
-      parameters.map((type) => WIDE.has(type) ? toBigInt : same),
-      out,
-    );
-  }
-
   return {
     runtime: "deno",
     version: deno.version.deno,
@@ -114,8 +80,8 @@ export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
       const declared: Record<string, unknown> = {};
       for (const [name, fn] of Object.entries(symbols)) {
         declared[name] = {
-          parameters: fn.parameters.map((type) => DENO_TYPES[type]),
-          result: DENO_TYPES[fn.result],
+          parameters: fn.parameters.map(denoType),
+          result: denoType(fn.result),
           optional: fn.optional ?? false,
         };
       }
@@ -136,7 +102,7 @@ export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
         const bound: Record<string, DenoFunction | undefined> = {};
         for (const [name, fn] of Object.entries(symbols)) {
           const native = library.symbols[name];
-          bound[name] = native && bind(native, fn.parameters, fn.result);
+          bound[name] = native && fixedArity(native, fn);
         }
         return bound;
       });
