@@ -104,7 +104,6 @@ export function createDarwinMemory(
   const { errno } = posix;
   // Typed here, so that the compiler sees that a call to it never returns.
   const fail: Posix["fail"] = posix.fail;
-  const { protect, release } = posix.members;
 
   const pageSize = lib.getpagesize();
   if (pageSize < 4096 || (pageSize & (pageSize - 1)) !== 0) {
@@ -227,21 +226,9 @@ export function createDarwinMemory(
   }
 
   let proof: DarwinSelfTest | undefined;
-
-  function selfTest(): DarwinSelfTest {
-    return proof ??= runSelfTest({
-      pageSize,
-      reserve,
-      commit,
-      keepOutOfDumpsAndForks,
-      protect,
-      release,
-      wipe,
-      fillRandom,
-      region,
-      view: (address, length) => adapter.view(address, length),
-    });
-  }
+  // The test drives the layer's own calls, but reserves with the plain
+  // call: the layer's `reserve` waits for the proof being made.
+  const selfTest = (): DarwinSelfTest => proof ??= runSelfTest(layer, reserve);
 
   /** Every reservation passes here first: no proof, no memory. */
   function proven(): void {
@@ -254,7 +241,7 @@ export function createDarwinMemory(
     }
   }
 
-  return {
+  const layer: DarwinMemory = {
     ...posix.members,
     os: "darwin",
     arch,
@@ -275,29 +262,20 @@ export function createDarwinMemory(
     // Linux's (tcflag_t is an unsigned long; other bits and c_cc indices)
     // and nothing here can test it, so the prompt reads piped input only.
   };
-}
-
-/** The primitives the self-test drives: the layer's own, unchecked. */
-interface SelfTestParts {
-  pageSize: number;
-  reserve(length: number): bigint;
-  commit(address: bigint, length: number, lock: boolean): CommitResult;
-  keepOutOfDumpsAndForks(address: bigint, length: number): void;
-  protect(address: bigint, length: number, protection: Protection): void;
-  release(address: bigint, length: number): void;
-  wipe(address: bigint, length: number): void;
-  fillRandom(address: bigint, length: number): void;
-  region(address: bigint): DarwinRegion | undefined;
-  view(address: bigint, length: number): ArrayBuffer;
+  return layer;
 }
 
 /**
  * Maps guard, data and guard pages as a buffer is mapped, and checks each
  * property the way the kernel reports it, not the way the calls claim it.
- * Never throws: a failed call is a failed check.
+ * Never throws: a failed call is a failed check. `layer` gives every call
+ * but the reservation, which `reserve` makes without asking for a proof.
  */
-function runSelfTest(parts: SelfTestParts): DarwinSelfTest {
-  const page = parts.pageSize;
+function runSelfTest(
+  layer: DarwinMemory,
+  reserve: (length: number) => bigint,
+): DarwinSelfTest {
+  const page = layer.pageSize;
   const held: string[] = [];
   let base: bigint | undefined;
   let step = "reserve three pages PROT_NONE";
@@ -312,42 +290,42 @@ function runSelfTest(parts: SelfTestParts): DarwinSelfTest {
         r.address.toString(16)
       }+${r.size} protection ${r.protection} inheritance ${r.inheritance} wired ${r.userWiredCount}`;
   try {
-    base = parts.reserve(3 * page);
+    base = reserve(3 * page);
     const data = base + BigInt(page);
     const after = data + BigInt(page);
     expect(base % BigInt(page) === 0n, `unaligned 0x${base.toString(16)}`);
 
     step = "commit and mlock the data page";
-    expect(parts.commit(data, page, true) === "ok", "the lock was refused");
+    expect(layer.commit(data, page, true) === "ok", "the lock was refused");
 
     step = "the data page is wired after mlock";
-    const wired = parts.region(data);
+    const wired = layer.region(data);
     expect(wired !== undefined && wired.userWiredCount >= 1, describe(wired));
 
     step = "minherit(VM_INHERIT_NONE) on the data page";
-    parts.keepOutOfDumpsAndForks(data, page);
-    const secluded = parts.region(data);
+    layer.keepOutOfDumpsAndForks(data, page);
+    const secluded = layer.region(data);
     expect(
       secluded?.inheritance === DARWIN.VM_INHERIT_NONE,
       describe(secluded),
     );
 
     step = "getentropy fills the data page through a view";
-    parts.fillRandom(data, page);
-    const view = parts.view(data, page);
+    layer.fillRandom(data, page);
+    const view = layer.view(data, page);
     const bytes = new Uint8Array(view);
     expect(bytes.some((b) => b !== 0), "the page is still all zeros");
 
     step = "memset_s wipes the data page";
-    parts.wipe(data, page);
+    layer.wipe(data, page);
     expect(bytes.every((b) => b === 0), "non-zero bytes remain");
     // Detach before the pages go away, as a buffer's destroy does.
     view.transfer(0);
 
     for (const protection of ["noaccess", "readonly", "readwrite"] as const) {
       step = `mprotect ${protection}, read back`;
-      parts.protect(data, page, protection);
-      const seen = parts.region(data);
+      layer.protect(data, page, protection);
+      const seen = layer.region(data);
       expect(
         seen !== undefined && seen.protection === VM_PROTECTION[protection] &&
           seen.address === data && seen.size === BigInt(page),
@@ -356,8 +334,8 @@ function runSelfTest(parts: SelfTestParts): DarwinSelfTest {
     }
 
     step = "at rest (PROT_NONE) the data page stays wired";
-    parts.protect(data, page, "noaccess");
-    const rest = parts.region(data);
+    layer.protect(data, page, "noaccess");
+    const rest = layer.region(data);
     expect(
       rest !== undefined && rest.protection === 0 && rest.userWiredCount >= 1,
       describe(rest),
@@ -365,7 +343,7 @@ function runSelfTest(parts: SelfTestParts): DarwinSelfTest {
 
     for (const [name, address] of [["leading", base], ["trailing", after]]) {
       step = `the ${name} guard page is PROT_NONE and not wired`;
-      const guard = parts.region(address as bigint);
+      const guard = layer.region(address as bigint);
       expect(
         guard !== undefined && guard.protection === 0 &&
           guard.userWiredCount === 0,
@@ -374,15 +352,15 @@ function runSelfTest(parts: SelfTestParts): DarwinSelfTest {
     }
 
     step = "munmap releases the whole reservation";
-    parts.release(base, 3 * page);
+    layer.release(base, 3 * page);
     base = undefined;
-    const gone = parts.region(data);
+    const gone = layer.region(data);
     expect(gone === undefined || gone.userWiredCount === 0, describe(gone));
     return { passed: true, held };
   } catch (error) {
     if (base !== undefined) {
       try {
-        parts.release(base, 3 * page);
+        layer.release(base, 3 * page);
       } catch {
         // Already failing closed; the failure below is the one to report.
       }
