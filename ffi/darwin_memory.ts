@@ -40,9 +40,6 @@ import { createPosix, type Posix } from "./posix_memory.ts";
 
 type LibSystem = BoundLibrary<typeof DARWIN_LIBSYSTEM>;
 
-/** bsd/sys/fcntl.h: for openRead(path, true). */
-const O_NONBLOCK = 0x0004;
-
 /**
  * What the kernel reports for each protection: VM_PROT_READ 1 and
  * VM_PROT_WRITE 2 (osfmk/mach/vm_prot.h) are the PROT_* bits.
@@ -98,7 +95,6 @@ export function createDarwinMemory(
   // address __error() gives once stays right.
   const posix = createPosix(lib, adapter, DARWIN, {
     errnoAddress: lib.__error(),
-    nonBlocking: O_NONBLOCK,
     mmapHint: "the process may be out of address space or memory",
   });
   const { errno } = posix;

@@ -22,7 +22,6 @@ interface DenoFfi {
   ): { symbols: Record<string, DenoFunction | undefined> };
   UnsafePointer: {
     create(value: bigint): DenoPointer;
-    value(pointer: DenoPointer): bigint | number;
   };
   UnsafePointerView: {
     new (pointer: object): { getInt32(offset?: number): number };
@@ -51,26 +50,30 @@ const denoType = (type: NativeType): string =>
 /** The Deno adapter; `deno` is the `Deno` global. */
 export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
   const { UnsafePointer, UnsafePointerView } = deno;
-  const toPointer = (address: bigint): DenoPointer => {
-    if (address === 0n) return null;
+  /** `run()`, a refusal by Deno's permissions becoming `message`. */
+  function needingFfi<T>(run: () => T, message: string): T {
     try {
-      return UnsafePointer.create(address);
+      return run();
     } catch (error) {
-      // Deno checks the ffi permission here and in dlopen, not in calls
-      // through symbols already bound: a program that revoked it after
-      // start can still wipe and unmap, but can make no new view.
-      if (isPermissionError(deno, error)) {
-        throw new SecretMemoryError(
-          "FFI_UNAVAILABLE",
-          "Cannot make a view of secret memory: Deno's ffi permission was revoked " +
-            "(Deno.permissions.revoke). Existing buffers can still be read and destroyed; " +
-            "keep --allow-ffi granted while the program makes new ones",
-          { cause: error },
-        );
-      }
-      throw error;
+      const { NotCapable, PermissionDenied } = deno.errors;
+      const refused =
+        (NotCapable !== undefined && error instanceof NotCapable) ||
+        (PermissionDenied !== undefined && error instanceof PermissionDenied);
+      if (!refused) throw error;
+      throw new SecretMemoryError("FFI_UNAVAILABLE", message, { cause: error });
     }
-  };
+  }
+
+  // Deno checks the ffi permission here and in dlopen, not in calls
+  // through symbols already bound: a program that revoked it after
+  // start can still wipe and unmap, but can make no new view.
+  const toPointer = (address: bigint): DenoPointer =>
+    address === 0n ? null : needingFfi(
+      () => UnsafePointer.create(address),
+      "Cannot make a view of secret memory: Deno's ffi permission was revoked " +
+        "(Deno.permissions.revoke). Existing buffers can still be read and destroyed; " +
+        "keep --allow-ffi granted while the program makes new ones",
+    );
 
   return {
     runtime: "deno",
@@ -86,19 +89,10 @@ export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
         };
       }
       return openFirst<S>(candidates, (path) => {
-        let library;
-        try {
-          library = deno.dlopen(path, declared);
-        } catch (error) {
-          if (isPermissionError(deno, error)) {
-            throw new SecretMemoryError(
-              "FFI_UNAVAILABLE",
-              "Cannot call native code: Deno needs FFI permission; run with --allow-ffi",
-              { cause: error },
-            );
-          }
-          throw error;
-        }
+        const library = needingFfi(
+          () => deno.dlopen(path, declared),
+          "Cannot call native code: Deno needs FFI permission; run with --allow-ffi",
+        );
         const bound: Record<string, DenoFunction | undefined> = {};
         for (const [name, fn] of Object.entries(symbols)) {
           const native = library.symbols[name];
@@ -147,10 +141,4 @@ export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
 
     exit: (code) => deno.exit(code),
   };
-}
-
-function isPermissionError(deno: DenoFfi, error: unknown): boolean {
-  const { NotCapable, PermissionDenied } = deno.errors;
-  return (NotCapable !== undefined && error instanceof NotCapable) ||
-    (PermissionDenied !== undefined && error instanceof PermissionDenied);
 }

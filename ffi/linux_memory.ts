@@ -22,10 +22,6 @@ import { createProcReader } from "./procfs.ts";
 
 type Libc = BoundLibrary<typeof LINUX_LIBC>;
 
-// O_NONBLOCK is 04000 on every Linux architecture secmem runs on (x86-64,
-// arm64); kept here rather than in the shared table, used by openRead only.
-const O_NONBLOCK = 0x800;
-
 /**
  * The calls a secret's life makes (map, protect, fill, wipe, unmap; the
  * process table's memfd and /proc reads; errno), bound when the layer is
@@ -68,7 +64,6 @@ export function createLinuxMemory(
   );
   const posix = createPosix(libc, adapter, LINUX, {
     errnoAddress: libc.__errno_location(),
-    nonBlocking: O_NONBLOCK,
     mmapHint: "the process may be out of memory or at vm.max_map_count",
   });
   const { errno, check, retrying, readLimit } = posix;
