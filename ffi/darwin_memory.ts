@@ -148,48 +148,32 @@ export function createDarwinMemory(
     return holds ? found : undefined;
   }
 
-  function mapAnonymous(
-    address: bigint,
-    length: number,
-    prot: number,
-    fixed: boolean,
-  ): bigint {
-    return lib.mmap(
-      address,
-      length,
-      prot,
-      DARWIN.MAP_PRIVATE | DARWIN.MAP_ANON |
-        (fixed ? DARWIN.MAP_FIXED : 0) |
-        (prot === DARWIN.PROT_NONE ? DARWIN.MAP_NORESERVE : 0),
-      -1,
-      0,
-    );
+  /**
+   * Private anonymous pages, placed at `address` exactly unless it is 0n,
+   * and unbacked while inaccessible; a failure throws.
+   */
+  function map(address: bigint, length: number, prot: number): bigint {
+    const fixed = address === 0n ? 0 : DARWIN.MAP_FIXED;
+    const unbacked = prot === DARWIN.PROT_NONE ? DARWIN.MAP_NORESERVE : 0;
+    const flags = DARWIN.MAP_PRIVATE | DARWIN.MAP_ANON | fixed | unbacked;
+    const mapped = lib.mmap(address, length, prot, flags, -1, 0);
+    if (mapped === DARWIN.MAP_FAILED) fail("mmap", errno());
+    return mapped;
   }
 
-  function reserve(length: number): bigint {
-    const address = mapAnonymous(0n, length, DARWIN.PROT_NONE, false);
-    if (address === DARWIN.MAP_FAILED) fail("mmap", errno());
-    return address;
-  }
+  const reserve = (length: number): bigint => map(0n, length, DARWIN.PROT_NONE);
 
   function commit(
     address: bigint,
     length: number,
     lock: boolean,
   ): CommitResult {
-    const mapped = mapAnonymous(
-      address,
-      length,
-      DARWIN.PROT_READ | DARWIN.PROT_WRITE,
-      true,
-    );
-    if (mapped === DARWIN.MAP_FAILED) fail("mmap", errno());
+    map(address, length, DARWIN.PROT_READ | DARWIN.PROT_WRITE);
     if (!lock || lib.mlock(address, length) === 0) return "ok";
     const code = errno();
     // Put the reservation back as it was, as a refused MAP_LOCKED leaves
     // it on Linux: inaccessible and unbacked.
-    const back = mapAnonymous(address, length, DARWIN.PROT_NONE, true);
-    if (back === DARWIN.MAP_FAILED) fail("mmap", errno());
+    map(address, length, DARWIN.PROT_NONE);
     // xnu's mlock gives EAGAIN for KERN_RESOURCE_SHORTAGE: the map's
     // user_wire_limit (RLIMIT_MEMLOCK) or the system's wire limit.
     if (code === DARWIN.EAGAIN) return "lock-limit";
