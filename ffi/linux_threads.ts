@@ -57,19 +57,16 @@ export function createLinuxThreads(
   const getpid = SYS_GETPID[arch];
 
   /**
-   * Where /proc/self/maps shows our table, at one of the agreed addresses
-   * (`only`, when given), with our size and protection.
+   * Which of `addresses` /proc/self/maps shows our table at, with our size
+   * and protection.
    */
   function findTable(
     length: number,
     name: string,
-    only?: bigint,
+    addresses = TABLE_ADDRESSES,
   ): bigint | undefined {
-    const wanted = (only === undefined ? TABLE_ADDRESSES : [only]).map(
-      (address) =>
-        `${address.toString(16)}-${
-          (address + BigInt(length)).toString(16)
-        } rw-s `,
+    const wanted = addresses.map((address) =>
+      `${address.toString(16)}-${(address + BigInt(length)).toString(16)} rw-s `
     );
     const suffix = `/memfd:${name} (deleted)`;
     let maps: string;
@@ -81,7 +78,7 @@ export function createLinuxThreads(
     for (const line of maps.split("\n")) {
       if (!line.endsWith(suffix)) continue;
       const at = wanted.findIndex((start) => line.startsWith(start));
-      if (at >= 0) return only ?? TABLE_ADDRESSES[at];
+      if (at >= 0) return addresses[at];
     }
     return undefined;
   }
@@ -183,7 +180,7 @@ export function createLinuxThreads(
       // Taken, by the table or by something else: the map is asked
       // whatever the failure was (qemu-user answers an occupied
       // MAP_FIXED_NOREPLACE otherwise than with EEXIST).
-      if (findTable(length, name, address) !== undefined) return address;
+      if (findTable(length, name, [address]) !== undefined) return address;
     }
     return undefined;
   }
