@@ -1,35 +1,57 @@
 /**
- * Wraps a runtime's native function in a closure with a fixed number of
- * parameters that converts each argument and the result. Deno's and Node's
- * fast call paths want 64-bit integers as bigint and are lost to a
- * `(...args)` spread; a fixed arity keeps them (measured in bench/: Deno's
+ * Gives a Deno or Node native function the neutral calling convention
+ * (`types.ts`) behind a closure with a fixed number of parameters. Both
+ * runtimes take and give 64-bit integers as bigint, while the tables pass
+ * sizes and offsets as numbers; and their fast call paths are lost to a
+ * `(...args)` spread, which a fixed arity keeps (measured in bench/: Deno's
  * read scope went from 3.4 µs to 1.8 µs).
  *
  * @module
  */
 
 import { SecretMemoryError } from "../src/core/errors.ts";
+import type { NativeFunction, NativeType } from "./types.ts";
 
 /** A runtime's callable native function. */
 export type RawFunction = (...args: unknown[]) => unknown;
 
-/** Turns one value into what the other side of the boundary takes. */
-export type Convert = (value: unknown) => unknown;
+type Convert = (value: unknown) => unknown;
 
-/** Passes a value through. */
-export const same: Convert = (value) => value;
-/** A 64-bit integer as bigint, from a number or bigint. */
-export const toBigInt: Convert = (value) => BigInt(value as number | bigint);
-/** A 64-bit integer as number (every size and count we use is below 2^53). */
-export const toNumber: Convert = (value) => Number(value);
+const same: Convert = (value) => value;
+const toBigInt: Convert = (value) => BigInt(value as number | bigint);
+// Every size and count we use is below 2^53.
+const toNumber: Convert = (value) => Number(value);
+const zero: Convert = () => 0;
 
-/** `native` called with `convert[i]` applied to argument i and `out` to the result. */
+const WIDE: ReadonlySet<NativeType> = new Set(["i64", "u64", "isize", "usize"]);
+
+/**
+ * `native` taking `fn`'s arguments, 64-bit integers and addresses as bigint,
+ * and giving back addresses as bigint and other 64-bit results as numbers.
+ * With `padTo`, `native` is declared with that many parameters and gets 0
+ * for each one past `fn`'s own (see PADDED_ARITY in node.ts).
+ */
 export function fixedArity(
   native: RawFunction,
-  convert: readonly Convert[],
-  out: Convert,
+  fn: NativeFunction,
+  padTo: number = fn.parameters.length,
 ): RawFunction {
-  const [c0, c1, c2, c3, c4, c5, c6] = convert;
+  if (fn.parameters.length > 7) {
+    throw new SecretMemoryError(
+      "UNSUPPORTED_PLATFORM",
+      `Cannot bind a function of ${fn.parameters.length} parameters: the adapters take at most 7`,
+    );
+  }
+  const convert = fn.parameters.map((type) =>
+    type === "pointer" || WIDE.has(type) ? toBigInt : same
+  );
+  while (convert.length < padTo) convert.push(zero);
+  const out = fn.result === "pointer"
+    ? toBigInt
+    : WIDE.has(fn.result)
+    ? toNumber
+    : same;
+  const [c0, c1, c2, c3, c4, c5, c6, c7, c8] = convert;
   switch (convert.length) {
     case 0:
       return () => out(native());
@@ -50,10 +72,11 @@ export function fixedArity(
     case 7:
       return (a, b, c, d, e, f, g) =>
         out(native(c0(a), c1(b), c2(c), c3(d), c4(e), c5(f), c6(g)));
+    // Node declares every function with nine (padTo).
     default:
-      throw new SecretMemoryError(
-        "UNSUPPORTED_PLATFORM",
-        `Cannot bind a function of ${convert.length} parameters: the adapters take at most 7`,
-      );
+      return (a, b, c, d, e, f, g, h, i) =>
+        out(
+          native(c0(a), c1(b), c2(c), c3(d), c4(e), c5(f), c6(g), c7(h), c8(i)),
+        );
   }
 }

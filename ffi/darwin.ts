@@ -86,6 +86,7 @@ export const DARWIN = {
   REGIONINFO_SIZE: 96,
   O_RDONLY: 0x0000, // bsd/sys/fcntl.h
   O_CLOEXEC: 0x01000000, // bsd/sys/fcntl.h
+  O_NONBLOCK: 0x0004, // bsd/sys/fcntl.h
   EPERM: 1, // bsd/sys/errno.h
   ENOENT: 2, // bsd/sys/errno.h
   EINTR: 4, // bsd/sys/errno.h

@@ -40,9 +40,6 @@ import { createPosix, type Posix } from "./posix_memory.ts";
 
 type LibSystem = BoundLibrary<typeof DARWIN_LIBSYSTEM>;
 
-/** bsd/sys/fcntl.h: for openRead(path, true). */
-const O_NONBLOCK = 0x0004;
-
 /**
  * What the kernel reports for each protection: VM_PROT_READ 1 and
  * VM_PROT_WRITE 2 (osfmk/mach/vm_prot.h) are the PROT_* bits.
@@ -98,13 +95,11 @@ export function createDarwinMemory(
   // address __error() gives once stays right.
   const posix = createPosix(lib, adapter, DARWIN, {
     errnoAddress: lib.__error(),
-    nonBlocking: O_NONBLOCK,
     mmapHint: "the process may be out of address space or memory",
   });
   const { errno } = posix;
   // Typed here, so that the compiler sees that a call to it never returns.
   const fail: Posix["fail"] = posix.fail;
-  const { protect, release } = posix.members;
 
   const pageSize = lib.getpagesize();
   if (pageSize < 4096 || (pageSize & (pageSize - 1)) !== 0) {
@@ -153,48 +148,32 @@ export function createDarwinMemory(
     return holds ? found : undefined;
   }
 
-  function mapAnonymous(
-    address: bigint,
-    length: number,
-    prot: number,
-    fixed: boolean,
-  ): bigint {
-    return lib.mmap(
-      address,
-      length,
-      prot,
-      DARWIN.MAP_PRIVATE | DARWIN.MAP_ANON |
-        (fixed ? DARWIN.MAP_FIXED : 0) |
-        (prot === DARWIN.PROT_NONE ? DARWIN.MAP_NORESERVE : 0),
-      -1,
-      0,
-    );
+  /**
+   * Private anonymous pages, placed at `address` exactly unless it is 0n,
+   * and unbacked while inaccessible; a failure throws.
+   */
+  function map(address: bigint, length: number, prot: number): bigint {
+    const fixed = address === 0n ? 0 : DARWIN.MAP_FIXED;
+    const unbacked = prot === DARWIN.PROT_NONE ? DARWIN.MAP_NORESERVE : 0;
+    const flags = DARWIN.MAP_PRIVATE | DARWIN.MAP_ANON | fixed | unbacked;
+    const mapped = lib.mmap(address, length, prot, flags, -1, 0);
+    if (mapped === DARWIN.MAP_FAILED) fail("mmap", errno());
+    return mapped;
   }
 
-  function reserve(length: number): bigint {
-    const address = mapAnonymous(0n, length, DARWIN.PROT_NONE, false);
-    if (address === DARWIN.MAP_FAILED) fail("mmap", errno());
-    return address;
-  }
+  const reserve = (length: number): bigint => map(0n, length, DARWIN.PROT_NONE);
 
   function commit(
     address: bigint,
     length: number,
     lock: boolean,
   ): CommitResult {
-    const mapped = mapAnonymous(
-      address,
-      length,
-      DARWIN.PROT_READ | DARWIN.PROT_WRITE,
-      true,
-    );
-    if (mapped === DARWIN.MAP_FAILED) fail("mmap", errno());
+    map(address, length, DARWIN.PROT_READ | DARWIN.PROT_WRITE);
     if (!lock || lib.mlock(address, length) === 0) return "ok";
     const code = errno();
     // Put the reservation back as it was, as a refused MAP_LOCKED leaves
     // it on Linux: inaccessible and unbacked.
-    const back = mapAnonymous(address, length, DARWIN.PROT_NONE, true);
-    if (back === DARWIN.MAP_FAILED) fail("mmap", errno());
+    map(address, length, DARWIN.PROT_NONE);
     // xnu's mlock gives EAGAIN for KERN_RESOURCE_SHORTAGE: the map's
     // user_wire_limit (RLIMIT_MEMLOCK) or the system's wire limit.
     if (code === DARWIN.EAGAIN) return "lock-limit";
@@ -227,21 +206,9 @@ export function createDarwinMemory(
   }
 
   let proof: DarwinSelfTest | undefined;
-
-  function selfTest(): DarwinSelfTest {
-    return proof ??= runSelfTest({
-      pageSize,
-      reserve,
-      commit,
-      keepOutOfDumpsAndForks,
-      protect,
-      release,
-      wipe,
-      fillRandom,
-      region,
-      view: (address, length) => adapter.view(address, length),
-    });
-  }
+  // The test drives the layer's own calls, but reserves with the plain
+  // call: the layer's `reserve` waits for the proof being made.
+  const selfTest = (): DarwinSelfTest => proof ??= runSelfTest(layer, reserve);
 
   /** Every reservation passes here first: no proof, no memory. */
   function proven(): void {
@@ -254,7 +221,7 @@ export function createDarwinMemory(
     }
   }
 
-  return {
+  const layer: DarwinMemory = {
     ...posix.members,
     os: "darwin",
     arch,
@@ -275,29 +242,20 @@ export function createDarwinMemory(
     // Linux's (tcflag_t is an unsigned long; other bits and c_cc indices)
     // and nothing here can test it, so the prompt reads piped input only.
   };
-}
-
-/** The primitives the self-test drives: the layer's own, unchecked. */
-interface SelfTestParts {
-  pageSize: number;
-  reserve(length: number): bigint;
-  commit(address: bigint, length: number, lock: boolean): CommitResult;
-  keepOutOfDumpsAndForks(address: bigint, length: number): void;
-  protect(address: bigint, length: number, protection: Protection): void;
-  release(address: bigint, length: number): void;
-  wipe(address: bigint, length: number): void;
-  fillRandom(address: bigint, length: number): void;
-  region(address: bigint): DarwinRegion | undefined;
-  view(address: bigint, length: number): ArrayBuffer;
+  return layer;
 }
 
 /**
  * Maps guard, data and guard pages as a buffer is mapped, and checks each
  * property the way the kernel reports it, not the way the calls claim it.
- * Never throws: a failed call is a failed check.
+ * Never throws: a failed call is a failed check. `layer` gives every call
+ * but the reservation, which `reserve` makes without asking for a proof.
  */
-function runSelfTest(parts: SelfTestParts): DarwinSelfTest {
-  const page = parts.pageSize;
+function runSelfTest(
+  layer: DarwinMemory,
+  reserve: (length: number) => bigint,
+): DarwinSelfTest {
+  const page = layer.pageSize;
   const held: string[] = [];
   let base: bigint | undefined;
   let step = "reserve three pages PROT_NONE";
@@ -312,42 +270,42 @@ function runSelfTest(parts: SelfTestParts): DarwinSelfTest {
         r.address.toString(16)
       }+${r.size} protection ${r.protection} inheritance ${r.inheritance} wired ${r.userWiredCount}`;
   try {
-    base = parts.reserve(3 * page);
+    base = reserve(3 * page);
     const data = base + BigInt(page);
     const after = data + BigInt(page);
     expect(base % BigInt(page) === 0n, `unaligned 0x${base.toString(16)}`);
 
     step = "commit and mlock the data page";
-    expect(parts.commit(data, page, true) === "ok", "the lock was refused");
+    expect(layer.commit(data, page, true) === "ok", "the lock was refused");
 
     step = "the data page is wired after mlock";
-    const wired = parts.region(data);
+    const wired = layer.region(data);
     expect(wired !== undefined && wired.userWiredCount >= 1, describe(wired));
 
     step = "minherit(VM_INHERIT_NONE) on the data page";
-    parts.keepOutOfDumpsAndForks(data, page);
-    const secluded = parts.region(data);
+    layer.keepOutOfDumpsAndForks(data, page);
+    const secluded = layer.region(data);
     expect(
       secluded?.inheritance === DARWIN.VM_INHERIT_NONE,
       describe(secluded),
     );
 
     step = "getentropy fills the data page through a view";
-    parts.fillRandom(data, page);
-    const view = parts.view(data, page);
+    layer.fillRandom(data, page);
+    const view = layer.view(data, page);
     const bytes = new Uint8Array(view);
     expect(bytes.some((b) => b !== 0), "the page is still all zeros");
 
     step = "memset_s wipes the data page";
-    parts.wipe(data, page);
+    layer.wipe(data, page);
     expect(bytes.every((b) => b === 0), "non-zero bytes remain");
     // Detach before the pages go away, as a buffer's destroy does.
     view.transfer(0);
 
     for (const protection of ["noaccess", "readonly", "readwrite"] as const) {
       step = `mprotect ${protection}, read back`;
-      parts.protect(data, page, protection);
-      const seen = parts.region(data);
+      layer.protect(data, page, protection);
+      const seen = layer.region(data);
       expect(
         seen !== undefined && seen.protection === VM_PROTECTION[protection] &&
           seen.address === data && seen.size === BigInt(page),
@@ -356,8 +314,8 @@ function runSelfTest(parts: SelfTestParts): DarwinSelfTest {
     }
 
     step = "at rest (PROT_NONE) the data page stays wired";
-    parts.protect(data, page, "noaccess");
-    const rest = parts.region(data);
+    layer.protect(data, page, "noaccess");
+    const rest = layer.region(data);
     expect(
       rest !== undefined && rest.protection === 0 && rest.userWiredCount >= 1,
       describe(rest),
@@ -365,7 +323,7 @@ function runSelfTest(parts: SelfTestParts): DarwinSelfTest {
 
     for (const [name, address] of [["leading", base], ["trailing", after]]) {
       step = `the ${name} guard page is PROT_NONE and not wired`;
-      const guard = parts.region(address as bigint);
+      const guard = layer.region(address as bigint);
       expect(
         guard !== undefined && guard.protection === 0 &&
           guard.userWiredCount === 0,
@@ -374,15 +332,15 @@ function runSelfTest(parts: SelfTestParts): DarwinSelfTest {
     }
 
     step = "munmap releases the whole reservation";
-    parts.release(base, 3 * page);
+    layer.release(base, 3 * page);
     base = undefined;
-    const gone = parts.region(data);
+    const gone = layer.region(data);
     expect(gone === undefined || gone.userWiredCount === 0, describe(gone));
     return { passed: true, held };
   } catch (error) {
     if (base !== undefined) {
       try {
-        parts.release(base, 3 * page);
+        layer.release(base, 3 * page);
       } catch {
         // Already failing closed; the failure below is the one to report.
       }

@@ -7,7 +7,7 @@
  */
 
 import { SecretMemoryError } from "../src/core/errors.ts";
-import { fixedArity, same, toBigInt, toNumber } from "./_fixed_arity.ts";
+import { fixedArity } from "./_fixed_arity.ts";
 import { openFirst } from "./_open.ts";
 import type { NativeType, RuntimeAdapter, SymbolTable } from "./types.ts";
 
@@ -22,7 +22,6 @@ interface DenoFfi {
   ): { symbols: Record<string, DenoFunction | undefined> };
   UnsafePointer: {
     create(value: bigint): DenoPointer;
-    value(pointer: DenoPointer): bigint | number;
   };
   UnsafePointerView: {
     new (pointer: object): { getInt32(offset?: number): number };
@@ -42,69 +41,39 @@ interface DenoFfi {
   };
 }
 
-const DENO_TYPES: Record<NativeType, string> = {
-  void: "void",
-  i32: "i32",
-  u32: "u32",
-  i64: "i64",
-  u64: "u64",
-  isize: "isize",
-  usize: "usize",
-  // Addresses cross as 64-bit integers, not Deno's pointer objects: boxing
-  // each address cost about 120 ns a call (bench/RESULTS.md).
-  pointer: "usize",
-  buffer: "buffer",
-};
-
-const WIDE: ReadonlySet<NativeType> = new Set([
-  "i64",
-  "u64",
-  "isize",
-  "usize",
-  "pointer",
-]);
+// Addresses cross as 64-bit integers, not Deno's pointer objects: boxing
+// each address cost about 120 ns a call (bench/RESULTS.md). Every other
+// neutral type has Deno's own name.
+const denoType = (type: NativeType): string =>
+  type === "pointer" ? "usize" : type;
 
 /** The Deno adapter; `deno` is the `Deno` global. */
 export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
   const { UnsafePointer, UnsafePointerView } = deno;
-  const toPointer = (address: bigint): DenoPointer => {
-    if (address === 0n) return null;
+  /** `run()`, a refusal by Deno's permissions becoming `message`. */
+  function needingFfi<T>(run: () => T, message: string): T {
     try {
-      return UnsafePointer.create(address);
+      return run();
     } catch (error) {
-      // Deno checks the ffi permission here and in dlopen, not in calls
-      // through symbols already bound: a program that revoked it after
-      // start can still wipe and unmap, but can make no new view.
-      if (isPermissionError(deno, error)) {
-        throw new SecretMemoryError(
-          "FFI_UNAVAILABLE",
-          "Cannot make a view of secret memory: Deno's ffi permission was revoked " +
-            "(Deno.permissions.revoke). Existing buffers can still be read and destroyed; " +
-            "keep --allow-ffi granted while the program makes new ones",
-          { cause: error },
-        );
-      }
-      throw error;
+      const { NotCapable, PermissionDenied } = deno.errors;
+      const refused =
+        (NotCapable !== undefined && error instanceof NotCapable) ||
+        (PermissionDenied !== undefined && error instanceof PermissionDenied);
+      if (!refused) throw error;
+      throw new SecretMemoryError("FFI_UNAVAILABLE", message, { cause: error });
     }
-  };
-
-  function bind(
-    native: DenoFunction,
-    parameters: readonly NativeType[],
-    result: NativeType,
-  ): DenoFunction {
-    // Addresses come back as bigint, other 64-bit results as numbers.
-    const out = result === "pointer"
-      ? toBigInt
-      : WIDE.has(result)
-      ? toNumber
-      : same;
-    return fixedArity(
-      native,
-      parameters.map((type) => WIDE.has(type) ? toBigInt : same),
-      out,
-    );
   }
+
+  // Deno checks the ffi permission here and in dlopen, not in calls
+  // through symbols already bound: a program that revoked it after
+  // start can still wipe and unmap, but can make no new view.
+  const toPointer = (address: bigint): DenoPointer =>
+    address === 0n ? null : needingFfi(
+      () => UnsafePointer.create(address),
+      "Cannot make a view of secret memory: Deno's ffi permission was revoked " +
+        "(Deno.permissions.revoke). Existing buffers can still be read and destroyed; " +
+        "keep --allow-ffi granted while the program makes new ones",
+    );
 
   return {
     runtime: "deno",
@@ -114,29 +83,20 @@ export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
       const declared: Record<string, unknown> = {};
       for (const [name, fn] of Object.entries(symbols)) {
         declared[name] = {
-          parameters: fn.parameters.map((type) => DENO_TYPES[type]),
-          result: DENO_TYPES[fn.result],
+          parameters: fn.parameters.map(denoType),
+          result: denoType(fn.result),
           optional: fn.optional ?? false,
         };
       }
       return openFirst<S>(candidates, (path) => {
-        let library;
-        try {
-          library = deno.dlopen(path, declared);
-        } catch (error) {
-          if (isPermissionError(deno, error)) {
-            throw new SecretMemoryError(
-              "FFI_UNAVAILABLE",
-              "Cannot call native code: Deno needs FFI permission; run with --allow-ffi",
-              { cause: error },
-            );
-          }
-          throw error;
-        }
+        const library = needingFfi(
+          () => deno.dlopen(path, declared),
+          "Cannot call native code: Deno needs FFI permission; run with --allow-ffi",
+        );
         const bound: Record<string, DenoFunction | undefined> = {};
         for (const [name, fn] of Object.entries(symbols)) {
           const native = library.symbols[name];
-          bound[name] = native && bind(native, fn.parameters, fn.result);
+          bound[name] = native && fixedArity(native, fn);
         }
         return bound;
       });
@@ -181,10 +141,4 @@ export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
 
     exit: (code) => deno.exit(code),
   };
-}
-
-function isPermissionError(deno: DenoFfi, error: unknown): boolean {
-  const { NotCapable, PermissionDenied } = deno.errors;
-  return (NotCapable !== undefined && error instanceof NotCapable) ||
-    (PermissionDenied !== undefined && error instanceof PermissionDenied);
 }

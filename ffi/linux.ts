@@ -102,6 +102,8 @@ export const LINUX = {
   _SC_PAGESIZE: 30,
   O_RDONLY: 0,
   O_CLOEXEC: 0x80000,
+  /** 04000 on x86_64 and aarch64 alike. */
+  O_NONBLOCK: 0x800,
   EPERM: 1,
   EINTR: 4,
   EIO: 5,

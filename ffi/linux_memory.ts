@@ -22,10 +22,6 @@ import { createProcReader } from "./procfs.ts";
 
 type Libc = BoundLibrary<typeof LINUX_LIBC>;
 
-// O_NONBLOCK is 04000 on every Linux architecture secmem runs on (x86-64,
-// arm64); kept here rather than in the shared table, used by openRead only.
-const O_NONBLOCK = 0x800;
-
 /**
  * The calls a secret's life makes (map, protect, fill, wipe, unmap; the
  * process table's memfd and /proc reads; errno), bound when the layer is
@@ -53,6 +49,8 @@ const EAGER: readonly (keyof typeof LINUX_LIBC)[] = [
 /** How address space is reserved: inaccessible, unbacked, uncharged. */
 const RESERVED = LINUX.MAP_PRIVATE | LINUX.MAP_ANONYMOUS | LINUX.MAP_NORESERVE;
 
+const READ_WRITE = LINUX.PROT_READ | LINUX.PROT_WRITE;
+
 /** Builds Linux's native memory layer over a runtime adapter. */
 export function createLinuxMemory(
   adapter: RuntimeAdapter,
@@ -66,7 +64,6 @@ export function createLinuxMemory(
   );
   const posix = createPosix(libc, adapter, LINUX, {
     errnoAddress: libc.__errno_location(),
-    nonBlocking: O_NONBLOCK,
     mmapHint: "the process may be out of memory or at vm.max_map_count",
   });
   const { errno, check, retrying, readLimit } = posix;
@@ -90,6 +87,18 @@ export function createLinuxMemory(
     dontDump: true,
     forkProtection: "wipe",
   };
+
+  /** mmap with no file behind it; a failure throws. */
+  function map(
+    address: bigint,
+    length: number,
+    protection: number,
+    flags: number,
+  ): bigint {
+    const mapped = libc.mmap(address, length, protection, flags, -1, 0);
+    if (mapped === LINUX.MAP_FAILED) fail("mmap", errno());
+    return mapped;
+  }
 
   function advise(address: bigint, length: number, advice: number): number {
     return libc.madvise(address, length, advice) === 0 ? 0 : errno();
@@ -128,59 +137,21 @@ export function createLinuxMemory(
   const procText = createProcReader(libc, posix, LINUX);
   const threads = createLinuxThreads(libc, procText, arch);
 
-  // This layer lives in one JavaScript thread (a Worker builds its own),
-  // which runs on one OS thread for its whole life: its id and start time
-  // are asked once. The process table and the open-range list both want
-  // them, and each asking costs a gettid and a /proc read (issue 24).
-  let ownId = 0;
-  let ownStarted = -1;
-  const threadId = (): number =>
-    ownId > 0 ? ownId : (ownId = threads.threadId());
-  const threadStart = (tid: number): number | null => {
-    if (tid === ownId && ownStarted >= 0) return ownStarted;
-    const started = threads.threadStart(tid);
-    // Only a definite answer about this very thread is kept.
-    if (tid === ownId && tid > 0 && started !== null && started >= 0) {
-      ownStarted = started;
-    }
-    return started;
-  };
-
   return {
     ...posix.members,
     ...threads,
-    threadId,
-    threadStart,
     procText,
-    sharedSection: threads.sharedTable,
-    currentThread() {
-      const id = threadId();
-      const started = id > 0 ? threadStart(id) : null;
-      return started === null || started < 0 ? undefined : { id, started };
-    },
     os: "linux",
     arch,
     pageSize,
     features,
 
-    reserve(length) {
-      const address = libc.mmap(0n, length, LINUX.PROT_NONE, RESERVED, -1, 0);
-      if (address === LINUX.MAP_FAILED) fail("mmap", errno());
-      return address;
-    },
+    reserve: (length) => map(0n, length, LINUX.PROT_NONE, RESERVED),
 
     decommit(address, length) {
       // The reservation's own flags: a quarantined range and its guard
       // pages become one mapping, and many adjacent ones one in all.
-      const mapped = libc.mmap(
-        address,
-        length,
-        LINUX.PROT_NONE,
-        RESERVED | LINUX.MAP_FIXED,
-        -1,
-        0,
-      );
-      if (mapped === LINUX.MAP_FAILED) fail("mmap", errno());
+      map(address, length, LINUX.PROT_NONE, RESERVED | LINUX.MAP_FIXED);
     },
 
     commit(address, length, lock): CommitResult {
@@ -189,14 +160,7 @@ export function createLinuxMemory(
       // with a zero limit) exactly where mlock would be.
       const flags = LINUX.MAP_PRIVATE | LINUX.MAP_ANONYMOUS | LINUX.MAP_FIXED |
         (lock ? LINUX.MAP_LOCKED : 0);
-      const mapped = libc.mmap(
-        address,
-        length,
-        LINUX.PROT_READ | LINUX.PROT_WRITE,
-        flags,
-        -1,
-        0,
-      );
+      const mapped = libc.mmap(address, length, READ_WRITE, flags, -1, 0);
       if (mapped !== LINUX.MAP_FAILED) return "ok";
       const code = errno();
       if (lock && (code === LINUX.EAGAIN || code === LINUX.EPERM)) {
@@ -233,14 +197,8 @@ export function createLinuxMemory(
       // MAP_LOCKED prefaults the pages here, so that a shortage surfaces as
       // an errno now rather than as SIGBUS at the first touch; it is also
       // where RLIMIT_MEMLOCK is checked (the pages are always locked).
-      const mapped = libc.mmap(
-        address,
-        length,
-        LINUX.PROT_READ | LINUX.PROT_WRITE,
-        LINUX.MAP_SHARED | LINUX.MAP_FIXED | LINUX.MAP_LOCKED,
-        fd,
-        0,
-      );
+      const flags = LINUX.MAP_SHARED | LINUX.MAP_FIXED | LINUX.MAP_LOCKED;
+      const mapped = libc.mmap(address, length, READ_WRITE, flags, fd, 0);
       const code = mapped === LINUX.MAP_FAILED ? errno() : 0;
       // The mapping holds the file; no descriptor may outlive this call.
       libc.close(fd);

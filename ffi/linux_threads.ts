@@ -17,6 +17,7 @@
 import type { LINUX_LIBC } from "./linux.ts";
 import { LINUX, SYS_GETPID, SYS_GETTID } from "./linux.ts";
 import type { BoundLibrary } from "./types.ts";
+import type { NativeMemory } from "./contract.ts";
 import { SecretMemoryError } from "../src/core/errors.ts";
 
 type Libc = BoundLibrary<typeof LINUX_LIBC>;
@@ -34,18 +35,17 @@ const TABLE_ADDRESSES: readonly bigint[] = [
   0x48_c000_0000n,
 ];
 
-/** The Linux members of NativeMemory for the process-wide table. */
-export interface LinuxThreads {
-  sharedTable(
-    name: string,
-    length: number,
-    existingOnly?: boolean,
-  ): bigint | undefined;
-  threadId(): number;
-  processId(): number;
-  threadStart(tid: number): number | null;
-  threadTicks(tid: number): number | null;
-}
+/** The Linux members of NativeMemory for the process-wide tables. */
+export type LinuxThreads = Pick<
+  Required<NativeMemory>,
+  | "sharedTable"
+  | "sharedSection"
+  | "threadId"
+  | "processId"
+  | "threadStart"
+  | "threadTicks"
+  | "currentThread"
+>;
 
 /** Builds them over the bound libc and the /proc reader (`procfs.ts`). */
 export function createLinuxThreads(
@@ -57,19 +57,16 @@ export function createLinuxThreads(
   const getpid = SYS_GETPID[arch];
 
   /**
-   * Where /proc/self/maps shows our table, at one of the agreed addresses
-   * (`only`, when given), with our size and protection.
+   * Which of `addresses` /proc/self/maps shows our table at, with our size
+   * and protection.
    */
   function findTable(
     length: number,
     name: string,
-    only?: bigint,
+    addresses = TABLE_ADDRESSES,
   ): bigint | undefined {
-    const wanted = (only === undefined ? TABLE_ADDRESSES : [only]).map(
-      (address) =>
-        `${address.toString(16)}-${
-          (address + BigInt(length)).toString(16)
-        } rw-s `,
+    const wanted = addresses.map((address) =>
+      `${address.toString(16)}-${(address + BigInt(length)).toString(16)} rw-s `
     );
     const suffix = `/memfd:${name} (deleted)`;
     let maps: string;
@@ -81,7 +78,7 @@ export function createLinuxThreads(
     for (const line of maps.split("\n")) {
       if (!line.endsWith(suffix)) continue;
       const at = wanted.findIndex((start) => line.startsWith(start));
-      if (at >= 0) return only ?? TABLE_ADDRESSES[at];
+      if (at >= 0) return addresses[at];
     }
     return undefined;
   }
@@ -106,14 +103,9 @@ export function createLinuxThreads(
     if (fd < 0) return undefined;
     try {
       if (libc.ftruncate(fd, length) !== 0) return undefined;
-      const mapped = libc.mmap(
-        address,
-        length,
-        LINUX.PROT_READ | LINUX.PROT_WRITE,
-        LINUX.MAP_SHARED | LINUX.MAP_FIXED_NOREPLACE,
-        fd,
-        0,
-      );
+      const flags = LINUX.MAP_SHARED | LINUX.MAP_FIXED_NOREPLACE;
+      const readWrite = LINUX.PROT_READ | LINUX.PROT_WRITE;
+      const mapped = libc.mmap(address, length, readWrite, flags, fd, 0);
       if (mapped === LINUX.MAP_FAILED) return undefined;
       if (mapped !== address) {
         libc.munmap(mapped, length);
@@ -148,35 +140,62 @@ export function createLinuxThreads(
     return Number.isSafeInteger(start) && start >= 0 ? start : -1;
   }
 
+  // This layer lives in one JavaScript thread (a Worker builds its own),
+  // which runs on one OS thread for its whole life: its id and start time
+  // are asked once. The process table and the open-range list both want
+  // them, and each asking costs a gettid and a /proc read (issue 24).
+  let ownId = 0;
+  let ownStarted = -1;
+  const threadId = (): number =>
+    ownId > 0
+      ? ownId
+      : (ownId = gettid === undefined ? 0 : libc.syscall(gettid, 0));
+
+  function threadStart(tid: number): number | null {
+    if (tid === ownId && ownStarted >= 0) return ownStarted;
+    const ticks = threadTicks(tid);
+    const started = ticks === null || ticks < 0 ? ticks : ticks % 0x8000_0000;
+    // Only a definite answer about this very thread is kept.
+    if (tid === ownId && tid > 0 && started !== null && started >= 0) {
+      ownStarted = started;
+    }
+    return started;
+  }
+
+  function sharedTable(
+    name: string,
+    length: number,
+    existingOnly = false,
+  ): bigint | undefined {
+    if (gettid === undefined) return undefined;
+    if (libc.memfd_create === undefined) return undefined;
+    // The table where another thread put it: looked for first, so that a
+    // thread that finds an earlier address free again (something else
+    // was there and went) does not start a second table.
+    const existing = findTable(length, name);
+    if (existing !== undefined || existingOnly) return existing;
+    for (const address of TABLE_ADDRESSES) {
+      const made = create(address, length, name);
+      if (made === address) return made;
+      // Taken, by the table or by something else: the map is asked
+      // whatever the failure was (qemu-user answers an occupied
+      // MAP_FIXED_NOREPLACE otherwise than with EEXIST).
+      if (findTable(length, name, [address]) !== undefined) return address;
+    }
+    return undefined;
+  }
+
   return {
-    sharedTable(name, length, existingOnly = false) {
-      if (gettid === undefined) return undefined;
-      if (libc.memfd_create === undefined) return undefined;
-      // The table where another thread put it: looked for first, so that a
-      // thread that finds an earlier address free again (something else
-      // was there and went) does not start a second table.
-      const existing = findTable(length, name);
-      if (existing !== undefined || existingOnly) return existing;
-      for (const address of TABLE_ADDRESSES) {
-        const made = create(address, length, name);
-        if (made === address) return made;
-        // Taken, by the table or by something else: the map is asked
-        // whatever the failure was (qemu-user answers an occupied
-        // MAP_FIXED_NOREPLACE otherwise than with EEXIST).
-        if (findTable(length, name, address) !== undefined) return address;
-      }
-      return undefined;
-    },
-
-    threadId: () => gettid === undefined ? 0 : libc.syscall(gettid, 0),
-
-    threadTicks,
-
+    sharedTable,
+    sharedSection: sharedTable,
+    threadId,
     processId: () => getpid === undefined ? 0 : libc.syscall(getpid, 0),
-
-    threadStart(tid) {
-      const ticks = threadTicks(tid);
-      return ticks === null || ticks < 0 ? ticks : ticks % 0x8000_0000;
+    threadTicks,
+    threadStart,
+    currentThread() {
+      const id = threadId();
+      const started = id > 0 ? threadStart(id) : null;
+      return started === null || started < 0 ? undefined : { id, started };
     },
   };
 }

@@ -10,11 +10,9 @@
 
 import { SecretMemoryError } from "../src/core/errors.ts";
 import type { NativeType, RuntimeAdapter, SymbolTable } from "./types.ts";
-import { fixedArity, same, toBigInt, toNumber } from "./_fixed_arity.ts";
+import { fixedArity, type RawFunction } from "./_fixed_arity.ts";
 import { openFirst } from "./_open.ts";
 import { type NodeLikeProcess, processHooks } from "./_process.ts";
-
-type NodeFunction = (...args: unknown[]) => unknown;
 
 interface NodeSignature {
   arguments: string[];
@@ -23,7 +21,7 @@ interface NodeSignature {
 
 interface NodeLibrary {
   getSymbol(name: string): bigint;
-  getFunction(name: string, signature: NodeSignature): NodeFunction;
+  getFunction(name: string, signature: NodeSignature): RawFunction;
   close(): void;
 }
 
@@ -49,8 +47,6 @@ const NODE_TYPES: Record<NativeType, string> = {
   pointer: "pointer",
   buffer: "buffer",
 };
-
-const WIDE: ReadonlySet<NativeType> = new Set(["i64", "u64", "isize", "usize"]);
 
 /**
  * Every function is declared with trailing int32 parameters up to this many
@@ -153,26 +149,21 @@ function loadFfi(process: NodeLikeProcess, version: string): NodeFfi {
 function bindAll(
   library: NodeLibrary,
   symbols: SymbolTable,
-): Record<string, NodeFunction | undefined> {
-  const bound: Record<string, NodeFunction | undefined> = {};
+): Record<string, RawFunction | undefined> {
+  const bound: Record<string, RawFunction | undefined> = {};
   for (const [name, fn] of Object.entries(symbols)) {
     if (fn.optional && !hasSymbol(library, name)) {
       bound[name] = undefined;
       continue;
     }
-    const pad = PADDED_ARITY - fn.parameters.length;
     const native = library.getFunction(name, {
       arguments: [
         ...fn.parameters.map((type) => NODE_TYPES[type]),
-        ...Array<string>(pad).fill("int32"),
+        ...Array<string>(PADDED_ARITY - fn.parameters.length).fill("int32"),
       ],
       return: NODE_TYPES[fn.result],
     });
-    bound[name] = bind(
-      padded(native, fn.parameters.length),
-      fn.parameters,
-      fn.result,
-    );
+    bound[name] = fixedArity(native, fn, PADDED_ARITY);
   }
   return bound;
 }
@@ -183,54 +174,6 @@ function hasSymbol(library: NodeLibrary, name: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/**
- * Gives a node:ffi function the neutral calling convention: node:ffi wants
- * bigints for 64-bit integers and returns them as bigints, while the tables
- * pass sizes and offsets as numbers. Pointers stay bigint both ways.
- */
-function bind(
-  native: NodeFunction,
-  parameters: readonly NativeType[],
-  result: NativeType,
-): NodeFunction {
-  return fixedArity(
-    native,
-    parameters.map((type) => WIDE.has(type) ? toBigInt : same),
-    WIDE.has(result) ? toNumber : same,
-  );
-}
-
-/**
- * `native`, declared with `PADDED_ARITY` parameters, as a function of its
- * real `arity` that passes 0 for the rest. One closure per arity keeps the
- * call free of spreads and array allocation.
- */
-function padded(native: NodeFunction, arity: number): NodeFunction {
-  switch (arity) {
-    case 0:
-      return () => native(0, 0, 0, 0, 0, 0, 0, 0, 0);
-    case 1:
-      return (a) => native(a, 0, 0, 0, 0, 0, 0, 0, 0);
-    case 2:
-      return (a, b) => native(a, b, 0, 0, 0, 0, 0, 0, 0);
-    case 3:
-      return (a, b, c) => native(a, b, c, 0, 0, 0, 0, 0, 0);
-    case 4:
-      return (a, b, c, d) => native(a, b, c, d, 0, 0, 0, 0, 0);
-    case 5:
-      return (a, b, c, d, e) => native(a, b, c, d, e, 0, 0, 0, 0);
-    case 6:
-      return (a, b, c, d, e, f) => native(a, b, c, d, e, f, 0, 0, 0);
-    case 7:
-      return (a, b, c, d, e, f, g) => native(a, b, c, d, e, f, g, 0, 0);
-    default:
-      throw new SecretMemoryError(
-        "UNSUPPORTED_PLATFORM",
-        `Cannot bind a function of ${arity} parameters: the Node adapter takes at most 7`,
-      );
   }
 }
 

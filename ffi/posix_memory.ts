@@ -47,37 +47,32 @@ export type PosixConstants =
     RLIM_INFINITY: bigint;
     O_RDONLY: number;
     O_CLOEXEC: number;
+    O_NONBLOCK: number;
   };
 
 /** What the OS layer needs besides the table and its constants. */
 export interface PosixOptions {
   /** Where errno lives (`__errno_location()`, `__error()`). */
   errnoAddress: bigint;
-  /** O_NONBLOCK, for `openRead(path, true)`. */
-  nonBlocking: number;
   /** What a failed mmap most likely means here. */
   mmapHint: string;
 }
 
-/** The shared NativeMemory members. */
-export type PosixMembers = Pick<
+/**
+ * The shared NativeMemory members: all but what each OS layer adds (and
+ * the optional ones, which it adds where it has them).
+ */
+export type PosixMembers = Omit<
   NativeMemory,
-  | "runtime"
-  | "runtimeVersion"
-  | "protect"
-  | "release"
-  | "copy"
-  | "view"
-  | "lockLimit"
-  | "raiseLockLimit"
-  | "readPermission"
-  | "openRead"
-  | "readInto"
-  | "writeFrom"
-  | "close"
-  | "onExit"
-  | "onSignal"
-  | "exit"
+  | "os"
+  | "arch"
+  | "pageSize"
+  | "features"
+  | "reserve"
+  | "commit"
+  | "keepOutOfDumpsAndForks"
+  | "wipe"
+  | "fillRandom"
 >;
 
 /** The shared members, and the helpers an OS layer builds the rest with. */
@@ -104,7 +99,7 @@ export function createPosix(
   constants: PosixConstants,
   options: PosixOptions,
 ): Posix {
-  const { errnoAddress, nonBlocking, mmapHint } = options;
+  const { errnoAddress, mmapHint } = options;
   const errno = (): number => adapter.readInt32(errnoAddress);
   const names: Record<number, string> = {};
   for (const name of ERRNO_NAMES) names[constants[name]] = name;
@@ -202,7 +197,7 @@ export function createPosix(
     openRead(path, nonBlock = false) {
       const bytes = new TextEncoder().encode(`${path}\0`);
       const flags = constants.O_RDONLY | constants.O_CLOEXEC |
-        (nonBlock ? nonBlocking : 0);
+        (nonBlock ? constants.O_NONBLOCK : 0);
       return retrying("open", () => lib.open(bytes, flags));
     },
 

@@ -48,20 +48,11 @@ const PROTECTION_FLAGS: Record<Protection, number> = {
   readwrite: WINDOWS.PAGE_READWRITE,
 };
 
-const ERROR_NAMES: Record<number, string> = {
-  [WINDOWS.ERROR_FILE_NOT_FOUND]: "ERROR_FILE_NOT_FOUND",
-  [WINDOWS.ERROR_PATH_NOT_FOUND]: "ERROR_PATH_NOT_FOUND",
-  [WINDOWS.ERROR_ACCESS_DENIED]: "ERROR_ACCESS_DENIED",
-  [WINDOWS.ERROR_INVALID_HANDLE]: "ERROR_INVALID_HANDLE",
-  [WINDOWS.ERROR_NOT_ENOUGH_MEMORY]: "ERROR_NOT_ENOUGH_MEMORY",
-  [WINDOWS.ERROR_OUTOFMEMORY]: "ERROR_OUTOFMEMORY",
-  [WINDOWS.ERROR_INVALID_PARAMETER]: "ERROR_INVALID_PARAMETER",
-  [WINDOWS.ERROR_INVALID_ADDRESS]: "ERROR_INVALID_ADDRESS",
-  [WINDOWS.ERROR_NOACCESS]: "ERROR_NOACCESS",
-  [WINDOWS.ERROR_NO_SYSTEM_RESOURCES]: "ERROR_NO_SYSTEM_RESOURCES",
-  [WINDOWS.ERROR_WORKING_SET_QUOTA]: "ERROR_WORKING_SET_QUOTA",
-  [WINDOWS.ERROR_COMMITMENT_LIMIT]: "ERROR_COMMITMENT_LIMIT",
-};
+/** The name of a Win32 error code that `WINDOWS` lists, if any. */
+const errorName = (code: number): string | undefined =>
+  Object.entries(WINDOWS).find(([name, value]) =>
+    name.startsWith("ERROR_") && value === code
+  )?.[0];
 
 const HINTS: Record<string, string> = {
   "VirtualAlloc(MEM_RESERVE)":
@@ -84,7 +75,7 @@ export function createWindowsMemory(
 
   /** Turns a failed call into a typed error; read the error code first. */
   function fail(call: string, code: number): never {
-    const name = ERROR_NAMES[code] ?? "Windows error";
+    const name = errorName(code) ?? "Windows error";
     const hint = HINTS[call];
     throw new SecretMemoryError(
       "OS_ERROR",
