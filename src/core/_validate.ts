@@ -10,7 +10,7 @@ import { MAX_SIZE, type Placement } from "./_layout.ts";
 import { defaultLock, type LockPolicy } from "./_policy.ts";
 
 export type { LockPolicy };
-import { isUint8Array } from "./_intrinsics.ts";
+import { copyInto, isUint8Array, lengthOf } from "./_intrinsics.ts";
 
 /**
  * A whole number from `min` to `max`, or `code` thrown with a message that
@@ -95,6 +95,26 @@ export function sourceChanged(cause?: unknown): SecretMemoryError {
       " (a growable SharedArrayBuffer); pass bytes no other thread resizes",
     { cause },
   );
+}
+
+/**
+ * Copies all of `source` into `target`, which has room for exactly `size`
+ * bytes, the length `source` was measured at: a source another thread
+ * resized since must fail the copy, never run past the target.
+ */
+export function copySource(
+  target: Uint8Array,
+  source: Uint8Array,
+  size: number,
+): void {
+  if (lengthOf(source) !== size) throw sourceChanged();
+  // An empty source may be detached, which the copy would refuse.
+  if (size === 0) return;
+  try {
+    copyInto(target, source);
+  } catch (cause) {
+    throw sourceChanged(cause);
+  }
 }
 
 /**

@@ -26,10 +26,10 @@ import {
   checkChoice,
   checkInteger,
   checkOptions,
+  copySource,
   type LockPolicy,
-  sourceChanged,
 } from "../core/_validate.ts";
-import { copyInto, lengthOf, subarrayOf, zero } from "../core/_intrinsics.ts";
+import { lengthOf, subarrayOf, zero } from "../core/_intrinsics.ts";
 import { isOwnSource } from "../core/_open.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { redact } from "../core/_redact.ts";
@@ -490,16 +490,11 @@ export class SecretPool {
     const wipe = wipeSource && size > 0 && !isOwnSource(source);
     const slot = this.#take(size);
     fillSlot(slot, (arena, index, all) => {
-      if (lengthOf(source) !== size) throw sourceChanged();
       // Into a view of exactly the slot: a source another thread grows
-      // after the check above must fail the copy, not run over the canary
+      // after it was measured must fail the copy, not run over the canary
       // and the next slot (it did, into the whole arena's view).
       const offset = arena.userOffset(index);
-      try {
-        copyInto(subarrayOf(all, offset, offset + size), source);
-      } catch (cause) {
-        throw sourceChanged(cause);
-      }
+      copySource(subarrayOf(all, offset, offset + size), source, size);
     });
     if (wipe) zero(source);
     return slot;
