@@ -147,7 +147,7 @@ export function checkChoice<T extends string>(
 
 /**
  * The options object itself, read once into a plain copy: undefined or an
- * object, holding only the `known` keys when they are given. Each option
+ * object, holding only the `known` keys. Each option
  * is read exactly once (a getter may answer differently twice), so what
  * is checked is what is used; a getter or a Proxy trap that throws is the
  * caller's object failing, and arrives as `INVALID_ARGUMENT` with the
@@ -155,7 +155,7 @@ export function checkChoice<T extends string>(
  */
 export function checkOptions(
   options: unknown,
-  known?: readonly string[],
+  known: readonly string[],
   what = "options",
 ): Record<string, unknown> {
   if (options === undefined) return {};
@@ -166,22 +166,19 @@ export function checkOptions(
     );
   }
   try {
-    const keys = Object.keys(options);
     // A misspelt option must not quietly fall back to its default: a typo
     // in `lock` would otherwise give the caller the policy they didn't ask.
-    const unknown = known === undefined
-      ? undefined
-      : keys.find((key) => !known.includes(key));
+    const unknown = Object.keys(options).find((key) => !known.includes(key));
     if (unknown !== undefined) {
       throw new SecretMemoryError(
         "INVALID_ARGUMENT",
         `Cannot use option ${
           JSON.stringify(unknown)
-        } in the ${what}: expected ${known!.join(", ")}`,
+        } in the ${what}: expected ${known.join(", ")}`,
       );
     }
     const copy: Record<string, unknown> = {};
-    for (const key of known ?? keys) {
+    for (const key of known) {
       const value = (options as Record<string, unknown>)[key];
       if (value !== undefined) copy[key] = value;
     }
