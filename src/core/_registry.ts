@@ -205,14 +205,10 @@ export function purge(): PurgeResult {
 
 /** The data ranges of this thread's live regions. */
 export function liveRanges(): [bigint, bigint][] {
-  const ranges: [bigint, bigint][] = [];
-  for (const region of live) {
-    ranges.push([
-      region.dataAddress,
-      region.dataAddress + BigInt(region.layout.dataLength),
-    ]);
-  }
-  return ranges;
+  return [...live].map((region) => [
+    region.dataAddress,
+    region.dataAddress + BigInt(region.layout.dataLength),
+  ]);
 }
 
 /** Whether `region` is still live (not retired by destroy, purge or GC). */

@@ -175,7 +175,7 @@ class PoolCore {
           ? [spare, arena]
           : [arena, spare];
         home.spare = keep;
-        this.#unmap(home, drop);
+        this.#unmap(drop);
       }
     }
     return intact;
@@ -184,16 +184,13 @@ class PoolCore {
   /** Wipes and unmaps every arena; the pool stays usable. */
   purge(): PurgeResult {
     const result: PurgeResult = { destroyed: 0, corrupted: 0 };
-    for (const home of this.#classes) {
-      if (home === undefined) continue;
-      for (const arena of [...home.arenas]) {
-        try {
-          const found = this.#unmap(home, arena);
-          result.destroyed += found.live;
-          result.corrupted += found.corrupted;
-        } catch {
-          // Carry on: the other arenas must still be wiped.
-        }
+    for (const arena of [...this.#arenas.values()]) {
+      try {
+        const found = this.#unmap(arena);
+        result.destroyed += found.live;
+        result.corrupted += found.corrupted;
+      } catch {
+        // Carry on: the other arenas must still be wiped.
       }
     }
     return result;
@@ -284,7 +281,8 @@ class PoolCore {
     return chosen;
   }
 
-  #unmap(home: SizeClass, arena: Arena) {
+  #unmap(arena: Arena) {
+    const home = this.#classFor(arena.geometry.slotSize);
     home.arenas.delete(arena);
     home.open.delete(arena);
     if (home.current === arena) home.current = undefined;
