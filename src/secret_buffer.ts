@@ -844,13 +844,10 @@ export class SecretBuffer {
    * await key.writeTo(child.stdin.fd);
    * ```
    */
-  writeTo(fdOrFile: FdOrFile): Promise<number> {
-    try {
-      alive(this, backing, "writeTo");
-      return writeTo(this, fdOrFile);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async writeTo(fdOrFile: FdOrFile): Promise<number> {
+    // Async, so that a destroyed buffer rejects rather than throws.
+    alive(this, backing, "writeTo");
+    return await writeTo(this, fdOrFile);
   }
 
   /**

@@ -51,10 +51,14 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  native().onExit(() => {
-    runCleanups();
-    purge();
-  });
+  native().onExit(cleanUpAndPurge);
+}
+
+// At exit and on an interrupt: put back what must be (a terminal's
+// settings), then wipe.
+function cleanUpAndPurge(): void {
+  runCleanups();
+  purge();
 }
 
 // Restorations that must happen however the process ends (a prompt's
@@ -330,8 +334,7 @@ export function catchInterrupt(): void {
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     try {
       memory.onSignal(signal, () => {
-        runCleanups();
-        purge();
+        cleanUpAndPurge();
         memory.exit(codes[signal]);
       });
     } catch (error) {

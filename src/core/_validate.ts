@@ -206,6 +206,16 @@ export function readFailed(
   );
 }
 
+/**
+ * A `lock` option: `"required"` or `"best-effort"`; unset, the process-wide
+ * policy (`configure`, `SECMEM_LOCK`) as it stands now.
+ */
+export function checkLock(lock: unknown): LockPolicy {
+  return lock === undefined
+    ? defaultLock()
+    : checkChoice(lock, ["required", "best-effort"], "lock");
+}
+
 /** The options every buffer constructor takes. */
 export const BUFFER_OPTION_KEYS: readonly string[] = [
   "lock",
@@ -214,8 +224,7 @@ export const BUFFER_OPTION_KEYS: readonly string[] = [
 ];
 
 /**
- * Lock, placement and backend options with their defaults; no others. The
- * lock default is the process-wide policy (`configure`, `SECMEM_LOCK`).
+ * Lock, placement and backend options with their defaults; no others.
  */
 export function checkBufferOptions(options: unknown): CheckedOptions {
   const { lock, placement = "end", backend = "anonymous" } = checkOptions(
@@ -223,9 +232,7 @@ export function checkBufferOptions(options: unknown): CheckedOptions {
     BUFFER_OPTION_KEYS,
   );
   return {
-    lock: lock === undefined
-      ? defaultLock()
-      : checkChoice(lock, ["required", "best-effort"], "lock"),
+    lock: checkLock(lock),
     placement: checkChoice(placement, ["end", "start"], "placement"),
     backend: checkChoice(
       backend,

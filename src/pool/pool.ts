@@ -19,12 +19,12 @@ import {
 } from "./_slot_layout.ts";
 import { native, type Protection } from "../core/_native.ts";
 import { addPurgeHook, type PurgeResult } from "../core/_registry.ts";
-import { defaultLock } from "../core/_policy.ts";
 import {
   checkBoolean,
   checkBytes,
   checkChoice,
   checkInteger,
+  checkLock,
   checkOptions,
   copySource,
   type LockPolicy,
@@ -401,9 +401,7 @@ export class SecretPool {
     this.#core = new PoolCore(
       RANK[checkChoice(rest, ["noaccess", "readwrite"], "rest")],
       // Unset: the process-wide policy when the pool is made.
-      lock === undefined
-        ? defaultLock()
-        : checkChoice(lock, ["required", "best-effort"], "lock"),
+      checkLock(lock),
     );
     livePools.add(this.#core);
   }
@@ -655,9 +653,7 @@ export class SecretSlot {
       try {
         arena.withWritable(index, (all) => fill(arena, index, all));
       } catch (error) {
-        slot.#core!.finalizer.unregister(slot);
-        slot.#core!.give(arena, index);
-        slot.#arena = undefined;
+        slot.#free();
         throw error;
       }
     };
@@ -832,13 +828,17 @@ export class SecretSlot {
    * @throws {SecretMemoryError} `CANARY_CORRUPTED`.
    */
   destroy(): void {
+    if (!this.#free()) throw overwritten(this, slotBacking);
+  }
+
+  // Wipes the slot and gives it back; false when a canary was overwritten.
+  #free(): boolean {
     const arena = this.#arena;
     const core = this.#core;
-    if (arena === undefined || core === undefined) return;
     this.#arena = this.#core = undefined;
-    if (!arena.live) return;
+    if (arena === undefined || core === undefined || !arena.live) return true;
     core.finalizer.unregister(this);
-    if (!core.give(arena, this.#index)) throw overwritten(this, slotBacking);
+    return core.give(arena, this.#index);
   }
 
   /** Destroys the slot at the end of a `using` scope. */
