@@ -197,37 +197,34 @@ class PoolCore {
   }
 
   stats(): PoolStats {
-    const result: PoolStats = {
+    const classes = SLOT_SIZES.map((slotSize): SlotClassStats => ({
+      slotSize,
       liveSlots: 0,
       freeSlots: 0,
       arenas: 0,
+    }));
+    const result: PoolStats = {
+      liveSlots: 0,
+      freeSlots: 0,
+      arenas: this.#arenas.size,
       mappedBytes: 0,
       lockedBytes: 0,
       unlockedBytes: 0,
       quarantinedSlots: 0,
-      classes: [],
+      classes,
     };
-    for (let i = 0; i < SLOT_SIZES.length; i++) {
-      const entry: SlotClassStats = {
-        slotSize: SLOT_SIZES[i],
-        liveSlots: 0,
-        freeSlots: 0,
-        arenas: 0,
-      };
-      for (const arena of this.#classes[i]?.arenas ?? []) {
-        entry.arenas++;
-        entry.liveSlots += arena.liveSlots;
-        entry.freeSlots += arena.capacity - arena.liveSlots -
-          arena.quarantinedSlots;
-        result.mappedBytes += arena.total;
-        result.quarantinedSlots += arena.quarantinedSlots;
-        if (arena.locked) result.lockedBytes += arena.dataLength;
-        else result.unlockedBytes += arena.dataLength;
-      }
-      result.liveSlots += entry.liveSlots;
-      result.freeSlots += entry.freeSlots;
-      result.arenas += entry.arenas;
-      result.classes.push(entry);
+    for (const arena of this.#arenas.values()) {
+      const entry = classes[classIndexFor(arena.geometry.slotSize)];
+      const free = arena.capacity - arena.liveSlots - arena.quarantinedSlots;
+      entry.arenas++;
+      entry.liveSlots += arena.liveSlots;
+      entry.freeSlots += free;
+      result.liveSlots += arena.liveSlots;
+      result.freeSlots += free;
+      result.mappedBytes += arena.total;
+      result.quarantinedSlots += arena.quarantinedSlots;
+      if (arena.locked) result.lockedBytes += arena.dataLength;
+      else result.unlockedBytes += arena.dataLength;
     }
     return result;
   }
