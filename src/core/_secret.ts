@@ -246,7 +246,7 @@ export function opened<S>(
 }
 
 /**
- * What a fast scope returns: `result` itself, or for a thenable a promise
+ * What a scope returns: `result` itself, or for a thenable a promise
  * that holds the scope open (one more entry on `gate`) until it settles.
  */
 export function kept<S, T>(
