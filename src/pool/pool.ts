@@ -650,7 +650,9 @@ export class SecretSlot {
       try {
         arena.withWritable(index, (all) => fill(arena, index, all));
       } catch (error) {
-        slot.#free();
+        slot.#core!.finalizer.unregister(slot);
+        slot.#core!.give(arena, index);
+        slot.#arena = undefined;
         throw error;
       }
     };
@@ -825,17 +827,13 @@ export class SecretSlot {
    * @throws {SecretMemoryError} `CANARY_CORRUPTED`.
    */
   destroy(): void {
-    if (!this.#free()) throw overwritten(this, slotBacking);
-  }
-
-  // Wipes the slot and gives it back; false when a canary was overwritten.
-  #free(): boolean {
     const arena = this.#arena;
     const core = this.#core;
+    if (arena === undefined || core === undefined) return;
     this.#arena = this.#core = undefined;
-    if (arena === undefined || core === undefined || !arena.live) return true;
+    if (!arena.live) return;
     core.finalizer.unregister(this);
-    return core.give(arena, this.#index);
+    if (!core.give(arena, this.#index)) throw overwritten(this, slotBacking);
   }
 
   /** Destroys the slot at the end of a `using` scope. */
