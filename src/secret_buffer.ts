@@ -23,15 +23,9 @@ import {
   checkBytes,
   checkOptions,
   checkSize,
-  sourceChanged,
+  copySource,
 } from "./core/_validate.ts";
-import {
-  copyInto,
-  lengthOf,
-  markOwn,
-  markOwnView,
-  zero,
-} from "./core/_intrinsics.ts";
+import { lengthOf, markOwn, markOwnView, zero } from "./core/_intrinsics.ts";
 import { isOwnSource } from "./core/_open.ts";
 import { SecretMemoryError } from "./core/errors.ts";
 import {
@@ -97,8 +91,6 @@ const constructing = Symbol("SecretBuffer.constructing");
 // How a buffer reaches its own guarded mapping (see `_region.ts`); set in
 // SecretBuffer's static block, shared by every buffer.
 let backing: Backing<SecretBuffer>;
-// The live region of a buffer (call after `alive`).
-let regionOf: (buffer: SecretBuffer) => Region;
 
 /**
  * Secret bytes outside the garbage-collected heap: locked in RAM, left out
@@ -132,7 +124,6 @@ export class SecretBuffer {
     brand = (value) =>
       typeof value === "object" && value !== null && #region in value;
     registerBrand(brand);
-    regionOf = (buffer) => buffer.#region!;
     // A class, not an object literal: its methods sit on its own
     // prototype, so the shared code (_secret.ts) sees one map per kind of
     // secret and the engine can inline each kind's methods there.
@@ -319,13 +310,7 @@ export class SecretBuffer {
     const buffer = SecretBuffer.#create(size, bufferOptions, (user) => {
       // A growable SharedArrayBuffer can change under us from another
       // thread: copy exactly what was measured, or nothing.
-      if (lengthOf(source) !== size) throw sourceChanged();
-      if (size === 0) return;
-      try {
-        copyInto(user, source);
-      } catch (cause) {
-        throw sourceChanged(cause);
-      }
+      copySource(user, source, size);
     });
     if (wipe) zero(source);
     return buffer;
@@ -859,13 +844,10 @@ export class SecretBuffer {
    * await key.writeTo(child.stdin.fd);
    * ```
    */
-  writeTo(fdOrFile: FdOrFile): Promise<number> {
-    try {
-      alive(this, backing, "writeTo");
-      return writeTo(this, fdOrFile);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async writeTo(fdOrFile: FdOrFile): Promise<number> {
+    // Async, so that a destroyed buffer rejects rather than throws.
+    alive(this, backing, "writeTo");
+    return await writeTo(this, fdOrFile);
   }
 
   /**
@@ -957,7 +939,7 @@ export class SecretBuffer {
    */
   get backend(): "anonymous" | "secretmem" {
     alive(this, backing, "backend");
-    return regionOf(this).backend;
+    return this.#region!.backend;
   }
 
   /**

@@ -44,7 +44,6 @@ const typedBuffer = getter(TypedArrayPrototype, "buffer");
 const typedOffset = getter(TypedArrayPrototype, "byteOffset");
 const typedFill = Uint8Array.prototype.fill;
 const typedSet = Uint8Array.prototype.set;
-const typedCopyWithin = Uint8Array.prototype.copyWithin;
 const bufferDetached = getter(ArrayBuffer.prototype, "detached");
 const bufferTransfer = ArrayBuffer.prototype.transfer;
 const sharedByteLength = getter(SharedArrayBuffer.prototype, "byteLength");
@@ -157,16 +156,6 @@ export function subarrayOf<T extends Typed>(
     (typedOffset(view) as number) + start * make.BYTES_PER_ELEMENT,
     stop - start,
   ) as T;
-}
-
-/** `view.copyWithin(target, start, end)` through the intrinsic. */
-export function copyWithinOf(
-  view: Typed,
-  target: number,
-  start: number,
-  end: number,
-): void {
-  apply(typedCopyWithin, view, [target, start, end]);
 }
 
 /** `target.set(source, offset)` through the intrinsic. */

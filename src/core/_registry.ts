@@ -51,10 +51,14 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  native().onExit(() => {
-    runCleanups();
-    purge();
-  });
+  native().onExit(cleanUpAndPurge);
+}
+
+// At exit and on an interrupt: put back what must be (a terminal's
+// settings), then wipe.
+function cleanUpAndPurge(): void {
+  runCleanups();
+  purge();
 }
 
 // Restorations that must happen however the process ends (a prompt's
@@ -100,16 +104,20 @@ export function track(owner: object, region: Region): void {
   live.add(region);
   mappingHeld();
   finalizer.register(owner, region, region);
-  totals.userBytes += region.layout.size;
-  totals.mappedBytes += region.layout.total;
-  if (region.locked) totals.lockedBytes += region.layout.dataLength;
-  else countUnlocked(region, 1);
-  if (region.backend === "secretmem") totals.secretmemBuffers++;
+  count(region, 1);
 }
 
-function countUnlocked(region: Region, sign: 1 | -1): void {
-  totals.unlockedBuffers += sign;
-  totals.unlockedBytes += sign * region.layout.dataLength;
+// What a region adds to the totals while it lives (and takes back after).
+function count(region: Region, sign: 1 | -1): void {
+  const { size, total, dataLength } = region.layout;
+  totals.userBytes += sign * size;
+  totals.mappedBytes += sign * total;
+  if (region.locked) totals.lockedBytes += sign * dataLength;
+  else {
+    totals.unlockedBuffers += sign;
+    totals.unlockedBytes += sign * dataLength;
+  }
+  if (region.backend === "secretmem") totals.secretmemBuffers += sign;
 }
 
 /**
@@ -119,11 +127,7 @@ function countUnlocked(region: Region, sign: 1 | -1): void {
 export function retire(region: Region): boolean {
   finalizer.unregister(region);
   live.delete(region);
-  totals.userBytes -= region.layout.size;
-  totals.mappedBytes -= region.layout.total;
-  if (region.locked) totals.lockedBytes -= region.layout.dataLength;
-  else countUnlocked(region, -1);
-  if (region.backend === "secretmem") totals.secretmemBuffers--;
+  count(region, -1);
   try {
     return unmapRegion(native(), region);
   } finally {
@@ -205,14 +209,10 @@ export function purge(): PurgeResult {
 
 /** The data ranges of this thread's live regions. */
 export function liveRanges(): [bigint, bigint][] {
-  const ranges: [bigint, bigint][] = [];
-  for (const region of live) {
-    ranges.push([
-      region.dataAddress,
-      region.dataAddress + BigInt(region.layout.dataLength),
-    ]);
-  }
-  return ranges;
+  return [...live].map((region) => [
+    region.dataAddress,
+    region.dataAddress + BigInt(region.layout.dataLength),
+  ]);
 }
 
 /** Whether `region` is still live (not retired by destroy, purge or GC). */
@@ -332,18 +332,14 @@ export function catchInterrupt(): void {
   const memory = native();
   const codes = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    const wipeAndExit = () => {
-      runCleanups();
-      purge();
-      memory.exit(codes[signal]);
-    };
-    if (signal !== "SIGHUP") memory.onSignal(signal, wipeAndExit);
-    else {
-      try {
-        memory.onSignal(signal, wipeAndExit);
-      } catch {
-        // Windows has no SIGHUP (Deno refuses to listen for it there).
-      }
+    try {
+      memory.onSignal(signal, () => {
+        cleanUpAndPurge();
+        memory.exit(codes[signal]);
+      });
+    } catch (error) {
+      // Windows has no SIGHUP (Deno refuses to listen for it there).
+      if (signal !== "SIGHUP") throw error;
     }
   }
 }

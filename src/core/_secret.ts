@@ -197,18 +197,11 @@ export function scope<S, T>(
   // The check's message is built out of line.
   if (typeof fn !== "function") checkFunction(fn, kind);
   gate.enter(kind);
-  let settledLater = false;
   try {
     apply(self, backing, gate);
-    const result = fn(backing.view(self));
-    const then = thenOf(result);
-    if (then !== undefined) {
-      settledLater = true;
-      return leaveLater(self, backing, gate, kind, result, then) as T;
-    }
-    return result;
+    return kept(self, backing, gate, kind, fn(backing.view(self)));
   } finally {
-    if (!settledLater) leave(self, backing, gate, kind);
+    leave(self, backing, gate, kind);
   }
 }
 
@@ -253,7 +246,7 @@ export function opened<S>(
 }
 
 /**
- * What a fast scope returns: `result` itself, or for a thenable a promise
+ * What a scope returns: `result` itself, or for a thenable a promise
  * that holds the scope open (one more entry on `gate`) until it settles.
  */
 export function kept<S, T>(
@@ -269,7 +262,7 @@ export function kept<S, T>(
   return leaveLater(self, backing, gate, kind, result, then) as T;
 }
 
-// Apart from scope(), so that the closure below is made only for a
+// Apart from kept(), so that the closure below is made only for a
 // thenable, not with every scope.
 function leaveLater<S>(
   self: S,

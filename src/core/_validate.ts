@@ -10,7 +10,7 @@ import { MAX_SIZE, type Placement } from "./_layout.ts";
 import { defaultLock, type LockPolicy } from "./_policy.ts";
 
 export type { LockPolicy };
-import { isUint8Array } from "./_intrinsics.ts";
+import { copyInto, isUint8Array, lengthOf } from "./_intrinsics.ts";
 
 /**
  * A whole number from `min` to `max`, or `code` thrown with a message that
@@ -98,6 +98,26 @@ export function sourceChanged(cause?: unknown): SecretMemoryError {
 }
 
 /**
+ * Copies all of `source` into `target`, which has room for exactly `size`
+ * bytes, the length `source` was measured at: a source another thread
+ * resized since must fail the copy, never run past the target.
+ */
+export function copySource(
+  target: Uint8Array,
+  source: Uint8Array,
+  size: number,
+): void {
+  if (lengthOf(source) !== size) throw sourceChanged();
+  // An empty source may be detached, which the copy would refuse.
+  if (size === 0) return;
+  try {
+    copyInto(target, source);
+  } catch (cause) {
+    throw sourceChanged(cause);
+  }
+}
+
+/**
  * What backs the data pages: anonymous pages, memfd_secret(2) pages, or
  * secret memory where the kernel gives it and anonymous pages elsewhere.
  */
@@ -127,7 +147,7 @@ export function checkChoice<T extends string>(
 
 /**
  * The options object itself, read once into a plain copy: undefined or an
- * object, holding only the `known` keys when they are given. Each option
+ * object, holding only the `known` keys. Each option
  * is read exactly once (a getter may answer differently twice), so what
  * is checked is what is used; a getter or a Proxy trap that throws is the
  * caller's object failing, and arrives as `INVALID_ARGUMENT` with the
@@ -135,7 +155,7 @@ export function checkChoice<T extends string>(
  */
 export function checkOptions(
   options: unknown,
-  known?: readonly string[],
+  known: readonly string[],
   what = "options",
 ): Record<string, unknown> {
   if (options === undefined) return {};
@@ -146,22 +166,19 @@ export function checkOptions(
     );
   }
   try {
-    const keys = Object.keys(options);
     // A misspelt option must not quietly fall back to its default: a typo
     // in `lock` would otherwise give the caller the policy they didn't ask.
-    const unknown = known === undefined
-      ? undefined
-      : keys.find((key) => !known.includes(key));
+    const unknown = Object.keys(options).find((key) => !known.includes(key));
     if (unknown !== undefined) {
       throw new SecretMemoryError(
         "INVALID_ARGUMENT",
         `Cannot use option ${
           JSON.stringify(unknown)
-        } in the ${what}: expected ${known!.join(", ")}`,
+        } in the ${what}: expected ${known.join(", ")}`,
       );
     }
     const copy: Record<string, unknown> = {};
-    for (const key of known ?? keys) {
+    for (const key of known) {
       const value = (options as Record<string, unknown>)[key];
       if (value !== undefined) copy[key] = value;
     }
@@ -189,6 +206,16 @@ export function readFailed(
   );
 }
 
+/**
+ * A `lock` option: `"required"` or `"best-effort"`; unset, the process-wide
+ * policy (`configure`, `SECMEM_LOCK`) as it stands now.
+ */
+export function checkLock(lock: unknown): LockPolicy {
+  return lock === undefined
+    ? defaultLock()
+    : checkChoice(lock, ["required", "best-effort"], "lock");
+}
+
 /** The options every buffer constructor takes. */
 export const BUFFER_OPTION_KEYS: readonly string[] = [
   "lock",
@@ -197,8 +224,7 @@ export const BUFFER_OPTION_KEYS: readonly string[] = [
 ];
 
 /**
- * Lock, placement and backend options with their defaults; no others. The
- * lock default is the process-wide policy (`configure`, `SECMEM_LOCK`).
+ * Lock, placement and backend options with their defaults; no others.
  */
 export function checkBufferOptions(options: unknown): CheckedOptions {
   const { lock, placement = "end", backend = "anonymous" } = checkOptions(
@@ -206,9 +232,7 @@ export function checkBufferOptions(options: unknown): CheckedOptions {
     BUFFER_OPTION_KEYS,
   );
   return {
-    lock: lock === undefined
-      ? defaultLock()
-      : checkChoice(lock, ["required", "best-effort"], "lock"),
+    lock: checkLock(lock),
     placement: checkChoice(placement, ["end", "start"], "placement"),
     backend: checkChoice(
       backend,

@@ -97,25 +97,17 @@ function recipes(memory: NativeMemory): Record<HardeningStepName, StepRecipe> {
   };
 }
 
-/** What the process has now, changing nothing (for the doctor). */
+/**
+ * What the process has now, changing nothing (for the doctor); all
+ * undefined without a native layer.
+ */
 export function hardeningState(
-  memory: NativeMemory,
+  memory: NativeMemory | undefined,
 ): Omit<HardenResult, "steps" | "hardened"> {
   return {
-    dumpable: memory.dumpable?.(),
-    coreLimit: memory.coreLimit?.().soft,
-    crashDialog: memory.crashDialog?.(),
-  };
-}
-
-function unsupportedEverywhere(detail: string): HardenResult {
-  const step: HardeningStep = { status: "unsupported", detail };
-  return {
-    dumpable: undefined,
-    coreLimit: undefined,
-    crashDialog: undefined,
-    steps: { dumpable: step, coreLimit: { ...step }, crashDialog: { ...step } },
-    hardened: false,
+    dumpable: memory?.dumpable?.(),
+    coreLimit: memory?.coreLimit?.().soft,
+    crashDialog: memory?.crashDialog?.(),
   };
 }
 
@@ -180,31 +172,33 @@ function checkSkip(skip: unknown): Set<HardeningStepName> {
 export function hardenProcess(options?: HardenOptions): HardenResult {
   const { skip = [] } = checkOptions(options, ["skip"]);
   const skipped = checkSkip(skip);
-  let memory: NativeMemory;
+  // No native layer for this OS: every step is unsupported, skipped or not.
+  let memory: NativeMemory | undefined;
+  let unsupported = "";
   try {
     memory = native();
   } catch (error) {
     if (
-      error instanceof SecretMemoryError &&
-      error.code === "UNSUPPORTED_PLATFORM"
-    ) {
-      return unsupportedEverywhere(error.message);
-    }
-    throw error;
+      !(error instanceof SecretMemoryError) ||
+      error.code !== "UNSUPPORTED_PLATFORM"
+    ) throw error;
+    unsupported = error.message;
   }
+  const all = memory && recipes(memory);
   const steps = {} as Record<HardeningStepName, HardeningStep>;
-  const all = recipes(memory);
   for (const name of STEP_NAMES) {
-    const { inPlace, apply } = all[name];
-    if (skipped.has(name)) {
+    const inPlace = all?.[name].inPlace;
+    if (all === undefined) {
+      steps[name] = { status: "unsupported", detail: unsupported };
+    } else if (skipped.has(name)) {
       steps[name] = { status: "skipped" };
     } else if (inPlace === undefined) {
       steps[name] = {
         status: "unsupported",
-        detail: `${memory.os} has no such switch`,
+        detail: `${memory!.os} has no such switch`,
       };
     } else {
-      steps[name] = attempt(inPlace, apply);
+      steps[name] = attempt(inPlace, all[name].apply);
     }
   }
   const statuses = STEP_NAMES.map((name) => steps[name].status);

@@ -21,7 +21,6 @@
 import { fillRange } from "../core/_intrinsics.ts";
 import { native } from "../core/_native.ts";
 import { KEY_SIZE } from "../crypto/_aead.ts";
-import type { Needle } from "../doctor/_scan.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { SecretBuffer } from "../secret_buffer.ts";
 
@@ -110,35 +109,11 @@ export class Coffer {
   }
 
   /**
-   * The key (or, with `part`, one half) as a masked needle for the memory
-   * scanner, tests only: the bytes XOR a random mask, and the mask. The
-   * key itself is never formed.
+   * The two halves, `left` (the half, then room for a re-split's random
+   * bytes) and `right`; tests only, to check how the key is kept.
    */
-  keyNeedle(part: "key" | "left" | "right" = "key"): Needle {
-    this.#check();
-    const mask = new Uint8Array(KEY_SIZE);
-    for (let i = 0; i < KEY_SIZE; i++) {
-      mask[i] = 1 + Math.floor(Math.random() * 255);
-    }
-    const masked = new Uint8Array(KEY_SIZE);
-    this.#left.read((l) =>
-      this.#right.read((r) => {
-        for (let i = 0; i < KEY_SIZE; i++) {
-          const other = part === "key" ? r[i] : 0;
-          masked[i] = part === "right"
-            ? r[i] ^ mask[i]
-            : (l[i] ^ mask[i]) ^ other;
-        }
-      })
-    );
-    return { masked, mask };
-  }
-
-  /** The address ranges of the two halves' user bytes (tests only). */
-  ranges(): [bigint, bigint][] {
-    return [this.#left, this.#right].map((b) =>
-      [b.address, b.address + BigInt(b.size)] as [bigint, bigint]
-    );
+  halvesForTesting(): readonly [SecretBuffer, SecretBuffer] {
+    return [this.#left, this.#right];
   }
 
   #check(): void {

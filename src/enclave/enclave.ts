@@ -5,8 +5,7 @@
  * @module
  */
 
-import { subarrayOf } from "../core/_intrinsics.ts";
-import { publicRandom } from "../core/_intrinsics.ts";
+import { copyInto, publicRandom, subarrayOf } from "../core/_intrinsics.ts";
 import { type Coffer, currentCoffer } from "./_coffer.ts";
 import {
   KEY_SIZE,
@@ -59,6 +58,24 @@ function associatedData(size: number, id: Uint8Array): Uint8Array {
   }
   aad.set(id, DOMAIN.length + 8);
   return aad;
+}
+
+/**
+ * Runs `fn` over a work area laid out | key | plaintext, padded |, with the
+ * key derived from `coffer`; the work area is wiped after. `fn` returns
+ * nothing: a scope asks an object result for its `then`, and a getter on
+ * Object.prototype would then run the caller's code with the work open.
+ */
+function withKey(
+  coffer: Coffer,
+  padded: number,
+  fn: (key: Uint8Array, plain: Uint8Array) => void,
+): void {
+  withWork(KEY_SIZE + padded, (work) => {
+    const key = subarrayOf(work, 0, KEY_SIZE);
+    coffer.deriveInto(key);
+    fn(key, subarrayOf(work, KEY_SIZE));
+  });
 }
 
 function integrityError(reason: string): SecretMemoryError {
@@ -182,15 +199,10 @@ export class Enclave {
     const coffer = currentCoffer();
     coffer.retain();
     try {
-      // Work: | key | plaintext, zero-padded |; the cipher core writes the
-      // ciphertext straight to the heap array (it is public).
-      withWork(KEY_SIZE + padded, (work) => {
-        const key = subarrayOf(work, 0, KEY_SIZE);
-        const plain = subarrayOf(work, KEY_SIZE);
-        coffer.deriveInto(key);
-        buffer.read((bytes) => {
-          for (let i = 0; i < size; i++) plain[i] = bytes[i];
-        });
+      // The cipher core writes the ciphertext straight to the heap array
+      // (it is public).
+      withKey(coffer, padded, (key, plain) => {
+        buffer.read((bytes) => copyInto(plain, bytes));
         sealInto(
           spanOf(key),
           spanOf(ciphertext, 0, NONCE_SIZE),
@@ -250,15 +262,8 @@ export class Enclave {
           "its ciphertext has the wrong length for its size (it was replaced)",
         );
       }
-      // Work: | key | plaintext, padded |
-      // The work returns nothing: a scope asks an object result for its
-      // `then`, and a getter on Object.prototype would then run the
-      // caller's code with the work area open.
       let out: SecretBuffer | undefined;
-      withWork(KEY_SIZE + padded, (work) => {
-        const key = subarrayOf(work, 0, KEY_SIZE);
-        const plain = subarrayOf(work, KEY_SIZE);
-        coffer.deriveInto(key);
+      withKey(coffer, padded, (key, plain) => {
         const authentic = openInto(
           spanOf(key),
           spanOf(ciphertext, 0, NONCE_SIZE),
@@ -277,17 +282,11 @@ export class Enclave {
         if (padding !== 0) {
           throw integrityError("its padding did not decrypt to zeros");
         }
-        // Guarded to guarded, byte by byte; the work area is wiped after.
-        const opened = SecretBuffer.alloc(size, checked);
-        try {
-          opened.write((bytes) => {
-            for (let i = 0; i < size; i++) bytes[i] = plain[i];
-          });
-        } catch (error) {
-          opened.destroy();
-          throw error;
-        }
-        out = opened;
+        // Guarded to guarded; the work area is wiped after.
+        out = SecretBuffer.from(subarrayOf(plain, 0, size), {
+          ...checked,
+          wipeSource: false,
+        });
       });
       return out!;
     } finally {

@@ -26,16 +26,9 @@
 import { CANARY_SIZE } from "../core/_layout.ts";
 
 /** The slot sizes a pool serves; a request is rounded up to one of them. */
-export const SLOT_SIZES: readonly number[] = Object.freeze([
-  16,
-  32,
-  64,
-  128,
-  256,
-  512,
-  1024,
-  2048,
-]);
+export const SLOT_SIZES: readonly number[] = Object.freeze(
+  [16, 32, 64, 128, 256, 512, 1024, 2048],
+);
 
 /** The largest secret a pool slot holds. */
 export const MAX_SLOT_SIZE = 2048;

@@ -19,17 +19,17 @@ import {
 } from "./_slot_layout.ts";
 import { native, type Protection } from "../core/_native.ts";
 import { addPurgeHook, type PurgeResult } from "../core/_registry.ts";
-import { defaultLock } from "../core/_policy.ts";
 import {
   checkBoolean,
   checkBytes,
   checkChoice,
   checkInteger,
+  checkLock,
   checkOptions,
+  copySource,
   type LockPolicy,
-  sourceChanged,
 } from "../core/_validate.ts";
-import { copyInto, lengthOf, subarrayOf, zero } from "../core/_intrinsics.ts";
+import { lengthOf, subarrayOf, zero } from "../core/_intrinsics.ts";
 import { isOwnSource } from "../core/_open.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { redact } from "../core/_redact.ts";
@@ -175,7 +175,7 @@ class PoolCore {
           ? [spare, arena]
           : [arena, spare];
         home.spare = keep;
-        this.#unmap(home, drop);
+        this.#unmap(drop);
       }
     }
     return intact;
@@ -184,53 +184,47 @@ class PoolCore {
   /** Wipes and unmaps every arena; the pool stays usable. */
   purge(): PurgeResult {
     const result: PurgeResult = { destroyed: 0, corrupted: 0 };
-    for (const home of this.#classes) {
-      if (home === undefined) continue;
-      for (const arena of [...home.arenas]) {
-        try {
-          const found = this.#unmap(home, arena);
-          result.destroyed += found.live;
-          result.corrupted += found.corrupted;
-        } catch {
-          // Carry on: the other arenas must still be wiped.
-        }
+    for (const arena of [...this.#arenas.values()]) {
+      try {
+        const found = this.#unmap(arena);
+        result.destroyed += found.live;
+        result.corrupted += found.corrupted;
+      } catch {
+        // Carry on: the other arenas must still be wiped.
       }
     }
     return result;
   }
 
   stats(): PoolStats {
-    const result: PoolStats = {
+    const classes = SLOT_SIZES.map((slotSize): SlotClassStats => ({
+      slotSize,
       liveSlots: 0,
       freeSlots: 0,
       arenas: 0,
+    }));
+    const result: PoolStats = {
+      liveSlots: 0,
+      freeSlots: 0,
+      arenas: this.#arenas.size,
       mappedBytes: 0,
       lockedBytes: 0,
       unlockedBytes: 0,
       quarantinedSlots: 0,
-      classes: [],
+      classes,
     };
-    for (let i = 0; i < SLOT_SIZES.length; i++) {
-      const entry: SlotClassStats = {
-        slotSize: SLOT_SIZES[i],
-        liveSlots: 0,
-        freeSlots: 0,
-        arenas: 0,
-      };
-      for (const arena of this.#classes[i]?.arenas ?? []) {
-        entry.arenas++;
-        entry.liveSlots += arena.liveSlots;
-        entry.freeSlots += arena.capacity - arena.liveSlots -
-          arena.quarantinedSlots;
-        result.mappedBytes += arena.total;
-        result.quarantinedSlots += arena.quarantinedSlots;
-        if (arena.locked) result.lockedBytes += arena.dataLength;
-        else result.unlockedBytes += arena.dataLength;
-      }
-      result.liveSlots += entry.liveSlots;
-      result.freeSlots += entry.freeSlots;
-      result.arenas += entry.arenas;
-      result.classes.push(entry);
+    for (const arena of this.#arenas.values()) {
+      const entry = classes[classIndexFor(arena.geometry.slotSize)];
+      const free = arena.capacity - arena.liveSlots - arena.quarantinedSlots;
+      entry.arenas++;
+      entry.liveSlots += arena.liveSlots;
+      entry.freeSlots += free;
+      result.liveSlots += arena.liveSlots;
+      result.freeSlots += free;
+      result.mappedBytes += arena.total;
+      result.quarantinedSlots += arena.quarantinedSlots;
+      if (arena.locked) result.lockedBytes += arena.dataLength;
+      else result.unlockedBytes += arena.dataLength;
     }
     return result;
   }
@@ -284,7 +278,8 @@ class PoolCore {
     return chosen;
   }
 
-  #unmap(home: SizeClass, arena: Arena) {
+  #unmap(arena: Arena) {
+    const home = this.#classFor(arena.geometry.slotSize);
     home.arenas.delete(arena);
     home.open.delete(arena);
     if (home.current === arena) home.current = undefined;
@@ -403,9 +398,7 @@ export class SecretPool {
     this.#core = new PoolCore(
       RANK[checkChoice(rest, ["noaccess", "readwrite"], "rest")],
       // Unset: the process-wide policy when the pool is made.
-      lock === undefined
-        ? defaultLock()
-        : checkChoice(lock, ["required", "best-effort"], "lock"),
+      checkLock(lock),
     );
     livePools.add(this.#core);
   }
@@ -490,16 +483,11 @@ export class SecretPool {
     const wipe = wipeSource && size > 0 && !isOwnSource(source);
     const slot = this.#take(size);
     fillSlot(slot, (arena, index, all) => {
-      if (lengthOf(source) !== size) throw sourceChanged();
       // Into a view of exactly the slot: a source another thread grows
-      // after the check above must fail the copy, not run over the canary
+      // after it was measured must fail the copy, not run over the canary
       // and the next slot (it did, into the whole arena's view).
       const offset = arena.userOffset(index);
-      try {
-        copyInto(subarrayOf(all, offset, offset + size), source);
-      } catch (cause) {
-        throw sourceChanged(cause);
-      }
+      copySource(subarrayOf(all, offset, offset + size), source, size);
     });
     if (wipe) zero(source);
     return slot;

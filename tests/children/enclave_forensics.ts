@@ -39,8 +39,16 @@ const source = SecretBuffer.random(size);
 const plaintext = needleOf(source);
 const enclave = Enclave.seal(source);
 const coffer = currentCoffer();
-const key = coffer.keyNeedle();
-const halves = coffer.ranges();
+// The key as a needle, formed only in guarded memory.
+const key = (() => {
+  using whole = SecretBuffer.alloc(32);
+  whole.write((bytes) => coffer.deriveInto(bytes));
+  return needleOf(whole);
+})();
+const halves = coffer.halvesForTesting().map((half): [bigint, bigint] => [
+  half.address,
+  half.address + BigInt(half.size),
+]);
 // The enclave's subkey, derived in guarded memory by the core's
 // HChaCha20 (whose state is guarded too), and the ChaCha20 block at
 // counter 0 under it: its first 32 bytes are the Poly1305 one-time key.
