@@ -29,6 +29,7 @@ import {
   searchRange,
 } from "../src/doctor/_scan.ts";
 import { native } from "../src/core/_native.ts";
+import { isSecretBuffer, type SecretBuffer } from "../src/secret_buffer.ts";
 import { runtime } from "./_harness.ts";
 import { TEST_LINUX, testLibc } from "./_test_libc.ts";
 import { type ChildResult, runtimeCommand } from "./_child.ts";
@@ -223,6 +224,31 @@ export function startChild(
 }
 
 /**
+ * Builds a needle on the heap, for the proof suite, which prints needles
+ * to hand them across processes and derives new ones from them. Its two
+ * halves XOR to the secret and are never wiped: the library's own scans
+ * use `sealNeedle`, in guarded pages.
+ */
+export function needleOf(
+  secret: SecretBuffer | Uint8Array,
+  length?: number,
+): Needle {
+  const read = (bytes: Uint8Array): Needle => {
+    const size = length ?? bytes.length;
+    const mask = new Uint8Array(size);
+    // The mask only has to differ from the secret: Math.random avoids
+    // leaving the mask in a runtime's CSPRNG state, and needs no FFI.
+    for (let i = 0; i < mask.length; i++) {
+      mask[i] = 1 + Math.floor(Math.random() * 255);
+    }
+    const masked = new Uint8Array(size);
+    for (let i = 0; i < size; i++) masked[i] = bytes[i] ^ mask[i];
+    return { masked, mask };
+  };
+  return isSecretBuffer(secret) ? secret.read(read) : read(secret);
+}
+
+/**
  * Searches a file (a core dump, for example) for each of `needles` in one
  * pass, reading it a chunk at a time into the doctor's guarded scratch
  * memory, as the doctor's own scan does. One result per needle; hits are
@@ -254,7 +280,7 @@ export function scanFile(
   } finally {
     memory.close(fd);
   }
-  return hits.map((found) => ({ hits: found, bytesScanned, skipped: 0 }));
+  return hits.map((found) => ({ hits: found, bytesScanned }));
 }
 
 /** A /proc file of this process, read with plain file reads. */

@@ -27,6 +27,7 @@ export interface MapEntry {
 export interface GuardedPages {
   readonly address: bigint;
   readonly size: number;
+  readonly buffer: ArrayBuffer;
   readonly view: Uint8Array;
   /** Wipes the pages, detaches the view, unmaps; harmless twice. */
   free(): void;
@@ -59,6 +60,7 @@ export function guardedPages(size: number): GuardedPages {
   return {
     address,
     size: data,
+    buffer,
     view: new Uint8Array(buffer),
     free() {
       if (!live) return;

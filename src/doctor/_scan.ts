@@ -38,8 +38,6 @@ export interface ScanResult {
   hits: bigint[];
   /** Bytes of present pages read. */
   bytesScanned: number;
-  /** Mappings that could not be read (for example `[vvar]`). */
-  skipped: number;
 }
 
 /** A needle in guarded pages, which `dispose` wipes and unmaps. */
@@ -66,8 +64,8 @@ export function sealNeedle(
   const size = isSecretBuffer(secret) ? secret.size : length ?? secret.length;
   const pages = guardedPages(2 * size);
   try {
-    const mask = pages.view.subarray(0, size);
-    const masked = pages.view.subarray(size, 2 * size);
+    const mask = new Uint8Array(pages.buffer, 0, size);
+    const masked = new Uint8Array(pages.buffer, size, size);
     // The mask only has to be unknown to whoever reads the heap; from the
     // OS straight into the pages, it leaves nothing in a runtime's state.
     native().fillRandom(pages.address, size);
@@ -115,13 +113,11 @@ export function scanMemoryAll(
   const memory = native();
   const hits: bigint[][] = needles.map(() => []);
   let bytesScanned = 0;
-  let skipped = 0;
   const maps = readMaps();
   const pagemap = memory.openRead("/proc/self/pagemap");
-  let mem: number | undefined;
+  let mem = -1;
   try {
     mem = memory.openRead("/proc/self/mem");
-    const fd = mem;
     withScratch((scratch) => {
       const excluded = [
         ...exclude,
@@ -136,23 +132,23 @@ export function scanMemoryAll(
         try {
           for (const [start, end] of presentRuns(pagemap, entry, scratch)) {
             bytesScanned += Number(end - start);
-            searchRange(fd, start, end, needles, scratch, (index, hit) => {
+            searchRange(mem, start, end, needles, scratch, (index, hit) => {
               if (!excluded.some(([s, e]) => s <= hit && hit < e)) {
                 hits[index].push(hit);
               }
             });
           }
         } catch {
-          // An unreadable mapping (device memory, a race with munmap).
-          skipped++;
+          // An unreadable mapping (device memory, a race with munmap) is
+          // passed over.
         }
       }
     });
   } finally {
     memory.close(pagemap);
-    if (mem !== undefined) memory.close(mem);
+    if (mem >= 0) memory.close(mem);
   }
-  return hits.map((found) => ({ hits: found, bytesScanned, skipped }));
+  return hits.map((found) => ({ hits: found, bytesScanned }));
 }
 
 /** Runs of consecutive present or swapped pages within one mapping. */

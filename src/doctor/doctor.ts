@@ -28,6 +28,8 @@ import { SecretBuffer } from "../secret_buffer.ts";
  * weakness of the machine that secmem cannot fix; `info`: a fact. */
 export type CheckStatus = "pass" | "fail" | "warn" | "info";
 
+const STATUSES: readonly unknown[] = ["pass", "fail", "warn", "info"];
+
 /** One line of the report. */
 export interface DoctorCheck {
   /** A stable identifier, for machines. */
@@ -446,9 +448,7 @@ function readReport(report: unknown): DoctorReport {
       const { id, title, status, detail } = checks[i] ?? {};
       if (
         typeof id !== "string" || typeof title !== "string" ||
-        typeof detail !== "string" ||
-        (status !== "pass" && status !== "warn" && status !== "fail" &&
-          status !== "info")
+        typeof detail !== "string" || !STATUSES.includes(status)
       ) refuse();
       copies.push({ id, title, status, detail });
     }
