@@ -21,11 +21,15 @@ import { join } from "node:path";
 import {
   type MapEntry,
   parseMaps,
-  parseSmaps,
-  type SmapsEntry,
+  withScratch,
 } from "../src/doctor/_procfs.ts";
-import type { Needle } from "../src/doctor/_scan.ts";
+import {
+  type Needle,
+  type ScanResult,
+  searchRange,
+} from "../src/doctor/_scan.ts";
 import { native } from "../src/core/_native.ts";
+import { isSecretBuffer, type SecretBuffer } from "../src/secret_buffer.ts";
 import { runtime } from "./_harness.ts";
 import { TEST_LINUX, testLibc } from "./_test_libc.ts";
 import { type ChildResult, runtimeCommand } from "./_child.ts";
@@ -219,6 +223,66 @@ export function startChild(
   };
 }
 
+/**
+ * Builds a needle on the heap, for the proof suite, which prints needles
+ * to hand them across processes and derives new ones from them. Its two
+ * halves XOR to the secret and are never wiped: the library's own scans
+ * use `sealNeedle`, in guarded pages.
+ */
+export function needleOf(
+  secret: SecretBuffer | Uint8Array,
+  length?: number,
+): Needle {
+  const read = (bytes: Uint8Array): Needle => {
+    const size = length ?? bytes.length;
+    const mask = new Uint8Array(size);
+    // The mask only has to differ from the secret: Math.random avoids
+    // leaving the mask in a runtime's CSPRNG state, and needs no FFI.
+    for (let i = 0; i < mask.length; i++) {
+      mask[i] = 1 + Math.floor(Math.random() * 255);
+    }
+    const masked = new Uint8Array(size);
+    for (let i = 0; i < size; i++) masked[i] = bytes[i] ^ mask[i];
+    return { masked, mask };
+  };
+  return isSecretBuffer(secret) ? secret.read(read) : read(secret);
+}
+
+/**
+ * Searches a file (a core dump, for example) for each of `needles` in one
+ * pass, reading it a chunk at a time into the doctor's guarded scratch
+ * memory, as the doctor's own scan does. One result per needle; hits are
+ * file offsets. `ranges` (start inclusive, end exclusive) limits the
+ * search, for example to a sparse file's data.
+ */
+export function scanFile(
+  needles: readonly Needle[],
+  path: string,
+  ranges: readonly [number, number][] = [[0, Number.MAX_SAFE_INTEGER]],
+): ScanResult[] {
+  const memory = native();
+  const hits: bigint[][] = needles.map(() => []);
+  let bytesScanned = 0;
+  const fd = memory.openRead(path);
+  try {
+    withScratch((scratch) => {
+      for (const [start, end] of ranges) {
+        bytesScanned += searchRange(
+          fd,
+          BigInt(start),
+          BigInt(end),
+          needles,
+          scratch,
+          (index, offset) => hits[index].push(offset),
+        );
+      }
+    });
+  } finally {
+    memory.close(fd);
+  }
+  return hits.map((found) => ({ hits: found, bytesScanned }));
+}
+
 /** A /proc file of this process, read with plain file reads. */
 export function procText(path: string): string {
   return readFileSync(path, "utf8");
@@ -230,8 +294,8 @@ export function ownMaps(): MapEntry[] {
 }
 
 /** This process's mappings with VmFlags. */
-export function ownSmaps(): SmapsEntry[] {
-  return parseSmaps(procText("/proc/self/smaps"));
+export function ownSmaps(): MapEntry[] {
+  return parseMaps(procText("/proc/self/smaps"));
 }
 
 /** A numeric /proc/self/status field in bytes (`VmLck`, `VmRSS`). */
@@ -253,7 +317,7 @@ export function wipeOnForkMappings(): number {
 
 /** Bytes a gcore of `pid` would write: every mapping not marked `dd`. */
 export function dumpEstimate(pid: number): number {
-  const entries = parseSmaps(readFileSync(`/proc/${pid}/smaps`, "utf8"));
+  const entries = parseMaps(readFileSync(`/proc/${pid}/smaps`, "utf8"));
   let total = 0;
   for (const entry of entries) {
     if (entry.flags.includes("dd") || entry.path.startsWith("[v")) continue;

@@ -6,19 +6,15 @@
  */
 
 import { SecretBuffer, stats } from "../mod.ts";
-import {
-  parseSmaps,
-  readMaps,
-  readProcText,
-  statusBytes,
-} from "../src/doctor/_procfs.ts";
+import { parseMaps, readMaps, readProcText } from "../src/doctor/_procfs.ts";
+import { ownStatus } from "./_forensics.ts";
 import assert from "node:assert/strict";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 
 /** Mappings with wipe-on-fork set: only secmem's data pages carry it. */
 function wipeOnForkMappings(): number {
-  const smaps = parseSmaps(readProcText("/proc/self/smaps"));
+  const smaps = parseMaps(readProcText("/proc/self/smaps"));
   return smaps.filter((m) => m.flags.includes("wf")).length;
 }
 
@@ -26,7 +22,7 @@ test(
   "10,000 alloc/destroy cycles: VmLck and the map count return to start",
   () => {
     SecretBuffer.alloc(1).destroy();
-    const lockedBefore = statusBytes("VmLck");
+    const lockedBefore = ownStatus("VmLck");
     const mapsBefore = readMaps().length;
     const oursBefore = wipeOnForkMappings();
     const live = stats().liveBuffers;
@@ -37,7 +33,7 @@ test(
       if (i % 3 === 0) buffer.read(() => 0);
       buffer.destroy();
     }
-    const lockedAfter = statusBytes("VmLck");
+    const lockedAfter = ownStatus("VmLck");
     const mapsAfter = readMaps().length;
     const oursAfter = wipeOnForkMappings();
     console.log(

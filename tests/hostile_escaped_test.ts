@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import { purge, SecretBuffer, SecretPool, stats } from "../mod.ts";
-import { statusBytes } from "../src/doctor/_procfs.ts";
+import { ownStatus } from "./_forensics.ts";
 import { childScript, runChild } from "./_child.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
@@ -82,7 +82,7 @@ test("after an escape every operation goes by the buffer's own size", () => {
 
 test("destroy of an escaped buffer quarantines it: wiped, counted, unlocked, never reused", () => {
   const before = stats();
-  const locked = linuxOnly === false ? statusBytes("VmLck") : 0;
+  const locked = linuxOnly === false ? ownStatus("VmLck") : 0;
   const a = SecretBuffer.random(64);
   const address = a.address;
   a.read((view) =>
@@ -97,7 +97,7 @@ test("destroy of an escaped buffer quarantines it: wiped, counted, unlocked, nev
   assert.equal(after.lockedBytes, before.lockedBytes);
   if (linuxOnly === false) {
     assert.equal(
-      statusBytes("VmLck"),
+      ownStatus("VmLck"),
       locked,
       "the quarantined range stayed locked",
     );

@@ -11,7 +11,8 @@ import assert from "node:assert/strict";
 import { SecretBuffer, SecretPool } from "../mod.ts";
 import { childScript, runChild } from "./_child.ts";
 import { runtime, test } from "./_harness.ts";
-import { needleOf, scanMemory } from "../src/doctor/_scan.ts";
+import { needleOf } from "./_forensics.ts";
+import { scanMemory } from "../src/doctor/_scan.ts";
 import { linuxOnly } from "./_platform.ts";
 
 test(

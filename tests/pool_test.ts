@@ -9,10 +9,10 @@
 import { purge, SecretBuffer, SecretPool, type SecretSlot } from "../mod.ts";
 import { native } from "../src/core/_native.ts";
 import {
+  type MapEntry,
   mappingAround,
-  parseSmaps,
+  parseMaps,
   readProcText,
-  type SmapsEntry,
 } from "../src/doctor/_procfs.ts";
 import assert from "node:assert/strict";
 import { assertThrowsCode } from "./_error_code.ts";
@@ -188,10 +188,10 @@ test(
       pool.alloc(2048),
     ];
     const { pageSize } = native();
-    const entries = parseSmaps(readProcText("/proc/self/smaps"));
+    const entries = parseMaps(readProcText("/proc/self/smaps"));
     const around = (address: bigint) => {
       const i = entries.findIndex((e) => e.start <= address && address < e.end);
-      const pick = (j: number): SmapsEntry | undefined => entries[j];
+      const pick = (j: number): MapEntry | undefined => entries[j];
       return { before: pick(i - 1), at: pick(i), after: pick(i + 1) };
     };
     const seen = new Set<bigint>();

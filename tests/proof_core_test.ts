@@ -7,7 +7,6 @@
  * @module
  */
 
-import { scanFile } from "../src/doctor/_scan.ts";
 import assert from "node:assert/strict";
 import { childScript, runChild } from "./_child.ts";
 import {
@@ -25,6 +24,7 @@ import {
   type NeedleHex,
   removeDir,
   say,
+  scanFile,
   startChild,
   tempDir,
   which,

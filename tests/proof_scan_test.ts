@@ -8,7 +8,6 @@
  */
 
 import { writeFileSync } from "node:fs";
-import { scanFile } from "../src/doctor/_scan.ts";
 import assert from "node:assert/strict";
 import { childScript, runChild } from "./_child.ts";
 import {
@@ -16,6 +15,7 @@ import {
   lastJson,
   removeDir,
   say,
+  scanFile,
   tempDir,
 } from "./_forensics.ts";
 import { test } from "./_harness.ts";

@@ -7,7 +7,8 @@
  */
 
 import { SecretBuffer } from "../mod.ts";
-import { needleOf, scanMemory } from "../src/doctor/_scan.ts";
+import { needleOf } from "./_forensics.ts";
+import { scanMemory } from "../src/doctor/_scan.ts";
 import assert from "node:assert/strict";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";

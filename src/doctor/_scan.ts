@@ -17,9 +17,13 @@
  */
 
 import { native } from "../core/_native.ts";
-import { detachBuffer } from "../core/_intrinsics.ts";
-import { SecretMemoryError } from "../core/errors.ts";
-import { readMaps, type Scratch, withScratch } from "./_procfs.ts";
+import {
+  guardedPages,
+  type MapEntry,
+  readMaps,
+  type Scratch,
+  withScratch,
+} from "./_procfs.ts";
 import { isSecretBuffer, type SecretBuffer } from "../secret_buffer.ts";
 
 /** A secret to look for, as `masked` XOR `mask`. */
@@ -34,8 +38,6 @@ export interface ScanResult {
   hits: bigint[];
   /** Bytes of present pages read. */
   bytesScanned: number;
-  /** Mappings that could not be read (for example `[vvar]`). */
-  skipped: number;
 }
 
 /** A needle in guarded pages, which `dispose` wipes and unmaps. */
@@ -47,10 +49,9 @@ export interface SealedNeedle extends Needle {
 }
 
 /**
- * Builds a needle in guarded pages of its own (a guard page on each side,
- * locked where the limit allows, out of dumps and forked children): the
- * mask straight from the OS generator, then the secret XOR the mask, a
- * byte at a time, so neither half, nor the secret, ever lies on the heap.
+ * Builds a needle in guarded pages of its own (`guardedPages`): the mask
+ * straight from the OS generator, then the secret XOR the mask, a byte at
+ * a time, so neither half, nor the secret, ever lies on the heap.
  * `length`, for a Uint8Array, is its length as already checked. The caller
  * disposes of it, in `finally`.
  */
@@ -58,36 +59,16 @@ export function sealNeedle(
   secret: SecretBuffer | Uint8Array,
   length?: number,
 ): SealedNeedle {
-  const memory = native();
-  const page = memory.pageSize;
   // `length`: the caller's array's length, read once through the intrinsic
   // getter (an own `length` property must not steer the needle).
   const size = isSecretBuffer(secret) ? secret.size : length ?? secret.length;
-  const data = Math.max(1, Math.ceil((2 * size) / page)) * page;
-  const base = memory.reserve(data + 2 * page);
-  const address = base + BigInt(page);
-  let buffer: ArrayBuffer | undefined;
-  let live = true;
-  const dispose = () => {
-    if (!live) return;
-    live = false;
-    memory.wipe(address, data);
-    if (buffer !== undefined) detachBuffer(buffer);
-    memory.release(base, data + 2 * page);
-  };
+  const pages = guardedPages(2 * size);
   try {
-    // Unlocked when the limit refuses: like the scratch, a needle is
-    // short-lived, and a scan must not fail for want of a lock.
-    if (memory.commit(address, data, true) !== "ok") {
-      memory.commit(address, data, false);
-    }
-    memory.keepOutOfDumpsAndForks(address, data);
-    buffer = memory.view(address, data);
-    const mask = new Uint8Array(buffer, 0, size);
-    const masked = new Uint8Array(buffer, size, size);
+    const mask = new Uint8Array(pages.buffer, 0, size);
+    const masked = new Uint8Array(pages.buffer, size, size);
     // The mask only has to be unknown to whoever reads the heap; from the
     // OS straight into the pages, it leaves nothing in a runtime's state.
-    memory.fillRandom(address, size);
+    native().fillRandom(pages.address, size);
     const fill = (bytes: Uint8Array) => {
       for (let i = 0; i < size; i++) masked[i] = bytes[i] ^ mask[i];
     };
@@ -96,38 +77,13 @@ export function sealNeedle(
     return {
       mask,
       masked,
-      range: [address, address + BigInt(data)],
-      dispose,
+      range: [pages.address, pages.address + BigInt(pages.size)],
+      dispose: pages.free,
     };
   } catch (error) {
-    dispose();
+    pages.free();
     throw error;
   }
-}
-
-/**
- * Builds a needle on the heap, for the proof suite, which prints needles
- * to hand them across processes and derives new ones from them. Its two
- * halves XOR to the secret and are never wiped: the library's own scans
- * use `sealNeedle`.
- */
-export function needleOf(
-  secret: SecretBuffer | Uint8Array,
-  length?: number,
-): Needle {
-  const read = (bytes: Uint8Array): Needle => {
-    const size = length ?? bytes.length;
-    const mask = new Uint8Array(size);
-    // The mask only has to differ from the secret: Math.random avoids
-    // leaving the mask in a runtime's CSPRNG state, and needs no FFI.
-    for (let i = 0; i < mask.length; i++) {
-      mask[i] = 1 + Math.floor(Math.random() * 255);
-    }
-    const masked = new Uint8Array(size);
-    for (let i = 0; i < size; i++) masked[i] = bytes[i] ^ mask[i];
-    return { masked, mask };
-  };
-  return isSecretBuffer(secret) ? secret.read(read) : read(secret);
 }
 
 const SKIPPED_PATHS = new Set(["[vsyscall]", "[vvar]", "[vvar_vclock]"]);
@@ -155,134 +111,74 @@ export function scanMemoryAll(
   readableOnly = false,
 ): ScanResult[] {
   const memory = native();
-  const page = memory.pageSize;
-  const results: ScanResult[] = needles.map(() => ({
-    hits: [],
-    bytesScanned: 0,
-    skipped: 0,
-  }));
-  const result = { bytesScanned: 0, skipped: 0 };
+  const hits: bigint[][] = needles.map(() => []);
+  let bytesScanned = 0;
   const maps = readMaps();
   const pagemap = memory.openRead("/proc/self/pagemap");
-  const mem = memory.openRead("/proc/self/mem");
+  let mem = -1;
   try {
+    mem = memory.openRead("/proc/self/mem");
     withScratch((scratch) => {
-      const scratchStart = scratch.address;
-      const scratchEnd = scratchStart + BigInt(scratch.size);
-      const excluded: (readonly [bigint, bigint])[] = [
+      const excluded = [
         ...exclude,
-        [scratchStart, scratchEnd],
+        [scratch.address, scratch.address + BigInt(scratch.size)] as const,
+        ...needles.flatMap((n) =>
+          "range" in n ? [(n as SealedNeedle).range] : []
+        ),
       ];
-      for (const needle of needles) {
-        if ("range" in needle) excluded.push((needle as SealedNeedle).range);
-      }
       for (const entry of maps) {
         if (SKIPPED_PATHS.has(entry.path)) continue;
         if (readableOnly && entry.perms[0] !== "r") continue;
         try {
           for (const [start, end] of presentRuns(pagemap, entry, scratch)) {
-            result.bytesScanned += Number(end - start);
+            bytesScanned += Number(end - start);
             searchRange(mem, start, end, needles, scratch, (index, hit) => {
               if (!excluded.some(([s, e]) => s <= hit && hit < e)) {
-                results[index].hits.push(hit);
+                hits[index].push(hit);
               }
             });
           }
         } catch {
-          // An unreadable mapping (device memory, a race with munmap).
-          result.skipped++;
+          // An unreadable mapping (device memory, a race with munmap) is
+          // passed over.
         }
       }
     });
   } finally {
     memory.close(pagemap);
-    memory.close(mem);
+    if (mem >= 0) memory.close(mem);
   }
-  for (const one of results) Object.assign(one, result);
-  return results;
-
-  /** Runs of consecutive present or swapped pages within one mapping. */
-  function presentRuns(
-    fd: number,
-    entry: { start: bigint; end: bigint },
-    scratch: Scratch,
-  ): [bigint, bigint][] {
-    const runs: [bigint, bigint][] = [];
-    const firstPage = Number(entry.start / BigInt(page));
-    const pages = Number((entry.end - entry.start) / BigInt(page));
-    const perRead = scratch.size / 8;
-    let runStart = -1;
-    for (let done = 0; done < pages; done += perRead) {
-      const count = Math.min(perRead, pages - done);
-      const bytes = readFully(fd, scratch, count * 8, (firstPage + done) * 8);
-      const view = scratch.view;
-      for (let i = 0; i < bytes / 8; i++) {
-        // Bit 63: present; bit 62: swapped. The top byte holds both.
-        const resident = (view[i * 8 + 7] & 0xc0) !== 0;
-        const index = done + i;
-        if (resident && runStart < 0) runStart = index;
-        if (!resident && runStart >= 0) {
-          runs.push(pageRange(entry.start, runStart, index));
-          runStart = -1;
-        }
-      }
-    }
-    if (runStart >= 0) runs.push(pageRange(entry.start, runStart, pages));
-    return runs;
-  }
-
-  function pageRange(base: bigint, from: number, to: number): [bigint, bigint] {
-    return [base + BigInt(from * page), base + BigInt(to * page)];
-  }
+  return hits.map((found) => ({ hits: found, bytesScanned }));
 }
 
-/**
- * Searches a file (a core dump, for example) for each of `needles` in one
- * pass, reading it a chunk at a time into the guarded scratch memory. One
- * result per needle; hits are file offsets. `ranges` (start inclusive, end
- * exclusive) limits the search, for example to a sparse file's data.
- */
-export function scanFile(
-  needles: readonly Needle[],
-  path: string,
-  ranges: readonly [number, number][] = [[0, Number.MAX_SAFE_INTEGER]],
-): ScanResult[] {
-  const memory = native();
-  const results: ScanResult[] = needles.map(() => ({
-    hits: [],
-    bytesScanned: 0,
-    skipped: 0,
-  }));
-  // A caller's path: read only if the runtime lets the program read it.
-  const permission = memory.readPermission(path);
-  if (!permission.granted) {
-    throw new SecretMemoryError(
-      "PERMISSION_DENIED",
-      `Cannot scan the file ${
-        JSON.stringify(path)
-      }: the runtime does not let this program read it; run with ${permission.flag}`,
-    );
-  }
-  const fd = memory.openRead(path);
-  try {
-    withScratch((scratch) => {
-      let read = 0;
-      for (const [start, end] of ranges) {
-        read += searchRange(
-          fd,
-          BigInt(start),
-          BigInt(end),
-          needles,
-          scratch,
-          (index, offset) => results[index].hits.push(offset),
-        );
+/** Runs of consecutive present or swapped pages within one mapping. */
+function presentRuns(
+  fd: number,
+  { start, end }: MapEntry,
+  scratch: Scratch,
+): [bigint, bigint][] {
+  const page = native().pageSize;
+  const runs: [bigint, bigint][] = [];
+  const at = (index: number) => start + BigInt(index * page);
+  const firstPage = Number(start / BigInt(page));
+  const pages = Number((end - start) / BigInt(page));
+  const perRead = scratch.size / 8;
+  let runStart = -1;
+  for (let done = 0; done < pages; done += perRead) {
+    const count = Math.min(perRead, pages - done);
+    const bytes = readFully(fd, scratch, count * 8, (firstPage + done) * 8);
+    for (let i = 0; i < bytes / 8; i++) {
+      // Bit 63: present; bit 62: swapped. The top byte holds both.
+      const resident = (scratch.view[i * 8 + 7] & 0xc0) !== 0;
+      if (resident && runStart < 0) runStart = done + i;
+      if (!resident && runStart >= 0) {
+        runs.push([at(runStart), at(done + i)]);
+        runStart = -1;
       }
-      for (const one of results) one.bytesScanned = read;
-    });
-  } finally {
-    memory.close(fd);
+    }
   }
-  return results;
+  if (runStart >= 0) runs.push([at(runStart), end]);
+  return runs;
 }
 
 /** Reads up to `length` bytes at `offset` into the scratch; fewer at EOF. */
@@ -310,9 +206,9 @@ function readFully(
 /**
  * Reports every offset in [start, end) of `fd` where a needle's secret
  * starts, with the needle's index; returns the bytes read (fewer than the
- * range at end of file).
+ * range at end of file). The proof suite searches core dumps with it.
  */
-function searchRange(
+export function searchRange(
   fd: number,
   start: bigint,
   end: bigint,

@@ -16,12 +16,19 @@ import {
   readProcText,
   secmemMappingOverlaps,
 } from "./_procfs.ts";
-import { type Needle, scanMemory, sealNeedle } from "./_scan.ts";
+import {
+  type Needle,
+  scanMemoryAll,
+  type ScanResult,
+  sealNeedle,
+} from "./_scan.ts";
 import { SecretBuffer } from "../secret_buffer.ts";
 
 /** `pass`: holds; `fail`: a required protection is missing; `warn`: a
  * weakness of the machine that secmem cannot fix; `info`: a fact. */
 export type CheckStatus = "pass" | "fail" | "warn" | "info";
+
+const STATUSES: readonly unknown[] = ["pass", "fail", "warn", "info"];
 
 /** One line of the report. */
 export interface DoctorCheck {
@@ -59,13 +66,8 @@ export interface DoctorReport {
  */
 export function runDoctor(): DoctorReport {
   const checks: DoctorCheck[] = [];
-  const add = (
-    id: string,
-    title: string,
-    status: CheckStatus,
-    detail: string,
-  ) => checks.push({ id, title, status, detail });
-
+  const add: Add = (id, title, status, detail) =>
+    checks.push({ id, title, status, detail });
   let caps;
   try {
     caps = capabilities();
@@ -94,19 +96,20 @@ export function runDoctor(): DoctorReport {
   lockPolicy(add);
   hardening(add);
   if (caps.os === "linux") linuxFacts(add);
+  const secret = caps.secretMemory;
   add(
     "secretmem",
     "Secret memory (memfd_secret)",
-    caps.secretMemory.available ? "pass" : "info",
-    `${caps.secretMemory.detail}${
-      caps.secretMemory.available
+    secret.available ? "pass" : "info",
+    `${secret.detail}${
+      secret.available
         ? '; opt in with { backend: "secretmem" } or "auto"'
         : '; buffers use anonymous pages ({ backend: "auto" } falls back)'
     }`,
   );
   selfTest(add, "anonymous");
   workers(add);
-  if (caps.secretMemory.available) {
+  if (secret.available) {
     // The same self-test on secret memory, its lines marked as such. It is
     // opt-in, so a refused allocation (the lock limit) only warns.
     selfTest(
@@ -131,12 +134,11 @@ type Add = (
 ) => void;
 
 function lockPolicy(add: Add): void {
-  const title = "Lock policy";
   let settings;
   try {
     settings = lockPolicySettings();
   } catch (error) {
-    add("lock-policy", title, "fail", (error as Error).message);
+    add("lock-policy", "Lock policy", "fail", (error as Error).message);
     return;
   }
   const from = settings.source === "default"
@@ -147,53 +149,38 @@ function lockPolicy(add: Add): void {
   const refused = settings.environmentRefused === undefined
     ? ""
     : `; SECMEM_LOCK was not read: ${settings.environmentRefused}`;
-  if (settings.lock === "required") {
-    add(
-      "lock-policy",
-      title,
-      "info",
-      `required (${from}): a buffer whose pages cannot be locked is refused` +
-        ` with MEMLOCK_LIMIT, so no secret is ever swapped out${refused}`,
-    );
-    return;
-  }
   const { unlockedBuffers, unlockedBytes } = stats();
   add(
     "lock-policy",
-    title,
-    "warn",
-    `best-effort (${from}): when the lock limit refuses, buffers get` +
-      " unlocked pages, which may be swapped (to disk, or to a hibernation" +
-      " image) where they outlive destroy; every other protection still" +
-      ` applies; unlocked now: ${unlockedBuffers} buffer(s), ${
-        formatBytes(unlockedBytes)
-      }; raise the limit (docs/containers.md) to lock them${refused}`,
+    "Lock policy",
+    settings.lock === "required" ? "info" : "warn",
+    settings.lock === "required"
+      ? `required (${from}): a buffer whose pages cannot be locked is refused` +
+        ` with MEMLOCK_LIMIT, so no secret is ever swapped out${refused}`
+      : `best-effort (${from}): when the lock limit refuses, buffers get` +
+        " unlocked pages, which may be swapped (to disk, or to a hibernation" +
+        " image) where they outlive destroy; every other protection still" +
+        ` applies; unlocked now: ${unlockedBuffers} buffer(s), ${
+          formatBytes(unlockedBytes)
+        }; raise the limit (docs/containers.md) to lock them${refused}`,
   );
 }
 
 /** Whether a terminated Worker's buffers are reached (after the self-test allocated). */
 function workers(add: Add): void {
-  const title = "Workers' buffers";
   const { reach, otherThreadBuffers, reclaimedBuffers } = stats();
-  if (reach === "process") {
-    add(
-      "workers",
-      title,
-      "pass",
-      "every thread's buffers are in one process-wide table: a Worker ended" +
-        " by terminate() has its buffers wiped by the next thread that" +
-        ` allocates past a limit, purges or exits, or by a new Worker; now ${otherThreadBuffers}` +
-        ` live in other threads, ${reclaimedBuffers} reclaimed from ended ones`,
-    );
-    return;
-  }
   add(
     "workers",
-    title,
-    "info",
-    "each thread reaches only its own buffers here (no process-wide table on" +
-      " this OS or kernel): destroy a Worker's buffers, or call purge(), in the" +
-      " Worker before it ends, or they stay mapped and locked until the process exits",
+    "Workers' buffers",
+    reach === "process" ? "pass" : "info",
+    reach === "process"
+      ? "every thread's buffers are in one process-wide table: a Worker ended" +
+        " by terminate() has its buffers wiped by the next thread that" +
+        ` allocates past a limit, purges or exits, or by a new Worker; now ${otherThreadBuffers}` +
+        ` live in other threads, ${reclaimedBuffers} reclaimed from ended ones`
+      : "each thread reaches only its own buffers here (no process-wide table on" +
+        " this OS or kernel): destroy a Worker's buffers, or call purge(), in the" +
+        " Worker before it ends, or they stay mapped and locked until the process exits",
   );
 }
 
@@ -204,33 +191,28 @@ function hardening(add: Add): void {
     add("hardening", title, "info", "unsupported on this OS");
     return;
   }
-  const seen: string[] = [];
-  if (dumpable !== undefined) {
-    seen.push(dumpable ? "dumpable" : "not dumpable");
-  }
-  if (coreLimit !== undefined) {
-    seen.push(
-      `RLIMIT_CORE ${coreLimit === Infinity ? "unlimited" : coreLimit}`,
-    );
-  }
-  if (crashDialog !== undefined) {
-    seen.push(`crash dialog ${crashDialog ? "on" : "off"}`);
-  }
+  const seen = [
+    dumpable === undefined ? "" : dumpable ? "dumpable" : "not dumpable",
+    coreLimit === undefined
+      ? ""
+      : `RLIMIT_CORE ${coreLimit === Infinity ? "unlimited" : coreLimit}`,
+    crashDialog === undefined
+      ? ""
+      : `crash dialog ${crashDialog ? "on" : "off"}`,
+  ].filter(Boolean);
   const hardened = dumpable !== true && crashDialog !== true &&
     (coreLimit === undefined || coreLimit === 0);
+  const advice = dumpable !== undefined
+    ? "so that a crash leaves no core and no other process of the same user" +
+      " can ptrace this one or read its /proc/PID/mem (a debugger cannot" +
+      " attach either)"
+    : "so that a crash shows no Windows Error Reporting dialog";
   add(
     "hardening",
     title,
     hardened ? "pass" : "info",
     `this process is ${hardened ? "" : "not "}hardened (${seen.join(", ")})${
-      hardened
-        ? ""
-        : dumpable !== undefined
-        ? "; call hardenProcess() at start-up so that a crash leaves no core" +
-          " and no other process of the same user can ptrace this one or" +
-          " read its /proc/PID/mem (a debugger cannot attach either)"
-        : "; call hardenProcess() at start-up so that a crash shows no" +
-          " Windows Error Reporting dialog"
+      hardened ? "" : `; call hardenProcess() at start-up ${advice}`
     }`,
   );
 }
@@ -240,12 +222,12 @@ function linuxFacts(add: Add): void {
   const read = (path: string) => {
     // The machine's settings are not this process's own state: like any
     // path, they are read only if the runtime lets the program read them.
-    if (!path.startsWith("/proc/self/")) {
-      const permission = native().readPermission(path);
-      if (!permission.granted) {
-        denied.set(path, permission.flag);
-        return undefined;
-      }
+    const permission = path.startsWith("/proc/self/")
+      ? undefined
+      : native().readPermission(path);
+    if (permission !== undefined && !permission.granted) {
+      denied.set(path, permission.flag);
+      return undefined;
     }
     try {
       return readProcText(path).trim();
@@ -253,13 +235,14 @@ function linuxFacts(add: Add): void {
       return undefined;
     }
   };
-  const unknown = (path: string) => {
-    const flag = denied.get(path);
-    return flag === undefined
-      ? "unknown"
-      : `unknown (the runtime does not let this program read ${path}; run with ${flag} to see it)`;
-  };
-  const pattern = read("/proc/sys/kernel/core_pattern");
+  const unknown = (path: string) =>
+    denied.has(path)
+      ? `unknown (the runtime does not let this program read ${path}; run with ${
+        denied.get(path)
+      } to see it)`
+      : "unknown";
+  const core = "/proc/sys/kernel/core_pattern";
+  const pattern = read(core);
   const coreLimit = /^Max core file size\s+(\S+)/m.exec(
     read("/proc/self/limits") ?? "",
   )?.[1];
@@ -268,48 +251,38 @@ function linuxFacts(add: Add): void {
     "Core dumps",
     "info",
     `core_pattern ${
-      pattern === undefined
-        ? unknown("/proc/sys/kernel/core_pattern")
-        : JSON.stringify(pattern)
+      pattern === undefined ? unknown(core) : JSON.stringify(pattern)
     }, RLIMIT_CORE ${coreLimit ?? "unknown"}; ` +
       "buffers are excluded from dumps by MADV_DONTDUMP",
   );
-  const swapText = read("/proc/swaps");
-  const swaps = (swapText ?? "").split("\n").slice(1).filter(Boolean);
+  const swaps = read("/proc/swaps")?.split("\n").slice(1).filter(Boolean);
   add(
     "swap",
     "Swap",
     "info",
-    swapText === undefined && denied.has("/proc/swaps")
+    denied.has("/proc/swaps")
       ? `swap devices ${unknown("/proc/swaps")}`
-      : swaps.length === 0
+      : !swaps?.length
       ? "no swap devices"
       : `${swaps.length} swap device(s); locked buffers are never swapped out`,
   );
   const yama = "/proc/sys/kernel/yama/ptrace_scope";
   const ptrace = read(yama);
+  const open = ": any process of the same user can read this one's memory";
   add(
     "ptrace",
     "ptrace scope (Yama)",
-    denied.has(yama)
-      ? "info"
-      : ptrace === undefined || ptrace === "0"
-      ? "warn"
-      : "info",
+    !denied.has(yama) && (ptrace ?? "0") === "0" ? "warn" : "info",
     denied.has(yama)
       ? `ptrace_scope ${unknown(yama)}`
       : ptrace === undefined
-      ? "Yama is absent: any process of the same user can read this one's memory"
-      : `ptrace_scope ${ptrace}${
-        ptrace === "0"
-          ? ": any process of the same user can read this one's memory"
-          : ""
-      }`,
+      ? `Yama is absent${open}`
+      : `ptrace_scope ${ptrace}${ptrace === "0" ? open : ""}`,
   );
 }
 
 function selfTest(add: Add, backend: "anonymous" | "secretmem"): void {
-  let buffer: SecretBuffer | undefined;
+  let buffer: SecretBuffer;
   try {
     buffer = SecretBuffer.random(32, { backend });
   } catch (error) {
@@ -330,71 +303,68 @@ function selfTest(add: Add, backend: "anonymous" | "secretmem"): void {
   // Sealed before the buffer goes: the scan after destroy looks for it.
   const needle = sealNeedle(buffer);
   try {
-    inspect(add, backend, buffer, needle);
+    const { before, at, after } = mappingAround(buffer.address);
+    const flags = at?.flags ?? [];
+    const flag = (id: string, title: string, name: string) =>
+      add(
+        id,
+        title,
+        flags.includes(name) ? "pass" : "fail",
+        `VmFlags ${flags.includes(name) ? "has" : "lacks"} "${name}"`,
+      );
+    flag("locked", "Data pages locked in RAM", "lo");
+    flag("dontdump", "Data pages excluded from core dumps", "dd");
+    if (
+      backend === "anonymous" && native().features.forkProtection === "wipe"
+    ) {
+      flag("wipeonfork", "Data pages wiped in forked children", "wf");
+    } else {
+      flag("dontfork", "Data pages left out of forked children", "dc");
+    }
+    add(
+      "rest",
+      "Data pages inaccessible at rest",
+      at?.perms.startsWith("---") ? "pass" : "fail",
+      `data pages ${at?.perms ?? "not found"}`,
+    );
+    const guarded = before?.perms.startsWith("---") &&
+      after?.perms.startsWith("---") &&
+      before.end === at?.start && after.start === at?.end;
+    add(
+      "guards",
+      "Guard pages before and after",
+      guarded ? "pass" : "fail",
+      `before ${before?.perms ?? "none"}, after ${after?.perms ?? "none"}`,
+    );
+    buffer.destroy();
+    const gone = at !== undefined && !secmemMappingOverlaps(at.start, at.end);
+    add(
+      "unmapped",
+      "Unmapped at destroy",
+      gone ? "pass" : "fail",
+      gone ? "the range is no longer mapped" : "the range is still mapped",
+    );
+    scanCheck(add, needle);
   } finally {
+    buffer.destroy();
     needle.dispose();
   }
 }
 
-function inspect(
-  add: Add,
-  backend: "anonymous" | "secretmem",
-  buffer: SecretBuffer,
-  needle: Needle,
-): void {
-  const address = buffer.address;
-  const memory = native();
-  const { before, at, after } = mappingAround(address);
-  const flags = at?.flags ?? [];
-  const flag = (id: string, title: string, name: string) =>
-    add(
-      id,
-      title,
-      flags.includes(name) ? "pass" : "fail",
-      `VmFlags ${flags.includes(name) ? "has" : "lacks"} "${name}"`,
-    );
-  flag("locked", "Data pages locked in RAM", "lo");
-  flag("dontdump", "Data pages excluded from core dumps", "dd");
-  if (backend === "anonymous" && memory.features.forkProtection === "wipe") {
-    flag("wipeonfork", "Data pages wiped in forked children", "wf");
-  } else {
-    flag("dontfork", "Data pages left out of forked children", "dc");
-  }
-  add(
-    "rest",
-    "Data pages inaccessible at rest",
-    at?.perms.startsWith("---") ? "pass" : "fail",
-    `data pages ${at?.perms ?? "not found"}`,
-  );
-  const guarded = before?.perms.startsWith("---") &&
-    after?.perms.startsWith("---") &&
-    before.end === at?.start && after.start === at?.end;
-  add(
-    "guards",
-    "Guard pages before and after",
-    guarded ? "pass" : "fail",
-    `before ${before?.perms ?? "none"}, after ${after?.perms ?? "none"}`,
-  );
-  const dataRange = at === undefined ? undefined : [at.start, at.end] as const;
-  buffer.destroy();
-  const gone = dataRange !== undefined &&
-    !secmemMappingOverlaps(dataRange[0], dataRange[1]);
-  add(
-    "unmapped",
-    "Unmapped at destroy",
-    gone ? "pass" : "fail",
-    gone ? "the range is no longer mapped" : "the range is still mapped",
-  );
+/** Looks for the destroyed secret, beside a heap control that must be seen. */
+function scanCheck(add: Add, needle: Needle): void {
   const control = new Uint8Array(32);
   for (let i = 0; i < control.length; i++) control[i] = (i * 151 + 7) & 0xff;
   const controlNeedle = sealNeedle(control);
-  let controlHits: number;
+  let scan: ScanResult;
+  let seen: ScanResult;
   try {
-    controlHits = scanMemory(controlNeedle).hits.length;
+    // One pass for both: the scan costs a second per GiB of resident memory.
+    [scan, seen] = scanMemoryAll([needle, controlNeedle]);
   } finally {
     controlNeedle.dispose();
   }
-  const scan = scanMemory(needle);
+  const controlHits = seen.hits.length;
   add(
     "scan",
     "No copy of a destroyed secret in process memory",
@@ -477,9 +447,7 @@ function readReport(report: unknown): DoctorReport {
       const { id, title, status, detail } = checks[i] ?? {};
       if (
         typeof id !== "string" || typeof title !== "string" ||
-        typeof detail !== "string" ||
-        (status !== "pass" && status !== "warn" && status !== "fail" &&
-          status !== "info")
+        typeof detail !== "string" || !STATUSES.includes(status)
       ) refuse();
       copies.push({ id, title, status, detail });
     }

@@ -16,11 +16,8 @@ import { hkdf } from "../../crypto.ts";
 import { ageDecrypt, ageEncrypt } from "../../age.ts";
 import { X25519Key } from "../../keys.ts";
 import { openInto, spanOf } from "../../src/crypto/_aead.ts";
-import {
-  type Needle,
-  needleOf,
-  scanMemoryAll,
-} from "../../src/doctor/_scan.ts";
+import { needleOf } from "../_forensics.ts";
+import { type Needle, scanMemoryAll } from "../../src/doctor/_scan.ts";
 import { boxedWordNeedles } from "../_boxed.ts";
 
 const before = stats();

@@ -27,7 +27,8 @@ host.atob = (text: string) => {
   return original(text);
 };
 const { SecretBuffer } = await import("../../mod.ts");
-const { needleOf, scanMemory } = await import("../../src/doctor/_scan.ts");
+const { scanMemory } = await import("../../src/doctor/_scan.ts");
+const { needleOf } = await import("../_forensics.ts");
 
 // The key's text, built character by character from a guarded key, so no
 // byte array or binary string of the key is ever on the heap.

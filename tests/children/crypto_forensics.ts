@@ -38,11 +38,8 @@ import { aeadKeyRange } from "../../src/crypto/aead_key.ts";
 import { Hmac } from "../../src/crypto/_hmac.ts";
 import { SHA256 } from "../../src/crypto/_sha2.ts";
 import { withWork } from "../../src/crypto/_work.ts";
-import {
-  type Needle,
-  needleOf,
-  scanMemoryAll,
-} from "../../src/doctor/_scan.ts";
+import { needleOf } from "../_forensics.ts";
+import { type Needle, scanMemoryAll } from "../../src/doctor/_scan.ts";
 import {
   boxedWordNeedles,
   countBoxed,

@@ -15,7 +15,8 @@ import * as nodeCrypto from "node:crypto";
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { SecretBuffer } from "../../mod.ts";
 import { encrypt, hmac, scryptSync } from "../../crypto.ts";
-import { needleOf, scanMemoryAll } from "../../src/doctor/_scan.ts";
+import { needleOf } from "../_forensics.ts";
+import { scanMemoryAll } from "../../src/doctor/_scan.ts";
 
 const host = globalThis as unknown as {
   Deno?: { args: string[] };

@@ -19,9 +19,9 @@ import { currentCoffer } from "../../src/enclave/_coffer.ts";
 import { ciphertextForTesting } from "../../src/enclave/enclave.ts";
 import { ChaCha } from "../../src/crypto/_chacha.ts";
 import { chachaBlock } from "../_chacha_block.ts";
+import { needleOf } from "../_forensics.ts";
 import {
   type Needle,
-  needleOf,
   scanMemory,
   scanMemoryAll,
 } from "../../src/doctor/_scan.ts";

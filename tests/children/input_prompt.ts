@@ -15,7 +15,8 @@
 import { spawnSync } from "node:child_process";
 import { catchInterrupt, promptSecret, SecretMemoryError } from "../../mod.ts";
 import { native } from "../../src/core/_native.ts";
-import { needleOf, scanMemory } from "../../src/doctor/_scan.ts";
+import { needleOf } from "../_forensics.ts";
+import { scanMemory } from "../../src/doctor/_scan.ts";
 
 const host = globalThis as unknown as {
   Deno?: { args: string[] };

@@ -18,7 +18,8 @@
 
 import { createReadStream, openSync, readSync } from "node:fs";
 import { SecretBuffer } from "../../mod.ts";
-import { needleOf, scanMemory } from "../../src/doctor/_scan.ts";
+import { needleOf } from "../_forensics.ts";
+import { scanMemory } from "../../src/doctor/_scan.ts";
 
 const host = globalThis as unknown as {
   Deno?: {

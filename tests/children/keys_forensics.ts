@@ -21,11 +21,8 @@ import { x25519KeyFromOwnedBytes } from "../../src/keys/x25519.ts";
 import { SHA512 } from "../../src/crypto/_sha2.ts";
 import { withWork } from "../../src/crypto/_work.ts";
 import { reduceWide, SC_WIDE } from "../../src/keys/_scalar.ts";
-import {
-  type Needle,
-  needleOf,
-  scanMemoryAll,
-} from "../../src/doctor/_scan.ts";
+import { needleOf } from "../_forensics.ts";
+import { type Needle, scanMemoryAll } from "../../src/doctor/_scan.ts";
 import {
   boxedWordNeedles,
   countBoxed,

@@ -8,7 +8,7 @@
 
 import { SecretMemoryError, SecretPool, type SecretSlot } from "../../mod.ts";
 import { native, useNativeForTesting } from "../../src/core/_native.ts";
-import { statusBytes } from "../../src/doctor/_procfs.ts";
+import { ownStatus } from "../_forensics.ts";
 
 // The real native layer, watched: every reservation must be released.
 const real = native();
@@ -40,7 +40,7 @@ while (failure === undefined && slots.length < 1_000_000) {
   }
 }
 const stats = pool.stats();
-const locked = statusBytes("VmLck");
+const locked = ownStatus("VmLck");
 const outstanding = reserved.size;
 let again: string | undefined;
 try {
@@ -49,7 +49,7 @@ try {
   again = (error as SecretMemoryError).code;
 }
 const outstandingAfterRetry = reserved.size;
-const lockedAfterRetry = statusBytes("VmLck");
+const lockedAfterRetry = ownStatus("VmLck");
 
 const lenient = new SecretPool({ lock: "best-effort" });
 const unlocked = Array.from({ length: 2000 }, () => lenient.random(32));

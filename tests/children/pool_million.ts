@@ -11,11 +11,8 @@
  */
 
 import { SecretPool, type SecretSlot } from "../../mod.ts";
-import {
-  parseSmaps,
-  readProcText,
-  statusBytes,
-} from "../../src/doctor/_procfs.ts";
+import { parseMaps, readProcText } from "../../src/doctor/_procfs.ts";
+import { ownStatus } from "../_forensics.ts";
 
 const host = globalThis as unknown as {
   Deno?: { args: string[] };
@@ -35,14 +32,14 @@ function mapCount(): number {
  * enough: BoringSSL in Bun keeps a wipe-on-fork page of its own.)
  */
 function securedMaps(): number {
-  return parseSmaps(readProcText("/proc/self/smaps")).filter((e) =>
+  return parseMaps(readProcText("/proc/self/smaps")).filter((e) =>
     e.flags.includes("wf") && e.flags.includes("dd")
   ).length;
 }
 
 function measure() {
   return {
-    vmLck: statusBytes("VmLck"),
+    vmLck: ownStatus("VmLck"),
     maps: mapCount(),
     securedMaps: securedMaps(),
   };

@@ -8,8 +8,7 @@
  */
 
 import { SecretBuffer } from "../../mod.ts";
-import { needleOf } from "../../src/doctor/_scan.ts";
-import { emit, needleHex } from "../_forensics.ts";
+import { emit, needleHex, needleOf } from "../_forensics.ts";
 import { testLibc } from "../_test_libc.ts";
 
 const mode =

@@ -9,11 +9,10 @@
 import { purge, SecretBuffer } from "../../mod.ts";
 import {
   type Needle,
-  needleOf,
   scanMemory,
   scanMemoryAll,
 } from "../../src/doctor/_scan.ts";
-import { emit } from "../_forensics.ts";
+import { emit, needleOf } from "../_forensics.ts";
 
 interface Row {
   name: string;

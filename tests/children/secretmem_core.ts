@@ -10,7 +10,7 @@
 import { SecretBuffer } from "../../mod.ts";
 import { LINUX_LIBC_CANDIDATES } from "../../ffi/linux.ts";
 import { loadAdapter } from "../../ffi/load.ts";
-import { needleOf } from "../../src/doctor/_scan.ts";
+import { needleOf } from "../_forensics.ts";
 
 const libc = loadAdapter().open(LINUX_LIBC_CANDIDATES, {
   abort: { parameters: [], result: "void" },

@@ -44,7 +44,8 @@ import {
   SecretPool,
   stats,
 } from "../../mod.ts";
-import { type Needle, needleOf, scanMemory } from "../../src/doctor/_scan.ts";
+import { needleOf } from "../_forensics.ts";
+import { type Needle, scanMemory } from "../../src/doctor/_scan.ts";
 import {
   startWorker,
   threadGone as gone,
