@@ -66,7 +66,7 @@ import {
   writeToSync,
 } from "./input/fd.ts";
 import { type ByteSource, fromStream } from "./input/stream.ts";
-import { redact } from "./core/_redact.ts";
+import { redactAndFreeze } from "./core/_redact.ts";
 
 /** Options for `SecretBuffer.from`. */
 export interface FromOptions extends SecretBufferOptions {
@@ -961,9 +961,7 @@ export class SecretBuffer {
 // Frozen, class and prototype, so that code loaded later cannot replace a
 // method the library itself calls: a patched read() or write() would be
 // handed every key the Enclave and the crypto entry open.
-redact(SecretBuffer.prototype, "SecretBuffer");
-Object.freeze(SecretBuffer.prototype);
-Object.freeze(SecretBuffer);
+redactAndFreeze(SecretBuffer, "SecretBuffer");
 
 /** How the input layer makes the buffers it returns. Internal. */
 export const maker: SecretMaker<SecretBuffer> = {

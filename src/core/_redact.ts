@@ -48,3 +48,17 @@ export function redact(prototype: object, tag?: string): void {
     configurable: true,
   } as PropertyDescriptor);
 }
+
+/**
+ * A class that holds a secret, made safe to hand out: its printing hooks
+ * redacted (`redact`), then its prototype and itself frozen, so that code
+ * loaded later cannot replace a method that code holding a secret calls.
+ */
+export function redactAndFreeze(
+  constructor: { readonly prototype: object },
+  tag?: string,
+): void {
+  redact(constructor.prototype, tag);
+  freeze(constructor.prototype);
+  freeze(constructor);
+}

@@ -7,7 +7,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
-import { redact } from "../core/_redact.ts";
+import { redactAndFreeze } from "../core/_redact.ts";
 import type { SecretBuffer, SecretBufferOptions } from "../secret_buffer.ts";
 import type { SecretSlot } from "../pool/pool.ts";
 import { KEY_SIZE } from "./_aead.ts";
@@ -184,9 +184,7 @@ export class AeadKey {
 
 // Frozen, class and prototype: code loaded later cannot replace a method
 // that is handed the key.
-redact(AeadKey.prototype);
-Object.freeze(AeadKey.prototype);
-Object.freeze(AeadKey);
+redactAndFreeze(AeadKey);
 
 /**
  * Holds a 32-byte XChaCha20-Poly1305 key for many messages. The key is

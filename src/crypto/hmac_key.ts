@@ -8,7 +8,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
-import { redact } from "../core/_redact.ts";
+import { redactAndFreeze } from "../core/_redact.ts";
 import type { SecretBuffer } from "../secret_buffer.ts";
 import type { SecretSlot } from "../pool/pool.ts";
 import { Hmac, hmacIn } from "./_hmac.ts";
@@ -212,9 +212,7 @@ export class HmacKey {
 
 // Frozen, class and prototype: code loaded later cannot replace a method
 // that is handed the key's states.
-redact(HmacKey.prototype);
-Object.freeze(HmacKey.prototype);
-Object.freeze(HmacKey);
+redactAndFreeze(HmacKey);
 
 /**
  * Makes an HMAC key ready for many messages: the key's padded blocks are

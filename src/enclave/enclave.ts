@@ -22,7 +22,7 @@ import {
   checkOptions,
 } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import { redact } from "../core/_redact.ts";
+import { redactAndFreeze } from "../core/_redact.ts";
 import {
   isSecretBuffer,
   SecretBuffer,
@@ -360,9 +360,7 @@ export class Enclave {
 
 // Frozen, class and prototype, so that code loaded later cannot replace
 // a method that is handed the plaintext.
-redact(Enclave.prototype, "Enclave");
-Object.freeze(Enclave.prototype);
-Object.freeze(Enclave);
+redactAndFreeze(Enclave, "Enclave");
 
 /**
  * Replaces an enclave's ciphertext with `ciphertext` (the array itself, not

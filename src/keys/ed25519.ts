@@ -5,7 +5,7 @@
  * @module
  */
 
-import { redact } from "../core/_redact.ts";
+import { redactAndFreeze } from "../core/_redact.ts";
 import type { SecretBuffer, SecretBufferOptions } from "../secret_buffer.ts";
 import {
   ed25519PublicKey,
@@ -252,9 +252,7 @@ export class Ed25519Key {
 
 // The printing hooks, then the class frozen like secmem's others: no
 // caller can replace a method that code holding a key would call.
-redact(Ed25519Key.prototype, "Ed25519Key");
-Object.freeze(Ed25519Key.prototype);
-Object.freeze(Ed25519Key);
+redactAndFreeze(Ed25519Key, "Ed25519Key");
 
 /**
  * Package-internal: the key over a 32-byte guarded `seed` buffer, taking

@@ -6,7 +6,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
-import { redact } from "../core/_redact.ts";
+import { redactAndFreeze } from "../core/_redact.ts";
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { checkOutputOptions } from "../crypto/_input.ts";
 import { x25519, x25519Base } from "./_x25519.ts";
@@ -273,9 +273,7 @@ export class X25519Key {
 
 // The printing hooks, then the class frozen like secmem's others: no
 // caller can replace a method that code holding a key would call.
-redact(X25519Key.prototype, "X25519Key");
-Object.freeze(X25519Key.prototype);
-Object.freeze(X25519Key);
+redactAndFreeze(X25519Key, "X25519Key");
 
 /**
  * Package-internal: the key over a 32-byte guarded `scalar` buffer, taking

@@ -32,7 +32,7 @@ import {
 import { lengthOf, subarrayOf, zero } from "../core/_intrinsics.ts";
 import { isOwnSource } from "../core/_open.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import { redact } from "../core/_redact.ts";
+import { redactAndFreeze } from "../core/_redact.ts";
 import { AccessGate } from "../core/_access.ts";
 import {
   addressOf,
@@ -575,9 +575,7 @@ export class SecretPool {
 }
 
 // The printing hooks, then frozen, class and prototype (see SecretSlot).
-redact(SecretPool.prototype);
-Object.freeze(SecretPool.prototype);
-Object.freeze(SecretPool);
+redactAndFreeze(SecretPool);
 
 /**
  * Marks `pool` as the library's own scratch space (the crypto work areas,
@@ -850,6 +848,4 @@ export class SecretSlot {
 // Frozen, class and prototype, so that code loaded later cannot replace a
 // method the library itself calls: a patched read() or write() would be
 // handed every key a pool holds.
-redact(SecretSlot.prototype, "SecretSlot");
-Object.freeze(SecretSlot.prototype);
-Object.freeze(SecretSlot);
+redactAndFreeze(SecretSlot, "SecretSlot");

@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
-import { redact } from "../../src/core/_redact.ts";
+import { redact, redactAndFreeze } from "../../src/core/_redact.ts";
 import { test } from "../_harness.ts";
 
 function holder(tag?: string) {
@@ -105,4 +105,21 @@ test("a getter planted on Object.prototype does not shape the hooks", () => {
   const found = Object.getOwnPropertyDescriptor(Holder.prototype, "toJSON")!;
   assert.equal(found.enumerable, false);
   assert.equal(JSON.stringify(new Holder()), '"Holder(7 bytes)"');
+});
+
+test("redactAndFreeze: hooks defined, then the prototype and the class frozen", () => {
+  class Sealed {
+    toString(): string {
+      return "Sealed";
+    }
+  }
+  redactAndFreeze(Sealed, "Sealed");
+  assert.ok(Object.isFrozen(Sealed.prototype));
+  assert.ok(Object.isFrozen(Sealed));
+  assert.equal(JSON.stringify(new Sealed()), '"Sealed"');
+  assert.equal(Object.prototype.toString.call(new Sealed()), "[object Sealed]");
+  assert.throws(() => {
+    "use strict";
+    (Sealed.prototype as { toString(): string }).toString = () => "leak";
+  }, TypeError);
 });
