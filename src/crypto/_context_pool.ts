@@ -8,9 +8,8 @@
  */
 
 import { SecretPool, type SecretSlot } from "../pool/pool.ts";
-import { checkChoice } from "../core/_validate.ts";
+import { checkChoice, checkLock } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import { defaultLock } from "../core/_policy.ts";
 
 /** The pool options a context takes. */
 export interface ContextPoolOptions {
@@ -45,9 +44,7 @@ export function contextSlot(
     : checkChoice(rest, ["noaccess", "readwrite"], "rest");
   // The policy is resolved now, not when the pool was first made: a later
   // configure() applies to the contexts made after it.
-  const l = lock === undefined
-    ? defaultLock()
-    : checkChoice(lock, ["required", "best-effort"], "lock");
+  const l = checkLock(lock);
   const name = `${r}/${l}`;
   let pool = pools.get(name);
   if (pool === undefined) {
