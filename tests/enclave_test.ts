@@ -119,6 +119,30 @@ test("destroy: idempotent, open refused, the key is wiped with the last enclave"
   assert.deepEqual(a.size, 8, "size survives destroy");
 });
 
+test("the key's re-split timer runs on the timers taken at load, not on ones replaced later", () => {
+  const host = globalThis as unknown as Record<string, unknown>;
+  const saved = { set: host.setInterval, clear: host.clearInterval };
+  let replacedCalls = 0;
+  const before = stats().liveBuffers;
+  host.setInterval = () => {
+    replacedCalls++;
+    return 0;
+  };
+  host.clearInterval = () => {
+    replacedCalls++;
+  };
+  try {
+    const enclave = Enclave.seal(SecretBuffer.from(pattern(8)));
+    assert.equal(stats().liveBuffers, before + 2, "a new key, so a new timer");
+    enclave.destroy();
+  } finally {
+    host.setInterval = saved.set;
+    host.clearInterval = saved.clear;
+  }
+  assert.equal(stats().liveBuffers, before, "the key wiped, its timer stopped");
+  assert.equal(replacedCalls, 0, "the replaced timers were called");
+});
+
 test("bad arguments: INVALID_ARGUMENT or DESTROYED, nothing mapped", () => {
   const before = stats();
   assertThrowsCode(

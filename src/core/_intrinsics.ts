@@ -236,6 +236,28 @@ export function afterDelay(fn: () => void, ms: number): void {
   apply(timeout() as Scheduler, globalThis, [fn, ms]);
 }
 
+const interval = globalFunction("setInterval");
+const stopInterval = globalFunction("clearInterval");
+const denoUnrefTimer = (globalThis as {
+  Deno?: { unrefTimer?: (id: number) => void };
+}).Deno?.unrefTimer;
+
+/**
+ * Runs `fn` every `ms` milliseconds, by the runtime's `setInterval` as it
+ * was at load, without keeping the process alive (Deno returns a number
+ * and has `Deno.unrefTimer`; Bun and Node return an object with
+ * `unref()`). Returns what stops it.
+ */
+export function everyUnref(fn: () => void, ms: number): () => void {
+  const timer: unknown = apply(interval() as Scheduler, globalThis, [fn, ms]);
+  if (typeof timer === "number") {
+    if (denoUnrefTimer !== undefined) apply(denoUnrefTimer, undefined, [timer]);
+  } else {
+    (timer as { unref?(): void }).unref?.();
+  }
+  return () => apply(stopInterval() as Scheduler, globalThis, [timer]);
+}
+
 // Taken with the main entry, though Node builds its Web Crypto at the
 // first read of `crypto` (13 to 17 ms of start-up): taken only by the
 // modules that make nonces, it could be replaced between the main entry's

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { fillRange } from "../core/_intrinsics.ts";
+import { everyUnref, fillRange } from "../core/_intrinsics.ts";
 import { native } from "../core/_native.ts";
 import { KEY_SIZE } from "../crypto/_aead.ts";
 import { SecretMemoryError } from "../core/errors.ts";
@@ -34,7 +34,7 @@ export class Coffer {
   readonly #left: SecretBuffer;
   readonly #right: SecretBuffer;
   #users = 0;
-  #timer: unknown;
+  #stopTimer: (() => void) | undefined;
 
   constructor() {
     this.#left = SecretBuffer.random(2 * KEY_SIZE, { backend: "auto" });
@@ -44,12 +44,12 @@ export class Coffer {
       this.#left.destroy();
       throw error;
     }
-    this.#timer = unrefInterval(() => {
+    this.#stopTimer = everyUnref(() => {
       try {
         this.rekey();
       } catch {
         // Purged behind our back: nothing left to re-split.
-        this.#stopTimer();
+        this.#stopRekeying();
       }
     }, REKEY_INTERVAL_MS);
   }
@@ -68,7 +68,7 @@ export class Coffer {
   /** Counts one enclave fewer; the last one wipes the key. */
   release(): void {
     if (--this.#users > 0) return;
-    this.#stopTimer();
+    this.#stopRekeying();
     try {
       this.#left.destroy();
     } finally {
@@ -118,7 +118,7 @@ export class Coffer {
 
   #check(): void {
     if (this.alive) return;
-    this.#stopTimer();
+    this.#stopRekeying();
     throw new SecretMemoryError(
       "DESTROYED",
       "Cannot use the enclave key: it was wiped (purge() or process exit);" +
@@ -126,9 +126,9 @@ export class Coffer {
     );
   }
 
-  #stopTimer(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer as number);
-    this.#timer = undefined;
+  #stopRekeying(): void {
+    this.#stopTimer?.();
+    this.#stopTimer = undefined;
   }
 }
 
@@ -138,20 +138,4 @@ let current: Coffer | undefined;
 export function currentCoffer(): Coffer {
   if (current === undefined || !current.alive) current = new Coffer();
   return current;
-}
-
-/**
- * `setInterval` that never keeps the process alive: Deno returns a number
- * and offers `Deno.unrefTimer`; Bun and Node return an object with
- * `unref()`.
- */
-function unrefInterval(fn: () => void, ms: number): unknown {
-  const timer: unknown = setInterval(fn, ms);
-  if (typeof timer === "number") {
-    const host = globalThis as { Deno?: { unrefTimer(id: number): void } };
-    host.Deno?.unrefTimer(timer);
-  } else {
-    (timer as { unref?(): void }).unref?.();
-  }
-  return timer;
 }

@@ -5,7 +5,12 @@
  * @module
  */
 
-import { copyInto, publicRandom, subarrayOf } from "../core/_intrinsics.ts";
+import {
+  copyInto,
+  publicRandom,
+  subarrayOf,
+  zero,
+} from "../core/_intrinsics.ts";
 import { type Coffer, currentCoffer } from "./_coffer.ts";
 import {
   KEY_SIZE,
@@ -328,7 +333,7 @@ export class Enclave {
     const coffer = this.#coffer;
     if (coffer === undefined) return;
     this.#coffer = undefined;
-    this.#ciphertext?.fill(0);
+    if (this.#ciphertext !== undefined) zero(this.#ciphertext);
     this.#ciphertext = undefined;
     finalizer.unregister(this);
     coffer.release();

@@ -8,7 +8,13 @@
  */
 
 const host = globalThis as unknown as Record<string, unknown>;
-const names = ["setTimeout", "setImmediate", "crypto"] as const;
+const names = [
+  "setTimeout",
+  "setImmediate",
+  "setInterval",
+  "clearInterval",
+  "crypto",
+] as const;
 const reads: Record<string, number> = {};
 for (const name of names) {
   reads[name] = 0;
