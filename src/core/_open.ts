@@ -166,7 +166,7 @@ export function regionHolds(this: OpenRegion, probe: Probe): boolean {
  * same effort for every candidate, bounded however long the secrets, and
  * more than enough to keep probes (and their time) for real matches.
  */
-export const COMPARED = 16;
+const COMPARED = 16;
 
 /**
  * Whether the caller's view lies over `buffer`, handed out over `size`

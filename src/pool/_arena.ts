@@ -418,7 +418,7 @@ export class Arena implements OpenMapping, Retirable {
           this.#views.delete(index);
           if (!detachBuffer(buffer)) this.#escaped.add(index);
         }
-        if (this.#lentWithin(index)) this.#escaped.add(index);
+        if (this.#lentOut(index)) this.#escaped.add(index);
         this.#sizes[index] = 0;
         if (this.#escaped.size > 0 && this.#escaped.has(index)) {
           this.#quarantinedSlots++;
@@ -564,7 +564,7 @@ export class Arena implements OpenMapping, Retirable {
   }
 
   /** Whether a view lent from slot `index` is still out. */
-  #lentWithin(index: number): boolean {
+  #lentOut(index: number): boolean {
     const start = this.userAddress(index);
     const end = start + BigInt(this.#sizes[index]);
     for (const loan of this.loans ?? []) {
