@@ -54,9 +54,8 @@ export function lend(
   if (mapping === undefined) {
     throw new SecretMemoryError(
       "ACCESS_DENIED",
-      `Cannot lend ${length} bytes at 0x${
-        address.toString(16)
-      }: no open guarded buffer holds them; open the buffer first`,
+      `Cannot lend ${length} bytes: no open guarded buffer holds them;` +
+        " open the buffer in a scope first",
     );
   }
   const buffer = markOwn(memory.view(address, length));
