@@ -47,7 +47,7 @@ import { scanMemory, sealNeedle } from "./src/doctor/_scan.ts";
 import { checkInput, checkSecret } from "./src/crypto/_input.ts";
 import { guardedRanges } from "./src/core/_process_table.ts";
 import { liveRanges } from "./src/core/_registry.ts";
-import { holderRanges } from "./src/core/_open.ts";
+import { arenaRanges } from "./src/pool/_arena.ts";
 import { openRangesOfEveryThread } from "./src/core/_open_ranges.ts";
 
 /** What `findCopies` found. */
@@ -127,7 +127,7 @@ export function findCopies(
   ranges.push(
     ...guardedRanges(),
     ...liveRanges(),
-    ...holderRanges(),
+    ...arenaRanges(),
     ...openRangesOfEveryThread(native()),
   );
   if (size < MIN_SECRET_SIZE) {

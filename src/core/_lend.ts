@@ -1,116 +1,79 @@
 /**
  * Views over guarded pages lent to code outside the library: a byte
- * stream's BYOB request, a Deno `FsFile`'s `read`/`write`. While a view is
- * out, and for good if it never comes back, its range counts as escaped:
- * a region or arena that holds it is wiped and quarantined, never unmapped,
- * so no later secret can land under a view someone kept.
+ * stream's BYOB request, a Deno `FsFile`'s `read`/`write`. A loan lives on
+ * the mapping it falls in (`OpenMapping.loans`): while a view is out, and
+ * for good if it never comes back, the mapping counts as escaped, and is
+ * wiped and quarantined, never unmapped, so no later secret can land
+ * under a view someone kept.
  *
  * @module
  */
 
 import type { NativeMemory } from "./_native.ts";
+import { SecretMemoryError } from "./errors.ts";
 import {
   bufferOf,
   detachBuffer,
   isDetached,
   isShared,
-  isUint8Array,
   lengthOf,
   markOwn,
   markOwnView,
 } from "./_intrinsics.ts";
-import { loanClosed, loanOpened, sharesFirstByte } from "./_open.ts";
-
-interface Loan {
-  readonly start: bigint;
-  readonly end: bigint;
-  /** The buffer lent: readable by whoever holds it while it is out. */
-  readonly user: ArrayBuffer;
-  /** The pages' protection while it is out. */
-  readonly protection: "readonly" | "readwrite";
-}
-
-const out = new Set<Loan>();
+import { type Loan, openMappingAt, sharesFirstByte } from "./_open.ts";
 
 /** A view lent out, and how to take it back. */
 export interface LentView {
   /** The view to hand to outside code. */
   readonly view: Uint8Array;
   /** The loan itself, for `isOwnSource(view, except)`. */
-  readonly loan: object;
+  readonly loan: Loan;
   /**
    * Takes the view back: detaches it (so a reference kept outside reads
    * nothing) and ends the loan. False when outside code had transferred
-   * the buffer away: the loan then stays for good, and the range will be
+   * the buffer away: the loan then stays for good, and the mapping will be
    * quarantined.
    */
   giveBack(): boolean;
-  /** Ends the loan once the memory is known to be back (see `byobReturn`). */
+  /** Ends the loan once the memory is known to be back (see `aliases`). */
   settle(): void;
 }
 
 /**
- * Lends a fresh view over `length` bytes at `address`, whose pages have
- * `protection` while it is out.
+ * Lends a fresh view over `length` bytes at `address`, which must lie in
+ * a mapping of this library whose pages are open (a scope holds them).
+ * @throws {SecretMemoryError} `ACCESS_DENIED` when no open mapping holds
+ * them: the view would fault, and no mapping would see it at retire.
  */
 export function lend(
   memory: NativeMemory,
   address: bigint,
   length: number,
-  protection: "readonly" | "readwrite" = "readwrite",
 ): LentView {
+  const mapping = openMappingAt(address, length);
+  if (mapping === undefined) {
+    throw new SecretMemoryError(
+      "ACCESS_DENIED",
+      `Cannot lend ${length} bytes: no open guarded buffer holds them;` +
+        " open the buffer in a scope first",
+    );
+  }
   const buffer = markOwn(memory.view(address, length));
-  const loan: Loan = {
-    start: address,
-    end: address + BigInt(length),
-    user: buffer,
-    protection,
-  };
-  out.add(loan);
-  loanOpened(loan);
+  const loan: Loan = { buffer, address, size: length };
+  const loans = mapping.loans ??= new Set();
+  loans.add(loan);
   return {
     view: markOwnView(new Uint8Array(buffer)),
     loan,
     giveBack() {
       if (!detachBuffer(buffer)) return false;
-      finish(loan);
+      loans.delete(loan);
       return true;
     },
     settle() {
-      finish(loan);
+      loans.delete(loan);
     },
   };
-}
-
-/**
- * Whether a view lent out (and not given back) lies in `length` bytes at
- * `address`. One comparison while nothing is lent.
- */
-export function lentWithin(address: bigint, length: number): boolean {
-  if (out.size === 0) return false;
-  const end = address + BigInt(length);
-  for (const loan of out) {
-    if (loan.start < end && loan.end > address) return true;
-  }
-  return false;
-}
-
-/**
- * Drops the loans in `length` bytes at `address`, once that range is
- * quarantined for good: nothing can be mapped there again, so they need
- * not be checked at every later unmap.
- */
-export function forgetLoansWithin(address: bigint, length: number): void {
-  if (out.size === 0) return;
-  const end = address + BigInt(length);
-  for (const loan of out) {
-    if (loan.start >= address && loan.end <= end) finish(loan);
-  }
-}
-
-function finish(loan: Loan): void {
-  out.delete(loan);
-  loanClosed(loan);
 }
 
 /**
@@ -136,5 +99,3 @@ export function aliases(
     detachBuffer(probe);
   }
 }
-
-export { isUint8Array };

@@ -66,16 +66,16 @@ const ENTRIES = (TABLE_BYTES - HEADER_BYTES) / ENTRY_BYTES;
 /** What `markOpen` returns for a range it found no room for. */
 export const UNRECORDED_ENTRY = -2;
 
-/** Access values in an entry. */
+/** Access values in an entry (0: free or closed). */
 const READABLE = 1;
 const WRITABLE = 3;
 
-interface Shared {
+/** The list as mapped in this thread, and who this thread is. */
+interface List {
   readonly words: Int32Array;
   readonly addresses: BigInt64Array;
   readonly tid: number;
   readonly started: number;
-  readonly copy: number;
 }
 
 /**
@@ -85,9 +85,9 @@ interface Shared {
 const COPY = 1 + Math.floor(Math.random() * 0x7fff_fffe);
 
 /** undefined: not looked for yet; null: none to be had. */
-let shared: Shared | null | undefined;
-/** The native layer `shared` was looked for with (a test may swap it). */
-let sharedFor: NativeMemory | undefined;
+let list: List | null | undefined;
+/** The native layer `list` was looked for with (a test may swap it). */
+let listFor: NativeMemory | undefined;
 /** Entries this copy holds in this thread (to tell others' from ours). */
 let own = 0;
 /** Ranges this copy opened without an entry (the list was full). */
@@ -95,14 +95,17 @@ let unrecorded = 0;
 /** Entries this copy freed: most likely still free. */
 const freed: number[] = [];
 let cursor = 0;
+let lastLook = -Infinity;
 
+/** An entry's first word (its tid); `at + 1` started, `+ 2` copy, `+ 3` access. */
 const wordAt = (entry: number): number =>
   (HEADER_BYTES + entry * ENTRY_BYTES) >> 2;
 
-function attach(memory: NativeMemory): Shared | null {
-  if (sharedFor === memory && shared !== undefined) return shared;
-  sharedFor = memory;
-  shared = null;
+/** The list, mapped at the first call for `memory`; null where there is none. */
+function mapList(memory: NativeMemory): List | null {
+  if (listFor === memory && list !== undefined) return list;
+  listFor = memory;
+  list = null;
   const { sharedSection, currentThread } = memory;
   if (sharedSection === undefined || currentThread === undefined) return null;
   try {
@@ -111,17 +114,16 @@ function attach(memory: NativeMemory): Shared | null {
     const address = sharedSection(NAME, TABLE_BYTES);
     if (address === undefined) return null;
     const buffer = memory.view(address, TABLE_BYTES);
-    shared = {
+    list = {
       words: new Int32Array(buffer),
       addresses: new BigInt64Array(buffer),
       tid: thread.id,
       started: thread.started,
-      copy: COPY,
     };
   } catch {
-    shared = null;
+    list = null;
   }
-  return shared;
+  return list;
 }
 
 /**
@@ -136,21 +138,21 @@ export function markOpen(
   end: bigint,
   writable: boolean,
 ): number {
-  const list = attach(memory);
-  if (list === null || end <= start) return -1;
-  const { words, addresses, tid } = list;
+  const shared = mapList(memory);
+  if (shared === null || end <= start) return -1;
+  const { words, addresses, tid } = shared;
   let entry = claim(words, tid);
   // Full: entries of threads that ended inside a scope (a terminated
   // Worker) are given back, then one more try.
-  if (entry < 0 && freeEnded(memory, list) > 0) entry = claim(words, tid);
+  if (entry < 0 && freeEnded(memory, shared) > 0) entry = claim(words, tid);
   if (entry < 0) {
     unrecorded++;
     Atomics.add(words, UNRECORDED, 1);
     return UNRECORDED_ENTRY;
   }
   const at = wordAt(entry);
-  words[at + 1] = list.started;
-  words[at + 2] = list.copy;
+  words[at + 1] = shared.started;
+  words[at + 2] = COPY;
   words[at + 3] = writable ? WRITABLE : READABLE;
   addresses[(at >> 1) + 2] = start;
   addresses[(at >> 1) + 3] = end;
@@ -161,14 +163,14 @@ export function markOpen(
 
 /** Notes a change between read-only and writable of an open range. */
 export function markAccess(entry: number, writable: boolean): void {
-  if (entry < 0 || !shared) return;
-  shared.words[wordAt(entry) + 3] = writable ? WRITABLE : READABLE;
+  if (entry < 0 || !list) return;
+  list.words[wordAt(entry) + 3] = writable ? WRITABLE : READABLE;
 }
 
 /** Notes that an open range is no longer readable (or is unmapped). */
 export function markClosed(entry: number): void {
-  if (!shared) return;
-  const { words } = shared;
+  if (!list) return;
+  const { words } = list;
   if (entry === UNRECORDED_ENTRY) {
     unrecorded--;
     Atomics.sub(words, UNRECORDED, 1);
@@ -183,6 +185,7 @@ export function markClosed(entry: number): void {
   freed.push(entry);
 }
 
+/** A free entry, claimed for `tid` by compare-and-swap; -1 if none. */
 function claim(words: Int32Array, tid: number): number {
   while (freed.length > 0) {
     const entry = freed.pop()!;
@@ -207,26 +210,25 @@ function claim(words: Int32Array, tid: number): number {
 
 /**
  * Whether another copy, or another thread, may have a range open now: the
- * one check a `from()` of a caller's array pays. Attaches on first use.
- * True where there is no list: then nothing can be told.
+ * one check a `from()` of a caller's array pays. Maps the list on first
+ * use. True where there is no list: then nothing can be told.
  */
 export function othersOpen(memory: NativeMemory): boolean {
-  const list = attach(memory);
-  if (list === null) return true;
-  if (Atomics.load(list.words, IN_USE) > own) {
+  const shared = mapList(memory);
+  if (shared === null) return true;
+  const { words } = shared;
+  if (Atomics.load(words, IN_USE) > own) {
     // Perhaps only entries a thread left when it ended inside a scope:
     // look, at most once a second (a look reads /proc per entry).
     const time = now();
     if (time - lastLook > 1000) {
       lastLook = time;
-      freeEnded(memory, list);
+      freeEnded(memory, shared);
     }
   }
-  return Atomics.load(list.words, IN_USE) > own ||
-    Atomics.load(list.words, UNRECORDED) > unrecorded;
+  return Atomics.load(words, IN_USE) > own ||
+    Atomics.load(words, UNRECORDED) > unrecorded;
 }
-
-let lastLook = -Infinity;
 
 /**
  * Gives back the entries of threads that have ended (their id is gone
@@ -234,19 +236,19 @@ let lastLook = -Infinity;
  * thread ended inside a scope never closes its ranges. An entry whose
  * thread cannot be told about is kept. Returns how many were freed.
  */
-function freeEnded(memory: NativeMemory, list: Shared): number {
+function freeEnded(memory: NativeMemory, shared: List): number {
   const { threadStart } = memory;
   if (threadStart === undefined) return 0;
-  const { words } = list;
+  const { words } = shared;
   const top = Atomics.load(words, TOP);
   const verdicts = new Map<number, number | null>();
-  let freed = 0;
+  let count = 0;
   for (let entry = 0; entry < top; entry++) {
     const at = wordAt(entry);
     const owner = Atomics.load(words, at);
-    if (owner === 0 || owner === list.tid) continue;
-    let started = verdicts.get(owner);
-    if (started === undefined && !verdicts.has(owner)) {
+    if (owner === 0 || owner === shared.tid) continue;
+    if (!verdicts.has(owner)) {
+      let started: number | null;
       try {
         started = threadStart(owner);
       } catch {
@@ -254,16 +256,25 @@ function freeEnded(memory: NativeMemory, list: Shared): number {
       }
       verdicts.set(owner, started);
     }
-    if (started === -1) continue;
-    if (started !== null && started === words[at + 1]) continue;
+    const started = verdicts.get(owner);
+    if (started === -1 || started === words[at + 1]) continue;
     // Ended: no one else writes this entry; whoever wins the swap counts it.
     words[at + 3] = 0;
     if (Atomics.compareExchange(words, at, owner, 0) === owner) {
       Atomics.sub(words, IN_USE, 1);
-      freed++;
+      count++;
     }
   }
-  return freed;
+  return count;
+}
+
+/** The word index of every entry in use and open, up to `TOP`. */
+function* openEntries(words: Int32Array): Generator<number> {
+  const top = Atomics.load(words, TOP);
+  for (let entry = 0; entry < top; entry++) {
+    const at = wordAt(entry);
+    if (Atomics.load(words, at) !== 0 && words[at + 3] !== 0) yield at;
+  }
 }
 
 /**
@@ -277,14 +288,11 @@ function freeEnded(memory: NativeMemory, list: Shared): number {
 export function openRangesOfEveryThread(
   memory: NativeMemory,
 ): [bigint, bigint][] {
-  const list = attach(memory);
-  if (list === null) return [];
-  const { words, addresses } = list;
+  const shared = mapList(memory);
+  if (shared === null) return [];
+  const { words, addresses } = shared;
   const ranges: [bigint, bigint][] = [];
-  const top = Atomics.load(words, TOP);
-  for (let entry = 0; entry < top; entry++) {
-    const at = wordAt(entry);
-    if (Atomics.load(words, at) === 0 || words[at + 3] === 0) continue;
+  for (const at of openEntries(words)) {
     ranges.push([addresses[(at >> 1) + 2], addresses[(at >> 1) + 3]]);
   }
   return ranges;
@@ -299,25 +307,25 @@ export interface ForeignRange {
 
 /**
  * The ranges other copies opened in this thread and that are readable
- * now; `undefined` when nothing can be told: there is no list, or some
- * copy opened a range it could not enter in it (the list was full).
+ * now; `undefined` when nothing can be told: there is no list (or it was
+ * not mapped yet), or some copy opened a range it could not enter in it
+ * (the list was full). Another thread's ranges are never listed: they may
+ * close, and be unmapped, at any moment.
  */
 export function foreignRanges(): ForeignRange[] | undefined {
-  const ranges: ForeignRange[] = [];
-  if (!shared) return undefined;
-  const { words, addresses, tid, started, copy } = shared;
+  if (!list) return undefined;
+  const { words, addresses, tid, started } = list;
   if (Atomics.load(words, UNRECORDED) > unrecorded) return undefined;
-  const top = Atomics.load(words, TOP);
-  for (let entry = 0; entry < top; entry++) {
-    const at = wordAt(entry);
-    if (Atomics.load(words, at) !== tid) continue;
-    if (words[at + 1] !== started || words[at + 2] === copy) continue;
-    const access = words[at + 3];
-    if (access === 0) continue;
+  const ranges: ForeignRange[] = [];
+  for (const at of openEntries(words)) {
+    if (Atomics.load(words, at) !== tid || words[at + 1] !== started) {
+      continue;
+    }
+    if (words[at + 2] === COPY) continue;
     ranges.push({
       start: addresses[(at >> 1) + 2],
       end: addresses[(at >> 1) + 3],
-      writable: access === WRITABLE,
+      writable: words[at + 3] === WRITABLE,
     });
   }
   return ranges;

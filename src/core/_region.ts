@@ -21,14 +21,15 @@ import type { NativeMemory, Protection } from "./_native.ts";
 import type { LockPolicy, MemoryBackend } from "./_validate.ts";
 import { detachBuffer, isDetached } from "./_intrinsics.ts";
 import { checkMapHeadroom } from "./_map_limit.ts";
-import { forgetLoansWithin, lentWithin } from "./_lend.ts";
 import { forgetRegion, reclaimEnded, recordRegion } from "./_process_table.ts";
 import { quarantine } from "./_quarantine.ts";
 import {
+  type Loan,
   markRegionAccess,
   markRegionClosed,
   markRegionOpen,
-  markRegionUnmapped,
+  type Probe,
+  regionHolds,
 } from "./_open.ts";
 import { refusedVariableNote } from "./_policy.ts";
 
@@ -37,6 +38,8 @@ export interface Region {
   readonly base: bigint;
   readonly layout: Layout;
   readonly dataAddress: bigint;
+  /** `layout.dataLength`, where the probe looks for a loan's mapping. */
+  readonly dataLength: number;
   readonly userAddress: bigint;
   /** Whether the data pages are locked in RAM. */
   readonly locked: boolean;
@@ -60,10 +63,12 @@ export interface Region {
   protection: Protection;
   /** Its entry in the process-wide table (`_process_table.ts`), or -1. */
   readonly entry: number;
-  /** Known to `_open.ts` as opened at least once. */
-  noted: boolean;
   /** Its entry in the list of open ranges every copy reads, or -1. */
   openEntry: number;
+  /** Views lent out from its pages and not taken back (`_lend.ts`). */
+  loans: Set<Loan> | undefined;
+  /** Whether a caller's view lies over it (`OpenMapping.holds`). */
+  holds(probe: Probe): boolean;
 }
 
 /**
@@ -126,6 +131,7 @@ export function mapRegion(
       base,
       layout,
       dataAddress,
+      dataLength: layout.dataLength,
       userAddress,
       locked,
       backend: backing ?? "anonymous",
@@ -135,8 +141,9 @@ export function mapRegion(
       protection: "noaccess",
       escaped: false,
       entry,
-      noted: false,
       openEntry: -1,
+      loans: undefined,
+      holds: regionHolds,
     };
   } catch (error) {
     // The caller's bytes may already be in the pages: wipe before unmap.
@@ -287,7 +294,7 @@ export function canaryIntact(region: Region): boolean {
 /** A guarded mapping as retiring sees it: a buffer's region or an arena. */
 export type Retirable = Pick<
   Region,
-  "base" | "dataAddress" | "entry" | "escaped"
+  "base" | "dataAddress" | "entry" | "escaped" | "loans"
 >;
 
 /**
@@ -314,13 +321,12 @@ export function retireMapping<T>(
     memory.wipe(dataAddress, dataLength);
     return found;
   } finally {
-    if (detachViews() || lentWithin(dataAddress, dataLength)) {
+    if (detachViews() || (mapping.loans?.size ?? 0) > 0) {
       mapping.escaped = true;
     }
     forgetRegion(mapping.entry, base);
     if (mapping.escaped) {
       quarantine(memory, dataAddress, dataLength);
-      forgetLoansWithin(dataAddress, dataLength);
     } else {
       memory.release(base, sizes.total);
     }
@@ -343,7 +349,7 @@ export function unmapRegion(memory: NativeMemory, region: Region): boolean {
     const escaped = hasEscaped(region);
     detach(region.user, region.canary);
     region.expected.fill(0);
-    markRegionUnmapped(region);
+    if (region.protection !== "noaccess") markRegionClosed(region);
     region.protection = "noaccess";
     return escaped;
   });

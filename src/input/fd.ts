@@ -280,12 +280,7 @@ async function callFile(
   length: number,
 ): Promise<number> {
   const reading = method === "read";
-  const loan = lend(
-    native(),
-    address,
-    length,
-    reading ? "readwrite" : "readonly",
-  );
+  const loan = lend(native(), address, length);
   try {
     let count: unknown;
     try {

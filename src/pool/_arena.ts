@@ -35,18 +35,14 @@ import {
   mappingReleased,
 } from "../core/_map_limit.ts";
 import { noteQuarantined } from "../core/_registry.ts";
-import { lentWithin } from "../core/_lend.ts";
 import {
-  holderGone,
-  holderMapped,
-  markAccess,
-  markClosed,
-  markOpenRange,
-  type OpenHolder,
-  pagesOpened,
-  sharesFirstByte,
-  worthProbing,
+  type Loan,
+  mappingClosed,
+  mappingOpened,
+  type OpenMapping,
+  type Probe,
 } from "../core/_open.ts";
+import { markAccess, markClosed, markOpen } from "../core/_open_ranges.ts";
 import type { LockPolicy } from "../core/_validate.ts";
 
 /** Access as a number, so that the stronger of two is the larger. */
@@ -69,8 +65,26 @@ export interface ArenaPurge {
 
 let nextId = 1;
 
+// Arenas mapped in this copy and thread, for `arenaRanges`.
+const mapped = new Set<Arena>();
+
+/**
+ * The data ranges of this thread's live arenas: a memory scan leaves them
+ * out (their pages hold other secrets, readable through /proc at rest).
+ */
+export function arenaRanges(): [bigint, bigint][] {
+  const ranges: [bigint, bigint][] = [];
+  for (const arena of mapped) {
+    ranges.push([
+      arena.dataAddress,
+      arena.dataAddress + BigInt(arena.dataLength),
+    ]);
+  }
+  return ranges;
+}
+
 /** A mapped arena of slots. Holds no reference to any slot handle. */
-export class Arena implements OpenHolder, Retirable {
+export class Arena implements OpenMapping, Retirable {
   /** A number no other arena of this process had. */
   readonly id: number = nextId++;
   readonly geometry: SlotGeometry;
@@ -117,8 +131,10 @@ export class Arena implements OpenHolder, Retirable {
   // Per page of an arena that rests noaccess: its entry in the list of
   // open ranges every copy of secmem reads (-1 while closed).
   #pageEntries: Int32Array | undefined;
-  /** The entry for all the pages of an arena that rests open, or -1. */
-  openEntry = -1;
+  // The entry for all the pages of an arena that rests open, or -1.
+  #openEntry = -1;
+  /** Views lent out from its pages and not taken back (`_lend.ts`). */
+  loans: Set<Loan> | undefined;
   /**
    * Whether a view over the pages got out of the library's reach (set when
    * retiring finds one): the arena is then quarantined, not unmapped.
@@ -161,9 +177,22 @@ export class Arena implements OpenHolder, Retirable {
     this.#readers = new Uint32Array(pages);
     this.#writers = new Uint32Array(pages);
     this.#protection = new Uint8Array(pages).fill(rest);
-    if (rest !== 0) this.#openPages = pages;
-    else this.#pageEntries = new Int32Array(pages).fill(-1);
-    holderMapped(this, this.#openPages, rest === 2);
+    mapped.add(this);
+    if (rest === 0) {
+      this.#pageEntries = new Int32Array(pages).fill(-1);
+    } else {
+      // Pages that rest open stay open until the arena is unmapped: one
+      // entry for them all. An arena that rests read-only makes pages
+      // writable for a while, so its entry claims no more than readable.
+      this.#openPages = pages;
+      mappingOpened(this);
+      this.#openEntry = markOpen(
+        memory,
+        this.dataAddress,
+        this.dataAddress + BigInt(this.dataLength),
+        rest === 2,
+      );
+    }
   }
 
   /**
@@ -389,9 +418,7 @@ export class Arena implements OpenHolder, Retirable {
           this.#views.delete(index);
           if (!detachBuffer(buffer)) this.#escaped.add(index);
         }
-        if (lentWithin(this.userAddress(index), this.#sizes[index])) {
-          this.#escaped.add(index);
-        }
+        if (this.#lentOut(index)) this.#escaped.add(index);
         this.#sizes[index] = 0;
         if (this.#escaped.size > 0 && this.#escaped.has(index)) {
           this.#quarantinedSlots++;
@@ -447,7 +474,10 @@ export class Arena implements OpenHolder, Retirable {
         entries[page] = -1;
       }
     }
-    holderGone(this, this.#openPages);
+    markClosed(this.#openEntry);
+    this.#openEntry = -1;
+    mappingClosed(this);
+    mapped.delete(this);
     this.#openPages = 0;
     return escaped;
   }
@@ -489,18 +519,18 @@ export class Arena implements OpenHolder, Retirable {
     this.#protection[page] = level;
     const entries = this.#pageEntries;
     if (was === 0) {
-      this.#openPages++;
-      pagesOpened(1);
+      if (this.#openPages++ === 0) mappingOpened(this);
       if (entries !== undefined) {
-        entries[page] = markOpenRange(
-          this.dataAddress + BigInt(page * pageSize),
-          pageSize,
+        const address = this.dataAddress + BigInt(page * pageSize);
+        entries[page] = markOpen(
+          this.#memory,
+          address,
+          address + BigInt(pageSize),
           level === 2,
         );
       }
     } else if (level === 0) {
-      this.#openPages--;
-      pagesOpened(-1);
+      if (--this.#openPages === 0) mappingClosed(this);
       if (entries !== undefined) {
         markClosed(entries[page]);
         entries[page] = -1;
@@ -511,46 +541,38 @@ export class Arena implements OpenHolder, Retirable {
   }
 
   /**
-   * Whether `view` lies over a slot's buffer that was handed out, on a
-   * page open now (see `OpenHolder`). Every such slot is compared in full.
+   * Whether the view `probe` asks about lies over a slot's buffer handed
+   * out, or a view lent from a slot, on a page open now (see `OpenMapping`).
    */
-  holds(view: Uint8Array, length: number, start: number): boolean {
-    if (this.#views.size === 0 || this.#openPages === 0) return false;
-    const bytes = this.#bytes;
-    const sizes = this.#sizes;
-    const protection = this.#protection;
-    const { slotsPerPage } = this.geometry;
+  holds(probe: Probe): boolean {
     let ours = false;
-    // The arena's own view is compared, not the slot's buffer: a view over
-    // a buffer the caller transferred away is still these pages.
-    for (const index of this.#views.keys()) {
-      const size = sizes[index];
-      if (size === 0) continue;
-      if (protection[Math.floor(index / slotsPerPage)] === 0) continue;
-      const fits = size - start >= length;
-      // Where it cannot fit, the slot's first byte is probed all the same:
-      // the work must not tell the slots' sizes.
-      const offset = this.userOffset(index) + (fits ? start : 0);
-      if (worthProbing(bytes, offset, view, length, fits)) {
-        if (this.#probe(index, offset, view) && fits) ours = true;
-      }
+    for (const [index, buffer] of this.#views) {
+      const address = this.userAddress(index);
+      if (this.#probe(probe, buffer, address, this.#sizes[index])) ours = true;
+    }
+    for (const loan of this.loans ?? []) {
+      if (this.#probe(probe, loan.buffer, loan.address, loan.size)) ours = true;
     }
     return ours;
   }
 
-  /** `sharesFirstByte` on a slot, its page writable for that instant. */
-  #probe(index: number, offset: number, view: Uint8Array): boolean {
-    const page = this.#pageOf(index);
-    const level = this.#protection[page];
-    if (level === 2) return sharesFirstByte(this.#bytes, offset, view);
-    const { pageSize } = this.geometry;
-    const address = this.dataAddress + BigInt(page * pageSize);
-    this.#memory.protect(address, pageSize, "readwrite");
-    try {
-      return sharesFirstByte(this.#bytes, offset, view);
-    } finally {
-      this.#memory.protect(address, pageSize, PROTECTIONS[level]);
+  /** `probe` on a buffer over `size` bytes at `address`, if its page is open. */
+  #probe(probe: Probe, buffer: ArrayBuffer, address: bigint, size: number) {
+    const page = Number(address - this.dataAddress) / this.geometry.pageSize;
+    const level = this.#protection[Math.floor(page)];
+    return level !== 0 && probe(buffer, address, size, PROTECTIONS[level]);
+  }
+
+  /** Whether a view lent from slot `index` is still out. */
+  #lentOut(index: number): boolean {
+    const start = this.userAddress(index);
+    const end = start + BigInt(this.#sizes[index]);
+    for (const loan of this.loans ?? []) {
+      if (loan.address < end && loan.address + BigInt(loan.size) > start) {
+        return true;
+      }
     }
+    return false;
   }
 
   #restoreCanaries(index: number): void {

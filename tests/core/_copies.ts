@@ -14,6 +14,7 @@
  */
 
 import type { NativeMemory } from "../../src/core/_native.ts";
+import type { Loan } from "../../src/core/_open.ts";
 import { native } from "../../src/core/_native.ts";
 import { freshGraph, NATIVE_STUB } from "./_fresh.ts";
 
@@ -101,5 +102,25 @@ export function probeProcess(): Process {
         release: () => real.release(base, length + 2 * page),
       };
     },
+  };
+}
+
+/** A region over `pages` as `_region.ts` hands it to the probe (not yet marked open). */
+export function region(
+  copy: Copy,
+  pages: Pages,
+  size: number,
+  protection: "readonly" | "readwrite" = "readwrite",
+) {
+  return {
+    user: copy.intrinsics.markOwn(copy.memory.view(pages.data, size)),
+    dataAddress: pages.data,
+    dataLength: pages.length,
+    userAddress: pages.data,
+    layout: { size },
+    protection: protection as "readonly" | "readwrite" | "noaccess",
+    openEntry: -1,
+    loans: undefined as Set<Loan> | undefined,
+    holds: copy.open.regionHolds,
   };
 }

@@ -10,28 +10,10 @@
 
 import assert from "node:assert/strict";
 import { test } from "../_harness.ts";
-import { type Copy, type Pages, probeProcess } from "./_copies.ts";
+import { probeProcess, region } from "./_copies.ts";
 
 const pattern = (length: number, seed: number) =>
   new Uint8Array(length).map((_, i) => (i * 53 + seed) & 0xff | 1);
-
-/** A region as `_region.ts` hands it to the probe. */
-function region(
-  copy: Copy,
-  pages: Pages,
-  size: number,
-  protection: "readonly" | "readwrite" = "readwrite",
-) {
-  return {
-    user: copy.intrinsics.markOwn(copy.memory.view(pages.data, size)),
-    dataAddress: pages.data,
-    userAddress: pages.data,
-    layout: { dataLength: pages.length, size },
-    protection: protection as "readonly" | "readwrite" | "noaccess",
-    noted: false,
-    openEntry: -1,
-  };
-}
 
 test("nothing open anywhere: a caller's array is not ours, after one look at the list", async () => {
   const process = probeProcess();
@@ -77,8 +59,8 @@ test("an open region: a new view over its buffer is ours, a copy of its bytes is
     );
     // Over the open region's memory, but longer than it: not its.
     assert.equal(isOwnSource(pages.view(0, 12)), false);
-    copy.open.markRegionUnmapped(r);
-    copy.open.markRegionUnmapped(still);
+    copy.open.markRegionClosed(still);
+    assert.equal(copy.open.openMappingAt(pages.data, 8), undefined);
   } finally {
     pages.release();
   }
@@ -95,7 +77,7 @@ test("a region whose buffer was transferred away inside a scope is probed throug
     const moved = r.user.transfer();
     assert.equal(copy.open.isOwnSource(new Uint8Array(moved)), true);
     assert.equal(copy.open.isOwnSource(new Uint8Array(moved).slice()), false);
-    copy.open.markRegionUnmapped(r);
+    copy.open.markRegionClosed(r);
     assert.equal(
       copy.ranges.othersOpen(copy.memory),
       false,
@@ -120,7 +102,6 @@ test("a read-only region is probed with its pages writable for that instant", as
     assert.equal(copy.open.isOwnSource(pattern(32, 13)), false);
     r.protection = "noaccess";
     copy.open.markRegionClosed(r);
-    copy.open.markRegionUnmapped(r);
   } finally {
     copy.memory.protect(pages.data, pages.length, "readwrite");
     pages.release();
@@ -134,7 +115,12 @@ test("another copy's open range: a view over it is never taken for a caller's, a
   const pages = process.map();
   try {
     pages.view().set(pattern(64, 17));
-    const entry = npm.open.markOpenRange(pages.data, 64, true);
+    const entry = npm.ranges.markOpen(
+      npm.memory,
+      pages.data,
+      pages.data + 64n,
+      true,
+    );
     assert.ok(entry >= 0);
     assert.equal(sources.ranges.othersOpen(sources.memory), true);
     assert.equal(npm.ranges.othersOpen(npm.memory), false, "its own entry");
@@ -168,7 +154,7 @@ test("a range another thread opened is not ours to read; once that thread ends, 
   const pages = process.map();
   try {
     pages.view().set(pattern(64, 21));
-    worker.open.markOpenRange(pages.data, 64, true);
+    worker.ranges.markOpen(worker.memory, pages.data, pages.data + 64n, true);
     assert.equal(main.ranges.othersOpen(main.memory), true);
     // Another thread's range may close at any moment: never read, so a
     // view over it is not told (the worker's own copy tells its own).
@@ -183,13 +169,13 @@ test("a range another thread opened is not ours to read; once that thread ends, 
 
     // The same when the id now names a thread that started later.
     const worker2 = await process.copy(103, 6100);
-    worker2.open.markOpenRange(pages.data, 64, true);
+    worker2.ranges.markOpen(worker2.memory, pages.data, pages.data + 64n, true);
     process.clock.set(103, 9000);
     const look = await process.copy(101, 5000);
     assert.equal(look.ranges.othersOpen(look.memory), false, "freed");
     // While its state cannot be told (-1), an entry is kept.
     const worker3 = await process.copy(104, 6200);
-    worker3.open.markOpenRange(pages.data, 64, true);
+    worker3.ranges.markOpen(worker3.memory, pages.data, pages.data + 64n, true);
     process.clock.set(104, -1);
     const blind = await process.copy(101, 5000);
     assert.equal(blind.ranges.othersOpen(blind.memory), true, "kept");
@@ -203,7 +189,7 @@ test("a newer thread with the same id does not read the ranges an ended thread l
   const old = await process.copy(101, 5000);
   const pages = process.map();
   try {
-    old.open.markOpenRange(pages.data, 64, true);
+    old.ranges.markOpen(old.memory, pages.data, pages.data + 64n, true);
     const newer = await process.copy(101, 7000);
     assert.equal(newer.ranges.othersOpen(newer.memory), true);
     assert.deepEqual(newer.ranges.foreignRanges(), [], "not its to read");
