@@ -86,7 +86,7 @@ test("settleThen runs its close once, before the promise settles, however often 
       throw new Error("later still");
     },
   };
-  const settled = settleThen(twice, twice.then, () => order.push("close"));
+  const settled = settleThen(twice, thenOf(twice)!, () => order.push("close"));
   assert.deepEqual(order, ["close"], "closed at the first call back");
   assert.equal(await settled, 1);
   assert.deepEqual(order, ["close"]);
@@ -95,7 +95,7 @@ test("settleThen runs its close once, before the promise settles, however often 
 test("settleThen: a close that throws rejects with its error", async () => {
   const boom = new Error("close failed");
   await assert.rejects(
-    settleThen(Promise.resolve(1), Promise.prototype.then, () => {
+    settleThen(Promise.resolve(1), thenOf(Promise.resolve(1))!, () => {
       throw boom;
     }),
     (e) => e === boom,
