@@ -118,3 +118,38 @@ test("a thenable that calls back twice closes its scope once: another scope stay
   assert.equal(await outer, 9, "read inside the outer scope, not a fault");
   assert.equal(secret.state, "noaccess");
 });
+
+// A thenable may call back with another thenable: the scope follows it, as
+// `await` would, and closes only when that one settles (review R4: it
+// closed at the first call back, and the callback's later read faulted).
+for (const [name, make] of Object.entries(makers)) {
+  test(`a ${name}'s thenable that resolves with a pending promise keeps the scope open until it settles`, async () => {
+    const secret = make();
+    let release!: () => void;
+    const later = new Promise<void>((resolve) => release = resolve);
+    const pending = secret.read((bytes) => ({
+      then(resolve: (value: unknown) => void) {
+        resolve(later.then(() => bytes[0] + bytes[2]));
+      },
+    })) as unknown as Promise<number>;
+    for (let turn = 0; turn < 3; turn++) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    assert.equal(secret.state, "readonly", "open while the inner promise is");
+    release();
+    assert.equal(await pending, 4, "read inside the scope, not a fault");
+    assert.equal(secret.state, "noaccess", "closed once it settled");
+    const rejected = secret.read(() => ({
+      then(resolve: (value: unknown) => void) {
+        resolve({
+          then(_: unknown, reject: (reason: unknown) => void) {
+            reject(new Error("inner refused"));
+          },
+        });
+      },
+    })) as unknown as Promise<number>;
+    await assert.rejects(rejected, /inner refused/);
+    assert.equal(secret.state, "noaccess", "closed on the inner refusal");
+    secret.destroy();
+  });
+}

@@ -39,6 +39,9 @@ export function thenOf(
  * runs; a thenable that is not a native promise, or one whose constructor's
  * species refuses (outside code ran then), is followed by the `then` read
  * from it. A thenable that calls back twice, or both ways, counts once.
+ * A thenable that calls back with another thenable is followed on to that
+ * one, as `await` would: the callback's work may still be running in it,
+ * so closing at the first call back would close under it.
  */
 export function settleThen(
   value: unknown,
@@ -58,17 +61,42 @@ export function settleThen(
       }
       settle(outcome);
     };
-    const fulfilled = (result: unknown) => finish(resolve, result);
-    const rejected = (reason: unknown) => finish(reject, reason);
-    try {
+    const adopt = (result: unknown) => {
+      let next;
       try {
-        apply(promiseThen, value, [fulfilled, rejected]);
-      } catch (notNative) {
-        if (then === promiseThen) throw notNative;
-        apply(then, value, [fulfilled, rejected]);
+        next = thenOf(result);
+      } catch (error) {
+        finish(reject, error);
+        return;
       }
-    } catch (error) {
-      rejected(error);
-    }
+      if (next === undefined) finish(resolve, result);
+      else follow(result, next);
+    };
+    // Each thenable followed counts its own first call back only: a later
+    // one, or a throw after it, is ignored as a promise would ignore it.
+    const follow = (thenable: unknown, thenFn: typeof then) => {
+      let called = false;
+      const fulfilled = (result: unknown) => {
+        if (called) return;
+        called = true;
+        adopt(result);
+      };
+      const rejected = (reason: unknown) => {
+        if (called) return;
+        called = true;
+        finish(reject, reason);
+      };
+      try {
+        try {
+          apply(promiseThen, thenable, [fulfilled, rejected]);
+        } catch (notNative) {
+          if (thenFn === promiseThen) throw notNative;
+          apply(thenFn, thenable, [fulfilled, rejected]);
+        }
+      } catch (error) {
+        rejected(error);
+      }
+    };
+    follow(value, then);
   });
 }

@@ -114,3 +114,34 @@ test("settleThen follows a native promise by the then taken at load", async () =
   assert.equal(closed, 1);
   assert.equal(calls, 0, "the value's then was not asked");
 });
+
+test("settleThen follows a thenable called back with, once, and runs after only when it settles", async () => {
+  const order: string[] = [];
+  let release!: (value: string) => void;
+  const inner = new Promise<string>((resolve) => release = resolve);
+  const outer = {
+    then(resolve: (v: unknown) => void, reject: (e: unknown) => void) {
+      resolve(inner);
+      resolve("second call, ignored");
+      reject(new Error("after the first call, ignored"));
+      throw new Error("thrown after calling back, ignored");
+    },
+  };
+  // A then replaced on the inner (native) promise's prototype while it is
+  // followed cannot hold the close back.
+  const saved = Promise.prototype.then;
+  Promise.prototype.then = function (this: unknown) {
+    return this;
+  } as typeof saved;
+  let settled: Promise<unknown>;
+  try {
+    settled = settleThen(outer, thenOf(outer)!, () => order.push("after"));
+  } finally {
+    Promise.prototype.then = saved;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(order, [], "not closed while the inner promise is pending");
+  release("inner");
+  assert.equal(await settled, "inner");
+  assert.deepEqual(order, ["after"]);
+});
