@@ -425,3 +425,24 @@ test("open() never hands its result to a getter on Object.prototype", () => {
   assert(plain.equals(pattern(24)));
   plain.destroy();
 });
+
+test("a timer unref that throws fails the seal, with no key half or re-split timer left (the process exits)", () => {
+  const child = runChild(childScript("enclave_unref.ts"), [], {
+    timeout: 20_000,
+  });
+  assert.equal(
+    child.signal,
+    null,
+    `the child exited by itself\n${child.stderr}`,
+  );
+  assert.equal(child.status, 0, child.stderr);
+  const out = JSON.parse(child.stdout.trim().split("\n").at(-1)!);
+  assert.equal(out.leftOver, 0, "every buffer the seal made is gone");
+  // Deno's timers were numbers (unref'd by Deno.unrefTimer, taken at load)
+  // and are objects in the Deno this runs: the case applies where they are.
+  assert.equal(
+    out.sealed,
+    out.objectTimers ? "no unref today" : "sealed",
+    `objectTimers ${out.objectTimers}`,
+  );
+});

@@ -250,12 +250,22 @@ const denoUnrefTimer = (globalThis as {
  */
 export function everyUnref(fn: () => void, ms: number): () => void {
   const timer: unknown = apply(interval() as Scheduler, globalThis, [fn, ms]);
-  if (typeof timer === "number") {
-    if (denoUnrefTimer !== undefined) apply(denoUnrefTimer, undefined, [timer]);
-  } else {
-    (timer as { unref?(): void }).unref?.();
+  const stop = () => apply(stopInterval() as Scheduler, globalThis, [timer]);
+  try {
+    if (typeof timer === "number") {
+      if (denoUnrefTimer !== undefined) {
+        apply(denoUnrefTimer, undefined, [timer]);
+      }
+    } else {
+      // Read from the timer's prototype now: code loaded later may have
+      // replaced it. If it throws, the timer must not run on for good.
+      (timer as { unref?(): void }).unref?.();
+    }
+  } catch (error) {
+    stop();
+    throw error;
   }
-  return () => apply(stopInterval() as Scheduler, globalThis, [timer]);
+  return stop;
 }
 
 // Taken with the main entry, though Node builds its Web Crypto at the

@@ -44,14 +44,25 @@ export class Coffer {
       this.#left.destroy();
       throw error;
     }
-    this.#stopTimer = everyUnref(() => {
+    try {
+      this.#stopTimer = everyUnref(() => {
+        try {
+          this.rekey();
+        } catch {
+          // Purged behind our back: nothing left to re-split.
+          this.#stopRekeying();
+        }
+      }, REKEY_INTERVAL_MS);
+    } catch (error) {
+      // No timer (a timer's unref replaced to throw): no coffer either, and
+      // no half of its key left in memory.
       try {
-        this.rekey();
-      } catch {
-        // Purged behind our back: nothing left to re-split.
-        this.#stopRekeying();
+        this.#left.destroy();
+      } finally {
+        this.#right.destroy();
       }
-    }, REKEY_INTERVAL_MS);
+      throw error;
+    }
   }
 
   /** False once wiped (last enclave gone, `purge()`, or process exit). */
