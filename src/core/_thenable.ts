@@ -9,9 +9,12 @@
  * @module
  */
 
+import { SecretMemoryError } from "./errors.ts";
+
 const apply = Reflect.apply;
 const PromiseConstructor = Promise;
 const promiseThen = Promise.prototype.then;
+const queueMicrotask = globalThis.queueMicrotask;
 
 /**
  * A thenable's `then`, read exactly once (a getter may answer differently
@@ -61,7 +64,7 @@ export function settleThen(
       }
       settle(outcome);
     };
-    const adopt = (result: unknown) => {
+    const adopt = (thenable: unknown, result: unknown) => {
       let next;
       try {
         next = thenOf(result);
@@ -69,8 +72,23 @@ export function settleThen(
         finish(reject, error);
         return;
       }
-      if (next === undefined) finish(resolve, result);
-      else follow(result, next);
+      if (next === undefined) {
+        finish(resolve, result);
+      } else if (result === thenable) {
+        // As a promise resolved with itself, it could never settle.
+        finish(
+          reject,
+          new SecretMemoryError(
+            "INVALID_ARGUMENT",
+            "Cannot wait for the scope's result: its thenable called back with itself; call back with a value",
+          ),
+        );
+      } else {
+        // On a later turn, as a promise would: a chain of thenables that
+        // call back at once must not run the stack out between a call back
+        // and the close, which would then never run.
+        apply(queueMicrotask, globalThis, [() => follow(result, next)]);
+      }
     };
     // Each thenable followed counts its own first call back only: a later
     // one, or a throw after it, is ignored as a promise would ignore it.
@@ -79,7 +97,7 @@ export function settleThen(
       const fulfilled = (result: unknown) => {
         if (called) return;
         called = true;
-        adopt(result);
+        adopt(thenable, result);
       };
       const rejected = (reason: unknown) => {
         if (called) return;

@@ -145,3 +145,27 @@ test("settleThen follows a thenable called back with, once, and runs after only 
   assert.equal(await settled, "inner");
   assert.deepEqual(order, ["after"]);
 });
+
+test("settleThen refuses a thenable that calls back with itself, and a chain of them does not run the stack out", async () => {
+  let closed = 0;
+  const self: { then(resolve: (v: unknown) => void): void } = {
+    then(resolve) {
+      resolve(self);
+    },
+  };
+  await assert.rejects(
+    settleThen(self, thenOf(self)!, () => closed++),
+    (error: { code?: string }) => error.code === "INVALID_ARGUMENT",
+  );
+  assert.equal(closed, 1);
+  // 100,000 thenables, each calling back at once with the next: followed
+  // turn by turn, the close runs once, at the end.
+  const chain = (n: number): unknown => ({
+    then(resolve: (v: unknown) => void) {
+      resolve(n === 0 ? "end" : chain(n - 1));
+    },
+  });
+  const long = chain(100_000);
+  assert.equal(await settleThen(long, thenOf(long)!, () => closed++), "end");
+  assert.equal(closed, 2);
+});
