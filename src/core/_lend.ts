@@ -13,6 +13,7 @@ import type { NativeMemory } from "./_native.ts";
 import { SecretMemoryError } from "./errors.ts";
 import {
   bufferOf,
+  byteOffsetOf,
   detachBuffer,
   isDetached,
   isShared,
@@ -88,14 +89,24 @@ export function aliases(
   address: bigint,
   value: Uint8Array,
 ): boolean {
-  const buffer = bufferOf(value);
-  if (isShared(buffer) || isDetached(buffer as ArrayBuffer)) return false;
-  const whole = new Uint8Array(buffer as ArrayBuffer);
-  if (lengthOf(whole) === 0) return false;
+  // A small heap array asked for its buffer moves its bytes out and
+  // leaves the old copy behind (see `isOwnView`): a view with bytes from
+  // its buffer's first one is probed as it is, and asked for its buffer
+  // only once it proved to be over our memory (no heap array can be), to
+  // refuse a shared one whose bytes another thread moved in step.
+  const direct = lengthOf(value) > 0 && byteOffsetOf(value) === 0;
+  let whole = value;
+  if (!direct) {
+    const buffer = bufferOf(value);
+    if (isShared(buffer) || isDetached(buffer as ArrayBuffer)) return false;
+    whole = new Uint8Array(buffer as ArrayBuffer);
+    if (lengthOf(whole) === 0) return false;
+  }
   const probe = memory.view(address, 1);
   try {
-    return sharesFirstByte(new Uint8Array(probe), 0, whole);
+    if (!sharesFirstByte(new Uint8Array(probe), 0, whole)) return false;
   } finally {
     detachBuffer(probe);
   }
+  return !direct || !isShared(bufferOf(value));
 }
