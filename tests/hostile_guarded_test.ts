@@ -225,3 +225,28 @@ for (const owner of ["buffer", "slot"]) {
     { skip: linuxOnly },
   );
 }
+
+for (const kind of ["read", "write"]) {
+  test(
+    `a view kept over a quarantined slot is copied, never wiped, in a neighbour's ${kind} scope`,
+    () => {
+      // The slot's buffer was transferred away, so its slot is quarantined
+      // (never handed out again) but its page still opens for the other
+      // slots on it: before the fix a read scope's from() wiped the kept
+      // view and died on the read-only page (SIGSEGV).
+      const child = runChild(childScript("quarantined_slot_source.ts"), [
+        kind,
+      ]);
+      const detail =
+        `status ${child.status} signal ${child.signal}: ${child.stdout}${child.stderr}`;
+      assert.equal(child.status, 0, detail);
+      assert.deepEqual(
+        child.stdout.split("\n").filter((line) => line.startsWith("copied")),
+        ["copied 16", "copied 16", "copied 13", "copied 13"],
+        detail,
+      );
+      assert(child.stdout.includes("neighbour intact true"), detail);
+    },
+    { skip: linuxOnly },
+  );
+}

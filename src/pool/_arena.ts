@@ -419,12 +419,20 @@ export class Arena implements OpenMapping, Retirable {
           if (!detachBuffer(buffer)) this.#escaped.add(index);
         }
         if (this.#lentOut(index)) this.#escaped.add(index);
-        this.#sizes[index] = 0;
         if (this.#escaped.size > 0 && this.#escaped.has(index)) {
+          // A view kept over the slot still reads it whenever a neighbour
+          // opens the page: kept as a loan, so that from() tells it from a
+          // caller's array and never wipes a read-only page under it.
+          if (buffer !== undefined) {
+            const size = this.#sizes[index];
+            const address = this.userAddress(index);
+            (this.loans ??= new Set()).add({ buffer, address, size });
+          }
           this.#quarantinedSlots++;
         } else {
           this.#free[this.#freeCount++] = index;
         }
+        this.#sizes[index] = 0;
       }
     }
     return intact;
