@@ -133,7 +133,10 @@ export class Arena implements OpenMapping, Retirable {
   #pageEntries: Int32Array | undefined;
   // The entry for all the pages of an arena that rests open, or -1.
   #openEntry = -1;
-  /** Views lent out from its pages and not taken back (`_lend.ts`). */
+  /**
+   * Views lent out from its pages and not taken back (`_lend.ts`), and the
+   * buffers of quarantined slots whose view escaped (see `release`).
+   */
   loans: Set<Loan> | undefined;
   /**
    * Whether a view over the pages got out of the library's reach (set when
