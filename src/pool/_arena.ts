@@ -576,9 +576,12 @@ export class Arena implements OpenMapping, Retirable {
 
   /** Whether a view lent from slot `index` is still out. */
   #lentOut(index: number): boolean {
+    const loans = this.loans;
+    // On every slot's release: no address arithmetic while nothing is out.
+    if (loans === undefined || loans.size === 0) return false;
     const start = this.userAddress(index);
     const end = start + BigInt(this.#sizes[index]);
-    for (const loan of this.loans ?? []) {
+    for (const loan of loans) {
       if (loan.address < end && loan.address + BigInt(loan.size) > start) {
         return true;
       }
