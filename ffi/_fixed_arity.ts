@@ -12,6 +12,11 @@
 import { SecretMemoryError } from "../src/core/errors.ts";
 import type { NativeFunction, NativeType } from "./types.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+const Number = globalThis.Number;
+
 /** A runtime's callable native function. */
 export type RawFunction = (...args: unknown[]) => unknown;
 

@@ -11,6 +11,10 @@ import { openFirst } from "./_open.ts";
 import type { NativeType, RuntimeAdapter, SymbolTable } from "./types.ts";
 import { type NodeLikeProcess, processHooks } from "./_process.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const Number = globalThis.Number;
+
 /** What the adapter passes: integers, 64-bit values and byte buffers. */
 type BunArgument = number | bigint | Uint8Array;
 type BunFunction = (...args: BunArgument[]) => unknown;

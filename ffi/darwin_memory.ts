@@ -38,6 +38,11 @@ import {
 import type { BoundLibrary, RuntimeAdapter } from "./types.ts";
 import { createPosix, type Posix } from "./posix_memory.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+const Number = globalThis.Number;
+
 type LibSystem = BoundLibrary<typeof DARWIN_LIBSYSTEM>;
 
 /**

@@ -20,6 +20,11 @@ import { openInTwoSteps } from "./_lazy.ts";
 import { createPosix, type Posix } from "./posix_memory.ts";
 import { createProcReader } from "./procfs.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+const Number = globalThis.Number;
+
 type Libc = BoundLibrary<typeof LINUX_LIBC>;
 
 /**

@@ -20,6 +20,11 @@ import type { BoundLibrary } from "./types.ts";
 import type { NativeMemory } from "./contract.ts";
 import { SecretMemoryError } from "../src/core/errors.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+const Number = globalThis.Number;
+
 type Libc = BoundLibrary<typeof LINUX_LIBC>;
 
 // Below 2^39, so that aarch64 kernels with 39-bit address spaces have them

@@ -14,6 +14,10 @@ import type { LockLimit, NativeMemory, Protection } from "./contract.ts";
 import type { POSIX_FUNCTIONS } from "./posix.ts";
 import type { BoundLibrary, RuntimeAdapter } from "./types.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const Number = globalThis.Number;
+
 type PosixLibrary = BoundLibrary<typeof POSIX_FUNCTIONS>;
 
 /** The errno values named in messages; the numbers differ by OS. */

@@ -33,6 +33,11 @@ import {
 } from "./windows.ts";
 import type { RuntimeAdapter } from "./types.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+const Number = globalThis.Number;
+
 /** Which system generator `fillRandom` calls. */
 export type WindowsRandomSource = "ProcessPrng" | "BCryptGenRandom" | "none";
 

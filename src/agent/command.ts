@@ -19,6 +19,10 @@ import { readOpenSSHPrivateKey } from "../keys/_openssh.ts";
 import { type Agent, hardenAgent, startAgent } from "./server.ts";
 import { childProcess, fs, hostProcess, url } from "./_host.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const Number = globalThis.Number;
+
 /** A `--key FILE`, with the `--comment` that followed it. */
 interface KeyFlag {
   path: string;

@@ -49,6 +49,11 @@ import {
   lengthOf,
 } from "./_intrinsics.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+const Number = globalThis.Number;
+
 /** A view over guarded pages lent to code outside the library. */
 export interface Loan {
   /** The buffer lent (the outside code may transfer it away). */

@@ -81,6 +81,11 @@
 import type { NativeMemory } from "./_native.ts";
 import { quarantine } from "./_quarantine.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+const Number = globalThis.Number;
+
 const NAME = "secmem-regions-v3";
 
 // Header, in int32 words.

@@ -33,6 +33,10 @@ import {
 } from "./_open.ts";
 import { refusedVariableNote } from "./_policy.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+
 /** A live mapping and the views over it. Holds no reference to its owner. */
 export interface Region {
   readonly base: bigint;

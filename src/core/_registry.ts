@@ -18,6 +18,10 @@ import {
   reclaimEnded,
 } from "./_process_table.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+
 const live = new Set<Region>();
 
 const totals = {

@@ -13,6 +13,11 @@
 import { fillRange } from "../core/_intrinsics.ts";
 import { add32, bytes, words } from "./_work.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+const Number = globalThis.Number;
+
 /** A running hash over a guarded state. */
 export interface HashState {
   /** Starts a new message. */

@@ -19,6 +19,10 @@ import {
 } from "./_context_pool.ts";
 import { type CipherParams, openMessage, sealMessage } from "./cipher.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+
 /** Options of `aeadKey`: where the key rests. */
 export type AeadKeyOptions = ContextPoolOptions;
 

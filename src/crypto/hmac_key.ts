@@ -29,6 +29,10 @@ import {
   tagMatches,
 } from "./mac.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+
 /** Options of `hmacKey`: where its state rests, and short keys. */
 export interface HmacKeyOptions extends ContextPoolOptions, HmacOptions {}
 

@@ -11,6 +11,10 @@ import { native } from "../core/_native.ts";
 import { detachBuffer } from "../core/_intrinsics.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+
 /** One mapping of /proc/self/maps, or of /proc/self/smaps with its flags. */
 export interface MapEntry {
   start: bigint;

@@ -26,6 +26,11 @@ import {
 } from "./_procfs.ts";
 import { isSecretBuffer, type SecretBuffer } from "../secret_buffer.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+const Number = globalThis.Number;
+
 /** A secret to look for, as `masked` XOR `mask`. */
 export interface Needle {
   readonly masked: Uint8Array;

@@ -24,6 +24,10 @@ import {
 } from "./_scan.ts";
 import { SecretBuffer } from "../secret_buffer.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+
 /** `pass`: holds; `fail`: a required protection is missing; `warn`: a
  * weakness of the machine that secmem cannot fix; `info`: a fact. */
 export type CheckStatus = "pass" | "fail" | "warn" | "info";

@@ -24,6 +24,10 @@ import { KEY_SIZE } from "../crypto/_aead.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { SecretBuffer } from "../secret_buffer.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+
 /** How often the halves are re-split, in milliseconds (memguard: 500). */
 export const REKEY_INTERVAL_MS = 500;
 

@@ -28,6 +28,10 @@ import type {
 } from "../core/_secret.ts";
 import { decodeBytes, type InputEncoding } from "./encoding.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+
 /** The default `maxSize` for input of unknown length: 64 KiB. */
 export const DEFAULT_MAX_SIZE = 65536;
 

@@ -14,6 +14,10 @@ import type {
   SecretMaker,
 } from "../core/_secret.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+
 /**
  * A new buffer holding bytes `start` to `end` of `source` (see
  * `SecretBuffer.prototype.slice`). `source` is left as it was.

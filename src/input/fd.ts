@@ -24,6 +24,10 @@ import { afterDelay, afterTurn } from "../core/_intrinsics.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+
 // Taken at load: a Reflect.apply replaced later would be handed the view
 // lent over guarded pages (the secret itself, in writeTo).
 const apply = Reflect.apply;

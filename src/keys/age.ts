@@ -36,6 +36,10 @@ import { parseAgeRecipient } from "./_age_keys.ts";
 import { ascii } from "./_wire.ts";
 import { X25519Key } from "./x25519.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const Number = globalThis.Number;
+
 const CHUNK = 65536;
 const TAG = 16;
 const FILE_KEY = 16;

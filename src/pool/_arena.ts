@@ -45,6 +45,11 @@ import {
 import { markAccess, markClosed, markOpen } from "../core/_open_ranges.ts";
 import type { LockPolicy } from "../core/_validate.ts";
 
+// Taken at load: a replacement made later must not see or shift an
+// address, a length or an offset.
+const BigInt = globalThis.BigInt;
+const Number = globalThis.Number;
+
 /** Access as a number, so that the stronger of two is the larger. */
 export type Level = 0 | 1 | 2;
 
