@@ -29,11 +29,7 @@ import {
   markOwn,
   markOwnView,
 } from "../core/_intrinsics.ts";
-import {
-  checkMapHeadroom,
-  mappingHeld,
-  mappingReleased,
-} from "../core/_map_limit.ts";
+import { checkMapHeadroom, mappingHeld } from "../core/_map_limit.ts";
 import { noteQuarantined } from "../core/_registry.ts";
 import {
   type Loan,
@@ -467,9 +463,7 @@ export class Arena implements OpenMapping, Retirable {
         return result;
       }, () => this.#detachAll());
     } finally {
-      // A quarantined range stays mapped, and counts toward the map limit.
       if (this.escaped) noteQuarantined(this.total);
-      else mappingReleased();
     }
   }
 
