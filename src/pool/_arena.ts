@@ -566,6 +566,20 @@ export class Arena implements OpenMapping, Retirable {
     return ours;
   }
 
+  /**
+   * Whether every page under `size` bytes at `address` is readable now
+   * (see `OpenMapping`): a view lent over a closed page would fault.
+   */
+  readableAt(address: bigint, size: number): boolean {
+    const offset = Number(address - this.dataAddress);
+    const { pageSize } = this.geometry;
+    const last = Math.floor((offset + size - 1) / pageSize);
+    for (let page = Math.floor(offset / pageSize); page <= last; page++) {
+      if (this.#protection[page] === 0) return false;
+    }
+    return true;
+  }
+
   /** `probe` on a buffer over `size` bytes at `address`, if its page is open. */
   #probe(probe: Probe, buffer: ArrayBuffer, address: bigint, size: number) {
     const page = Number(address - this.dataAddress) / this.geometry.pageSize;
