@@ -112,7 +112,7 @@ export function listed(list: readonly unknown[], value: unknown): boolean {
 }
 
 /** `Object.keys(value)` as it was at load (see `listed`). */
-export function ownKeys(value: object): string[] {
+export function keysOf(value: object): string[] {
   return keys(value);
 }
 

@@ -13,9 +13,9 @@ export type { LockPolicy };
 import {
   copyInto,
   isUint8Array,
+  keysOf,
   lengthOf,
   listed,
-  ownKeys,
 } from "./_intrinsics.ts";
 
 /**
@@ -176,7 +176,7 @@ export function checkOptions(
     // in `lock` would otherwise give the caller the policy they didn't ask.
     // Indexed, and through the built-ins taken at load: a replaced
     // iterator, `find` or `Object.keys` must not hide a key.
-    const given = ownKeys(options);
+    const given = keysOf(options);
     for (let i = 0; i < given.length; i++) {
       if (listed(known, given[i])) continue;
       throw new SecretMemoryError(
