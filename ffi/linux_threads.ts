@@ -82,8 +82,11 @@ export function createLinuxThreads(
     }
     for (const line of maps.split("\n")) {
       if (!line.endsWith(suffix)) continue;
-      const at = wanted.findIndex((start) => line.startsWith(start));
-      if (at >= 0) return addresses[at];
+      // By index, not `findIndex`: a replacement made later must not point
+      // this copy at another address, or at none (a second table).
+      for (let at = 0; at < wanted.length; at++) {
+        if (line.startsWith(wanted[at])) return addresses[at];
+      }
     }
     return undefined;
   }

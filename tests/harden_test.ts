@@ -4,7 +4,8 @@
  * an unhardened control leaves one), PR_GET_DUMPABLE reads 0 through the
  * test's own binding, and another process of the same unprivileged user
  * cannot open the child's /proc/PID/mem (the control's it can). In
- * process, over fakes: bad options, and an OS without the switches.
+ * process, over fakes: bad options, an OS without the switches, and a
+ * failed step under replaced array methods.
  *
  * @module
  */
@@ -69,6 +70,47 @@ test("hardenProcess reports unsupported, without throwing, where the OS has no s
   } finally {
     useNativeForTesting(undefined);
   }
+});
+
+/** `hardenProcess()` over `fake`, with `Array.prototype[key]` replaced. */
+function hardenUnder(
+  fake: ReturnType<typeof createFake>,
+  key: "includes" | "some",
+  value: () => boolean,
+): HardenResult {
+  const saved = Object.getOwnPropertyDescriptor(Array.prototype, key)!;
+  useNativeForTesting(fake.memory);
+  Object.defineProperty(Array.prototype, key, { ...saved, value });
+  try {
+    return hardenProcess();
+  } finally {
+    Object.defineProperty(Array.prototype, key, saved);
+    useNativeForTesting(undefined);
+  }
+}
+
+test("hardened stays false under replaced Array.prototype.includes or some: a failed step, or no step in place", () => {
+  const failing = createFake();
+  // The dump flag cannot be cleared (failed); core dumps are already off.
+  Object.assign(failing.memory, {
+    dumpable: () => true,
+    disableDumping: () => {
+      throw new Error("fake: prctl refused");
+    },
+    coreLimit: () => ({ soft: 0, hard: 0 }),
+  });
+  const failed = hardenUnder(failing, "includes", () => false);
+  assert.equal(failed.steps.dumpable.status, "failed");
+  assert.equal(failed.steps.coreLimit.status, "already");
+  assert.equal(failed.hardened, false, "a step failed");
+
+  const bare = createFake();
+  (bare.memory as { os: string }).os = "darwin";
+  const none = hardenUnder(bare, "some", () => true);
+  for (const step of Object.values(none.steps)) {
+    assert.equal(step.status, "unsupported");
+  }
+  assert.equal(none.hardened, false, "no step in place");
 });
 
 const coreObstacle = linuxOnly || coreDumpObstacle() ||

@@ -99,6 +99,23 @@ export function detachBuffer(buffer: ArrayBuffer): boolean {
   return true;
 }
 
+const arrayIncludes = Array.prototype.includes;
+const keys = Object.keys;
+
+/**
+ * Whether `list` holds `value`, by the intrinsic: a replaced
+ * `Array.prototype.includes` that answered yes would let an unknown option
+ * value or key through as if it were listed.
+ */
+export function listed(list: readonly unknown[], value: unknown): boolean {
+  return apply(arrayIncludes, list, [value]) as boolean;
+}
+
+/** `Object.keys(value)` as it was at load (see `listed`). */
+export function keysOf(value: object): string[] {
+  return keys(value);
+}
+
 /** `view.fill(0)` through the intrinsic, whatever the prototype says now. */
 export function zero(view: Uint8Array): void {
   apply(typedFill, view, [0]);

@@ -78,6 +78,13 @@ export interface OpenMapping {
    * taken tells nothing of the bytes.
    */
   holds(probe: Probe): boolean;
+  /**
+   * Whether every page under `size` bytes at `address` (within its data
+   * pages) is readable now. An arena opens page by page, so its being open
+   * says nothing of one page; a region, which opens and closes all its
+   * pages at once, has no need of it.
+   */
+  readableAt?(address: bigint, size: number): boolean;
 }
 
 /** A region as the probe sees it (the fields of `Region` used). */
@@ -111,7 +118,10 @@ export function mappingClosed(mapping: OpenMapping): void {
   open.delete(mapping);
 }
 
-/** The open mapping whose data pages hold `size` bytes at `address`. */
+/**
+ * The open mapping whose data pages hold `size` bytes at `address`, those
+ * pages readable now.
+ */
 export function openMappingAt(
   address: bigint,
   size: number,
@@ -121,7 +131,12 @@ export function openMappingAt(
     if (
       address >= dataAddress &&
       address + BigInt(size) <= dataAddress + BigInt(mapping.dataLength)
-    ) return mapping;
+    ) {
+      // Mappings never overlap: no other one holds the range.
+      return mapping.readableAt?.(address, size) === false
+        ? undefined
+        : mapping;
+    }
   }
   return undefined;
 }

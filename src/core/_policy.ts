@@ -9,6 +9,7 @@
 
 import { readEnv } from "../../ffi/_env.ts";
 import { SecretMemoryError } from "./errors.ts";
+import { listed } from "./_intrinsics.ts";
 
 /** Lock policy: whether an unlockable buffer is an error. */
 export type LockPolicy = "required" | "best-effort";
@@ -44,7 +45,7 @@ function fromEnvironment(): { lock?: LockPolicy; refused?: string } {
     const { value, refused } = readEnv(LOCK_VARIABLE);
     if (value === undefined || value === "") {
       environment = refused === undefined ? {} : { refused };
-    } else if ((POLICIES as readonly string[]).includes(value)) {
+    } else if (listed(POLICIES, value)) {
       environment = { lock: value as LockPolicy };
     } else {
       // Kept so that every later allocation fails the same way: a typo in

@@ -21,7 +21,12 @@ import type { NativeMemory, Protection } from "./_native.ts";
 import type { LockPolicy, MemoryBackend } from "./_validate.ts";
 import { detachBuffer, isDetached } from "./_intrinsics.ts";
 import { checkMapHeadroom } from "./_map_limit.ts";
-import { forgetRegion, reclaimEnded, recordRegion } from "./_process_table.ts";
+import {
+  forgetRegion,
+  mappingReleased,
+  reclaimEnded,
+  recordRegion,
+} from "./_process_table.ts";
 import { quarantine } from "./_quarantine.ts";
 import {
   type Loan,
@@ -309,7 +314,9 @@ export type Retirable = Pick<
  * the mapping leaves the process table, and it is unmapped, or quarantined
  * (see `quarantine`) when a view escaped or is lent to outside code that
  * has not given it back, so that no later secret is mapped under a view
- * still out there. Returns what `inspect` found.
+ * still out there. An unmapped range stops counting toward the map limit
+ * (`mappingReleased`); a quarantined one goes on counting. Returns what
+ * `inspect` found.
  */
 export function retireMapping<T>(
   memory: NativeMemory,
@@ -333,6 +340,9 @@ export function retireMapping<T>(
       quarantine(memory, dataAddress, dataLength);
     } else {
       memory.release(base, sizes.total);
+      // Only now: a release that threw leaves the mapping in the process,
+      // and the map limit must go on counting it.
+      mappingReleased();
     }
   }
 }

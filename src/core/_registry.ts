@@ -8,7 +8,7 @@
 
 import { native } from "./_native.ts";
 import { type Region, unmapRegion } from "./_region.ts";
-import { mappingHeld, mappingReleased } from "./_map_limit.ts";
+import { mappingHeld } from "./_map_limit.ts";
 import {
   joinTable,
   otherThreadEntries,
@@ -135,9 +135,7 @@ export function retire(region: Region): boolean {
   try {
     return unmapRegion(native(), region);
   } finally {
-    // A quarantined range stays mapped, and counts toward the map limit.
     if (region.escaped) noteQuarantined(region.layout.total);
-    else mappingReleased();
   }
 }
 

@@ -10,7 +10,13 @@ import { MAX_SIZE, type Placement } from "./_layout.ts";
 import { defaultLock, type LockPolicy } from "./_policy.ts";
 
 export type { LockPolicy };
-import { copyInto, isUint8Array, lengthOf } from "./_intrinsics.ts";
+import {
+  copyInto,
+  isUint8Array,
+  keysOf,
+  lengthOf,
+  listed,
+} from "./_intrinsics.ts";
 
 /**
  * A whole number from `min` to `max`, or `code` thrown with a message that
@@ -136,7 +142,7 @@ export function checkChoice<T extends string>(
   allowed: readonly T[],
   what: string,
 ): T {
-  if (allowed.includes(value as T)) return value as T;
+  if (listed(allowed, value)) return value as T;
   throw new SecretMemoryError(
     "INVALID_ARGUMENT",
     `Cannot use ${describe(value)} as ${what}: expected ${
@@ -168,12 +174,15 @@ export function checkOptions(
   try {
     // A misspelt option must not quietly fall back to its default: a typo
     // in `lock` would otherwise give the caller the policy they didn't ask.
-    const unknown = Object.keys(options).find((key) => !known.includes(key));
-    if (unknown !== undefined) {
+    // Indexed, and through the built-ins taken at load: a replaced
+    // iterator, `find` or `Object.keys` must not hide a key.
+    const given = keysOf(options);
+    for (let i = 0; i < given.length; i++) {
+      if (listed(known, given[i])) continue;
       throw new SecretMemoryError(
         "INVALID_ARGUMENT",
         `Cannot use option ${
-          JSON.stringify(unknown)
+          JSON.stringify(given[i])
         } in the ${what}: expected ${known.join(", ")}`,
       );
     }

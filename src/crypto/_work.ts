@@ -49,7 +49,7 @@ import {
   unmapRegion,
 } from "../core/_region.ts";
 import { addPurgeHook } from "../core/_registry.ts";
-import { mappingHeld, mappingReleased } from "../core/_map_limit.ts";
+import { mappingHeld } from "../core/_map_limit.ts";
 import { defaultLock } from "../core/_policy.ts";
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -131,8 +131,6 @@ function purgeLarge(): { destroyed: number; corrupted: number } {
       unmapRegion(memory, held.region);
     } catch {
       // Carry on: the other areas must still be wiped.
-    } finally {
-      mappingReleased();
     }
   }
   return { destroyed: 0, corrupted: 0 };
@@ -158,11 +156,7 @@ function largeAt(level: number): Large {
     // Opened once: a call then makes no system call at all.
     setProtection(memory, region, "readwrite");
   } catch (error) {
-    try {
-      unmapRegion(memory, region);
-    } finally {
-      mappingReleased();
-    }
+    unmapRegion(memory, region);
     throw error;
   }
   const fresh: Large = {

@@ -119,10 +119,13 @@ export function scanMemoryAll(
   const hits: bigint[][] = needles.map(() => []);
   let bytesScanned = 0;
   const maps = readMaps();
-  const pagemap = memory.openRead("/proc/self/pagemap");
-  let mem = -1;
+  const opened: number[] = [];
+  let failure: { error: unknown } | undefined;
   try {
-    mem = memory.openRead("/proc/self/mem");
+    const pagemap = memory.openRead("/proc/self/pagemap");
+    opened.push(pagemap);
+    const mem = memory.openRead("/proc/self/mem");
+    opened.push(mem);
     withScratch((scratch) => {
       const excluded = [
         ...exclude,
@@ -149,10 +152,20 @@ export function scanMemoryAll(
         }
       }
     });
-  } finally {
-    memory.close(pagemap);
-    if (mem >= 0) memory.close(mem);
+  } catch (error) {
+    failure = { error };
   }
+  // Every descriptor is closed, whatever threw: a close that fails must not
+  // leave the other open. The first error is the one the caller gets: the
+  // scan's own, else the first close's.
+  for (const fd of opened) {
+    try {
+      memory.close(fd);
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  if (failure !== undefined) throw failure.error;
   return hits.map((found) => ({ hits: found, bytesScanned }));
 }
 

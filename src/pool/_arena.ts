@@ -29,11 +29,7 @@ import {
   markOwn,
   markOwnView,
 } from "../core/_intrinsics.ts";
-import {
-  checkMapHeadroom,
-  mappingHeld,
-  mappingReleased,
-} from "../core/_map_limit.ts";
+import { checkMapHeadroom, mappingHeld } from "../core/_map_limit.ts";
 import { noteQuarantined } from "../core/_registry.ts";
 import {
   type Loan,
@@ -467,9 +463,7 @@ export class Arena implements OpenMapping, Retirable {
         return result;
       }, () => this.#detachAll());
     } finally {
-      // A quarantined range stays mapped, and counts toward the map limit.
       if (this.escaped) noteQuarantined(this.total);
-      else mappingReleased();
     }
   }
 
@@ -570,6 +564,20 @@ export class Arena implements OpenMapping, Retirable {
       if (this.#probe(probe, loan.buffer, loan.address, loan.size)) ours = true;
     }
     return ours;
+  }
+
+  /**
+   * Whether every page under `size` bytes at `address` is readable now
+   * (see `OpenMapping`): a view lent over a closed page would fault.
+   */
+  readableAt(address: bigint, size: number): boolean {
+    const offset = Number(address - this.dataAddress);
+    const { pageSize } = this.geometry;
+    const last = Math.floor((offset + size - 1) / pageSize);
+    for (let page = Math.floor(offset / pageSize); page <= last; page++) {
+      if (this.#protection[page] === 0) return false;
+    }
+    return true;
   }
 
   /** `probe` on a buffer over `size` bytes at `address`, if its page is open. */

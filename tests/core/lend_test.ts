@@ -4,7 +4,8 @@
  * someone makes over its buffer is told from a copy of its bytes, and a
  * loan whose buffer was transferred away stays on its mapping (which then
  * retires by quarantine). Over private copies of the modules
- * (`_copies.ts`).
+ * (`_copies.ts`); a loan on a pool arena over the library's own modules
+ * and the real native layer (views must alias its pages).
  *
  * @module
  */
@@ -12,6 +13,11 @@
 import assert from "node:assert/strict";
 import { test } from "../_harness.ts";
 import { type Copy, type Pages, probeProcess, region } from "./_copies.ts";
+import { native } from "../../src/core/_native.ts";
+import { assertThrowsCode } from "../_error_code.ts";
+import { lend } from "../../src/core/_lend.ts";
+import { Arena } from "../../src/pool/_arena.ts";
+import { geometryFor } from "../../src/pool/_slot_layout.ts";
 
 const pattern = (length: number, seed: number) =>
   new Uint8Array(length).map((_, i) => (i * 37 + seed) & 0xff | 1);
@@ -205,5 +211,41 @@ test("a loan on read-only pages is probed with its page writable for that instan
   } finally {
     copy.memory.protect(pages.data, pages.length, "readwrite");
     pages.release();
+  }
+});
+
+test("a range on a closed page of an arena with another page open is not lent: ACCESS_DENIED, nothing made", () => {
+  const memory = native();
+  const arena = Arena.map(
+    memory,
+    geometryFor(64, memory.pageSize),
+    2,
+    "best-effort",
+    0,
+  );
+  const { slotsPerPage, pageSize } = arena.geometry;
+  const slots = Array.from({ length: slotsPerPage + 1 }, () => arena.take(48));
+  const [closed, open] = [slots[0], slots[slotsPerPage]];
+  try {
+    // The second page open, the first one closed: the arena is open.
+    arena.relevel(open, 2);
+    assert.equal(arena.protectionOf(closed), "noaccess");
+    const onClosedPage = [
+      [arena.userAddress(closed), 48],
+      // Straddling the closed page and the open one.
+      [arena.dataAddress + BigInt(pageSize - 16), 32],
+    ] as const;
+    for (const [address, length] of onClosedPage) {
+      assertThrowsCode(() => lend(memory, address, length), "ACCESS_DENIED");
+    }
+    assert.equal(arena.loans?.size ?? 0, 0, "no loan made");
+    // The open page's own slot is lent (control).
+    const lent = lend(memory, arena.userAddress(open), 48);
+    assert.equal(arena.loans?.has(lent.loan), true);
+    assert.equal(lent.giveBack(), true);
+    arena.relevel(open, 0);
+  } finally {
+    for (const slot of slots) arena.release(slot);
+    arena.unmap();
   }
 });

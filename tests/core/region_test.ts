@@ -7,6 +7,7 @@
 
 import { useNativeForTesting } from "../../src/core/_native.ts";
 import { stats } from "../../src/core/_registry.ts";
+import { heldMappings } from "../../src/core/_map_limit.ts";
 import { SecretBuffer } from "../../src/secret_buffer.ts";
 import assert from "node:assert/strict";
 import { assertThrowsCode } from "../_error_code.ts";
@@ -76,6 +77,20 @@ test("destroy unmaps the three pages it mapped", () => {
     assert.deepEqual(fake.mapped(), before + 3 * PAGE);
     buffer.destroy();
     assert.deepEqual(fake.mapped(), before);
+  });
+});
+
+test("destroy whose unmap throws: the error reaches the caller and the mapping is still counted as held", () => {
+  // The warm-up's destroy is the first release; this buffer's, the second.
+  withFake({ failOn: { name: "release", nth: 2 } }, (fake) => {
+    const buffer = SecretBuffer.random(100);
+    const held = heldMappings();
+    assert.throws(() => buffer.destroy(), /fake: release failed on purpose/);
+    assert.equal(heldMappings(), held, "still mapped, so still held");
+    assert.deepEqual(fake.calls.slice(-2), ["wipe", "release"]);
+    const other = SecretBuffer.alloc(8);
+    other.destroy();
+    assert.equal(heldMappings(), held, "a release that works counts once");
   });
 });
 

@@ -1,0 +1,121 @@
+/**
+ * `Array.prototype.includes`, `Array.prototype.find` and `Object.keys`
+ * replaced after the library's import do not decide which options it
+ * takes: an unknown option value, an unknown option key and an unknown
+ * `SECMEM_LOCK` are still refused with `INVALID_ARGUMENT`, before anything
+ * is mapped. A replacement that always answered "listed" would otherwise
+ * turn a typo (or a hostile value) into a policy nobody asked for.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import process from "node:process";
+import { SecretBuffer, SecretMemoryError, stats } from "../mod.ts";
+import {
+  LOCK_VARIABLE,
+  resetLockPolicyForTesting,
+} from "../src/core/_policy.ts";
+import { test } from "./_harness.ts";
+
+interface Replacement {
+  name: string;
+  target: object;
+  key: string;
+  value: unknown;
+}
+
+const REPLACEMENTS: Replacement[] = [
+  {
+    name: "Array.prototype.includes answering true",
+    target: Array.prototype,
+    key: "includes",
+    value: () => true,
+  },
+  {
+    name: "Array.prototype.find finding nothing",
+    target: Array.prototype,
+    key: "find",
+    value: () => undefined,
+  },
+  {
+    name: "Object.keys answering no keys",
+    target: Object,
+    key: "keys",
+    value: () => [],
+  },
+];
+
+/**
+ * What `fn` threw (or returned) while `replacement` stood. Nothing else
+ * runs under it: the assertions that follow would use it too.
+ */
+function under(replacement: Replacement, fn: () => unknown): unknown {
+  const { target, key, value } = replacement;
+  const saved = Object.getOwnPropertyDescriptor(target, key)!;
+  Object.defineProperty(target, key, { ...saved, value });
+  try {
+    return fn();
+  } catch (error) {
+    return error;
+  } finally {
+    Object.defineProperty(target, key, saved);
+  }
+}
+
+function assertRefused(outcome: unknown, what: string): void {
+  if (outcome instanceof SecretBuffer) outcome.destroy();
+  assert.ok(
+    outcome instanceof SecretMemoryError,
+    `${what}: expected SecretMemoryError INVALID_ARGUMENT, got ${
+      String(outcome)
+    }`,
+  );
+  assert.equal(outcome.code, "INVALID_ARGUMENT", `${what}: ${outcome.message}`);
+}
+
+for (const replacement of REPLACEMENTS) {
+  test(`${replacement.name}: unknown option values and keys are still INVALID_ARGUMENT, nothing mapped`, () => {
+    const before = stats();
+    assertRefused(
+      under(replacement, () =>
+        SecretBuffer.alloc(8, {
+          placement: "nonsense",
+        } as unknown as { placement: "end" })),
+      "placement: nonsense",
+    );
+    assertRefused(
+      under(replacement, () =>
+        SecretBuffer.alloc(8, {
+          placment: "start",
+        } as unknown as { placement: "start" })),
+      "the misspelt key placment",
+    );
+    assert.deepEqual(stats(), before, "nothing left mapped");
+
+    using buffer = SecretBuffer.alloc(8);
+    assertRefused(
+      under(replacement, () => buffer.protect("open" as "readwrite")),
+      "protect(open)",
+    );
+    assert.equal(buffer.state, "noaccess");
+  });
+}
+
+test("Array.prototype.includes answering true: an unknown SECMEM_LOCK is still INVALID_ARGUMENT, nothing mapped", () => {
+  const saved = process.env[LOCK_VARIABLE];
+  process.env[LOCK_VARIABLE] = "lax";
+  resetLockPolicyForTesting();
+  try {
+    const before = stats();
+    assertRefused(
+      under(REPLACEMENTS[0], () => SecretBuffer.alloc(8)),
+      `${LOCK_VARIABLE}=lax`,
+    );
+    assert.deepEqual(stats(), before, "nothing left mapped");
+  } finally {
+    if (saved === undefined) delete process.env[LOCK_VARIABLE];
+    else process.env[LOCK_VARIABLE] = saved;
+    resetLockPolicyForTesting();
+  }
+});
