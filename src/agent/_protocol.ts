@@ -12,6 +12,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
+import { copyInto, lengthOf } from "../core/_intrinsics.ts";
 
 /** Message numbers from draft-miller-ssh-agent, section 6.1. */
 export const MSG = {
@@ -201,10 +202,14 @@ export class FrameWriter {
    */
   string(value: Uint8Array | string): this {
     if (typeof value === "string") value = utf8(value);
-    this.uint32(value.length);
-    this.#room(value.length);
-    this.#bytes.set(value, this.#at);
-    this.#at += value.length;
+    // The engine's length, read once, and the intrinsic copy: an own
+    // `length` or `set` on the caller's array cannot make the length
+    // field and the bytes after it disagree.
+    const length = lengthOf(value);
+    this.uint32(length);
+    this.#room(length);
+    copyInto(this.#bytes, value, this.#at);
+    this.#at += length;
     return this;
   }
 
