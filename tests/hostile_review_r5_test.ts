@@ -132,6 +132,16 @@ test(
             .byte(1).uint32(0),
         ),
       );
+      // Two lifetimes: which one would hold? Refused.
+      const twice = await exchange(
+        agent.socketPath,
+        bodyOf(
+          new FrameWriter(MSG.ADD_ID_CONSTRAINED).string("ssh-ed25519")
+            .string(key.publicKey).string(secret).string("twice")
+            .byte(1).uint32(60).byte(1).uint32(7200),
+        ),
+      );
+      assert.equal(twice[0], MSG.FAILURE, "two lifetime constraints");
       secret.fill(0);
       // Either refused, or accepted and gone at once: never held forever.
       assert.ok(

@@ -643,10 +643,16 @@ function addIdentity(
   const comment = r.text();
   if (publicKey.length !== 32 || secret.length !== 64) return false;
   let lifetime = defaultLifetime;
+  let limited = false;
   while (constrained && r.left > 0) {
     const constraint = r.byte();
-    if (constraint !== CONSTRAIN.LIFETIME) return false;
+    // Refused: a second lifetime (which one holds?), and a lifetime of 0,
+    // which here would mean "forever" and outlive the -t default (OpenSSH
+    // reads it as "expire now"; ssh-add never sends it).
+    if (constraint !== CONSTRAIN.LIFETIME || limited) return false;
     lifetime = r.uint32();
+    if (lifetime === 0) return false;
+    limited = true;
   }
   if (r.left !== 0) return false;
   // The seed goes straight into guarded memory; `from` wipes the frame's
