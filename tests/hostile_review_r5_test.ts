@@ -191,6 +191,11 @@ test(
         "INPUT_ERROR",
       );
       await assertRejectsCode(() => client.secrets(), "INPUT_ERROR");
+      // A key file cut inside its fields is the caller's bad argument.
+      const cut = new TextEncoder().encode(
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n-----END OPENSSH PRIVATE KEY-----\n",
+      );
+      await assertRejectsCode(() => client.add(cut), "INVALID_ARGUMENT");
     } finally {
       client.close();
       await new Promise((resolve) => server.close(resolve));

@@ -254,6 +254,15 @@ function utf8(text: string): Uint8Array {
   return bytes;
 }
 
+/**
+ * A field a message cannot hold. The agent answers it with a failure; the
+ * client hands it to the app as INPUT_ERROR (a peer that is not our agent,
+ * or a reply cut short), the code every other bad reply gets.
+ */
+function garbled(what: string): SecretMemoryError {
+  return new SecretMemoryError("INPUT_ERROR", `Cannot read ${what}`);
+}
+
 /** Reads fields of one frame body; every read checks the bounds. */
 export class FieldReader {
   readonly bytes: Uint8Array;
@@ -271,13 +280,13 @@ export class FieldReader {
 
   /** One byte; throws at the end. */
   byte(): number {
-    if (this.left < 1) throw new RangeError("Cannot read a byte: truncated");
+    if (this.left < 1) throw garbled("a byte: the message is truncated");
     return this.bytes[this.#at++];
   }
 
   /** A uint32; throws past the end. */
   uint32(): number {
-    if (this.left < 4) throw new RangeError("Cannot read a uint32: truncated");
+    if (this.left < 4) throw garbled("a uint32: the message is truncated");
     const value = getUint32(this.bytes, this.#at);
     this.#at += 4;
     return value;
@@ -287,7 +296,7 @@ export class FieldReader {
   string(): Uint8Array {
     const length = this.uint32();
     if (length > this.left) {
-      throw new RangeError("Cannot read a string: truncated");
+      throw garbled("a string: the message is truncated");
     }
     const view = this.bytes.subarray(this.#at, this.#at + length);
     this.#at += length;
@@ -304,7 +313,7 @@ export class FieldReader {
       return strictDecoder.decode(this.string());
     } catch {
       // Like a truncated field: the frame is refused.
-      throw new RangeError("Cannot read a name or comment: not UTF-8");
+      throw garbled("a name or comment: it is not UTF-8");
     }
   }
 }

@@ -475,6 +475,12 @@ function addFrame(
       .string(new TextEncoder().encode(comment ?? ownComment));
     if (lifetime > 0) w.byte(CONSTRAIN.LIFETIME).uint32(lifetime);
     return w.frame();
+  } catch (error) {
+    // A field cut short is the file's fault here, not a peer's.
+    if (error instanceof SecretMemoryError && error.code === "INPUT_ERROR") {
+      throw bad("it is truncated or garbled");
+    }
+    throw error;
   } finally {
     raw.fill(0);
   }
