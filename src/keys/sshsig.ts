@@ -29,7 +29,7 @@ import {
 } from "./_openssh.ts";
 import { ascii, rangeIs, WireReader, WireWriter } from "./_wire.ts";
 import { ed25519Verify } from "./_ed25519.ts";
-import type { Ed25519Key } from "./ed25519.ts";
+import { checkEd25519Key, type Ed25519Key } from "./ed25519.ts";
 
 const MAGIC = "SSHSIG";
 const BEGIN = "-----BEGIN SSH SIGNATURE-----";
@@ -88,8 +88,9 @@ function signedData(
  * must ask for the same one.
  * @returns The armored signature, `-----BEGIN SSH SIGNATURE-----` to the end
  * line, with a final line feed.
- * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a message that is not
- * bytes or an empty namespace; `DESTROYED` for a destroyed key.
+ * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a key that is not an
+ * Ed25519Key, a message that is not bytes or an empty namespace;
+ * `DESTROYED` for a destroyed key.
  *
  * @example Sign a file's bytes
  * ```ts
@@ -107,12 +108,13 @@ export function sshSign(
   message: Uint8Array,
   namespace: string,
 ): string {
+  const signer = checkEd25519Key(key, "the signing key");
   const ns = checkNamespace(namespace);
   const input = checkInput(message, "the message to sign");
   const hash = digest(SHA512, input.bytes, input.length);
-  const signature = key.sign(signedData(ns, "sha512", hash));
+  const signature = signer.sign(signedData(ns, "sha512", hash));
   const blob = new WireWriter().raw(ascii(MAGIC)).uint32(1)
-    .string(publicKeyBlob(key.publicKey)).string(ascii(ns)).string("")
+    .string(publicKeyBlob(signer.publicKey)).string(ascii(ns)).string("")
     .string("sha512")
     .string(new WireWriter().string(KEY_TYPE).string(signature).done())
     .done();
