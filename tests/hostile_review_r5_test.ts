@@ -15,7 +15,14 @@ import { test } from "./_harness.ts";
 import { os } from "./_platform.ts";
 import { assertRejectsCode, assertThrowsCode } from "./_error_code.ts";
 import { SecretBuffer } from "../mod.ts";
-import { Ed25519Key, ed25519Verify, sshSign, X25519Key } from "../keys.ts";
+import {
+  Ed25519Key,
+  ed25519Verify,
+  formatSshPublicKey,
+  parseSshPublicKey,
+  sshSign,
+  X25519Key,
+} from "../keys.ts";
 import { ageDecrypt, ageEncrypt } from "../age.ts";
 import { connectAgent, startAgent } from "../agent.ts";
 import { FrameReader, FrameWriter, MSG } from "../src/agent/_protocol.ts";
@@ -286,4 +293,21 @@ test(
     }
   },
   { skip: linuxOnly },
+);
+
+test(
+  "formatSshPublicKey: a key array whose own slice lies is formatted by its real bytes",
+  () => {
+    using key = Ed25519Key.generate();
+    const publicKey = key.publicKey;
+    const lying = publicKey.slice();
+    Object.defineProperty(lying, "slice", {
+      value: () => new Uint8Array(32).fill(7),
+    });
+    assert.equal(formatSshPublicKey(lying), formatSshPublicKey(publicKey));
+    assert.deepEqual(
+      [...parseSshPublicKey(formatSshPublicKey(lying))],
+      [...publicKey],
+    );
+  },
 );

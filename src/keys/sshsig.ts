@@ -259,7 +259,11 @@ export function formatSshPublicKey(
       `Cannot use a ${key.length}-byte public key: Ed25519 public keys are 32 bytes`,
     );
   }
-  return formatPublicKeyLine(key.bytes.slice(0, 32), comment);
+  // Copied by index: an own `slice` on the caller's array must not choose
+  // the key that is written.
+  const copy = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) copy[i] = key.bytes[i];
+  return formatPublicKeyLine(copy, comment);
 }
 
 /**
