@@ -287,6 +287,12 @@ test(
         ["x"],
         "removing \\uFEFFx removed x",
       );
+      // Through the client, it is a name of its own too.
+      await client.generateSecret("\uFEFFx");
+      assert.deepEqual(
+        (await client.secrets()).map((s) => s.name).sort(),
+        ["x", "\uFEFFx"].sort(),
+      );
     } finally {
       client.close();
       await agent.close();

@@ -233,7 +233,12 @@ export class FrameWriter {
   }
 }
 
-const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading EF BB BF stays part of the name. Stripped, the
+// bytes of "\uFEFFx" would name the secret "x" (removing it, say).
+const strictDecoder = new TextDecoder("utf-8", {
+  fatal: true,
+  ignoreBOM: true,
+});
 const encoder = new TextEncoder();
 
 /** `text` as UTF-8, refusing what would not decode back to the same text. */
