@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { createConnection, createServer, type Socket } from "node:net";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "./_harness.ts";
@@ -316,4 +316,41 @@ test(
       [...publicKey],
     );
   },
+);
+
+test(
+  "agent: a socket path under a directory other users can write is refused before the socket exists (they could replace it and pose as the agent)",
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "r5-open-"));
+    try {
+      chmodSync(dir, 0o777); // world-writable, not sticky
+      const inOpen = join(dir, "agent.sock");
+      await assertRejectsCode(
+        () => startAgent({ harden: false, socket: inOpen }),
+        "INVALID_ARGUMENT",
+      );
+      assert.equal(existsSync(inOpen), false, "a socket was left behind");
+      // A private directory inside the open one: the open one can still
+      // rename it away.
+      const inner = join(dir, "mine");
+      mkdirSync(inner, { mode: 0o700 });
+      await assertRejectsCode(
+        () => startAgent({ harden: false, socket: join(inner, "a.sock") }),
+        "INVALID_ARGUMENT",
+      );
+      // Group-writable is as open.
+      chmodSync(dir, 0o770);
+      await assertRejectsCode(
+        () => startAgent({ harden: false, socket: inOpen }),
+        "INVALID_ARGUMENT",
+      );
+      // Private (or sticky, like /tmp itself above it): accepted.
+      chmodSync(dir, 0o700);
+      const agent = await startAgent({ harden: false, socket: inOpen });
+      await agent.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  { skip: linuxOnly },
 );
