@@ -40,7 +40,8 @@ import {
 export interface AgentOptions {
   /**
    * The socket's path. Default: `agent.<pid>` in a fresh 0700 directory
-   * under the system's temporary directory, removed at close.
+   * under the system's temporary directory, removed at close. Either way,
+   * no directory above it may be another user's or writable by them.
    */
   socket?: string;
   /** Default lifetime in seconds for keys added without one (`-t`). */
@@ -150,8 +151,9 @@ export function hardenAgent(): HardenResult {
  * @param options Socket path, default lifetime, hardening.
  * @returns The running agent.
  * @throws {SecretMemoryError} `OS_ERROR` when hardening fails or the
- * socket cannot be made; `UNSUPPORTED_PLATFORM` off Linux (the peer check
- * needs SO_PEERCRED).
+ * socket cannot be made; `INVALID_ARGUMENT` when a directory above the
+ * socket is owned or writable (not sticky) by another user;
+ * `UNSUPPORTED_PLATFORM` off Linux (the peer check needs SO_PEERCRED).
  *
  * @example Start an agent and list its keys
  * ```ts ignore
@@ -193,12 +195,15 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   let directory: string | undefined;
   let socketPath: string;
   if (options.socket === undefined) {
+    const parent = os().tmpdir();
+    checkDirectories(parent, path().join(parent, "secmem-agent-*"), ownUid);
     // mkdtemp makes the directory 0700: only this uid can reach the socket.
-    directory = fs().mkdtempSync(path().join(os().tmpdir(), "secmem-agent-"));
+    directory = fs().mkdtempSync(path().join(parent, "secmem-agent-"));
     fs().chmodSync(directory, 0o700);
     socketPath = path().join(directory, `agent.${processId()}`);
   } else {
     socketPath = path().resolve(String(options.socket));
+    checkDirectories(path().dirname(socketPath), socketPath, ownUid);
   }
 
   const keys = new Keyring();
@@ -323,6 +328,46 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     },
   };
   return agent;
+}
+
+/**
+ * Refuses `start` when it, or a directory above it, is owned by another
+ * user (root aside) or writable by group or others without the sticky
+ * bit: that user could rename the socket (or a directory holding it) away
+ * and listen in its place, and clients would hand keys and data to them.
+ * The uid check guards the agent from its peers, not its clients from an
+ * impostor. A directory that does not exist is left to listen to report.
+ */
+function checkDirectories(
+  start: string,
+  socketPath: string,
+  uid: number,
+): void {
+  let dir: string;
+  try {
+    dir = fs().realpathSync(start);
+  } catch {
+    return;
+  }
+  for (;;) {
+    const stat = fs().statSync(dir);
+    const open = (stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0;
+    if (open || (stat.uid !== uid && stat.uid !== 0)) {
+      throw new SecretMemoryError(
+        "INVALID_ARGUMENT",
+        `Cannot listen on ${socketPath}: ${dir} is ${
+          open
+            ? `writable by other users (mode ${
+              (stat.mode & 0o7777).toString(8)
+            }, not sticky)`
+            : `owned by uid ${stat.uid}`
+        }, who could replace the socket and pose as the agent; use a directory only you can write`,
+      );
+    }
+    const up = path().dirname(dir);
+    if (up === dir) return;
+    dir = up;
+  }
 }
 
 function processId(): number {
