@@ -354,3 +354,68 @@ test(
   },
   { skip: linuxOnly },
 );
+
+test(
+  "formatSshPublicKey: a comment with a line break (a second authorized_keys line) or that is not a string is refused",
+  () => {
+    using key = Ed25519Key.generate();
+    const publicKey = key.publicKey;
+    for (
+      const comment of [
+        "me\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKey evil@host",
+        "me\r\nx",
+        "tab\tok?\u0000",
+        null,
+        42,
+        Symbol("c"),
+        new Proxy(new Uint8Array(1), {}),
+      ]
+    ) {
+      assertThrowsCode(
+        () => formatSshPublicKey(publicKey, comment as unknown as string),
+        "INVALID_ARGUMENT",
+        String(
+          typeof comment === "string"
+            ? JSON.stringify(comment)
+            : typeof comment,
+        ),
+      );
+    }
+    // What ssh-keygen writes still goes through.
+    assert.ok(
+      formatSshPublicKey(publicKey, "me@host (laptop)").endsWith(
+        " me@host (laptop)",
+      ),
+    );
+  },
+);
+
+test(
+  "ageEncrypt: a work factor that is a Proxy, a detached array or a Symbol gets INVALID_ARGUMENT, not a TypeError from the message",
+  () => {
+    using passphrase = SecretBuffer.fromText("r5");
+    const detached = new Uint8Array(4);
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    for (
+      const workFactor of [
+        new Proxy(new Uint8Array(1), {}),
+        detached,
+        Symbol("w"),
+        {
+          toString: () => {
+            throw new Error("ran");
+          },
+        },
+      ]
+    ) {
+      assertThrowsCode(
+        () =>
+          ageEncrypt(new Uint8Array(1), {
+            passphrase,
+            workFactor: workFactor as unknown as number,
+          }),
+        "INVALID_ARGUMENT",
+      );
+    }
+  },
+);

@@ -233,11 +233,35 @@ export function sshVerify(
 }
 
 /**
+ * Refuses a comment that is not a string or holds a control character: a
+ * line break in it would put a second line (another key) into the
+ * authorized_keys or .pub file the line is written to.
+ */
+function checkComment(comment: unknown): void {
+  if (typeof comment === "string") {
+    let control = false;
+    for (let i = 0; i < comment.length; i++) {
+      const c = comment.charCodeAt(i);
+      control ||= c < 0x20 || c === 0x7f;
+    }
+    if (!control) return;
+  }
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    "Cannot use the comment: expected a string without control characters" +
+      " (a line break would start another line of the key file)",
+  );
+}
+
+/**
  * An OpenSSH public key line for an Ed25519 public key.
  *
  * @param publicKey The 32-byte public key.
  * @param comment Text after the key, such as `user@host`.
  * @returns `ssh-ed25519 AAAA… [comment]`.
+ * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a key that is not 32
+ * bytes, or a comment that is not a string or holds a control character
+ * (a line break would add a line to the file it is written to).
  *
  * @example
  * ```ts
@@ -259,6 +283,7 @@ export function formatSshPublicKey(
       `Cannot use a ${key.length}-byte public key: Ed25519 public keys are 32 bytes`,
     );
   }
+  if (comment !== undefined) checkComment(comment);
   // Copied by index: an own `slice` on the caller's array must not choose
   // the key that is written.
   const copy = new Uint8Array(32);
