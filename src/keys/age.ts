@@ -186,10 +186,12 @@ function checkWorkFactor(value: unknown): number {
     typeof value !== "number" || !Number.isInteger(value) || value < 10 ||
     value > AGE_MAX_WORK_FACTOR
   ) {
+    // Only a number is printed: String() of a Proxy, a detached array or
+    // a Symbol throws a TypeError, and of an object runs its toString.
     throw new SecretMemoryError(
       "INVALID_ARGUMENT",
       `Cannot use ${
-        String(value)
+        typeof value === "number" ? String(value) : `a ${typeof value}`
       } as the age scrypt work factor: expected a whole number from 10 to ${AGE_MAX_WORK_FACTOR}`,
     );
   }
