@@ -49,6 +49,15 @@ function exchange(path: string, body: Uint8Array): Promise<Uint8Array> {
   });
 }
 
+/**
+ * Starts an agent and closes it at once: a start that should have been
+ * refused leaves nothing running.
+ */
+async function started(options: Parameters<typeof startAgent>[0]) {
+  const agent = await startAgent(options);
+  await agent.close();
+}
+
 const bodyOf = (w: FrameWriter): Uint8Array => w.frame().slice(4);
 
 test(
@@ -418,4 +427,81 @@ test(
       );
     }
   },
+);
+
+test(
+  'startAgent and the Agent\'s methods: options and arguments of the wrong type or range get INVALID_ARGUMENT (no path "null" in the cwd, no TypeError from a message, no 1-byte HMAC key)',
+  async () => {
+    const hostile: unknown[] = [
+      null,
+      -1,
+      Symbol("s"),
+      new Proxy(new Uint8Array(1), {}),
+      {
+        toString: () => {
+          throw new Error("ran");
+        },
+      },
+    ];
+    for (const value of hostile) {
+      const what = typeof value;
+      await assertRejectsCode(
+        () => started({ harden: false, socket: value as string }),
+        "INVALID_ARGUMENT",
+        `socket ${what}`,
+      );
+      await assertRejectsCode(
+        () => started({ harden: false, lifetime: value as number }),
+        "INVALID_ARGUMENT",
+        `lifetime ${what}`,
+      );
+      await assertRejectsCode(
+        () => started({ harden: false, maxConnections: value as number }),
+        "INVALID_ARGUMENT",
+        `maxConnections ${what}`,
+      );
+    }
+    assert.equal(existsSync("null"), false, "a socket named null in the cwd");
+    await assertRejectsCode(
+      () => started({ harden: false, maxConnections: 0 }),
+      "INVALID_ARGUMENT",
+      "maxConnections 0",
+    );
+    const agent = await startAgent({ harden: false });
+    try {
+      for (const value of hostile) {
+        const what = typeof value;
+        assertThrowsCode(
+          () => agent.generateKey(value as string),
+          "INVALID_ARGUMENT",
+          `comment ${what}`,
+        );
+        assertThrowsCode(
+          () => agent.generateKey("c", value as number),
+          "INVALID_ARGUMENT",
+          `lifetime ${what}`,
+        );
+      }
+      // The sizes the add-secret extension takes, 16 to 64 bytes.
+      for (const size of [1, 15, 65, 4096]) {
+        const key = SecretBuffer.random(size);
+        assertThrowsCode(
+          () => agent.addSecret("s", key),
+          "INVALID_ARGUMENT",
+          `${size}-byte secret`,
+        );
+        key.destroy();
+      }
+      const client = await connectAgent(agent.socketPath);
+      try {
+        assert.deepEqual(await client.secrets(), []);
+        assert.deepEqual(await client.list(), []);
+      } finally {
+        client.close();
+      }
+    } finally {
+      await agent.close();
+    }
+  },
+  { skip: linuxOnly },
 );
