@@ -96,20 +96,45 @@ interface NetHandle {
   fd?: unknown;
 }
 
-function checkLifetime(value: unknown, what: string): number {
-  if (value === undefined) return 0;
+/** `value` if it is a whole number from `min` to `max`. */
+function checkWhole(
+  value: unknown,
+  what: string,
+  min: number,
+  max: number,
+  unit: string,
+): number {
   if (
-    typeof value !== "number" || !Number.isSafeInteger(value) || value < 0 ||
-    value > 0xffffffff
+    typeof value === "number" && Number.isSafeInteger(value) &&
+    value >= min && value <= max
   ) {
-    throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
-      `Cannot use ${what}: expected whole seconds from 0 to 2^32 - 1, got ${
-        String(value)
-      }`,
-    );
+    return value;
   }
-  return value;
+  // Only a number is printed: String() of a Proxy or a Symbol throws,
+  // and of an object runs its toString.
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot use ${what}: expected ${unit} from ${min} to ${max}, got ${
+      typeof value === "number" ? String(value) : `a ${typeof value}`
+    }`,
+  );
+}
+
+function checkLifetime(value: unknown, what: string): number {
+  return value === undefined
+    ? 0
+    : checkWhole(value, what, 0, 0xffffffff, "whole seconds");
+}
+
+/** `value` if it is a string (a comment or a path). */
+function checkText(value: unknown, what: string): string {
+  if (typeof value === "string") return value;
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot use ${what}: expected a string, got ${
+      value === null ? "null" : `a ${typeof value}`
+    }`,
+  );
 }
 
 function checkName(name: unknown): string {
@@ -175,7 +200,15 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     );
   }
   const defaultLifetime = checkLifetime(options.lifetime, "the lifetime");
-  const maxConnections = options.maxConnections ?? 128;
+  const maxConnections = options.maxConnections === undefined
+    ? 128
+    : checkWhole(
+      options.maxConnections,
+      "maxConnections",
+      1,
+      0x7fffffff,
+      "a whole number",
+    );
   const memory = native();
   const peerOf = memory.unixPeer?.bind(memory);
   const ownUid = memory.effectiveUid?.();
@@ -202,7 +235,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     fs().chmodSync(directory, 0o700);
     socketPath = path().join(directory, `agent.${processId()}`);
   } else {
-    socketPath = path().resolve(String(options.socket));
+    socketPath = path().resolve(checkText(options.socket, "the socket path"));
     checkDirectories(path().dirname(socketPath), socketPath, ownUid);
   }
 
@@ -281,7 +314,9 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
       try {
         const life = checkLifetime(lifetime, "the lifetime") ||
           defaultLifetime;
-        const named = comment === undefined ? undefined : String(comment);
+        const named = comment === undefined
+          ? undefined
+          : checkText(comment, "the comment");
         const read = readOpenSSHPrivateKey(source);
         return keys.addKey(
           read.seed,
@@ -297,13 +332,23 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     },
     generateKey(comment, lifetime) {
       const life = checkLifetime(lifetime, "the lifetime") || defaultLifetime;
-      return keys.addKey(SecretBuffer.random(32), String(comment), life).blob
+      const text = checkText(comment, "the comment");
+      return keys.addKey(SecretBuffer.random(32), text, life).blob
         .slice();
     },
     addSecret(name, key, lifetime) {
+      const secret = checkSecret(key, "the secret");
+      // The sizes the add-secret extension takes: a shorter HMAC or AEAD
+      // key is weak, and a longer one is hashed down anyway.
+      if (secret.size < KEY_SIZE_MIN || secret.size > KEY_SIZE_MAX) {
+        throw new SecretMemoryError(
+          "INVALID_ARGUMENT",
+          `Cannot hold a ${secret.size}-byte secret: expected ${KEY_SIZE_MIN} to ${KEY_SIZE_MAX} bytes; make one with SecretBuffer.random(32)`,
+        );
+      }
       keys.addSecret(
         checkName(name),
-        checkSecret(key, "the secret"),
+        secret,
         checkLifetime(lifetime, "the lifetime"),
       );
     },
