@@ -388,14 +388,31 @@ function checkDirectories(
   socketPath: string,
   uid: number,
 ): void {
+  const inspect = <T>(read: () => T): T => {
+    try {
+      return read();
+    } catch (error) {
+      // Unchecked is refused (fail closed): say why, e.g. no read permission.
+      throw new SecretMemoryError(
+        "OS_ERROR",
+        `Cannot listen on ${socketPath}: cannot check who can write the directories above it (${
+          (error as Error).message
+        }); allow reading them, or use a directory that can be checked`,
+        { cause: error },
+      );
+    }
+  };
   let dir: string;
   try {
     dir = fs().realpathSync(start);
-  } catch {
-    return;
+  } catch (error) {
+    // A directory that does not exist: listen says so, naming the path.
+    if ((error as { code?: unknown }).code === "ENOENT") return;
+    dir = inspect(() => fs().realpathSync(start));
   }
   for (;;) {
-    const stat = fs().statSync(dir);
+    const here = dir;
+    const stat = inspect(() => fs().statSync(here));
     const open = (stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0;
     if (open || (stat.uid !== uid && stat.uid !== 0)) {
       throw new SecretMemoryError(
