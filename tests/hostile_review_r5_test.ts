@@ -505,3 +505,39 @@ test(
   },
   { skip: linuxOnly },
 );
+
+test(
+  "agent client: list()'s publicKey line holds one line, whatever comment another client of the agent gave the key",
+  async () => {
+    const agent = await startAgent({ harden: false });
+    const client = await connectAgent(agent.socketPath);
+    try {
+      using seed = SecretBuffer.random(32);
+      using key = Ed25519Key.fromSeed(seed);
+      const secret = new Uint8Array(64);
+      seed.read((s) => secret.set(s));
+      secret.set(key.publicKey, 32);
+      const comment = "c\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOther evil";
+      const reply = await exchange(
+        agent.socketPath,
+        bodyOf(
+          new FrameWriter(MSG.ADD_IDENTITY).string("ssh-ed25519")
+            .string(key.publicKey).string(secret).string(comment),
+        ),
+      );
+      secret.fill(0);
+      assert.equal(reply[0], MSG.SUCCESS);
+      const [listed] = await client.list();
+      assert.equal(listed.comment, comment, "the comment itself, as held");
+      assert.ok(
+        !/[\r\n]/.test(listed.publicKey),
+        `a line break in ${JSON.stringify(listed.publicKey)}`,
+      );
+      assert.ok(listed.publicKey.startsWith(formatSshPublicKey(key.publicKey)));
+    } finally {
+      client.close();
+      await agent.close();
+    }
+  },
+  { skip: linuxOnly },
+);
