@@ -31,7 +31,10 @@ export interface AgentIdentity {
   type: string;
   /** The public key blob, as the protocol names keys. */
   blob: Uint8Array;
-  /** The public key line, `ssh-ed25519 AAAA… comment`. */
+  /**
+   * The public key line, `ssh-ed25519 AAAA… comment`, on one line: control
+   * characters of the comment show as "?".
+   */
   publicKey: string;
   /** The comment. */
   comment: string;
@@ -96,6 +99,21 @@ function textArg(value: unknown, what: string): string {
     "INVALID_ARGUMENT",
     `Cannot send ${what} to the agent: expected a string, got ${typeof value}`,
   );
+}
+
+/**
+ * `text` with each control character shown as "?". A key's comment is
+ * whatever a client of the agent gave it; a line break in the `publicKey`
+ * line would add a line (another key) to the authorized_keys file an app
+ * writes it to.
+ */
+function oneLine(text: string): string {
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    out += c < 0x20 || c === 0x7f ? "?" : text[i];
+  }
+  return out;
 }
 
 function protocolError(what: string): SecretMemoryError {
@@ -178,9 +196,8 @@ export class AgentClient {
       const blob = r.string().slice();
       const comment = r.text();
       const type = new FieldReader(blob).text();
-      const publicKey = `${type} ${base64(blob)}${
-        comment ? ` ${comment}` : ""
-      }`;
+      const shown = oneLine(comment);
+      const publicKey = `${type} ${base64(blob)}${shown ? ` ${shown}` : ""}`;
       out.push({ type, blob, publicKey, comment });
     }
     return out;
