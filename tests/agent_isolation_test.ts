@@ -61,7 +61,9 @@ test(
   async () => {
     ensureOpenSSH();
     const { dir, done } = scratch();
-    chmodSync(dir, 0o777);
+    // Open to uid 65534 like /tmp, sticky like /tmp: the agent refuses a
+    // socket under a directory others could rename it out of.
+    chmodSync(dir, 0o1777);
     const env = {
       HOME: dir,
       TMPDIR: dir,

@@ -45,6 +45,8 @@ interface Fs {
   chmodSync(path: string, mode: number): void;
   rmSync(path: string, options: { recursive?: boolean; force?: boolean }): void;
   openSync(path: string, flags: string): number;
+  realpathSync(path: string): string;
+  statSync(path: string): { mode: number; uid: number };
 }
 
 interface Os {
@@ -54,6 +56,7 @@ interface Os {
 interface Path {
   join(...parts: string[]): string;
   resolve(path: string): string;
+  dirname(path: string): string;
 }
 
 /** A started child (`child_process.ChildProcess`), as far as it is used. */

@@ -12,6 +12,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
+import { copyInto, lengthOf } from "../core/_intrinsics.ts";
 
 /** Message numbers from draft-miller-ssh-agent, section 6.1. */
 export const MSG = {
@@ -201,10 +202,14 @@ export class FrameWriter {
    */
   string(value: Uint8Array | string): this {
     if (typeof value === "string") value = utf8(value);
-    this.uint32(value.length);
-    this.#room(value.length);
-    this.#bytes.set(value, this.#at);
-    this.#at += value.length;
+    // The engine's length, read once, and the intrinsic copy: an own
+    // `length` or `set` on the caller's array cannot make the length
+    // field and the bytes after it disagree.
+    const length = lengthOf(value);
+    this.uint32(length);
+    this.#room(length);
+    copyInto(this.#bytes, value, this.#at);
+    this.#at += length;
     return this;
   }
 
@@ -228,7 +233,12 @@ export class FrameWriter {
   }
 }
 
-const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading EF BB BF stays part of the name. Stripped, the
+// bytes of "\uFEFFx" would name the secret "x" (removing it, say).
+const strictDecoder = new TextDecoder("utf-8", {
+  fatal: true,
+  ignoreBOM: true,
+});
 const encoder = new TextEncoder();
 
 /** `text` as UTF-8, refusing what would not decode back to the same text. */
@@ -249,6 +259,15 @@ function utf8(text: string): Uint8Array {
   return bytes;
 }
 
+/**
+ * A field a message cannot hold. The agent answers it with a failure; the
+ * client hands it to the app as INPUT_ERROR (a peer that is not our agent,
+ * or a reply cut short), the code every other bad reply gets.
+ */
+function garbled(what: string): SecretMemoryError {
+  return new SecretMemoryError("INPUT_ERROR", `Cannot read ${what}`);
+}
+
 /** Reads fields of one frame body; every read checks the bounds. */
 export class FieldReader {
   readonly bytes: Uint8Array;
@@ -266,13 +285,13 @@ export class FieldReader {
 
   /** One byte; throws at the end. */
   byte(): number {
-    if (this.left < 1) throw new RangeError("Cannot read a byte: truncated");
+    if (this.left < 1) throw garbled("a byte: the message is truncated");
     return this.bytes[this.#at++];
   }
 
   /** A uint32; throws past the end. */
   uint32(): number {
-    if (this.left < 4) throw new RangeError("Cannot read a uint32: truncated");
+    if (this.left < 4) throw garbled("a uint32: the message is truncated");
     const value = getUint32(this.bytes, this.#at);
     this.#at += 4;
     return value;
@@ -282,7 +301,7 @@ export class FieldReader {
   string(): Uint8Array {
     const length = this.uint32();
     if (length > this.left) {
-      throw new RangeError("Cannot read a string: truncated");
+      throw garbled("a string: the message is truncated");
     }
     const view = this.bytes.subarray(this.#at, this.#at + length);
     this.#at += length;
@@ -299,7 +318,7 @@ export class FieldReader {
       return strictDecoder.decode(this.string());
     } catch {
       // Like a truncated field: the frame is refused.
-      throw new RangeError("Cannot read a name or comment: not UTF-8");
+      throw garbled("a name or comment: it is not UTF-8");
     }
   }
 }

@@ -23,6 +23,7 @@ import {
   secretBytes,
 } from "./_protocol.ts";
 import { net, type NetSocket } from "./_host.ts";
+import { isUint8Array, lengthOf } from "../core/_intrinsics.ts";
 
 /** One identity the agent holds. */
 export interface AgentIdentity {
@@ -30,7 +31,10 @@ export interface AgentIdentity {
   type: string;
   /** The public key blob, as the protocol names keys. */
   blob: Uint8Array;
-  /** The public key line, `ssh-ed25519 AAAA… comment`. */
+  /**
+   * The public key line, `ssh-ed25519 AAAA… comment`, on one line: control
+   * characters of the comment show as "?".
+   */
   publicKey: string;
   /** The comment. */
   comment: string;
@@ -53,6 +57,63 @@ export interface ReadableSecret {
 interface Pending {
   resolve(body: Uint8Array): void;
   reject(error: unknown): void;
+}
+
+// Taken at load: a replacement made later must not decide what is sent.
+const isInteger = Number.isInteger;
+
+/**
+ * `value` if it is a real Uint8Array. The frame is then written by the
+ * engine's own length (FrameWriter): a look-alike `{ length: 4 }` or an
+ * own `length` property would otherwise send other bytes than the caller
+ * holds, and the agent would sign or MAC those.
+ */
+function bytesArg(value: unknown, what: string): Uint8Array {
+  if (isUint8Array(value)) return value;
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot send ${what} to the agent: expected a Uint8Array, got ${typeof value}`,
+  );
+}
+
+/** `value` if it is a whole number that fits a uint32 field unchanged. */
+function uint32Arg(value: unknown, what: string): number {
+  if (
+    typeof value === "number" && isInteger(value) && value >= 0 &&
+    value <= 0xffffffff
+  ) {
+    return value;
+  }
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot use ${
+      typeof value === "number" ? String(value) : typeof value
+    } as ${what}: expected a whole number from 0 to 2^32 - 1 (a uint32 field would wrap anything else)`,
+  );
+}
+
+/** `value` if it is a string (a name or a comment). */
+function textArg(value: unknown, what: string): string {
+  if (typeof value === "string") return value;
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot send ${what} to the agent: expected a string, got ${typeof value}`,
+  );
+}
+
+/**
+ * `text` with each control character shown as "?". A key's comment is
+ * whatever a client of the agent gave it; a line break in the `publicKey`
+ * line would add a line (another key) to the authorized_keys file an app
+ * writes it to.
+ */
+function oneLine(text: string): string {
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    out += c < 0x20 || c === 0x7f ? "?" : text[i];
+  }
+  return out;
 }
 
 function protocolError(what: string): SecretMemoryError {
@@ -135,9 +196,8 @@ export class AgentClient {
       const blob = r.string().slice();
       const comment = r.text();
       const type = new FieldReader(blob).text();
-      const publicKey = `${type} ${base64(blob)}${
-        comment ? ` ${comment}` : ""
-      }`;
+      const shown = oneLine(comment);
+      const publicKey = `${type} ${base64(blob)}${shown ? ` ${shown}` : ""}`;
       out.push({ type, blob, publicKey, comment });
     }
     return out;
@@ -152,10 +212,11 @@ export class AgentClient {
     data: Uint8Array,
     flags = 0,
   ): Promise<Uint8Array> {
-    const reply = await this.request(
-      new FrameWriter(MSG.SIGN_REQUEST, blob.length + data.length + 32)
-        .string(blob).string(data).uint32(flags).frame(),
-    );
+    const frame = new FrameWriter(MSG.SIGN_REQUEST, 256)
+      .string(bytesArg(blob, "the key blob"))
+      .string(bytesArg(data, "the data to sign"))
+      .uint32(uint32Arg(flags, "the flags")).frame();
+    const reply = await this.request(frame);
     if (reply[0] !== MSG.SIGN_RESPONSE) throw refused("signing");
     const inner = new FieldReader(new FieldReader(reply, 1).string());
     inner.string(); // the algorithm's name
@@ -173,18 +234,23 @@ export class AgentClient {
     file: Uint8Array | ReadableSecret,
     options: AddKeyOptions = {},
   ): Promise<void> {
-    const lifetime = options.lifetime ?? 0;
-    const frame = (file instanceof Uint8Array)
-      ? addFrame(file, lifetime, options.comment)
-      : file.read((bytes) => addFrame(bytes, lifetime, options.comment));
+    const lifetime = uint32Arg(options.lifetime ?? 0, "the lifetime");
+    const comment = options.comment === undefined
+      ? undefined
+      : textArg(options.comment, "the comment");
+    const frame = isUint8Array(file)
+      ? addFrame(file, lifetime, comment)
+      : file.read((bytes) =>
+        addFrame(bytesArg(bytes, "the key file"), lifetime, comment)
+      );
     await this.#expectSuccess(frame, "adding the key");
   }
 
   /** Removes the key of `blob`. */
-  remove(blob: Uint8Array): Promise<void> {
-    return this.#expectSuccess(
-      new FrameWriter(MSG.REMOVE_IDENTITY, blob.length + 16).string(blob)
-        .frame(),
+  async remove(blob: Uint8Array): Promise<void> {
+    return await this.#expectSuccess(
+      new FrameWriter(MSG.REMOVE_IDENTITY, 64)
+        .string(bytesArg(blob, "the key blob")).frame(),
       "removing the key",
     );
   }
@@ -198,17 +264,17 @@ export class AgentClient {
   }
 
   /** Locks the agent with `passphrase` (wiped once sent). */
-  lock(passphrase: Uint8Array): Promise<void> {
-    const frame = new FrameWriter(MSG.LOCK, passphrase.length + 16)
-      .string(passphrase).frame();
-    return this.#expectSuccess(frame, "locking");
+  async lock(passphrase: Uint8Array): Promise<void> {
+    const frame = new FrameWriter(MSG.LOCK, 64)
+      .string(bytesArg(passphrase, "the passphrase")).frame();
+    return await this.#expectSuccess(frame, "locking");
   }
 
   /** Unlocks the agent with `passphrase`. */
-  unlock(passphrase: Uint8Array): Promise<void> {
-    const frame = new FrameWriter(MSG.UNLOCK, passphrase.length + 16)
-      .string(passphrase).frame();
-    return this.#expectSuccess(frame, "unlocking");
+  async unlock(passphrase: Uint8Array): Promise<void> {
+    const frame = new FrameWriter(MSG.UNLOCK, 64)
+      .string(bytesArg(passphrase, "the passphrase")).frame();
+    return await this.#expectSuccess(frame, "unlocking");
   }
 
   #extension(name: string, capacity = 64): FrameWriter {
@@ -218,38 +284,49 @@ export class AgentClient {
   /** Generates an Ed25519 key inside the agent; resolves to its blob. */
   async generateKey(comment: string, lifetime = 0): Promise<Uint8Array> {
     const reply = await this.request(
-      this.#extension(EXT.GENERATE_KEY).string(comment).uint32(lifetime)
-        .frame(),
+      this.#extension(EXT.GENERATE_KEY).string(textArg(comment, "the comment"))
+        .uint32(uint32Arg(lifetime, "the lifetime")).frame(),
     );
     if (reply[0] !== MSG.SUCCESS) throw refused("generating a key");
     return new FieldReader(reply, 1).string().slice();
   }
 
   /** Generates a named secret of `size` bytes (16 to 64) inside the agent. */
-  generateSecret(name: string, size = 32, lifetime = 0): Promise<void> {
-    return this.#expectSuccess(
-      this.#extension(EXT.GENERATE_SECRET).string(name).uint32(size)
-        .uint32(lifetime).frame(),
+  async generateSecret(
+    name: string,
+    size = 32,
+    lifetime = 0,
+  ): Promise<void> {
+    return await this.#expectSuccess(
+      this.#extension(EXT.GENERATE_SECRET).string(textArg(name, "the name"))
+        .uint32(uint32Arg(size, "the size"))
+        .uint32(uint32Arg(lifetime, "the lifetime")).frame(),
       "generating a secret",
     );
   }
 
   /** Hands the agent a named secret (16 to 64 bytes); wipes what it sent. */
-  addSecret(
+  async addSecret(
     name: string,
     key: Uint8Array | ReadableSecret,
     lifetime = 0,
   ): Promise<void> {
-    const w = this.#extension(EXT.ADD_SECRET, 128).string(name);
-    if (key instanceof Uint8Array) w.string(key);
-    else key.read((bytes) => w.string(bytes));
-    return this.#expectSuccess(w.uint32(lifetime).frame(), "adding a secret");
+    const life = uint32Arg(lifetime, "the lifetime");
+    const w = this.#extension(EXT.ADD_SECRET, 128)
+      .string(textArg(name, "the name"));
+    if (isUint8Array(key)) w.string(key);
+    else key.read((bytes) => w.string(bytesArg(bytes, "the secret")));
+    return await this.#expectSuccess(
+      w.uint32(life).frame(),
+      "adding a secret",
+    );
   }
 
   /** Removes the named secret. */
-  removeSecret(name: string): Promise<void> {
-    return this.#expectSuccess(
-      this.#extension(EXT.REMOVE_SECRET).string(name).frame(),
+  async removeSecret(name: string): Promise<void> {
+    return await this.#expectSuccess(
+      this.#extension(EXT.REMOVE_SECRET).string(textArg(name, "the name"))
+        .frame(),
       "removing a secret",
     );
   }
@@ -274,9 +351,11 @@ export class AgentClient {
     data: Uint8Array,
     hash: "SHA-256" | "SHA-512" = "SHA-256",
   ): Promise<Uint8Array> {
+    const bytes = bytesArg(data, "the data");
     const reply = await this.request(
-      this.#extension(EXT.HMAC, data.length + 64).string(name).string(hash)
-        .string(data).frame(),
+      this.#extension(EXT.HMAC, lengthOf(bytes) + 64)
+        .string(textArg(name, "the name")).string(textArg(hash, "the hash"))
+        .string(bytes).frame(),
     );
     if (reply[0] !== MSG.SUCCESS) throw refused("computing the HMAC");
     return new FieldReader(reply, 1).string().slice();
@@ -291,9 +370,12 @@ export class AgentClient {
     plaintext: Uint8Array,
     aad: Uint8Array = new Uint8Array(0),
   ): Promise<Uint8Array> {
+    const plain = bytesArg(plaintext, "the plaintext");
+    const extra = bytesArg(aad, "the additional data");
     const reply = await this.request(
-      this.#extension(EXT.ENCRYPT, plaintext.length + aad.length + 64)
-        .string(name).string(plaintext).string(aad).frame(),
+      this.#extension(EXT.ENCRYPT, lengthOf(plain) + lengthOf(extra) + 64)
+        .string(textArg(name, "the name")).string(plain).string(extra)
+        .frame(),
     );
     if (reply[0] !== MSG.SUCCESS) throw refused("encrypting");
     return new FieldReader(reply, 1).string().slice();
@@ -310,9 +392,12 @@ export class AgentClient {
     message: Uint8Array,
     aad: Uint8Array = new Uint8Array(0),
   ): Promise<Uint8Array> {
+    const sealed = bytesArg(message, "the message");
+    const extra = bytesArg(aad, "the additional data");
     const reply = await this.request(
-      this.#extension(EXT.DECRYPT, message.length + aad.length + 64)
-        .string(name).string(message).string(aad).frame(),
+      this.#extension(EXT.DECRYPT, lengthOf(sealed) + lengthOf(extra) + 64)
+        .string(textArg(name, "the name")).string(sealed).string(extra)
+        .frame(),
     );
     try {
       if (reply[0] !== MSG.SUCCESS) throw refused("decrypting");
@@ -338,8 +423,13 @@ function refused(what: string): SecretMemoryError {
 const BEGIN = "-----BEGIN OPENSSH PRIVATE KEY-----";
 const END = "-----END OPENSSH PRIVATE KEY-----";
 
-function indexOf(bytes: Uint8Array, text: string, from: number): number {
-  outer: for (let i = from; i + text.length <= bytes.length; i++) {
+function indexOf(
+  bytes: Uint8Array,
+  size: number,
+  text: string,
+  from: number,
+): number {
+  outer: for (let i = from; i + text.length <= size; i++) {
     for (let j = 0; j < text.length; j++) {
       if (bytes[i + j] !== text.charCodeAt(j)) continue outer;
     }
@@ -362,8 +452,10 @@ function addFrame(
       "INVALID_ARGUMENT",
       `Cannot read the OpenSSH private key: ${why}`,
     );
-  const begin = indexOf(file, BEGIN, 0);
-  const end = begin < 0 ? -1 : indexOf(file, END, begin);
+  // The engine's length, not an own `length` property the caller set.
+  const size = lengthOf(file);
+  const begin = indexOf(file, size, BEGIN, 0);
+  const end = begin < 0 ? -1 : indexOf(file, size, END, begin);
   if (begin < 0 || end < 0) throw bad("no OpenSSH PEM armor");
   const start = begin + BEGIN.length;
   const raw = secretBytes(decodedMax(end - start));
@@ -400,6 +492,12 @@ function addFrame(
       .string(new TextEncoder().encode(comment ?? ownComment));
     if (lifetime > 0) w.byte(CONSTRAIN.LIFETIME).uint32(lifetime);
     return w.frame();
+  } catch (error) {
+    // A field cut short is the file's fault here, not a peer's.
+    if (error instanceof SecretMemoryError && error.code === "INPUT_ERROR") {
+      throw bad("it is truncated or garbled");
+    }
+    throw error;
   } finally {
     raw.fill(0);
   }

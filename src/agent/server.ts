@@ -40,7 +40,8 @@ import {
 export interface AgentOptions {
   /**
    * The socket's path. Default: `agent.<pid>` in a fresh 0700 directory
-   * under the system's temporary directory, removed at close.
+   * under the system's temporary directory, removed at close. Either way,
+   * no directory above it may be another user's or writable by them.
    */
   socket?: string;
   /** Default lifetime in seconds for keys added without one (`-t`). */
@@ -95,20 +96,45 @@ interface NetHandle {
   fd?: unknown;
 }
 
-function checkLifetime(value: unknown, what: string): number {
-  if (value === undefined) return 0;
+/** `value` if it is a whole number from `min` to `max`. */
+function checkWhole(
+  value: unknown,
+  what: string,
+  min: number,
+  max: number,
+  unit: string,
+): number {
   if (
-    typeof value !== "number" || !Number.isSafeInteger(value) || value < 0 ||
-    value > 0xffffffff
+    typeof value === "number" && Number.isSafeInteger(value) &&
+    value >= min && value <= max
   ) {
-    throw new SecretMemoryError(
-      "INVALID_ARGUMENT",
-      `Cannot use ${what}: expected whole seconds from 0 to 2^32 - 1, got ${
-        String(value)
-      }`,
-    );
+    return value;
   }
-  return value;
+  // Only a number is printed: String() of a Proxy or a Symbol throws,
+  // and of an object runs its toString.
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot use ${what}: expected ${unit} from ${min} to ${max}, got ${
+      typeof value === "number" ? String(value) : `a ${typeof value}`
+    }`,
+  );
+}
+
+function checkLifetime(value: unknown, what: string): number {
+  return value === undefined
+    ? 0
+    : checkWhole(value, what, 0, 0xffffffff, "whole seconds");
+}
+
+/** `value` if it is a string (a comment or a path). */
+function checkText(value: unknown, what: string): string {
+  if (typeof value === "string") return value;
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot use ${what}: expected a string, got ${
+      value === null ? "null" : `a ${typeof value}`
+    }`,
+  );
 }
 
 function checkName(name: unknown): string {
@@ -150,8 +176,9 @@ export function hardenAgent(): HardenResult {
  * @param options Socket path, default lifetime, hardening.
  * @returns The running agent.
  * @throws {SecretMemoryError} `OS_ERROR` when hardening fails or the
- * socket cannot be made; `UNSUPPORTED_PLATFORM` off Linux (the peer check
- * needs SO_PEERCRED).
+ * socket cannot be made; `INVALID_ARGUMENT` when a directory above the
+ * socket is owned or writable (not sticky) by another user;
+ * `UNSUPPORTED_PLATFORM` off Linux (the peer check needs SO_PEERCRED).
  *
  * @example Start an agent and list its keys
  * ```ts ignore
@@ -173,7 +200,15 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     );
   }
   const defaultLifetime = checkLifetime(options.lifetime, "the lifetime");
-  const maxConnections = options.maxConnections ?? 128;
+  const maxConnections = options.maxConnections === undefined
+    ? 128
+    : checkWhole(
+      options.maxConnections,
+      "maxConnections",
+      1,
+      0x7fffffff,
+      "a whole number",
+    );
   const memory = native();
   const peerOf = memory.unixPeer?.bind(memory);
   const ownUid = memory.effectiveUid?.();
@@ -193,12 +228,15 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   let directory: string | undefined;
   let socketPath: string;
   if (options.socket === undefined) {
+    const parent = os().tmpdir();
+    checkDirectories(parent, path().join(parent, "secmem-agent-*"), ownUid);
     // mkdtemp makes the directory 0700: only this uid can reach the socket.
-    directory = fs().mkdtempSync(path().join(os().tmpdir(), "secmem-agent-"));
+    directory = fs().mkdtempSync(path().join(parent, "secmem-agent-"));
     fs().chmodSync(directory, 0o700);
     socketPath = path().join(directory, `agent.${processId()}`);
   } else {
-    socketPath = path().resolve(String(options.socket));
+    socketPath = path().resolve(checkText(options.socket, "the socket path"));
+    checkDirectories(path().dirname(socketPath), socketPath, ownUid);
   }
 
   const keys = new Keyring();
@@ -276,7 +314,9 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
       try {
         const life = checkLifetime(lifetime, "the lifetime") ||
           defaultLifetime;
-        const named = comment === undefined ? undefined : String(comment);
+        const named = comment === undefined
+          ? undefined
+          : checkText(comment, "the comment");
         const read = readOpenSSHPrivateKey(source);
         return keys.addKey(
           read.seed,
@@ -292,13 +332,23 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     },
     generateKey(comment, lifetime) {
       const life = checkLifetime(lifetime, "the lifetime") || defaultLifetime;
-      return keys.addKey(SecretBuffer.random(32), String(comment), life).blob
+      const text = checkText(comment, "the comment");
+      return keys.addKey(SecretBuffer.random(32), text, life).blob
         .slice();
     },
     addSecret(name, key, lifetime) {
+      const secret = checkSecret(key, "the secret");
+      // The sizes the add-secret extension takes: a shorter HMAC or AEAD
+      // key is weak, and a longer one is hashed down anyway.
+      if (secret.size < KEY_SIZE_MIN || secret.size > KEY_SIZE_MAX) {
+        throw new SecretMemoryError(
+          "INVALID_ARGUMENT",
+          `Cannot hold a ${secret.size}-byte secret: expected ${KEY_SIZE_MIN} to ${KEY_SIZE_MAX} bytes; make one with SecretBuffer.random(32)`,
+        );
+      }
       keys.addSecret(
         checkName(name),
-        checkSecret(key, "the secret"),
+        secret,
         checkLifetime(lifetime, "the lifetime"),
       );
     },
@@ -323,6 +373,63 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     },
   };
   return agent;
+}
+
+/**
+ * Refuses `start` when it, or a directory above it, is owned by another
+ * user (root aside) or writable by group or others without the sticky
+ * bit: that user could rename the socket (or a directory holding it) away
+ * and listen in its place, and clients would hand keys and data to them.
+ * The uid check guards the agent from its peers, not its clients from an
+ * impostor. A directory that does not exist is left to listen to report.
+ */
+function checkDirectories(
+  start: string,
+  socketPath: string,
+  uid: number,
+): void {
+  const inspect = <T>(read: () => T): T => {
+    try {
+      return read();
+    } catch (error) {
+      // Unchecked is refused (fail closed): say why, e.g. no read permission.
+      throw new SecretMemoryError(
+        "OS_ERROR",
+        `Cannot listen on ${socketPath}: cannot check who can write the directories above it (${
+          (error as Error).message
+        }); allow reading them, or use a directory that can be checked`,
+        { cause: error },
+      );
+    }
+  };
+  let dir: string;
+  try {
+    dir = fs().realpathSync(start);
+  } catch (error) {
+    // A directory that does not exist: listen says so, naming the path.
+    if ((error as { code?: unknown }).code === "ENOENT") return;
+    dir = inspect(() => fs().realpathSync(start));
+  }
+  for (;;) {
+    const here = dir;
+    const stat = inspect(() => fs().statSync(here));
+    const open = (stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0;
+    if (open || (stat.uid !== uid && stat.uid !== 0)) {
+      throw new SecretMemoryError(
+        "INVALID_ARGUMENT",
+        `Cannot listen on ${socketPath}: ${dir} is ${
+          open
+            ? `writable by other users (mode ${
+              (stat.mode & 0o7777).toString(8)
+            }, not sticky)`
+            : `owned by uid ${stat.uid}`
+        }, who could replace the socket and pose as the agent; use a directory only you can write`,
+      );
+    }
+    const up = path().dirname(dir);
+    if (up === dir) return;
+    dir = up;
+  }
 }
 
 function processId(): number {
@@ -643,10 +750,16 @@ function addIdentity(
   const comment = r.text();
   if (publicKey.length !== 32 || secret.length !== 64) return false;
   let lifetime = defaultLifetime;
+  let limited = false;
   while (constrained && r.left > 0) {
     const constraint = r.byte();
-    if (constraint !== CONSTRAIN.LIFETIME) return false;
+    // Refused: a second lifetime (which one holds?), and a lifetime of 0,
+    // which here would mean "forever" and outlive the -t default (OpenSSH
+    // reads it as "expire now"; ssh-add never sends it).
+    if (constraint !== CONSTRAIN.LIFETIME || limited) return false;
     lifetime = r.uint32();
+    if (lifetime === 0) return false;
+    limited = true;
   }
   if (r.left !== 0) return false;
   // The seed goes straight into guarded memory; `from` wipes the frame's

@@ -186,10 +186,12 @@ function checkWorkFactor(value: unknown): number {
     typeof value !== "number" || !Number.isInteger(value) || value < 10 ||
     value > AGE_MAX_WORK_FACTOR
   ) {
+    // Only a number is printed: String() of a Proxy, a detached array or
+    // a Symbol throws a TypeError, and of an object runs its toString.
     throw new SecretMemoryError(
       "INVALID_ARGUMENT",
       `Cannot use ${
-        String(value)
+        typeof value === "number" ? String(value) : `a ${typeof value}`
       } as the age scrypt work factor: expected a whole number from 10 to ${AGE_MAX_WORK_FACTOR}`,
     );
   }
@@ -520,9 +522,14 @@ export function ageDecrypt(
     );
   }
   const given = checkInput(file, "the age file");
-  const binary = isArmored(given.bytes)
-    ? unarmor(given.bytes)
-    : given.bytes.slice(0, given.length);
+  // A private copy by the engine's length, by index: an own `length` or
+  // `slice` on the caller's array would otherwise decide what is read (a
+  // length of 2^28 ran the armor reader out of heap), and shared memory
+  // could change between the MAC and the chunks.
+  const copy = new Uint8Array(given.length);
+  const source = given.bytes;
+  for (let i = 0; i < given.length; i++) copy[i] = source[i];
+  const binary = isArmored(copy) ? unarmor(copy) : copy;
   const header = parseHeader(binary);
   const scrypt = header.stanzas.filter((s) => s.args[0] === "scrypt");
   if (scrypt.length > 0 && header.stanzas.length !== 1) {

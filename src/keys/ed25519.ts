@@ -5,6 +5,7 @@
  * @module
  */
 
+import { SecretMemoryError } from "../core/errors.ts";
 import { redactAndFreeze } from "../core/_redact.ts";
 import type { SecretBuffer, SecretBufferOptions } from "../secret_buffer.ts";
 import {
@@ -30,6 +31,7 @@ const ED25519: KeyKind = {
   derive: ed25519PublicKey,
 };
 let adopt: (shell: KeyShell) => Ed25519Key;
+let isKey: (value: unknown) => boolean;
 
 /**
  * An Ed25519 private key. The 32-byte seed stays in guarded memory (its
@@ -51,6 +53,8 @@ let adopt: (shell: KeyShell) => Ed25519Key;
 export class Ed25519Key {
   static {
     adopt = (shell) => new Ed25519Key(shell);
+    isKey = (value) =>
+      typeof value === "object" && value !== null && #shell in value;
   }
 
   readonly #shell: KeyShell;
@@ -261,6 +265,21 @@ redactAndFreeze(Ed25519Key, "Ed25519Key");
  */
 export function ed25519KeyFromOwnedSeed(seed: SecretBuffer): Ed25519Key {
   return adopt(ownedShell(ED25519, seed));
+}
+
+/**
+ * `value` if it is a real Ed25519Key (by its private field, not
+ * `instanceof`: an object made from the prototype passes that, and its own
+ * `sign` and `publicKey` would run); else INVALID_ARGUMENT naming `what`.
+ * Instances and the class are frozen, so a real key's methods are the
+ * class's own.
+ */
+export function checkEd25519Key(value: unknown, what: string): Ed25519Key {
+  if (isKey(value)) return value as Ed25519Key;
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    `Cannot use ${what}: expected an Ed25519Key (make one with Ed25519Key.generate, fromSeed or fromOpenSSH)`,
+  );
 }
 
 /**

@@ -29,7 +29,7 @@ import {
 } from "./_openssh.ts";
 import { ascii, rangeIs, WireReader, WireWriter } from "./_wire.ts";
 import { ed25519Verify } from "./_ed25519.ts";
-import type { Ed25519Key } from "./ed25519.ts";
+import { checkEd25519Key, type Ed25519Key } from "./ed25519.ts";
 
 const MAGIC = "SSHSIG";
 const BEGIN = "-----BEGIN SSH SIGNATURE-----";
@@ -88,8 +88,9 @@ function signedData(
  * must ask for the same one.
  * @returns The armored signature, `-----BEGIN SSH SIGNATURE-----` to the end
  * line, with a final line feed.
- * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a message that is not
- * bytes or an empty namespace; `DESTROYED` for a destroyed key.
+ * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a key that is not an
+ * Ed25519Key, a message that is not bytes or an empty namespace;
+ * `DESTROYED` for a destroyed key.
  *
  * @example Sign a file's bytes
  * ```ts
@@ -107,12 +108,13 @@ export function sshSign(
   message: Uint8Array,
   namespace: string,
 ): string {
+  const signer = checkEd25519Key(key, "the signing key");
   const ns = checkNamespace(namespace);
   const input = checkInput(message, "the message to sign");
   const hash = digest(SHA512, input.bytes, input.length);
-  const signature = key.sign(signedData(ns, "sha512", hash));
+  const signature = signer.sign(signedData(ns, "sha512", hash));
   const blob = new WireWriter().raw(ascii(MAGIC)).uint32(1)
-    .string(publicKeyBlob(key.publicKey)).string(ascii(ns)).string("")
+    .string(publicKeyBlob(signer.publicKey)).string(ascii(ns)).string("")
     .string("sha512")
     .string(new WireWriter().string(KEY_TYPE).string(signature).done())
     .done();
@@ -231,11 +233,35 @@ export function sshVerify(
 }
 
 /**
+ * Refuses a comment that is not a string or holds a control character: a
+ * line break in it would put a second line (another key) into the
+ * authorized_keys or .pub file the line is written to.
+ */
+function checkComment(comment: unknown): void {
+  if (typeof comment === "string") {
+    let control = false;
+    for (let i = 0; i < comment.length; i++) {
+      const c = comment.charCodeAt(i);
+      control ||= c < 0x20 || c === 0x7f;
+    }
+    if (!control) return;
+  }
+  throw new SecretMemoryError(
+    "INVALID_ARGUMENT",
+    "Cannot use the comment: expected a string without control characters" +
+      " (a line break would start another line of the key file)",
+  );
+}
+
+/**
  * An OpenSSH public key line for an Ed25519 public key.
  *
  * @param publicKey The 32-byte public key.
  * @param comment Text after the key, such as `user@host`.
  * @returns `ssh-ed25519 AAAA… [comment]`.
+ * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a key that is not 32
+ * bytes, or a comment that is not a string or holds a control character
+ * (a line break would add a line to the file it is written to).
  *
  * @example
  * ```ts
@@ -257,7 +283,12 @@ export function formatSshPublicKey(
       `Cannot use a ${key.length}-byte public key: Ed25519 public keys are 32 bytes`,
     );
   }
-  return formatPublicKeyLine(key.bytes.slice(0, 32), comment);
+  if (comment !== undefined) checkComment(comment);
+  // Copied by index: an own `slice` on the caller's array must not choose
+  // the key that is written.
+  const copy = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) copy[i] = key.bytes[i];
+  return formatPublicKeyLine(copy, comment);
 }
 
 /**
