@@ -438,16 +438,13 @@ export function writeToSync(
         );
       } catch (error) {
         if (!wouldBlock(error)) throw error;
-        // A non-blocking pipe is full; the reader is another process.
-        waitBriefly();
+        // A non-blocking pipe is full and the reader is another process:
+        // sleep 2 ms (a synchronous call has no event loop to wait in).
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
       }
     }
     return done;
   });
-}
-
-function waitBriefly(): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
 }
 
 /**
