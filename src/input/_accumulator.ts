@@ -104,7 +104,7 @@ export function checkCount(count: unknown, room: number, what: string): number {
 }
 
 /** The error for input longer than the caller allowed. */
-export function tooLarge(what: string, maxSize: number): SecretMemoryError {
+function tooLarge(what: string, maxSize: number): SecretMemoryError {
   return new SecretMemoryError(
     "TOO_LARGE",
     `Cannot read ${what}: it is longer than maxSize (${maxSize} bytes); pass a larger { maxSize } if this input is expected`,
@@ -237,7 +237,10 @@ export class Accumulator<S extends GuardedSecret> {
     return this.#buffer.view[this.#length - 1];
   }
 
-  /** Wipes the slot `readByte` filled, for a byte that is not kept. */
+  /**
+   * Wipes the first free slot: the one `readByte` filled, for a byte that
+   * is not kept, or the one `dropLast` just gave up.
+   */
   forgetByte(): void {
     native().wipe(this.#buffer.address + BigInt(this.#length), 1);
   }
@@ -246,7 +249,7 @@ export class Accumulator<S extends GuardedSecret> {
   dropLast(): boolean {
     if (this.#length === 0) return false;
     this.#length--;
-    native().wipe(this.#buffer.address + BigInt(this.#length), 1);
+    this.forgetByte();
     return true;
   }
 

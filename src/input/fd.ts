@@ -221,9 +221,14 @@ async function drain<S extends GuardedSecret>(
         if (collected.length > 0 || timeout === undefined) {
           return collected.finish();
         }
-        throw emptyFifo(what, true);
+        throw notRead(what, "its writer closed it without writing a byte");
       }
-      if (now() >= deadline) throw emptyFifo(what, writerSeen, timeout);
+      if (now() >= deadline) {
+        const late = writerSeen
+          ? "its writer did not finish"
+          : "no writer opened it";
+        throw notRead(what, `${late} within the timeout (${timeout} ms)`);
+      }
       await new Promise<void>((wake) => afterDelay(wake, pause));
       sinceYield = 0;
       pause = Math.min(pause * 2, 50);
@@ -233,16 +238,8 @@ async function drain<S extends GuardedSecret>(
   }
 }
 
-function emptyFifo(
-  what: string,
-  writerSeen: boolean,
-  timeout?: number,
-): SecretMemoryError {
-  const reason = timeout === undefined
-    ? "its writer closed it without writing a byte"
-    : writerSeen
-    ? `its writer did not finish within the timeout (${timeout} ms)`
-    : `no writer opened it within the timeout (${timeout} ms)`;
+/** Input that cannot seek gave no secret, for `reason`. */
+function notRead(what: string, reason: string): SecretMemoryError {
   return new SecretMemoryError(
     "INPUT_ERROR",
     `Cannot read ${what}: it cannot seek (a FIFO, socket or terminal), and ${reason}; start the writer first, or pass a larger { timeout }`,
@@ -438,16 +435,13 @@ export function writeToSync(
         );
       } catch (error) {
         if (!wouldBlock(error)) throw error;
-        // A non-blocking pipe is full; the reader is another process.
-        waitBriefly();
+        // A non-blocking pipe is full and the reader is another process:
+        // sleep 2 ms (a synchronous call has no event loop to wait in).
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
       }
     }
     return done;
   });
-}
-
-function waitBriefly(): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
 }
 
 /**
