@@ -45,6 +45,14 @@ export const CONSTRAIN = {
  */
 export const MAX_FRAME = 256 * 1024;
 
+/**
+ * The most plaintext `encrypt@secmem` takes: its answer (type byte, the
+ * string's length, then nonce ‖ ciphertext ‖ tag, 40 bytes more than the
+ * plaintext as `./crypto`'s encrypt makes it) must fit in one frame, or
+ * the client would have to drop the connection over it.
+ */
+export const MAX_SEALED_PLAINTEXT: number = MAX_FRAME - 1 - 4 - 40;
+
 /** The extensions of ours, all under the `@secmem` namespace. */
 export const EXT = {
   QUERY: "query",

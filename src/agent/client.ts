@@ -19,6 +19,7 @@ import {
   FrameReader,
   FrameWriter,
   MAX_FRAME,
+  MAX_SEALED_PLAINTEXT,
   MSG,
   secretBytes,
 } from "./_protocol.ts";
@@ -172,6 +173,18 @@ export class AgentClient {
   /** Sends one request frame; resolves to the reply's body. */
   request(frame: Uint8Array): Promise<Uint8Array> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    if (frame.length - 4 > MAX_FRAME) {
+      // The agent would close the connection on it, failing every call
+      // still waiting for an answer.
+      const size = frame.length - 4;
+      frame.fill(0);
+      return Promise.reject(
+        new SecretMemoryError(
+          "INVALID_ARGUMENT",
+          `Cannot send a ${size}-byte request: the agent takes at most ${MAX_FRAME} bytes a message; send less data at once`,
+        ),
+      );
+    }
     return new Promise<Uint8Array>((resolve, reject) => {
       this.#queue.push({ resolve, reject });
       this.#socket.write(frame, () => frame.fill(0));
@@ -372,6 +385,14 @@ export class AgentClient {
   ): Promise<Uint8Array> {
     const plain = bytesArg(plaintext, "the plaintext");
     const extra = bytesArg(aad, "the additional data");
+    if (lengthOf(plain) > MAX_SEALED_PLAINTEXT) {
+      throw new SecretMemoryError(
+        "INVALID_ARGUMENT",
+        `Cannot encrypt ${
+          lengthOf(plain)
+        } bytes through the agent: its sealed answer must fit in one message, so at most ${MAX_SEALED_PLAINTEXT} bytes; split the data`,
+      );
+    }
     const reply = await this.request(
       this.#extension(EXT.ENCRYPT, lengthOf(plain) + lengthOf(extra) + 64)
         .string(textArg(name, "the name")).string(plain).string(extra)

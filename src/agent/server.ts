@@ -33,6 +33,7 @@ import {
   FrameReader,
   FrameWriter,
   MAX_FRAME,
+  MAX_SEALED_PLAINTEXT,
   MSG,
 } from "./_protocol.ts";
 
@@ -850,7 +851,11 @@ function extension(
         const key = keys.secret(r.text());
         const plaintext = r.string();
         const aad = r.string();
-        if (key === undefined || key.size !== 32 || r.left !== 0) {
+        if (
+          key === undefined || key.size !== 32 || r.left !== 0 ||
+          plaintext.length > MAX_SEALED_PLAINTEXT
+        ) {
+          plaintext.fill(0);
           return extensionFailure();
         }
         const message = encrypt(key, plaintext, { aad: aad.slice() });
