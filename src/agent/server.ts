@@ -771,10 +771,11 @@ function addIdentity(
   return true;
 }
 
-const HASHES: Record<string, HashName> = {
-  "SHA-256": "SHA-256",
-  "SHA-512": "SHA-512",
-};
+// No prototype: a peer's "__proto__" or "constructor" names no hash.
+const HASHES: Record<string, HashName> = Object.assign(
+  Object.create(null),
+  { "SHA-256": "SHA-256", "SHA-512": "SHA-512" },
+);
 
 function extensionFailure(): Uint8Array {
   return new FrameWriter(MSG.EXTENSION_FAILURE, 8).frame();
