@@ -199,3 +199,46 @@ for (const replacement of EMPTY_ITERATION) {
     assert.equal(hardened, inPlace);
   });
 }
+
+const THROWING: Replacement[] = ["map", "join"].map((key) => ({
+  name: `Array.prototype.${key} throwing`,
+  target: Array.prototype,
+  key,
+  value: () => {
+    throw new Error(`replaced ${key}`);
+  },
+}));
+
+for (const replacement of THROWING) {
+  test(`${replacement.name}: a refused option value or key is still a SecretMemoryError INVALID_ARGUMENT naming it`, () => {
+    using buffer = SecretBuffer.alloc(8);
+    const cases: [string, () => unknown][] = [
+      ["protect(open)", () => buffer.protect("open" as "readwrite")],
+      [
+        "placement: nonsense",
+        () =>
+          SecretBuffer.alloc(8, {
+            placement: "nonsense",
+          } as unknown as { placement: "end" }),
+      ],
+      [
+        "the misspelt key placment",
+        () =>
+          SecretBuffer.alloc(8, {
+            placment: "start",
+          } as unknown as { placement: "start" }),
+      ],
+    ];
+    for (const [what, fn] of cases) {
+      const outcome = under(replacement, fn);
+      assertRefused(outcome, what);
+      // The message still says what was expected, not that reading threw.
+      assert.match(
+        (outcome as SecretMemoryError).message,
+        /expected .*"?(readwrite|end|lock)/,
+        what,
+      );
+    }
+    assert.equal(buffer.state, "noaccess");
+  });
+}
