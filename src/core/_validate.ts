@@ -146,9 +146,25 @@ export function checkChoice<T extends string>(
   throw new SecretMemoryError(
     "INVALID_ARGUMENT",
     `Cannot use ${describe(value)} as ${what}: expected ${
-      allowed.map((v) => `"${v}"`).join(" or ")
+      joined(allowed, " or ", '"')
     }`,
   );
+}
+
+/**
+ * `list` joined by `separator`, each item in `quote`s; by index, so that
+ * a replaced `map` or `join` cannot turn a refusal into its own error.
+ */
+function joined(
+  list: readonly string[],
+  separator: string,
+  quote = "",
+): string {
+  let text = "";
+  for (let i = 0; i < list.length; i++) {
+    text += `${i === 0 ? "" : separator}${quote}${list[i]}${quote}`;
+  }
+  return text;
 }
 
 /**
@@ -183,7 +199,7 @@ export function checkOptions(
         "INVALID_ARGUMENT",
         `Cannot use option ${
           JSON.stringify(given[i])
-        } in the ${what}: expected ${known.join(", ")}`,
+        } in the ${what}: expected ${joined(known, ", ")}`,
       );
     }
     // Only the caller's own keys, the ones just checked, into a copy with
