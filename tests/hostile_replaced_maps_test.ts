@@ -1,0 +1,114 @@
+/**
+ * `Map.prototype.get` replaced after the library's import must not reach
+ * a secret. The library's classes are frozen, so a caller cannot swap
+ * their methods; a Map the library looks something up in at call time is
+ * the way round that: the keyed contexts' pools (`aeadKey`, `hmacKey`)
+ * and the cipher parts a work area keeps. Checked by outcome: the key
+ * bytes, which only the victim's buffer holds, are not what the
+ * replacement got.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { SecretBuffer, SecretPool, type SecretSlot } from "../mod.ts";
+import { aeadKey, encrypt, hmacKey } from "../crypto.ts";
+import { test } from "./_harness.ts";
+
+const get = Map.prototype.get;
+
+/** `fn()` with `Map.prototype.get` answering `answer(map, key)`. */
+function replacedGet<T>(
+  answer: (map: Map<unknown, unknown>, key: unknown) => unknown,
+  fn: () => T,
+): T {
+  Map.prototype.get = function (this: Map<unknown, unknown>, key: unknown) {
+    return answer(this, key);
+  };
+  try {
+    return fn();
+  } finally {
+    Map.prototype.get = get;
+  }
+}
+
+function keyBytes(key: SecretBuffer): number[] {
+  return key.read((bytes) => Array.from(bytes));
+}
+
+test("Map.prototype.get answering a pool of its own: aeadKey and hmacKey keep their state in the library's slots", () => {
+  using victim = SecretBuffer.random(32);
+  const expected = keyBytes(victim);
+  // Warm: the context pools exist already, as in a running program.
+  aeadKey(victim).destroy();
+  hmacKey("SHA-256", victim).destroy();
+
+  const theirs = new SecretPool();
+  const taken: SecretSlot[] = [];
+  const steal = (map: Map<unknown, unknown>, key: unknown) =>
+    typeof key === "string" && key.includes("/")
+      ? { alloc: (size: number) => (taken[taken.length] = theirs.alloc(size)) }
+      : Reflect.apply(get, map, [key]);
+  let made: { destroy(): void }[] = [];
+  try {
+    made = [
+      replacedGet(steal, () => aeadKey(victim)),
+      replacedGet(steal, () => hmacKey("SHA-256", victim)),
+    ];
+    // hmacKey keeps the padded key's hash states, as good as the key.
+    assert.equal(taken.length, 0, "a context's state is in their slot");
+    for (const slot of taken) {
+      const got = slot.read((bytes) => Array.from(bytes));
+      assert.notDeepEqual(
+        got.slice(0, 32),
+        expected,
+        "the key went into the replacement's slot",
+      );
+    }
+  } finally {
+    for (const context of made) context.destroy();
+    for (const slot of taken) slot.destroy();
+  }
+});
+
+test("Map.prototype.get answering parts of its own: encrypt hands the key to no replacement", () => {
+  using victim = SecretBuffer.random(32);
+  const expected = keyBytes(victim);
+  // Warm: the work area and its cipher parts exist already.
+  encrypt(victim, new Uint8Array(4));
+
+  const seen: number[][] = [];
+  const spy = (map: Map<unknown, unknown>, key: unknown) => {
+    const real = Reflect.apply(get, map, [key]) as
+      | { chacha?: Record<string, (...args: unknown[]) => unknown> }
+      | undefined;
+    const chacha = real?.chacha;
+    if (chacha === undefined) return real;
+    // Forwards every call to the real parts, and notes the key bytes
+    // `init` is given.
+    return {
+      ...real,
+      chacha: {
+        init(bytes: Uint8Array, start: number, ...rest: unknown[]) {
+          seen[seen.length] = Array.from(bytes.subarray(start, start + 32));
+          return chacha.init(bytes, start, ...rest);
+        },
+        subkeyInto: (...args: unknown[]) => chacha.subkeyInto(...args),
+        next: () => chacha.next(),
+        get keystream() {
+          return (chacha as unknown as { keystream: Uint8Array }).keystream;
+        },
+      },
+    };
+  };
+  let sealed: unknown;
+  try {
+    sealed = replacedGet(spy, () => encrypt(victim, new Uint8Array(4)));
+  } catch (error) {
+    sealed = error;
+  }
+  for (const bytes of seen) {
+    assert.notDeepEqual(bytes, expected, "the replacement saw the key");
+  }
+  assert.ok(sealed instanceof Uint8Array, String(sealed));
+});
