@@ -116,6 +116,24 @@ export function keysOf(value: object): string[] {
   return keys(value);
 }
 
+const mapGet = Map.prototype.get;
+const mapSet = Map.prototype.set;
+
+/**
+ * `map.get(key)` by the intrinsic. The library's classes are frozen; a
+ * Map it looks its own objects up in at call time is not, and a replaced
+ * `Map.prototype.get` could answer with objects of its own (a pool whose
+ * slots it holds, cipher parts that note the key they are given).
+ */
+export function lookUp<K, V>(map: Map<K, V>, key: K): V | undefined {
+  return apply(mapGet, map, [key]) as V | undefined;
+}
+
+/** `map.set(key, value)` by the intrinsic (see `lookUp`). */
+export function keep<K, V>(map: Map<K, V>, key: K, value: V): void {
+  apply(mapSet, map, [key, value]);
+}
+
 /** `view.fill(0)` through the intrinsic, whatever the prototype says now. */
 export function zero(view: Uint8Array): void {
   apply(typedFill, view, [0]);
