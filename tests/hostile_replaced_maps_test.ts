@@ -112,3 +112,64 @@ test("Map.prototype.get answering parts of its own: encrypt hands the key to no 
   }
   assert.ok(sealed instanceof Uint8Array, String(sealed));
 });
+
+/** `fn()` with `target[key]` replaced by the descriptor `replacement`. */
+function replaced<T>(
+  target: object,
+  key: string,
+  replacement: PropertyDescriptor,
+  fn: () => T,
+): T {
+  const saved = Object.getOwnPropertyDescriptor(target, key)!;
+  Object.defineProperty(target, key, { ...saved, ...replacement });
+  try {
+    return fn();
+  } finally {
+    Object.defineProperty(target, key, saved);
+  }
+}
+
+const COLLECTION_REPLACEMENTS: [string, object, string, PropertyDescriptor][] =
+  [
+    ["Map.prototype.get answering undefined", Map.prototype, "get", {
+      value: () => undefined,
+    }],
+    ["Map.prototype.size answering 0", Map.prototype, "size", {
+      get: () => 0,
+    }],
+    ["Set.prototype.has answering false", Set.prototype, "has", {
+      value: () => false,
+    }],
+  ];
+
+for (const [what, target, key, replacement] of COLLECTION_REPLACEMENTS) {
+  test(`${what} while a slot is destroyed: a view kept of it, or its buffer transferred away, never shows the next secret in the pool`, () => {
+    const pool = new SecretPool({ rest: "readwrite" });
+    const mine = pool.alloc(32);
+    let kept = new Uint8Array(0);
+    mine.read((view) => {
+      kept = view;
+    });
+    const mineToo = pool.alloc(32);
+    let moved = new Uint8Array(0);
+    mineToo.read((view) => {
+      // Transferred away: the slot's memory may live on in `moved`.
+      moved = new Uint8Array(view.buffer.transfer());
+    });
+    replaced(target, key, replacement, () => {
+      mine.destroy();
+      mineToo.destroy();
+    });
+    const secrets = [1, 2, 3, 4].map(() =>
+      pool.from(new Uint8Array(32).fill(0x5a))
+    );
+    try {
+      for (const [name, view] of [["kept", kept], ["moved", moved]] as const) {
+        const seen = view.length === 0 ? -1 : view[0];
+        assert.notEqual(seen, 0x5a, `the ${name} view shows a later secret`);
+      }
+    } finally {
+      for (const secret of secrets) secret.destroy();
+    }
+  });
+}
