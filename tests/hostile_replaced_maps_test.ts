@@ -173,3 +173,37 @@ for (const [what, target, key, replacement] of COLLECTION_REPLACEMENTS) {
     }
   });
 }
+
+const setIteratorPrototype = Object.getPrototypeOf(
+  new Set()[Symbol.iterator](),
+) as object;
+
+const OPEN_SET_REPLACEMENTS: [string, object, string, PropertyDescriptor][] = [
+  ["%SetIteratorPrototype%.next answering done", setIteratorPrototype, "next", {
+    value: () => ({ done: true, value: undefined }),
+  }],
+  ["Set.prototype.size answering 0", Set.prototype, "size", { get: () => 0 }],
+];
+
+for (const [what, target, key, replacement] of OPEN_SET_REPLACEMENTS) {
+  test(`${what}: from() over a new view of an open secret's buffer copies it and leaves that secret as it was`, () => {
+    using secret = SecretBuffer.from(new Uint8Array(32).fill(7));
+    let copy: unknown;
+    secret.write((view) => {
+      const other = new Uint8Array(view.buffer, 0, 32);
+      copy = replaced(target, key, replacement, () => {
+        try {
+          return SecretBuffer.from(other);
+        } catch (error) {
+          return error;
+        }
+      });
+    });
+    if (copy instanceof SecretBuffer) copy.destroy();
+    assert.deepEqual(
+      secret.read((bytes) => Array.from(bytes)),
+      new Array(32).fill(7),
+      "from() wiped another secret's pages as if they were a caller's array",
+    );
+  });
+}
