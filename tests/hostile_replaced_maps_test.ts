@@ -146,15 +146,15 @@ for (const [what, target, key, replacement] of COLLECTION_REPLACEMENTS) {
   test(`${what} while a slot is destroyed: a view kept of it, or its buffer transferred away, never shows the next secret in the pool`, () => {
     const pool = new SecretPool({ rest: "readwrite" });
     const mine = pool.alloc(32);
-    let kept = new Uint8Array(0);
+    let kept: Uint8Array = new Uint8Array(0);
     mine.read((view) => {
       kept = view;
     });
     const mineToo = pool.alloc(32);
-    let moved = new Uint8Array(0);
+    let moved: Uint8Array = new Uint8Array(0);
     mineToo.read((view) => {
       // Transferred away: the slot's memory may live on in `moved`.
-      moved = new Uint8Array(view.buffer.transfer());
+      moved = new Uint8Array((view.buffer as ArrayBuffer).transfer());
     });
     replaced(target, key, replacement, () => {
       mine.destroy();
