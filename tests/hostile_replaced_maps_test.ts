@@ -11,7 +11,7 @@
  */
 
 import assert from "node:assert/strict";
-import { SecretBuffer, SecretPool, type SecretSlot } from "../mod.ts";
+import { purge, SecretBuffer, SecretPool, type SecretSlot } from "../mod.ts";
 import { aeadKey, encrypt, hmacKey } from "../crypto.ts";
 import { test } from "./_harness.ts";
 
@@ -205,5 +205,35 @@ for (const [what, target, key, replacement] of OPEN_SET_REPLACEMENTS) {
       new Array(32).fill(7),
       "from() wiped another secret's pages as if they were a caller's array",
     );
+  });
+}
+
+const mapIteratorPrototype = Object.getPrototypeOf(
+  new Map()[Symbol.iterator](),
+) as object;
+const arrayIteratorPrototype = Object.getPrototypeOf(
+  [][Symbol.iterator](),
+) as object;
+const DONE = { value: () => ({ done: true, value: undefined }) };
+
+for (
+  const [what, target] of [
+    ["%SetIteratorPrototype%.next", setIteratorPrototype],
+    ["%MapIteratorPrototype%.next", mapIteratorPrototype],
+    ["%ArrayIteratorPrototype%.next", arrayIteratorPrototype],
+  ] as const
+) {
+  test(`${what} answering done: purge() still wipes every buffer and every pool slot`, () => {
+    const buffer = SecretBuffer.from(new Uint8Array(32).fill(9));
+    const pool = new SecretPool();
+    const slot = pool.from(new Uint8Array(32).fill(9));
+    try {
+      replaced(target, "next", DONE, () => purge());
+      assert.equal(buffer.state, "destroyed", "the buffer outlived purge()");
+      assert.equal(slot.state, "destroyed", "the slot outlived purge()");
+    } finally {
+      buffer.destroy();
+      slot.destroy();
+    }
   });
 }
