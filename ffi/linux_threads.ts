@@ -24,6 +24,12 @@ import { SecretMemoryError } from "../src/core/errors.ts";
 // address, a length or an offset.
 const BigInt = globalThis.BigInt;
 const Number = globalThis.Number;
+// The same for the string and bigint methods that find the table: a
+// replaced `startsWith` answering yes would point this copy at whatever
+// else is mapped at an agreed address, and it would write there.
+const apply = Reflect.apply;
+const { endsWith, split, startsWith } = String.prototype;
+const hex = BigInt.prototype.toString;
 
 type Libc = BoundLibrary<typeof LINUX_LIBC>;
 
@@ -70,9 +76,12 @@ export function createLinuxThreads(
     name: string,
     addresses = TABLE_ADDRESSES,
   ): bigint | undefined {
-    const wanted = addresses.map((address) =>
-      `${address.toString(16)}-${(address + BigInt(length)).toString(16)} rw-s `
-    );
+    const wanted: string[] = [];
+    for (let at = 0; at < addresses.length; at++) {
+      const start = addresses[at];
+      const end = start + BigInt(length);
+      wanted[at] = `${apply(hex, start, [16])}-${apply(hex, end, [16])} rw-s `;
+    }
     const suffix = `/memfd:${name} (deleted)`;
     let maps: string;
     try {
@@ -80,12 +89,14 @@ export function createLinuxThreads(
     } catch {
       return undefined; // A map that cannot be read shows no table.
     }
-    for (const line of maps.split("\n")) {
-      if (!line.endsWith(suffix)) continue;
-      // By index, not `findIndex`: a replacement made later must not point
-      // this copy at another address, or at none (a second table).
+    // By index, not `findIndex` or an iterator: a replacement made later
+    // must not point this copy at another address, or at none (a second
+    // table).
+    const lines = apply(split, maps, ["\n"]) as string[];
+    for (let i = 0; i < lines.length; i++) {
+      if (!apply(endsWith, lines[i], [suffix])) continue;
       for (let at = 0; at < wanted.length; at++) {
-        if (line.startsWith(wanted[at])) return addresses[at];
+        if (apply(startsWith, lines[i], [wanted[at]])) return addresses[at];
       }
     }
     return undefined;
@@ -182,7 +193,8 @@ export function createLinuxThreads(
     // was there and went) does not start a second table.
     const existing = findTable(length, name);
     if (existing !== undefined || existingOnly) return existing;
-    for (const address of TABLE_ADDRESSES) {
+    for (let at = 0; at < TABLE_ADDRESSES.length; at++) {
+      const address = TABLE_ADDRESSES[at];
       const made = create(address, length, name);
       if (made === address) return made;
       // Taken, by the table or by something else: the map is asked

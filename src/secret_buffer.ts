@@ -88,6 +88,13 @@ export function isSecretBuffer(value: unknown): value is SecretBuffer {
 
 const constructing = Symbol("SecretBuffer.constructing");
 
+// Spread once, at load: spread at call time runs the array iterator, which
+// a later replacement could make leave out every buffer option.
+const FROM_OPTION_KEYS: readonly string[] = [
+  "wipeSource",
+  ...BUFFER_OPTION_KEYS,
+];
+
 // How a buffer reaches its own guarded mapping (see `_region.ts`); set in
 // SecretBuffer's static block, shared by every buffer.
 let backing: Backing<SecretBuffer>;
@@ -290,7 +297,7 @@ export class SecretBuffer {
   ): SecretBuffer {
     const { wipeSource = true, ...bufferOptions } = checkOptions(
       options,
-      ["wipeSource", ...BUFFER_OPTION_KEYS],
+      FROM_OPTION_KEYS,
     );
     checkBoolean(wipeSource, "wipeSource");
     if (isSecretBuffer(bytes)) {

@@ -116,6 +116,49 @@ export function keysOf(value: object): string[] {
   return keys(value);
 }
 
+const mapGet = Map.prototype.get;
+const mapSet = Map.prototype.set;
+
+/**
+ * `map.get(key)` by the intrinsic. The library's classes are frozen; a
+ * Map it looks its own objects up in at call time is not, and a replaced
+ * `Map.prototype.get` could answer with objects of its own (a pool whose
+ * slots it holds, cipher parts that note the key they are given).
+ */
+export function lookUp<K, V>(map: Map<K, V>, key: K): V | undefined {
+  return apply(mapGet, map, [key]) as V | undefined;
+}
+
+const setForEach = Set.prototype.forEach;
+const mapForEach = Map.prototype.forEach;
+
+/**
+ * The members of `set`, in a new array, by the intrinsic `forEach`: an
+ * iterator or `next` replaced after import must not leave one out of a
+ * purge (the buffer would outlive it, its secret in place).
+ */
+export function membersOf<T>(set: Set<T>): T[] {
+  const members: T[] = [];
+  apply(setForEach, set, [(member: T) => {
+    members[members.length] = member;
+  }]);
+  return members;
+}
+
+/** The values of `map`, in a new array (see `membersOf`). */
+export function valuesOf<T>(map: Map<unknown, T>): T[] {
+  const values: T[] = [];
+  apply(mapForEach, map, [(value: T) => {
+    values[values.length] = value;
+  }]);
+  return values;
+}
+
+/** `map.set(key, value)` by the intrinsic (see `lookUp`). */
+export function keep<K, V>(map: Map<K, V>, key: K, value: V): void {
+  apply(mapSet, map, [key, value]);
+}
+
 /** `view.fill(0)` through the intrinsic, whatever the prototype says now. */
 export function zero(view: Uint8Array): void {
   apply(typedFill, view, [0]);

@@ -105,17 +105,28 @@ const indexOfByte = Reflect.apply(
   [Uint8Array.prototype.indexOf],
 ) as (bytes: Uint8Array, value: number, from: number) => number;
 
-/** The mappings of this copy, in this thread, with pages readable now. */
-const open = new Set<OpenMapping>();
+/**
+ * The mappings of this copy, in this thread, with pages readable now. An
+ * array kept by index, not a Set: a Set's methods, size and iterator can
+ * be replaced after import, and a mapping missed here is one whose views
+ * `from()` would take for a caller's array, and wipe.
+ */
+const open: OpenMapping[] = [];
 
 /** Notes that some of `mapping`'s pages became readable. */
 export function mappingOpened(mapping: OpenMapping): void {
-  open.add(mapping);
+  for (let i = 0; i < open.length; i++) if (open[i] === mapping) return;
+  open[open.length] = mapping;
 }
 
 /** Notes that none of `mapping`'s pages is readable any more. */
 export function mappingClosed(mapping: OpenMapping): void {
-  open.delete(mapping);
+  for (let i = 0; i < open.length; i++) {
+    if (open[i] !== mapping) continue;
+    open[i] = open[open.length - 1];
+    open.length--;
+    return;
+  }
 }
 
 /**
@@ -126,7 +137,8 @@ export function openMappingAt(
   address: bigint,
   size: number,
 ): OpenMapping | undefined {
-  for (const mapping of open) {
+  for (let i = 0; i < open.length; i++) {
+    const mapping = open[i];
     const { dataAddress } = mapping;
     if (
       address >= dataAddress &&
@@ -143,7 +155,7 @@ export function openMappingAt(
 
 /** Notes that `region`'s pages went from noaccess to readable. */
 export function markRegionOpen(region: OpenRegion): void {
-  open.add(region);
+  mappingOpened(region);
   // The user bytes, exactly: every view over the buffer lies inside them,
   // so another copy searches no more than that.
   region.openEntry = markOpen(
@@ -156,7 +168,7 @@ export function markRegionOpen(region: OpenRegion): void {
 
 /** Notes that a region's pages went back to noaccess (or are unmapped). */
 export function markRegionClosed(region: OpenRegion): void {
-  open.delete(region);
+  mappingClosed(region);
   markClosed(region.openEntry);
   region.openEntry = -1;
 }
@@ -262,13 +274,13 @@ export function isOwnSource(view: Uint8Array, except?: Loan): boolean {
   // Another copy of secmem (or this one in another thread) may have pages
   // open: one atomic read of the process-wide list says whether.
   const others = othersOpen(memory);
-  if (open.size === 0 && !others) return false;
+  if (open.length === 0 && !others) return false;
   const length = lengthOf(view);
   if (length === 0) return false;
   const probe = probeFor(memory, view, length, except?.buffer);
   let ours = false;
-  for (const mapping of open) {
-    if (mapping.holds(probe)) ours = true;
+  for (let i = 0; i < open.length; i++) {
+    if (open[i].holds(probe)) ours = true;
   }
   if (!ours && others) ours = inForeignRange(memory, view, length);
   return ours;

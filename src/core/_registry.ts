@@ -9,6 +9,7 @@
 import { native } from "./_native.ts";
 import { type Region, unmapRegion } from "./_region.ts";
 import { mappingHeld } from "./_map_limit.ts";
+import { membersOf } from "./_intrinsics.ts";
 import {
   joinTable,
   otherThreadEntries,
@@ -193,11 +194,15 @@ export interface PurgeResult {
  */
 export function purge(): PurgeResult {
   const result: PurgeResult = { destroyed: reclaimLeftovers(), corrupted: 0 };
-  for (const region of [...live]) {
+  // By index over a snapshot taken by the intrinsic: a replaced iterator
+  // must not leave a buffer out (see membersOf).
+  const regions = membersOf(live);
+  for (let i = 0; i < regions.length; i++) {
     result.destroyed++;
-    if (!retireQuietly(region)) result.corrupted++;
+    if (!retireQuietly(regions[i])) result.corrupted++;
   }
-  for (const hook of purgeHooks) {
+  for (let i = 0; i < purgeHooks.length; i++) {
+    const hook = purgeHooks[i];
     try {
       const more = hook();
       result.destroyed += more.destroyed;

@@ -146,15 +146,31 @@ export function checkChoice<T extends string>(
   throw new SecretMemoryError(
     "INVALID_ARGUMENT",
     `Cannot use ${describe(value)} as ${what}: expected ${
-      allowed.map((v) => `"${v}"`).join(" or ")
+      joined(allowed, " or ", '"')
     }`,
   );
 }
 
 /**
- * The options object itself, read once into a plain copy: undefined or an
- * object, holding only the `known` keys. Each option
- * is read exactly once (a getter may answer differently twice), so what
+ * `list` joined by `separator`, each item in `quote`s; by index, so that
+ * a replaced `map` or `join` cannot turn a refusal into its own error.
+ */
+function joined(
+  list: readonly string[],
+  separator: string,
+  quote = "",
+): string {
+  let text = "";
+  for (let i = 0; i < list.length; i++) {
+    text += `${i === 0 ? "" : separator}${quote}${list[i]}${quote}`;
+  }
+  return text;
+}
+
+/**
+ * The options object itself, read once into a copy with no prototype:
+ * undefined or an object whose own enumerable keys are all `known` (an
+ * inherited property is no option). Each option is read exactly once (a getter may answer differently twice), so what
  * is checked is what is used; a getter or a Proxy trap that throws is the
  * caller's object failing, and arrives as `INVALID_ARGUMENT` with the
  * original as `cause`, before anything is mapped.
@@ -164,7 +180,7 @@ export function checkOptions(
   known: readonly string[],
   what = "options",
 ): Record<string, unknown> {
-  if (options === undefined) return {};
+  if (options === undefined) return { __proto__: null };
   if (typeof options !== "object" || options === null) {
     throw new SecretMemoryError(
       "INVALID_ARGUMENT",
@@ -183,13 +199,17 @@ export function checkOptions(
         "INVALID_ARGUMENT",
         `Cannot use option ${
           JSON.stringify(given[i])
-        } in the ${what}: expected ${known.join(", ")}`,
+        } in the ${what}: expected ${joined(known, ", ")}`,
       );
     }
-    const copy: Record<string, unknown> = {};
-    for (const key of known) {
-      const value = (options as Record<string, unknown>)[key];
-      if (value !== undefined) copy[key] = value;
+    // Only the caller's own keys, the ones just checked, into a copy with
+    // no prototype: an option planted on Object.prototype (a polluted
+    // prototype) must not answer for one the caller left out, here or when
+    // a default is destructured from the copy.
+    const copy: Record<string, unknown> = { __proto__: null };
+    for (let i = 0; i < given.length; i++) {
+      const value = (options as Record<string, unknown>)[given[i]];
+      if (value !== undefined) copy[given[i]] = value;
     }
     return copy;
   } catch (cause) {

@@ -186,7 +186,9 @@ export function hardenProcess(options?: HardenOptions): HardenResult {
   }
   const all = memory && recipes(memory);
   const steps = {} as Record<HardeningStepName, HardeningStep>;
-  for (const name of STEP_NAMES) {
+  // By index: a replaced array iterator must not leave a step out.
+  for (let i = 0; i < STEP_NAMES.length; i++) {
+    const name = STEP_NAMES[i];
     const inPlace = all?.[name].inPlace;
     if (all === undefined) {
       steps[name] = { status: "unsupported", detail: unsupported };

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { fillRange } from "../core/_intrinsics.ts";
+import { fillRange, keep, lookUp } from "../core/_intrinsics.ts";
 import { ChaCha, CHACHA_SIZE } from "./_chacha.ts";
 import { Poly1305, POLY1305_SIZE } from "./_poly1305.ts";
 import { type Area, bytes, withArea } from "./_work.ts";
@@ -60,7 +60,7 @@ const KIT = Object.freeze({ kit: "aead" });
 
 /** The cipher parts over `area`, built once per area. */
 function parts(area: Area): Parts {
-  let p = area.kits.get(KIT) as Parts | undefined;
+  let p = lookUp(area.kits, KIT) as Parts | undefined;
   if (p === undefined) {
     p = {
       chacha: new ChaCha(area.bytes, 0),
@@ -71,7 +71,7 @@ function parts(area: Area): Parts {
       lengths: bytes(area.bytes, LENGTHS_AT, 16),
       tag: bytes(area.bytes, TAG_AT, TAG_SIZE),
     };
-    area.kits.set(KIT, p);
+    keep(area.kits, KIT, p);
   }
   return p;
 }

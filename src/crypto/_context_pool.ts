@@ -10,6 +10,7 @@
 import { SecretPool, type SecretSlot } from "../pool/pool.ts";
 import { checkChoice, checkLock } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
+import { keep, lookUp } from "../core/_intrinsics.ts";
 
 /** The pool options a context takes. */
 export interface ContextPoolOptions {
@@ -46,10 +47,10 @@ export function contextSlot(
   // configure() applies to the contexts made after it.
   const l = checkLock(lock);
   const name = `${r}/${l}`;
-  let pool = pools.get(name);
+  let pool = lookUp(pools, name);
   if (pool === undefined) {
     pool = new SecretPool({ rest: r, lock: l });
-    pools.set(name, pool);
+    keep(pools, name, pool);
   }
   return pool.alloc(size);
 }

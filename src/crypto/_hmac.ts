@@ -6,7 +6,7 @@
  * @module
  */
 
-import { fillRange } from "../core/_intrinsics.ts";
+import { fillRange, keep, lookUp } from "../core/_intrinsics.ts";
 import type { HashAlgorithm, HashState } from "./_sha2.ts";
 import { type Area, bytes } from "./_work.ts";
 
@@ -90,10 +90,10 @@ export class Hmac {
  * bytes after it (from `Hmac.size(hash)`) are free for a digest.
  */
 export function hmacIn(area: Area, hash: HashAlgorithm): Hmac {
-  let mac = area.kits.get(hash) as Hmac | undefined;
+  let mac = lookUp(area.kits, hash) as Hmac | undefined;
   if (mac === undefined) {
     mac = new Hmac(hash, area.bytes, 0);
-    area.kits.set(hash, mac);
+    keep(area.kits, hash, mac);
   }
   return mac;
 }

@@ -119,13 +119,14 @@ export function scanMemoryAll(
   const hits: bigint[][] = needles.map(() => []);
   let bytesScanned = 0;
   const maps = readMaps();
-  const opened: number[] = [];
+  // Slots written by index, closed by index: a push or an iterator
+  // replaced after import must not lose a descriptor (one on
+  // /proc/self/mem reads every page, guarded ones at rest included).
+  const opened = [-1, -1];
   let failure: { error: unknown } | undefined;
   try {
-    const pagemap = memory.openRead("/proc/self/pagemap");
-    opened.push(pagemap);
-    const mem = memory.openRead("/proc/self/mem");
-    opened.push(mem);
+    const pagemap = opened[0] = memory.openRead("/proc/self/pagemap");
+    const mem = opened[1] = memory.openRead("/proc/self/mem");
     withScratch((scratch) => {
       const excluded = [
         ...exclude,
@@ -158,9 +159,10 @@ export function scanMemoryAll(
   // Every descriptor is closed, whatever threw: a close that fails must not
   // leave the other open. The first error is the one the caller gets: the
   // scan's own, else the first close's.
-  for (const fd of opened) {
+  for (let i = 0; i < opened.length; i++) {
+    if (opened[i] < 0) continue;
     try {
-      memory.close(fd);
+      memory.close(opened[i]);
     } catch (error) {
       failure ??= { error };
     }

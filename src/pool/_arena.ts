@@ -118,13 +118,22 @@ export class Arena implements OpenMapping, Retirable {
   readonly #readers: Uint32Array;
   readonly #writers: Uint32Array;
   readonly #protection: Uint8Array;
-  // Zero-copy buffers handed out for single slots, detached when the slot
-  // is freed, so a view kept past destroy never shows the next occupant.
-  readonly #views = new Map<number, ArrayBuffer>();
-  // Slots whose view escaped (its buffer transferred away): wiped when
-  // freed but never handed out again, and the arena is quarantined rather
-  // than unmapped, so no later secret lands under that view.
-  readonly #escaped = new Set<number>();
+  // Zero-copy buffers handed out for single slots, by slot index,
+  // detached when the slot is freed, so a view kept past destroy never
+  // shows the next occupant. A record with no prototype and a count, not
+  // a Map or Set: their methods can be replaced after import, and a
+  // lookup that answered "no view" would free the slot under a view.
+  readonly #views = { __proto__: null } as Record<
+    number,
+    ArrayBuffer | undefined
+  >;
+  #viewCount = 0;
+  // Slots whose view escaped (its buffer transferred away), flagged 1:
+  // wiped when freed but never handed out again, and the arena is
+  // quarantined rather than unmapped, so no later secret lands under
+  // that view.
+  readonly #escaped: Uint8Array;
+  #escapedCount = 0;
   #quarantinedSlots = 0;
   // Pages that can be read now: while any can, a caller's new view over a
   // slot's buffer may reach `from()` (see `core/_open.ts`).
@@ -178,6 +187,7 @@ export class Arena implements OpenMapping, Retirable {
     this.#freeCount = this.capacity;
     this.#sizes = new Uint16Array(this.capacity);
     this.#levels = new Uint8Array(this.capacity);
+    this.#escaped = new Uint8Array(this.capacity);
     this.#readers = new Uint32Array(pages);
     this.#writers = new Uint32Array(pages);
     this.#protection = new Uint8Array(pages).fill(rest);
@@ -319,18 +329,19 @@ export class Arena implements OpenMapping, Retirable {
    * (detached when the slot is freed or the arena unmapped).
    */
   view(index: number): Uint8Array {
-    let buffer = this.#views.get(index);
+    let buffer = this.#views[index];
     if (buffer !== undefined && isDetached(buffer)) {
       // Transferred away by the caller: its memory lives on out there. Go
       // on with a new view of the slot's own size; quarantine at the end.
-      this.#escaped.add(index);
+      this.#markEscaped(index);
       buffer = undefined;
     }
     if (buffer === undefined) {
       buffer = markOwn(
         this.#memory.view(this.userAddress(index), this.#sizes[index]),
       );
-      this.#views.set(index, buffer);
+      if (this.#views[index] === undefined) this.#viewCount++;
+      this.#views[index] = buffer;
     }
     return markOwnView(new Uint8Array(buffer));
   }
@@ -415,15 +426,14 @@ export class Arena implements OpenMapping, Retirable {
         this.#settle(page);
       } finally {
         // Most slots never had a view: skip the lookup when none exist.
-        const buffer = this.#views.size === 0
-          ? undefined
-          : this.#views.get(index);
+        const buffer = this.#viewCount === 0 ? undefined : this.#views[index];
         if (buffer !== undefined) {
-          this.#views.delete(index);
-          if (!detachBuffer(buffer)) this.#escaped.add(index);
+          delete this.#views[index];
+          this.#viewCount--;
+          if (!detachBuffer(buffer)) this.#markEscaped(index);
         }
-        if (this.#lentOut(index)) this.#escaped.add(index);
-        if (this.#escaped.size > 0 && this.#escaped.has(index)) {
+        if (this.#lentOut(index)) this.#markEscaped(index);
+        if (this.#escaped[index] === 1) {
           // A view kept over the slot still reads it whenever a neighbour
           // opens the page: kept as a loan, so that from() tells it from a
           // caller's array and never wipes a read-only page under it.
@@ -469,11 +479,13 @@ export class Arena implements OpenMapping, Retirable {
 
   /** Detaches every view and closes every open range; true if one escaped. */
   #detachAll(): boolean {
-    let escaped = this.#escaped.size > 0;
-    for (const buffer of this.#views.values()) {
-      if (!detachBuffer(buffer)) escaped = true;
+    let escaped = this.#escapedCount > 0;
+    // for-in over an object with no prototype: no iterator to replace.
+    for (const index in this.#views) {
+      if (!detachBuffer(this.#views[index]!)) escaped = true;
+      delete this.#views[index];
     }
-    this.#views.clear();
+    this.#viewCount = 0;
     detachBuffer(this.#bytes.buffer as ArrayBuffer);
     this.#bytes = new Uint8Array(0);
     this.#expected.fill(0);
@@ -490,6 +502,12 @@ export class Arena implements OpenMapping, Retirable {
     mapped.delete(this);
     this.#openPages = 0;
     return escaped;
+  }
+
+  #markEscaped(index: number): void {
+    if (this.#escaped[index] === 1) return;
+    this.#escaped[index] = 1;
+    this.#escapedCount++;
   }
 
   #pageOf(index: number): number {
@@ -556,8 +574,10 @@ export class Arena implements OpenMapping, Retirable {
    */
   holds(probe: Probe): boolean {
     let ours = false;
-    for (const [index, buffer] of this.#views) {
+    for (const key in this.#views) {
+      const index = +key;
       const address = this.userAddress(index);
+      const buffer = this.#views[index]!;
       if (this.#probe(probe, buffer, address, this.#sizes[index])) ours = true;
     }
     for (const loan of this.loans ?? []) {

@@ -29,7 +29,13 @@ import {
   copySource,
   type LockPolicy,
 } from "../core/_validate.ts";
-import { lengthOf, subarrayOf, zero } from "../core/_intrinsics.ts";
+import {
+  lengthOf,
+  membersOf,
+  subarrayOf,
+  valuesOf,
+  zero,
+} from "../core/_intrinsics.ts";
 import { isOwnSource } from "../core/_open.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { redactAndFreeze } from "../core/_redact.ts";
@@ -184,7 +190,9 @@ class PoolCore {
   /** Wipes and unmaps every arena; the pool stays usable. */
   purge(): PurgeResult {
     const result: PurgeResult = { destroyed: 0, corrupted: 0 };
-    for (const arena of [...this.#arenas.values()]) {
+    const arenas = valuesOf(this.#arenas);
+    for (let i = 0; i < arenas.length; i++) {
+      const arena = arenas[i];
       try {
         const found = this.#unmap(arena);
         result.destroyed += found.live;
@@ -310,7 +318,10 @@ function installPurgeHook(): void {
   purgeHookInstalled = true;
   addPurgeHook(() => {
     const total: PurgeResult = { destroyed: 0, corrupted: 0 };
-    for (const core of livePools) {
+    // Snapshots by the intrinsics, walked by index (see membersOf).
+    const cores = membersOf(livePools);
+    for (let i = 0; i < cores.length; i++) {
+      const core = cores[i];
       const found = core.purge();
       if (core.scratch) continue;
       total.destroyed += found.destroyed;

@@ -72,3 +72,47 @@ test("scanMemoryAll: every close throwing, each descriptor is still closed once 
   assert.ok(caught instanceof Error);
   assert.match(caught.message, SCAN_ERROR);
 });
+
+for (
+  const [what, key, value] of [
+    ["Array.prototype.push doing nothing", "push", function (this: unknown[]) {
+      return this.length;
+    }],
+    [
+      "Array.prototype[Symbol.iterator] yielding nothing",
+      Symbol.iterator,
+      function* () {},
+    ],
+  ] as const
+) {
+  test(`scanMemoryAll under ${what} (replaced after import): both descriptors are still closed`, () => {
+    const fake = createFake({
+      procFiles: { "/proc/self/maps": "" },
+      failOn: { name: "reserve", nth: 1 },
+    });
+    const descriptors: Record<string, number> = {
+      "/proc/self/pagemap": 3,
+      "/proc/self/mem": 4,
+    };
+    // Written by index: push is what is replaced.
+    const closed: number[] = [];
+    useNativeForTesting({
+      ...fake.memory,
+      openRead: (path: string) => descriptors[path],
+      close(fd: number) {
+        closed[closed.length] = fd;
+      },
+    });
+    const saved = Object.getOwnPropertyDescriptor(Array.prototype, key)!;
+    Object.defineProperty(Array.prototype, key, { ...saved, value });
+    try {
+      scanMemoryAll([]);
+    } catch {
+      // The fake's refused scratch: what is checked is what was closed.
+    } finally {
+      Object.defineProperty(Array.prototype, key, saved);
+      useNativeForTesting(undefined);
+    }
+    assert.deepEqual(closed.sort(), [3, 4], "a descriptor left open");
+  });
+}

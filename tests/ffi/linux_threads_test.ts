@@ -57,3 +57,42 @@ for (
     assert.equal(at, AT);
   });
 }
+
+for (
+  const [what, target, key, value] of [
+    [
+      "String.prototype.startsWith answering yes",
+      String.prototype,
+      "startsWith",
+      () => true,
+    ],
+    [
+      "String.prototype.endsWith answering no",
+      String.prototype,
+      "endsWith",
+      () => false,
+    ],
+    ["Array.prototype.map answering nothing", Array.prototype, "map", () => []],
+    [
+      "Array.prototype[Symbol.iterator] yielding nothing",
+      Array.prototype,
+      Symbol.iterator,
+      function* () {},
+    ],
+  ] as const
+) {
+  test(`${what}, replaced after import: the table is still found where the map shows it`, () => {
+    const found = threads();
+    const saved = Object.getOwnPropertyDescriptor(target, key)!;
+    Object.defineProperty(target, key, { ...saved, value });
+    let at: unknown;
+    try {
+      at = found.sharedTable(NAME, LENGTH, true);
+    } catch (error) {
+      at = error;
+    } finally {
+      Object.defineProperty(target, key, saved);
+    }
+    assert.equal(at, AT);
+  });
+}
