@@ -159,6 +159,35 @@ export function keep<K, V>(map: Map<K, V>, key: K, value: V): void {
   apply(mapSet, map, [key, value]);
 }
 
+const setAdd = Set.prototype.add;
+const setDelete = Set.prototype.delete;
+const setHas = Set.prototype.has;
+const setSize = getter(Set.prototype, "size");
+
+/**
+ * `set.add(member)` by the intrinsic: a replaced `Set.prototype.add` could
+ * keep a buffer out of the set that purge() and the exit wipe walk, or a
+ * lent view out of the loans that tell it from a caller's array.
+ */
+export function enlist<T>(set: Set<T>, member: T): void {
+  apply(setAdd, set, [member]);
+}
+
+/** `set.delete(member)` by the intrinsic (see `enlist`). */
+export function strike<T>(set: Set<T>, member: T): void {
+  apply(setDelete, set, [member]);
+}
+
+/** `set.has(member)` by the intrinsic (see `enlist`). */
+export function isMember<T>(set: Set<T>, member: T): boolean {
+  return apply(setHas, set, [member]) as boolean;
+}
+
+/** `set.size` by the intrinsic getter (see `enlist`). */
+export function countOf(set: Set<unknown>): number {
+  return setSize(set) as number;
+}
+
 /** `view.fill(0)` through the intrinsic, whatever the prototype says now. */
 export function zero(view: Uint8Array): void {
   apply(typedFill, view, [0]);

@@ -15,11 +15,13 @@ import {
   bufferOf,
   byteOffsetOf,
   detachBuffer,
+  enlist,
   isDetached,
   isShared,
   lengthOf,
   markOwn,
   markOwnView,
+  strike,
 } from "./_intrinsics.ts";
 import { type Loan, openMappingAt, sharesFirstByte } from "./_open.ts";
 
@@ -62,17 +64,17 @@ export function lend(
   const buffer = markOwn(memory.view(address, length));
   const loan: Loan = { buffer, address, size: length };
   const loans = mapping.loans ??= new Set();
-  loans.add(loan);
+  enlist(loans, loan);
   return {
     view: markOwnView(new Uint8Array(buffer)),
     loan,
     giveBack() {
       if (!detachBuffer(buffer)) return false;
-      loans.delete(loan);
+      strike(loans, loan);
       return true;
     },
     settle() {
-      loans.delete(loan);
+      strike(loans, loan);
     },
   };
 }

@@ -47,6 +47,7 @@ import {
   isOwnBuffer,
   isOwnView,
   lengthOf,
+  membersOf,
 } from "./_intrinsics.ts";
 
 // Taken at load: a replacement made later must not see or shift an
@@ -187,7 +188,11 @@ export function regionHolds(this: OpenRegion, probe: Probe): boolean {
   const { user, protection } = this;
   let ours = isOwnBuffer(user) &&
     probe(user, this.userAddress, this.layout.size, protection);
-  for (const loan of this.loans ?? []) {
+  // By the intrinsics (see membersOf): a loan a replaced iterator hid
+  // would be taken for a caller's array, and wiped.
+  const loans = this.loans === undefined ? [] : membersOf(this.loans);
+  for (let i = 0; i < loans.length; i++) {
+    const loan = loans[i];
     if (probe(loan.buffer, loan.address, loan.size, protection)) ours = true;
   }
   return ours;

@@ -19,7 +19,7 @@ import { SecretMemoryError } from "./errors.ts";
 import type { Layout } from "./_layout.ts";
 import type { NativeMemory, Protection } from "./_native.ts";
 import type { LockPolicy, MemoryBackend } from "./_validate.ts";
-import { detachBuffer, isDetached } from "./_intrinsics.ts";
+import { countOf, detachBuffer, isDetached } from "./_intrinsics.ts";
 import { checkMapHeadroom } from "./_map_limit.ts";
 import {
   forgetRegion,
@@ -332,7 +332,8 @@ export function retireMapping<T>(
     memory.wipe(dataAddress, dataLength);
     return found;
   } finally {
-    if (detachViews() || (mapping.loans?.size ?? 0) > 0) {
+    const { loans } = mapping;
+    if (detachViews() || (loans !== undefined && countOf(loans) > 0)) {
       mapping.escaped = true;
     }
     forgetRegion(mapping.entry, base);

@@ -24,10 +24,13 @@ import {
 import { commitData, type Retirable, retireMapping } from "../core/_region.ts";
 import { forgetRegion, recordRegion } from "../core/_process_table.ts";
 import {
+  countOf,
   detachBuffer,
+  enlist,
   isDetached,
   markOwn,
   markOwnView,
+  membersOf,
 } from "../core/_intrinsics.ts";
 import { checkMapHeadroom, mappingHeld } from "../core/_map_limit.ts";
 import { noteQuarantined } from "../core/_registry.ts";
@@ -440,7 +443,7 @@ export class Arena implements OpenMapping, Retirable {
           if (buffer !== undefined) {
             const size = this.#sizes[index];
             const address = this.userAddress(index);
-            (this.loans ??= new Set()).add({ buffer, address, size });
+            enlist(this.loans ??= new Set(), { buffer, address, size });
           }
           this.#quarantinedSlots++;
         } else {
@@ -580,7 +583,10 @@ export class Arena implements OpenMapping, Retirable {
       const buffer = this.#views[index]!;
       if (this.#probe(probe, buffer, address, this.#sizes[index])) ours = true;
     }
-    for (const loan of this.loans ?? []) {
+    // By the intrinsics (see regionHolds in core/_open.ts).
+    const loans = this.loans === undefined ? [] : membersOf(this.loans);
+    for (let i = 0; i < loans.length; i++) {
+      const loan = loans[i];
       if (this.#probe(probe, loan.buffer, loan.address, loan.size)) ours = true;
     }
     return ours;
@@ -609,12 +615,15 @@ export class Arena implements OpenMapping, Retirable {
 
   /** Whether a view lent from slot `index` is still out. */
   #lentOut(index: number): boolean {
-    const loans = this.loans;
     // On every slot's release: no address arithmetic while nothing is out.
-    if (loans === undefined || loans.size === 0) return false;
+    // By the intrinsics: a loan hidden by a replaced `size` or iterator
+    // would let the slot be handed out again under a view still out.
+    if (this.loans === undefined || countOf(this.loans) === 0) return false;
     const start = this.userAddress(index);
     const end = start + BigInt(this.#sizes[index]);
-    for (const loan of loans) {
+    const loans = membersOf(this.loans);
+    for (let i = 0; i < loans.length; i++) {
+      const loan = loans[i];
       if (loan.address < end && loan.address + BigInt(loan.size) > start) {
         return true;
       }

@@ -5,8 +5,10 @@
  * `pool.from()` inside a neighbour's scope, while the page is readable.
  * Wiping it would fault on a read-only page.
  *
- * Usage: quarantined_slot_source.ts <read|write>. Prints `copied <n>` per
- * copy and `neighbour intact <bool>`.
+ * Usage: quarantined_slot_source.ts <read|write> [hidden]. With `hidden`,
+ * `Set.prototype[Symbol.iterator]` yields nothing while the copies are
+ * made (the kept view is a loan in a Set). Prints `copied <n>` per copy
+ * and `neighbour intact <bool>`.
  *
  * @module
  */
@@ -18,9 +20,13 @@ interface Host {
   process: { argv: string[] };
 }
 const host = globalThis as unknown as Host;
-const kind = (host.Deno?.args ?? host.process.argv.slice(2))[0] as
-  | "read"
-  | "write";
+const args = host.Deno?.args ?? host.process.argv.slice(2);
+const kind = args[0] as "read" | "write";
+if (args[1] === "hidden") {
+  Object.defineProperty(Set.prototype, Symbol.iterator, {
+    value: function* () {},
+  });
+}
 
 const pool = new SecretPool();
 const escaped = pool.from(new Uint8Array(16).fill(7));
