@@ -11,7 +11,7 @@
  */
 
 import assert from "node:assert/strict";
-import { SecretBuffer } from "../mod.ts";
+import { purge, SecretBuffer, SecretPool, stats } from "../mod.ts";
 import { test } from "./_harness.ts";
 import { childScript, runChild } from "./_child.ts";
 import { linuxOnly } from "./_platform.ts";
@@ -84,3 +84,84 @@ test(
   },
   { skip: linuxOnly },
 );
+
+/** `fn()` with `key` of `Map.prototype` set to `value`, put back after. */
+function replacedMap<T>(key: PropertyKey, value: unknown, fn: () => T): T {
+  const proto = Map.prototype as unknown as Record<PropertyKey, unknown>;
+  const saved = Object.getOwnPropertyDescriptor(proto, key)!;
+  Object.defineProperty(proto, key, {
+    value,
+    writable: true,
+    configurable: true,
+  });
+  try {
+    return fn();
+  } finally {
+    Object.defineProperty(proto, key, saved);
+  }
+}
+
+test("Set.prototype.add replaced to do nothing: a buffer made then is live, and purge() reaches it", () => {
+  const before = stats().liveBuffers;
+  const secret = replacedSet("add", function (this: unknown) {
+    return this;
+  }, () => SecretBuffer.from(new Uint8Array(SECRET)));
+  // Kept out of the live set, it would outlive purge() with its bytes.
+  assert.equal(stats().liveBuffers, before + 1, "not in the live set");
+  assert.equal(secret.state, "noaccess");
+  purge();
+  assert.equal(secret.state, "destroyed", "purge() missed the buffer");
+});
+
+test("Set.prototype.add replaced to do nothing: a pool made then is still reached by purge()", () => {
+  const pool = replacedSet("add", function (this: unknown) {
+    return this;
+  }, () => new SecretPool());
+  const slot = pool.from(new Uint8Array(SECRET));
+  try {
+    purge();
+    assert.equal(slot.state, "destroyed", "purge() missed the pool");
+  } finally {
+    pool.destroy();
+  }
+});
+
+test("Map.prototype.set replaced to do nothing: an arena mapped then is still reached by purge()", () => {
+  const pool = new SecretPool();
+  const slot = replacedMap("set", function (this: unknown) {
+    return this;
+  }, () => pool.from(new Uint8Array(SECRET)));
+  try {
+    purge();
+    assert.equal(slot.state, "destroyed", "purge() missed the arena");
+  } finally {
+    pool.destroy();
+  }
+});
+
+test("a Set iterator replaced to yield an arena of its own: no slot is asked of it", () => {
+  const pool = new SecretPool();
+  let asked = 0;
+  // Would be handed the next slot, and so the secret put in it.
+  const theirs = {
+    full: false,
+    take(): never {
+      asked++;
+      throw new Error("taken by the replacement");
+    },
+  };
+  try {
+    // Enough slots to fill an arena: the next one is picked from the
+    // pool's open arenas, a Set.
+    const last = replacedSet(Symbol.iterator, function* () {
+      yield theirs;
+    }, () => {
+      for (let i = 0; i < 4096; i++) pool.alloc(16);
+      return pool.from(new Uint8Array(SECRET));
+    });
+    assert.equal(asked, 0, "a made-up arena was asked for a slot");
+    assert(last.equals(new Uint8Array(SECRET)));
+  } finally {
+    pool.destroy();
+  }
+});

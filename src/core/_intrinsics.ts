@@ -118,6 +118,7 @@ export function keysOf(value: object): string[] {
 
 const mapGet = Map.prototype.get;
 const mapSet = Map.prototype.set;
+const mapDelete = Map.prototype.delete;
 
 /**
  * `map.get(key)` by the intrinsic. The library's classes are frozen; a
@@ -186,6 +187,11 @@ export function isMember<T>(set: Set<T>, member: T): boolean {
 /** `set.size` by the intrinsic getter (see `enlist`). */
 export function countOf(set: Set<unknown>): number {
   return setSize(set) as number;
+}
+
+/** `map.delete(key)` by the intrinsic (see `lookUp`). */
+export function unkeep<K>(map: Map<K, unknown>, key: K): void {
+  apply(mapDelete, map, [key]);
 }
 
 /** `view.fill(0)` through the intrinsic, whatever the prototype says now. */

@@ -9,7 +9,7 @@
 import { native } from "./_native.ts";
 import { type Region, unmapRegion } from "./_region.ts";
 import { mappingHeld } from "./_map_limit.ts";
-import { membersOf } from "./_intrinsics.ts";
+import { countOf, enlist, isMember, membersOf, strike } from "./_intrinsics.ts";
 import {
   joinTable,
   otherThreadEntries,
@@ -48,7 +48,7 @@ export function noteQuarantined(bytes: number): void {
 // Holds the region, never its owner, so the owner can be collected; the
 // region holds the user ArrayBuffer, so views a caller kept are detached.
 const finalizer = new FinalizationRegistry<Region>((region) => {
-  if (live.has(region)) retireQuietly(region);
+  if (isMember(live, region)) retireQuietly(region);
 });
 
 let exitHookInstalled = false;
@@ -76,13 +76,15 @@ const cleanups = new Set<() => void>();
  */
 export function beforeExit(cleanup: () => void): () => void {
   installExitHook();
-  cleanups.add(cleanup);
-  return () => void cleanups.delete(cleanup);
+  enlist(cleanups, cleanup);
+  return () => strike(cleanups, cleanup);
 }
 
 function runCleanups(): void {
-  for (const cleanup of [...cleanups]) {
-    cleanups.delete(cleanup);
+  const pending = membersOf(cleanups);
+  for (let i = 0; i < pending.length; i++) {
+    const cleanup = pending[i];
+    strike(cleanups, cleanup);
     try {
       cleanup();
     } catch {
@@ -106,7 +108,9 @@ export function addPurgeHook(hook: () => PurgeResult): void {
 /** Starts tracking `region`, owned by `owner`. */
 export function track(owner: object, region: Region): void {
   installExitHook();
-  live.add(region);
+  // By the intrinsic (see enlist): a buffer kept out of `live` would be
+  // missed by purge() and the exit wipe.
+  enlist(live, region);
   mappingHeld();
   finalizer.register(owner, region, region);
   count(region, 1);
@@ -131,7 +135,7 @@ function count(region: Region, sign: 1 | -1): void {
  */
 export function retire(region: Region): boolean {
   finalizer.unregister(region);
-  live.delete(region);
+  strike(live, region);
   count(region, -1);
   try {
     return unmapRegion(native(), region);
@@ -216,15 +220,18 @@ export function purge(): PurgeResult {
 
 /** The data ranges of this thread's live regions. */
 export function liveRanges(): [bigint, bigint][] {
-  return [...live].map((region) => [
-    region.dataAddress,
-    region.dataAddress + BigInt(region.layout.dataLength),
-  ]);
+  const regions = membersOf(live);
+  const ranges: [bigint, bigint][] = [];
+  for (let i = 0; i < regions.length; i++) {
+    const { dataAddress, layout } = regions[i];
+    ranges[i] = [dataAddress, dataAddress + BigInt(layout.dataLength)];
+  }
+  return ranges;
 }
 
 /** Whether `region` is still live (not retired by destroy, purge or GC). */
 export function isLive(region: Region): boolean {
-  return live.has(region);
+  return isMember(live, region);
 }
 
 /** Counts of live buffers and the memory they hold. */
@@ -307,7 +314,7 @@ export function stats(): MemoryStats {
   }
   const ended = quarantinedFromEnded();
   return {
-    liveBuffers: live.size,
+    liveBuffers: countOf(live),
     ...totals,
     quarantinedBuffers: totals.quarantinedBuffers + ended.buffers,
     quarantinedBytes: totals.quarantinedBytes + ended.bytes,

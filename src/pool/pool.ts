@@ -30,9 +30,15 @@ import {
   type LockPolicy,
 } from "../core/_validate.ts";
 import {
+  countOf,
+  enlist,
+  keep,
   lengthOf,
+  lookUp,
   membersOf,
+  strike,
   subarrayOf,
+  unkeep,
   valuesOf,
   zero,
 } from "../core/_intrinsics.ts";
@@ -160,7 +166,7 @@ class PoolCore {
     let arena = home.current;
     if (arena === undefined || arena.full) arena = this.#pick(home);
     const index = arena.take(size);
-    if (arena.full) home.open.delete(arena);
+    if (arena.full) strike(home.open, arena);
     if (home.spare === arena) home.spare = undefined;
     return { arena, index };
   }
@@ -170,7 +176,7 @@ class PoolCore {
     const wasFull = arena.full;
     const intact = arena.release(index);
     const home = this.#classFor(arena.geometry.slotSize);
-    if (wasFull) home.open.add(arena);
+    if (wasFull) enlist(home.open, arena);
     if (arena.liveSlots === 0) {
       const spare = home.spare;
       if (spare === undefined) {
@@ -221,7 +227,9 @@ class PoolCore {
       quarantinedSlots: 0,
       classes,
     };
-    for (const arena of this.#arenas.values()) {
+    const arenas = valuesOf(this.#arenas);
+    for (let i = 0; i < arenas.length; i++) {
+      const arena = arenas[i];
       const entry = classes[classIndexFor(arena.geometry.slotSize)];
       const free = arena.capacity - arena.liveSlots - arena.quarantinedSlots;
       entry.arenas++;
@@ -263,7 +271,11 @@ class PoolCore {
   /** An arena with room: a partly used one first, then the spare, or a new one. */
   #pick(home: SizeClass): Arena {
     let chosen: Arena | undefined;
-    for (const arena of home.open) {
+    // By the intrinsics: an arena a replaced iterator made up would be
+    // handed the caller's secrets.
+    const open = membersOf(home.open);
+    for (let i = 0; i < open.length; i++) {
+      const arena = open[i];
       if (arena.full) continue;
       chosen = arena;
       if (arena !== home.spare) break;
@@ -274,13 +286,15 @@ class PoolCore {
       chosen = Arena.map(
         memory,
         home.geometry,
-        arenaPages(home.arenas.size, memory.pageSize),
+        arenaPages(countOf(home.arenas), memory.pageSize),
         this.lock,
         this.rest,
       );
-      home.arenas.add(chosen);
-      home.open.add(chosen);
-      this.#arenas.set(chosen.id, chosen);
+      // By the intrinsics: an arena kept out of `#arenas` would be missed
+      // by purge() and the exit wipe.
+      enlist(home.arenas, chosen);
+      enlist(home.open, chosen);
+      keep(this.#arenas, chosen.id, chosen);
     }
     home.current = chosen;
     return chosen;
@@ -288,17 +302,17 @@ class PoolCore {
 
   #unmap(arena: Arena) {
     const home = this.#classFor(arena.geometry.slotSize);
-    home.arenas.delete(arena);
-    home.open.delete(arena);
+    strike(home.arenas, arena);
+    strike(home.open, arena);
     if (home.current === arena) home.current = undefined;
     if (home.spare === arena) home.spare = undefined;
-    this.#arenas.delete(arena.id);
+    unkeep(this.#arenas, arena.id);
     return arena.unmap();
   }
 
   /** A handle was collected without destroy: wipe and free its slot. */
   #reclaim(key: number): void {
-    const arena = this.#arenas.get(Math.floor(key / KEY_SPACE));
+    const arena = lookUp(this.#arenas, Math.floor(key / KEY_SPACE));
     if (arena === undefined || !arena.live) return;
     try {
       this.give(arena, key % KEY_SPACE);
@@ -411,7 +425,7 @@ export class SecretPool {
       // Unset: the process-wide policy when the pool is made.
       checkLock(lock),
     );
-    livePools.add(this.#core);
+    enlist(livePools, this.#core);
   }
 
   /**
@@ -545,7 +559,7 @@ export class SecretPool {
     const core = this.#core;
     if (core.destroyed) return { destroyed: 0, corrupted: 0 };
     core.destroyed = true;
-    livePools.delete(core);
+    strike(livePools, core);
     return core.purge();
   }
 
