@@ -80,6 +80,7 @@
 
 import type { NativeMemory } from "./_native.ts";
 import { quarantine } from "./_quarantine.ts";
+import { keep, lookUp } from "./_intrinsics.ts";
 
 // Taken at load: a replacement made later must not see or shift an
 // address, a length or an offset.
@@ -342,10 +343,12 @@ function sweepEnded(memory: NativeMemory, shared: Table): number {
   const { threadTicks } = memory;
   if (threadTicks === undefined) return 0;
   const { words, slots, lengths, self } = shared;
-  // One /proc read per owner, not per entry.
+  // One /proc read per owner, not per entry. By the intrinsics: a replaced
+  // `Map.prototype.get` answering "alive" would leave an ended thread's
+  // secrets out of purge(), and "ended" would wipe a live thread's.
   const verdicts = new Map<bigint, boolean>();
   const hasEnded = (owner: bigint): boolean => {
-    let ended = verdicts.get(owner);
+    let ended = lookUp(verdicts, owner);
     if (ended === undefined) {
       let now: number | null;
       try {
@@ -355,7 +358,7 @@ function sweepEnded(memory: NativeMemory, shared: Table): number {
       }
       // -1: cannot be told, so the buffers are kept.
       ended = now === null || (now >= 0 && BigInt(now) !== (owner & TICK_MASK));
-      verdicts.set(owner, ended);
+      keep(verdicts, owner, ended);
     }
     return ended;
   };

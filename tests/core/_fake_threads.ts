@@ -86,6 +86,8 @@ export function fakeProcess(): FakeProcess {
       const table = await fresh<ProcessTable>([
         "_process_table.ts",
         "_quarantine.ts",
+        "_intrinsics.ts",
+        "errors.ts",
       ]);
       return { tid, table, memory };
     },

@@ -58,6 +58,7 @@ async function mapLimit(): Promise<MapLimit> {
     "errors.ts",
     "_process_table.ts",
     "_quarantine.ts",
+    "_intrinsics.ts",
   ]);
 }
 

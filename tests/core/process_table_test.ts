@@ -102,6 +102,29 @@ test("an ended thread's region is wiped and quarantined, never unmapped, and onl
   assert.deepEqual(p.fake.calls, []);
 });
 
+test('Map.prototype.get replaced to answer "alive" for an ended thread: an ended thread\'s region is still reclaimed', async () => {
+  const p = fakeProcess();
+  const a = await p.thread(101, 5000);
+  const b = await p.thread(102, 6000);
+  const r = p.region();
+  enter(a, r);
+  p.end(101);
+  const get = Map.prototype.get;
+  // Only thread 101's owner word is lied about: the fake's own Maps (some
+  // keyed by bigint addresses) must still answer.
+  Map.prototype.get = function (this: Map<unknown, unknown>, key: unknown) {
+    return key === word(101, 5000) ? false : Reflect.apply(get, this, [key]);
+  };
+  let reclaimed: number;
+  try {
+    reclaimed = b.table.reclaimEnded(b.memory);
+  } finally {
+    Map.prototype.get = get;
+  }
+  assert.equal(reclaimed, 1, "the ended thread's secret outlived the sweep");
+  assert.deepEqual(p.fake.peek(r.data, 16), new Uint8Array(16));
+});
+
 test("a live thread's region is never reclaimed", async () => {
   const p = fakeProcess();
   const a = await p.thread(101, 5000);
