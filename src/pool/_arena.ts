@@ -194,7 +194,6 @@ export class Arena implements OpenMapping, Retirable {
     this.#readers = new Uint32Array(pages);
     this.#writers = new Uint32Array(pages);
     this.#protection = new Uint8Array(pages).fill(rest);
-    mapped.add(this);
     if (rest === 0) {
       this.#pageEntries = new Int32Array(pages).fill(-1);
     } else {
@@ -210,6 +209,9 @@ export class Arena implements OpenMapping, Retirable {
         rest === 2,
       );
     }
+    // Last: `map` gives back an arena whose constructor threw, and a range
+    // no longer ours must not stay listed (memory scans leave it out).
+    mapped.add(this);
   }
 
   /**
@@ -254,8 +256,7 @@ export class Arena implements OpenMapping, Retirable {
         );
       }
       if (rest === 0) memory.protect(data, dataLength, "noaccess");
-      mappingHeld();
-      return new Arena(
+      const arena = new Arena(
         memory,
         geometry,
         pages,
@@ -266,6 +267,10 @@ export class Arena implements OpenMapping, Retirable {
         rest,
         entry,
       );
+      // Only once made: an arena whose constructor threw is released
+      // below, and must not go on counting toward the map limit.
+      mappingHeld();
+      return arena;
     } catch (error) {
       if (buffer !== undefined) detachBuffer(buffer);
       try {

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { heldMappings } from "../../src/core/_map_limit.ts";
-import { Arena } from "../../src/pool/_arena.ts";
+import { Arena, arenaRanges } from "../../src/pool/_arena.ts";
 import { geometryFor } from "../../src/pool/_slot_layout.ts";
 import { createFake, type FakeOptions } from "../_fake_native.ts";
 import { test } from "../_harness.ts";
@@ -63,4 +63,26 @@ test("unmap whose release throws: wiped and detached, the error reaches the call
   ]);
   assert.deepEqual(arena.unmap(), { live: 0, corrupted: 0 }, "once only");
   assert.equal(heldMappings(), held);
+});
+
+test("an arena whose constructor throws is released and not counted: held mappings and the scan's ranges are as before", () => {
+  const fake = createFake();
+  const held = heldMappings();
+  const ranges = arenaRanges().length;
+  const fill = Int32Array.prototype.fill;
+  // Replaced after import: the constructor's fill of its page entries throws.
+  Int32Array.prototype.fill = () => {
+    throw new Error("fill replaced");
+  };
+  try {
+    assert.throws(
+      () => Arena.map(fake.memory, geometryFor(64, PAGE), 2, "best-effort", 0),
+      /fill replaced/,
+    );
+  } finally {
+    Int32Array.prototype.fill = fill;
+  }
+  assert.equal(fake.calls.at(-1), "release", "given back");
+  assert.equal(heldMappings(), held, "still counted as held");
+  assert.equal(arenaRanges().length, ranges, "still listed as mapped");
 });
