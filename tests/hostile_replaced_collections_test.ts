@@ -13,24 +13,9 @@
 import assert from "node:assert/strict";
 import { purge, SecretBuffer, SecretPool, stats } from "../mod.ts";
 import { test } from "./_harness.ts";
+import { replacedWhile } from "./_replaced.ts";
 import { childScript, runChild } from "./_child.ts";
 import { linuxOnly } from "./_platform.ts";
-
-/** `fn()` with `key` of `Set.prototype` set to `value`, put back after. */
-function replacedSet<T>(key: PropertyKey, value: unknown, fn: () => T): T {
-  const proto = Set.prototype as unknown as Record<PropertyKey, unknown>;
-  const saved = Object.getOwnPropertyDescriptor(proto, key)!;
-  Object.defineProperty(proto, key, {
-    value,
-    writable: true,
-    configurable: true,
-  });
-  try {
-    return fn();
-  } finally {
-    Object.defineProperty(proto, key, saved);
-  }
-}
 
 /** A file object whose one read writes `bytes` and then runs `inside`. */
 function oneRead(bytes: number[], inside: (view: Uint8Array) => void) {
@@ -54,7 +39,12 @@ test("a Set iterator replaced to yield nothing: from() of a lent view copies it 
   const secret = await SecretBuffer.fromFd(oneRead(SECRET, (view) => {
     // The view is lent (a loan on the open mapping): from() must tell it
     // from a caller's array and not wipe it.
-    replacedSet(Symbol.iterator, empty, () => SecretBuffer.from(view))
+    replacedWhile(
+      Set.prototype,
+      Symbol.iterator,
+      empty,
+      () => SecretBuffer.from(view),
+    )
       .destroy();
   }));
   try {
@@ -85,25 +75,9 @@ test(
   { skip: linuxOnly },
 );
 
-/** `fn()` with `key` of `Map.prototype` set to `value`, put back after. */
-function replacedMap<T>(key: PropertyKey, value: unknown, fn: () => T): T {
-  const proto = Map.prototype as unknown as Record<PropertyKey, unknown>;
-  const saved = Object.getOwnPropertyDescriptor(proto, key)!;
-  Object.defineProperty(proto, key, {
-    value,
-    writable: true,
-    configurable: true,
-  });
-  try {
-    return fn();
-  } finally {
-    Object.defineProperty(proto, key, saved);
-  }
-}
-
 test("Set.prototype.add replaced to do nothing: a buffer made then is live, and purge() reaches it", () => {
   const before = stats().liveBuffers;
-  const secret = replacedSet("add", function (this: unknown) {
+  const secret = replacedWhile(Set.prototype, "add", function (this: unknown) {
     return this;
   }, () => SecretBuffer.from(new Uint8Array(SECRET)));
   // Kept out of the live set, it would outlive purge() with its bytes.
@@ -114,7 +88,7 @@ test("Set.prototype.add replaced to do nothing: a buffer made then is live, and 
 });
 
 test("Set.prototype.add replaced to do nothing: a pool made then is still reached by purge()", () => {
-  const pool = replacedSet("add", function (this: unknown) {
+  const pool = replacedWhile(Set.prototype, "add", function (this: unknown) {
     return this;
   }, () => new SecretPool());
   const slot = pool.from(new Uint8Array(SECRET));
@@ -128,7 +102,7 @@ test("Set.prototype.add replaced to do nothing: a pool made then is still reache
 
 test("Map.prototype.set replaced to do nothing: an arena mapped then is still reached by purge()", () => {
   const pool = new SecretPool();
-  const slot = replacedMap("set", function (this: unknown) {
+  const slot = replacedWhile(Map.prototype, "set", function (this: unknown) {
     return this;
   }, () => pool.from(new Uint8Array(SECRET)));
   try {
@@ -153,7 +127,7 @@ test("a Set iterator replaced to yield an arena of its own: no slot is asked of 
   try {
     // Enough slots to fill an arena: the next one is picked from the
     // pool's open arenas, a Set.
-    const last = replacedSet(Symbol.iterator, function* () {
+    const last = replacedWhile(Set.prototype, Symbol.iterator, function* () {
       yield theirs;
     }, () => {
       for (let i = 0; i < 4096; i++) pool.alloc(16);

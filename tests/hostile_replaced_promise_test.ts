@@ -10,32 +10,13 @@
 
 import assert from "node:assert/strict";
 import { test } from "./_harness.ts";
+import { replacedWhile } from "./_replaced.ts";
 import { SecretBuffer, SecretPool } from "../mod.ts";
 
 const makers = {
   buffer: () => SecretBuffer.from(new Uint8Array([1, 2, 3])),
   slot: () => new SecretPool().from(new Uint8Array([1, 2, 3])),
 };
-
-/** Replaces `key` on `target` by `value` while `during` runs. */
-function replacedWhile<T>(
-  target: object,
-  key: PropertyKey,
-  value: unknown,
-  during: () => T,
-): T {
-  const saved = Object.getOwnPropertyDescriptor(target, key)!;
-  Object.defineProperty(target, key, {
-    value,
-    configurable: true,
-    writable: true,
-  });
-  try {
-    return during();
-  } finally {
-    Object.defineProperty(target, key, saved);
-  }
-}
 
 // Each never calls back, or refuses: the scope must close all the same.
 const replacements: [string, object, PropertyKey, unknown][] = [
