@@ -314,7 +314,9 @@ function inForeignRange(
   let anchor = 0;
   while (anchor < compared - 1 && view[anchor] === 0) anchor++;
   const byte = view[anchor];
-  for (const { start, end, writable } of ranges) {
+  // By index: an array iterator replaced after import would hide them.
+  for (let i = 0; i < ranges.length; i++) {
+    const { start, end, writable } = ranges[i];
     const size = Number(end - start);
     if (size < compared) continue;
     const probe = memory.view(start, size);

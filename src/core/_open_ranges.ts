@@ -49,7 +49,7 @@
  */
 
 import type { NativeMemory } from "./_native.ts";
-import { now } from "./_intrinsics.ts";
+import { keep, lookUp, now } from "./_intrinsics.ts";
 
 /** The memfd's name: the layout's version, not the library's. */
 const NAME = "secmem-open-ranges-v1";
@@ -247,16 +247,17 @@ function freeEnded(memory: NativeMemory, shared: List): number {
     const at = wordAt(entry);
     const owner = Atomics.load(words, at);
     if (owner === 0 || owner === shared.tid) continue;
-    if (!verdicts.has(owner)) {
-      let started: number | null;
+    // By the intrinsics: a Map.prototype.get replaced after import would
+    // have a live thread's open ranges freed.
+    let started = lookUp(verdicts, owner);
+    if (started === undefined) {
       try {
         started = threadStart(owner);
       } catch {
         started = -1;
       }
-      verdicts.set(owner, started);
+      keep(verdicts, owner, started);
     }
-    const started = verdicts.get(owner);
     if (started === -1 || started === words[at + 1]) continue;
     // Ended: no one else writes this entry; whoever wins the swap counts it.
     words[at + 3] = 0;
@@ -268,12 +269,17 @@ function freeEnded(memory: NativeMemory, shared: List): number {
   return count;
 }
 
-/** The word index of every entry in use and open, up to `TOP`. */
-function* openEntries(words: Int32Array): Generator<number> {
+/**
+ * Calls `visit` with the word index of every entry in use and open, up to
+ * `TOP`. By index, never a generator: a generator's `next` replaced after
+ * import would hide open ranges, and the probe would wipe another copy's
+ * secret.
+ */
+function forEachOpenEntry(words: Int32Array, visit: (at: number) => void) {
   const top = Atomics.load(words, TOP);
   for (let entry = 0; entry < top; entry++) {
     const at = wordAt(entry);
-    if (Atomics.load(words, at) !== 0 && words[at + 3] !== 0) yield at;
+    if (Atomics.load(words, at) !== 0 && words[at + 3] !== 0) visit(at);
   }
 }
 
@@ -292,9 +298,12 @@ export function openRangesOfEveryThread(
   if (shared === null) return [];
   const { words, addresses } = shared;
   const ranges: [bigint, bigint][] = [];
-  for (const at of openEntries(words)) {
-    ranges.push([addresses[(at >> 1) + 2], addresses[(at >> 1) + 3]]);
-  }
+  forEachOpenEntry(words, (at) => {
+    ranges[ranges.length] = [
+      addresses[(at >> 1) + 2],
+      addresses[(at >> 1) + 3],
+    ];
+  });
   return ranges;
 }
 
@@ -317,16 +326,14 @@ export function foreignRanges(): ForeignRange[] | undefined {
   const { words, addresses, tid, started } = list;
   if (Atomics.load(words, UNRECORDED) > unrecorded) return undefined;
   const ranges: ForeignRange[] = [];
-  for (const at of openEntries(words)) {
-    if (Atomics.load(words, at) !== tid || words[at + 1] !== started) {
-      continue;
-    }
-    if (words[at + 2] === COPY) continue;
-    ranges.push({
+  forEachOpenEntry(words, (at) => {
+    if (Atomics.load(words, at) !== tid || words[at + 1] !== started) return;
+    if (words[at + 2] === COPY) return;
+    ranges[ranges.length] = {
       start: addresses[(at >> 1) + 2],
       end: addresses[(at >> 1) + 3],
       writable: words[at + 3] === WRITABLE,
-    });
-  }
+    };
+  });
   return ranges;
 }

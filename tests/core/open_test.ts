@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { test } from "../_harness.ts";
 import { probeProcess, region } from "./_copies.ts";
+import { replacedWhile } from "../_replaced.ts";
 
 const pattern = (length: number, seed: number) =>
   new Uint8Array(length).map((_, i) => (i * 53 + seed) & 0xff | 1);
@@ -147,6 +148,50 @@ test("another copy's open range: a view over it is never taken for a caller's, a
   }
 });
 
+test("another copy's open range is still found when push, the array iterator or the generator's next was replaced after import", async () => {
+  const process = probeProcess();
+  const sources = await process.copy();
+  const npm = await process.copy();
+  const pages = process.map();
+  const ArrayIterator = Object.getPrototypeOf([][Symbol.iterator]());
+  const Generator = Object.getPrototypeOf(function* () {}).prototype;
+  const finished = () => ({ done: true, value: undefined });
+  const replacements: [string, object, string, unknown][] = [
+    ["Array.prototype.push", Array.prototype, "push", () => 0],
+    ["the array iterator's next", ArrayIterator, "next", finished],
+    ["the generator's next", Generator, "next", finished],
+  ];
+  try {
+    pages.view().set(pattern(64, 29));
+    const entry = npm.ranges.markOpen(
+      npm.memory,
+      pages.data,
+      pages.data + 64n,
+      true,
+    );
+    assert.ok(entry >= 0);
+    const theirs = pages.view(0, 64);
+    const told: Record<string, boolean> = {};
+    for (const [name, target, key, value] of replacements) {
+      told[name] = replacedWhile(
+        target,
+        key,
+        value,
+        () => sources.open.isOwnSource(theirs),
+      );
+    }
+    assert.deepEqual(told, {
+      "Array.prototype.push": true,
+      "the array iterator's next": true,
+      "the generator's next": true,
+    });
+    assert.deepEqual(pages.view(0, 64), pattern(64, 29), "bytes put back");
+    npm.ranges.markClosed(entry);
+  } finally {
+    pages.release();
+  }
+});
+
 test("a range another thread opened is not ours to read; once that thread ends, its entry is freed", async () => {
   const process = probeProcess();
   const main = await process.copy(101, 5000);
@@ -179,6 +224,29 @@ test("a range another thread opened is not ours to read; once that thread ends, 
     process.clock.set(104, -1);
     const blind = await process.copy(101, 5000);
     assert.equal(blind.ranges.othersOpen(blind.memory), true, "kept");
+  } finally {
+    pages.release();
+  }
+});
+
+test("a live thread's open range is kept when Map.prototype.get was replaced after import", async () => {
+  const process = probeProcess();
+  const worker = await process.copy(102, 6000);
+  const pages = process.map();
+  try {
+    worker.ranges.markOpen(worker.memory, pages.data, pages.data + 64n, true);
+    const look = await process.copy(101, 5000);
+    // The fake thread clock is a Map too: it alone is answered truly.
+    const get = Map.prototype.get;
+    const open = replacedWhile(
+      Map.prototype,
+      "get",
+      function (this: Map<unknown, unknown>, key: unknown) {
+        return this === process.clock ? Reflect.apply(get, this, [key]) : 1;
+      },
+      () => look.ranges.othersOpen(look.memory),
+    );
+    assert.equal(open, true, "the worker still runs: its range stays open");
   } finally {
     pages.release();
   }
