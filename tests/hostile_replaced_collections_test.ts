@@ -139,3 +139,34 @@ test("a Set iterator replaced to yield an arena of its own: no slot is asked of 
     pool.destroy();
   }
 });
+
+test("Array.prototype.push replaced to do nothing while the first pool slot is made: purge() still reaches it", () => {
+  // The pools' purge hook is added once per process, with the first arena.
+  const child = runChild(childScript("first_pool_push.ts"), []);
+  const detail =
+    `status ${child.status} signal ${child.signal}: ${child.stdout}${child.stderr}`;
+  assert.equal(child.status, 0, detail);
+  assert.equal(child.stdout.trim(), "state destroyed", detail);
+});
+
+test("a setter planted on Array.prototype[0] after import: purge() still reaches every buffer and pool slot", () => {
+  const secret = SecretBuffer.from(new Uint8Array(SECRET));
+  const pool = new SecretPool();
+  const slot = pool.from(new Uint8Array(SECRET));
+  // An array's element 0 that is not yet its own goes to the setter.
+  Object.defineProperty(Array.prototype, "0", {
+    set() {},
+    configurable: true,
+  });
+  try {
+    purge();
+  } finally {
+    delete (Array.prototype as unknown as Record<string, unknown>)[0];
+  }
+  try {
+    assert.equal(secret.state, "destroyed", "purge() missed the buffer");
+    assert.equal(slot.state, "destroyed", "purge() missed the pool slot");
+  } finally {
+    pool.destroy();
+  }
+});

@@ -130,6 +130,34 @@ export function lookUp<K, V>(map: Map<K, V>, key: K): V | undefined {
   return apply(mapGet, map, [key]) as V | undefined;
 }
 
+const defineOwn = Object.defineProperty;
+
+/**
+ * Adds `value` at the end of `list` as its own element. Neither
+ * `Array.prototype.push` nor `list[list.length] = value`: a push replaced
+ * after import, or a setter planted on `Array.prototype[0]`, would drop
+ * it (an element an array does not have yet is set through its
+ * prototype), and a purge would miss what it was to reach.
+ */
+export function append<T>(list: T[], value: T): void {
+  defineOwn(list, list.length, {
+    // No prototype: a `get` planted on Object.prototype must not make it
+    // an accessor.
+    __proto__: null,
+    value,
+    writable: true,
+    enumerable: true,
+    configurable: true,
+  } as PropertyDescriptor);
+}
+
+/** Removes and returns the last element of a non-empty `list` (see `append`). */
+export function takeLast<T>(list: T[]): T {
+  const last = list[list.length - 1];
+  list.length--;
+  return last;
+}
+
 const setForEach = Set.prototype.forEach;
 const mapForEach = Map.prototype.forEach;
 
@@ -140,18 +168,14 @@ const mapForEach = Map.prototype.forEach;
  */
 export function membersOf<T>(set: Set<T>): T[] {
   const members: T[] = [];
-  apply(setForEach, set, [(member: T) => {
-    members[members.length] = member;
-  }]);
+  apply(setForEach, set, [(member: T) => append(members, member)]);
   return members;
 }
 
 /** The values of `map`, in a new array (see `membersOf`). */
 export function valuesOf<T>(map: Map<unknown, T>): T[] {
   const values: T[] = [];
-  apply(mapForEach, map, [(value: T) => {
-    values[values.length] = value;
-  }]);
+  apply(mapForEach, map, [(value: T) => append(values, value)]);
   return values;
 }
 

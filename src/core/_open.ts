@@ -41,6 +41,7 @@ import {
   othersOpen,
 } from "./_open_ranges.ts";
 import {
+  append,
   byteOffsetOf,
   detachBuffer,
   isDetached,
@@ -117,7 +118,7 @@ const open: OpenMapping[] = [];
 /** Notes that some of `mapping`'s pages became readable. */
 export function mappingOpened(mapping: OpenMapping): void {
   for (let i = 0; i < open.length; i++) if (open[i] === mapping) return;
-  open[open.length] = mapping;
+  append(open, mapping);
 }
 
 /** Notes that none of `mapping`'s pages is readable any more. */

@@ -49,7 +49,7 @@
  */
 
 import type { NativeMemory } from "./_native.ts";
-import { keep, lookUp, now } from "./_intrinsics.ts";
+import { append, keep, lookUp, now, takeLast } from "./_intrinsics.ts";
 
 /** The memfd's name: the layout's version, not the library's. */
 const NAME = "secmem-open-ranges-v1";
@@ -182,13 +182,13 @@ export function markClosed(entry: number): void {
   Atomics.store(words, at, 0);
   Atomics.sub(words, IN_USE, 1);
   own--;
-  freed.push(entry);
+  append(freed, entry);
 }
 
 /** A free entry, claimed for `tid` by compare-and-swap; -1 if none. */
 function claim(words: Int32Array, tid: number): number {
   while (freed.length > 0) {
-    const entry = freed.pop()!;
+    const entry = takeLast(freed);
     if (Atomics.compareExchange(words, wordAt(entry), 0, tid) === 0) {
       return entry;
     }
@@ -299,10 +299,7 @@ export function openRangesOfEveryThread(
   const { words, addresses } = shared;
   const ranges: [bigint, bigint][] = [];
   forEachOpenEntry(words, (at) => {
-    ranges[ranges.length] = [
-      addresses[(at >> 1) + 2],
-      addresses[(at >> 1) + 3],
-    ];
+    append(ranges, [addresses[(at >> 1) + 2], addresses[(at >> 1) + 3]]);
   });
   return ranges;
 }
@@ -329,11 +326,11 @@ export function foreignRanges(): ForeignRange[] | undefined {
   forEachOpenEntry(words, (at) => {
     if (Atomics.load(words, at) !== tid || words[at + 1] !== started) return;
     if (words[at + 2] === COPY) return;
-    ranges[ranges.length] = {
+    append(ranges, {
       start: addresses[(at >> 1) + 2],
       end: addresses[(at >> 1) + 3],
       writable: words[at + 3] === WRITABLE,
-    };
+    });
   });
   return ranges;
 }

@@ -80,7 +80,7 @@
 
 import type { NativeMemory } from "./_native.ts";
 import { quarantine } from "./_quarantine.ts";
-import { keep, lookUp } from "./_intrinsics.ts";
+import { append, keep, lookUp, takeLast } from "./_intrinsics.ts";
 
 // Taken at load: a replacement made later must not see or shift an
 // address, a length or an offset.
@@ -254,7 +254,7 @@ function raiseTop(words: Int32Array, at: number, value: number): void {
 function takeFreeEntry(shared: Table): number {
   const { words, slots, self } = shared;
   while (freed.length > 0) {
-    const entry = freed.pop()!;
+    const entry = takeLast(freed);
     if (Atomics.compareExchange(slots, slotAt(entry), 0n, self) === 0n) {
       return entry;
     }
@@ -322,7 +322,7 @@ export function forgetRegion(entry: number, base: bigint): void {
   words[flagsAt(entry)] = 0;
   // Atomic: other threads take free entries by compare-and-swap.
   Atomics.store(slots, at, 0n);
-  freed.push(entry);
+  append(freed, entry);
 }
 
 /**
@@ -500,7 +500,7 @@ export function guardedRanges(): [bigint, bigint][] {
       Atomics.load(slots, at) === 0n || (words[flagsAt(entry)] & READY) === 0
     ) continue;
     const data = slots[at + 3];
-    ranges.push([data, data + BigInt(lengths[at + 5])]);
+    append(ranges, [data, data + BigInt(lengths[at + 5])]);
   }
   return ranges;
 }

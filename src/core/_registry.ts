@@ -9,7 +9,14 @@
 import { native } from "./_native.ts";
 import { type Region, unmapRegion } from "./_region.ts";
 import { mappingHeld } from "./_map_limit.ts";
-import { countOf, enlist, isMember, membersOf, strike } from "./_intrinsics.ts";
+import {
+  append,
+  countOf,
+  enlist,
+  isMember,
+  membersOf,
+  strike,
+} from "./_intrinsics.ts";
 import {
   joinTable,
   otherThreadEntries,
@@ -102,7 +109,7 @@ const purgeHooks: (() => PurgeResult)[] = [];
  */
 export function addPurgeHook(hook: () => PurgeResult): void {
   installExitHook();
-  purgeHooks.push(hook);
+  append(purgeHooks, hook);
 }
 
 /** Starts tracking `region`, owned by `owner`. */
@@ -345,7 +352,10 @@ export function catchInterrupt(): void {
   interruptsCaught = true;
   const memory = native();
   const codes = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  // By index: a replaced array iterator must not leave a signal uncaught.
+  for (let i = 0; i < signals.length; i++) {
+    const signal = signals[i];
     try {
       memory.onSignal(signal, () => {
         cleanUpAndPurge();

@@ -136,7 +136,7 @@ export function registerBrand(check: (value: object) => boolean): void {
 /** Whether `value` was made by this library (never a look-alike). */
 export function isGuardedSecret(value: unknown): value is GuardedSecret {
   if (typeof value !== "object" || value === null) return false;
-  for (const check of brands) if (check(value)) return true;
+  for (let i = 0; i < brands.length; i++) if (brands[i](value)) return true;
   return false;
 }
 

@@ -24,6 +24,7 @@ import {
 import { commitData, type Retirable, retireMapping } from "../core/_region.ts";
 import { forgetRegion, recordRegion } from "../core/_process_table.ts";
 import {
+  append,
   countOf,
   detachBuffer,
   enlist,
@@ -31,6 +32,7 @@ import {
   markOwn,
   markOwnView,
   membersOf,
+  strike,
 } from "../core/_intrinsics.ts";
 import { checkMapHeadroom, mappingHeld } from "../core/_map_limit.ts";
 import { noteQuarantined } from "../core/_registry.ts";
@@ -78,11 +80,11 @@ const mapped = new Set<Arena>();
  */
 export function arenaRanges(): [bigint, bigint][] {
   const ranges: [bigint, bigint][] = [];
-  for (const arena of mapped) {
-    ranges.push([
-      arena.dataAddress,
-      arena.dataAddress + BigInt(arena.dataLength),
-    ]);
+  // By the intrinsics: a range left out here is scanned as a copy.
+  const arenas = membersOf(mapped);
+  for (let i = 0; i < arenas.length; i++) {
+    const { dataAddress, dataLength } = arenas[i];
+    append(ranges, [dataAddress, dataAddress + BigInt(dataLength)]);
   }
   return ranges;
 }
@@ -211,7 +213,7 @@ export class Arena implements OpenMapping, Retirable {
     }
     // Last: `map` gives back an arena whose constructor threw, and a range
     // no longer ours must not stay listed (memory scans leave it out).
-    mapped.add(this);
+    enlist(mapped, this);
   }
 
   /**
@@ -507,7 +509,7 @@ export class Arena implements OpenMapping, Retirable {
     markClosed(this.#openEntry);
     this.#openEntry = -1;
     mappingClosed(this);
-    mapped.delete(this);
+    strike(mapped, this);
     this.#openPages = 0;
     return escaped;
   }
