@@ -59,8 +59,19 @@ export function loadAdapter(): RuntimeAdapter {
   );
 }
 
-/** Opens the native layer for this runtime and OS. */
+const setPrototypeOf = Object.setPrototypeOf;
+
+/**
+ * Opens the native layer for this runtime and OS, as an object with no
+ * prototype: a method this OS lacks (`dumpable` off Linux, the crash
+ * dialog off Windows) must read as absent, never as a function someone
+ * planted on Object.prototype.
+ */
 export function loadNative(): NativeMemory {
+  return setPrototypeOf(openNative(), null);
+}
+
+function openNative(): NativeMemory {
   const { os, arch } = platform();
   if (os === "linux") return createLinuxMemory(loadAdapter(), arch);
   // Deno says "windows", Bun and Node say "win32".

@@ -10,8 +10,14 @@
  */
 
 import assert from "node:assert/strict";
-import { SecretBuffer, SecretPool } from "../mod.ts";
+import {
+  hardenProcess,
+  type HardenResult,
+  SecretBuffer,
+  SecretPool,
+} from "../mod.ts";
 import { test } from "./_harness.ts";
+import { linuxOnly } from "./_platform.ts";
 
 /** `fn()` with `Object.prototype[key] = value` planted, then removed. */
 function planted<T>(key: string, value: unknown, fn: () => T): T {
@@ -63,3 +69,59 @@ test("Object.prototype.backend and .placement: a buffer made with no such option
   );
   assert.equal(buffer.backend, "anonymous");
 });
+
+test(
+  "an accessor planted on Object.prototype for a step's name: hardenProcess reports the step it took, not the planted one",
+  () => {
+    // A setter that drops the step, and a getter that says it is in place.
+    Object.defineProperty(Object.prototype, "dumpable", {
+      get: () => ({ status: "already" }),
+      set() {},
+      configurable: true,
+    });
+    let result: HardenResult;
+    try {
+      result = hardenProcess({
+        skip: ["dumpable", "coreLimit", "crashDialog"],
+      });
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).dumpable;
+    }
+    assert.ok(Object.hasOwn(result.steps, "dumpable"), "the step was dropped");
+    assert.deepEqual(result.steps.dumpable, { status: "skipped" });
+    assert.equal(result.hardened, false, "nothing was put in place");
+  },
+  { skip: linuxOnly },
+);
+
+test(
+  "a native method this OS lacks, planted on Object.prototype, is not called: Linux has no crash dialog to harden",
+  () => {
+    let called = 0;
+    const planted = { crashDialog: () => false, disableCrashDialog: () => {} };
+    for (const [key, fn] of Object.entries(planted)) {
+      Object.defineProperty(Object.prototype, key, {
+        value: (...args: unknown[]) => {
+          called++;
+          return (fn as (...args: unknown[]) => unknown)(...args);
+        },
+        writable: true,
+        configurable: true,
+      });
+    }
+    let result: HardenResult;
+    try {
+      // Only the crash dialog step: the other two would change this process.
+      result = hardenProcess({ skip: ["dumpable", "coreLimit"] });
+    } finally {
+      for (const key of Object.keys(planted)) {
+        delete (Object.prototype as Record<string, unknown>)[key];
+      }
+    }
+    assert.equal(called, 0, "a planted native method ran");
+    assert.equal(result.steps.crashDialog.status, "unsupported");
+    assert.equal(result.crashDialog, undefined);
+    assert.equal(result.hardened, false, "nothing was put in place");
+  },
+  { skip: linuxOnly },
+);

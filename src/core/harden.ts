@@ -7,6 +7,7 @@
  */
 
 import { native, type NativeMemory } from "./_native.ts";
+import { enlist, isMember } from "./_intrinsics.ts";
 import { checkChoice, checkOptions, readFailed } from "./_validate.ts";
 import { SecretMemoryError } from "./errors.ts";
 
@@ -125,7 +126,7 @@ function checkSkip(skip: unknown): Set<HardeningStepName> {
     // length is read once: a Proxy may answer differently each time.
     const length = skip.length;
     for (let i = 0; i < length; i++) {
-      skipped.add(checkChoice(skip[i], STEP_NAMES, "a step to skip"));
+      enlist(skipped, checkChoice(skip[i], STEP_NAMES, "a step to skip"));
     }
   } catch (cause) {
     throw readFailed("skip", "a plain array of step names", cause);
@@ -185,22 +186,27 @@ export function hardenProcess(options?: HardenOptions): HardenResult {
     unsupported = error.message;
   }
   const all = memory && recipes(memory);
-  const steps = {} as Record<HardeningStepName, HardeningStep>;
+  // No prototype while it is filled: a setter planted on Object.prototype
+  // for a step's name would drop the step, and its getter report one.
+  const found = { __proto__: null } as unknown as Record<
+    HardeningStepName,
+    HardeningStep
+  >;
   // By index: a replaced array iterator must not leave a step out.
   for (let i = 0; i < STEP_NAMES.length; i++) {
     const name = STEP_NAMES[i];
     const inPlace = all?.[name].inPlace;
     if (all === undefined) {
-      steps[name] = { status: "unsupported", detail: unsupported };
-    } else if (skipped.has(name)) {
-      steps[name] = { status: "skipped" };
+      found[name] = { status: "unsupported", detail: unsupported };
+    } else if (isMember(skipped, name)) {
+      found[name] = { status: "skipped" };
     } else if (inPlace === undefined) {
-      steps[name] = {
+      found[name] = {
         status: "unsupported",
         detail: `${memory!.os} has no such switch`,
       };
     } else {
-      steps[name] = attempt(inPlace, all[name].apply);
+      found[name] = attempt(inPlace, all[name].apply);
     }
   }
   // By index, as in checkSkip: a replaced `some` or `includes` must not
@@ -208,13 +214,14 @@ export function hardenProcess(options?: HardenOptions): HardenResult {
   let anyInPlace = false;
   let failed = false;
   for (let i = 0; i < STEP_NAMES.length; i++) {
-    const { status } = steps[STEP_NAMES[i]];
+    const { status } = found[STEP_NAMES[i]];
     if (status === "done" || status === "already") anyInPlace = true;
     if (status === "failed") failed = true;
   }
   return {
     ...hardeningState(memory),
-    steps,
+    // Spread: own data properties, which no planted setter intercepts.
+    steps: { ...found },
     hardened: anyInPlace && !failed,
   };
 }
