@@ -7,12 +7,7 @@
  * @module
  */
 
-import {
-  purge,
-  SecretBuffer,
-  SecretPool,
-  type SecretSlot,
-} from "../../mod.ts";
+import { purge, SecretBuffer, SecretPool, type SecretSlot } from "../../mod.ts";
 
 // The native layer loaded first: Node's own loader needs a working push.
 SecretBuffer.alloc(1).destroy();
