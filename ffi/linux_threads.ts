@@ -28,8 +28,9 @@ const Number = globalThis.Number;
 // replaced `startsWith` answering yes would point this copy at whatever
 // else is mapped at an agreed address, and it would write there.
 const apply = Reflect.apply;
-const { endsWith, split, startsWith } = String.prototype;
+const { endsWith, indexOf, lastIndexOf, slice, startsWith } = String.prototype;
 const hex = BigInt.prototype.toString;
+const isSafeInteger = Number.isSafeInteger;
 
 type Libc = BoundLibrary<typeof LINUX_LIBC>;
 
@@ -76,12 +77,6 @@ export function createLinuxThreads(
     name: string,
     addresses = TABLE_ADDRESSES,
   ): bigint | undefined {
-    const wanted: string[] = [];
-    for (let at = 0; at < addresses.length; at++) {
-      const start = addresses[at];
-      const end = start + BigInt(length);
-      wanted[at] = `${apply(hex, start, [16])}-${apply(hex, end, [16])} rw-s `;
-    }
     const suffix = `/memfd:${name} (deleted)`;
     let maps: string;
     try {
@@ -89,14 +84,22 @@ export function createLinuxThreads(
     } catch {
       return undefined; // A map that cannot be read shows no table.
     }
-    // By index, not `findIndex` or an iterator: a replacement made later
-    // must not point this copy at another address, or at none (a second
-    // table).
-    const lines = apply(split, maps, ["\n"]) as string[];
-    for (let i = 0; i < lines.length; i++) {
-      if (!apply(endsWith, lines[i], [suffix])) continue;
-      for (let at = 0; at < wanted.length; at++) {
-        if (apply(startsWith, lines[i], [wanted[at]])) return addresses[at];
+    // Line by line through the intrinsics, no array of our own: a
+    // replacement made later (or a setter planted on Array.prototype) must
+    // not point this copy at another address, or at none (a second table).
+    for (let from = 0; from < maps.length;) {
+      let stop = apply(indexOf, maps, ["\n", from]) as number;
+      if (stop < 0) stop = maps.length;
+      const line = apply(slice, maps, [from, stop]) as string;
+      from = stop + 1;
+      if (!apply(endsWith, line, [suffix])) continue;
+      for (let at = 0; at < addresses.length; at++) {
+        const start = addresses[at];
+        const end = start + BigInt(length);
+        const wanted = `${apply(hex, start, [16])}-${
+          apply(hex, end, [16])
+        } rw-s `;
+        if (apply(startsWith, line, [wanted])) return start;
       }
     }
     return undefined;
@@ -153,10 +156,20 @@ export function createLinuxThreads(
       return gone ? null : -1;
     }
     // The name in parentheses may hold spaces and parentheses: the fields
-    // are counted from the last ")"; starttime is the 22nd field.
-    const fields = line.slice(line.lastIndexOf(")") + 2).split(" ");
-    const start = Number(fields[19]);
-    return Number.isSafeInteger(start) && start >= 0 ? start : -1;
+    // are counted from the last ")"; starttime is the 22nd field, the 20th
+    // after it. Through the intrinsics: a replaced string method must not
+    // choose the start time, and with it which threads count as ended
+    // (their memory is wiped).
+    let from = (apply(lastIndexOf, line, [")"]) as number) + 2;
+    if (from < 2) return -1;
+    for (let field = 0; field < 19 && from > 0; field++) {
+      from = (apply(indexOf, line, [" ", from]) as number) + 1;
+    }
+    if (from <= 0) return -1;
+    let stop = apply(indexOf, line, [" ", from]) as number;
+    if (stop < 0) stop = line.length;
+    const start = Number(apply(slice, line, [from, stop]));
+    return isSafeInteger(start) && start >= 0 ? start : -1;
   }
 
   // This layer lives in one JavaScript thread (a Worker builds its own),

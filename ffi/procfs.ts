@@ -13,6 +13,15 @@ import type { POSIX_FUNCTIONS } from "./posix.ts";
 import type { Posix } from "./posix_memory.ts";
 import type { BoundLibrary } from "./types.ts";
 
+// Taken at load: a replacement made later must not choose the text (it
+// decides where the process table is, which threads have ended, what a
+// scan reads), nor keep the scratch view from being detached.
+const apply = Reflect.apply;
+const Decoder = TextDecoder;
+const decode = TextDecoder.prototype.decode;
+const subarray = Uint8Array.prototype.subarray;
+const transfer = ArrayBuffer.prototype.transfer;
+
 /** One read(2) at most this many bytes; /proc answers a page or so a call. */
 const SCRATCH = 65536;
 
@@ -54,16 +63,18 @@ export function createProcReader(
       scratch = mapped;
       buffer = members.view(mapped, SCRATCH);
       const bytes = new Uint8Array(buffer);
-      const decoder = new TextDecoder();
+      const decoder = new Decoder();
+      const streaming = { __proto__: null, stream: true };
       let text = "";
       for (;;) {
         const count = members.readInto(fd, mapped, SCRATCH);
-        if (count === 0) return text + decoder.decode();
-        text += decoder.decode(bytes.subarray(0, count), { stream: true });
+        if (count === 0) return text + apply(decode, decoder, []);
+        const read = apply(subarray, bytes, [0, count]);
+        text += apply(decode, decoder, [read, streaming]);
       }
     } finally {
       // Detached before the pages go: a view over unmapped memory faults.
-      buffer?.transfer(0);
+      if (buffer !== undefined) apply(transfer, buffer, [0]);
       if (scratch !== undefined) lib.munmap(scratch, SCRATCH);
       lib.close(fd);
     }

@@ -96,3 +96,117 @@ for (
     assert.equal(at, AT);
   });
 }
+
+/**
+ * `fn()` with `key` defined on `target` as `descriptor`, then put back as
+ * it was (removed if it was not there).
+ */
+function plantedWhile<T>(
+  target: object,
+  key: PropertyKey,
+  descriptor: PropertyDescriptor,
+  fn: () => T,
+): T {
+  const saved = Object.getOwnPropertyDescriptor(target, key);
+  Object.defineProperty(target, key, { ...descriptor, configurable: true });
+  try {
+    return fn();
+  } finally {
+    if (saved === undefined) {
+      delete (target as Record<PropertyKey, unknown>)[key];
+    } else Object.defineProperty(target, key, saved);
+  }
+}
+
+// The table is at the second agreed address: element 1 is the one to drop.
+const PLANTED: [string, object, PropertyKey, PropertyDescriptor][] = [
+  [
+    "a setter on Array.prototype[1] that drops the element",
+    Array.prototype,
+    "1",
+    { set() {} },
+  ],
+];
+
+for (const [what, target, key, descriptor] of PLANTED) {
+  test(`${what}, planted after import: the table is still found where the map shows it`, () => {
+    const found = threads();
+    let at: unknown;
+    try {
+      at = plantedWhile(
+        target,
+        key,
+        descriptor,
+        () => found.sharedTable(NAME, LENGTH, true),
+      );
+    } catch (error) {
+      at = error;
+    }
+    assert.equal(at, AT);
+  });
+}
+
+// A thread's stat line; its name holds a space and a parenthesis, and its
+// start time (the 22nd field) is 4242.
+const STAT = "4711 (a (b) c) S 1 4711 4711 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 " +
+  "2 0 4242 1000 100 18446744073709551615\n";
+
+function statThreads() {
+  const libc = { syscall: () => 4711 } as unknown as Parameters<
+    typeof createLinuxThreads
+  >[0];
+  return createLinuxThreads(
+    libc,
+    (path) => path === "/proc/self/task/99/stat" ? STAT : "",
+    "x64",
+  );
+}
+
+test("a thread's start time is read from the 22nd field of its stat", () => {
+  assert.equal(statThreads().threadStart(99), 4242);
+});
+
+const STRING_METHODS: [string, PropertyKey, unknown][] = [
+  ["split", "split", () => ["0", "1"]],
+  [
+    "slice",
+    "slice",
+    () => "S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 77 ",
+  ],
+  ["lastIndexOf", "lastIndexOf", () => -1],
+  ["indexOf", "indexOf", () => -1],
+];
+
+for (const [what, key, value] of STRING_METHODS) {
+  test(`String.prototype.${what} replaced after import: a thread's start time is still the one its stat shows`, () => {
+    const found = statThreads();
+    let started: unknown;
+    try {
+      started = plantedWhile(
+        String.prototype,
+        key,
+        { value, writable: true },
+        () => found.threadStart(99),
+      );
+    } catch (error) {
+      started = error;
+    }
+    assert.equal(started, 4242);
+  });
+}
+
+test("Number.isSafeInteger replaced after import: a start time that is no number is not taken for one", () => {
+  const libc = { syscall: () => 4711 } as unknown as Parameters<
+    typeof createLinuxThreads
+  >[0];
+  // The 22nd field is 12.5: no count of clock ticks.
+  const line = "1 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 12.5 1\n";
+  const found = createLinuxThreads(libc, () => line, "x64");
+  const started = plantedWhile(
+    Number,
+    "isSafeInteger",
+    { value: () => true, writable: true },
+    () => found.threadStart(99),
+  );
+  assert.equal(started, -1, "cannot tell");
+});
