@@ -99,6 +99,14 @@ export function detachBuffer(buffer: ArrayBuffer): boolean {
   return true;
 }
 
+/**
+ * `Number.isInteger` and `Number.isSafeInteger` as they were at load: a
+ * replacement answering yes would let a size of 1.5 through every check.
+ */
+export const isInteger: (value: unknown) => boolean = Number.isInteger;
+/** See `isInteger`. */
+export const isSafeInteger: (value: unknown) => boolean = Number.isSafeInteger;
+
 const arrayIncludes = Array.prototype.includes;
 const keys = Object.keys;
 

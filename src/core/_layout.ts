@@ -20,6 +20,7 @@
  */
 
 import { SecretMemoryError } from "./errors.ts";
+import { isSafeInteger } from "./_intrinsics.ts";
 
 /** Bytes of random canary beside the user bytes. */
 export const CANARY_SIZE = 16;
@@ -50,7 +51,7 @@ export function layoutFor(
   pageSize: number,
   placement: Placement,
 ): Layout {
-  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_SIZE) {
+  if (!isSafeInteger(size) || size < 0 || size > MAX_SIZE) {
     throw new SecretMemoryError(
       "INVALID_SIZE",
       `Cannot lay out ${size} bytes: size must be a whole number from 0 to ${MAX_SIZE}`,

@@ -80,7 +80,13 @@
 
 import type { NativeMemory } from "./_native.ts";
 import { quarantine } from "./_quarantine.ts";
-import { append, keep, lookUp, takeLast } from "./_intrinsics.ts";
+import {
+  append,
+  isSafeInteger,
+  keep,
+  lookUp,
+  takeLast,
+} from "./_intrinsics.ts";
 
 // Taken at load: a replacement made later must not see or shift an
 // address, a length or an offset.
@@ -144,10 +150,10 @@ const flagsAt = (entry: number): number => (slotAt(entry) + 1) << 1;
 
 /** The owner word of thread `tid` started at `ticks`; undefined out of range. */
 function ownerWord(tid: number, ticks: number): bigint | undefined {
-  if (!Number.isSafeInteger(tid) || tid <= 0 || tid >= TID_LIMIT) {
+  if (!isSafeInteger(tid) || tid <= 0 || tid >= TID_LIMIT) {
     return undefined;
   }
-  if (!Number.isSafeInteger(ticks) || ticks < 0 || ticks > Number(TICK_MASK)) {
+  if (!isSafeInteger(ticks) || ticks < 0 || ticks > Number(TICK_MASK)) {
     return undefined;
   }
   return (BigInt(tid) << TICK_BITS) | BigInt(ticks);

@@ -12,6 +12,7 @@ import { defaultLock, type LockPolicy } from "./_policy.ts";
 export type { LockPolicy };
 import {
   copyInto,
+  isInteger,
   isUint8Array,
   keysOf,
   lengthOf,
@@ -32,7 +33,7 @@ export function checkInteger(
   expected?: string,
 ): number {
   if (
-    typeof value === "number" && Number.isInteger(value) && value >= min &&
+    typeof value === "number" && isInteger(value) && value >= min &&
     value <= max
   ) {
     return value;
