@@ -28,7 +28,11 @@ const toBigInt: Convert = (value) => BigInt(value as number | bigint);
 const toNumber: Convert = (value) => Number(value);
 const zero: Convert = () => 0;
 
-const WIDE: ReadonlySet<NativeType> = new Set(["i64", "u64", "isize", "usize"]);
+/** Whether a value of `type` crosses as a 64-bit integer (a bigint). */
+function isWide(type: NativeType): boolean {
+  return type === "i64" || type === "u64" || type === "isize" ||
+    type === "usize";
+}
 
 /**
  * `native` taking `fn`'s arguments, 64-bit integers and addresses as bigint,
@@ -47,17 +51,23 @@ export function fixedArity(
       `Cannot bind a function of ${fn.parameters.length} parameters: the adapters take at most 7`,
     );
   }
-  const convert = fn.parameters.map((type) =>
-    type === "pointer" || WIDE.has(type) ? toBigInt : same
-  );
-  while (convert.length < padTo) convert.push(zero);
+  // Each position's conversion by index, no array method or iterator: a
+  // replacement made later must not choose how an address is passed.
+  const { parameters } = fn;
+  const at = (position: number): Convert => {
+    if (position >= parameters.length) return zero;
+    const type = parameters[position];
+    return type === "pointer" || isWide(type) ? toBigInt : same;
+  };
+  const c0 = at(0), c1 = at(1), c2 = at(2), c3 = at(3), c4 = at(4);
+  const c5 = at(5), c6 = at(6), c7 = at(7), c8 = at(8);
   const out = fn.result === "pointer"
     ? toBigInt
-    : WIDE.has(fn.result)
+    : isWide(fn.result)
     ? toNumber
     : same;
-  const [c0, c1, c2, c3, c4, c5, c6, c7, c8] = convert;
-  switch (convert.length) {
+  const arity = padTo > parameters.length ? padTo : parameters.length;
+  switch (arity) {
     case 0:
       return () => out(native());
     case 1:

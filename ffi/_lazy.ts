@@ -10,7 +10,11 @@
  * @module
  */
 
+import { emptyRecord, namesOf } from "./_open.ts";
 import type { BoundLibrary, RuntimeAdapter, SymbolTable } from "./types.ts";
+
+const hasOwn = Object.hasOwn;
+const defineOwn = Object.defineProperty;
 
 /**
  * Opens `symbols` from the first of `candidates` that binds the `eager`
@@ -25,31 +29,37 @@ export function openInTwoSteps<S extends SymbolTable>(
   symbols: S,
   eager: readonly (keyof S & string)[],
 ): BoundLibrary<S> {
-  const first: Record<string, S[keyof S]> = {};
-  for (const name of eager) first[name] = symbols[name];
+  // Records with no prototype, filled and read by the intrinsics taken at
+  // load (see _open.ts): a symbol is bound at its first use, when a planted
+  // accessor or a replaced built-in could otherwise choose what is called.
+  const first = emptyRecord<S[keyof S]>();
+  for (let i = 0; i < eager.length; i++) first[eager[i]] = symbols[eager[i]];
   const library: Record<string, unknown> = {
+    __proto__: null,
     ...adapter.open(candidates, first),
   };
-  for (const name of Object.keys(symbols)) {
-    if (Object.hasOwn(first, name)) continue;
-    Object.defineProperty(library, name, {
+  const names = namesOf(symbols);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    if (hasOwn(first, name)) continue;
+    defineOwn(library, name, {
+      __proto__: null,
       configurable: true,
       enumerable: true,
       get() {
-        const one = { [name]: symbols[name] };
-        const bound = (adapter.open(candidates, one) as Record<
-          string,
-          unknown
-        >)[name];
-        Object.defineProperty(library, name, {
+        const one = emptyRecord<S[keyof S]>();
+        one[name] = symbols[name] as S[keyof S];
+        const bound = adapter.open(candidates, one)[name];
+        defineOwn(library, name, {
+          __proto__: null,
           value: bound,
           enumerable: true,
           writable: false,
           configurable: false,
-        });
+        } as PropertyDescriptor);
         return bound;
       },
-    });
+    } as PropertyDescriptor);
   }
   return library as BoundLibrary<S>;
 }

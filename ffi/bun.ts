@@ -7,13 +7,20 @@
  */
 
 import { SecretMemoryError } from "../src/core/errors.ts";
-import { openFirst } from "./_open.ts";
+import {
+  boundSymbol,
+  converted,
+  emptyRecord,
+  namesOf,
+  openFirst,
+} from "./_open.ts";
 import type { NativeType, RuntimeAdapter, SymbolTable } from "./types.ts";
 import { type NodeLikeProcess, processHooks } from "./_process.ts";
 
 // Taken at load: a replacement made later must not see or shift an
 // address, a length or an offset.
 const Number = globalThis.Number;
+const apply = Reflect.apply;
 
 /** What the adapter passes: integers, 64-bit values and byte buffers. */
 type BunArgument = number | bigint | Uint8Array;
@@ -65,7 +72,9 @@ export function createBunAdapter(
   function bind(native: BunFunction, result: NativeType): BunFunction {
     const wide = result === "i64" || result === "u64" ||
       result === "isize" || result === "usize";
-    return wide ? (...args) => Number(native(...args)) : native;
+    // Reflect.apply, not a spread: a replaced array iterator must not
+    // choose the arguments.
+    return wide ? (...args) => Number(apply(native, undefined, args)) : native;
   }
 
   return {
@@ -73,19 +82,26 @@ export function createBunAdapter(
     version,
 
     open<S extends SymbolTable>(candidates: readonly string[], symbols: S) {
-      const declared: Record<string, BunDeclaration> = {};
-      for (const [name, fn] of Object.entries(symbols)) {
-        declared[name] = {
-          args: fn.parameters.map((type) => BUN_TYPES[type]),
+      const names = namesOf(symbols);
+      const declared = emptyRecord<BunDeclaration>();
+      for (let i = 0; i < names.length; i++) {
+        const fn = symbols[names[i]];
+        declared[names[i]] = {
+          args: converted(fn.parameters, (type) => BUN_TYPES[type]),
           returns: BUN_TYPES[fn.result],
         };
       }
       return openFirst<S>(candidates, (path) => {
         const library = openWithOptionals(ffi, path, declared, symbols);
-        const bound: Record<string, BunFunction | undefined> = {};
-        for (const [name, fn] of Object.entries(symbols)) {
-          const native = library[name];
-          bound[name] = native && bind(native, fn.result);
+        const bound = emptyRecord<BunFunction | undefined>();
+        for (let i = 0; i < names.length; i++) {
+          const fn = symbols[names[i]];
+          const native = boundSymbol<BunFunction>(
+            library,
+            names[i],
+            fn.optional,
+          );
+          bound[names[i]] = native && bind(native, fn.result);
         }
         return bound;
       });

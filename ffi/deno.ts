@@ -8,7 +8,13 @@
 
 import { SecretMemoryError } from "../src/core/errors.ts";
 import { fixedArity } from "./_fixed_arity.ts";
-import { openFirst } from "./_open.ts";
+import {
+  boundSymbol,
+  converted,
+  emptyRecord,
+  namesOf,
+  openFirst,
+} from "./_open.ts";
 import type { NativeType, RuntimeAdapter, SymbolTable } from "./types.ts";
 
 type DenoPointer = object | null;
@@ -80,10 +86,12 @@ export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
     version: deno.version.deno,
 
     open<S extends SymbolTable>(candidates: readonly string[], symbols: S) {
-      const declared: Record<string, unknown> = {};
-      for (const [name, fn] of Object.entries(symbols)) {
-        declared[name] = {
-          parameters: fn.parameters.map(denoType),
+      const names = namesOf(symbols);
+      const declared = emptyRecord<unknown>();
+      for (let i = 0; i < names.length; i++) {
+        const fn = symbols[names[i]];
+        declared[names[i]] = {
+          parameters: converted(fn.parameters, denoType),
           result: denoType(fn.result),
           optional: fn.optional ?? false,
         };
@@ -93,10 +101,15 @@ export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
           () => deno.dlopen(path, declared),
           "Cannot call native code: Deno needs FFI permission; run with --allow-ffi",
         );
-        const bound: Record<string, DenoFunction | undefined> = {};
-        for (const [name, fn] of Object.entries(symbols)) {
-          const native = library.symbols[name];
-          bound[name] = native && fixedArity(native, fn);
+        const bound = emptyRecord<DenoFunction | undefined>();
+        for (let i = 0; i < names.length; i++) {
+          const fn = symbols[names[i]];
+          const native = boundSymbol<DenoFunction>(
+            library.symbols,
+            names[i],
+            fn.optional,
+          );
+          bound[names[i]] = native && fixedArity(native, fn);
         }
         return bound;
       });

@@ -11,7 +11,7 @@
 import { SecretMemoryError } from "../src/core/errors.ts";
 import type { NativeType, RuntimeAdapter, SymbolTable } from "./types.ts";
 import { fixedArity, type RawFunction } from "./_fixed_arity.ts";
-import { openFirst } from "./_open.ts";
+import { converted, emptyRecord, namesOf, openFirst } from "./_open.ts";
 import { type NodeLikeProcess, processHooks } from "./_process.ts";
 
 interface NodeSignature {
@@ -63,6 +63,8 @@ const NODE_TYPES: Record<NativeType, string> = {
  * zeros). Crash counts and the cost, about 120-170 ns a call: bench/RESULTS.md.
  */
 const PADDED_ARITY = 9;
+// The parameter positions 0 to PADDED_ARITY - 1, to declare by.
+const PADDING: readonly number[] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
 
 /** The Node adapter; `process` is Node's `process` object. */
 export function createNodeAdapter(process: NodeLikeProcess): RuntimeAdapter {
@@ -150,17 +152,22 @@ function bindAll(
   library: NodeLibrary,
   symbols: SymbolTable,
 ): Record<string, RawFunction | undefined> {
-  const bound: Record<string, RawFunction | undefined> = {};
-  for (const [name, fn] of Object.entries(symbols)) {
+  const bound = emptyRecord<RawFunction | undefined>();
+  const names = namesOf(symbols);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    const fn = symbols[name];
     if (fn.optional && !hasSymbol(library, name)) {
       bound[name] = undefined;
       continue;
     }
+    // Padded with int32 parameters up to PADDED_ARITY (see fixedArity).
     const native = library.getFunction(name, {
-      arguments: [
-        ...fn.parameters.map((type) => NODE_TYPES[type]),
-        ...Array<string>(PADDED_ARITY - fn.parameters.length).fill("int32"),
-      ],
+      arguments: converted(
+        PADDING,
+        (at) =>
+          at < fn.parameters.length ? NODE_TYPES[fn.parameters[at]] : "int32",
+      ),
       return: NODE_TYPES[fn.result],
     });
     bound[name] = fixedArity(native, fn, PADDED_ARITY);
