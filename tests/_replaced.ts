@@ -24,3 +24,25 @@ export function replacedWhile<T>(
     Object.defineProperty(target, key, saved);
   }
 }
+
+/**
+ * Defines `key` on `target` as `descriptor` (configurable) while `during`
+ * runs, then puts it back as it was, or removes it if it was not there: for
+ * accessors, and for keys such as `Array.prototype[0]` that do not exist.
+ */
+export function definedWhile<T>(
+  target: object,
+  key: PropertyKey,
+  descriptor: PropertyDescriptor,
+  during: () => T,
+): T {
+  const saved = Object.getOwnPropertyDescriptor(target, key);
+  Object.defineProperty(target, key, { ...descriptor, configurable: true });
+  try {
+    return during();
+  } finally {
+    if (saved === undefined) {
+      delete (target as Record<PropertyKey, unknown>)[key];
+    } else Object.defineProperty(target, key, saved);
+  }
+}

@@ -28,27 +28,10 @@ import {
 } from "../../src/core/_intrinsics.ts";
 import { publicRandom } from "../../src/core/_intrinsics.ts";
 import { test } from "../_harness.ts";
+import { definedWhile as patched } from "../_replaced.ts";
 import { childScript, runChild } from "../_child.ts";
 
 const TYPED = Object.getPrototypeOf(Uint8Array.prototype) as object;
-
-/** Replaces `key` on `target` while `body` runs, then puts it back. */
-function patched(
-  target: object,
-  key: PropertyKey,
-  descriptor: PropertyDescriptor,
-  body: () => void,
-): void {
-  const saved = Object.getOwnPropertyDescriptor(target, key);
-  Object.defineProperty(target, key, { configurable: true, ...descriptor });
-  try {
-    body();
-  } finally {
-    if (saved === undefined) {
-      delete (target as Record<PropertyKey, unknown>)[key];
-    } else Object.defineProperty(target, key, saved);
-  }
-}
 
 class Liar extends Uint8Array {
   override get length(): number {

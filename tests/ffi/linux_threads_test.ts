@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { createLinuxThreads } from "../../ffi/linux_threads.ts";
 import { test } from "../_harness.ts";
+import { definedWhile } from "../_replaced.ts";
 
 const NAME = "secmem-test-table";
 const LENGTH = 65536;
@@ -97,27 +98,6 @@ for (
   });
 }
 
-/**
- * `fn()` with `key` defined on `target` as `descriptor`, then put back as
- * it was (removed if it was not there).
- */
-function plantedWhile<T>(
-  target: object,
-  key: PropertyKey,
-  descriptor: PropertyDescriptor,
-  fn: () => T,
-): T {
-  const saved = Object.getOwnPropertyDescriptor(target, key);
-  Object.defineProperty(target, key, { ...descriptor, configurable: true });
-  try {
-    return fn();
-  } finally {
-    if (saved === undefined) {
-      delete (target as Record<PropertyKey, unknown>)[key];
-    } else Object.defineProperty(target, key, saved);
-  }
-}
-
 // The table is at the second agreed address: element 1 is the one to drop.
 const PLANTED: [string, object, PropertyKey, PropertyDescriptor][] = [
   [
@@ -133,7 +113,7 @@ for (const [what, target, key, descriptor] of PLANTED) {
     const found = threads();
     let at: unknown;
     try {
-      at = plantedWhile(
+      at = definedWhile(
         target,
         key,
         descriptor,
@@ -182,7 +162,7 @@ for (const [what, key, value] of STRING_METHODS) {
     const found = statThreads();
     let started: unknown;
     try {
-      started = plantedWhile(
+      started = definedWhile(
         String.prototype,
         key,
         { value, writable: true },
@@ -202,7 +182,7 @@ test("Number.isSafeInteger replaced after import: a start time that is no number
   // The 22nd field is 12.5: no count of clock ticks.
   const line = "1 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 12.5 1\n";
   const found = createLinuxThreads(libc, () => line, "x64");
-  const started = plantedWhile(
+  const started = definedWhile(
     Number,
     "isSafeInteger",
     { value: () => true, writable: true },
