@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { purge, SecretBuffer } from "../mod.ts";
 import { aeadKey } from "../crypto.ts";
 import { Ed25519Key, X25519Key } from "../keys.ts";
+import { connectAgent, startAgent } from "../agent.ts";
 import { test } from "./_harness.ts";
 
 const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
@@ -124,4 +125,162 @@ test("TypedArray buffer/byteOffset getters replaced: Ed25519 sign keeps its scal
     "no byte of the signing work reached the decoy",
   );
   assert.deepEqual(signature, expected, "the signature is unchanged");
+});
+
+// --- The agent: its keyring, its frames, the client's replies ----------
+
+/** Whether `view` holds `needle` anywhere (read by index, no methods). */
+function holds(view: unknown, needle: Uint8Array): boolean {
+  if (!(view instanceof Uint8Array)) return false;
+  const length = Reflect.apply(accessor("length").get!, view, []) as number;
+  for (let at = 0; at + needle.length <= length; at++) {
+    let same = true;
+    for (let i = 0; i < needle.length && same; i++) {
+      same = view[at + i] === needle[i];
+    }
+    if (same) return true;
+  }
+  return false;
+}
+
+/** The library's own source, as a stack frame names it. */
+const LIBRARY = /[\\/]src[\\/](agent|crypto|keys|enclave)[\\/]/;
+
+/**
+ * `fn()` with `names` on %TypedArray%.prototype replaced by functions
+ * that do the same and note whether a call from the library's own code
+ * (not the runtime's) handed them bytes holding one of `needles`. Put
+ * back when `fn` settles, whatever it does.
+ */
+async function watchedMethods(
+  names: readonly string[],
+  needles: readonly Uint8Array[],
+  fn: () => Promise<void>,
+): Promise<string[]> {
+  const seen: string[] = [];
+  const saved: [string, PropertyDescriptor][] = [];
+  try {
+    for (const name of names) {
+      const descriptor = Object.getOwnPropertyDescriptor(
+        TypedArrayPrototype,
+        name,
+      )!;
+      saved.push([name, descriptor]);
+      const original = descriptor.value as (...args: unknown[]) => unknown;
+      Object.defineProperty(TypedArrayPrototype, name, {
+        ...descriptor,
+        value: function (this: unknown, ...args: unknown[]) {
+          const caller = new Error().stack?.split("\n")[2] ?? "";
+          if (
+            LIBRARY.test(caller) &&
+            needles.some((n) => holds(this, n) || args.some((a) => holds(a, n)))
+          ) {
+            seen.push(`${name} from ${caller.trim()}`);
+          }
+          return Reflect.apply(original, this, args);
+        },
+      });
+    }
+    await fn();
+  } finally {
+    for (const [name, descriptor] of saved) {
+      Object.defineProperty(TypedArrayPrototype, name, descriptor);
+    }
+  }
+  return seen;
+}
+
+// RFC 8032's test 1 key as ssh-keygen writes it (the README's example).
+const RFC8032_KEY_FILE = "-----BEGIN OPENSSH PRIVATE KEY-----\n" +
+  "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n" +
+  "QyNTUxOQAAACDXWpgBgrEKt9VL/tPJZAc6DuFy89qmIyWvAhpo9wdRGgAAAJABAgMEAQID\n" +
+  "BAAAAAtzc2gtZWQyNTUxOQAAACDXWpgBgrEKt9VL/tPJZAc6DuFy89qmIyWvAhpo9wdRGg\n" +
+  "AAAECdYbGd7/1aYLqESvSS7CzEREnFaXsyaRlwO6wDHK5/YNdamAGCsQq31Uv+08lkBzoO\n" +
+  "4XLz2qYjJa8CGmj3B1EaAAAACXRlc3RAaG9zdAECAwQ=\n" +
+  "-----END OPENSSH PRIVATE KEY-----\n";
+const seed = new Uint8Array([
+  0x9d,
+  0x61,
+  0xb1,
+  0x9d,
+  0xef,
+  0xfd,
+  0x5a,
+  0x60,
+  0xba,
+  0x84,
+  0x4a,
+  0xf4,
+]);
+
+const pattern = (length: number, first: number) =>
+  new Uint8Array(length).map((_, i) => (first + 29 * i) & 0xff);
+
+test("TypedArray subarray/set/fill/slice replaced: the agent and its client hand them no secret (a key added, a secret added, a plaintext decrypted)", async () => {
+  const agent = await startAgent({ harden: false });
+  const client = await connectAgent(agent.socketPath);
+  try {
+    const secret = pattern(32, 0x31);
+    const plaintext = pattern(40, 0x77);
+    const sealed = await (async () => {
+      await client.addSecret("r7", secret.slice());
+      return await client.encrypt("r7", plaintext.slice());
+    })();
+    const file = new TextEncoder().encode(RFC8032_KEY_FILE);
+    const needles = [secret.subarray(0, 12), plaintext.subarray(0, 12), seed];
+    let opened: Uint8Array | undefined;
+    const seen = await watchedMethods(
+      ["subarray", "set", "fill", "slice"],
+      needles,
+      async () => {
+        await client.addSecret("r7-again", secret.slice());
+        await client.add(file.slice());
+        opened = await client.decrypt("r7", sealed);
+      },
+    );
+    assert.deepEqual(seen, [], "a replaced method was handed a secret");
+    assert.deepEqual(opened, plaintext, "the plaintext came back");
+  } finally {
+    client.close();
+    await agent.close();
+  }
+});
+
+test("Map.prototype.set/get replaced: the agent's keyring hands them no held key or secret", async () => {
+  const agent = await startAgent({ harden: false });
+  const client = await connectAgent(agent.socketPath);
+  const caught: unknown[] = [];
+  const { get, set } = Map.prototype;
+  try {
+    const secret = pattern(32, 0x13);
+    Map.prototype.set = function (this: Map<unknown, unknown>, k, v) {
+      caught.push(v);
+      return Reflect.apply(set, this, [k, v]);
+    };
+    Map.prototype.get = function (this: Map<unknown, unknown>, k) {
+      const v = Reflect.apply(get, this, [k]);
+      caught.push(v);
+      return v;
+    };
+    try {
+      await client.addSecret("held", secret.slice());
+      await client.generateKey("held key");
+      await client.encrypt("held", new Uint8Array(3));
+    } finally {
+      Map.prototype.set = set;
+      Map.prototype.get = get;
+    }
+    const reached = caught.filter((v) =>
+      typeof v === "object" && v !== null && "key" in v &&
+      (v.key instanceof SecretBuffer || v.key instanceof Ed25519Key)
+    );
+    const stolen = reached.map((v) => (v as { key: unknown }).key)
+      .filter((k): k is SecretBuffer => k instanceof SecretBuffer)
+      .some((k) => k.read((b) => b.every((x, i) => x === secret[i])));
+    assert.equal(stolen, false, "the replacement read the agent's secret");
+    assert.equal(reached.length, 0, "the replacement was handed held keys");
+  } finally {
+    client.close();
+    await agent.close();
+  }
 });
