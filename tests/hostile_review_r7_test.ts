@@ -11,7 +11,9 @@
 
 import assert from "node:assert/strict";
 import { purge, SecretBuffer } from "../mod.ts";
-import { aeadKey } from "../crypto.ts";
+import { aeadKey, hkdf, hmac } from "../crypto.ts";
+import { Enclave } from "../enclave.ts";
+import { isOwnBuffer } from "../src/core/_intrinsics.ts";
 import { Ed25519Key, X25519Key } from "../keys.ts";
 import { connectAgent, startAgent } from "../agent.ts";
 import { test } from "./_harness.ts";
@@ -21,6 +23,7 @@ const accessor = (key: string) =>
   Object.getOwnPropertyDescriptor(TypedArrayPrototype, key)!;
 const realBuffer = accessor("buffer").get!;
 const realOffset = accessor("byteOffset").get!;
+const realLength = accessor("length").get!;
 const realByteLength = Object.getOwnPropertyDescriptor(
   ArrayBuffer.prototype,
   "byteLength",
@@ -132,7 +135,7 @@ test("TypedArray buffer/byteOffset getters replaced: Ed25519 sign keeps its scal
 /** Whether `view` holds `needle` anywhere (read by index, no methods). */
 function holds(view: unknown, needle: Uint8Array): boolean {
   if (!(view instanceof Uint8Array)) return false;
-  const length = Reflect.apply(accessor("length").get!, view, []) as number;
+  const length = Reflect.apply(realLength, view, []) as number;
   for (let at = 0; at + needle.length <= length; at++) {
     let same = true;
     for (let i = 0; i < needle.length && same; i++) {
@@ -283,4 +286,63 @@ test("Map.prototype.set/get replaced: the agent's keyring hands them no held key
     client.close();
     await agent.close();
   }
+});
+
+// --- The `length` getter: handed views over the library's memory -------
+
+/**
+ * `fn()` with %TypedArray%.prototype's `length` getter replaced by one that
+ * answers truly but, each time it is asked about a view over memory the
+ * library mapped, copies that view's whole ArrayBuffer (the real getter,
+ * saved before, gives it the buffer). Returns whether a copy held
+ * `needle`: the secret the library had in that memory at the time.
+ */
+function seenThroughLength(needle: Uint8Array, fn: () => void): boolean {
+  let seen = false;
+  gettersReplacedWhile({
+    length(this: unknown) {
+      const buffer = Reflect.apply(realBuffer, this, []) as ArrayBuffer;
+      const library = isOwnBuffer(buffer) ||
+        (Reflect.apply(realByteLength, buffer, []) as number) >= 2048;
+      if (!seen && library) {
+        seen ||= holds(new Uint8Array(buffer).slice(), needle);
+      }
+      return Reflect.apply(realLength, this, []);
+    },
+  }, fn);
+  return seen;
+}
+
+test("TypedArray length getter replaced: HMAC, HKDF, Ed25519 sign and Enclave.seal hand it no view over memory holding their secrets", () => {
+  const key = pattern(32, 0x5a);
+  const ipad = key.map((b) => b ^ 0x36);
+  using secret = SecretBuffer.from(key.slice());
+  assert.equal(
+    seenThroughLength(ipad, () => hmac("SHA-256", secret, new Uint8Array(5))),
+    false,
+    "hmac: the key XOR ipad was readable",
+  );
+  using okm = hkdf("SHA-256", secret, { length: 64 });
+  const first = okm.read((b) => b.slice(0, 32));
+  assert.equal(
+    seenThroughLength(first, () => {
+      hkdf("SHA-256", secret, { length: 64 }).destroy();
+    }),
+    false,
+    "hkdf: the output's first block was readable",
+  );
+  using signer = Ed25519Key.fromSeed(SecretBuffer.from(key.slice()));
+  assert.equal(
+    seenThroughLength(key, () => signer.sign(new Uint8Array(3))),
+    false,
+    "Ed25519 sign: the seed was readable",
+  );
+  const plain = pattern(40, 0x21);
+  assert.equal(
+    seenThroughLength(plain, () => {
+      Enclave.seal(SecretBuffer.from(plain.slice())).destroy();
+    }),
+    false,
+    "Enclave.seal: the plaintext was readable",
+  );
 });
