@@ -297,7 +297,14 @@ export class ScryptJob {
     this.#pbkdf2 ??= new Pbkdf2Once(SHA256, work, this.#pbkdf2At);
     const b = bytes(work, 0, this.#blockBytes * this.#cost.p);
     const key = bytes(work, this.#keyAt, BLOCK);
-    return this.#pbkdf2.run(key, this.#keyLength, b, b.length, out, deadline);
+    return this.#pbkdf2.run(
+      key,
+      this.#keyLength,
+      b,
+      lengthOf(b),
+      out,
+      deadline,
+    );
   }
 
   /**
