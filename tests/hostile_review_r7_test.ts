@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { purge, SecretBuffer } from "../mod.ts";
 import { aeadKey, hkdf, hmac } from "../crypto.ts";
 import { Enclave } from "../enclave.ts";
@@ -17,6 +18,7 @@ import { isOwnBuffer } from "../src/core/_intrinsics.ts";
 import { Ed25519Key, X25519Key } from "../keys.ts";
 import { connectAgent, startAgent } from "../agent.ts";
 import { test } from "./_harness.ts";
+import { replacedWhile } from "./_replaced.ts";
 
 const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
 const accessor = (key: string) =>
@@ -345,4 +347,50 @@ test("TypedArray length getter replaced: HMAC, HKDF, Ed25519 sign and Enclave.se
     false,
     "Enclave.seal: the plaintext was readable",
   );
+});
+
+// --- Math.imul: the field and scalar arithmetic ------------------------
+
+test("Math.imul replaced: Ed25519 sign hands it no limb of the secret scalar, and X25519 agree no product at all", () => {
+  const seed = pattern(32, 0x3c);
+  // The secret scalar a: SHA-512 of the seed, first half, clamped; its
+  // radix-2^12 limbs are what a signer multiplies by.
+  const a = createHash("sha512").update(seed).digest().subarray(0, 32);
+  a[0] &= 248;
+  a[31] &= 127;
+  a[31] |= 64;
+  let big = 0n;
+  for (let i = 31; i >= 0; i--) big = big << 8n | BigInt(a[i]);
+  const limbs = Array.from(
+    { length: 22 },
+    (_, j) => Number(big >> BigInt(12 * j) & 0xfffn),
+  );
+  using signer = Ed25519Key.fromSeed(SecretBuffer.from(seed.slice()));
+  using mine = X25519Key.generate();
+  using theirs = X25519Key.generate();
+  const message = new Uint8Array([4, 5, 6]);
+  const expected = signer.sign(message);
+  using sharedBefore = mine.agree(theirs.publicKey);
+  const imul = Math.imul;
+  const handed = new Set<number>();
+  let calls = 0;
+  const outcome = replacedWhile(Math, "imul", (x: number, y: number) => {
+    calls++;
+    handed.add(x);
+    handed.add(y);
+    return imul(x, y);
+  }, () => {
+    const signature = signer.sign(message);
+    const shared = mine.agree(theirs.publicKey);
+    try {
+      return { signature, same: shared.equals(sharedBefore) };
+    } finally {
+      shared.destroy();
+    }
+  });
+  const seen = limbs.filter((limb) => handed.has(limb)).length;
+  assert.ok(seen < limbs.length, "every limb of the secret scalar was handed");
+  assert.equal(calls, 0, "the replacement was called by the key arithmetic");
+  assert.deepEqual(outcome.signature, expected, "the signature is unchanged");
+  assert.ok(outcome.same, "the shared secret is unchanged");
 });
