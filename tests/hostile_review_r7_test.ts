@@ -203,6 +203,8 @@ const RFC8032_KEY_FILE = "-----BEGIN OPENSSH PRIVATE KEY-----\n" +
   "AAAECdYbGd7/1aYLqESvSS7CzEREnFaXsyaRlwO6wDHK5/YNdamAGCsQq31Uv+08lkBzoO\n" +
   "4XLz2qYjJa8CGmj3B1EaAAAACXRlc3RAaG9zdAECAwQ=\n" +
   "-----END OPENSSH PRIVATE KEY-----\n";
+const AGE_IDENTITY =
+  "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX\n";
 const seed = new Uint8Array([
   0x9d,
   0x61,
@@ -393,4 +395,73 @@ test("Math.imul replaced: Ed25519 sign hands it no limb of the secret scalar, an
   assert.equal(calls, 0, "the replacement was called by the key arithmetic");
   assert.deepEqual(outcome.signature, expected, "the signature is unchanged");
   assert.ok(outcome.same, "the shared secret is unchanged");
+});
+
+// --- Key files: OpenSSH and age identities -----------------------------
+
+/** Whether `fn` asks a `length` getter about a view over guarded memory. */
+function guardedViewAskedLength(fn: () => void): boolean {
+  let asked = false;
+  gettersReplacedWhile({
+    length(this: unknown) {
+      asked ||= isOwnBuffer(Reflect.apply(realBuffer, this, []) as ArrayBuffer);
+      return Reflect.apply(realLength, this, []);
+    },
+  }, fn);
+  return asked;
+}
+
+test("TypedArray length getter and slice replaced: reading an OpenSSH key file or an age identity hands them neither the file nor the key", async () => {
+  assert.equal(
+    guardedViewAskedLength(() =>
+      Ed25519Key.fromOpenSSH(SecretBuffer.fromText(RFC8032_KEY_FILE)).destroy()
+    ),
+    false,
+    "fromOpenSSH: the length getter was handed the guarded key file",
+  );
+  assert.equal(
+    guardedViewAskedLength(() =>
+      X25519Key.fromAgeIdentity(SecretBuffer.fromText(AGE_IDENTITY)).destroy()
+    ),
+    false,
+    "fromAgeIdentity: the length getter was handed the guarded key",
+  );
+  const seen = await watchedMethods(["slice", "subarray"], [seed], () => {
+    Ed25519Key.fromOpenSSH(SecretBuffer.fromText(RFC8032_KEY_FILE)).destroy();
+    return Promise.resolve();
+  });
+  assert.deepEqual(seen, [], "a replaced method was handed the seed");
+});
+
+test("Array iterator replaced: the agent's keyring walks its keys without it (expiry, listing)", async () => {
+  const agent = await startAgent({ harden: false });
+  const client = await connectAgent(agent.socketPath);
+  const iterator = Object.getPrototypeOf([][Symbol.iterator]()) as {
+    next: (this: Iterator<unknown>) => IteratorResult<unknown>;
+  };
+  const next = iterator.next;
+  const caught: unknown[] = [];
+  try {
+    await client.addSecret("walked", pattern(32, 0x44));
+    agent.generateKey("walked key");
+    // Every request looks the keyring over for expired entries first.
+    iterator.next = function (this: Iterator<unknown>) {
+      const step = Reflect.apply(next, this, []) as IteratorResult<unknown>;
+      caught.push(step.value);
+      return step;
+    };
+    try {
+      await client.encrypt("walked", new Uint8Array(1));
+      await client.list();
+    } finally {
+      iterator.next = next;
+    }
+    const held = caught.flat().filter((v) =>
+      typeof v === "object" && v !== null && "key" in v
+    );
+    assert.deepEqual(held, [], "the replacement was handed held keys");
+  } finally {
+    client.close();
+    await agent.close();
+  }
 });
