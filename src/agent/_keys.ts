@@ -205,7 +205,8 @@ export class Keyring {
     const now = this.#now();
     const keys = entriesOf(this.#keys);
     for (let i = 0; i < keys.length; i++) {
-      const [id, key] = keys[i];
+      // By index: destructuring would ask the array iterator.
+      const id = keys[i][0], key = keys[i][1];
       if (key.expiresAt <= now) {
         unkeep(this.#keys, id);
         key.key.destroy();
@@ -213,7 +214,7 @@ export class Keyring {
     }
     const secrets = entriesOf(this.#secrets);
     for (let i = 0; i < secrets.length; i++) {
-      const [name, held] = secrets[i];
+      const name = secrets[i][0], held = secrets[i][1];
       if (held.expiresAt <= now) {
         unkeep(this.#secrets, name);
         held.key.destroy();

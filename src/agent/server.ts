@@ -691,7 +691,11 @@ function dispatch(
       const held = keys.keys();
       const w = new FrameWriter(MSG.IDENTITIES_ANSWER, 256);
       w.uint32(held.length);
-      for (const key of held) w.string(key.blob).string(utf8(key.comment));
+      // By index: the array iterator, replaced after import, would be
+      // handed each held key (its Ed25519Key signs for whoever holds it).
+      for (let i = 0; i < held.length; i++) {
+        w.string(held[i].blob).string(utf8(held[i].comment));
+      }
       return w.frame();
     }
     case MSG.SIGN_REQUEST: {
