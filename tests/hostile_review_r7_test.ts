@@ -11,7 +11,8 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { purge, SecretBuffer } from "../mod.ts";
+import { purge, SecretBuffer, SecretMemoryError, stats } from "../mod.ts";
+import { ageDecrypt, ageEncrypt } from "../age.ts";
 import { aeadKey, hkdf, hmac } from "../crypto.ts";
 import { Enclave } from "../enclave.ts";
 import { isOwnBuffer } from "../src/core/_intrinsics.ts";
@@ -463,5 +464,36 @@ test("Array iterator replaced: the agent's keyring walks its keys without it (ex
   } finally {
     client.close();
     await agent.close();
+  }
+});
+
+// --- age: how much work a file can ask for ------------------------------
+
+test("ageDecrypt refuses a file with more than 20 recipient stanzas before trying any identity on them (age's own cap); 20 still decrypt", () => {
+  using mine = X25519Key.generate();
+  const others = Array.from({ length: 20 }, () => X25519Key.generate());
+  try {
+    const plain = new Uint8Array([1, 2, 3]);
+    const recipients = others.map((k) => k.ageRecipient);
+    // Ours first: without the cap, the first try would match.
+    const tooMany = ageEncrypt(plain, {
+      recipients: [mine.ageRecipient, ...recipients],
+    });
+    const before = stats();
+    assert.throws(
+      () => ageDecrypt(tooMany, { identities: [mine] }),
+      (error: unknown) =>
+        error instanceof SecretMemoryError &&
+        error.code === "INVALID_ARGUMENT" &&
+        /21 recipient stanzas/.test(error.message),
+    );
+    assert.deepEqual(stats(), before, "nothing left mapped");
+    const enough = ageEncrypt(plain, {
+      recipients: [mine.ageRecipient, ...recipients.slice(1)],
+    });
+    using back = ageDecrypt(enough, { identities: [mine] });
+    assert.deepEqual(back.read((b) => b.slice()), plain);
+  } finally {
+    for (const key of others) key.destroy();
   }
 });
