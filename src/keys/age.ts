@@ -60,6 +60,9 @@ const agreeOf = X25519Key.prototype.agree;
 const publicKeyOf = getOwnDescriptor(X25519Key.prototype, "publicKey")!.get!;
 const isArray = Array.isArray;
 
+/** The most recipient stanzas a file may have (age's own limit). */
+const MAX_STANZAS = 20;
+
 /** age's default scrypt work factor (log2 N), as the age CLI writes. */
 export const AGE_WORK_FACTOR = 18;
 /**
@@ -461,7 +464,8 @@ function integrity(why: string): SecretMemoryError {
  * needs 2^workFactor KiB: `{ lock: "best-effort" }` where RLIMIT_MEMLOCK
  * is small) and of the result.
  * @returns The plaintext in a new SecretBuffer, at rest.
- * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a malformed file, no
+ * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a malformed file (or
+ * one with more than 20 recipient stanzas, which age refuses too), no
  * matching identity, a wrong passphrase, a passphrase file opened with
  * identities (or the reverse), an scrypt stanza beside other stanzas, a
  * work factor above `AGE_MAX_WORK_FACTOR`; `INTEGRITY` for a header MAC
@@ -531,6 +535,15 @@ export function ageDecrypt(
   for (let i = 0; i < given.length; i++) copy[i] = source[i];
   const binary = isArmored(copy) ? unarmor(copy) : copy;
   const header = parseHeader(binary);
+  // Each stanza costs an X25519 agreement per identity (about 0.8 ms and a
+  // dozen system calls a pair): without a cap, a file of small stanzas
+  // buys seconds of work per KiB. age refuses more than 20 as well.
+  if (header.stanzas.length > MAX_STANZAS) {
+    throw malformed(
+      `it has ${header.stanzas.length} recipient stanzas, more than the ${MAX_STANZAS} age decrypts;` +
+        " ask its sender for a file encrypted to fewer recipients",
+    );
+  }
   const scrypt = header.stanzas.filter((s) => s.args[0] === "scrypt");
   if (scrypt.length > 0 && header.stanzas.length !== 1) {
     throw malformed(
