@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { purge, SecretBuffer, SecretMemoryError, stats } from "../mod.ts";
 import { ageDecrypt, ageEncrypt } from "../age.ts";
-import { aeadKey, hkdf, hmac } from "../crypto.ts";
+import { aeadKey, hkdf, hmac, scrypt, scryptSync } from "../crypto.ts";
 import { Enclave } from "../enclave.ts";
 import { isOwnBuffer } from "../src/core/_intrinsics.ts";
 import { Ed25519Key, X25519Key } from "../keys.ts";
@@ -496,4 +496,45 @@ test("ageDecrypt refuses a file with more than 20 recipient stanzas before tryin
   } finally {
     for (const key of others) key.destroy();
   }
+});
+
+// --- Promises: the async scrypt ----------------------------------------
+
+test("Promise.prototype.then replaced: async scrypt does not hand it the derived key", async () => {
+  const then = Promise.prototype.then;
+  const handed: unknown[] = [];
+  using passphrase = SecretBuffer.from(new TextEncoder().encode("pass"));
+  const params = {
+    salt: new TextEncoder().encode("NaCl"),
+    N: 16,
+    r: 1,
+    p: 1,
+    length: 32,
+  };
+  using expected = scryptSync(passphrase, params);
+  // Replaced for the synchronous part of the call only: what the library
+  // chains there is what a replacement made after import is given.
+  const pending = replacedWhile(
+    Promise.prototype,
+    "then",
+    function (
+      this: Promise<unknown>,
+      onFulfilled?: (value: unknown) => unknown,
+      onRejected?: (reason: unknown) => unknown,
+    ) {
+      const spy = typeof onFulfilled === "function"
+        ? (value: unknown) => {
+          const result = onFulfilled(value);
+          handed.push(result);
+          return result;
+        }
+        : onFulfilled;
+      return Reflect.apply(then, this, [spy, onRejected]);
+    },
+    () => scrypt(passphrase, params),
+  );
+  using key = await pending;
+  assert.ok(key.equals(expected), "the derived key is right");
+  const stolen = handed.filter((v) => v instanceof SecretBuffer);
+  assert.equal(stolen.length, 0, "the replacement was handed the derived key");
 });
