@@ -538,3 +538,42 @@ test("Promise.prototype.then replaced: async scrypt does not hand it the derived
   const stolen = handed.filter((v) => v instanceof SecretBuffer);
   assert.equal(stolen.length, 0, "the replacement was handed the derived key");
 });
+
+// --- Math.min: the cipher's block counts -------------------------------
+
+test("Math.min replaced: encrypt and ageEncrypt still seal every byte (a decrypt gives the plaintext back)", () => {
+  using secret = SecretBuffer.random(32);
+  using key = aeadKey(secret);
+  using mine = X25519Key.generate();
+  const plain = pattern(150, 0x61);
+  const [message, file] = replacedWhile(Math, "min", () => 0, () => [
+    key.encrypt(plain),
+    ageEncrypt(plain, { recipients: [mine.ageRecipient] }),
+  ]);
+  const opened = (() => {
+    try {
+      using back = key.decrypt(message);
+      return back.read((b) => b.slice());
+    } catch (error) {
+      return error;
+    }
+  })();
+  assert.deepEqual(
+    opened,
+    plain,
+    "encrypt: the message opens to the plaintext",
+  );
+  const fromAge = (() => {
+    try {
+      using back = ageDecrypt(file, { identities: [mine] });
+      return back.read((b) => b.slice());
+    } catch (error) {
+      return error;
+    }
+  })();
+  assert.deepEqual(
+    fromAge,
+    plain,
+    "ageEncrypt: the file opens to the plaintext",
+  );
+});
