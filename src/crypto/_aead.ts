@@ -110,7 +110,8 @@ function xor(chacha: ChaCha, input: Span, out: Uint8Array, outAt: number) {
   const src = input.bytes;
   for (let done = 0; done < input.length; done += 64) {
     chacha.next();
-    const take = Math.min(64, input.length - done);
+    // No Math.min: replaced after import, it could leave bytes unsealed.
+    const take = input.length - done < 64 ? input.length - done : 64;
     const from = input.start + done;
     const to = outAt + done;
     for (let i = 0; i < take; i++) out[to + i] = src[from + i] ^ ks[i];

@@ -331,7 +331,8 @@ export function ageEncrypt(
       let at = header.length + NONCE;
       for (let i = 0; i < chunks; i++) {
         const from = i * CHUNK;
-        const length = Math.min(CHUNK, size - from);
+        // No Math.min: replaced after import, it could leave bytes unsealed.
+        const length = size - from < CHUNK ? size - from : CHUNK;
         sealInto(
           spanOf(payloadKey, 0, 32),
           spanOf(nonceOf(i, i === chunks - 1, chunkNonce)),
@@ -621,7 +622,8 @@ export function ageDecrypt(
         const chunkNonce = new Uint8Array(12);
         let at = header.payloadStart + NONCE;
         for (let i = 0; i < chunks; i++) {
-          const length = Math.min(CHUNK, size - i * CHUNK);
+          const left = size - i * CHUNK;
+          const length = left < CHUNK ? left : CHUNK;
           const ok = openInto(
             spanOf(payloadKey, 0, 32),
             spanOf(nonceOf(i, i === chunks - 1, chunkNonce)),
