@@ -577,3 +577,26 @@ test("Math.min replaced: encrypt and ageEncrypt still seal every byte (a decrypt
     "ageEncrypt: the file opens to the plaintext",
   );
 });
+
+test("Array iterator replaced: ageDecrypt hands it none of the caller's identities (each could then agree with any share)", () => {
+  using mine = X25519Key.generate();
+  const file = ageEncrypt(new Uint8Array([7]), {
+    recipients: [mine.ageRecipient],
+  });
+  const iterator = Object.getPrototypeOf([][Symbol.iterator]()) as object;
+  const next = (iterator as { next: () => IteratorResult<unknown> }).next;
+  const handed: unknown[] = [];
+  using back = replacedWhile(
+    iterator,
+    "next",
+    function (this: Iterator<unknown>) {
+      const step = Reflect.apply(next, this, []) as IteratorResult<unknown>;
+      handed.push(step.value);
+      return step;
+    },
+    () => ageDecrypt(file, { identities: [mine] }),
+  );
+  assert.equal(back.size, 1);
+  const keys = handed.filter((v) => v instanceof X25519Key);
+  assert.equal(keys.length, 0, "the replacement was handed an identity");
+});
