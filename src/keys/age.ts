@@ -372,7 +372,8 @@ function unwrapX25519(
     if (stanza.body.length !== FILE_KEY + TAG) {
       throw malformed("an X25519 stanza's body is not 32 bytes");
     }
-    for (const identity of identities) {
+    for (let i = 0; i < identities.length; i++) {
+      const identity = identities[i];
       // A low-order share makes agree throw: the spec says abort.
       using shared = apply(agreeOf, identity, [share]) as SecretBuffer;
       shared.read((s) =>
@@ -501,7 +502,11 @@ export function ageDecrypt(
   let identities: X25519Key[] = [];
   if (identitiesValue !== undefined) {
     const list = listOf(identitiesValue, "the age identities", "X25519Key");
-    for (const key of list) {
+    // By index, here and in unwrapX25519: an array iterator replaced after
+    // import would be handed each identity, and could agree with any share
+    // through it (every file sent to it opens then).
+    for (let i = 0; i < list.length; i++) {
+      const key = list[i];
       // The brand, not `instanceof` (a Proxy can claim any prototype): the
       // real getter reads the key's private state and throws a TypeError
       // for anything else. A destroyed key still says DESTROYED.
