@@ -30,9 +30,9 @@ function half(p: string, x: string, y: string | null): void {
       const j = k - i;
       if (y === null) {
         // A square: each cross term once, against the doubled limb.
-        if (i < j) terms.push(`Math.imul(${x}${i}, d${x}${j})`);
-        else if (i === j) terms.push(`Math.imul(${x}${i}, ${x}${i})`);
-      } else terms.push(`Math.imul(${x}${i}, ${y}${j})`);
+        if (i < j) terms.push(`imul(${x}${i}, d${x}${j})`);
+        else if (i === j) terms.push(`imul(${x}${i}, ${x}${i})`);
+      } else terms.push(`imul(${x}${i}, ${y}${j})`);
     }
     emit(`  const ${p}${k} = ${terms.join(" + ")};`);
   }
@@ -81,14 +81,14 @@ function body(square: boolean): void {
   emit(`  const g39 = c;`);
   emit(`  c = 0;`);
   for (let k = 0; k < N - 1; k++) {
-    emit(`  x = ${column(k)} + Math.imul(g${k + 20}, 608) + c;`);
+    emit(`  x = ${column(k)} + imul(g${k + 20}, 608) + c;`);
     emit(`  c = (x + 4096) >> 13;`);
     emit(`  w[out + ${k}] = x - (c << 13);`);
   }
-  emit(`  x = g19 + Math.imul(g39, 608) + c;`);
+  emit(`  x = g19 + imul(g39, 608) + c;`);
   emit(`  c = (x + 4096) >> 13;`);
   emit(`  w[out + 19] = x - (c << 13);`);
-  emit(`  x = w[out] + Math.imul(c, 608);`);
+  emit(`  x = w[out] + imul(c, 608);`);
   emit(`  c = (x + 4096) >> 13;`);
   emit(`  w[out] = x - (c << 13);`);
   emit(`  w[out + 1] += c;`);
@@ -111,7 +111,7 @@ function linear(term: (i: number) => string): void {
     emit(`  c = (x + 4096) >> 13;`);
     emit(`  w[out + ${i}] = x - (c << 13);`);
   }
-  emit(`  x = r0 + Math.imul(c, 608);`);
+  emit(`  x = r0 + imul(c, 608);`);
   emit(`  c = (x + 4096) >> 13;`);
   emit(`  w[out] = x - (c << 13);`);
   emit(`  w[out + 1] = r1 + c;`);
@@ -127,6 +127,10 @@ emit(" * Operands and results are word offsets into `w`; see _field.ts.");
 emit(" *");
 emit(" * @module");
 emit(" */");
+emit("");
+emit("// Taken at load: a Math.imul replaced after import would be handed");
+emit("// every limb of the secret operands (the ladder's, the signer's).");
+emit("const imul = Math.imul;");
 emit("");
 emit("/** w[out..) = w[a..) * w[b..); `out` may alias either operand. */");
 emit(
@@ -169,6 +173,6 @@ emit(" */");
 emit(
   "export function mulSmall(w: Int32Array, out: number, a: number, n: number): void {",
 );
-linear((i) => `Math.imul(w[a + ${i}], n)`);
+linear((i) => `imul(w[a + ${i}], n)`);
 emit("}");
 await Deno.writeTextFile("src/keys/_field_mul.ts", lines.join("\n") + "\n");

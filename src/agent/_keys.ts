@@ -12,6 +12,33 @@ import { SecretMemoryError } from "../core/errors.ts";
 import type { SecretBuffer } from "../secret_buffer.ts";
 import { type Ed25519Key, ed25519KeyFromOwnedSeed } from "../keys/ed25519.ts";
 import { ED25519, FrameWriter } from "./_protocol.ts";
+import {
+  keep,
+  lookUp,
+  subarrayOf,
+  unkeep,
+  valuesOf,
+} from "../core/_intrinsics.ts";
+
+// The keyring's maps hold every key and secret the agent has: each
+// lookup, store, walk and removal goes through the built-ins as they were
+// at load. A `Map.prototype` method or iterator replaced later would be
+// handed the held keys (a SecretBuffer reads out), could answer a lookup
+// with a key of its own (the peer's plaintext sealed under it), or keep
+// an expired key from its wipe.
+const apply = Reflect.apply;
+const mapForEach = Map.prototype.forEach;
+const mapClear = Map.prototype.clear;
+const dateNow = Date.now;
+
+/** `[key, value]` of each entry of `map`, in a new array. */
+function entriesOf<K, V>(map: Map<K, V>): [K, V][] {
+  const out: [K, V][] = [];
+  apply(mapForEach, map, [(value: V, key: K) => {
+    out[out.length] = [key, value];
+  }]);
+  return out;
+}
 
 /** One Ed25519 identity. */
 export interface HeldKey {
@@ -31,8 +58,8 @@ export interface HeldSecret {
 
 /** The `ssh-ed25519` public key blob of a 32-byte key. */
 export function ed25519Blob(publicKey: Uint8Array): Uint8Array {
-  return new FrameWriter(0).string(ED25519).string(publicKey).frame()
-    .slice(5);
+  const frame = new FrameWriter(0).string(ED25519).string(publicKey).frame();
+  return subarrayOf(frame, 5);
 }
 
 const hex = (bytes: Uint8Array): string => {
@@ -50,20 +77,20 @@ export class Keyring {
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #now: () => number;
 
-  constructor(now: () => number = Date.now) {
+  constructor(now: () => number = dateNow) {
     this.#now = now;
   }
 
   /** Live keys, oldest first. */
   keys(): HeldKey[] {
     this.expire();
-    return [...this.#keys.values()];
+    return valuesOf(this.#keys);
   }
 
   /** The key whose blob is `blob`, if held. */
   find(blob: Uint8Array): HeldKey | undefined {
     this.expire();
-    return this.#keys.get(hex(blob));
+    return lookUp(this.#keys, hex(blob));
   }
 
   /**
@@ -91,7 +118,7 @@ export class Keyring {
     const blob = ed25519Blob(publicKey);
     const id = hex(blob);
     const expiresAt = this.#expiry(lifetimeSeconds);
-    const held = this.#keys.get(id);
+    const held = lookUp(this.#keys, id);
     if (held !== undefined) {
       key.destroy();
       held.comment = comment;
@@ -100,7 +127,7 @@ export class Keyring {
       return held;
     }
     const entry: HeldKey = { key, publicKey, blob, comment, expiresAt };
-    this.#keys.set(id, entry);
+    keep(this.#keys, id, entry);
     this.#schedule();
     return entry;
   }
@@ -113,43 +140,52 @@ export class Keyring {
   /** Removes (and wipes) the key of `blob`; false when not held. */
   removeKey(blob: Uint8Array): boolean {
     const id = hex(blob);
-    const key = this.#keys.get(id);
+    const key = lookUp(this.#keys, id);
     if (key === undefined) return false;
-    this.#keys.delete(id);
+    unkeep(this.#keys, id);
     key.key.destroy();
     return true;
   }
 
   /** Removes and wipes every key (not the named secrets). */
   removeAllKeys(): void {
-    for (const key of this.#keys.values()) key.key.destroy();
-    this.#keys.clear();
+    const held = valuesOf(this.#keys);
+    for (let i = 0; i < held.length; i++) held[i].key.destroy();
+    apply(mapClear, this.#keys, []);
   }
 
   /** Takes ownership of `key` under `name`, replacing (wiping) any other. */
   addSecret(name: string, key: SecretBuffer, lifetimeSeconds: number): void {
-    this.#secrets.get(name)?.key.destroy();
-    this.#secrets.set(name, { key, expiresAt: this.#expiry(lifetimeSeconds) });
+    lookUp(this.#secrets, name)?.key.destroy();
+    keep(this.#secrets, name, {
+      key,
+      expiresAt: this.#expiry(lifetimeSeconds),
+    });
     this.#schedule();
   }
 
   /** The secret named `name`, if held. */
   secret(name: string): SecretBuffer | undefined {
     this.expire();
-    return this.#secrets.get(name)?.key;
+    return lookUp(this.#secrets, name)?.key;
   }
 
   /** Names and sizes of the held secrets. */
   secrets(): { name: string; size: number }[] {
     this.expire();
-    return [...this.#secrets].map(([name, s]) => ({ name, size: s.key.size }));
+    const held = entriesOf(this.#secrets);
+    const out: { name: string; size: number }[] = [];
+    for (let i = 0; i < held.length; i++) {
+      out[i] = { name: held[i][0], size: held[i][1].key.size };
+    }
+    return out;
   }
 
   /** Removes (and wipes) the secret `name`; false when not held. */
   removeSecret(name: string): boolean {
-    const held = this.#secrets.get(name);
+    const held = lookUp(this.#secrets, name);
     if (held === undefined) return false;
-    this.#secrets.delete(name);
+    unkeep(this.#secrets, name);
     held.key.destroy();
     return true;
   }
@@ -157,8 +193,9 @@ export class Keyring {
   /** Wipes everything; the keyring stays usable. */
   clear(): void {
     this.removeAllKeys();
-    for (const held of this.#secrets.values()) held.key.destroy();
-    this.#secrets.clear();
+    const secrets = valuesOf(this.#secrets);
+    for (let i = 0; i < secrets.length; i++) secrets[i].key.destroy();
+    apply(mapClear, this.#secrets, []);
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
   }
@@ -166,15 +203,20 @@ export class Keyring {
   /** Drops whatever has outlived its lifetime. */
   expire(): void {
     const now = this.#now();
-    for (const [id, key] of this.#keys) {
+    const keys = entriesOf(this.#keys);
+    for (let i = 0; i < keys.length; i++) {
+      // By index: destructuring would ask the array iterator.
+      const id = keys[i][0], key = keys[i][1];
       if (key.expiresAt <= now) {
-        this.#keys.delete(id);
+        unkeep(this.#keys, id);
         key.key.destroy();
       }
     }
-    for (const [name, held] of this.#secrets) {
+    const secrets = entriesOf(this.#secrets);
+    for (let i = 0; i < secrets.length; i++) {
+      const name = secrets[i][0], held = secrets[i][1];
       if (held.expiresAt <= now) {
-        this.#secrets.delete(name);
+        unkeep(this.#secrets, name);
         held.key.destroy();
       }
     }
@@ -189,8 +231,14 @@ export class Keyring {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     let next = Infinity;
-    for (const key of this.#keys.values()) next = Math.min(next, key.expiresAt);
-    for (const s of this.#secrets.values()) next = Math.min(next, s.expiresAt);
+    const keys = valuesOf(this.#keys);
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i].expiresAt < next) next = keys[i].expiresAt;
+    }
+    const secrets = valuesOf(this.#secrets);
+    for (let i = 0; i < secrets.length; i++) {
+      if (secrets[i].expiresAt < next) next = secrets[i].expiresAt;
+    }
     if (next === Infinity) return;
     // setTimeout holds at most 2^31 - 1 ms; a longer wait re-arms.
     const wait = Math.min(Math.max(0, next - this.#now()), 0x7fffffff);

@@ -12,7 +12,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
-import { copyInto, lengthOf } from "../core/_intrinsics.ts";
+import { copyInto, lengthOf, subarrayOf, zero } from "../core/_intrinsics.ts";
 
 /** Message numbers from draft-miller-ssh-agent, section 6.1. */
 export const MSG = {
@@ -81,6 +81,24 @@ export function secretBytes(length: number): Uint8Array {
   return new Uint8Array(new ArrayBuffer(length));
 }
 
+/**
+ * A copy of `view` in a new array of its own, by the intrinsics (a
+ * replaced `slice` would be handed the bytes: a reply's plaintext).
+ */
+export function copyOf(view: Uint8Array): Uint8Array {
+  const copy = secretBytes(lengthOf(view));
+  copyInto(copy, view);
+  return copy;
+}
+
+/**
+ * The smaller of two counts, with no call to `Math.min` (replaced after
+ * import, it could make a copy run short or long).
+ */
+function least(a: number, b: number): number {
+  return a < b ? a : b;
+}
+
 /** Writes the 4-byte big-endian `value` at `at`. */
 export function putUint32(out: Uint8Array, at: number, value: number): void {
   out[at] = value >>> 24;
@@ -124,16 +142,24 @@ export class FrameReader {
    * beyond repair and the connection must close.
    */
   push(chunk: Uint8Array, onFrame: (body: Uint8Array) => void): boolean {
+    // Every copy and wipe of a frame's bytes goes through the intrinsics:
+    // the bytes may be a key being added, and a typed-array method
+    // replaced after import would be handed them (or skip the wipe).
+    const end = lengthOf(chunk);
     let at = 0;
-    while (at < chunk.length) {
+    while (at < end) {
       if (this.#body === undefined) {
-        const take = Math.min(4 - this.#headerFill, chunk.length - at);
-        this.#header.set(chunk.subarray(at, at + take), this.#headerFill);
+        const take = least(4 - this.#headerFill, end - at);
+        copyInto(
+          this.#header,
+          subarrayOf(chunk, at, at + take),
+          this.#headerFill,
+        );
         this.#headerFill += take;
         at += take;
         if (this.#headerFill < 4) break;
         const length = getUint32(this.#header, 0);
-        this.#header.fill(0);
+        zero(this.#header);
         this.#headerFill = 0;
         if (length === 0 || length > this.#max) return false;
         this.#body = secretBytes(length);
@@ -141,17 +167,17 @@ export class FrameReader {
         continue;
       }
       const body = this.#body;
-      const take = Math.min(body.length - this.#bodyFill, chunk.length - at);
-      body.set(chunk.subarray(at, at + take), this.#bodyFill);
+      const take = least(lengthOf(body) - this.#bodyFill, end - at);
+      copyInto(body, subarrayOf(chunk, at, at + take), this.#bodyFill);
       this.#bodyFill += take;
       at += take;
-      if (this.#bodyFill < body.length) break;
+      if (this.#bodyFill < lengthOf(body)) break;
       this.#body = undefined;
       this.#bodyFill = 0;
       try {
         onFrame(body);
       } finally {
-        body.fill(0);
+        zero(body);
       }
     }
     return true;
@@ -159,9 +185,9 @@ export class FrameReader {
 
   /** Wipes whatever part of a frame is held. */
   clear(): void {
-    this.#header.fill(0);
+    zero(this.#header);
     this.#headerFill = 0;
-    this.#body?.fill(0);
+    if (this.#body !== undefined) zero(this.#body);
     this.#body = undefined;
     this.#bodyFill = 0;
   }
@@ -173,18 +199,18 @@ export class FrameWriter {
   #at = 4;
 
   constructor(type: number, capacity = 64) {
-    this.#bytes = secretBytes(Math.max(capacity, 8));
+    this.#bytes = secretBytes(capacity > 8 ? capacity : 8);
     this.byte(type);
   }
 
   #room(n: number): void {
-    if (this.#at + n <= this.#bytes.length) return;
-    let size = this.#bytes.length * 2;
+    if (this.#at + n <= lengthOf(this.#bytes)) return;
+    let size = lengthOf(this.#bytes) * 2;
     while (size < this.#at + n) size *= 2;
     const grown = secretBytes(size);
-    grown.set(this.#bytes.subarray(0, this.#at));
+    copyInto(grown, subarrayOf(this.#bytes, 0, this.#at));
     // The old array may have held a secret (a key being added).
-    this.#bytes.fill(0);
+    zero(this.#bytes);
     this.#bytes = grown;
   }
 
@@ -229,7 +255,7 @@ export class FrameWriter {
   stringWith(length: number, fill: (out: Uint8Array) => void): this {
     this.uint32(length);
     this.#room(length);
-    fill(this.#bytes.subarray(this.#at, this.#at + length));
+    fill(subarrayOf(this.#bytes, this.#at, this.#at + length));
     this.#at += length;
     return this;
   }
@@ -237,7 +263,7 @@ export class FrameWriter {
   /** The whole frame, length first. */
   frame(): Uint8Array {
     putUint32(this.#bytes, 0, this.#at - 4);
-    return this.#bytes.subarray(0, this.#at);
+    return subarrayOf(this.#bytes, 0, this.#at);
   }
 }
 
@@ -288,7 +314,7 @@ export class FieldReader {
 
   /** Bytes not read yet. */
   get left(): number {
-    return this.bytes.length - this.#at;
+    return lengthOf(this.bytes) - this.#at;
   }
 
   /** One byte; throws at the end. */
@@ -311,7 +337,7 @@ export class FieldReader {
     if (length > this.left) {
       throw garbled("a string: the message is truncated");
     }
-    const view = this.bytes.subarray(this.#at, this.#at + length);
+    const view = subarrayOf(this.bytes, this.#at, this.#at + length);
     this.#at += length;
     return view;
   }

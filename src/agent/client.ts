@@ -13,6 +13,7 @@ import { decodeBase64Into, decodedMax } from "../keys/_base64.ts";
 import {
   bytesAre,
   CONSTRAIN,
+  copyOf,
   ED25519,
   EXT,
   FieldReader,
@@ -24,7 +25,19 @@ import {
   secretBytes,
 } from "./_protocol.ts";
 import { net, type NetSocket } from "./_host.ts";
-import { isUint8Array, lengthOf } from "../core/_intrinsics.ts";
+import {
+  isUint8Array,
+  lengthOf,
+  subarrayOf,
+  zero,
+} from "../core/_intrinsics.ts";
+
+// Taken at load: the queue hands each reply (a plaintext, say) to the
+// request it answers, and a `shift` or `push` replaced later could hand
+// it to a request of its own.
+const apply = Reflect.apply;
+const arrayShift = Array.prototype.shift;
+const arrayPush = Array.prototype.push;
 
 /** One identity the agent holds. */
 export interface AgentIdentity {
@@ -148,12 +161,15 @@ export class AgentClient {
     socket.on("data", (chunk: Uint8Array) => {
       const ok = this.#frames.push(chunk, (body) => {
         // The reader wipes `body` after this returns: hand out a copy.
-        const copy = secretBytes(body.length);
-        copy.set(body);
-        this.#queue.shift()?.resolve(copy);
+        const copy = copyOf(body);
+        (apply(arrayShift, this.#queue, []) as Pending | undefined)?.resolve(
+          copy,
+        );
       });
-      // A decrypted plaintext may be in the chunk.
-      chunk.fill(0);
+      // A decrypted plaintext may be in the chunk. Wiped by the intrinsic
+      // (so are the frames and replies): a typed-array method replaced
+      // after import would be handed it, or skip the wipe.
+      zero(chunk);
       if (!ok) this.#fail(protocolError("sent an oversized frame"));
     });
     socket.on("error", (error) => this.#fail(error));
@@ -173,11 +189,11 @@ export class AgentClient {
   /** Sends one request frame; resolves to the reply's body. */
   request(frame: Uint8Array): Promise<Uint8Array> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
-    if (frame.length - 4 > MAX_FRAME) {
+    if (lengthOf(frame) - 4 > MAX_FRAME) {
       // The agent would close the connection on it, failing every call
       // still waiting for an answer.
-      const size = frame.length - 4;
-      frame.fill(0);
+      const size = lengthOf(frame) - 4;
+      zero(frame);
       return Promise.reject(
         new SecretMemoryError(
           "INVALID_ARGUMENT",
@@ -186,8 +202,8 @@ export class AgentClient {
       );
     }
     return new Promise<Uint8Array>((resolve, reject) => {
-      this.#queue.push({ resolve, reject });
-      this.#socket.write(frame, () => frame.fill(0));
+      apply(arrayPush, this.#queue, [{ resolve, reject }]);
+      this.#socket.write(frame, () => zero(frame));
     });
   }
 
@@ -206,7 +222,7 @@ export class AgentClient {
     const count = r.uint32();
     const out: AgentIdentity[] = [];
     for (let i = 0; i < count; i++) {
-      const blob = r.string().slice();
+      const blob = copyOf(r.string());
       const comment = r.text();
       const type = new FieldReader(blob).text();
       const shown = oneLine(comment);
@@ -233,7 +249,7 @@ export class AgentClient {
     if (reply[0] !== MSG.SIGN_RESPONSE) throw refused("signing");
     const inner = new FieldReader(new FieldReader(reply, 1).string());
     inner.string(); // the algorithm's name
-    return inner.string().slice();
+    return copyOf(inner.string());
   }
 
   /**
@@ -301,7 +317,7 @@ export class AgentClient {
         .uint32(uint32Arg(lifetime, "the lifetime")).frame(),
     );
     if (reply[0] !== MSG.SUCCESS) throw refused("generating a key");
-    return new FieldReader(reply, 1).string().slice();
+    return copyOf(new FieldReader(reply, 1).string());
   }
 
   /** Generates a named secret of `size` bytes (16 to 64) inside the agent. */
@@ -371,7 +387,7 @@ export class AgentClient {
         .string(bytes).frame(),
     );
     if (reply[0] !== MSG.SUCCESS) throw refused("computing the HMAC");
-    return new FieldReader(reply, 1).string().slice();
+    return copyOf(new FieldReader(reply, 1).string());
   }
 
   /**
@@ -399,7 +415,7 @@ export class AgentClient {
         .frame(),
     );
     if (reply[0] !== MSG.SUCCESS) throw refused("encrypting");
-    return new FieldReader(reply, 1).string().slice();
+    return copyOf(new FieldReader(reply, 1).string());
   }
 
   /**
@@ -422,9 +438,9 @@ export class AgentClient {
     );
     try {
       if (reply[0] !== MSG.SUCCESS) throw refused("decrypting");
-      return new FieldReader(reply, 1).string().slice();
+      return copyOf(new FieldReader(reply, 1).string());
     } finally {
-      reply.fill(0);
+      zero(reply);
     }
   }
 
@@ -486,7 +502,7 @@ function addFrame(
       lines: true,
     });
     if (length < 0) throw bad("its base64 body is garbled");
-    const r = new FieldReader(raw.subarray(0, length));
+    const r = new FieldReader(subarrayOf(raw, 0, length));
     const magic = "openssh-key-v1\0";
     for (let i = 0; i < magic.length; i++) {
       if (r.byte() !== magic.charCodeAt(i)) throw bad("not openssh-key-v1");
@@ -503,7 +519,7 @@ function addFrame(
     const publicKey = p.string();
     const secret = p.string();
     const ownComment = p.text();
-    if (publicKey.length !== 32 || secret.length !== 64) {
+    if (lengthOf(publicKey) !== 32 || lengthOf(secret) !== 64) {
       throw bad("its key fields have the wrong sizes");
     }
     const w = new FrameWriter(
@@ -520,7 +536,7 @@ function addFrame(
     }
     throw error;
   } finally {
-    raw.fill(0);
+    zero(raw);
   }
 }
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { fillRange, keep, lookUp } from "../core/_intrinsics.ts";
+import { fillRange, keep, lengthOf, lookUp } from "../core/_intrinsics.ts";
 import { ChaCha, CHACHA_SIZE } from "./_chacha.ts";
 import { Poly1305, POLY1305_SIZE } from "./_poly1305.ts";
 import { type Area, bytes, withArea } from "./_work.ts";
@@ -30,7 +30,9 @@ export interface Span {
 
 /** A whole array as a span (for arrays the library made itself). */
 export function spanOf(bytes: Uint8Array, start = 0, length?: number): Span {
-  return { bytes, start, length: length ?? bytes.length - start };
+  // The engine's length: `bytes` may be a key or a plaintext in the work
+  // area, and a getter replaced after import would be handed it.
+  return { bytes, start, length: length ?? lengthOf(bytes) - start };
 }
 
 // Work: | ChaCha | Poly1305 | subkey 32 | nonce 12 + 4 | lengths 16 |
@@ -108,7 +110,8 @@ function xor(chacha: ChaCha, input: Span, out: Uint8Array, outAt: number) {
   const src = input.bytes;
   for (let done = 0; done < input.length; done += 64) {
     chacha.next();
-    const take = Math.min(64, input.length - done);
+    // No Math.min: replaced after import, it could leave bytes unsealed.
+    const take = input.length - done < 64 ? input.length - done : 64;
     const from = input.start + done;
     const to = outAt + done;
     for (let i = 0; i < take; i++) out[to + i] = src[from + i] ^ ks[i];

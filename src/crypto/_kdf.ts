@@ -47,14 +47,19 @@ export function hkdfInto(
     else mac.init(salt.bytes, 0, salt.length);
     mac.update(ikm, 0, ikmLength);
     mac.finish(prk, 0);
-    for (let done = 0, i = 1; done < out.length; i++) {
+    // The output's length from the engine, and no Math.min: a getter or a
+    // Math function replaced after import would be handed the output view
+    // (its buffer holds the blocks written so far), or end the loop early
+    // and leave the rest of the key zero.
+    const total = lengthOf(out);
+    for (let done = 0, i = 1; done < total; i++) {
       mac.init(prk, 0, hashLength);
       if (i > 1) mac.update(t, 0, hashLength);
       mac.update(info.bytes, 0, info.length);
       counter[0] = i;
       mac.update(counter, 0, 1);
       mac.finish(t, 0);
-      const take = Math.min(hashLength, out.length - done);
+      const take = total - done < hashLength ? total - done : hashLength;
       for (let j = 0; j < take; j++) out[done + j] = t[j];
       done += take;
     }
@@ -78,6 +83,7 @@ const SALT_PIECE = 16384;
 export class Pbkdf2Once {
   readonly #mac: Hmac;
   readonly #t: Uint8Array;
+  readonly #tLength: number;
   readonly #index: Uint8Array;
   #i = 1;
   #done = 0;
@@ -94,6 +100,7 @@ export class Pbkdf2Once {
     const macSize = Hmac.size(hash);
     this.#mac = new Hmac(hash, area, at);
     this.#t = bytes(area, at + macSize, hash.outputLength);
+    this.#tLength = hash.outputLength;
     this.#index = bytes(area, at + macSize + hash.outputLength, 4);
   }
 
@@ -115,6 +122,7 @@ export class Pbkdf2Once {
   ): boolean {
     const mac = this.#mac;
     const t = this.#t;
+    const tLength = this.#tLength;
     const index = this.#index;
     const total = lengthOf(out);
     let work = 0;
@@ -125,7 +133,8 @@ export class Pbkdf2Once {
         work += 256;
       }
       if (this.#absorbed < saltLength) {
-        const end = Math.min(saltLength, this.#absorbed + SALT_PIECE);
+        const piece = this.#absorbed + SALT_PIECE;
+        const end = piece < saltLength ? piece : saltLength;
         mac.update(salt, this.#absorbed, end);
         work += end - this.#absorbed;
         this.#absorbed = end;
@@ -139,7 +148,7 @@ export class Pbkdf2Once {
         mac.update(index, 0, 4);
         mac.finish(t, 0);
         const done = this.#done;
-        const take = Math.min(t.length, total - done);
+        const take = total - done < tLength ? total - done : tLength;
         for (let j = 0; j < take; j++) out[done + j] = t[j];
         this.#done = done + take;
         this.#i = i + 1;

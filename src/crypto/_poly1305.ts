@@ -9,7 +9,11 @@
  */
 
 import { fillRange } from "../core/_intrinsics.ts";
-import { bytes } from "./_work.ts";
+import { bytes, over } from "./_work.ts";
+
+// Taken at load (see `over`).
+const Uint16 = Uint16Array;
+const Uint32 = Uint32Array;
 
 const LIMBS = 10;
 /** Work-area bytes a `Poly1305` needs. */
@@ -29,14 +33,14 @@ export class Poly1305 {
 
   constructor(area: Uint8Array, at: number) {
     const u16 = (offset: number, count: number) =>
-      new Uint16Array(area.buffer, area.byteOffset + at + offset, count);
+      over(Uint16, area, at + offset, count);
     this.#r = u16(0, LIMBS);
     this.#h = u16(20, LIMBS);
     this.#g = u16(40, LIMBS);
     this.#pad = u16(60, 8);
-    this.#x = new Uint32Array(area.buffer, area.byteOffset + at + 80, LIMBS);
+    this.#x = over(Uint32, area, at + 80, LIMBS);
     this.#block = bytes(area, at + 120, 16);
-    this.#rr = new Uint32Array(area.buffer, area.byteOffset + at + 136, 20);
+    this.#rr = over(Uint32, area, at + 136, 20);
   }
 
   /** Loads the one-time key `key[at .. at + 32)`: r clamped, then s. */
@@ -71,7 +75,8 @@ export class Poly1305 {
   update(data: Uint8Array, start: number, end: number, padded: boolean): void {
     const block = this.#block;
     for (let at = start; at < end; at += 16) {
-      const take = Math.min(16, end - at);
+      // No Math.min: replaced after import, it could drop bytes from the MAC.
+      const take = end - at < 16 ? end - at : 16;
       for (let j = 0; j < take; j++) block[j] = data[at + j];
       for (let j = take; j < 16; j++) block[j] = 0;
       if (take === 16 || padded) {

@@ -21,7 +21,7 @@ import { SecretMemoryError } from "../core/errors.ts";
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { type Input, Pbkdf2Once } from "./_kdf.ts";
 import { type HashState, SHA256 } from "./_sha2.ts";
-import { bytes } from "./_work.ts";
+import { bytes, words as wordsOver } from "./_work.ts";
 
 /** Checked scrypt cost parameters. */
 export interface ScryptCost {
@@ -297,7 +297,14 @@ export class ScryptJob {
     this.#pbkdf2 ??= new Pbkdf2Once(SHA256, work, this.#pbkdf2At);
     const b = bytes(work, 0, this.#blockBytes * this.#cost.p);
     const key = bytes(work, this.#keyAt, BLOCK);
-    return this.#pbkdf2.run(key, this.#keyLength, b, b.length, out, deadline);
+    return this.#pbkdf2.run(
+      key,
+      this.#keyLength,
+      b,
+      lengthOf(b),
+      out,
+      deadline,
+    );
   }
 
   /**
@@ -311,12 +318,8 @@ export class ScryptJob {
     const { N, r, p } = this.#cost;
     const words = 32 * r;
     const cores = 2 * r;
-    const v = new Int32Array(vBytes.buffer, vBytes.byteOffset, words * N);
-    const w = new Int32Array(
-      work.buffer,
-      work.byteOffset,
-      words * (p + 2) + 32,
-    );
+    const v = wordsOver(vBytes, 0, words * N);
+    const w = wordsOver(work, 0, words * (p + 2) + 32);
     const xAt = words * p;
     const yAt = xAt + words;
     const tAt = yAt + words;

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { fillRange } from "../core/_intrinsics.ts";
+import { fillRange, lengthOf } from "../core/_intrinsics.ts";
 import { add32, bytes, words } from "./_work.ts";
 
 // Taken at load: a replacement made later must not see or shift an
@@ -104,17 +104,25 @@ const rotr = (x: number, n: number): number => x >>> n | x << (32 - n);
 abstract class BlockHash implements HashState {
   protected readonly block: Uint8Array;
   readonly #chain: Int32Array;
+  // The block's and the chain's lengths, read once from the engine: both
+  // are views over the work area, and asking them for `length` at call
+  // time would hand a getter replaced after import the view (and through
+  // its buffer, the key and data being hashed).
+  readonly #size: number;
+  readonly #words: number;
   #fill = 0;
   #length = 0;
 
   constructor(block: Uint8Array, chain: Int32Array) {
     this.block = block;
     this.#chain = chain;
+    this.#size = lengthOf(block);
+    this.#words = lengthOf(chain as unknown as Uint8Array);
   }
 
   saveChain(out: Uint8Array, at: number): void {
     const h = this.#chain;
-    for (let i = 0, j = at; i < h.length; i++, j += 4) {
+    for (let i = 0, j = at; i < this.#words; i++, j += 4) {
       const w = h[i];
       out[j] = w & 0xff;
       out[j + 1] = w >> 8 & 0xff;
@@ -125,7 +133,7 @@ abstract class BlockHash implements HashState {
 
   loadChain(src: Uint8Array, at: number, absorbed: number): void {
     const h = this.#chain;
-    for (let i = 0, j = at; i < h.length; i++, j += 4) {
+    for (let i = 0, j = at; i < this.#words; i++, j += 4) {
       h[i] = src[j] | src[j + 1] << 8 | src[j + 2] << 16 | src[j + 3] << 24;
     }
     this.#fill = 0;
@@ -143,7 +151,7 @@ abstract class BlockHash implements HashState {
   }
 
   update(data: Uint8Array, start: number, end: number): void {
-    const size = this.block.length;
+    const size = this.#size;
     this.#length += end - start;
     let i = start;
     while (i < end) {
@@ -162,7 +170,7 @@ abstract class BlockHash implements HashState {
 
   finish(out: Uint8Array, at: number): void {
     const block = this.block;
-    const size = block.length;
+    const size = this.#size;
     // The length field: 8 bytes for SHA-256, 16 for SHA-512.
     const lengthField = size / 8;
     let fill = this.#fill;

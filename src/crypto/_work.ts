@@ -38,7 +38,12 @@
 
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import { fillRange, subarrayOf } from "../core/_intrinsics.ts";
+import {
+  bufferOf,
+  byteOffsetOf,
+  fillRange,
+  subarrayOf,
+} from "../core/_intrinsics.ts";
 import { markScratch, SecretPool, type SecretSlot } from "../pool/pool.ts";
 import { native } from "../core/_native.ts";
 import { CANARY_SIZE, layoutFor } from "../core/_layout.ts";
@@ -246,6 +251,32 @@ export function withWork<T>(
   }
 }
 
+// Taken at load, with the buffer and offset asked of the engine (see
+// `over`): a constructor or a getter replaced later would otherwise be
+// handed a work area, or put the key's arithmetic in an array of its own.
+const Int32 = Int32Array;
+const Uint8 = Uint8Array;
+
+/**
+ * A view made by `make` over `area[at ..)`, `count` elements long. The
+ * area's buffer and offset come from the getters taken at load, not from
+ * `%TypedArray%.prototype` as it is now: a `buffer` getter replaced after
+ * import would see the guarded buffer, or answer with one of its own that
+ * the key's state, keystream and scalars would then be written to.
+ */
+export function over<T>(
+  make: new (buffer: ArrayBuffer, at: number, count: number) => T,
+  area: Uint8Array,
+  at: number,
+  count: number,
+): T {
+  return new make(
+    bufferOf(area) as ArrayBuffer,
+    byteOffsetOf(area) + at,
+    count,
+  );
+}
+
 /**
  * 32-bit words over `count * 4` bytes of `area` from byte `at`, signed: a
  * read gives an int32, which V8 keeps as a small integer (unboxed) where a
@@ -256,7 +287,7 @@ export function words(
   at: number,
   count: number,
 ): Int32Array {
-  return new Int32Array(area.buffer, area.byteOffset + at, count);
+  return over(Int32, area, at, count);
 }
 
 /** Bytes over `length` bytes of `area` from byte `at`, without a copy. */
@@ -265,7 +296,7 @@ export function bytes(
   at: number,
   length: number,
 ): Uint8Array {
-  return new Uint8Array(area.buffer, area.byteOffset + at, length);
+  return over(Uint8, area, at, length);
 }
 
 /**

@@ -40,7 +40,7 @@ import {
   SC_WIDE,
 } from "./_scalar.ts";
 import { SHA512 } from "../crypto/_sha2.ts";
-import { bytes, withWork } from "../crypto/_work.ts";
+import { bytes, withWork, words } from "../crypto/_work.ts";
 import { checkLength, unshared } from "./_check.ts";
 import { BASE_TABLE } from "./_base_table.ts";
 
@@ -411,7 +411,7 @@ function expand(area: Uint8Array, seed: Uint8Array): void {
 
 function run<T>(fn: (w: Int32Array, area: Uint8Array) => T): T {
   return withWork(AREA, (area) => {
-    const w = new Int32Array(area.buffer, area.byteOffset, WORDS);
+    const w = words(area, 0, WORDS);
     loadConstants(w);
     return fn(w, area);
   });

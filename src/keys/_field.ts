@@ -35,6 +35,10 @@ const MASK = 8191;
 export { add, mul, mulSmall, neg, sqr, sub } from "./_field_mul.ts";
 import { mul, sqr } from "./_field_mul.ts";
 
+// Taken at load: a Math.imul replaced after import would be handed the
+// limbs it multiplies (a secret scalar's, the ladder's).
+const imul = Math.imul;
+
 /** Carries the 20 limbs at `o` into balanced form, folding the top carry. */
 export function carry(w: Int32Array, o: number): void {
   let c = 0;
@@ -43,7 +47,7 @@ export function carry(w: Int32Array, o: number): void {
     c = (x + HALF) >> 13;
     w[o + i] = x - (c << 13);
   }
-  const x = w[o] + Math.imul(c, WRAP);
+  const x = w[o] + imul(c, WRAP);
   c = (x + HALF) >> 13;
   w[o] = x - (c << 13);
   w[o + 1] += c;
@@ -170,7 +174,7 @@ function carryUnsigned(w: Int32Array, o: number): void {
     c = x >> 13;
     w[o + i] = x & MASK;
   }
-  w[o] += Math.imul(c, WRAP);
+  w[o] += imul(c, WRAP);
 }
 
 /**
@@ -185,7 +189,7 @@ export function canonical(w: Int32Array, a: number, t: number): void {
   for (let pass = 0; pass < 2; pass++) {
     const h = w[a + 19] >> 8;
     w[a + 19] &= 0xff;
-    w[a] += Math.imul(h, 19);
+    w[a] += imul(h, 19);
     let c = 0;
     for (let i = 0; i < LIMBS; i++) {
       const x = w[a + i] + c;

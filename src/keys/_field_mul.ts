@@ -9,6 +9,10 @@
  * @module
  */
 
+// Taken at load: a Math.imul replaced after import would be handed
+// every limb of the secret operands (the ladder's, the signer's).
+const imul = Math.imul;
+
 /** w[out..) = w[a..) * w[b..); `out` may alias either operand. */
 export function mul(w: Int32Array, out: number, a: number, b: number): void {
   const l0 = w[a + 0];
@@ -71,126 +75,99 @@ export function mul(w: Int32Array, out: number, a: number, b: number): void {
   const t7 = m7 + n7;
   const t8 = m8 + n8;
   const t9 = m9 + n9;
-  const L0 = Math.imul(l0, m0);
-  const L1 = Math.imul(l0, m1) + Math.imul(l1, m0);
-  const L2 = Math.imul(l0, m2) + Math.imul(l1, m1) + Math.imul(l2, m0);
-  const L3 = Math.imul(l0, m3) + Math.imul(l1, m2) + Math.imul(l2, m1) +
-    Math.imul(l3, m0);
-  const L4 = Math.imul(l0, m4) + Math.imul(l1, m3) + Math.imul(l2, m2) +
-    Math.imul(l3, m1) + Math.imul(l4, m0);
-  const L5 = Math.imul(l0, m5) + Math.imul(l1, m4) + Math.imul(l2, m3) +
-    Math.imul(l3, m2) + Math.imul(l4, m1) + Math.imul(l5, m0);
-  const L6 = Math.imul(l0, m6) + Math.imul(l1, m5) + Math.imul(l2, m4) +
-    Math.imul(l3, m3) + Math.imul(l4, m2) + Math.imul(l5, m1) +
-    Math.imul(l6, m0);
-  const L7 = Math.imul(l0, m7) + Math.imul(l1, m6) + Math.imul(l2, m5) +
-    Math.imul(l3, m4) + Math.imul(l4, m3) + Math.imul(l5, m2) +
-    Math.imul(l6, m1) + Math.imul(l7, m0);
-  const L8 = Math.imul(l0, m8) + Math.imul(l1, m7) + Math.imul(l2, m6) +
-    Math.imul(l3, m5) + Math.imul(l4, m4) + Math.imul(l5, m3) +
-    Math.imul(l6, m2) + Math.imul(l7, m1) + Math.imul(l8, m0);
-  const L9 = Math.imul(l0, m9) + Math.imul(l1, m8) + Math.imul(l2, m7) +
-    Math.imul(l3, m6) + Math.imul(l4, m5) + Math.imul(l5, m4) +
-    Math.imul(l6, m3) + Math.imul(l7, m2) + Math.imul(l8, m1) +
-    Math.imul(l9, m0);
-  const L10 = Math.imul(l1, m9) + Math.imul(l2, m8) + Math.imul(l3, m7) +
-    Math.imul(l4, m6) + Math.imul(l5, m5) + Math.imul(l6, m4) +
-    Math.imul(l7, m3) + Math.imul(l8, m2) + Math.imul(l9, m1);
-  const L11 = Math.imul(l2, m9) + Math.imul(l3, m8) + Math.imul(l4, m7) +
-    Math.imul(l5, m6) + Math.imul(l6, m5) + Math.imul(l7, m4) +
-    Math.imul(l8, m3) + Math.imul(l9, m2);
-  const L12 = Math.imul(l3, m9) + Math.imul(l4, m8) + Math.imul(l5, m7) +
-    Math.imul(l6, m6) + Math.imul(l7, m5) + Math.imul(l8, m4) +
-    Math.imul(l9, m3);
-  const L13 = Math.imul(l4, m9) + Math.imul(l5, m8) + Math.imul(l6, m7) +
-    Math.imul(l7, m6) + Math.imul(l8, m5) + Math.imul(l9, m4);
-  const L14 = Math.imul(l5, m9) + Math.imul(l6, m8) + Math.imul(l7, m7) +
-    Math.imul(l8, m6) + Math.imul(l9, m5);
-  const L15 = Math.imul(l6, m9) + Math.imul(l7, m8) + Math.imul(l8, m7) +
-    Math.imul(l9, m6);
-  const L16 = Math.imul(l7, m9) + Math.imul(l8, m8) + Math.imul(l9, m7);
-  const L17 = Math.imul(l8, m9) + Math.imul(l9, m8);
-  const L18 = Math.imul(l9, m9);
-  const U0 = Math.imul(h0, n0);
-  const U1 = Math.imul(h0, n1) + Math.imul(h1, n0);
-  const U2 = Math.imul(h0, n2) + Math.imul(h1, n1) + Math.imul(h2, n0);
-  const U3 = Math.imul(h0, n3) + Math.imul(h1, n2) + Math.imul(h2, n1) +
-    Math.imul(h3, n0);
-  const U4 = Math.imul(h0, n4) + Math.imul(h1, n3) + Math.imul(h2, n2) +
-    Math.imul(h3, n1) + Math.imul(h4, n0);
-  const U5 = Math.imul(h0, n5) + Math.imul(h1, n4) + Math.imul(h2, n3) +
-    Math.imul(h3, n2) + Math.imul(h4, n1) + Math.imul(h5, n0);
-  const U6 = Math.imul(h0, n6) + Math.imul(h1, n5) + Math.imul(h2, n4) +
-    Math.imul(h3, n3) + Math.imul(h4, n2) + Math.imul(h5, n1) +
-    Math.imul(h6, n0);
-  const U7 = Math.imul(h0, n7) + Math.imul(h1, n6) + Math.imul(h2, n5) +
-    Math.imul(h3, n4) + Math.imul(h4, n3) + Math.imul(h5, n2) +
-    Math.imul(h6, n1) + Math.imul(h7, n0);
-  const U8 = Math.imul(h0, n8) + Math.imul(h1, n7) + Math.imul(h2, n6) +
-    Math.imul(h3, n5) + Math.imul(h4, n4) + Math.imul(h5, n3) +
-    Math.imul(h6, n2) + Math.imul(h7, n1) + Math.imul(h8, n0);
-  const U9 = Math.imul(h0, n9) + Math.imul(h1, n8) + Math.imul(h2, n7) +
-    Math.imul(h3, n6) + Math.imul(h4, n5) + Math.imul(h5, n4) +
-    Math.imul(h6, n3) + Math.imul(h7, n2) + Math.imul(h8, n1) +
-    Math.imul(h9, n0);
-  const U10 = Math.imul(h1, n9) + Math.imul(h2, n8) + Math.imul(h3, n7) +
-    Math.imul(h4, n6) + Math.imul(h5, n5) + Math.imul(h6, n4) +
-    Math.imul(h7, n3) + Math.imul(h8, n2) + Math.imul(h9, n1);
-  const U11 = Math.imul(h2, n9) + Math.imul(h3, n8) + Math.imul(h4, n7) +
-    Math.imul(h5, n6) + Math.imul(h6, n5) + Math.imul(h7, n4) +
-    Math.imul(h8, n3) + Math.imul(h9, n2);
-  const U12 = Math.imul(h3, n9) + Math.imul(h4, n8) + Math.imul(h5, n7) +
-    Math.imul(h6, n6) + Math.imul(h7, n5) + Math.imul(h8, n4) +
-    Math.imul(h9, n3);
-  const U13 = Math.imul(h4, n9) + Math.imul(h5, n8) + Math.imul(h6, n7) +
-    Math.imul(h7, n6) + Math.imul(h8, n5) + Math.imul(h9, n4);
-  const U14 = Math.imul(h5, n9) + Math.imul(h6, n8) + Math.imul(h7, n7) +
-    Math.imul(h8, n6) + Math.imul(h9, n5);
-  const U15 = Math.imul(h6, n9) + Math.imul(h7, n8) + Math.imul(h8, n7) +
-    Math.imul(h9, n6);
-  const U16 = Math.imul(h7, n9) + Math.imul(h8, n8) + Math.imul(h9, n7);
-  const U17 = Math.imul(h8, n9) + Math.imul(h9, n8);
-  const U18 = Math.imul(h9, n9);
-  const M0 = Math.imul(s0, t0);
-  const M1 = Math.imul(s0, t1) + Math.imul(s1, t0);
-  const M2 = Math.imul(s0, t2) + Math.imul(s1, t1) + Math.imul(s2, t0);
-  const M3 = Math.imul(s0, t3) + Math.imul(s1, t2) + Math.imul(s2, t1) +
-    Math.imul(s3, t0);
-  const M4 = Math.imul(s0, t4) + Math.imul(s1, t3) + Math.imul(s2, t2) +
-    Math.imul(s3, t1) + Math.imul(s4, t0);
-  const M5 = Math.imul(s0, t5) + Math.imul(s1, t4) + Math.imul(s2, t3) +
-    Math.imul(s3, t2) + Math.imul(s4, t1) + Math.imul(s5, t0);
-  const M6 = Math.imul(s0, t6) + Math.imul(s1, t5) + Math.imul(s2, t4) +
-    Math.imul(s3, t3) + Math.imul(s4, t2) + Math.imul(s5, t1) +
-    Math.imul(s6, t0);
-  const M7 = Math.imul(s0, t7) + Math.imul(s1, t6) + Math.imul(s2, t5) +
-    Math.imul(s3, t4) + Math.imul(s4, t3) + Math.imul(s5, t2) +
-    Math.imul(s6, t1) + Math.imul(s7, t0);
-  const M8 = Math.imul(s0, t8) + Math.imul(s1, t7) + Math.imul(s2, t6) +
-    Math.imul(s3, t5) + Math.imul(s4, t4) + Math.imul(s5, t3) +
-    Math.imul(s6, t2) + Math.imul(s7, t1) + Math.imul(s8, t0);
-  const M9 = Math.imul(s0, t9) + Math.imul(s1, t8) + Math.imul(s2, t7) +
-    Math.imul(s3, t6) + Math.imul(s4, t5) + Math.imul(s5, t4) +
-    Math.imul(s6, t3) + Math.imul(s7, t2) + Math.imul(s8, t1) +
-    Math.imul(s9, t0);
-  const M10 = Math.imul(s1, t9) + Math.imul(s2, t8) + Math.imul(s3, t7) +
-    Math.imul(s4, t6) + Math.imul(s5, t5) + Math.imul(s6, t4) +
-    Math.imul(s7, t3) + Math.imul(s8, t2) + Math.imul(s9, t1);
-  const M11 = Math.imul(s2, t9) + Math.imul(s3, t8) + Math.imul(s4, t7) +
-    Math.imul(s5, t6) + Math.imul(s6, t5) + Math.imul(s7, t4) +
-    Math.imul(s8, t3) + Math.imul(s9, t2);
-  const M12 = Math.imul(s3, t9) + Math.imul(s4, t8) + Math.imul(s5, t7) +
-    Math.imul(s6, t6) + Math.imul(s7, t5) + Math.imul(s8, t4) +
-    Math.imul(s9, t3);
-  const M13 = Math.imul(s4, t9) + Math.imul(s5, t8) + Math.imul(s6, t7) +
-    Math.imul(s7, t6) + Math.imul(s8, t5) + Math.imul(s9, t4);
-  const M14 = Math.imul(s5, t9) + Math.imul(s6, t8) + Math.imul(s7, t7) +
-    Math.imul(s8, t6) + Math.imul(s9, t5);
-  const M15 = Math.imul(s6, t9) + Math.imul(s7, t8) + Math.imul(s8, t7) +
-    Math.imul(s9, t6);
-  const M16 = Math.imul(s7, t9) + Math.imul(s8, t8) + Math.imul(s9, t7);
-  const M17 = Math.imul(s8, t9) + Math.imul(s9, t8);
-  const M18 = Math.imul(s9, t9);
+  const L0 = imul(l0, m0);
+  const L1 = imul(l0, m1) + imul(l1, m0);
+  const L2 = imul(l0, m2) + imul(l1, m1) + imul(l2, m0);
+  const L3 = imul(l0, m3) + imul(l1, m2) + imul(l2, m1) + imul(l3, m0);
+  const L4 = imul(l0, m4) + imul(l1, m3) + imul(l2, m2) + imul(l3, m1) +
+    imul(l4, m0);
+  const L5 = imul(l0, m5) + imul(l1, m4) + imul(l2, m3) + imul(l3, m2) +
+    imul(l4, m1) + imul(l5, m0);
+  const L6 = imul(l0, m6) + imul(l1, m5) + imul(l2, m4) + imul(l3, m3) +
+    imul(l4, m2) + imul(l5, m1) + imul(l6, m0);
+  const L7 = imul(l0, m7) + imul(l1, m6) + imul(l2, m5) + imul(l3, m4) +
+    imul(l4, m3) + imul(l5, m2) + imul(l6, m1) + imul(l7, m0);
+  const L8 = imul(l0, m8) + imul(l1, m7) + imul(l2, m6) + imul(l3, m5) +
+    imul(l4, m4) + imul(l5, m3) + imul(l6, m2) + imul(l7, m1) + imul(l8, m0);
+  const L9 = imul(l0, m9) + imul(l1, m8) + imul(l2, m7) + imul(l3, m6) +
+    imul(l4, m5) + imul(l5, m4) + imul(l6, m3) + imul(l7, m2) + imul(l8, m1) +
+    imul(l9, m0);
+  const L10 = imul(l1, m9) + imul(l2, m8) + imul(l3, m7) + imul(l4, m6) +
+    imul(l5, m5) + imul(l6, m4) + imul(l7, m3) + imul(l8, m2) + imul(l9, m1);
+  const L11 = imul(l2, m9) + imul(l3, m8) + imul(l4, m7) + imul(l5, m6) +
+    imul(l6, m5) + imul(l7, m4) + imul(l8, m3) + imul(l9, m2);
+  const L12 = imul(l3, m9) + imul(l4, m8) + imul(l5, m7) + imul(l6, m6) +
+    imul(l7, m5) + imul(l8, m4) + imul(l9, m3);
+  const L13 = imul(l4, m9) + imul(l5, m8) + imul(l6, m7) + imul(l7, m6) +
+    imul(l8, m5) + imul(l9, m4);
+  const L14 = imul(l5, m9) + imul(l6, m8) + imul(l7, m7) + imul(l8, m6) +
+    imul(l9, m5);
+  const L15 = imul(l6, m9) + imul(l7, m8) + imul(l8, m7) + imul(l9, m6);
+  const L16 = imul(l7, m9) + imul(l8, m8) + imul(l9, m7);
+  const L17 = imul(l8, m9) + imul(l9, m8);
+  const L18 = imul(l9, m9);
+  const U0 = imul(h0, n0);
+  const U1 = imul(h0, n1) + imul(h1, n0);
+  const U2 = imul(h0, n2) + imul(h1, n1) + imul(h2, n0);
+  const U3 = imul(h0, n3) + imul(h1, n2) + imul(h2, n1) + imul(h3, n0);
+  const U4 = imul(h0, n4) + imul(h1, n3) + imul(h2, n2) + imul(h3, n1) +
+    imul(h4, n0);
+  const U5 = imul(h0, n5) + imul(h1, n4) + imul(h2, n3) + imul(h3, n2) +
+    imul(h4, n1) + imul(h5, n0);
+  const U6 = imul(h0, n6) + imul(h1, n5) + imul(h2, n4) + imul(h3, n3) +
+    imul(h4, n2) + imul(h5, n1) + imul(h6, n0);
+  const U7 = imul(h0, n7) + imul(h1, n6) + imul(h2, n5) + imul(h3, n4) +
+    imul(h4, n3) + imul(h5, n2) + imul(h6, n1) + imul(h7, n0);
+  const U8 = imul(h0, n8) + imul(h1, n7) + imul(h2, n6) + imul(h3, n5) +
+    imul(h4, n4) + imul(h5, n3) + imul(h6, n2) + imul(h7, n1) + imul(h8, n0);
+  const U9 = imul(h0, n9) + imul(h1, n8) + imul(h2, n7) + imul(h3, n6) +
+    imul(h4, n5) + imul(h5, n4) + imul(h6, n3) + imul(h7, n2) + imul(h8, n1) +
+    imul(h9, n0);
+  const U10 = imul(h1, n9) + imul(h2, n8) + imul(h3, n7) + imul(h4, n6) +
+    imul(h5, n5) + imul(h6, n4) + imul(h7, n3) + imul(h8, n2) + imul(h9, n1);
+  const U11 = imul(h2, n9) + imul(h3, n8) + imul(h4, n7) + imul(h5, n6) +
+    imul(h6, n5) + imul(h7, n4) + imul(h8, n3) + imul(h9, n2);
+  const U12 = imul(h3, n9) + imul(h4, n8) + imul(h5, n7) + imul(h6, n6) +
+    imul(h7, n5) + imul(h8, n4) + imul(h9, n3);
+  const U13 = imul(h4, n9) + imul(h5, n8) + imul(h6, n7) + imul(h7, n6) +
+    imul(h8, n5) + imul(h9, n4);
+  const U14 = imul(h5, n9) + imul(h6, n8) + imul(h7, n7) + imul(h8, n6) +
+    imul(h9, n5);
+  const U15 = imul(h6, n9) + imul(h7, n8) + imul(h8, n7) + imul(h9, n6);
+  const U16 = imul(h7, n9) + imul(h8, n8) + imul(h9, n7);
+  const U17 = imul(h8, n9) + imul(h9, n8);
+  const U18 = imul(h9, n9);
+  const M0 = imul(s0, t0);
+  const M1 = imul(s0, t1) + imul(s1, t0);
+  const M2 = imul(s0, t2) + imul(s1, t1) + imul(s2, t0);
+  const M3 = imul(s0, t3) + imul(s1, t2) + imul(s2, t1) + imul(s3, t0);
+  const M4 = imul(s0, t4) + imul(s1, t3) + imul(s2, t2) + imul(s3, t1) +
+    imul(s4, t0);
+  const M5 = imul(s0, t5) + imul(s1, t4) + imul(s2, t3) + imul(s3, t2) +
+    imul(s4, t1) + imul(s5, t0);
+  const M6 = imul(s0, t6) + imul(s1, t5) + imul(s2, t4) + imul(s3, t3) +
+    imul(s4, t2) + imul(s5, t1) + imul(s6, t0);
+  const M7 = imul(s0, t7) + imul(s1, t6) + imul(s2, t5) + imul(s3, t4) +
+    imul(s4, t3) + imul(s5, t2) + imul(s6, t1) + imul(s7, t0);
+  const M8 = imul(s0, t8) + imul(s1, t7) + imul(s2, t6) + imul(s3, t5) +
+    imul(s4, t4) + imul(s5, t3) + imul(s6, t2) + imul(s7, t1) + imul(s8, t0);
+  const M9 = imul(s0, t9) + imul(s1, t8) + imul(s2, t7) + imul(s3, t6) +
+    imul(s4, t5) + imul(s5, t4) + imul(s6, t3) + imul(s7, t2) + imul(s8, t1) +
+    imul(s9, t0);
+  const M10 = imul(s1, t9) + imul(s2, t8) + imul(s3, t7) + imul(s4, t6) +
+    imul(s5, t5) + imul(s6, t4) + imul(s7, t3) + imul(s8, t2) + imul(s9, t1);
+  const M11 = imul(s2, t9) + imul(s3, t8) + imul(s4, t7) + imul(s5, t6) +
+    imul(s6, t5) + imul(s7, t4) + imul(s8, t3) + imul(s9, t2);
+  const M12 = imul(s3, t9) + imul(s4, t8) + imul(s5, t7) + imul(s6, t6) +
+    imul(s7, t5) + imul(s8, t4) + imul(s9, t3);
+  const M13 = imul(s4, t9) + imul(s5, t8) + imul(s6, t7) + imul(s7, t6) +
+    imul(s8, t5) + imul(s9, t4);
+  const M14 = imul(s5, t9) + imul(s6, t8) + imul(s7, t7) + imul(s8, t6) +
+    imul(s9, t5);
+  const M15 = imul(s6, t9) + imul(s7, t8) + imul(s8, t7) + imul(s9, t6);
+  const M16 = imul(s7, t9) + imul(s8, t8) + imul(s9, t7);
+  const M17 = imul(s8, t9) + imul(s9, t8);
+  const M18 = imul(s9, t9);
   let x = M9 - L9 - U9;
   let c = (x + 4096) >> 13;
   const g19 = x - (c << 13);
@@ -253,67 +230,67 @@ export function mul(w: Int32Array, out: number, a: number, b: number): void {
   const g38 = x - (c << 13);
   const g39 = c;
   c = 0;
-  x = L0 + Math.imul(g20, 608) + c;
+  x = L0 + imul(g20, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 0] = x - (c << 13);
-  x = L1 + Math.imul(g21, 608) + c;
+  x = L1 + imul(g21, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 1] = x - (c << 13);
-  x = L2 + Math.imul(g22, 608) + c;
+  x = L2 + imul(g22, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 2] = x - (c << 13);
-  x = L3 + Math.imul(g23, 608) + c;
+  x = L3 + imul(g23, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 3] = x - (c << 13);
-  x = L4 + Math.imul(g24, 608) + c;
+  x = L4 + imul(g24, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 4] = x - (c << 13);
-  x = L5 + Math.imul(g25, 608) + c;
+  x = L5 + imul(g25, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 5] = x - (c << 13);
-  x = L6 + Math.imul(g26, 608) + c;
+  x = L6 + imul(g26, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 6] = x - (c << 13);
-  x = L7 + Math.imul(g27, 608) + c;
+  x = L7 + imul(g27, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 7] = x - (c << 13);
-  x = L8 + Math.imul(g28, 608) + c;
+  x = L8 + imul(g28, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 8] = x - (c << 13);
-  x = L9 + Math.imul(g29, 608) + c;
+  x = L9 + imul(g29, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 9] = x - (c << 13);
-  x = L10 + (M0 - L0 - U0) + Math.imul(g30, 608) + c;
+  x = L10 + (M0 - L0 - U0) + imul(g30, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 10] = x - (c << 13);
-  x = L11 + (M1 - L1 - U1) + Math.imul(g31, 608) + c;
+  x = L11 + (M1 - L1 - U1) + imul(g31, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 11] = x - (c << 13);
-  x = L12 + (M2 - L2 - U2) + Math.imul(g32, 608) + c;
+  x = L12 + (M2 - L2 - U2) + imul(g32, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 12] = x - (c << 13);
-  x = L13 + (M3 - L3 - U3) + Math.imul(g33, 608) + c;
+  x = L13 + (M3 - L3 - U3) + imul(g33, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 13] = x - (c << 13);
-  x = L14 + (M4 - L4 - U4) + Math.imul(g34, 608) + c;
+  x = L14 + (M4 - L4 - U4) + imul(g34, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 14] = x - (c << 13);
-  x = L15 + (M5 - L5 - U5) + Math.imul(g35, 608) + c;
+  x = L15 + (M5 - L5 - U5) + imul(g35, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 15] = x - (c << 13);
-  x = L16 + (M6 - L6 - U6) + Math.imul(g36, 608) + c;
+  x = L16 + (M6 - L6 - U6) + imul(g36, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 16] = x - (c << 13);
-  x = L17 + (M7 - L7 - U7) + Math.imul(g37, 608) + c;
+  x = L17 + (M7 - L7 - U7) + imul(g37, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 17] = x - (c << 13);
-  x = L18 + (M8 - L8 - U8) + Math.imul(g38, 608) + c;
+  x = L18 + (M8 - L8 - U8) + imul(g38, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 18] = x - (c << 13);
-  x = g19 + Math.imul(g39, 608) + c;
+  x = g19 + imul(g39, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 19] = x - (c << 13);
-  x = w[out] + Math.imul(c, 608);
+  x = w[out] + imul(c, 608);
   c = (x + 4096) >> 13;
   w[out] = x - (c << 13);
   w[out + 1] += c;
@@ -378,84 +355,72 @@ export function sqr(w: Int32Array, out: number, a: number): void {
   const ds7 = s7 << 1;
   const ds8 = s8 << 1;
   const ds9 = s9 << 1;
-  const L0 = Math.imul(l0, l0);
-  const L1 = Math.imul(l0, dl1);
-  const L2 = Math.imul(l0, dl2) + Math.imul(l1, l1);
-  const L3 = Math.imul(l0, dl3) + Math.imul(l1, dl2);
-  const L4 = Math.imul(l0, dl4) + Math.imul(l1, dl3) + Math.imul(l2, l2);
-  const L5 = Math.imul(l0, dl5) + Math.imul(l1, dl4) + Math.imul(l2, dl3);
-  const L6 = Math.imul(l0, dl6) + Math.imul(l1, dl5) + Math.imul(l2, dl4) +
-    Math.imul(l3, l3);
-  const L7 = Math.imul(l0, dl7) + Math.imul(l1, dl6) + Math.imul(l2, dl5) +
-    Math.imul(l3, dl4);
-  const L8 = Math.imul(l0, dl8) + Math.imul(l1, dl7) + Math.imul(l2, dl6) +
-    Math.imul(l3, dl5) + Math.imul(l4, l4);
-  const L9 = Math.imul(l0, dl9) + Math.imul(l1, dl8) + Math.imul(l2, dl7) +
-    Math.imul(l3, dl6) + Math.imul(l4, dl5);
-  const L10 = Math.imul(l1, dl9) + Math.imul(l2, dl8) + Math.imul(l3, dl7) +
-    Math.imul(l4, dl6) + Math.imul(l5, l5);
-  const L11 = Math.imul(l2, dl9) + Math.imul(l3, dl8) + Math.imul(l4, dl7) +
-    Math.imul(l5, dl6);
-  const L12 = Math.imul(l3, dl9) + Math.imul(l4, dl8) + Math.imul(l5, dl7) +
-    Math.imul(l6, l6);
-  const L13 = Math.imul(l4, dl9) + Math.imul(l5, dl8) + Math.imul(l6, dl7);
-  const L14 = Math.imul(l5, dl9) + Math.imul(l6, dl8) + Math.imul(l7, l7);
-  const L15 = Math.imul(l6, dl9) + Math.imul(l7, dl8);
-  const L16 = Math.imul(l7, dl9) + Math.imul(l8, l8);
-  const L17 = Math.imul(l8, dl9);
-  const L18 = Math.imul(l9, l9);
-  const U0 = Math.imul(h0, h0);
-  const U1 = Math.imul(h0, dh1);
-  const U2 = Math.imul(h0, dh2) + Math.imul(h1, h1);
-  const U3 = Math.imul(h0, dh3) + Math.imul(h1, dh2);
-  const U4 = Math.imul(h0, dh4) + Math.imul(h1, dh3) + Math.imul(h2, h2);
-  const U5 = Math.imul(h0, dh5) + Math.imul(h1, dh4) + Math.imul(h2, dh3);
-  const U6 = Math.imul(h0, dh6) + Math.imul(h1, dh5) + Math.imul(h2, dh4) +
-    Math.imul(h3, h3);
-  const U7 = Math.imul(h0, dh7) + Math.imul(h1, dh6) + Math.imul(h2, dh5) +
-    Math.imul(h3, dh4);
-  const U8 = Math.imul(h0, dh8) + Math.imul(h1, dh7) + Math.imul(h2, dh6) +
-    Math.imul(h3, dh5) + Math.imul(h4, h4);
-  const U9 = Math.imul(h0, dh9) + Math.imul(h1, dh8) + Math.imul(h2, dh7) +
-    Math.imul(h3, dh6) + Math.imul(h4, dh5);
-  const U10 = Math.imul(h1, dh9) + Math.imul(h2, dh8) + Math.imul(h3, dh7) +
-    Math.imul(h4, dh6) + Math.imul(h5, h5);
-  const U11 = Math.imul(h2, dh9) + Math.imul(h3, dh8) + Math.imul(h4, dh7) +
-    Math.imul(h5, dh6);
-  const U12 = Math.imul(h3, dh9) + Math.imul(h4, dh8) + Math.imul(h5, dh7) +
-    Math.imul(h6, h6);
-  const U13 = Math.imul(h4, dh9) + Math.imul(h5, dh8) + Math.imul(h6, dh7);
-  const U14 = Math.imul(h5, dh9) + Math.imul(h6, dh8) + Math.imul(h7, h7);
-  const U15 = Math.imul(h6, dh9) + Math.imul(h7, dh8);
-  const U16 = Math.imul(h7, dh9) + Math.imul(h8, h8);
-  const U17 = Math.imul(h8, dh9);
-  const U18 = Math.imul(h9, h9);
-  const M0 = Math.imul(s0, s0);
-  const M1 = Math.imul(s0, ds1);
-  const M2 = Math.imul(s0, ds2) + Math.imul(s1, s1);
-  const M3 = Math.imul(s0, ds3) + Math.imul(s1, ds2);
-  const M4 = Math.imul(s0, ds4) + Math.imul(s1, ds3) + Math.imul(s2, s2);
-  const M5 = Math.imul(s0, ds5) + Math.imul(s1, ds4) + Math.imul(s2, ds3);
-  const M6 = Math.imul(s0, ds6) + Math.imul(s1, ds5) + Math.imul(s2, ds4) +
-    Math.imul(s3, s3);
-  const M7 = Math.imul(s0, ds7) + Math.imul(s1, ds6) + Math.imul(s2, ds5) +
-    Math.imul(s3, ds4);
-  const M8 = Math.imul(s0, ds8) + Math.imul(s1, ds7) + Math.imul(s2, ds6) +
-    Math.imul(s3, ds5) + Math.imul(s4, s4);
-  const M9 = Math.imul(s0, ds9) + Math.imul(s1, ds8) + Math.imul(s2, ds7) +
-    Math.imul(s3, ds6) + Math.imul(s4, ds5);
-  const M10 = Math.imul(s1, ds9) + Math.imul(s2, ds8) + Math.imul(s3, ds7) +
-    Math.imul(s4, ds6) + Math.imul(s5, s5);
-  const M11 = Math.imul(s2, ds9) + Math.imul(s3, ds8) + Math.imul(s4, ds7) +
-    Math.imul(s5, ds6);
-  const M12 = Math.imul(s3, ds9) + Math.imul(s4, ds8) + Math.imul(s5, ds7) +
-    Math.imul(s6, s6);
-  const M13 = Math.imul(s4, ds9) + Math.imul(s5, ds8) + Math.imul(s6, ds7);
-  const M14 = Math.imul(s5, ds9) + Math.imul(s6, ds8) + Math.imul(s7, s7);
-  const M15 = Math.imul(s6, ds9) + Math.imul(s7, ds8);
-  const M16 = Math.imul(s7, ds9) + Math.imul(s8, s8);
-  const M17 = Math.imul(s8, ds9);
-  const M18 = Math.imul(s9, s9);
+  const L0 = imul(l0, l0);
+  const L1 = imul(l0, dl1);
+  const L2 = imul(l0, dl2) + imul(l1, l1);
+  const L3 = imul(l0, dl3) + imul(l1, dl2);
+  const L4 = imul(l0, dl4) + imul(l1, dl3) + imul(l2, l2);
+  const L5 = imul(l0, dl5) + imul(l1, dl4) + imul(l2, dl3);
+  const L6 = imul(l0, dl6) + imul(l1, dl5) + imul(l2, dl4) + imul(l3, l3);
+  const L7 = imul(l0, dl7) + imul(l1, dl6) + imul(l2, dl5) + imul(l3, dl4);
+  const L8 = imul(l0, dl8) + imul(l1, dl7) + imul(l2, dl6) + imul(l3, dl5) +
+    imul(l4, l4);
+  const L9 = imul(l0, dl9) + imul(l1, dl8) + imul(l2, dl7) + imul(l3, dl6) +
+    imul(l4, dl5);
+  const L10 = imul(l1, dl9) + imul(l2, dl8) + imul(l3, dl7) + imul(l4, dl6) +
+    imul(l5, l5);
+  const L11 = imul(l2, dl9) + imul(l3, dl8) + imul(l4, dl7) + imul(l5, dl6);
+  const L12 = imul(l3, dl9) + imul(l4, dl8) + imul(l5, dl7) + imul(l6, l6);
+  const L13 = imul(l4, dl9) + imul(l5, dl8) + imul(l6, dl7);
+  const L14 = imul(l5, dl9) + imul(l6, dl8) + imul(l7, l7);
+  const L15 = imul(l6, dl9) + imul(l7, dl8);
+  const L16 = imul(l7, dl9) + imul(l8, l8);
+  const L17 = imul(l8, dl9);
+  const L18 = imul(l9, l9);
+  const U0 = imul(h0, h0);
+  const U1 = imul(h0, dh1);
+  const U2 = imul(h0, dh2) + imul(h1, h1);
+  const U3 = imul(h0, dh3) + imul(h1, dh2);
+  const U4 = imul(h0, dh4) + imul(h1, dh3) + imul(h2, h2);
+  const U5 = imul(h0, dh5) + imul(h1, dh4) + imul(h2, dh3);
+  const U6 = imul(h0, dh6) + imul(h1, dh5) + imul(h2, dh4) + imul(h3, h3);
+  const U7 = imul(h0, dh7) + imul(h1, dh6) + imul(h2, dh5) + imul(h3, dh4);
+  const U8 = imul(h0, dh8) + imul(h1, dh7) + imul(h2, dh6) + imul(h3, dh5) +
+    imul(h4, h4);
+  const U9 = imul(h0, dh9) + imul(h1, dh8) + imul(h2, dh7) + imul(h3, dh6) +
+    imul(h4, dh5);
+  const U10 = imul(h1, dh9) + imul(h2, dh8) + imul(h3, dh7) + imul(h4, dh6) +
+    imul(h5, h5);
+  const U11 = imul(h2, dh9) + imul(h3, dh8) + imul(h4, dh7) + imul(h5, dh6);
+  const U12 = imul(h3, dh9) + imul(h4, dh8) + imul(h5, dh7) + imul(h6, h6);
+  const U13 = imul(h4, dh9) + imul(h5, dh8) + imul(h6, dh7);
+  const U14 = imul(h5, dh9) + imul(h6, dh8) + imul(h7, h7);
+  const U15 = imul(h6, dh9) + imul(h7, dh8);
+  const U16 = imul(h7, dh9) + imul(h8, h8);
+  const U17 = imul(h8, dh9);
+  const U18 = imul(h9, h9);
+  const M0 = imul(s0, s0);
+  const M1 = imul(s0, ds1);
+  const M2 = imul(s0, ds2) + imul(s1, s1);
+  const M3 = imul(s0, ds3) + imul(s1, ds2);
+  const M4 = imul(s0, ds4) + imul(s1, ds3) + imul(s2, s2);
+  const M5 = imul(s0, ds5) + imul(s1, ds4) + imul(s2, ds3);
+  const M6 = imul(s0, ds6) + imul(s1, ds5) + imul(s2, ds4) + imul(s3, s3);
+  const M7 = imul(s0, ds7) + imul(s1, ds6) + imul(s2, ds5) + imul(s3, ds4);
+  const M8 = imul(s0, ds8) + imul(s1, ds7) + imul(s2, ds6) + imul(s3, ds5) +
+    imul(s4, s4);
+  const M9 = imul(s0, ds9) + imul(s1, ds8) + imul(s2, ds7) + imul(s3, ds6) +
+    imul(s4, ds5);
+  const M10 = imul(s1, ds9) + imul(s2, ds8) + imul(s3, ds7) + imul(s4, ds6) +
+    imul(s5, s5);
+  const M11 = imul(s2, ds9) + imul(s3, ds8) + imul(s4, ds7) + imul(s5, ds6);
+  const M12 = imul(s3, ds9) + imul(s4, ds8) + imul(s5, ds7) + imul(s6, s6);
+  const M13 = imul(s4, ds9) + imul(s5, ds8) + imul(s6, ds7);
+  const M14 = imul(s5, ds9) + imul(s6, ds8) + imul(s7, s7);
+  const M15 = imul(s6, ds9) + imul(s7, ds8);
+  const M16 = imul(s7, ds9) + imul(s8, s8);
+  const M17 = imul(s8, ds9);
+  const M18 = imul(s9, s9);
   let x = M9 - L9 - U9;
   let c = (x + 4096) >> 13;
   const g19 = x - (c << 13);
@@ -518,67 +483,67 @@ export function sqr(w: Int32Array, out: number, a: number): void {
   const g38 = x - (c << 13);
   const g39 = c;
   c = 0;
-  x = L0 + Math.imul(g20, 608) + c;
+  x = L0 + imul(g20, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 0] = x - (c << 13);
-  x = L1 + Math.imul(g21, 608) + c;
+  x = L1 + imul(g21, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 1] = x - (c << 13);
-  x = L2 + Math.imul(g22, 608) + c;
+  x = L2 + imul(g22, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 2] = x - (c << 13);
-  x = L3 + Math.imul(g23, 608) + c;
+  x = L3 + imul(g23, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 3] = x - (c << 13);
-  x = L4 + Math.imul(g24, 608) + c;
+  x = L4 + imul(g24, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 4] = x - (c << 13);
-  x = L5 + Math.imul(g25, 608) + c;
+  x = L5 + imul(g25, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 5] = x - (c << 13);
-  x = L6 + Math.imul(g26, 608) + c;
+  x = L6 + imul(g26, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 6] = x - (c << 13);
-  x = L7 + Math.imul(g27, 608) + c;
+  x = L7 + imul(g27, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 7] = x - (c << 13);
-  x = L8 + Math.imul(g28, 608) + c;
+  x = L8 + imul(g28, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 8] = x - (c << 13);
-  x = L9 + Math.imul(g29, 608) + c;
+  x = L9 + imul(g29, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 9] = x - (c << 13);
-  x = L10 + (M0 - L0 - U0) + Math.imul(g30, 608) + c;
+  x = L10 + (M0 - L0 - U0) + imul(g30, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 10] = x - (c << 13);
-  x = L11 + (M1 - L1 - U1) + Math.imul(g31, 608) + c;
+  x = L11 + (M1 - L1 - U1) + imul(g31, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 11] = x - (c << 13);
-  x = L12 + (M2 - L2 - U2) + Math.imul(g32, 608) + c;
+  x = L12 + (M2 - L2 - U2) + imul(g32, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 12] = x - (c << 13);
-  x = L13 + (M3 - L3 - U3) + Math.imul(g33, 608) + c;
+  x = L13 + (M3 - L3 - U3) + imul(g33, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 13] = x - (c << 13);
-  x = L14 + (M4 - L4 - U4) + Math.imul(g34, 608) + c;
+  x = L14 + (M4 - L4 - U4) + imul(g34, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 14] = x - (c << 13);
-  x = L15 + (M5 - L5 - U5) + Math.imul(g35, 608) + c;
+  x = L15 + (M5 - L5 - U5) + imul(g35, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 15] = x - (c << 13);
-  x = L16 + (M6 - L6 - U6) + Math.imul(g36, 608) + c;
+  x = L16 + (M6 - L6 - U6) + imul(g36, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 16] = x - (c << 13);
-  x = L17 + (M7 - L7 - U7) + Math.imul(g37, 608) + c;
+  x = L17 + (M7 - L7 - U7) + imul(g37, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 17] = x - (c << 13);
-  x = L18 + (M8 - L8 - U8) + Math.imul(g38, 608) + c;
+  x = L18 + (M8 - L8 - U8) + imul(g38, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 18] = x - (c << 13);
-  x = g19 + Math.imul(g39, 608) + c;
+  x = g19 + imul(g39, 608) + c;
   c = (x + 4096) >> 13;
   w[out + 19] = x - (c << 13);
-  x = w[out] + Math.imul(c, 608);
+  x = w[out] + imul(c, 608);
   c = (x + 4096) >> 13;
   w[out] = x - (c << 13);
   w[out + 1] += c;
@@ -646,7 +611,7 @@ export function add(w: Int32Array, out: number, a: number, b: number): void {
   x = w[a + 19] + w[b + 19] + c;
   c = (x + 4096) >> 13;
   w[out + 19] = x - (c << 13);
-  x = r0 + Math.imul(c, 608);
+  x = r0 + imul(c, 608);
   c = (x + 4096) >> 13;
   w[out] = x - (c << 13);
   w[out + 1] = r1 + c;
@@ -714,7 +679,7 @@ export function sub(w: Int32Array, out: number, a: number, b: number): void {
   x = w[a + 19] - w[b + 19] + c;
   c = (x + 4096) >> 13;
   w[out + 19] = x - (c << 13);
-  x = r0 + Math.imul(c, 608);
+  x = r0 + imul(c, 608);
   c = (x + 4096) >> 13;
   w[out] = x - (c << 13);
   w[out + 1] = r1 + c;
@@ -782,7 +747,7 @@ export function neg(w: Int32Array, out: number, a: number): void {
   x = -w[a + 19] + c;
   c = (x + 4096) >> 13;
   w[out + 19] = x - (c << 13);
-  x = r0 + Math.imul(c, 608);
+  x = r0 + imul(c, 608);
   c = (x + 4096) >> 13;
   w[out] = x - (c << 13);
   w[out + 1] = r1 + c;
@@ -799,67 +764,67 @@ export function mulSmall(
   a: number,
   n: number,
 ): void {
-  let x = Math.imul(w[a + 0], n);
+  let x = imul(w[a + 0], n);
   let c = (x + 4096) >> 13;
   const r0 = x - (c << 13);
-  x = Math.imul(w[a + 1], n) + c;
+  x = imul(w[a + 1], n) + c;
   c = (x + 4096) >> 13;
   const r1 = x - (c << 13);
-  x = Math.imul(w[a + 2], n) + c;
+  x = imul(w[a + 2], n) + c;
   c = (x + 4096) >> 13;
   w[out + 2] = x - (c << 13);
-  x = Math.imul(w[a + 3], n) + c;
+  x = imul(w[a + 3], n) + c;
   c = (x + 4096) >> 13;
   w[out + 3] = x - (c << 13);
-  x = Math.imul(w[a + 4], n) + c;
+  x = imul(w[a + 4], n) + c;
   c = (x + 4096) >> 13;
   w[out + 4] = x - (c << 13);
-  x = Math.imul(w[a + 5], n) + c;
+  x = imul(w[a + 5], n) + c;
   c = (x + 4096) >> 13;
   w[out + 5] = x - (c << 13);
-  x = Math.imul(w[a + 6], n) + c;
+  x = imul(w[a + 6], n) + c;
   c = (x + 4096) >> 13;
   w[out + 6] = x - (c << 13);
-  x = Math.imul(w[a + 7], n) + c;
+  x = imul(w[a + 7], n) + c;
   c = (x + 4096) >> 13;
   w[out + 7] = x - (c << 13);
-  x = Math.imul(w[a + 8], n) + c;
+  x = imul(w[a + 8], n) + c;
   c = (x + 4096) >> 13;
   w[out + 8] = x - (c << 13);
-  x = Math.imul(w[a + 9], n) + c;
+  x = imul(w[a + 9], n) + c;
   c = (x + 4096) >> 13;
   w[out + 9] = x - (c << 13);
-  x = Math.imul(w[a + 10], n) + c;
+  x = imul(w[a + 10], n) + c;
   c = (x + 4096) >> 13;
   w[out + 10] = x - (c << 13);
-  x = Math.imul(w[a + 11], n) + c;
+  x = imul(w[a + 11], n) + c;
   c = (x + 4096) >> 13;
   w[out + 11] = x - (c << 13);
-  x = Math.imul(w[a + 12], n) + c;
+  x = imul(w[a + 12], n) + c;
   c = (x + 4096) >> 13;
   w[out + 12] = x - (c << 13);
-  x = Math.imul(w[a + 13], n) + c;
+  x = imul(w[a + 13], n) + c;
   c = (x + 4096) >> 13;
   w[out + 13] = x - (c << 13);
-  x = Math.imul(w[a + 14], n) + c;
+  x = imul(w[a + 14], n) + c;
   c = (x + 4096) >> 13;
   w[out + 14] = x - (c << 13);
-  x = Math.imul(w[a + 15], n) + c;
+  x = imul(w[a + 15], n) + c;
   c = (x + 4096) >> 13;
   w[out + 15] = x - (c << 13);
-  x = Math.imul(w[a + 16], n) + c;
+  x = imul(w[a + 16], n) + c;
   c = (x + 4096) >> 13;
   w[out + 16] = x - (c << 13);
-  x = Math.imul(w[a + 17], n) + c;
+  x = imul(w[a + 17], n) + c;
   c = (x + 4096) >> 13;
   w[out + 17] = x - (c << 13);
-  x = Math.imul(w[a + 18], n) + c;
+  x = imul(w[a + 18], n) + c;
   c = (x + 4096) >> 13;
   w[out + 18] = x - (c << 13);
-  x = Math.imul(w[a + 19], n) + c;
+  x = imul(w[a + 19], n) + c;
   c = (x + 4096) >> 13;
   w[out + 19] = x - (c << 13);
-  x = r0 + Math.imul(c, 608);
+  x = r0 + imul(c, 608);
   c = (x + 4096) >> 13;
   w[out] = x - (c << 13);
   w[out + 1] = r1 + c;

@@ -24,6 +24,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
+import { lengthOf } from "../core/_intrinsics.ts";
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import {
   decodeBase64Into,
@@ -63,7 +64,9 @@ function isSpace(c: number): boolean {
 }
 
 function matchAt(view: Uint8Array, at: number, text: string): boolean {
-  if (at + text.length > view.length) return false;
+  // The engine's length: `view` is the guarded key file, and a getter
+  // replaced after import would be handed it.
+  if (at + text.length > lengthOf(view)) return false;
   for (let i = 0; i < text.length; i++) {
     if (view[at + i] !== text.charCodeAt(i)) return false;
   }
@@ -197,7 +200,11 @@ function publicFromBlob(
   if (key.end - key.start !== 32 || b.left !== 0) {
     throw b.fail("an Ed25519 public key is 32 bytes");
   }
-  return bytes.slice(key.start, key.end);
+  // Copied by index: `bytes` is the decoded file, seed and all, and a
+  // replaced `slice` would be handed it.
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = bytes[key.start + i];
+  return out;
 }
 
 /**
@@ -211,10 +218,8 @@ export function readOpenSSHPrivateKey(
 ): OpenSSHKey {
   return file.read((view) => {
     const body = armorBody(view, file.size);
-    const raw = SecretBuffer.alloc(
-      Math.max(1, decodedMax(body.end - body.start)),
-      options,
-    );
+    const most = decodedMax(body.end - body.start);
+    const raw = SecretBuffer.alloc(most > 1 ? most : 1, options);
     try {
       return raw.write((out) => {
         const length = decodeBase64Into(view, body.start, body.end, out, 0, {

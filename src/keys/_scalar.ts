@@ -12,6 +12,10 @@
  * @module
  */
 
+// Taken at load: a Math.imul replaced after import would be handed the
+// limbs it multiplies (a secret scalar's, the ladder's).
+const imul = Math.imul;
+
 /** Limbs of a 32-byte scalar. */
 export const SC_LIMBS = 22;
 /** Words `reduce` works over (a 64-byte hash is 43 limbs, plus a carry). */
@@ -108,7 +112,7 @@ function fold(w: Int32Array, o: number, from: number, to: number): void {
   for (let i = from; i <= to; i++) {
     const t = w[o + i];
     w[o + i] = 0;
-    for (let j = 0; j < 11; j++) w[o + i - 21 + j] -= Math.imul(t, C[j]);
+    for (let j = 0; j < 11; j++) w[o + i - 21 + j] -= imul(t, C[j]);
   }
 }
 
@@ -193,7 +197,7 @@ export function mulAdd(
     const lo = col < SC_LIMBS ? 0 : col - SC_LIMBS + 1;
     const hi = col < SC_LIMBS ? col : SC_LIMBS - 1;
     for (let i = lo; i <= hi; i++) {
-      s += Math.imul(w[kl + i], w[al + col - i]);
+      s += imul(w[kl + i], w[al + col - i]);
     }
     w[o + col] = s;
   }

@@ -25,7 +25,7 @@ import {
   toBytes,
 } from "./_field.ts";
 import { baseMultiplyMontgomery } from "./_ed25519.ts";
-import { bytes, withWork } from "../crypto/_work.ts";
+import { bytes, withWork, words } from "../crypto/_work.ts";
 import { checkLength } from "./_check.ts";
 
 // Word offsets of the ladder's elements.
@@ -71,7 +71,7 @@ export function x25519(
   checkLength("scalar", scalar, 32);
   checkLength("point", point, 32);
   withWork(AREA, (area) => {
-    const w = new Int32Array(area.buffer, area.byteOffset, WORDS);
+    const w = words(area, 0, WORDS);
     const k = bytes(area, SCALAR, 32);
     clampInto(k, scalar);
     ladder(w, k, point);

@@ -60,6 +60,9 @@ const agreeOf = X25519Key.prototype.agree;
 const publicKeyOf = getOwnDescriptor(X25519Key.prototype, "publicKey")!.get!;
 const isArray = Array.isArray;
 
+/** The most recipient stanzas a file may have (age's own limit). */
+const MAX_STANZAS = 20;
+
 /** age's default scrypt work factor (log2 N), as the age CLI writes. */
 export const AGE_WORK_FACTOR = 18;
 /**
@@ -328,7 +331,8 @@ export function ageEncrypt(
       let at = header.length + NONCE;
       for (let i = 0; i < chunks; i++) {
         const from = i * CHUNK;
-        const length = Math.min(CHUNK, size - from);
+        // No Math.min: replaced after import, it could leave bytes unsealed.
+        const length = size - from < CHUNK ? size - from : CHUNK;
         sealInto(
           spanOf(payloadKey, 0, 32),
           spanOf(nonceOf(i, i === chunks - 1, chunkNonce)),
@@ -368,7 +372,8 @@ function unwrapX25519(
     if (stanza.body.length !== FILE_KEY + TAG) {
       throw malformed("an X25519 stanza's body is not 32 bytes");
     }
-    for (const identity of identities) {
+    for (let i = 0; i < identities.length; i++) {
+      const identity = identities[i];
       // A low-order share makes agree throw: the spec says abort.
       using shared = apply(agreeOf, identity, [share]) as SecretBuffer;
       shared.read((s) =>
@@ -461,7 +466,8 @@ function integrity(why: string): SecretMemoryError {
  * needs 2^workFactor KiB: `{ lock: "best-effort" }` where RLIMIT_MEMLOCK
  * is small) and of the result.
  * @returns The plaintext in a new SecretBuffer, at rest.
- * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a malformed file, no
+ * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a malformed file (or
+ * one with more than 20 recipient stanzas, which age refuses too), no
  * matching identity, a wrong passphrase, a passphrase file opened with
  * identities (or the reverse), an scrypt stanza beside other stanzas, a
  * work factor above `AGE_MAX_WORK_FACTOR`; `INTEGRITY` for a header MAC
@@ -496,7 +502,11 @@ export function ageDecrypt(
   let identities: X25519Key[] = [];
   if (identitiesValue !== undefined) {
     const list = listOf(identitiesValue, "the age identities", "X25519Key");
-    for (const key of list) {
+    // By index, here and in unwrapX25519: an array iterator replaced after
+    // import would be handed each identity, and could agree with any share
+    // through it (every file sent to it opens then).
+    for (let i = 0; i < list.length; i++) {
+      const key = list[i];
       // The brand, not `instanceof` (a Proxy can claim any prototype): the
       // real getter reads the key's private state and throws a TypeError
       // for anything else. A destroyed key still says DESTROYED.
@@ -531,6 +541,15 @@ export function ageDecrypt(
   for (let i = 0; i < given.length; i++) copy[i] = source[i];
   const binary = isArmored(copy) ? unarmor(copy) : copy;
   const header = parseHeader(binary);
+  // Each stanza costs an X25519 agreement per identity (about 0.8 ms and a
+  // dozen system calls a pair): without a cap, a file of small stanzas
+  // buys seconds of work per KiB. age refuses more than 20 as well.
+  if (header.stanzas.length > MAX_STANZAS) {
+    throw malformed(
+      `it has ${header.stanzas.length} recipient stanzas, more than the ${MAX_STANZAS} age decrypts;` +
+        " ask its sender for a file encrypted to fewer recipients",
+    );
+  }
   const scrypt = header.stanzas.filter((s) => s.args[0] === "scrypt");
   if (scrypt.length > 0 && header.stanzas.length !== 1) {
     throw malformed(
@@ -608,7 +627,8 @@ export function ageDecrypt(
         const chunkNonce = new Uint8Array(12);
         let at = header.payloadStart + NONCE;
         for (let i = 0; i < chunks; i++) {
-          const length = Math.min(CHUNK, size - i * CHUNK);
+          const left = size - i * CHUNK;
+          const length = left < CHUNK ? left : CHUNK;
           const ok = openInto(
             spanOf(payloadKey, 0, 32),
             spanOf(nonceOf(i, i === chunks - 1, chunkNonce)),
