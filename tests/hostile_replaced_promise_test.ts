@@ -134,3 +134,38 @@ for (const [name, make] of Object.entries(makers)) {
     secret.destroy();
   });
 }
+
+test("a then getter planted on Object.prototype is never handed a secret that a promise resolves with", async () => {
+  const { aeadKey } = await import("../crypto.ts");
+  const { Ed25519Key, X25519Key } = await import("../keys.ts");
+  const { Enclave } = await import("../enclave.ts");
+  using pool = new SecretPool();
+  using buffer = SecretBuffer.from(new Uint8Array([1, 2, 3]));
+  using slot = pool.from(new Uint8Array([4, 5, 6]));
+  using signer = Ed25519Key.generate();
+  using agreer = X25519Key.generate();
+  using sealed = aeadKey(SecretBuffer.random(32));
+  const enclave = Enclave.seal(SecretBuffer.from(new Uint8Array([1])));
+  const secrets: object[] = [buffer, slot, signer, agreer, sealed, enclave];
+  const handed: string[] = [];
+  Object.defineProperty(Object.prototype, "then", {
+    get(this: object) {
+      if (secrets.includes(this)) handed.push(String(this));
+      return undefined;
+    },
+    configurable: true,
+  });
+  let streamed: SecretBuffer;
+  try {
+    for (const secret of secrets) await Promise.resolve(secret);
+    // The library's own async functions resolve with the secret too.
+    streamed = await SecretBuffer.fromStream((async function* () {
+      yield new Uint8Array([7, 8, 9]);
+    })());
+  } finally {
+    delete (Object.prototype as Record<string, unknown>).then;
+  }
+  streamed.destroy();
+  enclave.destroy();
+  assert.deepEqual(handed, []);
+});

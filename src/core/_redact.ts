@@ -51,14 +51,23 @@ export function redact(prototype: object, tag?: string): void {
 
 /**
  * A class that holds a secret, made safe to hand out: its printing hooks
- * redacted (`redact`), then its prototype and itself frozen, so that code
- * loaded later cannot replace a method that code holding a secret calls.
+ * redacted (`redact`), no `then` to look up on Object.prototype, then its
+ * prototype and itself frozen, so that code loaded later cannot replace a
+ * method that code holding a secret calls.
  */
 export function redactAndFreeze(
   constructor: { readonly prototype: object },
   tag?: string,
 ): void {
   redact(constructor.prototype, tag);
+  // An own `then` that is no function: a promise resolved with one of these
+  // (an async function returning it, `await`) looks `then` up, and a getter
+  // planted on Object.prototype would be handed the secret.
+  defineProperty(constructor.prototype, "then", {
+    __proto__: null,
+    value: undefined,
+    configurable: true,
+  } as PropertyDescriptor);
   freeze(constructor.prototype);
   freeze(constructor);
 }
