@@ -1,0 +1,240 @@
+/**
+ * Review R8: the forensics entry, the doctor and the input wing against a
+ * program that replaces built-ins after importing secmem, or hands it
+ * values that lie. Each test states the claim it checks; each was first
+ * seen to fail (or to hold) against the code it names.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import process from "node:process";
+import { SecretBuffer } from "../mod.ts";
+import { findCopies } from "../forensics.ts";
+import { runDoctor } from "../doctor.ts";
+import {
+  native,
+  type NativeMemory,
+  useNativeForTesting,
+} from "../src/core/_native.ts";
+import { resetLockPolicyForTesting } from "../src/core/_policy.ts";
+import { test } from "./_harness.ts";
+import { linuxOnly } from "./_platform.ts";
+
+interface Replacement {
+  name: string;
+  target: object;
+  key: PropertyKey;
+  value: unknown;
+}
+
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
+
+// Each answers the way that hides a copy, or a missing protection.
+const REPLACEMENTS: Replacement[] = [
+  {
+    name: "Array.prototype.some answering true",
+    target: Array.prototype,
+    key: "some",
+    value: () => true,
+  },
+  {
+    name: "Array.prototype.every answering true",
+    target: Array.prototype,
+    key: "every",
+    value: () => true,
+  },
+  {
+    name: "Array.prototype.push keeping nothing",
+    target: Array.prototype,
+    key: "push",
+    value: () => 0,
+  },
+  {
+    name: "Array.prototype.forEach calling nothing",
+    target: Array.prototype,
+    key: "forEach",
+    value: () => {},
+  },
+  {
+    name: "Array.prototype.map answering []",
+    target: Array.prototype,
+    key: "map",
+    value: () => [],
+  },
+  {
+    name: "Array.prototype.includes answering true",
+    target: Array.prototype,
+    key: "includes",
+    value: () => true,
+  },
+  {
+    name: "Array.prototype[Symbol.iterator] yielding nothing",
+    target: Array.prototype,
+    key: Symbol.iterator,
+    value: function* () {},
+  },
+  {
+    name: "%TypedArray%.prototype.indexOf finding nothing",
+    target: TypedArrayPrototype,
+    key: "indexOf",
+    value: () => -1,
+  },
+  {
+    name: "%TypedArray%.prototype.subarray answering an empty view",
+    target: TypedArrayPrototype,
+    key: "subarray",
+    value: () => new Uint8Array(0),
+  },
+  {
+    name: "Set.prototype.has answering true",
+    target: Set.prototype,
+    key: "has",
+    value: () => true,
+  },
+  {
+    name: "Math.min answering 0",
+    target: Math,
+    key: "min",
+    value: () => 0,
+  },
+  {
+    name: "String.prototype.split answering []",
+    target: String.prototype,
+    key: "split",
+    value: () => [],
+  },
+  {
+    name: "String.prototype.startsWith answering true",
+    target: String.prototype,
+    key: "startsWith",
+    value: () => true,
+  },
+  {
+    name: "RegExp.prototype.exec matching nothing",
+    target: RegExp.prototype,
+    key: "exec",
+    value: () => null,
+  },
+];
+
+/**
+ * What `fn` returned, or threw, while `replacement` stood. Nothing else
+ * runs under it: the assertions that follow would use it too.
+ */
+function under<T>(
+  replacement: Replacement,
+  fn: () => T,
+): T | { threw: unknown } {
+  const { target, key, value } = replacement;
+  const saved = Object.getOwnPropertyDescriptor(target, key)!;
+  Object.defineProperty(target, key, { ...saved, value });
+  try {
+    return fn();
+  } catch (threw) {
+    return { threw };
+  } finally {
+    Object.defineProperty(target, key, saved);
+  }
+}
+
+for (const replacement of REPLACEMENTS) {
+  test(
+    `findCopies under ${replacement.name}: the heap copy is still found (a forensic tool must not answer "no copies" when there is one)`,
+    () => {
+      using key = SecretBuffer.random(32);
+      // A copy over its own ArrayBuffer, which no runtime's GC moves.
+      const copy = new Uint8Array(new ArrayBuffer(32));
+      key.read((bytes) => copy.set(bytes));
+      try {
+        const seen = findCopies(key);
+        assert(seen.copies >= 1, `control: found ${seen.copies}`);
+        const outcome = under(replacement, () => findCopies(key).copies);
+        // A refusal would be honest; a number must count the copy.
+        if (typeof outcome === "number") {
+          assert(outcome >= 1, `found ${outcome} copies of a live heap copy`);
+        }
+      } finally {
+        copy.fill(0);
+      }
+    },
+    { skip: linuxOnly },
+  );
+}
+
+/**
+ * The real native layer, except that /proc/self/maps and smaps read as
+ * empty: the doctor's self-test then sees no flags, no guard pages and
+ * nothing to scan, so its lines for those must fail.
+ */
+function blindMachine(real: NativeMemory): NativeMemory {
+  return Object.create(real, {
+    procText: {
+      value: (path: string) =>
+        path === "/proc/self/maps" || path === "/proc/self/smaps"
+          ? ""
+          : real.procText!(path),
+    },
+  });
+}
+
+for (const replacement of REPLACEMENTS) {
+  test(
+    `runDoctor under ${replacement.name}: a protection that is missing is not reported present, and the report is not ok`,
+    () => {
+      const real = native();
+      useNativeForTesting(blindMachine(real));
+      try {
+        const honest = runDoctor();
+        const failing = honest.checks.filter((c) => c.status === "fail")
+          .map((c) => c.id);
+        assert.equal(honest.ok, false, "control: the blind machine fails");
+        for (
+          const id of ["locked", "dontdump", "wipeonfork", "rest", "scan"]
+        ) {
+          assert(failing.includes(id), `control: ${id} fails`);
+        }
+        const outcome = under(replacement, () => {
+          const report = runDoctor();
+          // Read under the replacement too: what a caller then sees.
+          const statuses: Record<string, string> = {};
+          for (let i = 0; i < report.checks.length; i++) {
+            statuses[report.checks[i].id] = report.checks[i].status;
+          }
+          return { ok: report.ok, statuses };
+        });
+        if ("threw" in outcome) return;
+        assert.equal(outcome.ok, false, "the report says ok");
+        for (let i = 0; i < failing.length; i++) {
+          const status: string | undefined = outcome.statuses[failing[i]];
+          assert(
+            status === undefined || status === "fail",
+            `${failing[i]} is reported ${status}`,
+          );
+        }
+      } finally {
+        useNativeForTesting(real);
+      }
+    },
+    { skip: linuxOnly },
+  );
+}
+
+test(
+  "runDoctor under Array.prototype.every answering true: an unknown SECMEM_LOCK still fails the report (real machine)",
+  () => {
+    const saved = process.env.SECMEM_LOCK;
+    process.env.SECMEM_LOCK = "lax";
+    resetLockPolicyForTesting();
+    try {
+      assert.equal(runDoctor().ok, false, "control");
+      const outcome = under(REPLACEMENTS[1], () => runDoctor().ok);
+      assert.notEqual(outcome, true, "the report says ok");
+    } finally {
+      if (saved === undefined) delete process.env.SECMEM_LOCK;
+      else process.env.SECMEM_LOCK = saved;
+      resetLockPolicyForTesting();
+    }
+  },
+  { skip: linuxOnly },
+);
