@@ -19,6 +19,7 @@ import {
 } from "../src/core/_native.ts";
 import { resetLockPolicyForTesting } from "../src/core/_policy.ts";
 import { test } from "./_harness.ts";
+import { assertThrowsCode } from "./_error_code.ts";
 import { linuxOnly } from "./_platform.ts";
 
 interface Replacement {
@@ -235,6 +236,25 @@ test(
       else process.env.SECMEM_LOCK = saved;
       resetLockPolicyForTesting();
     }
+  },
+  { skip: linuxOnly },
+);
+
+test(
+  "findCopies on a machine whose /proc/self/maps reads as empty: OS_ERROR (the scan cannot see), never 0 copies",
+  () => {
+    using key = SecretBuffer.random(32);
+    const copy = new Uint8Array(new ArrayBuffer(32));
+    key.read((bytes) => copy.set(bytes));
+    const real = native();
+    useNativeForTesting(blindMachine(real));
+    try {
+      assertThrowsCode(() => findCopies(key), "OS_ERROR");
+    } finally {
+      useNativeForTesting(real);
+      copy.fill(0);
+    }
+    assert.equal(findCopies(key).copies, 0, "the wiped copy is gone");
   },
   { skip: linuxOnly },
 );
