@@ -9,7 +9,11 @@
 
 import assert from "node:assert/strict";
 import process from "node:process";
-import { SecretBuffer } from "../mod.ts";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { SecretBuffer, SecretMemoryError, stats } from "../mod.ts";
 import { findCopies } from "../forensics.ts";
 import { runDoctor } from "../doctor.ts";
 import {
@@ -255,6 +259,62 @@ test(
       copy.fill(0);
     }
     assert.equal(findCopies(key).copies, 0, "the wiped copy is gone");
+  },
+  { skip: linuxOnly },
+);
+
+test(
+  "fromFile under String.prototype.includes or RegExp.prototype.test replaced: a path with a NUL, or a file: URL with %2F, is still INVALID_ARGUMENT and no file is read",
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "secmem-r8-"));
+    try {
+      // What the path would name once cut at the NUL, or once %2F is
+      // decoded: a file that must not be read.
+      writeFileSync(join(dir, "key"), "not this file");
+      mkdirSync(join(dir, "a"));
+      writeFileSync(join(dir, "a", "b"), "nor this one");
+      const nul = join(dir, "key\0.pub");
+      const slash = new URL(`${pathToFileURL(dir).href}/a%2Fb`);
+      const cases: [Replacement, string | URL][] = [
+        [{
+          name: "includes",
+          target: String.prototype,
+          key: "includes",
+          value: () => false,
+        }, nul],
+        [{
+          name: "test",
+          target: RegExp.prototype,
+          key: "test",
+          value: () => false,
+        }, slash],
+      ];
+      for (const [replacement, path] of cases) {
+        const before = stats().liveBuffers;
+        for (const read of [SecretBuffer.fromFile, SecretBuffer.fromFileSync]) {
+          const outcome: SecretBuffer | Promise<SecretBuffer> | {
+            threw: unknown;
+          } = under(replacement, () => read(path));
+          let result: unknown;
+          try {
+            result = "threw" in outcome ? outcome.threw : await outcome;
+          } catch (error) {
+            result = error;
+          }
+          if (result instanceof SecretBuffer) result.destroy();
+          assert(
+            result instanceof SecretMemoryError &&
+              result.code === "INVALID_ARGUMENT",
+            `${replacement.name} replaced: ${String(path)} gave ${
+              String(result)
+            }`,
+          );
+        }
+        assert.equal(stats().liveBuffers, before, "nothing left mapped");
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   },
   { skip: linuxOnly },
 );
