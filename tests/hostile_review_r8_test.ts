@@ -318,3 +318,64 @@ test(
   },
   { skip: linuxOnly },
 );
+
+/**
+ * A stream whose BYOB reader answers with a view over a resizable buffer
+ * of its own, and shrinks that buffer `ticks` microtasks after answering:
+ * somewhere between the count being measured and the bytes being copied.
+ */
+function shrinkingStream(ticks: number, buffer: ArrayBuffer): ReadableStream {
+  let reads = 0;
+  const reader = {
+    read() {
+      if (reads++ > 0) return Promise.resolve({ done: true, value: undefined });
+      let later = Promise.resolve();
+      for (let i = 0; i < ticks; i++) later = later.then(() => {});
+      later.then(() => buffer.resize(4));
+      return Promise.resolve({ done: false, value: new Uint8Array(buffer) });
+    },
+    cancel: () => Promise.resolve(),
+    releaseLock() {},
+  };
+  // Passes `instanceof ReadableStream`, as a subclass's instance would.
+  return Object.setPrototypeOf(
+    { getReader: () => reader },
+    ReadableStream.prototype,
+  );
+}
+
+test(
+  "fromStream: a BYOB answer over a resizable buffer shrunk after it was measured is refused (INVALID_ARGUMENT), never kept as bytes the stream never gave",
+  async () => {
+    for (let ticks = 0; ticks < 6; ticks++) {
+      const buffer = new ArrayBuffer(16, { maxByteLength: 64 });
+      new Uint8Array(buffer).fill(0x41);
+      const before = stats().liveBuffers;
+      let result: unknown;
+      try {
+        result = await SecretBuffer.fromStream(
+          shrinkingStream(ticks, buffer),
+        );
+      } catch (error) {
+        result = error;
+      }
+      if (result instanceof SecretBuffer) {
+        // Whatever was kept is what the stream gave: 0x41 bytes only.
+        const bytes = result.read((view) => Array.from(view));
+        result.destroy();
+        assert.deepEqual(
+          bytes,
+          new Array(bytes.length).fill(0x41),
+          `${ticks} ticks: kept ${bytes.length} bytes, some never given`,
+        );
+      } else {
+        assert(
+          result instanceof SecretMemoryError &&
+            result.code === "INVALID_ARGUMENT",
+          `${ticks} ticks: ${String(result)}`,
+        );
+      }
+      assert.equal(stats().liveBuffers, before, "nothing left mapped");
+    }
+  },
+);
