@@ -209,8 +209,12 @@ export class Accumulator<S extends GuardedSecret> {
     // leave the old copy in the heap. The whole chunk goes in with one
     // set(), which reads each byte once, and only `length` bytes: a chunk
     // over a growable SharedArrayBuffer that another thread grows
-    // meanwhile is refused, never copied past what was measured.
+    // meanwhile is refused, never copied past what was measured. One over
+    // a resizable buffer may have shrunk since it was measured (an await
+    // lies between, for a stream's answer): set() would copy fewer bytes
+    // than are counted, and keep zeros the input never held.
     try {
+      if (lengthOf(chunk) !== length) throw new RangeError("chunk resized");
       copyInto(new Uint8Array(view), chunk);
     } catch (cause) {
       throw sourceChanged(cause);
