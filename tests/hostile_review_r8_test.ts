@@ -321,17 +321,22 @@ test(
 
 /**
  * A stream whose BYOB reader answers with a view over a resizable buffer
- * of its own, and shrinks that buffer `ticks` microtasks after answering:
+ * of its own, and shrinks that buffer (or transfers it away) `ticks`
+ * microtasks after answering:
  * somewhere between the count being measured and the bytes being copied.
  */
-function shrinkingStream(ticks: number, buffer: ArrayBuffer): ReadableStream {
+function shrinkingStream(
+  ticks: number,
+  buffer: ArrayBuffer,
+  shrink: (buffer: ArrayBuffer) => void,
+): ReadableStream {
   let reads = 0;
   const reader = {
     read() {
       if (reads++ > 0) return Promise.resolve({ done: true, value: undefined });
       let later = Promise.resolve();
       for (let i = 0; i < ticks; i++) later = later.then(() => {});
-      later.then(() => buffer.resize(4));
+      later.then(() => shrink(buffer));
       return Promise.resolve({ done: false, value: new Uint8Array(buffer) });
     },
     cancel: () => Promise.resolve(),
@@ -345,16 +350,22 @@ function shrinkingStream(ticks: number, buffer: ArrayBuffer): ReadableStream {
 }
 
 test(
-  "fromStream: a BYOB answer over a resizable buffer shrunk after it was measured is refused (INVALID_ARGUMENT), never kept as bytes the stream never gave",
+  "fromStream: a BYOB answer over a resizable buffer shrunk, or a buffer transferred away, after it was measured is refused (INVALID_ARGUMENT), never kept as bytes the stream never gave",
   async () => {
-    for (let ticks = 0; ticks < 6; ticks++) {
+    const ways: ((buffer: ArrayBuffer) => void)[] = [
+      (buffer) => buffer.resize(4),
+      (buffer) => void buffer.transfer(),
+    ];
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const ticks = attempt >> 1;
+      const shrink = ways[attempt & 1];
       const buffer = new ArrayBuffer(16, { maxByteLength: 64 });
       new Uint8Array(buffer).fill(0x41);
       const before = stats().liveBuffers;
       let result: unknown;
       try {
         result = await SecretBuffer.fromStream(
-          shrinkingStream(ticks, buffer),
+          shrinkingStream(ticks, buffer, shrink),
         );
       } catch (error) {
         result = error;
