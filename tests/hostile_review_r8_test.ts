@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { SecretBuffer, SecretMemoryError, stats } from "../mod.ts";
 import { findCopies } from "../forensics.ts";
-import { runDoctor } from "../doctor.ts";
+import { formatReport, runDoctor } from "../doctor.ts";
 import {
   native,
   type NativeMemory,
@@ -390,3 +390,52 @@ test(
     }
   },
 );
+
+const FORMAT_REPLACEMENTS: Replacement[] = [
+  {
+    name: "String.prototype.toUpperCase answering PASS",
+    target: String.prototype,
+    key: "toUpperCase",
+    value: () => "PASS",
+  },
+  {
+    name: "Array.prototype.join answering all is well",
+    target: Array.prototype,
+    key: "join",
+    value: () => "secmem: every required protection holds on this machine",
+  },
+  {
+    name: "Array.prototype.map answering []",
+    target: Array.prototype,
+    key: "map",
+    value: () => [],
+  },
+  {
+    name: "String.prototype.padEnd answering PASS",
+    target: String.prototype,
+    key: "padEnd",
+    value: () => "PASS",
+  },
+];
+
+for (const replacement of FORMAT_REPLACEMENTS) {
+  test(
+    `formatReport under ${replacement.name}: a failed check is still printed FAIL, and the verdict MISSING`,
+    () => {
+      const report = {
+        ok: false,
+        checks: [{
+          id: "locked",
+          title: "Data pages locked in RAM",
+          status: "fail" as const,
+          detail: 'VmFlags lacks "lo"',
+        }],
+      };
+      const outcome = under(replacement, () => formatReport(report));
+      if (typeof outcome !== "string") return;
+      assert.match(outcome, /^FAIL {2}Data pages locked in RAM {2}VmFlags/m);
+      assert.match(outcome, /a required protection is MISSING/);
+      assert.doesNotMatch(outcome, /every required protection holds/);
+    },
+  );
+}
