@@ -427,17 +427,38 @@ function formatBytes(n: number): string {
  */
 export function formatReport(report: DoctorReport): string {
   const { ok, checks } = readReport(report);
-  const width = Math.max(0, ...checks.map((c) => c.title.length));
-  const lines = checks.map((c) =>
-    `${c.status.toUpperCase().padEnd(4)}  ${c.title.padEnd(width)}  ${c.detail}`
-  );
-  lines.push(
-    "",
+  // Built by index and by concatenation: a replaced map, join, padEnd or
+  // toUpperCase must not print a failed check as PASS, or the wrong
+  // verdict.
+  let width = 0;
+  for (let i = 0; i < checks.length; i++) {
+    if (checks[i].title.length > width) width = checks[i].title.length;
+  }
+  let text = "";
+  for (let i = 0; i < checks.length; i++) {
+    const { status, title, detail } = checks[i];
+    text += `${LABELS[status]}  ${title}${
+      spaces(width - title.length)
+    }  ${detail}\n`;
+  }
+  return `${text}\n${
     ok
       ? "secmem: every required protection holds on this machine"
-      : "secmem: a required protection is MISSING (see FAIL above)",
-  );
-  return lines.join("\n");
+      : "secmem: a required protection is MISSING (see FAIL above)"
+  }`;
+}
+
+const LABELS: Readonly<Record<CheckStatus, string>> = {
+  pass: "PASS",
+  fail: "FAIL",
+  warn: "WARN",
+  info: "INFO",
+};
+
+function spaces(count: number): string {
+  let text = "";
+  for (let i = 0; i < count; i++) text += " ";
+  return text;
 }
 
 /**
