@@ -439,3 +439,34 @@ for (const replacement of FORMAT_REPLACEMENTS) {
     },
   );
 }
+
+test(
+  "runDoctor under String.prototype.startsWith answering true: a machine file the runtime does not let the program read is still not read",
+  () => {
+    const real = native();
+    const refused = "/proc/sys/kernel/core_pattern";
+    const read: string[] = [];
+    useNativeForTesting(Object.create(real, {
+      readPermission: {
+        value: (path: string) =>
+          path === refused
+            ? { granted: false, flag: `--allow-read=${refused}` }
+            : real.readPermission(path),
+      },
+      procText: {
+        value: (path: string) => {
+          read[read.length] = path;
+          return real.procText!(path);
+        },
+      },
+    }));
+    try {
+      const outcome = under(REPLACEMENTS[12], () => runDoctor());
+      assert(!("threw" in outcome), "the doctor ran");
+      assert(!read.includes(refused), `read ${refused} without permission`);
+    } finally {
+      useNativeForTesting(real);
+    }
+  },
+  { skip: linuxOnly },
+);
