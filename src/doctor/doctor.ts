@@ -27,7 +27,8 @@ import { SecretBuffer } from "../secret_buffer.ts";
 
 // Taken at load: a replacement made later must not see or shift an
 // address, a length or an offset, nor turn a failed check into a pass
-// (a report is walked and filled by index for the same reason).
+// (a report is walked and filled by index for the same reason), nor have
+// a path read that the runtime's permissions refuse.
 const BigInt = globalThis.BigInt;
 const apply = Reflect.apply;
 const startsWith = String.prototype.startsWith;
@@ -237,7 +238,7 @@ function linuxFacts(add: Add): void {
   const read = (path: string) => {
     // The machine's settings are not this process's own state: like any
     // path, they are read only if the runtime lets the program read them.
-    const permission = path.startsWith("/proc/self/")
+    const permission = apply(startsWith, path, ["/proc/self/"])
       ? undefined
       : native().readPermission(path);
     if (permission !== undefined && !permission.granted) {
