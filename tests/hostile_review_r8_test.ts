@@ -25,6 +25,8 @@ import { resetLockPolicyForTesting } from "../src/core/_policy.ts";
 import { test } from "./_harness.ts";
 import { assertThrowsCode } from "./_error_code.ts";
 import { linuxOnly } from "./_platform.ts";
+import { childScript, runtimeCommand } from "./_child.ts";
+import { onTerminal, ptyOnly } from "./_tools.ts";
 
 interface Replacement {
   name: string;
@@ -469,4 +471,16 @@ test(
     }
   },
   { skip: linuxOnly },
+);
+
+test(
+  "promptSecret under a Function.prototype.call replaced after import (forwarding all but the terminal control): the passphrase is not echoed",
+  () => {
+    const command = runtimeCommand(childScript("r8_prompt_call.ts"));
+    const run = onTerminal([["Passphrase: ", "hunter22\r"]], command);
+    assert.equal(run.status, 0, run.shown);
+    assert(run.shown.includes("size 8\n"), run.shown);
+    assert(!run.shown.includes("hunter22"), `echoed: ${run.shown}`);
+  },
+  { skip: ptyOnly },
 );
