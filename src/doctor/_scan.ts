@@ -25,7 +25,7 @@ import {
   withScratch,
 } from "./_procfs.ts";
 import { isSecretBuffer, type SecretBuffer } from "../secret_buffer.ts";
-import { isMember, lengthOf, subarrayOf } from "../core/_intrinsics.ts";
+import { isMember, lengthOf } from "../core/_intrinsics.ts";
 
 // Taken at load: a replacement made later must not see or shift an
 // address, a length or an offset, nor leave a hit out (a forensic scan
@@ -34,8 +34,19 @@ import { isMember, lengthOf, subarrayOf } from "../core/_intrinsics.ts";
 const BigInt = globalThis.BigInt;
 const Number = globalThis.Number;
 const { max, min } = Math;
-const apply = Reflect.apply;
-const bytesIndexOf = Uint8Array.prototype.indexOf;
+// The search method taken at load, called as a method of the scan's own
+// views: a replacement on %TypedArray%.prototype does not reach it, and a
+// plain method call costs the engine nothing more. Reflect.apply with an
+// argument array per call made the scan slower, and the garbage it made
+// overwrote freed heap memory the scan had not reached yet: the very
+// copies a measurement is after (the claims tests saw them vanish).
+class Chunk extends Uint8Array {
+  declare seek: (byte: number, from: number) => number;
+}
+Object.defineProperty(Chunk.prototype, "seek", {
+  value: Uint8Array.prototype.indexOf,
+});
+Object.freeze(Chunk.prototype);
 
 /** A secret to look for, as `masked` XOR `mask`. */
 export interface Needle {
@@ -278,9 +289,7 @@ export function searchRange(
     const last = got < length || at + BigInt(got) >= end;
     // A match that starts at or after `next` is reported by the next chunk.
     const next = got - overlap;
-    const view = subarrayOf(scratch.view, 0, got);
-    const find = (byte: number, from: number) =>
-      apply(bytesIndexOf, view, [byte, from]) as number;
+    const view = new Chunk(scratch.buffer, 0, got);
     for (let index = 0; index < needles.length; index++) {
       const { masked, mask } = needles[index];
       const size = lengthOf(masked);
@@ -293,7 +302,11 @@ export function searchRange(
         anchor++;
       }
       const first = masked[anchor] ^ mask[anchor];
-      for (let i = find(first, anchor); i >= 0; i = find(first, i + 1)) {
+      for (
+        let i = view.seek(first, anchor);
+        i >= 0;
+        i = view.seek(first, i + 1)
+      ) {
         const begin = i - anchor;
         if (begin + size > got || (!last && begin >= next)) break;
         let same = true;
