@@ -484,3 +484,45 @@ test(
   },
   { skip: ptyOnly },
 );
+
+for (const [key, value] of [["min", () => 0], ["max", () => 0]] as const) {
+  test(
+    `fromFileSync and fromStream under Math.${key} answering 0: a 6,400-byte input is read whole, not refused as longer than maxSize`,
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "secmem-r8-"));
+      const text = "0123456789abcdef".repeat(400);
+      try {
+        const path = join(dir, "input");
+        writeFileSync(path, text);
+        const replacement = { name: key, target: Math, key, value };
+        const reads: [string, () => unknown][] = [
+          ["fromFileSync", () => SecretBuffer.fromFileSync(path)],
+          [
+            "fromStream",
+            () => SecretBuffer.fromStream(new Blob([text]).stream()),
+          ],
+        ];
+        for (const [name, read] of reads) {
+          const outcome = under(replacement, read);
+          let result: unknown;
+          try {
+            result = typeof outcome === "object" && outcome !== null &&
+                "threw" in outcome
+              ? outcome.threw
+              : await outcome;
+          } catch (error) {
+            result = error;
+          }
+          assert(result instanceof SecretBuffer, `${name}: ${String(result)}`);
+          const same = result.read((view) =>
+            new TextDecoder().decode(view) === text
+          );
+          result.destroy();
+          assert(same, `${name}: the bytes read are the file's`);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+}
