@@ -43,7 +43,8 @@ import { native } from "./src/core/_native.ts";
 import { SecretMemoryError } from "./src/core/errors.ts";
 import { checkOptions, readFailed } from "./src/core/_validate.ts";
 import { isSecretBuffer, type SecretBuffer } from "./src/secret_buffer.ts";
-import { scanMemory, sealNeedle } from "./src/doctor/_scan.ts";
+import { scanMemoryAll, sealNeedle } from "./src/doctor/_scan.ts";
+import { publicRandom } from "./src/core/_intrinsics.ts";
 import { checkInput, checkSecret } from "./src/crypto/_input.ts";
 import { guardedRanges } from "./src/core/_process_table.ts";
 import { liveRanges } from "./src/core/_registry.ts";
@@ -83,7 +84,8 @@ export const MIN_SECRET_SIZE = 8;
  * @returns The number of copies, their addresses, and the bytes scanned.
  * @throws {SecretMemoryError} `UNSUPPORTED_PLATFORM` off Linux;
  * `INVALID_ARGUMENT` for a secret shorter than 8 bytes or not bytes;
- * `DESTROYED` for a destroyed buffer.
+ * `DESTROYED` for a destroyed buffer; `OS_ERROR` when the scan cannot see
+ * (a control pattern put on the heap was not found).
  *
  * @example A key that never left its pages
  * ```ts
@@ -115,7 +117,7 @@ export function findCopies(
   if (isSecretBuffer(secret)) {
     const buffer = checkSecret(secret, "the secret");
     size = buffer.size;
-    ranges.push([buffer.address, buffer.address + BigInt(size)]);
+    ranges[ranges.length] = [buffer.address, buffer.address + BigInt(size)];
   } else {
     size = length = checkInput(secret, "the secret").length;
   }
@@ -123,13 +125,19 @@ export function findCopies(
   // too, and a hit inside another secret's pages would tell that secret's
   // bytes to whoever picks the needle. At rest they cannot be read; open,
   // another thread's are known by the list every thread writes (the main
-  // thread enters none of its buffers in the process table).
-  ranges.push(
-    ...guardedRanges(),
-    ...liveRanges(),
-    ...arenaRanges(),
-    ...openRangesOfEveryThread(native()),
-  );
+  // thread enters none of its buffers in the process table). Appended by
+  // index: a spread's iterator replaced after import would drop them.
+  const guarded = [
+    guardedRanges(),
+    liveRanges(),
+    arenaRanges(),
+    openRangesOfEveryThread(native()),
+  ];
+  for (let g = 0; g < guarded.length; g++) {
+    for (let i = 0; i < guarded[g].length; i++) {
+      ranges[ranges.length] = guarded[g][i];
+    }
+  }
   if (size < MIN_SECRET_SIZE) {
     throw new SecretMemoryError(
       "INVALID_ARGUMENT",
@@ -139,11 +147,27 @@ export function findCopies(
   // Unreadable mappings too: another version of secmem keeps a table of its
   // own, and its pages at rest are left out only by their protection.
   const needle = sealNeedle(secret, length);
-  let result;
+  let results;
   try {
-    result = scanMemory(needle, ranges, true);
+    // A control on the heap, looked for in the same pass, that must be
+    // seen: a scan blinded (/proc read as empty, a built-in replaced in
+    // the runtime's own layer) must refuse, not report "no copies".
+    const control = publicRandom(new Uint8Array(new ArrayBuffer(32)));
+    const controlNeedle = sealNeedle(control, 32);
+    try {
+      results = scanMemoryAll([needle, controlNeedle], ranges, true);
+    } finally {
+      controlNeedle.dispose();
+    }
   } finally {
     needle.dispose();
+  }
+  const result = results[0];
+  if (results[1].hits.length === 0) {
+    throw new SecretMemoryError(
+      "OS_ERROR",
+      `Cannot count copies: a control put on the heap was not found in ${result.bytesScanned} bytes scanned, so the scan cannot see this process's memory; run it before other code replaces built-ins, and check that /proc/self is readable`,
+    );
   }
   return {
     copies: result.hits.length,
@@ -173,7 +197,7 @@ function checkRanges(value: unknown): [bigint, bigint][] {
       ) {
         throw bad();
       }
-      ranges.push([start, end]);
+      ranges[i] = [start, end];
     }
     return ranges;
   } catch (cause) {

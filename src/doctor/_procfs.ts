@@ -8,12 +8,21 @@
  */
 
 import { native } from "../core/_native.ts";
-import { detachBuffer } from "../core/_intrinsics.ts";
+import { detachBuffer, listed } from "../core/_intrinsics.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 
 // Taken at load: a replacement made later must not see or shift an
-// address, a length or an offset.
+// address, a length or an offset, nor parse the maps into nothing (the
+// scan would then read no page and report no copy; the self-test would
+// see no mapping).
 const BigInt = globalThis.BigInt;
+const apply = Reflect.apply;
+const exec = RegExp.prototype.exec;
+const { indexOf, slice } = String.prototype;
+const MAPS_LINE = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/;
+const VM_FLAGS = /^VmFlags:\s*(.*)$/;
+const WORD = /\S+/g;
+const { ceil, max } = Math;
 
 /** One mapping of /proc/self/maps, or of /proc/self/smaps with its flags. */
 export interface MapEntry {
@@ -46,7 +55,7 @@ export interface GuardedPages {
 export function guardedPages(size: number): GuardedPages {
   const memory = native();
   const page = memory.pageSize;
-  const data = Math.max(1, Math.ceil(size / page)) * page;
+  const data = max(1, ceil(size / page)) * page;
   const base = memory.reserve(data + 2 * page);
   const address = base + BigInt(page);
   let buffer: ArrayBuffer;
@@ -109,24 +118,40 @@ export function readProcText(path: string): string {
 
 /** Parses /proc/self/maps, or /proc/self/smaps with each mapping's VmFlags. */
 export function parseMaps(text: string): MapEntry[] {
+  // By index and by the methods taken at load: never the text's own.
   const entries: MapEntry[] = [];
-  for (const line of text.split("\n")) {
-    const match = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(
-      line,
-    );
+  for (let at = 0; at < text.length;) {
+    let end = apply(indexOf, text, ["\n", at]) as number;
+    if (end < 0) end = text.length;
+    const line = apply(slice, text, [at, end]) as string;
+    at = end + 1;
+    const match = apply(exec, MAPS_LINE, [line]) as RegExpExecArray | null;
     if (match !== null) {
-      entries.push({
+      entries[entries.length] = {
         start: BigInt(`0x${match[1]}`),
         end: BigInt(`0x${match[2]}`),
         perms: match[3],
         path: match[4],
         flags: [],
-      });
-    } else if (line.startsWith("VmFlags:") && entries.length > 0) {
-      entries[entries.length - 1].flags = line.slice(8).trim().split(/\s+/);
+      };
+      continue;
+    }
+    const flags = apply(exec, VM_FLAGS, [line]) as RegExpExecArray | null;
+    if (flags !== null && entries.length > 0) {
+      entries[entries.length - 1].flags = wordsOf(flags[1]);
     }
   }
   return entries;
+}
+
+function wordsOf(text: string): string[] {
+  const words: string[] = [];
+  WORD.lastIndex = 0;
+  let word: RegExpExecArray | null;
+  while ((word = apply(exec, WORD, [text]) as RegExpExecArray | null)) {
+    words[words.length] = word[0];
+  }
+  return words;
 }
 
 /** The mappings of this process now. */
@@ -141,10 +166,15 @@ export function readMaps(): MapEntry[] {
 export function secmemMappingOverlaps(start: bigint, end: bigint): boolean {
   // The scratch is kept out of dumps and forks as a buffer is, and may
   // sit in the very hole being checked; it is this module's.
-  return parseMaps(readProcText("/proc/self/smaps")).some((m) =>
-    m.flags.includes("wf") && m.start !== scratch?.address &&
-    m.start < end && start < m.end
-  );
+  const entries = parseMaps(readProcText("/proc/self/smaps"));
+  for (let i = 0; i < entries.length; i++) {
+    const m = entries[i];
+    if (
+      listed(m.flags, "wf") && m.start !== scratch?.address &&
+      m.start < end && start < m.end
+    ) return true;
+  }
+  return false;
 }
 
 /**
@@ -155,11 +185,10 @@ export function mappingAround(
   address: bigint,
 ): { before?: MapEntry; at?: MapEntry; after?: MapEntry } {
   const entries = parseMaps(readProcText("/proc/self/smaps"));
-  const index = entries.findIndex((e) => e.start <= address && address < e.end);
-  if (index < 0) return {};
-  return {
-    before: entries[index - 1],
-    at: entries[index],
-    after: entries[index + 1],
-  };
+  for (let i = 0; i < entries.length; i++) {
+    if (entries[i].start <= address && address < entries[i].end) {
+      return { before: entries[i - 1], at: entries[i], after: entries[i + 1] };
+    }
+  }
+  return {};
 }

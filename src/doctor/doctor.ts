@@ -11,6 +11,7 @@ import { native } from "../core/_native.ts";
 import { lockPolicySettings } from "../core/_policy.ts";
 import { stats } from "../core/_registry.ts";
 import { SecretMemoryError } from "../core/errors.ts";
+import { listed } from "../core/_intrinsics.ts";
 import {
   mappingAround,
   readProcText,
@@ -25,8 +26,14 @@ import {
 import { SecretBuffer } from "../secret_buffer.ts";
 
 // Taken at load: a replacement made later must not see or shift an
-// address, a length or an offset.
+// address, a length or an offset, nor turn a failed check into a pass
+// (a report is walked and filled by index for the same reason), nor have
+// a path read that the runtime's permissions refuse.
 const BigInt = globalThis.BigInt;
+const apply = Reflect.apply;
+const startsWith = String.prototype.startsWith;
+const noAccess = (perms: string | undefined) =>
+  perms !== undefined && apply(startsWith, perms, ["---"]) as boolean;
 
 /** `pass`: holds; `fail`: a required protection is missing; `warn`: a
  * weakness of the machine that secmem cannot fix; `info`: a fact. */
@@ -70,8 +77,9 @@ export interface DoctorReport {
  */
 export function runDoctor(): DoctorReport {
   const checks: DoctorCheck[] = [];
-  const add: Add = (id, title, status, detail) =>
-    checks.push({ id, title, status, detail });
+  const add: Add = (id, title, status, detail) => {
+    checks[checks.length] = { id, title, status, detail };
+  };
   let caps;
   try {
     caps = capabilities();
@@ -127,7 +135,11 @@ export function runDoctor(): DoctorReport {
       "secretmem",
     );
   }
-  return { ok: checks.every((c) => c.status !== "fail"), checks };
+  let ok = true;
+  for (let i = 0; i < checks.length; i++) {
+    if (checks[i].status === "fail") ok = false;
+  }
+  return { ok, checks };
 }
 
 type Add = (
@@ -226,7 +238,7 @@ function linuxFacts(add: Add): void {
   const read = (path: string) => {
     // The machine's settings are not this process's own state: like any
     // path, they are read only if the runtime lets the program read them.
-    const permission = path.startsWith("/proc/self/")
+    const permission = apply(startsWith, path, ["/proc/self/"])
       ? undefined
       : native().readPermission(path);
     if (permission !== undefined && !permission.granted) {
@@ -313,8 +325,8 @@ function selfTest(add: Add, backend: "anonymous" | "secretmem"): void {
       add(
         id,
         title,
-        flags.includes(name) ? "pass" : "fail",
-        `VmFlags ${flags.includes(name) ? "has" : "lacks"} "${name}"`,
+        listed(flags, name) ? "pass" : "fail",
+        `VmFlags ${listed(flags, name) ? "has" : "lacks"} "${name}"`,
       );
     flag("locked", "Data pages locked in RAM", "lo");
     flag("dontdump", "Data pages excluded from core dumps", "dd");
@@ -328,12 +340,11 @@ function selfTest(add: Add, backend: "anonymous" | "secretmem"): void {
     add(
       "rest",
       "Data pages inaccessible at rest",
-      at?.perms.startsWith("---") ? "pass" : "fail",
+      noAccess(at?.perms) ? "pass" : "fail",
       `data pages ${at?.perms ?? "not found"}`,
     );
-    const guarded = before?.perms.startsWith("---") &&
-      after?.perms.startsWith("---") &&
-      before.end === at?.start && after.start === at?.end;
+    const guarded = noAccess(before?.perms) && noAccess(after?.perms) &&
+      before?.end === at?.start && after?.start === at?.end;
     add(
       "guards",
       "Guard pages before and after",
@@ -364,7 +375,9 @@ function scanCheck(add: Add, needle: Needle): void {
   let seen: ScanResult;
   try {
     // One pass for both: the scan costs a second per GiB of resident memory.
-    [scan, seen] = scanMemoryAll([needle, controlNeedle]);
+    const results = scanMemoryAll([needle, controlNeedle]);
+    scan = results[0];
+    seen = results[1];
   } finally {
     controlNeedle.dispose();
   }
@@ -415,17 +428,38 @@ function formatBytes(n: number): string {
  */
 export function formatReport(report: DoctorReport): string {
   const { ok, checks } = readReport(report);
-  const width = Math.max(0, ...checks.map((c) => c.title.length));
-  const lines = checks.map((c) =>
-    `${c.status.toUpperCase().padEnd(4)}  ${c.title.padEnd(width)}  ${c.detail}`
-  );
-  lines.push(
-    "",
+  // Built by index and by concatenation: a replaced map, join, padEnd or
+  // toUpperCase must not print a failed check as PASS, or the wrong
+  // verdict.
+  let width = 0;
+  for (let i = 0; i < checks.length; i++) {
+    if (checks[i].title.length > width) width = checks[i].title.length;
+  }
+  let text = "";
+  for (let i = 0; i < checks.length; i++) {
+    const { status, title, detail } = checks[i];
+    text += `${LABELS[status]}  ${title}${
+      spaces(width - title.length)
+    }  ${detail}\n`;
+  }
+  return `${text}\n${
     ok
       ? "secmem: every required protection holds on this machine"
-      : "secmem: a required protection is MISSING (see FAIL above)",
-  );
-  return lines.join("\n");
+      : "secmem: a required protection is MISSING (see FAIL above)"
+  }`;
+}
+
+const LABELS: Readonly<Record<CheckStatus, string>> = {
+  pass: "PASS",
+  fail: "FAIL",
+  warn: "WARN",
+  info: "INFO",
+};
+
+function spaces(count: number): string {
+  let text = "";
+  for (let i = 0; i < count; i++) text += " ";
+  return text;
 }
 
 /**
@@ -451,9 +485,9 @@ function readReport(report: unknown): DoctorReport {
       const { id, title, status, detail } = checks[i] ?? {};
       if (
         typeof id !== "string" || typeof title !== "string" ||
-        typeof detail !== "string" || !STATUSES.includes(status)
+        typeof detail !== "string" || !listed(STATUSES, status)
       ) refuse();
-      copies.push({ id, title, status, detail });
+      copies[i] = { id, title, status, detail };
     }
     return { ok, checks: copies };
   } catch (error) {

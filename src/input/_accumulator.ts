@@ -31,6 +31,9 @@ import { decodeBytes, type InputEncoding } from "./encoding.ts";
 // Taken at load: a replacement made later must not see or shift an
 // address, a length or an offset.
 const BigInt = globalThis.BigInt;
+// Taken at load too: replaced, they sized the buffers wrongly and a short
+// input was refused as longer than maxSize.
+const { max, min } = Math;
 
 /** The default `maxSize` for input of unknown length: 64 KiB. */
 export const DEFAULT_MAX_SIZE = 65536;
@@ -143,7 +146,7 @@ export class Accumulator<S extends GuardedSecret> {
     this.#trim = checked.trim;
     this.#encoding = checked.encoding;
     // One data page holds a passphrase or a key: most input never grows.
-    const first = Math.min(
+    const first = min(
       checked.maxSize + 1,
       native().pageSize - CANARY_SIZE,
     );
@@ -161,7 +164,7 @@ export class Accumulator<S extends GuardedSecret> {
    */
   space(wanted = Infinity, needed = 1): { address: bigint; length: number } {
     if (this.#buffer.size - this.#length < needed) this.#grow(needed);
-    const length = Math.min(wanted, this.#buffer.size - this.#length);
+    const length = min(wanted, this.#buffer.size - this.#length);
     return { address: this.#buffer.address + BigInt(this.#length), length };
   }
 
@@ -209,8 +212,12 @@ export class Accumulator<S extends GuardedSecret> {
     // leave the old copy in the heap. The whole chunk goes in with one
     // set(), which reads each byte once, and only `length` bytes: a chunk
     // over a growable SharedArrayBuffer that another thread grows
-    // meanwhile is refused, never copied past what was measured.
+    // meanwhile is refused, never copied past what was measured. One over
+    // a resizable buffer may have shrunk since it was measured (an await
+    // lies between, for a stream's answer): set() would copy fewer bytes
+    // than are counted, and keep zeros the input never held.
     try {
+      if (lengthOf(chunk) !== length) throw new RangeError("chunk resized");
       copyInto(new Uint8Array(view), chunk);
     } catch (cause) {
       throw sourceChanged(cause);
@@ -298,10 +305,10 @@ export class Accumulator<S extends GuardedSecret> {
   }
 
   #grow(needed: number): void {
-    const size = Math.min(
+    const size = min(
       this.#maxSize + 1,
       MAX_SIZE,
-      Math.max(this.#buffer.size * 2, this.#length + needed),
+      max(this.#buffer.size * 2, this.#length + needed),
     );
     // Full at MAX_SIZE: the byte past a maxSize of MAX_SIZE has no room.
     if (size - this.#length < needed) throw tooLarge(this.#what, this.#maxSize);

@@ -564,6 +564,15 @@ function fileError(path: string, error: unknown): unknown {
   );
 }
 
+// Taken at load: a replacement made later must not let a NUL (the native
+// open would stop there: "key\0.pub" opens "key") or an encoded slash
+// through, so that a path names another file than the one checked.
+const stringIncludes = String.prototype.includes;
+const exec = RegExp.prototype.exec;
+const decodeComponent = decodeURIComponent;
+const ENCODED_SLASH = /%2f/i;
+const hasNul = (text: string) => apply(stringIncludes, text, ["\0"]) as boolean;
+
 /**
  * A path that means exactly one file: a non-empty string without NUL, or a
  * `file:` URL for this host whose decoded path has no NUL and no encoded
@@ -571,7 +580,7 @@ function fileError(path: string, error: unknown): unknown {
  */
 function checkPath(path: unknown): string {
   if (typeof path === "string") {
-    if (path.length > 0 && !path.includes("\0")) return path;
+    if (path.length > 0 && !hasNul(path)) return path;
   } else if (path instanceof URL) {
     return checkUrl(path);
   }
@@ -598,14 +607,16 @@ function checkUrl(url: URL): string {
     fail("a file: URL for another host names no local file");
   }
   const encoded = parsed.pathname;
-  if (/%2f/i.test(encoded)) fail("its path has an encoded slash (%2F)");
+  if (apply(exec, ENCODED_SLASH, [encoded]) !== null) {
+    fail("its path has an encoded slash (%2F)");
+  }
   let decoded: string;
   try {
-    decoded = decodeURIComponent(encoded);
+    decoded = decodeComponent(encoded);
   } catch {
     return fail("its path is not valid percent-encoding");
   }
-  if (decoded.length === 0 || decoded.includes("\0")) {
+  if (decoded.length === 0 || hasNul(decoded)) {
     fail("its path, decoded, is empty or has a NUL byte");
   }
   return decoded;

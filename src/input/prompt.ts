@@ -43,6 +43,11 @@ export interface PromptOptions extends InputOptions {
 /** The default `maxSize` of a prompt: 1 KiB is a very long passphrase. */
 export const PROMPT_MAX_SIZE = 1024;
 
+// Taken at load: a `Function.prototype.call` replaced later must not
+// decide whether stdin is a terminal or skip turning its echo off (the
+// passphrase would show as it is typed).
+const apply = Reflect.apply;
+
 const STDIN = 0;
 const STDERR = 2;
 const EIO = 5;
@@ -74,7 +79,9 @@ export async function readPrompt<S extends GuardedSecret>(
   const checked = checkInputOptions({ ...rest, maxSize });
   const memory = native();
   const { isTerminal, quietTerminal } = memory;
-  const terminal = isTerminal?.call(memory, STDIN) ?? false;
+  const terminal = isTerminal === undefined
+    ? false
+    : apply(isTerminal, memory, [STDIN]) as boolean;
   if (!terminal && !allowPipe) {
     if (isTerminal === undefined) {
       throw new SecretMemoryError(
@@ -93,7 +100,7 @@ export async function readPrompt<S extends GuardedSecret>(
   }
   // Echo off before the prompt shows, so that nothing typed after it
   // appears on the screen.
-  const restore = quietTerminal!.call(memory, STDIN);
+  const restore = apply(quietTerminal!, memory, [STDIN]) as () => void;
   // SIGTERM, SIGHUP or SIGINT under catchInterrupt, or an exit from
   // elsewhere while the prompt waits, must not leave the terminal raw.
   const forget = beforeExit(restore);

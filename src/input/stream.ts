@@ -168,7 +168,10 @@ async function readByob(
       try {
         collected.append(value, count);
       } finally {
-        zero(value);
+        // Its buffer may be gone since (transferred away, or shrunk under
+        // a fixed-length view): fill() would throw over the error that
+        // says so, and there is nothing left in it to wipe.
+        if (lengthOf(value) > 0) zero(value);
       }
     }
   }
