@@ -44,7 +44,7 @@ import { SecretMemoryError } from "./src/core/errors.ts";
 import { checkOptions, readFailed } from "./src/core/_validate.ts";
 import { isSecretBuffer, type SecretBuffer } from "./src/secret_buffer.ts";
 import { scanMemoryAll, sealNeedle } from "./src/doctor/_scan.ts";
-import { publicRandom } from "./src/core/_intrinsics.ts";
+import { append, publicRandom } from "./src/core/_intrinsics.ts";
 import { checkInput, checkSecret } from "./src/crypto/_input.ts";
 import { guardedRanges } from "./src/core/_process_table.ts";
 import { liveRanges } from "./src/core/_registry.ts";
@@ -117,7 +117,7 @@ export function findCopies(
   if (isSecretBuffer(secret)) {
     const buffer = checkSecret(secret, "the secret");
     size = buffer.size;
-    ranges[ranges.length] = [buffer.address, buffer.address + BigInt(size)];
+    append(ranges, [buffer.address, buffer.address + BigInt(size)]);
   } else {
     size = length = checkInput(secret, "the secret").length;
   }
@@ -135,7 +135,7 @@ export function findCopies(
   ];
   for (let g = 0; g < guarded.length; g++) {
     for (let i = 0; i < guarded[g].length; i++) {
-      ranges[ranges.length] = guarded[g][i];
+      append(ranges, guarded[g][i]);
     }
   }
   if (size < MIN_SECRET_SIZE) {
@@ -197,7 +197,7 @@ function checkRanges(value: unknown): [bigint, bigint][] {
       ) {
         throw bad();
       }
-      ranges[i] = [start, end];
+      append(ranges, [start, end]);
     }
     return ranges;
   } catch (cause) {

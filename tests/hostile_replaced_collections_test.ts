@@ -11,9 +11,17 @@
  */
 
 import assert from "node:assert/strict";
-import { purge, SecretBuffer, SecretPool, stats } from "../mod.ts";
+import {
+  purge,
+  SecretBuffer,
+  type SecretMemoryError,
+  SecretPool,
+  stats,
+} from "../mod.ts";
+import { runDoctor } from "../doctor.ts";
+import { findCopies } from "../forensics.ts";
 import { test } from "./_harness.ts";
-import { replacedWhile } from "./_replaced.ts";
+import { definedWhile, replacedWhile } from "./_replaced.ts";
 import { childScript, runChild } from "./_child.ts";
 import { linuxOnly } from "./_platform.ts";
 
@@ -170,3 +178,39 @@ test("a setter planted on Array.prototype[0] after import: purge() still reaches
     pool.destroy();
   }
 });
+
+test(
+  "setters planted on Array.prototype[0] and [1]: runDoctor lists every check, findCopies still counts a heap copy",
+  () => {
+    const honest = runDoctor().checks.length;
+    using key = SecretBuffer.random(32);
+    // A copy over its own ArrayBuffer, which no runtime's GC moves.
+    const copy = new Uint8Array(new ArrayBuffer(32));
+    key.read((bytes) => copy.set(bytes));
+    const dropping = { set() {} };
+    let checks: number;
+    let copies: number | string;
+    try {
+      [checks, copies] = definedWhile(
+        Array.prototype,
+        "0",
+        dropping,
+        () =>
+          definedWhile(Array.prototype, "1", dropping, () => {
+            const count = runDoctor().checks.length;
+            try {
+              return [count, findCopies(key).copies];
+            } catch (error) {
+              // A refusal is honest; a count must include the copy.
+              return [count, (error as SecretMemoryError).code];
+            }
+          }),
+      );
+    } finally {
+      copy.fill(0);
+    }
+    assert.equal(checks, honest, "a check was dropped");
+    if (typeof copies === "number") assert.ok(copies >= 1, `found ${copies}`);
+  },
+  { skip: linuxOnly },
+);

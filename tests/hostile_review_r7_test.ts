@@ -19,7 +19,8 @@ import { isOwnBuffer } from "../src/core/_intrinsics.ts";
 import { Ed25519Key, X25519Key } from "../keys.ts";
 import { connectAgent, startAgent } from "../agent.ts";
 import { test } from "./_harness.ts";
-import { replacedWhile } from "./_replaced.ts";
+import { definedWhile, replacedWhile } from "./_replaced.ts";
+import { Keyring } from "../src/agent/_keys.ts";
 
 const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
 const accessor = (key: string) =>
@@ -464,6 +465,33 @@ test("Array iterator replaced: the agent's keyring walks its keys without it (ex
   } finally {
     client.close();
     await agent.close();
+  }
+});
+
+test("a setter planted on Array.prototype[0]: the agent's keyring hands it no held key or secret (its walks append as own elements)", () => {
+  const keyring = new Keyring();
+  try {
+    keyring.addKey(SecretBuffer.random(32), "walked key", 0);
+    keyring.addSecret("walked", SecretBuffer.random(32), 0);
+    // Its own element 0 already: pushing to it never reaches the setter.
+    const caught: unknown[] = [null];
+    let listed = 0;
+    definedWhile(Array.prototype, "0", {
+      set(value: unknown) {
+        caught.push(value);
+      },
+    }, () => {
+      keyring.expire();
+      listed = keyring.keys().length + keyring.secrets().length;
+    });
+    const held = caught.flat().filter((v) =>
+      typeof v === "object" && v !== null &&
+      ("key" in v || v instanceof SecretBuffer)
+    );
+    assert.deepEqual(held, [], "the setter was handed held keys");
+    assert.equal(listed, 2);
+  } finally {
+    keyring.clear();
   }
 });
 

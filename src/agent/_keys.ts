@@ -13,6 +13,7 @@ import type { SecretBuffer } from "../secret_buffer.ts";
 import { type Ed25519Key, ed25519KeyFromOwnedSeed } from "../keys/ed25519.ts";
 import { ED25519, FrameWriter } from "./_protocol.ts";
 import {
+  append,
   keep,
   lookUp,
   subarrayOf,
@@ -35,7 +36,7 @@ const dateNow = Date.now;
 function entriesOf<K, V>(map: Map<K, V>): [K, V][] {
   const out: [K, V][] = [];
   apply(mapForEach, map, [(value: V, key: K) => {
-    out[out.length] = [key, value];
+    append(out, [key, value]);
   }]);
   return out;
 }
@@ -176,7 +177,7 @@ export class Keyring {
     const held = entriesOf(this.#secrets);
     const out: { name: string; size: number }[] = [];
     for (let i = 0; i < held.length; i++) {
-      out[i] = { name: held[i][0], size: held[i][1].key.size };
+      append(out, { name: held[i][0], size: held[i][1].key.size });
     }
     return out;
   }

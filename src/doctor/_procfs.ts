@@ -8,7 +8,7 @@
  */
 
 import { native } from "../core/_native.ts";
-import { detachBuffer, listed } from "../core/_intrinsics.ts";
+import { append, detachBuffer, listed } from "../core/_intrinsics.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 
 // Taken at load: a replacement made later must not see or shift an
@@ -127,13 +127,13 @@ export function parseMaps(text: string): MapEntry[] {
     at = end + 1;
     const match = apply(exec, MAPS_LINE, [line]) as RegExpExecArray | null;
     if (match !== null) {
-      entries[entries.length] = {
+      append(entries, {
         start: BigInt(`0x${match[1]}`),
         end: BigInt(`0x${match[2]}`),
         perms: match[3],
         path: match[4],
         flags: [],
-      };
+      });
       continue;
     }
     const flags = apply(exec, VM_FLAGS, [line]) as RegExpExecArray | null;
@@ -149,7 +149,7 @@ function wordsOf(text: string): string[] {
   WORD.lastIndex = 0;
   let word: RegExpExecArray | null;
   while ((word = apply(exec, WORD, [text]) as RegExpExecArray | null)) {
-    words[words.length] = word[0];
+    append(words, word[0]);
   }
   return words;
 }

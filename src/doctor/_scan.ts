@@ -25,7 +25,9 @@ import {
   withScratch,
 } from "./_procfs.ts";
 import { isSecretBuffer, type SecretBuffer } from "../secret_buffer.ts";
-import { isMember, lengthOf } from "../core/_intrinsics.ts";
+import { append, isMember, lengthOf } from "../core/_intrinsics.ts";
+
+const hasOwn = Object.hasOwn;
 
 // Taken at load: a replacement made later must not see or shift an
 // address, a length or an offset, nor leave a hit out (a forensic scan
@@ -136,7 +138,7 @@ export function scanMemoryAll(
 ): ScanResult[] {
   const memory = native();
   const hits: bigint[][] = [];
-  for (let i = 0; i < needles.length; i++) hits[i] = [];
+  for (let i = 0; i < needles.length; i++) append(hits, []);
   let bytesScanned = 0;
   const maps = readMaps();
   // Slots written by index, closed by index: a push or an iterator
@@ -149,15 +151,16 @@ export function scanMemoryAll(
     const mem = opened[1] = memory.openRead("/proc/self/mem");
     withScratch((scratch) => {
       const excluded: (readonly [bigint, bigint])[] = [];
-      for (let i = 0; i < exclude.length; i++) excluded[i] = exclude[i];
-      excluded[excluded.length] = [
+      for (let i = 0; i < exclude.length; i++) append(excluded, exclude[i]);
+      append(excluded, [
         scratch.address,
         scratch.address + BigInt(scratch.size),
-      ];
+      ]);
       for (let i = 0; i < needles.length; i++) {
         const needle = needles[i];
-        if ("range" in needle) {
-          excluded[excluded.length] = (needle as SealedNeedle).range;
+        // Own only: a `range` planted on Object.prototype would be left out.
+        if (hasOwn(needle, "range")) {
+          append(excluded, (needle as SealedNeedle).range);
         }
       }
       const isExcluded = (hit: bigint) => {
@@ -178,7 +181,7 @@ export function scanMemoryAll(
             bytesScanned += Number(end - start);
             searchRange(mem, start, end, needles, scratch, (index, hit) => {
               if (!isExcluded(hit)) {
-                hits[index][hits[index].length] = hit;
+                append(hits[index], hit);
               }
             });
           }
@@ -205,7 +208,7 @@ export function scanMemoryAll(
   if (failure !== undefined) throw failure.error;
   const results: ScanResult[] = [];
   for (let i = 0; i < hits.length; i++) {
-    results[i] = { hits: hits[i], bytesScanned };
+    append(results, { hits: hits[i], bytesScanned });
   }
   return results;
 }
@@ -231,12 +234,12 @@ function presentRuns(
       const resident = (scratch.view[i * 8 + 7] & 0xc0) !== 0;
       if (resident && runStart < 0) runStart = done + i;
       if (!resident && runStart >= 0) {
-        runs[runs.length] = [at(runStart), at(done + i)];
+        append(runs, [at(runStart), at(done + i)]);
         runStart = -1;
       }
     }
   }
-  if (runStart >= 0) runs[runs.length] = [at(runStart), end];
+  if (runStart >= 0) append(runs, [at(runStart), end]);
   return runs;
 }
 

@@ -11,7 +11,7 @@ import { native } from "../core/_native.ts";
 import { lockPolicySettings } from "../core/_policy.ts";
 import { stats } from "../core/_registry.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import { listed } from "../core/_intrinsics.ts";
+import { append, listed } from "../core/_intrinsics.ts";
 import {
   mappingAround,
   readProcText,
@@ -78,7 +78,7 @@ export interface DoctorReport {
 export function runDoctor(): DoctorReport {
   const checks: DoctorCheck[] = [];
   const add: Add = (id, title, status, detail) => {
-    checks[checks.length] = { id, title, status, detail };
+    append(checks, { id, title, status, detail });
   };
   let caps;
   try {
@@ -487,7 +487,7 @@ function readReport(report: unknown): DoctorReport {
         typeof id !== "string" || typeof title !== "string" ||
         typeof detail !== "string" || !listed(STATUSES, status)
       ) refuse();
-      copies[i] = { id, title, status, detail };
+      append(copies, { id, title, status, detail });
     }
     return { ok, checks: copies };
   } catch (error) {
