@@ -21,6 +21,7 @@ import { connectAgent, startAgent } from "../agent.ts";
 import { test } from "./_harness.ts";
 import { definedWhile, replacedWhile } from "./_replaced.ts";
 import { Keyring } from "../src/agent/_keys.ts";
+import { childScript, runChild } from "./_child.ts";
 
 const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
 const accessor = (key: string) =>
@@ -493,6 +494,31 @@ test("a setter planted on Array.prototype[0]: the agent's keyring hands it no he
   } finally {
     keyring.clear();
   }
+});
+
+test("a setter planted on Array.prototype[0] before the first HMAC is handed no crypto work area", () => {
+  const child = runChild(childScript("first_crypto_setter.ts"), []);
+  const detail = `status ${child.status}: ${child.stdout}${child.stderr}`;
+  assert.equal(child.status, 0, detail);
+  assert.equal(child.stdout.trim(), "handed 0", detail);
+});
+
+test("a setter planted on Array.prototype[0]: ageDecrypt hands it none of the caller's identities", () => {
+  using mine = X25519Key.generate();
+  const plain = pattern(16, 0x46);
+  const file = ageEncrypt(plain, { recipients: [mine.ageRecipient] });
+  // Its own element 0 already: pushing to it never reaches the setter.
+  const handed: unknown[] = [null];
+  const opened = definedWhile(Array.prototype, "0", {
+    set(value: unknown) {
+      handed.push(value);
+    },
+  }, () => {
+    using back = ageDecrypt(file, { identities: [mine] });
+    return back.read((bytes) => bytes.slice());
+  });
+  assert.deepEqual(opened, plain);
+  assert.equal(handed.filter((value) => value === mine).length, 0);
 });
 
 // --- age: how much work a file can ask for ------------------------------

@@ -13,6 +13,7 @@
 import { SecretMemoryError } from "../core/errors.ts";
 import { native } from "../core/_native.ts";
 import { purge } from "../core/_registry.ts";
+import { append } from "../core/_intrinsics.ts";
 import { SecretBuffer } from "../secret_buffer.ts";
 import { promptSecret } from "../prompt.ts";
 import { readOpenSSHPrivateKey } from "../keys/_openssh.ts";
@@ -246,7 +247,7 @@ async function foreground(flags: Flags): Promise<void> {
   let agent: Agent | undefined;
   try {
     for (const key of flags.keys) {
-      files.push({ file: readKeyFile(key.path), comment: key.comment });
+      append(files, { file: readKeyFile(key.path), comment: key.comment });
     }
     if (flags.prompt) {
       passphrase = await promptLockPassphrase();

@@ -148,7 +148,15 @@ const defineOwn = Object.defineProperty;
  * prototype), and a purge would miss what it was to reach.
  */
 export function append<T>(list: T[], value: T): void {
-  defineOwn(list, list.length, {
+  putAt(list, list.length, value);
+}
+
+/**
+ * Sets `list[index]` as the array's own element (see `append`): for arrays
+ * indexed by level, where an index may lie past the end.
+ */
+export function putAt<T>(list: T[], index: number, value: T): void {
+  defineOwn(list, index, {
     // No prototype: a `get` planted on Object.prototype must not make it
     // an accessor.
     __proto__: null,

@@ -42,6 +42,7 @@ import {
   bufferOf,
   byteOffsetOf,
   fillRange,
+  putAt,
   subarrayOf,
 } from "../core/_intrinsics.ts";
 import { markScratch, SecretPool, type SecretSlot } from "../pool/pool.ts";
@@ -106,7 +107,9 @@ function areaAt(level: number): Held {
   }
   const slot = pool.alloc(AREA_SIZE);
   const fresh: Held = { slot, bytes: slot.view, kits: new Map() };
-  stack[level] = fresh;
+  // As an own element: a setter planted on Array.prototype would be
+  // handed the area (its view reads every key the crypto core loads).
+  putAt(stack, level, fresh);
   return fresh;
 }
 
@@ -128,7 +131,7 @@ function purgeLarge(): { destroyed: number; corrupted: number } {
   for (let level = 0; level < large.length; level++) {
     const held = large[level];
     if (held === undefined) continue;
-    large[level] = undefined;
+    putAt(large, level, undefined);
     held.live = false;
     try {
       // Wipes every data byte and detaches the views, so a call still
@@ -169,7 +172,7 @@ function largeAt(level: number): Large {
     bytes: new Uint8Array(region.user),
     live: true,
   };
-  large[level] = fresh;
+  putAt(large, level, fresh);
   return fresh;
 }
 

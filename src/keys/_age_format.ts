@@ -16,6 +16,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
+import { append } from "../core/_intrinsics.ts";
 import { decodePublicBase64, encodeBase64, wrapLines } from "./_base64.ts";
 import { ascii } from "./_wire.ts";
 
@@ -136,7 +137,10 @@ export function parseHeader(file: Uint8Array): Header {
       body += part;
       if (part.length < COLUMNS) break;
     }
-    stanzas.push({ args, body: decodeField(body, undefined, "a stanza body") });
+    append(stanzas, {
+      args,
+      body: decodeField(body, undefined, "a stanza body"),
+    });
   }
 }
 

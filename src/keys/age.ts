@@ -7,7 +7,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
-import { publicRandom } from "../core/_intrinsics.ts";
+import { append, publicRandom } from "../core/_intrinsics.ts";
 import { checkBufferOptions } from "../core/_validate.ts";
 import {
   isSecretBuffer,
@@ -212,7 +212,9 @@ function listOf(value: unknown, what: string, expected: string): unknown[] {
   const array = value as unknown[];
   const length = array.length;
   const out: unknown[] = [];
-  for (let i = 0; i < length; i++) out[i] = array[i];
+  // Own elements: a setter planted on Array.prototype would be handed
+  // each identity.
+  for (let i = 0; i < length; i++) append(out, array[i]);
   return out;
 }
 
