@@ -113,20 +113,30 @@ const indexOfByte = Reflect.apply(
  * be replaced after import, and a mapping missed here is one whose views
  * `from()` would take for a caller's array, and wipe.
  */
-const open: OpenMapping[] = [];
+const open: (OpenMapping | undefined)[] = [];
+/**
+ * How many of `open`'s slots are in use. Slots past it hold undefined and
+ * stay the array's own: a scope that opens a mapping writes an element the
+ * array has, which no setter planted on Array.prototype sees, and only
+ * growth defines a new one (see `append`).
+ */
+let openCount = 0;
 
 /** Notes that some of `mapping`'s pages became readable. */
 export function mappingOpened(mapping: OpenMapping): void {
-  for (let i = 0; i < open.length; i++) if (open[i] === mapping) return;
-  append(open, mapping);
+  for (let i = 0; i < openCount; i++) if (open[i] === mapping) return;
+  if (openCount === open.length) append(open, mapping);
+  else open[openCount] = mapping;
+  openCount++;
 }
 
 /** Notes that none of `mapping`'s pages is readable any more. */
 export function mappingClosed(mapping: OpenMapping): void {
-  for (let i = 0; i < open.length; i++) {
+  for (let i = 0; i < openCount; i++) {
     if (open[i] !== mapping) continue;
-    open[i] = open[open.length - 1];
-    open.length--;
+    openCount--;
+    open[i] = open[openCount];
+    open[openCount] = undefined;
     return;
   }
 }
@@ -139,8 +149,8 @@ export function openMappingAt(
   address: bigint,
   size: number,
 ): OpenMapping | undefined {
-  for (let i = 0; i < open.length; i++) {
-    const mapping = open[i];
+  for (let i = 0; i < openCount; i++) {
+    const mapping = open[i]!;
     const { dataAddress } = mapping;
     if (
       address >= dataAddress &&
@@ -280,13 +290,13 @@ export function isOwnSource(view: Uint8Array, except?: Loan): boolean {
   // Another copy of secmem (or this one in another thread) may have pages
   // open: one atomic read of the process-wide list says whether.
   const others = othersOpen(memory);
-  if (open.length === 0 && !others) return false;
+  if (openCount === 0 && !others) return false;
   const length = lengthOf(view);
   if (length === 0) return false;
   const probe = probeFor(memory, view, length, except?.buffer);
   let ours = false;
-  for (let i = 0; i < open.length; i++) {
-    if (open[i].holds(probe)) ours = true;
+  for (let i = 0; i < openCount; i++) {
+    if (open[i]!.holds(probe)) ours = true;
   }
   if (!ours && others) ours = inForeignRange(memory, view, length);
   return ours;

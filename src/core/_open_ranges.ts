@@ -49,7 +49,15 @@
  */
 
 import type { NativeMemory } from "./_native.ts";
-import { append, keep, lookUp, now, takeLast } from "./_intrinsics.ts";
+import {
+  append,
+  entryStack,
+  keep,
+  lookUp,
+  now,
+  popEntry,
+  pushEntry,
+} from "./_intrinsics.ts";
 
 /** The memfd's name: the layout's version, not the library's. */
 const NAME = "secmem-open-ranges-v1";
@@ -93,7 +101,7 @@ let own = 0;
 /** Ranges this copy opened without an entry (the list was full). */
 let unrecorded = 0;
 /** Entries this copy freed: most likely still free. */
-const freed: number[] = [];
+const freed = entryStack();
 let cursor = 0;
 let lastLook = -Infinity;
 
@@ -182,13 +190,12 @@ export function markClosed(entry: number): void {
   Atomics.store(words, at, 0);
   Atomics.sub(words, IN_USE, 1);
   own--;
-  append(freed, entry);
+  pushEntry(freed, entry);
 }
 
 /** A free entry, claimed for `tid` by compare-and-swap; -1 if none. */
 function claim(words: Int32Array, tid: number): number {
-  while (freed.length > 0) {
-    const entry = takeLast(freed);
+  for (let entry = popEntry(freed); entry >= 0; entry = popEntry(freed)) {
     if (Atomics.compareExchange(words, wordAt(entry), 0, tid) === 0) {
       return entry;
     }

@@ -82,10 +82,12 @@ import type { NativeMemory } from "./_native.ts";
 import { quarantine } from "./_quarantine.ts";
 import {
   append,
+  entryStack,
   isSafeInteger,
   keep,
   lookUp,
-  takeLast,
+  popEntry,
+  pushEntry,
 } from "./_intrinsics.ts";
 
 // Taken at load: a replacement made later must not see or shift an
@@ -137,7 +139,7 @@ let reclaimedAtFirstUse = false;
 /** Mappings held, while there is no table. */
 let localHeld = 0;
 /** Entries this thread gave back: most likely still free. */
-const freed: number[] = [];
+const freed = entryStack();
 let cursor = 0;
 /** Regions left out after the table was found full (a scan costs 65,536 tries). */
 let skipWhileFull = 0;
@@ -259,8 +261,7 @@ function raiseTop(words: Int32Array, at: number, value: number): void {
 /** A free entry, taken for `owner`; -1 when every entry is taken. */
 function takeFreeEntry(shared: Table): number {
   const { words, slots, self } = shared;
-  while (freed.length > 0) {
-    const entry = takeLast(freed);
+  for (let entry = popEntry(freed); entry >= 0; entry = popEntry(freed)) {
     if (Atomics.compareExchange(slots, slotAt(entry), 0n, self) === 0n) {
       return entry;
     }
@@ -328,7 +329,7 @@ export function forgetRegion(entry: number, base: bigint): void {
   words[flagsAt(entry)] = 0;
   // Atomic: other threads take free entries by compare-and-swap.
   Atomics.store(slots, at, 0n);
-  append(freed, entry);
+  pushEntry(freed, entry);
 }
 
 /**
