@@ -521,6 +521,42 @@ test("a setter planted on Array.prototype[0]: ageDecrypt hands it none of the ca
   assert.equal(handed.filter((value) => value === mine).length, 0);
 });
 
+test("a setter planted on Array.prototype[0] while a request is queued: the client hands it no pending reply (a plaintext)", async () => {
+  const agent = await startAgent({ harden: false });
+  const client = await connectAgent(agent.socketPath);
+  try {
+    await client.addSecret("queued", pattern(32, 0x47));
+    const sealed = await client.encrypt("queued", pattern(16, 0x48));
+    const seen: unknown[] = [];
+    // Only while the request is made; every element is still stored as
+    // the array's own, so the runtime's own socket code keeps working.
+    const reply = definedWhile(Array.prototype, "0", {
+      set(this: unknown[], value: unknown) {
+        const pending = value as { resolve?: (v: unknown) => void };
+        if (typeof pending?.resolve === "function") {
+          const resolve = pending.resolve;
+          pending.resolve = (v: unknown) => {
+            seen.push(v);
+            resolve(v);
+          };
+        }
+        Object.defineProperty(this, "0", {
+          value,
+          writable: true,
+          enumerable: true,
+          configurable: true,
+        });
+      },
+    }, () => client.decrypt("queued", sealed));
+    const plain = await reply;
+    assert.deepEqual(plain, pattern(16, 0x48));
+    assert.deepEqual(seen, [], "the setter was handed the pending reply");
+  } finally {
+    client.close();
+    await agent.close();
+  }
+});
+
 // --- age: how much work a file can ask for ------------------------------
 
 test("ageDecrypt refuses a file with more than 20 recipient stanzas before trying any identity on them (age's own cap); 20 still decrypt", () => {

@@ -26,6 +26,7 @@ import {
 } from "./_protocol.ts";
 import { net, type NetSocket } from "./_host.ts";
 import {
+  append,
   isUint8Array,
   lengthOf,
   subarrayOf,
@@ -33,11 +34,12 @@ import {
 } from "../core/_intrinsics.ts";
 
 // Taken at load: the queue hands each reply (a plaintext, say) to the
-// request it answers, and a `shift` or `push` replaced later could hand
-// it to a request of its own.
+// request it answers, and a `shift` replaced later could hand it to a
+// request of its own. Requests join it by `append`: a push, even the
+// intrinsic one, sets a new element through a setter planted on
+// Array.prototype, which would be handed the request's resolver.
 const apply = Reflect.apply;
 const arrayShift = Array.prototype.shift;
-const arrayPush = Array.prototype.push;
 
 /** One identity the agent holds. */
 export interface AgentIdentity {
@@ -202,7 +204,7 @@ export class AgentClient {
       );
     }
     return new Promise<Uint8Array>((resolve, reject) => {
-      apply(arrayPush, this.#queue, [{ resolve, reject }]);
+      append(this.#queue, { resolve, reject });
       this.#socket.write(frame, () => zero(frame));
     });
   }
