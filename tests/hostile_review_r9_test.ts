@@ -1,0 +1,43 @@
+/**
+ * Review R9: accessors planted on Array.prototype or Object.prototype
+ * after import, and arrays or records the library fills at call time.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { SecretBuffer, stats } from "../mod.ts";
+import { findCopies } from "../forensics.ts";
+import { test } from "./_harness.ts";
+import { linuxOnly } from "./_platform.ts";
+import { definedWhile } from "./_replaced.ts";
+
+test(
+  "findCopies under a setter planted on Array.prototype at a live buffer's index: its range is neither handed out nor scanned",
+  () => {
+    // Two live buffers of the same bytes: the other's pages must stay out
+    // of the scan (a hit there would tell its bytes to whoever picks the
+    // needle), and the main thread enters none of its buffers in the
+    // process table, so liveRanges() is what leaves them out.
+    using key = SecretBuffer.alloc(32);
+    using other = SecretBuffer.random(32);
+    other.read((from) => key.write((to) => to.set(from)));
+    assert.equal(findCopies(key).copies, 0, "control");
+    // `other` went into the live set last: its range is the last one (a
+    // setter at an earlier index leaves a hole the scan trips on, and
+    // refuses).
+    const index = stats().liveBuffers - 1;
+    assert(index >= 0);
+    let handed = 0;
+    const copies = definedWhile(Array.prototype, index, {
+      set(value: unknown) {
+        if (Array.isArray(value) && typeof value[0] === "bigint") {
+          handed++;
+        }
+      },
+    }, () => findCopies(key).copies);
+    assert.equal(handed, 0, "a setter was handed a buffer's range");
+    assert.equal(copies, 0, "another live buffer's pages were scanned");
+  },
+  { skip: linuxOnly },
+);
