@@ -41,3 +41,60 @@ test(
   },
   { skip: linuxOnly },
 );
+
+test(
+  "fromStream under a then getter planted on Object.prototype: no answer of the BYOB reader, as the library checked it, is handed to it",
+  async () => {
+    const data = new Uint8Array(64);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7 + 3) & 0xff;
+    let sent = false;
+    const stream = new ReadableStream({
+      type: "bytes",
+      pull(controller) {
+        const request = controller.byobRequest!;
+        if (sent) {
+          controller.close();
+          request.respond(0);
+          return;
+        }
+        sent = true;
+        (request.view as Uint8Array).set(data);
+        request.respond(data.length);
+      },
+    });
+    // The runtime's own read results ({ value, done }) are its business;
+    // the record the library builds from one has a count besides.
+    let handed = 0;
+    let secret: SecretBuffer | undefined;
+    // Planted for the whole read: the library's awaits come after the
+    // call returns.
+    Object.defineProperty(Object.prototype, "then", {
+      configurable: true,
+      get(this: object) {
+        if (Object.hasOwn(this, "count") && Object.hasOwn(this, "value")) {
+          handed++;
+          // Could answer "done, nothing read" in the library's stead.
+          return (resolve: (value: unknown) => void) =>
+            resolve({
+              __proto__: null,
+              done: true,
+              value: undefined,
+              count: 0,
+            });
+        }
+        return undefined;
+      },
+    });
+    try {
+      secret = await SecretBuffer.fromStream(stream, { maxSize: 128 });
+    } finally {
+      delete (Object.prototype as { then?: unknown }).then;
+    }
+    try {
+      assert.equal(handed, 0, "a then getter was handed the checked answer");
+      assert(secret.equals(data), "the secret read is not the stream's");
+    } finally {
+      secret?.destroy();
+    }
+  },
+);
