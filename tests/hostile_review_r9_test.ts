@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { SecretBuffer, stats } from "../mod.ts";
 import { findCopies } from "../forensics.ts";
+import { AgentClient, connectAgent, startAgent } from "../agent.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 import { definedWhile } from "./_replaced.ts";
@@ -97,4 +98,38 @@ test(
       secret?.destroy();
     }
   },
+);
+
+test(
+  "startAgent and connectAgent under a then getter planted on Object.prototype: neither the agent nor the client is handed to it",
+  async () => {
+    const handed: string[] = [];
+    // Planted for the whole start: the library's awaits come after the
+    // call returns. It only notes what it is handed; one that answered
+    // with a function could resolve the caller's await with an impostor,
+    // and the caller's next addKeyFile or addSecret would hand it the key.
+    Object.defineProperty(Object.prototype, "then", {
+      configurable: true,
+      get(this: object) {
+        if (Object.hasOwn(this, "addKeyFile")) handed[handed.length] = "agent";
+        if (this instanceof AgentClient) handed[handed.length] = "client";
+        return undefined;
+      },
+    });
+    let agent;
+    let client;
+    try {
+      agent = await startAgent({ harden: false });
+      client = await connectAgent(agent.socketPath);
+    } finally {
+      delete (Object.prototype as { then?: unknown }).then;
+    }
+    try {
+      assert.deepEqual(handed, [], "a then getter was handed the agent");
+    } finally {
+      client?.close();
+      await agent?.close();
+    }
+  },
+  { skip: linuxOnly },
 );

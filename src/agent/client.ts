@@ -9,6 +9,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
+import { withoutThen } from "../core/_redact.ts";
 import { decodeBase64Into, decodedMax } from "../keys/_base64.ts";
 import {
   bytesAre,
@@ -449,6 +450,10 @@ export class AgentClient {
     this.#fail(protocolError("connection was closed by the client"));
   }
 }
+
+// connectAgent resolves with a client: an impostor answered in its stead
+// would be handed every key, secret and plaintext the caller sends.
+withoutThen(AgentClient.prototype);
 
 function refused(what: string): SecretMemoryError {
   return new SecretMemoryError(
