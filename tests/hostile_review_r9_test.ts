@@ -12,6 +12,7 @@ import { AgentClient, connectAgent, startAgent } from "../agent.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 import { definedWhile } from "./_replaced.ts";
+import { childScript, runChild } from "./_child.ts";
 
 test(
   "findCopies under a setter planted on Array.prototype at a live buffer's index: its range is neither handed out nor scanned",
@@ -130,6 +131,24 @@ test(
       client?.close();
       await agent?.close();
     }
+  },
+  { skip: linuxOnly },
+);
+
+test(
+  "a symbol bound at first use under an Array.prototype[Symbol.iterator] replaced after import: the replacement does not choose the library opened",
+  () => {
+    const result = runChild(childScript("r9_lazy_iterator.ts"));
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^asked 0$/m, result.stdout);
+    const step = /^step (.*)$/m.exec(result.stdout);
+    assert(step !== null, result.stdout);
+    assert.doesNotMatch(
+      step[1],
+      /r9-planted/,
+      "the planted library was opened",
+    );
+    assert.doesNotMatch(step[1], /threw/, step[1]);
   },
   { skip: linuxOnly },
 );
