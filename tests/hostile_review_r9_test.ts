@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { SecretBuffer, stats } from "../mod.ts";
 import { findCopies } from "../forensics.ts";
 import { AgentClient, connectAgent, startAgent } from "../agent.ts";
-import { test } from "./_harness.ts";
+import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 import { definedWhile } from "./_replaced.ts";
 import { childScript, runChild } from "./_child.ts";
@@ -151,4 +151,17 @@ test(
     assert.doesNotMatch(step[1], /threw/, step[1]);
   },
   { skip: linuxOnly },
+);
+
+test(
+  "a symbol Deno binds at first use under a nonblocking getter planted on Object.prototype: bound as a plain call",
+  () => {
+    const result = runChild(childScript("r9_nonblocking.ts"));
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^asked 0$/m, result.stdout);
+    const step = /^step (.*)$/m.exec(result.stdout);
+    assert(step !== null, result.stdout);
+    assert.equal(JSON.parse(step[1]).status, "done", step[1]);
+  },
+  { skip: linuxOnly || (runtime !== "deno" && "Deno's binding only") },
 );
