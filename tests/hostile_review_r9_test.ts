@@ -165,3 +165,45 @@ test(
   },
   { skip: linuxOnly || (runtime !== "deno" && "Deno's binding only") },
 );
+
+test(
+  "an AgentClient closed under an Array.prototype.splice replaced after import: its pending requests are handed to no one",
+  async () => {
+    const agent = await startAgent({ harden: false });
+    const client = await connectAgent(agent.socketPath);
+    try {
+      const pending = client.list();
+      let handed = 0;
+      const splice = Array.prototype.splice;
+      Object.defineProperty(Array.prototype, "splice", {
+        configurable: true,
+        writable: true,
+        value: function (this: unknown[], ...args: unknown[]) {
+          const out = Reflect.apply(splice, this, args) as unknown[];
+          // Each holds the resolve of a request still waiting: one could
+          // answer a decrypt or sign in the agent's stead.
+          for (let i = 0; i < out.length; i++) {
+            const entry = out[i] as { resolve?: unknown };
+            if (typeof entry?.resolve === "function") handed++;
+          }
+          return out;
+        },
+      });
+      try {
+        client.close();
+      } finally {
+        Object.defineProperty(Array.prototype, "splice", {
+          configurable: true,
+          writable: true,
+          value: splice,
+        });
+      }
+      await assert.rejects(pending);
+      assert.equal(handed, 0, "a replaced splice was handed pending requests");
+    } finally {
+      client.close();
+      await agent.close();
+    }
+  },
+  { skip: linuxOnly },
+);

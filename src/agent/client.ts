@@ -183,7 +183,13 @@ export class AgentClient {
   #fail(error: unknown): void {
     this.#closed ??= error instanceof Error ? error : new Error(String(error));
     this.#frames.clear();
-    for (const pending of this.#queue.splice(0)) pending.reject(this.#closed);
+    // By index, emptied by length: a splice or iterator replaced after
+    // import would be handed each pending resolve, and could answer a
+    // decrypt or a sign in the agent's stead.
+    const queue = this.#queue;
+    const count = queue.length;
+    for (let i = 0; i < count; i++) queue[i].reject(this.#closed);
+    queue.length = 0;
     this.#socket.destroy();
   }
 
