@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { SecretBuffer, stats } from "../mod.ts";
 import { findCopies } from "../forensics.ts";
 import { AgentClient, connectAgent, startAgent } from "../agent.ts";
+import { Ed25519Key, formatSshPublicKey, sshSign, sshVerify } from "../keys.ts";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 import { definedWhile } from "./_replaced.ts";
@@ -206,4 +207,44 @@ test(
     }
   },
   { skip: linuxOnly },
+);
+
+test(
+  "sshSign under an Array.prototype.push replaced after import: the key signs the caller's message, not one of the replacement's choosing",
+  () => {
+    using key = Ed25519Key.generate();
+    const message = new TextEncoder().encode("pay 10 to alice");
+    const line = formatSshPublicKey(key.publicKey);
+    // The replacement swaps the 64-byte digest of the message for one of
+    // its own (here any 64 bytes; the digest of its own message in an
+    // attack): the key would sign what the caller never asked for.
+    const theirs = new Uint8Array(64).fill(0x41);
+    let signature: string;
+    const push = Array.prototype.push;
+    Object.defineProperty(Array.prototype, "push", {
+      configurable: true,
+      writable: true,
+      value: function (this: unknown[], ...items: unknown[]) {
+        if (
+          items.length === 1 && items[0] instanceof Uint8Array &&
+          items[0].length === 64
+        ) items[0] = theirs;
+        return Reflect.apply(push, this, items);
+      },
+    });
+    try {
+      signature = sshSign(key, message, "file");
+    } finally {
+      Object.defineProperty(Array.prototype, "push", {
+        configurable: true,
+        writable: true,
+        value: push,
+      });
+    }
+    assert.equal(
+      sshVerify(line, message, "file", signature),
+      true,
+      "the signature is not over the caller's message",
+    );
+  },
 );
