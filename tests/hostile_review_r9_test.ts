@@ -9,7 +9,14 @@ import assert from "node:assert/strict";
 import { SecretBuffer, stats } from "../mod.ts";
 import { findCopies } from "../forensics.ts";
 import { AgentClient, connectAgent, startAgent } from "../agent.ts";
-import { Ed25519Key, formatSshPublicKey, sshSign, sshVerify } from "../keys.ts";
+import {
+  Ed25519Key,
+  formatSshPublicKey,
+  sshSign,
+  sshVerify,
+  X25519Key,
+} from "../keys.ts";
+import { ageDecrypt, ageEncrypt } from "../age.ts";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 import { definedWhile } from "./_replaced.ts";
@@ -245,6 +252,46 @@ test(
       sshVerify(line, message, "file", signature),
       true,
       "the signature is not over the caller's message",
+    );
+  },
+);
+
+test(
+  "ageEncrypt under an Array.prototype.map replaced after import: the file key is wrapped to the caller's recipients only",
+  () => {
+    using ours = X25519Key.generate();
+    using theirs = X25519Key.generate();
+    const planted = theirs.ageRecipient;
+    const plaintext = new TextEncoder().encode("the payroll file");
+    const map = Array.prototype.map;
+    let file: Uint8Array;
+    Object.defineProperty(Array.prototype, "map", {
+      configurable: true,
+      writable: true,
+      value: function (this: unknown[], ...args: unknown[]) {
+        const out = Reflect.apply(map, this, args) as unknown[];
+        // A list of age1… strings: the caller's recipients. The
+        // replacement asks the library's own parser for its recipient too.
+        if (typeof this[0] === "string" && this[0].startsWith("age1")) {
+          out[out.length] = (args[0] as (r: string) => unknown)(planted);
+        }
+        return out;
+      },
+    });
+    try {
+      file = ageEncrypt(plaintext, { recipients: [ours.ageRecipient] });
+    } finally {
+      Object.defineProperty(Array.prototype, "map", {
+        configurable: true,
+        writable: true,
+        value: map,
+      });
+    }
+    using back = ageDecrypt(file, { identities: [ours] });
+    assert(back.equals(plaintext));
+    assert.throws(
+      () => ageDecrypt(file, { identities: [theirs] }).destroy(),
+      "a key the caller never named opens the file",
     );
   },
 );
