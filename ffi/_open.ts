@@ -74,17 +74,21 @@ export function openFirst<S extends SymbolTable>(
   candidates: readonly string[],
   bind: (path: string) => Record<string, unknown>,
 ): BoundLibrary<S> {
-  const failures: string[] = [];
-  for (const path of candidates) {
+  // By index, the reasons joined by concatenation: most symbols are bound
+  // at first use, and an array iterator replaced by then chose the path
+  // opened (a library of its own, whose mlock or tcsetattr does nothing).
+  let failures = "";
+  for (let i = 0; i < candidates.length; i++) {
+    const path = candidates[i];
     try {
       return bind(path) as BoundLibrary<S>;
     } catch (error) {
       if (error instanceof SecretMemoryError) throw error;
-      failures.push(`${path}: ${(error as Error).message}`);
+      failures += `${i > 0 ? "; " : ""}${path}: ${(error as Error).message}`;
     }
   }
   throw new SecretMemoryError(
     "FFI_UNAVAILABLE",
-    `Cannot open a native library (${failures.join("; ")})`,
+    `Cannot open a native library (${failures})`,
   );
 }

@@ -90,10 +90,15 @@ export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
       const declared = emptyRecord<unknown>();
       for (let i = 0; i < names.length; i++) {
         const fn = symbols[names[i]];
+        // No prototype: Deno reads flags it was not given (nonblocking)
+        // through it, and a getter planted on Object.prototype made each
+        // symbol bound at first use return a Promise the checks misread.
         declared[names[i]] = {
+          __proto__: null,
           parameters: converted(fn.parameters, denoType),
           result: denoType(fn.result),
-          optional: fn.optional ?? false,
+          optional: fn.optional === true,
+          nonblocking: false,
         };
       }
       return openFirst<S>(candidates, (path) => {

@@ -9,6 +9,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
+import { withoutThen } from "../core/_redact.ts";
 import { decodeBase64Into, decodedMax } from "../keys/_base64.ts";
 import {
   bytesAre,
@@ -184,7 +185,13 @@ export class AgentClient {
   #fail(error: unknown): void {
     this.#closed ??= error instanceof Error ? error : new Error(String(error));
     this.#frames.clear();
-    for (const pending of this.#queue.splice(0)) pending.reject(this.#closed);
+    // By index, emptied by length: a splice or iterator replaced after
+    // import would be handed each pending resolve, and could answer a
+    // decrypt or a sign in the agent's stead.
+    const queue = this.#queue;
+    const count = queue.length;
+    for (let i = 0; i < count; i++) queue[i].reject(this.#closed);
+    queue.length = 0;
     this.#socket.destroy();
   }
 
@@ -451,6 +458,10 @@ export class AgentClient {
     this.#fail(protocolError("connection was closed by the client"));
   }
 }
+
+// connectAgent resolves with a client: an impostor answered in its stead
+// would be handed every key, secret and plaintext the caller sends.
+withoutThen(AgentClient.prototype);
 
 function refused(what: string): SecretMemoryError {
   return new SecretMemoryError(

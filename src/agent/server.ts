@@ -15,6 +15,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
+import { withoutThen } from "../core/_redact.ts";
 import { hardenProcess, type HardenResult } from "../core/harden.ts";
 import { native } from "../core/_native.ts";
 import { SecretBuffer } from "../secret_buffer.ts";
@@ -380,6 +381,9 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
       });
     },
   };
+  // Resolves startAgent: an impostor answered in its stead would be handed
+  // every key file and secret the caller then adds.
+  withoutThen(agent);
   return agent;
 }
 

@@ -50,6 +50,20 @@ export function redact(prototype: object, tag?: string): void {
 }
 
 /**
+ * Gives `target` an own `then` that is no function: a promise resolved
+ * with it (an async function returning it, `await`) looks `then` up, and
+ * a getter planted on Object.prototype would be handed the object, or
+ * could resolve the caller's await with an impostor of its own.
+ */
+export function withoutThen(target: object): void {
+  defineProperty(target, "then", {
+    __proto__: null,
+    value: undefined,
+    configurable: true,
+  } as PropertyDescriptor);
+}
+
+/**
  * A class that holds a secret, made safe to hand out: its printing hooks
  * redacted (`redact`), no `then` to look up on Object.prototype, then its
  * prototype and itself frozen, so that code loaded later cannot replace a
@@ -60,14 +74,7 @@ export function redactAndFreeze(
   tag?: string,
 ): void {
   redact(constructor.prototype, tag);
-  // An own `then` that is no function: a promise resolved with one of these
-  // (an async function returning it, `await`) looks `then` up, and a getter
-  // planted on Object.prototype would be handed the secret.
-  defineProperty(constructor.prototype, "then", {
-    __proto__: null,
-    value: undefined,
-    configurable: true,
-  } as PropertyDescriptor);
+  withoutThen(constructor.prototype);
   freeze(constructor.prototype);
   freeze(constructor);
 }

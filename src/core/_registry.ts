@@ -231,7 +231,9 @@ export function liveRanges(): [bigint, bigint][] {
   const ranges: [bigint, bigint][] = [];
   for (let i = 0; i < regions.length; i++) {
     const { dataAddress, layout } = regions[i];
-    ranges[i] = [dataAddress, dataAddress + BigInt(layout.dataLength)];
+    // Own elements: a setter planted on Array.prototype at this index
+    // would drop the range, and findCopies would scan that secret's pages.
+    append(ranges, [dataAddress, dataAddress + BigInt(layout.dataLength)]);
   }
   return ranges;
 }

@@ -177,6 +177,26 @@ async function readByob(
   }
 }
 
+/** A BYOB answer as readOnce checked it. */
+interface Answer {
+  done: boolean;
+  value: Uint8Array | undefined;
+  count: number;
+}
+
+/**
+ * An answer with no prototype: the async readOnce resolves with it, which
+ * looks `then` up, and a getter planted on Object.prototype would be
+ * handed the view over the pages and could answer in the check's stead.
+ */
+function answer(
+  done: boolean,
+  value: Uint8Array | undefined,
+  count: number,
+): Answer {
+  return { __proto__: null, done, value, count } as unknown as Answer;
+}
+
 /**
  * One BYOB read, its answer checked: a count beyond the view, or a value
  * that is not a Uint8Array, is refused.
@@ -185,7 +205,7 @@ async function readOnce(
   reader: ByobReader,
   view: Uint8Array,
   room: number,
-): Promise<{ done: boolean; value: Uint8Array | undefined; count: number }> {
+): Promise<Answer> {
   const result: unknown = await reader.read(view);
   let done: unknown;
   let value: unknown;
@@ -195,12 +215,12 @@ async function readOnce(
     throw badRead(cause);
   }
   if (value === undefined && done === true) {
-    return { done: true, value, count: 0 };
+    return answer(true, value, 0);
   }
   if (!isUint8Array(value)) throw badRead();
   const count = lengthOf(value);
   if (count > room) throw badRead();
-  return { done: done === true, value, count };
+  return answer(done === true, value, count);
 }
 
 function badRead(cause?: unknown): SecretMemoryError {

@@ -147,7 +147,8 @@ export function parseHeader(file: Uint8Array): Header {
 /** The header up to and including `---`, for the MAC. */
 export function formatHeaderStart(stanzas: readonly Stanza[]): string {
   let text = VERSION_LINE + "\n";
-  for (const stanza of stanzas) {
+  for (let i = 0; i < stanzas.length; i++) {
+    const stanza = stanzas[i];
     text += `-> ${stanza.args.join(" ")}\n`;
     const body = encodeBase64(stanza.body, false);
     text += wrapLines(body, COLUMNS);

@@ -10,6 +10,7 @@ import {
   SecretMemoryError,
   type SecretMemoryErrorCode,
 } from "../core/errors.ts";
+import { append } from "../core/_intrinsics.ts";
 
 /** A range of a view. */
 export interface Range {
@@ -119,7 +120,10 @@ export class WireWriter {
 
   /** Appends raw bytes. */
   raw(bytes: Uint8Array): this {
-    this.#parts.push(bytes);
+    // Own elements, read back by index: a push or iterator replaced after
+    // import could swap a part, and sshSign's key would sign a digest of
+    // the replacement's choosing.
+    append(this.#parts, bytes);
     this.#length += bytes.length;
     return this;
   }
@@ -144,7 +148,8 @@ export class WireWriter {
   done(): Uint8Array {
     const out = new Uint8Array(this.#length);
     let at = 0;
-    for (const part of this.#parts) {
+    for (let i = 0; i < this.#parts.length; i++) {
+      const part = this.#parts[i];
       out.set(part, at);
       at += part.length;
     }

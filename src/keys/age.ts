@@ -266,10 +266,19 @@ export function ageEncrypt(
   const checked = options === undefined
     ? undefined
     : checkBufferOptions(options);
-  let recipients: Uint8Array[] = [];
+  // By index into own elements, walked by index below: a map, push or
+  // iterator replaced after import added a recipient of its own, and the
+  // file key was wrapped to it.
+  const recipients: Uint8Array[] = [];
   if (recipientsValue !== undefined) {
-    recipients = listOf(recipientsValue, "the age recipients", "age1… strings")
-      .map((r) => parseAgeRecipient(r as string));
+    const listed = listOf(
+      recipientsValue,
+      "the age recipients",
+      "age1… strings",
+    );
+    for (let i = 0; i < listed.length; i++) {
+      append(recipients, parseAgeRecipient(listed[i] as string));
+    }
   }
   const passphrase = passphraseValue === undefined
     ? undefined
@@ -301,14 +310,14 @@ export function ageEncrypt(
         const salt = randomPublic(16);
         using wrapKey = scryptKey(passphrase, salt, workFactor, checked);
         wrapKey.read((k) => {
-          stanzas.push({
+          append(stanzas, {
             args: ["scrypt", encodeBase64(salt, false), String(workFactor)],
             body: wrap(k, fk),
           });
         });
       }
-      for (const recipient of recipients) {
-        stanzas.push(x25519Stanza(recipient, fk, area));
+      for (let i = 0; i < recipients.length; i++) {
+        append(stanzas, x25519Stanza(recipients[i], fk, area));
       }
       derive(fk, FILE_KEY, EMPTY, HEADER_INFO, macKey);
     });
