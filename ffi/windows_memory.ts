@@ -37,6 +37,10 @@ import type { RuntimeAdapter } from "./types.ts";
 // address, a length or an offset.
 const BigInt = globalThis.BigInt;
 const Number = globalThis.Number;
+// No Math at call time: a Math.min replaced after import answering 0 made
+// every ReadFile ask for no bytes, and a file read as empty.
+const smaller = (a: number, b: number): number => a < b ? a : b;
+const larger = (a: number, b: number): number => a > b ? a : b;
 
 /** Which system generator `fillRandom` calls. */
 export type WindowsRandomSource = "ProcessPrng" | "BCryptGenRandom" | "none";
@@ -131,11 +135,11 @@ export function createWindowsMemory(
    */
   function growWorkingSet(bytes: number): boolean {
     const { minimum, maximum } = workingSet();
-    const step = Math.max(bytes, minimum);
+    const step = larger(bytes, minimum);
     const grown = kernel32.SetProcessWorkingSetSize(
       process,
       minimum + step,
-      Math.max(maximum, minimum) + step,
+      larger(maximum, minimum) + step,
     );
     return grown !== 0 && workingSet().minimum > minimum;
   }
@@ -368,7 +372,7 @@ export function createWindowsMemory(
           kernel32.SetFilePointerEx(handle, offset, 0n, WINDOWS.FILE_BEGIN),
         );
       }
-      const wanted = Math.min(length, WINDOWS.MAX_DWORD_CHUNK);
+      const wanted = smaller(length, WINDOWS.MAX_DWORD_CHUNK);
       if (kernel32.ReadFile(handle, address, wanted, countBytes, 0n) === 0) {
         const code = lastError();
         // End of a file read at an offset, and a closed pipe, are end of input.
@@ -384,7 +388,7 @@ export function createWindowsMemory(
     },
 
     writeFrom(fd, address, length) {
-      const wanted = Math.min(length, WINDOWS.MAX_DWORD_CHUNK);
+      const wanted = smaller(length, WINDOWS.MAX_DWORD_CHUNK);
       check(
         "WriteFile",
         kernel32.WriteFile(handleOf(fd), address, wanted, countBytes, 0n),
@@ -450,7 +454,7 @@ function openRandom(adapter: RuntimeAdapter): RandomSource {
       source: "BCryptGenRandom",
       fill(address, length) {
         for (let done = 0; done < length;) {
-          const chunk = Math.min(length - done, WINDOWS.MAX_DWORD_CHUNK);
+          const chunk = smaller(length - done, WINDOWS.MAX_DWORD_CHUNK);
           const status = bcrypt.BCryptGenRandom(
             0n,
             address + BigInt(done),

@@ -19,6 +19,7 @@ import { isOwnBuffer } from "../src/core/_intrinsics.ts";
 import { Ed25519Key, X25519Key } from "../keys.ts";
 import { connectAgent, startAgent } from "../agent.ts";
 import { test } from "./_harness.ts";
+import { linuxOnly } from "./_platform.ts";
 import { definedWhile, replacedWhile } from "./_replaced.ts";
 import { Keyring } from "../src/agent/_keys.ts";
 import { childScript, runChild } from "./_child.ts";
@@ -226,74 +227,82 @@ const seed = new Uint8Array([
 const pattern = (length: number, first: number) =>
   new Uint8Array(length).map((_, i) => (first + 29 * i) & 0xff);
 
-test("TypedArray subarray/set/fill/slice replaced: the agent and its client hand them no secret (a key added, a secret added, a plaintext decrypted)", async () => {
-  const agent = await startAgent({ harden: false });
-  const client = await connectAgent(agent.socketPath);
-  try {
-    const secret = pattern(32, 0x31);
-    const plaintext = pattern(40, 0x77);
-    const sealed = await (async () => {
-      await client.addSecret("r7", secret.slice());
-      return await client.encrypt("r7", plaintext.slice());
-    })();
-    const file = new TextEncoder().encode(RFC8032_KEY_FILE);
-    const needles = [secret.subarray(0, 12), plaintext.subarray(0, 12), seed];
-    let opened: Uint8Array | undefined;
-    const seen = await watchedMethods(
-      ["subarray", "set", "fill", "slice"],
-      needles,
-      async () => {
-        await client.addSecret("r7-again", secret.slice());
-        await client.add(file.slice());
-        opened = await client.decrypt("r7", sealed);
-      },
-    );
-    assert.deepEqual(seen, [], "a replaced method was handed a secret");
-    assert.deepEqual(opened, plaintext, "the plaintext came back");
-  } finally {
-    client.close();
-    await agent.close();
-  }
-});
-
-test("Map.prototype.set/get replaced: the agent's keyring hands them no held key or secret", async () => {
-  const agent = await startAgent({ harden: false });
-  const client = await connectAgent(agent.socketPath);
-  const caught: unknown[] = [];
-  const { get, set } = Map.prototype;
-  try {
-    const secret = pattern(32, 0x13);
-    Map.prototype.set = function (this: Map<unknown, unknown>, k, v) {
-      caught.push(v);
-      return Reflect.apply(set, this, [k, v]);
-    };
-    Map.prototype.get = function (this: Map<unknown, unknown>, k) {
-      const v = Reflect.apply(get, this, [k]);
-      caught.push(v);
-      return v;
-    };
+test(
+  "TypedArray subarray/set/fill/slice replaced: the agent and its client hand them no secret (a key added, a secret added, a plaintext decrypted)",
+  async () => {
+    const agent = await startAgent({ harden: false });
+    const client = await connectAgent(agent.socketPath);
     try {
-      await client.addSecret("held", secret.slice());
-      await client.generateKey("held key");
-      await client.encrypt("held", new Uint8Array(3));
+      const secret = pattern(32, 0x31);
+      const plaintext = pattern(40, 0x77);
+      const sealed = await (async () => {
+        await client.addSecret("r7", secret.slice());
+        return await client.encrypt("r7", plaintext.slice());
+      })();
+      const file = new TextEncoder().encode(RFC8032_KEY_FILE);
+      const needles = [secret.subarray(0, 12), plaintext.subarray(0, 12), seed];
+      let opened: Uint8Array | undefined;
+      const seen = await watchedMethods(
+        ["subarray", "set", "fill", "slice"],
+        needles,
+        async () => {
+          await client.addSecret("r7-again", secret.slice());
+          await client.add(file.slice());
+          opened = await client.decrypt("r7", sealed);
+        },
+      );
+      assert.deepEqual(seen, [], "a replaced method was handed a secret");
+      assert.deepEqual(opened, plaintext, "the plaintext came back");
     } finally {
-      Map.prototype.set = set;
-      Map.prototype.get = get;
+      client.close();
+      await agent.close();
     }
-    const reached = caught.filter((v) =>
-      typeof v === "object" && v !== null && "key" in v &&
-      (v.key instanceof SecretBuffer || v.key instanceof Ed25519Key)
-    );
-    const stolen = reached.map((v) => (v as { key: unknown }).key)
-      .filter((k): k is SecretBuffer => k instanceof SecretBuffer)
-      .some((k) => k.read((b) => b.every((x, i) => x === secret[i])));
-    assert.equal(stolen, false, "the replacement read the agent's secret");
-    assert.equal(reached.length, 0, "the replacement was handed held keys");
-  } finally {
-    client.close();
-    await agent.close();
-  }
-});
+  },
+  { skip: linuxOnly },
+);
+
+test(
+  "Map.prototype.set/get replaced: the agent's keyring hands them no held key or secret",
+  async () => {
+    const agent = await startAgent({ harden: false });
+    const client = await connectAgent(agent.socketPath);
+    const caught: unknown[] = [];
+    const { get, set } = Map.prototype;
+    try {
+      const secret = pattern(32, 0x13);
+      Map.prototype.set = function (this: Map<unknown, unknown>, k, v) {
+        caught.push(v);
+        return Reflect.apply(set, this, [k, v]);
+      };
+      Map.prototype.get = function (this: Map<unknown, unknown>, k) {
+        const v = Reflect.apply(get, this, [k]);
+        caught.push(v);
+        return v;
+      };
+      try {
+        await client.addSecret("held", secret.slice());
+        await client.generateKey("held key");
+        await client.encrypt("held", new Uint8Array(3));
+      } finally {
+        Map.prototype.set = set;
+        Map.prototype.get = get;
+      }
+      const reached = caught.filter((v) =>
+        typeof v === "object" && v !== null && "key" in v &&
+        (v.key instanceof SecretBuffer || v.key instanceof Ed25519Key)
+      );
+      const stolen = reached.map((v) => (v as { key: unknown }).key)
+        .filter((k): k is SecretBuffer => k instanceof SecretBuffer)
+        .some((k) => k.read((b) => b.every((x, i) => x === secret[i])));
+      assert.equal(stolen, false, "the replacement read the agent's secret");
+      assert.equal(reached.length, 0, "the replacement was handed held keys");
+    } finally {
+      client.close();
+      await agent.close();
+    }
+  },
+  { skip: linuxOnly },
+);
 
 // --- The `length` getter: handed views over the library's memory -------
 
@@ -436,38 +445,42 @@ test("TypedArray length getter and slice replaced: reading an OpenSSH key file o
   assert.deepEqual(seen, [], "a replaced method was handed the seed");
 });
 
-test("Array iterator replaced: the agent's keyring walks its keys without it (expiry, listing)", async () => {
-  const agent = await startAgent({ harden: false });
-  const client = await connectAgent(agent.socketPath);
-  const iterator = Object.getPrototypeOf([][Symbol.iterator]()) as {
-    next: (this: Iterator<unknown>) => IteratorResult<unknown>;
-  };
-  const next = iterator.next;
-  const caught: unknown[] = [];
-  try {
-    await client.addSecret("walked", pattern(32, 0x44));
-    agent.generateKey("walked key");
-    // Every request looks the keyring over for expired entries first.
-    iterator.next = function (this: Iterator<unknown>) {
-      const step = Reflect.apply(next, this, []) as IteratorResult<unknown>;
-      caught.push(step.value);
-      return step;
+test(
+  "Array iterator replaced: the agent's keyring walks its keys without it (expiry, listing)",
+  async () => {
+    const agent = await startAgent({ harden: false });
+    const client = await connectAgent(agent.socketPath);
+    const iterator = Object.getPrototypeOf([][Symbol.iterator]()) as {
+      next: (this: Iterator<unknown>) => IteratorResult<unknown>;
     };
+    const next = iterator.next;
+    const caught: unknown[] = [];
     try {
-      await client.encrypt("walked", new Uint8Array(1));
-      await client.list();
+      await client.addSecret("walked", pattern(32, 0x44));
+      agent.generateKey("walked key");
+      // Every request looks the keyring over for expired entries first.
+      iterator.next = function (this: Iterator<unknown>) {
+        const step = Reflect.apply(next, this, []) as IteratorResult<unknown>;
+        caught.push(step.value);
+        return step;
+      };
+      try {
+        await client.encrypt("walked", new Uint8Array(1));
+        await client.list();
+      } finally {
+        iterator.next = next;
+      }
+      const held = caught.flat().filter((v) =>
+        typeof v === "object" && v !== null && "key" in v
+      );
+      assert.deepEqual(held, [], "the replacement was handed held keys");
     } finally {
-      iterator.next = next;
+      client.close();
+      await agent.close();
     }
-    const held = caught.flat().filter((v) =>
-      typeof v === "object" && v !== null && "key" in v
-    );
-    assert.deepEqual(held, [], "the replacement was handed held keys");
-  } finally {
-    client.close();
-    await agent.close();
-  }
-});
+  },
+  { skip: linuxOnly },
+);
 
 test("a setter planted on Array.prototype[0]: the agent's keyring hands it no held key or secret (its walks append as own elements)", () => {
   const keyring = new Keyring();
@@ -521,41 +534,45 @@ test("a setter planted on Array.prototype[0]: ageDecrypt hands it none of the ca
   assert.equal(handed.filter((value) => value === mine).length, 0);
 });
 
-test("a setter planted on Array.prototype[0] while a request is queued: the client hands it no pending reply (a plaintext)", async () => {
-  const agent = await startAgent({ harden: false });
-  const client = await connectAgent(agent.socketPath);
-  try {
-    await client.addSecret("queued", pattern(32, 0x47));
-    const sealed = await client.encrypt("queued", pattern(16, 0x48));
-    const seen: unknown[] = [];
-    // Only while the request is made; every element is still stored as
-    // the array's own, so the runtime's own socket code keeps working.
-    const reply = definedWhile(Array.prototype, "0", {
-      set(this: unknown[], value: unknown) {
-        const pending = value as { resolve?: (v: unknown) => void };
-        if (typeof pending?.resolve === "function") {
-          const resolve = pending.resolve;
-          pending.resolve = (v: unknown) => {
-            seen.push(v);
-            resolve(v);
-          };
-        }
-        Object.defineProperty(this, "0", {
-          value,
-          writable: true,
-          enumerable: true,
-          configurable: true,
-        });
-      },
-    }, () => client.decrypt("queued", sealed));
-    const plain = await reply;
-    assert.deepEqual(plain, pattern(16, 0x48));
-    assert.deepEqual(seen, [], "the setter was handed the pending reply");
-  } finally {
-    client.close();
-    await agent.close();
-  }
-});
+test(
+  "a setter planted on Array.prototype[0] while a request is queued: the client hands it no pending reply (a plaintext)",
+  async () => {
+    const agent = await startAgent({ harden: false });
+    const client = await connectAgent(agent.socketPath);
+    try {
+      await client.addSecret("queued", pattern(32, 0x47));
+      const sealed = await client.encrypt("queued", pattern(16, 0x48));
+      const seen: unknown[] = [];
+      // Only while the request is made; every element is still stored as
+      // the array's own, so the runtime's own socket code keeps working.
+      const reply = definedWhile(Array.prototype, "0", {
+        set(this: unknown[], value: unknown) {
+          const pending = value as { resolve?: (v: unknown) => void };
+          if (typeof pending?.resolve === "function") {
+            const resolve = pending.resolve;
+            pending.resolve = (v: unknown) => {
+              seen.push(v);
+              resolve(v);
+            };
+          }
+          Object.defineProperty(this, "0", {
+            value,
+            writable: true,
+            enumerable: true,
+            configurable: true,
+          });
+        },
+      }, () => client.decrypt("queued", sealed));
+      const plain = await reply;
+      assert.deepEqual(plain, pattern(16, 0x48));
+      assert.deepEqual(seen, [], "the setter was handed the pending reply");
+    } finally {
+      client.close();
+      await agent.close();
+    }
+  },
+  { skip: linuxOnly },
+);
 
 // --- age: how much work a file can ask for ------------------------------
 
