@@ -49,16 +49,31 @@ test(
   "a forked process reads the SecretBuffer's page as zeros and a control page intact",
   () => {
     // Under qemu-user its log of the child's calls stands in for smaps.
-    const trace = madviseIgnored ? traceSyscalls() : undefined;
-    // The copy that returns into JavaScript crashes: keep it from dumping core.
-    const result = runChild(childScript("proof_fork.ts"), [], {
-      shellPrefix: "ulimit -c 0;",
-      env: trace?.env,
-    });
-    const calls = trace?.read() ?? [];
-    trace?.dispose();
-    assert.deepEqual(result.status, 0, describeChild(result));
-    const report = lastJson<ForkReport>(result.stdout);
+    const run = () => {
+      const trace = madviseIgnored ? traceSyscalls() : undefined;
+      // The copy that returns into JavaScript crashes: keep it from dumping
+      // core.
+      const result = runChild(childScript("proof_fork.ts"), [], {
+        shellPrefix: "ulimit -c 0;",
+        env: trace?.env,
+      });
+      const calls = trace?.read() ?? [];
+      trace?.dispose();
+      assert.deepEqual(result.status, 0, describeChild(result));
+      const report = lastJson<ForkReport>(result.stdout);
+      const page = BigInt(report.secretPage);
+      const asked = calls.some((c) =>
+        c.name === "madvise" && traceNumber(c.args[0]) === page &&
+        c.args[2] === "MADV_WIPEONFORK" &&
+        (c.result === "0" || c.result === RESULT_LOST)
+      );
+      return { report, asked };
+    };
+    let { report, asked } = run();
+    // qemu's log is written by every thread at once, and another thread's
+    // text can land inside the madvise line (seen once in CI, 2026-12-07):
+    // one more run, never more, before the log counts as silent.
+    if (madviseIgnored && !asked) ({ report, asked } = run());
     say(`  data page VmFlags: ${report.flags.join(" ")}`);
     for (const outcome of report.outcomes) {
       say(
@@ -75,15 +90,7 @@ test(
       // asked for it on its data page, and that the copy ran our code.
       // (qemu answers 0 to every madvise, so a result lost to another
       // thread's line is that 0.)
-      const page = BigInt(report.secretPage);
-      assert(
-        calls.some((c) =>
-          c.name === "madvise" && traceNumber(c.args[0]) === page &&
-          c.args[2] === "MADV_WIPEONFORK" &&
-          (c.result === "0" || c.result === RESULT_LOST)
-        ),
-        "madvise(MADV_WIPEONFORK) on the data page in qemu's log",
-      );
+      assert(asked, "madvise(MADV_WIPEONFORK) on the data page in qemu's log");
       say(`  under qemu-user: ${madviseIgnored}`);
     } else {
       assert(report.flags.includes("wf"), "the data page lacks the wf flag");
