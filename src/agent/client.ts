@@ -164,7 +164,7 @@ export class AgentClient {
     socket.on("data", (chunk: Uint8Array) => {
       const ok = this.#frames.push(chunk, (body) => {
         // The reader wipes `body` after this returns: hand out a copy.
-        const copy = copyOf(body);
+        const copy = handedOut(body);
         (apply(arrayShift, this.#queue, []) as Pending | undefined)?.resolve(
           copy,
         );
@@ -231,7 +231,7 @@ export class AgentClient {
     const count = r.uint32();
     const out: AgentIdentity[] = [];
     for (let i = 0; i < count; i++) {
-      const blob = copyOf(r.string());
+      const blob = handedOut(r.string());
       const comment = r.text();
       const type = new FieldReader(blob).text();
       const shown = oneLine(comment);
@@ -258,7 +258,7 @@ export class AgentClient {
     if (reply[0] !== MSG.SIGN_RESPONSE) throw refused("signing");
     const inner = new FieldReader(new FieldReader(reply, 1).string());
     inner.string(); // the algorithm's name
-    return copyOf(inner.string());
+    return handedOut(inner.string());
   }
 
   /**
@@ -326,7 +326,7 @@ export class AgentClient {
         .uint32(uint32Arg(lifetime, "the lifetime")).frame(),
     );
     if (reply[0] !== MSG.SUCCESS) throw refused("generating a key");
-    return copyOf(new FieldReader(reply, 1).string());
+    return handedOut(new FieldReader(reply, 1).string());
   }
 
   /** Generates a named secret of `size` bytes (16 to 64) inside the agent. */
@@ -396,7 +396,7 @@ export class AgentClient {
         .string(bytes).frame(),
     );
     if (reply[0] !== MSG.SUCCESS) throw refused("computing the HMAC");
-    return copyOf(new FieldReader(reply, 1).string());
+    return handedOut(new FieldReader(reply, 1).string());
   }
 
   /**
@@ -424,7 +424,7 @@ export class AgentClient {
         .frame(),
     );
     if (reply[0] !== MSG.SUCCESS) throw refused("encrypting");
-    return copyOf(new FieldReader(reply, 1).string());
+    return handedOut(new FieldReader(reply, 1).string());
   }
 
   /**
@@ -447,7 +447,7 @@ export class AgentClient {
     );
     try {
       if (reply[0] !== MSG.SUCCESS) throw refused("decrypting");
-      return copyOf(new FieldReader(reply, 1).string());
+      return handedOut(new FieldReader(reply, 1).string());
     } finally {
       zero(reply);
     }
@@ -462,6 +462,18 @@ export class AgentClient {
 // connectAgent resolves with a client: an impostor answered in its stead
 // would be handed every key, secret and plaintext the caller sends.
 withoutThen(AgentClient.prototype);
+
+/**
+ * A copy of `view` for a promise to resolve with: a reply (a decrypted
+ * plaintext, an HMAC) resolves `request`, then the caller's await, and
+ * each looks `then` up on it; without an own `then`, a getter planted on
+ * Object.prototype would be handed the bytes.
+ */
+function handedOut(view: Uint8Array): Uint8Array {
+  const copy = copyOf(view);
+  withoutThen(copy);
+  return copy;
+}
 
 function refused(what: string): SecretMemoryError {
   return new SecretMemoryError(
