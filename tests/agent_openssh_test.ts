@@ -24,6 +24,7 @@ import {
   run,
   scratch,
   startAgentChild,
+  waitOutBackoff,
 } from "./agent_support.ts";
 
 const linuxOnly = os === "linux" ? false : "the agent runs on Linux";
@@ -136,6 +137,8 @@ test(
         run(["ssh-add", "-l"], agent.socket).stdout,
         /no identities/,
       );
+      // The wrong passphrase holds every unlock off for 100 ms.
+      waitOutBackoff();
       assert.equal(
         run(["ssh-add", "-X"], agent.socket, { env: env("right") }).status,
         0,

@@ -23,6 +23,7 @@ import { assertRejectsCode } from "./_error_code.ts";
 import { readOpenSSHPrivateKey } from "../src/keys/_openssh.ts";
 import {
   AGENT,
+  backoffPassed,
   ensureOpenSSH,
   keyPair,
   processEnv,
@@ -30,6 +31,7 @@ import {
   scanAgent,
   scratch,
   startAgentChild,
+  waitOutBackoff,
   withAgent,
 } from "./agent_support.ts";
 
@@ -322,6 +324,7 @@ test(
         });
       assert.notEqual(unlock("wrong").status, 0);
       assert.match(run(["ssh-add", "-l"], socket).stdout, /no identities/);
+      waitOutBackoff();
       const opened = unlock(passphrase);
       assert.equal(opened.status, 0, opened.stderr);
       const listed = run(["ssh-add", "-L"], socket);
@@ -407,6 +410,7 @@ test(
         client.unlock(new TextEncoder().encode("s3cre")),
         /refused/,
       );
+      await backoffPassed();
       await client.unlock(new TextEncoder().encode("s3cret"));
       assert.deepEqual((await client.list()).map((k) => k.comment), [
         "renamed",

@@ -20,6 +20,7 @@ import {
   connectAgent,
   startAgent,
 } from "../agent.ts";
+import { BACKOFF_STEP_MS } from "../src/agent/_lock.ts";
 
 /** The repository's agent.ts. */
 export const AGENT = fileURLToPath(new URL("../agent.ts", import.meta.url));
@@ -172,4 +173,20 @@ export async function withAgent(
     await agent.close();
     done();
   }
+}
+
+/**
+ * Waits out the lock's back-off after `wrong` wrong passphrases in a row
+ * (src/agent/_lock.ts), blocking: the agent it waits for is another
+ * process, or ssh-add runs with spawnSync anyway.
+ */
+export function waitOutBackoff(wrong = 1): void {
+  const ms = wrong * BACKOFF_STEP_MS + 20;
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Waits out the back-off, for an agent in this process. */
+export function backoffPassed(wrong = 1): Promise<void> {
+  const ms = wrong * BACKOFF_STEP_MS + 20;
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

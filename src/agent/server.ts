@@ -24,6 +24,7 @@ import { decrypt, encrypt } from "../crypto/cipher.ts";
 import { checkSecret } from "../crypto/_input.ts";
 import { readOpenSSHPrivateKey } from "../keys/_openssh.ts";
 import { Keyring } from "./_keys.ts";
+import { Lock } from "./_lock.ts";
 import {
   copyInto,
   fillRange,
@@ -618,48 +619,6 @@ function serveByDescriptor(
 
 const failure = (): Uint8Array => new FrameWriter(MSG.FAILURE, 8).frame();
 const success = (): Uint8Array => new FrameWriter(MSG.SUCCESS, 8).frame();
-
-/** The lock passphrase, kept as an HMAC under a random guarded key. */
-class Lock {
-  #key: SecretBuffer | undefined;
-  #tag: SecretBuffer | undefined;
-
-  get locked(): boolean {
-    return this.#tag !== undefined;
-  }
-
-  #tagOf(passphrase: Uint8Array): SecretBuffer {
-    // The passphrase may be short: the MAC is of it, under a 32-byte key.
-    return SecretBuffer.from(hmac("SHA-256", this.#key!, passphrase));
-  }
-
-  lock(passphrase: Uint8Array): boolean {
-    if (this.locked) return false;
-    this.#key = SecretBuffer.random(32);
-    this.#tag = this.#tagOf(passphrase);
-    return true;
-  }
-
-  unlock(passphrase: Uint8Array): boolean {
-    if (!this.locked) return false;
-    const tag = this.#tagOf(passphrase);
-    try {
-      // Constant time: SecretBuffer.equals reads every byte of both.
-      if (!tag.equals(this.#tag!)) return false;
-    } finally {
-      tag.destroy();
-    }
-    this.clear();
-    return true;
-  }
-
-  clear(): void {
-    this.#key?.destroy();
-    this.#tag?.destroy();
-    this.#key = undefined;
-    this.#tag = undefined;
-  }
-}
 
 /** Answers one request; never throws (a bad request gets a failure). */
 function handle(
