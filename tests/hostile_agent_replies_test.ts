@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { SecretBuffer } from "../mod.ts";
+import type { SecretBuffer } from "../mod.ts";
 import { connectAgent, decryptToSecret, startAgent } from "../agent.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
