@@ -122,6 +122,46 @@ test("age X25519: secmem's files open with age -d, age's files open with secmem 
   }
 });
 
+test("age X25519, many recipients: age's file to 128 (age sets no limit) opens with secmem, and secmem's to 128 opens with age -d", () => {
+  ensureTools();
+  const { dir, done } = scratch();
+  const keys = Array.from({ length: 127 }, () => X25519Key.generate());
+  try {
+    const identityPath = join(dir, "key.txt");
+    toolOk(["age-keygen", "-o", identityPath]);
+    using identity = X25519Key.fromAgeIdentity(
+      SecretBuffer.fromFileSync(identityPath),
+    );
+    // Ours last: every stanza before it is tried first.
+    const recipients = [
+      ...keys.map((k) => k.ageRecipient),
+      identity.ageRecipient,
+    ];
+    const plain = plaintextOf(1000);
+    const inPath = join(dir, "in");
+    writeFileSync(inPath, plain);
+    const theirs = toolOk([
+      "age",
+      ...recipients.flatMap((r) => ["-r", r]),
+      inPath,
+    ]);
+    using back = ageDecrypt(theirs, { identities: [identity] });
+    assert.ok(sameAs(back, plain), "secmem opens age's file to 128");
+    const ours = ageEncrypt(plain, { recipients });
+    writeFileSync(join(dir, "ours.age"), ours);
+    assert.ok(
+      sameBytes(
+        toolOk(["age", "-d", "-i", identityPath, join(dir, "ours.age")]),
+        plain,
+      ),
+      "age opens secmem's file to 128",
+    );
+  } finally {
+    for (const key of keys) key.destroy();
+    done();
+  }
+});
+
 test("age scrypt: secmem's passphrase files open with age -d, age -p's open with secmem", () => {
   ensureTools();
   const { dir, done } = scratch();

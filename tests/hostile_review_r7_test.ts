@@ -576,33 +576,72 @@ test(
 
 // --- age: how much work a file can ask for ------------------------------
 
-test("ageDecrypt refuses a file with more than 20 recipient stanzas before trying any identity on them (age's own cap); 20 still decrypt", () => {
+test("ageDecrypt refuses a file with more than 128 recipient stanzas before trying any identity on them; 128 still decrypt", () => {
   using mine = X25519Key.generate();
-  const others = Array.from({ length: 20 }, () => X25519Key.generate());
+  const others = Array.from({ length: 127 }, () => X25519Key.generate());
   try {
     const plain = new Uint8Array([1, 2, 3]);
-    const recipients = others.map((k) => k.ageRecipient);
-    // Ours first: without the cap, the first try would match.
-    const tooMany = ageEncrypt(plain, {
-      recipients: [mine.ageRecipient, ...recipients],
+    const enough = ageEncrypt(plain, {
+      recipients: [...others.map((k) => k.ageRecipient), mine.ageRecipient],
     });
+    using back = ageDecrypt(enough, { identities: [mine] });
+    assert.deepEqual(back.read((b) => b.slice()), plain);
+    // One stanza more (the first one twice). The header MAC no longer
+    // holds: without the cap checked first, the file would be refused
+    // INTEGRITY after 129 agreements.
+    const header = new TextDecoder().decode(enough.subarray(0, 512));
+    const first = header.indexOf("-> X25519 ");
+    const last = header.indexOf("-> X25519 ", first + 1);
+    const stanza = enough.subarray(first, last);
+    const tooMany = new Uint8Array(enough.length + stanza.length);
+    tooMany.set(enough.subarray(0, first));
+    tooMany.set(stanza, first);
+    tooMany.set(enough.subarray(first), first + stanza.length);
     const before = stats();
     assert.throws(
       () => ageDecrypt(tooMany, { identities: [mine] }),
       (error: unknown) =>
         error instanceof SecretMemoryError &&
         error.code === "INVALID_ARGUMENT" &&
-        /21 recipient stanzas/.test(error.message),
+        /129 recipient stanzas/.test(error.message),
     );
     assert.deepEqual(stats(), before, "nothing left mapped");
-    const enough = ageEncrypt(plain, {
-      recipients: [mine.ageRecipient, ...recipients.slice(1)],
-    });
-    using back = ageDecrypt(enough, { identities: [mine] });
-    assert.deepEqual(back.read((b) => b.slice()), plain);
   } finally {
     for (const key of others) key.destroy();
   }
+});
+
+test("ageEncrypt refuses more than 128 recipients, and a recipient list whose length lies, before reading any element", () => {
+  using mine = X25519Key.generate();
+  const recipient = mine.ageRecipient;
+  const before = stats();
+  assert.throws(
+    () =>
+      ageEncrypt(new Uint8Array(1), {
+        recipients: Array.from({ length: 129 }, () => recipient),
+      }),
+    (error: unknown) =>
+      error instanceof SecretMemoryError &&
+      error.code === "INVALID_ARGUMENT" &&
+      /129 given, at most 128/.test(error.message),
+  );
+  let reads = 0;
+  const lying = new Proxy([recipient], {
+    get(target, key, receiver) {
+      if (key === "length") return 2 ** 32 - 1;
+      if (typeof key === "string" && /^\d+$/.test(key)) reads++;
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  assert.throws(
+    () => ageEncrypt(new Uint8Array(1), { recipients: lying }),
+    (error: unknown) =>
+      error instanceof SecretMemoryError &&
+      error.code === "INVALID_ARGUMENT" &&
+      /4294967295 given/.test(error.message),
+  );
+  assert.equal(reads, 0, "elements were read past the length check");
+  assert.deepEqual(stats(), before, "nothing left mapped");
 });
 
 // --- Promises: the async scrypt ----------------------------------------

@@ -60,8 +60,13 @@ const agreeOf = X25519Key.prototype.agree;
 const publicKeyOf = getOwnDescriptor(X25519Key.prototype, "publicKey")!.get!;
 const isArray = Array.isArray;
 
-/** The most recipient stanzas a file may have (age's own limit). */
-const MAX_STANZAS = 20;
+/**
+ * The most recipient stanzas a file may have, to encrypt or to decrypt.
+ * age sets no limit; this one bounds the work a hostile file can ask for
+ * (an X25519 agreement per stanza and identity, under 1 ms each: about
+ * 0.1 s an identity at most) and is far above a team's recipient list.
+ */
+export const AGE_MAX_RECIPIENTS = 128;
 
 /** age's default scrypt work factor (log2 N), as the age CLI writes. */
 export const AGE_WORK_FACTOR = 18;
@@ -202,7 +207,12 @@ function checkWorkFactor(value: unknown): number {
 }
 
 /** The elements of a real array, each read once by index. */
-function listOf(value: unknown, what: string, expected: string): unknown[] {
+function listOf(
+  value: unknown,
+  what: string,
+  expected: string,
+  max = Infinity,
+): unknown[] {
   if (!isArray(value)) {
     throw new SecretMemoryError(
       "INVALID_ARGUMENT",
@@ -211,6 +221,14 @@ function listOf(value: unknown, what: string, expected: string): unknown[] {
   }
   const array = value as unknown[];
   const length = array.length;
+  // Before the copy: a length of 2^32 - 1 (a sparse array, a Proxy) would
+  // hold the loop for minutes.
+  if (length > max) {
+    throw new SecretMemoryError(
+      "INVALID_ARGUMENT",
+      `Cannot use ${what}: ${length} given, at most ${max} (ageDecrypt takes no more in one file); split them over several files`,
+    );
+  }
   const out: unknown[] = [];
   // Own elements: a setter planted on Array.prototype would be handed
   // each identity.
@@ -275,6 +293,7 @@ export function ageEncrypt(
       recipientsValue,
       "the age recipients",
       "age1… strings",
+      AGE_MAX_RECIPIENTS,
     );
     for (let i = 0; i < listed.length; i++) {
       append(recipients, parseAgeRecipient(listed[i] as string));
@@ -554,10 +573,10 @@ export function ageDecrypt(
   const header = parseHeader(binary);
   // Each stanza costs an X25519 agreement per identity (about 0.8 ms and a
   // dozen system calls a pair): without a cap, a file of small stanzas
-  // buys seconds of work per KiB. age refuses more than 20 as well.
-  if (header.stanzas.length > MAX_STANZAS) {
+  // buys seconds of work per KiB.
+  if (header.stanzas.length > AGE_MAX_RECIPIENTS) {
     throw malformed(
-      `it has ${header.stanzas.length} recipient stanzas, more than the ${MAX_STANZAS} age decrypts;` +
+      `it has ${header.stanzas.length} recipient stanzas, more than the ${AGE_MAX_RECIPIENTS} ageDecrypt takes;` +
         " ask its sender for a file encrypted to fewer recipients",
     );
   }
