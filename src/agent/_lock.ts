@@ -15,15 +15,12 @@
 
 import { SecretBuffer } from "../secret_buffer.ts";
 import { hmac } from "../crypto/mac.ts";
+import { now } from "../core/_intrinsics.ts";
 
 /** The wait added by each wrong passphrase in a row. */
 export const BACKOFF_STEP_MS = 100;
 /** Wrong passphrases in a row past which the wait grows no longer. */
 export const BACKOFF_MAX_STEPS = 100;
-
-// Taken at load: the wait is counted on this clock, and Date.now replaced
-// later (answering the past) would let guesses through at full speed.
-const dateNow = Date.now;
 
 /** A lock: locked when it holds a passphrase's tag. */
 export class Lock {
@@ -33,9 +30,14 @@ export class Lock {
   #notBefore = 0;
   readonly #now: () => number;
 
-  /** `now` is the clock in milliseconds (a test's fake one). */
-  constructor(now: () => number = dateNow) {
-    this.#now = now;
+  /**
+   * `clock` counts milliseconds (a test's fake one). The default is the
+   * monotonic clock taken at load: a wall clock set back, or a Date.now
+   * replaced after import answering the past, would let guesses through
+   * at full speed.
+   */
+  constructor(clock: () => number = now) {
+    this.#now = clock;
   }
 
   /** Whether a passphrase is set. */

@@ -149,7 +149,12 @@ export function formatHeaderStart(stanzas: readonly Stanza[]): string {
   let text = VERSION_LINE + "\n";
   for (let i = 0; i < stanzas.length; i++) {
     const stanza = stanzas[i];
-    text += `-> ${stanza.args.join(" ")}\n`;
+    // Joined here: a join replaced after import could write another
+    // share into the header (and the MAC over it), and no one could open
+    // the file.
+    text += "->";
+    for (let j = 0; j < stanza.args.length; j++) text += " " + stanza.args[j];
+    text += "\n";
     const body = encodeBase64(stanza.body, false);
     text += wrapLines(body, COLUMNS);
     // A body that fills its last line needs an empty final line.

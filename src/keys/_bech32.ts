@@ -145,7 +145,6 @@ export function decodeSecretBech32Into(
   });
 }
 
-/** -1 if `c` is an ASCII digit, else 0. */
 /** -1 for A-Z, else 0; no branch on `c`. */
 function inUpperLetters(c: number): number {
   return ((0x40 - c) & (c - 0x5b)) >> 31;
@@ -156,28 +155,39 @@ function inLowerLetters(c: number): number {
   return ((0x60 - c) & (c - 0x7b)) >> 31;
 }
 
-/** Bech32 of public `data` under a lowercase `prefix`. */
+/**
+ * Bech32 of public `data` under a lowercase `prefix`. By index into a
+ * typed array, and built by concatenation: an iterator, `push`, `map` or
+ * `join` replaced after import would otherwise choose the string, and an
+ * X25519 key's `ageRecipient` (the one a file is encrypted to) with it.
+ */
 export function encodeBech32(prefix: string, data: Uint8Array): string {
-  const values: number[] = [];
+  const length = lengthOf(data);
+  const values = new Uint8Array(
+    ((length * 8 + 4) / 5 | 0) + CHECKSUM_LENGTH,
+  );
+  let count = 0;
   let acc = 0;
   let bits = 0;
-  for (const byte of data) {
-    acc = (acc << 8 | byte) & 0xfff;
+  for (let i = 0; i < length; i++) {
+    acc = (acc << 8 | data[i]) & 0xfff;
     bits += 8;
     while (bits >= 5) {
       bits -= 5;
-      values.push(acc >> bits & 31);
+      values[count++] = acc >> bits & 31;
     }
   }
-  if (bits > 0) values.push(acc << (5 - bits) & 31);
+  if (bits > 0) values[count++] = acc << (5 - bits) & 31;
   let chk = afterPrefix(prefix);
-  for (const v of values) chk = step(chk, v);
+  for (let i = 0; i < count; i++) chk = step(chk, values[i]);
   for (let i = 0; i < CHECKSUM_LENGTH; i++) chk = step(chk, 0);
   chk ^= 1;
   for (let i = 0; i < CHECKSUM_LENGTH; i++) {
-    values.push(chk >> 5 * (CHECKSUM_LENGTH - 1 - i) & 31);
+    values[count++] = chk >> 5 * (CHECKSUM_LENGTH - 1 - i) & 31;
   }
-  return prefix + "1" + values.map((v) => CHARSET[v]).join("");
+  let text = prefix + "1";
+  for (let i = 0; i < count; i++) text += CHARSET[values[i]];
+  return text;
 }
 
 /** Decodes a public lowercase Bech32 string of `length` data bytes. */

@@ -388,7 +388,10 @@ function unwrapX25519(
   area: Uint8Array,
 ): boolean {
   const key = bytes(area, 0, 32);
-  for (const stanza of stanzas) {
+  // By index (the parser's own elements): the array iterator, replaced
+  // after import, could choose which stanzas the identities are tried on.
+  for (let i = 0; i < stanzas.length; i++) {
+    const stanza = stanzas[i];
     if (stanza.args[0] !== "X25519") continue;
     if (stanza.args.length !== 2) {
       throw malformed("an X25519 stanza does not have two arguments");
