@@ -24,6 +24,18 @@ import { createProcReader } from "./procfs.ts";
 // address, a length or an offset.
 const BigInt = globalThis.BigInt;
 const Number = globalThis.Number;
+// The agent lets a connection in by the peer's uid and socket path read
+// here: a DataView getter, Math.min or decode replaced after import could
+// answer the agent's own uid or path for any peer.
+const apply = Reflect.apply;
+const decodeText = TextDecoder.prototype.decode;
+const pathDecoder = new TextDecoder();
+
+/** The little-endian 32-bit word at `at` (x86_64 and aarch64 both are). */
+function wordAt(bytes: Uint8Array, at: number): number {
+  return (bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16 |
+    bytes[at + 3] << 24) >>> 0;
+}
 
 type Libc = BoundLibrary<typeof LINUX_LIBC>;
 
@@ -284,30 +296,35 @@ export function createLinuxMemory(
     unixPeer(fd) {
       const cred = new Uint8Array(LINUX.UCRED_SIZE);
       const length = new Uint8Array(4);
-      const lengthView = new DataView(length.buffer);
-      lengthView.setUint32(0, LINUX.UCRED_SIZE, true);
+      length[0] = LINUX.UCRED_SIZE;
       check(
         "getsockopt",
         libc.getsockopt(fd, LINUX.SOL_SOCKET, LINUX.SO_PEERCRED, cred, length),
       );
       // A short answer would leave the uid at 0 (root): refuse it.
-      if (lengthView.getUint32(0, true) !== LINUX.UCRED_SIZE) {
+      if (wordAt(length, 0) !== LINUX.UCRED_SIZE) {
         fail("getsockopt", LINUX.EINVAL);
       }
       const address = new Uint8Array(LINUX.SOCKADDR_UN_SIZE);
-      lengthView.setUint32(0, LINUX.SOCKADDR_UN_SIZE, true);
-      check("getsockname", libc.getsockname(fd, address, length));
-      const words = new DataView(cred.buffer);
+      const addressLength = new Uint8Array(4);
+      // Both sizes are below 256: the low byte is the whole word.
+      addressLength[0] = LINUX.SOCKADDR_UN_SIZE;
+      check("getsockname", libc.getsockname(fd, address, addressLength));
       const family = address[0] | (address[1] << 8);
       if (family !== LINUX.AF_UNIX) fail("getsockname", LINUX.EINVAL);
-      const end = Math.min(lengthView.getUint32(0, true), address.length);
+      const answered = wordAt(addressLength, 0);
+      const end = answered < LINUX.SOCKADDR_UN_SIZE
+        ? answered
+        : LINUX.SOCKADDR_UN_SIZE;
       let stop = 2;
       while (stop < end && address[stop] !== 0) stop++;
+      const path = new Uint8Array(stop - 2);
+      for (let i = 2; i < stop; i++) path[i - 2] = address[i];
       return {
-        pid: words.getInt32(0, true),
-        uid: words.getUint32(4, true),
-        gid: words.getUint32(8, true),
-        path: new TextDecoder().decode(address.subarray(2, stop)),
+        pid: wordAt(cred, 0) | 0,
+        uid: wordAt(cred, 4),
+        gid: wordAt(cred, 8),
+        path: apply(decodeText, pathDecoder, [path]) as string,
       };
     },
 

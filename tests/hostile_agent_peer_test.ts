@@ -1,0 +1,104 @@
+/**
+ * The agent's peer check under built-ins replaced after import: it lets a
+ * connection in by the uid SO_PEERCRED answers and the path the socket is
+ * bound to, and a replacement must not answer the agent's own for another
+ * user's connection.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import process from "node:process";
+import { spawn } from "node:child_process";
+import { chmodSync } from "node:fs";
+import { join } from "node:path";
+import { startAgent } from "../agent.ts";
+import { test } from "./_harness.ts";
+import { linuxOnly } from "./_platform.ts";
+import { which } from "./_forensics.ts";
+import { scratch } from "./agent_support.ts";
+
+const PEER = `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+try:
+    s.sendall(b"\\0\\0\\0\\x01\\x0b")
+    data = s.recv(4096)
+except (ConnectionResetError, BrokenPipeError):
+    data = b""
+print("answered" if data else "closed")
+`;
+
+/** Runs the peer as uid 65534, without blocking the agent's event loop. */
+function asNobody(socket: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("setpriv", [
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      "/usr/bin/python3",
+      "-c",
+      PEER,
+      socket,
+    ]);
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk) => out += chunk);
+    child.stderr.on("data", (chunk) => err += chunk);
+    child.on("error", reject);
+    child.on("close", () => resolve(out.trim() || `no answer: ${err}`));
+  });
+}
+
+const ownUid = process.getuid?.() ?? -1;
+const getUint32 = DataView.prototype.getUint32;
+const decode = TextDecoder.prototype.decode;
+
+test(
+  "a peer of another uid is refused while DataView's getUint32 answers the agent's uid and TextDecoder's decode its socket path",
+  async () => {
+    const { dir, done } = scratch();
+    chmodSync(dir, 0o755);
+    const socket = join(dir, "open.sock");
+    const agent = await startAgent({ harden: false, socket });
+    try {
+      // Let anyone through the file system: only the peer check is left.
+      chmodSync(socket, 0o777);
+      assert.equal(await asNobody(socket), "closed", "control");
+      Object.defineProperty(DataView.prototype, "getUint32", {
+        configurable: true,
+        writable: true,
+        value: function (this: DataView, at: number, little?: boolean) {
+          // struct ucred { pid; uid; gid }: the uid is the word at 4.
+          return this.byteLength === 12 && at === 4
+            ? ownUid
+            : Reflect.apply(getUint32, this, [at, little]);
+        },
+      });
+      // Writable but not configurable under Bun: assigned, as a hostile
+      // module would.
+      TextDecoder.prototype.decode = () => agent.socketPath;
+      let answer: string;
+      try {
+        answer = await asNobody(socket);
+      } finally {
+        Object.defineProperty(DataView.prototype, "getUint32", {
+          configurable: true,
+          writable: true,
+          value: getUint32,
+        });
+        TextDecoder.prototype.decode = decode;
+      }
+      assert.equal(answer, "closed", "another uid was answered");
+    } finally {
+      await agent.close();
+      done();
+    }
+  },
+  {
+    skip: linuxOnly ||
+      (ownUid !== 0 ? "needs root to connect as another uid" : false) ||
+      (which("setpriv") ? false : "needs setpriv"),
+  },
+);
