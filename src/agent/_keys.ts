@@ -16,6 +16,8 @@ import {
   append,
   keep,
   lookUp,
+  now,
+  onceUnref,
   subarrayOf,
   unkeep,
   valuesOf,
@@ -30,7 +32,6 @@ import {
 const apply = Reflect.apply;
 const mapForEach = Map.prototype.forEach;
 const mapClear = Map.prototype.clear;
-const dateNow = Date.now;
 
 /** `[key, value]` of each entry of `map`, in a new array. */
 function entriesOf<K, V>(map: Map<K, V>): [K, V][] {
@@ -75,11 +76,16 @@ const hex = (bytes: Uint8Array): string => {
 export class Keyring {
   readonly #keys = new Map<string, HeldKey>();
   readonly #secrets = new Map<string, HeldSecret>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #cancelTimer: (() => void) | undefined;
   readonly #now: () => number;
 
-  constructor(now: () => number = dateNow) {
-    this.#now = now;
+  /**
+   * `clock` counts milliseconds (a test's fake one). The default is the
+   * monotonic clock, as ssh-agent's: a wall clock set back would keep a
+   * key past its lifetime.
+   */
+  constructor(clock: () => number = now) {
+    this.#now = clock;
   }
 
   /** Live keys, oldest first. */
@@ -197,8 +203,8 @@ export class Keyring {
     const secrets = valuesOf(this.#secrets);
     for (let i = 0; i < secrets.length; i++) secrets[i].key.destroy();
     apply(mapClear, this.#secrets, []);
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
   }
 
   /** Drops whatever has outlived its lifetime. */
@@ -229,8 +235,8 @@ export class Keyring {
 
   /** One timer, for the next expiry, so a key goes even when idle. */
   #schedule(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
     let next = Infinity;
     const keys = valuesOf(this.#keys);
     for (let i = 0; i < keys.length; i++) {
@@ -241,15 +247,16 @@ export class Keyring {
       if (secrets[i].expiresAt < next) next = secrets[i].expiresAt;
     }
     if (next === Infinity) return;
-    // setTimeout holds at most 2^31 - 1 ms; a longer wait re-arms.
-    const wait = Math.min(Math.max(0, next - this.#now()), 0x7fffffff);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
+    // setTimeout holds at most 2^31 - 1 ms; a longer wait re-arms. No
+    // Math and the timers taken at load: replaced after import, they
+    // could keep an expired key in memory until the next request.
+    const left = next - this.#now();
+    const wait = left < 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : left;
+    this.#cancelTimer = onceUnref(() => {
+      this.#cancelTimer = undefined;
       this.expire();
       this.#schedule();
     }, wait);
-    const timer = this.#timer as { unref?: () => void };
-    timer.unref?.();
   }
 }
 

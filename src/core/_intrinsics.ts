@@ -401,19 +401,42 @@ export function afterDelay(fn: () => void, ms: number): void {
 
 const interval = globalFunction("setInterval");
 const stopInterval = globalFunction("clearInterval");
+const stopTimeout = globalFunction("clearTimeout");
 const denoUnrefTimer = (globalThis as {
   Deno?: { unrefTimer?: (id: number) => void };
 }).Deno?.unrefTimer;
 
 /**
  * Runs `fn` every `ms` milliseconds, by the runtime's `setInterval` as it
- * was at load, without keeping the process alive (Deno returns a number
- * and has `Deno.unrefTimer`; Bun and Node return an object with
- * `unref()`). Returns what stops it.
+ * was at load, without keeping the process alive. Returns what stops it.
  */
 export function everyUnref(fn: () => void, ms: number): () => void {
   const timer: unknown = apply(interval() as Scheduler, globalThis, [fn, ms]);
-  const stop = () => apply(stopInterval() as Scheduler, globalThis, [timer]);
+  return unrefOrStop(
+    timer,
+    () => apply(stopInterval() as Scheduler, globalThis, [timer]),
+  );
+}
+
+/**
+ * Runs `fn` once after `ms` milliseconds, by the runtime's `setTimeout` as
+ * it was at load, without keeping the process alive. Returns what cancels
+ * it.
+ */
+export function onceUnref(fn: () => void, ms: number): () => void {
+  const timer: unknown = apply(timeout() as Scheduler, globalThis, [fn, ms]);
+  return unrefOrStop(
+    timer,
+    () => apply(stopTimeout() as Scheduler, globalThis, [timer]),
+  );
+}
+
+/**
+ * Lets `timer` not keep the process alive (Deno returns a number and has
+ * `Deno.unrefTimer`; Bun and Node return an object with `unref()`), and
+ * returns `stop`.
+ */
+function unrefOrStop(timer: unknown, stop: () => unknown): () => void {
   try {
     if (typeof timer === "number") {
       if (denoUnrefTimer !== undefined) {
@@ -428,7 +451,9 @@ export function everyUnref(fn: () => void, ms: number): () => void {
     stop();
     throw error;
   }
-  return stop;
+  return () => {
+    stop();
+  };
 }
 
 // Taken with the main entry, though Node builds its Web Crypto at the

@@ -1,8 +1,10 @@
 /**
- * The agent's peer check under built-ins replaced after import: it lets a
- * connection in by the uid SO_PEERCRED answers and the path the socket is
- * bound to, and a replacement must not answer the agent's own for another
- * user's connection.
+ * The agent under built-ins replaced after import (assigned, as a hostile
+ * module loaded later would): the peer check lets a connection in by the
+ * uid SO_PEERCRED answers and the path the socket is bound to, and a
+ * replacement must not answer the agent's own for another user's
+ * connection; a key's lifetime ends on the agent's own timer, which a
+ * replacement must not keep from running.
  *
  * @module
  */
@@ -13,6 +15,7 @@ import { spawn } from "node:child_process";
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { startAgent } from "../agent.ts";
+import { stats } from "../mod.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 import { which } from "./_forensics.ts";
@@ -101,4 +104,37 @@ test(
       (ownUid !== 0 ? "needs root to connect as another uid" : false) ||
       (which("setpriv") ? false : "needs setpriv"),
   },
+);
+
+test(
+  "a key with a lifetime is wiped on time, with no request, while setTimeout and Math.min are replaced",
+  async () => {
+    const wait = setTimeout;
+    const agent = await startAgent({ harden: false });
+    try {
+      const before = stats().liveBuffers;
+      const globals = globalThis as { setTimeout: unknown };
+      const min = Math.min;
+      // A setTimeout that drops what it is given, and a Math.min that
+      // answers "never": either kept the key past its lifetime.
+      globals.setTimeout = () => 0;
+      Math.min = () => 2 ** 31 - 1;
+      try {
+        agent.generateKey("short", 1);
+      } finally {
+        globals.setTimeout = wait;
+        Math.min = min;
+      }
+      assert(stats().liveBuffers > before, "the key is not held");
+      await new Promise((resolve) => wait(resolve, 2500));
+      assert.equal(
+        stats().liveBuffers,
+        before,
+        "the key outlived its lifetime",
+      );
+    } finally {
+      await agent.close();
+    }
+  },
+  { skip: linuxOnly },
 );
