@@ -30,6 +30,7 @@ import {
 // with a key of its own (the peer's plaintext sealed under it), or keep
 // an expired key from its wipe.
 const apply = Reflect.apply;
+const dateNow = Date.now;
 const mapForEach = Map.prototype.forEach;
 const mapClear = Map.prototype.clear;
 
@@ -72,6 +73,28 @@ const hex = (bytes: Uint8Array): string => {
   return text;
 };
 
+/**
+ * Milliseconds since it was made, by whichever of two clocks has run
+ * further, so that a lifetime ends by either. The monotonic clock goes on
+ * when the wall clock is set back (which would keep a key past its
+ * lifetime); the wall clock goes on while the machine sleeps, when the
+ * monotonic one stops (a key for an hour must be gone after a night's
+ * suspend, as ssh-agent's CLOCK_BOOTTIME has it). A wall clock set forward
+ * only ends lifetimes early. Both read as they were at load.
+ */
+export function lifetimeClock(
+  monotonicNow: () => number = now,
+  wallNow: () => number = dateNow,
+): () => number {
+  const monotonicStart = monotonicNow();
+  const wallStart = wallNow();
+  return () => {
+    const monotonic = monotonicNow() - monotonicStart;
+    const wall = wallNow() - wallStart;
+    return wall > monotonic ? wall : monotonic;
+  };
+}
+
 /** The agent's keys and secrets, with their lifetimes. */
 export class Keyring {
   readonly #keys = new Map<string, HeldKey>();
@@ -79,12 +102,8 @@ export class Keyring {
   #cancelTimer: (() => void) | undefined;
   readonly #now: () => number;
 
-  /**
-   * `clock` counts milliseconds (a test's fake one). The default is the
-   * monotonic clock, as ssh-agent's: a wall clock set back would keep a
-   * key past its lifetime.
-   */
-  constructor(clock: () => number = now) {
+  /** `clock` counts milliseconds (a test's fake one). */
+  constructor(clock: () => number = lifetimeClock()) {
     this.#now = clock;
   }
 
