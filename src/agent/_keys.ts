@@ -31,6 +31,8 @@ import {
 // an expired key from its wipe.
 const apply = Reflect.apply;
 const dateNow = Date.now;
+/** The longest the expiry timer waits before it looks at the clocks again. */
+const RECHECK_MS = 60_000;
 const mapForEach = Map.prototype.forEach;
 const mapClear = Map.prototype.clear;
 
@@ -266,11 +268,13 @@ export class Keyring {
       if (secrets[i].expiresAt < next) next = secrets[i].expiresAt;
     }
     if (next === Infinity) return;
-    // setTimeout holds at most 2^31 - 1 ms; a longer wait re-arms. No
-    // Math and the timers taken at load: replaced after import, they
-    // could keep an expired key in memory until the next request.
+    // At most a minute, then it looks again: timers run on the monotonic
+    // clock, which stops while the machine sleeps, so a key whose lifetime
+    // ended during a suspend would otherwise stay in memory for as long
+    // again after it. No Math and the timers taken at load: replaced after
+    // import, they could keep an expired key until the next request.
     const left = next - this.#now();
-    const wait = left < 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : left;
+    const wait = left < 0 ? 0 : left > RECHECK_MS ? RECHECK_MS : left;
     this.#cancelTimer = onceUnref(() => {
       this.#cancelTimer = undefined;
       this.expire();
