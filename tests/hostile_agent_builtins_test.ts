@@ -4,7 +4,8 @@
  * uid SO_PEERCRED answers and the path the socket is bound to, and a
  * replacement must not answer the agent's own for another user's
  * connection; a key's lifetime ends on the agent's own timer, which a
- * replacement must not keep from running.
+ * replacement must not keep from running; close() ends every connection,
+ * which a replacement must not keep off its list.
  *
  * @module
  */
@@ -14,7 +15,7 @@ import process from "node:process";
 import { spawn } from "node:child_process";
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
-import { startAgent } from "../agent.ts";
+import { connectAgent, startAgent } from "../agent.ts";
 import { stats } from "../mod.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
@@ -133,6 +134,38 @@ test(
         "the key outlived its lifetime",
       );
     } finally {
+      await agent.close();
+    }
+  },
+  { skip: linuxOnly },
+);
+
+test(
+  "close() ends a connection accepted while Set.prototype.add was replaced",
+  async () => {
+    const agent = await startAgent({ harden: false });
+    const add = Set.prototype.add;
+    let client;
+    // Dropping every add: the agent's list of open connections.
+    Set.prototype.add = function () {
+      return this;
+    };
+    try {
+      client = await connectAgent(agent.socketPath);
+      assert.deepEqual(await client.list(), []);
+    } finally {
+      Set.prototype.add = add;
+    }
+    try {
+      const closing = agent.close();
+      await assert.rejects(
+        client.list(),
+        "the connection outlived close()",
+      );
+      client.close();
+      await closing;
+    } finally {
+      client.close();
       await agent.close();
     }
   },

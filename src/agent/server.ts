@@ -27,8 +27,11 @@ import { Keyring } from "./_keys.ts";
 import { Lock } from "./_lock.ts";
 import {
   copyInto,
+  enlist,
   fillRange,
   lengthOf,
+  membersOf,
+  strike,
   subarrayOf,
   zero,
 } from "../core/_intrinsics.ts";
@@ -281,8 +284,8 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
       socket.destroy();
       return;
     }
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
+    enlist(sockets, socket);
+    socket.on("close", () => strike(sockets, socket));
     const answer = (body: Uint8Array) =>
       handle(body, keys, lock, defaultLifetime);
     if (direct) {
@@ -364,7 +367,11 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     },
     close() {
       return closing ??= new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
+        // By the Set's own methods taken at load: replaced after import,
+        // an add or an iterator could keep a connection out of this list,
+        // and it would stay open after close().
+        const open = membersOf(sockets);
+        for (let i = 0; i < open.length; i++) open[i].destroy();
         scratch?.destroy();
         scratch = undefined;
         keys.clear();
