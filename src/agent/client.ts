@@ -41,6 +41,10 @@ import {
 // Array.prototype, which would be handed the request's resolver.
 const apply = Reflect.apply;
 const arrayShift = Array.prototype.shift;
+// Taken at load: each request's promise is made from it, and a Promise
+// replaced later (a subclass whose executor wraps `resolve`) would be
+// handed every reply, a decrypted plaintext or an HMAC among them.
+const PromiseConstructor = Promise;
 
 /** One identity the agent holds. */
 export interface AgentIdentity {
@@ -197,20 +201,22 @@ export class AgentClient {
 
   /** Sends one request frame; resolves to the reply's body. */
   request(frame: Uint8Array): Promise<Uint8Array> {
-    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    if (this.#closed !== undefined) {
+      return PromiseConstructor.reject(this.#closed);
+    }
     if (lengthOf(frame) - 4 > MAX_FRAME) {
       // The agent would close the connection on it, failing every call
       // still waiting for an answer.
       const size = lengthOf(frame) - 4;
       zero(frame);
-      return Promise.reject(
+      return PromiseConstructor.reject(
         new SecretMemoryError(
           "INVALID_ARGUMENT",
           `Cannot send a ${size}-byte request: the agent takes at most ${MAX_FRAME} bytes a message; send less data at once`,
         ),
       );
     }
-    return new Promise<Uint8Array>((resolve, reject) => {
+    return new PromiseConstructor<Uint8Array>((resolve, reject) => {
       append(this.#queue, { resolve, reject });
       this.#socket.write(frame, () => zero(frame));
     });
