@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { connectAgent, startAgent } from "../agent.ts";
+import { Ed25519Key, ed25519Verify } from "../keys.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 import { replacedWhile } from "./_replaced.ts";
@@ -85,4 +86,41 @@ test(
     }
   },
   { skip: linuxOnly },
+);
+
+test(
+  "Ed25519Key.sign under Math.floor replaced after import: one message signed twice gives one signature (no nonce with two challenges, which gives away the scalar)",
+  () => {
+    using key = Ed25519Key.generate();
+    const message = new Uint8Array([1, 2, 3, 4]);
+    const honest = key.sign(message);
+    // SHA-512 ran Math.floor on its length field at call time. Sign hashes
+    // three times: the seed, the nonce (prefix ‖ M), the challenge
+    // (R ‖ A ‖ M). This one answers right but for the challenge's length,
+    // which it varies from one signature to the next: the nonce r stays,
+    // the challenge k changes, and S1 - S2 = (k1 - k2)·a.
+    const realFloor = Math.floor;
+    const challengeBits = (64 + message.length) * 8;
+    let fault = 0;
+    const faulty = (x: number) =>
+      x === challengeBits / 0x100000000 ? ++fault : realFloor(x);
+    const first = replacedWhile(Math, "floor", faulty, () => key.sign(message));
+    const second = replacedWhile(
+      Math,
+      "floor",
+      faulty,
+      () => key.sign(message),
+    );
+    assert.deepEqual(
+      first,
+      honest,
+      "the first signature is not the honest one",
+    );
+    assert.deepEqual(
+      second,
+      honest,
+      "the second signature is not the honest one",
+    );
+    assert(ed25519Verify(key.publicKey, message, second));
+  },
 );
