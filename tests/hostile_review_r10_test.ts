@@ -7,7 +7,10 @@
 
 import assert from "node:assert/strict";
 import { connectAgent, startAgent } from "../agent.ts";
-import { Ed25519Key, ed25519Verify } from "../keys.ts";
+import { Ed25519Key, ed25519Verify, X25519Key } from "../keys.ts";
+import { ageDecrypt, ageEncrypt } from "../age.ts";
+import { decrypt, encrypt } from "../crypto.ts";
+import { SecretBuffer } from "../mod.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 import { replacedWhile } from "./_replaced.ts";
@@ -138,4 +141,49 @@ test(
     );
   },
   { skip: linuxOnly },
+);
+
+test(
+  "ageEncrypt under Math.floor, Math.ceil or Math.max replaced after import: the file opens whole (no chunk nonce out of sequence, no chunk left unsealed)",
+  () => {
+    using identity = X25519Key.generate();
+    // Four chunks and a bit.
+    const plaintext = new Uint8Array(4 * 65536 + 100);
+    for (let i = 0; i < plaintext.length; i++) plaintext[i] = (i * 31) & 0xff;
+    // Each answers wrong for the arguments age counted chunks and nonces
+    // with (Math.floor answering 0 instead repeats a nonce every 256
+    // chunks, which needs a 16 MiB file to show).
+    const cases: [string, (...args: number[]) => number][] = [
+      ["floor", () => 7],
+      ["ceil", () => 1],
+      ["max", () => 1],
+    ];
+    for (const [key, value] of cases) {
+      const file = replacedWhile(
+        Math,
+        key,
+        value,
+        () => ageEncrypt(plaintext, { recipients: [identity.ageRecipient] }),
+      );
+      using opened = ageDecrypt(file, { identities: [identity] });
+      assert(opened.equals(plaintext), `Math.${key}: the file opened wrong`);
+    }
+  },
+);
+
+test(
+  "encrypt under Math.floor replaced after import: the message opens (Poly1305's length block is the standard one)",
+  () => {
+    using key = SecretBuffer.random(32);
+    const plaintext = new Uint8Array([9, 8, 7, 6, 5]);
+    const aad = new Uint8Array([1, 2, 3]);
+    const sealed = replacedWhile(
+      Math,
+      "floor",
+      () => 1,
+      () => encrypt(key, plaintext, { aad }),
+    );
+    using opened = decrypt(key, sealed, { aad });
+    assert(opened.equals(plaintext));
+  },
 );

@@ -181,11 +181,21 @@ function randomPublic(length: number): Uint8Array {
 function nonceOf(counter: number, last: boolean, out: Uint8Array): Uint8Array {
   let c = counter;
   for (let i = 10; i >= 0; i--) {
-    out[i] = c % 256;
-    c = Math.floor(c / 256);
+    const byte = c % 256;
+    out[i] = byte;
+    // No Math.floor: replaced after import, it could give two chunks one
+    // nonce under one payload key (their keystream, and Poly1305 key,
+    // then repeat).
+    c = (c - byte) / 256;
   }
   out[11] = last ? 1 : 0;
   return out;
+}
+
+/** How many pieces of `per` bytes `length` bytes make, the last short. */
+function chunksOf(length: number, per: number): number {
+  const rest = length % per;
+  return (length - rest) / per + (rest === 0 ? 0 : 1);
 }
 
 function checkWorkFactor(value: unknown): number {
@@ -317,7 +327,9 @@ export function ageEncrypt(
     ? checkInput(plaintext, "the plaintext")
     : undefined;
   const size = secret !== undefined ? secret.size : open!.length;
-  const chunks = Math.max(1, Math.ceil(size / CHUNK));
+  // No Math.max or Math.ceil: replaced after import, they could count
+  // too few chunks, and the file would be written with bytes unsealed.
+  const chunks = size === 0 ? 1 : chunksOf(size, CHUNK);
 
   using fileKey = SecretBuffer.random(FILE_KEY, checked);
   return withWork(96, (area) => {
@@ -589,7 +601,7 @@ export function ageDecrypt(
   const rest = binary.length - header.payloadStart - NONCE;
   const sealed = CHUNK + TAG;
   if (rest < TAG) throw integrity("the payload is truncated");
-  const chunks = Math.ceil(rest / sealed);
+  const chunks = chunksOf(rest, sealed);
   const last = rest - (chunks - 1) * sealed;
   if (last < TAG) {
     throw integrity(
