@@ -9,8 +9,9 @@ import assert from "node:assert/strict";
 import { connectAgent, startAgent } from "../agent.ts";
 import { Ed25519Key, ed25519Verify, X25519Key } from "../keys.ts";
 import { ageDecrypt, ageEncrypt } from "../age.ts";
-import { decrypt, encrypt } from "../crypto.ts";
+import { decrypt, encrypt, scryptSync } from "../crypto.ts";
 import { SecretBuffer } from "../mod.ts";
+import { Enclave } from "../enclave.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 import { replacedWhile } from "./_replaced.ts";
@@ -185,5 +186,73 @@ test(
     );
     using opened = decrypt(key, sealed, { aad });
     assert(opened.equals(plaintext));
+  },
+);
+
+test(
+  "SecretBuffer.fromHex and fromBase64 under Math.floor replaced after import: a 32-byte key decodes to 32 bytes (not cut short, unannounced)",
+  () => {
+    const hex = "00112233445566778899aabbccddeeff" +
+      "102132435465768798a9bacbdcedfe0f";
+    const expected = new Uint8Array(32);
+    for (let i = 0; i < 32; i++) {
+      expected[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+    }
+    const base64 = btoa(String.fromCharCode(...expected));
+    for (
+      const [what, make] of [
+        ["fromHex", () => SecretBuffer.fromHex(hex)],
+        ["fromBase64", () => SecretBuffer.fromBase64(base64)],
+      ] as const
+    ) {
+      using key = replacedWhile(Math, "floor", () => 4, make);
+      assert.equal(key.size, 32, `${what}: the key was cut short`);
+      assert(key.equals(expected), `${what}: decoded wrong`);
+    }
+  },
+);
+
+test(
+  "Enclave.seal under Math.ceil or Math.floor replaced after import: the enclave opens to the secret sealed",
+  () => {
+    const bytes = new Uint8Array(40);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = 0x30 + i;
+    for (const key of ["ceil", "floor"]) {
+      using enclave = replacedWhile(
+        Math,
+        key,
+        () => 1,
+        () => Enclave.seal(SecretBuffer.from(bytes.slice())),
+      );
+      using opened = enclave.open();
+      assert(opened.equals(bytes), `Math.${key}: opened wrong`);
+    }
+  },
+);
+
+test(
+  "scryptSync under Math.min replaced after import: a passphrase longer than a block derives the key it derives otherwise",
+  () => {
+    const passphrase = new Uint8Array(200);
+    for (let i = 0; i < passphrase.length; i++) passphrase[i] = 0x41 + i % 26;
+    const params = {
+      salt: new Uint8Array(16),
+      N: 1024,
+      r: 8,
+      p: 1,
+      length: 32,
+    };
+    using secret = SecretBuffer.from(passphrase.slice());
+    using honest = scryptSync(secret, params);
+    // Answers one past the passphrase's end where the passphrase is
+    // hashed down to a key (it is longer than a block).
+    const realMin = Math.min;
+    using replaced = replacedWhile(
+      Math,
+      "min",
+      (a: number, b: number) => a === passphrase.length ? a + 1 : realMin(a, b),
+      () => scryptSync(secret, params),
+    );
+    assert(replaced.equals(honest), "Math.min changed the derived key");
   },
 );

@@ -111,7 +111,8 @@ export const isSafeInteger: (value: unknown) => boolean = Number.isSafeInteger;
  * `Math.floor` as it was at load, and `ceil`, `min`, `max`, `clz32`:
  * where memory is laid out (a pool slot's page and offset, a region's
  * length), one replaced after import could lay a slot's view over
- * another's, which then reads that secret.
+ * another's, which then reads that secret; where a secret's size is
+ * counted (a decoded key), it could cut the secret short.
  */
 export const floor: (x: number) => number = Math.floor;
 /** See `floor`. */
