@@ -256,3 +256,21 @@ test(
     assert(replaced.equals(honest), "Math.min changed the derived key");
   },
 );
+
+test(
+  "the agent's lock back-off under a wall clock that steps: an hour back does not keep the right passphrase out, an hour on does not let a guess in within the back-off",
+  () => {
+    const result = runChild(childScript("r10_lock_clock.ts"));
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      /^back true$/m,
+      "the wall clock stepped back kept the right passphrase out",
+    );
+    assert.match(
+      result.stdout,
+      /^forward false$/m,
+      "the wall clock stepped on let a guess through within the back-off",
+    );
+  },
+);

@@ -15,15 +15,19 @@
 
 import { SecretBuffer } from "../secret_buffer.ts";
 import { hmac } from "../crypto/mac.ts";
+import { now as monotonicNow } from "../core/_intrinsics.ts";
 
 /** The wait added by each wrong passphrase in a row. */
 export const BACKOFF_STEP_MS = 100;
 /** Wrong passphrases in a row past which the wait grows no longer. */
 export const BACKOFF_MAX_STEPS = 100;
 
-// Taken at load: the wait is counted on this clock, and Date.now replaced
-// later (answering the past) would let guesses through at full speed.
-const dateNow = Date.now;
+// The wait is counted on the monotonic clock, taken at load (Date.now
+// replaced later, answering the past, would let guesses through at full
+// speed). Not the wall clock: stepped back an hour (NTP, a VM resumed)
+// it kept the right passphrase out for that hour, and stepped on it let
+// a guess in within the back-off.
+const clockNow = monotonicNow;
 
 /** A lock: locked when it holds a passphrase's tag. */
 export class Lock {
@@ -34,7 +38,7 @@ export class Lock {
   readonly #now: () => number;
 
   /** `now` is the clock in milliseconds (a test's fake one). */
-  constructor(now: () => number = dateNow) {
+  constructor(now: () => number = clockNow) {
     this.#now = now;
   }
 
