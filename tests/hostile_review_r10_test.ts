@@ -274,3 +274,31 @@ test(
     );
   },
 );
+
+test(
+  "ageDecrypt with a Proxy claiming 2^32 - 1 identities, none a key: refused as INVALID_ARGUMENT at the first element read",
+  () => {
+    using identity = X25519Key.generate();
+    const file = ageEncrypt(new Uint8Array([1, 2, 3]), {
+      recipients: [identity.ageRecipient],
+    });
+    let reads = 0;
+    const claimed = new Proxy([] as unknown[], {
+      get(target, key, receiver) {
+        if (key === "length") return 2 ** 32 - 1;
+        if (typeof key === "string" && /^[0-9]+$/.test(key)) {
+          // Stands in for minutes of reads and a heap run out.
+          if (++reads > 100_000) throw new Error("read 100,000 elements");
+          return undefined;
+        }
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    assert.throws(
+      () => ageDecrypt(file, { identities: claimed as X25519Key[] }),
+      (error: unknown) =>
+        (error as { code?: unknown }).code === "INVALID_ARGUMENT",
+    );
+    assert.equal(reads, 1, "elements read past the first that is no key");
+  },
+);

@@ -216,12 +216,16 @@ function checkWorkFactor(value: unknown): number {
   return value;
 }
 
-/** The elements of a real array, each read once by index. */
+/**
+ * The elements of a real array, each read once by index and handed to
+ * `check` as it is read.
+ */
 function listOf(
   value: unknown,
   what: string,
   expected: string,
   max = Infinity,
+  check?: (element: unknown) => void,
 ): unknown[] {
   if (!isArray(value)) {
     throw new SecretMemoryError(
@@ -242,7 +246,11 @@ function listOf(
   const out: unknown[] = [];
   // Own elements: a setter planted on Array.prototype would be handed
   // each identity.
-  for (let i = 0; i < length; i++) append(out, array[i]);
+  for (let i = 0; i < length; i++) {
+    const element = array[i];
+    check?.(element);
+    append(out, element);
+  }
   return out;
 }
 
@@ -509,7 +517,7 @@ function integrity(why: string): SecretMemoryError {
  * is small) and of the result.
  * @returns The plaintext in a new SecretBuffer, at rest.
  * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a malformed file (or
- * one with more than 20 recipient stanzas, which age refuses too), no
+ * one with more than `AGE_MAX_RECIPIENTS` recipient stanzas), no
  * matching identity, a wrong passphrase, a passphrase file opened with
  * identities (or the reverse), an scrypt stanza beside other stanzas, a
  * work factor above `AGE_MAX_WORK_FACTOR`; `INTEGRITY` for a header MAC
@@ -543,26 +551,33 @@ export function ageDecrypt(
     : checkBufferOptions(options);
   let identities: X25519Key[] = [];
   if (identitiesValue !== undefined) {
-    const list = listOf(identitiesValue, "the age identities", "X25519Key");
     // By index, here and in unwrapX25519: an array iterator replaced after
     // import would be handed each identity, and could agree with any share
-    // through it (every file sent to it opens then).
-    for (let i = 0; i < list.length; i++) {
-      const key = list[i];
-      // The brand, not `instanceof` (a Proxy can claim any prototype): the
-      // real getter reads the key's private state and throws a TypeError
-      // for anything else. A destroyed key still says DESTROYED.
-      try {
-        apply(publicKeyOf, key, []);
-      } catch (error) {
-        if (error instanceof SecretMemoryError) throw error;
-        throw new SecretMemoryError(
-          "INVALID_ARGUMENT",
-          "Cannot use the age identities: expected an array of X25519Key",
-        );
-      }
-    }
-    identities = list as X25519Key[];
+    // through it (every file sent to it opens then). Each is checked as it
+    // is read: a sparse array or a Proxy claiming 2^32 - 1 elements is
+    // refused at its first, where copying them all first held the loop for
+    // minutes and then ran out of heap.
+    identities = listOf(
+      identitiesValue,
+      "the age identities",
+      "X25519Key",
+      Infinity,
+      (key) => {
+        // The brand, not `instanceof` (a Proxy can claim any prototype):
+        // the real getter reads the key's private state and throws a
+        // TypeError for anything else. A destroyed key still says
+        // DESTROYED.
+        try {
+          apply(publicKeyOf, key, []);
+        } catch (error) {
+          if (error instanceof SecretMemoryError) throw error;
+          throw new SecretMemoryError(
+            "INVALID_ARGUMENT",
+            "Cannot use the age identities: expected an array of X25519Key",
+          );
+        }
+      },
+    ) as X25519Key[];
   }
   const passphrase = passphraseValue === undefined
     ? undefined
