@@ -6,7 +6,12 @@
  */
 
 import assert from "node:assert/strict";
-import { connectAgent, startAgent } from "../agent.ts";
+import {
+  AgentClient,
+  connectAgent,
+  decryptToSecret,
+  startAgent,
+} from "../agent.ts";
 import { Ed25519Key, ed25519Verify, X25519Key } from "../keys.ts";
 import { ageDecrypt, ageEncrypt } from "../age.ts";
 import { decrypt, encrypt, scryptSync } from "../crypto.ts";
@@ -301,4 +306,49 @@ test(
     );
     assert.equal(reads, 1, "elements read past the first that is no key");
   },
+);
+
+test(
+  "AgentClient.prototype.request replaced after import: decryptToSecret's plaintext is not handed to it",
+  async () => {
+    const agent = await startAgent({ harden: false });
+    const client = await connectAgent(agent.socketPath);
+    try {
+      await client.generateSecret("wrap");
+      const plaintext = new Uint8Array(32).fill(0x6b);
+      const sealed = await client.encrypt("wrap", plaintext.slice());
+      const prototype = AgentClient.prototype as unknown as {
+        request(frame: Uint8Array): Promise<Uint8Array>;
+      };
+      const original = prototype.request;
+      let handed = 0;
+      let planted = false;
+      try {
+        prototype.request = function (this: unknown, frame: Uint8Array) {
+          const reply = Reflect.apply(original, this, [frame]) as Promise<
+            Uint8Array
+          >;
+          return reply.then((bytes) => {
+            if (holds(bytes, plaintext)) handed++;
+            return bytes;
+          });
+        };
+        planted = true;
+      } catch {
+        // Frozen: the assignment throws (modules are strict).
+      }
+      try {
+        using secret = await decryptToSecret(client, "wrap", sealed);
+        assert(secret.equals(plaintext), "decryptToSecret answered wrong");
+      } finally {
+        if (planted) prototype.request = original;
+      }
+      assert.equal(handed, 0, "a replaced request was handed the plaintext");
+      assert(Object.isFrozen(AgentClient.prototype));
+    } finally {
+      client.close();
+      await agent.close();
+    }
+  },
+  { skip: linuxOnly },
 );

@@ -41,6 +41,7 @@ import {
 // Array.prototype, which would be handed the request's resolver.
 const apply = Reflect.apply;
 const arrayShift = Array.prototype.shift;
+const freeze = Object.freeze;
 // Taken at load: each request's promise is made from it, and a Promise
 // replaced later (a subclass whose executor wraps `resolve`) would be
 // handed every reply, a decrypted plaintext or an HMAC among them.
@@ -468,6 +469,11 @@ export class AgentClient {
 // connectAgent resolves with a client: an impostor answered in its stead
 // would be handed every key, secret and plaintext the caller sends.
 withoutThen(AgentClient.prototype);
+// Frozen, as every class of secmem that handles a secret: a `request` or
+// `decrypt` replaced on the prototype after import would be handed every
+// reply (decryptToSecret's plaintext among them) and every key sent.
+freeze(AgentClient.prototype);
+freeze(AgentClient);
 
 /**
  * A copy of `view` for a promise to resolve with: a reply (a decrypted
