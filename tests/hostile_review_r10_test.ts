@@ -21,6 +21,7 @@ import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 import { replacedWhile } from "./_replaced.ts";
 import { childScript, runChild } from "./_child.ts";
+import { Keyring } from "../src/agent/_keys.ts";
 
 /** Whether `haystack` holds `needle` anywhere. */
 function holds(haystack: Uint8Array, needle: Uint8Array): boolean {
@@ -351,4 +352,37 @@ test(
     }
   },
   { skip: linuxOnly },
+);
+
+test(
+  "the agent's keyring under Number.prototype.toString replaced after import: a sign request for a key not held is refused, not signed by another",
+  () => {
+    const keys = new Keyring();
+    try {
+      using other = Ed25519Key.generate();
+      // Replaced for the keyring's whole life, as in an agent's process
+      // that loaded the replacement: it answers "" for every byte, so an
+      // id says only which bytes are below 16.
+      const signature = replacedWhile(
+        Number.prototype,
+        "toString",
+        () => "",
+        () => {
+          const held = keys.addKey(SecretBuffer.random(32), "held", 0);
+          const blob = held.blob.slice();
+          blob.set(other.publicKey, blob.length - 32);
+          // The other key's blob, its bytes below 16 where the held one's
+          // are (the id was all the keyring compared).
+          for (let i = blob.length - 32; i < blob.length; i++) {
+            const low = held.blob[i] < 16;
+            if (low !== blob[i] < 16) blob[i] = low ? blob[i] & 15 : 16;
+          }
+          return keys.sign(blob, new Uint8Array([1, 2, 3]));
+        },
+      );
+      assert.equal(signature, undefined, "signed with a key not named");
+    } finally {
+      keys.clear();
+    }
+  },
 );
