@@ -67,10 +67,17 @@ export function ed25519Blob(publicKey: Uint8Array): Uint8Array {
   return subarrayOf(frame, 5);
 }
 
+const DIGITS = "0123456789abcdef";
+
+/**
+ * A blob's id in the maps. By a table, not Number.prototype.toString: one
+ * replaced after import (answering "" for every byte) gave every key one
+ * id, and a sign request for a key not held was answered with another.
+ */
 const hex = (bytes: Uint8Array): string => {
   let text = "";
   for (let i = 0; i < bytes.length; i++) {
-    text += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
+    text += DIGITS[bytes[i] >> 4] + DIGITS[bytes[i] & 15];
   }
   return text;
 };

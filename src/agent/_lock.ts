@@ -32,9 +32,10 @@ export class Lock {
 
   /**
    * `clock` counts milliseconds (a test's fake one). The default is the
-   * monotonic clock taken at load: a wall clock set back, or a Date.now
-   * replaced after import answering the past, would let guesses through
-   * at full speed.
+   * monotonic clock taken at load. Not the wall clock: stepped back an
+   * hour (NTP, a VM resumed), it kept the right passphrase out for that
+   * hour, and stepped on (or a Date.now replaced after import) it let
+   * guesses in within the back-off.
    */
   constructor(clock: () => number = now) {
     this.#now = clock;

@@ -41,6 +41,11 @@ import {
 // Array.prototype, which would be handed the request's resolver.
 const apply = Reflect.apply;
 const arrayShift = Array.prototype.shift;
+const freeze = Object.freeze;
+// Taken at load: each request's promise is made from it, and a Promise
+// replaced later (a subclass whose executor wraps `resolve`) would be
+// handed every reply, a decrypted plaintext or an HMAC among them.
+const PromiseConstructor = Promise;
 
 /** One identity the agent holds. */
 export interface AgentIdentity {
@@ -197,20 +202,22 @@ export class AgentClient {
 
   /** Sends one request frame; resolves to the reply's body. */
   request(frame: Uint8Array): Promise<Uint8Array> {
-    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    if (this.#closed !== undefined) {
+      return PromiseConstructor.reject(this.#closed);
+    }
     if (lengthOf(frame) - 4 > MAX_FRAME) {
       // The agent would close the connection on it, failing every call
       // still waiting for an answer.
       const size = lengthOf(frame) - 4;
       zero(frame);
-      return Promise.reject(
+      return PromiseConstructor.reject(
         new SecretMemoryError(
           "INVALID_ARGUMENT",
           `Cannot send a ${size}-byte request: the agent takes at most ${MAX_FRAME} bytes a message; send less data at once`,
         ),
       );
     }
-    return new Promise<Uint8Array>((resolve, reject) => {
+    return new PromiseConstructor<Uint8Array>((resolve, reject) => {
       append(this.#queue, { resolve, reject });
       this.#socket.write(frame, () => zero(frame));
     });
@@ -462,6 +469,11 @@ export class AgentClient {
 // connectAgent resolves with a client: an impostor answered in its stead
 // would be handed every key, secret and plaintext the caller sends.
 withoutThen(AgentClient.prototype);
+// Frozen, as every class of secmem that handles a secret: a `request` or
+// `decrypt` replaced on the prototype after import would be handed every
+// reply (decryptToSecret's plaintext among them) and every key sent.
+freeze(AgentClient.prototype);
+freeze(AgentClient);
 
 /**
  * A copy of `view` for a promise to resolve with: a reply (a decrypted

@@ -107,6 +107,23 @@ export const isInteger: (value: unknown) => boolean = Number.isInteger;
 /** See `isInteger`. */
 export const isSafeInteger: (value: unknown) => boolean = Number.isSafeInteger;
 
+/**
+ * `Math.floor` as it was at load, and `ceil`, `min`, `max`, `clz32`:
+ * where memory is laid out (a pool slot's page and offset, a region's
+ * length), one replaced after import could lay a slot's view over
+ * another's, which then reads that secret; where a secret's size is
+ * counted (a decoded key), it could cut the secret short.
+ */
+export const floor: (x: number) => number = Math.floor;
+/** See `floor`. */
+export const ceil: (x: number) => number = Math.ceil;
+/** See `floor`. */
+export const min: (...values: number[]) => number = Math.min;
+/** See `floor`. */
+export const max: (...values: number[]) => number = Math.max;
+/** See `floor`. */
+export const clz32: (x: number) => number = Math.clz32;
+
 const arrayIncludes = Array.prototype.includes;
 const keys = Object.keys;
 

@@ -20,7 +20,7 @@
  */
 
 import { SecretMemoryError } from "./errors.ts";
-import { isSafeInteger } from "./_intrinsics.ts";
+import { ceil, isSafeInteger } from "./_intrinsics.ts";
 
 /** Bytes of random canary beside the user bytes. */
 export const CANARY_SIZE = 16;
@@ -58,7 +58,7 @@ export function layoutFor(
     );
   }
   const dataOffset = pageSize;
-  const dataLength = Math.ceil((size + CANARY_SIZE) / pageSize) * pageSize;
+  const dataLength = ceil((size + CANARY_SIZE) / pageSize) * pageSize;
   const total = dataLength + 2 * pageSize;
   // "end": the bytes touch the trailing guard, the canary precedes them;
   // "start": the bytes are page-aligned, the canary follows them.

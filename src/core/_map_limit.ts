@@ -14,6 +14,7 @@
 
 import type { NativeMemory } from "./_native.ts";
 import { SecretMemoryError } from "./errors.ts";
+import { floor, max } from "./_intrinsics.ts";
 import {
   heldMappings,
   joinTable,
@@ -68,7 +69,7 @@ export function checkMapHeadroom(memory: NativeMemory): void {
     nextCheck = Infinity;
     return;
   }
-  const headroom = Math.max(MIN_HEADROOM, Math.floor(limit / 8));
+  const headroom = max(MIN_HEADROOM, floor(limit / 8));
   let count = countMappings(read);
   let room = limit - headroom - count;
   // Workers that ended without destroying their buffers may hold the room.
@@ -88,7 +89,7 @@ export function checkMapHeadroom(memory: NativeMemory): void {
     );
   }
   nextCheck = heldMappings() +
-    Math.max(16, Math.floor(room / (2 * MAPS_PER_REGION)));
+    max(16, floor(room / (2 * MAPS_PER_REGION)));
 }
 
 /** vm.max_map_count; `Infinity` when it cannot be read. */

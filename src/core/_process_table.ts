@@ -82,6 +82,7 @@ import type { NativeMemory } from "./_native.ts";
 import { quarantine } from "./_quarantine.ts";
 import {
   append,
+  ceil,
   entryStack,
   isSafeInteger,
   keep,
@@ -176,7 +177,7 @@ function join(memory: NativeMemory, existingOnly = false): Table | null {
     threadTicks === undefined
   ) return null;
   try {
-    const length = Math.ceil(TABLE_BYTES / memory.pageSize) * memory.pageSize;
+    const length = ceil(TABLE_BYTES / memory.pageSize) * memory.pageSize;
     // Only looking: the map is read before this thread's own start (one
     // /proc read, not two, while there is no table).
     const found = existingOnly ? sharedTable(NAME, length, true) : undefined;

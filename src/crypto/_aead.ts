@@ -218,7 +218,11 @@ export function openInto(
 function putLe64(out: Uint8Array, at: number, value: number): void {
   let v = value;
   for (let i = 0; i < 8; i++) {
-    out[at + i] = v % 256;
-    v = Math.floor(v / 256);
+    const byte = v % 256;
+    out[at + i] = byte;
+    // No Math.floor: replaced after import, it could encode two lengths
+    // alike, and moving bytes from the additional data to the ciphertext
+    // would keep the tag.
+    v = (v - byte) / 256;
   }
 }

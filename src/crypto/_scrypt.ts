@@ -16,7 +16,7 @@
  * @module
  */
 
-import { afterTurn, lengthOf, now } from "../core/_intrinsics.ts";
+import { afterTurn, lengthOf, min, now } from "../core/_intrinsics.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { type Input, Pbkdf2Once } from "./_kdf.ts";
@@ -249,7 +249,7 @@ export class ScryptJob {
     }
     this.#keyHash ??= SHA256.create(work, this.#hashAt);
     while (this.#keyRead < size) {
-      const end = Math.min(size, this.#keyRead + KEY_PIECE);
+      const end = min(size, this.#keyRead + KEY_PIECE);
       this.#keyHash.update(pw, this.#keyRead, end);
       this.#keyRead = end;
       if (end < size && now() >= deadline) return false;
@@ -331,7 +331,7 @@ export class ScryptJob {
     let budget = CORES_PER_LOOK;
     while (block < p) {
       const bAt = block * words;
-      const end = Math.min(cores, core + budget);
+      const end = min(cores, core + budget);
       budget -= end - core;
       if (step < N) {
         // Input V[step] (B_i copied into V[0] core by core as the first

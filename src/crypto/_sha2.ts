@@ -182,8 +182,13 @@ abstract class BlockHash implements HashState {
     }
     fillRange(block, 0, fill);
     const bits = this.#length * 8;
-    putBe32(block, size - 8, Math.floor(bits / 0x100000000));
-    putBe32(block, size - 4, bits >>> 0);
+    // No Math.floor: replaced after import, it could vary the length
+    // field from one call to the next, and Ed25519 would hash one nonce
+    // with two challenges, which gives away the secret scalar. `bits` is
+    // a whole number below 2^53, so this division is exact.
+    const low = bits >>> 0;
+    putBe32(block, size - 8, (bits - low) / 0x100000000);
+    putBe32(block, size - 4, low);
     this.compress(block, 0);
     this.writeDigest(out, at);
     this.restart();

@@ -6,7 +6,9 @@
  */
 
 import {
+  ceil,
   copyInto,
+  floor,
   publicRandom,
   subarrayOf,
   zero,
@@ -44,7 +46,7 @@ const DOMAIN = new TextEncoder().encode("secmem enclave v1");
  * check, beside the associated data, that a ciphertext is this enclave's.
  */
 function paddedLength(size: number): number {
-  return Math.ceil(size / BLOCK) * BLOCK + BLOCK;
+  return ceil(size / BLOCK) * BLOCK + BLOCK;
 }
 
 /**
@@ -59,7 +61,7 @@ function associatedData(size: number, id: Uint8Array): Uint8Array {
   let rest = size;
   for (let i = 0; i < 8; i++) {
     aad[DOMAIN.length + i] = rest % 256;
-    rest = Math.floor(rest / 256);
+    rest = floor(rest / 256);
   }
   aad.set(id, DOMAIN.length + 8);
   return aad;

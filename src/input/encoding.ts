@@ -11,6 +11,9 @@
 import { describe } from "../core/_validate.ts";
 import { MAX_SIZE } from "../core/_layout.ts";
 import { SecretMemoryError } from "../core/errors.ts";
+// Taken at load: the size of a decoded secret is counted with it, and a
+// replacement made later cut a 32-byte key to 4 bytes, unannounced.
+import { floor } from "../core/_intrinsics.ts";
 import type {
   GuardedSecret,
   SecretBufferOptions,
@@ -213,7 +216,7 @@ function decode<S extends GuardedSecret>(
   const step = hex ? 4 : 6;
   return decodeInto(
     maker,
-    Math.floor(significant * step / 8),
+    floor(significant * step / 8),
     options,
     (view) => {
       let wrong = 0;

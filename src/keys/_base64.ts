@@ -10,6 +10,9 @@
  * @module
  */
 
+// Taken at load: decodedMax sizes the buffer a key file is decoded into.
+import { floor } from "../core/_intrinsics.ts";
+
 const ALPHABET =
   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const EQUALS = 0x3d;
@@ -35,7 +38,7 @@ export function base64Value(c: number): number {
 
 /** The most bytes `length` characters of base64 can decode to. */
 export function decodedMax(length: number): number {
-  return Math.floor(length / 4) * 3 + 3;
+  return floor(length / 4) * 3 + 3;
 }
 
 /** How `decodeBase64Into` reads its input. */

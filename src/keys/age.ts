@@ -181,11 +181,21 @@ function randomPublic(length: number): Uint8Array {
 function nonceOf(counter: number, last: boolean, out: Uint8Array): Uint8Array {
   let c = counter;
   for (let i = 10; i >= 0; i--) {
-    out[i] = c % 256;
-    c = Math.floor(c / 256);
+    const byte = c % 256;
+    out[i] = byte;
+    // No Math.floor: replaced after import, it could give two chunks one
+    // nonce under one payload key (their keystream, and Poly1305 key,
+    // then repeat).
+    c = (c - byte) / 256;
   }
   out[11] = last ? 1 : 0;
   return out;
+}
+
+/** How many pieces of `per` bytes `length` bytes make, the last short. */
+function chunksOf(length: number, per: number): number {
+  const rest = length % per;
+  return (length - rest) / per + (rest === 0 ? 0 : 1);
 }
 
 function checkWorkFactor(value: unknown): number {
@@ -206,12 +216,16 @@ function checkWorkFactor(value: unknown): number {
   return value;
 }
 
-/** The elements of a real array, each read once by index. */
+/**
+ * The elements of a real array, each read once by index and handed to
+ * `check` as it is read.
+ */
 function listOf(
   value: unknown,
   what: string,
   expected: string,
   max = Infinity,
+  check?: (element: unknown) => void,
 ): unknown[] {
   if (!isArray(value)) {
     throw new SecretMemoryError(
@@ -232,7 +246,11 @@ function listOf(
   const out: unknown[] = [];
   // Own elements: a setter planted on Array.prototype would be handed
   // each identity.
-  for (let i = 0; i < length; i++) append(out, array[i]);
+  for (let i = 0; i < length; i++) {
+    const element = array[i];
+    check?.(element);
+    append(out, element);
+  }
   return out;
 }
 
@@ -317,7 +335,9 @@ export function ageEncrypt(
     ? checkInput(plaintext, "the plaintext")
     : undefined;
   const size = secret !== undefined ? secret.size : open!.length;
-  const chunks = Math.max(1, Math.ceil(size / CHUNK));
+  // No Math.max or Math.ceil: replaced after import, they could count
+  // too few chunks, and the file would be written with bytes unsealed.
+  const chunks = size === 0 ? 1 : chunksOf(size, CHUNK);
 
   using fileKey = SecretBuffer.random(FILE_KEY, checked);
   return withWork(96, (area) => {
@@ -500,7 +520,7 @@ function integrity(why: string): SecretMemoryError {
  * is small) and of the result.
  * @returns The plaintext in a new SecretBuffer, at rest.
  * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a malformed file (or
- * one with more than 20 recipient stanzas, which age refuses too), no
+ * one with more than `AGE_MAX_RECIPIENTS` recipient stanzas), no
  * matching identity, a wrong passphrase, a passphrase file opened with
  * identities (or the reverse), an scrypt stanza beside other stanzas, a
  * work factor above `AGE_MAX_WORK_FACTOR`; `INTEGRITY` for a header MAC
@@ -534,26 +554,33 @@ export function ageDecrypt(
     : checkBufferOptions(options);
   let identities: X25519Key[] = [];
   if (identitiesValue !== undefined) {
-    const list = listOf(identitiesValue, "the age identities", "X25519Key");
     // By index, here and in unwrapX25519: an array iterator replaced after
     // import would be handed each identity, and could agree with any share
-    // through it (every file sent to it opens then).
-    for (let i = 0; i < list.length; i++) {
-      const key = list[i];
-      // The brand, not `instanceof` (a Proxy can claim any prototype): the
-      // real getter reads the key's private state and throws a TypeError
-      // for anything else. A destroyed key still says DESTROYED.
-      try {
-        apply(publicKeyOf, key, []);
-      } catch (error) {
-        if (error instanceof SecretMemoryError) throw error;
-        throw new SecretMemoryError(
-          "INVALID_ARGUMENT",
-          "Cannot use the age identities: expected an array of X25519Key",
-        );
-      }
-    }
-    identities = list as X25519Key[];
+    // through it (every file sent to it opens then). Each is checked as it
+    // is read: a sparse array or a Proxy claiming 2^32 - 1 elements is
+    // refused at its first, where copying them all first held the loop for
+    // minutes and then ran out of heap.
+    identities = listOf(
+      identitiesValue,
+      "the age identities",
+      "X25519Key",
+      Infinity,
+      (key) => {
+        // The brand, not `instanceof` (a Proxy can claim any prototype):
+        // the real getter reads the key's private state and throws a
+        // TypeError for anything else. A destroyed key still says
+        // DESTROYED.
+        try {
+          apply(publicKeyOf, key, []);
+        } catch (error) {
+          if (error instanceof SecretMemoryError) throw error;
+          throw new SecretMemoryError(
+            "INVALID_ARGUMENT",
+            "Cannot use the age identities: expected an array of X25519Key",
+          );
+        }
+      },
+    ) as X25519Key[];
   }
   const passphrase = passphraseValue === undefined
     ? undefined
@@ -592,7 +619,7 @@ export function ageDecrypt(
   const rest = binary.length - header.payloadStart - NONCE;
   const sealed = CHUNK + TAG;
   if (rest < TAG) throw integrity("the payload is truncated");
-  const chunks = Math.ceil(rest / sealed);
+  const chunks = chunksOf(rest, sealed);
   const last = rest - (chunks - 1) * sealed;
   if (last < TAG) {
     throw integrity(

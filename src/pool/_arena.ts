@@ -28,6 +28,7 @@ import {
   countOf,
   detachBuffer,
   enlist,
+  floor,
   isDetached,
   markOwn,
   markOwnView,
@@ -521,7 +522,7 @@ export class Arena implements OpenMapping, Retirable {
   }
 
   #pageOf(index: number): number {
-    return Math.floor(index / this.geometry.slotsPerPage);
+    return floor(index / this.geometry.slotsPerPage);
   }
 
   #count(page: number, level: Level, delta: 1 | -1): void {
@@ -606,8 +607,8 @@ export class Arena implements OpenMapping, Retirable {
   readableAt(address: bigint, size: number): boolean {
     const offset = Number(address - this.dataAddress);
     const { pageSize } = this.geometry;
-    const last = Math.floor((offset + size - 1) / pageSize);
-    for (let page = Math.floor(offset / pageSize); page <= last; page++) {
+    const last = floor((offset + size - 1) / pageSize);
+    for (let page = floor(offset / pageSize); page <= last; page++) {
       if (this.#protection[page] === 0) return false;
     }
     return true;
@@ -616,7 +617,7 @@ export class Arena implements OpenMapping, Retirable {
   /** `probe` on a buffer over `size` bytes at `address`, if its page is open. */
   #probe(probe: Probe, buffer: ArrayBuffer, address: bigint, size: number) {
     const page = Number(address - this.dataAddress) / this.geometry.pageSize;
-    const level = this.#protection[Math.floor(page)];
+    const level = this.#protection[floor(page)];
     return level !== 0 && probe(buffer, address, size, PROTECTIONS[level]);
   }
 

@@ -24,6 +24,7 @@
  */
 
 import { CANARY_SIZE } from "../core/_layout.ts";
+import { clz32, floor, max, min } from "../core/_intrinsics.ts";
 
 /** The slot sizes a pool serves; a request is rounded up to one of them. */
 export const SLOT_SIZES: readonly number[] = Object.freeze(
@@ -52,7 +53,7 @@ export interface SlotGeometry {
 /** The size class, as an index into `SLOT_SIZES`, that holds `size`. */
 export function classIndexFor(size: number): number {
   // Classes are the powers of two from 16: ceil(log2(size)) - 4, at least 0.
-  return Math.max(0, 28 - Math.clz32(size - 1));
+  return max(0, 28 - clz32(size - 1));
 }
 
 /** The geometry of slots of `slotSize` on pages of `pageSize`. */
@@ -62,7 +63,7 @@ export function geometryFor(slotSize: number, pageSize: number): SlotGeometry {
     slotSize,
     pageSize,
     stride,
-    slotsPerPage: Math.floor((pageSize - CANARY_SIZE) / stride),
+    slotsPerPage: floor((pageSize - CANARY_SIZE) / stride),
   };
 }
 
@@ -72,13 +73,13 @@ export function geometryFor(slotSize: number, pageSize: number): SlotGeometry {
  * arenas keep a pool that holds few secrets within small lock limits.
  */
 export function arenaPages(arenas: number, pageSize: number): number {
-  const most = Math.max(1, Math.floor(MAX_ARENA_BYTES / pageSize));
-  return Math.min(most, 2 ** Math.min(arenas, 30));
+  const most = max(1, floor(MAX_ARENA_BYTES / pageSize));
+  return min(most, 2 ** min(arenas, 30));
 }
 
 /** Offset of slot `index` from the start of the data pages. */
 export function slotOffset(geometry: SlotGeometry, index: number): number {
-  const page = Math.floor(index / geometry.slotsPerPage);
+  const page = floor(index / geometry.slotsPerPage);
   const onPage = index - page * geometry.slotsPerPage;
   return page * geometry.pageSize + CANARY_SIZE + onPage * geometry.stride;
 }
@@ -93,13 +94,13 @@ export function canariesPerPage(geometry: SlotGeometry): number {
  * the next number. Canaries are numbered page by page.
  */
 export function canaryBefore(geometry: SlotGeometry, index: number): number {
-  const page = Math.floor(index / geometry.slotsPerPage);
+  const page = floor(index / geometry.slotsPerPage);
   return index + page;
 }
 
 /** Offset of canary number `canary` from the start of the data pages. */
 export function canaryOffset(geometry: SlotGeometry, canary: number): number {
   const perPage = canariesPerPage(geometry);
-  const page = Math.floor(canary / perPage);
+  const page = floor(canary / perPage);
   return page * geometry.pageSize + (canary - page * perPage) * geometry.stride;
 }

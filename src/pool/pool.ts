@@ -32,6 +32,7 @@ import {
 import {
   countOf,
   enlist,
+  floor,
   keep,
   lengthOf,
   lookUp,
@@ -312,7 +313,7 @@ class PoolCore {
 
   /** A handle was collected without destroy: wipe and free its slot. */
   #reclaim(key: number): void {
-    const arena = lookUp(this.#arenas, Math.floor(key / KEY_SPACE));
+    const arena = lookUp(this.#arenas, floor(key / KEY_SPACE));
     if (arena === undefined || !arena.live) return;
     try {
       this.give(arena, key % KEY_SPACE);
