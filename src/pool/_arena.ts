@@ -522,7 +522,8 @@ export class Arena implements OpenMapping, Retirable {
   }
 
   #pageOf(index: number): number {
-    return floor(index / this.geometry.slotsPerPage);
+    // Whole counts below 2^31: truncation is the floor (see _slot_layout).
+    return (index / this.geometry.slotsPerPage) | 0;
   }
 
   #count(page: number, level: Level, delta: 1 | -1): void {
