@@ -402,8 +402,13 @@ export class AgentClient {
         .string(textArg(name, "the name")).string(textArg(hash, "the hash"))
         .string(bytes).frame(),
     );
-    if (reply[0] !== MSG.SUCCESS) throw refused("computing the HMAC");
-    return handedOut(new FieldReader(reply, 1).string());
+    try {
+      if (reply[0] !== MSG.SUCCESS) throw refused("computing the HMAC");
+      return handedOut(new FieldReader(reply, 1).string());
+    } finally {
+      // The caller's copy is the one handed out.
+      zero(reply);
+    }
   }
 
   /**

@@ -829,7 +829,12 @@ function extension(
           return extensionFailure();
         }
         const mac = hmac(hash, key, data);
-        return new FrameWriter(MSG.SUCCESS, 80).string(mac).frame();
+        try {
+          return new FrameWriter(MSG.SUCCESS, 80).string(mac).frame();
+        } finally {
+          // The frame is the copy that goes out (wiped once sent).
+          zero(mac);
+        }
       }
       case EXT.ENCRYPT: {
         const key = keys.secret(r.text());
