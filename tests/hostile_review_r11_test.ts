@@ -8,8 +8,10 @@
 import assert from "node:assert/strict";
 import { startAgent } from "../agent.ts";
 import { stats } from "../mod.ts";
+import { Ed25519Key, formatSshPublicKey, sshSign, sshVerify } from "../keys.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
+import { replacedWhile } from "./_replaced.ts";
 
 // Bun's and Node's timers are objects whose unref sits on a prototype any
 // module can reach; Deno's are numbers, unref'd by Deno.unrefTimer.
@@ -52,5 +54,68 @@ test(
   {
     skip: linuxOnly ||
       (timerProto === undefined ? "timers are numbers here" : false),
+  },
+);
+
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as {
+  set(source: ArrayLike<number>, offset?: number): void;
+};
+
+test(
+  "sshSign under a typed array set replaced after import: the key signs the caller's message, not bytes of the replacement's choosing",
+  () => {
+    using key = Ed25519Key.generate();
+    const message = new TextEncoder().encode("pay 10 to alice");
+    const line = formatSshPublicKey(key.publicKey);
+    const set = TypedArrayPrototype.set;
+    // The replacement copies as asked, then fills the 64-byte digest's
+    // place with its own: the blob the key signs is the replacement's.
+    const signature = replacedWhile(
+      TypedArrayPrototype,
+      "set",
+      function (
+        this: Uint8Array,
+        source: ArrayLike<number>,
+        offset?: number,
+      ) {
+        Reflect.apply(set, this, [source, offset]);
+        if (source.length === 64 && this.length > 64) {
+          this.fill(0x41, offset, (offset ?? 0) + 64);
+        }
+      },
+      () => sshSign(key, message, "file"),
+    );
+    assert.equal(
+      sshVerify(line, message, "file", signature),
+      true,
+      "the signature is not over the caller's message",
+    );
+  },
+);
+
+test(
+  "sshSign under String.prototype.charCodeAt replaced after import: the signed namespace is the caller's",
+  () => {
+    using key = Ed25519Key.generate();
+    const message = new TextEncoder().encode("pay 10 to alice");
+    const line = formatSshPublicKey(key.publicKey);
+    const charCodeAt = String.prototype.charCodeAt;
+    // "file" read as "git\x7f"'s bytes would be signed: a signature the
+    // caller made for one namespace would verify in another.
+    const signature = replacedWhile(
+      String.prototype,
+      "charCodeAt",
+      function (this: string, i: number) {
+        return this === "file"
+          ? [0x67, 0x69, 0x74, 0x21][i]
+          : Reflect.apply(charCodeAt, this, [i]);
+      },
+      () => sshSign(key, message, "file"),
+    );
+    assert.equal(
+      sshVerify(line, message, "file", signature),
+      true,
+      "the signature is not for the caller's namespace",
+    );
   },
 );
