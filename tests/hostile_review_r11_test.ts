@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { startAgent } from "../agent.ts";
+import { connectAgent, startAgent } from "../agent.ts";
 import { stats } from "../mod.ts";
 import { Ed25519Key, formatSshPublicKey, sshSign, sshVerify } from "../keys.ts";
 import { test } from "./_harness.ts";
@@ -118,4 +118,42 @@ test(
       "the signature is not for the caller's namespace",
     );
   },
+);
+
+test(
+  "the agent reads a secret's name by the decoder taken at load: a TextDecoder decode replaced after import cannot choose another secret for an HMAC",
+  async () => {
+    const agent = await startAgent({ harden: false });
+    const client = await connectAgent(agent.socketPath);
+    const decode = TextDecoder.prototype.decode;
+    try {
+      await client.generateSecret("a");
+      await client.generateSecret("b");
+      const data = new Uint8Array([1, 2, 3]);
+      const expected = await client.hmac("b", data);
+      // The request leaves before the call's first await; the agent reads
+      // it later, while the replacement answers "a" for the bytes of "b".
+      const pending = client.hmac("b", data);
+      // Writable but not configurable under Bun: assigned.
+      TextDecoder.prototype.decode = function (
+        this: TextDecoder,
+        ...args: unknown[]
+      ) {
+        const text = Reflect.apply(decode, this, args) as string;
+        return text === "b" ? "a" : text;
+      };
+      let mac: Uint8Array;
+      try {
+        mac = await pending;
+      } finally {
+        TextDecoder.prototype.decode = decode;
+      }
+      assert.deepEqual(mac, expected, "the HMAC is under another secret");
+    } finally {
+      TextDecoder.prototype.decode = decode;
+      client.close();
+      await agent.close();
+    }
+  },
+  { skip: linuxOnly },
 );
