@@ -157,3 +157,54 @@ test(
   },
   { skip: linuxOnly },
 );
+
+test(
+  "sshVerify under String.prototype.split replaced after import: a signature by another key is not accepted for the trusted key line",
+  () => {
+    using trusted = Ed25519Key.generate();
+    using theirs = Ed25519Key.generate();
+    const message = new TextEncoder().encode("pay 10 to mallory");
+    const line = formatSshPublicKey(trusted.publicKey);
+    const theirLine = formatSshPublicKey(theirs.publicKey);
+    const forged = sshSign(theirs, message, "file");
+    const split = String.prototype.split;
+    // The replacement answers the attacker's key for the trusted line.
+    const answer = replacedWhile(
+      String.prototype,
+      "split",
+      function (this: string, ...args: unknown[]) {
+        const text = this === line ? theirLine : this;
+        return Reflect.apply(split, text, args);
+      },
+      () => sshVerify(line, message, "file", forged),
+    );
+    assert.equal(answer, false, "another key's signature was accepted");
+  },
+);
+
+test(
+  "sshVerify under Array.prototype[Symbol.iterator] replaced after import: the hash algorithm checked is the signature's own",
+  () => {
+    using key = Ed25519Key.generate();
+    const message = new TextEncoder().encode("pay 10 to alice");
+    const line = formatSshPublicKey(key.publicKey);
+    const signature = sshSign(key, message, "file");
+    const iterator = Array.prototype[Symbol.iterator];
+    // The replacement chooses the algorithm pair sshVerify destructures
+    // (here only its name; a look-alike algorithm object, whose digest is
+    // the replacement's, would let a signature over one message verify
+    // for another).
+    const answer = replacedWhile(
+      Array.prototype,
+      Symbol.iterator,
+      function (this: unknown[]) {
+        const items = this.length === 2 && this[1] === "sha512"
+          ? [this[0], "sha256"]
+          : this;
+        return Reflect.apply(iterator, items, []);
+      },
+      () => sshVerify(line, message, "file", signature),
+    );
+    assert.equal(answer, true, "the signature was checked as another's");
+  },
+);

@@ -13,6 +13,11 @@
 // Taken at load: decodedMax sizes the buffer a key file is decoded into.
 import { floor } from "../core/_intrinsics.ts";
 
+// Taken at load: a charCodeAt replaced after import chose the bytes public
+// base64 decodes to (a key line's key, which sshVerify trusts).
+const apply = Reflect.apply;
+const charCodeAt = String.prototype.charCodeAt;
+
 const ALPHABET =
   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const EQUALS = 0x3d;
@@ -115,7 +120,7 @@ export function decodePublicBase64(
 ): Uint8Array | undefined {
   const src = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+    const c = apply(charCodeAt, text, [i]) as number;
     if (c > 0x7f) return undefined;
     src[i] = c;
   }
