@@ -8,7 +8,14 @@
 import assert from "node:assert/strict";
 import { connectAgent, startAgent } from "../agent.ts";
 import { stats } from "../mod.ts";
-import { Ed25519Key, formatSshPublicKey, sshSign, sshVerify } from "../keys.ts";
+import {
+  Ed25519Key,
+  formatSshPublicKey,
+  sshSign,
+  sshVerify,
+  X25519Key,
+} from "../keys.ts";
+import { ageDecrypt, ageEncrypt } from "../age.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 import { replacedWhile } from "./_replaced.ts";
@@ -206,5 +213,29 @@ test(
       () => sshVerify(line, message, "file", signature),
     );
     assert.equal(answer, true, "the signature was checked as another's");
+  },
+);
+
+test(
+  "ageEncrypt under String.prototype.slice replaced after import: the header holds the shares age made, and the file opens",
+  () => {
+    using identity = X25519Key.generate();
+    const plaintext = new Uint8Array([1, 2, 3, 4]);
+    const slice = String.prototype.slice;
+    // The replacement changes the first character of each header line it
+    // is asked to cut: another share, and no one could open the file.
+    const file = replacedWhile(
+      String.prototype,
+      "slice",
+      function (this: string, ...args: unknown[]) {
+        const part = Reflect.apply(slice, this, args) as string;
+        return part.length > 0 && part[0] !== "A"
+          ? "A" + Reflect.apply(slice, part, [1])
+          : part;
+      },
+      () => ageEncrypt(plaintext, { recipients: [identity.ageRecipient] }),
+    );
+    using opened = ageDecrypt(file, { identities: [identity] });
+    assert(opened.equals(plaintext), "the file opened wrong");
   },
 );

@@ -156,9 +156,12 @@ export function encodeBase64(bytes: Uint8Array, padded: boolean): string {
 
 /** `text` cut into lines of `width` characters, each ending in a line feed. */
 export function wrapLines(text: string, width: number): string {
+  // By index, no slice: one replaced after import wrote another share into
+  // an age header (and no one could open the file) or garbled a signature.
   let out = "";
-  for (let i = 0; i < text.length; i += width) {
-    out += text.slice(i, i + width) + "\n";
+  for (let i = 0; i < text.length; i++) {
+    out += text[i];
+    if ((i + 1) % width === 0 || i + 1 === text.length) out += "\n";
   }
   return out;
 }
