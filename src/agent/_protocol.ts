@@ -274,13 +274,29 @@ const strictDecoder = new TextDecoder("utf-8", {
   ignoreBOM: true,
 });
 const encoder = new TextEncoder();
+// Decode and encode as they were at load: replaced after import, a decode
+// answered another secret's or key's name for the one a request gave, and
+// the agent used (or removed) that one instead.
+const apply = Reflect.apply;
+const decodeText = TextDecoder.prototype.decode;
+const encodeText = TextEncoder.prototype.encode;
+
+/** `bytes` as strict UTF-8 text; throws on bytes that are not UTF-8. */
+function strictText(bytes: Uint8Array): string {
+  return apply(decodeText, strictDecoder, [bytes]) as string;
+}
+
+/** `text` as UTF-8 bytes. */
+export function encodeUtf8(text: string): Uint8Array {
+  return apply(encodeText, encoder, [text]) as Uint8Array;
+}
 
 /** `text` as UTF-8, refusing what would not decode back to the same text. */
 function utf8(text: string): Uint8Array {
-  const bytes = encoder.encode(text);
+  const bytes = encodeUtf8(text);
   let back: string | undefined;
   try {
-    back = strictDecoder.decode(bytes);
+    back = strictText(bytes);
   } catch {
     back = undefined;
   }
@@ -349,7 +365,7 @@ export class FieldReader {
    */
   text(): string {
     try {
-      return strictDecoder.decode(this.string());
+      return strictText(this.string());
     } catch {
       // Like a truncated field: the frame is refused.
       throw garbled("a name or comment: it is not UTF-8");

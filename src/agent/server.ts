@@ -40,6 +40,7 @@ import {
   bytesAre,
   CONSTRAIN,
   ED25519,
+  encodeUtf8,
   EXT,
   FieldReader,
   FrameReader,
@@ -713,8 +714,8 @@ function dispatch(
   }
 }
 
-const encoder = new TextEncoder();
-const utf8 = (text: string): Uint8Array => encoder.encode(text);
+// By the encoder taken at load (a replacement could list other names).
+const utf8 = encodeUtf8;
 
 /**
  * ADD_IDENTITY: string "ssh-ed25519", string A (32), string seed ‖ A (64),

@@ -422,6 +422,21 @@ const stopTimeout = globalFunction("clearTimeout");
 const denoUnrefTimer = (globalThis as {
   Deno?: { unrefTimer?: (id: number) => void };
 }).Deno?.unrefTimer;
+// A timer object's unref, taken from one made and cancelled at load (Bun
+// and Node, and Deno where its timers are objects): read from the timers'
+// prototype at call time, a replacement could cancel the timer instead,
+// and the agent's expiry timer never fired (an expired key stayed in
+// memory until the next request).
+const timerUnref = ((): (() => unknown) | undefined => {
+  const set = timeout();
+  const clear = stopTimeout();
+  if (set === undefined || clear === undefined) return undefined;
+  const probe: unknown = apply(set, globalThis, [() => {}, 0]);
+  apply(clear, globalThis, [probe]);
+  if (typeof probe !== "object" || probe === null) return undefined;
+  const unref = (probe as { unref?: unknown }).unref;
+  return typeof unref === "function" ? unref as () => unknown : undefined;
+})();
 
 /**
  * Runs `fn` every `ms` milliseconds, by the runtime's `setInterval` as it
@@ -459,10 +474,9 @@ function unrefOrStop(timer: unknown, stop: () => unknown): () => void {
       if (denoUnrefTimer !== undefined) {
         apply(denoUnrefTimer, undefined, [timer]);
       }
-    } else {
-      // Read from the timer's prototype now: code loaded later may have
-      // replaced it. If it throws, the timer must not run on for good.
-      (timer as { unref?(): void }).unref?.();
+    } else if (timerUnref !== undefined) {
+      // If it throws, the timer must not run on for good.
+      apply(timerUnref, timer, []);
     }
   } catch (error) {
     stop();

@@ -13,6 +13,11 @@
 // Taken at load: decodedMax sizes the buffer a key file is decoded into.
 import { floor } from "../core/_intrinsics.ts";
 
+// Taken at load: a charCodeAt replaced after import chose the bytes public
+// base64 decodes to (a key line's key, which sshVerify trusts).
+const apply = Reflect.apply;
+const charCodeAt = String.prototype.charCodeAt;
+
 const ALPHABET =
   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const EQUALS = 0x3d;
@@ -115,7 +120,7 @@ export function decodePublicBase64(
 ): Uint8Array | undefined {
   const src = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+    const c = apply(charCodeAt, text, [i]) as number;
     if (c > 0x7f) return undefined;
     src[i] = c;
   }
@@ -151,9 +156,12 @@ export function encodeBase64(bytes: Uint8Array, padded: boolean): string {
 
 /** `text` cut into lines of `width` characters, each ending in a line feed. */
 export function wrapLines(text: string, width: number): string {
+  // By index, no slice: one replaced after import wrote another share into
+  // an age header (and no one could open the file) or garbled a signature.
   let out = "";
-  for (let i = 0; i < text.length; i += width) {
-    out += text.slice(i, i + width) + "\n";
+  for (let i = 0; i < text.length; i++) {
+    out += text[i];
+    if ((i + 1) % width === 0 || i + 1 === text.length) out += "\n";
   }
   return out;
 }

@@ -259,6 +259,17 @@ export function formatPublicKeyLine(
   return comment === undefined || comment === "" ? line : `${line} ${comment}`;
 }
 
+/** Whether `c` separates a key line's fields (a space or a tab). */
+function isBlank(c: string): boolean {
+  return c === " " || c === "\t";
+}
+
+/** Whether `c` is ASCII white space, trimmed from a key line's ends. */
+function isWhite(c: string): boolean {
+  return c === " " || c === "\t" || c === "\n" || c === "\r" ||
+    c === "\v" || c === "\f";
+}
+
 /** The 32-byte key of an OpenSSH public key line (`ssh-ed25519 AAAA…`). */
 export function parsePublicKeyLine(line: string): Uint8Array {
   const what = "the OpenSSH public key line";
@@ -268,14 +279,25 @@ export function parsePublicKeyLine(line: string): Uint8Array {
       `Cannot read ${what}: expected a string, got ${typeof line}`,
     );
   }
-  const fields = line.trim().split(/[ \t]+/);
-  if (fields[0] !== KEY_TYPE || fields.length < 2) {
+  // The first two fields by index, with no trim, split or RegExp: one
+  // replaced after import answered another key for the line, and
+  // sshVerify accepted that key's signatures as the line's.
+  let at = 0;
+  let end = line.length;
+  while (at < end && isWhite(line[at])) at++;
+  while (end > at && isWhite(line[end - 1])) end--;
+  let type = "";
+  while (at < end && !isBlank(line[at])) type += line[at++];
+  while (at < end && isBlank(line[at])) at++;
+  let base64 = "";
+  while (at < end && !isBlank(line[at])) base64 += line[at++];
+  if (type !== KEY_TYPE || base64 === "") {
     throw new SecretMemoryError(
       "INVALID_KEY",
       `Cannot read ${what}: expected "${KEY_TYPE} AAAA… [comment]"`,
     );
   }
-  const blob = decodePublicBase64(fields[1], true);
+  const blob = decodePublicBase64(base64, true);
   if (blob === undefined) {
     throw new SecretMemoryError(
       "INVALID_KEY",

@@ -10,7 +10,18 @@ import {
   SecretMemoryError,
   type SecretMemoryErrorCode,
 } from "../core/errors.ts";
-import { append } from "../core/_intrinsics.ts";
+import { append, copyInto, lengthOf } from "../core/_intrinsics.ts";
+
+// Taken at load: a charCodeAt replaced after import chose the bytes of a
+// namespace or a key type that ascii() writes (sshSign's key then signed
+// another namespace's blob) and the answer of rangeIs.
+const apply = Reflect.apply;
+const charCodeAt = String.prototype.charCodeAt;
+
+/** `text.charCodeAt(i)` through the intrinsic. */
+function codeAt(text: string, i: number): number {
+  return apply(charCodeAt, text, [i]) as number;
+}
 
 /** A range of a view. */
 export interface Range {
@@ -98,7 +109,7 @@ export function rangeIs(
 ): boolean {
   if (range.end - range.start !== expected.length) return false;
   for (let i = 0; i < expected.length; i++) {
-    if (bytes[range.start + i] !== expected.charCodeAt(i)) return false;
+    if (bytes[range.start + i] !== codeAt(expected, i)) return false;
   }
   return true;
 }
@@ -124,7 +135,7 @@ export class WireWriter {
     // import could swap a part, and sshSign's key would sign a digest of
     // the replacement's choosing.
     append(this.#parts, bytes);
-    this.#length += bytes.length;
+    this.#length += lengthOf(bytes);
     return this;
   }
 
@@ -141,7 +152,7 @@ export class WireWriter {
   /** Appends a length-prefixed string of bytes or ASCII text. */
   string(value: Uint8Array | string): this {
     const bytes = typeof value === "string" ? ascii(value) : value;
-    return this.uint32(bytes.length).raw(bytes);
+    return this.uint32(lengthOf(bytes)).raw(bytes);
   }
 
   /** The blob. */
@@ -150,8 +161,10 @@ export class WireWriter {
     let at = 0;
     for (let i = 0; i < this.#parts.length; i++) {
       const part = this.#parts[i];
-      out.set(part, at);
-      at += part.length;
+      // By the set taken at load: one replaced after import could write
+      // bytes of its own choosing into the blob sshSign's key signs.
+      copyInto(out, part, at);
+      at += lengthOf(part);
     }
     return out;
   }
@@ -161,7 +174,7 @@ export class WireWriter {
 export function ascii(text: string): Uint8Array {
   const out = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+    const c = codeAt(text, i);
     if (c > 0x7f) {
       throw new SecretMemoryError(
         "INVALID_ARGUMENT",

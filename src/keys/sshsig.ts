@@ -217,9 +217,15 @@ export function sshVerify(
   }
   let hash: HashAlgorithm;
   let hashName: string;
-  if (rangeIs(blob, hashRange, "sha512")) [hash, hashName] = [SHA512, "sha512"];
-  else if (rangeIs(blob, hashRange, "sha256")) {
-    [hash, hashName] = [SHA256, "sha256"];
+  // Two assignments, not a destructured pair: the array iterator, replaced
+  // after import, chose the pair (a look-alike algorithm's digest would
+  // let a signature over one message verify for another).
+  if (rangeIs(blob, hashRange, "sha512")) {
+    hash = SHA512;
+    hashName = "sha512";
+  } else if (rangeIs(blob, hashRange, "sha256")) {
+    hash = SHA256;
+    hashName = "sha256";
   } else throw malformed("its hash algorithm is neither sha512 nor sha256");
   let sameKey = 0;
   for (let i = 0; i < 32; i++) sameKey |= signer[i] ^ expected[i];
@@ -229,7 +235,11 @@ export function sshVerify(
     hashName,
     digest(hash, input.bytes, input.length),
   );
-  return ed25519Verify(expected, data, blob.slice(raw.start, raw.end));
+  // Copied by index: a typed array slice replaced after import chose the
+  // signature checked.
+  const signatureBytes = new Uint8Array(64);
+  for (let i = 0; i < 64; i++) signatureBytes[i] = blob[raw.start + i];
+  return ed25519Verify(expected, data, signatureBytes);
 }
 
 /**

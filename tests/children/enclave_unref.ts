@@ -1,8 +1,9 @@
 /**
  * Child for the Enclave test of a timer `unref` replaced after import to
- * throw (review R4): sealing fails, and must leave no key half behind and
- * no re-split timer running (which held the process open for good). Prints
- * one JSON line, then must exit by itself.
+ * throw (review R4): sealing must leave no key half behind and no re-split
+ * timer running (which held the process open for good). Since review R11
+ * the unref taken at load is used and the replacement never asked, so the
+ * seal succeeds. Prints one JSON line, then must exit by itself.
  *
  * @module
  */
