@@ -19,6 +19,7 @@ import {
   now,
   onceUnref,
   subarrayOf,
+  takeTimers,
   unkeep,
   valuesOf,
 } from "../core/_intrinsics.ts";
@@ -31,6 +32,9 @@ import {
 // an expired key from its wipe.
 const apply = Reflect.apply;
 const dateNow = Date.now;
+// The expiry timer's unref, taken now in Deno too (see takeTimers).
+takeTimers();
+
 /** The longest the expiry timer waits before it looks at the clocks again. */
 const RECHECK_MS = 60_000;
 const mapForEach = Map.prototype.forEach;

@@ -367,11 +367,7 @@ type Scheduler = (...args: unknown[]) => unknown;
  * taken as it is.
  */
 function globalFunction(name: string): () => Scheduler | undefined {
-  let holder: object | null = globalThis;
-  let slot: PropertyDescriptor | undefined;
-  while (holder !== null && (slot = getOwn(holder, name)) === undefined) {
-    holder = protoOf(holder) as object | null;
-  }
+  const slot = globalSlot(name);
   if (slot === undefined) return () => undefined;
   const read = slot.get;
   if (read === undefined) {
@@ -387,6 +383,16 @@ function globalFunction(name: string): () => Scheduler | undefined {
     }
     return value;
   };
+}
+
+/** The descriptor of global `name`, from globalThis or its prototypes. */
+function globalSlot(name: string): PropertyDescriptor | undefined {
+  let holder: object | null = globalThis;
+  let slot: PropertyDescriptor | undefined;
+  while (holder !== null && (slot = getOwn(holder, name)) === undefined) {
+    holder = protoOf(holder) as object | null;
+  }
+  return slot;
 }
 
 const immediate = globalFunction("setImmediate");
@@ -422,12 +428,27 @@ const stopTimeout = globalFunction("clearTimeout");
 const denoUnrefTimer = (globalThis as {
   Deno?: { unrefTimer?: (id: number) => void };
 }).Deno?.unrefTimer;
-// A timer object's unref, taken from one made and cancelled at load (Bun
-// and Node, and Deno where its timers are objects): read from the timers'
-// prototype at call time, a replacement could cancel the timer instead,
-// and the agent's expiry timer never fired (an expired key stayed in
-// memory until the next request).
-const timerUnref = ((): (() => unknown) | undefined => {
+// A timer object's unref, taken from one made and cancelled: read from the
+// timers' prototype at call time, a replacement could cancel the timer
+// instead, and the agent's expiry timer never fired (an expired key stayed
+// in memory until the next request). Taken at load where the timers are
+// data properties (Bun, Node). Deno's are accessors whose first read loads
+// its timers module (about 10 ms of every importer's start-up, measured):
+// there it is taken when a module that keeps timers loads (the agent's
+// keyring, the Enclave's coffer: `takeTimers`), or else at the first timer.
+let timerUnref: (() => unknown) | undefined | null = null;
+
+/**
+ * Takes the timers' `unref` now, where it was left for later (Deno): for a
+ * module that keeps timers, at its load.
+ */
+export function takeTimers(): void {
+  unrefOfTimers();
+}
+
+function unrefOfTimers(): (() => unknown) | undefined {
+  if (timerUnref !== null) return timerUnref;
+  timerUnref = undefined;
   const set = timeout();
   const clear = stopTimeout();
   if (set === undefined || clear === undefined) return undefined;
@@ -435,8 +456,11 @@ const timerUnref = ((): (() => unknown) | undefined => {
   apply(clear, globalThis, [probe]);
   if (typeof probe !== "object" || probe === null) return undefined;
   const unref = (probe as { unref?: unknown }).unref;
-  return typeof unref === "function" ? unref as () => unknown : undefined;
-})();
+  if (typeof unref === "function") timerUnref = unref as () => unknown;
+  return timerUnref;
+}
+
+if (globalSlot("setTimeout")?.get === undefined) unrefOfTimers();
 
 /**
  * Runs `fn` every `ms` milliseconds, by the runtime's `setInterval` as it
@@ -474,9 +498,10 @@ function unrefOrStop(timer: unknown, stop: () => unknown): () => void {
       if (denoUnrefTimer !== undefined) {
         apply(denoUnrefTimer, undefined, [timer]);
       }
-    } else if (timerUnref !== undefined) {
+    } else {
+      const unref = unrefOfTimers();
       // If it throws, the timer must not run on for good.
-      apply(timerUnref, timer, []);
+      if (unref !== undefined) apply(unref, timer, []);
     }
   } catch (error) {
     stop();

@@ -18,11 +18,14 @@
  * @module
  */
 
-import { everyUnref, fillRange } from "../core/_intrinsics.ts";
+import { everyUnref, fillRange, takeTimers } from "../core/_intrinsics.ts";
 import { native } from "../core/_native.ts";
 import { KEY_SIZE } from "../crypto/_aead.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { SecretBuffer } from "../secret_buffer.ts";
+
+// The re-split timer's unref, taken now in Deno too (see takeTimers).
+takeTimers();
 
 // Taken at load: a replacement made later must not see or shift an
 // address, a length or an offset.
