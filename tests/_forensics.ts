@@ -50,6 +50,17 @@ export function env(name: string): string | undefined {
   return host.process?.env[name];
 }
 
+/** Whether `haystack` holds `needle` anywhere. */
+export function holds(haystack: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) {
+      if (haystack[i + j] !== needle[j]) continue outer;
+    }
+    return true;
+  }
+  return false;
+}
+
 /** Lower-case hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {
   let text = "";

@@ -11,17 +11,7 @@ import type { SecretBuffer } from "../mod.ts";
 import { connectAgent, decryptToSecret, startAgent } from "../agent.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
-
-/** Whether `haystack` holds `needle` anywhere. */
-function holds(haystack: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) {
-      if (haystack[i + j] !== needle[j]) continue outer;
-    }
-    return true;
-  }
-  return false;
-}
+import { holds } from "./_forensics.ts";
 
 test(
   "AgentClient decrypt, decryptToSecret and hmac under a then getter planted on Object.prototype: no reply holding the plaintext or the MAC is handed to it",

@@ -22,17 +22,7 @@ import { linuxOnly } from "./_platform.ts";
 import { replacedWhile } from "./_replaced.ts";
 import { childScript, runChild } from "./_child.ts";
 import { Keyring } from "../src/agent/_keys.ts";
-
-/** Whether `haystack` holds `needle` anywhere. */
-function holds(haystack: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) {
-      if (haystack[i + j] !== needle[j]) continue outer;
-    }
-    return true;
-  }
-  return false;
-}
+import { holds } from "./_forensics.ts";
 
 test(
   "AgentClient decrypt and hmac under globalThis.Promise replaced after import: the request's resolver is never handed the plaintext or the MAC",
