@@ -21,6 +21,7 @@ import {
   startAgent,
 } from "../agent.ts";
 import { BACKOFF_STEP_MS } from "../src/agent/_lock.ts";
+import { stats } from "../mod.ts";
 
 /** The repository's agent.ts. */
 export const AGENT = fileURLToPath(new URL("../agent.ts", import.meta.url));
@@ -189,4 +190,30 @@ export function waitOutBackoff(wrong = 1): void {
 export function backoffPassed(wrong = 1): Promise<void> {
   const ms = wrong * BACKOFF_STEP_MS + 20;
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Asserts that a key added with a 1 s lifetime while `replace` holds (it
+ * replaces built-ins and returns what puts them back) is wiped on time,
+ * with no request to the agent: by its own expiry timer.
+ */
+export async function assertExpiresUnder(
+  replace: () => () => void,
+): Promise<void> {
+  const wait = setTimeout;
+  const agent = await startAgent({ harden: false });
+  try {
+    const before = stats().liveBuffers;
+    const restore = replace();
+    try {
+      agent.generateKey("short", 1);
+    } finally {
+      restore();
+    }
+    assert(stats().liveBuffers > before, "the key is not held");
+    await new Promise((resolve) => wait(resolve, 2500));
+    assert.equal(stats().liveBuffers, before, "the key outlived its lifetime");
+  } finally {
+    await agent.close();
+  }
 }
