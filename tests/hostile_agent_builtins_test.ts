@@ -107,14 +107,14 @@ test(
 );
 
 test(
-  "a key with a lifetime is wiped on time, with no request, while setTimeout and Math.min are replaced",
+  "a secret with a lifetime is destroyed on time, with no request, while setTimeout and Math.min are replaced",
   () =>
     assertExpiresUnder(() => {
       const globals = globalThis as { setTimeout: unknown };
       const wait = globals.setTimeout;
       const min = Math.min;
       // A setTimeout that drops what it is given, and a Math.min that
-      // answers "never": either kept the key past its lifetime.
+      // answers "never": either kept the secret past its lifetime.
       globals.setTimeout = () => 0;
       Math.min = () => 2 ** 31 - 1;
       return () => {

@@ -29,13 +29,13 @@ const timerProto = typeof probe === "object" && probe !== null
   : undefined;
 
 test(
-  "a key with a lifetime is wiped on time, with no request, while the timers' unref is replaced by one that cancels the timer",
+  "a secret with a lifetime is destroyed on time, with no request, while the timers' unref is replaced by one that cancels the timer",
   () =>
     assertExpiresUnder(() => {
       const proto = timerProto!;
       const unref = proto.unref;
       // An unref that cancels the timer it is asked to unref: the expiry
-      // timer never fired, and the key stayed until the next request.
+      // timer never fired, and the secret stayed until the next request.
       proto.unref = function (this: unknown) {
         clearTimeout(this as number);
         return this;

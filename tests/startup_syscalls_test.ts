@@ -55,6 +55,15 @@ function traced(): { first: string[]; second: string[] } {
 
 const names = (calls: string[]) => calls.map((c) => c.replace(/\(.*/, ""));
 
+/**
+ * The calls less the runtime's own reads of /proc/self/statm: Bun reads it
+ * as its heap grows and is collected (64 times in a script that makes three
+ * million objects, with no secmem), and one fell between the marks in CI.
+ * secmem reads no statm.
+ */
+const ours = (calls: string[]) =>
+  calls.filter((c) => !/^openat\([^"]*"\/proc\/self\/statm"/.test(c));
+
 test(
   "the main thread's first secret reads no /proc file and maps no table",
   () => {
@@ -64,7 +73,7 @@ test(
         ` (${names(first).join(" ")}); second: ${second.length}`,
     );
     assert.ok(second.length > 0, "the trace found the marks");
-    for (const call of first) {
+    for (const call of ours(first)) {
       assert.doesNotMatch(call, /^(open|openat|memfd_create|ftruncate)\(/);
     }
     // Whether this is the process's first thread: gettid and getpid, once.
@@ -72,7 +81,7 @@ test(
     assert.ok(names(first).filter((n) => n === "getpid").length <= 1);
     // The second costs what any later one does: nothing is looked up again.
     for (const name of ["gettid", "getpid", "openat", "memfd_create"]) {
-      assert.ok(!names(second).includes(name), `${name} in ${second}`);
+      assert.ok(!names(ours(second)).includes(name), `${name} in ${second}`);
     }
   },
   {
