@@ -31,14 +31,15 @@ import {
 // with a key of its own (the peer's plaintext sealed under it), or keep
 // an expired key from its wipe.
 const apply = Reflect.apply;
+const mapForEach = Map.prototype.forEach;
+const mapClear = Map.prototype.clear;
+
 const dateNow = Date.now;
 // The expiry timer's unref, taken now in Deno too (see takeTimers).
 takeTimers();
 
 /** The longest the expiry timer waits before it looks at the clocks again. */
 const RECHECK_MS = 60_000;
-const mapForEach = Map.prototype.forEach;
-const mapClear = Map.prototype.clear;
 
 /** `[key, value]` of each entry of `map`, in a new array. */
 function entriesOf<K, V>(map: Map<K, V>): [K, V][] {

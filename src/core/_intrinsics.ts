@@ -507,9 +507,7 @@ function unrefOrStop(timer: unknown, stop: () => unknown): () => void {
     stop();
     throw error;
   }
-  return () => {
-    stop();
-  };
+  return stop;
 }
 
 // Taken with the main entry, though Node builds its Web Crypto at the

@@ -240,7 +240,7 @@ function listOf(
   if (length > max) {
     throw new SecretMemoryError(
       "INVALID_ARGUMENT",
-      `Cannot use ${what}: ${length} given, at most ${max} (ageDecrypt takes no more in one file); split them over several files`,
+      `Cannot use ${what}: ${length} given, at most ${max}; split them over several files`,
     );
   }
   const out: unknown[] = [];
@@ -494,6 +494,8 @@ function unwrapScrypt(
     );
   }
   const workFactor = decimalOf(stanza.args[2]);
+  // NaN, decimalOf's answer for anything but digits, is the one value
+  // unequal to itself (no Number.isNaN to be replaced).
   if (workFactor !== workFactor) {
     throw malformed("the scrypt work factor is not a decimal number");
   }
@@ -543,7 +545,7 @@ function integrity(why: string): SecretMemoryError {
  * is small) and of the result.
  * @returns The plaintext in a new SecretBuffer, at rest.
  * @throws {SecretMemoryError} `INVALID_ARGUMENT` for a malformed file (or
- * one with more than `AGE_MAX_RECIPIENTS` recipient stanzas), no
+ * one with more than 128 recipient stanzas), no
  * matching identity, a wrong passphrase, a passphrase file opened with
  * identities (or the reverse), an scrypt stanza beside other stanzas, a
  * work factor above `AGE_MAX_WORK_FACTOR`; `INTEGRITY` for a header MAC
