@@ -115,10 +115,18 @@ export class Keyring {
   readonly #secrets = new Map<string, HeldSecret>();
   #cancelTimer: (() => void) | undefined;
   readonly #now: () => number;
+  readonly #after: (fn: () => void, ms: number) => () => void;
 
-  /** `clock` counts milliseconds (a test's fake one). */
-  constructor(clock: () => number = lifetimeClock()) {
+  /**
+   * `clock` counts milliseconds; `after` runs a function once after a
+   * wait and returns what cancels it (a test's fake ones, for both).
+   */
+  constructor(
+    clock: () => number = lifetimeClock(),
+    after: (fn: () => void, ms: number) => () => void = onceUnref,
+  ) {
     this.#now = clock;
+    this.#after = after;
   }
 
   /** Live keys, oldest first. */
@@ -287,7 +295,7 @@ export class Keyring {
     // import, they could keep an expired key until the next request.
     const left = next - this.#now();
     const wait = left < 0 ? 0 : left > RECHECK_MS ? RECHECK_MS : left;
-    this.#cancelTimer = onceUnref(() => {
+    this.#cancelTimer = this.#after(() => {
       this.#cancelTimer = undefined;
       this.expire();
       this.#schedule();

@@ -1,13 +1,16 @@
 /**
  * The clock the agent's key lifetimes run on (src/agent/_keys.ts): it
  * follows whichever of the monotonic and the wall clock has run further,
- * so a lifetime ends across a suspend and despite a wall clock set back.
+ * so a lifetime ends across a suspend and despite a wall clock set back;
+ * and the keyring's expiry timer, which looks at it at least once a
+ * minute.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { lifetimeClock } from "../../src/agent/_keys.ts";
+import { Keyring, lifetimeClock } from "../../src/agent/_keys.ts";
+import { SecretBuffer } from "../../mod.ts";
 import { test } from "../_harness.ts";
 
 function clocks() {
@@ -36,4 +39,71 @@ test("a night's suspend (the monotonic clock stopped): the wall time counts", ()
   at.monotonic += 1_000;
   at.wall += 8 * 3_600_000;
   assert.equal(clock(), 8 * 3_600_000);
+});
+
+/**
+ * A keyring on fake clocks and a fake timer: `fire()` runs the pending
+ * timer as the runtime would once its wait had passed on the monotonic
+ * clock (which a suspend stops).
+ */
+function keyring() {
+  const at = { monotonic: 5_000, wall: 1_700_000_000_000 };
+  const timers: { fn: () => void; ms: number; cancelled: boolean }[] = [];
+  const ring = new Keyring(
+    lifetimeClock(() => at.monotonic, () => at.wall),
+    (fn, ms) => {
+      const timer = { fn, ms, cancelled: false };
+      timers.push(timer);
+      return () => {
+        timer.cancelled = true;
+      };
+    },
+  );
+  const pending = () => timers.filter((timer) => !timer.cancelled);
+  const fire = () => {
+    const [timer] = pending();
+    assert(timer !== undefined, "no timer is pending");
+    timer.cancelled = true;
+    at.monotonic += timer.ms;
+    at.wall += timer.ms;
+    timer.fn();
+    return timer.ms;
+  };
+  return { at, ring, pending, fire };
+}
+
+test("a secret for an hour: the timer waits a minute at most, then looks again", () => {
+  const { ring, pending, fire } = keyring();
+  const secret = SecretBuffer.random(32);
+  ring.addSecret("hour", secret, 3_600);
+  assert.deepEqual(pending().map((timer) => timer.ms), [60_000]);
+  fire();
+  assert.equal(secret.state, "noaccess");
+  assert.deepEqual(pending().map((timer) => timer.ms), [60_000]);
+  ring.clear();
+  assert.deepEqual(pending(), []);
+});
+
+test("a key for an hour, a night's suspend: gone within a minute of waking", () => {
+  const { at, ring, pending, fire } = keyring();
+  const secret = SecretBuffer.random(32);
+  ring.addSecret("hour", secret, 3_600);
+  // Asleep for eight hours: the wall clock ran on, the monotonic one and
+  // the pending timer's wait did not.
+  at.wall += 8 * 3_600_000;
+  assert.equal(secret.state, "noaccess", "nothing ran while asleep");
+  assert(fire() <= 60_000, "the timer waited longer than a minute awake");
+  assert.equal(secret.state, "destroyed");
+  assert.deepEqual(ring.secrets(), []);
+  assert.deepEqual(pending(), [], "nothing left to wait for");
+});
+
+test("a lifetime shorter than a minute: the timer waits for exactly it", () => {
+  const { ring, pending, fire } = keyring();
+  const secret = SecretBuffer.random(32);
+  ring.addSecret("short", secret, 10);
+  assert.deepEqual(pending().map((timer) => timer.ms), [10_000]);
+  fire();
+  assert.equal(secret.state, "destroyed");
+  assert.deepEqual(pending(), []);
 });
