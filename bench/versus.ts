@@ -40,6 +40,7 @@ interface Tree {
     destroy(): void;
   };
   hmacKey(hash: string, key: Secret): { mac(data: Uint8Array): Uint8Array };
+  encrypt(key: Secret, plaintext: Uint8Array): Uint8Array;
 }
 
 interface Secret {
@@ -160,6 +161,17 @@ const WORKLOADS: Record<string, [number, (tree: Tree) => Work]> = {
       teardown: () => secret.destroy(),
     };
   }],
+  // A one-shot encrypt: its 24-byte nonce is public randomness.
+  encrypt64: [5000, (t) => {
+    const secret = t.SecretBuffer.random(32);
+    const data = new Uint8Array(64);
+    return {
+      run(n) {
+        for (let i = 0; i < n; i++) sink += t.encrypt(secret, data)[0];
+      },
+      teardown: () => secret.destroy(),
+    };
+  }],
 };
 
 function cpuNs(): number {
@@ -179,7 +191,7 @@ async function load(dir: string): Promise<Tree> {
   const url = (entry: string) => pathToFileURL(resolve(dir, entry)).href;
   const mod = await import(url("mod.ts"));
   const crypto = await import(url("crypto.ts"));
-  return { ...mod, hmacKey: crypto.hmacKey } as Tree;
+  return { ...mod, hmacKey: crypto.hmacKey, encrypt: crypto.encrypt } as Tree;
 }
 
 const { beforeDir, afterDir, rounds } = twoTrees("versus.ts", 11);

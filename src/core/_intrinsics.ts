@@ -510,24 +510,6 @@ function unrefOrStop(timer: unknown, stop: () => unknown): () => void {
   return stop;
 }
 
-// Taken with the main entry, though Node builds its Web Crypto at the
-// first read of `crypto` (13 to 17 ms of start-up): taken only by the
-// modules that make nonces, it could be replaced between the main entry's
-// import and theirs (tests/startup_globals_test.ts).
-const webCrypto = globalThis.crypto;
-const getRandomValues = webCrypto.getRandomValues;
-
-/**
- * Fills `view` from the runtime's generator, as it was at load: for public
- * randomness only (nonces, ids). A generator replaced later by other code
- * could repeat a nonce, which gives away the keystream; secret randomness
- * comes from the OS through FFI (`SecretBuffer.random`).
- */
-export function publicRandom<T extends Uint8Array>(view: T): T {
-  apply(getRandomValues, webCrypto, [view]);
-  return view;
-}
-
 // The ArrayBuffers this library made over guarded pages: a view over one of
 // them is the library's own memory, which must never be wiped or closed by
 // code that takes it as a caller's source.

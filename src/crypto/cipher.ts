@@ -7,7 +7,7 @@
  */
 
 import { subarrayOf } from "../core/_intrinsics.ts";
-import { publicRandom } from "../core/_intrinsics.ts";
+import { publicRandom } from "../core/_public_random.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import {
   isSecretBuffer,

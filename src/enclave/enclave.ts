@@ -9,10 +9,10 @@ import {
   ceil,
   copyInto,
   floor,
-  publicRandom,
   subarrayOf,
   zero,
 } from "../core/_intrinsics.ts";
+import { publicRandom } from "../core/_public_random.ts";
 import { type Coffer, currentCoffer } from "./_coffer.ts";
 import {
   KEY_SIZE,

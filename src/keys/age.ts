@@ -7,7 +7,8 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
-import { append, publicRandom } from "../core/_intrinsics.ts";
+import { append } from "../core/_intrinsics.ts";
+import { publicRandom } from "../core/_public_random.ts";
 import { checkBufferOptions } from "../core/_validate.ts";
 import {
   isSecretBuffer,

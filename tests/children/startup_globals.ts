@@ -2,7 +2,8 @@
  * Child of tests/startup_globals_test.ts: makes the globals that some
  * runtimes load lazily (Deno's timers, Node's `crypto` and `performance`)
  * accessors that count their reads, imports the main entry and makes the
- * first secret, and prints the counts as JSON.
+ * first secret, then makes nonces through the crypto, Enclave and age
+ * entries, and prints the counts at both points as JSON.
  *
  * @module
  */
@@ -32,10 +33,21 @@ for (const name of names) {
 
 const { SecretBuffer } = await import("../../mod.ts");
 const key = SecretBuffer.random(32);
+const atFirstSecret = { ...reads };
+// And the modules that make nonces: crypto's encrypt, an Enclave, age.
+const { encrypt } = await import("../../crypto.ts");
+const { Enclave } = await import("../../enclave.ts");
+const { ageEncrypt } = await import("../../age.ts");
+const { X25519Key } = await import("../../keys.ts");
+encrypt(key, new Uint8Array(4));
+Enclave.seal(key).destroy();
+using recipient = X25519Key.generate();
+ageEncrypt(new Uint8Array(4), { recipients: [recipient.ageRecipient] });
 key.destroy();
 console.log(
   JSON.stringify({
-    reads,
+    reads: atFirstSecret,
+    afterNonces: reads,
     named: typeof Object.getOwnPropertyDescriptor(host, "setTimeout")?.get,
   }),
 );
