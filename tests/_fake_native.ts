@@ -14,6 +14,7 @@ import type {
   Protection,
 } from "../src/core/_native.ts";
 import { SecretMemoryError } from "../src/core/errors.ts";
+import { useNativeForTesting } from "../src/core/_native.ts";
 
 /** Knobs for failure injection. */
 export interface FakeOptions {
@@ -257,4 +258,18 @@ export function createFake(options: FakeOptions = {}): Fake {
       return out;
     },
   };
+}
+
+/** Runs `body` with a fresh fake installed as the native layer. */
+export function withFakeNative(
+  options: FakeOptions,
+  body: (fake: Fake) => void,
+): void {
+  const fake = createFake(options);
+  useNativeForTesting(fake.memory);
+  try {
+    body(fake);
+  } finally {
+    useNativeForTesting(undefined);
+  }
 }

@@ -42,11 +42,11 @@ test("a night's suspend (the monotonic clock stopped): the wall time counts", ()
 });
 
 /**
- * A keyring on fake clocks and a fake timer: `fire()` runs the pending
- * timer as the runtime would once its wait had passed on the monotonic
- * clock (which a suspend stops).
+ * A keyring on fake clocks and a fake timer, holding one secret for
+ * `lifetimeSeconds`: `fire()` runs the pending timer as the runtime would
+ * once its wait had passed on the monotonic clock (which a suspend stops).
  */
-function keyring() {
+function keyring(lifetimeSeconds: number) {
   const at = { monotonic: 5_000, wall: 1_700_000_000_000 };
   const timers: { fn: () => void; ms: number; cancelled: boolean }[] = [];
   const ring = new Keyring(
@@ -69,13 +69,13 @@ function keyring() {
     timer.fn();
     return timer.ms;
   };
-  return { at, ring, pending, fire };
+  const secret = SecretBuffer.random(32);
+  ring.addSecret("held", secret, lifetimeSeconds);
+  return { at, secret, ring, pending, fire };
 }
 
 test("a secret for an hour: the timer waits a minute at most, then looks again", () => {
-  const { ring, pending, fire } = keyring();
-  const secret = SecretBuffer.random(32);
-  ring.addSecret("hour", secret, 3_600);
+  const { secret, ring, pending, fire } = keyring(3_600);
   assert.deepEqual(pending().map((timer) => timer.ms), [60_000]);
   fire();
   assert.equal(secret.state, "noaccess");
@@ -85,9 +85,7 @@ test("a secret for an hour: the timer waits a minute at most, then looks again",
 });
 
 test("a key for an hour, a night's suspend: gone within a minute of waking", () => {
-  const { at, ring, pending, fire } = keyring();
-  const secret = SecretBuffer.random(32);
-  ring.addSecret("hour", secret, 3_600);
+  const { at, secret, ring, pending, fire } = keyring(3_600);
   // Asleep for eight hours: the wall clock ran on, the monotonic one and
   // the pending timer's wait did not.
   at.wall += 8 * 3_600_000;
@@ -99,9 +97,7 @@ test("a key for an hour, a night's suspend: gone within a minute of waking", () 
 });
 
 test("a lifetime shorter than a minute: the timer waits for exactly it", () => {
-  const { ring, pending, fire } = keyring();
-  const secret = SecretBuffer.random(32);
-  ring.addSecret("short", secret, 10);
+  const { secret, ring, pending, fire } = keyring(10);
   assert.deepEqual(pending().map((timer) => timer.ms), [10_000]);
   fire();
   assert.equal(secret.state, "destroyed");

@@ -8,9 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { useNativeForTesting } from "../../src/core/_native.ts";
 import { publicRandom } from "../../src/core/_public_random.ts";
-import { createFake, type Fake, type FakeOptions } from "../_fake_native.ts";
+import { withFakeNative } from "../_fake_native.ts";
 import { test } from "../_harness.ts";
 import { definedWhile } from "../_replaced.ts";
 
@@ -19,18 +18,8 @@ import { definedWhile } from "../_replaced.ts";
 const DRAIN = 256 * 1024;
 const PAGE = 4096;
 
-function withFake(options: FakeOptions, body: (fake: Fake) => void): void {
-  const fake = createFake(options);
-  useNativeForTesting(fake.memory);
-  try {
-    body(fake);
-  } finally {
-    useNativeForTesting(undefined);
-  }
-}
-
 test("bytes come from the OS generator, a page at a time, and nothing stays mapped", () => {
-  withFake({}, (fake) => {
+  withFakeNative({}, (fake) => {
     const before = fake.mapped();
     const view = publicRandom(new Uint8Array(DRAIN));
     // The fake's generator never gives a zero byte.
@@ -51,7 +40,7 @@ test("bytes come from the OS generator, a page at a time, and nothing stays mapp
 });
 
 test("two requests never share bytes", () => {
-  withFake({}, () => {
+  withFakeNative({}, () => {
     publicRandom(new Uint8Array(DRAIN));
     const first = publicRandom(new Uint8Array(32));
     const second = publicRandom(new Uint8Array(32));
@@ -60,7 +49,7 @@ test("two requests never share bytes", () => {
 });
 
 test("an own length property cannot leave bytes unfilled", () => {
-  withFake({}, () => {
+  withFakeNative({}, () => {
     publicRandom(new Uint8Array(DRAIN));
     const view = new Uint8Array(64);
     Object.defineProperty(view, "length", { value: 1 });
@@ -70,7 +59,7 @@ test("an own length property cannot leave bytes unfilled", () => {
 });
 
 test("a generator that fails throws, and leaves nothing mapped", () => {
-  withFake({ failOn: { name: "fillRandom", nth: 1 } }, (fake) => {
+  withFakeNative({ failOn: { name: "fillRandom", nth: 1 } }, (fake) => {
     const before = fake.mapped();
     assert.throws(
       () => publicRandom(new Uint8Array(DRAIN)),
@@ -84,7 +73,7 @@ test("a generator that fails throws, and leaves nothing mapped", () => {
 });
 
 test("a crypto.getRandomValues replaced at any time is never called", () => {
-  withFake({}, () => {
+  withFakeNative({}, () => {
     let called = 0;
     definedWhile(globalThis.crypto, "getRandomValues", {
       value: <T>(view: T) => {

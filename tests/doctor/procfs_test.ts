@@ -8,7 +8,6 @@
  */
 
 import assert from "node:assert/strict";
-import { useNativeForTesting } from "../../src/core/_native.ts";
 import {
   guardedPages,
   mappingAround,
@@ -16,7 +15,7 @@ import {
   secmemMappingOverlaps,
 } from "../../src/doctor/_procfs.ts";
 import { sealNeedle } from "../../src/doctor/_scan.ts";
-import { createFake, type Fake, type FakeOptions } from "../_fake_native.ts";
+import { withFakeNative } from "../_fake_native.ts";
 import { test } from "../_harness.ts";
 
 const SMAPS = [
@@ -32,16 +31,6 @@ const SMAPS = [
   "VmFlags: rd ex mr mw me",
   "",
 ].join("\n");
-
-function withFake(options: FakeOptions, body: (fake: Fake) => void): void {
-  const fake = createFake(options);
-  useNativeForTesting(fake.memory);
-  try {
-    body(fake);
-  } finally {
-    useNativeForTesting(undefined);
-  }
-}
 
 test("parseMaps reads maps lines, and smaps lines with each mapping's VmFlags", () => {
   const maps = parseMaps(
@@ -74,7 +63,7 @@ test("parseMaps reads maps lines, and smaps lines with each mapping's VmFlags", 
 });
 
 test("mappingAround and secmemMappingOverlaps read smaps through the native layer", () => {
-  withFake({ procFiles: { "/proc/self/smaps": SMAPS } }, (fake) => {
+  withFakeNative({ procFiles: { "/proc/self/smaps": SMAPS } }, (fake) => {
     const { before, at, after } = mappingAround(0x7f2000n);
     assert.deepEqual([before?.start, at?.start, after?.start], [
       0x7f0000n,
@@ -92,7 +81,7 @@ test("mappingAround and secmemMappingOverlaps read smaps through the native laye
 });
 
 test("guardedPages: whole pages between guards, wiped and unmapped once by free", () => {
-  withFake({ lockRefusals: 1 }, (fake) => {
+  withFakeNative({ lockRefusals: 1 }, (fake) => {
     const pages = guardedPages(5000);
     assert.equal(pages.size, 8192);
     assert.equal(fake.mapped(), 8192 + 2 * 4096);
@@ -114,7 +103,7 @@ test("guardedPages: whole pages between guards, wiped and unmapped once by free"
 
 test("guardedPages: a failure half-way leaves nothing mapped", () => {
   for (const name of ["commit", "keepOutOfDumpsAndForks"]) {
-    withFake({ failOn: { name, nth: 1 } }, (fake) => {
+    withFakeNative({ failOn: { name, nth: 1 } }, (fake) => {
       assert.throws(() => guardedPages(16), /failed on purpose/);
       assert.equal(fake.mapped(), 0, name);
     });
@@ -122,7 +111,7 @@ test("guardedPages: a failure half-way leaves nothing mapped", () => {
 });
 
 test("sealNeedle: the halves XOR to the secret; dispose, or a failure, wipes and unmaps", () => {
-  withFake({}, (fake) => {
+  withFakeNative({}, (fake) => {
     const secret = new Uint8Array([0, 1, 2, 3, 250, 0, 7, 9]);
     const needle = sealNeedle(secret);
     assert.deepEqual(
@@ -137,7 +126,7 @@ test("sealNeedle: the halves XOR to the secret; dispose, or a failure, wipes and
     assert.equal(fake.mapped(), 0);
   });
   // The mask comes from the OS generator after the pages are made.
-  withFake({ failOn: { name: "fillRandom", nth: 1 } }, (fake) => {
+  withFakeNative({ failOn: { name: "fillRandom", nth: 1 } }, (fake) => {
     assert.throws(() => sealNeedle(new Uint8Array(8)), /failed on purpose/);
     assert.equal(fake.mapped(), 0);
   });
