@@ -1,14 +1,17 @@
 /**
  * Review r12: public randomness (src/core/_public_random.ts) against
  * built-ins replaced after import. A nonce must never be chosen by other
- * code, nor repeat, whatever it replaced.
+ * code, nor repeat, whatever it replaced; and the macOS generator loop
+ * must not be steered by a replaced `Math.min`.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { SecretBuffer } from "../mod.ts";
+import { SecretBuffer, SecretMemoryError } from "../mod.ts";
 import { encrypt } from "../crypto.ts";
+import { createDarwinMemory } from "../ffi/darwin_memory.ts";
+import { createFakeDarwin } from "./_fake_darwin.ts";
 import { test } from "./_harness.ts";
 import { definedWhile, replacedWhile } from "./_replaced.ts";
 
@@ -87,5 +90,30 @@ test("r12: a replaced global Uint8Array is not handed the random page, and canno
     assert.equal(handed, 0, "a page-sized buffer was handed to the global");
   } finally {
     key.destroy();
+  }
+});
+
+test("r12: macOS fillRandom is not steered by a replaced Math.min", () => {
+  const fake = createFakeDarwin({});
+  const memory = createDarwinMemory(fake.adapter, "arm64");
+  assert.equal(memory.selfTest().passed, true);
+  const page = memory.pageSize;
+  const base = memory.reserve(3 * page);
+  const data = base + BigInt(page);
+  memory.commit(data, page, true);
+  try {
+    const before = fake.named("getentropy").length;
+    // Would loop for ever (a chunk of 0) on a call-time Math.min.
+    let calls = 0;
+    replacedWhile(Math, "min", () => {
+      if (++calls > 100) {
+        throw new SecretMemoryError("OS_ERROR", "the loop was steered");
+      }
+      return 0;
+    }, () => memory.fillRandom(data, 1000));
+    const sizes = fake.named("getentropy").slice(before).map((c) => c.args[1]);
+    assert.deepEqual(sizes, [256, 256, 256, 232]);
+  } finally {
+    memory.release(base, 3 * page);
   }
 });
