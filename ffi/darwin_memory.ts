@@ -202,7 +202,10 @@ export function createDarwinMemory(
 
   function fillRandom(address: bigint, length: number): void {
     for (let done = 0; done < length;) {
-      const chunk = Math.min(length - done, DARWIN.GETENTROPY_MAX);
+      // Not Math.min, which other code may have replaced since load: a
+      // chunk of 0 would loop for ever (as windows_memory.ts's `smaller`).
+      const left = length - done;
+      const chunk = left < DARWIN.GETENTROPY_MAX ? left : DARWIN.GETENTROPY_MAX;
       if (lib.getentropy(address + BigInt(done), chunk) !== 0) {
         fail("getentropy", errno());
       }

@@ -19,8 +19,20 @@ import type { NativeMemory } from "../../ffi/contract.ts";
 import { detachBuffer, lengthOf } from "./_intrinsics.ts";
 import { native } from "./_native.ts";
 
-/** This thread's unserved random bytes: `pool[next]` to the end. */
-let pool = new Uint8Array(0);
+// Taken at load: a replaced global constructor would be handed the
+// page's buffer (and could write the bytes to be served) or would make
+// the pool itself.
+const Bytes = Uint8Array;
+
+/**
+ * This thread's unserved random bytes: `pool[next]` up to `size`. The
+ * size is kept here, not read through the prototype's `length` getter: a
+ * getter replaced by other code that answered more would serve the zeros
+ * past the end, the same nonce each time, and for good once `next` had
+ * passed the true length.
+ */
+let pool = new Bytes(0);
+let size = 0;
 let next = 0;
 
 /**
@@ -34,7 +46,7 @@ export function publicRandom<T extends Uint8Array>(view: T): T {
   // a replaced prototype getter must not leave bytes unfilled.
   const length = lengthOf(view);
   for (let i = 0; i < length; i++) {
-    if (next === pool.length) refill(native());
+    if (next >= size) refill(native());
     view[i] = pool[next];
     pool[next++] = 0;
   }
@@ -47,19 +59,20 @@ export function publicRandom<T extends Uint8Array>(view: T): T {
  * that ends leaks nothing.
  */
 function refill(memory: NativeMemory): void {
-  const size = memory.pageSize;
-  const address = memory.reserve(size);
+  const length = memory.pageSize;
+  const address = memory.reserve(length);
   try {
-    memory.commit(address, size, false);
-    memory.fillRandom(address, size);
-    const buffer = memory.view(address, size);
-    const page = new Uint8Array(buffer);
-    const fresh = pool.length === size ? pool : new Uint8Array(size);
-    for (let i = 0; i < size; i++) fresh[i] = page[i];
+    memory.commit(address, length, false);
+    memory.fillRandom(address, length);
+    const buffer = memory.view(address, length);
+    const page = new Bytes(buffer);
+    const fresh = size === length ? pool : new Bytes(length);
+    for (let i = 0; i < length; i++) fresh[i] = page[i];
     detachBuffer(buffer);
     pool = fresh;
+    size = length;
     next = 0;
   } finally {
-    memory.release(address, size);
+    memory.release(address, length);
   }
 }
