@@ -38,6 +38,11 @@ import {
 import type { BoundLibrary, RuntimeAdapter } from "./types.ts";
 import { createPosix, type Posix } from "./posix_memory.ts";
 
+// Taken at load, as src/core/_intrinsics.ts takes it for src/: a global
+// Uint8Array replaced by other code would be handed the memory each view
+// covers, or would make the out-parameters a call is read back from.
+const Bytes = Uint8Array;
+
 // Taken at load: a replacement made later must not see or shift an
 // address, a length or an offset.
 const BigInt = globalThis.BigInt;
@@ -122,7 +127,7 @@ export function createDarwinMemory(
     forkProtection: "omit",
   };
 
-  const regionBytes = new Uint8Array(DARWIN.REGIONINFO_SIZE);
+  const regionBytes = new Bytes(DARWIN.REGIONINFO_SIZE);
   const regionView = new DataView(regionBytes.buffer);
   const pid = lib.getpid();
 
@@ -301,7 +306,7 @@ function runSelfTest(
     step = "getentropy fills the data page through a view";
     layer.fillRandom(data, page);
     const view = layer.view(data, page);
-    const bytes = new Uint8Array(view);
+    const bytes = new Bytes(view);
     expect(bytes.some((b) => b !== 0), "the page is still all zeros");
 
     step = "memset_s wipes the data page";

@@ -20,6 +20,11 @@ import { openInTwoSteps } from "./_lazy.ts";
 import { createPosix, type Posix } from "./posix_memory.ts";
 import { createProcReader } from "./procfs.ts";
 
+// Taken at load, as src/core/_intrinsics.ts takes it for src/: a global
+// Uint8Array replaced by other code would be handed the memory each view
+// covers, or would make the out-parameters a call is read back from.
+const Bytes = Uint8Array;
+
 // Taken at load: a replacement made later must not see or shift an
 // address, a length or an offset.
 const BigInt = globalThis.BigInt;
@@ -274,7 +279,7 @@ export function createLinuxMemory(
     isTerminal: (fd) => libc.isatty(fd) === 1,
 
     quietTerminal(fd) {
-      const saved = new Uint8Array(LINUX.TERMIOS_SIZE);
+      const saved = new Bytes(LINUX.TERMIOS_SIZE);
       check("tcgetattr", libc.tcgetattr(fd, saved));
       const quiet = saved.slice();
       const flags = new DataView(quiet.buffer);
@@ -294,8 +299,8 @@ export function createLinuxMemory(
     },
 
     unixPeer(fd) {
-      const cred = new Uint8Array(LINUX.UCRED_SIZE);
-      const length = new Uint8Array(4);
+      const cred = new Bytes(LINUX.UCRED_SIZE);
+      const length = new Bytes(4);
       length[0] = LINUX.UCRED_SIZE;
       check(
         "getsockopt",
@@ -305,8 +310,8 @@ export function createLinuxMemory(
       if (wordAt(length, 0) !== LINUX.UCRED_SIZE) {
         fail("getsockopt", LINUX.EINVAL);
       }
-      const address = new Uint8Array(LINUX.SOCKADDR_UN_SIZE);
-      const addressLength = new Uint8Array(4);
+      const address = new Bytes(LINUX.SOCKADDR_UN_SIZE);
+      const addressLength = new Bytes(4);
       // Both sizes are below 256: the low byte is the whole word.
       addressLength[0] = LINUX.SOCKADDR_UN_SIZE;
       check("getsockname", libc.getsockname(fd, address, addressLength));
@@ -318,7 +323,7 @@ export function createLinuxMemory(
         : LINUX.SOCKADDR_UN_SIZE;
       let stop = 2;
       while (stop < end && address[stop] !== 0) stop++;
-      const path = new Uint8Array(stop - 2);
+      const path = new Bytes(stop - 2);
       for (let i = 2; i < stop; i++) path[i - 2] = address[i];
       return {
         pid: wordAt(cred, 0) | 0,

@@ -14,6 +14,11 @@ import type { LockLimit, NativeMemory, Protection } from "./contract.ts";
 import type { POSIX_FUNCTIONS } from "./posix.ts";
 import type { BoundLibrary, RuntimeAdapter } from "./types.ts";
 
+// Taken at load, as src/core/_intrinsics.ts takes it for src/: a global
+// Uint8Array replaced by other code would be handed the memory each view
+// covers, or would make the out-parameters a call is read back from.
+const Bytes = Uint8Array;
+
 // Taken at load: a replacement made later must not see or shift an
 // address, a length or an offset.
 const Number = globalThis.Number;
@@ -138,7 +143,7 @@ export function createPosix(
 
   // struct rlimit { rlim_t rlim_cur, rlim_max; }: two 64-bit words on
   // every OS and architecture served here.
-  const rlimitBytes = new Uint8Array(16);
+  const rlimitBytes = new Bytes(16);
   const rlimitView = new DataView(rlimitBytes.buffer);
   const toLimit = (value: bigint): number =>
     value >= constants.RLIM_INFINITY ? Infinity : Number(value);

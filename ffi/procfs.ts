@@ -13,6 +13,11 @@ import type { POSIX_FUNCTIONS } from "./posix.ts";
 import type { Posix } from "./posix_memory.ts";
 import type { BoundLibrary } from "./types.ts";
 
+// Taken at load, as src/core/_intrinsics.ts takes it for src/: a global
+// Uint8Array replaced by other code would be handed the memory each view
+// covers, or would make the out-parameters a call is read back from.
+const Bytes = Uint8Array;
+
 // Taken at load: a replacement made later must not choose the text (it
 // decides where the process table is, which threads have ended, what a
 // scan reads), nor keep the scratch view from being detached.
@@ -62,7 +67,7 @@ export function createProcReader(
       if (mapped === constants.MAP_FAILED) fail("mmap", errno());
       scratch = mapped;
       buffer = members.view(mapped, SCRATCH);
-      const bytes = new Uint8Array(buffer);
+      const bytes = new Bytes(buffer);
       const decoder = new Decoder();
       const streaming = { __proto__: null, stream: true };
       let text = "";

@@ -33,6 +33,11 @@ import {
 } from "./windows.ts";
 import type { RuntimeAdapter } from "./types.ts";
 
+// Taken at load, as src/core/_intrinsics.ts takes it for src/: a global
+// Uint8Array replaced by other code would be handed the memory each view
+// covers, or would make the out-parameters a call is read back from.
+const Bytes = Uint8Array;
+
 // Taken at load: a replacement made later must not see or shift an
 // address, a length or an offset.
 const BigInt = globalThis.BigInt;
@@ -97,7 +102,7 @@ export function createWindowsMemory(
     if (ok === 0) fail(call, lastError());
   }
 
-  const systemInfo = new Uint8Array(WINDOWS.SYSTEM_INFO_SIZE);
+  const systemInfo = new Bytes(WINDOWS.SYSTEM_INFO_SIZE);
   kernel32.GetSystemInfo(systemInfo);
   const pageSize = new DataView(systemInfo.buffer).getUint32(
     WINDOWS.SYSTEM_INFO_PAGE_SIZE,
@@ -113,8 +118,8 @@ export function createWindowsMemory(
   // The working set bounds VirtualLock: a process may lock about its
   // minimum working-set size, less a few pages Windows keeps for itself.
   const process = kernel32.GetCurrentProcess();
-  const minimumBytes = new Uint8Array(8);
-  const maximumBytes = new Uint8Array(8);
+  const minimumBytes = new Bytes(8);
+  const maximumBytes = new Bytes(8);
 
   function workingSet(): { minimum: number; maximum: number } {
     check(
@@ -175,7 +180,7 @@ export function createWindowsMemory(
     return handle;
   }
 
-  const countBytes = new Uint8Array(4);
+  const countBytes = new Bytes(4);
   const countView = new DataView(countBytes.buffer);
 
   return {
@@ -199,8 +204,8 @@ export function createWindowsMemory(
 
     currentThread() {
       // The creation time tells a thread from a later one given its id.
-      const creation = new Uint8Array(8);
-      const [exit, kernel, user] = [0, 1, 2].map(() => new Uint8Array(8));
+      const creation = new Bytes(8);
+      const [exit, kernel, user] = [0, 1, 2].map(() => new Bytes(8));
       if (
         kernel32.GetThreadTimes(
           kernel32.GetCurrentThread(),
@@ -288,7 +293,7 @@ export function createWindowsMemory(
     },
 
     protect(address, length, protection) {
-      const previous = new Uint8Array(4);
+      const previous = new Bytes(4);
       check(
         "VirtualProtect",
         kernel32.VirtualProtect(
@@ -415,7 +420,7 @@ const FILE_MAP_WRITE = 0x2;
 function wideString(text: string): Uint8Array {
   const units = new Uint16Array(text.length + 1);
   for (let i = 0; i < text.length; i++) units[i] = text.charCodeAt(i);
-  return new Uint8Array(units.buffer);
+  return new Bytes(units.buffer);
 }
 
 interface RandomSource {

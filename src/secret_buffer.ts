@@ -25,7 +25,13 @@ import {
   checkSize,
   copySource,
 } from "./core/_validate.ts";
-import { lengthOf, markOwn, markOwnView, zero } from "./core/_intrinsics.ts";
+import {
+  Bytes,
+  lengthOf,
+  markOwn,
+  markOwnView,
+  zero,
+} from "./core/_intrinsics.ts";
 import { isOwnSource } from "./core/_open.ts";
 import { SecretMemoryError } from "./core/errors.ts";
 import {
@@ -170,7 +176,7 @@ export class SecretBuffer {
           region.user = markOwn(
             native().view(region.userAddress, region.layout.size),
           );
-          buffer.#view = markOwnView(new Uint8Array(region.user));
+          buffer.#view = markOwnView(new Bytes(region.user));
         }
         return buffer.#view!;
       }
@@ -222,7 +228,7 @@ export class SecretBuffer {
     }
     this.#size = region.layout.size;
     this.#region = region;
-    this.#view = new Uint8Array(region.user);
+    this.#view = new Bytes(region.user);
     track(this, region);
     // No own property may shadow size, address, read or write: the input
     // layer and equals() ask the instance, and a lie there would steer a

@@ -12,7 +12,13 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
-import { copyInto, lengthOf, subarrayOf, zero } from "../core/_intrinsics.ts";
+import {
+  Bytes,
+  copyInto,
+  lengthOf,
+  subarrayOf,
+  zero,
+} from "../core/_intrinsics.ts";
 
 /** Message numbers from draft-miller-ssh-agent, section 6.1. */
 export const MSG = {
@@ -78,7 +84,7 @@ export const ED25519 = "ssh-ed25519";
  * ArrayBuffer from the start is never moved.
  */
 export function secretBytes(length: number): Uint8Array {
-  return new Uint8Array(new ArrayBuffer(length));
+  return new Bytes(new ArrayBuffer(length));
 }
 
 /**

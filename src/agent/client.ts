@@ -28,6 +28,7 @@ import {
 import { net, type NetSocket } from "./_host.ts";
 import {
   append,
+  Bytes,
   isUint8Array,
   lengthOf,
   subarrayOf,
@@ -418,7 +419,7 @@ export class AgentClient {
   async encrypt(
     name: string,
     plaintext: Uint8Array,
-    aad: Uint8Array = new Uint8Array(0),
+    aad: Uint8Array = new Bytes(0),
   ): Promise<Uint8Array> {
     const plain = bytesArg(plaintext, "the plaintext");
     const extra = bytesArg(aad, "the additional data");
@@ -448,7 +449,7 @@ export class AgentClient {
   async decrypt(
     name: string,
     message: Uint8Array,
-    aad: Uint8Array = new Uint8Array(0),
+    aad: Uint8Array = new Bytes(0),
   ): Promise<Uint8Array> {
     const sealed = bytesArg(message, "the message");
     const extra = bytesArg(aad, "the additional data");

@@ -9,6 +9,7 @@
 
 import { CANARY_SIZE } from "./_layout.ts";
 import type { NativeMemory } from "./_native.ts";
+import { Bytes } from "./_intrinsics.ts";
 
 const BATCH = 4096;
 
@@ -28,7 +29,7 @@ function batchFor(memory: NativeMemory): Batch {
     memory.commit(address, BATCH, false);
     batch = {
       address,
-      bytes: new Uint8Array(memory.view(address, BATCH)),
+      bytes: new Bytes(memory.view(address, BATCH)),
       used: BATCH,
     };
     batches.set(memory, batch);

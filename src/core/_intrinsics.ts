@@ -58,6 +58,16 @@ export function isUint8Array(value: unknown): value is Uint8Array {
     typedTag(value) === "Uint8Array";
 }
 
+/**
+ * The `Uint8Array` constructor as it was at load, for every array the
+ * library makes. The global binding is writable: a constructor put there
+ * by other code would be handed each ArrayBuffer over guarded pages that
+ * a view is made of (and could keep it), and could return an object of
+ * its own (a Proxy, a view over shared memory) where a result or an
+ * out-parameter is expected.
+ */
+export const Bytes: Uint8ArrayConstructor = Uint8Array;
+
 /** A real Uint8Array's length as the engine knows it (0 once detached). */
 export function lengthOf(view: Uint8Array): number {
   return typedLength(view) as number;

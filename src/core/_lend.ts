@@ -14,6 +14,7 @@ import { SecretMemoryError } from "./errors.ts";
 import {
   bufferOf,
   byteOffsetOf,
+  Bytes,
   detachBuffer,
   enlist,
   isDetached,
@@ -66,7 +67,7 @@ export function lend(
   const loans = mapping.loans ??= new Set();
   enlist(loans, loan);
   return {
-    view: markOwnView(new Uint8Array(buffer)),
+    view: markOwnView(new Bytes(buffer)),
     loan,
     giveBack() {
       if (!detachBuffer(buffer)) return false;
@@ -101,12 +102,12 @@ export function aliases(
   if (!direct) {
     const buffer = bufferOf(value);
     if (isShared(buffer) || isDetached(buffer as ArrayBuffer)) return false;
-    whole = new Uint8Array(buffer as ArrayBuffer);
+    whole = new Bytes(buffer as ArrayBuffer);
     if (lengthOf(whole) === 0) return false;
   }
   const probe = memory.view(address, 1);
   try {
-    if (!sharesFirstByte(new Uint8Array(probe), 0, whole)) return false;
+    if (!sharesFirstByte(new Bytes(probe), 0, whole)) return false;
   } finally {
     detachBuffer(probe);
   }

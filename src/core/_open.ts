@@ -43,6 +43,7 @@ import {
 import {
   append,
   byteOffsetOf,
+  Bytes,
   detachBuffer,
   isDetached,
   isOwnBuffer,
@@ -256,7 +257,7 @@ function probeFor(
       ? memory.view(address, size)
       : undefined;
     try {
-      const ours = new Uint8Array(temporary ?? buffer);
+      const ours = new Bytes(temporary ?? buffer);
       if (
         length >= COMPARED && !(fits && startsWith(ours, view, COMPARED, at))
       ) return false;
@@ -332,7 +333,7 @@ function inForeignRange(
     if (size < compared) continue;
     const probe = memory.view(start, size);
     try {
-      const theirs = new Uint8Array(probe);
+      const theirs = new Bytes(probe);
       const last = size - compared;
       let found = indexOfByte(theirs, byte, anchor);
       while (found >= 0 && found - anchor <= last) {

@@ -16,13 +16,8 @@
  */
 
 import type { NativeMemory } from "../../ffi/contract.ts";
-import { detachBuffer, lengthOf } from "./_intrinsics.ts";
+import { Bytes, detachBuffer, lengthOf } from "./_intrinsics.ts";
 import { native } from "./_native.ts";
-
-// Taken at load: a replaced global constructor would be handed the
-// page's buffer (and could write the bytes to be served) or would make
-// the pool itself.
-const Bytes = Uint8Array;
 
 /**
  * This thread's unserved random bytes: `pool[next]` up to `size`. The

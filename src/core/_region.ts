@@ -19,7 +19,7 @@ import { SecretMemoryError } from "./errors.ts";
 import type { Layout } from "./_layout.ts";
 import type { NativeMemory, Protection } from "./_native.ts";
 import type { LockPolicy, MemoryBackend } from "./_validate.ts";
-import { countOf, detachBuffer, isDetached } from "./_intrinsics.ts";
+import { Bytes, countOf, detachBuffer, isDetached } from "./_intrinsics.ts";
 import { checkMapHeadroom } from "./_map_limit.ts";
 import {
   forgetRegion,
@@ -126,14 +126,14 @@ export function mapRegion(
     }
     // 4. Place the canary and the caller's bytes.
     const expected = nextCanary(memory);
-    canary = new Uint8Array(
+    canary = new Bytes(
       memory.view(base + BigInt(layout.canaryOffset), expected.length),
     );
     canary.set(expected);
     // Marked as the library's own only when the owner first hands a view
     // out (see SecretBuffer), so that allocation pays nothing for it.
     user = memory.view(userAddress, layout.size);
-    fill?.(new Uint8Array(user), userAddress);
+    fill?.(new Bytes(user), userAddress);
     // 5. Rest: nothing can touch the pages until a scope opens them.
     memory.protect(dataAddress, layout.dataLength, "noaccess");
     return {

@@ -24,6 +24,7 @@ import type { Input } from "./_kdf.ts";
 
 export { checkInteger };
 import { type HashAlgorithm, SHA256, SHA512 } from "./_sha2.ts";
+import { Bytes } from "../core/_intrinsics.ts";
 
 const apply = Reflect.apply;
 const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
@@ -103,7 +104,7 @@ export function checkUnchanged(input: Input, what: string): void {
 /** `checkInput`, or no bytes for `undefined`. */
 export function optionalInput(value: unknown, what: string): Input {
   return value === undefined
-    ? { bytes: new Uint8Array(0), length: 0 }
+    ? { bytes: new Bytes(0), length: 0 }
     : checkInput(value, what);
 }
 

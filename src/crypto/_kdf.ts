@@ -9,7 +9,7 @@
 
 import type { HashAlgorithm } from "./_sha2.ts";
 import { Hmac } from "./_hmac.ts";
-import { lengthOf, now } from "../core/_intrinsics.ts";
+import { Bytes, lengthOf, now } from "../core/_intrinsics.ts";
 import { bytes, withWork } from "./_work.ts";
 
 /** Bytes of public input: a view and the length read from it once. */
@@ -19,7 +19,7 @@ export interface Input {
 }
 
 /** No bytes. */
-export const EMPTY: Input = { bytes: new Uint8Array(0), length: 0 };
+export const EMPTY: Input = { bytes: new Bytes(0), length: 0 };
 
 /**
  * HKDF-Extract then HKDF-Expand: `ikm[0..ikmLength)` to `out` (whose

@@ -41,6 +41,7 @@ import { SecretMemoryError } from "../core/errors.ts";
 import {
   bufferOf,
   byteOffsetOf,
+  Bytes,
   fillRange,
   putAt,
   subarrayOf,
@@ -58,7 +59,7 @@ import { addPurgeHook } from "../core/_registry.ts";
 import { mappingHeld } from "../core/_map_limit.ts";
 import { defaultLock } from "../core/_policy.ts";
 
-const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const littleEndian = new Bytes(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Bytes of one shared area: the largest pool slot. */
 export const AREA_SIZE = 2048;
@@ -169,7 +170,7 @@ function largeAt(level: number): Large {
   }
   const fresh: Large = {
     region,
-    bytes: new Uint8Array(region.user),
+    bytes: new Bytes(region.user),
     live: true,
   };
   putAt(large, level, fresh);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { subarrayOf } from "../core/_intrinsics.ts";
+import { Bytes, subarrayOf } from "../core/_intrinsics.ts";
 import { publicRandom } from "../core/_public_random.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import {
@@ -97,7 +97,7 @@ export function sealMessage(
     : checkInput(plaintext, "the plaintext");
   const aad = optionalInput(p.aad, "the associated data (aad)");
   const length = isSecretBuffer(source) ? source.size : source.length;
-  const message = new Uint8Array(OVERHEAD + length);
+  const message = new Bytes(OVERHEAD + length);
   // The nonce is public: the runtime's generator is fine for it.
   publicRandom(subarrayOf(message, 0, NONCE_SIZE));
   // A replaced global generator is caller code too: measured again.

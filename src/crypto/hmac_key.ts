@@ -28,6 +28,7 @@ import {
   minKeySize,
   tagMatches,
 } from "./mac.ts";
+import { Bytes } from "../core/_intrinsics.ts";
 
 // Taken at load: a replacement made later must not see or shift an
 // address, a length or an offset.
@@ -131,7 +132,7 @@ export class HmacKey {
     const slot = this.#alive("mac");
     const message = checkData(data, "HMAC data");
     const hash = this.#hash;
-    const out = new Uint8Array(hash.outputLength);
+    const out = new Bytes(hash.outputLength);
     withArea((area) => {
       const mac = hmacIn(area, hash);
       slot.read((states) => mac.resume(states, 0));

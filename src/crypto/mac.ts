@@ -21,6 +21,7 @@ import {
 } from "./_input.ts";
 import { withArea } from "./_work.ts";
 import { isSecretBuffer } from "../secret_buffer.ts";
+import { Bytes } from "../core/_intrinsics.ts";
 
 /** The hash functions `hmac` and `hkdf` take. */
 export type HashName = "SHA-256" | "SHA-512";
@@ -133,7 +134,7 @@ export function hmac(
   const o = checkParams(options, ["allowShortKey"], "HMAC options");
   const secret = checkKey(key, "HMAC key", minKeySize(o.allowShortKey));
   const message = checkData(data, "HMAC data");
-  const out = new Uint8Array(algorithm.outputLength);
+  const out = new Bytes(algorithm.outputLength);
   withArea((area) => keyed(secret, message, out, 0, hmacIn(area, algorithm)));
   return out;
 }
@@ -252,7 +253,7 @@ export function hkdf(
 }
 
 function snapshot(input: Input): Input {
-  const copy = new Uint8Array(input.length);
+  const copy = new Bytes(input.length);
   const from = input.bytes;
   for (let i = 0; i < input.length; i++) copy[i] = from[i];
   return { bytes: copy, length: input.length };

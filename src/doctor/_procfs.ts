@@ -8,7 +8,7 @@
  */
 
 import { native } from "../core/_native.ts";
-import { append, detachBuffer, listed } from "../core/_intrinsics.ts";
+import { append, Bytes, detachBuffer, listed } from "../core/_intrinsics.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 
 // Taken at load: a replacement made later must not see or shift an
@@ -74,7 +74,7 @@ export function guardedPages(size: number): GuardedPages {
     address,
     size: data,
     buffer,
-    view: new Uint8Array(buffer),
+    view: new Bytes(buffer),
     free() {
       if (!live) return;
       live = false;

@@ -25,7 +25,7 @@ import {
   withScratch,
 } from "./_procfs.ts";
 import { isSecretBuffer, type SecretBuffer } from "../secret_buffer.ts";
-import { append, isMember, lengthOf } from "../core/_intrinsics.ts";
+import { append, Bytes, isMember, lengthOf } from "../core/_intrinsics.ts";
 
 const hasOwn = Object.hasOwn;
 
@@ -90,8 +90,8 @@ export function sealNeedle(
     : length ?? lengthOf(secret);
   const pages = guardedPages(2 * size);
   try {
-    const mask = new Uint8Array(pages.buffer, 0, size);
-    const masked = new Uint8Array(pages.buffer, size, size);
+    const mask = new Bytes(pages.buffer, 0, size);
+    const masked = new Bytes(pages.buffer, size, size);
     // The mask only has to be unknown to whoever reads the heap; from the
     // OS straight into the pages, it leaves nothing in a runtime's state.
     native().fillRandom(pages.address, size);

@@ -11,7 +11,7 @@ import { native } from "../core/_native.ts";
 import { lockPolicySettings } from "../core/_policy.ts";
 import { stats } from "../core/_registry.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import { append, listed } from "../core/_intrinsics.ts";
+import { append, Bytes, listed } from "../core/_intrinsics.ts";
 import {
   mappingAround,
   readProcText,
@@ -368,7 +368,7 @@ function selfTest(add: Add, backend: "anonymous" | "secretmem"): void {
 
 /** Looks for the destroyed secret, beside a heap control that must be seen. */
 function scanCheck(add: Add, needle: Needle): void {
-  const control = new Uint8Array(32);
+  const control = new Bytes(32);
   for (let i = 0; i < control.length; i++) control[i] = (i * 151 + 7) & 0xff;
   const controlNeedle = sealNeedle(control);
   let scan: ScanResult;

@@ -6,6 +6,7 @@
  */
 
 import {
+  Bytes,
   ceil,
   copyInto,
   floor,
@@ -56,7 +57,7 @@ function paddedLength(size: number): number {
  * size, fails authentication.
  */
 function associatedData(size: number, id: Uint8Array): Uint8Array {
-  const aad = new Uint8Array(DOMAIN.length + 8 + ID_SIZE);
+  const aad = new Bytes(DOMAIN.length + 8 + ID_SIZE);
   aad.set(DOMAIN);
   let rest = size;
   for (let i = 0; i < 8; i++) {
@@ -198,10 +199,10 @@ export class Enclave {
     checkBoolean(destroySource, "destroySource");
     const size = buffer.size;
     const padded = paddedLength(size);
-    const ciphertext = new Uint8Array(NONCE_SIZE + padded + TAG_SIZE);
+    const ciphertext = new Bytes(NONCE_SIZE + padded + TAG_SIZE);
     // The nonce and the id are public: the runtime's generator is fine.
     publicRandom(subarrayOf(ciphertext, 0, NONCE_SIZE));
-    const id = publicRandom(new Uint8Array(ID_SIZE));
+    const id = publicRandom(new Bytes(ID_SIZE));
     const aad = associatedData(size, id);
     const coffer = currentCoffer();
     coffer.retain();

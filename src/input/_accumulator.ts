@@ -20,7 +20,12 @@ import {
   sourceChanged,
 } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
-import { copyInto, detachBuffer, lengthOf } from "../core/_intrinsics.ts";
+import {
+  Bytes,
+  copyInto,
+  detachBuffer,
+  lengthOf,
+} from "../core/_intrinsics.ts";
 import type {
   GuardedSecret,
   SecretBufferOptions,
@@ -218,7 +223,7 @@ export class Accumulator<S extends GuardedSecret> {
     // than are counted, and keep zeros the input never held.
     try {
       if (lengthOf(chunk) !== length) throw new RangeError("chunk resized");
-      copyInto(new Uint8Array(view), chunk);
+      copyInto(new Bytes(view), chunk);
     } catch (cause) {
       throw sourceChanged(cause);
     } finally {

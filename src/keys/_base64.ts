@@ -11,7 +11,7 @@
  */
 
 // Taken at load: decodedMax sizes the buffer a key file is decoded into.
-import { floor } from "../core/_intrinsics.ts";
+import { Bytes, floor } from "../core/_intrinsics.ts";
 
 // Taken at load: a charCodeAt replaced after import chose the bytes public
 // base64 decodes to (a key line's key, which sshVerify trusts).
@@ -118,13 +118,13 @@ export function decodePublicBase64(
   text: string,
   padded: boolean,
 ): Uint8Array | undefined {
-  const src = new Uint8Array(text.length);
+  const src = new Bytes(text.length);
   for (let i = 0; i < text.length; i++) {
     const c = apply(charCodeAt, text, [i]) as number;
     if (c > 0x7f) return undefined;
     src[i] = c;
   }
-  const out = new Uint8Array(decodedMax(src.length));
+  const out = new Bytes(decodedMax(src.length));
   const n = decodeBase64Into(src, 0, src.length, out, 0, {
     padded,
     lines: false,

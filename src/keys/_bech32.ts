@@ -11,7 +11,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
-import { lengthOf } from "../core/_intrinsics.ts";
+import { Bytes, lengthOf } from "../core/_intrinsics.ts";
 import { bytes, withWork } from "../crypto/_work.ts";
 
 const CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
@@ -163,7 +163,7 @@ function inLowerLetters(c: number): number {
  */
 export function encodeBech32(prefix: string, data: Uint8Array): string {
   const length = lengthOf(data);
-  const values = new Uint8Array(
+  const values = new Bytes(
     ((length * 8 + 4) / 5 | 0) + CHECKSUM_LENGTH,
   );
   let count = 0;
@@ -200,13 +200,13 @@ export function decodePublicBech32(
   if (typeof text !== "string") {
     throw invalid(what, `expected a string, got ${typeof text}`);
   }
-  const src = new Uint8Array(text.length);
+  const src = new Bytes(text.length);
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c > 0x7e || c < 0x21) throw invalid(what, "it is not printable ASCII");
     src[i] = c;
   }
-  const out = new Uint8Array(length);
+  const out = new Bytes(length);
   decodeSecretBech32Into(src, 0, src.length, prefix, false, out, what);
   return out;
 }

@@ -8,6 +8,7 @@
 
 import { SecretMemoryError } from "../core/errors.ts";
 import { checkInput } from "../crypto/_input.ts";
+import { Bytes } from "../core/_intrinsics.ts";
 
 /**
  * Throws INVALID_ARGUMENT unless `value` is a real Uint8Array of `length`
@@ -54,7 +55,7 @@ export function unshared(bytes: Uint8Array, length: number): Uint8Array {
   } catch {
     return bytes; // Not a SharedArrayBuffer: nothing else can write it now.
   }
-  const copy = new Uint8Array(length);
+  const copy = new Bytes(length);
   for (let i = 0; i < length; i++) copy[i] = bytes[i];
   return copy;
 }

@@ -43,6 +43,7 @@ import { SHA512 } from "../crypto/_sha2.ts";
 import { bytes, withWork, words } from "../crypto/_work.ts";
 import { checkLength, unshared } from "./_check.ts";
 import { BASE_TABLE } from "./_base_table.ts";
+import { Bytes } from "../core/_intrinsics.ts";
 
 // Word offsets of the work array's elements.
 const EL = LIMBS;
@@ -109,7 +110,7 @@ function loadConstants(w: Int32Array): void {
 }
 
 /** The base point B's encoding: y = 4/5, x even. */
-const BASE = new Uint8Array(32).fill(0x66);
+const BASE = new Bytes(32).fill(0x66);
 BASE[0] = 0x58;
 
 /** P = identity. */
@@ -190,7 +191,7 @@ function encode(w: Int32Array, p: number, out: Uint8Array, at: number): void {
  */
 export function encodeTable(tab: Int32Array): string {
   const w = new Int32Array(2 * EL);
-  const raw = new Uint8Array(32);
+  const raw = new Bytes(32);
   let hex = "";
   for (let e = 0; e < 256 * 3; e++) {
     for (let i = 0; i < EL; i++) w[i] = tab[e * EL + i];
@@ -274,7 +275,7 @@ let table: Int32Array | undefined;
 /** The table from its 256 x 3 canonical encodings, in hex. */
 function loadTable(): Int32Array {
   const out = new Int32Array(32 * 8 * ENTRY);
-  const raw = new Uint8Array(32);
+  const raw = new Bytes(32);
   for (let e = 0; e < 256 * 3; e++) {
     for (let i = 0; i < 32; i++) {
       const at = (e * 32 + i) * 2;
@@ -501,8 +502,8 @@ export function ed25519Verify(
   // Each is read more than once; private copies, so another thread with a
   // view of shared memory cannot change one between the checks and the
   // equation (R hashed as one value and compared as another is a forgery).
-  const pk = new Uint8Array(32);
-  const sg = new Uint8Array(64);
+  const pk = new Bytes(32);
+  const sg = new Bytes(64);
   for (let i = 0; i < 32; i++) pk[i] = publicKey[i];
   for (let i = 0; i < 64; i++) sg[i] = signature[i];
   const m = unshared(message, length);

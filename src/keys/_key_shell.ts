@@ -11,6 +11,7 @@
 import { SecretMemoryError } from "../core/errors.ts";
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { checkOutputOptions, checkSecret } from "../crypto/_input.ts";
+import { Bytes } from "../core/_intrinsics.ts";
 
 /** What differs between the kinds of key. */
 export interface KeyKind {
@@ -32,7 +33,7 @@ export class KeyShell {
 
   /** Owns `secret` from here on: destroys it if the public key fails. */
   constructor(kind: KeyKind, secret: SecretBuffer) {
-    const publicKey = new Uint8Array(32);
+    const publicKey = new Bytes(32);
     try {
       secret.read((bytes) => kind.derive(publicKey, bytes));
     } catch (error) {

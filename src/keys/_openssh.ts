@@ -24,7 +24,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
-import { lengthOf } from "../core/_intrinsics.ts";
+import { Bytes, lengthOf } from "../core/_intrinsics.ts";
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import {
   decodeBase64Into,
@@ -166,7 +166,7 @@ function parse(
   }
   const seed = SecretBuffer.alloc(32, options);
   try {
-    const derived = new Uint8Array(32);
+    const derived = new Bytes(32);
     seed.write((out) => {
       for (let i = 0; i < 32; i++) out[i] = raw[pair.start + i];
       ed25519PublicKey(derived, out);
@@ -202,7 +202,7 @@ function publicFromBlob(
   }
   // Copied by index: `bytes` is the decoded file, seed and all, and a
   // replaced `slice` would be handed it.
-  const out = new Uint8Array(32);
+  const out = new Bytes(32);
   for (let i = 0; i < 32; i++) out[i] = bytes[key.start + i];
   return out;
 }

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { Bytes } from "../core/_intrinsics.ts";
+
 // Taken at load: a Math.imul replaced after import would be handed the
 // limbs it multiplies (a secret scalar's, the ladder's).
 const imul = Math.imul;
@@ -25,7 +27,7 @@ const HALF = 2048;
 const MASK = 4095;
 
 function limbsOfHex(hex: string, count: number): Int32Array {
-  const raw = new Uint8Array(32);
+  const raw = new Bytes(32);
   for (let i = 0; i < hex.length / 2; i++) {
     raw[hex.length / 2 - 1 - i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   }
@@ -43,7 +45,7 @@ const L = limbsOfHex(
 
 /** The group order L, little-endian (public). */
 export const ORDER: Uint8Array = (() => {
-  const out = new Uint8Array(32);
+  const out = new Bytes(32);
   storeLimbs(L, 0, out, 0);
   return out;
 })();

@@ -10,7 +10,7 @@ import {
   SecretMemoryError,
   type SecretMemoryErrorCode,
 } from "../core/errors.ts";
-import { append, copyInto, lengthOf } from "../core/_intrinsics.ts";
+import { append, Bytes, copyInto, lengthOf } from "../core/_intrinsics.ts";
 
 // Taken at load: a charCodeAt replaced after import chose the bytes of a
 // namespace or a key type that ascii() writes (sshSign's key then signed
@@ -141,7 +141,7 @@ export class WireWriter {
 
   /** Appends a uint32. */
   uint32(value: number): this {
-    const b = new Uint8Array(4);
+    const b = new Bytes(4);
     b[0] = value >>> 24;
     b[1] = value >>> 16 & 0xff;
     b[2] = value >>> 8 & 0xff;
@@ -157,7 +157,7 @@ export class WireWriter {
 
   /** The blob. */
   done(): Uint8Array {
-    const out = new Uint8Array(this.#length);
+    const out = new Bytes(this.#length);
     let at = 0;
     for (let i = 0; i < this.#parts.length; i++) {
       const part = this.#parts[i];
@@ -172,7 +172,7 @@ export class WireWriter {
 
 /** The bytes of an ASCII string; any other character is refused. */
 export function ascii(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
+  const out = new Bytes(text.length);
   for (let i = 0; i < text.length; i++) {
     const c = codeAt(text, i);
     if (c > 0x7f) {

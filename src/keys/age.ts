@@ -7,7 +7,7 @@
  */
 
 import { SecretMemoryError } from "../core/errors.ts";
-import { append } from "../core/_intrinsics.ts";
+import { append, Bytes } from "../core/_intrinsics.ts";
 import { publicRandom } from "../core/_public_random.ts";
 import { checkBufferOptions } from "../core/_validate.ts";
 import {
@@ -50,7 +50,7 @@ const SCRYPT_LABEL = ascii("age-encryption.org/v1/scrypt");
 const HEADER_INFO = ascii("header");
 const PAYLOAD_INFO = ascii("payload");
 /** The stanza nonce: always 12 zero bytes (each wrap key is used once). */
-const ZERO_NONCE = new Uint8Array(12);
+const ZERO_NONCE = new Bytes(12);
 
 // Taken at load: a replacement made later must not run inside the library.
 const getOwnDescriptor = Object.getOwnPropertyDescriptor;
@@ -121,7 +121,7 @@ function input(bytes: Uint8Array): Input {
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
+  const out = new Bytes(a.length + b.length);
   for (let i = 0; i < a.length; i++) out[i] = a[i];
   for (let i = 0; i < b.length; i++) out[a.length + i] = b[i];
   return out;
@@ -129,7 +129,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 /** Wraps the file key under a 32-byte key: the 32-byte stanza body. */
 function wrap(key: Uint8Array, fileKey: Uint8Array): Uint8Array {
-  const body = new Uint8Array(FILE_KEY + TAG);
+  const body = new Bytes(FILE_KEY + TAG);
   sealInto(
     spanOf(key, 0, 32),
     spanOf(ZERO_NONCE),
@@ -176,7 +176,7 @@ function scryptKey(
 
 function randomPublic(length: number): Uint8Array {
   // Public values (salt, nonce): the generator's state may keep them.
-  return publicRandom(new Uint8Array(length));
+  return publicRandom(new Bytes(length));
 }
 
 function nonceOf(counter: number, last: boolean, out: Uint8Array): Uint8Array {
@@ -362,7 +362,7 @@ export function ageEncrypt(
       derive(fk, FILE_KEY, EMPTY, HEADER_INFO, macKey);
     });
     const start = ascii(formatHeaderStart(stanzas));
-    const mac = new Uint8Array(32);
+    const mac = new Bytes(32);
     withWork(Hmac.size(SHA256), (macArea) => {
       const h = new Hmac(SHA256, macArea, 0);
       h.init(macKey, 0, 32);
@@ -374,11 +374,11 @@ export function ageEncrypt(
     fileKey.read((fk) =>
       derive(fk, FILE_KEY, input(nonce), PAYLOAD_INFO, payloadKey)
     );
-    const out = new Uint8Array(header.length + NONCE + size + chunks * TAG);
+    const out = new Bytes(header.length + NONCE + size + chunks * TAG);
     out.set(header, 0);
     out.set(nonce, header.length);
     const seal = (plain: Uint8Array) => {
-      const chunkNonce = new Uint8Array(12);
+      const chunkNonce = new Bytes(12);
       let at = header.length + NONCE;
       for (let i = 0; i < chunks; i++) {
         const from = i * CHUNK;
@@ -622,7 +622,7 @@ export function ageDecrypt(
   // `slice` on the caller's array would otherwise decide what is read (a
   // length of 2^28 ran the armor reader out of heap), and shared memory
   // could change between the MAC and the chunks.
-  const copy = new Uint8Array(given.length);
+  const copy = new Bytes(given.length);
   const source = given.bytes;
   for (let i = 0; i < given.length; i++) copy[i] = source[i];
   const binary = isArmored(copy) ? unarmor(copy) : copy;
@@ -702,7 +702,7 @@ export function ageDecrypt(
         payloadKey,
       );
     });
-    const mac = new Uint8Array(32);
+    const mac = new Bytes(32);
     withWork(Hmac.size(SHA256), (macArea) => {
       const h = new Hmac(SHA256, macArea, 0);
       h.init(macKey, 0, 32);
@@ -717,7 +717,7 @@ export function ageDecrypt(
     const out = SecretBuffer.alloc(size, checked);
     try {
       out.write((plain) => {
-        const chunkNonce = new Uint8Array(12);
+        const chunkNonce = new Bytes(12);
         let at = header.payloadStart + NONCE;
         for (let i = 0; i < chunks; i++) {
           const left = size - i * CHUNK;

@@ -23,6 +23,7 @@ import {
   randomShell,
   readShell,
 } from "./_key_shell.ts";
+import { Bytes } from "../core/_intrinsics.ts";
 
 const ED25519: KeyKind = {
   name: "Ed25519Key",
@@ -206,7 +207,7 @@ export class Ed25519Key {
     const seed = this.#shell.live("sign");
     const publicKey = this.#shell.publicKey("sign");
     checkLength("the message", message, -1);
-    const signature = new Uint8Array(64);
+    const signature = new Bytes(64);
     seed.read((bytes) => ed25519Sign(signature, bytes, publicKey, message));
     return signature;
   }

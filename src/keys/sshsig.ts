@@ -30,6 +30,7 @@ import {
 import { ascii, rangeIs, WireReader, WireWriter } from "./_wire.ts";
 import { ed25519Verify } from "./_ed25519.ts";
 import { checkEd25519Key, type Ed25519Key } from "./ed25519.ts";
+import { Bytes } from "../core/_intrinsics.ts";
 
 const MAGIC = "SSHSIG";
 const BEGIN = "-----BEGIN SSH SIGNATURE-----";
@@ -37,7 +38,7 @@ const END = "-----END SSH SIGNATURE-----";
 const KEY_TYPE = "ssh-ed25519";
 
 function digest(hash: HashAlgorithm, message: Uint8Array, length: number) {
-  const out = new Uint8Array(hash.outputLength);
+  const out = new Bytes(hash.outputLength);
   withWork(hash.stateSize, (area) => {
     const state = hash.create(area, 0);
     state.reset();
@@ -237,7 +238,7 @@ export function sshVerify(
   );
   // Copied by index: a typed array slice replaced after import chose the
   // signature checked.
-  const signatureBytes = new Uint8Array(64);
+  const signatureBytes = new Bytes(64);
   for (let i = 0; i < 64; i++) signatureBytes[i] = blob[raw.start + i];
   return ed25519Verify(expected, data, signatureBytes);
 }
@@ -296,7 +297,7 @@ export function formatSshPublicKey(
   if (comment !== undefined) checkComment(comment);
   // Copied by index: an own `slice` on the caller's array must not choose
   // the key that is written.
-  const copy = new Uint8Array(32);
+  const copy = new Bytes(32);
   for (let i = 0; i < 32; i++) copy[i] = key.bytes[i];
   return formatPublicKeyLine(copy, comment);
 }

@@ -25,6 +25,7 @@ import { commitData, type Retirable, retireMapping } from "../core/_region.ts";
 import { forgetRegion, recordRegion } from "../core/_process_table.ts";
 import {
   append,
+  Bytes,
   countOf,
   detachBuffer,
   enlist,
@@ -192,11 +193,11 @@ export class Arena implements OpenMapping, Retirable {
     }
     this.#freeCount = this.capacity;
     this.#sizes = new Uint16Array(this.capacity);
-    this.#levels = new Uint8Array(this.capacity);
-    this.#escaped = new Uint8Array(this.capacity);
+    this.#levels = new Bytes(this.capacity);
+    this.#escaped = new Bytes(this.capacity);
     this.#readers = new Uint32Array(pages);
     this.#writers = new Uint32Array(pages);
-    this.#protection = new Uint8Array(pages).fill(rest);
+    this.#protection = new Bytes(pages).fill(rest);
     if (rest === 0) {
       this.#pageEntries = new Int32Array(pages).fill(-1);
     } else {
@@ -244,9 +245,9 @@ export class Arena implements OpenMapping, Retirable {
       committed = true;
       memory.keepOutOfDumpsAndForks(data, dataLength);
       buffer = markOwn(memory.view(data, dataLength));
-      const bytes = new Uint8Array(buffer);
+      const bytes = new Bytes(buffer);
       const count = pages * canariesPerPage(geometry);
-      const expected = new Uint8Array(count * CANARY_SIZE);
+      const expected = new Bytes(count * CANARY_SIZE);
       // One getrandom(2) for every canary of the arena, then spread them.
       memory.fillRandom(data, expected.length);
       expected.set(bytes.subarray(0, expected.length));
@@ -354,7 +355,7 @@ export class Arena implements OpenMapping, Retirable {
       if (this.#views[index] === undefined) this.#viewCount++;
       this.#views[index] = buffer;
     }
-    return markOwnView(new Uint8Array(buffer));
+    return markOwnView(new Bytes(buffer));
   }
 
   /** The access slot `index` needs now (its scopes and `protect`). */
@@ -498,7 +499,7 @@ export class Arena implements OpenMapping, Retirable {
     }
     this.#viewCount = 0;
     detachBuffer(this.#bytes.buffer as ArrayBuffer);
-    this.#bytes = new Uint8Array(0);
+    this.#bytes = new Bytes(0);
     this.#expected.fill(0);
     const entries = this.#pageEntries;
     if (entries !== undefined) {

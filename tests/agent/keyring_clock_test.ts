@@ -97,7 +97,7 @@ test("a key for an hour, a night's suspend: gone within a minute of waking", () 
 });
 
 test("a lifetime shorter than a minute: the timer waits for exactly it", () => {
-  const { secret, ring, pending, fire } = keyring(10);
+  const { secret, pending, fire } = keyring(10);
   assert.deepEqual(pending().map((timer) => timer.ms), [10_000]);
   fire();
   assert.equal(secret.state, "destroyed");

@@ -1,0 +1,93 @@
+/**
+ * A global `Uint8Array` replaced after import (by a polyfill or a hostile
+ * dependency) is never called by the library: every array it makes, and
+ * every view over guarded pages, comes from the constructor as it was at
+ * load. The replacement here records what it is handed; called, it would
+ * have been handed the ArrayBuffer over a secret's pages (and could keep
+ * it), or could have returned an object of its own where a result or an
+ * out-parameter is read.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { SecretBuffer, SecretPool } from "../mod.ts";
+import { encrypt, hmac, hmacKey } from "../crypto.ts";
+import { Enclave } from "../enclave.ts";
+import { Ed25519Key, X25519Key } from "../keys.ts";
+import { ageDecrypt, ageEncrypt } from "../age.ts";
+import { definedWhile } from "./_replaced.ts";
+import { test } from "./_harness.ts";
+
+const Real = Uint8Array;
+
+/** Runs `during` with a recording Uint8Array in place; returns what it saw. */
+function recording(during: () => void): unknown[] {
+  const handed: unknown[] = [];
+  class Recorder extends Real {
+    constructor(...args: unknown[]) {
+      handed.push(args[0]);
+      // deno-lint-ignore no-explicit-any
+      super(...(args as [any]));
+    }
+  }
+  definedWhile(globalThis, "Uint8Array", {
+    value: Recorder,
+    writable: true,
+  }, during);
+  return handed;
+}
+
+test("secrets, pools and their scopes never call a replaced global Uint8Array", () => {
+  const plain = new Real([
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+    12,
+    13,
+    14,
+    15,
+    16,
+  ]);
+  const handed = recording(() => {
+    using a = SecretBuffer.random(32);
+    using b = SecretBuffer.from(plain);
+    using c = SecretBuffer.fromHex("00112233445566778899aabbccddeeff");
+    a.read(() => {});
+    b.write(() => {});
+    using copy = c.slice();
+    copy.equals(b);
+    using pool = new SecretPool();
+    using slot = pool.alloc(32);
+    slot.write(() => {});
+    slot.read(() => {});
+  });
+  assert.deepEqual(handed.length, 0, `called ${handed.length} times`);
+});
+
+test("crypto, the Enclave, keys and age never call a replaced global Uint8Array", () => {
+  const message = new Real(64);
+  using key = SecretBuffer.random(32);
+  using identity = X25519Key.generate();
+  const recipient = identity.ageRecipient;
+  using signer = Ed25519Key.generate();
+  const context = hmacKey("SHA-256", key);
+  const handed = recording(() => {
+    encrypt(key, message);
+    hmac("SHA-256", key, message);
+    context.mac(message);
+    Enclave.seal(key).destroy();
+    signer.sign(message);
+    const file = ageEncrypt(message, { recipients: [recipient] });
+    ageDecrypt(file, { identities: [identity] }).destroy();
+  });
+  assert.deepEqual(handed.length, 0, `called ${handed.length} times`);
+});
