@@ -281,12 +281,21 @@ export function createLinuxMemory(
     quietTerminal(fd) {
       const saved = new Bytes(LINUX.TERMIOS_SIZE);
       check("tcgetattr", libc.tcgetattr(fd, saved));
-      const quiet = saved.slice();
-      const flags = new DataView(quiet.buffer);
-      const lflag = flags.getUint32(LINUX.TERMIOS_LFLAG_OFFSET, true) &
+      // By index, not slice or a DataView's methods: replaced after
+      // import, they could leave ECHO set (the passphrase shown as it is
+      // typed) or make `quiet` the saved settings themselves.
+      const quiet = new Bytes(LINUX.TERMIOS_SIZE);
+      for (let i = 0; i < LINUX.TERMIOS_SIZE; i++) quiet[i] = saved[i];
+      const at = LINUX.TERMIOS_LFLAG_OFFSET;
+      const lflag = (quiet[at] | quiet[at + 1] << 8 | quiet[at + 2] << 16 |
+        quiet[at + 3] << 24) &
         ~(LINUX.ECHO | LINUX.ECHONL | LINUX.ICANON | LINUX.ISIG |
           LINUX.IEXTEN);
-      flags.setUint32(LINUX.TERMIOS_LFLAG_OFFSET, lflag >>> 0, true);
+      // tcflag_t is a little-endian 32-bit word on x86_64 and aarch64.
+      quiet[at] = lflag & 0xff;
+      quiet[at + 1] = (lflag >>> 8) & 0xff;
+      quiet[at + 2] = (lflag >>> 16) & 0xff;
+      quiet[at + 3] = lflag >>> 24;
       // Without ICANON, and VMIN = VTIME = 0: read(2) returns at once, with
       // a byte or with 0 when none is typed yet, so the prompt waits with
       // timers and the event loop (signal handlers included) keeps running.

@@ -1,6 +1,7 @@
 /**
- * A global `Uint8Array` replaced after import (by a polyfill or a hostile
- * dependency) is never called by the library: every array it makes, and
+ * A global `Uint8Array` (or another typed-array constructor) replaced
+ * after import, by a polyfill or a hostile dependency, is never called by
+ * the library: every array it makes, and
  * every view over guarded pages, comes from the constructor as it was at
  * load. The replacement here records what it is handed; called, it would
  * have been handed the ArrayBuffer over a secret's pages (and could keep
@@ -17,6 +18,7 @@ import { Enclave } from "../enclave.ts";
 import { Ed25519Key, X25519Key } from "../keys.ts";
 import { ageDecrypt, ageEncrypt } from "../age.ts";
 import { definedWhile } from "./_replaced.ts";
+import { childScript, runChild } from "./_child.ts";
 import { test } from "./_harness.ts";
 
 const Real = Uint8Array;
@@ -90,4 +92,20 @@ test("crypto, the Enclave, keys and age never call a replaced global Uint8Array"
     ageDecrypt(file, { identities: [identity] }).destroy();
   });
   assert.deepEqual(handed.length, 0, `called ${handed.length} times`);
+});
+
+test("the process table, a pool's arena and Ed25519 made after every typed-array constructor was replaced never call one", () => {
+  const child = runChild(childScript("replaced_typed_arrays.ts"));
+  assert.equal(child.status, 0, child.stdout + child.stderr);
+  const seen = JSON.parse(child.stdout.trim().split("\n").at(-1) ?? "");
+  assert.equal(seen.valid, true, "the signature did not verify");
+  assert.deepEqual(seen.calls, {
+    Uint8Array: 0,
+    Int8Array: 0,
+    Uint16Array: 0,
+    Int32Array: 0,
+    Uint32Array: 0,
+    BigInt64Array: 0,
+    Float64Array: 0,
+  });
 });

@@ -60,13 +60,26 @@ export function isUint8Array(value: unknown): value is Uint8Array {
 
 /**
  * The `Uint8Array` constructor as it was at load, for every array the
- * library makes. The global binding is writable: a constructor put there
- * by other code would be handed each ArrayBuffer over guarded pages that
- * a view is made of (and could keep it), and could return an object of
- * its own (a Proxy, a view over shared memory) where a result or an
- * out-parameter is expected.
+ * library makes. The global bindings are writable: a constructor put
+ * there by other code would be handed each ArrayBuffer over guarded pages
+ * (or over the process table) that a view is made of, and could keep it;
+ * and it could return an object of its own (a Proxy that sees which
+ * entry of a table is read, a view over shared memory) where a result, an
+ * out-parameter or the pool's free list is expected.
  */
 export const Bytes: Uint8ArrayConstructor = Uint8Array;
+/** The other typed-array constructors, as they were at load (see `Bytes`). */
+export const Int8s: Int8ArrayConstructor = Int8Array;
+/** See `Int8s`. */
+export const Uint16s: Uint16ArrayConstructor = Uint16Array;
+/** See `Int8s`. */
+export const Int32s: Int32ArrayConstructor = Int32Array;
+/** See `Int8s`. */
+export const Uint32s: Uint32ArrayConstructor = Uint32Array;
+/** See `Int8s`. */
+export const BigInt64s: BigInt64ArrayConstructor = BigInt64Array;
+/** See `Int8s`. */
+export const Float64s: Float64ArrayConstructor = Float64Array;
 
 /** A real Uint8Array's length as the engine knows it (0 once detached). */
 export function lengthOf(view: Uint8Array): number {
@@ -207,14 +220,14 @@ export interface EntryStack {
 
 /** An empty `EntryStack`. */
 export function entryStack(): EntryStack {
-  return { items: new Int32Array(64), count: 0 };
+  return { items: new Int32s(64), count: 0 };
 }
 
 /** Puts `entry` on top of `stack`, growing it when full. */
 export function pushEntry(stack: EntryStack, entry: number): void {
   const { items, count } = stack;
   if (count === items.length) {
-    const bigger = new Int32Array(count * 2);
+    const bigger = new Int32s(count * 2);
     for (let i = 0; i < count; i++) bigger[i] = items[i];
     stack.items = bigger;
   }

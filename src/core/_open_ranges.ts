@@ -51,7 +51,9 @@
 import type { NativeMemory } from "./_native.ts";
 import {
   append,
+  BigInt64s,
   entryStack,
+  Int32s,
   keep,
   lookUp,
   now,
@@ -123,8 +125,8 @@ function mapList(memory: NativeMemory): List | null {
     if (address === undefined) return null;
     const buffer = memory.view(address, TABLE_BYTES);
     list = {
-      words: new Int32Array(buffer),
-      addresses: new BigInt64Array(buffer),
+      words: new Int32s(buffer),
+      addresses: new BigInt64s(buffer),
       tid: thread.id,
       started: thread.started,
     };

@@ -82,8 +82,11 @@ import type { NativeMemory } from "./_native.ts";
 import { quarantine } from "./_quarantine.ts";
 import {
   append,
+  BigInt64s,
   ceil,
   entryStack,
+  Float64s,
+  Int32s,
   isSafeInteger,
   keep,
   lookUp,
@@ -197,9 +200,9 @@ function join(memory: NativeMemory, existingOnly = false): Table | null {
     if (address === undefined) return null;
     const buffer = memory.view(address, length);
     table = {
-      words: new Int32Array(buffer),
-      slots: new BigInt64Array(buffer),
-      lengths: new Float64Array(buffer),
+      words: new Int32s(buffer),
+      slots: new BigInt64s(buffer),
+      lengths: new Float64s(buffer),
       pageSize: memory.pageSize,
       self,
     };

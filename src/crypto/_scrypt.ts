@@ -16,7 +16,7 @@
  * @module
  */
 
-import { afterTurn, lengthOf, min, now } from "../core/_intrinsics.ts";
+import { afterTurn, Int32s, lengthOf, min, now } from "../core/_intrinsics.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import { SecretBuffer, type SecretBufferOptions } from "../secret_buffer.ts";
 import { type Input, Pbkdf2Once } from "./_kdf.ts";
@@ -419,7 +419,7 @@ let warmed = false;
  */
 function warm(): void {
   if (warmed) return;
-  const words = new Int32Array(64);
+  const words = new Int32s(64);
   for (let i = 0; i < 64; i++) words[i] = Math.imul(i + 1, -1640531535);
   for (let i = 0; i < WARM_CORES; i++) {
     salsaXor(words, 0, words, 16, words, 48, words, 32 + 16 * (i & 1));

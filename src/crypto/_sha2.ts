@@ -10,7 +10,7 @@
  * @module
  */
 
-import { fillRange, lengthOf } from "../core/_intrinsics.ts";
+import { fillRange, Int32s, lengthOf } from "../core/_intrinsics.ts";
 import { add32, bytes, words } from "./_work.ts";
 
 // Taken at load: a replacement made later must not see or shift an
@@ -73,8 +73,8 @@ function rootBits(p: number, degree: 2 | 3): bigint {
 }
 
 function split(values: bigint[]): [Int32Array, Int32Array] {
-  const high = new Int32Array(values.length);
-  const low = new Int32Array(values.length);
+  const high = new Int32s(values.length);
+  const low = new Int32s(values.length);
   values.forEach((v, i) => {
     high[i] = Number(v >> 32n);
     low[i] = Number(v & 0xffffffffn);

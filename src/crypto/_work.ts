@@ -45,6 +45,7 @@ import {
   fillRange,
   putAt,
   subarrayOf,
+  Uint32s,
 } from "../core/_intrinsics.ts";
 import { markScratch, SecretPool, type SecretSlot } from "../pool/pool.ts";
 import { native } from "../core/_native.ts";
@@ -59,7 +60,7 @@ import { addPurgeHook } from "../core/_registry.ts";
 import { mappingHeld } from "../core/_map_limit.ts";
 import { defaultLock } from "../core/_policy.ts";
 
-const littleEndian = new Bytes(new Uint32Array([1]).buffer)[0] === 1;
+const littleEndian = new Bytes(new Uint32s([1]).buffer)[0] === 1;
 
 /** Bytes of one shared area: the largest pool slot. */
 export const AREA_SIZE = 2048;

@@ -43,7 +43,7 @@ import { SHA512 } from "../crypto/_sha2.ts";
 import { bytes, withWork, words } from "../crypto/_work.ts";
 import { checkLength, unshared } from "./_check.ts";
 import { BASE_TABLE } from "./_base_table.ts";
-import { Bytes } from "../core/_intrinsics.ts";
+import { Bytes, Int32s, Int8s } from "../core/_intrinsics.ts";
 
 // Word offsets of the work array's elements.
 const EL = LIMBS;
@@ -82,7 +82,7 @@ const RB = KS + 32; // the encoding of R
 const AREA = RB + 32;
 
 // Public constants, computed from their definitions once at load.
-const CONSTANTS = new Int32Array(SCRATCH + 8 * EL);
+const CONSTANTS = new Int32s(SCRATCH + 8 * EL);
 const C_D = SCRATCH;
 const C_D2 = C_D + EL;
 const C_I = C_D2 + EL;
@@ -190,7 +190,7 @@ function encode(w: Int32Array, p: number, out: Uint8Array, at: number): void {
  * hex (for the generator and the test).
  */
 export function encodeTable(tab: Int32Array): string {
-  const w = new Int32Array(2 * EL);
+  const w = new Int32s(2 * EL);
   const raw = new Bytes(32);
   let hex = "";
   for (let e = 0; e < 256 * 3; e++) {
@@ -274,7 +274,7 @@ let table: Int32Array | undefined;
 
 /** The table from its 256 x 3 canonical encodings, in hex. */
 function loadTable(): Int32Array {
-  const out = new Int32Array(32 * 8 * ENTRY);
+  const out = new Int32s(32 * 8 * ENTRY);
   const raw = new Bytes(32);
   for (let e = 0; e < 256 * 3; e++) {
     for (let i = 0; i < 32; i++) {
@@ -292,9 +292,9 @@ function loadTable(): Int32Array {
  * the test that checks _base_table.ts).
  */
 export function computeBaseTable(): Int32Array {
-  const out = new Int32Array(32 * 8 * ENTRY);
+  const out = new Int32s(32 * 8 * ENTRY);
   // The build works over public points only: a heap array is fine.
-  const w = new Int32Array(WORDS + 256 * 4 * EL * 2);
+  const w = new Int32s(WORDS + 256 * 4 * EL * 2);
   loadConstants(w);
   const pts = WORDS; // 256 extended points
   const prods = pts + 256 * 4 * EL; // running products of the Zs
@@ -525,7 +525,7 @@ export function ed25519Verify(
       toCached(w, CACHE + j * 4 * EL, QX);
       if (j < 7) addEntry(w, QX, CACHE, CACHE + 2 * EL);
     }
-    const e = new Int8Array(64);
+    const e = new Int8s(64);
     publicDigits(e, area, KS);
     identity(w, QX);
     for (let i = 63; i >= 0; i--) {

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { Bytes } from "../core/_intrinsics.ts";
+import { Bytes, Int32s } from "../core/_intrinsics.ts";
 
 // Taken at load: a Math.imul replaced after import would be handed the
 // limbs it multiplies (a secret scalar's, the ladder's).
@@ -31,7 +31,7 @@ function limbsOfHex(hex: string, count: number): Int32Array {
   for (let i = 0; i < hex.length / 2; i++) {
     raw[hex.length / 2 - 1 - i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   }
-  const out = new Int32Array(count);
+  const out = new Int32s(count);
   loadLimbs(out, 0, raw, 0, 32, count);
   return out;
 }

@@ -30,11 +30,14 @@ import {
   detachBuffer,
   enlist,
   floor,
+  Int32s,
   isDetached,
   markOwn,
   markOwnView,
   membersOf,
   strike,
+  Uint16s,
+  Uint32s,
 } from "../core/_intrinsics.ts";
 import { checkMapHeadroom, mappingHeld } from "../core/_map_limit.ts";
 import { noteQuarantined } from "../core/_registry.ts";
@@ -186,20 +189,20 @@ export class Arena implements OpenMapping, Retirable {
     this.#bytes = bytes;
     this.#expected = expected;
     this.#rest = rest;
-    this.#free = new Int32Array(this.capacity);
+    this.#free = new Int32s(this.capacity);
     // Lowest index on top, so slots fill pages in order.
     for (let i = 0; i < this.capacity; i++) {
       this.#free[i] = this.capacity - 1 - i;
     }
     this.#freeCount = this.capacity;
-    this.#sizes = new Uint16Array(this.capacity);
+    this.#sizes = new Uint16s(this.capacity);
     this.#levels = new Bytes(this.capacity);
     this.#escaped = new Bytes(this.capacity);
-    this.#readers = new Uint32Array(pages);
-    this.#writers = new Uint32Array(pages);
+    this.#readers = new Uint32s(pages);
+    this.#writers = new Uint32s(pages);
     this.#protection = new Bytes(pages).fill(rest);
     if (rest === 0) {
-      this.#pageEntries = new Int32Array(pages).fill(-1);
+      this.#pageEntries = new Int32s(pages).fill(-1);
     } else {
       // Pages that rest open stay open until the arena is unmapped: one
       // entry for them all. An arena that rests read-only makes pages
