@@ -21,6 +21,7 @@ import {
 } from "../mod.ts";
 import { encrypt } from "../crypto.ts";
 import { definedWhile, replacedWhile } from "./_replaced.ts";
+import { childScript, runChild } from "./_child.ts";
 import { test } from "./_harness.ts";
 
 const RealMap = Map;
@@ -179,4 +180,13 @@ test("a TextEncoder replaced after import does not choose the file a secret is r
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("a global Set replaced after import cannot make hardenProcess skip its steps", () => {
+  const child = runChild(childScript("r13_harden.ts"));
+  assert.equal(child.status, 0, child.stdout + child.stderr);
+  const result = JSON.parse(child.stdout.trim().split("\n").at(-1) ?? "");
+  assert.notEqual(result.steps.dumpable.status, "skipped");
+  assert.notEqual(result.steps.coreLimit.status, "skipped");
+  assert.equal(result.dumpable, false);
 });
