@@ -28,6 +28,10 @@ const Number = globalThis.Number;
 // replaced `startsWith` answering yes would point this copy at whatever
 // else is mapped at an agreed address, and it would write there.
 const apply = Reflect.apply;
+// A memfd's name, by the encoder taken at load: a replaced TextEncoder would
+// choose the name, and with it which table every thread joins.
+const encoder = new TextEncoder();
+const encode = TextEncoder.prototype.encode;
 const { endsWith, indexOf, lastIndexOf, slice, startsWith } = String.prototype;
 const hex = BigInt.prototype.toString;
 const isSafeInteger = Number.isSafeInteger;
@@ -119,7 +123,7 @@ export function createLinuxThreads(
     const memfdCreate = libc.memfd_create;
     if (memfdCreate === undefined) return undefined;
     const fd = memfdCreate(
-      new TextEncoder().encode(`${name}\0`),
+      apply(encode, encoder, [`${name}\0`]) as Uint8Array,
       LINUX.MFD_CLOEXEC,
     );
     if (fd < 0) return undefined;

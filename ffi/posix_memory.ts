@@ -23,6 +23,19 @@ const Bytes = Uint8Array;
 // address, a length or an offset.
 const Number = globalThis.Number;
 
+// The rlimit record's words and a path's bytes, by the built-ins as they
+// were at load: a `DataView.prototype.getBigUint64` replaced after import
+// chose the lock limit read (and the hard limit `raiseLockLimit` set, for
+// good), a `setBigUint64` was handed the record setrlimit(2) is given, and
+// a replaced `TextEncoder` chose which file `openRead` opens (a secret read
+// from a file of its choosing).
+const apply = Reflect.apply;
+const View = DataView;
+const Buffers = ArrayBuffer;
+const { getBigUint64, setBigUint64 } = DataView.prototype;
+const encoder = new TextEncoder();
+const encode = TextEncoder.prototype.encode;
+
 type PosixLibrary = BoundLibrary<typeof POSIX_FUNCTIONS>;
 
 /** The errno values named in messages; the numbers differ by OS. */
@@ -143,22 +156,25 @@ export function createPosix(
 
   // struct rlimit { rlim_t rlim_cur, rlim_max; }: two 64-bit words on
   // every OS and architecture served here.
-  const rlimitBytes = new Bytes(16);
-  const rlimitView = new DataView(rlimitBytes.buffer);
+  const rlimitBuffer = new Buffers(16);
+  const rlimitBytes = new Bytes(rlimitBuffer);
+  const rlimitView = new View(rlimitBuffer);
   const toLimit = (value: bigint): number =>
     value >= constants.RLIM_INFINITY ? Infinity : Number(value);
+  const readWord = (at: number): bigint =>
+    apply(getBigUint64, rlimitView, [at, true]) as bigint;
 
   function readLimit(resource: number): LockLimit {
     check("getrlimit", lib.getrlimit(resource, rlimitBytes));
     return {
-      soft: toLimit(rlimitView.getBigUint64(0, true)),
-      hard: toLimit(rlimitView.getBigUint64(8, true)),
+      soft: toLimit(readWord(0)),
+      hard: toLimit(readWord(8)),
     };
   }
 
   function writeLimit(resource: number, soft: bigint, hard: bigint): boolean {
-    rlimitView.setBigUint64(0, soft, true);
-    rlimitView.setBigUint64(8, hard, true);
+    apply(setBigUint64, rlimitView, [0, soft, true]);
+    apply(setBigUint64, rlimitView, [8, hard, true]);
     return lib.setrlimit(resource, rlimitBytes) === 0;
   }
 
@@ -196,7 +212,7 @@ export function createPosix(
       const { soft, hard } = lockLimit();
       if (soft >= hard) return false;
       // Read again as the kernel's own word: `Infinity` has no bigint.
-      const raw = rlimitView.getBigUint64(8, true);
+      const raw = readWord(8);
       return writeLimit(constants.RLIMIT_MEMLOCK, raw, raw);
     },
 
@@ -204,7 +220,7 @@ export function createPosix(
       adapter.readPermission?.(path) ?? { granted: true },
 
     openRead(path, nonBlock = false) {
-      const bytes = new TextEncoder().encode(`${path}\0`);
+      const bytes = apply(encode, encoder, [`${path}\0`]) as Uint8Array;
       const flags = constants.O_RDONLY | constants.O_CLOEXEC |
         (nonBlock ? constants.O_NONBLOCK : 0);
       return retrying("open", () => lib.open(bytes, flags));

@@ -16,6 +16,7 @@ import {
   append,
   keep,
   lookUp,
+  Maps,
   now,
   onceUnref,
   subarrayOf,
@@ -111,8 +112,8 @@ export function lifetimeClock(
 
 /** The agent's keys and secrets, with their lifetimes. */
 export class Keyring {
-  readonly #keys = new Map<string, HeldKey>();
-  readonly #secrets = new Map<string, HeldSecret>();
+  readonly #keys = new Maps<string, HeldKey>();
+  readonly #secrets = new Maps<string, HeldSecret>();
   #cancelTimer: (() => void) | undefined;
   readonly #now: () => number;
   readonly #after: (fn: () => void, ms: number) => () => void;

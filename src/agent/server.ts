@@ -31,6 +31,7 @@ import {
   fillRange,
   lengthOf,
   membersOf,
+  Sets,
   strike,
   subarrayOf,
   zero,
@@ -257,7 +258,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   const lock = new Lock();
   // Locked before the socket exists: no client ever sees it unlocked.
   lockPassphrase?.read((view) => lock.lock(view));
-  const sockets = new Set<NetSocket>();
+  const sockets = new Sets<NetSocket>();
   const server = net().createServer({ pauseOnConnect: true });
   server.maxConnections = maxConnections;
 

@@ -81,6 +81,35 @@ export const BigInt64s: BigInt64ArrayConstructor = BigInt64Array;
 /** See `Int8s`. */
 export const Float64s: Float64ArrayConstructor = Float64Array;
 
+/**
+ * `Map` and `Set` as they were at load, for every map and set the library
+ * makes after import. A replaced global would be called for each, and could
+ * keep what it made: the crypto work area's cipher parts (over the key's
+ * guarded pages), the agent's keys, a buffer's loans (ArrayBuffers over
+ * guarded pages), or answer a verdict map with entries of its own.
+ */
+export const Maps: MapConstructor = Map;
+/** See `Maps`. */
+export const Sets: SetConstructor = Set;
+
+/**
+ * `Atomics`' functions as they were at load. The process table and the list
+ * of open ranges are views over shared native memory: a function replaced
+ * on `Atomics` after import would be handed them at every scope, and could
+ * keep them (where every thread's regions lie) or answer for them.
+ */
+export const Atomic: Pick<
+  typeof Atomics,
+  "add" | "sub" | "load" | "store" | "compareExchange" | "or"
+> = Object.freeze({
+  add: Atomics.add,
+  sub: Atomics.sub,
+  load: Atomics.load,
+  store: Atomics.store,
+  compareExchange: Atomics.compareExchange,
+  or: Atomics.or,
+});
+
 /** A real Uint8Array's length as the engine knows it (0 once detached). */
 export function lengthOf(view: Uint8Array): number {
   return typedLength(view) as number;
@@ -536,17 +565,28 @@ function unrefOrStop(timer: unknown, stop: () => unknown): () => void {
 // The ArrayBuffers this library made over guarded pages: a view over one of
 // them is the library's own memory, which must never be wiped or closed by
 // code that takes it as a caller's source.
+// By the intrinsics: a `WeakSet.prototype.add` replaced after import would
+// be handed each of them (and could keep it), and a `has` could answer for
+// them.
 const own = new WeakSet<ArrayBuffer>();
+const weakAdd = apply(call.bind, call, [WeakSet.prototype.add]) as (
+  set: WeakSet<object>,
+  member: object,
+) => unknown;
+const weakHas = apply(call.bind, call, [WeakSet.prototype.has]) as (
+  set: WeakSet<object>,
+  member: unknown,
+) => boolean;
 
 /** Marks `buffer` as one made over guarded pages. */
 export function markOwn(buffer: ArrayBuffer): ArrayBuffer {
-  own.add(buffer);
+  weakAdd(own, buffer);
   return buffer;
 }
 
 /** Whether `buffer` is one this library made over guarded pages. */
 export function isOwnBuffer(buffer: ArrayBufferLike): boolean {
-  return own.has(buffer as ArrayBuffer);
+  return weakHas(own, buffer);
 }
 
 // The views this library handed out (a scope's view, a slot's, a lent
@@ -555,7 +595,7 @@ const ownViews = new WeakSet<Uint8Array>();
 
 /** Marks `view` as one over guarded pages, handed out by the library. */
 export function markOwnView(view: Uint8Array): Uint8Array {
-  ownViews.add(view);
+  weakAdd(ownViews, view);
   return view;
 }
 
@@ -571,7 +611,7 @@ export function markOwnView(view: Uint8Array): Uint8Array {
  * bytes match memory of ours that is open.
  */
 export function isOwnView(view: Uint8Array): boolean {
-  if (ownViews.has(view)) return true;
+  if (weakHas(ownViews, view)) return true;
   if (byteOffsetOf(view) === 0) return false;
-  return own.has(bufferOf(view) as ArrayBuffer);
+  return weakHas(own, bufferOf(view));
 }

@@ -22,6 +22,7 @@ import {
   lengthOf,
   markOwn,
   markOwnView,
+  Sets,
   strike,
 } from "./_intrinsics.ts";
 import { type Loan, openMappingAt, sharesFirstByte } from "./_open.ts";
@@ -64,7 +65,7 @@ export function lend(
   }
   const buffer = markOwn(memory.view(address, length));
   const loan: Loan = { buffer, address, size: length };
-  const loans = mapping.loans ??= new Set();
+  const loans = mapping.loans ??= new Sets();
   enlist(loans, loan);
   return {
     view: markOwnView(new Bytes(buffer)),

@@ -51,11 +51,13 @@
 import type { NativeMemory } from "./_native.ts";
 import {
   append,
+  Atomic,
   BigInt64s,
   entryStack,
   Int32s,
   keep,
   lookUp,
+  Maps,
   now,
   popEntry,
   pushEntry,
@@ -157,7 +159,7 @@ export function markOpen(
   if (entry < 0 && freeEnded(memory, shared) > 0) entry = claim(words, tid);
   if (entry < 0) {
     unrecorded++;
-    Atomics.add(words, UNRECORDED, 1);
+    Atomic.add(words, UNRECORDED, 1);
     return UNRECORDED_ENTRY;
   }
   const at = wordAt(entry);
@@ -167,7 +169,7 @@ export function markOpen(
   addresses[(at >> 1) + 2] = start;
   addresses[(at >> 1) + 3] = end;
   own++;
-  Atomics.add(words, IN_USE, 1);
+  Atomic.add(words, IN_USE, 1);
   return entry;
 }
 
@@ -183,14 +185,14 @@ export function markClosed(entry: number): void {
   const { words } = list;
   if (entry === UNRECORDED_ENTRY) {
     unrecorded--;
-    Atomics.sub(words, UNRECORDED, 1);
+    Atomic.sub(words, UNRECORDED, 1);
     return;
   }
   if (entry < 0) return;
   const at = wordAt(entry);
   words[at + 3] = 0;
-  Atomics.store(words, at, 0);
-  Atomics.sub(words, IN_USE, 1);
+  Atomic.store(words, at, 0);
+  Atomic.sub(words, IN_USE, 1);
   own--;
   pushEntry(freed, entry);
 }
@@ -198,18 +200,18 @@ export function markClosed(entry: number): void {
 /** A free entry, claimed for `tid` by compare-and-swap; -1 if none. */
 function claim(words: Int32Array, tid: number): number {
   for (let entry = popEntry(freed); entry >= 0; entry = popEntry(freed)) {
-    if (Atomics.compareExchange(words, wordAt(entry), 0, tid) === 0) {
+    if (Atomic.compareExchange(words, wordAt(entry), 0, tid) === 0) {
       return entry;
     }
   }
   for (let tried = 0; tried < ENTRIES; tried++) {
     const entry = cursor;
     cursor = cursor + 1 === ENTRIES ? 0 : cursor + 1;
-    if (Atomics.compareExchange(words, wordAt(entry), 0, tid) === 0) {
+    if (Atomic.compareExchange(words, wordAt(entry), 0, tid) === 0) {
       for (;;) {
-        const top = Atomics.load(words, TOP);
+        const top = Atomic.load(words, TOP);
         if (top > entry) break;
-        if (Atomics.compareExchange(words, TOP, top, entry + 1) === top) break;
+        if (Atomic.compareExchange(words, TOP, top, entry + 1) === top) break;
       }
       return entry;
     }
@@ -226,7 +228,7 @@ export function othersOpen(memory: NativeMemory): boolean {
   const shared = mapList(memory);
   if (shared === null) return true;
   const { words } = shared;
-  if (Atomics.load(words, IN_USE) > own) {
+  if (Atomic.load(words, IN_USE) > own) {
     // Perhaps only entries a thread left when it ended inside a scope:
     // look, at most once a second (a look reads /proc per entry).
     const time = now();
@@ -235,8 +237,8 @@ export function othersOpen(memory: NativeMemory): boolean {
       freeEnded(memory, shared);
     }
   }
-  return Atomics.load(words, IN_USE) > own ||
-    Atomics.load(words, UNRECORDED) > unrecorded;
+  return Atomic.load(words, IN_USE) > own ||
+    Atomic.load(words, UNRECORDED) > unrecorded;
 }
 
 /**
@@ -249,12 +251,12 @@ function freeEnded(memory: NativeMemory, shared: List): number {
   const { threadStart } = memory;
   if (threadStart === undefined) return 0;
   const { words } = shared;
-  const top = Atomics.load(words, TOP);
-  const verdicts = new Map<number, number | null>();
+  const top = Atomic.load(words, TOP);
+  const verdicts = new Maps<number, number | null>();
   let count = 0;
   for (let entry = 0; entry < top; entry++) {
     const at = wordAt(entry);
-    const owner = Atomics.load(words, at);
+    const owner = Atomic.load(words, at);
     if (owner === 0 || owner === shared.tid) continue;
     // By the intrinsics: a Map.prototype.get replaced after import would
     // have a live thread's open ranges freed.
@@ -270,8 +272,8 @@ function freeEnded(memory: NativeMemory, shared: List): number {
     if (started === -1 || started === words[at + 1]) continue;
     // Ended: no one else writes this entry; whoever wins the swap counts it.
     words[at + 3] = 0;
-    if (Atomics.compareExchange(words, at, owner, 0) === owner) {
-      Atomics.sub(words, IN_USE, 1);
+    if (Atomic.compareExchange(words, at, owner, 0) === owner) {
+      Atomic.sub(words, IN_USE, 1);
       count++;
     }
   }
@@ -285,10 +287,10 @@ function freeEnded(memory: NativeMemory, shared: List): number {
  * secret.
  */
 function forEachOpenEntry(words: Int32Array, visit: (at: number) => void) {
-  const top = Atomics.load(words, TOP);
+  const top = Atomic.load(words, TOP);
   for (let entry = 0; entry < top; entry++) {
     const at = wordAt(entry);
-    if (Atomics.load(words, at) !== 0 && words[at + 3] !== 0) visit(at);
+    if (Atomic.load(words, at) !== 0 && words[at + 3] !== 0) visit(at);
   }
 }
 
@@ -330,10 +332,10 @@ export interface ForeignRange {
 export function foreignRanges(): ForeignRange[] | undefined {
   if (!list) return undefined;
   const { words, addresses, tid, started } = list;
-  if (Atomics.load(words, UNRECORDED) > unrecorded) return undefined;
+  if (Atomic.load(words, UNRECORDED) > unrecorded) return undefined;
   const ranges: ForeignRange[] = [];
   forEachOpenEntry(words, (at) => {
-    if (Atomics.load(words, at) !== tid || words[at + 1] !== started) return;
+    if (Atomic.load(words, at) !== tid || words[at + 1] !== started) return;
     if (words[at + 2] === COPY) return;
     append(ranges, {
       start: addresses[(at >> 1) + 2],

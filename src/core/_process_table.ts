@@ -82,6 +82,7 @@ import type { NativeMemory } from "./_native.ts";
 import { quarantine } from "./_quarantine.ts";
 import {
   append,
+  Atomic,
   BigInt64s,
   ceil,
   entryStack,
@@ -90,6 +91,7 @@ import {
   isSafeInteger,
   keep,
   lookUp,
+  Maps,
   popEntry,
   pushEntry,
 } from "./_intrinsics.ts";
@@ -207,7 +209,7 @@ function join(memory: NativeMemory, existingOnly = false): Table | null {
       self,
     };
     // The mappings this thread counted before it had the table.
-    if (localHeld !== 0) Atomics.add(table.words, HELD, localHeld);
+    if (localHeld !== 0) Atomic.add(table.words, HELD, localHeld);
     localHeld = 0;
     return table;
   } catch {
@@ -256,9 +258,9 @@ export function joinTable(memory: NativeMemory): void {
 
 function raiseTop(words: Int32Array, at: number, value: number): void {
   for (;;) {
-    const top = Atomics.load(words, at);
+    const top = Atomic.load(words, at);
     if (top >= value) return;
-    if (Atomics.compareExchange(words, at, top, value) === top) return;
+    if (Atomic.compareExchange(words, at, top, value) === top) return;
   }
 }
 
@@ -266,14 +268,14 @@ function raiseTop(words: Int32Array, at: number, value: number): void {
 function takeFreeEntry(shared: Table): number {
   const { words, slots, self } = shared;
   for (let entry = popEntry(freed); entry >= 0; entry = popEntry(freed)) {
-    if (Atomics.compareExchange(slots, slotAt(entry), 0n, self) === 0n) {
+    if (Atomic.compareExchange(slots, slotAt(entry), 0n, self) === 0n) {
       return entry;
     }
   }
   for (let tried = 0; tried < ENTRIES; tried++) {
     const entry = cursor;
     cursor = cursor + 1 === ENTRIES ? 0 : cursor + 1;
-    if (Atomics.compareExchange(slots, slotAt(entry), 0n, self) === 0n) {
+    if (Atomic.compareExchange(slots, slotAt(entry), 0n, self) === 0n) {
       raiseTop(words, ENTRIES_TOP, entry + 1);
       return entry;
     }
@@ -332,7 +334,7 @@ export function forgetRegion(entry: number, base: bigint): void {
   if (slots[at] !== self || slots[at + 2] !== base) return;
   words[flagsAt(entry)] = 0;
   // Atomic: other threads take free entries by compare-and-swap.
-  Atomics.store(slots, at, 0n);
+  Atomic.store(slots, at, 0n);
   pushEntry(freed, entry);
 }
 
@@ -357,7 +359,7 @@ function sweepEnded(memory: NativeMemory, shared: Table): number {
   // One /proc read per owner, not per entry. By the intrinsics: a replaced
   // `Map.prototype.get` answering "alive" would leave an ended thread's
   // secrets out of purge(), and "ended" would wipe a live thread's.
-  const verdicts = new Map<bigint, boolean>();
+  const verdicts = new Maps<bigint, boolean>();
   const hasEnded = (owner: bigint): boolean => {
     let ended = lookUp(verdicts, owner);
     if (ended === undefined) {
@@ -374,27 +376,27 @@ function sweepEnded(memory: NativeMemory, shared: Table): number {
     return ended;
   };
   let reclaimed = 0;
-  const top = Atomics.load(words, ENTRIES_TOP);
+  const top = Atomic.load(words, ENTRIES_TOP);
   for (let entry = 0; entry < top; entry++) {
     const at = slotAt(entry);
-    const seen = Atomics.load(slots, at);
+    const seen = Atomic.load(slots, at);
     // Free, ours, or marked by us in a pass that failed (another thread
     // retries it once we have ended).
     if (seen === 0n || seen === self || seen === -self) continue;
     if (!hasEnded(seen < 0n ? -seen : seen)) continue;
-    if (Atomics.compareExchange(slots, at, seen, -self) !== seen) continue;
-    const flags = Atomics.load(words, flagsAt(entry));
+    if (Atomic.compareExchange(slots, at, seen, -self) !== seen) continue;
+    const flags = Atomic.load(words, flagsAt(entry));
     // Taken but never published (the thread ended between the two steps,
     // before any secret was written): only the entry is given back.
     if ((flags & READY) !== 0) {
       if (!wipeAndQuarantine(memory, shared, entry)) continue;
       reclaimed++;
-      Atomics.add(words, RECLAIMED, 1);
-      Atomics.add(words, QUARANTINED, 1);
-      Atomics.add(words, QUARANTINED_PAGES, lengths[at + 4] / shared.pageSize);
+      Atomic.add(words, RECLAIMED, 1);
+      Atomic.add(words, QUARANTINED, 1);
+      Atomic.add(words, QUARANTINED_PAGES, lengths[at + 4] / shared.pageSize);
     }
-    Atomics.store(words, flagsAt(entry), 0);
-    Atomics.store(slots, at, 0n);
+    Atomic.store(words, flagsAt(entry), 0);
+    Atomic.store(slots, at, 0n);
   }
   return reclaimed;
 }
@@ -414,14 +416,14 @@ function wipeAndQuarantine(
 ): boolean {
   const { words, slots, lengths } = shared;
   const at = slotAt(entry);
-  if ((Atomics.load(words, flagsAt(entry)) & WIPED) !== 0) return true;
+  if ((Atomic.load(words, flagsAt(entry)) & WIPED) !== 0) return true;
   try {
     const data = slots[at + 3];
     const dataLength = lengths[at + 5];
     memory.protect(data, dataLength, "readwrite");
     memory.wipe(data, dataLength);
     quarantine(memory, data, dataLength);
-    Atomics.or(words, flagsAt(entry), WIPED);
+    Atomic.or(words, flagsAt(entry), WIPED);
     return true;
   } catch {
     return false;
@@ -442,7 +444,7 @@ function adjustHeld(delta: 1 | -1): void {
   }
   pendingHeld += delta;
   if (pendingHeld >= BATCH || pendingHeld <= -BATCH) {
-    Atomics.add(table.words, HELD, pendingHeld);
+    Atomic.add(table.words, HELD, pendingHeld);
     pendingHeld = 0;
   }
 }
@@ -459,7 +461,7 @@ export function mappingReleased(): void {
 
 /** Regions and arenas held by the process (this thread's, until it has the table). */
 export function heldMappings(): number {
-  return table ? Atomics.load(table.words, HELD) + pendingHeld : localHeld;
+  return table ? Atomic.load(table.words, HELD) + pendingHeld : localHeld;
 }
 
 /** How far this thread's secmem sees: every thread's buffers, or its own. */
@@ -472,9 +474,9 @@ export function otherThreadEntries(): number {
   if (!table) return 0;
   const { words, slots, self } = table;
   let count = 0;
-  const top = Atomics.load(words, ENTRIES_TOP);
+  const top = Atomic.load(words, ENTRIES_TOP);
   for (let entry = 0; entry < top; entry++) {
-    const owner = Atomics.load(slots, slotAt(entry));
+    const owner = Atomic.load(slots, slotAt(entry));
     if (owner > 0n && owner !== self && (words[flagsAt(entry)] & READY) !== 0) {
       count++;
     }
@@ -484,15 +486,15 @@ export function otherThreadEntries(): number {
 
 /** Regions and arenas of ended threads reclaimed since the process began. */
 export function reclaimedEntries(): number {
-  return table ? Atomics.load(table.words, RECLAIMED) : 0;
+  return table ? Atomic.load(table.words, RECLAIMED) : 0;
 }
 
 /** Ranges of ended threads quarantined by any thread, and their bytes. */
 export function quarantinedFromEnded(): { buffers: number; bytes: number } {
   if (!table) return { buffers: 0, bytes: 0 };
   return {
-    buffers: Atomics.load(table.words, QUARANTINED),
-    bytes: Atomics.load(table.words, QUARANTINED_PAGES) * table.pageSize,
+    buffers: Atomic.load(table.words, QUARANTINED),
+    bytes: Atomic.load(table.words, QUARANTINED_PAGES) * table.pageSize,
   };
 }
 
@@ -504,11 +506,11 @@ export function guardedRanges(): [bigint, bigint][] {
   if (!table) return [];
   const { words, slots, lengths } = table;
   const ranges: [bigint, bigint][] = [];
-  const top = Atomics.load(words, ENTRIES_TOP);
+  const top = Atomic.load(words, ENTRIES_TOP);
   for (let entry = 0; entry < top; entry++) {
     const at = slotAt(entry);
     if (
-      Atomics.load(slots, at) === 0n || (words[flagsAt(entry)] & READY) === 0
+      Atomic.load(slots, at) === 0n || (words[flagsAt(entry)] & READY) === 0
     ) continue;
     const data = slots[at + 3];
     append(ranges, [data, data + BigInt(lengths[at + 5])]);

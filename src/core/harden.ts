@@ -7,7 +7,7 @@
  */
 
 import { native, type NativeMemory } from "./_native.ts";
-import { enlist, isMember } from "./_intrinsics.ts";
+import { enlist, isMember, Sets } from "./_intrinsics.ts";
 import { checkChoice, checkOptions, readFailed } from "./_validate.ts";
 import { SecretMemoryError } from "./errors.ts";
 
@@ -113,7 +113,7 @@ export function hardeningState(
 }
 
 function checkSkip(skip: unknown): Set<HardeningStepName> {
-  const skipped = new Set<HardeningStepName>();
+  const skipped = new Sets<HardeningStepName>();
   try {
     if (!Array.isArray(skip)) {
       throw new SecretMemoryError(

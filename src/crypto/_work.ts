@@ -43,6 +43,7 @@ import {
   byteOffsetOf,
   Bytes,
   fillRange,
+  Maps,
   putAt,
   subarrayOf,
   Uint32s,
@@ -108,7 +109,7 @@ function areaAt(level: number): Held {
     markScratch(pool);
   }
   const slot = pool.alloc(AREA_SIZE);
-  const fresh: Held = { slot, bytes: slot.view, kits: new Map() };
+  const fresh: Held = { slot, bytes: slot.view, kits: new Maps() };
   // As an own element: a setter planted on Array.prototype would be
   // handed the area (its view reads every key the crypto core loads).
   putAt(stack, level, fresh);

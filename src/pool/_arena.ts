@@ -35,6 +35,7 @@ import {
   markOwn,
   markOwnView,
   membersOf,
+  Sets,
   strike,
   Uint16s,
   Uint32s,
@@ -455,7 +456,7 @@ export class Arena implements OpenMapping, Retirable {
           if (buffer !== undefined) {
             const size = this.#sizes[index];
             const address = this.userAddress(index);
-            enlist(this.loans ??= new Set(), { buffer, address, size });
+            enlist(this.loans ??= new Sets(), { buffer, address, size });
           }
           this.#quarantinedSlots++;
         } else {

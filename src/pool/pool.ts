@@ -36,7 +36,9 @@ import {
   keep,
   lengthOf,
   lookUp,
+  Maps,
   membersOf,
+  Sets,
   strike,
   subarrayOf,
   unkeep,
@@ -148,7 +150,7 @@ class PoolCore {
   readonly rest: Level;
   readonly lock: LockPolicy;
   readonly #classes: SizeClass[] = [];
-  readonly #arenas = new Map<number, Arena>();
+  readonly #arenas = new Maps<number, Arena>();
   readonly finalizer = new FinalizationRegistry<number>((key) =>
     this.#reclaim(key)
   );
@@ -259,8 +261,8 @@ class PoolCore {
       }
       home = {
         geometry: geometryFor(SLOT_SIZES[index], pageSize),
-        arenas: new Set(),
-        open: new Set(),
+        arenas: new Sets(),
+        open: new Sets(),
         current: undefined,
         spare: undefined,
       };
