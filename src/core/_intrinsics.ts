@@ -14,6 +14,7 @@ const getOwn = Object.getOwnPropertyDescriptor;
 const protoOf = Object.getPrototypeOf;
 
 const call = Function.prototype.call;
+const bind = Function.prototype.bind;
 
 /**
  * A built-in getter as a plain function of its receiver (`get(value)`),
@@ -569,14 +570,12 @@ function unrefOrStop(timer: unknown, stop: () => unknown): () => void {
 // be handed each of them (and could keep it), and a `has` could answer for
 // them.
 const own = new WeakSet<ArrayBuffer>();
-const weakAdd = apply(call.bind, call, [WeakSet.prototype.add]) as (
-  set: WeakSet<object>,
-  member: object,
-) => unknown;
-const weakHas = apply(call.bind, call, [WeakSet.prototype.has]) as (
-  set: WeakSet<object>,
-  member: unknown,
-) => boolean;
+const weakSetAdd = WeakSet.prototype.add;
+const weakSetHas = WeakSet.prototype.has;
+const weakAdd = (set: WeakSet<object>, member: object): unknown =>
+  apply(weakSetAdd, set, [member]);
+const weakHas = (set: WeakSet<object>, member: unknown): boolean =>
+  apply(weakSetHas, set, [member]) as boolean;
 
 /** Marks `buffer` as one made over guarded pages. */
 export function markOwn(buffer: ArrayBuffer): ArrayBuffer {
@@ -592,10 +591,17 @@ export function isOwnBuffer(buffer: ArrayBufferLike): boolean {
 // The views this library handed out (a scope's view, a slot's, a lent
 // one): known by identity, without asking for their buffer.
 const ownViews = new WeakSet<Uint8Array>();
+// Bound to the set once: a pool slot's scope marks a new view each time,
+// and through Reflect.apply, or `call` bound to the method, that scope
+// ran about 10 % slower in JavaScriptCore (bench/versus.ts slotread_rw,
+// Bun).
+const addOwnView = apply(bind, weakSetAdd, [ownViews]) as (
+  view: Uint8Array,
+) => unknown;
 
 /** Marks `view` as one over guarded pages, handed out by the library. */
 export function markOwnView(view: Uint8Array): Uint8Array {
-  weakAdd(ownViews, view);
+  addOwnView(view);
   return view;
 }
 
