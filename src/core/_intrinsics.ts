@@ -569,35 +569,40 @@ function unrefOrStop(timer: unknown, stop: () => unknown): () => void {
 // By the intrinsics: a `WeakSet.prototype.add` replaced after import would
 // be handed each of them (and could keep it), and a `has` could answer for
 // them.
+// Each method bound to its set once: a pool slot's alloc and scope mark a
+// new buffer and view each time, and through Reflect.apply, or `call`
+// bound to the method, they ran 10 to 14 % slower in JavaScriptCore
+// (bench/versus.ts pool32_rw, slotread_rw, Bun).
 const own = new WeakSet<ArrayBuffer>();
 const weakSetAdd = WeakSet.prototype.add;
 const weakSetHas = WeakSet.prototype.has;
-const weakAdd = (set: WeakSet<object>, member: object): unknown =>
-  apply(weakSetAdd, set, [member]);
-const weakHas = (set: WeakSet<object>, member: unknown): boolean =>
-  apply(weakSetHas, set, [member]) as boolean;
+const addOwn = apply(bind, weakSetAdd, [own]) as (
+  buffer: ArrayBuffer,
+) => unknown;
+const hasOwn = apply(bind, weakSetHas, [own]) as (
+  buffer: unknown,
+) => boolean;
 
 /** Marks `buffer` as one made over guarded pages. */
 export function markOwn(buffer: ArrayBuffer): ArrayBuffer {
-  weakAdd(own, buffer);
+  addOwn(buffer);
   return buffer;
 }
 
 /** Whether `buffer` is one this library made over guarded pages. */
 export function isOwnBuffer(buffer: ArrayBufferLike): boolean {
-  return weakHas(own, buffer);
+  return hasOwn(buffer);
 }
 
 // The views this library handed out (a scope's view, a slot's, a lent
 // one): known by identity, without asking for their buffer.
 const ownViews = new WeakSet<Uint8Array>();
-// Bound to the set once: a pool slot's scope marks a new view each time,
-// and through Reflect.apply, or `call` bound to the method, that scope
-// ran about 10 % slower in JavaScriptCore (bench/versus.ts slotread_rw,
-// Bun).
 const addOwnView = apply(bind, weakSetAdd, [ownViews]) as (
   view: Uint8Array,
 ) => unknown;
+const hasOwnView = apply(bind, weakSetHas, [ownViews]) as (
+  view: Uint8Array,
+) => boolean;
 
 /** Marks `view` as one over guarded pages, handed out by the library. */
 export function markOwnView(view: Uint8Array): Uint8Array {
@@ -617,7 +622,7 @@ export function markOwnView(view: Uint8Array): Uint8Array {
  * bytes match memory of ours that is open.
  */
 export function isOwnView(view: Uint8Array): boolean {
-  if (weakHas(ownViews, view)) return true;
+  if (hasOwnView(view)) return true;
   if (byteOffsetOf(view) === 0) return false;
-  return weakHas(own, bufferOf(view));
+  return hasOwn(bufferOf(view));
 }
