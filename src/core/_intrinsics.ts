@@ -576,12 +576,12 @@ function unrefOrStop(timer: unknown, stop: () => unknown): () => void {
 const own = new WeakSet<ArrayBuffer>();
 const weakSetAdd = WeakSet.prototype.add;
 const weakSetHas = WeakSet.prototype.has;
-const addOwn = apply(bind, weakSetAdd, [own]) as (
-  buffer: ArrayBuffer,
-) => unknown;
-const hasOwn = apply(bind, weakSetHas, [own]) as (
-  buffer: unknown,
-) => boolean;
+/** `method` with `this` fixed to `set`, bound by the intrinsic `bind`. */
+function boundTo<T>(method: unknown, set: object): T {
+  return apply(bind, method, [set]) as T;
+}
+const addOwn = boundTo<(buffer: ArrayBuffer) => unknown>(weakSetAdd, own);
+const hasOwn = boundTo<(buffer: ArrayBufferLike) => boolean>(weakSetHas, own);
 
 /** Marks `buffer` as one made over guarded pages. */
 export function markOwn(buffer: ArrayBuffer): ArrayBuffer {
@@ -597,12 +597,14 @@ export function isOwnBuffer(buffer: ArrayBufferLike): boolean {
 // The views this library handed out (a scope's view, a slot's, a lent
 // one): known by identity, without asking for their buffer.
 const ownViews = new WeakSet<Uint8Array>();
-const addOwnView = apply(bind, weakSetAdd, [ownViews]) as (
-  view: Uint8Array,
-) => unknown;
-const hasOwnView = apply(bind, weakSetHas, [ownViews]) as (
-  view: Uint8Array,
-) => boolean;
+const addOwnView = boundTo<(view: Uint8Array) => unknown>(
+  weakSetAdd,
+  ownViews,
+);
+const hasOwnView = boundTo<(view: Uint8Array) => boolean>(
+  weakSetHas,
+  ownViews,
+);
 
 /** Marks `view` as one over guarded pages, handed out by the library. */
 export function markOwnView(view: Uint8Array): Uint8Array {
