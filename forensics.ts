@@ -44,7 +44,7 @@ import { SecretMemoryError } from "./src/core/errors.ts";
 import { checkOptions, readFailed } from "./src/core/_validate.ts";
 import { isSecretBuffer, type SecretBuffer } from "./src/secret_buffer.ts";
 import { scanMemoryAll, sealNeedle } from "./src/doctor/_scan.ts";
-import { append, Bytes } from "./src/core/_intrinsics.ts";
+import { append, Buffers, Bytes } from "./src/core/_intrinsics.ts";
 import { publicRandom } from "./src/core/_public_random.ts";
 import { checkInput, checkSecret } from "./src/crypto/_input.ts";
 import { guardedRanges } from "./src/core/_process_table.ts";
@@ -153,7 +153,7 @@ export function findCopies(
     // A control on the heap, looked for in the same pass, that must be
     // seen: a scan blinded (/proc read as empty, a built-in replaced in
     // the runtime's own layer) must refuse, not report "no copies".
-    const control = publicRandom(new Bytes(new ArrayBuffer(32)));
+    const control = publicRandom(new Bytes(new Buffers(32)));
     const controlNeedle = sealNeedle(control, 32);
     try {
       results = scanMemoryAll([needle, controlNeedle], ranges, true);

@@ -17,6 +17,10 @@ import {
 import type { NativeType, RuntimeAdapter, SymbolTable } from "./types.ts";
 import { type NodeLikeProcess, processHooks } from "./_process.ts";
 
+// Taken at load: a replaced global would make the (empty) buffer of a
+// zero-length view.
+const Buffers = ArrayBuffer;
+
 // Taken at load: a replacement made later must not see or shift an
 // address, a length or an offset.
 const Number = globalThis.Number;
@@ -108,7 +112,7 @@ export function createBunAdapter(
     },
 
     view(address, length) {
-      if (length === 0) return new ArrayBuffer(0);
+      if (length === 0) return new Buffers(0);
       return ffi.toArrayBuffer(Number(address), 0, length);
     },
 

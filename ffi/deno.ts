@@ -17,6 +17,10 @@ import {
 } from "./_open.ts";
 import type { NativeType, RuntimeAdapter, SymbolTable } from "./types.ts";
 
+// Taken at load: a replaced global would make the (empty) buffer of a
+// zero-length view.
+const Buffers = ArrayBuffer;
+
 type DenoPointer = object | null;
 type DenoFunction = (...args: unknown[]) => unknown;
 
@@ -121,7 +125,7 @@ export function createDenoAdapter(deno: DenoFfi): RuntimeAdapter {
     },
 
     view(address, length) {
-      if (length === 0) return new ArrayBuffer(0);
+      if (length === 0) return new Buffers(0);
       return UnsafePointerView.getArrayBuffer(toPointer(address)!, length);
     },
 

@@ -14,6 +14,10 @@ import { fixedArity, type RawFunction } from "./_fixed_arity.ts";
 import { converted, emptyRecord, namesOf, openFirst } from "./_open.ts";
 import { type NodeLikeProcess, processHooks } from "./_process.ts";
 
+// Taken at load: a replaced global would make the (empty) buffer of a
+// zero-length view.
+const Buffers = ArrayBuffer;
+
 interface NodeSignature {
   arguments: string[];
   return: string;
@@ -94,7 +98,7 @@ export function createNodeAdapter(process: NodeLikeProcess): RuntimeAdapter {
     },
 
     view(address, length) {
-      if (length === 0) return new ArrayBuffer(0);
+      if (length === 0) return new Buffers(0);
       // copy = false: the ArrayBuffer is the native memory itself.
       return ffi.toArrayBuffer(address, length, false);
     },

@@ -18,6 +18,8 @@ import { Enclave } from "../enclave.ts";
 import { Ed25519Key, X25519Key } from "../keys.ts";
 import { ageDecrypt, ageEncrypt } from "../age.ts";
 import { definedWhile } from "./_replaced.ts";
+import { secretBytes } from "../src/agent/_protocol.ts";
+import { entryStack, popEntry, pushEntry } from "../src/core/_intrinsics.ts";
 import { childScript, runChild } from "./_child.ts";
 import { test } from "./_harness.ts";
 
@@ -108,4 +110,37 @@ test("the process table, a pool's arena and Ed25519 made after every typed-array
     BigInt64Array: 0,
     Float64Array: 0,
   });
+});
+
+test("the agent's frames are made over an ArrayBuffer taken at load, not a replaced global", () => {
+  const handed: unknown[] = [];
+  const RealBuffer = ArrayBuffer;
+  class Recorder extends RealBuffer {
+    constructor(length: number) {
+      super(length);
+      handed.push(this);
+    }
+  }
+  definedWhile(globalThis, "ArrayBuffer", {
+    value: Recorder,
+    writable: true,
+  }, () => {
+    secretBytes(32);
+  });
+  assert.equal(handed.length, 0, "the replacement made a frame's buffer");
+});
+
+test("a replaced typed-array length getter drops no entry of the open ranges' free stack", () => {
+  const stack = entryStack();
+  const TYPED = Object.getPrototypeOf(Int32Array.prototype) as object;
+  definedWhile(TYPED, "length", {
+    get: () => 1 << 30,
+  }, () => {
+    for (let entry = 0; entry < 200; entry++) pushEntry(stack, entry);
+  });
+  const popped: number[] = [];
+  for (let entry = popEntry(stack); entry >= 0; entry = popEntry(stack)) {
+    popped.push(entry);
+  }
+  assert.equal(popped.length, 200);
 });

@@ -13,6 +13,7 @@
 
 import { SecretMemoryError } from "../core/errors.ts";
 import {
+  Buffers,
   Bytes,
   copyInto,
   lengthOf,
@@ -84,7 +85,7 @@ export const ED25519 = "ssh-ed25519";
  * ArrayBuffer from the start is never moved.
  */
 export function secretBytes(length: number): Uint8Array {
-  return new Bytes(new ArrayBuffer(length));
+  return new Bytes(new Buffers(length));
 }
 
 /**

@@ -81,6 +81,12 @@ export const Uint32s: Uint32ArrayConstructor = Uint32Array;
 export const BigInt64s: BigInt64ArrayConstructor = BigInt64Array;
 /** See `Int8s`. */
 export const Float64s: Float64ArrayConstructor = Float64Array;
+/**
+ * `ArrayBuffer` as it was at load, for a buffer made before its view (a
+ * frame that may hold a secret, which JavaScriptCore must not move): a
+ * replaced global would make it, and could keep a view of it.
+ */
+export const Buffers: ArrayBufferConstructor = ArrayBuffer;
 
 /**
  * `Map` and `Set` as they were at load, for every map and set the library
@@ -256,7 +262,10 @@ export function entryStack(): EntryStack {
 /** Puts `entry` on top of `stack`, growing it when full. */
 export function pushEntry(stack: EntryStack, entry: number): void {
   const { items, count } = stack;
-  if (count === items.length) {
+  // The engine's length, not the prototype's getter: one replaced to answer
+  // more would stop the stack growing, and each entry pushed past the end
+  // would be dropped.
+  if (count === typedLength(items)) {
     const bigger = new Int32s(count * 2);
     for (let i = 0; i < count; i++) bigger[i] = items[i];
     stack.items = bigger;
