@@ -47,6 +47,24 @@ const freeze = Object.freeze;
 // replaced later (a subclass whose executor wraps `resolve`) would be
 // handed every reply, a decrypted plaintext or an HMAC among them.
 const PromiseConstructor = Promise;
+const defineProperty = Object.defineProperty;
+
+/**
+ * `promise` with an own `constructor`, the Promise taken at load. An
+ * `await` asks a promise for its constructor, and when that is not the
+ * built-in Promise it resolves a new promise with it, which calls its
+ * `then`: a `constructor` and a `then` replaced on Promise.prototype after
+ * import were handed each reply this way (a decrypted plaintext, an HMAC),
+ * by the client's own awaits and by decryptToSecret's. Awaited with this
+ * own property, the promise is taken as it is and neither is looked up.
+ */
+function awaitable<T>(promise: Promise<T>): Promise<T> {
+  defineProperty(promise, "constructor", {
+    __proto__: null,
+    value: PromiseConstructor,
+  } as PropertyDescriptor);
+  return promise;
+}
 
 /** One identity the agent holds. */
 export interface AgentIdentity {
@@ -218,10 +236,12 @@ export class AgentClient {
         ),
       );
     }
-    return new PromiseConstructor<Uint8Array>((resolve, reject) => {
-      append(this.#queue, { resolve, reject });
-      this.#socket.write(frame, () => zero(frame));
-    });
+    return awaitable(
+      new PromiseConstructor<Uint8Array>((resolve, reject) => {
+        append(this.#queue, { resolve, reject });
+        this.#socket.write(frame, () => zero(frame));
+      }),
+    );
   }
 
   async #expectSuccess(frame: Uint8Array, what: string): Promise<void> {
@@ -392,10 +412,19 @@ export class AgentClient {
   }
 
   /** The HMAC of `data` under the agent's secret `name`. */
-  async hmac(
+  hmac(
     name: string,
     data: Uint8Array,
     hash: "SHA-256" | "SHA-512" = "SHA-256",
+  ): Promise<Uint8Array> {
+    // Awaitable as it is: the caller's await then looks up no `then`.
+    return awaitable(this.#hmac(name, data, hash));
+  }
+
+  async #hmac(
+    name: string,
+    data: Uint8Array,
+    hash: "SHA-256" | "SHA-512",
   ): Promise<Uint8Array> {
     const bytes = bytesArg(data, "the data");
     const reply = await this.request(
@@ -446,10 +475,20 @@ export class AgentClient {
    * no guarded memory. The `./agent` entry's `decryptToSecret` puts it in
    * a SecretBuffer instead, where FFI is allowed.
    */
-  async decrypt(
+  decrypt(
     name: string,
     message: Uint8Array,
     aad: Uint8Array = new Bytes(0),
+  ): Promise<Uint8Array> {
+    // Awaitable as it is: the caller's await (decryptToSecret's among
+    // them) then looks up no `then` to hand the plaintext to.
+    return awaitable(this.#decrypt(name, message, aad));
+  }
+
+  async #decrypt(
+    name: string,
+    message: Uint8Array,
+    aad: Uint8Array,
   ): Promise<Uint8Array> {
     const sealed = bytesArg(message, "the message");
     const extra = bytesArg(aad, "the additional data");
