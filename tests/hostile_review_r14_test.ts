@@ -6,11 +6,14 @@
  */
 
 import assert from "node:assert/strict";
-import type { SecretBuffer } from "../mod.ts";
 import { connectAgent, decryptToSecret, startAgent } from "../agent.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 import { holds } from "./_forensics.ts";
+import { definedWhile } from "./_replaced.ts";
+import { SecretBuffer } from "../mod.ts";
+import { ed25519Blob, Keyring } from "../src/agent/_keys.ts";
+import { ed25519PublicKey as publicOf } from "../src/keys/_ed25519.ts";
 
 test(
   "AgentClient decrypt, decryptToSecret and hmac under a constructor and a then replaced on Promise.prototype: no reply holding the plaintext or the MAC is handed to them",
@@ -84,4 +87,46 @@ test(
     }
   },
   { skip: linuxOnly },
+);
+
+test(
+  "the agent's keyring under a length getter replaced on %TypedArray%.prototype: a sign request for a key not held is refused, not answered by another key",
+  () => {
+    const keys = new Keyring(() => 0, () => () => {});
+    try {
+      using other = SecretBuffer.random(32);
+      const publicKey = new Uint8Array(32);
+      other.read((seed) => publicOf(publicKey, seed));
+      const notHeld = ed25519Blob(publicKey);
+      const typed = Object.getPrototypeOf(Uint8Array.prototype);
+      const real = Object.getOwnPropertyDescriptor(typed, "length")!.get!;
+      // Every ssh-ed25519 blob (51 bytes, "ssh-ed25519" at 4) claims to be
+      // empty: as ids in the keyring's map, all of them were "".
+      const blobLength = function (this: Uint8Array) {
+        const length = Reflect.apply(real, this, []) as number;
+        return length === 51 && this[4] === 0x73 && this[14] === 0x39
+          ? 0
+          : length;
+      };
+      const signature = definedWhile(
+        typed,
+        "length",
+        { get: blobLength },
+        () => {
+          // In place before the key was added, as it is for the agent's
+          // whole run once planted.
+          keys.addKey(SecretBuffer.random(32), "held", 0);
+          return keys.sign(notHeld, new Uint8Array([1, 2, 3]));
+        },
+      );
+      assert.equal(
+        signature,
+        undefined,
+        "a key not held was answered with the signature of another",
+      );
+      assert.equal(keys.keys().length, 1);
+    } finally {
+      keys.clear();
+    }
+  },
 );

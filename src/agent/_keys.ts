@@ -15,6 +15,7 @@ import { ED25519, FrameWriter } from "./_protocol.ts";
 import {
   append,
   keep,
+  lengthOf,
   lookUp,
   Maps,
   now,
@@ -79,10 +80,13 @@ const DIGITS = "0123456789abcdef";
  * A blob's id in the maps. By a table, not Number.prototype.toString: one
  * replaced after import (answering "" for every byte) gave every key one
  * id, and a sign request for a key not held was answered with another.
+ * The engine's length for the same reason: a `length` getter replaced on
+ * %TypedArray%.prototype (0 for every blob) did the same.
  */
 const hex = (bytes: Uint8Array): string => {
   let text = "";
-  for (let i = 0; i < bytes.length; i++) {
+  const length = lengthOf(bytes);
+  for (let i = 0; i < length; i++) {
     text += DIGITS[bytes[i] >> 4] + DIGITS[bytes[i] & 15];
   }
   return text;
@@ -305,8 +309,10 @@ export class Keyring {
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
+  // The engine's lengths: a replaced getter could make any claim match.
+  const length = lengthOf(a);
+  if (length !== lengthOf(b)) return false;
   let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  for (let i = 0; i < length; i++) diff |= a[i] ^ b[i];
   return diff === 0;
 }

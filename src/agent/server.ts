@@ -40,6 +40,7 @@ import { fs, net, type NetSocket, os, path } from "./_host.ts";
 import {
   bytesAre,
   CONSTRAIN,
+  copyOf,
   ED25519,
   encodeUtf8,
   EXT,
@@ -333,14 +334,14 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
           ? undefined
           : checkText(comment, "the comment");
         const read = readOpenSSHPrivateKey(source);
-        return keys.addKey(
-          read.seed,
-          named ?? read.comment,
-          life,
-          read.publicKey,
-        )
-          .blob
-          .slice();
+        return copyOf(
+          keys.addKey(
+            read.seed,
+            named ?? read.comment,
+            life,
+            read.publicKey,
+          ).blob,
+        );
       } finally {
         source.destroy();
       }
@@ -348,8 +349,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     generateKey(comment, lifetime) {
       const life = checkLifetime(lifetime, "the lifetime") || defaultLifetime;
       const text = checkText(comment, "the comment");
-      return keys.addKey(SecretBuffer.random(32), text, life).blob
-        .slice();
+      return copyOf(keys.addKey(SecretBuffer.random(32), text, life).blob);
     },
     addSecret(name, key, lifetime) {
       const secret = checkSecret(key, "the secret");
@@ -677,8 +677,13 @@ function dispatch(
       if (r.left !== 0) return failure();
       const signature = keys.sign(blob, data);
       if (signature === undefined) return failure();
-      const inner = new FrameWriter(0, 96).string(ED25519).string(signature)
-        .frame().subarray(5);
+      // Cut and copied by the intrinsics (here and below): a `subarray` or
+      // `slice` replaced after import would choose the signature sent, the
+      // public key a key is checked against, or the message decrypted.
+      const inner = subarrayOf(
+        new FrameWriter(0, 96).string(ED25519).string(signature).frame(),
+        5,
+      );
       return new FrameWriter(MSG.SIGN_RESPONSE, 128).string(inner).frame();
     }
     case MSG.ADD_IDENTITY:
@@ -752,7 +757,7 @@ function addIdentity(
   // copy (and the frame itself is wiped once answered).
   const seed = SecretBuffer.from(subarrayOf(secret, 0, 32));
   zero(secret);
-  keys.addKey(seed, comment, lifetime, publicKey.slice());
+  keys.addKey(seed, comment, lifetime, copyOf(publicKey));
   return true;
 }
 
@@ -849,9 +854,10 @@ function extension(
           zero(plaintext);
           return extensionFailure();
         }
-        const message = encrypt(key, plaintext, { aad: aad.slice() });
+        const message = encrypt(key, plaintext, { aad: copyOf(aad) });
         zero(plaintext);
-        return new FrameWriter(MSG.SUCCESS, message.length + 16).string(message)
+        return new FrameWriter(MSG.SUCCESS, lengthOf(message) + 16)
+          .string(message)
           .frame();
       }
       case EXT.DECRYPT: {
@@ -861,7 +867,9 @@ function extension(
         if (key === undefined || key.size !== 32 || r.left !== 0) {
           return extensionFailure();
         }
-        const plaintext = decrypt(key, message.slice(), { aad: aad.slice() });
+        const plaintext = decrypt(key, copyOf(message), {
+          aad: copyOf(aad),
+        });
         try {
           return new FrameWriter(MSG.SUCCESS, plaintext.size + 16)
             .stringWith(
