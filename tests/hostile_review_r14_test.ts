@@ -6,10 +6,15 @@
  */
 
 import assert from "node:assert/strict";
+import process from "node:process";
+import { spawn } from "node:child_process";
+import { chmodSync } from "node:fs";
+import { join } from "node:path";
 import { connectAgent, decryptToSecret, startAgent } from "../agent.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
-import { holds } from "./_forensics.ts";
+import { holds, which } from "./_forensics.ts";
+import { scratch } from "./agent_support.ts";
 import { definedWhile } from "./_replaced.ts";
 import { SecretBuffer } from "../mod.ts";
 import { ed25519Blob, Keyring } from "../src/agent/_keys.ts";
@@ -128,5 +133,85 @@ test(
     } finally {
       keys.clear();
     }
+  },
+);
+
+// A peer that sends REQUEST_IDENTITIES and says whether it was answered.
+const PEER = `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+try:
+    s.sendall(b"\\0\\0\\0\\x01\\x0b")
+    data = s.recv(4096)
+except (ConnectionResetError, BrokenPipeError):
+    data = b""
+print("answered" if data else "closed")
+`;
+
+/** The peer run as uid 65534, the agent's event loop left free. */
+function peerAsNobody(socket: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("setpriv", [
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      "/usr/bin/python3",
+      "-c",
+      PEER,
+      socket,
+    ]);
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk) => out += chunk);
+    child.stderr.on("data", (chunk) => err += chunk);
+    child.on("error", reject);
+    child.on("close", () => resolve(out.trim() || `no answer: ${err}`));
+  });
+}
+
+const ownUid = process.getuid?.() ?? -1;
+
+test(
+  "a peer of another uid is refused when Function.prototype.bind was replaced before startAgent: the peer check is not one the replacement made",
+  async () => {
+    const { dir, done } = scratch();
+    chmodSync(dir, 0o755);
+    const socket = join(dir, "bound.sock");
+    const bind = Function.prototype.bind;
+    // Binds as the built-in does, except the native layer's unixPeer,
+    // which it answers with the agent's own uid and socket path.
+    Function.prototype.bind = function (
+      this: (...args: unknown[]) => unknown,
+      ...args: unknown[]
+    ) {
+      if (this.name === "unixPeer") {
+        return () => ({ pid: 1, uid: ownUid, gid: 0, path: socket });
+      }
+      return Reflect.apply(bind, this, args);
+    } as typeof bind;
+    let agent;
+    try {
+      agent = await startAgent({ harden: false, socket });
+    } finally {
+      Function.prototype.bind = bind;
+    }
+    try {
+      // Anyone may reach the socket: only the peer check is left.
+      chmodSync(socket, 0o777);
+      assert.equal(
+        await peerAsNobody(socket),
+        "closed",
+        "another uid was answered",
+      );
+    } finally {
+      await agent.close();
+      done();
+    }
+  },
+  {
+    skip: linuxOnly ||
+      (ownUid !== 0 ? "needs root to connect as another uid" : false) ||
+      (which("setpriv") ? false : "needs setpriv"),
   },
 );

@@ -52,6 +52,8 @@ import {
   MSG,
 } from "./_protocol.ts";
 
+const apply = Reflect.apply;
+
 /** How to start an agent. */
 export interface AgentOptions {
   /**
@@ -226,9 +228,12 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
       "a whole number",
     );
   const memory = native();
-  const peerOf = memory.unixPeer?.bind(memory);
+  // Called through Reflect.apply taken at load, not bound here: a
+  // Function.prototype.bind replaced after import made the peer check,
+  // and answered the agent's own uid and path for another user.
+  const peerCheck = memory.unixPeer;
   const ownUid = memory.effectiveUid?.();
-  if (peerOf === undefined || ownUid === undefined) {
+  if (peerCheck === undefined || ownUid === undefined) {
     throw new SecretMemoryError(
       "UNSUPPORTED_PLATFORM",
       `Cannot start the agent on ${memory.os}: it cannot check who connects (no SO_PEERCRED)`,
@@ -268,7 +273,9 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     const fd = descriptorOf(socket);
     if (fd < 0) return -1;
     try {
-      const peer = peerOf(fd);
+      const peer = apply(peerCheck, memory, [fd]) as ReturnType<
+        typeof peerCheck
+      >;
       return peer.uid === ownUid && peer.path === socketPath ? fd : -1;
     } catch {
       return -1;
