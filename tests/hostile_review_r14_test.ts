@@ -15,7 +15,8 @@ import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 import { holds, which } from "./_forensics.ts";
 import { scratch } from "./agent_support.ts";
-import { definedWhile } from "./_replaced.ts";
+import { definedWhile, replacedWhile } from "./_replaced.ts";
+import { Ed25519Key, formatSshPublicKey, sshSign, sshVerify } from "../keys.ts";
 import { SecretBuffer } from "../mod.ts";
 import { ed25519Blob, Keyring } from "../src/agent/_keys.ts";
 import { ed25519PublicKey as publicOf } from "../src/keys/_ed25519.ts";
@@ -213,5 +214,46 @@ test(
     skip: linuxOnly ||
       (ownUid !== 0 ? "needs root to connect as another uid" : false) ||
       (which("setpriv") ? false : "needs setpriv"),
+  },
+);
+
+test(
+  "sshVerify under a subarray replaced on %TypedArray%.prototype: a signature by another key is not accepted as the key line's",
+  () => {
+    using trusted = Ed25519Key.generate();
+    using other = Ed25519Key.generate();
+    const message = new Uint8Array([7, 7, 7]);
+    const line = formatSshPublicKey(trusted.publicKey);
+    // Signed by the other key: must not verify for the trusted one's line.
+    const signature = sshSign(other, message, "file");
+    assert.equal(sshVerify(line, message, "file", signature), false);
+    const trustedKey = trusted.publicKey;
+    const otherKey = other.publicKey;
+    const subarray = Uint8Array.prototype.subarray;
+    const typed = Object.getPrototypeOf(Uint8Array.prototype);
+    // The decoded key line's blob, cut to size, answered with a blob of
+    // the other key: the key the signature is checked against.
+    const cut = function (
+      this: Uint8Array,
+      start?: number,
+      end?: number,
+    ): Uint8Array {
+      const view = Reflect.apply(subarray, this, [start, end]) as Uint8Array;
+      let trustedBlob = view.byteLength === 51;
+      for (let i = 0; i < 32 && trustedBlob; i++) {
+        trustedBlob = view[19 + i] === trustedKey[i];
+      }
+      if (!trustedBlob) return view;
+      const swapped = Uint8Array.from(view);
+      for (let i = 0; i < 32; i++) swapped[19 + i] = otherKey[i];
+      return swapped;
+    };
+    const verdict = replacedWhile(
+      typed,
+      "subarray",
+      cut,
+      () => sshVerify(line, message, "file", signature),
+    );
+    assert.equal(verdict, false, "another key's signature was accepted");
   },
 );

@@ -11,7 +11,7 @@
  */
 
 // Taken at load: decodedMax sizes the buffer a key file is decoded into.
-import { Bytes, floor } from "../core/_intrinsics.ts";
+import { Bytes, floor, lengthOf, subarrayOf } from "../core/_intrinsics.ts";
 
 // Taken at load: a charCodeAt replaced after import chose the bytes public
 // base64 decodes to (a key line's key, which sshVerify trusts).
@@ -124,12 +124,16 @@ export function decodePublicBase64(
     if (c > 0x7f) return undefined;
     src[i] = c;
   }
-  const out = new Bytes(decodedMax(src.length));
-  const n = decodeBase64Into(src, 0, src.length, out, 0, {
+  // The engine's length and cut: a `length` or `subarray` replaced on
+  // %TypedArray%.prototype after import chose the bytes answered (a key
+  // line's key, which sshVerify checks a signature against).
+  const length = lengthOf(src);
+  const out = new Bytes(decodedMax(length));
+  const n = decodeBase64Into(src, 0, length, out, 0, {
     padded,
     lines: false,
   });
-  return n < 0 ? undefined : out.subarray(0, n);
+  return n < 0 ? undefined : subarrayOf(out, 0, n);
 }
 
 /** Base64 of public bytes, with or without `=` padding. */

@@ -247,7 +247,7 @@ export function publicKeyBlob(publicKey: Uint8Array): Uint8Array {
 
 /** The 32-byte key from an `ssh-ed25519` wire blob. */
 export function publicKeyFromBlob(blob: Uint8Array, what: string): Uint8Array {
-  return publicFromBlob(blob, { start: 0, end: blob.length }, what);
+  return publicFromBlob(blob, { start: 0, end: lengthOf(blob) }, what);
 }
 
 /** `ssh-ed25519 <base64> [comment]`, as a `.pub` file's line. */

@@ -30,7 +30,7 @@ import {
 import { ascii, rangeIs, WireReader, WireWriter } from "./_wire.ts";
 import { ed25519Verify } from "./_ed25519.ts";
 import { checkEd25519Key, type Ed25519Key } from "./ed25519.ts";
-import { Bytes } from "../core/_intrinsics.ts";
+import { Bytes, lengthOf, subarrayOf } from "../core/_intrinsics.ts";
 
 const MAGIC = "SSHSIG";
 const BEGIN = "-----BEGIN SSH SIGNATURE-----";
@@ -184,7 +184,7 @@ export function sshVerify(
   const r = new WireReader(
     blob,
     0,
-    blob.length,
+    lengthOf(blob),
     "the SSH signature",
     "INVALID_ARGUMENT",
   );
@@ -194,7 +194,7 @@ export function sshVerify(
   if (r.uint32("version") !== 1) throw malformed("its version is not 1");
   const keyRange = r.string("public key");
   const signer = publicKeyFromBlob(
-    blob.subarray(keyRange.start, keyRange.end),
+    subarrayOf(blob, keyRange.start, keyRange.end),
     "the SSH signature's public key",
   );
   const nsRange = r.string("namespace");
