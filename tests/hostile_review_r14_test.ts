@@ -16,7 +16,14 @@ import { linuxOnly } from "./_platform.ts";
 import { holds, which } from "./_forensics.ts";
 import { scratch } from "./agent_support.ts";
 import { definedWhile, replacedWhile } from "./_replaced.ts";
-import { Ed25519Key, formatSshPublicKey, sshSign, sshVerify } from "../keys.ts";
+import { ageDecrypt, ageEncrypt } from "../age.ts";
+import {
+  Ed25519Key,
+  formatSshPublicKey,
+  sshSign,
+  sshVerify,
+  X25519Key,
+} from "../keys.ts";
 import { SecretBuffer } from "../mod.ts";
 import { ed25519Blob, Keyring } from "../src/agent/_keys.ts";
 import { ed25519PublicKey as publicOf } from "../src/keys/_ed25519.ts";
@@ -255,5 +262,33 @@ test(
       () => sshVerify(line, message, "file", signature),
     );
     assert.equal(verdict, false, "another key's signature was accepted");
+  },
+);
+
+test(
+  "ageEncrypt under a charCodeAt replaced on String.prototype: the file is encrypted to the recipient given, not to one the replacement names",
+  () => {
+    using meant = X25519Key.generate();
+    using other = X25519Key.generate();
+    const given = meant.ageRecipient;
+    const swapped = other.ageRecipient;
+    const charCodeAt = String.prototype.charCodeAt;
+    // The recipient string given answers the other recipient's characters
+    // (same length, checksum and all).
+    const answer = function (this: string, at: number): number {
+      const text = `${this}`;
+      return Reflect.apply(charCodeAt, text === given ? swapped : text, [at]);
+    };
+    const file = replacedWhile(
+      String.prototype,
+      "charCodeAt",
+      answer,
+      () => ageEncrypt(new Uint8Array([1, 2, 3]), { recipients: [given] }),
+    );
+    assert.throws(
+      () => ageDecrypt(file, { identities: [other] }).destroy(),
+      "the file was encrypted to the replacement's recipient",
+    );
+    ageDecrypt(file, { identities: [meant] }).destroy();
   },
 );

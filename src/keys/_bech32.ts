@@ -14,6 +14,17 @@ import { SecretMemoryError } from "../core/errors.ts";
 import { Bytes, lengthOf } from "../core/_intrinsics.ts";
 import { bytes, withWork } from "../crypto/_work.ts";
 
+// Taken at load: a charCodeAt replaced after import chose the characters
+// a recipient string decodes from (given "age1…" of one key, it answered
+// another's, and ageEncrypt wrapped the file key to that one).
+const apply = Reflect.apply;
+const charCodeAt = String.prototype.charCodeAt;
+
+/** `text.charCodeAt(i)` through the intrinsic. */
+function codeAt(text: string, i: number): number {
+  return apply(charCodeAt, text, [i]) as number;
+}
+
 const CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 const CODES = Array.from(CHARSET, (c) => c.charCodeAt(0));
 const GENERATOR = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
@@ -27,17 +38,26 @@ function step(chk: number, value: number): number {
   return next;
 }
 
-/** The polymod after the expanded human-readable part (lowercase). */
+/**
+ * The polymod after the expanded human-readable part, its ASCII letters
+ * folded to lowercase here (no String.prototype.toLowerCase, which could
+ * be replaced after import).
+ */
 function afterPrefix(prefix: string): number {
   let chk = 1;
   for (let i = 0; i < prefix.length; i++) {
-    chk = step(chk, prefix.charCodeAt(i) >> 5);
+    chk = step(chk, lowerCode(codeAt(prefix, i)) >> 5);
   }
   chk = step(chk, 0);
   for (let i = 0; i < prefix.length; i++) {
-    chk = step(chk, prefix.charCodeAt(i) & 31);
+    chk = step(chk, lowerCode(codeAt(prefix, i)) & 31);
   }
   return chk;
+}
+
+/** `c` with an ASCII uppercase letter folded down. */
+function lowerCode(c: number): number {
+  return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
 }
 
 /** The 5-bit value of a lowercase character code, or -1; constant time. */
@@ -94,7 +114,7 @@ export function decodeSecretBech32Into(
     );
   }
   for (let i = 0; i < prefix.length; i++) {
-    if (src[start + i] !== prefix.charCodeAt(i)) {
+    if (src[start + i] !== codeAt(prefix, i)) {
       throw invalid(what, `it does not start with ${prefix}1`);
     }
   }
@@ -104,7 +124,7 @@ export function decodeSecretBech32Into(
   withWork(groups + CHECKSUM_LENGTH, (area) => {
     const values = bytes(area, 0, groups + CHECKSUM_LENGTH);
     let bad = 0;
-    let chk = afterPrefix(prefix.toLowerCase());
+    let chk = afterPrefix(prefix);
     // The count, not `values.length`: the groups are an identity's key,
     // and a getter replaced after import would be handed their view.
     for (let i = 0; i < groups + CHECKSUM_LENGTH; i++) {
@@ -200,13 +220,14 @@ export function decodePublicBech32(
   if (typeof text !== "string") {
     throw invalid(what, `expected a string, got ${typeof text}`);
   }
-  const src = new Bytes(text.length);
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  const size = text.length;
+  const src = new Bytes(size);
+  for (let i = 0; i < size; i++) {
+    const c = codeAt(text, i);
     if (c > 0x7e || c < 0x21) throw invalid(what, "it is not printable ASCII");
     src[i] = c;
   }
   const out = new Bytes(length);
-  decodeSecretBech32Into(src, 0, src.length, prefix, false, out, what);
+  decodeSecretBech32Into(src, 0, size, prefix, false, out, what);
   return out;
 }
