@@ -15,6 +15,7 @@ import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
 import { holds, which } from "./_forensics.ts";
 import { scratch } from "./agent_support.ts";
+import { childScript, runChild } from "./_child.ts";
 import { definedWhile, replacedWhile } from "./_replaced.ts";
 import { ageDecrypt, ageEncrypt } from "../age.ts";
 import {
@@ -291,4 +292,21 @@ test(
     );
     ageDecrypt(file, { identities: [meant] }).destroy();
   },
+);
+
+test(
+  "promptSecret under a constructor and a then replaced on Promise.prototype: no byte typed is handed to them",
+  () => {
+    const result = runChild(childScript("r14_prompt.ts"), [], {
+      input: "hunter2\n",
+    });
+    assert.equal(result.status, 0, result.stderr);
+    const answer = JSON.parse(result.stdout) as { size: number; seen: string };
+    assert.equal(answer.size, 7, "the prompt read another line");
+    assert(
+      !answer.seen.includes("hunter"),
+      `the typed bytes were handed to a replaced then: ${answer.seen}`,
+    );
+  },
+  { skip: linuxOnly },
 );

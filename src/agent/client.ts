@@ -28,6 +28,7 @@ import {
 import { net, type NetSocket } from "./_host.ts";
 import {
   append,
+  awaitable,
   Bytes,
   isUint8Array,
   lengthOf,
@@ -47,24 +48,6 @@ const freeze = Object.freeze;
 // replaced later (a subclass whose executor wraps `resolve`) would be
 // handed every reply, a decrypted plaintext or an HMAC among them.
 const PromiseConstructor = Promise;
-const defineProperty = Object.defineProperty;
-
-/**
- * `promise` with an own `constructor`, the Promise taken at load. An
- * `await` asks a promise for its constructor, and when that is not the
- * built-in Promise it resolves a new promise with it, which calls its
- * `then`: a `constructor` and a `then` replaced on Promise.prototype after
- * import were handed each reply this way (a decrypted plaintext, an HMAC),
- * by the client's own awaits and by decryptToSecret's. Awaited with this
- * own property, the promise is taken as it is and neither is looked up.
- */
-function awaitable<T>(promise: Promise<T>): Promise<T> {
-  defineProperty(promise, "constructor", {
-    __proto__: null,
-    value: PromiseConstructor,
-  } as PropertyDescriptor);
-  return promise;
-}
 
 /** One identity the agent holds. */
 export interface AgentIdentity {

@@ -117,6 +117,24 @@ export const Atomic: Pick<
   or: Atomics.or,
 });
 
+const PromiseAtLoad = Promise;
+
+/**
+ * `promise` with an own `constructor`, the Promise taken at load, so that
+ * an `await` of it looks up neither Promise.prototype's `constructor` nor
+ * its `then`. When the constructor found is not the built-in Promise, an
+ * await resolves a new promise with the one awaited, and so calls its
+ * `then`: replaced after import, the two were handed what it settles with
+ * (a reply's plaintext, each byte typed at a prompt).
+ */
+export function awaitable<T>(promise: Promise<T>): Promise<T> {
+  defineOwn(promise, "constructor", {
+    __proto__: null,
+    value: PromiseAtLoad,
+  } as PropertyDescriptor);
+  return promise;
+}
+
 /** A real Uint8Array's length as the engine knows it (0 once detached). */
 export function lengthOf(view: Uint8Array): number {
   return typedLength(view) as number;

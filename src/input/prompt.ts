@@ -22,7 +22,7 @@ import {
   type InputOptions,
 } from "./_accumulator.ts";
 import { native } from "../core/_native.ts";
-import { afterDelay } from "../core/_intrinsics.ts";
+import { afterDelay, awaitable } from "../core/_intrinsics.ts";
 import { beforeExit } from "../core/_registry.ts";
 import { checkBoolean, checkOptions, describe } from "../core/_validate.ts";
 import { fromText } from "./encoding.ts";
@@ -166,7 +166,9 @@ async function readKeys<S extends GuardedSecret>(
 ): Promise<S> {
   try {
     for (;;) {
-      const byte = await nextByte(collected, terminal);
+      // Awaitable as it is: Promise.prototype's constructor and then,
+      // replaced after import, were handed each byte typed.
+      const byte = await awaitable(nextByte(collected, terminal));
       if (byte === -1 && collected.length === 0) {
         // The terminal hung up, or the pipe ended.
         throw cancelled("end of input");
