@@ -18,6 +18,7 @@ import { describe } from "../core/_validate.ts";
 import { SecretMemoryError } from "../core/errors.ts";
 import type { GuardedSecret, SecretMaker } from "../core/_secret.ts";
 import {
+  awaitable,
   bufferOf,
   detachBuffer,
   isUint8Array,
@@ -139,7 +140,11 @@ async function readByob(
     const loan = lend(memory, free.address, free.length);
     // The count checked against the free space is the count used: a
     // view another thread lengthens must not be measured twice.
-    const answer = await readOnce(reader, loan.view, free.length);
+    // Awaitable as it is (so is the reader's promise in readOnce): an
+    // await looks up Promise.prototype's constructor, and when it is not
+    // the built-in one calls `then`; replaced after import, the two were
+    // handed the view over the pages with the bytes just read.
+    const answer = await awaitable(readOnce(reader, loan.view, free.length));
     const { value, count } = answer;
     done = answer.done;
     // A view over another secret's guarded pages (one the source got
@@ -206,7 +211,14 @@ async function readOnce(
   view: Uint8Array,
   room: number,
 ): Promise<Answer> {
-  const result: unknown = await reader.read(view);
+  const pending = reader.read(view);
+  try {
+    awaitable(pending);
+  } catch {
+    // Not a promise that takes a property (a look-alike reader's): its
+    // own answer is the caller's stream's to give.
+  }
+  const result: unknown = await pending;
   let done: unknown;
   let value: unknown;
   try {
