@@ -46,3 +46,37 @@ export function definedWhile<T>(
     } else Object.defineProperty(target, key, saved);
   }
 }
+
+/**
+ * Replaces `Promise.prototype.constructor` and `then` so that every value
+ * a promise settles with (a reply, a read's result) is handed to `note`
+ * as it passes: an await of a promise whose constructor is not the
+ * built-in one resolves a new promise with it, which calls its `then`.
+ * Returns what puts both back.
+ */
+export function spyOnAwaits(note: (value: unknown) => void): () => void {
+  const realThen = Promise.prototype.then;
+  const realConstructor = Object.getOwnPropertyDescriptor(
+    Promise.prototype,
+    "constructor",
+  )!;
+  Object.defineProperty(Promise.prototype, "constructor", {
+    configurable: true,
+    writable: true,
+    value: function Other() {},
+  });
+  Promise.prototype.then = function (
+    this: Promise<unknown>,
+    ok?: ((value: unknown) => unknown) | null,
+    no?: ((reason: unknown) => unknown) | null,
+  ) {
+    return Reflect.apply(realThen, this, [(value: unknown) => {
+      note(value);
+      return typeof ok === "function" ? ok(value) : value;
+    }, no]);
+  } as typeof realThen;
+  return () => {
+    Promise.prototype.then = realThen;
+    Object.defineProperty(Promise.prototype, "constructor", realConstructor);
+  };
+}

@@ -22,6 +22,8 @@ import {
   backoffPassed,
   ensureOpenSSH,
   keyPair,
+  nobodyPeerArgs,
+  PEER_SCRIPT,
   processEnv,
   run,
   scratch,
@@ -231,21 +233,6 @@ test("64 clients at once, each signing", async () => {
   }
 }, { skip: linuxOnly });
 
-const PEER = `
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-try:
-    s.connect(sys.argv[1])
-except OSError as e:
-    print("connect-failed", e); sys.exit(0)
-try:
-    s.sendall(b"\\0\\0\\0\\x01\\x0b")
-    data = s.recv(4096)
-except (ConnectionResetError, BrokenPipeError):
-    data = b""
-print("answered" if data else "closed")
-`;
-
 test(
   "a peer of another uid is refused (SO_PEERCRED), even with the socket opened to it",
   async () => {
@@ -257,17 +244,11 @@ test(
     try {
       // Let anyone through the file system: only the uid check is left.
       chmodSync(socket, 0o777);
-      const nobody = spawnSync("setpriv", [
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        "/usr/bin/python3",
-        "-c",
-        PEER,
-        socket,
-      ], { encoding: "utf8" });
+      const nobody = spawnSync("setpriv", nobodyPeerArgs(socket), {
+        encoding: "utf8",
+      });
       assert.equal(nobody.stdout.trim(), "closed", nobody.stderr);
-      const self = spawnSync("/usr/bin/python3", ["-c", PEER, socket], {
+      const self = spawnSync("/usr/bin/python3", ["-c", PEER_SCRIPT, socket], {
         encoding: "utf8",
       });
       assert.equal(self.stdout.trim(), "answered", self.stderr);

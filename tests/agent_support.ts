@@ -5,6 +5,7 @@
  * @module
  */
 
+import process from "node:process";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,11 +14,12 @@ import { fileURLToPath } from "node:url";
 import { Skip } from "./_harness.ts";
 import assert from "node:assert/strict";
 import { childScript, runtimeCommand } from "./_child.ts";
-import { which } from "./_forensics.ts";
+import { holds, which } from "./_forensics.ts";
 import {
   type Agent,
   type AgentClient,
   connectAgent,
+  decryptToSecret,
   startAgent,
 } from "../agent.ts";
 import { BACKOFF_STEP_MS } from "../src/agent/_lock.ts";
@@ -223,3 +225,120 @@ export async function assertExpiresUnder(
     await agent.close();
   }
 }
+
+/**
+ * A peer that connects to the agent socket given as its argument, sends
+ * REQUEST_IDENTITIES and prints `answered` or `closed` (or
+ * `connect-failed …`).
+ */
+export const PEER_SCRIPT = `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    s.connect(sys.argv[1])
+except OSError as e:
+    print("connect-failed", e); sys.exit(0)
+try:
+    s.sendall(b"\\0\\0\\0\\x01\\x0b")
+    data = s.recv(4096)
+except (ConnectionResetError, BrokenPipeError):
+    data = b""
+print("answered" if data else "closed")
+`;
+
+/**
+ * Runs `PEER_SCRIPT` as uid 65534 against `socket`, without blocking this
+ * process's event loop (an agent in it must answer); resolves with what
+ * it printed.
+ */
+export function peerAsNobody(socket: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("setpriv", nobodyPeerArgs(socket));
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk) => out += chunk);
+    child.stderr.on("data", (chunk) => err += chunk);
+    child.on("error", reject);
+    child.on("close", () => resolve(out.trim() || `no answer: ${err}`));
+  });
+}
+
+/**
+ * Starts an agent in this process, then runs the client's `decrypt`,
+ * `decryptToSecret` and `hmac` with `spy` installed (`spy` gets a `note`
+ * for each array it sees, and returns what uninstalls it), checks the
+ * answers, and asserts that no array noted held the plaintext or the MAC.
+ */
+export async function assertRepliesUnseen(
+  spy: (note: (bytes: Uint8Array) => void) => () => void,
+  what: string,
+): Promise<void> {
+  const agent = await startAgent({ harden: false });
+  const client = await connectAgent(agent.socketPath);
+  try {
+    await client.generateSecret("wrap");
+    const plaintext = new Uint8Array(48);
+    for (let i = 0; i < plaintext.length; i++) plaintext[i] = 0xa0 ^ i;
+    const sealed = await client.encrypt("wrap", plaintext.slice());
+    const data = new Uint8Array([1, 2, 3]);
+    const mac = await client.hmac("wrap", data);
+    assert.equal(mac.length, 32);
+    const seen: Uint8Array[] = [];
+    let decrypted: Uint8Array | undefined;
+    let again: Uint8Array | undefined;
+    let secret: SecretBuffer | undefined;
+    const uninstall = spy((bytes) => {
+      seen[seen.length] = bytes.slice();
+    });
+    try {
+      decrypted = await client.decrypt("wrap", sealed);
+      secret = await decryptToSecret(client, "wrap", sealed);
+      again = await client.hmac("wrap", data);
+    } finally {
+      uninstall();
+    }
+    try {
+      assert.deepEqual(decrypted, plaintext, "decrypt answered wrong");
+      assert(secret.equals(plaintext), "decryptToSecret answered wrong");
+      assert.deepEqual(again, mac, "hmac answered wrong");
+      const leaked = seen.filter((bytes) =>
+        holds(bytes, plaintext) || holds(bytes, mac)
+      );
+      assert.equal(
+        leaked.length,
+        0,
+        `${what} was handed a reply with the plaintext or the MAC`,
+      );
+    } finally {
+      secret?.destroy();
+    }
+  } finally {
+    client.close();
+    await agent.close();
+  }
+}
+
+/** setpriv's arguments that run `PEER_SCRIPT` against `socket` as uid 65534. */
+export function nobodyPeerArgs(socket: string): string[] {
+  return [
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    "/usr/bin/python3",
+    "-c",
+    PEER_SCRIPT,
+    socket,
+  ];
+}
+
+/**
+ * Why a test that connects as uid 65534 cannot run here, or false: it
+ * needs Linux, root (to change uid) and setpriv.
+ */
+export const nobodyPeerSkip: string | false = process.platform !== "linux"
+  ? "Linux only"
+  : (process.getuid?.() ?? -1) !== 0
+  ? "needs root to connect as another uid"
+  : which("setpriv")
+  ? false
+  : "needs setpriv";

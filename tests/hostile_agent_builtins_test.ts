@@ -12,47 +12,17 @@
 
 import assert from "node:assert/strict";
 import process from "node:process";
-import { spawn } from "node:child_process";
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { connectAgent, startAgent } from "../agent.ts";
 import { test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
-import { which } from "./_forensics.ts";
-import { assertExpiresUnder, scratch } from "./agent_support.ts";
-
-const PEER = `
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-try:
-    s.sendall(b"\\0\\0\\0\\x01\\x0b")
-    data = s.recv(4096)
-except (ConnectionResetError, BrokenPipeError):
-    data = b""
-print("answered" if data else "closed")
-`;
-
-/** Runs the peer as uid 65534, without blocking the agent's event loop. */
-function asNobody(socket: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("setpriv", [
-      "--reuid=65534",
-      "--regid=65534",
-      "--clear-groups",
-      "/usr/bin/python3",
-      "-c",
-      PEER,
-      socket,
-    ]);
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (chunk) => out += chunk);
-    child.stderr.on("data", (chunk) => err += chunk);
-    child.on("error", reject);
-    child.on("close", () => resolve(out.trim() || `no answer: ${err}`));
-  });
-}
+import {
+  assertExpiresUnder,
+  nobodyPeerSkip,
+  peerAsNobody,
+  scratch,
+} from "./agent_support.ts";
 
 const ownUid = process.getuid?.() ?? -1;
 const getUint32 = DataView.prototype.getUint32;
@@ -68,7 +38,7 @@ test(
     try {
       // Let anyone through the file system: only the peer check is left.
       chmodSync(socket, 0o777);
-      assert.equal(await asNobody(socket), "closed", "control");
+      assert.equal(await peerAsNobody(socket), "closed", "control");
       Object.defineProperty(DataView.prototype, "getUint32", {
         configurable: true,
         writable: true,
@@ -84,7 +54,7 @@ test(
       TextDecoder.prototype.decode = () => agent.socketPath;
       let answer: string;
       try {
-        answer = await asNobody(socket);
+        answer = await peerAsNobody(socket);
       } finally {
         Object.defineProperty(DataView.prototype, "getUint32", {
           configurable: true,
@@ -99,11 +69,7 @@ test(
       done();
     }
   },
-  {
-    skip: linuxOnly ||
-      (ownUid !== 0 ? "needs root to connect as another uid" : false) ||
-      (which("setpriv") ? false : "needs setpriv"),
-  },
+  { skip: nobodyPeerSkip },
 );
 
 test(

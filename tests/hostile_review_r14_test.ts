@@ -7,16 +7,19 @@
 
 import assert from "node:assert/strict";
 import process from "node:process";
-import { spawn } from "node:child_process";
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
-import { connectAgent, decryptToSecret, startAgent } from "../agent.ts";
+import { startAgent } from "../agent.ts";
 import { runtime, test } from "./_harness.ts";
 import { linuxOnly } from "./_platform.ts";
-import { holds, which } from "./_forensics.ts";
-import { scratch } from "./agent_support.ts";
+import {
+  assertRepliesUnseen,
+  nobodyPeerSkip,
+  peerAsNobody,
+  scratch,
+} from "./agent_support.ts";
 import { childScript, runChild } from "./_child.ts";
-import { definedWhile, replacedWhile } from "./_replaced.ts";
+import { definedWhile, replacedWhile, spyOnAwaits } from "./_replaced.ts";
 import { ageDecrypt, ageEncrypt } from "../age.ts";
 import {
   Ed25519Key,
@@ -31,75 +34,14 @@ import { ed25519PublicKey as publicOf } from "../src/keys/_ed25519.ts";
 
 test(
   "AgentClient decrypt, decryptToSecret and hmac under a constructor and a then replaced on Promise.prototype: no reply holding the plaintext or the MAC is handed to them",
-  async () => {
-    const agent = await startAgent({ harden: false });
-    const client = await connectAgent(agent.socketPath);
-    try {
-      await client.generateSecret("wrap");
-      const plaintext = new Uint8Array(48);
-      for (let i = 0; i < plaintext.length; i++) plaintext[i] = 0xb0 ^ i;
-      const sealed = await client.encrypt("wrap", plaintext.slice());
-      const data = new Uint8Array([4, 5, 6]);
-      const mac = await client.hmac("wrap", data);
-
-      const seen: Uint8Array[] = [];
-      const realThen = Promise.prototype.then;
-      const realConstructor = Object.getOwnPropertyDescriptor(
-        Promise.prototype,
-        "constructor",
-      )!;
-      let decrypted: Uint8Array | undefined;
-      let again: Uint8Array | undefined;
-      let secret: SecretBuffer | undefined;
-      // An await of a promise whose constructor is not the built-in one
-      // resolves a new promise with it, which calls its `then`.
-      Object.defineProperty(Promise.prototype, "constructor", {
-        configurable: true,
-        writable: true,
-        value: function Other() {},
-      });
-      Promise.prototype.then = function (
-        this: Promise<unknown>,
-        ok?: ((value: unknown) => unknown) | null,
-        no?: ((reason: unknown) => unknown) | null,
-      ) {
-        return Reflect.apply(realThen, this, [(value: unknown) => {
-          if (value instanceof Uint8Array) seen[seen.length] = value.slice();
-          return typeof ok === "function" ? ok(value) : value;
-        }, no]);
-      } as typeof realThen;
-      try {
-        decrypted = await client.decrypt("wrap", sealed);
-        secret = await decryptToSecret(client, "wrap", sealed);
-        again = await client.hmac("wrap", data);
-      } finally {
-        Promise.prototype.then = realThen;
-        Object.defineProperty(
-          Promise.prototype,
-          "constructor",
-          realConstructor,
-        );
-      }
-      try {
-        assert.deepEqual(decrypted, plaintext, "decrypt answered wrong");
-        assert(secret.equals(plaintext), "decryptToSecret answered wrong");
-        assert.deepEqual(again, mac, "hmac answered wrong");
-        const leaked = seen.filter((bytes) =>
-          holds(bytes, plaintext) || holds(bytes, mac)
-        );
-        assert.equal(
-          leaked.length,
-          0,
-          "a replaced Promise.prototype.then was handed a reply with the plaintext or the MAC",
-        );
-      } finally {
-        secret?.destroy();
-      }
-    } finally {
-      client.close();
-      await agent.close();
-    }
-  },
+  () =>
+    assertRepliesUnseen(
+      (note) =>
+        spyOnAwaits((value) => {
+          if (value instanceof Uint8Array) note(value);
+        }),
+      "a replaced Promise.prototype.then",
+    ),
   { skip: linuxOnly },
 );
 
@@ -145,40 +87,6 @@ test(
   },
 );
 
-// A peer that sends REQUEST_IDENTITIES and says whether it was answered.
-const PEER = `
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-try:
-    s.sendall(b"\\0\\0\\0\\x01\\x0b")
-    data = s.recv(4096)
-except (ConnectionResetError, BrokenPipeError):
-    data = b""
-print("answered" if data else "closed")
-`;
-
-/** The peer run as uid 65534, the agent's event loop left free. */
-function peerAsNobody(socket: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("setpriv", [
-      "--reuid=65534",
-      "--regid=65534",
-      "--clear-groups",
-      "/usr/bin/python3",
-      "-c",
-      PEER,
-      socket,
-    ]);
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (chunk) => out += chunk);
-    child.stderr.on("data", (chunk) => err += chunk);
-    child.on("error", reject);
-    child.on("close", () => resolve(out.trim() || `no answer: ${err}`));
-  });
-}
-
 const ownUid = process.getuid?.() ?? -1;
 
 test(
@@ -218,11 +126,7 @@ test(
       done();
     }
   },
-  {
-    skip: linuxOnly ||
-      (ownUid !== 0 ? "needs root to connect as another uid" : false) ||
-      (which("setpriv") ? false : "needs setpriv"),
-  },
+  { skip: nobodyPeerSkip },
 );
 
 test(
@@ -326,38 +230,20 @@ test(
       },
     });
     const seen: number[][] = [];
-    const realThen = Promise.prototype.then;
-    const realConstructor = Object.getOwnPropertyDescriptor(
-      Promise.prototype,
-      "constructor",
-    )!;
-    Object.defineProperty(Promise.prototype, "constructor", {
-      configurable: true,
-      writable: true,
-      value: function Other() {},
-    });
     // Copies, at once, the bytes of any view it is handed in a result.
-    Promise.prototype.then = function (
-      this: Promise<unknown>,
-      ok?: ((value: unknown) => unknown) | null,
-      no?: ((reason: unknown) => unknown) | null,
-    ) {
-      return Reflect.apply(realThen, this, [(result: unknown) => {
-        const value = (result as { value?: unknown } | null)?.value;
-        if (value instanceof Uint8Array) {
-          const bytes: number[] = [];
-          for (let i = 0; i < value.byteLength; i++) bytes[i] = value[i];
-          seen[seen.length] = bytes;
-        }
-        return typeof ok === "function" ? ok(result) : result;
-      }, no]);
-    } as typeof realThen;
+    const restore = spyOnAwaits((result) => {
+      const value = (result as { value?: unknown } | null)?.value;
+      if (value instanceof Uint8Array) {
+        const bytes: number[] = [];
+        for (let i = 0; i < value.byteLength; i++) bytes[i] = value[i];
+        seen[seen.length] = bytes;
+      }
+    });
     let read: SecretBuffer | undefined;
     try {
       read = await SecretBuffer.fromStream(stream);
     } finally {
-      Promise.prototype.then = realThen;
-      Object.defineProperty(Promise.prototype, "constructor", realConstructor);
+      restore();
     }
     try {
       assert(read.equals(new Uint8Array(secret)), "the stream read wrong");

@@ -3,24 +3,12 @@
 // on Promise.prototype note every number a promise is resolved with, and
 // prints the characters they spell.
 import { promptSecret } from "../../mod.ts";
+import { spyOnAwaits } from "../_replaced.ts";
 
-const realThen = Promise.prototype.then;
 const seen: number[] = [];
-Object.defineProperty(Promise.prototype, "constructor", {
-  configurable: true,
-  writable: true,
-  value: function Other() {},
+spyOnAwaits((value) => {
+  if (typeof value === "number") seen[seen.length] = value;
 });
-Promise.prototype.then = function (
-  this: Promise<unknown>,
-  ok?: ((value: unknown) => unknown) | null,
-  no?: ((reason: unknown) => unknown) | null,
-) {
-  return Reflect.apply(realThen, this, [(value: unknown) => {
-    if (typeof value === "number") seen[seen.length] = value;
-    return typeof ok === "function" ? ok(value) : value;
-  }, no]);
-} as typeof realThen;
 const secret = await promptSecret("", { allowPipe: true });
 const size = secret.size;
 secret.destroy();
