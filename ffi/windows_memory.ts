@@ -37,6 +37,25 @@ import type { RuntimeAdapter } from "./types.ts";
 // Uint8Array replaced by other code would be handed the memory each view
 // covers, or would make the out-parameters a call is read back from.
 const Bytes = Uint8Array;
+const Words = Uint16Array;
+const Buffers = ArrayBuffer;
+const charCodeAt = String.prototype.charCodeAt;
+const apply = Reflect.apply;
+
+/**
+ * The little-endian word at `at`, by index: DataView's methods and a view's
+ * `buffer` getter, read at call time, could be replaced after import (and
+ * choose the page size, the lock limit or a thread's identity).
+ */
+function word32(bytes: Uint8Array, at: number): number {
+  return (bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16 |
+    bytes[at + 3] << 24) >>> 0;
+}
+
+/** The little-endian 64-bit word at 0, as a number (exact below 2^53). */
+function word64(bytes: Uint8Array): number {
+  return word32(bytes, 0) + word32(bytes, 4) * 4294967296;
+}
 
 // Taken at load: a replacement made later must not see or shift an
 // address, a length or an offset.
@@ -104,10 +123,7 @@ export function createWindowsMemory(
 
   const systemInfo = new Bytes(WINDOWS.SYSTEM_INFO_SIZE);
   kernel32.GetSystemInfo(systemInfo);
-  const pageSize = new DataView(systemInfo.buffer).getUint32(
-    WINDOWS.SYSTEM_INFO_PAGE_SIZE,
-    true,
-  );
+  const pageSize = word32(systemInfo, WINDOWS.SYSTEM_INFO_PAGE_SIZE);
   if (pageSize === 0 || (pageSize & (pageSize - 1)) !== 0) {
     throw new SecretMemoryError(
       "UNSUPPORTED_PLATFORM",
@@ -127,8 +143,8 @@ export function createWindowsMemory(
       kernel32.GetProcessWorkingSetSize(process, minimumBytes, maximumBytes),
     );
     return {
-      minimum: Number(new DataView(minimumBytes.buffer).getBigUint64(0, true)),
-      maximum: Number(new DataView(maximumBytes.buffer).getBigUint64(0, true)),
+      minimum: word64(minimumBytes),
+      maximum: word64(maximumBytes),
     };
   }
 
@@ -181,7 +197,6 @@ export function createWindowsMemory(
   }
 
   const countBytes = new Bytes(4);
-  const countView = new DataView(countBytes.buffer);
 
   return {
     sharedSection(name, length) {
@@ -205,7 +220,9 @@ export function createWindowsMemory(
     currentThread() {
       // The creation time tells a thread from a later one given its id.
       const creation = new Bytes(8);
-      const [exit, kernel, user] = [0, 1, 2].map(() => new Bytes(8));
+      const exit = new Bytes(8);
+      const kernel = new Bytes(8);
+      const user = new Bytes(8);
       if (
         kernel32.GetThreadTimes(
           kernel32.GetCurrentThread(),
@@ -215,7 +232,7 @@ export function createWindowsMemory(
           user,
         ) === 0
       ) return undefined;
-      const low = new DataView(creation.buffer).getUint32(0, true);
+      const low = word32(creation, 0);
       return { id: kernel32.GetCurrentThreadId(), started: low & 0x7fff_ffff };
     },
 
@@ -389,7 +406,7 @@ export function createWindowsMemory(
         }
         fail("ReadFile", code);
       }
-      return countView.getUint32(0, true);
+      return word32(countBytes, 0);
     },
 
     writeFrom(fd, address, length) {
@@ -398,7 +415,7 @@ export function createWindowsMemory(
         "WriteFile",
         kernel32.WriteFile(handleOf(fd), address, wanted, countBytes, 0n),
       );
-      return countView.getUint32(0, true);
+      return word32(countBytes, 0);
     },
 
     close(fd) {
@@ -418,9 +435,12 @@ const FILE_MAP_WRITE = 0x2;
 
 /** `text` as a NUL-terminated UTF-16 string, as wide-character calls want. */
 function wideString(text: string): Uint8Array {
-  const units = new Uint16Array(text.length + 1);
-  for (let i = 0; i < text.length; i++) units[i] = text.charCodeAt(i);
-  return new Bytes(units.buffer);
+  const buffer = new Buffers(2 * (text.length + 1));
+  const units = new Words(buffer);
+  for (let i = 0; i < text.length; i++) {
+    units[i] = apply(charCodeAt, text, [i]) as number;
+  }
+  return new Bytes(buffer);
 }
 
 interface RandomSource {
